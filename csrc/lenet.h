@@ -1,0 +1,188 @@
+/*
+ * lenet.h -- the map of lenet's C core.
+ *
+ * LeNet-5 (LeCun, Bottou, Bengio, Haffner, "Gradient-Based Learning Applied to Document
+ * Recognition", Proc. IEEE 1998) is built from a handful of unit kinds. Each kind has one
+ * source file with a forward/backward pair of kernels:
+ *
+ *   conv.c        convolution layers C1, C3 (sparse, Table I) and C5
+ *   pool.c        subsampling layers S2 and S4 (the paper's trainable sum, average, max)
+ *   dense.c       the full connection F6 (and the modern variant's output layer)
+ *   activation.c  squashing functions f(a) and their derivatives f'(a)
+ *   rbf.c         the Euclidean RBF output units
+ *   loss.c        the paper's losses (8) and (9) and softmax cross-entropy
+ *   threads.c     how many OpenMP threads the kernels use
+ *
+ * Conventions, the same for every kernel:
+ *   - Arrays are C-contiguous, batch first: images are (N, C, H, W), vectors are (N, F).
+ *     Weights use PyTorch's layouts: convolution (out_maps, in_maps, k, k), full connection
+ *     (out, in).
+ *   - Every kernel exists twice, for float (name suffix _f32) and double (suffix _f64). The
+ *     declarations below are written once over the type `real`, and this header includes
+ *     itself twice to declare both; each .c file does the same to define both.
+ *   - Kernels never allocate and never fail: the caller (the Cython binding) has checked every
+ *     shape, and provides every output buffer. Outputs are overwritten, never accumulated into.
+ *   - Determinism: every output element is computed by exactly one thread, in a fixed order.
+ *     Sums across the batch (weight and bias gradients) run inside one thread from sample 0 to
+ *     N-1. So results are bitwise identical for any number of threads.
+ */
+#ifndef LENET_DECLARE_KERNELS
+
+#ifndef LENET_H
+#define LENET_H
+
+#include <stddef.h>
+
+/* ---- Threads (threads.c) ------------------------------------------------------------ */
+
+/* 1 when the core was compiled with OpenMP, 0 for a serial build. */
+int lenet_openmp_enabled(void);
+/* Threads used by every parallel loop; n >= 1 (the binding checks). */
+void lenet_set_num_threads(int n);
+/* Default: OMP_NUM_THREADS if set, otherwise the number of cores. */
+int lenet_get_num_threads(void);
+
+/* ---- Names shared by the kernels ------------------------------------------------------ */
+
+/* Squashing functions, x = f(a) (activation.c). */
+enum lenet_activation {
+    LENET_IDENTITY = 0,    /* f(a) = a                                                   */
+    LENET_SCALED_TANH = 1, /* f(a) = A tanh(S a), A = 1.7159, S = 2/3 (paper, Appendix A) */
+    LENET_TANH = 2,        /* f(a) = tanh(a)                                             */
+    LENET_SIGMOID = 3,     /* f(a) = 1 / (1 + exp(-a))                                   */
+    LENET_RELU = 4,        /* f(a) = max(a, 0)                                           */
+    LENET_SWISH = 5        /* f(a) = a sigmoid(a)                                        */
+};
+#define LENET_SQUASH_A 1.7159
+#define LENET_SQUASH_S (2.0 / 3.0)
+
+/* Subsampling modes (pool.c). */
+enum lenet_subsampling {
+    LENET_SUBSAMPLE_PAPER = 0,   /* coefficient * (sum of the 2x2 window) + bias, per map */
+    LENET_SUBSAMPLE_AVERAGE = 1, /* mean of the 2x2 window                               */
+    LENET_SUBSAMPLE_MAX = 2      /* max of the 2x2 window                                */
+};
+
+/* ---- For the kernels' own sources ---------------------------------------------------
+ * LENET_PARALLEL_FOR(work) opens an OpenMP loop over the next `for` (LENET_PARALLEL_FOR_2:
+ * over the next two nested loops). `work` estimates the multiply-adds of the whole loop: small
+ * jobs run on one thread, since waking threads would cost more than it saves. A serial build
+ * turns both into nothing. */
+#ifdef LENET_KERNEL_SOURCE
+int lenet_threads_for(ptrdiff_t work);
+#ifdef _OPENMP
+#define LENET_PRAGMA(text) _Pragma(#text)
+#define LENET_PARALLEL_FOR(work) \
+    LENET_PRAGMA(omp parallel for schedule(static) num_threads(lenet_threads_for(work)))
+#define LENET_PARALLEL_FOR_2(work) \
+    LENET_PRAGMA(omp parallel for collapse(2) schedule(static) num_threads(lenet_threads_for(work)))
+#else
+#define LENET_PARALLEL_FOR(work)
+#define LENET_PARALLEL_FOR_2(work)
+#endif
+#endif
+
+/* Declare every kernel for float, then for double. */
+#define LENET_DECLARE_KERNELS
+#define real float
+#define LENET_FN(name) name##_f32
+#include "lenet.h"
+#undef real
+#undef LENET_FN
+#define real double
+#define LENET_FN(name) name##_f64
+#include "lenet.h"
+#undef real
+#undef LENET_FN
+#undef LENET_DECLARE_KERNELS
+
+#endif /* LENET_H */
+
+#else /* LENET_DECLARE_KERNELS: the kernels, written once over `real` */
+
+/* ---- Convolution (conv.c): C1, C3, C5 -----------------------------------------------
+ * a[n,o,y,x] = bias[o] + sum over connected i, ky, kx of
+ *              weight[o,i,ky,kx] * in[n,i, y+ky-pad, x+kx-pad]
+ * (zero outside the input), output (N, out_maps, Ho, Wo) with Ho = H + 2 pad - k + 1.
+ * `table` is NULL (every output map sees every input map) or (out_maps, in_maps) bytes,
+ * nonzero = connected: C3's Table I. Unconnected pairs cost no arithmetic, and their
+ * weight gradients are written as exact zeros. */
+void LENET_FN(lenet_conv_forward)(const real *in, const real *weight, const real *bias,
+                                  const unsigned char *table, int n, int in_maps, int h, int w,
+                                  int out_maps, int k, int pad, real *out);
+/* d_in[n,i] = sum over connected o of the full correlation of d_out[n,o] with weight[o,i]. */
+void LENET_FN(lenet_conv_backward_input)(const real *d_out, const real *weight,
+                                         const unsigned char *table, int n, int in_maps, int h,
+                                         int w, int out_maps, int k, int pad, real *d_in);
+/* d_weight[o,i,ky,kx] = sum_n sum_y,x d_out[n,o,y,x] in[n,i,y+ky-pad,x+kx-pad];
+ * d_bias[o] = sum_n sum_y,x d_out[n,o,y,x]. */
+void LENET_FN(lenet_conv_backward_params)(const real *in, const real *d_out,
+                                          const unsigned char *table, int n, int in_maps, int h,
+                                          int w, int out_maps, int k, int pad, real *d_weight,
+                                          real *d_bias);
+
+/* ---- Subsampling (pool.c): S2, S4 -------------------------------------------------------
+ * Non-overlapping 2x2 windows, stride 2: out (N, C, H/2, W/2) (an odd last row or column is
+ * dropped, as in PyTorch and Keras). The paper's unit (Section II.B):
+ *   a[n,c,y,x] = coefficient[c] * sum of the window + bias[c].
+ * `coefficient` and `bias` are read only in LENET_SUBSAMPLE_PAPER mode (else may be NULL). */
+void LENET_FN(lenet_subsample_forward)(const real *in, const real *coefficient,
+                                       const real *bias, int mode, int n, int c, int h, int w,
+                                       real *out);
+/* d_in: paper mode coefficient[c] * d_out on all four window inputs; average 1/4 d_out;
+ * max: all of d_out to the window's first largest input, zero elsewhere. Rows and columns
+ * dropped by the forward pass get zero. */
+void LENET_FN(lenet_subsample_backward_input)(const real *in, const real *d_out,
+                                              const real *coefficient, int mode, int n, int c,
+                                              int h, int w, real *d_in);
+/* Paper mode only: d_coefficient[c] = sum_n,y,x d_out * window sum, d_bias[c] = sum d_out. */
+void LENET_FN(lenet_subsample_backward_params)(const real *in, const real *d_out, int n, int c,
+                                               int h, int w, real *d_coefficient,
+                                               real *d_bias);
+
+/* ---- Full connection (dense.c): F6 ------------------------------------------------------
+ * out[n,o] = bias[o] + sum_i weight[o,i] in[n,i];  in (N, F_in), weight (F_out, F_in). */
+void LENET_FN(lenet_dense_forward)(const real *in, const real *weight, const real *bias, int n,
+                                   int f_in, int f_out, real *out);
+/* d_in[n,i] = sum_o d_out[n,o] weight[o,i]. */
+void LENET_FN(lenet_dense_backward_input)(const real *d_out, const real *weight, int n,
+                                          int f_in, int f_out, real *d_in);
+/* d_weight[o,i] = sum_n d_out[n,o] in[n,i];  d_bias[o] = sum_n d_out[n,o]. */
+void LENET_FN(lenet_dense_backward_params)(const real *in, const real *d_out, int n, int f_in,
+                                           int f_out, real *d_weight, real *d_bias);
+
+/* ---- Squashing functions (activation.c) -------------------------------------------------
+ * Element-wise over `count` values; `kind` is an enum lenet_activation. */
+void LENET_FN(lenet_activation_forward)(int kind, const real *a, ptrdiff_t count, real *x);
+/* f'(a), the slope: back-propagation multiplies by it, SDLM by its square. */
+void LENET_FN(lenet_activation_derivative)(int kind, const real *a, ptrdiff_t count,
+                                           real *slope);
+/* d_a = d_x * f'(a). */
+void LENET_FN(lenet_activation_backward)(int kind, const real *a, const real *d_x,
+                                         ptrdiff_t count, real *d_a);
+
+/* ---- Euclidean RBF output (rbf.c) -------------------------------------------------------
+ * out[n,i] = sum_j (in[n,j] - prototypes[i,j])^2: the penalty of class i (Section II.B).
+ * in (N, F), prototypes (classes, F). */
+void LENET_FN(lenet_rbf_forward)(const real *in, const real *prototypes, int n, int f,
+                                 int classes, real *out);
+/* d_in[n,j] = sum_i 2 (in[n,j] - prototypes[i,j]) d_out[n,i]. */
+void LENET_FN(lenet_rbf_backward_input)(const real *in, const real *prototypes,
+                                        const real *d_out, int n, int f, int classes,
+                                        real *d_in);
+
+/* ---- Losses (loss.c) --------------------------------------------------------------------
+ * Each takes the network output `out` (N, classes) and labels (N) in [0, classes), writes
+ * grad = dE/d out (N, classes) for E the mean over the batch, and returns E (the per-sample
+ * terms are summed in a fixed order, in double). */
+/* Equation (8): E = (1/N) sum_n out[n, label_n], the penalty of the correct class. */
+double LENET_FN(lenet_loss_rbf_penalty)(const real *out, const int *labels, int n, int classes,
+                                        real *grad);
+/* Equation (9): E = (1/N) sum_n ( out[n,label_n] + log(exp(-j) + sum_i exp(-out[n,i])) ). */
+double LENET_FN(lenet_loss_rbf_discriminative)(const real *out, const int *labels, int n,
+                                               int classes, double j, real *grad);
+/* Softmax cross-entropy on logits: E = (1/N) sum_n ( log sum_i exp(out[n,i]) - out[n,label_n] ). */
+double LENET_FN(lenet_loss_softmax_cross_entropy)(const real *out, const int *labels, int n,
+                                                  int classes, real *grad);
+
+#endif /* LENET_DECLARE_KERNELS */

@@ -1,0 +1,63 @@
+/*
+ * rbf.c -- the Euclidean RBF output layer (Section II.B, Figure 3).
+ *
+ * Output unit i computes the penalty y_i = sum_j (x_j - w_ij)^2: the squared distance from the
+ * 84 F6 states to the unit's fixed prototype, a stylised 7x12 bitmap of digit i with components
+ * -1 and +1. The predicted class is the one with the smallest penalty. Compiled for float and
+ * double like conv.c.
+ */
+#ifndef real
+
+#define LENET_KERNEL_SOURCE
+#include "lenet.h"
+
+#define real float
+#define LENET_FN(name) name##_f32
+#include "rbf.c"
+#undef real
+#undef LENET_FN
+#define real double
+#define LENET_FN(name) name##_f64
+#include "rbf.c"
+#undef real
+#undef LENET_FN
+
+#else /* the kernels, over `real` */
+
+void LENET_FN(lenet_rbf_forward)(const real *in, const real *prototypes, int n, int f,
+                                 int classes, real *out)
+{
+    LENET_PARALLEL_FOR_2((ptrdiff_t)n * f * classes)
+    for (int b = 0; b < n; b++) {
+        for (int c = 0; c < classes; c++) {
+            const real *x = in + (ptrdiff_t)b * f;
+            const real *wc = prototypes + (ptrdiff_t)c * f;
+            real s = 0;
+            for (int j = 0; j < f; j++) {
+                const real d = x[j] - wc[j];
+                s += d * d;
+            }
+            out[(ptrdiff_t)b * classes + c] = s;
+        }
+    }
+}
+
+void LENET_FN(lenet_rbf_backward_input)(const real *in, const real *prototypes,
+                                        const real *d_out, int n, int f, int classes,
+                                        real *d_in)
+{
+    LENET_PARALLEL_FOR((ptrdiff_t)n * f * classes)
+    for (int b = 0; b < n; b++) {
+        const real *x = in + (ptrdiff_t)b * f;
+        const real *dy = d_out + (ptrdiff_t)b * classes;
+        real *dx = d_in + (ptrdiff_t)b * f;
+        for (int j = 0; j < f; j++) dx[j] = 0;
+        for (int c = 0; c < classes; c++) {
+            const real g = 2 * dy[c];
+            const real *wc = prototypes + (ptrdiff_t)c * f;
+            for (int j = 0; j < f; j++) dx[j] += g * (x[j] - wc[j]);
+        }
+    }
+}
+
+#endif

@@ -1,0 +1,108 @@
+"""Build lenet's extension: the Cython binding src/lenet/_core.pyx with the C core in csrc/.
+
+OpenMP is found by compiling and linking a tiny test program with each candidate flag set:
+-fopenmp (gcc, clang), /openmp (MSVC), -Xpreprocessor -fopenmp -lomp (Apple clang with
+libomp). When none works the build goes on serially and says so in one warning line.
+Environment switches:
+    LENET_NO_OPENMP=1     build serially even where OpenMP works
+    LENET_MARCH_NATIVE=1  tune for this machine's CPU (local builds only: the result may not
+                          run on another processor)
+"""
+
+import os
+import shutil
+import sys
+import tempfile
+import warnings
+
+import numpy
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+C_SOURCES = ["conv.c", "pool.c", "dense.c", "activation.c", "rbf.c", "loss.c", "threads.c"]
+
+OPENMP_TEST = r"""
+#include <omp.h>
+int main(void) {
+    int n = 0;
+    #pragma omp parallel reduction(+:n)
+    n += 1;
+    return n > 0 && omp_get_max_threads() > 0 ? 0 : 1;
+}
+"""
+
+
+def _homebrew_libomp():
+    """Apple clang has no OpenMP runtime of its own; Homebrew's libomp supplies one."""
+    for prefix in ("/opt/homebrew/opt/libomp", "/usr/local/opt/libomp"):
+        if os.path.isdir(prefix):
+            return (
+                ["-Xpreprocessor", "-fopenmp", f"-I{prefix}/include"],
+                [f"-L{prefix}/lib", "-lomp", f"-Wl,-rpath,{prefix}/lib"],
+            )
+    return (["-Xpreprocessor", "-fopenmp"], ["-lomp"])
+
+
+def _openmp_candidates(compiler_type):
+    if compiler_type == "msvc":
+        return [(["/openmp"], [])]
+    candidates = [(["-fopenmp"], ["-fopenmp"])]
+    if sys.platform == "darwin":
+        candidates.append(_homebrew_libomp())
+    return candidates
+
+
+def _links_with(compiler, compile_flags, link_flags):
+    """Can this compiler build and link the OpenMP test program with these flags?"""
+    tmp = tempfile.mkdtemp(prefix="lenet-omp-")
+    try:
+        source = os.path.join(tmp, "omp_test.c")
+        with open(source, "w") as f:
+            f.write(OPENMP_TEST)
+        objects = compiler.compile([source], output_dir=tmp, extra_postargs=compile_flags)
+        compiler.link_executable(objects, "omp_test", output_dir=tmp, extra_postargs=link_flags)
+        return True
+    except Exception:
+        return False
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+class BuildExt(build_ext):
+    """build_ext that adds OpenMP flags when the compiler at hand can use them."""
+
+    def build_extensions(self):
+        compile_flags, link_flags = self._openmp_flags()
+        if self.compiler.compiler_type != "msvc":
+            compile_flags = compile_flags + ["-O3"]
+            if os.environ.get("LENET_MARCH_NATIVE") == "1":
+                compile_flags.append("-march=native")
+        for ext in self.extensions:
+            ext.extra_compile_args = list(ext.extra_compile_args or []) + compile_flags
+            ext.extra_link_args = list(ext.extra_link_args or []) + link_flags
+        super().build_extensions()
+
+    def _openmp_flags(self):
+        if os.environ.get("LENET_NO_OPENMP") == "1":
+            print("lenet: LENET_NO_OPENMP=1, building the C core serially")
+            return [], []
+        for compile_flags, link_flags in _openmp_candidates(self.compiler.compiler_type):
+            if _links_with(self.compiler, compile_flags, link_flags):
+                return compile_flags, link_flags
+        warnings.warn("lenet: no working OpenMP found for this compiler; "
+                      "building the C core serially (one thread)")
+        return [], []
+
+
+extension = Extension(
+    "lenet._core",
+    sources=["src/lenet/_core.pyx"] + [os.path.join("csrc", name) for name in C_SOURCES],
+    include_dirs=["csrc", numpy.get_include()],
+    define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+)
+
+setup(
+    ext_modules=cythonize([extension], language_level=3),
+    cmdclass={"build_ext": BuildExt},
+)

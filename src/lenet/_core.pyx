@@ -1,0 +1,625 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+"""lenet._core: the checked door to the C kernels of csrc/lenet.h.
+
+Every function here validates what it hands to C -- ranks, shapes that agree with each other,
+dtypes, contiguity -- converts inputs where that is safe (any real dtype, any memory layout),
+picks the float32 or float64 instance of the kernel, and releases the GIL around the call.
+The C core trusts these checks and does none of its own.
+
+Dtype rule: a call computes in the dtype of its first array argument when that is float32 or
+float64, and in float64 otherwise; its other input arrays are converted to that dtype. Output
+arrays passed with ``out=``-style arguments (``d_weight=``, ...) must already have that dtype,
+the right shape and be C-contiguous and writeable: they are written in place, never converted.
+"""
+
+cimport numpy as cnp
+import numpy as np
+
+cnp.import_array()
+
+cdef extern from "lenet.h" nogil:
+    int lenet_openmp_enabled()
+    void lenet_set_num_threads(int n)
+    int lenet_get_num_threads()
+
+    void lenet_conv_forward_f32(const float *inp, const float *weight, const float *bias, const unsigned char *table, int n, int in_maps, int h, int w, int out_maps, int k, int pad, float *out)
+    void lenet_conv_forward_f64(const double *inp, const double *weight, const double *bias, const unsigned char *table, int n, int in_maps, int h, int w, int out_maps, int k, int pad, double *out)
+    void lenet_conv_backward_input_f32(const float *d_out, const float *weight, const unsigned char *table, int n, int in_maps, int h, int w, int out_maps, int k, int pad, float *d_in)
+    void lenet_conv_backward_input_f64(const double *d_out, const double *weight, const unsigned char *table, int n, int in_maps, int h, int w, int out_maps, int k, int pad, double *d_in)
+    void lenet_conv_backward_params_f32(const float *inp, const float *d_out, const unsigned char *table, int n, int in_maps, int h, int w, int out_maps, int k, int pad, float *d_weight, float *d_bias)
+    void lenet_conv_backward_params_f64(const double *inp, const double *d_out, const unsigned char *table, int n, int in_maps, int h, int w, int out_maps, int k, int pad, double *d_weight, double *d_bias)
+
+    void lenet_subsample_forward_f32(const float *inp, const float *coefficient, const float *bias, int mode, int n, int c, int h, int w, float *out)
+    void lenet_subsample_forward_f64(const double *inp, const double *coefficient, const double *bias, int mode, int n, int c, int h, int w, double *out)
+    void lenet_subsample_backward_input_f32(const float *inp, const float *d_out, const float *coefficient, int mode, int n, int c, int h, int w, float *d_in)
+    void lenet_subsample_backward_input_f64(const double *inp, const double *d_out, const double *coefficient, int mode, int n, int c, int h, int w, double *d_in)
+    void lenet_subsample_backward_params_f32(const float *inp, const float *d_out, int n, int c, int h, int w, float *d_coefficient, float *d_bias)
+    void lenet_subsample_backward_params_f64(const double *inp, const double *d_out, int n, int c, int h, int w, double *d_coefficient, double *d_bias)
+
+    void lenet_dense_forward_f32(const float *inp, const float *weight, const float *bias, int n, int f_in, int f_out, float *out)
+    void lenet_dense_forward_f64(const double *inp, const double *weight, const double *bias, int n, int f_in, int f_out, double *out)
+    void lenet_dense_backward_input_f32(const float *d_out, const float *weight, int n, int f_in, int f_out, float *d_in)
+    void lenet_dense_backward_input_f64(const double *d_out, const double *weight, int n, int f_in, int f_out, double *d_in)
+    void lenet_dense_backward_params_f32(const float *inp, const float *d_out, int n, int f_in, int f_out, float *d_weight, float *d_bias)
+    void lenet_dense_backward_params_f64(const double *inp, const double *d_out, int n, int f_in, int f_out, double *d_weight, double *d_bias)
+
+    void lenet_activation_forward_f32(int kind, const float *a, Py_ssize_t count, float *x)
+    void lenet_activation_forward_f64(int kind, const double *a, Py_ssize_t count, double *x)
+    void lenet_activation_derivative_f32(int kind, const float *a, Py_ssize_t count, float *slope)
+    void lenet_activation_derivative_f64(int kind, const double *a, Py_ssize_t count, double *slope)
+    void lenet_activation_backward_f32(int kind, const float *a, const float *d_x, Py_ssize_t count, float *d_a)
+    void lenet_activation_backward_f64(int kind, const double *a, const double *d_x, Py_ssize_t count, double *d_a)
+
+    void lenet_rbf_forward_f32(const float *inp, const float *prototypes, int n, int f, int classes, float *out)
+    void lenet_rbf_forward_f64(const double *inp, const double *prototypes, int n, int f, int classes, double *out)
+    void lenet_rbf_backward_input_f32(const float *inp, const float *prototypes, const float *d_out, int n, int f, int classes, float *d_in)
+    void lenet_rbf_backward_input_f64(const double *inp, const double *prototypes, const double *d_out, int n, int f, int classes, double *d_in)
+
+    double lenet_loss_rbf_penalty_f32(const float *out, const int *labels, int n, int classes, float *grad)
+    double lenet_loss_rbf_penalty_f64(const double *out, const int *labels, int n, int classes, double *grad)
+    double lenet_loss_rbf_discriminative_f32(const float *out, const int *labels, int n, int classes, double j, float *grad)
+    double lenet_loss_rbf_discriminative_f64(const double *out, const int *labels, int n, int classes, double j, double *grad)
+    double lenet_loss_softmax_cross_entropy_f32(const float *out, const int *labels, int n, int classes, float *grad)
+    double lenet_loss_softmax_cross_entropy_f64(const double *out, const int *labels, int n, int classes, double *grad)
+
+
+ACTIVATIONS = ("identity", "scaled_tanh", "tanh", "sigmoid", "relu", "swish")
+SUBSAMPLING_MODES = ("paper", "average", "max")
+
+# The C core indexes with int: every dimension must fit.
+cdef long long _INT_MAX = 2**31 - 1
+
+
+# ---- checking helpers ------------------------------------------------------------------------
+
+def _fmt(shape):
+    return "(" + ", ".join(str(int(s)) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _working_dtype(name, value):
+    """float32 or float64: the dtype a call computes in, decided by its first array."""
+    arr = np.asarray(value) if not isinstance(value, np.ndarray) else value
+    if arr.dtype == np.float32:
+        return np.dtype(np.float32)
+    _check_real(name, arr)
+    return np.dtype(np.float64)
+
+
+def _check_real(name, arr):
+    kind = arr.dtype.kind
+    if kind not in "fiub":
+        raise TypeError(f"{name} must hold real numbers (float32 or float64 preferred), "
+                        f"got dtype {arr.dtype}")
+
+
+def _as_array(name, value, dtype, ndim, names):
+    """`value` as a C-contiguous array of `dtype` with `ndim` axes, converting where safe."""
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{name} must be an array of real numbers: {exc}") from None
+    _check_real(name, arr)
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimension{'s' if ndim != 1 else ''} "
+                         f"{names}, got shape {_fmt(arr.shape)}")
+    for size in arr.shape:
+        if size > _INT_MAX:
+            raise ValueError(f"{name} has a dimension of {size}, larger than 2**31 - 1")
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def _expect_shape(name, arr, expected, why):
+    if arr.shape != tuple(expected):
+        raise ValueError(f"{name} must have shape {_fmt(expected)} {why}, "
+                         f"got shape {_fmt(arr.shape)}")
+
+
+def _output(name, value, shape, dtype):
+    """A buffer to write into: a new array, or the caller's, which must fit exactly."""
+    if value is None:
+        return np.empty(shape, dtype=dtype)
+    if not isinstance(value, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray to write into, got {type(value).__name__}")
+    if value.dtype != dtype:
+        raise TypeError(f"{name} must have dtype {dtype} to match the inputs, got {value.dtype}")
+    if value.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {_fmt(shape)}, got shape {_fmt(value.shape)}")
+    if not value.flags.c_contiguous or not value.flags.writeable:
+        raise ValueError(f"{name} must be C-contiguous and writeable")
+    return value
+
+
+def _table(value, int out_maps, int in_maps):
+    """The connection table as (out_maps, in_maps) uint8, or None for full connection."""
+    if value is None:
+        return None
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:
+        raise TypeError(f"connection_table must be an array: {exc}") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"connection_table must be boolean or numeric, got dtype {arr.dtype}")
+    _expect_shape("connection_table", arr, (out_maps, in_maps), "(out_maps, in_maps)")
+    return np.ascontiguousarray(arr != 0, dtype=np.uint8)
+
+
+def _code(name, value, choices):
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(repr(c) for c in choices)}, "
+                         f"got {value!r}")
+    return choices.index(value)
+
+
+def _labels(value, int n, int classes):
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:
+        raise TypeError(f"labels must be an array of class indices: {exc}") from None
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"labels must be integers (class indices), got dtype {arr.dtype}")
+    _expect_shape("labels", arr, (n,), "(N,), one label per sample")
+    if n and (arr.min() < 0 or arr.max() >= classes):
+        raise ValueError(f"labels must lie in [0, {classes}), got values from "
+                         f"{int(arr.min())} to {int(arr.max())}")
+    return np.ascontiguousarray(arr, dtype=np.intc)
+
+
+cdef inline void *_ptr(object arr):
+    """Data pointer of a checked array (None gives NULL)."""
+    if arr is None:
+        return NULL
+    return cnp.PyArray_DATA(<cnp.ndarray>arr)
+
+
+# ---- threads ------------------------------------------------------------------------------
+
+def openmp_enabled() -> bool:
+    """True when the C core was built with OpenMP (False: a serial build)."""
+    return bool(lenet_openmp_enabled())
+
+
+def set_num_threads(n) -> None:
+    """Use `n` threads (n >= 1) in every parallel kernel. Results do not depend on it."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"n must be an integer number of threads, got {type(n).__name__}")
+    if n < 1 or n > 4096:
+        raise ValueError(f"n must be a number of threads from 1 to 4096, got {n}")
+    lenet_set_num_threads(<int>n)
+
+
+def get_num_threads() -> int:
+    """Threads the kernels use: OMP_NUM_THREADS if set, else all cores, unless set otherwise."""
+    return lenet_get_num_threads()
+
+
+# ---- convolution ----------------------------------------------------------------------------
+
+def _conv_args(x, weight, padding):
+    dtype = _working_dtype("x", x)
+    x = _as_array("x", x, dtype, 4, "(N, in_maps, H, W)")
+    weight = _as_array("weight", weight, dtype, 4, "(out_maps, in_maps, k, k)")
+    if weight.shape[2] != weight.shape[3]:
+        raise ValueError(f"weight must hold square kernels (out_maps, in_maps, k, k), "
+                         f"got shape {_fmt(weight.shape)}")
+    if weight.shape[1] != x.shape[1]:
+        raise ValueError(f"x must have {weight.shape[1]} input maps to match weight "
+                         f"{_fmt(weight.shape)}, got {x.shape[1]} (x shape {_fmt(x.shape)})")
+    if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
+        raise ValueError(f"padding must be a non-negative integer, got {padding!r}")
+    k = weight.shape[2]
+    if k < 1:
+        raise ValueError(f"weight must hold kernels of size k >= 1, got shape {_fmt(weight.shape)}")
+    h, w = x.shape[2] + 2 * padding, x.shape[3] + 2 * padding
+    if k > h or k > w:
+        raise ValueError(f"the {k}x{k} kernel is larger than the padded input {h}x{w} "
+                         f"(x shape {_fmt(x.shape)}, padding {padding})")
+    out_shape = (x.shape[0], weight.shape[0], h - k + 1, w - k + 1)
+    return dtype, x, weight, int(padding), out_shape
+
+
+def conv_forward(x, weight, bias, connection_table=None, padding=0):
+    """Convolution a = bias + sum over connected maps of weight * x (see csrc/lenet.h).
+
+    x (N, in_maps, H, W), weight (out_maps, in_maps, k, k), bias (out_maps,), optional
+    connection_table (out_maps, in_maps) (nonzero = connected). Returns (N, out_maps, Ho, Wo)
+    with Ho = H + 2 padding - k + 1.
+    """
+    dtype, x, weight, pad, out_shape = _conv_args(x, weight, padding)
+    bias = _as_array("bias", bias, dtype, 1, "(out_maps,)")
+    _expect_shape("bias", bias, (weight.shape[0],), "(out_maps,)")
+    table = _table(connection_table, weight.shape[0], weight.shape[1])
+    out = np.empty(out_shape, dtype=dtype)
+    if out.size == 0:
+        return out
+    cdef void *px = _ptr(x)
+    cdef void *pw = _ptr(weight)
+    cdef void *pb = _ptr(bias)
+    cdef unsigned char *pt = <unsigned char *>_ptr(table)
+    cdef void *po = _ptr(out)
+    cdef int n = x.shape[0], ci = x.shape[1], h = x.shape[2], w = x.shape[3]
+    cdef int co = weight.shape[0], k = weight.shape[2], p = pad
+    cdef bint f32 = dtype == np.float32
+    with nogil:
+        if f32:
+            lenet_conv_forward_f32(<float *>px, <float *>pw, <float *>pb, pt, n, ci, h, w, co, k, p, <float *>po)
+        else:
+            lenet_conv_forward_f64(<double *>px, <double *>pw, <double *>pb, pt, n, ci, h, w, co, k, p, <double *>po)
+    return out
+
+
+def conv_backward(x, weight, d_out, connection_table=None, padding=0, *, need_input_grad=True,
+                  d_weight=None, d_bias=None):
+    """Gradients of the convolution: returns (d_x, d_weight, d_bias).
+
+    d_out has the forward output's shape. d_x is None when need_input_grad is False (C1 needs
+    no gradient for the image). d_weight and d_bias, when given, are written in place;
+    unconnected pairs of the connection table get exact zeros.
+    """
+    dtype, x, weight, pad, out_shape = _conv_args(x, weight, padding)
+    d_out = _as_array("d_out", d_out, dtype, 4, "(N, out_maps, Ho, Wo)")
+    _expect_shape("d_out", d_out, out_shape, "(the forward output's shape)")
+    table = _table(connection_table, weight.shape[0], weight.shape[1])
+    d_weight = _output("d_weight", d_weight, weight.shape, dtype)
+    d_bias = _output("d_bias", d_bias, (weight.shape[0],), dtype)
+    d_x = np.empty(x.shape, dtype=dtype) if need_input_grad else None
+    cdef void *px = _ptr(x)
+    cdef void *pw = _ptr(weight)
+    cdef void *pdo = _ptr(d_out)
+    cdef unsigned char *pt = <unsigned char *>_ptr(table)
+    cdef void *pdw = _ptr(d_weight)
+    cdef void *pdb = _ptr(d_bias)
+    cdef void *pdx = _ptr(d_x)
+    cdef int n = x.shape[0], ci = x.shape[1], h = x.shape[2], w = x.shape[3]
+    cdef int co = weight.shape[0], k = weight.shape[2], p = pad
+    cdef bint f32 = dtype == np.float32
+    cdef bint do_dx = need_input_grad and x.size > 0
+    with nogil:
+        if f32:
+            lenet_conv_backward_params_f32(<float *>px, <float *>pdo, pt, n, ci, h, w, co, k, p, <float *>pdw, <float *>pdb)
+            if do_dx:
+                lenet_conv_backward_input_f32(<float *>pdo, <float *>pw, pt, n, ci, h, w, co, k, p, <float *>pdx)
+        else:
+            lenet_conv_backward_params_f64(<double *>px, <double *>pdo, pt, n, ci, h, w, co, k, p, <double *>pdw, <double *>pdb)
+            if do_dx:
+                lenet_conv_backward_input_f64(<double *>pdo, <double *>pw, pt, n, ci, h, w, co, k, p, <double *>pdx)
+    return d_x, d_weight, d_bias
+
+
+# ---- subsampling ----------------------------------------------------------------------------
+
+def _subsample_args(x, mode):
+    cdef int code = _code("mode", mode, SUBSAMPLING_MODES)
+    dtype = _working_dtype("x", x)
+    x = _as_array("x", x, dtype, 4, "(N, maps, H, W)")
+    if x.shape[2] < 2 or x.shape[3] < 2:
+        raise ValueError(f"x must be at least 2x2 to subsample, got shape {_fmt(x.shape)}")
+    return code, dtype, x
+
+
+def _maps_vector(name, value, dtype, maps):
+    if value is None:
+        raise ValueError(f"{name} is required in the paper's subsampling mode")
+    arr = _as_array(name, value, dtype, 1, "(maps,)")
+    _expect_shape(name, arr, (maps,), "(maps,), one per feature map")
+    return arr
+
+
+def subsample_forward(x, coefficient=None, bias=None, mode="paper"):
+    """2x2 stride-2 subsampling of x (N, maps, H, W) -> (N, maps, H//2, W//2).
+
+    mode "paper": coefficient[c] * (sum of the window) + bias[c] (Section II.B);
+    "average": mean of the window; "max": its largest value.
+    """
+    cdef int code
+    code, dtype, x = _subsample_args(x, mode)
+    maps = x.shape[1]
+    if code == 0:
+        coefficient = _maps_vector("coefficient", coefficient, dtype, maps)
+        bias = _maps_vector("bias", bias, dtype, maps)
+    else:
+        coefficient = bias = None
+    out = np.empty((x.shape[0], maps, x.shape[2] // 2, x.shape[3] // 2), dtype=dtype)
+    if out.size == 0:
+        return out
+    cdef void *px = _ptr(x)
+    cdef void *pc = _ptr(coefficient)
+    cdef void *pb = _ptr(bias)
+    cdef void *po = _ptr(out)
+    cdef int n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3]
+    cdef bint f32 = dtype == np.float32
+    with nogil:
+        if f32:
+            lenet_subsample_forward_f32(<float *>px, <float *>pc, <float *>pb, code, n, c, h, w, <float *>po)
+        else:
+            lenet_subsample_forward_f64(<double *>px, <double *>pc, <double *>pb, code, n, c, h, w, <double *>po)
+    return out
+
+
+def subsample_backward(x, d_out, coefficient=None, mode="paper", *, d_coefficient=None,
+                       d_bias=None):
+    """Gradients of subsampling: returns (d_x, d_coefficient, d_bias).
+
+    d_coefficient and d_bias exist in the paper's mode only (None otherwise); when given they
+    are written in place. In max mode the whole gradient goes to the window's first largest
+    input.
+    """
+    cdef int code
+    code, dtype, x = _subsample_args(x, mode)
+    maps = x.shape[1]
+    out_shape = (x.shape[0], maps, x.shape[2] // 2, x.shape[3] // 2)
+    d_out = _as_array("d_out", d_out, dtype, 4, "(N, maps, H/2, W/2)")
+    _expect_shape("d_out", d_out, out_shape, "(the forward output's shape)")
+    if code == 0:
+        coefficient = _maps_vector("coefficient", coefficient, dtype, maps)
+        d_coefficient = _output("d_coefficient", d_coefficient, (maps,), dtype)
+        d_bias = _output("d_bias", d_bias, (maps,), dtype)
+    else:
+        coefficient = d_coefficient = d_bias = None
+    d_x = np.empty(x.shape, dtype=dtype)
+    cdef void *px = _ptr(x)
+    cdef void *pdo = _ptr(d_out)
+    cdef void *pc = _ptr(coefficient)
+    cdef void *pdx = _ptr(d_x)
+    cdef void *pdc = _ptr(d_coefficient)
+    cdef void *pdb = _ptr(d_bias)
+    cdef int n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3]
+    cdef bint f32 = dtype == np.float32
+    with nogil:
+        if f32:
+            lenet_subsample_backward_input_f32(<float *>px, <float *>pdo, <float *>pc, code, n, c, h, w, <float *>pdx)
+            if code == 0:
+                lenet_subsample_backward_params_f32(<float *>px, <float *>pdo, n, c, h, w, <float *>pdc, <float *>pdb)
+        else:
+            lenet_subsample_backward_input_f64(<double *>px, <double *>pdo, <double *>pc, code, n, c, h, w, <double *>pdx)
+            if code == 0:
+                lenet_subsample_backward_params_f64(<double *>px, <double *>pdo, n, c, h, w, <double *>pdc, <double *>pdb)
+    return d_x, d_coefficient, d_bias
+
+
+# ---- full connection --------------------------------------------------------------------------
+
+def _dense_args(x, weight):
+    dtype = _working_dtype("x", x)
+    x = _as_array("x", x, dtype, 2, "(N, in_features)")
+    weight = _as_array("weight", weight, dtype, 2, "(out_features, in_features)")
+    if weight.shape[1] != x.shape[1]:
+        raise ValueError(f"x must have {weight.shape[1]} features to match weight "
+                         f"{_fmt(weight.shape)}, got {x.shape[1]} (x shape {_fmt(x.shape)})")
+    return dtype, x, weight
+
+
+def dense_forward(x, weight, bias):
+    """Full connection a = x weight^T + bias: x (N, F_in), weight (F_out, F_in) -> (N, F_out)."""
+    dtype, x, weight = _dense_args(x, weight)
+    bias = _as_array("bias", bias, dtype, 1, "(out_features,)")
+    _expect_shape("bias", bias, (weight.shape[0],), "(out_features,)")
+    out = np.empty((x.shape[0], weight.shape[0]), dtype=dtype)
+    cdef void *px = _ptr(x)
+    cdef void *pw = _ptr(weight)
+    cdef void *pb = _ptr(bias)
+    cdef void *po = _ptr(out)
+    cdef int n = x.shape[0], fi = x.shape[1], fo = weight.shape[0]
+    cdef bint f32 = dtype == np.float32
+    with nogil:
+        if f32:
+            lenet_dense_forward_f32(<float *>px, <float *>pw, <float *>pb, n, fi, fo, <float *>po)
+        else:
+            lenet_dense_forward_f64(<double *>px, <double *>pw, <double *>pb, n, fi, fo, <double *>po)
+    return out
+
+
+def dense_backward(x, weight, d_out, *, need_input_grad=True, d_weight=None, d_bias=None):
+    """Gradients of the full connection: returns (d_x, d_weight, d_bias)."""
+    dtype, x, weight = _dense_args(x, weight)
+    d_out = _as_array("d_out", d_out, dtype, 2, "(N, out_features)")
+    _expect_shape("d_out", d_out, (x.shape[0], weight.shape[0]), "(the forward output's shape)")
+    d_weight = _output("d_weight", d_weight, weight.shape, dtype)
+    d_bias = _output("d_bias", d_bias, (weight.shape[0],), dtype)
+    d_x = np.empty(x.shape, dtype=dtype) if need_input_grad else None
+    cdef void *px = _ptr(x)
+    cdef void *pw = _ptr(weight)
+    cdef void *pdo = _ptr(d_out)
+    cdef void *pdx = _ptr(d_x)
+    cdef void *pdw = _ptr(d_weight)
+    cdef void *pdb = _ptr(d_bias)
+    cdef int n = x.shape[0], fi = x.shape[1], fo = weight.shape[0]
+    cdef bint f32 = dtype == np.float32
+    cdef bint do_dx = need_input_grad
+    with nogil:
+        if f32:
+            lenet_dense_backward_params_f32(<float *>px, <float *>pdo, n, fi, fo, <float *>pdw, <float *>pdb)
+            if do_dx:
+                lenet_dense_backward_input_f32(<float *>pdo, <float *>pw, n, fi, fo, <float *>pdx)
+        else:
+            lenet_dense_backward_params_f64(<double *>px, <double *>pdo, n, fi, fo, <double *>pdw, <double *>pdb)
+            if do_dx:
+                lenet_dense_backward_input_f64(<double *>pdo, <double *>pw, n, fi, fo, <double *>pdx)
+    return d_x, d_weight, d_bias
+
+
+# ---- squashing functions ----------------------------------------------------------------------
+
+def _activation_args(a, kind):
+    cdef int code = _code("kind", kind, ACTIVATIONS)
+    dtype = _working_dtype("a", a)
+    arr = np.asarray(a)
+    _check_real("a", arr)
+    return code, dtype, np.ascontiguousarray(arr, dtype=dtype)
+
+
+def activation_forward(a, kind):
+    """x = f(a) element-wise, for any shape; kind is one of ACTIVATIONS."""
+    cdef int code
+    code, dtype, a = _activation_args(a, kind)
+    x = np.empty(a.shape, dtype=dtype)
+    cdef void *pa = _ptr(a)
+    cdef void *px = _ptr(x)
+    cdef Py_ssize_t count = a.size
+    cdef bint f32 = dtype == np.float32
+    with nogil:
+        if f32:
+            lenet_activation_forward_f32(code, <float *>pa, count, <float *>px)
+        else:
+            lenet_activation_forward_f64(code, <double *>pa, count, <double *>px)
+    return x
+
+
+def activation_derivative(a, kind):
+    """The slope f'(a) element-wise, for any shape."""
+    cdef int code
+    code, dtype, a = _activation_args(a, kind)
+    s = np.empty(a.shape, dtype=dtype)
+    cdef void *pa = _ptr(a)
+    cdef void *ps = _ptr(s)
+    cdef Py_ssize_t count = a.size
+    cdef bint f32 = dtype == np.float32
+    with nogil:
+        if f32:
+            lenet_activation_derivative_f32(code, <float *>pa, count, <float *>ps)
+        else:
+            lenet_activation_derivative_f64(code, <double *>pa, count, <double *>ps)
+    return s
+
+
+def activation_backward(a, d_x, kind):
+    """d_a = d_x * f'(a); d_x has a's shape."""
+    cdef int code
+    code, dtype, a = _activation_args(a, kind)
+    d_x = _as_array("d_x", d_x, dtype, a.ndim, "(the shape of a)")
+    _expect_shape("d_x", d_x, a.shape, "(the shape of a)")
+    d_a = np.empty(a.shape, dtype=dtype)
+    cdef void *pa = _ptr(a)
+    cdef void *pdx = _ptr(d_x)
+    cdef void *pda = _ptr(d_a)
+    cdef Py_ssize_t count = a.size
+    cdef bint f32 = dtype == np.float32
+    with nogil:
+        if f32:
+            lenet_activation_backward_f32(code, <float *>pa, <float *>pdx, count, <float *>pda)
+        else:
+            lenet_activation_backward_f64(code, <double *>pa, <double *>pdx, count, <double *>pda)
+    return d_a
+
+
+# ---- RBF output ---------------------------------------------------------------------------------
+
+def _rbf_args(x, prototypes):
+    dtype = _working_dtype("x", x)
+    x = _as_array("x", x, dtype, 2, "(N, features)")
+    prototypes = _as_array("prototypes", prototypes, dtype, 2, "(classes, features)")
+    if prototypes.shape[1] != x.shape[1]:
+        raise ValueError(f"x must have {prototypes.shape[1]} features to match prototypes "
+                         f"{_fmt(prototypes.shape)}, got {x.shape[1]} (x shape {_fmt(x.shape)})")
+    return dtype, x, prototypes
+
+
+def rbf_forward(x, prototypes):
+    """Penalties y[n,i] = sum_j (x[n,j] - prototypes[i,j])^2: x (N, F) -> (N, classes)."""
+    dtype, x, prototypes = _rbf_args(x, prototypes)
+    out = np.empty((x.shape[0], prototypes.shape[0]), dtype=dtype)
+    cdef void *px = _ptr(x)
+    cdef void *pp = _ptr(prototypes)
+    cdef void *po = _ptr(out)
+    cdef int n = x.shape[0], f = x.shape[1], c = prototypes.shape[0]
+    cdef bint f32 = dtype == np.float32
+    with nogil:
+        if f32:
+            lenet_rbf_forward_f32(<float *>px, <float *>pp, n, f, c, <float *>po)
+        else:
+            lenet_rbf_forward_f64(<double *>px, <double *>pp, n, f, c, <double *>po)
+    return out
+
+
+def rbf_backward(x, prototypes, d_out):
+    """d_x[n,j] = sum_i 2 (x[n,j] - prototypes[i,j]) d_out[n,i]."""
+    dtype, x, prototypes = _rbf_args(x, prototypes)
+    d_out = _as_array("d_out", d_out, dtype, 2, "(N, classes)")
+    _expect_shape("d_out", d_out, (x.shape[0], prototypes.shape[0]), "(the forward output's shape)")
+    d_x = np.empty(x.shape, dtype=dtype)
+    cdef void *px = _ptr(x)
+    cdef void *pp = _ptr(prototypes)
+    cdef void *pdo = _ptr(d_out)
+    cdef void *pdx = _ptr(d_x)
+    cdef int n = x.shape[0], f = x.shape[1], c = prototypes.shape[0]
+    cdef bint f32 = dtype == np.float32
+    with nogil:
+        if f32:
+            lenet_rbf_backward_input_f32(<float *>px, <float *>pp, <float *>pdo, n, f, c, <float *>pdx)
+        else:
+            lenet_rbf_backward_input_f64(<double *>px, <double *>pp, <double *>pdo, n, f, c, <double *>pdx)
+    return d_x
+
+
+# ---- losses ---------------------------------------------------------------------------------------
+
+def _loss_args(out, labels):
+    dtype = _working_dtype("out", out)
+    out = _as_array("out", out, dtype, 2, "(N, classes)")
+    if out.shape[0] == 0:
+        raise ValueError("out must hold at least one sample: the loss is a mean over the batch")
+    if out.shape[1] == 0:
+        raise ValueError("out must have at least one class, got shape " + _fmt(out.shape))
+    labels = _labels(labels, out.shape[0], out.shape[1])
+    return dtype, out, labels, np.empty(out.shape, dtype=dtype)
+
+
+def loss_rbf_penalty(out, labels):
+    """Equation (8): mean penalty of the correct class. Returns (loss, d loss / d out)."""
+    dtype, out, labels, grad = _loss_args(out, labels)
+    cdef void *po = _ptr(out)
+    cdef int *pl = <int *>_ptr(labels)
+    cdef void *pg = _ptr(grad)
+    cdef int n = out.shape[0], c = out.shape[1]
+    cdef double loss
+    cdef bint f32 = dtype == np.float32
+    with nogil:
+        if f32:
+            loss = lenet_loss_rbf_penalty_f32(<float *>po, pl, n, c, <float *>pg)
+        else:
+            loss = lenet_loss_rbf_penalty_f64(<double *>po, pl, n, c, <double *>pg)
+    return loss, grad
+
+
+def loss_rbf_discriminative(out, labels, j):
+    """Equation (9) with rubbish-class constant j > 0. Returns (loss, d loss / d out)."""
+    try:
+        jv = float(j)
+    except (TypeError, ValueError):
+        raise TypeError(f"j must be a real number, got {type(j).__name__}") from None
+    if not np.isfinite(jv) or jv <= 0:
+        raise ValueError(f"j must be a finite positive constant, got {j!r}")
+    dtype, out, labels, grad = _loss_args(out, labels)
+    cdef void *po = _ptr(out)
+    cdef int *pl = <int *>_ptr(labels)
+    cdef void *pg = _ptr(grad)
+    cdef int n = out.shape[0], c = out.shape[1]
+    cdef double jj = jv
+    cdef double loss
+    cdef bint f32 = dtype == np.float32
+    with nogil:
+        if f32:
+            loss = lenet_loss_rbf_discriminative_f32(<float *>po, pl, n, c, jj, <float *>pg)
+        else:
+            loss = lenet_loss_rbf_discriminative_f64(<double *>po, pl, n, c, jj, <double *>pg)
+    return loss, grad
+
+
+def loss_softmax_cross_entropy(out, labels):
+    """Softmax cross-entropy on logits. Returns (loss, d loss / d out)."""
+    dtype, out, labels, grad = _loss_args(out, labels)
+    cdef void *po = _ptr(out)
+    cdef int *pl = <int *>_ptr(labels)
+    cdef void *pg = _ptr(grad)
+    cdef int n = out.shape[0], c = out.shape[1]
+    cdef double loss
+    cdef bint f32 = dtype == np.float32
+    with nogil:
+        if f32:
+            loss = lenet_loss_softmax_cross_entropy_f32(<float *>po, pl, n, c, <float *>pg)
+        else:
+            loss = lenet_loss_softmax_cross_entropy_f64(<double *>po, pl, n, c, <double *>pg)
+    return loss, grad
+
+
+# Settle the default thread count once, at import, before any parallel call reads it.
+lenet_get_num_threads()

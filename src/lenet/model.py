@@ -1,0 +1,317 @@
+"""LeNet-5, built as the paper's Figure 2 draws it: C1, S2, C3, S4, C5, F6, output.
+
+``LeNet5()`` is the network of Section II.B: a 32x32 input, the squashing function
+f(a) = 1.7159 tanh(2a/3) after every layer up to F6, trainable subsampling, C3 wired by
+Table I, and Euclidean RBF output units with fixed +-1 prototypes. ``LeNet5.modern()`` is the
+common modern variant (swish, max pooling, full C3, a linear output for softmax).
+
+All trainable parameters of a network live in one flat array, ``net.parameters``, with its
+twin ``net.gradients``; every layer's ``params``/``grads`` are views into them.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Iterator, Mapping
+
+import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
+
+from .layers import (Convolution, FullConnection, Layer, RBFOutput, Subsampling, check_dtype)
+from .reference import connection_table_i
+
+PAPER_INPUT_SHAPE = (1, 32, 32)
+
+
+class Network:
+    """A stack of layers applied in order, with one flat buffer for all their parameters.
+
+    ``forward(x)`` runs the layers top to bottom; ``backward(dout)`` runs them bottom to top,
+    overwriting every layer's gradients and returning dE/dx. Layers are attributes by name
+    (``net.C1``) and, in order, ``net.layers``.
+    """
+
+    def __init__(self, layers: list[Layer], input_shape: tuple[int, int, int],
+                 dtype: DTypeLike = np.float32) -> None:
+        self.dtype = check_dtype(dtype)
+        self.input_shape = tuple(int(s) for s in input_shape)
+        self.layers: tuple[Layer, ...] = tuple(layers)
+        names = [layer.name for layer in self.layers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"layer names must be unique, got {names}")
+        for layer in self.layers:
+            if layer.dtype != self.dtype:
+                raise TypeError(f"layer {layer.name} has dtype {layer.dtype}, the network {self.dtype}")
+            setattr(self, layer.name, layer)
+        # Gather every layer's parameters into one flat buffer (and one for the gradients).
+        sizes = [layer.parameter_count() for layer in self.layers]
+        self.parameters = np.zeros(sum(sizes), self.dtype)
+        self.gradients = np.zeros(sum(sizes), self.dtype)
+        self._offsets: dict[str, tuple[int, int]] = {}
+        offset = 0
+        for layer, size in zip(self.layers, sizes):
+            layer.bind(self.parameters[offset:offset + size], self.gradients[offset:offset + size])
+            self._offsets[layer.name] = (offset, offset + size)
+            offset += size
+        # True where a stored value is trainable: False for C3's unconnected weights.
+        self.parameter_mask = np.concatenate(
+            [m.reshape(-1) for layer in self.layers for m in layer.parameter_mask().values()]
+            or [np.zeros(0, bool)])
+        self._shapes = self._layer_output_shapes()
+
+    def _layer_output_shapes(self) -> list[tuple[int, ...]]:
+        shapes, shape = [], self.input_shape
+        for layer in self.layers:
+            shape = layer.output_shape(shape)
+            if any(s < 1 for s in shape):
+                raise ValueError(f"layer {layer.name} would have an empty output {shape} for input "
+                                 f"shape {self.input_shape}")
+            shapes.append(shape)
+        return shapes
+
+    def __iter__(self) -> Iterator[Layer]:
+        return iter(self.layers)
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    # -- computation ----------------------------------------------------------------------------
+    def _batch(self, x: ArrayLike) -> np.ndarray:
+        """x as a batch (N, C, H, W); a single image (C, H, W) or (H, W) gets a batch axis."""
+        try:
+            arr = np.asarray(x)
+        except Exception as exc:
+            raise TypeError(f"x must be an array of images: {exc}") from None
+        c, h, w = self.input_shape
+        if arr.ndim == 2 and c == 1:
+            arr = arr[None, None]
+        elif arr.ndim == 3:
+            arr = arr[None]
+        if arr.ndim != 4 or arr.shape[1:] != self.input_shape:
+            expected = f"(N, {c}, {h}, {w})"
+            singles = f"({c}, {h}, {w})" + (f" or ({h}, {w})" if c == 1 else "")
+            hint = ""
+            if self.input_shape == PAPER_INPUT_SHAPE and arr.shape[-2:] == (28, 28):
+                hint = (" MNIST's 28x28 digits must be padded to 32x32 first, as the paper "
+                        "does (2 background pixels on each side).")
+            raise ValueError(f"x must have shape {expected}, or {singles} for one image, got "
+                             f"shape {arr.shape}.{hint}")
+        return arr
+
+    def forward(self, x: ArrayLike) -> np.ndarray:
+        """The network's output for a batch x (N, C, H, W): RBF penalties or logits (N, 10)."""
+        out = self._batch(x)
+        for layer in self.layers:
+            out = layer.forward(out)
+        return out
+
+    __call__ = forward
+
+    def backward(self, dout: ArrayLike) -> np.ndarray:
+        """Back-propagate dout = dE/d(output) through every layer; returns dE/dx (N, C, H, W).
+
+        Every layer's gradients (``net.gradients``) are overwritten, not accumulated.
+        """
+        for layer in reversed(self.layers):
+            dout = layer.backward(dout)
+        return dout
+
+    def trace(self, x: ArrayLike, pre_activations: bool = False) -> "OrderedDict[str, np.ndarray]":
+        """Every layer's output for x: an ordered mapping "input", "C1", ..., "output".
+
+        With ``pre_activations=True`` each layer's weighted sums come too, as "C1.a" before
+        "C1". The arrays are copies: later calls do not change them.
+        """
+        batch = self._batch(x)
+        trace: OrderedDict[str, np.ndarray] = OrderedDict()
+        trace["input"] = np.array(batch, dtype=self.dtype)
+        out = batch
+        for layer in self.layers:
+            out = layer.forward(out)
+            if pre_activations:
+                trace[layer.name + ".a"] = layer.a.copy()
+            trace[layer.name] = out.copy()
+        return trace
+
+    def predict(self, x: ArrayLike) -> np.ndarray:
+        """Predicted classes (N,): the smallest RBF penalty, or the largest logit."""
+        out = self.forward(x)
+        if isinstance(self.layers[-1], RBFOutput):
+            return np.argmin(out, axis=1)
+        return np.argmax(out, axis=1)
+
+    def predict_proba(self, x: ArrayLike) -> np.ndarray:
+        """Class probabilities (N, 10): softmax of the logits; for RBF penalties y, softmax(-y)
+        (the posterior that equation (9) implies, without its rubbish class)."""
+        out = self.forward(x).astype(np.float64)
+        scores = -out if isinstance(self.layers[-1], RBFOutput) else out
+        scores -= scores.max(axis=1, keepdims=True)
+        e = np.exp(scores)
+        return e / e.sum(axis=1, keepdims=True)
+
+    # -- parameters -----------------------------------------------------------------------------
+    def num_parameters(self) -> int:
+        """Trainable parameters (60,000 for the paper's LeNet-5: C3's gaps do not count)."""
+        return int(self.parameter_mask.sum())
+
+    def _named(self, which: str) -> Iterator[tuple[str, np.ndarray]]:
+        for layer in self.layers:
+            for name, arr in getattr(layer, which).items():
+                yield f"{layer.name}.{name}", arr
+
+    def state_dict(self) -> "OrderedDict[str, np.ndarray]":
+        """Copies of every parameter array, keyed "C1.weight", "S2.coefficient", ..."""
+        return OrderedDict((key, arr.copy()) for key, arr in self._named("params"))
+
+    def grad_dict(self) -> "OrderedDict[str, np.ndarray]":
+        """Copies of every gradient array (from the last backward), keyed like state_dict()."""
+        return OrderedDict((key, arr.copy()) for key, arr in self._named("grads"))
+
+    def load_state_dict(self, state: Mapping[str, ArrayLike]) -> None:
+        """Copy parameters in from a mapping like ``state_dict()``'s.
+
+        Every key must be present, none extra, each array of the stored shape, real-valued and
+        finite; C3's unconnected weights must be 0. Nothing is changed unless all of it fits.
+        """
+        if not isinstance(state, Mapping):
+            raise TypeError(f"state must be a mapping of names to arrays, got {type(state).__name__}")
+        targets = OrderedDict(self._named("params"))
+        missing = [k for k in targets if k not in state]
+        extra = [k for k in state if k not in targets]
+        if missing or extra:
+            raise ValueError("state does not match the network: "
+                             + (f"missing keys {missing}" if missing else "")
+                             + ("; " if missing and extra else "")
+                             + (f"unexpected keys {extra}" if extra else ""))
+        masks = OrderedDict((f"{layer.name}.{name}", m) for layer in self.layers
+                            for name, m in layer.parameter_mask().items())
+        checked = {}
+        for key, target in targets.items():
+            arr = np.asarray(state[key])
+            if arr.dtype.kind not in "fiu":
+                raise TypeError(f"state[{key!r}] must hold real numbers, got dtype {arr.dtype}")
+            if arr.shape != target.shape:
+                raise ValueError(f"state[{key!r}] must have shape {target.shape}, got {arr.shape}")
+            if not np.isfinite(arr).all():
+                raise ValueError(f"state[{key!r}] contains NaN or Inf")
+            if np.any(arr[~masks[key]] != 0):
+                raise ValueError(f"state[{key!r}] has nonzero weights for unconnected map pairs "
+                                 f"(they must be 0: see the connection table)")
+            checked[key] = arr
+        for key, target in targets.items():
+            target[...] = checked[key]
+
+    # -- description ----------------------------------------------------------------------------
+    def describe(self) -> list[dict]:
+        """One dict per layer: name, kind, output shape, trainable parameters, connections."""
+        rows, shape = [], self.input_shape
+        for layer, out_shape in zip(self.layers, self._shapes):
+            rows.append({"name": layer.name, "kind": layer.kind, "output_shape": out_shape,
+                         "parameters": layer.num_parameters(),
+                         "connections": layer.connections(shape)})
+            shape = out_shape
+        return rows
+
+    def summary(self) -> str:
+        """A table with one row per layer and the totals (the paper's figures for LeNet5())."""
+        rows = self.describe()
+        header = ("layer", "kind", "output", "trainable", "connections")
+        body = [(r["name"], r["kind"], " x ".join(map(str, r["output_shape"])),
+                 f"{r['parameters']:,}", f"{r['connections']:,}") for r in rows]
+        total = ("total", "", "", f"{sum(r['parameters'] for r in rows):,}",
+                 f"{sum(r['connections'] for r in rows):,}")
+        widths = [max(len(row[i]) for row in [header, *body, total]) for i in range(5)]
+
+        def line(row):
+            return "  ".join(cell.ljust(w) if i < 3 else cell.rjust(w)
+                             for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
+
+        rule = "-" * len(line(header))
+        c, h, w = self.input_shape
+        title = f"{type(self).__name__} ({getattr(self, 'variant', 'custom')}), input {c} x {h} x {w}, {self.dtype}"
+        return "\n".join([title, line(header), rule, *map(line, body), rule, line(total)])
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(layer.name for layer in self.layers)}; dtype={self.dtype})"
+
+
+class LeNet5(Network):
+    """The paper's LeNet-5 (Section II.B, Figure 2), initialised as in Appendix A.
+
+    ====== ================================================== ============
+    layer  unit                                               output
+    ====== ================================================== ============
+    C1     5x5 convolution, squashing                         6 @ 28x28
+    S2     2x2 sum x coefficient + bias, squashing            6 @ 14x14
+    C3     5x5 convolution wired by Table I, squashing        16 @ 10x10
+    S4     2x2 sum x coefficient + bias, squashing            16 @ 5x5
+    C5     5x5 convolution on all 16 maps, squashing          120 @ 1x1
+    F6     full connection, squashing                         84
+    output Euclidean RBF units, fixed +-1 prototypes           10 penalties
+    ====== ================================================== ============
+
+    Squashing is f(a) = 1.7159 tanh(2a/3) (Appendix A). Input: (N, 1, 32, 32) images (MNIST
+    digits padded from 28x28, background -0.1 and ink 1.175, Section III.A). Weights and
+    biases are drawn uniformly from +-2.4/F_i, F_i the fan-in of the unit (Appendix A), from
+    ``seed``. ``forward`` returns the RBF penalties (N, 10); the smallest wins.
+    """
+
+    variant = "paper"
+
+    def __init__(self, seed: int = 0, dtype: DTypeLike = np.float32) -> None:
+        dt = check_dtype(dtype)
+        layers = [
+            Convolution(1, 6, 5, name="C1", dtype=dt),
+            Subsampling(6, "paper", name="S2", dtype=dt),
+            Convolution(6, 16, 5, connection_table=connection_table_i(), name="C3", dtype=dt),
+            Subsampling(16, "paper", name="S4", dtype=dt),
+            Convolution(16, 120, 5, name="C5", dtype=dt),
+            FullConnection(120, 84, name="F6", dtype=dt),
+            RBFOutput(name="output", dtype=dt),
+        ]
+        super().__init__(layers, PAPER_INPUT_SHAPE, dt)
+        self.seed = seed
+        self.init_parameters(seed, "lecun98")
+
+    @classmethod
+    def modern(cls, in_channels: int = 1, input_size: int = 28, seed: int = 0,
+               dtype: DTypeLike = np.float32, activation: str = "swish",
+               pooling: str = "max") -> "LeNet5":
+        """The common modern variant (the seed's Keras model; see the paper notes).
+
+        C1 5x5 convolution ('same' on 28x28 input, 'valid' on 32x32), S2 max pooling, C3 full
+        5x5 convolution, S4 max pooling, C5 the 400 -> 120 layer as a 5x5 convolution, F6
+        120 -> 84, ``output`` a linear full connection 84 -> 10 whose logits go to softmax
+        cross-entropy. Swish everywhere up to F6; Glorot-uniform weights, zero biases.
+        61,706 parameters for 1x28x28 input, 62,006 for 3x32x32.
+        """
+        in_channels = int(in_channels)
+        if in_channels < 1:
+            raise ValueError(f"in_channels must be a positive integer, got {in_channels}")
+        if input_size not in (28, 32):
+            raise ValueError(f"input_size must be 28 ('same' C1) or 32 ('valid' C1), got {input_size!r}")
+        dt = check_dtype(dtype)
+        pad = 2 if input_size == 28 else 0
+        pool_activation = "identity" if pooling in ("max", "average") else activation
+        layers = [
+            Convolution(in_channels, 6, 5, padding=pad, activation=activation, name="C1", dtype=dt),
+            Subsampling(6, pooling, activation=pool_activation, name="S2", dtype=dt),
+            Convolution(6, 16, 5, activation=activation, name="C3", dtype=dt),
+            Subsampling(16, pooling, activation=pool_activation, name="S4", dtype=dt),
+            Convolution(16, 120, 5, activation=activation, name="C5", dtype=dt),
+            FullConnection(120, 84, activation=activation, name="F6", dtype=dt),
+            FullConnection(84, 10, activation="identity", name="output", dtype=dt),
+        ]
+        net = cls.__new__(cls)
+        Network.__init__(net, layers, (in_channels, input_size, input_size), dt)
+        net.variant = "modern"
+        net.seed = seed
+        net.init_parameters(seed, "glorot")
+        return net
+
+    def init_parameters(self, seed: int, scheme: str) -> None:
+        """Draw every layer's parameters afresh from ``seed`` ("lecun98" or "glorot")."""
+        rng = np.random.default_rng(seed)
+        for layer in self.layers:
+            layer.init_parameters(rng, scheme)
+
