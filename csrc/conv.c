@@ -25,6 +25,11 @@
 
 #else /* the kernels, over `real` */
 
+/* A kernel that covers its whole unpadded input, with every map connected (C5 on a 5x5 S4),
+ * makes a 1x1 output: the convolution is then exactly a full connection of the in_maps*k*k
+ * inputs, with the same weight layout. The dense kernels run it without per-pixel loops. */
+#define LENET_CONV_IS_DENSE (!table && pad == 0 && h == k && w == k)
+
 /* Range of output columns x for which input column x + kx - pad lies inside [0, w). */
 static inline void LENET_FN(valid_range)(int kx, int pad, int w, int wo, int *lo, int *hi)
 {
@@ -37,6 +42,10 @@ void LENET_FN(lenet_conv_forward)(const real *in, const real *weight, const real
                                   const unsigned char *table, int n, int in_maps, int h, int w,
                                   int out_maps, int k, int pad, real *out)
 {
+    if (LENET_CONV_IS_DENSE) {
+        LENET_FN(lenet_dense_forward)(in, weight, bias, n, in_maps * k * k, out_maps, out);
+        return;
+    }
     const int ho = h + 2 * pad - k + 1, wo = w + 2 * pad - k + 1;
     const ptrdiff_t in_size = (ptrdiff_t)h * w, out_size = (ptrdiff_t)ho * wo;
     /* One output map of one image is one unit of work: over the batch, and over maps at N=1. */
@@ -72,6 +81,10 @@ void LENET_FN(lenet_conv_backward_input)(const real *d_out, const real *weight,
                                          const unsigned char *table, int n, int in_maps, int h,
                                          int w, int out_maps, int k, int pad, real *d_in)
 {
+    if (LENET_CONV_IS_DENSE) {
+        LENET_FN(lenet_dense_backward_input)(d_out, weight, n, in_maps * k * k, out_maps, d_in);
+        return;
+    }
     const int ho = h + 2 * pad - k + 1, wo = w + 2 * pad - k + 1;
     const ptrdiff_t in_size = (ptrdiff_t)h * w, out_size = (ptrdiff_t)ho * wo;
     /* Each thread owns whole input-gradient maps, so the scatter below needs no atomics. */
@@ -108,6 +121,11 @@ void LENET_FN(lenet_conv_backward_params)(const real *in, const real *d_out,
                                           int w, int out_maps, int k, int pad, real *d_weight,
                                           real *d_bias)
 {
+    if (LENET_CONV_IS_DENSE) {
+        LENET_FN(lenet_dense_backward_params)(in, d_out, n, in_maps * k * k, out_maps, d_weight,
+                                              d_bias);
+        return;
+    }
     const int ho = h + 2 * pad - k + 1, wo = w + 2 * pad - k + 1;
     const ptrdiff_t in_size = (ptrdiff_t)h * w, out_size = (ptrdiff_t)ho * wo;
     /* One (output map, input map) kernel per unit of work; its sum over the batch runs in one
@@ -131,6 +149,7 @@ void LENET_FN(lenet_conv_backward_params)(const real *in, const real *d_out,
                             if (iy < 0 || iy >= h) continue;
                             const real *xr = x + (ptrdiff_t)iy * w + kx - pad;
                             const real *dyr = dy + (ptrdiff_t)oy * wo;
+                            LENET_SIMD_SUM(s)
                             for (int ox = lo; ox < hi; ox++) s += dyr[ox] * xr[ox];
                         }
                         dw[ky * k + kx] += s;
@@ -144,10 +163,12 @@ void LENET_FN(lenet_conv_backward_params)(const real *in, const real *d_out,
         real s = 0;
         for (int b = 0; b < n; b++) {
             const real *dy = d_out + ((ptrdiff_t)b * out_maps + o) * out_size;
+            LENET_SIMD_SUM(s)
             for (ptrdiff_t p = 0; p < out_size; p++) s += dy[p];
         }
         d_bias[o] = s;
     }
 }
 
+#undef LENET_CONV_IS_DENSE
 #endif

@@ -34,6 +34,7 @@ void LENET_FN(lenet_dense_forward)(const real *in, const real *weight, const rea
             const real *x = in + (ptrdiff_t)b * f_in;
             const real *wr = weight + (ptrdiff_t)o * f_in;
             real s = 0;
+            LENET_SIMD_SUM(s)
             for (int i = 0; i < f_in; i++) s += wr[i] * x[i];
             out[(ptrdiff_t)b * f_out + o] = s + bias[o];
         }

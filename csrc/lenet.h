@@ -66,8 +66,10 @@ enum lenet_subsampling {
 /* ---- For the kernels' own sources ---------------------------------------------------
  * LENET_PARALLEL_FOR(work) opens an OpenMP loop over the next `for` (LENET_PARALLEL_FOR_2:
  * over the next two nested loops). `work` estimates the multiply-adds of the whole loop: small
- * jobs run on one thread, since waking threads would cost more than it saves. A serial build
- * turns both into nothing. */
+ * jobs run on one thread, since waking threads would cost more than it saves.
+ * LENET_SIMD_SUM(s) lets the compiler vectorise the sum into s in the next loop: it then adds in
+ * a fixed interleaved order (the same on every run and thread count, though not the textbook
+ * left-to-right order). A serial build turns all three into nothing. */
 #ifdef LENET_KERNEL_SOURCE
 int lenet_threads_for(ptrdiff_t work);
 #ifdef _OPENMP
@@ -76,9 +78,11 @@ int lenet_threads_for(ptrdiff_t work);
     LENET_PRAGMA(omp parallel for schedule(static) num_threads(lenet_threads_for(work)))
 #define LENET_PARALLEL_FOR_2(work) \
     LENET_PRAGMA(omp parallel for collapse(2) schedule(static) num_threads(lenet_threads_for(work)))
+#define LENET_SIMD_SUM(var) LENET_PRAGMA(omp simd reduction(+ : var))
 #else
 #define LENET_PARALLEL_FOR(work)
 #define LENET_PARALLEL_FOR_2(work)
+#define LENET_SIMD_SUM(var)
 #endif
 #endif
 

@@ -33,6 +33,7 @@ void LENET_FN(lenet_rbf_forward)(const real *in, const real *prototypes, int n, 
             const real *x = in + (ptrdiff_t)b * f;
             const real *wc = prototypes + (ptrdiff_t)c * f;
             real s = 0;
+            LENET_SIMD_SUM(s)
             for (int j = 0; j < f; j++) {
                 const real d = x[j] - wc[j];
                 s += d * d;
