@@ -13,7 +13,6 @@ import os
 import shutil
 import sys
 import tempfile
-import warnings
 
 import numpy
 from Cython.Build import cythonize
@@ -90,8 +89,8 @@ class BuildExt(build_ext):
         for compile_flags, link_flags in _openmp_candidates(self.compiler.compiler_type):
             if _links_with(self.compiler, compile_flags, link_flags):
                 return compile_flags, link_flags
-        warnings.warn("lenet: no working OpenMP found for this compiler; "
-                      "building the C core serially (one thread)")
+        self.warn("lenet: no working OpenMP found for this compiler; "
+                  "building the C core serially (one thread)")
         return [], []
 
 
