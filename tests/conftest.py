@@ -7,8 +7,6 @@
 * ``paper_digits()``: ten 32x32 images of the digits, preprocessed as Section III.A says.
 * ``reference_forward`` / ``reference_backward``: a network's pass computed layer by layer with
   ``lenet.reference`` only, as an oracle for whole-network tests.
-* ``fd_errors``: finite-difference errors of a module's gradients, relative to each array's
-  gradient scale (a complement to ``lenet.gradcheck``'s per-entry relative error).
 """
 
 from __future__ import annotations
@@ -149,45 +147,3 @@ def reference_backward(net, x, dout):
         else:
             d = R.rbf_backward(inp, layer.prototypes, da)
     return d, grads
-
-
-# ---- finite differences measured against each array's gradient scale ---------------------------
-
-def fd_errors(module, x, *, samples=30, eps=1e-4, seed=0):
-    """{array name: max_i |analytic_i - numeric_i| / max_i |analytic_i|} for L = sum(out * r).
-
-    Unlike a per-entry relative error, this is not dominated by entries whose gradient is
-    (nearly) zero, where finite differences measure only rounding noise.
-    """
-    rng = np.random.default_rng(seed)
-    x = np.array(x, dtype=np.float64)
-    if isinstance(module, lenet.Network):
-        x = module._batch(x).copy()
-    out = module.forward(x)
-    r = rng.standard_normal(out.shape)
-    dx = np.asarray(module.backward(r)).reshape(x.shape)
-    if isinstance(module, lenet.Network):
-        named = [(f"{layer.name}.{k}", layer.params[k], layer.grads[k].copy())
-                 for layer in module.layers for k in layer.params]
-    else:
-        named = [(k, module.params[k], module.grads[k].copy()) for k in module.params]
-    named.append(("input", x, dx))
-
-    def loss():
-        return float(np.sum(module.forward(x) * r))
-
-    errors = {}
-    for name, value, grad in named:
-        flat, g = value.reshape(-1), grad.reshape(-1)
-        idx = rng.choice(flat.size, min(samples, flat.size), replace=False)
-        worst = 0.0
-        for i in idx:
-            keep = flat[i]
-            flat[i] = keep + eps
-            plus = loss()
-            flat[i] = keep - eps
-            minus = loss()
-            flat[i] = keep
-            worst = max(worst, abs((plus - minus) / (2 * eps) - g[i]))
-        errors[name] = worst / max(float(np.abs(g).max()), 1e-300)
-    return errors

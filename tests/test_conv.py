@@ -184,7 +184,7 @@ def test_gradcheck_detects_a_wrong_gradient(rng, monkeypatch):
     assert lenet.gradcheck(layer, x, samples=20) > 1e-3
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(data=st.data())
 def test_conv_random_shapes_match_reference(data):
     n = data.draw(st.integers(1, 3), label="n")

@@ -151,7 +151,7 @@ def test_subsampling_layer_parameters():
         assert layer.params == {} and layer.num_parameters() == 0
 
 
-@settings(max_examples=40)
+@settings(max_examples=60)
 @given(n=st.integers(1, 3), c=st.integers(1, 4), h=st.integers(2, 9), w=st.integers(2, 9),
        mode=st.sampled_from(MODES), dtype=st.sampled_from(DTYPES),
        seed=st.integers(0, 2**32 - 1))

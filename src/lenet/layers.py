@@ -132,7 +132,9 @@ class Layer:
     # -- computation ----------------------------------------------------------------------------
     def forward(self, x: ArrayLike) -> np.ndarray:
         """States y = f(a) of the layer for a batch ``x``; caches x and a for ``backward``."""
-        x = self._prepare(x, "x", self.name + ".forward")
+        # a private copy: backward must see the input forward saw, even if the caller's
+        # array changes in between
+        x = self._prepare(x, "x", self.name + ".forward", copy=True)
         self._x = x
         self.a = self._forward(x)
         self.y = self.a if self.activation == "identity" else _core.activation_forward(self.a, self.activation)
@@ -154,7 +156,8 @@ class Layer:
         da = dy if self.activation == "identity" else _core.activation_backward(self.a, dy, self.activation)
         return self._backward(da)
 
-    def _prepare(self, value: ArrayLike, argument: str, where: str) -> np.ndarray:
+    def _prepare(self, value: ArrayLike, argument: str, where: str,
+                 copy: bool = False) -> np.ndarray:
         """The array in this layer's dtype, C-contiguous, checked to be finite."""
         try:
             arr = np.asarray(value)
@@ -162,7 +165,8 @@ class Layer:
             raise TypeError(f"{where}: {argument} must be an array of real numbers: {exc}") from None
         if arr.dtype.kind not in "fiub":
             raise TypeError(f"{where}: {argument} must hold real numbers, got dtype {arr.dtype}")
-        arr = np.ascontiguousarray(arr, dtype=self.dtype)
+        arr = np.array(arr, dtype=self.dtype, order="C") if copy else \
+            np.ascontiguousarray(arr, dtype=self.dtype)
         if not np.isfinite(arr).all():
             bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
             raise ValueError(f"{where}: {argument} contains {bad} non-finite value(s) (NaN or "
@@ -412,21 +416,26 @@ class RBFOutput(Layer):
         if protos.ndim != 2 or protos.shape[0] < 1 or protos.shape[1] < 1:
             raise ValueError(f"prototypes must have shape (classes, features), got {protos.shape}")
         protos.flags.writeable = False
-        self.prototypes = protos
+        self._prototypes = protos
         super().__init__(name, "identity", dt)
 
+    @property
+    def prototypes(self) -> np.ndarray:
+        """The fixed (classes, features) parameter vectors (read-only)."""
+        return self._prototypes
+
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        return (self.prototypes.shape[0],)
+        return (self._prototypes.shape[0],)
 
     def connections(self, input_shape: tuple[int, ...]) -> int:
-        return int(self.prototypes.size)
+        return int(self._prototypes.size)
 
     def _forward(self, x: np.ndarray) -> np.ndarray:
-        f = self.prototypes.shape[1]
+        f = self._prototypes.shape[1]
         if x.ndim != 2 or x.shape[1] != f:
             raise ValueError(f"{self.name}.forward: x must have shape (N, {f}), got {x.shape}")
-        return _core.rbf_forward(x, self.prototypes)
+        return _core.rbf_forward(x, self._prototypes)
 
     def _backward(self, da: np.ndarray) -> np.ndarray:
-        return _core.rbf_backward(self._x, self.prototypes, da)
+        return _core.rbf_backward(self._x, self._prototypes, da)
 

@@ -83,6 +83,7 @@ class Network:
         except Exception as exc:
             raise TypeError(f"x must be an array of images: {exc}") from None
         c, h, w = self.input_shape
+        given = arr.shape
         if arr.ndim == 2 and c == 1:
             arr = arr[None, None]
         elif arr.ndim == 3:
@@ -91,11 +92,11 @@ class Network:
             expected = f"(N, {c}, {h}, {w})"
             singles = f"({c}, {h}, {w})" + (f" or ({h}, {w})" if c == 1 else "")
             hint = ""
-            if self.input_shape == PAPER_INPUT_SHAPE and arr.shape[-2:] == (28, 28):
+            if self.input_shape == PAPER_INPUT_SHAPE and given[-2:] == (28, 28):
                 hint = (" MNIST's 28x28 digits must be padded to 32x32 first, as the paper "
                         "does (2 background pixels on each side).")
             raise ValueError(f"x must have shape {expected}, or {singles} for one image, got "
-                             f"shape {arr.shape}.{hint}")
+                             f"shape {given}.{hint}")
         return arr
 
     def forward(self, x: ArrayLike) -> np.ndarray:
@@ -112,6 +113,13 @@ class Network:
 
         Every layer's gradients (``net.gradients``) are overwritten, not accumulated.
         """
+        last = self.layers[-1]
+        if last.y is None:
+            raise RuntimeError("backward: call forward before backward")
+        shape = np.shape(dout)
+        if shape != last.y.shape:
+            raise ValueError(f"dout must have the forward output's shape {last.y.shape}, "
+                             f"got {shape}")
         for layer in reversed(self.layers):
             dout = layer.backward(dout)
         return dout
@@ -194,6 +202,10 @@ class Network:
                 raise ValueError(f"state[{key!r}] must have shape {target.shape}, got {arr.shape}")
             if not np.isfinite(arr).all():
                 raise ValueError(f"state[{key!r}] contains NaN or Inf")
+            with np.errstate(over="ignore"):
+                arr = arr.astype(target.dtype)
+            if not np.isfinite(arr).all():
+                raise ValueError(f"state[{key!r}] holds values too large for {target.dtype}")
             if np.any(arr[~masks[key]] != 0):
                 raise ValueError(f"state[{key!r}] has nonzero weights for unconnected map pairs "
                                  f"(they must be 0: see the connection table)")

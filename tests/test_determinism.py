@@ -1,0 +1,195 @@
+"""Determinism: the same bits for one thread and for two (csrc/lenet.h's rule), the same bits
+on repeated calls, and the thread-count API."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import lenet
+from lenet import _core, reference as R
+
+
+def _run(net, x, dout):
+    out = net(x).copy()
+    dx = net.backward(dout).copy()
+    return out, dx, net.grad_dict()
+
+
+def _assert_same_bits(a, b):
+    out_a, dx_a, g_a = a
+    out_b, dx_b, g_b = b
+    assert np.array_equal(out_a, out_b)
+    assert np.array_equal(dx_a, dx_b)
+    assert list(g_a) == list(g_b)
+    for key in g_a:
+        assert np.array_equal(g_a[key], g_b[key]), key
+
+
+def _use_threads(n):
+    """Set n threads (a serial build warns and keeps one)."""
+    if n > 1 and not lenet.openmp_enabled():
+        with pytest.warns(RuntimeWarning, match="without OpenMP"):
+            lenet.set_num_threads(n)
+    else:
+        lenet.set_num_threads(n)
+    assert lenet.get_num_threads() == (n if lenet.openmp_enabled() else 1)
+
+
+def _network(variant, dtype):
+    if variant == "paper":
+        return lenet.LeNet5(seed=7, dtype=dtype), (1, 32, 32)
+    return lenet.LeNet5.modern(seed=7, dtype=dtype), (1, 28, 28)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("batch", [1, 64])
+@pytest.mark.parametrize("variant", ["paper", "modern"])
+def test_one_and_two_threads_give_identical_bits(threads, rng, variant, batch, dtype):
+    net, shape = _network(variant, dtype)
+    x = rng.uniform(-0.1, 1.175, (batch, *shape)).astype(dtype)
+    dout = rng.standard_normal((batch, 10)).astype(dtype)
+    _use_threads(1)
+    one = _run(net, x, dout)
+    _use_threads(2)
+    two = _run(net, x, dout)
+    _assert_same_bits(one, two)
+    assert np.count_nonzero(two[1]) > 0 and all(np.any(g != 0) for g in two[2].values())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def test_three_threads_give_the_same_bits_as_one(threads, rng, dtype):
+    """A thread count that does not divide the work evenly (and exceeds the cores here)."""
+    net, shape = _network("paper", dtype)
+    x = rng.uniform(-0.1, 1.175, (64, *shape)).astype(dtype)
+    dout = rng.standard_normal((64, 10)).astype(dtype)
+    _use_threads(1)
+    one = _run(net, x, dout)
+    _use_threads(3)
+    _assert_same_bits(one, _run(net, x, dout))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def test_raw_kernels_batch_64_identical_bits(threads, rng, dtype):
+    x = rng.standard_normal((64, 6, 14, 14)).astype(dtype)
+    w = rng.standard_normal((16, 6, 5, 5)).astype(dtype)
+    d_out = rng.standard_normal((64, 16, 10, 10)).astype(dtype)
+    d_out_same = rng.standard_normal((64, 16, 14, 14)).astype(dtype)  # padding 2
+    table = R.connection_table_i()
+    xf = rng.standard_normal((64, 120)).astype(dtype)
+    wf = rng.standard_normal((84, 120)).astype(dtype)
+    df = rng.standard_normal((64, 84)).astype(dtype)
+    xs = rng.standard_normal((64, 6, 28, 28)).astype(dtype)
+    ds = rng.standard_normal((64, 6, 14, 14)).astype(dtype)
+    coef = rng.standard_normal(6).astype(dtype)
+    results = []
+    for n in (1, 2):
+        _use_threads(n)
+        results.append([
+            *_core.conv_backward(x, w, d_out, table),
+            *_core.conv_backward(x, w, d_out_same, None, 2),
+            _core.conv_forward(x, w, np.zeros(16, dtype), table),
+            *_core.dense_backward(xf, wf, df),
+            _core.dense_forward(xf, wf, np.zeros(84, dtype)),
+            *_core.subsample_backward(xs, ds, coef, "paper"),
+        ])
+    for a, b in zip(*results):
+        assert a.dtype == dtype
+        assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("variant", ["paper", "modern"])
+def test_repeated_calls_give_identical_bits(rng, variant):
+    net, shape = _network(variant, np.float32)
+    x = rng.uniform(-0.1, 1.175, (16, *shape)).astype(np.float32)
+    dout = rng.standard_normal((16, 10)).astype(np.float32)
+    first = _run(net, x, dout)
+    for _ in range(3):
+        _assert_same_bits(first, _run(net, x, dout))
+
+
+def test_same_seed_networks_compute_identical_bits(rng):
+    x = rng.uniform(-0.1, 1.175, (8, 1, 32, 32))
+    a = lenet.LeNet5(seed=3)
+    b = lenet.LeNet5(seed=3)
+    assert np.array_equal(a(x), b(x))
+
+
+def test_thread_api(threads):
+    assert isinstance(lenet.openmp_enabled(), bool)
+    n = lenet.get_num_threads()
+    assert isinstance(n, int) and n >= 1
+    _use_threads(3)
+    lenet.set_num_threads(np.int64(1))
+    assert lenet.get_num_threads() == 1
+
+
+@pytest.mark.parametrize("bad,exc,pattern", [
+    (0, ValueError, r"from 1 to 4096, got 0"),
+    (-1, ValueError, r"from 1 to 4096, got -1"),
+    (1.5, TypeError, r"integer number of threads, got float"),
+    ("2", TypeError, r"integer number of threads, got str"),
+    (True, TypeError, r"got bool"),
+    (None, TypeError, r"got NoneType"),
+])
+def test_set_num_threads_rejects(threads, bad, exc, pattern):
+    _use_threads(2)
+    with pytest.raises(exc, match=pattern):
+        lenet.set_num_threads(bad)
+    assert lenet.get_num_threads() == (2 if lenet.openmp_enabled() else 1)  # unchanged
+
+
+def test_thread_count_is_shared_by_python_threads(threads):
+    lenet.set_num_threads(1)
+    seen = []
+    worker = threading.Thread(target=lambda: seen.append(lenet.get_num_threads()))
+    worker.start()
+    worker.join()
+    assert seen == [1]
+
+
+def test_concurrent_python_threads_compute_the_same_bits(rng):
+    """The kernels release the GIL; networks used from several Python threads at once must
+    still give each caller its own, unchanged result."""
+    nets = [lenet.LeNet5(seed=s) for s in range(4)]
+    xs = [rng.uniform(-0.1, 1.175, (16, 1, 32, 32)).astype(np.float32) for _ in range(4)]
+    expected = [net(x).copy() for net, x in zip(nets, xs)]
+    results = [None] * 4
+
+    def work(i):
+        for _ in range(5):
+            out = nets[i](xs[i]).copy()
+            if results[i] is None or np.array_equal(results[i], out):
+                results[i] = out
+            else:
+                results[i] = "changed"
+
+    workers = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    for got, want in zip(results, expected):
+        assert isinstance(got, np.ndarray) and np.array_equal(got, want)
+
+
+@pytest.mark.skipif(not lenet.openmp_enabled(), reason="a serial build always has one thread")
+def test_default_thread_count_honours_omp_num_threads():
+    src = os.path.dirname(os.path.dirname(os.path.abspath(lenet.__file__)))
+    env = dict(os.environ, OMP_NUM_THREADS="3",
+               PYTHONPATH=os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]))
+    result = subprocess.run([sys.executable, "-c", "import lenet; print(lenet.get_num_threads())"],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "3"
+
+
+def test_threads_fixture_restores(threads):
+    # paired with the fixture: whatever this test sets is undone after it
+    lenet.set_num_threads(1)
+    assert lenet.get_num_threads() == 1

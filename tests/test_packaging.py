@@ -1,0 +1,67 @@
+"""Small checks on the package as installed: version, build flags, and that the NumPy
+reference stands on its own."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+
+import lenet
+import lenet.reference
+
+
+def test_version_is_a_string():
+    assert isinstance(lenet.__version__, str)
+    assert re.fullmatch(r"\d+\.\d+\.\d+.*", lenet.__version__)
+
+
+def test_openmp_enabled_is_a_bool():
+    assert isinstance(lenet.openmp_enabled(), bool)
+
+
+def test_public_names():
+    for name in lenet.__all__:
+        assert hasattr(lenet, name), name
+    import lenet.reference as ref  # importable as a submodule
+    for name in ref.__all__:
+        assert callable(getattr(ref, name)) or name.isupper(), name
+
+
+def test_reference_needs_no_compiled_extension(tmp_path):
+    """lenet/reference.py runs with NumPy alone: load it by path in a fresh interpreter in which
+    importing lenet._core fails."""
+    path = os.path.abspath(lenet.reference.__file__)
+    script = f"""
+import importlib.abc, importlib.util, sys
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "lenet._core" or name.startswith("lenet"):
+            raise ImportError("blocked: " + name)
+        return None
+sys.meta_path.insert(0, Block())
+spec = importlib.util.spec_from_file_location("standalone_reference", {path!r})
+ref = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(ref)
+import numpy as np
+x = np.ones((1, 1, 6, 6))
+a = ref.conv_forward(x, np.ones((2, 1, 3, 3)), np.zeros(2))
+assert a.shape == (1, 2, 4, 4) and (a == 9).all()
+assert ref.connection_table_i().sum() == 60
+assert "lenet._core" not in sys.modules
+print("ok")
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            cwd=tmp_path, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+
+
+def test_reference_and_core_agree_on_names():
+    assert tuple(lenet.reference.ACTIVATIONS) == tuple(lenet._core.ACTIVATIONS)
+    assert tuple(lenet.reference.SUBSAMPLING_MODES) == tuple(lenet._core.SUBSAMPLING_MODES)
+    assert lenet.reference.SQUASH_A == 1.7159 and lenet.reference.SQUASH_S == 2 / 3
+    assert np.array_equal(lenet.reference.connection_table_i(), lenet.LeNet5().C3.connection_table)
