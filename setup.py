@@ -10,6 +10,7 @@ Environment switches:
 """
 
 import os
+import shlex
 import shutil
 import sys
 import tempfile
@@ -60,7 +61,10 @@ def _links_with(compiler, compile_flags, link_flags):
         with open(source, "w") as f:
             f.write(OPENMP_TEST)
         objects = compiler.compile([source], output_dir=tmp, extra_postargs=compile_flags)
-        compiler.link_executable(objects, "omp_test", output_dir=tmp, extra_postargs=link_flags)
+        # the environment's LDFLAGS too: flags in CFLAGS (sanitizers, coverage) may need them
+        ldflags = shlex.split(os.environ.get("LDFLAGS", ""))
+        compiler.link_executable(objects, "omp_test", output_dir=tmp,
+                                 extra_postargs=link_flags + ldflags)
         return True
     except Exception:
         return False

@@ -74,6 +74,18 @@ def median_seconds(fn, repeats: int, min_time: float = 0.2) -> tuple[float, floa
     return statistics.median(per_call), min(per_call), max(per_call)
 
 
+def cpu_name() -> str:
+    """The processor's model name where the system tells it (Linux), else the architecture."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=7)
@@ -82,7 +94,7 @@ def main() -> None:
     args = parser.parse_args()
 
     print(f"lenet {lenet.__version__}, OpenMP {'on' if lenet.openmp_enabled() else 'off'}, "
-          f"{platform.processor() or platform.machine()}, {os.cpu_count()} logical cores, "
+          f"{cpu_name()}, {os.cpu_count()} logical cores, "
           f"numpy {np.__version__}")
     print(f"forward+backward of LeNet5() in float32, median of {args.repeats} runs")
     print(f"{'batch':>5} {'threads':>7} {'lenet ms':>10} {'(min-max)':>17} {'img/s':>9} "

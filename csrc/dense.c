@@ -44,7 +44,7 @@ void LENET_FN(lenet_dense_forward)(const real *in, const real *weight, const rea
 void LENET_FN(lenet_dense_backward_input)(const real *d_out, const real *weight, int n,
                                           int f_in, int f_out, real *d_in)
 {
-    const int blocks = (f_in + LENET_DENSE_BLOCK - 1) / LENET_DENSE_BLOCK;
+    const int blocks = f_in / LENET_DENSE_BLOCK + (f_in % LENET_DENSE_BLOCK != 0);
     LENET_PARALLEL_FOR_2((ptrdiff_t)n * f_in * f_out)
     for (int b = 0; b < n; b++) {
         for (int blk = 0; blk < blocks; blk++) {

@@ -21,7 +21,9 @@
  *     declarations below are written once over the type `real`, and this header includes
  *     itself twice to declare both; each .c file does the same to define both.
  *   - Kernels never allocate and never fail: the caller (the Cython binding) has checked every
- *     shape, and provides every output buffer. Outputs are overwritten, never accumulated into.
+ *     shape, and provides every output buffer, aligned and not overlapping any input. Outputs
+ *     are overwritten, never accumulated into. Arrays hold fewer than 2^31 elements, so every
+ *     index within one array fits in an int; offsets are computed in ptrdiff_t.
  *   - Determinism: every output element is computed by exactly one thread, in a fixed order.
  *     Sums across the batch (weight and bias gradients) run inside one thread from sample 0 to
  *     N-1. So results are bitwise identical for any number of threads.
@@ -37,7 +39,9 @@
 
 /* 1 when the core was compiled with OpenMP, 0 for a serial build. */
 int lenet_openmp_enabled(void);
-/* Threads used by every parallel loop; n >= 1 (the binding checks). */
+/* The largest thread count lenet_set_num_threads accepts (1 in a serial build). */
+int lenet_max_threads(void);
+/* Threads used by every parallel loop; 1 <= n <= lenet_max_threads() (the binding checks). */
 void lenet_set_num_threads(int n);
 /* Default: OMP_NUM_THREADS if set, otherwise the number of cores. */
 int lenet_get_num_threads(void);
@@ -114,7 +118,9 @@ int lenet_threads_for(ptrdiff_t work);
 void LENET_FN(lenet_conv_forward)(const real *in, const real *weight, const real *bias,
                                   const unsigned char *table, int n, int in_maps, int h, int w,
                                   int out_maps, int k, int pad, real *out);
-/* d_in[n,i] = sum over connected o of the full correlation of d_out[n,o] with weight[o,i]. */
+/* d_in[n,i] = sum over connected o of the full convolution of d_out[n,o] with weight[o,i]
+ * (a correlation with the kernel turned by 180 degrees): each d_out value is spread back over
+ * the k x k inputs it was computed from. */
 void LENET_FN(lenet_conv_backward_input)(const real *d_out, const real *weight,
                                          const unsigned char *table, int n, int in_maps, int h,
                                          int w, int out_maps, int k, int pad, real *d_in);

@@ -53,7 +53,7 @@ void LENET_FN(lenet_subsample_forward)(const real *in, const real *coefficient,
                     for (int ox = 0; ox < wo; ox++) {
                         real a = r0[2 * ox] > r0[2 * ox + 1] ? r0[2 * ox] : r0[2 * ox + 1];
                         real d = r1[2 * ox] > r1[2 * ox + 1] ? r1[2 * ox] : r1[2 * ox + 1];
-                        /* same winner as argmax4: earlier element on ties */
+                        /* the value of the window's largest element (ties have equal values) */
                         yr[ox] = d > a ? d : a;
                     }
                 } else if (mode == LENET_SUBSAMPLE_AVERAGE) {

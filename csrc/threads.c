@@ -49,6 +49,20 @@ int lenet_get_num_threads(void)
     return num_threads;
 }
 
+int lenet_max_threads(void)
+{
+#ifdef _OPENMP
+    /* Far more threads than cores only costs memory (a stack each) and can make the runtime
+     * abort when it cannot create them; allow some oversubscription, within OpenMP's limit. */
+    int limit = 4 * omp_get_num_procs();
+    if (limit < 8) limit = 8;
+    if (omp_get_thread_limit() < limit) limit = omp_get_thread_limit();
+    return limit;
+#else
+    return 1;
+#endif
+}
+
 int lenet_threads_for(ptrdiff_t work)
 {
     return work < LENET_MIN_PARALLEL_WORK ? 1 : lenet_get_num_threads();

@@ -223,7 +223,7 @@ def test_out_buffers_of_the_wrong_kind(which):
         _core.conv_backward(x, w, d, **{which: strided})
     frozen = np.zeros(shape)
     frozen.flags.writeable = False
-    with pytest.raises(ValueError, match=rf"{which} must be C-contiguous and writeable"):
+    with pytest.raises(ValueError, match=rf"{which} must be C-contiguous, aligned and writeable"):
         _core.conv_backward(x, w, d, **{which: frozen})
     with pytest.raises(TypeError, match=rf"{which} must be a numpy.ndarray"):
         _core.conv_backward(x, w, d, **{which: np.zeros(shape).tolist()})
@@ -256,7 +256,7 @@ def test_unknown_activation_and_mode_names():
         lenet.Subsampling(2, mode="median")
     with pytest.raises(ValueError, match=r"mode must be one of .*got 'median'"):
         _core.subsample_forward(np.zeros((1, 1, 4, 4)), mode="median")
-    with pytest.raises(ValueError, match=r"mode must be one of .*got 'median'"):
+    with pytest.raises(ValueError, match=r"pooling must be one of .*got 'median'"):
         lenet.LeNet5.modern(pooling="median")
     with pytest.raises(ValueError, match=r"scheme must be one of 'lecun98', 'glorot', got 'he'"):
         lenet.LeNet5().init_parameters(0, "he")
@@ -305,3 +305,61 @@ def test_duplicate_layer_names():
         lenet.Network([lenet.Convolution(1, 1, 3, name="a"), lenet.Convolution(1, 1, 3, name="a")],
                       (1, 8, 8))
 
+
+
+# ---- what the binding refuses or repairs before C sees it -----------------------------------
+
+def test_outputs_may_not_overlap_inputs(rng):
+    x = rng.standard_normal((2, 3))
+    w = rng.standard_normal((4, 3))
+    dy = rng.standard_normal((2, 4))
+    with pytest.raises(ValueError, match="d_weight must not share memory"):
+        _core.dense_backward(x, w, dy, d_weight=w)
+    buffer = np.zeros(20)
+    with pytest.raises(ValueError, match="d_bias must not share memory"):
+        _core.dense_backward(x, w, dy, d_weight=buffer[:12].reshape(4, 3), d_bias=buffer[8:12])
+
+
+def test_misaligned_inputs_are_copied_and_misaligned_outputs_refused(rng):
+    raw = bytearray(8 * 7 + 1)
+    x = np.frombuffer(raw, np.float64, 6, 1).reshape(2, 3)  # offset by one byte
+    assert not x.flags.aligned
+    w = rng.standard_normal((4, 3))
+    assert np.array_equal(_core.dense_forward(x, w, np.zeros(4)),
+                          _core.dense_forward(x.copy(), w, np.zeros(4)))
+    out = np.frombuffer(bytearray(8 * 13 + 1), np.float64, 12, 1).reshape(4, 3)
+    with pytest.raises(ValueError, match="aligned"):
+        _core.dense_backward(x, w, np.zeros((2, 4)), d_weight=out)
+
+
+def test_zero_dimensional_activations_stay_zero_dimensional():
+    assert _core.activation_forward(np.float64(0.5), "tanh").shape == ()
+    assert _core.activation_backward(0.5, 1.0, "tanh").shape == ()
+
+
+@pytest.mark.parametrize("j", ["3", True, None])
+def test_j_must_be_a_number(j):
+    with pytest.raises(TypeError, match="j must be a real number"):
+        _core.loss_rbf_discriminative(np.zeros((1, 10)), [0], j)
+
+
+def test_ragged_input_and_array_valued_names():
+    with pytest.raises(TypeError, match="x must be an array of real numbers"):
+        _core.dense_forward([[1.0, 2.0], [3.0]], np.zeros((2, 2)), np.zeros(2))
+    with pytest.raises(ValueError, match="kind must be one of"):
+        _core.activation_forward(np.zeros(3), np.array(["tanh"]))
+
+
+def test_huge_padding_is_refused_before_allocating():
+    with pytest.raises(ValueError, match="padding must be less than"):
+        _core.conv_forward(np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 1, 1)), np.zeros(1),
+                           padding=2**40)
+    with pytest.raises(ValueError, match="more than the 2\\*\\*31 - 1"):
+        _core.conv_forward(np.zeros((1, 1, 2, 2)), np.zeros((4, 1, 1, 1)), np.zeros(4),
+                           padding=2**16)
+
+
+@pytest.mark.parametrize("value", ["x", 0, 1.7, True])
+def test_modern_in_channels_must_be_a_positive_integer(value):
+    with pytest.raises(ValueError, match="in_channels must be a positive integer"):
+        lenet.LeNet5.modern(in_channels=value)

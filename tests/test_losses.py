@@ -160,8 +160,12 @@ def test_labels_out_of_range(index, labels):
 @pytest.mark.parametrize("index", range(3), ids=LOSS_IDS)
 def test_labels_must_be_integers_of_the_batch_length(index):
     _, api, _, _ = _losses()[index]
+    with pytest.raises(TypeError, match="labels must be integers.*non-integral"):
+        api(np.zeros((2, 10)), np.array([0.0, 1.5]))
     with pytest.raises(TypeError, match="labels must be integers"):
-        api(np.zeros((2, 10)), np.array([0.0, 1.0]))
+        api(np.zeros((2, 10)), np.array([True, False]))
+    # whole numbers stored as floats are class indices all the same
+    assert api(np.zeros((2, 10)), np.array([0.0, 1.0]))[0] == api(np.zeros((2, 10)), np.array([0, 1]))[0]
     with pytest.raises(ValueError, match=r"labels must have shape \(2,\).*got shape \(3,\)"):
         api(np.zeros((2, 10)), np.array([0, 1, 2]))
 

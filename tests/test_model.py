@@ -338,11 +338,11 @@ def _broken_states(net):
     cases.append(pytest.param(extra, ValueError, r"unexpected keys \['F7.weight'\]", id="extra"))
     variant("shape", ValueError, r"F6.weight.*shape \(84, 120\).*\(120, 84\)",
             F6__weight=np.zeros((120, 84)))
-    variant("strings", TypeError, r"F6.bias.*real numbers.*<U",
+    variant("strings", TypeError, r"F6.bias.*floating-point.*<U",
             F6__bias=np.array(["0.1"] * 84))
-    variant("complex", TypeError, r"C5.bias.*real numbers.*complex",
+    variant("complex", TypeError, r"C5.bias.*floating-point.*complex",
             C5__bias=np.zeros(120, complex))
-    variant("object", TypeError, r"S4.bias.*real numbers.*object",
+    variant("object", TypeError, r"S4.bias.*floating-point.*object",
             S4__bias=np.zeros(16, object))
     nan = good["F6.weight"].copy()
     nan[3, 4] = np.nan
@@ -702,3 +702,48 @@ def test_cli_rejects_unknown_model(capsys):
         main(["summary", "--model", "resnet"])
     assert info.value.code == 2
     assert "resnet" in capsys.readouterr().err
+
+
+# ---- copies keep the flat buffers ------------------------------------------------------------
+
+@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
+def test_copies_keep_parameters_as_views_of_the_flat_buffers(how):
+    import copy
+    import pickle
+
+    net = lenet.LeNet5(seed=3)
+    twin = copy.deepcopy(net) if how == "deepcopy" else pickle.loads(pickle.dumps(net))
+    assert np.array_equal(twin.parameters, net.parameters)
+    x = paper_digits()[:2]
+    assert np.array_equal(twin(x), net(x))
+    twin.backward(np.ones((2, 10), np.float32))
+    assert np.count_nonzero(twin.gradients) > 0  # gradients landed in the flat buffer
+    assert np.array_equal(twin.gradients, np.concatenate(
+        [g.reshape(-1) for g in twin.grad_dict().values()]))
+    twin.parameters[:] = 0  # and the layers see changes made through it
+    assert not np.any(twin.C1.params["weight"])
+    assert np.any(net.C1.params["weight"])  # the original is untouched
+
+
+@pytest.mark.parametrize("name", ["backward", "parameters", "layers", "not an identifier", "3x"])
+def test_layer_names_may_not_hide_network_attributes(name):
+    layers = [lenet.FullConnection(4, 4, name="F"),
+              lenet.FullConnection(4, 4, activation="identity", name=name)]
+    with pytest.raises(ValueError, match="layer name .* cannot be used"):
+        lenet.Network(layers, (1, 2, 2))
+
+
+def test_load_state_dict_refuses_integer_arrays():
+    net = lenet.LeNet5()
+    state = net.state_dict()
+    state["F6.bias"] = np.zeros(84, np.int64)
+    with pytest.raises(TypeError, match=r"F6.bias.*floating-point.*int64"):
+        net.load_state_dict(state)
+
+
+def test_load_state_dict_converts_the_other_precision():
+    wide = lenet.LeNet5(seed=5, dtype=np.float64)
+    net = lenet.LeNet5(seed=0)
+    net.load_state_dict(wide.state_dict())
+    assert net.parameters.dtype == np.float32
+    assert np.array_equal(net.parameters, wide.parameters.astype(np.float32))

@@ -2,14 +2,16 @@
 """lenet._core: the checked door to the C kernels of csrc/lenet.h.
 
 Every function here validates what it hands to C -- ranks, shapes that agree with each other,
-dtypes, contiguity -- converts inputs where that is safe (any real dtype, any memory layout),
+sizes, dtypes, contiguity, alignment -- converts inputs (any real dtype, any memory layout),
 picks the float32 or float64 instance of the kernel, and releases the GIL around the call.
 The C core trusts these checks and does none of its own.
 
 Dtype rule: a call computes in the dtype of its first array argument when that is float32 or
-float64, and in float64 otherwise; its other input arrays are converted to that dtype. Output
-arrays passed with ``out=``-style arguments (``d_weight=``, ...) must already have that dtype,
-the right shape and be C-contiguous and writeable: they are written in place, never converted.
+float64, and in float64 otherwise; its other input arrays are converted to that dtype (so a
+float64 weight given with a float32 x is rounded to float32). Output arrays passed with
+``d_weight=``-style arguments must already have that dtype and the right shape, and be
+C-contiguous, aligned, writeable and separate from every input: they are written in place,
+never converted. Arrays may hold at most 2**31 - 1 elements (the core indexes with int).
 """
 
 cimport numpy as cnp
@@ -19,6 +21,7 @@ cnp.import_array()
 
 cdef extern from "lenet.h" nogil:
     int lenet_openmp_enabled()
+    int lenet_max_threads()
     void lenet_set_num_threads(int n)
     int lenet_get_num_threads()
 
@@ -66,8 +69,8 @@ cdef extern from "lenet.h" nogil:
 ACTIVATIONS = ("identity", "scaled_tanh", "tanh", "sigmoid", "relu", "swish")
 SUBSAMPLING_MODES = ("paper", "average", "max")
 
-# The C core indexes with int: every dimension must fit.
-cdef long long _INT_MAX = 2**31 - 1
+# The C core indexes within one array with int: every array's element count must fit.
+_INT_MAX = 2**31 - 1
 
 
 # ---- checking helpers ------------------------------------------------------------------------
@@ -76,9 +79,16 @@ def _fmt(shape):
     return "(" + ", ".join(str(int(s)) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
+def _asarray(name, value):
+    try:
+        return np.asarray(value)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{name} must be an array of real numbers: {exc}") from None
+
+
 def _working_dtype(name, value):
     """float32 or float64: the dtype a call computes in, decided by its first array."""
-    arr = np.asarray(value) if not isinstance(value, np.ndarray) else value
+    arr = _asarray(name, value)
     if arr.dtype == np.float32:
         return np.dtype(np.float32)
     _check_real(name, arr)
@@ -93,19 +103,24 @@ def _check_real(name, arr):
 
 
 def _as_array(name, value, dtype, ndim, names):
-    """`value` as a C-contiguous array of `dtype` with `ndim` axes, converting where safe."""
-    try:
-        arr = np.asarray(value)
-    except Exception as exc:  # ragged lists and the like
-        raise TypeError(f"{name} must be an array of real numbers: {exc}") from None
+    """`value` as a C-contiguous, aligned array of `dtype` with `ndim` axes (None: any)."""
+    arr = _asarray(name, value)
     _check_real(name, arr)
-    if arr.ndim != ndim:
+    if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimension{'s' if ndim != 1 else ''} "
                          f"{names}, got shape {_fmt(arr.shape)}")
-    for size in arr.shape:
-        if size > _INT_MAX:
-            raise ValueError(f"{name} has a dimension of {size}, larger than 2**31 - 1")
-    return np.ascontiguousarray(arr, dtype=dtype)
+    _check_size(name, arr.shape)
+    # np.require keeps 0-d arrays 0-d (ascontiguousarray would make them 1-d)
+    return np.require(arr, dtype=dtype, requirements=["C", "A"])
+
+
+def _check_size(name, shape):
+    size = 1
+    for s in shape:
+        size *= int(s)
+    if size > _INT_MAX:
+        raise ValueError(f"{name} would hold {size} elements, more than the 2**31 - 1 the core "
+                         f"can index (shape {_fmt(shape)})")
 
 
 def _expect_shape(name, arr, expected, why):
@@ -114,8 +129,9 @@ def _expect_shape(name, arr, expected, why):
                          f"got shape {_fmt(arr.shape)}")
 
 
-def _output(name, value, shape, dtype):
-    """A buffer to write into: a new array, or the caller's, which must fit exactly."""
+def _output(name, value, shape, dtype, inputs=()):
+    """A buffer to write into: a new array, or the caller's, which must fit exactly and must
+    not share memory with any of `inputs` (the kernel would read what it has overwritten)."""
     if value is None:
         return np.empty(shape, dtype=dtype)
     if not isinstance(value, np.ndarray):
@@ -124,8 +140,11 @@ def _output(name, value, shape, dtype):
         raise TypeError(f"{name} must have dtype {dtype} to match the inputs, got {value.dtype}")
     if value.shape != tuple(shape):
         raise ValueError(f"{name} must have shape {_fmt(shape)}, got shape {_fmt(value.shape)}")
-    if not value.flags.c_contiguous or not value.flags.writeable:
-        raise ValueError(f"{name} must be C-contiguous and writeable")
+    if not value.flags.c_contiguous or not value.flags.writeable or not value.flags.aligned:
+        raise ValueError(f"{name} must be C-contiguous, aligned and writeable")
+    for other in inputs:
+        if other is not None and np.may_share_memory(value, other):
+            raise ValueError(f"{name} must not share memory with the inputs or other outputs")
     return value
 
 
@@ -133,10 +152,7 @@ def _table(value, int out_maps, int in_maps):
     """The connection table as (out_maps, in_maps) uint8, or None for full connection."""
     if value is None:
         return None
-    try:
-        arr = np.asarray(value)
-    except Exception as exc:
-        raise TypeError(f"connection_table must be an array: {exc}") from None
+    arr = _asarray("connection_table", value)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"connection_table must be boolean or numeric, got dtype {arr.dtype}")
     _expect_shape("connection_table", arr, (out_maps, in_maps), "(out_maps, in_maps)")
@@ -144,19 +160,19 @@ def _table(value, int out_maps, int in_maps):
 
 
 def _code(name, value, choices):
-    if value not in choices:
+    if not isinstance(value, str) or value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(repr(c) for c in choices)}, "
                          f"got {value!r}")
     return choices.index(value)
 
 
 def _labels(value, int n, int classes):
-    try:
-        arr = np.asarray(value)
-    except Exception as exc:
-        raise TypeError(f"labels must be an array of class indices: {exc}") from None
+    arr = _asarray("labels", value)
+    if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+        arr = arr.astype(np.int64)  # whole numbers stored as floats are still class indices
     if arr.dtype.kind not in "iu":
-        raise TypeError(f"labels must be integers (class indices), got dtype {arr.dtype}")
+        raise TypeError(f"labels must be integers (class indices), got dtype {arr.dtype}"
+                        + (" with non-integral values" if arr.dtype.kind == "f" else ""))
     _expect_shape("labels", arr, (n,), "(N,), one label per sample")
     if n and (arr.min() < 0 or arr.max() >= classes):
         raise ValueError(f"labels must lie in [0, {classes}), got values from "
@@ -178,12 +194,21 @@ def openmp_enabled() -> bool:
     return bool(lenet_openmp_enabled())
 
 
+def max_threads() -> int:
+    """The largest count set_num_threads accepts: 4x the cores (at least 8), 1 if serial."""
+    return lenet_max_threads()
+
+
 def set_num_threads(n) -> None:
-    """Use `n` threads (n >= 1) in every parallel kernel. Results do not depend on it."""
+    """Use `n` threads (1 <= n <= max_threads()) in every parallel kernel.
+
+    Results are the same bits for any n.
+    """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
         raise TypeError(f"n must be an integer number of threads, got {type(n).__name__}")
-    if n < 1 or n > 4096:
-        raise ValueError(f"n must be a number of threads from 1 to 4096, got {n}")
+    limit = lenet_max_threads() if lenet_openmp_enabled() else 4096
+    if n < 1 or n > limit:
+        raise ValueError(f"n must be a number of threads from 1 to {limit}, got {n}")
     lenet_set_num_threads(<int>n)
 
 
@@ -206,6 +231,8 @@ def _conv_args(x, weight, padding):
                          f"{_fmt(weight.shape)}, got {x.shape[1]} (x shape {_fmt(x.shape)})")
     if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
         raise ValueError(f"padding must be a non-negative integer, got {padding!r}")
+    if padding >= 2**24:
+        raise ValueError(f"padding must be less than 2**24, got {padding}")
     k = weight.shape[2]
     if k < 1:
         raise ValueError(f"weight must hold kernels of size k >= 1, got shape {_fmt(weight.shape)}")
@@ -214,6 +241,7 @@ def _conv_args(x, weight, padding):
         raise ValueError(f"the {k}x{k} kernel is larger than the padded input {h}x{w} "
                          f"(x shape {_fmt(x.shape)}, padding {padding})")
     out_shape = (x.shape[0], weight.shape[0], h - k + 1, w - k + 1)
+    _check_size("the output", out_shape)
     return dtype, x, weight, int(padding), out_shape
 
 
@@ -259,8 +287,8 @@ def conv_backward(x, weight, d_out, connection_table=None, padding=0, *, need_in
     d_out = _as_array("d_out", d_out, dtype, 4, "(N, out_maps, Ho, Wo)")
     _expect_shape("d_out", d_out, out_shape, "(the forward output's shape)")
     table = _table(connection_table, weight.shape[0], weight.shape[1])
-    d_weight = _output("d_weight", d_weight, weight.shape, dtype)
-    d_bias = _output("d_bias", d_bias, (weight.shape[0],), dtype)
+    d_weight = _output("d_weight", d_weight, weight.shape, dtype, (x, weight, d_out))
+    d_bias = _output("d_bias", d_bias, (weight.shape[0],), dtype, (x, weight, d_out, d_weight))
     d_x = np.empty(x.shape, dtype=dtype) if need_input_grad else None
     cdef void *px = _ptr(x)
     cdef void *pw = _ptr(weight)
@@ -351,8 +379,9 @@ def subsample_backward(x, d_out, coefficient=None, mode="paper", *, d_coefficien
     _expect_shape("d_out", d_out, out_shape, "(the forward output's shape)")
     if code == 0:
         coefficient = _maps_vector("coefficient", coefficient, dtype, maps)
-        d_coefficient = _output("d_coefficient", d_coefficient, (maps,), dtype)
-        d_bias = _output("d_bias", d_bias, (maps,), dtype)
+        d_coefficient = _output("d_coefficient", d_coefficient, (maps,), dtype,
+                                (x, d_out, coefficient))
+        d_bias = _output("d_bias", d_bias, (maps,), dtype, (x, d_out, coefficient, d_coefficient))
     else:
         coefficient = d_coefficient = d_bias = None
     d_x = np.empty(x.shape, dtype=dtype)
@@ -413,8 +442,8 @@ def dense_backward(x, weight, d_out, *, need_input_grad=True, d_weight=None, d_b
     dtype, x, weight = _dense_args(x, weight)
     d_out = _as_array("d_out", d_out, dtype, 2, "(N, out_features)")
     _expect_shape("d_out", d_out, (x.shape[0], weight.shape[0]), "(the forward output's shape)")
-    d_weight = _output("d_weight", d_weight, weight.shape, dtype)
-    d_bias = _output("d_bias", d_bias, (weight.shape[0],), dtype)
+    d_weight = _output("d_weight", d_weight, weight.shape, dtype, (x, weight, d_out))
+    d_bias = _output("d_bias", d_bias, (weight.shape[0],), dtype, (x, weight, d_out, d_weight))
     d_x = np.empty(x.shape, dtype=dtype) if need_input_grad else None
     cdef void *px = _ptr(x)
     cdef void *pw = _ptr(weight)
@@ -442,9 +471,7 @@ def dense_backward(x, weight, d_out, *, need_input_grad=True, d_weight=None, d_b
 def _activation_args(a, kind):
     cdef int code = _code("kind", kind, ACTIVATIONS)
     dtype = _working_dtype("a", a)
-    arr = np.asarray(a)
-    _check_real("a", arr)
-    return code, dtype, np.ascontiguousarray(arr, dtype=dtype)
+    return code, dtype, _as_array("a", a, dtype, None, "")
 
 
 def activation_forward(a, kind):
@@ -582,10 +609,9 @@ def loss_rbf_penalty(out, labels):
 
 def loss_rbf_discriminative(out, labels, j):
     """Equation (9) with rubbish-class constant j > 0. Returns (loss, d loss / d out)."""
-    try:
-        jv = float(j)
-    except (TypeError, ValueError):
-        raise TypeError(f"j must be a real number, got {type(j).__name__}") from None
+    if isinstance(j, bool) or not isinstance(j, (int, float, np.integer, np.floating)):
+        raise TypeError(f"j must be a real number, got {type(j).__name__}")
+    jv = float(j)
     if not np.isfinite(jv) or jv <= 0:
         raise ValueError(f"j must be a finite positive constant, got {j!r}")
     dtype, out, labels, grad = _loss_args(out, labels)
@@ -623,3 +649,16 @@ def loss_softmax_cross_entropy(out, labels):
 
 # Settle the default thread count once, at import, before any parallel call reads it.
 lenet_get_num_threads()
+
+
+def _after_fork_in_child():
+    # GNU OpenMP's thread pool does not survive fork(): a child that opened a parallel region
+    # with several threads would hang. Results do not depend on the count, so a forked child
+    # (multiprocessing's default on Linux) runs on one thread; it may raise it again only if
+    # the parent never ran a parallel kernel.
+    lenet_set_num_threads(1)
+
+
+import os as _os
+if hasattr(_os, "register_at_fork"):
+    _os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -17,10 +17,14 @@ from typing import Iterator, Mapping
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from .layers import (Convolution, FullConnection, Layer, RBFOutput, Subsampling, check_dtype)
+from .layers import (ACTIVATIONS, SUBSAMPLING_MODES, Convolution, FullConnection, Layer,
+                     RBFOutput, Subsampling, _check_choice, _positive_int, check_dtype)
 from .reference import connection_table_i
 
 PAPER_INPUT_SHAPE = (1, 32, 32)
+# set in Network.__init__ and its subclasses: no layer may be named like them
+_NETWORK_ATTRIBUTES = frozenset({"dtype", "input_shape", "layers", "parameters", "gradients",
+                                 "parameter_mask", "variant", "seed"})
 
 
 class Network:
@@ -39,6 +43,12 @@ class Network:
         names = [layer.name for layer in self.layers]
         if len(set(names)) != len(names):
             raise ValueError(f"layer names must be unique, got {names}")
+        for name in names:
+            # each layer becomes an attribute (net.C1): it must not hide one of the network's
+            if not isinstance(name, str) or not name.isidentifier() or hasattr(self, name) \
+                    or name in _NETWORK_ATTRIBUTES:
+                raise ValueError(f"layer name {name!r} cannot be used: names must be Python "
+                                 f"identifiers other than the network's own attributes")
         for layer in self.layers:
             if layer.dtype != self.dtype:
                 raise TypeError(f"layer {layer.name} has dtype {layer.dtype}, the network {self.dtype}")
@@ -58,6 +68,14 @@ class Network:
             [m.reshape(-1) for layer in self.layers for m in layer.parameter_mask().values()]
             or [np.zeros(0, bool)])
         self._shapes = self._layer_output_shapes()
+
+    def __setstate__(self, state: dict) -> None:
+        # A copy (copy.deepcopy, pickle) restores every array on its own; make the layers'
+        # parameters and gradients views into the copied flat buffers again.
+        self.__dict__.update(state)
+        for layer in self.layers:
+            start, stop = self._offsets[layer.name]
+            layer.bind(self.parameters[start:stop], self.gradients[start:stop])
 
     def _layer_output_shapes(self) -> list[tuple[int, ...]]:
         shapes, shape = [], self.input_shape
@@ -178,8 +196,9 @@ class Network:
     def load_state_dict(self, state: Mapping[str, ArrayLike]) -> None:
         """Copy parameters in from a mapping like ``state_dict()``'s.
 
-        Every key must be present, none extra, each array of the stored shape, real-valued and
-        finite; C3's unconnected weights must be 0. Nothing is changed unless all of it fits.
+        Every key must be present, none extra, each array of the stored shape, floating-point
+        and finite; C3's unconnected weights must be 0. Arrays of the other float precision are
+        converted (float64 values must fit in float32). Nothing is changed unless all of it fits.
         """
         if not isinstance(state, Mapping):
             raise TypeError(f"state must be a mapping of names to arrays, got {type(state).__name__}")
@@ -196,8 +215,9 @@ class Network:
         checked = {}
         for key, target in targets.items():
             arr = np.asarray(state[key])
-            if arr.dtype.kind not in "fiu":
-                raise TypeError(f"state[{key!r}] must hold real numbers, got dtype {arr.dtype}")
+            if arr.dtype.kind != "f":
+                raise TypeError(f"state[{key!r}] must hold floating-point numbers like "
+                                f"{target.dtype}, got dtype {arr.dtype}")
             if arr.shape != target.shape:
                 raise ValueError(f"state[{key!r}] must have shape {target.shape}, got {arr.shape}")
             if not np.isfinite(arr).all():
@@ -297,10 +317,10 @@ class LeNet5(Network):
         cross-entropy. Swish everywhere up to F6; Glorot-uniform weights, zero biases.
         61,706 parameters for 1x28x28 input, 62,006 for 3x32x32.
         """
-        in_channels = int(in_channels)
-        if in_channels < 1:
-            raise ValueError(f"in_channels must be a positive integer, got {in_channels}")
-        if input_size not in (28, 32):
+        in_channels = _positive_int("in_channels", in_channels)
+        _check_choice("pooling", pooling, SUBSAMPLING_MODES)
+        _check_choice("activation", activation, ACTIVATIONS)
+        if isinstance(input_size, bool) or input_size not in (28, 32):
             raise ValueError(f"input_size must be 28 ('same' C1) or 32 ('valid' C1), got {input_size!r}")
         dt = check_dtype(dtype)
         pad = 2 if input_size == 28 else 0
