@@ -8,28 +8,9 @@
  */
 #ifndef real
 
-#define LENET_KERNEL_SOURCE
-#include "lenet.h"
 #include <math.h>
-
-#define real float
-#define LENET_FN(name) name##_f32
-#define EXP expf
-#define TANH tanhf
-#include "activation.c"
-#undef real
-#undef LENET_FN
-#undef EXP
-#undef TANH
-#define real double
-#define LENET_FN(name) name##_f64
-#define EXP exp
-#define TANH tanh
-#include "activation.c"
-#undef real
-#undef LENET_FN
-#undef EXP
-#undef TANH
+#define LENET_TEMPLATE "activation.c"
+#include "lenet.h" /* declares the kernels, then compiles this file for float and double */
 
 #else /* the kernels, over `real` */
 
@@ -38,7 +19,7 @@
  * (which would lose all its digits for large a). */
 static inline real LENET_FN(sigmoid)(real a, real *complement)
 {
-    const real e = EXP(a < 0 ? a : -a), r = (real)1 / ((real)1 + e);
+    const real e = LENET_MATH(exp)(a < 0 ? a : -a), r = (real)1 / ((real)1 + e);
     if (complement) *complement = a < 0 ? r : e * r;
     return a < 0 ? e * r : r;
 }
@@ -47,8 +28,8 @@ static inline real LENET_FN(apply)(int kind, real a)
 {
     const real A = (real)LENET_SQUASH_A, S = (real)LENET_SQUASH_S;
     switch (kind) {
-    case LENET_SCALED_TANH: return A * TANH(S * a);
-    case LENET_TANH: return TANH(a);
+    case LENET_SCALED_TANH: return A * LENET_MATH(tanh)(S * a);
+    case LENET_TANH: return LENET_MATH(tanh)(a);
     case LENET_SIGMOID: return LENET_FN(sigmoid)(a, NULL);
     case LENET_RELU: return a > 0 ? a : 0;
     case LENET_SWISH: return a * LENET_FN(sigmoid)(a, NULL);
@@ -61,11 +42,11 @@ static inline real LENET_FN(slope)(int kind, real a)
     const real A = (real)LENET_SQUASH_A, S = (real)LENET_SQUASH_S;
     switch (kind) {
     case LENET_SCALED_TANH: {
-        const real t = TANH(S * a);
+        const real t = LENET_MATH(tanh)(S * a);
         return A * S * ((real)1 - t * t);
     }
     case LENET_TANH: {
-        const real t = TANH(a);
+        const real t = LENET_MATH(tanh)(a);
         return (real)1 - t * t;
     }
     case LENET_SIGMOID: {

@@ -4,24 +4,13 @@
  * Square kernels of size k, stride 1, zero padding `pad`. The optional connection table says
  * which input maps each output map sees; an unconnected pair is skipped entirely.
  *
- * This file defines every kernel twice, for float and double: the first time it is compiled
- * it includes itself once with `real` = float and once with `real` = double.
+ * Like every kernel source, this file is compiled twice, for float and for double: see
+ * "Compiling a kernel source for both types" in lenet.h.
  */
 #ifndef real
 
-#define LENET_KERNEL_SOURCE
-#include "lenet.h"
-
-#define real float
-#define LENET_FN(name) name##_f32
-#include "conv.c"
-#undef real
-#undef LENET_FN
-#define real double
-#define LENET_FN(name) name##_f64
-#include "conv.c"
-#undef real
-#undef LENET_FN
+#define LENET_TEMPLATE "conv.c"
+#include "lenet.h" /* declares the kernels, then compiles this file for float and double */
 
 #else /* the kernels, over `real` */
 

@@ -6,19 +6,8 @@
  */
 #ifndef real
 
-#define LENET_KERNEL_SOURCE
-#include "lenet.h"
-
-#define real float
-#define LENET_FN(name) name##_f32
-#include "dense.c"
-#undef real
-#undef LENET_FN
-#define real double
-#define LENET_FN(name) name##_f64
-#include "dense.c"
-#undef real
-#undef LENET_FN
+#define LENET_TEMPLATE "dense.c"
+#include "lenet.h" /* declares the kernels, then compiles this file for float and double */
 
 #else /* the kernels, over `real` */
 

@@ -19,7 +19,8 @@
  *     (out, in).
  *   - Every kernel exists twice, for float (name suffix _f32) and double (suffix _f64). The
  *     declarations below are written once over the type `real`, and this header includes
- *     itself twice to declare both; each .c file does the same to define both.
+ *     itself twice to declare both; it also compiles each .c file twice to define both (see
+ *     "Compiling a kernel source for both types").
  *   - Kernels never allocate and never fail: the caller (the Cython binding) has checked every
  *     shape, and provides every output buffer, aligned and not overlapping any input. Outputs
  *     are overwritten, never accumulated into. Arrays hold fewer than 2^31 elements, so every
@@ -74,7 +75,7 @@ enum lenet_subsampling {
  * LENET_SIMD_SUM(s) lets the compiler vectorise the sum into s in the next loop: it then adds in
  * a fixed interleaved order (the same on every run and thread count, though not the textbook
  * left-to-right order). A serial build turns all three into nothing. */
-#ifdef LENET_KERNEL_SOURCE
+#if defined(LENET_KERNEL_SOURCE) || defined(LENET_TEMPLATE)
 int lenet_threads_for(ptrdiff_t work);
 #ifdef _OPENMP
 #define LENET_PRAGMA(text) _Pragma(#text)
@@ -105,6 +106,33 @@ int lenet_threads_for(ptrdiff_t work);
 #undef LENET_DECLARE_KERNELS
 
 #endif /* LENET_H */
+
+/* ---- Compiling a kernel source for both types -------------------------------------------
+ * A kernel source (conv.c, ...) starts with
+ *     #ifndef real
+ *     #define LENET_TEMPLATE "conv.c"
+ *     #include "lenet.h"
+ *     #else
+ *     ... the kernels, over `real`, named LENET_FN(lenet_conv_forward) ...
+ *     #endif
+ * Including this header then includes the source again twice: with `real` = float, names
+ * ending in _f32 and LENET_MATH(exp) = expf; then with double, _f64 and exp. */
+#if defined(LENET_TEMPLATE) && !defined(real)
+#define real float
+#define LENET_FN(name) name##_f32
+#define LENET_MATH(fn) fn##f
+#include LENET_TEMPLATE
+#undef real
+#undef LENET_FN
+#undef LENET_MATH
+#define real double
+#define LENET_FN(name) name##_f64
+#define LENET_MATH(fn) fn
+#include LENET_TEMPLATE
+#undef real
+#undef LENET_FN
+#undef LENET_MATH
+#endif
 
 #else /* LENET_DECLARE_KERNELS: the kernels, written once over `real` */
 

@@ -9,20 +9,9 @@
  */
 #ifndef real
 
-#define LENET_KERNEL_SOURCE
-#include "lenet.h"
 #include <math.h>
-
-#define real float
-#define LENET_FN(name) name##_f32
-#include "loss.c"
-#undef real
-#undef LENET_FN
-#define real double
-#define LENET_FN(name) name##_f64
-#include "loss.c"
-#undef real
-#undef LENET_FN
+#define LENET_TEMPLATE "loss.c"
+#include "lenet.h" /* declares the kernels, then compiles this file for float and double */
 
 #else /* the kernels, over `real` */
 

@@ -8,19 +8,8 @@
  */
 #ifndef real
 
-#define LENET_KERNEL_SOURCE
-#include "lenet.h"
-
-#define real float
-#define LENET_FN(name) name##_f32
-#include "pool.c"
-#undef real
-#undef LENET_FN
-#define real double
-#define LENET_FN(name) name##_f64
-#include "pool.c"
-#undef real
-#undef LENET_FN
+#define LENET_TEMPLATE "pool.c"
+#include "lenet.h" /* declares the kernels, then compiles this file for float and double */
 
 #else /* the kernels, over `real` */
 

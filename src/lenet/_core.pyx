@@ -579,7 +579,12 @@ def rbf_backward(x, prototypes, d_out):
 
 # ---- losses ---------------------------------------------------------------------------------------
 
-def _loss_args(out, labels):
+cdef enum _Loss:
+    PENALTY, DISCRIMINATIVE, CROSS_ENTROPY
+
+
+cdef _loss(int which, out, labels, double j):
+    """Checks shared by the losses, then the kernel: returns (loss, d loss / d out)."""
     dtype = _working_dtype("out", out)
     out = _as_array("out", out, dtype, 2, "(N, classes)")
     if out.shape[0] == 0:
@@ -587,12 +592,7 @@ def _loss_args(out, labels):
     if out.shape[1] == 0:
         raise ValueError("out must have at least one class, got shape " + _fmt(out.shape))
     labels = _labels(labels, out.shape[0], out.shape[1])
-    return dtype, out, labels, np.empty(out.shape, dtype=dtype)
-
-
-def loss_rbf_penalty(out, labels):
-    """Equation (8): mean penalty of the correct class. Returns (loss, d loss / d out)."""
-    dtype, out, labels, grad = _loss_args(out, labels)
+    grad = np.empty(out.shape, dtype=dtype)
     cdef void *po = _ptr(out)
     cdef int *pl = <int *>_ptr(labels)
     cdef void *pg = _ptr(grad)
@@ -600,51 +600,38 @@ def loss_rbf_penalty(out, labels):
     cdef double loss
     cdef bint f32 = dtype == np.float32
     with nogil:
-        if f32:
+        if which == PENALTY and f32:
             loss = lenet_loss_rbf_penalty_f32(<float *>po, pl, n, c, <float *>pg)
-        else:
+        elif which == PENALTY:
             loss = lenet_loss_rbf_penalty_f64(<double *>po, pl, n, c, <double *>pg)
+        elif which == DISCRIMINATIVE and f32:
+            loss = lenet_loss_rbf_discriminative_f32(<float *>po, pl, n, c, j, <float *>pg)
+        elif which == DISCRIMINATIVE:
+            loss = lenet_loss_rbf_discriminative_f64(<double *>po, pl, n, c, j, <double *>pg)
+        elif f32:
+            loss = lenet_loss_softmax_cross_entropy_f32(<float *>po, pl, n, c, <float *>pg)
+        else:
+            loss = lenet_loss_softmax_cross_entropy_f64(<double *>po, pl, n, c, <double *>pg)
     return loss, grad
+
+
+def loss_rbf_penalty(out, labels):
+    """Equation (8): mean penalty of the correct class. Returns (loss, d loss / d out)."""
+    return _loss(PENALTY, out, labels, 0.0)
 
 
 def loss_rbf_discriminative(out, labels, j):
     """Equation (9) with rubbish-class constant j > 0. Returns (loss, d loss / d out)."""
     if isinstance(j, bool) or not isinstance(j, (int, float, np.integer, np.floating)):
         raise TypeError(f"j must be a real number, got {type(j).__name__}")
-    jv = float(j)
-    if not np.isfinite(jv) or jv <= 0:
+    if not np.isfinite(float(j)) or j <= 0:
         raise ValueError(f"j must be a finite positive constant, got {j!r}")
-    dtype, out, labels, grad = _loss_args(out, labels)
-    cdef void *po = _ptr(out)
-    cdef int *pl = <int *>_ptr(labels)
-    cdef void *pg = _ptr(grad)
-    cdef int n = out.shape[0], c = out.shape[1]
-    cdef double jj = jv
-    cdef double loss
-    cdef bint f32 = dtype == np.float32
-    with nogil:
-        if f32:
-            loss = lenet_loss_rbf_discriminative_f32(<float *>po, pl, n, c, jj, <float *>pg)
-        else:
-            loss = lenet_loss_rbf_discriminative_f64(<double *>po, pl, n, c, jj, <double *>pg)
-    return loss, grad
+    return _loss(DISCRIMINATIVE, out, labels, float(j))
 
 
 def loss_softmax_cross_entropy(out, labels):
     """Softmax cross-entropy on logits. Returns (loss, d loss / d out)."""
-    dtype, out, labels, grad = _loss_args(out, labels)
-    cdef void *po = _ptr(out)
-    cdef int *pl = <int *>_ptr(labels)
-    cdef void *pg = _ptr(grad)
-    cdef int n = out.shape[0], c = out.shape[1]
-    cdef double loss
-    cdef bint f32 = dtype == np.float32
-    with nogil:
-        if f32:
-            loss = lenet_loss_softmax_cross_entropy_f32(<float *>po, pl, n, c, <float *>pg)
-        else:
-            loss = lenet_loss_softmax_cross_entropy_f64(<double *>po, pl, n, c, <double *>pg)
-    return loss, grad
+    return _loss(CROSS_ENTROPY, out, labels, 0.0)
 
 
 # Settle the default thread count once, at import, before any parallel call reads it.
