@@ -78,11 +78,13 @@ class Layer:
         self.dtype = check_dtype(dtype)
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
+        self.curvature: dict[str, np.ndarray] = {}  # d2E/dw2 estimates, see backward_second
         self._x: np.ndarray | None = None  # input of the last forward
         self.a: np.ndarray | None = None  # weighted sums of the last forward
         self.y: np.ndarray | None = None  # states f(a) of the last forward
         size = self.parameter_count()
-        self.bind(np.zeros(size, self.dtype), np.zeros(size, self.dtype))
+        self.bind(np.zeros(size, self.dtype), np.zeros(size, self.dtype),
+                  np.zeros(size, self.dtype))
 
     # -- storage ------------------------------------------------------------------------------
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
@@ -93,18 +95,20 @@ class Layer:
         """Number of stored parameter values (C3 stores its unconnected weights too, as 0)."""
         return sum(math.prod(s) for s in self.param_shapes().values())
 
-    def bind(self, params: np.ndarray, grads: np.ndarray) -> None:
-        """Make ``params``/``grads`` views into two flat buffers of ``parameter_count()`` values.
+    def bind(self, params: np.ndarray, grads: np.ndarray, curvature: np.ndarray) -> None:
+        """Make ``params``/``grads``/``curvature`` views into three flat buffers of
+        ``parameter_count()`` values each.
 
         The current parameter values are copied into the new storage first, so a layer keeps
         its values when a network gathers all layers into one buffer.
         """
         old = {name: arr.copy() for name, arr in self.params.items()}
-        self.params, self.grads, offset = {}, {}, 0
+        self.params, self.grads, self.curvature, offset = {}, {}, {}, 0
         for name, shape in self.param_shapes().items():
             size = math.prod(shape)
             self.params[name] = params[offset:offset + size].reshape(shape)
             self.grads[name] = grads[offset:offset + size].reshape(shape)
+            self.curvature[name] = curvature[offset:offset + size].reshape(shape)
             if name in old:
                 self.params[name][...] = old[name]
             offset += size
@@ -155,6 +159,31 @@ class Layer:
                              f"{self.y.shape}, got {dy.shape}")
         da = dy if self.activation == "identity" else _core.activation_backward(self.a, dy, self.activation)
         return self._backward(da)
+
+    def backward_second(self, h_y: np.ndarray) -> np.ndarray:
+        """Back-propagate diagonal second derivatives (Appendix C, Gauss-Newton): given
+        h_y = d2E/dy2 for the batch of the last forward, return d2E/dx2 for the input, and write
+        into ``self.curvature`` d2E/dw2 for each parameter, summed over the batch.
+
+        The rules mirror back-propagation with squares and drop off-diagonal terms:
+        d2E/da2 = f'(a)^2 d2E/dx2 (the state), d2E/dx_j2 = sum_i w_ij^2 d2E/da_i2, and
+        d2E/dw2 = sum over the connections sharing w of x_j^2 d2E/da_i2. The same kernels as
+        backward run them, fed with squared weights and inputs.
+        """
+        if self.y is None:
+            raise RuntimeError(f"{self.name}.backward_second: call forward first")
+        h_y = np.ascontiguousarray(h_y, dtype=self.dtype)
+        if h_y.shape != self.y.shape:
+            raise ValueError(f"{self.name}.backward_second: h_y must have the forward output's "
+                             f"shape {self.y.shape}, got {h_y.shape}")
+        if self.activation == "identity":
+            h_a = h_y
+        else:
+            h_a = h_y * np.square(_core.activation_derivative(self.a, self.activation))
+        return self._backward_second(h_a)
+
+    def _backward_second(self, h_a: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
 
     def _prepare(self, value: ArrayLike, argument: str, where: str,
                  copy: bool = False) -> np.ndarray:
@@ -282,6 +311,13 @@ class Convolution(Layer):
                                        d_bias=self.grads["bias"])
         return dx
 
+    def _backward_second(self, h_a: np.ndarray) -> np.ndarray:
+        hx, _, _ = _core.conv_backward(np.square(self._x), np.square(self.params["weight"]), h_a,
+                                       self._table_for_core, self.padding,
+                                       d_weight=self.curvature["weight"],
+                                       d_bias=self.curvature["bias"])
+        return hx
+
 
 class Subsampling(Layer):
     """Subsampling layer: S2 and S4 of LeNet-5 (Section II.B), or average/max pooling.
@@ -337,6 +373,19 @@ class Subsampling(Layer):
                                             d_coefficient=self.grads.get("coefficient"),
                                             d_bias=self.grads.get("bias"))
         return dx
+
+    def _backward_second(self, h_a: np.ndarray) -> np.ndarray:
+        if self.mode == "max":  # the window's winner alone sees the unit: h goes to it
+            hx, _, _ = _core.subsample_backward(self._x, h_a, None, "max")
+            return hx
+        if self.mode == "average":  # a = sum of x / 4: each input's weight squared is 1/16
+            hx, _, _ = _core.subsample_backward(self._x, h_a, np.full(self.maps, 1 / 16), "paper")
+            return hx
+        hx, _, _ = _core.subsample_backward(np.square(self._x), h_a,
+                                            np.square(self.params["coefficient"]), "paper",
+                                            d_coefficient=self.curvature["coefficient"],
+                                            d_bias=self.curvature["bias"])
+        return hx
 
 
 class FullConnection(Layer):
@@ -395,6 +444,12 @@ class FullConnection(Layer):
                                         d_weight=self.grads["weight"], d_bias=self.grads["bias"])
         return dx.reshape(self._input_shape)
 
+    def _backward_second(self, h_a: np.ndarray) -> np.ndarray:
+        hx, _, _ = _core.dense_backward(np.square(self._x), np.square(self.params["weight"]), h_a,
+                                        d_weight=self.curvature["weight"],
+                                        d_bias=self.curvature["bias"])
+        return hx.reshape(self._input_shape)
+
 
 class RBFOutput(Layer):
     """Euclidean RBF output layer: LeNet-5's ``output`` (Section II.B, Figure 3).
@@ -438,4 +493,9 @@ class RBFOutput(Layer):
 
     def _backward(self, da: np.ndarray) -> np.ndarray:
         return _core.rbf_backward(self._x, self._prototypes, da)
+
+    def _backward_second(self, h_a: np.ndarray) -> np.ndarray:
+        # d2 y_i / dx_j2 = 2 for every prototype i: each F6 state gets 2 x (sum of h over the
+        # classes). With h = 1 on the correct class (equation (8)) that is the paper's 2.
+        return np.repeat(2 * h_a.sum(axis=1, keepdims=True), self._x.shape[1], axis=1)
 

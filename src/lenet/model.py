@@ -24,7 +24,7 @@ from .reference import connection_table_i
 PAPER_INPUT_SHAPE = (1, 32, 32)
 # set in Network.__init__ and its subclasses: no layer may be named like them
 _NETWORK_ATTRIBUTES = frozenset({"dtype", "input_shape", "layers", "parameters", "gradients",
-                                 "parameter_mask", "variant", "seed"})
+                                 "curvature", "parameter_mask", "variant", "seed"})
 
 
 class Network:
@@ -57,10 +57,12 @@ class Network:
         sizes = [layer.parameter_count() for layer in self.layers]
         self.parameters = np.zeros(sum(sizes), self.dtype)
         self.gradients = np.zeros(sum(sizes), self.dtype)
+        self.curvature = np.zeros(sum(sizes), self.dtype)  # see estimate_curvature
         self._offsets: dict[str, tuple[int, int]] = {}
         offset = 0
         for layer, size in zip(self.layers, sizes):
-            layer.bind(self.parameters[offset:offset + size], self.gradients[offset:offset + size])
+            layer.bind(self.parameters[offset:offset + size], self.gradients[offset:offset + size],
+                       self.curvature[offset:offset + size])
             self._offsets[layer.name] = (offset, offset + size)
             offset += size
         # True where a stored value is trainable: False for C3's unconnected weights.
@@ -75,7 +77,8 @@ class Network:
         self.__dict__.update(state)
         for layer in self.layers:
             start, stop = self._offsets[layer.name]
-            layer.bind(self.parameters[start:stop], self.gradients[start:stop])
+            layer.bind(self.parameters[start:stop], self.gradients[start:stop],
+                       self.curvature[start:stop])
 
     def _layer_output_shapes(self) -> list[tuple[int, ...]]:
         shapes, shape = [], self.input_shape
@@ -141,6 +144,38 @@ class Network:
         for layer in reversed(self.layers):
             dout = layer.backward(dout)
         return dout
+
+    def estimate_curvature(self, x: ArrayLike, labels: ArrayLike) -> np.ndarray:
+        """h_kk, the diagonal second derivatives of the loss for every parameter (Appendix C).
+
+        Averaged over the patterns of x (the paper uses 500 training patterns before each pass)
+        and written into ``net.curvature`` (a twin of ``net.parameters``; each layer's
+        ``curvature`` dict holds views), which is returned. The pass starts from the output:
+        for RBF outputs, the second derivative of the correct class's penalty with respect to
+        each F6 state, 2 (the paper's rule, for either loss); for logits, the softmax
+        cross-entropy's Gauss-Newton diagonal p (1 - p). Then each layer back-propagates it
+        with squared weights and inputs (``Layer.backward_second``).
+        """
+        out = self.forward(x)
+        n, classes = out.shape
+        labels = np.asarray(labels)
+        if labels.shape != (n,) or labels.dtype.kind not in "iu" or \
+                (n and (labels.min() < 0 or labels.max() >= classes)):
+            raise ValueError(f"labels must be {n} integers in [0, {classes}), got "
+                             f"{labels.dtype} array of shape {labels.shape}")
+        if n == 0:
+            raise ValueError("x must hold at least one pattern to estimate the curvature from")
+        if isinstance(self.layers[-1], RBFOutput):
+            h = np.zeros(out.shape, self.dtype)
+            h[np.arange(n), labels] = 1
+        else:
+            z = out.astype(np.float64) - out.max(axis=1, keepdims=True)
+            p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+            h = (p * (1 - p)).astype(self.dtype)
+        for layer in reversed(self.layers):
+            h = layer.backward_second(h)
+        self.curvature /= n
+        return self.curvature
 
     def trace(self, x: ArrayLike, pre_activations: bool = False) -> "OrderedDict[str, np.ndarray]":
         """Every layer's output for x: an ordered mapping "input", "C1", ..., "output".

@@ -1,0 +1,220 @@
+"""Optimisers that update a network's flat parameter buffer in place.
+
+Each optimiser holds the network, reads ``net.gradients`` (filled by ``net.backward``) and
+updates ``net.parameters``; every layer sees the change, since its ``params`` are views. Entries
+that are not trainable (C3's unconnected weights, ``net.parameter_mask`` False) are never
+moved, so they stay exactly 0.
+
+* ``SDLM``: the paper's Stochastic Diagonal Levenberg-Marquardt method (Appendix C): a step
+  size per parameter, eps_k = eta / (mu + h_kk), from the diagonal second derivatives h_kk,
+  re-estimated on 500 training patterns before each pass and held for the pass.
+* ``SGD`` (with momentum), ``RMSprop`` (Keras defaults), ``Adam``.
+
+Each has ``step()``, ``state_dict()`` and ``load_state_dict()`` (NumPy arrays and numbers, for
+checkpoints), and ``lr``: the global learning rate of the current pass.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .model import Network
+
+#: The paper's global learning rate eta for passes 1-20 (Section III.C, Appendix C).
+PAPER_ETA_SCHEDULE = (5e-4,) * 2 + (2e-4,) * 3 + (1e-4,) * 3 + (5e-5,) * 4 + (1e-5,) * 8
+
+
+class Optimizer:
+    """Base class: holds the network and the learning rate; subclasses define ``step``."""
+
+    name = "optimizer"
+
+    def __init__(self, net: Network, lr: float) -> None:
+        if not isinstance(net, Network):
+            raise TypeError(f"net must be a lenet network, got {type(net).__name__}")
+        self.net = net
+        self.lr = _positive("lr", lr)
+        self._mask = net.parameter_mask.astype(net.dtype)  # 1 trainable, 0 fixed
+        self.steps = 0
+
+    def start_pass(self, epoch: int, patterns=None) -> None:
+        """Called before each pass (epoch counts from 0); SDLM estimates its curvature here."""
+
+    def step(self) -> None:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict:
+        """The optimiser's state: arrays and numbers (no Python objects)."""
+        return {"lr": np.float64(self.lr), "steps": np.int64(self.steps)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.lr = float(state["lr"])
+        self.steps = int(state["steps"])
+
+    def _load_array(self, state: dict, key: str) -> np.ndarray:
+        arr = np.asarray(state[key])
+        if arr.shape != self.net.parameters.shape:
+            raise ValueError(f"optimiser state {key!r} must have shape "
+                             f"{self.net.parameters.shape}, got {arr.shape}")
+        return arr.astype(self.net.dtype)
+
+
+def _positive(name: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite positive number, got {value!r}")
+    return float(value)
+
+
+def _fraction(name: str, value: float) -> float:
+    if not 0 <= float(value) < 1:
+        raise ValueError(f"{name} must lie in [0, 1), got {value!r}")
+    return float(value)
+
+
+class SDLM(Optimizer):
+    """Stochastic Diagonal Levenberg-Marquardt (Section III.C, Appendix C).
+
+    Before each pass, ``start_pass`` estimates h_kk, the diagonal second derivatives of the
+    loss, on ``patterns`` (the paper: 500 training patterns) with ``net.estimate_curvature``
+    and fixes the step sizes eps_k = eta / (mu + h_kk) for the pass; eta comes from
+    ``schedule`` (the paper's: 0.0005 for passes 1-2, 0.0002 for 3-5, 0.0001 for 6-8, 0.00005
+    for 9-12, 0.00001 for 13-20; later passes keep the last value). mu = 0.02 keeps the step
+    bounded where the curvature is tiny. Each ``step`` is w_k <- w_k - eps_k dE/dw_k.
+    """
+
+    name = "sdlm"
+
+    def __init__(self, net: Network, schedule: tuple[float, ...] = PAPER_ETA_SCHEDULE,
+                 mu: float = 0.02) -> None:
+        schedule = tuple(_positive("schedule", float(v)) for v in schedule)
+        if not schedule:
+            raise ValueError("schedule must hold at least one learning rate")
+        super().__init__(net, schedule[0])
+        self.schedule = schedule
+        self.mu = _positive("mu", mu)
+        self.step_sizes = np.zeros_like(net.parameters)  # eps_k, zero until start_pass
+
+    def start_pass(self, epoch: int, patterns=None) -> None:
+        """Set eta for pass `epoch` (from 0) and estimate the step sizes on `patterns`, a pair
+        (images, labels) of training patterns."""
+        if patterns is None:
+            raise ValueError("SDLM needs patterns (images, labels) to estimate the curvature on")
+        self.lr = self.schedule[min(epoch, len(self.schedule) - 1)]
+        h = self.net.estimate_curvature(*patterns)
+        np.divide(self.lr, self.mu + h, out=self.step_sizes)
+        self.step_sizes *= self._mask
+
+    def effective_rates(self) -> tuple[float, float]:
+        """Smallest and largest eps_k over the trainable parameters (the paper reports about
+        7e-5 and 0.016 in its first pass)."""
+        rates = self.step_sizes[self.net.parameter_mask]
+        return float(rates.min()), float(rates.max())
+
+    def step(self) -> None:
+        self.net.parameters -= self.step_sizes * self.net.gradients
+        self.steps += 1
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "step_sizes": self.step_sizes.copy()}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.step_sizes[...] = self._load_array(state, "step_sizes")
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with momentum: v <- m v - lr g;  w <- w + v."""
+
+    name = "sgd"
+
+    def __init__(self, net: Network, lr: float = 0.01, momentum: float = 0.0) -> None:
+        super().__init__(net, lr)
+        self.momentum = _fraction("momentum", momentum)
+        self.velocity = np.zeros_like(net.parameters)
+
+    def step(self) -> None:
+        self.velocity *= self.momentum
+        self.velocity -= self.lr * self.net.gradients * self._mask
+        self.net.parameters += self.velocity
+        self.steps += 1
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "velocity": self.velocity.copy()}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.velocity[...] = self._load_array(state, "velocity")
+
+
+class RMSprop(Optimizer):
+    """RMSprop as Keras has it: v <- rho v + (1 - rho) g^2;  w <- w - lr g / (sqrt(v) + eps).
+
+    Defaults are Keras's: lr 0.001, rho 0.9, eps 1e-7.
+    """
+
+    name = "rmsprop"
+
+    def __init__(self, net: Network, lr: float = 0.001, rho: float = 0.9,
+                 eps: float = 1e-7) -> None:
+        super().__init__(net, lr)
+        self.rho = _fraction("rho", rho)
+        self.eps = _positive("eps", eps)
+        self.mean_square = np.zeros_like(net.parameters)
+
+    def step(self) -> None:
+        g = self.net.gradients
+        self.mean_square *= self.rho
+        self.mean_square += (1 - self.rho) * np.square(g)
+        self.net.parameters -= self.lr * g * self._mask / (np.sqrt(self.mean_square) + self.eps)
+        self.steps += 1
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "mean_square": self.mean_square.copy()}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.mean_square[...] = self._load_array(state, "mean_square")
+
+
+class Adam(Optimizer):
+    """Adam (Kingma and Ba): bias-corrected running means of g and g^2.
+
+    m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;
+    w <- w - lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps).
+    """
+
+    name = "adam"
+
+    def __init__(self, net: Network, lr: float = 0.001, beta1: float = 0.9,
+                 beta2: float = 0.999, eps: float = 1e-8) -> None:
+        super().__init__(net, lr)
+        self.beta1 = _fraction("beta1", beta1)
+        self.beta2 = _fraction("beta2", beta2)
+        self.eps = _positive("eps", eps)
+        self.mean = np.zeros_like(net.parameters)
+        self.mean_square = np.zeros_like(net.parameters)
+
+    def step(self) -> None:
+        g = self.net.gradients
+        self.steps += 1
+        self.mean *= self.beta1
+        self.mean += (1 - self.beta1) * g
+        self.mean_square *= self.beta2
+        self.mean_square += (1 - self.beta2) * np.square(g)
+        m_hat = self.mean / (1 - self.beta1 ** self.steps)
+        v_hat = self.mean_square / (1 - self.beta2 ** self.steps)
+        self.net.parameters -= self.lr * m_hat * self._mask / (np.sqrt(v_hat) + self.eps)
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "mean": self.mean.copy(),
+                "mean_square": self.mean_square.copy()}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.mean[...] = self._load_array(state, "mean")
+        self.mean_square[...] = self._load_array(state, "mean_square")
+
+
+OPTIMIZERS = {cls.name: cls for cls in (SDLM, SGD, RMSprop, Adam)}
