@@ -14,20 +14,23 @@ from __future__ import annotations
 
 import warnings
 
-from . import losses, reference
+from . import losses, optim, reference
 from ._core import get_num_threads, openmp_enabled
 from ._core import set_num_threads as _set_num_threads
 from .gradcheck import gradcheck
 from .layers import Convolution, FullConnection, Layer, RBFOutput, Subsampling
 from .model import LeNet5, Network
 from .prototypes import rbf_prototypes
+from .checkpoint import load_checkpoint, save_checkpoint
+from .train import Recipe, evaluate, train
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Convolution", "FullConnection", "Layer", "LeNet5", "Network", "RBFOutput", "Subsampling",
-    "get_num_threads", "gradcheck", "losses", "openmp_enabled", "rbf_prototypes", "reference",
-    "set_num_threads",
+    "Convolution", "FullConnection", "Layer", "LeNet5", "Network", "RBFOutput", "Recipe",
+    "Subsampling", "evaluate", "get_num_threads", "gradcheck", "load_checkpoint", "losses",
+    "openmp_enabled", "optim", "rbf_prototypes", "reference", "save_checkpoint",
+    "set_num_threads", "train",
 ]
 
 

@@ -1,9 +1,12 @@
-"""The ``lenet`` command line."""
+"""The ``lenet`` command line: ``summary``, ``train``, ``evaluate``."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
+from dataclasses import asdict, fields, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -21,13 +24,88 @@ def _summary(args: argparse.Namespace) -> int:
     return 0
 
 
+# options of `lenet train` that set a Recipe field of the same name
+_RECIPE_OPTIONS = ("model", "dataset", "optimizer", "loss", "j", "batch_size", "epochs", "lr",
+                   "distort", "seed", "activation", "pooling", "preprocessing", "threads")
+
+
+def _train(args: argparse.Namespace) -> int:
+    from . import set_num_threads
+    from .checkpoint import build_network, read_checkpoint
+    from .train import RECIPES, Recipe, load_data, train
+
+    if args.resume is not None:
+        out = Path(args.out or args.resume)
+        state = read_checkpoint(out / "checkpoint.npz")
+        known = {f.name for f in fields(Recipe)}
+        recipe = Recipe(**{k: v for k, v in state["config"].items() if k in known})
+        if args.epochs is not None:
+            recipe = replace(recipe, epochs=args.epochs)
+        print(f"resuming {out} at pass {state['progress']['epoch'] + 1}, "
+              f"step {state['progress']['step']}")
+    else:
+        recipe = RECIPES[args.recipe]
+        chosen = {k: getattr(args, k) for k in _RECIPE_OPTIONS if getattr(args, k) is not None}
+        if chosen.get("model") == "modern" and args.recipe == "paper":
+            # the modern net with the paper's recipe makes no sense: start from the seed's
+            recipe = RECIPES["seed"]
+        recipe = replace(recipe, **chosen)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        out = Path(args.out) if args.out else Path("runs") / f"{stamp}-{args.recipe}"
+    if recipe.threads is not None:
+        set_num_threads(recipe.threads)
+    train_data, test_data = load_data(recipe, args.data)
+    if recipe.model == "modern":
+        c, h = train_data[0].shape[1], train_data[0].shape[2]
+        config = {"model": "modern", "in_channels": c, "input_size": h, "seed": recipe.seed,
+                  "activation": recipe.activation, "pooling": recipe.pooling}
+    else:
+        config = {"model": "paper", "seed": recipe.seed}
+    net = build_network(config)
+    print(f"training {recipe.model} LeNet-5 on {recipe.dataset}: {recipe.optimizer}, loss "
+          f"{recipe.loss}, batch {recipe.batch_size}, {recipe.epochs} passes"
+          f"{', distorted' if recipe.distort else ''}; output in {out}")
+    history = train(net, train_data, test_data, recipe, out=out, resume=args.resume is not None,
+                    progress=not args.quiet)
+    if history and history[-1].get("interrupted"):
+        return 130
+    if history:
+        last = history[-1]
+        print(f"done: test error {100 * last['test_error']:.2f}%, checkpoint {out / 'checkpoint.npz'}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from .checkpoint import read_checkpoint
+    from .train import Recipe, evaluate, load_data
+
+    state = read_checkpoint(args.checkpoint)
+    known = {f.name for f in fields(Recipe)}
+    recipe = Recipe(**{k: v for k, v in state["config"].items() if k in known})
+    _, (x_test, y_test) = load_data(recipe, args.data)
+    result = evaluate(state["net"], x_test, y_test)
+    print(f"{args.checkpoint}: test error {100 * result['error']:.2f}% "
+          f"({int(round(result['error'] * len(y_test)))} of {len(y_test)} {recipe.dataset} test images)")
+    print("per-class error: " + "  ".join(f"{c}: {100 * e:.2f}%"
+                                          for c, e in enumerate(result["per_class_error"])))
+    confusion = result["confusion"]
+    width = max(4, len(str(confusion.max())) + 1)
+    print("confusion matrix (rows: true class, columns: predicted)")
+    print("    " + "".join(f"{c:>{width}}" for c in range(confusion.shape[1])))
+    for c, row in enumerate(confusion):
+        print(f"{c:>3} " + "".join(f"{v:>{width}}" for v in row))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
+    from .train import LOSSES, RECIPES
 
     parser = argparse.ArgumentParser(
         prog="lenet", description="LeNet-5 as in LeCun et al. (1998), on a C/OpenMP core.")
     parser.add_argument("--version", action="version", version=f"lenet {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
     summary = commands.add_parser("summary", help="show the network's layers, parameters and "
                                   "connections (the paper's figures)")
     summary.add_argument("--model", choices=("paper", "modern"), default="paper",
@@ -39,6 +117,47 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     summary.add_argument("--seed", type=int, default=0)
     summary.set_defaults(run=_summary)
+
+    train = commands.add_parser(
+        "train", help="train a network (no options: the paper's recipe, Section III.C)",
+        description="Train LeNet-5. With no options: the paper's recipe (RBF output, loss (8), "
+                    "SDLM, one pattern per update, 20 passes on MNIST). Data are read from "
+                    "--data, $LENET_DATA or the user cache, or downloaded.")
+    train.add_argument("--recipe", choices=tuple(RECIPES), default="paper",
+                       help="starting point: paper (default), seed (the Keras run: modern net, "
+                            "raw pixels, RMSprop, batch 32, 10 epochs) or modern (ReLU, Adam, "
+                            "batch 64); the options below override it")
+    train.add_argument("--model", choices=("paper", "modern"))
+    train.add_argument("--dataset", choices=("mnist", "fashion-mnist", "cifar10"))
+    train.add_argument("--preprocessing", choices=("paper", "raw", "unit"))
+    train.add_argument("--optimizer", choices=("sdlm", "sgd", "rmsprop", "adam"))
+    train.add_argument("--loss", choices=LOSSES,
+                       help="penalty: equation (8); discriminative: equation (9); cross-entropy")
+    train.add_argument("--j", type=float, help="the constant j of equation (9)")
+    train.add_argument("--activation", choices=("scaled_tanh", "tanh", "sigmoid", "relu", "swish"),
+                       help="modern variant: squashing function")
+    train.add_argument("--pooling", choices=("max", "average", "paper"),
+                       help="modern variant: subsampling")
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--epochs", type=int, help="passes over the training set")
+    train.add_argument("--lr", type=float, help="learning rate (SDLM: the first pass's eta; the "
+                                                "paper's schedule is scaled to it)")
+    train.add_argument("--distort", action="store_const", const=True,
+                       help="random affine distortions of every training image, every pass")
+    train.add_argument("--seed", type=int)
+    train.add_argument("--threads", type=int, help="OpenMP threads (default: all cores)")
+    train.add_argument("--data", metavar="DIR", help="folder holding the dataset files")
+    train.add_argument("--out", metavar="DIR", help="output folder (default: a new one under runs/)")
+    train.add_argument("--resume", metavar="DIR", nargs="?", const="",
+                       help="continue the run in DIR (or in --out) from its checkpoint")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(run=_train)
+
+    evaluate = commands.add_parser("evaluate", help="test error, per-class error and confusion "
+                                                    "matrix of a checkpoint")
+    evaluate.add_argument("checkpoint", help="a checkpoint.npz, or a run folder holding one")
+    evaluate.add_argument("--data", metavar="DIR", help="folder holding the dataset files")
+    evaluate.set_defaults(run=_evaluate)
     return parser
 
 
@@ -48,7 +167,13 @@ def main(argv: list[str] | None = None) -> int:
     if not hasattr(args, "run"):
         parser.print_help()
         return 0
-    return args.run(args)
+    if args.command == "train" and args.resume == "" and not args.out:
+        parser.error("--resume needs the run folder: --resume DIR, or --out DIR --resume")
+    try:
+        return args.run(args)
+    except (OSError, ValueError, TypeError) as exc:
+        print(f"lenet {args.command}: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,0 +1,340 @@
+"""Training and evaluation (Section III.C): the loop behind ``lenet train``.
+
+``train(net, train_data, test_data, ...)`` runs passes over the training set: before each
+pass the optimiser prepares (SDLM estimates its step sizes on 500 patterns), then every batch
+goes forward, through the loss, backward, and into the optimiser. After each pass the train
+and test errors are measured, one line is printed, the same figures are appended to
+``OUT/log.jsonl``, and ``OUT/checkpoint.npz`` is replaced atomically.
+
+Every random choice of pass p (the shuffle, the 500 curvature patterns, the distortions of
+each chunk of images) comes from a generator seeded with (seed, p, ...), so a run resumed from
+a checkpoint, even one written in the middle of a pass after Ctrl-C, ends with the same bits as
+an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import losses as _losses
+from .checkpoint import read_checkpoint, save_checkpoint
+from .layers import RBFOutput
+from .model import Network
+from .optim import OPTIMIZERS, PAPER_ETA_SCHEDULE, SDLM, Optimizer
+
+LOSSES = ("penalty", "discriminative", "cross-entropy")
+#: The constant of equation (9); the paper gives no value (see docs/results.md).
+DEFAULT_J = 1.0
+#: Images distorted together with one generator (a resumed run regenerates whole chunks).
+DISTORT_CHUNK = 1024
+
+
+@dataclass
+class Recipe:
+    """Everything that defines a training run besides the data."""
+
+    model: str = "paper"            # "paper" LeNet-5 or the "modern" variant
+    activation: str = "swish"       # modern variant only
+    pooling: str = "max"            # modern variant only
+    dataset: str = "mnist"
+    preprocessing: str = "paper"    # see lenet.datasets.preprocess
+    optimizer: str = "sdlm"
+    loss: str = "penalty"           # equation (8); "discriminative" is (9)
+    j: float = DEFAULT_J
+    lr: float | None = None         # None: the optimiser's default (SDLM: the paper's schedule)
+    batch_size: int = 1
+    epochs: int = 20
+    distort: bool = False
+    seed: int = 0
+    curvature_patterns: int = 500   # SDLM: patterns h_kk is estimated on before each pass
+    threads: int | None = None
+
+
+RECIPES: dict[str, Recipe] = {
+    # Section III.C: LeNet-5, RBF output, loss (8), SDLM, one pattern per update, 20 passes
+    "paper": Recipe(),
+    # the seed's Keras run: modern net on raw pixels, RMSprop, batch 32, 10 epochs
+    "seed": Recipe(model="modern", preprocessing="raw", optimizer="rmsprop",
+                   loss="cross-entropy", batch_size=32, epochs=10),
+    # a strong modern recipe: ReLU, max pooling, Adam, batch 64, pixels in [0, 1]
+    "modern": Recipe(model="modern", activation="relu", preprocessing="unit", optimizer="adam",
+                     loss="cross-entropy", batch_size=64, epochs=20),
+}
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss or the weights stopped being finite."""
+
+
+def make_optimizer(net: Network, recipe: Recipe) -> Optimizer:
+    """The optimiser a recipe names, with its learning rate (SDLM: the schedule scaled so
+    that its first pass uses `lr`)."""
+    if recipe.optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {recipe.optimizer!r}")
+    if recipe.optimizer == "sdlm":
+        scale = 1.0 if recipe.lr is None else recipe.lr / PAPER_ETA_SCHEDULE[0]
+        return SDLM(net, tuple(scale * eta for eta in PAPER_ETA_SCHEDULE))
+    cls = OPTIMIZERS[recipe.optimizer]
+    return cls(net) if recipe.lr is None else cls(net, lr=recipe.lr)
+
+
+def loss_and_grad(net: Network, out: np.ndarray, labels: np.ndarray, recipe: Recipe):
+    """(loss, dE/dout) of the recipe's loss; RBF losses need RBF outputs and vice versa."""
+    rbf = isinstance(net.layers[-1], RBFOutput)
+    if recipe.loss == "cross-entropy":
+        if rbf:
+            raise ValueError("loss 'cross-entropy' needs logits; the RBF output gives penalties: "
+                             "use 'penalty' or 'discriminative'")
+        return _losses.softmax_cross_entropy(out, labels)
+    if not rbf:
+        raise ValueError(f"loss {recipe.loss!r} needs RBF penalties; this network outputs "
+                         f"logits: use 'cross-entropy'")
+    if recipe.loss == "penalty":
+        return _losses.rbf_penalty(out, labels)
+    if recipe.loss == "discriminative":
+        return _losses.rbf_discriminative(out, labels, recipe.j)
+    raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {recipe.loss!r}")
+
+
+def evaluate(net: Network, x: np.ndarray, y: np.ndarray, batch_size: int = 1000) -> dict:
+    """Error rate, per-class error and confusion matrix (rows: true class) of net on (x, y)."""
+    y = np.asarray(y)
+    predicted = np.concatenate([net.predict(x[i:i + batch_size])
+                                for i in range(0, len(x), batch_size)]) if len(x) else np.zeros(0, int)
+    classes = net.forward(x[:1]).shape[1] if len(x) else 10
+    confusion = np.zeros((classes, classes), np.int64)
+    np.add.at(confusion, (y.astype(np.int64), predicted), 1)
+    per_class = 1 - np.diag(confusion) / np.maximum(confusion.sum(axis=1), 1)
+    return {"error": float(np.mean(predicted != y)) if len(y) else float("nan"),
+            "per_class_error": per_class, "confusion": confusion, "predicted": predicted}
+
+
+def _pass_generator(seed: int, epoch: int, *more: int) -> np.random.Generator:
+    return np.random.default_rng([seed, epoch, *more])
+
+
+def _progress_bar(total: int, epoch: int, epochs: int, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=f"pass {epoch + 1}/{epochs}", unit="img", leave=False,
+                dynamic_ncols=True, file=sys.stderr, mininterval=0.5)
+
+
+def check_output_folder(out: Path) -> None:
+    """Fail now, not after an hour of training, when `out` cannot take checkpoints."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        with open(probe, "wb") as f:
+            f.write(b"\0" * 65536)
+            f.flush()
+            os.fsync(f.fileno())
+        probe.unlink()
+    except OSError as exc:
+        raise OSError(f"cannot write checkpoints to {out}: {exc.strerror or exc}") from None
+
+
+class _StopOnInterrupt:
+    """While active, the first Ctrl-C (SIGINT) only sets ``requested``: the loop stops between
+    two steps and writes a checkpoint. A second Ctrl-C interrupts at once."""
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        self.requested = False
+        self._previous = None
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        import signal
+
+        if self.requested:
+            signal.signal(signal.SIGINT, self._previous or signal.default_int_handler)
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
+
+
+def train(net: Network, train_data: tuple[np.ndarray, np.ndarray],
+          test_data: tuple[np.ndarray, np.ndarray] | None = None, recipe: Recipe | None = None,
+          *, out: str | os.PathLike | None = None, resume: bool = False,
+          progress: bool = True, echo: Callable[[str], None] | None = print,
+          optimizer: Optimizer | None = None) -> list[dict]:
+    """Train `net` on `train_data` = (images (N, C, H, W), labels (N,)) as `recipe` says.
+
+    Returns the history: one dict per pass with pass, lr, train_loss, train_error, test_error,
+    seconds (and, for SDLM, the range of effective learning rates). With `out`, writes
+    ``log.jsonl``, ``config.json`` and ``checkpoint.npz`` there after every pass; with
+    `resume`, first continues from ``out/checkpoint.npz``. Ctrl-C writes a checkpoint of the
+    point reached (resumable to the same bits) and returns; the history's last entry then has
+    ``"interrupted": True``.
+    """
+    recipe = recipe or Recipe()
+    x_train, y_train = train_data
+    if len(x_train) != len(y_train) or len(x_train) == 0:
+        raise ValueError(f"train_data must be non-empty images and labels of the same length, "
+                         f"got {len(x_train)} images and {len(y_train)} labels")
+    y_train = np.asarray(y_train).astype(np.int64)
+    if recipe.batch_size < 1 or recipe.epochs < 0:
+        raise ValueError(f"batch_size must be >= 1 and epochs >= 0, got {recipe.batch_size} "
+                         f"and {recipe.epochs}")
+    optimizer = optimizer or make_optimizer(net, recipe)
+    out_dir = Path(out) if out is not None else None
+    history: list[dict] = []
+    start_epoch, start_step, partial = 0, 0, {"loss": 0.0, "errors": 0, "seen": 0}
+    if out_dir is not None:
+        check_output_folder(out_dir)
+        if resume:
+            state = read_checkpoint(out_dir / "checkpoint.npz")
+            net.load_state_dict(state["net"].state_dict())
+            optimizer.load_state_dict(state["optimizer"])
+            p = state["progress"]
+            start_epoch, start_step = p["epoch"], p["step"]
+            partial = p.get("partial", partial)
+            history = p.get("history", [])
+        (out_dir / "config.json").write_text(json.dumps(asdict(recipe), indent=2) + "\n")
+
+    def checkpoint(epoch: int, step: int, running: dict) -> None:
+        if out_dir is None:
+            return
+        progress_state = {"epoch": epoch, "step": step, "partial": running,
+                          "history": history, "seed": recipe.seed}
+        save_checkpoint(out_dir / "checkpoint.npz", net, optimizer.state_dict(),
+                        asdict(recipe), progress_state)
+
+    with _StopOnInterrupt() as stop:
+        return _passes(net, x_train, y_train, test_data, recipe, optimizer, out_dir, history,
+                       start_epoch, start_step, partial, progress, echo, checkpoint, stop)
+
+
+def _passes(net, x_train, y_train, test_data, recipe, optimizer, out_dir, history, start_epoch,
+            start_step, partial, progress, echo, checkpoint, stop) -> list[dict]:
+    n = len(x_train)
+    batch = recipe.batch_size
+    steps = math.ceil(n / batch)
+    chunk = batch * max(1, DISTORT_CHUNK // batch)  # images distorted together
+    for epoch in range(start_epoch, recipe.epochs):
+        started = time.perf_counter()
+        rng = _pass_generator(recipe.seed, epoch)
+        order = rng.permutation(n)
+        if isinstance(optimizer, SDLM):
+            sample = rng.choice(n, min(recipe.curvature_patterns, n), replace=False)
+            optimizer.start_pass(epoch, (x_train[sample], y_train[sample]))
+        else:
+            optimizer.start_pass(epoch)
+        first = start_step if epoch == start_epoch else 0
+        running = partial if epoch == start_epoch else {"loss": 0.0, "errors": 0, "seen": 0}
+        bar = _progress_bar(n, epoch, recipe.epochs, progress)
+        if bar is not None:
+            bar.update(min(first * batch, n))
+        images, chunk_start = None, -1
+        for step in range(first, steps):
+            if stop.requested:  # Ctrl-C: save the point reached, between two steps
+                if bar is not None:
+                    bar.close()
+                checkpoint(epoch, step, running)
+                if echo:
+                    where = f" to {out_dir / 'checkpoint.npz'} (continue with --resume)" \
+                        if out_dir is not None else ""
+                    echo(f"interrupted in pass {epoch + 1} after {step} of {steps} steps: "
+                         f"checkpoint written{where}")
+                history.append({"pass": epoch + 1, "interrupted": True, "step": step})
+                return history
+            lo = step * batch
+            if recipe.distort and lo // chunk != chunk_start:
+                from .datasets import distort
+
+                chunk_start = lo // chunk
+                idx = order[chunk_start * chunk:(chunk_start + 1) * chunk]
+                images = distort(x_train[idx], _pass_generator(recipe.seed, epoch, chunk_start))
+            idx = order[lo:lo + batch]
+            x = images[lo - chunk_start * chunk:lo - chunk_start * chunk + len(idx)] \
+                if recipe.distort else x_train[idx]
+            labels = y_train[idx]
+            out_batch = net.forward(x)
+            loss, grad = loss_and_grad(net, out_batch, labels, recipe)
+            if not math.isfinite(loss):
+                raise TrainingDiverged(f"the loss became {loss} in pass {epoch + 1}, "
+                                       f"step {step + 1}")
+            net.backward(grad)
+            optimizer.step()
+            predicted = (np.argmin(out_batch, axis=1) if isinstance(net.layers[-1], RBFOutput)
+                         else np.argmax(out_batch, axis=1))
+            running["loss"] += loss * len(idx)
+            running["errors"] += int(np.sum(predicted != labels))
+            running["seen"] += len(idx)
+            if bar is not None:
+                bar.update(len(idx))
+                if step % 200 == 0:
+                    bar.set_postfix(loss=f"{running['loss'] / running['seen']:.4f}",
+                                    err=f"{100 * running['errors'] / running['seen']:.2f}%",
+                                    refresh=False)
+        if bar is not None:
+            bar.close()
+        if not np.all(np.isfinite(net.parameters)):
+            raise TrainingDiverged(f"the weights stopped being finite in pass {epoch + 1}")
+        record = {"pass": epoch + 1, "lr": optimizer.lr,
+                  "train_loss": running["loss"] / max(running["seen"], 1),
+                  "running_train_error": running["errors"] / max(running["seen"], 1),
+                  "train_error": evaluate(net, x_train, y_train)["error"],
+                  "test_error": evaluate(net, *test_data)["error"] if test_data else None,
+                  "seconds": time.perf_counter() - started}
+        if isinstance(optimizer, SDLM):
+            record["effective_lr_min"], record["effective_lr_max"] = optimizer.effective_rates()
+        history.append(record)
+        if echo:
+            echo(format_record(record))
+        if out_dir is not None:
+            with open(out_dir / "log.jsonl", "a") as log:
+                log.write(json.dumps(record) + "\n")
+        checkpoint(epoch + 1, 0, {"loss": 0.0, "errors": 0, "seen": 0})
+        if stop.requested and epoch + 1 < recipe.epochs:
+            if echo:
+                echo(f"interrupted after pass {epoch + 1}: checkpoint written"
+                     + (" (continue with --resume)" if out_dir is not None else ""))
+            history.append({"pass": epoch + 2, "interrupted": True, "step": 0})
+            return history
+    return history
+
+
+def load_data(recipe: Recipe, root: str | os.PathLike | None = None):
+    """(train, test) pairs of preprocessed images (N, C, H, W) float32 and labels, as the
+    recipe's dataset and preprocessing say."""
+    from . import datasets
+
+    loaders = {"mnist": datasets.load_mnist, "fashion-mnist": datasets.load_fashion_mnist,
+               "cifar10": datasets.load_cifar10}
+    if recipe.dataset not in loaders:
+        raise ValueError(f"dataset must be one of {', '.join(loaders)}, got {recipe.dataset!r}")
+    (x_train, y_train), (x_test, y_test) = loaders[recipe.dataset](root=root)
+    return ((datasets.preprocess(x_train, recipe.preprocessing), y_train.astype(np.int64)),
+            (datasets.preprocess(x_test, recipe.preprocessing), y_test.astype(np.int64)))
+
+
+def format_record(record: dict) -> str:
+    """One line per pass: pass, learning rate, train loss, train error, test error, seconds."""
+    test = record.get("test_error")
+    return (f"pass {record['pass']:2d}  lr {record['lr']:.2e}  train loss {record['train_loss']:.4f}"
+            f"  train error {100 * record['train_error']:.2f}%"
+            + (f"  test error {100 * test:.2f}%" if test is not None else "")
+            + f"  {record['seconds']:.1f} s")
