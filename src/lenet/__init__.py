@@ -22,7 +22,7 @@ from .layers import Convolution, FullConnection, Layer, RBFOutput, Subsampling
 from .model import LeNet5, Network
 from .prototypes import rbf_prototypes
 from .checkpoint import load_checkpoint, save_checkpoint
-from .train import Recipe, evaluate, train
+from .training import Recipe, evaluate, train
 
 __version__ = "0.1.0"
 

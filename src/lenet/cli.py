@@ -32,7 +32,7 @@ _RECIPE_OPTIONS = ("model", "dataset", "optimizer", "loss", "j", "batch_size", "
 def _train(args: argparse.Namespace) -> int:
     from . import set_num_threads
     from .checkpoint import build_network, read_checkpoint
-    from .train import RECIPES, Recipe, load_data, train
+    from .training import RECIPES, Recipe, load_data, train
 
     if args.resume is not None:
         out = Path(args.out or args.resume)
@@ -77,7 +77,7 @@ def _train(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from .checkpoint import read_checkpoint
-    from .train import Recipe, evaluate, load_data
+    from .training import Recipe, evaluate, load_data
 
     state = read_checkpoint(args.checkpoint)
     known = {f.name for f in fields(Recipe)}
@@ -99,7 +99,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
-    from .train import LOSSES, RECIPES
+    from .training import LOSSES, RECIPES
 
     parser = argparse.ArgumentParser(
         prog="lenet", description="LeNet-5 as in LeCun et al. (1998), on a C/OpenMP core.")

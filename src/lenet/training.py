@@ -237,12 +237,14 @@ def _passes(net, x_train, y_train, test_data, recipe, optimizer, out_dir, histor
         started = time.perf_counter()
         rng = _pass_generator(recipe.seed, epoch)
         order = rng.permutation(n)
-        if isinstance(optimizer, SDLM):
+        first = start_step if epoch == start_epoch else 0
+        if first > 0:
+            pass  # resuming inside a pass: the optimiser's state for it came with the checkpoint
+        elif isinstance(optimizer, SDLM):
             sample = rng.choice(n, min(recipe.curvature_patterns, n), replace=False)
             optimizer.start_pass(epoch, (x_train[sample], y_train[sample]))
         else:
             optimizer.start_pass(epoch)
-        first = start_step if epoch == start_epoch else 0
         running = partial if epoch == start_epoch else {"loss": 0.0, "errors": 0, "seen": 0}
         bar = _progress_bar(n, epoch, recipe.epochs, progress)
         if bar is not None:

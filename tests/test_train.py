@@ -1,0 +1,184 @@
+"""The training loop on tiny synthetic data: history and logs, checkpoints (atomic, readable
+without pickle), Ctrl-C and resume to the same bits, clear errors before training starts."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import lenet
+import lenet.training as train_module
+from lenet.checkpoint import read_checkpoint, save_checkpoint
+from lenet.training import Recipe, train
+
+
+def tiny_data(n=48, seed=0):
+    """Images in the paper's range whose class is the brighter of two halves: learnable."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-0.1, 0.3, (n, 1, 32, 32)).astype(np.float32)
+    y = rng.integers(0, 2, n)
+    x[y == 0, :, :16] += 0.8
+    x[y == 1, :, 16:] += 0.8
+    return x, y
+
+
+class StopAfter:
+    """Stands in for the Ctrl-C catcher: 'requested' turns True at the k-th look."""
+
+    def __init__(self, k):
+        self.k = k
+
+    def __call__(self):
+        return self
+
+    def __enter__(self):
+        self.looks = 0
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    @property
+    def requested(self):
+        self.looks += 1
+        return self.looks > self.k
+
+
+RECIPES = {
+    "paper-sdlm": Recipe(epochs=2, curvature_patterns=16),
+    "paper-sgd-batch4": Recipe(epochs=2, optimizer="sgd", lr=0.01, batch_size=4),
+    "modern-adam-batch8": Recipe(model="modern", pooling="max", activation="relu",
+                                 optimizer="adam", loss="cross-entropy", batch_size=8, epochs=2),
+}
+
+
+def make_net(recipe):
+    if recipe.model == "paper":
+        return lenet.LeNet5(seed=recipe.seed)
+    return lenet.LeNet5.modern(input_size=32, seed=recipe.seed, activation=recipe.activation)
+
+
+@pytest.mark.parametrize("name", list(RECIPES))
+def test_history_log_and_checkpoint(tmp_path, name):
+    recipe = RECIPES[name]
+    net = make_net(recipe)
+    history = train(net, tiny_data(), tiny_data(16, seed=1), recipe, out=tmp_path,
+                    progress=False, echo=None)
+    assert [h["pass"] for h in history] == [1, 2]
+    for h in history:
+        assert set(h) >= {"pass", "lr", "train_loss", "train_error", "test_error", "seconds"}
+        assert 0 <= h["train_error"] <= 1 and np.isfinite(h["train_loss"])
+    lines = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [line["pass"] for line in lines] == [1, 2]
+    assert json.loads((tmp_path / "config.json").read_text())["optimizer"] == recipe.optimizer
+    with np.load(tmp_path / "checkpoint.npz", allow_pickle=False) as saved:
+        assert np.array_equal(saved["C1.weight"], net.C1.params["weight"])
+        assert any(k.startswith("optimizer/") for k in saved.files)
+    loaded = lenet.load_checkpoint(tmp_path / "checkpoint.npz")
+    assert np.array_equal(loaded.parameters, net.parameters)
+    assert read_checkpoint(tmp_path)["progress"]["epoch"] == 2
+
+
+def test_training_learns_a_simple_task(tmp_path):
+    x, y = tiny_data(200)
+    net = lenet.LeNet5(seed=0)
+    history = train(net, (x, y), tiny_data(100, seed=5), Recipe(epochs=3, optimizer="sgd",
+                    lr=0.002), progress=False, echo=None)
+    assert history[-1]["test_error"] < 0.1  # chance is 0.5
+
+
+@pytest.mark.parametrize("name", list(RECIPES))
+@pytest.mark.parametrize("stop_at", [1, 5, 9])
+def test_interrupt_and_resume_give_the_same_bits(tmp_path, monkeypatch, name, stop_at):
+    recipe = RECIPES[name]
+    data, test = tiny_data(), tiny_data(16, seed=1)
+    straight = make_net(recipe)
+    train(straight, data, test, recipe, out=tmp_path / "a", progress=False, echo=None)
+
+    interrupted = make_net(recipe)
+    with monkeypatch.context() as m:
+        m.setattr(train_module, "_StopOnInterrupt", StopAfter(stop_at))
+        history = train(interrupted, data, test, recipe, out=tmp_path / "b", progress=False,
+                        echo=None)
+    assert history[-1]["interrupted"]
+    assert not np.array_equal(interrupted.parameters, straight.parameters)
+    resumed = make_net(recipe)
+    history = train(resumed, data, test, recipe, out=tmp_path / "b", resume=True,
+                    progress=False, echo=None)
+    assert np.array_equal(resumed.parameters, straight.parameters)
+    a, b = read_checkpoint(tmp_path / "a"), read_checkpoint(tmp_path / "b")
+    for key in a["optimizer"]:
+        assert np.array_equal(a["optimizer"][key], b["optimizer"][key]), key
+    assert [h["test_error"] for h in a["progress"]["history"]] == \
+        [h["test_error"] for h in b["progress"]["history"]]
+
+
+def test_a_failed_checkpoint_write_keeps_the_previous_one(tmp_path, monkeypatch):
+    net = lenet.LeNet5(seed=0)
+    path = save_checkpoint(tmp_path / "checkpoint.npz", net, {}, {}, {"epoch": 1})
+    before = path.read_bytes()
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", broken)
+    net.parameters[:] = 0
+    with pytest.raises(OSError, match="disk full"):
+        save_checkpoint(path, net, {}, {}, {"epoch": 2})
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.npz"]  # no temporary left
+
+
+def test_damaged_checkpoints_are_refused_with_the_file_named(tmp_path):
+    bad = tmp_path / "checkpoint.npz"
+    bad.write_bytes(b"not a zip file")
+    with pytest.raises(ValueError, match="checkpoint.npz"):
+        lenet.load_checkpoint(bad)
+    np.savez(bad, **{"C1.weight": np.zeros((6, 1, 5, 5))})
+    with pytest.raises(ValueError, match="meta/config"):
+        lenet.load_checkpoint(bad)
+    net = lenet.LeNet5()
+    path = save_checkpoint(tmp_path / "other.npz", net, {}, {}, {})
+    with np.load(path) as data:
+        arrays = dict(data)
+    arrays["F6.weight"] = np.zeros((3, 3))
+    np.savez(path, **arrays)
+    with pytest.raises(ValueError, match="F6.weight"):
+        lenet.load_checkpoint(path)
+
+
+def test_pickled_checkpoints_are_refused(tmp_path):
+    path = tmp_path / "evil.npz"
+    np.savez(path, **{"meta/config": np.array([{"model": "paper"}], dtype=object)})
+    with pytest.raises(ValueError, match="evil.npz"):
+        lenet.load_checkpoint(path)
+
+
+def test_unwritable_output_folder_fails_before_training(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(OSError, match="cannot write checkpoints"):
+        train(lenet.LeNet5(), tiny_data(), recipe=Recipe(epochs=1), out=blocker / "run",
+              progress=False, echo=None)
+
+
+def test_loss_must_fit_the_output_layer():
+    with pytest.raises(ValueError, match="needs logits"):
+        train(lenet.LeNet5(), tiny_data(), recipe=Recipe(epochs=1, loss="cross-entropy"),
+              progress=False, echo=None)
+    with pytest.raises(ValueError, match="needs RBF penalties"):
+        train(lenet.LeNet5.modern(input_size=32), tiny_data(),
+              recipe=Recipe(epochs=1, optimizer="adam", loss="penalty"), progress=False,
+              echo=None)
+
+
+def test_evaluate_counts():
+    net = lenet.LeNet5(seed=0)
+    x, y = tiny_data(30)
+    result = lenet.evaluate(net, x, y)
+    assert result["confusion"].sum() == 30
+    assert result["confusion"].shape == (10, 10)
+    assert result["error"] == pytest.approx(np.mean(result["predicted"] != y))
+    assert np.array_equal(result["confusion"].sum(axis=1)[:2], np.bincount(y, minlength=2))
