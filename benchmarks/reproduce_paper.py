@@ -1,0 +1,109 @@
+"""Reproduce the paper's MNIST experiments and the seed's, and write what was measured.
+
+Runs, one after the other, each into its own folder under --out (default runs/reproduce):
+
+  a  paper     LeNet-5 as in Section III.C: RBF output, SDLM, batch 1, 20 passes
+  b  distort   the same with random affine distortions of the training images
+  c  seed      the seed's Keras run: modern net, raw pixels, RMSprop, batch 32, 10 epochs
+  d  modern    a strong modern recipe: ReLU, max pooling, Adam, batch 64
+
+    python benchmarks/reproduce_paper.py [--only a c] [--data DIR] [--epochs N] [--out DIR]
+
+Each run's per-pass figures are in its log.jsonl; a summary of all runs goes to
+OUT/summary.json. A run folder that already holds a checkpoint is resumed, not restarted, so the
+script can be stopped and started again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import lenet
+from lenet.checkpoint import build_network
+from lenet.training import RECIPES, load_data, train
+
+RUNS = {
+    "a": ("paper", RECIPES["paper"]),
+    "b": ("distort", replace(RECIPES["paper"], distort=True)),
+    "c": ("seed", RECIPES["seed"]),
+    "d": ("modern", RECIPES["modern"]),
+}
+
+PUBLISHED = {
+    "a": "paper: 0.95 % test error (Section III.C); 0.35 % training error after 19 passes",
+    "b": "paper: 0.8 % test error with distortions",
+    "c": "seed: 96.78 % training accuracy after epoch 1, 98.72 % after epoch 10",
+    "d": "target: >= 99.2 % test accuracy",
+}
+
+
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", nargs="+", choices=tuple(RUNS), default=list(RUNS))
+    parser.add_argument("--data", help="folder holding the MNIST files (default: LENET_DATA, cache)")
+    parser.add_argument("--out", default="runs/reproduce")
+    parser.add_argument("--epochs", type=int, help="override every recipe's number of passes")
+    parser.add_argument("--threads", type=int)
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args()
+    if args.threads:
+        lenet.set_num_threads(args.threads)
+
+    out = Path(args.out)
+    summary_path = out / "summary.json"
+    summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+    for key in args.only:
+        name, recipe = RUNS[key]
+        if args.epochs is not None:
+            recipe = replace(recipe, epochs=args.epochs)
+        folder = out / f"{key}-{name}"
+        train_data, test_data = load_data(recipe, args.data)
+        config = {"model": recipe.model, "seed": recipe.seed}
+        if recipe.model == "modern":
+            config.update(in_channels=train_data[0].shape[1], input_size=train_data[0].shape[2],
+                          activation=recipe.activation, pooling=recipe.pooling)
+        net = build_network(config)
+        print(f"== {key}: {name} -> {folder}")
+        started = time.perf_counter()
+        history = train(net, train_data, test_data, recipe, out=folder,
+                        resume=(folder / "checkpoint.npz").exists(), progress=not args.quiet)
+        if history and history[-1].get("interrupted"):
+            print("interrupted: run the script again to continue")
+            return
+        summary[key] = {
+            "name": name, "recipe": asdict(recipe), "history": history,
+            "final_test_error": history[-1]["test_error"] if history else None,
+            "final_train_error": history[-1]["train_error"] if history else None,
+            "wall_seconds_this_session": time.perf_counter() - started,
+            "train_seconds": sum(h.get("seconds", 0) for h in history),
+            "published": PUBLISHED[key],
+            "machine": f"{cpu_name()}, {os.cpu_count()} logical cores, "
+                       f"{lenet.get_num_threads()} threads",
+            "date": time.strftime("%Y-%m-%d"),
+        }
+        out.mkdir(parents=True, exist_ok=True)
+        summary_path.write_text(json.dumps(summary, indent=2) + "\n")
+        last = history[-1] if history else {}
+        print(f"== {key}: test error {100 * last.get('test_error', float('nan')):.2f}% "
+              f"({PUBLISHED[key]})")
+
+
+if __name__ == "__main__":
+    main()
