@@ -138,7 +138,11 @@ class Layer:
         """States y = f(a) of the layer for a batch ``x``; caches x and a for ``backward``."""
         # a private copy: backward must see the input forward saw, even if the caller's
         # array changes in between
-        x = self._prepare(x, "x", self.name + ".forward", copy=True)
+        return self._run_forward(self._prepare(x, "x", self.name + ".forward", copy=True))
+
+    def _run_forward(self, x: np.ndarray) -> np.ndarray:
+        """forward without the checks, for arrays the network made itself (in this layer's
+        dtype, C-contiguous, finite, not shared with the caller)."""
         self._x = x
         self.a = self._forward(x)
         self.y = self.a if self.activation == "identity" else _core.activation_forward(self.a, self.activation)
@@ -157,6 +161,10 @@ class Layer:
         if dy.shape != self.y.shape:
             raise ValueError(f"{self.name}.backward: dy must have the forward output's shape "
                              f"{self.y.shape}, got {dy.shape}")
+        return self._run_backward(dy)
+
+    def _run_backward(self, dy: np.ndarray) -> np.ndarray:
+        """backward without the checks, for gradients the network made itself."""
         da = dy if self.activation == "identity" else _core.activation_backward(self.a, dy, self.activation)
         return self._backward(da)
 

@@ -122,9 +122,9 @@ class Network:
 
     def forward(self, x: ArrayLike) -> np.ndarray:
         """The network's output for a batch x (N, C, H, W): RBF penalties or logits (N, 10)."""
-        out = self._batch(x)
-        for layer in self.layers:
-            out = layer.forward(out)
+        out = self.layers[0].forward(self._batch(x))  # checks and copies the caller's input
+        for layer in self.layers[1:]:
+            out = layer._run_forward(out)  # arrays made by the layers above: no checks needed
         return out
 
     __call__ = forward
@@ -141,8 +141,9 @@ class Network:
         if shape != last.y.shape:
             raise ValueError(f"dout must have the forward output's shape {last.y.shape}, "
                              f"got {shape}")
-        for layer in reversed(self.layers):
-            dout = layer.backward(dout)
+        dout = last.backward(dout)  # checks the caller's gradient
+        for layer in reversed(self.layers[:-1]):
+            dout = layer._run_backward(dout)
         return dout
 
     def estimate_curvature(self, x: ArrayLike, labels: ArrayLike) -> np.ndarray:
@@ -187,8 +188,8 @@ class Network:
         trace: OrderedDict[str, np.ndarray] = OrderedDict()
         trace["input"] = np.array(batch, dtype=self.dtype)
         out = batch
-        for layer in self.layers:
-            out = layer.forward(out)
+        for i, layer in enumerate(self.layers):
+            out = layer.forward(out) if i == 0 else layer._run_forward(out)
             if pre_activations:
                 trace[layer.name + ".a"] = layer.a.copy()
             trace[layer.name] = out.copy()
