@@ -75,7 +75,7 @@ def main() -> None:
             recipe = replace(recipe, epochs=args.epochs)
         folder = out / f"{key}-{name}"
         train_data, test_data = load_data(recipe, args.data)
-        config = {"model": recipe.model, "seed": recipe.seed}
+        config = {"model": recipe.model, "seed": recipe.seed, "init": recipe.init}
         if recipe.model == "modern":
             config.update(in_channels=train_data[0].shape[1], input_size=train_data[0].shape[2],
                           activation=recipe.activation, pooling=recipe.pooling)

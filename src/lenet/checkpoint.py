@@ -36,7 +36,7 @@ def build_network(config: dict) -> LeNet5:
     """The (freshly initialised) network that a checkpoint's config describes."""
     dtype = np.dtype(config.get("dtype", "float32"))
     if config.get("model", "paper") == "paper":
-        return LeNet5(seed=config.get("seed", 0), dtype=dtype)
+        return LeNet5(seed=config.get("seed", 0), dtype=dtype, init=config.get("init", "lecun98"))
     return LeNet5.modern(in_channels=config.get("in_channels", 1),
                          input_size=config.get("input_size", 28), seed=config.get("seed", 0),
                          dtype=dtype, activation=config.get("activation", "swish"),

@@ -26,7 +26,8 @@ def _summary(args: argparse.Namespace) -> int:
 
 # options of `lenet train` that set a Recipe field of the same name
 _RECIPE_OPTIONS = ("model", "dataset", "optimizer", "loss", "j", "batch_size", "epochs", "lr",
-                   "distort", "seed", "activation", "pooling", "preprocessing", "threads")
+                   "distort", "seed", "activation", "pooling", "preprocessing", "threads", "mu",
+                   "init")
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -60,7 +61,7 @@ def _train(args: argparse.Namespace) -> int:
         config = {"model": "modern", "in_channels": c, "input_size": h, "seed": recipe.seed,
                   "activation": recipe.activation, "pooling": recipe.pooling}
     else:
-        config = {"model": "paper", "seed": recipe.seed}
+        config = {"model": "paper", "seed": recipe.seed, "init": recipe.init}
     net = build_network(config)
     print(f"training {recipe.model} LeNet-5 on {recipe.dataset}: {recipe.optimizer}, loss "
           f"{recipe.loss}, batch {recipe.batch_size}, {recipe.epochs} passes"
@@ -144,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                 "paper's schedule is scaled to it)")
     train.add_argument("--distort", action="store_const", const=True,
                        help="random affine distortions of every training image, every pass")
+    train.add_argument("--mu", type=float, help="SDLM: eps_k = eta / (mu + h_kk); paper 0.02")
+    train.add_argument("--init", choices=("lecun98", "lecun98-sqrt"),
+                       help="paper model: uniform +-2.4/F_i (Appendix A) or +-2.4/sqrt(F_i)")
     train.add_argument("--seed", type=int)
     train.add_argument("--threads", type=int, help="OpenMP threads (default: all cores)")
     train.add_argument("--data", metavar="DIR", help="folder holding the dataset files")

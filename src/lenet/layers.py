@@ -35,7 +35,14 @@ from .prototypes import rbf_prototypes
 
 ACTIVATIONS: tuple[str, ...] = _core.ACTIVATIONS
 SUBSAMPLING_MODES: tuple[str, ...] = _core.SUBSAMPLING_MODES
-INITIALISATIONS = ("lecun98", "glorot")
+#: "lecun98": Appendix A, uniform in +-2.4/F_i (F_i the fan-in); "lecun98-sqrt": uniform in
+#: +-2.4/sqrt(F_i), which keeps every layer's weighted sums in the squashing function's working
+#: range (a departure from the paper's text: see docs/results.md); "glorot": Keras's default.
+INITIALISATIONS = ("lecun98", "lecun98-sqrt", "glorot")
+
+
+def _lecun_limit(fan_in, scheme: str):
+    return 2.4 / (np.sqrt(fan_in) if scheme == "lecun98-sqrt" else fan_in)
 
 
 def check_dtype(dtype: DTypeLike) -> np.dtype:
@@ -281,11 +288,12 @@ class Convolution(Layer):
 
     def init_parameters(self, rng: np.random.Generator, scheme: str = "lecun98") -> None:
         """``"lecun98"``: weights and biases uniform in +-2.4/F_i, F_i the fan-in of the map's
-        units (Appendix A). ``"glorot"``: Glorot-uniform weights, zero biases (Keras)."""
+        units (Appendix A); ``"lecun98-sqrt"``: +-2.4/sqrt(F_i). ``"glorot"``: Glorot-uniform
+        weights, zero biases (Keras)."""
         _check_choice("scheme", scheme, INITIALISATIONS)
         w, b = self.params["weight"], self.params["bias"]
-        if scheme == "lecun98":
-            limit = 2.4 / self.fan_in()
+        if scheme != "glorot":
+            limit = _lecun_limit(self.fan_in(), scheme)
             w[...] = rng.uniform(-1, 1, w.shape) * limit[:, None, None, None]
             b[...] = rng.uniform(-1, 1, b.shape) * limit
         else:
@@ -354,11 +362,13 @@ class Subsampling(Layer):
         return {"coefficient": (self.maps,), "bias": (self.maps,)}
 
     def init_parameters(self, rng: np.random.Generator, scheme: str = "lecun98") -> None:
-        """Coefficient and bias uniform in +-2.4/4 (fan-in 4, Appendix A), for both schemes:
-        the modern variant has no trainable subsampling."""
+        """Coefficient and bias uniform in +-2.4/F_i with fan-in F_i = 4 (Appendix A), or
+        +-2.4/sqrt(4) for "lecun98-sqrt"; "glorot" uses the Appendix A range too (the modern
+        variant has no trainable subsampling)."""
         _check_choice("scheme", scheme, INITIALISATIONS)
+        limit = _lecun_limit(4, "lecun98-sqrt" if scheme == "lecun98-sqrt" else "lecun98")
         for arr in self.params.values():
-            arr[...] = rng.uniform(-1, 1, arr.shape) * (2.4 / 4)
+            arr[...] = rng.uniform(-1, 1, arr.shape) * limit
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         c, h, w = input_shape
@@ -420,12 +430,13 @@ class FullConnection(Layer):
         return {"weight": (self.out_features, self.in_features), "bias": (self.out_features,)}
 
     def init_parameters(self, rng: np.random.Generator, scheme: str = "lecun98") -> None:
-        """``"lecun98"``: uniform in +-2.4/in_features (Appendix A), biases too.
-        ``"glorot"``: Glorot-uniform weights, zero biases."""
+        """``"lecun98"``: uniform in +-2.4/in_features (Appendix A), biases too;
+        ``"lecun98-sqrt"``: +-2.4/sqrt(in_features). ``"glorot"``: Glorot-uniform weights,
+        zero biases."""
         _check_choice("scheme", scheme, INITIALISATIONS)
         w, b = self.params["weight"], self.params["bias"]
-        if scheme == "lecun98":
-            limit = 2.4 / self.in_features
+        if scheme != "glorot":
+            limit = _lecun_limit(self.in_features, scheme)
             w[...] = rng.uniform(-limit, limit, w.shape)
             b[...] = rng.uniform(-limit, limit, b.shape)
         else:

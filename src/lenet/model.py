@@ -321,12 +321,13 @@ class LeNet5(Network):
     Squashing is f(a) = 1.7159 tanh(2a/3) (Appendix A). Input: (N, 1, 32, 32) images (MNIST
     digits padded from 28x28, background -0.1 and ink 1.175, Section III.A). Weights and
     biases are drawn uniformly from +-2.4/F_i, F_i the fan-in of the unit (Appendix A), from
-    ``seed``. ``forward`` returns the RBF penalties (N, 10); the smallest wins.
+    ``seed`` (``init="lecun98-sqrt"``: +-2.4/sqrt(F_i), see ``lenet.layers.INITIALISATIONS``). ``forward`` returns the RBF penalties (N, 10); the smallest wins.
     """
 
     variant = "paper"
 
-    def __init__(self, seed: int = 0, dtype: DTypeLike = np.float32) -> None:
+    def __init__(self, seed: int = 0, dtype: DTypeLike = np.float32,
+                 init: str = "lecun98") -> None:
         dt = check_dtype(dtype)
         layers = [
             Convolution(1, 6, 5, name="C1", dtype=dt),
@@ -339,7 +340,7 @@ class LeNet5(Network):
         ]
         super().__init__(layers, PAPER_INPUT_SHAPE, dt)
         self.seed = seed
-        self.init_parameters(seed, "lecun98")
+        self.init_parameters(seed, init)
 
     @classmethod
     def modern(cls, in_channels: int = 1, input_size: int = 28, seed: int = 0,
@@ -378,7 +379,7 @@ class LeNet5(Network):
         return net
 
     def init_parameters(self, seed: int, scheme: str) -> None:
-        """Draw every layer's parameters afresh from ``seed`` ("lecun98" or "glorot")."""
+        """Draw every layer's parameters afresh from ``seed`` (see layers.INITIALISATIONS)."""
         rng = np.random.default_rng(seed)
         for layer in self.layers:
             layer.init_parameters(rng, scheme)

@@ -56,6 +56,8 @@ class Recipe:
     distort: bool = False
     seed: int = 0
     curvature_patterns: int = 500   # SDLM: patterns h_kk is estimated on before each pass
+    mu: float = 0.02                # SDLM: eps_k = eta / (mu + h_kk)
+    init: str = "lecun98"           # paper model: see lenet.layers.INITIALISATIONS
     threads: int | None = None
 
 
@@ -82,7 +84,7 @@ def make_optimizer(net: Network, recipe: Recipe) -> Optimizer:
         raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {recipe.optimizer!r}")
     if recipe.optimizer == "sdlm":
         scale = 1.0 if recipe.lr is None else recipe.lr / PAPER_ETA_SCHEDULE[0]
-        return SDLM(net, tuple(scale * eta for eta in PAPER_ETA_SCHEDULE))
+        return SDLM(net, tuple(scale * eta for eta in PAPER_ETA_SCHEDULE), mu=recipe.mu)
     cls = OPTIMIZERS[recipe.optimizer]
     return cls(net) if recipe.lr is None else cls(net, lr=recipe.lr)
 
