@@ -54,6 +54,29 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def report(out: Path) -> str:
+    """Markdown tables of every run found under `out`, from their log.jsonl files."""
+    lines = []
+    for key, (name, _) in RUNS.items():
+        log = out / f"{key}-{name}" / "log.jsonl"
+        if not log.exists():
+            continue
+        records = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+        config = json.loads((out / f"{key}-{name}" / "config.json").read_text())
+        lines += [f"### ({key}) {name}", "",
+                  "recipe: " + ", ".join(f"{k}={v}" for k, v in config.items()), "",
+                  "| pass | lr | train loss | running train error | train error | test error | seconds |",
+                  "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for r in records:
+            lines.append(f"| {r['pass']} | {r['lr']:.2g} | {r['train_loss']:.4f} | "
+                         f"{100 * r['running_train_error']:.2f} % | {100 * r['train_error']:.2f} % | "
+                         f"{100 * r['test_error']:.2f} % | {r['seconds']:.0f} |")
+        total = sum(r["seconds"] for r in records)
+        lines += ["", f"{len(records)} passes, {total / 60:.1f} minutes of training "
+                      f"(plus evaluation after each pass); {PUBLISHED[key]}.", ""]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="+", choices=tuple(RUNS), default=list(RUNS))
@@ -62,7 +85,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, help="override every recipe's number of passes")
     parser.add_argument("--threads", type=int)
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--report", action="store_true",
+                        help="only print Markdown tables of the runs already in --out")
     args = parser.parse_args()
+    if args.report:
+        print(report(Path(args.out)))
+        return
     if args.threads:
         lenet.set_num_threads(args.threads)
 

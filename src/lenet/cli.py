@@ -125,9 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "SDLM, one pattern per update, 20 passes on MNIST). Data are read from "
                     "--data, $LENET_DATA or the user cache, or downloaded.")
     train.add_argument("--recipe", choices=tuple(RECIPES), default="paper",
-                       help="starting point: paper (default), seed (the Keras run: modern net, "
-                            "raw pixels, RMSprop, batch 32, 10 epochs) or modern (ReLU, Adam, "
-                            "batch 64); the options below override it")
+                       help="starting point: paper (default; SDLM with the two departures in "
+                            "docs/results.md), literal (the paper's text to the letter: "
+                            "diverges), seed (the Keras run: modern net, raw pixels, RMSprop, "
+                            "batch 32, 10 epochs) or modern (ReLU, Adam, batch 64); the options "
+                            "below override it")
     train.add_argument("--model", choices=("paper", "modern"))
     train.add_argument("--dataset", choices=("mnist", "fashion-mnist", "cifar10"))
     train.add_argument("--preprocessing", choices=("paper", "raw", "unit"))
