@@ -51,11 +51,22 @@ def _train(args: argparse.Namespace) -> int:
             # the modern net with the paper's recipe makes no sense: start from the seed's
             recipe = RECIPES["seed"]
         recipe = replace(recipe, **chosen)
+        if args.data is not None:
+            recipe = replace(recipe, data=str(Path(args.data).resolve()))
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out = Path(args.out) if args.out else Path("runs") / f"{stamp}-{args.recipe}"
     if recipe.threads is not None:
         set_num_threads(recipe.threads)
-    train_data, test_data = load_data(recipe, args.data)
+    train_data, test_data = load_data(recipe, args.data, download=not args.offline)
+    if args.limit is not None:
+        if args.limit < 1:
+            raise ValueError(f"--limit must be a positive number of images, got {args.limit}")
+        train_data = (train_data[0][:args.limit], train_data[1][:args.limit])
+    if recipe.model == "paper" and train_data[0].shape[1:] != (1, 32, 32):
+        raise ValueError(f"the paper's LeNet-5 takes 1 x 32 x 32 images, but {recipe.dataset} with "
+                         f"'{recipe.preprocessing}' preprocessing gives "
+                         f"{' x '.join(map(str, train_data[0].shape[1:]))}: use --model modern"
+                         + (" (or --preprocessing paper)" if recipe.dataset != "cifar10" else ""))
     if recipe.model == "modern":
         c, h = train_data[0].shape[1], train_data[0].shape[2]
         config = {"model": "modern", "in_channels": c, "input_size": h, "seed": recipe.seed,
@@ -83,7 +94,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     state = read_checkpoint(args.checkpoint)
     known = {f.name for f in fields(Recipe)}
     recipe = Recipe(**{k: v for k, v in state["config"].items() if k in known})
-    _, (x_test, y_test) = load_data(recipe, args.data)
+    _, (x_test, y_test) = load_data(recipe, args.data, download=not args.offline)
     result = evaluate(state["net"], x_test, y_test)
     print(f"{args.checkpoint}: test error {100 * result['error']:.2f}% "
           f"({int(round(result['error'] * len(y_test)))} of {len(y_test)} {recipe.dataset} test images)")
@@ -156,6 +167,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", metavar="DIR", help="output folder (default: a new one under runs/)")
     train.add_argument("--resume", metavar="DIR", nargs="?", const="",
                        help="continue the run in DIR (or in --out) from its checkpoint")
+    train.add_argument("--offline", action="store_true",
+                       help="never download: fail if the dataset files are not found")
+    train.add_argument("--limit", type=int, metavar="N",
+                       help="train on the first N training images only (a quick try)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(run=_train)
 
@@ -163,6 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                     "matrix of a checkpoint")
     evaluate.add_argument("checkpoint", help="a checkpoint.npz, or a run folder holding one")
     evaluate.add_argument("--data", metavar="DIR", help="folder holding the dataset files")
+    evaluate.add_argument("--offline", action="store_true",
+                          help="never download: fail if the dataset files are not found")
     evaluate.set_defaults(run=_evaluate)
     return parser
 

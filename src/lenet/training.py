@@ -59,6 +59,7 @@ class Recipe:
     mu: float = 0.02                # SDLM: eps_k = eta / (mu + h_kk)
     init: str = "lecun98"           # paper model: see lenet.layers.INITIALISATIONS
     threads: int | None = None
+    data: str | None = None         # the folder the dataset was read from (None: searched)
 
 
 RECIPES: dict[str, Recipe] = {
@@ -326,16 +327,18 @@ def _passes(net, x_train, y_train, test_data, recipe, optimizer, out_dir, histor
     return history
 
 
-def load_data(recipe: Recipe, root: str | os.PathLike | None = None):
+def load_data(recipe: Recipe, root: str | os.PathLike | None = None, download: bool = True):
     """(train, test) pairs of preprocessed images (N, C, H, W) float32 and labels, as the
-    recipe's dataset and preprocessing say."""
+    recipe's dataset and preprocessing say (files from `root`, else recipe.data, else the
+    usual search; see lenet.datasets)."""
     from . import datasets
 
     loaders = {"mnist": datasets.load_mnist, "fashion-mnist": datasets.load_fashion_mnist,
                "cifar10": datasets.load_cifar10}
     if recipe.dataset not in loaders:
         raise ValueError(f"dataset must be one of {', '.join(loaders)}, got {recipe.dataset!r}")
-    (x_train, y_train), (x_test, y_test) = loaders[recipe.dataset](root=root)
+    root = root if root is not None else recipe.data
+    (x_train, y_train), (x_test, y_test) = loaders[recipe.dataset](root=root, download=download)
     return ((datasets.preprocess(x_train, recipe.preprocessing), y_train.astype(np.int64)),
             (datasets.preprocess(x_test, recipe.preprocessing), y_test.astype(np.int64)))
 
