@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import time
 
 import numpy as np
 
 import lenet
+from machine import cpu_name
 from lenet import reference as ref
 
 
@@ -72,18 +72,6 @@ def median_seconds(fn, repeats: int, min_time: float = 0.2) -> tuple[float, floa
                 break
         per_call.append(elapsed / calls)
     return statistics.median(per_call), min(per_call), max(per_call)
-
-
-def cpu_name() -> str:
-    """The processor's model name where the system tells it (Linux), else the architecture."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main() -> None:

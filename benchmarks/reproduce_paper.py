@@ -19,12 +19,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
 import lenet
+from machine import cpu_name
 from lenet.checkpoint import build_network
 from lenet.training import RECIPES, load_data, train
 
@@ -41,17 +41,6 @@ PUBLISHED = {
     "c": "seed: 96.78 % training accuracy after epoch 1, 98.72 % after epoch 10",
     "d": "target: >= 99.2 % test accuracy",
 }
-
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def report(out: Path) -> str:
