@@ -258,7 +258,7 @@ def test_unknown_activation_and_mode_names():
         _core.subsample_forward(np.zeros((1, 1, 4, 4)), mode="median")
     with pytest.raises(ValueError, match=r"pooling must be one of .*got 'median'"):
         lenet.LeNet5.modern(pooling="median")
-    with pytest.raises(ValueError, match=r"scheme must be one of 'lecun98', 'glorot', got 'he'"):
+    with pytest.raises(ValueError, match=r"scheme must be one of 'lecun98', 'lecun98-sqrt', 'glorot', got 'he'"):
         lenet.LeNet5().init_parameters(0, "he")
 
 
