@@ -141,7 +141,7 @@ def test_rmsprop_matches_keras():
         net.gradients[:] = g
         opt.step()
         s = 0.9 * s + 0.1 * g ** 2
-        w = w - 0.001 * g / (np.sqrt(s) + 1e-7)
+        w = w - 0.001 * g / np.sqrt(s + 1e-7)  # Keras: eps inside the square root
     np.testing.assert_allclose(net.parameters, w, rtol=1e-12, atol=1e-15)
 
 

@@ -125,7 +125,7 @@ class SDLM(Optimizer):
 
 
 class SGD(Optimizer):
-    """Stochastic gradient descent with momentum: v <- m v - lr g;  w <- w + v."""
+    """Stochastic gradient descent with momentum m: v <- m v - lr g;  w <- w + v."""
 
     name = "sgd"
 
@@ -149,7 +149,9 @@ class SGD(Optimizer):
 
 
 class RMSprop(Optimizer):
-    """RMSprop as Keras has it: v <- rho v + (1 - rho) g^2;  w <- w - lr g / (sqrt(v) + eps).
+    """RMSprop as Keras has it: v <- rho v + (1 - rho) g^2;  w <- w - lr g / sqrt(v + eps).
+
+    (Keras, like TensorFlow's ApplyRMSProp, adds eps inside the square root.)
 
     Defaults are Keras's: lr 0.001, rho 0.9, eps 1e-7.
     """
@@ -167,7 +169,7 @@ class RMSprop(Optimizer):
         g = self.net.gradients
         self.mean_square *= self.rho
         self.mean_square += (1 - self.rho) * np.square(g)
-        self.net.parameters -= self.lr * g * self._mask / (np.sqrt(self.mean_square) + self.eps)
+        self.net.parameters -= self.lr * g * self._mask / np.sqrt(self.mean_square + self.eps)
         self.steps += 1
 
     def state_dict(self) -> dict:
