@@ -57,17 +57,17 @@ def test_ctrl_c_writes_a_checkpoint_and_resume_finishes(tmp_path):
     out = tmp_path / "run"
     args = ["train", "--data", str(MNIST), "--limit", "3000", "--epochs", "1", "--out", str(out),
             "--optimizer", "sgd", "--lr", "0.001"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "lenet.cli", *args], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while time.time() < deadline and "pass 1/1" not in (proc.stderr.readline() or "pass 1/1"):
-        pass  # wait until the progress bar shows that training has started
-    time.sleep(0.5)
+    first = proc.stdout.readline()  # printed once the data are loaded, as training starts
+    assert first.startswith("training"), (first, proc.stderr.read() if proc.poll() else "")
+    time.sleep(1.0)
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
     assert "interrupted" in stdout and "--resume" in stdout
+    assert "SIGINT: stopping after this step" in stderr
     state = lenet.checkpoint.read_checkpoint(out)
     assert state["progress"]["epoch"] == 0 and 0 < state["progress"]["step"] < 3000
     done = run_cli("train", "--resume", str(out), "--quiet", "--offline")  # data from the run
@@ -85,3 +85,17 @@ def test_clear_errors(tmp_path):
     assert "train-images-idx3-ubyte" in done.stderr  # names the missing files
     done = run_cli("evaluate", str(blocker))
     assert done.returncode == 2 and "checkpoint" in done.stderr
+
+
+@needs_mnist
+def test_resume_refuses_changed_options(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(MNIST), "--limit", "50", "--epochs", "1", "--out",
+                 str(out), "--quiet", "--optimizer", "sgd", "--lr", "0.001"]) == 0
+    capsys.readouterr()
+    assert main(["train", "--resume", str(out), "--lr", "0.1"]) == 2
+    assert "--lr" in capsys.readouterr().err
+    assert main(["train", "--data", str(MNIST), "--limit", "50", "--out", str(out)]) == 2
+    assert "already holds a run" in capsys.readouterr().err
+    assert main(["train", "--resume", str(out), "--epochs", "2", "--quiet"]) == 0
+    assert len((out / "log.jsonl").read_text().splitlines()) == 2

@@ -4,6 +4,7 @@ without pickle), Ctrl-C and resume to the same bits, clear errors before trainin
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -170,7 +171,8 @@ def test_loss_must_fit_the_output_layer():
               progress=False, echo=None)
     with pytest.raises(ValueError, match="needs RBF penalties"):
         train(lenet.LeNet5.modern(input_size=32), tiny_data(),
-              recipe=Recipe(epochs=1, optimizer="adam", loss="penalty"), progress=False,
+              recipe=Recipe(model="modern", epochs=1, optimizer="adam", loss="penalty"),
+              progress=False,
               echo=None)
 
 
@@ -182,3 +184,67 @@ def test_evaluate_counts():
     assert result["confusion"].shape == (10, 10)
     assert result["error"] == pytest.approx(np.mean(result["predicted"] != y))
     assert np.array_equal(result["confusion"].sum(axis=1)[:2], np.bincount(y, minlength=2))
+
+
+def test_resumed_log_matches_the_uninterrupted_one(tmp_path, monkeypatch):
+    recipe = RECIPES["paper-sgd-batch4"]
+    data, test = tiny_data(), tiny_data(16, seed=1)
+    train(make_net(recipe), data, test, recipe, out=tmp_path / "a", progress=False, echo=None)
+    with monkeypatch.context() as m:
+        m.setattr(train_module, "_StopOnInterrupt", StopAfter(15))  # in pass 2
+        train(make_net(recipe), data, test, recipe, out=tmp_path / "b", progress=False,
+              echo=None)
+    train(make_net(recipe), data, test, recipe, out=tmp_path / "b", resume=True,
+          progress=False, echo=None)
+    a = [json.loads(x) for x in (tmp_path / "a" / "log.jsonl").read_text().splitlines()]
+    b = [json.loads(x) for x in (tmp_path / "b" / "log.jsonl").read_text().splitlines()]
+    assert [r["pass"] for r in b] == [1, 2]
+    assert [r["test_error"] for r in a] == [r["test_error"] for r in b]
+
+
+def test_resume_refuses_a_different_run(tmp_path):
+    recipe = Recipe(epochs=1, optimizer="sgd", lr=0.01)
+    train(lenet.LeNet5(), tiny_data(), recipe=recipe, out=tmp_path, progress=False, echo=None)
+    for changed in (dict(batch_size=2), dict(seed=1), dict(limit=20)):
+        with pytest.raises(ValueError, match="cannot resume"):
+            train(lenet.LeNet5(), tiny_data(), recipe=replace(recipe, epochs=2, **changed),
+                  out=tmp_path, resume=True, progress=False, echo=None)
+    with pytest.raises(ValueError, match="already holds a run"):
+        train(lenet.LeNet5(), tiny_data(), recipe=recipe, out=tmp_path, progress=False, echo=None)
+    with pytest.raises(ValueError, match="resume needs out"):
+        train(lenet.LeNet5(), tiny_data(), recipe=recipe, resume=True, progress=False, echo=None)
+
+
+def test_recipe_must_fit_the_network():
+    with pytest.raises(ValueError, match="recipe is for the 'paper' model"):
+        train(lenet.LeNet5.modern(input_size=32), tiny_data(),
+              recipe=Recipe(optimizer="adam", loss="cross-entropy"), progress=False, echo=None)
+
+
+def test_checkpoint_describes_the_trained_network(tmp_path):
+    net = lenet.LeNet5.modern(input_size=32, activation="relu")
+    recipe = Recipe(model="modern", optimizer="adam", loss="cross-entropy", batch_size=16,
+                    epochs=1)  # the recipe's own activation field says "swish"
+    train(net, tiny_data(), recipe=recipe, out=tmp_path, progress=False, echo=None)
+    loaded = lenet.load_checkpoint(tmp_path)
+    assert loaded.C1.activation == "relu"
+    x = tiny_data(4, seed=3)[0]
+    assert np.array_equal(loaded.forward(x), net.forward(x))
+
+
+def test_limit_trains_on_the_first_images(tmp_path):
+    history = train(lenet.LeNet5(), tiny_data(), recipe=Recipe(epochs=1, optimizer="sgd",
+                    lr=0.01, limit=10), out=tmp_path, progress=False, echo=None)
+    assert read_checkpoint(tmp_path)["progress"]["run"]["images"] == 10
+    assert history[-1]["pass"] == 1
+
+
+def test_evaluate_refuses_bad_labels_and_marks_absent_classes():
+    net = lenet.LeNet5(seed=0)
+    x, y = tiny_data(10)
+    with pytest.raises(ValueError, match="labels in"):
+        lenet.evaluate(net, x, np.full(10, 10))
+    with pytest.raises(ValueError, match="labels in"):
+        lenet.evaluate(net, x, np.full(10, -1))
+    result = lenet.evaluate(net, x, y)
+    assert np.isnan(result["per_class_error"][5])  # no image of class 5

@@ -60,19 +60,37 @@ def save_checkpoint(path: str | os.PathLike, net: Network, optimizer_state: dict
     arrays: dict[str, np.ndarray] = dict(net.state_dict())
     for key, value in (optimizer_state or {}).items():
         arrays[OPTIMIZER_PREFIX + key] = np.asarray(value)
-    arrays[META_CONFIG] = np.array(json.dumps({**network_config(net), **(config or {})}))
+    # the network's own description last: a recipe's fields must not overwrite it
+    arrays[META_CONFIG] = np.array(json.dumps({**(config or {}), **network_config(net)}))
     arrays[META_PROGRESS] = np.array(json.dumps(progress or {}))
+    for stale in path.parent.glob(path.name + ".*.tmp"):  # left by a killed writer
+        stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as any file the user writes, not mkstemp's 0600
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _fsync_folder(path.parent)
     return path
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable (POSIX); elsewhere there is nothing to do."""
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict:
@@ -84,10 +102,20 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
     if path.is_dir():
         path = path / "checkpoint.npz"
     try:
+        with open(path, "rb") as f:
+            magic = f.read(4)
+    except IsADirectoryError:
+        raise ValueError(f"{path} is a folder without a checkpoint.npz") from None
+    if magic != b"PK\x03\x04":
+        raise ValueError(f"{path} is not a .npz checkpoint (not a zip archive)")
+    try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
-    except FileNotFoundError:
-        raise
+    except ValueError as exc:
+        if "pickle" in str(exc):
+            raise ValueError(f"{path} holds pickled objects; lenet checkpoints never do, and "
+                             f"pickles are not loaded (they can run code)") from None
+        raise ValueError(f"{path} is not a readable checkpoint (.npz): {exc}") from None
     except Exception as exc:
         raise ValueError(f"{path} is not a readable checkpoint (.npz): {exc}") from None
     try:

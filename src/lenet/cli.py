@@ -26,8 +26,8 @@ def _summary(args: argparse.Namespace) -> int:
 
 # options of `lenet train` that set a Recipe field of the same name
 _RECIPE_OPTIONS = ("model", "dataset", "optimizer", "loss", "j", "batch_size", "epochs", "lr",
-                   "distort", "seed", "activation", "pooling", "preprocessing", "threads", "mu",
-                   "init")
+                   "distort", "seed", "activation", "pooling", "preprocessing", "mu", "init",
+                   "momentum", "limit")
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -35,33 +35,38 @@ def _train(args: argparse.Namespace) -> int:
     from .checkpoint import build_network, read_checkpoint
     from .training import RECIPES, Recipe, load_data, train
 
+    if args.threads is not None:  # results do not depend on it, so it is not part of the recipe
+        set_num_threads(args.threads)
+    state = None
     if args.resume is not None:
-        out = Path(args.out or args.resume)
+        if args.resume and args.out and Path(args.resume) != Path(args.out):
+            raise ValueError(f"--resume {args.resume} and --out {args.out} name two folders: "
+                             f"give the run folder once")
+        out = Path(args.resume or args.out)
         state = read_checkpoint(out / "checkpoint.npz")
         known = {f.name for f in fields(Recipe)}
         recipe = Recipe(**{k: v for k, v in state["config"].items() if k in known})
+        others = [k for k in _RECIPE_OPTIONS if k != "epochs" and getattr(args, k) is not None]
+        if others or args.recipe != "paper":
+            raise ValueError("--resume continues a run as it was started; only --epochs (and "
+                             "--threads, --data, --quiet) may be given with it, not "
+                             + ", ".join("--" + k.replace("_", "-") for k in others or ["recipe"]))
         if args.epochs is not None:
             recipe = replace(recipe, epochs=args.epochs)
         print(f"resuming {out} at pass {state['progress']['epoch'] + 1}, "
               f"step {state['progress']['step']}")
     else:
-        recipe = RECIPES[args.recipe]
+        name = args.recipe
+        recipe = RECIPES[name]
         chosen = {k: getattr(args, k) for k in _RECIPE_OPTIONS if getattr(args, k) is not None}
-        if chosen.get("model") == "modern" and args.recipe == "paper":
+        if chosen.get("model") == "modern" and name in ("paper", "literal"):
             # the modern net with the paper's recipe makes no sense: start from the seed's
-            recipe = RECIPES["seed"]
+            name, recipe = "seed", RECIPES["seed"]
         recipe = replace(recipe, **chosen)
         if args.data is not None:
             recipe = replace(recipe, data=str(Path(args.data).resolve()))
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        out = Path(args.out) if args.out else Path("runs") / f"{stamp}-{args.recipe}"
-    if recipe.threads is not None:
-        set_num_threads(recipe.threads)
+        out = Path(args.out) if args.out else _new_run_folder(name)
     train_data, test_data = load_data(recipe, args.data, download=not args.offline)
-    if args.limit is not None:
-        if args.limit < 1:
-            raise ValueError(f"--limit must be a positive number of images, got {args.limit}")
-        train_data = (train_data[0][:args.limit], train_data[1][:args.limit])
     if recipe.model == "paper" and train_data[0].shape[1:] != (1, 32, 32):
         raise ValueError(f"the paper's LeNet-5 takes 1 x 32 x 32 images, but {recipe.dataset} with "
                          f"'{recipe.preprocessing}' preprocessing gives "
@@ -73,7 +78,7 @@ def _train(args: argparse.Namespace) -> int:
                   "activation": recipe.activation, "pooling": recipe.pooling}
     else:
         config = {"model": "paper", "seed": recipe.seed, "init": recipe.init}
-    net = build_network(config)
+    net = state["net"] if state is not None else build_network(config)
     print(f"training {recipe.model} LeNet-5 on {recipe.dataset}: {recipe.optimizer}, loss "
           f"{recipe.loss}, batch {recipe.batch_size}, {recipe.epochs} passes"
           f"{', distorted' if recipe.distort else ''}; output in {out}")
@@ -85,6 +90,19 @@ def _train(args: argparse.Namespace) -> int:
         last = history[-1]
         print(f"done: test error {100 * last['test_error']:.2f}%, checkpoint {out / 'checkpoint.npz'}")
     return 0
+
+
+def _new_run_folder(name: str) -> Path:
+    """runs/<date-time>-<recipe>, with -2, -3, ... when that folder exists already."""
+    base = Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{name}"
+    folder, k = base, 1
+    while True:
+        try:
+            folder.mkdir(parents=True, exist_ok=False)
+            return folder
+        except FileExistsError:
+            k += 1
+            folder = base.with_name(f"{base.name}-{k}")
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -161,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--mu", type=float, help="SDLM: eps_k = eta / (mu + h_kk); paper 0.02")
     train.add_argument("--init", choices=("lecun98", "lecun98-sqrt"),
                        help="paper model: uniform +-2.4/F_i (Appendix A) or +-2.4/sqrt(F_i)")
+    train.add_argument("--momentum", type=float, help="SGD's momentum (default 0)")
     train.add_argument("--seed", type=int)
     train.add_argument("--threads", type=int, help="OpenMP threads (default: all cores)")
     train.add_argument("--data", metavar="DIR", help="folder holding the dataset files")
@@ -192,11 +211,19 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "train" and args.resume == "" and not args.out:
         parser.error("--resume needs the run folder: --resume DIR, or --out DIR --resume")
+    from .training import TrainingDiverged
+
     try:
         return args.run(args)
     except (OSError, ValueError, TypeError) as exc:
         print(f"lenet {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except TrainingDiverged as exc:
+        print(f"lenet {args.command}: training diverged: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"lenet {args.command}: aborted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -58,7 +58,8 @@ class Recipe:
     curvature_patterns: int = 500   # SDLM: patterns h_kk is estimated on before each pass
     mu: float = 0.02                # SDLM: eps_k = eta / (mu + h_kk)
     init: str = "lecun98"           # paper model: see lenet.layers.INITIALISATIONS
-    threads: int | None = None
+    momentum: float = 0.0           # SGD only
+    limit: int | None = None        # train on the first `limit` training images only
     data: str | None = None         # the folder the dataset was read from (None: searched)
 
 
@@ -92,7 +93,10 @@ def make_optimizer(net: Network, recipe: Recipe) -> Optimizer:
         scale = 1.0 if recipe.lr is None else recipe.lr / PAPER_ETA_SCHEDULE[0]
         return SDLM(net, tuple(scale * eta for eta in PAPER_ETA_SCHEDULE), mu=recipe.mu)
     cls = OPTIMIZERS[recipe.optimizer]
-    return cls(net) if recipe.lr is None else cls(net, lr=recipe.lr)
+    kwargs = {} if recipe.lr is None else {"lr": recipe.lr}
+    if recipe.optimizer == "sgd":
+        kwargs["momentum"] = recipe.momentum
+    return cls(net, **kwargs)
 
 
 def loss_and_grad(net: Network, out: np.ndarray, labels: np.ndarray, recipe: Recipe):
@@ -119,9 +123,15 @@ def evaluate(net: Network, x: np.ndarray, y: np.ndarray, batch_size: int = 1000)
     predicted = np.concatenate([net.predict(x[i:i + batch_size])
                                 for i in range(0, len(x), batch_size)]) if len(x) else np.zeros(0, int)
     classes = net.forward(x[:1]).shape[1] if len(x) else 10
+    if y.shape != (len(x),) or y.dtype.kind not in "iu" or \
+            (len(y) and (y.min() < 0 or y.max() >= classes)):
+        raise ValueError(f"y must hold {len(x)} integer labels in [0, {classes}), got "
+                         f"{y.dtype} array of shape {y.shape}")
     confusion = np.zeros((classes, classes), np.int64)
     np.add.at(confusion, (y.astype(np.int64), predicted), 1)
-    per_class = 1 - np.diag(confusion) / np.maximum(confusion.sum(axis=1), 1)
+    counts = confusion.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_class = np.where(counts > 0, 1 - np.diag(confusion) / counts, np.nan)  # nan: absent
     return {"error": float(np.mean(predicted != y)) if len(y) else float("nan"),
             "per_class_error": per_class, "confusion": confusion, "predicted": predicted}
 
@@ -130,13 +140,14 @@ def _pass_generator(seed: int, epoch: int, *more: int) -> np.random.Generator:
     return np.random.default_rng([seed, epoch, *more])
 
 
-def _progress_bar(total: int, epoch: int, epochs: int, enabled: bool):
+def _progress_bar(total: int, initial: int, epoch: int, epochs: int, enabled: bool):
     if not enabled:
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=f"pass {epoch + 1}/{epochs}", unit="img", leave=False,
-                dynamic_ncols=True, file=sys.stderr, mininterval=0.5)
+    # disable=None: no bar when stderr is not a terminal (a log file under nohup, say)
+    return tqdm(total=total, initial=initial, desc=f"pass {epoch + 1}/{epochs}", unit="img",
+                leave=False, dynamic_ncols=True, file=sys.stderr, mininterval=0.5, disable=None)
 
 
 def check_output_folder(out: Path) -> None:
@@ -154,33 +165,55 @@ def check_output_folder(out: Path) -> None:
 
 
 class _StopOnInterrupt:
-    """While active, the first Ctrl-C (SIGINT) only sets ``requested``: the loop stops between
-    two steps and writes a checkpoint. A second Ctrl-C interrupts at once."""
+    """While active, the first Ctrl-C (SIGINT) or SIGTERM only sets ``requested``: the loop
+    stops between two steps and writes a checkpoint. A second one interrupts at once."""
 
     def __enter__(self):
         import signal
         import threading
 
         self.requested = False
-        self._previous = None
+        self._previous = {}
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                if signal.getsignal(sig) is signal.SIG_IGN:  # a background job: keep ignoring
+                    continue
+                self._previous[sig] = signal.signal(sig, self._handle)
         return self
 
     def _handle(self, signum, frame):
         import signal
 
         if self.requested:
-            signal.signal(signal.SIGINT, self._previous or signal.default_int_handler)
+            self._restore()
             raise KeyboardInterrupt
         self.requested = True
+        print(f"\n{signal.Signals(signum).name}: stopping after this step and writing a "
+              f"checkpoint; once more aborts without saving", file=sys.stderr, flush=True)
 
-    def __exit__(self, *exc):
+    def _restore(self):
         import signal
 
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
+        self._previous = {}
+
+    def __exit__(self, *exc):
+        self._restore()
         return False
+
+
+def _run_identity(n: int, recipe: Recipe) -> dict:
+    """What must not change between a run and its resumption (else the bits would differ)."""
+    return {"images": n, "batch_size": recipe.batch_size, "seed": recipe.seed,
+            "distort": recipe.distort, "optimizer": recipe.optimizer, "loss": recipe.loss}
+
+
+def _write_log(out_dir: Path, history: list[dict]) -> None:
+    """log.jsonl with one line per finished pass, replaced atomically."""
+    tmp = out_dir / "log.jsonl.tmp"
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in history if not r.get("interrupted")))
+    os.replace(tmp, out_dir / "log.jsonl")
 
 
 def train(net: Network, train_data: tuple[np.ndarray, np.ndarray],
@@ -199,6 +232,14 @@ def train(net: Network, train_data: tuple[np.ndarray, np.ndarray],
     """
     recipe = recipe or Recipe()
     x_train, y_train = train_data
+    if recipe.limit is not None:
+        if recipe.limit < 1:
+            raise ValueError(f"limit must be a positive number of images, got {recipe.limit}")
+        x_train, y_train = x_train[:recipe.limit], y_train[:recipe.limit]
+    variant = getattr(net, "variant", None)
+    if variant is not None and variant != recipe.model:
+        raise ValueError(f"the recipe is for the {recipe.model!r} model but the network is the "
+                         f"{variant!r} one: set Recipe(model={variant!r}, ...)")
     if len(x_train) != len(y_train) or len(x_train) == 0:
         raise ValueError(f"train_data must be non-empty images and labels of the same length, "
                          f"got {len(x_train)} images and {len(y_train)} labels")
@@ -210,23 +251,35 @@ def train(net: Network, train_data: tuple[np.ndarray, np.ndarray],
     out_dir = Path(out) if out is not None else None
     history: list[dict] = []
     start_epoch, start_step, partial = 0, 0, {"loss": 0.0, "errors": 0, "seen": 0}
+    if resume and out_dir is None:
+        raise ValueError("resume needs out: the folder holding the run's checkpoint")
     if out_dir is not None:
+        if not resume and ((out_dir / "checkpoint.npz").exists() or (out_dir / "log.jsonl").exists()):
+            raise ValueError(f"{out_dir} already holds a run: resume it, or choose another folder")
         check_output_folder(out_dir)
         if resume:
             state = read_checkpoint(out_dir / "checkpoint.npz")
+            p = state["progress"]
+            saved = p.get("run", {})
+            now = _run_identity(len(x_train), recipe)
+            changed = [k for k in now if k in saved and saved[k] != now[k]]
+            if changed:
+                raise ValueError(f"cannot resume {out_dir} with a different "
+                                 + ", ".join(f"{k} ({saved[k]} then, {now[k]} now)" for k in changed))
             net.load_state_dict(state["net"].state_dict())
             optimizer.load_state_dict(state["optimizer"])
-            p = state["progress"]
             start_epoch, start_step = p["epoch"], p["step"]
             partial = p.get("partial", partial)
             history = p.get("history", [])
+            _write_log(out_dir, history)  # the log says what the checkpoint holds, no more
         (out_dir / "config.json").write_text(json.dumps(asdict(recipe), indent=2) + "\n")
 
     def checkpoint(epoch: int, step: int, running: dict) -> None:
         if out_dir is None:
             return
         progress_state = {"epoch": epoch, "step": step, "partial": running,
-                          "history": history, "seed": recipe.seed}
+                          "history": history, "seed": recipe.seed,
+                          "run": _run_identity(len(x_train), recipe)}
         save_checkpoint(out_dir / "checkpoint.npz", net, optimizer.state_dict(),
                         asdict(recipe), progress_state)
 
@@ -254,9 +307,7 @@ def _passes(net, x_train, y_train, test_data, recipe, optimizer, out_dir, histor
         else:
             optimizer.start_pass(epoch)
         running = partial if epoch == start_epoch else {"loss": 0.0, "errors": 0, "seen": 0}
-        bar = _progress_bar(n, epoch, recipe.epochs, progress)
-        if bar is not None:
-            bar.update(min(first * batch, n))
+        bar = _progress_bar(n, min(first * batch, n), epoch, recipe.epochs, progress)
         images, chunk_start = None, -1
         for step in range(first, steps):
             if stop.requested:  # Ctrl-C: save the point reached, between two steps
@@ -284,8 +335,10 @@ def _passes(net, x_train, y_train, test_data, recipe, optimizer, out_dir, histor
             out_batch = net.forward(x)
             loss, grad = loss_and_grad(net, out_batch, labels, recipe)
             if not math.isfinite(loss):
+                last = (f"; the last good checkpoint is the one written after pass {epoch}"
+                        if epoch and out_dir is not None else "")
                 raise TrainingDiverged(f"the loss became {loss} in pass {epoch + 1}, "
-                                       f"step {step + 1}")
+                                       f"step {step + 1}{last}")
             net.backward(grad)
             optimizer.step()
             predicted = (np.argmin(out_batch, axis=1) if isinstance(net.layers[-1], RBFOutput)
@@ -301,6 +354,13 @@ def _passes(net, x_train, y_train, test_data, recipe, optimizer, out_dir, histor
                                     refresh=False)
         if bar is not None:
             bar.close()
+        if stop.requested and first < steps:  # stopped in the last step: save before evaluating
+            checkpoint(epoch, steps, running)
+            if echo:
+                echo(f"interrupted at the end of pass {epoch + 1}: checkpoint written"
+                     + (" (continue with --resume)" if out_dir is not None else ""))
+            history.append({"pass": epoch + 1, "interrupted": True, "step": steps})
+            return history
         if not np.all(np.isfinite(net.parameters)):
             raise TrainingDiverged(f"the weights stopped being finite in pass {epoch + 1}")
         record = {"pass": epoch + 1, "lr": optimizer.lr,
@@ -314,10 +374,12 @@ def _passes(net, x_train, y_train, test_data, recipe, optimizer, out_dir, histor
         history.append(record)
         if echo:
             echo(format_record(record))
-        if out_dir is not None:
+        checkpoint(epoch + 1, 0, {"loss": 0.0, "errors": 0, "seen": 0})
+        if out_dir is not None:  # after the checkpoint: the log never runs ahead of it
             with open(out_dir / "log.jsonl", "a") as log:
                 log.write(json.dumps(record) + "\n")
-        checkpoint(epoch + 1, 0, {"loss": 0.0, "errors": 0, "seen": 0})
+                log.flush()
+                os.fsync(log.fileno())
         if stop.requested and epoch + 1 < recipe.epochs:
             if echo:
                 echo(f"interrupted after pass {epoch + 1}: checkpoint written"
