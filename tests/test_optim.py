@@ -206,3 +206,10 @@ def test_bad_hyperparameters(kwargs, error):
 def test_sdlm_needs_patterns():
     with pytest.raises(ValueError, match="patterns"):
         SDLM(lenet.LeNet5()).start_pass(0)
+
+
+def test_learning_rate_decays_per_pass():
+    opt = Adam(lenet.LeNet5(), lr=0.01, lr_decay=0.5)
+    for epoch, expected in enumerate([0.01, 0.005, 0.0025]):
+        opt.start_pass(epoch)
+        assert opt.lr == pytest.approx(expected)

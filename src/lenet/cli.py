@@ -27,7 +27,7 @@ def _summary(args: argparse.Namespace) -> int:
 # options of `lenet train` that set a Recipe field of the same name
 _RECIPE_OPTIONS = ("model", "dataset", "optimizer", "loss", "j", "batch_size", "epochs", "lr",
                    "distort", "seed", "activation", "pooling", "preprocessing", "mu", "init",
-                   "momentum", "limit")
+                   "momentum", "limit", "lr_decay")
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -180,6 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--init", choices=("lecun98", "lecun98-sqrt"),
                        help="paper model: uniform +-2.4/F_i (Appendix A) or +-2.4/sqrt(F_i)")
     train.add_argument("--momentum", type=float, help="SGD's momentum (default 0)")
+    train.add_argument("--lr-decay", type=float,
+                       help="not SDLM: pass p (from 0) uses lr * LR_DECAY**p (default 1)")
     train.add_argument("--seed", type=int)
     train.add_argument("--threads", type=int, help="OpenMP threads (default: all cores)")
     train.add_argument("--data", metavar="DIR", help="folder holding the dataset files")

@@ -29,16 +29,19 @@ class Optimizer:
 
     name = "optimizer"
 
-    def __init__(self, net: Network, lr: float) -> None:
+    def __init__(self, net: Network, lr: float, lr_decay: float = 1.0) -> None:
         if not isinstance(net, Network):
             raise TypeError(f"net must be a lenet network, got {type(net).__name__}")
         self.net = net
-        self.lr = _positive("lr", lr)
+        self.lr = self.base_lr = _positive("lr", lr)
+        self.lr_decay = _positive("lr_decay", lr_decay)
         self._mask = net.parameter_mask.astype(net.dtype)  # 1 trainable, 0 fixed
         self.steps = 0
 
     def start_pass(self, epoch: int, patterns=None) -> None:
-        """Called before each pass (epoch counts from 0); SDLM estimates its curvature here."""
+        """Called before each pass (epoch counts from 0): the learning rate of the pass is
+        lr * lr_decay**epoch. (SDLM estimates its curvature here instead.)"""
+        self.lr = self.base_lr * self.lr_decay ** epoch
 
     def step(self) -> None:
         raise NotImplementedError
@@ -129,8 +132,9 @@ class SGD(Optimizer):
 
     name = "sgd"
 
-    def __init__(self, net: Network, lr: float = 0.01, momentum: float = 0.0) -> None:
-        super().__init__(net, lr)
+    def __init__(self, net: Network, lr: float = 0.01, momentum: float = 0.0,
+                 lr_decay: float = 1.0) -> None:
+        super().__init__(net, lr, lr_decay)
         self.momentum = _fraction("momentum", momentum)
         self.velocity = np.zeros_like(net.parameters)
 
@@ -159,8 +163,8 @@ class RMSprop(Optimizer):
     name = "rmsprop"
 
     def __init__(self, net: Network, lr: float = 0.001, rho: float = 0.9,
-                 eps: float = 1e-7) -> None:
-        super().__init__(net, lr)
+                 eps: float = 1e-7, lr_decay: float = 1.0) -> None:
+        super().__init__(net, lr, lr_decay)
         self.rho = _fraction("rho", rho)
         self.eps = _positive("eps", eps)
         self.mean_square = np.zeros_like(net.parameters)
@@ -190,8 +194,8 @@ class Adam(Optimizer):
     name = "adam"
 
     def __init__(self, net: Network, lr: float = 0.001, beta1: float = 0.9,
-                 beta2: float = 0.999, eps: float = 1e-8) -> None:
-        super().__init__(net, lr)
+                 beta2: float = 0.999, eps: float = 1e-8, lr_decay: float = 1.0) -> None:
+        super().__init__(net, lr, lr_decay)
         self.beta1 = _fraction("beta1", beta1)
         self.beta2 = _fraction("beta2", beta2)
         self.eps = _positive("eps", eps)
