@@ -867,6 +867,17 @@ def _per_image(value, n: int, what: str) -> np.ndarray:
     return a
 
 
+def _float_images(images) -> np.ndarray:
+    """images as a float32/float64 (N, C, H, W) array, or a clear error."""
+    images = np.asarray(images)
+    if images.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise TypeError(f"images must be float32 or float64 (preprocess them first), not "
+                        f"{images.dtype}")
+    if images.ndim != 4:
+        raise ValueError(f"images must be (N, C, H, W), not shape {images.shape}")
+    return images
+
+
 def affine_transform(images: np.ndarray, tx=0.0, ty=0.0, scale=1.0, squeeze=1.0, shear=0.0,
                      background=None) -> np.ndarray:
     """Warp each image of (N, C, H, W) float images by its own planar affine map.
@@ -883,12 +894,7 @@ def affine_transform(images: np.ndarray, tx=0.0, ty=0.0, scale=1.0, squeeze=1.0,
     for images preprocessed with the paper's scheme). Returns a new array of the same shape
     and dtype (float32 or float64); all channels of an image share its map.
     """
-    images = np.asarray(images)
-    if images.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise TypeError(f"images must be float32 or float64 (preprocess them first), not "
-                        f"{images.dtype}")
-    if images.ndim != 4:
-        raise ValueError(f"images must be (N, C, H, W), not shape {images.shape}")
+    images = _float_images(images)
     n, c, h, w = images.shape
     tx, ty = _per_image(tx, n, "tx"), _per_image(ty, n, "ty")
     scale, squeeze = _per_image(scale, n, "scale"), _per_image(squeeze, n, "squeeze")
@@ -990,12 +996,7 @@ def distort(images: np.ndarray, rng: np.random.Generator, *, max_shift: float = 
         if ranges[key] >= 1:
             raise ValueError(f"{key} must be below 1 (a factor 1 - {key} must stay positive), "
                              f"got {ranges[key]}")
-    images = np.asarray(images)
-    if images.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise TypeError(f"images must be float32 or float64 (preprocess them first), not "
-                        f"{images.dtype}")
-    if images.ndim != 4:
-        raise ValueError(f"images must be (N, C, H, W), not shape {images.shape}")
+    images = _float_images(images)
     u = rng.uniform(-1.0, 1.0, size=(images.shape[0], 5))
     return affine_transform(
         images,
