@@ -61,8 +61,8 @@ def report(out: Path) -> str:
                          f"{100 * r['running_train_error']:.2f} % | {100 * r['train_error']:.2f} % | "
                          f"{100 * r['test_error']:.2f} % | {r['seconds']:.0f} |")
         total = sum(r["seconds"] for r in records)
-        lines += ["", f"{len(records)} passes, {total / 60:.1f} minutes of training "
-                      f"(plus evaluation after each pass); {PUBLISHED[key]}.", ""]
+        lines += ["", f"{len(records)} passes, {total / 60:.1f} minutes, counting the evaluation "
+                      f"after each pass; {PUBLISHED[key]}.", ""]
     return "\n".join(lines)
 
 
