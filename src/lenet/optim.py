@@ -28,6 +28,8 @@ class Optimizer:
     """Base class: holds the network and the learning rate; subclasses define ``step``."""
 
     name = "optimizer"
+    #: attributes holding per-parameter state (twins of net.parameters), saved in checkpoints
+    state_arrays: tuple[str, ...] = ()
 
     def __init__(self, net: Network, lr: float, lr_decay: float = 1.0) -> None:
         if not isinstance(net, Network):
@@ -48,18 +50,19 @@ class Optimizer:
 
     def state_dict(self) -> dict:
         """The optimiser's state: arrays and numbers (no Python objects)."""
-        return {"lr": np.float64(self.lr), "steps": np.int64(self.steps)}
+        state = {"lr": np.float64(self.lr), "steps": np.int64(self.steps)}
+        state.update((name, getattr(self, name).copy()) for name in self.state_arrays)
+        return state
 
     def load_state_dict(self, state: dict) -> None:
         self.lr = float(state["lr"])
         self.steps = int(state["steps"])
-
-    def _load_array(self, state: dict, key: str) -> np.ndarray:
-        arr = np.asarray(state[key])
-        if arr.shape != self.net.parameters.shape:
-            raise ValueError(f"optimiser state {key!r} must have shape "
-                             f"{self.net.parameters.shape}, got {arr.shape}")
-        return arr.astype(self.net.dtype)
+        for name in self.state_arrays:
+            arr = np.asarray(state[name])
+            if arr.shape != self.net.parameters.shape:
+                raise ValueError(f"optimiser state {name!r} must have shape "
+                                 f"{self.net.parameters.shape}, got {arr.shape}")
+            getattr(self, name)[...] = arr
 
 
 def _positive(name: str, value: float) -> float:
@@ -88,6 +91,7 @@ class SDLM(Optimizer):
     """
 
     name = "sdlm"
+    state_arrays = ("step_sizes",)
 
     def __init__(self, net: Network, schedule: tuple[float, ...] = PAPER_ETA_SCHEDULE,
                  mu: float = 0.02) -> None:
@@ -119,18 +123,13 @@ class SDLM(Optimizer):
         self.net.parameters -= self.step_sizes * self.net.gradients
         self.steps += 1
 
-    def state_dict(self) -> dict:
-        return {**super().state_dict(), "step_sizes": self.step_sizes.copy()}
-
-    def load_state_dict(self, state: dict) -> None:
-        super().load_state_dict(state)
-        self.step_sizes[...] = self._load_array(state, "step_sizes")
 
 
 class SGD(Optimizer):
     """Stochastic gradient descent with momentum m: v <- m v - lr g;  w <- w + v."""
 
     name = "sgd"
+    state_arrays = ("velocity",)
 
     def __init__(self, net: Network, lr: float = 0.01, momentum: float = 0.0,
                  lr_decay: float = 1.0) -> None:
@@ -144,12 +143,6 @@ class SGD(Optimizer):
         self.net.parameters += self.velocity
         self.steps += 1
 
-    def state_dict(self) -> dict:
-        return {**super().state_dict(), "velocity": self.velocity.copy()}
-
-    def load_state_dict(self, state: dict) -> None:
-        super().load_state_dict(state)
-        self.velocity[...] = self._load_array(state, "velocity")
 
 
 class RMSprop(Optimizer):
@@ -161,6 +154,7 @@ class RMSprop(Optimizer):
     """
 
     name = "rmsprop"
+    state_arrays = ("mean_square",)
 
     def __init__(self, net: Network, lr: float = 0.001, rho: float = 0.9,
                  eps: float = 1e-7, lr_decay: float = 1.0) -> None:
@@ -176,12 +170,6 @@ class RMSprop(Optimizer):
         self.net.parameters -= self.lr * g * self._mask / np.sqrt(self.mean_square + self.eps)
         self.steps += 1
 
-    def state_dict(self) -> dict:
-        return {**super().state_dict(), "mean_square": self.mean_square.copy()}
-
-    def load_state_dict(self, state: dict) -> None:
-        super().load_state_dict(state)
-        self.mean_square[...] = self._load_array(state, "mean_square")
 
 
 class Adam(Optimizer):
@@ -192,6 +180,7 @@ class Adam(Optimizer):
     """
 
     name = "adam"
+    state_arrays = ("mean", "mean_square")
 
     def __init__(self, net: Network, lr: float = 0.001, beta1: float = 0.9,
                  beta2: float = 0.999, eps: float = 1e-8, lr_decay: float = 1.0) -> None:
@@ -213,14 +202,6 @@ class Adam(Optimizer):
         v_hat = self.mean_square / (1 - self.beta2 ** self.steps)
         self.net.parameters -= self.lr * m_hat * self._mask / (np.sqrt(v_hat) + self.eps)
 
-    def state_dict(self) -> dict:
-        return {**super().state_dict(), "mean": self.mean.copy(),
-                "mean_square": self.mean_square.copy()}
-
-    def load_state_dict(self, state: dict) -> None:
-        super().load_state_dict(state)
-        self.mean[...] = self._load_array(state, "mean")
-        self.mean_square[...] = self._load_array(state, "mean_square")
 
 
 OPTIMIZERS = {cls.name: cls for cls in (SDLM, SGD, RMSprop, Adam)}
