@@ -25,8 +25,7 @@ from pathlib import Path
 
 import lenet
 from machine import cpu_name
-from lenet.checkpoint import build_network
-from lenet.training import RECIPES, load_data, train
+from lenet.training import RECIPES, load_data, network_for, train
 
 RUNS = {
     "a": ("paper", RECIPES["paper"]),
@@ -92,11 +91,7 @@ def main() -> None:
             recipe = replace(recipe, epochs=args.epochs)
         folder = out / f"{key}-{name}"
         train_data, test_data = load_data(recipe, args.data)
-        config = {"model": recipe.model, "seed": recipe.seed, "init": recipe.init}
-        if recipe.model == "modern":
-            config.update(in_channels=train_data[0].shape[1], input_size=train_data[0].shape[2],
-                          activation=recipe.activation, pooling=recipe.pooling)
-        net = build_network(config)
+        net = network_for(recipe, train_data[0].shape[1:])
         print(f"== {key}: {name} -> {folder}")
         started = time.perf_counter()
         history = train(net, train_data, test_data, recipe, out=folder,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import asdict, fields, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -32,8 +32,8 @@ _RECIPE_OPTIONS = ("model", "dataset", "optimizer", "loss", "j", "batch_size", "
 
 def _train(args: argparse.Namespace) -> int:
     from . import set_num_threads
-    from .checkpoint import build_network, read_checkpoint
-    from .training import RECIPES, Recipe, load_data, train
+    from .checkpoint import read_checkpoint
+    from .training import RECIPES, load_data, network_for, recipe_from_config, train
 
     if args.threads is not None:  # results do not depend on it, so it is not part of the recipe
         set_num_threads(args.threads)
@@ -44,8 +44,7 @@ def _train(args: argparse.Namespace) -> int:
                              f"give the run folder once")
         out = Path(args.resume or args.out)
         state = read_checkpoint(out / "checkpoint.npz")
-        known = {f.name for f in fields(Recipe)}
-        recipe = Recipe(**{k: v for k, v in state["config"].items() if k in known})
+        recipe = recipe_from_config(state["config"])
         others = [k for k in _RECIPE_OPTIONS if k != "epochs" and getattr(args, k) is not None]
         if others or args.recipe != "paper":
             raise ValueError("--resume continues a run as it was started; only --epochs (and "
@@ -72,13 +71,7 @@ def _train(args: argparse.Namespace) -> int:
                          f"'{recipe.preprocessing}' preprocessing gives "
                          f"{' x '.join(map(str, train_data[0].shape[1:]))}: use --model modern"
                          + (" (or --preprocessing paper)" if recipe.dataset != "cifar10" else ""))
-    if recipe.model == "modern":
-        c, h = train_data[0].shape[1], train_data[0].shape[2]
-        config = {"model": "modern", "in_channels": c, "input_size": h, "seed": recipe.seed,
-                  "activation": recipe.activation, "pooling": recipe.pooling}
-    else:
-        config = {"model": "paper", "seed": recipe.seed, "init": recipe.init}
-    net = state["net"] if state is not None else build_network(config)
+    net = state["net"] if state is not None else network_for(recipe, train_data[0].shape[1:])
     print(f"training {recipe.model} LeNet-5 on {recipe.dataset}: {recipe.optimizer}, loss "
           f"{recipe.loss}, batch {recipe.batch_size}, {recipe.epochs} passes"
           f"{', distorted' if recipe.distort else ''}; output in {out}")
@@ -107,11 +100,10 @@ def _new_run_folder(name: str) -> Path:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from .checkpoint import read_checkpoint
-    from .training import Recipe, evaluate, load_data
+    from .training import evaluate, load_data, recipe_from_config
 
     state = read_checkpoint(args.checkpoint)
-    known = {f.name for f in fields(Recipe)}
-    recipe = Recipe(**{k: v for k, v in state["config"].items() if k in known})
+    recipe = recipe_from_config(state["config"])
     _, (x_test, y_test) = load_data(recipe, args.data, download=not args.offline)
     result = evaluate(state["net"], x_test, y_test)
     print(f"{args.checkpoint}: test error {100 * result['error']:.2f}% "

@@ -19,7 +19,7 @@ import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Callable
 
@@ -391,6 +391,23 @@ def _passes(net, x_train, y_train, test_data, recipe, optimizer, out_dir, histor
             history.append({"pass": epoch + 2, "interrupted": True, "step": 0})
             return history
     return history
+
+
+def recipe_from_config(config: dict) -> Recipe:
+    """The Recipe stored in a checkpoint's config (other keys there describe the network)."""
+    known = {f.name for f in fields(Recipe)}
+    return Recipe(**{k: v for k, v in config.items() if k in known})
+
+
+def network_for(recipe: Recipe, image_shape: tuple[int, int, int]) -> Network:
+    """A freshly initialised network for the recipe and images of shape (C, H, W)."""
+    from .checkpoint import build_network
+
+    config = {"model": recipe.model, "seed": recipe.seed, "init": recipe.init}
+    if recipe.model == "modern":
+        config.update(in_channels=image_shape[0], input_size=image_shape[1],
+                      activation=recipe.activation, pooling=recipe.pooling)
+    return build_network(config)
 
 
 def load_data(recipe: Recipe, root: str | os.PathLike | None = None, download: bool = True):
