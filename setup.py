@@ -20,7 +20,8 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-C_SOURCES = ["conv.c", "pool.c", "dense.c", "activation.c", "rbf.c", "loss.c", "threads.c"]
+C_SOURCES = ["conv.c", "pool.c", "dense.c", "activation.c", "rbf.c", "loss.c", "optim.c",
+             "network.c", "threads.c"]
 
 OPENMP_TEST = r"""
 #include <omp.h>

@@ -11,6 +11,8 @@
  *   activation.c  squashing functions f(a) and their derivatives f'(a)
  *   rbf.c         the Euclidean RBF output units
  *   loss.c        the paper's losses (8) and (9) and softmax cross-entropy
+ *   optim.c       parameter updates: SDLM (Appendix C), SGD, RMSprop, Adam
+ *   network.c     a whole network per call: inference, and the fused training loop
  *   threads.c     how many OpenMP threads the kernels use
  *
  * Conventions, the same for every kernel:
@@ -66,6 +68,43 @@ enum lenet_subsampling {
     LENET_SUBSAMPLE_PAPER = 0,   /* coefficient * (sum of the 2x2 window) + bias, per map */
     LENET_SUBSAMPLE_AVERAGE = 1, /* mean of the 2x2 window                               */
     LENET_SUBSAMPLE_MAX = 2      /* max of the 2x2 window                                */
+};
+
+/* A network for network.c: a list of layers, each one of the kernels above plus a squashing
+ * function. Shapes are one sample's (no batch axis). A full connection or RBF layer has
+ * in_maps = its input features, h = w = 1, and out_maps = its outputs, ho = wo = 1. */
+enum lenet_layer_kind {
+    LENET_LAYER_CONV = 0,      /* conv.c                                                    */
+    LENET_LAYER_SUBSAMPLE = 1, /* pool.c; `weight` is the coefficient                       */
+    LENET_LAYER_DENSE = 2,     /* dense.c                                                   */
+    LENET_LAYER_RBF = 3        /* rbf.c; fixed prototypes, no trainable parameters          */
+};
+#define LENET_MAX_LAYERS 16
+struct lenet_layer {
+    int kind, activation, mode; /* enum lenet_layer_kind, lenet_activation, lenet_subsampling */
+    int in_maps, h, w;          /* input of one sample                                       */
+    int out_maps, ho, wo;       /* output of one sample                                      */
+    int k, pad;                 /* convolution kernel size and zero padding                  */
+    const unsigned char *table; /* convolution: NULL or the (out_maps, in_maps) connections   */
+    ptrdiff_t weight, bias;     /* offsets into the flat parameter buffer; -1 for none       */
+    const void *prototypes;     /* RBF: (out_maps, in_maps) values of the network's type     */
+};
+enum lenet_loss_kind {
+    LENET_LOSS_PENALTY = 0,        /* equation (8)                                          */
+    LENET_LOSS_DISCRIMINATIVE = 1, /* equation (9)                                          */
+    LENET_LOSS_CROSS_ENTROPY = 2   /* softmax cross-entropy on logits                       */
+};
+enum lenet_optimizer_kind { LENET_OPT_SDLM = 0, LENET_OPT_SGD = 1, LENET_OPT_RMSPROP = 2, LENET_OPT_ADAM = 3 };
+/* An optimiser's settings and state for the fused loop; the arrays are twins of the parameter
+ * buffer, of the network's type. SDLM: state1 = step sizes eps_k. SGD: state1 = velocity,
+ * beta1 = momentum. RMSprop: state1 = mean square, beta1 = rho. Adam: state1 = mean,
+ * state2 = mean square. `step` counts updates (Adam's t); each update adds one. */
+struct lenet_optimizer {
+    int kind;
+    double lr, beta1, beta2, eps;
+    long long step;
+    void *state1, *state2;
+    const void *mask; /* 1 trainable, 0 fixed */
 };
 
 /* ---- For the kernels' own sources ---------------------------------------------------
@@ -222,5 +261,43 @@ double LENET_FN(lenet_loss_rbf_discriminative)(const real *out, const int *label
 /* Softmax cross-entropy on logits: E = (1/N) sum_n ( log sum_i exp(out[n,i]) - out[n,label_n] ). */
 double LENET_FN(lenet_loss_softmax_cross_entropy)(const real *out, const int *labels, int n,
                                                   int classes, real *grad);
+
+/* ---- Optimiser updates (optim.c) -------------------------------------------------------
+ * In place over `count` parameters; mask is 1 (trainable) or 0 (fixed).
+ * SDLM (Appendix C): w -= eps_k g.  SGD: v = momentum v - lr g mask; w += v.
+ * RMSprop (Keras): s = rho s + (1 - rho) g^2; w -= lr g mask / sqrt(s + eps).
+ * Adam: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+ *       w -= lr (m / (1 - b1^t)) mask / (sqrt(v / (1 - b2^t)) + eps). */
+void LENET_FN(lenet_sdlm_update)(real *params, const real *grads, const real *step_sizes,
+                                 ptrdiff_t count);
+void LENET_FN(lenet_sgd_update)(real *params, const real *grads, real *velocity,
+                                const real *mask, double lr, double momentum, ptrdiff_t count);
+void LENET_FN(lenet_rmsprop_update)(real *params, const real *grads, real *mean_square,
+                                    const real *mask, double lr, double rho, double eps,
+                                    ptrdiff_t count);
+void LENET_FN(lenet_adam_update)(real *params, const real *grads, real *mean, real *mean_square,
+                                 const real *mask, double lr, double beta1, double beta2,
+                                 double eps, long long step, ptrdiff_t count);
+
+/* ---- A whole network (network.c) -------------------------------------------------------
+ * Values of scratch memory the two calls below need for batches of up to n samples. */
+ptrdiff_t LENET_FN(lenet_network_workspace)(const struct lenet_layer *layers, int n_layers,
+                                            int n);
+/* out = the network's output for n samples `in` (n, input size): the layers' kernels in turn. */
+void LENET_FN(lenet_network_forward)(const struct lenet_layer *layers, int n_layers,
+                                     const real *params, const real *in, int n,
+                                     real *workspace, real *out);
+/* Training steps over `count` samples taken in the order `order` from images/labels, `batch`
+ * at a time (the last step may be smaller): forward, the loss, backward into `grads`, the
+ * optimiser's update of `params`. Adds loss * samples of each step to *loss_sum and the
+ * misclassified samples to *errors. Returns the steps done; when a step's loss is not finite it
+ * stops before that step's update and sets *diverged = 1. batch_labels holds `batch` ints. */
+ptrdiff_t LENET_FN(lenet_network_train)(const struct lenet_layer *layers, int n_layers,
+                                        real *params, real *grads, ptrdiff_t n_params,
+                                        struct lenet_optimizer *opt, int loss, double j,
+                                        const real *images, const int *labels,
+                                        const long long *order, ptrdiff_t count, int batch,
+                                        real *workspace, int *batch_labels, double *loss_sum,
+                                        long long *errors, int *diverged);
 
 #endif /* LENET_DECLARE_KERNELS */

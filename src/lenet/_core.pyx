@@ -15,6 +15,7 @@ never converted. Arrays may hold at most 2**31 - 1 elements (the core indexes wi
 """
 
 cimport numpy as cnp
+from libc.stdlib cimport malloc, free
 import numpy as np
 
 cnp.import_array()
@@ -64,6 +65,38 @@ cdef extern from "lenet.h" nogil:
     double lenet_loss_rbf_discriminative_f64(const double *out, const int *labels, int n, int classes, double j, double *grad)
     double lenet_loss_softmax_cross_entropy_f32(const float *out, const int *labels, int n, int classes, float *grad)
     double lenet_loss_softmax_cross_entropy_f64(const double *out, const int *labels, int n, int classes, double *grad)
+
+    void lenet_sdlm_update_f32(float *params, const float *grads, const float *step_sizes, Py_ssize_t count)
+    void lenet_sdlm_update_f64(double *params, const double *grads, const double *step_sizes, Py_ssize_t count)
+    void lenet_sgd_update_f32(float *params, const float *grads, float *velocity, const float *mask, double lr, double momentum, Py_ssize_t count)
+    void lenet_sgd_update_f64(double *params, const double *grads, double *velocity, const double *mask, double lr, double momentum, Py_ssize_t count)
+    void lenet_rmsprop_update_f32(float *params, const float *grads, float *mean_square, const float *mask, double lr, double rho, double eps, Py_ssize_t count)
+    void lenet_rmsprop_update_f64(double *params, const double *grads, double *mean_square, const double *mask, double lr, double rho, double eps, Py_ssize_t count)
+    void lenet_adam_update_f32(float *params, const float *grads, float *mean, float *mean_square, const float *mask, double lr, double beta1, double beta2, double eps, long long step, Py_ssize_t count)
+    void lenet_adam_update_f64(double *params, const double *grads, double *mean, double *mean_square, const double *mask, double lr, double beta1, double beta2, double eps, long long step, Py_ssize_t count)
+
+    enum: LENET_MAX_LAYERS
+    struct lenet_layer:
+        int kind, activation, mode
+        int in_maps, h, w
+        int out_maps, ho, wo
+        int k, pad
+        const unsigned char *table
+        Py_ssize_t weight, bias
+        const void *prototypes
+    struct lenet_optimizer:
+        int kind
+        double lr, beta1, beta2, eps
+        long long step
+        void *state1
+        void *state2
+        const void *mask
+    Py_ssize_t lenet_network_workspace_f32(const lenet_layer *layers, int n_layers, int n)
+    Py_ssize_t lenet_network_workspace_f64(const lenet_layer *layers, int n_layers, int n)
+    void lenet_network_forward_f32(const lenet_layer *layers, int n_layers, const float *params, const float *inp, int n, float *workspace, float *out)
+    void lenet_network_forward_f64(const lenet_layer *layers, int n_layers, const double *params, const double *inp, int n, double *workspace, double *out)
+    Py_ssize_t lenet_network_train_f32(const lenet_layer *layers, int n_layers, float *params, float *grads, Py_ssize_t n_params, lenet_optimizer *opt, int loss, double j, const float *images, const int *labels, const long long *order, Py_ssize_t count, int batch, float *workspace, int *batch_labels, double *loss_sum, long long *errors, int *diverged)
+    Py_ssize_t lenet_network_train_f64(const lenet_layer *layers, int n_layers, double *params, double *grads, Py_ssize_t n_params, lenet_optimizer *opt, int loss, double j, const double *images, const int *labels, const long long *order, Py_ssize_t count, int batch, double *workspace, int *batch_labels, double *loss_sum, long long *errors, int *diverged)
 
 
 ACTIVATIONS = ("identity", "scaled_tanh", "tanh", "sigmoid", "relu", "swish")
@@ -649,3 +682,399 @@ def _after_fork_in_child():
 import os as _os
 if hasattr(_os, "register_at_fork"):
     _os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+# ---- optimiser updates ---------------------------------------------------------------------
+
+def _flat_buffer(name, value, dtype, size):
+    """A 1-D buffer the kernel writes or reads in place: never converted, so it must fit."""
+    if not isinstance(value, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(value).__name__}")
+    if value.dtype != dtype:
+        raise TypeError(f"{name} must have dtype {dtype} to match params, got {value.dtype}")
+    if value.shape != (size,):
+        raise ValueError(f"{name} must have shape ({size},) like params, got shape "
+                         f"{_fmt(value.shape)}")
+    if not value.flags.c_contiguous or not value.flags.aligned:
+        raise ValueError(f"{name} must be C-contiguous and aligned")
+    return value
+
+
+def _update_args(params, grads, written, read):
+    """Checks shared by the updates: params and `written` are written in place; all are 1-D
+    twins of params with its dtype, and no written buffer overlaps another buffer."""
+    if not isinstance(params, np.ndarray):
+        raise TypeError(f"params must be a numpy.ndarray, got {type(params).__name__}")
+    if params.dtype != np.float32 and params.dtype != np.float64:
+        raise TypeError(f"params must have dtype float32 or float64, got {params.dtype}")
+    if params.ndim != 1:
+        raise ValueError(f"params must be 1-D (a network's flat buffer), got shape {_fmt(params.shape)}")
+    _check_size("params", params.shape)
+    dtype, size = params.dtype, params.shape[0]
+    _flat_buffer("params", params, dtype, size)
+    arrays = {"params": params, "grads": _flat_buffer("grads", grads, dtype, size)}
+    for name, value in list(written.items()) + list(read.items()):
+        arrays[name] = _flat_buffer(name, value, dtype, size)
+    for name in ["params"] + list(written):
+        if not arrays[name].flags.writeable:
+            raise ValueError(f"{name} must be writeable")
+        for other, arr in arrays.items():
+            if other != name and np.may_share_memory(arrays[name], arr):
+                raise ValueError(f"{name} must not share memory with {other}")
+    return dtype == np.float32, size
+
+
+def _hyper(name, value, low, high, low_open=False):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    v = float(value)
+    if not np.isfinite(v) or v < low or v > high or (low_open and v == low):
+        raise ValueError(f"{name} must lie in {'(' if low_open else '['}{low}, {high}], got {value!r}")
+    return v
+
+
+def sdlm_update(params, grads, step_sizes) -> None:
+    """SDLM (Appendix C), in place: params -= step_sizes * grads."""
+    cdef bint f32
+    cdef Py_ssize_t size
+    f32, size = _update_args(params, grads, {}, {"step_sizes": step_sizes})
+    cdef void *pp = _ptr(params)
+    cdef void *pg = _ptr(grads)
+    cdef void *ps = _ptr(step_sizes)
+    with nogil:
+        if f32:
+            lenet_sdlm_update_f32(<float *>pp, <float *>pg, <float *>ps, size)
+        else:
+            lenet_sdlm_update_f64(<double *>pp, <double *>pg, <double *>ps, size)
+
+
+def sgd_update(params, grads, velocity, mask, lr, momentum) -> None:
+    """SGD with momentum, in place: velocity = momentum velocity - lr grads mask; params += velocity."""
+    cdef bint f32
+    cdef Py_ssize_t size
+    f32, size = _update_args(params, grads, {"velocity": velocity}, {"mask": mask})
+    cdef double r = _hyper("lr", lr, 0.0, np.inf, True), m = _hyper("momentum", momentum, 0.0, 1.0)
+    cdef void *pp = _ptr(params)
+    cdef void *pg = _ptr(grads)
+    cdef void *pv = _ptr(velocity)
+    cdef void *pm = _ptr(mask)
+    with nogil:
+        if f32:
+            lenet_sgd_update_f32(<float *>pp, <float *>pg, <float *>pv, <float *>pm, r, m, size)
+        else:
+            lenet_sgd_update_f64(<double *>pp, <double *>pg, <double *>pv, <double *>pm, r, m, size)
+
+
+def rmsprop_update(params, grads, mean_square, mask, lr, rho, eps) -> None:
+    """RMSprop (Keras), in place: s = rho s + (1 - rho) g^2; params -= lr g mask / sqrt(s + eps)."""
+    cdef bint f32
+    cdef Py_ssize_t size
+    f32, size = _update_args(params, grads, {"mean_square": mean_square}, {"mask": mask})
+    cdef double r = _hyper("lr", lr, 0.0, np.inf, True), rho_ = _hyper("rho", rho, 0.0, 1.0)
+    cdef double e = _hyper("eps", eps, 0.0, np.inf, True)
+    cdef void *pp = _ptr(params)
+    cdef void *pg = _ptr(grads)
+    cdef void *ps = _ptr(mean_square)
+    cdef void *pm = _ptr(mask)
+    with nogil:
+        if f32:
+            lenet_rmsprop_update_f32(<float *>pp, <float *>pg, <float *>ps, <float *>pm, r, rho_, e, size)
+        else:
+            lenet_rmsprop_update_f64(<double *>pp, <double *>pg, <double *>ps, <double *>pm, r, rho_, e, size)
+
+
+def adam_update(params, grads, mean, mean_square, mask, lr, beta1, beta2, eps, step) -> None:
+    """Adam, in place, for update number `step` (from 1): see lenet.h for the formula."""
+    cdef bint f32
+    cdef Py_ssize_t size
+    f32, size = _update_args(params, grads, {"mean": mean, "mean_square": mean_square},
+                             {"mask": mask})
+    cdef double r = _hyper("lr", lr, 0.0, np.inf, True), b1 = _hyper("beta1", beta1, 0.0, 1.0)
+    cdef double b2 = _hyper("beta2", beta2, 0.0, 1.0), e = _hyper("eps", eps, 0.0, np.inf, True)
+    if b1 >= 1 or b2 >= 1:
+        raise ValueError(f"beta1 and beta2 must lie in [0, 1), got {beta1!r} and {beta2!r}")
+    if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 1:
+        raise ValueError(f"step must be a positive integer (updates so far, this one included), got {step!r}")
+    cdef long long t = step
+    cdef void *pp = _ptr(params)
+    cdef void *pg = _ptr(grads)
+    cdef void *p1 = _ptr(mean)
+    cdef void *p2 = _ptr(mean_square)
+    cdef void *pm = _ptr(mask)
+    with nogil:
+        if f32:
+            lenet_adam_update_f32(<float *>pp, <float *>pg, <float *>p1, <float *>p2, <float *>pm, r, b1, b2, e, t, size)
+        else:
+            lenet_adam_update_f64(<double *>pp, <double *>pg, <double *>p1, <double *>p2, <double *>pm, r, b1, b2, e, t, size)
+
+
+# ---- whole networks (the fused path) --------------------------------------------------------
+
+LAYER_KINDS = ("conv", "subsample", "dense", "rbf")
+LOSS_KINDS = ("penalty", "discriminative", "cross-entropy")
+OPTIMIZER_KINDS = ("sdlm", "sgd", "rmsprop", "adam")
+
+_SPEC_KEYS = ("kind", "activation", "mode", "in_shape", "out_shape", "k", "pad", "table",
+              "weight", "bias", "prototypes")
+
+
+cdef class _Plan:
+    """A checked array of struct lenet_layer, holding references to the arrays it points to."""
+    cdef lenet_layer *layers
+    cdef int n_layers
+    cdef object keep
+    cdef readonly object dtype
+    cdef readonly Py_ssize_t in_size, out_size, n_params
+
+    def __dealloc__(self):
+        free(self.layers)
+
+
+cdef _Plan _plan(spec, dtype, Py_ssize_t n_params):
+    """Check a network description (a sequence of dicts with _SPEC_KEYS, one per layer) against
+    the kernels' expectations and a parameter buffer of n_params values."""
+    if not isinstance(spec, (list, tuple)) or not 1 <= len(spec) <= LENET_MAX_LAYERS:
+        raise ValueError(f"spec must be a list of 1 to {LENET_MAX_LAYERS} layer descriptions")
+    cdef _Plan plan = _Plan()
+    plan.layers = <lenet_layer *>malloc(len(spec) * sizeof(lenet_layer))
+    if plan.layers == NULL:
+        raise MemoryError()
+    plan.n_layers = len(spec)
+    plan.keep = []
+    plan.dtype = dtype
+    plan.n_params = n_params
+    cdef lenet_layer *l
+    previous = None
+    for i, d in enumerate(spec):
+        where = f"spec[{i}]"
+        if not isinstance(d, dict) or set(d) != set(_SPEC_KEYS):
+            raise ValueError(f"{where} must be a dict with keys {', '.join(_SPEC_KEYS)}")
+        l = &plan.layers[i]
+        l.kind = _code(where + " kind", d["kind"], LAYER_KINDS)
+        l.activation = _code(where + " activation", d["activation"], ACTIVATIONS)
+        l.mode = _code(where + " mode", d["mode"], SUBSAMPLING_MODES)
+        ins, outs = tuple(int(v) for v in d["in_shape"]), tuple(int(v) for v in d["out_shape"])
+        if len(ins) != 3 or len(outs) != 3 or min(ins + outs) < 1:
+            raise ValueError(f"{where}: in_shape and out_shape must be 3 positive sizes (maps, H, W)")
+        _check_size(where + " in_shape", ins)
+        _check_size(where + " out_shape", outs)
+        l.in_maps, l.h, l.w = ins
+        l.out_maps, l.ho, l.wo = outs
+        l.k, l.pad = int(d["k"]), int(d["pad"])
+        if previous is not None and previous[0] * previous[1] * previous[2] != ins[0] * ins[1] * ins[2]:
+            raise ValueError(f"{where}: in_shape {ins} does not hold the {previous} values of the layer before")
+        previous = outs
+        n_weight = n_bias = 0
+        if l.kind == 0:  # conv
+            if l.k < 1 or l.pad < 0 or outs != (outs[0], l.h + 2 * l.pad - l.k + 1, l.w + 2 * l.pad - l.k + 1) \
+                    or outs[1] < 1:
+                raise ValueError(f"{where}: a {l.k}x{l.k} convolution with padding {l.pad} of {ins} cannot give {outs}")
+            n_weight, n_bias = l.out_maps * l.in_maps * l.k * l.k, l.out_maps
+        elif l.kind == 1:  # subsample
+            if outs != (ins[0], ins[1] // 2, ins[2] // 2):
+                raise ValueError(f"{where}: 2x2 subsampling of {ins} gives {(ins[0], ins[1] // 2, ins[2] // 2)}, not {outs}")
+            if l.mode == 0:
+                n_weight = n_bias = l.in_maps
+        elif l.kind == 2:  # dense
+            if ins[1:] != (1, 1) or outs[1:] != (1, 1):
+                raise ValueError(f"{where}: a full connection's shapes must be (features, 1, 1)")
+            n_weight, n_bias = l.out_maps * l.in_maps, l.out_maps
+        else:  # rbf
+            if ins[1:] != (1, 1) or outs[1:] != (1, 1):
+                raise ValueError(f"{where}: an RBF layer's shapes must be (features, 1, 1)")
+        for key, count in (("weight", n_weight), ("bias", n_bias)):
+            offset = d[key]
+            if count == 0:
+                if offset is not None:
+                    raise ValueError(f"{where}: this layer has no {key}, got offset {offset!r}")
+                continue
+            if offset is None or not 0 <= int(offset) <= n_params - count:
+                raise ValueError(f"{where}: {key} offset must leave room for {count} values in the "
+                                 f"{n_params} parameters, got {offset!r}")
+        l.weight = -1 if d["weight"] is None else int(d["weight"])
+        l.bias = -1 if d["bias"] is None else int(d["bias"])
+        table = _table(d["table"], l.out_maps, l.in_maps) if l.kind == 0 else None
+        if d["table"] is not None and l.kind != 0:
+            raise ValueError(f"{where}: only a convolution has a connection table")
+        plan.keep.append(table)
+        l.table = <unsigned char *>_ptr(table)
+        protos = None
+        if l.kind == 3:
+            protos = _as_array(where + " prototypes", d["prototypes"], dtype, 2, "(classes, features)")
+            _expect_shape(where + " prototypes", protos, (l.out_maps, l.in_maps), "(classes, features)")
+        elif d["prototypes"] is not None:
+            raise ValueError(f"{where}: only an RBF layer has prototypes")
+        plan.keep.append(protos)
+        l.prototypes = _ptr(protos)
+    first, last = plan.layers[0], plan.layers[plan.n_layers - 1]
+    plan.in_size = first.in_maps * first.h * first.w
+    plan.out_size = last.out_maps
+    if last.ho != 1 or last.wo != 1:
+        raise ValueError("the last layer must give one vector per sample (maps, 1, 1)")
+    return plan
+
+
+def _workspace(_Plan plan, int n):
+    cdef Py_ssize_t size
+    if plan.dtype == np.float32:
+        size = lenet_network_workspace_f32(plan.layers, plan.n_layers, n)
+    else:
+        size = lenet_network_workspace_f64(plan.layers, plan.n_layers, n)
+    return np.empty(size, dtype=plan.dtype)
+
+
+def _params_buffer(name, value):
+    if not isinstance(value, np.ndarray) or value.dtype not in (np.float32, np.float64) \
+            or value.ndim != 1:
+        raise TypeError(f"{name} must be a 1-D float32 or float64 numpy.ndarray (a network's "
+                        f"flat buffer), got {getattr(value, 'dtype', type(value).__name__)} "
+                        f"{getattr(value, 'shape', '')}")
+    _check_size(name, value.shape)
+    return _flat_buffer(name, value, value.dtype, value.shape[0])
+
+
+def network_forward(spec, params, x, batch_size=256):
+    """The network's output for the samples x (N, ...), run `batch_size` at a time through all
+    the layers in C; nothing is cached. Returns (N, classes) in params' dtype."""
+    params = _params_buffer("params", params)
+    dtype = params.dtype
+    cdef _Plan plan = _plan(spec, dtype, params.shape[0])
+    x = _as_array("x", x, dtype, None, "")
+    if x.ndim < 1 or (x.ndim == 1 and x.shape[0] != plan.in_size) or \
+            (x.ndim > 1 and int(np.prod(x.shape[1:])) != plan.in_size):
+        raise ValueError(f"x must hold samples of {plan.in_size} values each, got shape {_fmt(x.shape)}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or \
+            not 1 <= batch_size <= 65536:
+        raise ValueError(f"batch_size must be an integer from 1 to 65536, got {batch_size!r}")
+    cdef Py_ssize_t n = x.shape[0], lo
+    cdef int b = min(int(batch_size), max(int(n), 1)), m
+    out = np.empty((n, plan.out_size), dtype=dtype)
+    if n == 0:
+        return out
+    work = _workspace(plan, b)
+    cdef void *pp = _ptr(params)
+    cdef char *px = <char *>_ptr(x)
+    cdef char *po = <char *>_ptr(out)
+    cdef void *pw = _ptr(work)
+    cdef Py_ssize_t item = dtype.itemsize, in_size = plan.in_size, out_size = plan.out_size
+    cdef bint f32 = dtype == np.float32
+    with nogil:
+        lo = 0
+        while lo < n:
+            m = <int>(n - lo if n - lo < b else b)
+            if f32:
+                lenet_network_forward_f32(plan.layers, plan.n_layers, <float *>pp,
+                                          <float *>(px + lo * in_size * item), m, <float *>pw,
+                                          <float *>(po + lo * out_size * item))
+            else:
+                lenet_network_forward_f64(plan.layers, plan.n_layers, <double *>pp,
+                                          <double *>(px + lo * in_size * item), m, <double *>pw,
+                                          <double *>(po + lo * out_size * item))
+            lo += b
+    return out
+
+
+def network_train(spec, params, grads, optimizer, images, labels, order, int batch_size,
+                  loss="penalty", double j=1.0, workspace=None, double loss_sum=0.0):
+    """Training steps in C over the samples images[order] (labels[order]), batch_size at a
+    time: forward, loss, backward into grads, the optimiser's update of params (in place).
+
+    ``optimizer`` is a dict: kind (one of OPTIMIZER_KINDS), lr, beta1, beta2, eps, step (updates
+    so far), state1, state2 (flat twins of params, or None), mask (twin of params).
+    Returns (steps, loss_sum, errors, diverged, step): steps done, `loss_sum` plus the sum over
+    them of loss x samples (added step by step, in double), misclassified samples, whether a loss stopped being finite (the steps stop
+    before its update), and the optimiser's new step count.
+    """
+    params = _params_buffer("params", params)
+    dtype = params.dtype
+    cdef Py_ssize_t size = params.shape[0]
+    grads = _flat_buffer("grads", grads, dtype, size)
+    cdef _Plan plan = _plan(spec, dtype, size)
+    if not isinstance(optimizer, dict):
+        raise TypeError(f"optimizer must be a dict, got {type(optimizer).__name__}")
+    cdef lenet_optimizer opt
+    opt.kind = _code("optimizer kind", optimizer.get("kind"), OPTIMIZER_KINDS)
+    opt.lr = _hyper("lr", optimizer.get("lr", 1.0), 0.0, np.inf, True)
+    opt.beta1 = _hyper("beta1", optimizer.get("beta1", 0.0), 0.0, 1.0)
+    opt.beta2 = _hyper("beta2", optimizer.get("beta2", 0.0), 0.0, 1.0)
+    opt.eps = _hyper("eps", optimizer.get("eps", 1.0), 0.0, np.inf, True)
+    step = optimizer.get("step", 0)
+    if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
+        raise ValueError(f"optimizer step must be a count of updates, got {step!r}")
+    opt.step = step
+    state1, state2, mask = optimizer.get("state1"), optimizer.get("state2"), optimizer.get("mask")
+    needs = {0: ("state1",), 1: ("state1", "mask"), 2: ("state1", "mask"),
+             3: ("state1", "state2", "mask")}[opt.kind]
+    written = {k: v for k, v in (("state1", state1), ("state2", state2)) if k in needs}
+    read = {"mask": mask} if "mask" in needs else {}
+    if opt.kind == 0:
+        read, written = {"state1": state1}, {}
+    _update_args(params, grads, written, read)
+    opt.state1, opt.state2, opt.mask = _ptr(state1), _ptr(state2 if "state2" in needs else None), \
+        _ptr(mask if "mask" in needs else None)
+    cdef int loss_kind = _code("loss", loss, LOSS_KINDS)
+    last = spec[len(spec) - 1]["kind"]
+    if (loss_kind == 2) == (last == "rbf"):
+        raise ValueError(f"loss {loss!r} does not fit a network whose last layer is {last!r}: "
+                         "RBF penalties take 'penalty' or 'discriminative', logits 'cross-entropy'")
+    if loss_kind == 1 and not (np.isfinite(j) and j > 0):
+        raise ValueError(f"j must be a finite positive constant, got {j!r}")
+    images = _as_array("images", images, dtype, None, "")
+    if images.ndim < 2 or int(np.prod(images.shape[1:])) != plan.in_size:
+        raise ValueError(f"images must hold samples of {plan.in_size} values each, got shape {_fmt(images.shape)}")
+    cdef Py_ssize_t n_images = images.shape[0]
+    labels = _labels(labels, n_images, plan.out_size)
+    order = _as_array("order", order, np.int64, 1, "(count,)")
+    if order.shape[0] and (order.min() < 0 or order.max() >= n_images):
+        raise ValueError(f"order must hold sample indices in [0, {n_images}), got values from "
+                         f"{int(order.min())} to {int(order.max())}")
+    if not 1 <= batch_size <= 65536:
+        raise ValueError(f"batch_size must be from 1 to 65536, got {batch_size}")
+    cdef Py_ssize_t need
+    if dtype == np.float32:
+        need = lenet_network_workspace_f32(plan.layers, plan.n_layers, batch_size)
+    else:
+        need = lenet_network_workspace_f64(plan.layers, plan.n_layers, batch_size)
+    if workspace is None:
+        workspace = np.empty(need, dtype=dtype)
+    elif not isinstance(workspace, np.ndarray) or workspace.dtype != dtype or workspace.ndim != 1 \
+            or workspace.shape[0] < need or not workspace.flags.c_contiguous \
+            or not workspace.flags.writeable:
+        raise ValueError(f"workspace must be a writeable contiguous 1-D {dtype} array of at least "
+                         f"{need} values")
+    for name, arr in (("params", params), ("grads", grads), ("state1", state1), ("state2", state2)):
+        if arr is not None and np.may_share_memory(workspace, arr):
+            raise ValueError(f"workspace must not share memory with {name}")
+    batch_labels = np.empty(batch_size, dtype=np.intc)
+    cdef long long errors = 0
+    cdef int diverged = 0
+    cdef Py_ssize_t steps, count = order.shape[0]
+    cdef void *pp = _ptr(params)
+    cdef void *pg = _ptr(grads)
+    cdef void *pi = _ptr(images)
+    cdef int *pl = <int *>_ptr(labels)
+    cdef long long *po = <long long *>_ptr(order)
+    cdef void *pw = _ptr(workspace)
+    cdef int *pbl = <int *>_ptr(batch_labels)
+    if dtype == np.float32:
+        with nogil:
+            steps = lenet_network_train_f32(plan.layers, plan.n_layers, <float *>pp, <float *>pg,
+                                            size, &opt, loss_kind, j, <float *>pi, pl, po, count,
+                                            batch_size, <float *>pw, pbl, &loss_sum, &errors,
+                                            &diverged)
+    else:
+        with nogil:
+            steps = lenet_network_train_f64(plan.layers, plan.n_layers, <double *>pp, <double *>pg,
+                                            size, &opt, loss_kind, j, <double *>pi, pl, po, count,
+                                            batch_size, <double *>pw, pbl, &loss_sum, &errors,
+                                            &diverged)
+    return steps, loss_sum, errors, bool(diverged), opt.step
+
+
+def network_workspace(spec, params, int batch_size):
+    """An array of the scratch memory network_train needs for steps of batch_size samples."""
+    params = _params_buffer("params", params)
+    cdef _Plan plan = _plan(spec, params.dtype, params.shape[0])
+    if not 1 <= batch_size <= 65536:
+        raise ValueError(f"batch_size must be from 1 to 65536, got {batch_size}")
+    return _workspace(plan, batch_size)

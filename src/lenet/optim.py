@@ -11,13 +11,16 @@ moved, so they stay exactly 0.
 * ``SGD`` (with momentum), ``RMSprop`` (Keras defaults), ``Adam``.
 
 Each has ``step()``, ``state_dict()`` and ``load_state_dict()`` (NumPy arrays and numbers, for
-checkpoints), and ``lr``: the global learning rate of the current pass.
+checkpoints), and ``lr``: the global learning rate of the current pass. The updates run in the
+C core (csrc/optim.c), the same kernels the fused training loop uses; ``lenet.reference`` has
+them in plain NumPy (``sdlm_update`` ...).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from . import _core
 from .model import Network
 
 #: The paper's global learning rate eta for passes 1-20 (Section III.C, Appendix C).
@@ -120,7 +123,7 @@ class SDLM(Optimizer):
         return float(rates.min()), float(rates.max())
 
     def step(self) -> None:
-        self.net.parameters -= self.step_sizes * self.net.gradients
+        _core.sdlm_update(self.net.parameters, self.net.gradients, self.step_sizes)
         self.steps += 1
 
 
@@ -138,9 +141,8 @@ class SGD(Optimizer):
         self.velocity = np.zeros_like(net.parameters)
 
     def step(self) -> None:
-        self.velocity *= self.momentum
-        self.velocity -= self.lr * self.net.gradients * self._mask
-        self.net.parameters += self.velocity
+        _core.sgd_update(self.net.parameters, self.net.gradients, self.velocity, self._mask,
+                         self.lr, self.momentum)
         self.steps += 1
 
 
@@ -164,10 +166,8 @@ class RMSprop(Optimizer):
         self.mean_square = np.zeros_like(net.parameters)
 
     def step(self) -> None:
-        g = self.net.gradients
-        self.mean_square *= self.rho
-        self.mean_square += (1 - self.rho) * np.square(g)
-        self.net.parameters -= self.lr * g * self._mask / np.sqrt(self.mean_square + self.eps)
+        _core.rmsprop_update(self.net.parameters, self.net.gradients, self.mean_square,
+                             self._mask, self.lr, self.rho, self.eps)
         self.steps += 1
 
 
@@ -192,15 +192,9 @@ class Adam(Optimizer):
         self.mean_square = np.zeros_like(net.parameters)
 
     def step(self) -> None:
-        g = self.net.gradients
         self.steps += 1
-        self.mean *= self.beta1
-        self.mean += (1 - self.beta1) * g
-        self.mean_square *= self.beta2
-        self.mean_square += (1 - self.beta2) * np.square(g)
-        m_hat = self.mean / (1 - self.beta1 ** self.steps)
-        v_hat = self.mean_square / (1 - self.beta2 ** self.steps)
-        self.net.parameters -= self.lr * m_hat * self._mask / (np.sqrt(v_hat) + self.eps)
+        _core.adam_update(self.net.parameters, self.net.gradients, self.mean, self.mean_square,
+                          self._mask, self.lr, self.beta1, self.beta2, self.eps, self.steps)
 
 
 

@@ -36,6 +36,7 @@ C5        5x5 convolution, 16 -> 120 maps (output 1x1)         ``conv_*``
 F6        full connection, 120 -> 84                           ``dense_*``
 output    Euclidean RBF units, 84 -> 10                        ``rbf_*``
 loss      equation (8) or equation (9)                         ``loss_*``
+update    SDLM (Appendix C), SGD, RMSprop, Adam                ``*_update``
 ========  ===================================================  ============================
 
 Every layer's weighted sum ``a`` is passed through a squashing function ``x = f(a)``
@@ -57,6 +58,7 @@ __all__ = [
     "activation_backward",
     "activation_derivative",
     "activation_forward",
+    "adam_update",
     "connection_table_i",
     "conv_backward",
     "conv_forward",
@@ -67,6 +69,9 @@ __all__ = [
     "loss_softmax_cross_entropy",
     "rbf_backward",
     "rbf_forward",
+    "rmsprop_update",
+    "sdlm_update",
+    "sgd_update",
     "softmax",
     "subsample_backward",
     "subsample_forward",
@@ -656,3 +661,49 @@ def loss_softmax_cross_entropy(
     probabilities = np.exp(z - log_normaliser[:, None])
     grad = (probabilities - one_hot) / n
     return loss, grad.astype(dtype, copy=False)
+
+
+# ---------------------------------------------------------------------------------------
+# Optimiser updates (Appendix C for SDLM). Each returns the new parameters and state instead of
+# writing in place; mask is 1 for trainable values, 0 for fixed ones (C3's gaps).
+# ---------------------------------------------------------------------------------------
+
+
+def sdlm_update(params: ArrayLike, grads: ArrayLike, step_sizes: ArrayLike) -> np.ndarray:
+    """SDLM step (Appendix C): w_k <- w_k - eps_k dE/dw_k, with eps_k = eta / (mu + h_kk)."""
+    params = np.asarray(params)
+    return (_f64(params) - _f64(step_sizes) * _f64(grads)).astype(params.dtype)
+
+
+def sgd_update(params: ArrayLike, grads: ArrayLike, velocity: ArrayLike, mask: ArrayLike,
+               lr: float, momentum: float) -> tuple[np.ndarray, np.ndarray]:
+    """SGD with momentum: v <- m v - lr g mask;  w <- w + v. Returns (w, v)."""
+    params = np.asarray(params)
+    v = momentum * _f64(velocity) - lr * _f64(grads) * _f64(mask)
+    return (_f64(params) + v).astype(params.dtype), v.astype(params.dtype)
+
+
+def rmsprop_update(params: ArrayLike, grads: ArrayLike, mean_square: ArrayLike,
+                   mask: ArrayLike, lr: float, rho: float, eps: float
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """RMSprop as Keras has it: s <- rho s + (1 - rho) g^2;  w <- w - lr g mask / sqrt(s + eps).
+    Returns (w, s)."""
+    params = np.asarray(params)
+    g = _f64(grads)
+    s = rho * _f64(mean_square) + (1 - rho) * g * g
+    w = _f64(params) - lr * g * _f64(mask) / np.sqrt(s + eps)
+    return w.astype(params.dtype), s.astype(params.dtype)
+
+
+def adam_update(params: ArrayLike, grads: ArrayLike, mean: ArrayLike, mean_square: ArrayLike,
+                mask: ArrayLike, lr: float, beta1: float, beta2: float, eps: float, step: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Adam, update number `step` (from 1): m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;
+    w <- w - lr (m / (1 - b1^t)) mask / (sqrt(v / (1 - b2^t)) + eps). Returns (w, m, v)."""
+    params = np.asarray(params)
+    g = _f64(grads)
+    m = beta1 * _f64(mean) + (1 - beta1) * g
+    v = beta2 * _f64(mean_square) + (1 - beta2) * g * g
+    m_hat, v_hat = m / (1 - beta1 ** step), v / (1 - beta2 ** step)
+    w = _f64(params) - lr * m_hat * _f64(mask) / (np.sqrt(v_hat) + eps)
+    return w.astype(params.dtype), m.astype(params.dtype), v.astype(params.dtype)

@@ -1,0 +1,252 @@
+/*
+ * network.c -- a whole network in one call: the fused path.
+ *
+ * The Python layer objects run one kernel per call, which is right for looking inside a
+ * network but costs Python overhead per layer per image. Here the same kernels run back to
+ * back for a list of layers (struct lenet_layer): forward for inference, and forward, loss,
+ * backward and the optimiser's update for training, image after image (or batch after batch),
+ * reading and writing the network's own flat parameter and gradient buffers. Because the
+ * kernels are the same ones, in the same order, with the same thread counts, the fused path
+ * gives the same bits as the per-layer path.
+ *
+ * Nothing is allocated here: the caller passes a workspace of lenet_network_workspace() values.
+ * Compiled for float and double like conv.c.
+ */
+#ifndef real
+
+#include <math.h>
+#define LENET_TEMPLATE "network.c"
+#include "lenet.h" /* declares the kernels, then compiles this file for float and double */
+
+#else /* the kernels, over `real` */
+
+static ptrdiff_t LENET_FN(in_size)(const struct lenet_layer *l)
+{
+    return (ptrdiff_t)l->in_maps * l->h * l->w;
+}
+
+static ptrdiff_t LENET_FN(out_size)(const struct lenet_layer *l)
+{
+    return (ptrdiff_t)l->out_maps * l->ho * l->wo;
+}
+
+/* Workspace layout for a batch of n: the input batch, then per layer its weighted sums a and
+ * its states y = f(a) (an identity layer keeps only a), then two gradient buffers as large as
+ * the largest layer. */
+ptrdiff_t LENET_FN(lenet_network_workspace)(const struct lenet_layer *layers, int n_layers,
+                                            int n)
+{
+    ptrdiff_t total = LENET_FN(in_size)(&layers[0]), largest = total;
+    for (int l = 0; l < n_layers; l++) {
+        const ptrdiff_t s = LENET_FN(out_size)(&layers[l]);
+        total += layers[l].activation == LENET_IDENTITY ? s : 2 * s;
+        if (s > largest) largest = s;
+    }
+    return n * (total + 2 * largest);
+}
+
+/* Pointers into the workspace: x[l] is layer l's input (x[n_layers] the output), a[l] its sums. */
+static void LENET_FN(carve)(const struct lenet_layer *layers, int n_layers, int n,
+                            real *workspace, real **x, real **a, real **grad0, real **grad1)
+{
+    ptrdiff_t largest = LENET_FN(in_size)(&layers[0]);
+    real *p = workspace;
+    x[0] = p;
+    p += n * LENET_FN(in_size)(&layers[0]);
+    for (int l = 0; l < n_layers; l++) {
+        const ptrdiff_t s = LENET_FN(out_size)(&layers[l]);
+        a[l] = p;
+        p += n * s;
+        if (layers[l].activation == LENET_IDENTITY) {
+            x[l + 1] = a[l];
+        } else {
+            x[l + 1] = p;
+            p += n * s;
+        }
+        if (s > largest) largest = s;
+    }
+    *grad0 = p;
+    *grad1 = p + n * largest;
+}
+
+static void LENET_FN(layer_forward)(const struct lenet_layer *l, const real *params,
+                                    const real *in, int n, real *a, real *y)
+{
+    const real *weight = l->weight >= 0 ? params + l->weight : NULL;
+    const real *bias = l->bias >= 0 ? params + l->bias : NULL;
+    switch (l->kind) {
+    case LENET_LAYER_CONV:
+        LENET_FN(lenet_conv_forward)(in, weight, bias, l->table, n, l->in_maps, l->h, l->w,
+                                     l->out_maps, l->k, l->pad, a);
+        break;
+    case LENET_LAYER_SUBSAMPLE:
+        LENET_FN(lenet_subsample_forward)(in, weight, bias, l->mode, n, l->in_maps, l->h, l->w,
+                                          a);
+        break;
+    case LENET_LAYER_DENSE:
+        LENET_FN(lenet_dense_forward)(in, weight, bias, n, l->in_maps, l->out_maps, a);
+        break;
+    default:
+        LENET_FN(lenet_rbf_forward)(in, (const real *)l->prototypes, n, l->in_maps, l->out_maps,
+                                    a);
+    }
+    if (l->activation != LENET_IDENTITY)
+        LENET_FN(lenet_activation_forward)(l->activation, a, n * LENET_FN(out_size)(l), y);
+}
+
+/* Given d_y, the gradient of the layer's states: writes the parameter gradients and, when
+ * d_in is not NULL, the gradient of the layer's input. d_a is scratch (may be d_y for an
+ * identity layer). */
+static void LENET_FN(layer_backward)(const struct lenet_layer *l, const real *params,
+                                     real *grads, const real *in, const real *a, int n,
+                                     const real *d_y, real *d_a, real *d_in)
+{
+    if (l->activation != LENET_IDENTITY) {
+        LENET_FN(lenet_activation_backward)(l->activation, a, d_y, n * LENET_FN(out_size)(l),
+                                            d_a);
+        d_y = d_a;
+    }
+    const real *weight = l->weight >= 0 ? params + l->weight : NULL;
+    real *d_weight = l->weight >= 0 ? grads + l->weight : NULL;
+    real *d_bias = l->bias >= 0 ? grads + l->bias : NULL;
+    switch (l->kind) {
+    case LENET_LAYER_CONV:
+        if (d_in)
+            LENET_FN(lenet_conv_backward_input)(d_y, weight, l->table, n, l->in_maps, l->h,
+                                                l->w, l->out_maps, l->k, l->pad, d_in);
+        LENET_FN(lenet_conv_backward_params)(in, d_y, l->table, n, l->in_maps, l->h, l->w,
+                                             l->out_maps, l->k, l->pad, d_weight, d_bias);
+        break;
+    case LENET_LAYER_SUBSAMPLE:
+        if (d_in)
+            LENET_FN(lenet_subsample_backward_input)(in, d_y, weight, l->mode, n, l->in_maps,
+                                                     l->h, l->w, d_in);
+        if (l->mode == LENET_SUBSAMPLE_PAPER)
+            LENET_FN(lenet_subsample_backward_params)(in, d_y, n, l->in_maps, l->h, l->w,
+                                                      d_weight, d_bias);
+        break;
+    case LENET_LAYER_DENSE:
+        if (d_in)
+            LENET_FN(lenet_dense_backward_input)(d_y, weight, n, l->in_maps, l->out_maps, d_in);
+        LENET_FN(lenet_dense_backward_params)(in, d_y, n, l->in_maps, l->out_maps, d_weight,
+                                              d_bias);
+        break;
+    default:
+        if (d_in)
+            LENET_FN(lenet_rbf_backward_input)(in, (const real *)l->prototypes, d_y, n,
+                                               l->in_maps, l->out_maps, d_in);
+    }
+}
+
+void LENET_FN(lenet_network_forward)(const struct lenet_layer *layers, int n_layers,
+                                     const real *params, const real *in, int n,
+                                     real *workspace, real *out)
+{
+    real *x[LENET_MAX_LAYERS + 1], *a[LENET_MAX_LAYERS], *g0, *g1;
+    LENET_FN(carve)(layers, n_layers, n, workspace, x, a, &g0, &g1);
+    const real *input = in;
+    for (int l = 0; l < n_layers; l++) {
+        const int last = l == n_layers - 1;
+        real *y = last ? out : x[l + 1];
+        /* the last layer writes straight into `out` (its sums too, when it does not squash) */
+        LENET_FN(layer_forward)(&layers[l], params, input, n,
+                                last && layers[l].activation == LENET_IDENTITY ? out : a[l], y);
+        input = y;
+    }
+}
+
+static double LENET_FN(loss)(int kind, double j, const real *out, const int *labels, int n,
+                             int classes, real *grad)
+{
+    switch (kind) {
+    case LENET_LOSS_PENALTY:
+        return LENET_FN(lenet_loss_rbf_penalty)(out, labels, n, classes, grad);
+    case LENET_LOSS_DISCRIMINATIVE:
+        return LENET_FN(lenet_loss_rbf_discriminative)(out, labels, n, classes, j, grad);
+    default:
+        return LENET_FN(lenet_loss_softmax_cross_entropy)(out, labels, n, classes, grad);
+    }
+}
+
+static void LENET_FN(update)(struct lenet_optimizer *opt, real *params, const real *grads,
+                             ptrdiff_t count)
+{
+    opt->step += 1;
+    switch (opt->kind) {
+    case LENET_OPT_SDLM:
+        LENET_FN(lenet_sdlm_update)(params, grads, (const real *)opt->state1, count);
+        break;
+    case LENET_OPT_SGD:
+        LENET_FN(lenet_sgd_update)(params, grads, (real *)opt->state1, (const real *)opt->mask,
+                                   opt->lr, opt->beta1, count);
+        break;
+    case LENET_OPT_RMSPROP:
+        LENET_FN(lenet_rmsprop_update)(params, grads, (real *)opt->state1,
+                                       (const real *)opt->mask, opt->lr, opt->beta1, opt->eps,
+                                       count);
+        break;
+    default:
+        LENET_FN(lenet_adam_update)(params, grads, (real *)opt->state1, (real *)opt->state2,
+                                    (const real *)opt->mask, opt->lr, opt->beta1, opt->beta2,
+                                    opt->eps, opt->step, count);
+    }
+}
+
+ptrdiff_t LENET_FN(lenet_network_train)(const struct lenet_layer *layers, int n_layers,
+                                        real *params, real *grads, ptrdiff_t n_params,
+                                        struct lenet_optimizer *opt, int loss, double j,
+                                        const real *images, const int *labels,
+                                        const long long *order, ptrdiff_t count, int batch,
+                                        real *workspace, int *batch_labels, double *loss_sum,
+                                        long long *errors, int *diverged)
+{
+    real *x[LENET_MAX_LAYERS + 1], *a[LENET_MAX_LAYERS], *g0, *g1;
+    const struct lenet_layer *last = &layers[n_layers - 1];
+    const ptrdiff_t in_size = LENET_FN(in_size)(&layers[0]);
+    const int classes = last->out_maps, rbf = last->kind == LENET_LAYER_RBF;
+    ptrdiff_t step = 0;
+    *diverged = 0;
+    for (ptrdiff_t lo = 0; lo < count; lo += batch, step++) {
+        const int n = count - lo < batch ? (int)(count - lo) : batch;
+        /* carved for this step's n, exactly as the per-layer path sizes its arrays */
+        LENET_FN(carve)(layers, n_layers, n, workspace, x, a, &g0, &g1);
+        for (int b = 0; b < n; b++) {
+            const ptrdiff_t s = order[lo + b];
+            const real *src = images + s * in_size;
+            real *dst = x[0] + b * in_size;
+            for (ptrdiff_t p = 0; p < in_size; p++) dst[p] = src[p];
+            batch_labels[b] = labels[s];
+        }
+        for (int l = 0; l < n_layers; l++)
+            LENET_FN(layer_forward)(&layers[l], params, x[l], n, a[l], x[l + 1]);
+        const real *out = x[n_layers];
+        const double e = LENET_FN(loss)(loss, j, out, batch_labels, n, classes, g0);
+        if (!isfinite(e)) {
+            *diverged = 1;
+            return step;
+        }
+        real *d_y = g0, *scratch = g1;
+        for (int l = n_layers - 1; l >= 0; l--) {
+            /* d_a goes into scratch; the input gradient then overwrites d_y, which is free */
+            real *d_a = layers[l].activation == LENET_IDENTITY ? d_y : scratch;
+            real *d_in = l > 0 ? (d_a == d_y ? scratch : d_y) : NULL;
+            LENET_FN(layer_backward)(&layers[l], params, grads, x[l], a[l], n, d_y, d_a, d_in);
+            if (d_in) {
+                scratch = d_in == scratch ? d_y : scratch;
+                d_y = d_in;
+            }
+        }
+        LENET_FN(update)(opt, params, grads, n_params);
+        *loss_sum += e * n;
+        for (int b = 0; b < n; b++) {
+            const real *o = out + (ptrdiff_t)b * classes;
+            int best = 0;
+            for (int c = 1; c < classes; c++)
+                if (rbf ? o[c] < o[best] : o[c] > o[best]) best = c;
+            *errors += best != batch_labels[b];
+        }
+    }
+    return step;
+}
+
+#endif

@@ -1,0 +1,69 @@
+/*
+ * optim.c -- parameter updates of the optimisers (Appendix C's SDLM, SGD, RMSprop, Adam).
+ *
+ * Each kernel updates the flat parameter buffer in place from the flat gradient buffer, element
+ * by element; `mask` is 1 for trainable values and 0 for fixed ones (C3's gaps), so fixed values
+ * never move. Both the Python optimisers (lenet.optim) and the fused training loop
+ * (network.c) call these, so the two paths update with the same bits.
+ * Compiled for float and double like conv.c.
+ */
+#ifndef real
+
+#include <math.h>
+#define LENET_TEMPLATE "optim.c"
+#include "lenet.h" /* declares the kernels, then compiles this file for float and double */
+
+#else /* the kernels, over `real` */
+
+void LENET_FN(lenet_sdlm_update)(real *restrict params, const real *restrict grads,
+                                 const real *restrict step_sizes, ptrdiff_t count)
+{
+    /* SDLM's step sizes are already zero where the mask is (lenet.optim.SDLM.start_pass). */
+    for (ptrdiff_t p = 0; p < count; p++) params[p] -= step_sizes[p] * grads[p];
+}
+
+void LENET_FN(lenet_sgd_update)(real *restrict params, const real *restrict grads,
+                                real *restrict velocity, const real *restrict mask, double lr,
+                                double momentum, ptrdiff_t count)
+{
+    const real m = (real)momentum, r = (real)lr;
+    for (ptrdiff_t p = 0; p < count; p++) {
+        const real v = m * velocity[p] - r * grads[p] * mask[p];
+        velocity[p] = v;
+        params[p] += v;
+    }
+}
+
+void LENET_FN(lenet_rmsprop_update)(real *restrict params, const real *restrict grads,
+                                    real *restrict mean_square, const real *restrict mask,
+                                    double lr, double rho, double eps, ptrdiff_t count)
+{
+    const real r = (real)rho, keep = (real)(1.0 - rho), rate = (real)lr, e = (real)eps;
+    for (ptrdiff_t p = 0; p < count; p++) {
+        const real g = grads[p];
+        const real v = r * mean_square[p] + keep * (g * g);
+        mean_square[p] = v;
+        params[p] -= rate * g * mask[p] / LENET_MATH(sqrt)(v + e);
+    }
+}
+
+void LENET_FN(lenet_adam_update)(real *restrict params, const real *restrict grads,
+                                 real *restrict mean, real *restrict mean_square,
+                                 const real *restrict mask, double lr, double beta1,
+                                 double beta2, double eps, long long step, ptrdiff_t count)
+{
+    /* The bias corrections 1 - beta^t in double: beta2^t stays far from 1 for long. */
+    const real b1 = (real)beta1, b2 = (real)beta2, k1 = (real)(1.0 - beta1),
+               k2 = (real)(1.0 - beta2), e = (real)eps, rate = (real)lr;
+    const real c1 = (real)(1.0 - pow(beta1, (double)step)),
+               c2 = (real)(1.0 - pow(beta2, (double)step));
+    for (ptrdiff_t p = 0; p < count; p++) {
+        const real g = grads[p];
+        const real m = b1 * mean[p] + k1 * g, v = b2 * mean_square[p] + k2 * (g * g);
+        mean[p] = m;
+        mean_square[p] = v;
+        params[p] -= rate * (m / c1) * mask[p] / (LENET_MATH(sqrt)(v / c2) + e);
+    }
+}
+
+#endif
