@@ -7,6 +7,8 @@ Environment switches:
     LENET_NO_OPENMP=1     build serially even where OpenMP works
     LENET_MARCH_NATIVE=1  tune for this machine's CPU (local builds only: the result may not
                           run on another processor)
+    LENET_NO_DISPATCH=1   compile the hot loops for any x86-64 CPU only, without the AVX2/FMA
+                          versions chosen at load time (to test the portable path)
 """
 
 import os
@@ -79,9 +81,16 @@ class BuildExt(build_ext):
     def build_extensions(self):
         compile_flags, link_flags = self._openmp_flags()
         if self.compiler.compiler_type != "msvc":
-            compile_flags = compile_flags + ["-O3"]
+            # Python's own CFLAGS carry -fwrapv, which makes signed index arithmetic wrap and
+            # stops GCC from vectorising the kernels' loops (measured: 6x slower convolutions);
+            # the core never relies on signed overflow.
+            # -fno-trapping-math (no code looks at floating-point exception flags) lets GCC
+            # vectorise loops with selects around a division, like the float tanh.
+            compile_flags = compile_flags + ["-O3", "-fno-wrapv", "-fno-trapping-math"]
             if os.environ.get("LENET_MARCH_NATIVE") == "1":
                 compile_flags.append("-march=native")
+            if os.environ.get("LENET_NO_DISPATCH") == "1":
+                compile_flags.append("-DLENET_NO_DISPATCH")
         for ext in self.extensions:
             ext.extra_compile_args = list(ext.extra_compile_args or []) + compile_flags
             ext.extra_link_args = list(ext.extra_link_args or []) + link_flags

@@ -17,22 +17,89 @@
 /* sigmoid(a) = 1 / (1 + e^-a) and its complement 1 - sigmoid(a) = sigmoid(-a), both from
  * e = e^-|a| <= 1: nothing overflows, and 1 - s is not computed by a cancelling subtraction
  * (which would lose all its digits for large a). */
-static inline real LENET_FN(sigmoid)(real a, real *complement)
+/* tanh for float: a rational approximation (the one Eigen uses), accurate to a few units in the
+ * last place of a float, that the compiler can vectorise, unlike the C library's tanhf.
+ * Beyond |a| = 7.9 tanh rounds to +-1 in float anyway; below 4e-4 it is a itself. For double,
+ * the C library's tanh. */
+static inline real LENET_FN(tanh_)(real a)
 {
-    const real e = LENET_MATH(exp)(a < 0 ? a : -a), r = (real)1 / ((real)1 + e);
-    if (complement) *complement = a < 0 ? r : e * r;
-    return a < 0 ? e * r : r;
+#if LENET_IS_FLOAT
+    const float c = 7.90531110763549805f;
+    float x = a > c ? c : a;
+    x = x < -c ? -c : x;
+    const float x2 = x * x;
+    float p = -2.76076847742355e-16f;
+    p = p * x2 + 2.00018790482477e-13f;
+    p = p * x2 + -8.60467152213735e-11f;
+    p = p * x2 + 5.12229709037114e-08f;
+    p = p * x2 + 1.48572235717979e-05f;
+    p = p * x2 + 6.37261928875436e-04f;
+    p = p * x2 + 4.89352455891786e-03f;
+    float q = 1.19825839466702e-06f;
+    q = q * x2 + 1.18534705686654e-04f;
+    q = q * x2 + 2.26843463243900e-03f;
+    q = q * x2 + 4.89352518554385e-03f;
+    const float t = x * p / q;
+    return fabsf(a) < 0.0004f ? a : t;
+#else
+    return tanh(a);
+#endif
+}
+
+/* exp(a) for a <= 0 (all that the sigmoid needs), for float: Cephes' expf, exact to about one
+ * unit in the last place and vectorisable: a = n ln 2 + r with |r| <= ln(2)/2, e^r from a
+ * polynomial, times 2^n built in the exponent bits. For double, the C library's exp. */
+static inline real LENET_FN(exp_nonpositive)(real a)
+{
+#if LENET_IS_FLOAT
+    float x = a < -87.0f ? -87.0f : a; /* e^-87 ~ 1.6e-38: still a normal float */
+    const float fx = x * 1.44269504088896341f + 0.5f;
+    int n = (int)fx;
+    n = (float)n > fx ? n - 1 : n; /* floor */
+    const float fn = (float)n;
+    x = x - fn * 0.693359375f - fn * -2.12194440e-4f;
+    const float z = x * x;
+    float y = 1.9875691500e-4f;
+    y = y * x + 1.3981999507e-3f;
+    y = y * x + 8.3334519073e-3f;
+    y = y * x + 4.1665795894e-2f;
+    y = y * x + 1.6666665459e-1f;
+    y = y * x + 5.0000001201e-1f;
+    y = y * z + x + 1.0f;
+    union { int i; float f; } scale;
+    scale.i = (n + 127) << 23;
+    return a < -87.0f ? 0.0f : y * scale.f; /* below, e^a underflows: 0, as the C library */
+#else
+    return exp(a);
+#endif
+}
+
+/* s = sigmoid(a) and c = 1 - s, each computed without cancellation: from e = exp(-|a|). */
+static inline void LENET_FN(sigmoid_pair)(real a, real *s, real *c)
+{
+    const real e = LENET_FN(exp_nonpositive)(-LENET_MATH(fabs)(a)), r = (real)1 / ((real)1 + e);
+    const real er = e * r;
+    *s = a < 0 ? er : r;
+    *c = a < 0 ? r : er;
 }
 
 static inline real LENET_FN(apply)(int kind, real a)
 {
     const real A = (real)LENET_SQUASH_A, S = (real)LENET_SQUASH_S;
     switch (kind) {
-    case LENET_SCALED_TANH: return A * LENET_MATH(tanh)(S * a);
-    case LENET_TANH: return LENET_MATH(tanh)(a);
-    case LENET_SIGMOID: return LENET_FN(sigmoid)(a, NULL);
+    case LENET_SCALED_TANH: return A * LENET_FN(tanh_)(S * a);
+    case LENET_TANH: return LENET_FN(tanh_)(a);
+    case LENET_SIGMOID: {
+        real sg, c;
+        LENET_FN(sigmoid_pair)(a, &sg, &c);
+        return sg;
+    }
     case LENET_RELU: return a > 0 ? a : 0;
-    case LENET_SWISH: return a * LENET_FN(sigmoid)(a, NULL);
+    case LENET_SWISH: {
+        real sg, c;
+        LENET_FN(sigmoid_pair)(a, &sg, &c);
+        return a * sg;
+    }
     default: return a;
     }
 }
@@ -42,47 +109,88 @@ static inline real LENET_FN(slope)(int kind, real a)
     const real A = (real)LENET_SQUASH_A, S = (real)LENET_SQUASH_S;
     switch (kind) {
     case LENET_SCALED_TANH: {
-        const real t = LENET_MATH(tanh)(S * a);
+        const real t = LENET_FN(tanh_)(S * a);
         return A * S * ((real)1 - t * t);
     }
     case LENET_TANH: {
-        const real t = LENET_MATH(tanh)(a);
+        const real t = LENET_FN(tanh_)(a);
         return (real)1 - t * t;
     }
     case LENET_SIGMOID: {
-        real c;
-        const real s = LENET_FN(sigmoid)(a, &c);
-        return s * c;
+        real sg, c;
+        LENET_FN(sigmoid_pair)(a, &sg, &c);
+        return sg * c;
     }
     case LENET_RELU: return a > 0 ? (real)1 : (real)0;
     case LENET_SWISH: {
-        real c;
-        const real s = LENET_FN(sigmoid)(a, &c);
-        return s + a * s * c;
+        real sg, c;
+        LENET_FN(sigmoid_pair)(a, &sg, &c);
+        return sg + a * sg * c;
     }
     default: return (real)1;
     }
 }
 
-/* Element-wise work is split into fixed static chunks; each element is its own result. */
+/* One loop per kind, so that each loop body is branch-free and vectorises. `mode` 0: x = f(a);
+ * 1: x = f'(a); 2: x = d_x f'(a). */
+#define LENET_ACT_LOOP(KIND)                                                                  \
+    case KIND:                                                                                \
+        if (mode == 0)                                                                        \
+            for (ptrdiff_t p = 0; p < count; p++) out[p] = LENET_FN(apply)(KIND, a[p]);      \
+        else if (mode == 1)                                                                   \
+            for (ptrdiff_t p = 0; p < count; p++) out[p] = LENET_FN(slope)(KIND, a[p]);      \
+        else                                                                                  \
+            for (ptrdiff_t p = 0; p < count; p++) out[p] = d_x[p] * LENET_FN(slope)(KIND, a[p]); \
+        break;
+
+LENET_DISPATCH static void LENET_FN(activation_run)(int kind, int mode, const real *restrict a,
+                                                   const real *restrict d_x, ptrdiff_t count,
+                                                   real *restrict out)
+{
+    switch (kind) {
+        LENET_ACT_LOOP(LENET_SCALED_TANH)
+        LENET_ACT_LOOP(LENET_TANH)
+        LENET_ACT_LOOP(LENET_SIGMOID)
+        LENET_ACT_LOOP(LENET_RELU)
+        LENET_ACT_LOOP(LENET_SWISH)
+    default:
+        LENET_ACT_LOOP(LENET_IDENTITY)
+    }
+}
+#undef LENET_ACT_LOOP
+
+/* Split into one contiguous chunk per thread (each element is computed alone, so the split
+ * never changes a result). */
+static void LENET_FN(activation_parallel)(int kind, int mode, const real *a, const real *d_x,
+                                          ptrdiff_t count, real *out)
+{
+    const int threads = lenet_threads_for(count * 8);
+    if (threads <= 1) {
+        LENET_FN(activation_run)(kind, mode, a, d_x, count, out);
+        return;
+    }
+    LENET_PARALLEL_FOR(count * 8)
+    for (int t = 0; t < threads; t++) {
+        const ptrdiff_t lo = count * t / threads, hi = count * (t + 1) / threads;
+        LENET_FN(activation_run)(kind, mode, a + lo, d_x ? d_x + lo : NULL, hi - lo, out + lo);
+    }
+}
+
 void LENET_FN(lenet_activation_forward)(int kind, const real *a, ptrdiff_t count, real *x)
 {
-    LENET_PARALLEL_FOR(count * 8)
-    for (ptrdiff_t p = 0; p < count; p++) x[p] = LENET_FN(apply)(kind, a[p]);
+    LENET_FN(activation_parallel)(kind, 0, a, NULL, count, x);
 }
 
 void LENET_FN(lenet_activation_derivative)(int kind, const real *a, ptrdiff_t count,
                                            real *slope)
 {
-    LENET_PARALLEL_FOR(count * 8)
-    for (ptrdiff_t p = 0; p < count; p++) slope[p] = LENET_FN(slope)(kind, a[p]);
+    LENET_FN(activation_parallel)(kind, 1, a, NULL, count, slope);
 }
 
 void LENET_FN(lenet_activation_backward)(int kind, const real *a, const real *d_x,
                                          ptrdiff_t count, real *d_a)
 {
-    LENET_PARALLEL_FOR(count * 8)
-    for (ptrdiff_t p = 0; p < count; p++) d_a[p] = d_x[p] * LENET_FN(slope)(kind, a[p]);
+    LENET_FN(activation_parallel)(kind, 2, a, d_x, count, d_a);
 }
 
 #endif

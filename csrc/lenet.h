@@ -128,6 +128,17 @@ int lenet_threads_for(ptrdiff_t work);
 #define LENET_PARALLEL_FOR_2(work)
 #define LENET_SIMD_SUM(var)
 #endif
+/* LENET_DISPATCH before a hot inner function compiles it twice, for any x86-64 CPU and for
+ * CPUs with AVX2 and FMA (x86-64-v3), and picks one when the library loads (GCC's
+ * target_clones, on Linux). So a wheel runs everywhere and is fast where it can be. Results of
+ * the two versions may differ in the last bits (FMA rounds once), never between thread counts.
+ * Building with LENET_NO_DISPATCH=1 keeps only the portable version (the tests run both). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    !defined(LENET_NO_DISPATCH)
+#define LENET_DISPATCH __attribute__((target_clones("arch=x86-64-v3", "default"), noinline))
+#else
+#define LENET_DISPATCH
+#endif
 #endif
 
 /* Declare every kernel for float, then for double. */
@@ -160,17 +171,21 @@ int lenet_threads_for(ptrdiff_t work);
 #define real float
 #define LENET_FN(name) name##_f32
 #define LENET_MATH(fn) fn##f
+#define LENET_IS_FLOAT 1
 #include LENET_TEMPLATE
 #undef real
 #undef LENET_FN
 #undef LENET_MATH
+#undef LENET_IS_FLOAT
 #define real double
 #define LENET_FN(name) name##_f64
 #define LENET_MATH(fn) fn
+#define LENET_IS_FLOAT 0
 #include LENET_TEMPLATE
 #undef real
 #undef LENET_FN
 #undef LENET_MATH
+#undef LENET_IS_FLOAT
 #endif
 
 #else /* LENET_DECLARE_KERNELS: the kernels, written once over `real` */

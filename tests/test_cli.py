@@ -56,7 +56,7 @@ def test_train_then_evaluate(tmp_path, capsys):
 def test_ctrl_c_writes_a_checkpoint_and_resume_finishes(tmp_path):
     out = tmp_path / "run"
     # enough images that the pass is still running when the signal comes a second after start
-    args = ["train", "--data", str(MNIST), "--limit", "6000", "--epochs", "1", "--out", str(out),
+    args = ["train", "--data", str(MNIST), "--limit", "40000", "--epochs", "1", "--out", str(out),
             "--optimizer", "sgd", "--lr", "0.001"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "lenet.cli", *args], env=env,
@@ -68,9 +68,9 @@ def test_ctrl_c_writes_a_checkpoint_and_resume_finishes(tmp_path):
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
     assert "interrupted" in stdout and "--resume" in stdout
-    assert "SIGINT: stopping after this step" in stderr
+    assert "SIGINT: stopping at the next step boundary" in stderr
     state = lenet.checkpoint.read_checkpoint(out)
-    assert state["progress"]["epoch"] == 0 and 0 < state["progress"]["step"] < 6000
+    assert state["progress"]["epoch"] == 0 and 0 < state["progress"]["step"] < 40000
     done = run_cli("train", "--resume", str(out), "--quiet", "--offline")  # data from the run
     assert done.returncode == 0, done.stderr
     assert lenet.checkpoint.read_checkpoint(out)["progress"]["epoch"] == 1

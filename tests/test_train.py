@@ -91,8 +91,11 @@ def test_training_learns_a_simple_task(tmp_path):
 
 
 @pytest.mark.parametrize("name", list(RECIPES))
-@pytest.mark.parametrize("stop_at", [1, 5, 9])
-def test_interrupt_and_resume_give_the_same_bits(tmp_path, monkeypatch, name, stop_at):
+@pytest.mark.parametrize("stop_at,fused", [(1, False), (5, False), (9, False), (1, True),
+                                           (2, True), (3, True)])
+def test_interrupt_and_resume_give_the_same_bits(tmp_path, monkeypatch, name, stop_at, fused):
+    """Interrupted (at the stop_at-th look for Ctrl-C: per step layer by layer, per chunk of
+    steps on the fused path) and resumed, a run ends with the bits of an uninterrupted one."""
     recipe = RECIPES[name]
     data, test = tiny_data(), tiny_data(16, seed=1)
     straight = make_net(recipe)
@@ -102,12 +105,12 @@ def test_interrupt_and_resume_give_the_same_bits(tmp_path, monkeypatch, name, st
     with monkeypatch.context() as m:
         m.setattr(train_module, "_StopOnInterrupt", StopAfter(stop_at))
         history = train(interrupted, data, test, recipe, out=tmp_path / "b", progress=False,
-                        echo=None)
+                        echo=None, fused=fused)
     assert history[-1]["interrupted"]
     assert not np.array_equal(interrupted.parameters, straight.parameters)
     resumed = make_net(recipe)
     history = train(resumed, data, test, recipe, out=tmp_path / "b", resume=True,
-                    progress=False, echo=None)
+                    progress=False, echo=None, fused=fused)
     assert np.array_equal(resumed.parameters, straight.parameters)
     a, b = read_checkpoint(tmp_path / "a"), read_checkpoint(tmp_path / "b")
     for key in a["optimizer"]:
@@ -193,7 +196,7 @@ def test_resumed_log_matches_the_uninterrupted_one(tmp_path, monkeypatch):
     with monkeypatch.context() as m:
         m.setattr(train_module, "_StopOnInterrupt", StopAfter(15))  # in pass 2
         train(make_net(recipe), data, test, recipe, out=tmp_path / "b", progress=False,
-              echo=None)
+              echo=None, fused=False)
     train(make_net(recipe), data, test, recipe, out=tmp_path / "b", resume=True,
           progress=False, echo=None)
     a = [json.loads(x) for x in (tmp_path / "a" / "log.jsonl").read_text().splitlines()]

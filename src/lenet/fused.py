@@ -38,9 +38,26 @@ def _offset(net: Network, arr: np.ndarray | None) -> int | None:
 
 
 def layer_spec(net: Network) -> list[dict]:
-    """The description of net's layers that the C core's network calls take."""
+    """The description of net's layers that the C core's network calls take (made once per
+    network, then kept: a network's layers and buffers never change)."""
     if not isinstance(net, Network):
         raise TypeError(f"net must be a lenet network, got {type(net).__name__}")
+    cached = net.__dict__.get("_fused_spec")
+    if cached is not None and cached[0] == net.parameters.__array_interface__["data"][0]:
+        if isinstance(cached[1], NotFusable):
+            raise cached[1]
+        return cached[1]
+    try:
+        spec = _make_spec(net)
+    except NotFusable as exc:
+        spec = exc
+    net.__dict__["_fused_spec"] = (net.parameters.__array_interface__["data"][0], spec)
+    if isinstance(spec, NotFusable):
+        raise spec
+    return spec
+
+
+def _make_spec(net: Network) -> list[dict]:
     spec, shape = [], tuple(net.input_shape)
     for layer, out_shape in zip(net.layers, net._shapes):
         d = {"activation": layer.activation, "mode": "paper", "k": 0, "pad": 0, "table": None,

@@ -74,6 +74,7 @@ class Network:
     def __setstate__(self, state: dict) -> None:
         # A copy (copy.deepcopy, pickle) restores every array on its own; make the layers'
         # parameters and gradients views into the copied flat buffers again.
+        state = {k: v for k, v in state.items() if k != "_fused_spec"}  # made afresh
         self.__dict__.update(state)
         for layer in self.layers:
             start, stop = self._offsets[layer.name]
@@ -195,9 +196,20 @@ class Network:
             trace[layer.name] = out.copy()
         return trace
 
+    def infer(self, x: ArrayLike, batch_size: int = 256) -> np.ndarray:
+        """The network's output for x, like ``forward``, but through the fused C path (all
+        layers in one call per ``batch_size`` images, see ``lenet.fused``) and without caching
+        anything in the layers: for inference. Networks with layers the fused path does not
+        know fall back to ``forward``."""
+        from . import fused  # fused imports this module
+
+        if fused.supports(self):
+            return fused.forward(self, x, batch_size)
+        return self.forward(x)
+
     def predict(self, x: ArrayLike) -> np.ndarray:
         """Predicted classes (N,): the smallest RBF penalty, or the largest logit."""
-        out = self.forward(x)
+        out = self.infer(x)
         if isinstance(self.layers[-1], RBFOutput):
             return np.argmin(out, axis=1)
         return np.argmax(out, axis=1)
@@ -205,7 +217,7 @@ class Network:
     def predict_proba(self, x: ArrayLike) -> np.ndarray:
         """Class probabilities (N, 10): softmax of the logits; for RBF penalties y, softmax(-y)
         (the posterior that equation (9) implies, without its rubbish class)."""
-        out = self.forward(x).astype(np.float64)
+        out = self.infer(x).astype(np.float64)
         scores = -out if isinstance(self.layers[-1], RBFOutput) else out
         scores -= scores.max(axis=1, keepdims=True)
         e = np.exp(scores)

@@ -103,22 +103,27 @@ def make_optimizer(net: Network, recipe: Recipe) -> Optimizer:
     return cls(net, **kwargs)
 
 
+def check_loss(net: Network, loss: str) -> None:
+    """RBF losses need RBF outputs and cross-entropy needs logits."""
+    rbf = isinstance(net.layers[-1], RBFOutput)
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
+    if loss == "cross-entropy" and rbf:
+        raise ValueError("loss 'cross-entropy' needs logits; the RBF output gives penalties: "
+                         "use 'penalty' or 'discriminative'")
+    if loss != "cross-entropy" and not rbf:
+        raise ValueError(f"loss {loss!r} needs RBF penalties; this network outputs "
+                         f"logits: use 'cross-entropy'")
+
+
 def loss_and_grad(net: Network, out: np.ndarray, labels: np.ndarray, recipe: Recipe):
     """(loss, dE/dout) of the recipe's loss; RBF losses need RBF outputs and vice versa."""
-    rbf = isinstance(net.layers[-1], RBFOutput)
+    check_loss(net, recipe.loss)
     if recipe.loss == "cross-entropy":
-        if rbf:
-            raise ValueError("loss 'cross-entropy' needs logits; the RBF output gives penalties: "
-                             "use 'penalty' or 'discriminative'")
         return _losses.softmax_cross_entropy(out, labels)
-    if not rbf:
-        raise ValueError(f"loss {recipe.loss!r} needs RBF penalties; this network outputs "
-                         f"logits: use 'cross-entropy'")
     if recipe.loss == "penalty":
         return _losses.rbf_penalty(out, labels)
-    if recipe.loss == "discriminative":
-        return _losses.rbf_discriminative(out, labels, recipe.j)
-    raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {recipe.loss!r}")
+    return _losses.rbf_discriminative(out, labels, recipe.j)
 
 
 def evaluate(net: Network, x: np.ndarray, y: np.ndarray, batch_size: int = 1000) -> dict:
@@ -192,8 +197,9 @@ class _StopOnInterrupt:
             self._restore()
             raise KeyboardInterrupt
         self.requested = True
-        print(f"\n{signal.Signals(signum).name}: stopping after this step and writing a "
-              f"checkpoint; once more aborts without saving", file=sys.stderr, flush=True)
+        print(f"\n{signal.Signals(signum).name}: stopping at the next step boundary (within "
+              f"1,024 images) and writing a checkpoint; once more aborts without saving",
+              file=sys.stderr, flush=True)
 
     def _restore(self):
         import signal
@@ -224,7 +230,7 @@ def train(net: Network, train_data: tuple[np.ndarray, np.ndarray],
           test_data: tuple[np.ndarray, np.ndarray] | None = None, recipe: Recipe | None = None,
           *, out: str | os.PathLike | None = None, resume: bool = False,
           progress: bool = True, echo: Callable[[str], None] | None = print,
-          optimizer: Optimizer | None = None) -> list[dict]:
+          optimizer: Optimizer | None = None, fused: bool | None = None) -> list[dict]:
     """Train `net` on `train_data` = (images (N, C, H, W), labels (N,)) as `recipe` says.
 
     Returns the history: one dict per pass with pass, lr, train_loss, train_error, test_error,
@@ -233,6 +239,12 @@ def train(net: Network, train_data: tuple[np.ndarray, np.ndarray],
     `resume`, first continues from ``out/checkpoint.npz``. Ctrl-C writes a checkpoint of the
     point reached (resumable to the same bits) and returns; the history's last entry then has
     ``"interrupted": True``.
+
+    `fused` chooses how the steps run: through the fused C path (``lenet.fused``: forward,
+    loss, backward and update for 1,024 images per call), or with ``False`` layer by layer
+    from Python (``net.forward``, ``net.backward``, ``optimizer.step()``), the loop to read
+    and modify when learning. Both give the same bits. ``None`` (the default) takes the fused
+    path whenever the network and optimiser allow it.
     """
     recipe = recipe or Recipe()
     x_train, y_train = train_data
@@ -251,7 +263,19 @@ def train(net: Network, train_data: tuple[np.ndarray, np.ndarray],
     if recipe.batch_size < 1 or recipe.epochs < 0:
         raise ValueError(f"batch_size must be >= 1 and epochs >= 0, got {recipe.batch_size} "
                          f"and {recipe.epochs}")
+    check_loss(net, recipe.loss)
     optimizer = optimizer or make_optimizer(net, recipe)
+    trainer = None
+    if fused is None or fused:
+        from .fused import FusedTrainer, NotFusable
+
+        try:
+            trainer = FusedTrainer(net, optimizer, recipe.batch_size, recipe.loss, recipe.j)
+        except NotFusable:
+            if fused:
+                raise
+        if trainer is not None:  # the C loop reads images in place: convert them once
+            x_train = np.ascontiguousarray(x_train, dtype=net.dtype)
     out_dir = Path(out) if out is not None else None
     history: list[dict] = []
     start_epoch, start_step, partial = 0, 0, {"loss": 0.0, "errors": 0, "seen": 0}
@@ -289,11 +313,12 @@ def train(net: Network, train_data: tuple[np.ndarray, np.ndarray],
 
     with _StopOnInterrupt() as stop:
         return _passes(net, x_train, y_train, test_data, recipe, optimizer, out_dir, history,
-                       start_epoch, start_step, partial, progress, echo, checkpoint, stop)
+                       start_epoch, start_step, partial, progress, echo, checkpoint, stop,
+                       trainer)
 
 
 def _passes(net, x_train, y_train, test_data, recipe, optimizer, out_dir, history, start_epoch,
-            start_step, partial, progress, echo, checkpoint, stop) -> list[dict]:
+            start_step, partial, progress, echo, checkpoint, stop, trainer=None) -> list[dict]:
     n = len(x_train)
     batch = recipe.batch_size
     steps = math.ceil(n / batch)
@@ -313,7 +338,8 @@ def _passes(net, x_train, y_train, test_data, recipe, optimizer, out_dir, histor
         running = partial if epoch == start_epoch else {"loss": 0.0, "errors": 0, "seen": 0}
         bar = _progress_bar(n, min(first * batch, n), epoch, recipe.epochs, progress)
         images, chunk_start = None, -1
-        for step in range(first, steps):
+        step = first
+        while step < steps:
             if stop.requested:  # Ctrl-C: save the point reached, between two steps
                 if bar is not None:
                     bar.close()
@@ -332,6 +358,10 @@ def _passes(net, x_train, y_train, test_data, recipe, optimizer, out_dir, histor
                 chunk_start = lo // chunk
                 idx = order[chunk_start * chunk:(chunk_start + 1) * chunk]
                 images = distort(x_train[idx], _pass_generator(recipe.seed, epoch, chunk_start))
+            if trainer is not None:  # the steps up to the end of this chunk, in one C call
+                step = _fused_steps(trainer, x_train, y_train, order, images, chunk, step, steps,
+                                    batch, recipe.distort, running, bar, epoch, out_dir)
+                continue
             idx = order[lo:lo + batch]
             x = images[lo - chunk_start * chunk:lo - chunk_start * chunk + len(idx)] \
                 if recipe.distort else x_train[idx]
@@ -356,6 +386,7 @@ def _passes(net, x_train, y_train, test_data, recipe, optimizer, out_dir, histor
                     bar.set_postfix(loss=f"{running['loss'] / running['seen']:.4f}",
                                     err=f"{100 * running['errors'] / running['seen']:.2f}%",
                                     refresh=False)
+            step += 1
         if bar is not None:
             bar.close()
         if stop.requested and first < steps:  # stopped in the last step: save before evaluating
@@ -391,6 +422,37 @@ def _passes(net, x_train, y_train, test_data, recipe, optimizer, out_dir, histor
             history.append({"pass": epoch + 2, "interrupted": True, "step": 0})
             return history
     return history
+
+
+def _fused_steps(trainer, x_train, y_train, order, images, chunk, step, steps, batch, distorted,
+                 running, bar, epoch, out_dir) -> int:
+    """Run steps from `step` to the end of its chunk of images through the fused path; update
+    the running figures and the progress bar; return the next step."""
+    chunk_start = step * batch // chunk
+    end = min(steps, (chunk_start + 1) * chunk // batch)
+    lo, hi = step * batch, min(end * batch, len(order))
+    if distorted:  # `images` holds this chunk, distorted, in the pass's order
+        first = chunk_start * chunk
+        data, labels = images, y_train[order[first:first + len(images)]]
+        local = np.arange(lo - first, hi - first)
+    else:
+        data, labels, local = x_train, y_train, order[lo:hi]
+    done, loss_sum, errors, diverged = trainer.run(data, labels, local, running["loss"])
+    seen = min(done * batch, hi - lo)
+    running["loss"] = loss_sum
+    running["errors"] += errors
+    running["seen"] += seen
+    if diverged:
+        last = (f"; the last good checkpoint is the one written after pass {epoch}"
+                if epoch and out_dir is not None else "")
+        raise TrainingDiverged(f"the loss stopped being finite in pass {epoch + 1}, "
+                               f"step {step + done + 1}{last}")
+    if bar is not None:
+        bar.update(seen)
+        bar.set_postfix(loss=f"{running['loss'] / max(running['seen'], 1):.4f}",
+                        err=f"{100 * running['errors'] / max(running['seen'], 1):.2f}%",
+                        refresh=False)
+    return step + done
 
 
 def recipe_from_config(config: dict) -> Recipe:

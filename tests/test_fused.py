@@ -1,0 +1,290 @@
+"""The fused path (lenet.fused, csrc/network.c): a whole network per C call.
+
+It must give the same bits as the per-layer path for the same thread count (forward, and whole
+training runs with every optimiser and loss), the same bits for 1 and 2 threads, agree with the
+plain NumPy reference, and refuse bad input with clear errors."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+import lenet
+from lenet import _core, fused
+from lenet import reference as R
+from lenet.optim import SDLM, SGD, Adam, RMSprop
+from lenet.training import Recipe, TrainingDiverged, loss_and_grad, train
+
+from test_train import StopAfter, tiny_data
+
+
+def paper_images(rng, n, dtype=np.float32):
+    return rng.uniform(-0.1, 1.175, (n, 1, 32, 32)).astype(dtype)
+
+
+NETS = {
+    "paper": lambda dtype: lenet.LeNet5(seed=3, dtype=dtype, init="lecun98-sqrt"),
+    "modern-swish-28": lambda dtype: lenet.LeNet5.modern(seed=3, dtype=dtype),
+    "modern-relu-avg-32": lambda dtype: lenet.LeNet5.modern(seed=3, dtype=dtype, input_size=32,
+                                                            activation="relu",
+                                                            pooling="average"),
+}
+
+
+@pytest.mark.parametrize("name", list(NETS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n,batch_size", [(1, 256), (5, 2), (70, 64)])
+def test_fused_forward_equals_the_layer_path_bitwise(name, dtype, n, batch_size, rng, threads):
+    net = NETS[name](dtype)
+    x = rng.uniform(-0.1, 1.175, (n,) + net.input_shape)
+    for t in (1, 2):
+        lenet.set_num_threads(t)
+        expected = net.forward(x)
+        got = fused.forward(net, x, batch_size)
+        assert got.dtype == np.dtype(dtype) and np.array_equal(got, expected)
+    assert np.array_equal(net.infer(x), expected)
+    assert np.array_equal(net.predict(x), np.argmin(expected, 1) if name == "paper"
+                          else np.argmax(expected, 1))
+
+
+def per_layer_steps(net, optimizer, x, y, batch, loss, j=1.0):
+    """The per-layer loop the fused path must reproduce, with its running figures."""
+    recipe = Recipe(loss=loss, j=j)
+    total, errors = 0.0, 0
+    for lo in range(0, len(x), batch):
+        xb, yb = x[lo:lo + batch], y[lo:lo + batch]
+        out = net.forward(xb)
+        value, grad = loss_and_grad(net, out, yb, recipe)
+        net.backward(grad)
+        optimizer.step()
+        total += value * len(xb)
+        pred = np.argmin(out, 1) if loss != "cross-entropy" else np.argmax(out, 1)
+        errors += int(np.sum(pred != yb))
+    return total, errors
+
+
+OPTIMISERS = {
+    "sdlm": lambda net: SDLM(net, mu=0.5),
+    "sgd-momentum": lambda net: SGD(net, lr=0.01, momentum=0.9),
+    "rmsprop": lambda net: RMSprop(net),
+    "adam": lambda net: Adam(net),
+}
+
+
+@pytest.mark.parametrize("opt", list(OPTIMISERS))
+@pytest.mark.parametrize("batch", [1, 3, 16])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_training_equals_the_layer_path_bitwise(opt, batch, dtype, rng, threads):
+    x, y = paper_images(rng, 40), rng.integers(0, 10, 40)
+    loss = "discriminative" if opt == "rmsprop" else "penalty"
+    for t in (1, 2):
+        lenet.set_num_threads(t)
+        a, b = lenet.LeNet5(seed=1, dtype=dtype, init="lecun98-sqrt"), \
+            lenet.LeNet5(seed=1, dtype=dtype, init="lecun98-sqrt")
+        oa, ob = OPTIMISERS[opt](a), OPTIMISERS[opt](b)
+        if opt == "sdlm":
+            oa.start_pass(0, (x[:20], y[:20]))
+            ob.start_pass(0, (x[:20], y[:20]))
+        expected = per_layer_steps(a, oa, x, y, batch, loss, j=0.5)
+        order = np.arange(len(x))
+        steps, loss_sum, errors, diverged = fused.FusedTrainer(b, ob, batch, loss, 0.5).run(
+            x, y, order)
+        assert (steps, diverged) == (-(-len(x) // batch), False)
+        assert (loss_sum, errors) == expected
+        assert np.array_equal(a.parameters, b.parameters)
+        assert np.array_equal(a.gradients, b.gradients)
+        assert oa.steps == ob.steps
+        for name in oa.state_arrays:
+            assert np.array_equal(getattr(oa, name), getattr(ob, name))
+
+
+def test_fused_training_is_the_same_bits_on_one_and_two_threads(rng, threads):
+    x, y = paper_images(rng, 64), rng.integers(0, 10, 64)
+    results = []
+    for t in (1, 2):
+        lenet.set_num_threads(t)
+        for batch in (1, 32):
+            net = lenet.LeNet5(seed=2)
+            fused.FusedTrainer(net, SGD(net, lr=0.01), batch).run(x, y, np.arange(64))
+            results.append((t, batch, net.parameters.copy()))
+    assert np.array_equal(results[0][2], results[2][2])
+    assert np.array_equal(results[1][2], results[3][2])
+
+
+def test_fused_modern_training_equals_the_layer_path(rng, threads):
+    x = rng.uniform(0, 1, (50, 1, 28, 28)).astype(np.float32)
+    y = rng.integers(0, 10, 50)
+    a, b = lenet.LeNet5.modern(seed=0), lenet.LeNet5.modern(seed=0)
+    oa, ob = RMSprop(a), RMSprop(b)
+    expected = per_layer_steps(a, oa, x, y, 32, "cross-entropy")
+    got = fused.FusedTrainer(b, ob, 32, "cross-entropy").run(x, y, np.arange(50))
+    assert got[1:3] == expected and np.array_equal(a.parameters, b.parameters)
+
+
+def test_one_fused_step_matches_the_numpy_reference(rng):
+    """float64: forward, loss (8), backward and an SGD update computed with lenet.reference."""
+    net = lenet.LeNet5(seed=4, dtype=np.float64)
+    x, y = paper_images(rng, 3, np.float64), rng.integers(0, 10, 3)
+    params = {k: v.copy() for k, v in net.state_dict().items()}
+    acts, out = [], x
+    for layer in net.layers:
+        p = {k: params[f"{layer.name}.{k}"] for k in layer.params}
+        if isinstance(layer, lenet.Convolution):
+            a = R.conv_forward(out, p["weight"], p["bias"], layer.connection_table, layer.padding)
+        elif isinstance(layer, lenet.Subsampling):
+            a = R.subsample_forward(out, p["coefficient"], p["bias"], layer.mode)
+        elif isinstance(layer, lenet.FullConnection):
+            out = out.reshape(len(out), -1)
+            a = R.dense_forward(out, p["weight"], p["bias"])
+        else:
+            a = R.rbf_forward(out, layer.prototypes)
+        acts.append((layer, out, a, p))
+        out = R.activation_forward(a, layer.activation)
+    loss, d = R.loss_rbf_penalty(out, y)
+    grads = {}
+    for layer, inp, a, p in reversed(acts):
+        d = R.activation_backward(a, d, layer.activation)
+        if isinstance(layer, lenet.Convolution):
+            d, grads[layer.name + ".weight"], grads[layer.name + ".bias"] = R.conv_backward(
+                inp, p["weight"], d, layer.connection_table, layer.padding)
+        elif isinstance(layer, lenet.Subsampling):
+            d, grads[layer.name + ".coefficient"], grads[layer.name + ".bias"] = \
+                R.subsample_backward(inp, d, p["coefficient"], layer.mode)
+        elif isinstance(layer, lenet.FullConnection):
+            d, grads[layer.name + ".weight"], grads[layer.name + ".bias"] = R.dense_backward(
+                inp, p["weight"], d)
+            d = d.reshape(len(d), -1, 1, 1)
+        else:
+            d = R.rbf_backward(inp, layer.prototypes, d)
+    _, loss_sum, _, _ = fused.FusedTrainer(net, SGD(net, lr=0.1), 3).run(x, y, np.arange(3))
+    assert loss_sum == pytest.approx(3 * loss, rel=1e-12)
+    for name, value in net.state_dict().items():
+        expected = params[name] - 0.1 * grads[name]
+        np.testing.assert_allclose(value, expected, rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_update_kernels_match_the_numpy_reference(dtype, rng):
+    n = 1000
+    w, g = rng.normal(size=n).astype(dtype), rng.normal(size=n).astype(dtype)
+    mask = (rng.uniform(size=n) > 0.2).astype(dtype)
+    s1, s2 = rng.uniform(0, 1, n).astype(dtype), rng.uniform(0, 1, n).astype(dtype)
+    tol = {"rtol": 2e-6 if dtype == np.float32 else 1e-13, "atol": 1e-7 if dtype == np.float32 else 1e-15}
+    p = w.copy()
+    _core.sdlm_update(p, g, s1 * mask)
+    np.testing.assert_allclose(p, R.sdlm_update(w, g, s1 * mask), **tol)
+    p, v = w.copy(), s1.copy()
+    _core.sgd_update(p, g, v, mask, 0.05, 0.9)
+    for got, want in zip((p, v), R.sgd_update(w, g, s1, mask, 0.05, 0.9)):
+        np.testing.assert_allclose(got, want, **tol)
+    p, v = w.copy(), s1.copy()
+    _core.rmsprop_update(p, g, v, mask, 0.01, 0.9, 1e-7)
+    for got, want in zip((p, v), R.rmsprop_update(w, g, s1, mask, 0.01, 0.9, 1e-7)):
+        np.testing.assert_allclose(got, want, **tol)
+    p, m, v = w.copy(), s1.copy(), s2.copy()
+    _core.adam_update(p, g, m, v, mask, 0.01, 0.9, 0.999, 1e-8, 7)
+    for got, want in zip((p, m, v), R.adam_update(w, g, s1, s2, mask, 0.01, 0.9, 0.999, 1e-8, 7)):
+        np.testing.assert_allclose(got, want, **tol)
+    assert np.array_equal(p[mask == 0], w[mask == 0])  # fixed values never move
+
+
+@pytest.mark.parametrize("recipe", [
+    Recipe(epochs=2, curvature_patterns=16, limit=40),
+    Recipe(epochs=2, optimizer="sgd", lr=0.01, momentum=0.5, batch_size=4, distort=True),
+    Recipe(model="modern", activation="relu", optimizer="adam", loss="cross-entropy",
+           batch_size=8, epochs=2),
+], ids=["paper-sdlm", "sgd-distort", "modern-adam"])
+def test_train_gives_the_same_history_and_bits_either_way(recipe, threads):
+    x, y = tiny_data(48)
+    if recipe.model == "modern":
+        x = x[:, :, 2:30, 2:30]
+    runs = []
+    for use_fused in (False, True):
+        net = lenet.LeNet5(seed=0) if recipe.model == "paper" else \
+            lenet.LeNet5.modern(seed=0, activation="relu")
+        history = train(net, (x, y), (x[:10], y[:10]), recipe, progress=False, echo=None,
+                        fused=use_fused)
+        runs.append((net.parameters.copy(), [{k: v for k, v in r.items() if k != "seconds"}
+                                             for r in history]))
+    assert np.array_equal(runs[0][0], runs[1][0])
+    assert runs[0][1] == runs[1][1]
+
+
+@pytest.mark.parametrize("stop_at", [1, 2])
+def test_fused_interrupt_and_resume_give_the_same_bits(tmp_path, monkeypatch, stop_at):
+    import lenet.training as train_module
+
+    x, y = tiny_data(3000)
+    recipe = Recipe(epochs=2, optimizer="sgd", lr=0.01)
+    whole = lenet.LeNet5(seed=0)
+    train(whole, (x, y), None, recipe, progress=False, echo=None)
+    net = lenet.LeNet5(seed=0)
+    monkeypatch.setattr(train_module, "_StopOnInterrupt", StopAfter(stop_at))
+    history = train(net, (x, y), None, recipe, out=tmp_path, progress=False, echo=None)
+    assert history[-1]["interrupted"] and history[-1]["step"] % 1024 == 0
+    monkeypatch.undo()
+    resumed = lenet.LeNet5(seed=0)
+    train(resumed, (x, y), None, recipe, out=tmp_path, resume=True, progress=False, echo=None)
+    assert np.array_equal(resumed.parameters, whole.parameters)
+
+
+def poisoned_net():
+    net = lenet.LeNet5(seed=0)
+    net.F6.params["weight"][0, 0] = np.nan  # as if an earlier update had blown up
+    return net
+
+
+def test_divergence_stops_before_the_bad_update(rng):
+    x, y = paper_images(rng, 20), rng.integers(0, 10, 20)
+    net = poisoned_net()
+    before = net.parameters.copy()
+    trainer = fused.FusedTrainer(net, SGD(net, lr=0.01), 1)
+    steps, loss_sum, _, diverged = trainer.run(x, y, np.arange(20))
+    assert (steps, diverged, loss_sum, trainer.optimizer.steps) == (0, True, 0.0, 0)
+    assert np.array_equal(net.parameters, before, equal_nan=True)  # no update was made
+    with pytest.raises(TrainingDiverged, match="pass 1, step 1"):
+        train(poisoned_net(), (x, y), None, Recipe(optimizer="sgd", lr=0.01, epochs=1),
+              progress=False, echo=None)
+
+
+def test_bad_input_is_refused_with_the_argument_named(rng):
+    net = lenet.LeNet5(seed=0)
+    spec = fused.layer_spec(net)
+    x, y = paper_images(rng, 4), np.arange(4)
+    state = fused.optimizer_state(SGD(net, lr=0.1))
+    call = dict(spec=spec, params=net.parameters, grads=net.gradients, optimizer=state,
+                images=x, labels=y, order=np.arange(4), batch_size=2)
+    cases = [
+        (dict(order=np.array([0, 4])), ValueError, "order"),
+        (dict(labels=np.array([0, 1, 2, 10])), ValueError, "labels"),
+        (dict(images=x[:, :, :30]), ValueError, "images"),
+        (dict(batch_size=0), ValueError, "batch_size"),
+        (dict(grads=net.parameters), ValueError, "grads"),
+        (dict(params=net.parameters.astype(np.float64)), TypeError, "grads"),
+        (dict(optimizer={**state, "kind": "lbfgs"}), ValueError, "optimizer kind"),
+        (dict(optimizer={**state, "lr": -1.0}), ValueError, "lr"),
+        (dict(spec=spec[:-1] + [{**spec[-1], "in_shape": (83, 1, 1)}]), ValueError, "spec"),
+        (dict(spec=[{**spec[0], "weight": net.parameters.size}] + spec[1:]), ValueError,
+         "weight offset"),
+    ]
+    for change, error, word in cases:
+        with pytest.raises(error, match=word):
+            _core.network_train(**{**call, **change})
+    with pytest.raises(ValueError, match="loss"):
+        _core.network_train(**call, loss="cross-entropy")
+    with pytest.raises(ValueError, match="x must have shape"):
+        fused.forward(net, x[:, :, :28, :28])
+    with pytest.raises(ValueError, match="non-finite"):
+        fused.forward(net, np.full((1, 1, 32, 32), np.nan))
+
+
+def test_networks_with_unknown_layers_fall_back(rng):
+    class Doubling(lenet.FullConnection):
+        pass
+
+    net = lenet.Network([lenet.Convolution(1, 2, 5, name="C1"),
+                         Doubling(2 * 28 * 28, 3, name="F")], (1, 32, 32))
+    assert fused.layer_spec(net)  # a subclass of a known layer is still that layer
+    assert fused.supports(lenet.LeNet5())
