@@ -12,8 +12,9 @@
 #include <omp.h>
 #endif
 
-/* Below this many multiply-adds a loop runs on one thread (about ten microseconds of work). */
-#define LENET_MIN_PARALLEL_WORK 20000
+/* Below this many multiply-adds a loop runs on one thread (about ten microseconds of work for
+ * the vectorised kernels: waking a second thread costs a few microseconds). */
+#define LENET_MIN_PARALLEL_WORK 200000
 
 static int num_threads = 0; /* 0: not chosen yet */
 
