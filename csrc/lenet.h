@@ -293,6 +293,9 @@ void LENET_FN(lenet_rmsprop_update)(real *params, const real *grads, real *mean_
 void LENET_FN(lenet_adam_update)(real *params, const real *grads, real *mean, real *mean_square,
                                  const real *mask, double lr, double beta1, double beta2,
                                  double eps, long long step, ptrdiff_t count);
+/* The update opt->kind names, with opt's settings and state; adds one to opt->step first. */
+void LENET_FN(lenet_optimizer_update)(struct lenet_optimizer *opt, real *params,
+                                      const real *grads, ptrdiff_t count);
 
 /* ---- A whole network (network.c) -------------------------------------------------------
  * Values of scratch memory the two calls below need for batches of up to n samples. */

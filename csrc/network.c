@@ -168,30 +168,6 @@ static double LENET_FN(loss)(int kind, double j, const real *out, const int *lab
     }
 }
 
-static void LENET_FN(update)(struct lenet_optimizer *opt, real *params, const real *grads,
-                             ptrdiff_t count)
-{
-    opt->step += 1;
-    switch (opt->kind) {
-    case LENET_OPT_SDLM:
-        LENET_FN(lenet_sdlm_update)(params, grads, (const real *)opt->state1, count);
-        break;
-    case LENET_OPT_SGD:
-        LENET_FN(lenet_sgd_update)(params, grads, (real *)opt->state1, (const real *)opt->mask,
-                                   opt->lr, opt->beta1, count);
-        break;
-    case LENET_OPT_RMSPROP:
-        LENET_FN(lenet_rmsprop_update)(params, grads, (real *)opt->state1,
-                                       (const real *)opt->mask, opt->lr, opt->beta1, opt->eps,
-                                       count);
-        break;
-    default:
-        LENET_FN(lenet_adam_update)(params, grads, (real *)opt->state1, (real *)opt->state2,
-                                    (const real *)opt->mask, opt->lr, opt->beta1, opt->beta2,
-                                    opt->eps, opt->step, count);
-    }
-}
-
 ptrdiff_t LENET_FN(lenet_network_train)(const struct lenet_layer *layers, int n_layers,
                                         real *params, real *grads, ptrdiff_t n_params,
                                         struct lenet_optimizer *opt, int loss, double j,
@@ -236,7 +212,7 @@ ptrdiff_t LENET_FN(lenet_network_train)(const struct lenet_layer *layers, int n_
                 d_y = d_in;
             }
         }
-        LENET_FN(update)(opt, params, grads, n_params);
+        LENET_FN(lenet_optimizer_update)(opt, params, grads, n_params);
         *loss_sum += e * n;
         for (int b = 0; b < n; b++) {
             const real *o = out + (ptrdiff_t)b * classes;

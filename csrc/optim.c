@@ -3,8 +3,9 @@
  *
  * Each kernel updates the flat parameter buffer in place from the flat gradient buffer, element
  * by element; `mask` is 1 for trainable values and 0 for fixed ones (C3's gaps), so fixed values
- * never move. Both the Python optimisers (lenet.optim) and the fused training loop
- * (network.c) call these, so the two paths update with the same bits.
+ * never move. lenet_optimizer_update picks one of them from a struct lenet_optimizer; the
+ * Python optimisers (lenet.optim) and the fused training loop (network.c) both go through it,
+ * so the two paths update with the same bits.
  * Compiled for float and double like conv.c.
  */
 #ifndef real
@@ -63,6 +64,31 @@ void LENET_FN(lenet_adam_update)(real *restrict params, const real *restrict gra
         mean[p] = m;
         mean_square[p] = v;
         params[p] -= rate * (m / c1) * mask[p] / (LENET_MATH(sqrt)(v / c2) + e);
+    }
+}
+
+/* The update `opt` names; counts it in opt->step first (Adam's t starts at 1). */
+void LENET_FN(lenet_optimizer_update)(struct lenet_optimizer *opt, real *params,
+                                      const real *grads, ptrdiff_t count)
+{
+    opt->step += 1;
+    switch (opt->kind) {
+    case LENET_OPT_SDLM:
+        LENET_FN(lenet_sdlm_update)(params, grads, (const real *)opt->state1, count);
+        break;
+    case LENET_OPT_SGD:
+        LENET_FN(lenet_sgd_update)(params, grads, (real *)opt->state1, (const real *)opt->mask,
+                                   opt->lr, opt->beta1, count);
+        break;
+    case LENET_OPT_RMSPROP:
+        LENET_FN(lenet_rmsprop_update)(params, grads, (real *)opt->state1,
+                                       (const real *)opt->mask, opt->lr, opt->beta1, opt->eps,
+                                       count);
+        break;
+    default:
+        LENET_FN(lenet_adam_update)(params, grads, (real *)opt->state1, (real *)opt->state2,
+                                    (const real *)opt->mask, opt->lr, opt->beta1, opt->beta2,
+                                    opt->eps, opt->step, count);
     }
 }
 

@@ -172,19 +172,24 @@ def test_update_kernels_match_the_numpy_reference(dtype, rng):
     mask = (rng.uniform(size=n) > 0.2).astype(dtype)
     s1, s2 = rng.uniform(0, 1, n).astype(dtype), rng.uniform(0, 1, n).astype(dtype)
     tol = {"rtol": 2e-6 if dtype == np.float32 else 1e-13, "atol": 1e-7 if dtype == np.float32 else 1e-15}
+
+    def step(kind, p, state1, state2=None, step=0, **settings):
+        return _core.optimizer_step({"kind": kind, "step": step, "mask": mask, "state1": state1,
+                                     "state2": state2, **settings}, p, g)
+
     p = w.copy()
-    _core.sdlm_update(p, g, s1 * mask)
+    assert step("sdlm", p, s1 * mask) == 1
     np.testing.assert_allclose(p, R.sdlm_update(w, g, s1 * mask), **tol)
     p, v = w.copy(), s1.copy()
-    _core.sgd_update(p, g, v, mask, 0.05, 0.9)
+    step("sgd", p, v, lr=0.05, beta1=0.9)
     for got, want in zip((p, v), R.sgd_update(w, g, s1, mask, 0.05, 0.9)):
         np.testing.assert_allclose(got, want, **tol)
     p, v = w.copy(), s1.copy()
-    _core.rmsprop_update(p, g, v, mask, 0.01, 0.9, 1e-7)
+    step("rmsprop", p, v, lr=0.01, beta1=0.9, eps=1e-7)
     for got, want in zip((p, v), R.rmsprop_update(w, g, s1, mask, 0.01, 0.9, 1e-7)):
         np.testing.assert_allclose(got, want, **tol)
     p, m, v = w.copy(), s1.copy(), s2.copy()
-    _core.adam_update(p, g, m, v, mask, 0.01, 0.9, 0.999, 1e-8, 7)
+    assert step("adam", p, m, v, step=6, lr=0.01, beta1=0.9, beta2=0.999, eps=1e-8) == 7
     for got, want in zip((p, m, v), R.adam_update(w, g, s1, s2, mask, 0.01, 0.9, 0.999, 1e-8, 7)):
         np.testing.assert_allclose(got, want, **tol)
     assert np.array_equal(p[mask == 0], w[mask == 0])  # fixed values never move
@@ -253,7 +258,7 @@ def test_bad_input_is_refused_with_the_argument_named(rng):
     net = lenet.LeNet5(seed=0)
     spec = fused.layer_spec(net)
     x, y = paper_images(rng, 4), np.arange(4)
-    state = fused.optimizer_state(SGD(net, lr=0.1))
+    state = SGD(net, lr=0.1).core_state()
     call = dict(spec=spec, params=net.parameters, grads=net.gradients, optimizer=state,
                 images=x, labels=y, order=np.arange(4), batch_size=2)
     cases = [

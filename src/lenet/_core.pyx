@@ -66,15 +66,6 @@ cdef extern from "lenet.h" nogil:
     double lenet_loss_softmax_cross_entropy_f32(const float *out, const int *labels, int n, int classes, float *grad)
     double lenet_loss_softmax_cross_entropy_f64(const double *out, const int *labels, int n, int classes, double *grad)
 
-    void lenet_sdlm_update_f32(float *params, const float *grads, const float *step_sizes, Py_ssize_t count)
-    void lenet_sdlm_update_f64(double *params, const double *grads, const double *step_sizes, Py_ssize_t count)
-    void lenet_sgd_update_f32(float *params, const float *grads, float *velocity, const float *mask, double lr, double momentum, Py_ssize_t count)
-    void lenet_sgd_update_f64(double *params, const double *grads, double *velocity, const double *mask, double lr, double momentum, Py_ssize_t count)
-    void lenet_rmsprop_update_f32(float *params, const float *grads, float *mean_square, const float *mask, double lr, double rho, double eps, Py_ssize_t count)
-    void lenet_rmsprop_update_f64(double *params, const double *grads, double *mean_square, const double *mask, double lr, double rho, double eps, Py_ssize_t count)
-    void lenet_adam_update_f32(float *params, const float *grads, float *mean, float *mean_square, const float *mask, double lr, double beta1, double beta2, double eps, long long step, Py_ssize_t count)
-    void lenet_adam_update_f64(double *params, const double *grads, double *mean, double *mean_square, const double *mask, double lr, double beta1, double beta2, double eps, long long step, Py_ssize_t count)
-
     enum: LENET_MAX_LAYERS
     struct lenet_layer:
         int kind, activation, mode
@@ -91,6 +82,8 @@ cdef extern from "lenet.h" nogil:
         void *state1
         void *state2
         const void *mask
+    void lenet_optimizer_update_f32(lenet_optimizer *opt, float *params, const float *grads, Py_ssize_t count)
+    void lenet_optimizer_update_f64(lenet_optimizer *opt, double *params, const double *grads, Py_ssize_t count)
     Py_ssize_t lenet_network_workspace_f32(const lenet_layer *layers, int n_layers, int n)
     Py_ssize_t lenet_network_workspace_f64(const lenet_layer *layers, int n_layers, int n)
     void lenet_network_forward_f32(const lenet_layer *layers, int n_layers, const float *params, const float *inp, int n, float *workspace, float *out)
@@ -700,28 +693,15 @@ def _flat_buffer(name, value, dtype, size):
     return value
 
 
-def _update_args(params, grads, written, read):
-    """Checks shared by the updates: params and `written` are written in place; all are 1-D
-    twins of params with its dtype, and no written buffer overlaps another buffer."""
-    if not isinstance(params, np.ndarray):
-        raise TypeError(f"params must be a numpy.ndarray, got {type(params).__name__}")
-    if params.dtype != np.float32 and params.dtype != np.float64:
-        raise TypeError(f"params must have dtype float32 or float64, got {params.dtype}")
-    if params.ndim != 1:
-        raise ValueError(f"params must be 1-D (a network's flat buffer), got shape {_fmt(params.shape)}")
-    _check_size("params", params.shape)
-    dtype, size = params.dtype, params.shape[0]
-    _flat_buffer("params", params, dtype, size)
-    arrays = {"params": params, "grads": _flat_buffer("grads", grads, dtype, size)}
-    for name, value in list(written.items()) + list(read.items()):
-        arrays[name] = _flat_buffer(name, value, dtype, size)
-    for name in ["params"] + list(written):
-        if not arrays[name].flags.writeable:
-            raise ValueError(f"{name} must be writeable")
-        for other, arr in arrays.items():
-            if other != name and np.may_share_memory(arrays[name], arr):
-                raise ValueError(f"{name} must not share memory with {other}")
-    return dtype == np.float32, size
+def _params_buffer(name, value):
+    """A network's flat parameter buffer: 1-D float32 or float64, written in place."""
+    if not isinstance(value, np.ndarray) or value.dtype not in (np.float32, np.float64) \
+            or value.ndim != 1:
+        raise TypeError(f"{name} must be a 1-D float32 or float64 numpy.ndarray (a network's "
+                        f"flat buffer), got {getattr(value, 'dtype', type(value).__name__)} "
+                        f"{getattr(value, 'shape', '')}")
+    _check_size(name, value.shape)
+    return _flat_buffer(name, value, value.dtype, value.shape[0])
 
 
 def _hyper(name, value, low, high, low_open=False):
@@ -733,86 +713,75 @@ def _hyper(name, value, low, high, low_open=False):
     return v
 
 
-def sdlm_update(params, grads, step_sizes) -> None:
-    """SDLM (Appendix C), in place: params -= step_sizes * grads."""
-    cdef bint f32
-    cdef Py_ssize_t size
-    f32, size = _update_args(params, grads, {}, {"step_sizes": step_sizes})
+OPTIMIZER_KINDS = ("sdlm", "sgd", "rmsprop", "adam")
+# The twins of params each optimiser reads ("r") or updates in place ("w") (lenet.h):
+# SDLM's step sizes; SGD's velocity, RMSprop's mean square, Adam's mean and mean square.
+_OPTIMIZER_BUFFERS = {
+    "sdlm": {"state1": "r"},
+    "sgd": {"state1": "w", "mask": "r"},
+    "rmsprop": {"state1": "w", "mask": "r"},
+    "adam": {"state1": "w", "state2": "w", "mask": "r"},
+}
+
+
+cdef object _fill_optimizer(lenet_optimizer *opt, optimizer, params, grads):
+    """Check an optimiser description against params and grads (already checked) and fill
+    `opt`. The description is a dict: kind (one of OPTIMIZER_KINDS), lr, beta1 (SGD's momentum,
+    RMSprop's rho, Adam's beta1), beta2, eps, step (updates so far), and the arrays state1,
+    state2 and mask that the kind uses. Returns the arrays `opt` points to."""
+    if not isinstance(optimizer, dict):
+        raise TypeError(f"optimizer must be a dict, got {type(optimizer).__name__}")
+    kind = optimizer.get("kind")
+    opt.kind = _code("optimizer kind", kind, OPTIMIZER_KINDS)
+    opt.lr = _hyper("lr", optimizer.get("lr", 1.0), 0.0, np.inf, True)
+    opt.beta1 = _hyper("beta1", optimizer.get("beta1", 0.0), 0.0, 1.0)
+    opt.beta2 = _hyper("beta2", optimizer.get("beta2", 0.0), 0.0, 1.0)
+    opt.eps = _hyper("eps", optimizer.get("eps", 1.0), 0.0, np.inf, True)
+    if kind == "adam" and (opt.beta1 >= 1 or opt.beta2 >= 1):
+        raise ValueError(f"beta1 and beta2 must lie in [0, 1), got {opt.beta1!r} and {opt.beta2!r}")
+    step = optimizer.get("step", 0)
+    if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
+        raise ValueError(f"optimizer step must be a count of updates, got {step!r}")
+    opt.step = step
+    uses = _OPTIMIZER_BUFFERS[kind]
+    arrays = {"params": params, "grads": grads}
+    for name in uses:
+        arrays[name] = _flat_buffer(name, optimizer.get(name), params.dtype, params.shape[0])
+    for name in ["params"] + [n for n, how in uses.items() if how == "w"]:
+        if not arrays[name].flags.writeable:
+            raise ValueError(f"{name} must be writeable")
+        for other, arr in arrays.items():
+            if other != name and np.may_share_memory(arrays[name], arr):
+                raise ValueError(f"{name} must not share memory with {other}")
+    opt.state1 = _ptr(arrays.get("state1"))
+    opt.state2 = _ptr(arrays.get("state2"))
+    opt.mask = _ptr(arrays.get("mask"))
+    return arrays
+
+
+def optimizer_step(optimizer, params, grads) -> int:
+    """One update of params, in place, from grads, by the optimiser `optimizer` describes (a
+    dict, see lenet.optim.Optimizer.core_state). Returns the new update count."""
+    params = _params_buffer("params", params)
+    cdef Py_ssize_t size = params.shape[0]
+    grads = _flat_buffer("grads", grads, params.dtype, size)
+    cdef lenet_optimizer opt
+    keep = _fill_optimizer(&opt, optimizer, params, grads)
     cdef void *pp = _ptr(params)
     cdef void *pg = _ptr(grads)
-    cdef void *ps = _ptr(step_sizes)
+    cdef bint f32 = params.dtype == np.float32
     with nogil:
         if f32:
-            lenet_sdlm_update_f32(<float *>pp, <float *>pg, <float *>ps, size)
+            lenet_optimizer_update_f32(&opt, <float *>pp, <float *>pg, size)
         else:
-            lenet_sdlm_update_f64(<double *>pp, <double *>pg, <double *>ps, size)
-
-
-def sgd_update(params, grads, velocity, mask, lr, momentum) -> None:
-    """SGD with momentum, in place: velocity = momentum velocity - lr grads mask; params += velocity."""
-    cdef bint f32
-    cdef Py_ssize_t size
-    f32, size = _update_args(params, grads, {"velocity": velocity}, {"mask": mask})
-    cdef double r = _hyper("lr", lr, 0.0, np.inf, True), m = _hyper("momentum", momentum, 0.0, 1.0)
-    cdef void *pp = _ptr(params)
-    cdef void *pg = _ptr(grads)
-    cdef void *pv = _ptr(velocity)
-    cdef void *pm = _ptr(mask)
-    with nogil:
-        if f32:
-            lenet_sgd_update_f32(<float *>pp, <float *>pg, <float *>pv, <float *>pm, r, m, size)
-        else:
-            lenet_sgd_update_f64(<double *>pp, <double *>pg, <double *>pv, <double *>pm, r, m, size)
-
-
-def rmsprop_update(params, grads, mean_square, mask, lr, rho, eps) -> None:
-    """RMSprop (Keras), in place: s = rho s + (1 - rho) g^2; params -= lr g mask / sqrt(s + eps)."""
-    cdef bint f32
-    cdef Py_ssize_t size
-    f32, size = _update_args(params, grads, {"mean_square": mean_square}, {"mask": mask})
-    cdef double r = _hyper("lr", lr, 0.0, np.inf, True), rho_ = _hyper("rho", rho, 0.0, 1.0)
-    cdef double e = _hyper("eps", eps, 0.0, np.inf, True)
-    cdef void *pp = _ptr(params)
-    cdef void *pg = _ptr(grads)
-    cdef void *ps = _ptr(mean_square)
-    cdef void *pm = _ptr(mask)
-    with nogil:
-        if f32:
-            lenet_rmsprop_update_f32(<float *>pp, <float *>pg, <float *>ps, <float *>pm, r, rho_, e, size)
-        else:
-            lenet_rmsprop_update_f64(<double *>pp, <double *>pg, <double *>ps, <double *>pm, r, rho_, e, size)
-
-
-def adam_update(params, grads, mean, mean_square, mask, lr, beta1, beta2, eps, step) -> None:
-    """Adam, in place, for update number `step` (from 1): see lenet.h for the formula."""
-    cdef bint f32
-    cdef Py_ssize_t size
-    f32, size = _update_args(params, grads, {"mean": mean, "mean_square": mean_square},
-                             {"mask": mask})
-    cdef double r = _hyper("lr", lr, 0.0, np.inf, True), b1 = _hyper("beta1", beta1, 0.0, 1.0)
-    cdef double b2 = _hyper("beta2", beta2, 0.0, 1.0), e = _hyper("eps", eps, 0.0, np.inf, True)
-    if b1 >= 1 or b2 >= 1:
-        raise ValueError(f"beta1 and beta2 must lie in [0, 1), got {beta1!r} and {beta2!r}")
-    if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 1:
-        raise ValueError(f"step must be a positive integer (updates so far, this one included), got {step!r}")
-    cdef long long t = step
-    cdef void *pp = _ptr(params)
-    cdef void *pg = _ptr(grads)
-    cdef void *p1 = _ptr(mean)
-    cdef void *p2 = _ptr(mean_square)
-    cdef void *pm = _ptr(mask)
-    with nogil:
-        if f32:
-            lenet_adam_update_f32(<float *>pp, <float *>pg, <float *>p1, <float *>p2, <float *>pm, r, b1, b2, e, t, size)
-        else:
-            lenet_adam_update_f64(<double *>pp, <double *>pg, <double *>p1, <double *>p2, <double *>pm, r, b1, b2, e, t, size)
+            lenet_optimizer_update_f64(&opt, <double *>pp, <double *>pg, size)
+    return opt.step
 
 
 # ---- whole networks (the fused path) --------------------------------------------------------
 
 LAYER_KINDS = ("conv", "subsample", "dense", "rbf")
 LOSS_KINDS = ("penalty", "discriminative", "cross-entropy")
-OPTIMIZER_KINDS = ("sdlm", "sgd", "rmsprop", "adam")
 
 _SPEC_KEYS = ("kind", "activation", "mode", "in_shape", "out_shape", "k", "pad", "table",
               "weight", "bias", "prototypes")
@@ -923,16 +892,6 @@ def _workspace(_Plan plan, int n):
     return np.empty(size, dtype=plan.dtype)
 
 
-def _params_buffer(name, value):
-    if not isinstance(value, np.ndarray) or value.dtype not in (np.float32, np.float64) \
-            or value.ndim != 1:
-        raise TypeError(f"{name} must be a 1-D float32 or float64 numpy.ndarray (a network's "
-                        f"flat buffer), got {getattr(value, 'dtype', type(value).__name__)} "
-                        f"{getattr(value, 'shape', '')}")
-    _check_size(name, value.shape)
-    return _flat_buffer(name, value, value.dtype, value.shape[0])
-
-
 def network_forward(spec, params, x, batch_size=256):
     """The network's output for the samples x (N, ...), run `batch_size` at a time through all
     the layers in C; nothing is cached. Returns (N, classes) in params' dtype."""
@@ -979,8 +938,7 @@ def network_train(spec, params, grads, optimizer, images, labels, order, int bat
     """Training steps in C over the samples images[order] (labels[order]), batch_size at a
     time: forward, loss, backward into grads, the optimiser's update of params (in place).
 
-    ``optimizer`` is a dict: kind (one of OPTIMIZER_KINDS), lr, beta1, beta2, eps, step (updates
-    so far), state1, state2 (flat twins of params, or None), mask (twin of params).
+    ``optimizer`` describes the optimiser (a dict, see lenet.optim.Optimizer.core_state).
     Returns (steps, loss_sum, errors, diverged, step): steps done, `loss_sum` plus the sum over
     them of loss x samples (added step by step, in double), misclassified samples, whether a loss stopped being finite (the steps stop
     before its update), and the optimiser's new step count.
@@ -990,28 +948,8 @@ def network_train(spec, params, grads, optimizer, images, labels, order, int bat
     cdef Py_ssize_t size = params.shape[0]
     grads = _flat_buffer("grads", grads, dtype, size)
     cdef _Plan plan = _plan(spec, dtype, size)
-    if not isinstance(optimizer, dict):
-        raise TypeError(f"optimizer must be a dict, got {type(optimizer).__name__}")
     cdef lenet_optimizer opt
-    opt.kind = _code("optimizer kind", optimizer.get("kind"), OPTIMIZER_KINDS)
-    opt.lr = _hyper("lr", optimizer.get("lr", 1.0), 0.0, np.inf, True)
-    opt.beta1 = _hyper("beta1", optimizer.get("beta1", 0.0), 0.0, 1.0)
-    opt.beta2 = _hyper("beta2", optimizer.get("beta2", 0.0), 0.0, 1.0)
-    opt.eps = _hyper("eps", optimizer.get("eps", 1.0), 0.0, np.inf, True)
-    step = optimizer.get("step", 0)
-    if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
-        raise ValueError(f"optimizer step must be a count of updates, got {step!r}")
-    opt.step = step
-    state1, state2, mask = optimizer.get("state1"), optimizer.get("state2"), optimizer.get("mask")
-    needs = {0: ("state1",), 1: ("state1", "mask"), 2: ("state1", "mask"),
-             3: ("state1", "state2", "mask")}[opt.kind]
-    written = {k: v for k, v in (("state1", state1), ("state2", state2)) if k in needs}
-    read = {"mask": mask} if "mask" in needs else {}
-    if opt.kind == 0:
-        read, written = {"state1": state1}, {}
-    _update_args(params, grads, written, read)
-    opt.state1, opt.state2, opt.mask = _ptr(state1), _ptr(state2 if "state2" in needs else None), \
-        _ptr(mask if "mask" in needs else None)
+    keep = _fill_optimizer(&opt, optimizer, params, grads)
     cdef int loss_kind = _code("loss", loss, LOSS_KINDS)
     last = spec[len(spec) - 1]["kind"]
     if (loss_kind == 2) == (last == "rbf"):
@@ -1042,8 +980,8 @@ def network_train(spec, params, grads, optimizer, images, labels, order, int bat
             or not workspace.flags.writeable:
         raise ValueError(f"workspace must be a writeable contiguous 1-D {dtype} array of at least "
                          f"{need} values")
-    for name, arr in (("params", params), ("grads", grads), ("state1", state1), ("state2", state2)):
-        if arr is not None and np.may_share_memory(workspace, arr):
+    for name, arr in keep.items():
+        if np.may_share_memory(workspace, arr):
             raise ValueError(f"workspace must not share memory with {name}")
     batch_labels = np.empty(batch_size, dtype=np.intc)
     cdef long long errors = 0

@@ -23,7 +23,7 @@ from numpy.typing import ArrayLike
 from . import _core
 from .layers import Convolution, FullConnection, RBFOutput, Subsampling
 from .model import Network
-from .optim import SDLM, SGD, Adam, Optimizer, RMSprop
+from .optim import Optimizer
 
 
 class NotFusable(ValueError):
@@ -113,24 +113,6 @@ def forward(net: Network, x: ArrayLike, batch_size: int = 256) -> np.ndarray:
     return _core.network_forward(layer_spec(net), net.parameters, arr, batch_size)
 
 
-def optimizer_state(optimizer: Optimizer) -> dict:
-    """The optimiser's settings and state arrays as the C core's training call takes them."""
-    common = {"lr": optimizer.lr, "step": optimizer.steps, "mask": optimizer._mask,
-              "beta1": 0.0, "beta2": 0.0, "eps": 1.0, "state1": None, "state2": None}
-    if type(optimizer) is SDLM:
-        return {**common, "kind": "sdlm", "state1": optimizer.step_sizes}
-    if type(optimizer) is SGD:
-        return {**common, "kind": "sgd", "beta1": optimizer.momentum,
-                "state1": optimizer.velocity}
-    if type(optimizer) is RMSprop:
-        return {**common, "kind": "rmsprop", "beta1": optimizer.rho, "eps": optimizer.eps,
-                "state1": optimizer.mean_square}
-    if type(optimizer) is Adam:
-        return {**common, "kind": "adam", "beta1": optimizer.beta1, "beta2": optimizer.beta2,
-                "eps": optimizer.eps, "state1": optimizer.mean, "state2": optimizer.mean_square}
-    raise NotFusable(f"optimizer {type(optimizer).__name__} has no fused update")
-
-
 class FusedTrainer:
     """Training steps of `net` by `optimizer`, run in C.
 
@@ -152,8 +134,10 @@ class FusedTrainer:
             raise ValueError(f"batch_size must be an integer from 1 to 65536, got {batch_size!r}")
         self.net, self.optimizer = net, optimizer
         self.batch_size, self.loss, self.j = int(batch_size), loss, float(j)
+        if type(optimizer).step is not Optimizer.step or optimizer.name not in _core.OPTIMIZER_KINDS:
+            raise NotFusable(f"optimizer {type(optimizer).__name__} has its own step(), which the "
+                             f"fused path cannot run")
         self.spec = layer_spec(net)
-        optimizer_state(optimizer)  # refuses an optimiser it cannot run
         self._workspace = _core.network_workspace(self.spec, net.parameters, self.batch_size)
 
     def run(self, images: np.ndarray, labels: np.ndarray, order: np.ndarray,
@@ -162,7 +146,7 @@ class FusedTrainer:
         them, misclassified samples, diverged). When a step's loss is not finite the steps
         stop before its update and diverged is True."""
         steps, loss_sum, errors, diverged, step = _core.network_train(
-            self.spec, self.net.parameters, self.net.gradients, optimizer_state(self.optimizer),
+            self.spec, self.net.parameters, self.net.gradients, self.optimizer.core_state(),
             images, labels, order, self.batch_size, self.loss, self.j, self._workspace, loss_sum)
         self.optimizer.steps = step
         return steps, loss_sum, errors, diverged

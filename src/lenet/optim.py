@@ -11,9 +11,9 @@ moved, so they stay exactly 0.
 * ``SGD`` (with momentum), ``RMSprop`` (Keras defaults), ``Adam``.
 
 Each has ``step()``, ``state_dict()`` and ``load_state_dict()`` (NumPy arrays and numbers, for
-checkpoints), and ``lr``: the global learning rate of the current pass. The updates run in the
-C core (csrc/optim.c), the same kernels the fused training loop uses; ``lenet.reference`` has
-them in plain NumPy (``sdlm_update`` ...).
+checkpoints), and ``lr``: the global learning rate of the current pass. ``step()`` runs in the
+C core (csrc/optim.c), through the same update the fused training loop uses; ``lenet.reference``
+has the updates in plain NumPy (``sdlm_update`` ...).
 """
 
 from __future__ import annotations
@@ -31,8 +31,11 @@ class Optimizer:
     """Base class: holds the network and the learning rate; subclasses define ``step``."""
 
     name = "optimizer"
-    #: attributes holding per-parameter state (twins of net.parameters), saved in checkpoints
+    #: attributes holding per-parameter state (twins of net.parameters), saved in checkpoints;
+    #: the C core's update takes them as state1, state2 in this order
     state_arrays: tuple[str, ...] = ()
+    #: the C core's settings (lenet.h, struct lenet_optimizer) -> the attribute holding each
+    core_settings: dict[str, str] = {}
 
     def __init__(self, net: Network, lr: float, lr_decay: float = 1.0) -> None:
         if not isinstance(net, Network):
@@ -49,7 +52,19 @@ class Optimizer:
         self.lr = self.base_lr * self.lr_decay ** epoch
 
     def step(self) -> None:
-        raise NotImplementedError
+        """One update of net.parameters from net.gradients, in the C core (csrc/optim.c)."""
+        self.steps = _core.optimizer_step(self.core_state(), self.net.parameters,
+                                          self.net.gradients)
+
+    def core_state(self) -> dict:
+        """This optimiser as the C core's update takes it: kind (the optimiser's name), lr,
+        step (updates so far), mask, the state arrays as state1/state2, and the settings of
+        ``core_settings``. The Python optimisers and the fused path (lenet.fused) both pass
+        this to the same C update, so they update with the same bits."""
+        state = {"kind": self.name, "lr": self.lr, "step": self.steps, "mask": self._mask}
+        state.update(zip(("state1", "state2"), (getattr(self, n) for n in self.state_arrays)))
+        state.update((slot, getattr(self, attr)) for slot, attr in self.core_settings.items())
+        return state
 
     def state_dict(self) -> dict:
         """The optimiser's state: arrays and numbers (no Python objects)."""
@@ -122,29 +137,19 @@ class SDLM(Optimizer):
         rates = self.step_sizes[self.net.parameter_mask]
         return float(rates.min()), float(rates.max())
 
-    def step(self) -> None:
-        _core.sdlm_update(self.net.parameters, self.net.gradients, self.step_sizes)
-        self.steps += 1
-
-
 
 class SGD(Optimizer):
     """Stochastic gradient descent with momentum m: v <- m v - lr g;  w <- w + v."""
 
     name = "sgd"
     state_arrays = ("velocity",)
+    core_settings = {"beta1": "momentum"}
 
     def __init__(self, net: Network, lr: float = 0.01, momentum: float = 0.0,
                  lr_decay: float = 1.0) -> None:
         super().__init__(net, lr, lr_decay)
         self.momentum = _fraction("momentum", momentum)
         self.velocity = np.zeros_like(net.parameters)
-
-    def step(self) -> None:
-        _core.sgd_update(self.net.parameters, self.net.gradients, self.velocity, self._mask,
-                         self.lr, self.momentum)
-        self.steps += 1
-
 
 
 class RMSprop(Optimizer):
@@ -157,6 +162,7 @@ class RMSprop(Optimizer):
 
     name = "rmsprop"
     state_arrays = ("mean_square",)
+    core_settings = {"beta1": "rho", "eps": "eps"}
 
     def __init__(self, net: Network, lr: float = 0.001, rho: float = 0.9,
                  eps: float = 1e-7, lr_decay: float = 1.0) -> None:
@@ -164,12 +170,6 @@ class RMSprop(Optimizer):
         self.rho = _fraction("rho", rho)
         self.eps = _positive("eps", eps)
         self.mean_square = np.zeros_like(net.parameters)
-
-    def step(self) -> None:
-        _core.rmsprop_update(self.net.parameters, self.net.gradients, self.mean_square,
-                             self._mask, self.lr, self.rho, self.eps)
-        self.steps += 1
-
 
 
 class Adam(Optimizer):
@@ -181,6 +181,7 @@ class Adam(Optimizer):
 
     name = "adam"
     state_arrays = ("mean", "mean_square")
+    core_settings = {"beta1": "beta1", "beta2": "beta2", "eps": "eps"}
 
     def __init__(self, net: Network, lr: float = 0.001, beta1: float = 0.9,
                  beta2: float = 0.999, eps: float = 1e-8, lr_decay: float = 1.0) -> None:
@@ -190,12 +191,6 @@ class Adam(Optimizer):
         self.eps = _positive("eps", eps)
         self.mean = np.zeros_like(net.parameters)
         self.mean_square = np.zeros_like(net.parameters)
-
-    def step(self) -> None:
-        self.steps += 1
-        _core.adam_update(self.net.parameters, self.net.gradients, self.mean, self.mean_square,
-                          self._mask, self.lr, self.beta1, self.beta2, self.eps, self.steps)
-
 
 
 OPTIMIZERS = {cls.name: cls for cls in (SDLM, SGD, RMSprop, Adam)}
