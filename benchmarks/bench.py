@@ -40,7 +40,7 @@ import lenet
 from lenet import fused
 from lenet.datasets import DatasetError, DatasetNotFoundError, load_mnist, preprocess
 from lenet.optim import SDLM, SGD, RMSprop
-from machine import cpu_name
+from machine import describe
 
 try:
     import torch
@@ -61,28 +61,31 @@ def gflops(kind: str, images_per_second: float, training: bool) -> float:
 
 def load(args):
     try:
-        (xtr, ytr), (xte, yte) = load_mnist(args.data, download=False)
+        (xtr, ytr), (xte, _) = load_mnist(args.data, download=False)
         source = "MNIST"
     except (DatasetError, DatasetNotFoundError):
         rng = np.random.default_rng(0)
         xtr = rng.integers(0, 256, (PASS, 28, 28), dtype=np.uint8)
         ytr = rng.integers(0, 10, PASS).astype(np.uint8)
-        xte, yte = xtr[:10_000], ytr[:10_000]
+        xte = xtr[:10_000]
         source = "random images (no MNIST found)"
     paper = (preprocess(xtr, "paper"), ytr.astype(np.int64), preprocess(xte, "paper"))
     modern = preprocess(xtr, "raw")
     return source, paper, modern
 
 
-def median_time(fn, repeats: int, warmup: bool = True) -> float:
-    if warmup:
+def alternating_medians(fns, repeats: int) -> list[float]:
+    """Median seconds of each function in fns, called in turn within every repeat (after one
+    warm-up call each), so that all see the same machine load."""
+    for fn in fns:
         fn()
-    times = []
+    times = [[] for _ in fns]
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for fn, spent in zip(fns, times):
+            start = time.perf_counter()
+            fn()
+            spent.append(time.perf_counter() - start)
+    return [statistics.median(t) for t in times]
 
 
 def main(argv=None) -> int:
@@ -98,7 +101,7 @@ def main(argv=None) -> int:
     source, (x, y, x_test), x_modern = load(args)
     n = min(args.images, len(x))
     scale = PASS / n
-    print(f"lenet {lenet.__version__} on {cpu_name()}, {os.cpu_count()} cores; "
+    print(f"lenet {lenet.__version__} on {describe()}; "
           f"{datetime.date.today()}; {source}")
     print(f"training passes timed on {n:,} images and scaled to {PASS:,}; median of "
           f"{args.repeats} repeats" + (f"; torch {torch.__version__}" if use_torch
@@ -113,11 +116,10 @@ def main(argv=None) -> int:
         sdlm.start_pass(0, (x[:500], y[:500]))
         order = np.arange(n)
 
-        # lenet and torch alternate repeat by repeat, so both see the same machine load
         def pair(name, kind, ours, theirs, per_image, training=True):
-            t_ours = median_time(ours, args.repeats)
-            t_theirs = median_time(theirs, args.repeats) if theirs else None
-            rows.append((threads, name, kind, t_ours, t_theirs, per_image, training))
+            times = alternating_medians([ours] + ([theirs] if theirs else []), args.repeats)
+            rows.append((threads, name, kind, times[0], times[1] if theirs else None,
+                         per_image, training))
 
         trainer = fused.FusedTrainer(net, sdlm, 1)
         model = T.paper_model(net) if use_torch else None

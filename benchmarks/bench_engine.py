@@ -13,65 +13,17 @@ depend on the values, so no dataset is needed.
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
-import time
 
 import numpy as np
 
 import lenet
-from machine import cpu_name
+from machine import describe, median_seconds
 from lenet import reference as ref
 
 
 def reference_step(net: lenet.LeNet5, x: np.ndarray, dout: np.ndarray) -> None:
     """The same forward+backward as net.forward/net.backward, in plain NumPy."""
-    cache = []
-    out = x
-    for layer in net.layers:
-        if isinstance(layer, lenet.Convolution):
-            a = ref.conv_forward(out, layer.params["weight"], layer.params["bias"],
-                                 layer.connection_table, layer.padding)
-        elif isinstance(layer, lenet.Subsampling):
-            a = ref.subsample_forward(out, layer.params.get("coefficient"),
-                                      layer.params.get("bias"), layer.mode)
-        elif isinstance(layer, lenet.FullConnection):
-            out = out.reshape(out.shape[0], -1)
-            a = ref.dense_forward(out, layer.params["weight"], layer.params["bias"])
-        else:
-            a = ref.rbf_forward(out, layer.prototypes)
-        cache.append((layer, out, a))
-        out = ref.activation_forward(a, layer.activation)
-    d = dout
-    for layer, inp, a in reversed(cache):
-        d = ref.activation_backward(a, d, layer.activation)
-        if isinstance(layer, lenet.Convolution):
-            d, _, _ = ref.conv_backward(inp, layer.params["weight"], d, layer.connection_table,
-                                        layer.padding)
-        elif isinstance(layer, lenet.Subsampling):
-            d, _, _ = ref.subsample_backward(inp, d, layer.params.get("coefficient"), layer.mode)
-        elif isinstance(layer, lenet.FullConnection):
-            d, _, _ = ref.dense_backward(inp, layer.params["weight"], d)
-            if layer.name == "F6":
-                d = d.reshape(d.shape[0], -1, 1, 1)
-        else:
-            d = ref.rbf_backward(inp, layer.prototypes, d)
-
-
-def median_seconds(fn, repeats: int, min_time: float = 0.2) -> tuple[float, float, float]:
-    """Median, min and max over `repeats` runs; each run loops fn until min_time has passed."""
-    fn()  # warm up caches and threads
-    per_call = []
-    for _ in range(repeats):
-        calls, start = 0, time.perf_counter()
-        while True:
-            fn()
-            calls += 1
-            elapsed = time.perf_counter() - start
-            if elapsed >= min_time:
-                break
-        per_call.append(elapsed / calls)
-    return statistics.median(per_call), min(per_call), max(per_call)
+    ref.network_backward(net, x, dout)
 
 
 def main() -> None:
@@ -82,7 +34,7 @@ def main() -> None:
     args = parser.parse_args()
 
     print(f"lenet {lenet.__version__}, OpenMP {'on' if lenet.openmp_enabled() else 'off'}, "
-          f"{cpu_name()}, {os.cpu_count()} logical cores, "
+          f"{describe()}, "
           f"numpy {np.__version__}")
     print(f"forward+backward of LeNet5() in float32, median of {args.repeats} runs")
     print(f"{'batch':>5} {'threads':>7} {'lenet ms':>10} {'(min-max)':>17} {'img/s':>9} "
@@ -99,10 +51,10 @@ def main() -> None:
                 net.forward(x)
                 net.backward(dout)
 
-            base, _, _ = median_seconds(lambda: reference_step(net, x, dout), args.repeats)
+            base, _, _ = median_seconds(lambda: reference_step(net, x, dout), args.repeats, 0.2)
             for threads in args.threads:
                 lenet.set_num_threads(threads)
-                med, lo, hi = median_seconds(step, args.repeats)
+                med, lo, hi = median_seconds(step, args.repeats, 0.2)
                 print(f"{batch:5d} {threads:7d} {med * 1e3:10.3f} "
                       f"{f'({lo * 1e3:.3f}-{hi * 1e3:.3f})':>17} {batch / med:9.0f} "
                       f"{base * 1e3:13.3f} {base / med:8.1f}x")

@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
 import lenet
-from machine import cpu_name
+from machine import describe
 from lenet.training import RECIPES, load_data, network_for, train
 
 RUNS = {
@@ -106,7 +105,7 @@ def main() -> None:
             "wall_seconds_this_session": time.perf_counter() - started,
             "train_seconds": sum(h.get("seconds", 0) for h in history),
             "published": PUBLISHED[key],
-            "machine": f"{cpu_name()}, {os.cpu_count()} logical cores, "
+            "machine": f"{describe()}, "
                        f"{lenet.get_num_threads()} threads",
             "date": time.strftime("%Y-%m-%d"),
         }

@@ -17,7 +17,6 @@ from hypothesis import settings
 
 import lenet
 from lenet import reference as R
-from lenet.layers import Convolution, FullConnection, RBFOutput, Subsampling
 from lenet.prototypes import DIGIT_BITMAPS, parse_bitmap
 
 # No example database on disk (nothing is written outside the test run), no per-example deadline
@@ -97,53 +96,5 @@ def paper_digits(dtype=np.float64) -> np.ndarray:
 
 # ---- a whole network computed with lenet.reference only --------------------------------------
 
-def _ref_layer_forward(layer, x):
-    if isinstance(layer, Convolution):
-        table = None if layer.connection_table.all() else layer.connection_table
-        a = R.conv_forward(x, layer.params["weight"], layer.params["bias"], table, layer.padding)
-    elif isinstance(layer, Subsampling):
-        a = R.subsample_forward(x, layer.params.get("coefficient"), layer.params.get("bias"),
-                                layer.mode)
-    elif isinstance(layer, FullConnection):
-        a = R.dense_forward(x.reshape(x.shape[0], -1), layer.params["weight"],
-                            layer.params["bias"])
-    elif isinstance(layer, RBFOutput):
-        a = R.rbf_forward(x, layer.prototypes)
-    else:  # pragma: no cover
-        raise TypeError(layer)
-    return a, R.activation_forward(a, layer.activation)
-
-
-def reference_forward(net, x):
-    """[(layer input, a, y) for every layer] computed by lenet.reference, in float64."""
-    cache, out = [], np.asarray(x, dtype=np.float64)
-    for layer in net.layers:
-        a, y = _ref_layer_forward(layer, out)
-        cache.append((out, a, y))
-        out = y
-    return cache
-
-
-def reference_backward(net, x, dout):
-    """(dx, {"C1.weight": grad, ...}) for the network, computed by lenet.reference."""
-    cache = reference_forward(net, x)
-    grads = {}
-    d = np.asarray(dout, dtype=np.float64)
-    for layer, (inp, a, _) in zip(reversed(net.layers), reversed(cache)):
-        da = R.activation_backward(a, d, layer.activation)
-        if isinstance(layer, Convolution):
-            table = None if layer.connection_table.all() else layer.connection_table
-            d, gw, gb = R.conv_backward(inp, layer.params["weight"], da, table, layer.padding)
-            grads[f"{layer.name}.weight"], grads[f"{layer.name}.bias"] = gw, gb
-        elif isinstance(layer, Subsampling):
-            d, gc, gb = R.subsample_backward(inp, da, layer.params.get("coefficient"), layer.mode)
-            if layer.mode == "paper":
-                grads[f"{layer.name}.coefficient"], grads[f"{layer.name}.bias"] = gc, gb
-        elif isinstance(layer, FullConnection):
-            flat = inp.reshape(inp.shape[0], -1)
-            d, gw, gb = R.dense_backward(flat, layer.params["weight"], da)
-            d = d.reshape(inp.shape)
-            grads[f"{layer.name}.weight"], grads[f"{layer.name}.bias"] = gw, gb
-        else:
-            d = R.rbf_backward(inp, layer.prototypes, da)
-    return d, grads
+reference_forward = R.network_forward  # [(layer input, a, y) for every layer], float64
+reference_backward = R.network_backward  # (dx, {"C1.weight": grad, ...}), float64

@@ -6,7 +6,6 @@ plain NumPy reference, and refuse bad input with clear errors."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -128,36 +127,8 @@ def test_one_fused_step_matches_the_numpy_reference(rng):
     net = lenet.LeNet5(seed=4, dtype=np.float64)
     x, y = paper_images(rng, 3, np.float64), rng.integers(0, 10, 3)
     params = {k: v.copy() for k, v in net.state_dict().items()}
-    acts, out = [], x
-    for layer in net.layers:
-        p = {k: params[f"{layer.name}.{k}"] for k in layer.params}
-        if isinstance(layer, lenet.Convolution):
-            a = R.conv_forward(out, p["weight"], p["bias"], layer.connection_table, layer.padding)
-        elif isinstance(layer, lenet.Subsampling):
-            a = R.subsample_forward(out, p["coefficient"], p["bias"], layer.mode)
-        elif isinstance(layer, lenet.FullConnection):
-            out = out.reshape(len(out), -1)
-            a = R.dense_forward(out, p["weight"], p["bias"])
-        else:
-            a = R.rbf_forward(out, layer.prototypes)
-        acts.append((layer, out, a, p))
-        out = R.activation_forward(a, layer.activation)
-    loss, d = R.loss_rbf_penalty(out, y)
-    grads = {}
-    for layer, inp, a, p in reversed(acts):
-        d = R.activation_backward(a, d, layer.activation)
-        if isinstance(layer, lenet.Convolution):
-            d, grads[layer.name + ".weight"], grads[layer.name + ".bias"] = R.conv_backward(
-                inp, p["weight"], d, layer.connection_table, layer.padding)
-        elif isinstance(layer, lenet.Subsampling):
-            d, grads[layer.name + ".coefficient"], grads[layer.name + ".bias"] = \
-                R.subsample_backward(inp, d, p["coefficient"], layer.mode)
-        elif isinstance(layer, lenet.FullConnection):
-            d, grads[layer.name + ".weight"], grads[layer.name + ".bias"] = R.dense_backward(
-                inp, p["weight"], d)
-            d = d.reshape(len(d), -1, 1, 1)
-        else:
-            d = R.rbf_backward(inp, layer.prototypes, d)
+    loss, dout = R.loss_rbf_penalty(R.network_forward(net, x)[-1][2], y)
+    _, grads = R.network_backward(net, x, dout)
     _, loss_sum, _, _ = fused.FusedTrainer(net, SGD(net, lr=0.1), 3).run(x, y, np.arange(3))
     assert loss_sum == pytest.approx(3 * loss, rel=1e-12)
     for name, value in net.state_dict().items():

@@ -209,7 +209,11 @@ class Network:
 
     def predict(self, x: ArrayLike) -> np.ndarray:
         """Predicted classes (N,): the smallest RBF penalty, or the largest logit."""
-        out = self.infer(x)
+        return self.classify(self.infer(x))
+
+    def classify(self, out: np.ndarray) -> np.ndarray:
+        """The classes (N,) that the network's outputs `out` (N, classes) name: the smallest RBF
+        penalty, or the largest logit."""
         if isinstance(self.layers[-1], RBFOutput):
             return np.argmin(out, axis=1)
         return np.argmax(out, axis=1)

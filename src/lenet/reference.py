@@ -39,6 +39,9 @@ loss      equation (8) or equation (9)                         ``loss_*``
 update    SDLM (Appendix C), SGD, RMSprop, Adam                ``*_update``
 ========  ===================================================  ============================
 
+``network_forward`` and ``network_backward`` run a whole lenet network (its layer objects'
+parameters) through these functions, layer by layer: an oracle for the C core's passes.
+
 Every layer's weighted sum ``a`` is passed through a squashing function ``x = f(a)``
 (``activation_*``); the paper's is ``f(a) = A tanh(S a)`` with ``A = 1.7159`` and
 ``S = 2/3`` (Appendix A).
@@ -67,6 +70,8 @@ __all__ = [
     "loss_rbf_discriminative",
     "loss_rbf_penalty",
     "loss_softmax_cross_entropy",
+    "network_backward",
+    "network_forward",
     "rbf_backward",
     "rbf_forward",
     "rmsprop_update",
@@ -661,6 +666,59 @@ def loss_softmax_cross_entropy(
     probabilities = np.exp(z - log_normaliser[:, None])
     grad = (probabilities - one_hot) / n
     return loss, grad.astype(dtype, copy=False)
+
+
+# ---------------------------------------------------------------------------------------
+# A whole network, layer by layer, in float64
+# ---------------------------------------------------------------------------------------
+
+
+def _layer_forward(layer, x: np.ndarray) -> np.ndarray:
+    """The weighted sums a of one lenet layer object (by its ``kind``) for the input x."""
+    p = layer.params
+    if layer.kind == "convolution":
+        return conv_forward(x, p["weight"], p["bias"], layer.connection_table, layer.padding)
+    if layer.kind == "subsampling":
+        return subsample_forward(x, p.get("coefficient"), p.get("bias"), layer.mode)
+    if layer.kind == "full connection":
+        return dense_forward(x.reshape(x.shape[0], -1), p["weight"], p["bias"])
+    if layer.kind == "euclidean rbf":
+        return rbf_forward(x, layer.prototypes)
+    raise TypeError(f"no reference for layer {layer.name} of kind {layer.kind!r}")
+
+
+def network_forward(net, x: ArrayLike) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """[(layer input, a, y = f(a)) for every layer of ``net``], in float64."""
+    cache, out = [], _f64(x)
+    for layer in net.layers:
+        a = _layer_forward(layer, out)
+        y = activation_forward(a, layer.activation)
+        cache.append((out, a, y))
+        out = y
+    return cache
+
+
+def network_backward(net, x: ArrayLike, dout: ArrayLike) -> tuple[np.ndarray, dict]:
+    """(dE/dx, {"C1.weight": dE/dw, ...}) for ``net`` at x, given dout = dE/d(output)."""
+    cache = network_forward(net, x)
+    grads, d = {}, _f64(dout)
+    for layer, (inp, a, _) in zip(reversed(net.layers), reversed(cache)):
+        da = activation_backward(a, d, layer.activation)
+        p, name = layer.params, layer.name
+        if layer.kind == "convolution":
+            d, grads[name + ".weight"], grads[name + ".bias"] = conv_backward(
+                inp, p["weight"], da, layer.connection_table, layer.padding)
+        elif layer.kind == "subsampling":
+            d, gc, gb = subsample_backward(inp, da, p.get("coefficient"), layer.mode)
+            if layer.mode == "paper":
+                grads[name + ".coefficient"], grads[name + ".bias"] = gc, gb
+        elif layer.kind == "full connection":
+            d, grads[name + ".weight"], grads[name + ".bias"] = dense_backward(
+                inp.reshape(inp.shape[0], -1), p["weight"], da)
+            d = d.reshape(inp.shape)
+        else:
+            d = rbf_backward(inp, layer.prototypes, da)
+    return d, grads
 
 
 # ---------------------------------------------------------------------------------------

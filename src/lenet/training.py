@@ -26,7 +26,8 @@ from typing import Callable
 import numpy as np
 
 from . import losses as _losses
-from .checkpoint import read_checkpoint, save_checkpoint
+from .checkpoint import build_network, read_checkpoint, save_checkpoint
+from .datasets import distort
 from .layers import RBFOutput
 from .model import Network
 from .optim import OPTIMIZERS, PAPER_ETA_SCHEDULE, SDLM, Optimizer
@@ -34,7 +35,8 @@ from .optim import OPTIMIZERS, PAPER_ETA_SCHEDULE, SDLM, Optimizer
 LOSSES = ("penalty", "discriminative", "cross-entropy")
 #: The constant of equation (9); the paper gives no value (see docs/results.md).
 DEFAULT_J = 1.0
-#: Images distorted together with one generator (a resumed run regenerates whole chunks).
+#: Images distorted together with one generator (a resumed run regenerates whole chunks), and
+#: run through the fused path in one call (so Ctrl-C is seen at least every chunk).
 DISTORT_CHUNK = 1024
 
 
@@ -129,9 +131,9 @@ def loss_and_grad(net: Network, out: np.ndarray, labels: np.ndarray, recipe: Rec
 def evaluate(net: Network, x: np.ndarray, y: np.ndarray, batch_size: int = 1000) -> dict:
     """Error rate, per-class error and confusion matrix (rows: true class) of net on (x, y)."""
     y = np.asarray(y)
-    predicted = np.concatenate([net.predict(x[i:i + batch_size])
-                                for i in range(0, len(x), batch_size)]) if len(x) else np.zeros(0, int)
-    classes = net.forward(x[:1]).shape[1] if len(x) else 10
+    out = np.concatenate([net.infer(x[i:i + batch_size], batch_size)
+                          for i in range(0, len(x), batch_size)]) if len(x) else np.zeros((0, 10))
+    predicted, classes = net.classify(out), out.shape[1]
     if y.shape != (len(x),) or y.dtype.kind not in "iu" or \
             (len(y) and (y.min() < 0 or y.max() >= classes)):
         raise ValueError(f"y must hold {len(x)} integer labels in [0, {classes}), got "
@@ -198,7 +200,7 @@ class _StopOnInterrupt:
             raise KeyboardInterrupt
         self.requested = True
         print(f"\n{signal.Signals(signum).name}: stopping at the next step boundary (within "
-              f"1,024 images) and writing a checkpoint; once more aborts without saving",
+              f"{DISTORT_CHUNK:,} images) and writing a checkpoint; once more aborts without saving",
               file=sys.stderr, flush=True)
 
     def _restore(self):
@@ -317,23 +319,43 @@ def train(net: Network, train_data: tuple[np.ndarray, np.ndarray],
                        trainer)
 
 
+def _diverged(what: str, epoch: int, step: int, out_dir) -> TrainingDiverged:
+    last = (f"; the last good checkpoint is the one written after pass {epoch}"
+            if epoch and out_dir is not None else "")
+    return TrainingDiverged(f"{what} in pass {epoch + 1}, step {step}{last}")
+
+
+def _show_running(bar, running: dict) -> None:
+    bar.set_postfix(loss=f"{running['loss'] / max(running['seen'], 1):.4f}",
+                    err=f"{100 * running['errors'] / max(running['seen'], 1):.2f}%",
+                    refresh=False)
+
+
 def _passes(net, x_train, y_train, test_data, recipe, optimizer, out_dir, history, start_epoch,
-            start_step, partial, progress, echo, checkpoint, stop, trainer=None) -> list[dict]:
+            start_step, partial, progress, echo, checkpoint, stop, trainer) -> list[dict]:
     n = len(x_train)
     batch = recipe.batch_size
     steps = math.ceil(n / batch)
     chunk = batch * max(1, DISTORT_CHUNK // batch)  # images distorted together
+
+    def interrupted(pass_no: int, step: int, text: str) -> list[dict]:
+        if echo:
+            where = f" to {out_dir / 'checkpoint.npz'} (continue with --resume)" \
+                if out_dir is not None else ""
+            echo(f"{text}: checkpoint written{where}")
+        history.append({"pass": pass_no, "interrupted": True, "step": step})
+        return history
+
     for epoch in range(start_epoch, recipe.epochs):
         started = time.perf_counter()
         rng = _pass_generator(recipe.seed, epoch)
         order = rng.permutation(n)
         first = start_step if epoch == start_epoch else 0
-        if first > 0:
-            pass  # resuming inside a pass: the optimiser's state for it came with the checkpoint
-        elif isinstance(optimizer, SDLM):
+        # resuming inside a pass, the optimiser's state for the pass came with the checkpoint
+        if first == 0 and isinstance(optimizer, SDLM):
             sample = rng.choice(n, min(recipe.curvature_patterns, n), replace=False)
             optimizer.start_pass(epoch, (x_train[sample], y_train[sample]))
-        else:
+        elif first == 0:
             optimizer.start_pass(epoch)
         running = partial if epoch == start_epoch else {"loss": 0.0, "errors": 0, "seen": 0}
         bar = _progress_bar(n, min(first * batch, n), epoch, recipe.epochs, progress)
@@ -344,23 +366,18 @@ def _passes(net, x_train, y_train, test_data, recipe, optimizer, out_dir, histor
                 if bar is not None:
                     bar.close()
                 checkpoint(epoch, step, running)
-                if echo:
-                    where = f" to {out_dir / 'checkpoint.npz'} (continue with --resume)" \
-                        if out_dir is not None else ""
-                    echo(f"interrupted in pass {epoch + 1} after {step} of {steps} steps: "
-                         f"checkpoint written{where}")
-                history.append({"pass": epoch + 1, "interrupted": True, "step": step})
-                return history
+                return interrupted(epoch + 1, step, f"interrupted in pass {epoch + 1} after "
+                                                    f"{step} of {steps} steps")
             lo = step * batch
             if recipe.distort and lo // chunk != chunk_start:
-                from .datasets import distort
-
                 chunk_start = lo // chunk
                 idx = order[chunk_start * chunk:(chunk_start + 1) * chunk]
                 images = distort(x_train[idx], _pass_generator(recipe.seed, epoch, chunk_start))
             if trainer is not None:  # the steps up to the end of this chunk, in one C call
-                step = _fused_steps(trainer, x_train, y_train, order, images, chunk, step, steps,
-                                    batch, recipe.distort, running, bar, epoch, out_dir)
+                step, diverged = _fused_steps(trainer, x_train, y_train, order, images, chunk,
+                                              step, steps, batch, recipe.distort, running, bar)
+                if diverged:
+                    raise _diverged("the loss stopped being finite", epoch, step + 1, out_dir)
                 continue
             idx = order[lo:lo + batch]
             x = images[lo - chunk_start * chunk:lo - chunk_start * chunk + len(idx)] \
@@ -369,33 +386,22 @@ def _passes(net, x_train, y_train, test_data, recipe, optimizer, out_dir, histor
             out_batch = net.forward(x)
             loss, grad = loss_and_grad(net, out_batch, labels, recipe)
             if not math.isfinite(loss):
-                last = (f"; the last good checkpoint is the one written after pass {epoch}"
-                        if epoch and out_dir is not None else "")
-                raise TrainingDiverged(f"the loss became {loss} in pass {epoch + 1}, "
-                                       f"step {step + 1}{last}")
+                raise _diverged(f"the loss became {loss}", epoch, step + 1, out_dir)
             net.backward(grad)
             optimizer.step()
-            predicted = (np.argmin(out_batch, axis=1) if isinstance(net.layers[-1], RBFOutput)
-                         else np.argmax(out_batch, axis=1))
             running["loss"] += loss * len(idx)
-            running["errors"] += int(np.sum(predicted != labels))
+            running["errors"] += int(np.sum(net.classify(out_batch) != labels))
             running["seen"] += len(idx)
             if bar is not None:
                 bar.update(len(idx))
                 if step % 200 == 0:
-                    bar.set_postfix(loss=f"{running['loss'] / running['seen']:.4f}",
-                                    err=f"{100 * running['errors'] / running['seen']:.2f}%",
-                                    refresh=False)
+                    _show_running(bar, running)
             step += 1
         if bar is not None:
             bar.close()
         if stop.requested and first < steps:  # stopped in the last step: save before evaluating
             checkpoint(epoch, steps, running)
-            if echo:
-                echo(f"interrupted at the end of pass {epoch + 1}: checkpoint written"
-                     + (" (continue with --resume)" if out_dir is not None else ""))
-            history.append({"pass": epoch + 1, "interrupted": True, "step": steps})
-            return history
+            return interrupted(epoch + 1, steps, f"interrupted at the end of pass {epoch + 1}")
         if not np.all(np.isfinite(net.parameters)):
             raise TrainingDiverged(f"the weights stopped being finite in pass {epoch + 1}")
         record = {"pass": epoch + 1, "lr": optimizer.lr,
@@ -416,18 +422,15 @@ def _passes(net, x_train, y_train, test_data, recipe, optimizer, out_dir, histor
                 log.flush()
                 os.fsync(log.fileno())
         if stop.requested and epoch + 1 < recipe.epochs:
-            if echo:
-                echo(f"interrupted after pass {epoch + 1}: checkpoint written"
-                     + (" (continue with --resume)" if out_dir is not None else ""))
-            history.append({"pass": epoch + 2, "interrupted": True, "step": 0})
-            return history
+            return interrupted(epoch + 2, 0, f"interrupted after pass {epoch + 1}")
     return history
 
 
 def _fused_steps(trainer, x_train, y_train, order, images, chunk, step, steps, batch, distorted,
-                 running, bar, epoch, out_dir) -> int:
+                 running, bar) -> tuple[int, bool]:
     """Run steps from `step` to the end of its chunk of images through the fused path; update
-    the running figures and the progress bar; return the next step."""
+    the running figures and the progress bar. Returns the next step, and whether the loss of
+    that step stopped being finite (it then made no update)."""
     chunk_start = step * batch // chunk
     end = min(steps, (chunk_start + 1) * chunk // batch)
     lo, hi = step * batch, min(end * batch, len(order))
@@ -442,17 +445,10 @@ def _fused_steps(trainer, x_train, y_train, order, images, chunk, step, steps, b
     running["loss"] = loss_sum
     running["errors"] += errors
     running["seen"] += seen
-    if diverged:
-        last = (f"; the last good checkpoint is the one written after pass {epoch}"
-                if epoch and out_dir is not None else "")
-        raise TrainingDiverged(f"the loss stopped being finite in pass {epoch + 1}, "
-                               f"step {step + done + 1}{last}")
     if bar is not None:
         bar.update(seen)
-        bar.set_postfix(loss=f"{running['loss'] / max(running['seen'], 1):.4f}",
-                        err=f"{100 * running['errors'] / max(running['seen'], 1):.2f}%",
-                        refresh=False)
-    return step + done
+        _show_running(bar, running)
+    return step + done, diverged
 
 
 def recipe_from_config(config: dict) -> Recipe:
@@ -463,8 +459,6 @@ def recipe_from_config(config: dict) -> Recipe:
 
 def network_for(recipe: Recipe, image_shape: tuple[int, int, int]) -> Network:
     """A freshly initialised network for the recipe and images of shape (C, H, W)."""
-    from .checkpoint import build_network
-
     config = {"model": recipe.model, "seed": recipe.seed, "init": recipe.init}
     if recipe.model == "modern":
         config.update(in_channels=image_shape[0], input_size=image_shape[1],
