@@ -42,7 +42,8 @@
 
 /* 1 when the core was compiled with OpenMP, 0 for a serial build. */
 int lenet_openmp_enabled(void);
-/* The largest thread count lenet_set_num_threads accepts (1 in a serial build). */
+/* The largest thread count lenet_set_num_threads accepts (4096 in a serial build, which
+ * accepts any count and runs on one thread). */
 int lenet_max_threads(void);
 /* Threads used by every parallel loop; 1 <= n <= lenet_max_threads() (the binding checks). */
 void lenet_set_num_threads(int n);

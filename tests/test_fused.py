@@ -250,6 +250,8 @@ def test_bad_input_is_refused_with_the_argument_named(rng):
             _core.network_train(**{**call, **change})
     with pytest.raises(ValueError, match="loss"):
         _core.network_train(**call, loss="cross-entropy")
+    with pytest.raises(ValueError, match="x must hold samples"):  # one flat image: no batch axis
+        _core.network_forward(spec, net.parameters, x[0].ravel())
     with pytest.raises(ValueError, match="x must have shape"):
         fused.forward(net, x[:, :, :28, :28])
     with pytest.raises(ValueError, match="non-finite"):

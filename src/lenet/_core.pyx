@@ -221,7 +221,8 @@ def openmp_enabled() -> bool:
 
 
 def max_threads() -> int:
-    """The largest count set_num_threads accepts: 4x the cores (at least 8), 1 if serial."""
+    """The largest count set_num_threads accepts: 4x the cores (at least 8), within OpenMP's
+    limit; 4096 in a serial build, which accepts any count and runs on one thread."""
     return lenet_max_threads()
 
 
@@ -232,7 +233,7 @@ def set_num_threads(n) -> None:
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
         raise TypeError(f"n must be an integer number of threads, got {type(n).__name__}")
-    limit = lenet_max_threads() if lenet_openmp_enabled() else 4096
+    limit = lenet_max_threads()
     if n < 1 or n > limit:
         raise ValueError(f"n must be a number of threads from 1 to {limit}, got {n}")
     lenet_set_num_threads(<int>n)
@@ -646,13 +647,18 @@ def loss_rbf_penalty(out, labels):
     return _loss(PENALTY, out, labels, 0.0)
 
 
-def loss_rbf_discriminative(out, labels, j):
-    """Equation (9) with rubbish-class constant j > 0. Returns (loss, d loss / d out)."""
+def _rubbish_constant(j):
+    """Equation (9)'s constant j, a finite positive number."""
     if isinstance(j, bool) or not isinstance(j, (int, float, np.integer, np.floating)):
         raise TypeError(f"j must be a real number, got {type(j).__name__}")
     if not np.isfinite(float(j)) or j <= 0:
         raise ValueError(f"j must be a finite positive constant, got {j!r}")
-    return _loss(DISCRIMINATIVE, out, labels, float(j))
+    return float(j)
+
+
+def loss_rbf_discriminative(out, labels, j):
+    """Equation (9) with rubbish-class constant j > 0. Returns (loss, d loss / d out)."""
+    return _loss(DISCRIMINATIVE, out, labels, _rubbish_constant(j))
 
 
 def loss_softmax_cross_entropy(out, labels):
@@ -883,13 +889,34 @@ cdef _Plan _plan(spec, dtype, Py_ssize_t n_params):
     return plan
 
 
-def _workspace(_Plan plan, int n):
-    cdef Py_ssize_t size
+def network_plan(spec, params):
+    """The network description `spec` checked against the parameter buffer params, once: the
+    network calls below take the plan in place of the spec and then check only that it was
+    made for a buffer of params' dtype and size."""
+    params = _params_buffer("params", params)
+    return _plan(spec, params.dtype, params.shape[0])
+
+
+cdef _Plan _plan_for(spec, params):
+    if isinstance(spec, _Plan):
+        if (<_Plan>spec).dtype != params.dtype or (<_Plan>spec).n_params != params.shape[0]:
+            raise ValueError(f"spec was planned for {(<_Plan>spec).n_params} {(<_Plan>spec).dtype} "
+                             f"parameters, params holds {params.shape[0]} {params.dtype}")
+        return <_Plan>spec
+    return _plan(spec, params.dtype, params.shape[0])
+
+
+def _batch_size(value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or \
+            not 1 <= value <= 65536:
+        raise ValueError(f"batch_size must be an integer from 1 to 65536, got {value!r}")
+    return int(value)
+
+
+cdef Py_ssize_t _workspace_size(_Plan plan, int n):
     if plan.dtype == np.float32:
-        size = lenet_network_workspace_f32(plan.layers, plan.n_layers, n)
-    else:
-        size = lenet_network_workspace_f64(plan.layers, plan.n_layers, n)
-    return np.empty(size, dtype=plan.dtype)
+        return lenet_network_workspace_f32(plan.layers, plan.n_layers, n)
+    return lenet_network_workspace_f64(plan.layers, plan.n_layers, n)
 
 
 def network_forward(spec, params, x, batch_size=256):
@@ -897,20 +924,17 @@ def network_forward(spec, params, x, batch_size=256):
     the layers in C; nothing is cached. Returns (N, classes) in params' dtype."""
     params = _params_buffer("params", params)
     dtype = params.dtype
-    cdef _Plan plan = _plan(spec, dtype, params.shape[0])
+    cdef _Plan plan = _plan_for(spec, params)
     x = _as_array("x", x, dtype, None, "")
-    if x.ndim < 1 or (x.ndim == 1 and x.shape[0] != plan.in_size) or \
-            (x.ndim > 1 and int(np.prod(x.shape[1:])) != plan.in_size):
-        raise ValueError(f"x must hold samples of {plan.in_size} values each, got shape {_fmt(x.shape)}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or \
-            not 1 <= batch_size <= 65536:
-        raise ValueError(f"batch_size must be an integer from 1 to 65536, got {batch_size!r}")
+    if x.ndim < 2 or int(np.prod(x.shape[1:])) != plan.in_size:
+        raise ValueError(f"x must hold samples of {plan.in_size} values each, (N, ...), got "
+                         f"shape {_fmt(x.shape)}")
     cdef Py_ssize_t n = x.shape[0], lo
-    cdef int b = min(int(batch_size), max(int(n), 1)), m
+    cdef int b = min(_batch_size(batch_size), max(int(n), 1)), m
     out = np.empty((n, plan.out_size), dtype=dtype)
     if n == 0:
         return out
-    work = _workspace(plan, b)
+    work = np.empty(_workspace_size(plan, b), dtype=dtype)
     cdef void *pp = _ptr(params)
     cdef char *px = <char *>_ptr(x)
     cdef char *po = <char *>_ptr(out)
@@ -933,8 +957,8 @@ def network_forward(spec, params, x, batch_size=256):
     return out
 
 
-def network_train(spec, params, grads, optimizer, images, labels, order, int batch_size,
-                  loss="penalty", double j=1.0, workspace=None, double loss_sum=0.0):
+def network_train(spec, params, grads, optimizer, images, labels, order, batch_size,
+                  loss="penalty", j=1.0, workspace=None, double loss_sum=0.0):
     """Training steps in C over the samples images[order] (labels[order]), batch_size at a
     time: forward, loss, backward into grads, the optimiser's update of params (in place).
 
@@ -947,16 +971,15 @@ def network_train(spec, params, grads, optimizer, images, labels, order, int bat
     dtype = params.dtype
     cdef Py_ssize_t size = params.shape[0]
     grads = _flat_buffer("grads", grads, dtype, size)
-    cdef _Plan plan = _plan(spec, dtype, size)
+    cdef _Plan plan = _plan_for(spec, params)
     cdef lenet_optimizer opt
     keep = _fill_optimizer(&opt, optimizer, params, grads)
     cdef int loss_kind = _code("loss", loss, LOSS_KINDS)
-    last = spec[len(spec) - 1]["kind"]
+    last = LAYER_KINDS[plan.layers[plan.n_layers - 1].kind]
     if (loss_kind == 2) == (last == "rbf"):
         raise ValueError(f"loss {loss!r} does not fit a network whose last layer is {last!r}: "
                          "RBF penalties take 'penalty' or 'discriminative', logits 'cross-entropy'")
-    if loss_kind == 1 and not (np.isfinite(j) and j > 0):
-        raise ValueError(f"j must be a finite positive constant, got {j!r}")
+    cdef double rubbish = _rubbish_constant(j) if loss_kind == 1 else 0.0
     images = _as_array("images", images, dtype, None, "")
     if images.ndim < 2 or int(np.prod(images.shape[1:])) != plan.in_size:
         raise ValueError(f"images must hold samples of {plan.in_size} values each, got shape {_fmt(images.shape)}")
@@ -966,24 +989,19 @@ def network_train(spec, params, grads, optimizer, images, labels, order, int bat
     if order.shape[0] and (order.min() < 0 or order.max() >= n_images):
         raise ValueError(f"order must hold sample indices in [0, {n_images}), got values from "
                          f"{int(order.min())} to {int(order.max())}")
-    if not 1 <= batch_size <= 65536:
-        raise ValueError(f"batch_size must be from 1 to 65536, got {batch_size}")
-    cdef Py_ssize_t need
-    if dtype == np.float32:
-        need = lenet_network_workspace_f32(plan.layers, plan.n_layers, batch_size)
-    else:
-        need = lenet_network_workspace_f64(plan.layers, plan.n_layers, batch_size)
+    cdef int batch = _batch_size(batch_size)
+    cdef Py_ssize_t need = _workspace_size(plan, batch)
     if workspace is None:
         workspace = np.empty(need, dtype=dtype)
     elif not isinstance(workspace, np.ndarray) or workspace.dtype != dtype or workspace.ndim != 1 \
             or workspace.shape[0] < need or not workspace.flags.c_contiguous \
-            or not workspace.flags.writeable:
-        raise ValueError(f"workspace must be a writeable contiguous 1-D {dtype} array of at least "
-                         f"{need} values")
-    for name, arr in keep.items():
+            or not workspace.flags.aligned or not workspace.flags.writeable:
+        raise ValueError(f"workspace must be a writeable, aligned, contiguous 1-D {dtype} array "
+                         f"of at least {need} values")
+    for name, arr in list(keep.items()) + [("images", images)]:
         if np.may_share_memory(workspace, arr):
             raise ValueError(f"workspace must not share memory with {name}")
-    batch_labels = np.empty(batch_size, dtype=np.intc)
+    batch_labels = np.empty(batch, dtype=np.intc)
     cdef long long errors = 0
     cdef int diverged = 0
     cdef Py_ssize_t steps, count = order.shape[0]
@@ -997,22 +1015,20 @@ def network_train(spec, params, grads, optimizer, images, labels, order, int bat
     if dtype == np.float32:
         with nogil:
             steps = lenet_network_train_f32(plan.layers, plan.n_layers, <float *>pp, <float *>pg,
-                                            size, &opt, loss_kind, j, <float *>pi, pl, po, count,
-                                            batch_size, <float *>pw, pbl, &loss_sum, &errors,
+                                            size, &opt, loss_kind, rubbish, <float *>pi, pl, po, count,
+                                            batch, <float *>pw, pbl, &loss_sum, &errors,
                                             &diverged)
     else:
         with nogil:
             steps = lenet_network_train_f64(plan.layers, plan.n_layers, <double *>pp, <double *>pg,
-                                            size, &opt, loss_kind, j, <double *>pi, pl, po, count,
-                                            batch_size, <double *>pw, pbl, &loss_sum, &errors,
+                                            size, &opt, loss_kind, rubbish, <double *>pi, pl, po, count,
+                                            batch, <double *>pw, pbl, &loss_sum, &errors,
                                             &diverged)
     return steps, loss_sum, errors, bool(diverged), opt.step
 
 
-def network_workspace(spec, params, int batch_size):
+def network_workspace(spec, params, batch_size):
     """An array of the scratch memory network_train needs for steps of batch_size samples."""
     params = _params_buffer("params", params)
-    cdef _Plan plan = _plan(spec, params.dtype, params.shape[0])
-    if not 1 <= batch_size <= 65536:
-        raise ValueError(f"batch_size must be from 1 to 65536, got {batch_size}")
-    return _workspace(plan, batch_size)
+    return np.empty(_workspace_size(_plan_for(spec, params), _batch_size(batch_size)),
+                    dtype=params.dtype)

@@ -17,6 +17,8 @@ The layers' caches (``layer.a``, ``layer.y``) are not filled; use ``net.forward`
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -30,31 +32,36 @@ class NotFusable(ValueError):
     """The network has a layer the fused path does not know."""
 
 
-def _offset(net: Network, arr: np.ndarray | None) -> int | None:
-    if arr is None:
-        return None
-    return (arr.__array_interface__["data"][0] - net.parameters.__array_interface__["data"][0]) \
-        // net.parameters.itemsize
+def _param_offsets(net: Network, layer) -> dict[str, int]:
+    """Where each of the layer's parameter arrays starts in net.parameters."""
+    offsets, offset = {}, net._offsets[layer.name][0]
+    for name, shape in layer.param_shapes().items():
+        offsets[name] = offset
+        offset += math.prod(shape)
+    return offsets
 
 
 def layer_spec(net: Network) -> list[dict]:
-    """The description of net's layers that the C core's network calls take (made once per
-    network, then kept: a network's layers and buffers never change)."""
+    """The description of net's layers that the C core's network calls take."""
+    return _cached(net)[0]
+
+
+def _cached(net: Network) -> tuple[list[dict], object]:
+    """(spec, checked C plan) of net, made once and kept on the network (its layers and buffers
+    never change; a copy or unpickled network makes its own)."""
     if not isinstance(net, Network):
         raise TypeError(f"net must be a lenet network, got {type(net).__name__}")
     cached = net.__dict__.get("_fused_spec")
-    if cached is not None and cached[0] == net.parameters.__array_interface__["data"][0]:
-        if isinstance(cached[1], NotFusable):
-            raise cached[1]
-        return cached[1]
-    try:
-        spec = _make_spec(net)
-    except NotFusable as exc:
-        spec = exc
-    net.__dict__["_fused_spec"] = (net.parameters.__array_interface__["data"][0], spec)
-    if isinstance(spec, NotFusable):
-        raise spec
-    return spec
+    if cached is None:
+        try:
+            spec = _make_spec(net)
+            cached = (spec, _core.network_plan(spec, net.parameters))
+        except NotFusable as exc:
+            cached = exc
+        net.__dict__["_fused_spec"] = cached
+    if isinstance(cached, NotFusable):
+        raise cached
+    return cached
 
 
 def _make_spec(net: Network) -> list[dict]:
@@ -64,17 +71,15 @@ def _make_spec(net: Network) -> list[dict]:
              "weight": None, "bias": None, "prototypes": None}
         if isinstance(layer, Convolution):
             d.update(kind="conv", k=layer.kernel_size, pad=layer.padding,
-                     table=layer._table_for_core, weight=_offset(net, layer.params["weight"]),
-                     bias=_offset(net, layer.params["bias"]), in_shape=shape, out_shape=out_shape)
+                     table=layer._table_for_core, in_shape=shape, out_shape=out_shape,
+                     **_param_offsets(net, layer))
         elif isinstance(layer, Subsampling):
+            offsets = _param_offsets(net, layer)  # none for average and max pooling
             d.update(kind="subsample", mode=layer.mode, in_shape=shape, out_shape=out_shape,
-                     weight=_offset(net, layer.params.get("coefficient")),
-                     bias=_offset(net, layer.params.get("bias")))
+                     weight=offsets.get("coefficient"), bias=offsets.get("bias"))
         elif isinstance(layer, FullConnection):
             d.update(kind="dense", in_shape=(layer.in_features, 1, 1),
-                     out_shape=(layer.out_features, 1, 1),
-                     weight=_offset(net, layer.params["weight"]),
-                     bias=_offset(net, layer.params["bias"]))
+                     out_shape=(layer.out_features, 1, 1), **_param_offsets(net, layer))
         elif type(layer) is RBFOutput:
             classes, features = layer.prototypes.shape
             d.update(kind="rbf", in_shape=(features, 1, 1), out_shape=(classes, 1, 1),
@@ -103,14 +108,10 @@ def forward(net: Network, x: ArrayLike, batch_size: int = 256) -> np.ndarray:
     The same numbers as ``net.forward(x)`` (the same kernels), but nothing is cached in the
     layers: for inference. x is (N, C, H, W), or one image (C, H, W) or (H, W).
     """
-    batch = net._batch(x)
-    arr = np.asarray(batch)
-    if arr.dtype.kind not in "fiub":
-        raise TypeError(f"x must hold real numbers, got dtype {arr.dtype}")
-    arr = np.ascontiguousarray(arr, dtype=net.dtype)
-    if not np.isfinite(arr).all():
-        raise ValueError("x contains non-finite values (NaN or Inf)")
-    return _core.network_forward(layer_spec(net), net.parameters, arr, batch_size)
+    _, plan = _cached(net)
+    # the checks and conversion a layer gives its input, without the copy
+    batch = net.layers[0]._prepare(net._batch(x), "x", "infer")
+    return _core.network_forward(plan, net.parameters, batch, batch_size)
 
 
 class FusedTrainer:
@@ -129,16 +130,13 @@ class FusedTrainer:
                  loss: str = "penalty", j: float = 1.0) -> None:
         if optimizer.net is not net:
             raise ValueError("optimizer must update this network")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-                or not 1 <= batch_size <= 65536:
-            raise ValueError(f"batch_size must be an integer from 1 to 65536, got {batch_size!r}")
-        self.net, self.optimizer = net, optimizer
-        self.batch_size, self.loss, self.j = int(batch_size), loss, float(j)
+        self.net, self.optimizer, self.loss, self.j = net, optimizer, loss, j
         if type(optimizer).step is not Optimizer.step or optimizer.name not in _core.OPTIMIZER_KINDS:
             raise NotFusable(f"optimizer {type(optimizer).__name__} has its own step(), which the "
                              f"fused path cannot run")
-        self.spec = layer_spec(net)
-        self._workspace = _core.network_workspace(self.spec, net.parameters, self.batch_size)
+        _, self._plan = _cached(net)
+        self._workspace = _core.network_workspace(self._plan, net.parameters, batch_size)
+        self.batch_size = int(batch_size)
 
     def run(self, images: np.ndarray, labels: np.ndarray, order: np.ndarray,
             loss_sum: float = 0.0) -> tuple[int, float, int, bool]:
@@ -146,7 +144,7 @@ class FusedTrainer:
         them, misclassified samples, diverged). When a step's loss is not finite the steps
         stop before its update and diverged is True."""
         steps, loss_sum, errors, diverged, step = _core.network_train(
-            self.spec, self.net.parameters, self.net.gradients, self.optimizer.core_state(),
+            self._plan, self.net.parameters, self.net.gradients, self.optimizer.core_state(),
             images, labels, order, self.batch_size, self.loss, self.j, self._workspace, loss_sum)
         self.optimizer.steps = step
         return steps, loss_sum, errors, diverged
