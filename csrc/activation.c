@@ -133,11 +133,6 @@ static inline real LENET_FN(slope)(int kind, real a)
 
 /* One loop per kind, so that each loop body is branch-free and vectorises. `mode` 0: x = f(a);
  * 1: x = f'(a); 2: x = d_x f'(a). */
-#ifdef _OPENMP
-#define LENET_SIMD LENET_PRAGMA(omp simd)
-#else
-#define LENET_SIMD
-#endif
 #define LENET_ACT_LOOP(KIND)                                                                  \
     case KIND:                                                                                \
         if (mode == 0) {                                                                      \
@@ -167,7 +162,6 @@ LENET_DISPATCH static void LENET_FN(activation_run)(int kind, int mode, const re
     }
 }
 #undef LENET_ACT_LOOP
-#undef LENET_SIMD
 
 /* Split into one contiguous chunk per thread (each element is computed alone, so the split
  * never changes a result). */

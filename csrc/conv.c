@@ -73,9 +73,7 @@ LENET_DISPATCH static void LENET_FN(kernel_grad_wide)(real *restrict grad, const
         const real *restrict row = src + (ptrdiff_t)u * stride;
         if (k == 5) {
             real s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0;
-#ifdef _OPENMP
-#pragma omp simd reduction(+ : s0, s1, s2, s3, s4)
-#endif
+            LENET_SIMD_SUM(s0, s1, s2, s3, s4)
             for (int p = 0; p < len; p++) {
                 const real g = d[p];
                 s0 += g * row[p];
@@ -253,36 +251,29 @@ void LENET_FN(lenet_conv_backward_params)(const real *in, const real *d_out,
     }
     const int ho = h + 2 * pad - k + 1, wo = w + 2 * pad - k + 1;
     const ptrdiff_t in_size = (ptrdiff_t)h * w, out_size = (ptrdiff_t)ho * wo;
-    const int wide = LENET_CONV_WIDE_FITS;
-    const int wide_maps = wide ? in_maps : 0, plain_maps = wide ? 0 : in_maps;
+    const int wide = LENET_CONV_WIDE_FITS, W = w + 2 * pad, len = (ho - 1) * W + wo;
     /* One (output map, input map) kernel per unit of work; its sum over the batch runs in one
      * thread from image 0 to n-1, so the bits do not depend on the thread count. */
     LENET_PARALLEL_FOR_2((ptrdiff_t)n * out_maps * out_size * in_maps * k * k)
     for (int o = 0; o < out_maps; o++) {
-        for (int i = 0; i < wide_maps; i++) {
+        for (int i = 0; i < in_maps; i++) {
             real *dw = d_weight + ((ptrdiff_t)o * in_maps + i) * k * k;
             for (int t = 0; t < k * k; t++) dw[t] = 0;
             if (table && !table[(ptrdiff_t)o * in_maps + i]) continue;
-            const int W = w + 2 * pad, len = (ho - 1) * W + wo;
-            real d[LENET_WIDE_MAX], buf[LENET_WIDE_MAX];
-            for (int p = 0; p < len; p++) d[p] = 0;
-            for (int b = 0; b < n; b++) {
-                const real *dy = d_out + ((ptrdiff_t)b * out_maps + o) * out_size;
-                for (int oy = 0; oy < ho; oy++)
-                    for (int ox = 0; ox < wo; ox++) d[oy * W + ox] = dy[oy * wo + ox];
-                const real *x = LENET_FN(padded)(in + ((ptrdiff_t)b * in_maps + i) * in_size, h,
-                                                 w, pad, buf);
-                LENET_FN(kernel_grad_wide)(dw, d, x, W, len, k);
+            if (wide) {
+                real d[LENET_WIDE_MAX], buf[LENET_WIDE_MAX];
+                for (int p = 0; p < len; p++) d[p] = 0;
+                for (int b = 0; b < n; b++) {
+                    const real *dy = d_out + ((ptrdiff_t)b * out_maps + o) * out_size;
+                    for (int oy = 0; oy < ho; oy++)
+                        for (int ox = 0; ox < wo; ox++) d[oy * W + ox] = dy[oy * wo + ox];
+                    const real *x = LENET_FN(padded)(in + ((ptrdiff_t)b * in_maps + i) * in_size,
+                                                     h, w, pad, buf);
+                    LENET_FN(kernel_grad_wide)(dw, d, x, W, len, k);
+                }
+                continue;
             }
-        }
-    }
-    /* Plain loops for maps too large for the stack buffers. */
-    LENET_PARALLEL_FOR_2((ptrdiff_t)n * out_maps * out_size * in_maps * k * k)
-    for (int o = 0; o < out_maps; o++) {
-        for (int i = 0; i < plain_maps; i++) {
-            real *dw = d_weight + ((ptrdiff_t)o * in_maps + i) * k * k;
-            for (int t = 0; t < k * k; t++) dw[t] = 0;
-            if (table && !table[(ptrdiff_t)o * in_maps + i]) continue;
+            /* Plain loops for maps too large for the stack buffers. */
             for (int b = 0; b < n; b++) {
                 const real *x = in + ((ptrdiff_t)b * in_maps + i) * in_size;
                 const real *dy = d_out + ((ptrdiff_t)b * out_maps + o) * out_size;

@@ -112,22 +112,25 @@ struct lenet_optimizer {
  * LENET_PARALLEL_FOR(work) opens an OpenMP loop over the next `for` (LENET_PARALLEL_FOR_2:
  * over the next two nested loops). `work` estimates the multiply-adds of the whole loop: small
  * jobs run on one thread, since waking threads would cost more than it saves.
- * LENET_SIMD_SUM(s) lets the compiler vectorise the sum into s in the next loop: it then adds in
- * a fixed interleaved order (the same on every run and thread count, though not the textbook
- * left-to-right order). A serial build turns all three into nothing. */
+ * LENET_SIMD_SUM(s, ...) lets the compiler vectorise the sums into s, ... in the next loop: it
+ * then adds in a fixed interleaved order (the same on every run and thread count, though not the
+ * textbook left-to-right order). LENET_SIMD asks it to vectorise the next loop (of independent
+ * elements) even where it has branches. A serial build turns all of these into nothing. */
 #if defined(LENET_KERNEL_SOURCE) || defined(LENET_TEMPLATE)
 int lenet_threads_for(ptrdiff_t work);
 #ifdef _OPENMP
-#define LENET_PRAGMA(text) _Pragma(#text)
+#define LENET_PRAGMA(...) _Pragma(#__VA_ARGS__)
 #define LENET_PARALLEL_FOR(work) \
     LENET_PRAGMA(omp parallel for schedule(static) num_threads(lenet_threads_for(work)))
 #define LENET_PARALLEL_FOR_2(work) \
     LENET_PRAGMA(omp parallel for collapse(2) schedule(static) num_threads(lenet_threads_for(work)))
-#define LENET_SIMD_SUM(var) LENET_PRAGMA(omp simd reduction(+ : var))
+#define LENET_SIMD_SUM(...) LENET_PRAGMA(omp simd reduction(+ : __VA_ARGS__))
+#define LENET_SIMD LENET_PRAGMA(omp simd)
 #else
 #define LENET_PARALLEL_FOR(work)
 #define LENET_PARALLEL_FOR_2(work)
-#define LENET_SIMD_SUM(var)
+#define LENET_SIMD_SUM(...)
+#define LENET_SIMD
 #endif
 /* LENET_DISPATCH before a hot inner function compiles it twice, for any x86-64 CPU and for
  * CPUs with AVX2 and FMA (x86-64-v3), and picks one when the library loads (GCC's

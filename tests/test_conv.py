@@ -23,6 +23,8 @@ SHAPES = [
     (2, 3, 5, 6, 5, 1, 0, None),         # k = 1
     (1, 4, 2, 5, 7, 1, 2, "random"),     # k = 1 with padding: border outputs are bias only
     (2, 2, 3, 3, 4, 3, 2, None),         # padding larger than needed
+    (2, 2, 3, 48, 45, 5, 1, "random"),   # maps too large for the wide layout: the plain loops
+    (1, 1, 2, 50, 50, 3, 0, None),       # the same, k = 3
 ]
 
 
