@@ -710,12 +710,17 @@ def _params_buffer(name, value):
     return _flat_buffer(name, value, value.dtype, value.shape[0])
 
 
-def _hyper(name, value, low, high, low_open=False):
+def real_in(name, value, low, high, low_open=False, high_open=False):
+    """`value` as a float, checked to be a finite real number in the interval from low to high
+    (open at either end as asked): the settings of optimisers and the like."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     v = float(value)
-    if not np.isfinite(v) or v < low or v > high or (low_open and v == low):
-        raise ValueError(f"{name} must lie in {'(' if low_open else '['}{low}, {high}], got {value!r}")
+    if not np.isfinite(v) or v < low or v > high or (low_open and v == low) or \
+            (high_open and v == high):
+        upper = "inf)" if high == np.inf else f"{high:g}{')' if high_open else ']'}"
+        raise ValueError(f"{name} must be a finite number in {'(' if low_open else '['}{low:g}, "
+                         f"{upper}, got {value!r}")
     return v
 
 
@@ -739,12 +744,11 @@ cdef object _fill_optimizer(lenet_optimizer *opt, optimizer, params, grads):
         raise TypeError(f"optimizer must be a dict, got {type(optimizer).__name__}")
     kind = optimizer.get("kind")
     opt.kind = _code("optimizer kind", kind, OPTIMIZER_KINDS)
-    opt.lr = _hyper("lr", optimizer.get("lr", 1.0), 0.0, np.inf, True)
-    opt.beta1 = _hyper("beta1", optimizer.get("beta1", 0.0), 0.0, 1.0)
-    opt.beta2 = _hyper("beta2", optimizer.get("beta2", 0.0), 0.0, 1.0)
-    opt.eps = _hyper("eps", optimizer.get("eps", 1.0), 0.0, np.inf, True)
-    if kind == "adam" and (opt.beta1 >= 1 or opt.beta2 >= 1):
-        raise ValueError(f"beta1 and beta2 must lie in [0, 1), got {opt.beta1!r} and {opt.beta2!r}")
+    adam = kind == "adam"  # Adam divides by 1 - beta^t: beta = 1 is refused
+    opt.lr = real_in("lr", optimizer.get("lr", 1.0), 0.0, np.inf, low_open=True)
+    opt.beta1 = real_in("beta1", optimizer.get("beta1", 0.0), 0.0, 1.0, high_open=adam)
+    opt.beta2 = real_in("beta2", optimizer.get("beta2", 0.0), 0.0, 1.0, high_open=adam)
+    opt.eps = real_in("eps", optimizer.get("eps", 1.0), 0.0, np.inf, low_open=True)
     step = optimizer.get("step", 0)
     if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
         raise ValueError(f"optimizer step must be a count of updates, got {step!r}")

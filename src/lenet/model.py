@@ -19,7 +19,7 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from .layers import (ACTIVATIONS, SUBSAMPLING_MODES, Convolution, FullConnection, Layer,
                      RBFOutput, Subsampling, _check_choice, _positive_int, check_dtype)
-from .reference import connection_table_i
+from .reference import connection_table_i, softmax
 
 PAPER_INPUT_SHAPE = (1, 32, 32)
 # set in Network.__init__ and its subclasses: no layer may be named like them
@@ -58,13 +58,10 @@ class Network:
         self.parameters = np.zeros(sum(sizes), self.dtype)
         self.gradients = np.zeros(sum(sizes), self.dtype)
         self.curvature = np.zeros(sum(sizes), self.dtype)  # see estimate_curvature
-        self._offsets: dict[str, tuple[int, int]] = {}
-        offset = 0
-        for layer, size in zip(self.layers, sizes):
-            layer.bind(self.parameters[offset:offset + size], self.gradients[offset:offset + size],
-                       self.curvature[offset:offset + size])
-            self._offsets[layer.name] = (offset, offset + size)
-            offset += size
+        ends = np.cumsum([0] + sizes).tolist()
+        self._offsets = {layer.name: (start, stop)
+                         for layer, start, stop in zip(self.layers, ends, ends[1:])}
+        self._bind_layers()
         # True where a stored value is trainable: False for C3's unconnected weights.
         self.parameter_mask = np.concatenate(
             [m.reshape(-1) for layer in self.layers for m in layer.parameter_mask().values()]
@@ -76,6 +73,11 @@ class Network:
         # parameters and gradients views into the copied flat buffers again.
         state = {k: v for k, v in state.items() if k != "_fused_spec"}  # made afresh
         self.__dict__.update(state)
+        self._bind_layers()
+
+    def _bind_layers(self) -> None:
+        """Make every layer's parameters, gradients and curvature views into its slice
+        (``_offsets``) of the network's flat buffers."""
         for layer in self.layers:
             start, stop = self._offsets[layer.name]
             layer.bind(self.parameters[start:stop], self.gradients[start:stop],
@@ -135,14 +137,7 @@ class Network:
 
         Every layer's gradients (``net.gradients``) are overwritten, not accumulated.
         """
-        last = self.layers[-1]
-        if last.y is None:
-            raise RuntimeError("backward: call forward before backward")
-        shape = np.shape(dout)
-        if shape != last.y.shape:
-            raise ValueError(f"dout must have the forward output's shape {last.y.shape}, "
-                             f"got {shape}")
-        dout = last.backward(dout)  # checks the caller's gradient
+        dout = self.layers[-1].backward(dout)  # checks the caller's gradient
         for layer in reversed(self.layers[:-1]):
             dout = layer._run_backward(dout)
         return dout
@@ -171,8 +166,7 @@ class Network:
             h = np.zeros(out.shape, self.dtype)
             h[np.arange(n), labels] = 1
         else:
-            z = out.astype(np.float64) - out.max(axis=1, keepdims=True)
-            p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+            p = softmax(out.astype(np.float64))
             h = (p * (1 - p)).astype(self.dtype)
         for layer in reversed(self.layers):
             h = layer.backward_second(h)

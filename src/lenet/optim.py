@@ -84,17 +84,11 @@ class Optimizer:
 
 
 def _positive(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite positive number, got {value!r}")
-    return float(value)
+    return _core.real_in(name, value, 0.0, np.inf, low_open=True)
 
 
 def _fraction(name: str, value: float) -> float:
-    if not 0 <= float(value) < 1:
-        raise ValueError(f"{name} must lie in [0, 1), got {value!r}")
-    return float(value)
+    return _core.real_in(name, value, 0.0, 1.0, high_open=True)
 
 
 class SDLM(Optimizer):
