@@ -121,7 +121,10 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
-    from .training import LOSSES, RECIPES
+    from .datasets import PREPROCESSING
+    from .layers import SUBSAMPLING_MODES
+    from .optim import OPTIMIZERS
+    from .training import DATASETS, LOSSES, RECIPES
 
     parser = argparse.ArgumentParser(
         prog="lenet", description="LeNet-5 as in LeCun et al. (1998), on a C/OpenMP core.")
@@ -152,15 +155,15 @@ def build_parser() -> argparse.ArgumentParser:
                             "batch 32, 10 epochs) or modern (ReLU, Adam, batch 64); the options "
                             "below override it")
     train.add_argument("--model", choices=("paper", "modern"))
-    train.add_argument("--dataset", choices=("mnist", "fashion-mnist", "cifar10"))
-    train.add_argument("--preprocessing", choices=("paper", "raw", "unit"))
-    train.add_argument("--optimizer", choices=("sdlm", "sgd", "rmsprop", "adam"))
+    train.add_argument("--dataset", choices=DATASETS)
+    train.add_argument("--preprocessing", choices=PREPROCESSING)
+    train.add_argument("--optimizer", choices=tuple(OPTIMIZERS))
     train.add_argument("--loss", choices=LOSSES,
                        help="penalty: equation (8); discriminative: equation (9); cross-entropy")
     train.add_argument("--j", type=float, help="the constant j of equation (9)")
     train.add_argument("--activation", choices=("scaled_tanh", "tanh", "sigmoid", "relu", "swish"),
                        help="modern variant: squashing function")
-    train.add_argument("--pooling", choices=("max", "average", "paper"),
+    train.add_argument("--pooling", choices=SUBSAMPLING_MODES,
                        help="modern variant: subsampling")
     train.add_argument("--batch-size", type=int)
     train.add_argument("--epochs", type=int, help="passes over the training set")

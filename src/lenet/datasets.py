@@ -404,21 +404,29 @@ def _file_key(path: Path, algo: str) -> tuple[str, int, int, str]:
     return (os.path.abspath(path), st.st_size, st.st_mtime_ns, algo)
 
 
-def _check_sha256(path: Path, data: bytes, expected: str | None,
-                  key: tuple[str, int, int, str]) -> None:
-    """Verify the SHA-256 of ``data``, the decompressed content of ``path`` when it had the
-    identity ``key`` (taken before reading), remembering success."""
+def _check_digest(path: Path, what: str, compute: Callable[[], str], expected: str | None,
+                  key: tuple[str, int, int, str] | None, consequence: str) -> None:
+    """Compare the digest `compute()` gives (``what``: "MD5", say) with `expected`, unless the
+    file with identity `key` (taken before reading) was verified already; remember success."""
     if not expected:
         return
     expected = expected.lower()
-    if _VERIFIED.get(key) == expected:
+    if key is not None and _VERIFIED.get(key) == expected:
         return
-    actual = hashlib.sha256(data).hexdigest()
+    actual = compute()
     if actual != expected:
-        raise DatasetError(f"{path}: SHA-256 of the decompressed bytes is {actual}, expected "
-                           f"{expected}: the file is corrupt or not the expected one (delete it "
-                           f"and load again)", path)
-    _VERIFIED[key] = actual
+        raise DatasetError(f"{path}: {what} is {actual}, expected {expected}{consequence}", path)
+    if key is not None:
+        _VERIFIED[key] = actual
+
+
+def _check_sha256(path: Path, data: bytes, expected: str | None,
+                  key: tuple[str, int, int, str] | None,
+                  consequence: str = ": the file is corrupt or not the expected one (delete it "
+                                     "and load again)") -> None:
+    """Verify the SHA-256 of ``data``, the decompressed content of ``path``."""
+    _check_digest(path, "SHA-256 of the decompressed bytes",
+                  lambda: hashlib.sha256(data).hexdigest(), expected, key, consequence)
 
 
 def _file_digest(path: Path, algo: str) -> str:
@@ -430,17 +438,9 @@ def _file_digest(path: Path, algo: str) -> str:
 
 
 def _check_file_md5(path: Path, expected: str | None) -> None:
-    if not expected:
-        return
-    expected = expected.lower()
-    key = _file_key(path, "md5")
-    if _VERIFIED.get(key) == expected:
-        return
-    actual = _file_digest(path, "md5")
-    if actual != expected:
-        raise DatasetError(f"{path}: MD5 is {actual}, expected {expected}: the archive is corrupt "
-                           f"or not the expected one (delete it and load again)", path)
-    _VERIFIED[key] = actual
+    _check_digest(path, "MD5", lambda: _file_digest(path, "md5"), expected,
+                  _file_key(path, "md5"), ": the archive is corrupt or not the expected one "
+                                          "(delete it and load again)")
 
 
 # --------------------------------------------------------------------------------------------
@@ -563,17 +563,13 @@ def _download_idx(name: str, base: str, attempts: list[str]) -> Path | None:
     expected = SHA256.get(name, {}).get(base)
 
     def verify(tmp: Path) -> str:
-        raw = tmp.read_bytes()
-        gz = raw[:2] == _GZIP_MAGIC
-        data = _gunzip(raw, tmp, MAX_IDX_BYTES) if gz else raw
+        data = _read_bytes(tmp)
         if expected:
-            actual = hashlib.sha256(data).hexdigest()
-            if actual != expected.lower():
-                raise DatasetError(f"{tmp}: SHA-256 of the decompressed bytes is {actual}, "
-                                   f"expected {expected}", tmp)
+            _check_sha256(tmp, data, expected, None, "")
         else:
             _parse_idx(data, tmp)
-        return base + ".gz" if gz else base
+        with open(tmp, "rb") as f:
+            return base + ".gz" if f.read(2) == _GZIP_MAGIC else base
 
     urls = [m + base + ".gz" for m in MIRRORS.get(name, [])]
     path = _download(urls, _cache_dir(name), base, verify, attempts)
@@ -753,6 +749,11 @@ def _find_cifar(dirs: Sequence[Path]) -> tuple[str, Path] | None:
     return None
 
 
+def _parse_cifar_blobs(blobs: dict) -> dict:
+    """{file: (images, labels)} from {file: (where, bytes)}."""
+    return {f: _parse_cifar(data, where) for f, (where, data) in blobs.items()}
+
+
 def load_cifar10(root: str | os.PathLike | None = None, download: bool = True):
     """CIFAR-10 (binary version) as ``(x_train, y_train), (x_test, y_test)``.
 
@@ -765,20 +766,18 @@ def load_cifar10(root: str | os.PathLike | None = None, download: bool = True):
     """
     name = "cifar-10"
     dirs = data_dirs(name, root)
-    source = _find_cifar(dirs)
+    source, parsed = _find_cifar(dirs), None
     if source is None:
         attempts: list[str] = []
         if download:
             def verify(tmp: Path) -> str:
-                _read_cifar_archive(tmp)         # MD5, members, sizes
+                nonlocal parsed  # read and checked once: MD5, members, sizes, contents
+                parsed = _parse_cifar_blobs(_read_cifar_archive(tmp))
                 return CIFAR10_ARCHIVE
 
             urls = [m + CIFAR10_ARCHIVE for m in MIRRORS.get(name, [])]
             path = _download(urls, _cache_dir(name), CIFAR10_ARCHIVE, verify, attempts)
             if path is not None:
-                expected = MD5.get(name, {}).get(CIFAR10_ARCHIVE)
-                if expected:
-                    _VERIFIED[_file_key(path, "md5")] = expected.lower()
                 source = ("archive", path)
         if source is None:
             raise _not_found(name, list(CIFAR10_FILES), dirs, attempts, download,
@@ -786,11 +785,11 @@ def load_cifar10(root: str | os.PathLike | None = None, download: bool = True):
                              f" (in the folder, in its {CIFAR10_SUBDIR}/ subfolder, "
                              f"or as {CIFAR10_ARCHIVE})")
     kind, path = source
-    if kind == "archive":
-        blobs = _read_cifar_archive(path)
-    else:
-        blobs = {f: (path / f, _read_cifar_file(path / f)) for f in CIFAR10_FILES}
-    parsed = {f: _parse_cifar(data, where) for f, (where, data) in blobs.items()}
+    if parsed is None and kind == "archive":
+        parsed = _parse_cifar_blobs(_read_cifar_archive(path))
+    elif parsed is None:
+        parsed = _parse_cifar_blobs({f: (path / f, _read_cifar_file(path / f))
+                                     for f in CIFAR10_FILES})
     train = [parsed[f] for f in CIFAR10_TRAIN_FILES]
     x_train = np.concatenate([x for x, _ in train])
     y_train = np.concatenate([y for _, y in train])

@@ -27,12 +27,13 @@ import numpy as np
 
 from . import losses as _losses
 from .checkpoint import build_network, read_checkpoint, save_checkpoint
-from .datasets import distort
 from .layers import RBFOutput
 from .model import Network
 from .optim import OPTIMIZERS, PAPER_ETA_SCHEDULE, SDLM, Optimizer
 
 LOSSES = ("penalty", "discriminative", "cross-entropy")
+#: The datasets a recipe can name; lenet.datasets reads "name" with load_name (- becomes _).
+DATASETS = ("mnist", "fashion-mnist", "cifar10")
 #: The constant of equation (9); the paper gives no value (see docs/results.md).
 DEFAULT_J = 1.0
 #: Images distorted together with one generator (a resumed run regenerates whole chunks), and
@@ -337,6 +338,8 @@ def _passes(net, x_train, y_train, test_data, recipe, optimizer, out_dir, histor
     batch = recipe.batch_size
     steps = math.ceil(n / batch)
     chunk = batch * max(1, DISTORT_CHUNK // batch)  # images distorted together
+    if recipe.distort:
+        from .datasets import distort
 
     def interrupted(pass_no: int, step: int, text: str) -> list[dict]:
         if echo:
@@ -470,14 +473,13 @@ def load_data(recipe: Recipe, root: str | os.PathLike | None = None, download: b
     """(train, test) pairs of preprocessed images (N, C, H, W) float32 and labels, as the
     recipe's dataset and preprocessing say (files from `root`, else recipe.data, else the
     usual search; see lenet.datasets)."""
-    from . import datasets
+    from . import datasets  # the dataset readers are imported only when data are loaded
 
-    loaders = {"mnist": datasets.load_mnist, "fashion-mnist": datasets.load_fashion_mnist,
-               "cifar10": datasets.load_cifar10}
-    if recipe.dataset not in loaders:
-        raise ValueError(f"dataset must be one of {', '.join(loaders)}, got {recipe.dataset!r}")
+    if recipe.dataset not in DATASETS:
+        raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {recipe.dataset!r}")
+    loader = getattr(datasets, "load_" + recipe.dataset.replace("-", "_"))
     root = root if root is not None else recipe.data
-    (x_train, y_train), (x_test, y_test) = loaders[recipe.dataset](root=root, download=download)
+    (x_train, y_train), (x_test, y_test) = loader(root=root, download=download)
     return ((datasets.preprocess(x_train, recipe.preprocessing), y_train.astype(np.int64)),
             (datasets.preprocess(x_test, recipe.preprocessing), y_test.astype(np.int64)))
 
