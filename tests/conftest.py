@@ -7,9 +7,13 @@
 * ``paper_digits()``: ten 32x32 images of the digits, preprocessed as Section III.A says.
 * ``reference_forward`` / ``reference_backward``: a network's pass computed layer by layer with
   ``lenet.reference`` only, as an oracle for whole-network tests.
+* ``MNIST`` / ``needs_mnist``: the real MNIST files beside the project, and the skip marker for
+  tests that read them.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,6 +27,11 @@ from lenet.prototypes import DIGIT_BITMAPS, parse_bitmap
 # (the first call of a kernel may wake OpenMP threads).
 settings.register_profile("lenet", database=None, deadline=None)
 settings.load_profile("lenet")
+
+#: the shared datasets folder beside the project (tests that need real data skip without it)
+SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+MNIST = SHARED_DATASETS / "mnist"
+needs_mnist = pytest.mark.skipif(not MNIST.is_dir(), reason="MNIST is not in ../shared/datasets")
 
 DTYPES = [np.float32, np.float64]
 DTYPE_IDS = ["float32", "float64"]

@@ -9,16 +9,13 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
-import pytest
 
 import lenet
 from lenet.cli import main
 
-MNIST = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "mnist"
-needs_mnist = pytest.mark.skipif(not MNIST.is_dir(), reason="MNIST is not in ../shared/datasets")
+from conftest import MNIST, needs_mnist
 
 
 def run_cli(*args, timeout=300, **kwargs):

@@ -30,8 +30,7 @@ import pytest
 from lenet import datasets as D
 from lenet.datasets import DatasetError, DatasetNotFoundError
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
-REAL_MNIST = SHARED / "mnist"
+from conftest import MNIST as REAL_MNIST, SHARED_DATASETS as SHARED
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 IDX = D.IDX_FILES
 TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS = IDX

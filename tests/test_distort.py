@@ -11,8 +11,7 @@ import pytest
 
 from lenet import datasets as D
 
-DTYPES = [np.float32, np.float64]
-DTYPE_IDS = ["float32", "float64"]
+from conftest import DTYPE_IDS, DTYPES
 
 
 def synthetic_digits(n: int, seed: int = 0) -> np.ndarray:

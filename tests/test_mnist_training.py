@@ -5,7 +5,6 @@ below chance (90 %). Skipped where the MNIST files are not beside the project.""
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,9 +13,9 @@ import lenet
 from lenet.datasets import load_mnist, preprocess
 from lenet.training import RECIPES, Recipe, train
 
-MNIST = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "mnist"
+from conftest import MNIST, needs_mnist
 
-pytestmark = pytest.mark.skipif(not MNIST.is_dir(), reason="MNIST is not in ../shared/datasets")
+pytestmark = needs_mnist
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import pytest
 import lenet
 import lenet.training as train_module
 from lenet.checkpoint import read_checkpoint, save_checkpoint
-from lenet.training import Recipe, train
+from lenet.training import Recipe, network_for, train
 
 
 def tiny_data(n=48, seed=0):
@@ -56,9 +56,7 @@ RECIPES = {
 
 
 def make_net(recipe):
-    if recipe.model == "paper":
-        return lenet.LeNet5(seed=recipe.seed)
-    return lenet.LeNet5.modern(input_size=32, seed=recipe.seed, activation=recipe.activation)
+    return network_for(recipe, (1, 32, 32))  # tiny_data's images
 
 
 @pytest.mark.parametrize("name", list(RECIPES))
