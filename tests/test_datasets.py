@@ -31,6 +31,7 @@ from lenet import datasets as D
 from lenet.datasets import DatasetError, DatasetNotFoundError
 
 from conftest import MNIST as REAL_MNIST, SHARED_DATASETS as SHARED
+
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 IDX = D.IDX_FILES
 TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS = IDX

@@ -221,9 +221,6 @@ class DatasetNotFoundError(FileNotFoundError):
         self.searched = list(searched)
         self.attempts = list(attempts)
 
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
-
 
 class _Rejected(Exception):
     """A downloaded file failed its check (internal)."""
@@ -233,10 +230,9 @@ class _Rejected(Exception):
 # Folders
 # --------------------------------------------------------------------------------------------
 
-def _check_name(name: str) -> str:
+def _check_name(name: str) -> None:
     if name not in NAMES:
         raise ValueError(f"unknown dataset name {name!r}; known: {', '.join(NAMES)}")
-    return name
 
 
 def _cache_dir(name: str) -> Path:
@@ -497,7 +493,7 @@ def _describe_error(e: BaseException) -> str:
         return f"HTTP error {e.code} {e.reason}"
     if isinstance(e, urllib.error.URLError):
         return f"cannot connect ({e.reason})"
-    if isinstance(e, (TimeoutError, OSError)) and "timed out" in str(e).lower():
+    if isinstance(e, OSError) and "timed out" in str(e).lower():
         return f"timed out after {TIMEOUT} s ({e})"
     return f"{type(e).__name__}: {e}" if not isinstance(e, _Rejected) else str(e)
 

@@ -262,7 +262,7 @@ def train(net: Network, train_data: tuple[np.ndarray, np.ndarray],
     if len(x_train) != len(y_train) or len(x_train) == 0:
         raise ValueError(f"train_data must be non-empty images and labels of the same length, "
                          f"got {len(x_train)} images and {len(y_train)} labels")
-    y_train = np.asarray(y_train).astype(np.int64)
+    y_train = np.asarray(y_train, dtype=np.int64)
     if recipe.batch_size < 1 or recipe.epochs < 0:
         raise ValueError(f"batch_size must be >= 1 and epochs >= 0, got {recipe.batch_size} "
                          f"and {recipe.epochs}")
