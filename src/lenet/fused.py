@@ -29,7 +29,7 @@ from .optim import Optimizer
 
 
 class NotFusable(ValueError):
-    """The network has a layer the fused path does not know."""
+    """The network has a layer the fused path does not know, or layers with hooks."""
 
 
 def _param_offsets(net: Network, layer) -> dict[str, int]:
@@ -51,6 +51,9 @@ def _cached(net: Network) -> tuple[list[dict], object]:
     never change; a copy or unpickled network makes its own)."""
     if not isinstance(net, Network):
         raise TypeError(f"net must be a lenet network, got {type(net).__name__}")
+    hooked = [layer.name for layer in net.layers if layer.has_hooks]
+    if hooked:  # the C loop never passes through the layer objects, so hooks would not run
+        raise NotFusable(f"layers {', '.join(hooked)} have hooks, which run only layer by layer")
     cached = net.__dict__.get("_fused_spec")
     if cached is None:
         try:

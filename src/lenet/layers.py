@@ -26,7 +26,10 @@ computations in plain NumPy.
 
 from __future__ import annotations
 
+import itertools
 import math
+from typing import Callable
+
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
@@ -39,6 +42,58 @@ SUBSAMPLING_MODES: tuple[str, ...] = _core.SUBSAMPLING_MODES
 #: +-2.4/sqrt(F_i), which keeps every layer's weighted sums in the squashing function's working
 #: range (a departure from the paper's text: see docs/results.md); "glorot": Keras's default.
 INITIALISATIONS = ("lecun98", "lecun98-sqrt", "glorot")
+
+
+#: The squashing functions a layer can apply to its weighted sums a, as formulas.
+SQUASHING_FORMULAS = {
+    "scaled_tanh": "f(a) = 1.7159 tanh(2a/3)  (the paper's squashing function, Appendix A)",
+    "tanh": "f(a) = tanh(a)",
+    "sigmoid": "f(a) = 1 / (1 + exp(-a))",
+    "relu": "f(a) = max(0, a)  (modern variant, not in the paper)",
+    "swish": "f(a) = a / (1 + exp(-a))  (modern variant, not in the paper)",
+    "identity": "none: y = a",
+}
+
+#: Where the paper describes each of LeNet-5's layers (see the paper notes' section names).
+PAPER_PLACES = {
+    "C1": "Section II.B (C1), Figure 2",
+    "S2": "Section II.B (S2), Figure 2",
+    "C3": "Section II.B (C3), Table I, Figure 2",
+    "S4": "Section II.B (S4), Figure 2",
+    "C5": "Section II.B (C5), Figure 2",
+    "F6": "Section II.B (F6), Figure 2; squashing function: Appendix A",
+    "output": "Section II.B (output layer), Figure 3; its losses: Section II.C, equations (8) "
+              "and (9)",
+}
+
+_hook_ids = itertools.count()
+
+
+class HookHandle:
+    """What ``register_forward_hook``/``register_backward_hook`` return: ``remove()`` takes the
+    hook off again (also as a context manager: the hook is removed when the block ends)."""
+
+    def __init__(self, hooks: dict, key: int) -> None:
+        self._hooks, self._key = hooks, key
+
+    def remove(self) -> None:
+        self._hooks.pop(self._key, None)
+
+    def __enter__(self) -> "HookHandle":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
+
+def _read_only(arr: np.ndarray) -> np.ndarray:
+    view = arr.view()
+    view.flags.writeable = False
+    return view
+
+
+def _format_shape(shape: tuple) -> str:
+    return "(" + ", ".join(map(str, shape)) + ")"
 
 
 def _lecun_limit(fan_in, scheme: str):
@@ -89,6 +144,10 @@ class Layer:
         self._x: np.ndarray | None = None  # input of the last forward
         self.a: np.ndarray | None = None  # weighted sums of the last forward
         self.y: np.ndarray | None = None  # states f(a) of the last forward
+        #: the shape of one sample's input, when the layer sits in a network (set by Network)
+        self.input_shape: tuple[int, ...] | None = None
+        self._forward_hooks: dict[int, Callable] = {}
+        self._backward_hooks: dict[int, Callable] = {}
         size = self.parameter_count()
         self.bind(np.zeros(size, self.dtype), np.zeros(size, self.dtype),
                   np.zeros(size, self.dtype))
@@ -153,6 +212,8 @@ class Layer:
         self._x = x
         self.a = self._forward(x)
         self.y = self.a if self.activation == "identity" else _core.activation_forward(self.a, self.activation)
+        if self._forward_hooks:
+            self._call_hooks(self._forward_hooks, "forward", x, self.y)
         return self.y
 
     __call__ = forward
@@ -173,7 +234,112 @@ class Layer:
     def _run_backward(self, dy: np.ndarray) -> np.ndarray:
         """backward without the checks, for gradients the network made itself."""
         da = dy if self.activation == "identity" else _core.activation_backward(self.a, dy, self.activation)
-        return self._backward(da)
+        dx = self._backward(da)
+        if self._backward_hooks:
+            self._call_hooks(self._backward_hooks, "backward", dy, dx)
+        return dx
+
+    # -- hooks ------------------------------------------------------------------------------------
+    def register_forward_hook(self, hook: Callable[["Layer", np.ndarray, np.ndarray], None]) -> HookHandle:
+        """Call ``hook(layer, x, y)`` after every forward of this layer, with the batch's input
+        x and states y (read-only views). Returns a handle whose ``remove()`` takes it off.
+
+        For watching, printing or plotting inside a training run: hooks must return None (they
+        cannot change what flows through the network). A network with hooks runs layer by layer
+        (``net.infer`` and ``lenet.train`` skip the fused C path, which never passes through
+        the layer objects), so register them before training starts. Hooks are not copied
+        with the layer (``copy.deepcopy``, pickling).
+        """
+        return self._add_hook(self._forward_hooks, hook, "register_forward_hook")
+
+    def register_backward_hook(self, hook: Callable[["Layer", np.ndarray, np.ndarray], None]) -> HookHandle:
+        """Call ``hook(layer, dy, dx)`` after every backward of this layer, with dy = dE/dy (the
+        gradient with respect to the layer's states) and dx = dE/dx (with respect to its input),
+        as read-only views; ``layer.grads`` holds dE/d(parameters) by then. Otherwise as
+        ``register_forward_hook``."""
+        return self._add_hook(self._backward_hooks, hook, "register_backward_hook")
+
+    def _add_hook(self, hooks: dict, hook: Callable, where: str) -> HookHandle:
+        if not callable(hook):
+            raise TypeError(f"{self.name}.{where}: hook must be callable as hook(layer, in, out), "
+                            f"got {type(hook).__name__}")
+        key = next(_hook_ids)
+        hooks[key] = hook
+        return HookHandle(hooks, key)
+
+    @property
+    def has_hooks(self) -> bool:
+        """True while a forward or backward hook is registered."""
+        return bool(self._forward_hooks or self._backward_hooks)
+
+    def _call_hooks(self, hooks: dict, which: str, first: np.ndarray, second: np.ndarray) -> None:
+        for hook in list(hooks.values()):  # a hook may remove itself
+            result = hook(self, _read_only(first), _read_only(second))
+            if result is not None:
+                raise TypeError(f"{self.name}: a {which} hook returned {type(result).__name__}; "
+                                f"hooks watch and must return None")
+
+    def __getstate__(self) -> dict:
+        # hooks are functions of the session that registered them: copies start without any
+        state = self.__dict__.copy()
+        state["_forward_hooks"], state["_backward_hooks"] = {}, {}
+        return state
+
+    # -- explanation -----------------------------------------------------------------------------
+    def formula(self) -> str:
+        """What the layer computes, as the paper writes it (weighted sums a, then states y)."""
+        raise NotImplementedError
+
+    def explain(self) -> str:
+        """A short text for a learner: what the layer computes (the formula), its input and
+        output shapes, its parameters, and where in the paper it is described."""
+        lines = [f"{self.name}: {self.kind} layer"]
+        formula = self.formula().splitlines()
+        lines.append(f"  computes     {formula[0]}")
+        lines += [f"               {more}" for more in formula[1:]]
+        if self.activation != "identity" or not isinstance(self, RBFOutput):
+            lines.append(f"  squashing    {SQUASHING_FORMULAS[self.activation]}")
+        if self.input_shape is not None:
+            out = self.output_shape(self.input_shape)
+            lines.append(f"  input        (N, {', '.join(map(str, self.input_shape))})")
+            lines.append(f"  output       (N, {', '.join(map(str, out))})")
+        else:
+            lines.append(f"  shapes       {self._shape_text()}")
+        lines += self._parameter_lines()
+        if self.input_shape is not None:
+            lines.append(f"  connections  {self.connections(self.input_shape):,} per image")
+        lines.append(f"  in the paper {self.paper_place()}")
+        return "\n".join(lines)
+
+    def paper_place(self) -> str:
+        """The section, table and figure of the paper that describe this layer (and how this
+        layer departs from the paper's, for the modern variant)."""
+        place = PAPER_PLACES.get(self.name, self.section)
+        departures = self._departures()
+        if not departures:
+            return place
+        return f"not as the paper builds it ({', '.join(departures)}); the paper's: {place}"
+
+    def _departures(self) -> list[str]:
+        """How this layer differs from the paper's unit of the same kind."""
+        if self.activation in ("scaled_tanh", "identity"):
+            return []
+        return [f"{self.activation} squashing"]
+
+    def _shape_text(self) -> str:
+        return "see output_shape()"
+
+    def _parameter_lines(self) -> list[str]:
+        if not self.param_shapes():
+            return ["  parameters   none"]
+        masks = self.parameter_mask()
+        lines = []
+        for i, (name, shape) in enumerate(self.param_shapes().items()):
+            trainable, stored = int(masks[name].sum()), math.prod(shape)
+            note = "" if trainable == stored else f" ({stored - trainable:,} fixed at 0 by the connection table)"
+            lines.append(f"  {'parameters' if i == 0 else '':12} {name} {_format_shape(shape)}: "
+                         f"{trainable:,} trainable{note}")
+        return lines
 
     def backward_second(self, h_y: np.ndarray) -> np.ndarray:
         """Back-propagate diagonal second derivatives (Appendix C, Gauss-Newton): given
@@ -313,6 +479,26 @@ class Convolution(Layer):
         per_unit = self.fan_in() + 1  # + the bias
         return int(h * w * per_unit.sum())
 
+    def formula(self) -> str:
+        k, p = self.kernel_size, self.padding
+        shift = f"-{p}" if p else ""
+        which = "that the connection table links to o" if self._table_for_core is not None \
+            else "(all of them)"
+        return (f"a[n,o,y,x] = bias[o] + sum over the input maps i {which},\n"
+                f"             and over ky, kx < {k}, of weight[o,i,ky,kx] * x[n,i,y+ky{shift},x+kx{shift}]"
+                f";\n             y = f(a)")
+
+    def _shape_text(self) -> str:
+        grow = 2 * self.padding - self.kernel_size + 1
+        return (f"input (N, {self.in_maps}, H, W) -> output (N, {self.out_maps}, H{grow:+d}, "
+                f"W{grow:+d})")
+
+    def _departures(self) -> list[str]:
+        more = [f"padding {self.padding}"] if self.padding else []
+        if self.name == "C3" and self._table_for_core is None:
+            more.append("every S2 map feeds every C3 map, not Table I")
+        return super()._departures() + more
+
     def _forward(self, x: np.ndarray) -> np.ndarray:
         self._expect_rank(x, 4, "(N, maps, H, W)")
         if x.shape[1] != self.in_maps:
@@ -377,6 +563,19 @@ class Subsampling(Layer):
     def connections(self, input_shape: tuple[int, ...]) -> int:
         c, h, w = self.output_shape(input_shape)
         return c * h * w * (5 if self.mode == "paper" else 4)  # 4 inputs (+ bias)
+
+    def formula(self) -> str:
+        if self.mode == "paper":
+            return ("a[n,c,y,x] = coefficient[c] * (x[n,c,2y,2x] + x[n,c,2y,2x+1] + x[n,c,2y+1,2x]"
+                    "\n             + x[n,c,2y+1,2x+1]) + bias[c];   y = f(a)")
+        return f"a[n,c,y,x] = {self.mode} of x[n,c,2y:2y+2,2x:2x+2] (a 2x2 window);   y = f(a)"
+
+    def _shape_text(self) -> str:
+        return f"input (N, {self.maps}, H, W) -> output (N, {self.maps}, H/2, W/2)"
+
+    def _departures(self) -> list[str]:
+        more = [f"{self.mode} pooling"] if self.mode != "paper" else []
+        return super()._departures() + more
 
     def _forward(self, x: np.ndarray) -> np.ndarray:
         self._expect_rank(x, 4, "(N, maps, H, W)")
@@ -450,6 +649,17 @@ class FullConnection(Layer):
     def connections(self, input_shape: tuple[int, ...]) -> int:
         return self.out_features * (self.in_features + 1)
 
+    def formula(self) -> str:
+        return "a[n,o] = bias[o] + sum_i weight[o,i] * x[n,i];   y = f(a)"
+
+    def _shape_text(self) -> str:
+        return f"input (N, {self.in_features}) -> output (N, {self.out_features})"
+
+    def _departures(self) -> list[str]:
+        if self.activation == "identity" and self.name == "output":
+            return ["a linear layer (logits for softmax) where the paper has RBF units"]
+        return super()._departures()
+
     def _forward(self, x: np.ndarray) -> np.ndarray:
         if x.ndim < 2 or math.prod(x.shape[1:]) != self.in_features:
             raise ValueError(f"{self.name}.forward: x must have shape (N, {self.in_features}) or "
@@ -503,6 +713,19 @@ class RBFOutput(Layer):
 
     def connections(self, input_shape: tuple[int, ...]) -> int:
         return int(self._prototypes.size)
+
+    def formula(self) -> str:
+        return ("y[n,i] = sum_j (x[n,j] - prototypes[i,j])^2, the penalty of class i (no "
+                "squashing);\nthe prototypes are fixed +-1 bitmaps of 7x12, not trained; "
+                "the smallest penalty wins")
+
+    def _shape_text(self) -> str:
+        c, f = self._prototypes.shape
+        return f"input (N, {f}) -> output (N, {c})"
+
+    def _parameter_lines(self) -> list[str]:
+        c, f = self._prototypes.shape
+        return [f"  parameters   none trainable; prototypes ({c}, {f}) fixed (rbf_prototypes)"]
 
     def _forward(self, x: np.ndarray) -> np.ndarray:
         f = self._prototypes.shape[1]

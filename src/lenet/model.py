@@ -27,6 +27,23 @@ _NETWORK_ATTRIBUTES = frozenset({"dtype", "input_shape", "layers", "parameters",
                                  "curvature", "parameter_mask", "variant", "seed"})
 
 
+class Trace(OrderedDict):
+    """What ``Network.trace`` returns: layer name -> states, in order ("input", "C1", ...).
+
+    With a label, also ``state_gradients`` (name -> dE/d(states), "input" first),
+    ``parameter_gradients`` ("C1.weight" -> dE/d(weight), ...), ``loss`` (E), ``loss_name``
+    and ``labels``; without one these are empty or None.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state_gradients: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.parameter_gradients: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.loss: float | None = None
+        self.loss_name: str | None = None
+        self.labels: np.ndarray | None = None
+
+
 class Network:
     """A stack of layers applied in order, with one flat buffer for all their parameters.
 
@@ -86,6 +103,7 @@ class Network:
     def _layer_output_shapes(self) -> list[tuple[int, ...]]:
         shapes, shape = [], self.input_shape
         for layer in self.layers:
+            layer.input_shape = shape
             shape = layer.output_shape(shape)
             if any(s < 1 for s in shape):
                 raise ValueError(f"layer {layer.name} would have an empty output {shape} for input "
@@ -173,14 +191,28 @@ class Network:
         self.curvature /= n
         return self.curvature
 
-    def trace(self, x: ArrayLike, pre_activations: bool = False) -> "OrderedDict[str, np.ndarray]":
+    def trace(self, x: ArrayLike, label: ArrayLike | None = None, *, loss: str | None = None,
+              j: float | None = None, pre_activations: bool = False) -> "Trace":
         """Every layer's output for x: an ordered mapping "input", "C1", ..., "output".
 
         With ``pre_activations=True`` each layer's weighted sums come too, as "C1.a" before
         "C1". The arrays are copies: later calls do not change them.
+
+        With ``label`` (one class, or one per image of the batch), the trace also holds the
+        gradients of the loss for that example: ``trace.state_gradients["C3"]`` is dE/dy for
+        C3's states (and ``["input"]`` dE/d(input)), ``trace.parameter_gradients["C3.weight"]``
+        is dE/d(weight), and ``trace.loss`` is E. The loss is the paper's equation (8) for RBF
+        outputs and softmax cross-entropy for logits, or ``loss`` ("penalty",
+        "discriminative" with constant ``j``, "cross-entropy"); for a batch, E is the batch
+        mean. The network's own gradients (``net.gradients``) are left as they were.
         """
         batch = self._batch(x)
-        trace: OrderedDict[str, np.ndarray] = OrderedDict()
+        labels = None
+        if label is not None:
+            labels = self._trace_labels(label, len(batch))
+        elif loss is not None or j is not None:
+            raise ValueError("loss and j choose the loss of the gradients: give label too")
+        trace = Trace()
         trace["input"] = np.array(batch, dtype=self.dtype)
         out = batch
         for i, layer in enumerate(self.layers):
@@ -188,7 +220,43 @@ class Network:
             if pre_activations:
                 trace[layer.name + ".a"] = layer.a.copy()
             trace[layer.name] = out.copy()
+        if labels is None:
+            return trace
+        from . import losses
+        from .training import DEFAULT_J, check_loss
+
+        loss = loss or ("penalty" if isinstance(self.layers[-1], RBFOutput) else "cross-entropy")
+        check_loss(self, loss)
+        if loss == "penalty":
+            value, grad = losses.rbf_penalty(out, labels)
+        elif loss == "discriminative":
+            value, grad = losses.rbf_discriminative(out, labels, DEFAULT_J if j is None else j)
+        else:
+            value, grad = losses.softmax_cross_entropy(out, labels)
+        saved = self.gradients.copy()
+        try:
+            backwards = []
+            for layer in reversed(self.layers):
+                backwards.append((layer.name, grad.copy()))
+                grad = layer._run_backward(grad)
+            trace.state_gradients["input"] = grad.copy()
+            trace.state_gradients.update(reversed(backwards))
+            trace.parameter_gradients.update(self.grad_dict())
+        finally:
+            self.gradients[...] = saved
+        trace.loss, trace.labels, trace.loss_name = float(value), labels, loss
         return trace
+
+    def _trace_labels(self, label: ArrayLike, n: int) -> np.ndarray:
+        labels = np.asarray(label)
+        if labels.ndim == 0:
+            labels = labels.reshape(1)
+        classes = self._shapes[-1][0]
+        if labels.shape != (n,) or labels.dtype.kind not in "iu" or \
+                labels.min() < 0 or labels.max() >= classes:
+            raise ValueError(f"label must be {'a class' if n == 1 else f'{n} classes'} in "
+                             f"[0, {classes}) (one per image), got {label!r}")
+        return labels.astype(np.int64)
 
     def infer(self, x: ArrayLike, batch_size: int = 256) -> np.ndarray:
         """The network's output for x, like ``forward``, but through the fused C path (all
@@ -308,6 +376,10 @@ class Network:
         c, h, w = self.input_shape
         title = f"{type(self).__name__} ({getattr(self, 'variant', 'custom')}), input {c} x {h} x {w}, {self.dtype}"
         return "\n".join([title, line(header), rule, *map(line, body), rule, line(total)])
+
+    def explain(self) -> str:
+        """Every layer's ``explain()``, top to bottom: the network as Figure 2 reads."""
+        return "\n\n".join(layer.explain() for layer in self.layers)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(layer.name for layer in self.layers)}; dtype={self.dtype})"
