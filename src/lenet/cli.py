@@ -1,4 +1,4 @@
-"""The ``lenet`` command line: ``summary``, ``train``, ``evaluate``."""
+"""The ``lenet`` command line: ``summary``, ``train``, ``evaluate``, ``inspect``, ``figures``."""
 
 from __future__ import annotations
 
@@ -119,6 +119,112 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+class MissingExtra(RuntimeError):
+    """An optional dependency (an extra such as ``lenet[plot]``) is not installed."""
+
+
+def _viz():
+    """lenet.viz, with matplotlib checked now, before any data are loaded."""
+    from . import viz
+
+    try:
+        viz.require_matplotlib()
+    except ImportError as exc:
+        raise MissingExtra(str(exc)) from None
+    return viz
+
+
+def _checkpoint_data(args: argparse.Namespace, split: str = "test"):
+    """(state, recipe, (images, labels)): a checkpoint and the `split` of the dataset its
+    recipe names, preprocessed as it was trained."""
+    from .checkpoint import read_checkpoint
+    from .training import load_data, recipe_from_config
+
+    state = read_checkpoint(args.checkpoint)
+    recipe = recipe_from_config(state["config"])
+    train_data, test_data = load_data(recipe, args.data, download=not args.offline)
+    return state, recipe, (test_data if split == "test" else train_data)
+
+
+def _check_index(index: int, labels: np.ndarray, dataset: str, split: str) -> int:
+    n = len(labels)
+    if not 0 <= index < n:
+        raise ValueError(f"--index {index} is out of range: the "
+                         f"{_DATASET_NAMES.get(dataset, dataset)} {split} set has "
+                         f"{n:,} images, numbered 0 to {n - 1:,}")
+    return index
+
+
+_DATASET_NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "cifar10": "CIFAR-10"}
+
+
+def _digit_title(recipe, split: str, index: int) -> str:
+    return f"{_DATASET_NAMES.get(recipe.dataset, recipe.dataset)} {split} image {index}"
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    draw = args.out is not None
+    if draw:
+        viz = _viz()
+    else:  # the text needs no matplotlib
+        from . import viz
+    state, recipe, (x, y) = _checkpoint_data(args, args.split)
+    net, i = state["net"], _check_index(args.index, y, recipe.dataset, args.split)
+    title = _digit_title(recipe, args.split, i)
+    if args.text or not draw:  # its first line names the image, its label and the prediction
+        print(viz.feature_maps_text(net, x[i], int(y[i]), title=title))
+    else:
+        print(f"{title}: label {y[i]}, predicted {int(net.predict(x[i:i + 1])[0])}")
+    if draw:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        name = f"digit-{i}-feature-maps.png" if args.split == "test" \
+            else f"train-digit-{i}-feature-maps.png"
+        print(viz.save_png(viz.feature_maps(net, x[i], int(y[i]), title=title), out / name))
+    return 0
+
+
+#: the paper's test error on MNIST (Section III.C), without and with distortions
+_PAPER_ERROR = {False: 0.0095, True: 0.008}
+
+
+def _figures(args: argparse.Namespace) -> int:
+    from .layers import RBFOutput
+    from .training import evaluate
+
+    viz = _viz()
+    state, recipe, (x, y) = _checkpoint_data(args)
+    net, i = state["net"], _check_index(args.index, y, recipe.dataset, "test")
+    if args.max_digits < 1:
+        raise ValueError(f"--max-digits must be at least 1, got {args.max_digits}")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    def write(fig, name: str) -> None:
+        print(viz.save_png(fig, out / name))
+
+    result = evaluate(net, x, y)
+    write(viz.feature_maps(net, x[i], int(y[i]), title=_digit_title(recipe, "test", i)),
+          f"digit-{i}-feature-maps.png")
+    write(viz.kernels(net), "kernels.png")
+    if isinstance(net.layers[-1], RBFOutput):
+        write(viz.prototypes(net), "prototypes.png")
+    else:
+        print("prototypes.png: skipped, this network has no RBF output (no prototypes)")
+    history = [r for r in state["progress"].get("history", [])
+               if "pass" in r and not r.get("interrupted")]
+    if history:
+        paper = _PAPER_ERROR[bool(recipe.distort)] \
+            if recipe.model == "paper" and recipe.dataset == "mnist" else None
+        write(viz.training_curves(history, paper_error=paper), "training-curves.png")
+    else:
+        print("training-curves.png: skipped, the checkpoint's history holds no finished pass")
+    write(viz.misclassified(x, y, result["predicted"], max_digits=args.max_digits),
+          "misclassified.png")
+    write(viz.confusion_matrix(result["confusion"]), "confusion-matrix.png")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
     from .datasets import PREPROCESSING
@@ -197,6 +303,47 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--offline", action="store_true",
                           help="never download: fail if the dataset files are not found")
     evaluate.set_defaults(run=_evaluate)
+
+    inspect = commands.add_parser(
+        "inspect", help="one digit through a checkpoint's network: every layer's feature maps "
+                        "(a PNG with --out, text in the terminal)",
+        description="Run one image of the test set (or of the training set, --split train) "
+                    "through a checkpoint's network and show "
+                    "every layer's states, C1 to F6, and the output (the paper's Figure 2 for "
+                    "that digit): as DIR/digit-INDEX-feature-maps.png with --out (needs "
+                    'matplotlib: pip install "lenet[plot]"), as text without it or with --text.')
+    inspect.add_argument("checkpoint", help="a checkpoint.npz, or a run folder holding one")
+    inspect.add_argument("--index", type=int, default=0,
+                         help="which image of the set, from 0 (default 0)")
+    inspect.add_argument("--split", choices=("test", "train"), default="test",
+                         help="the test set (default) or the training set")
+    inspect.add_argument("--out", metavar="DIR", help="write the PNG into DIR (created if missing)")
+    inspect.add_argument("--text", action="store_true",
+                         help="print the digit and small feature maps as text (the default "
+                              "without --out)")
+    inspect.add_argument("--data", metavar="DIR", help="folder holding the dataset files")
+    inspect.add_argument("--offline", action="store_true",
+                         help="never download: fail if the dataset files are not found")
+    inspect.set_defaults(run=_inspect)
+
+    figures = commands.add_parser(
+        "figures", help="all the pictures of a checkpoint as PNG files (needs lenet[plot])",
+        description="Write the pictures of a checkpoint into DIR: one digit's feature maps "
+                    "(Figure 2), the C1 and C3 kernels (C3 as Table I), the RBF prototypes "
+                    "(Figure 3), the training curves (Figure 5), the misclassified test digits "
+                    "(Figure 8) and the confusion matrix. Needs matplotlib: "
+                    'pip install "lenet[plot]".')
+    figures.add_argument("checkpoint", help="a checkpoint.npz, or a run folder holding one")
+    figures.add_argument("--out", metavar="DIR", required=True,
+                         help="folder for the PNG files (created if missing)")
+    figures.add_argument("--index", type=int, default=0,
+                         help="the test image whose feature maps are drawn (default 0)")
+    figures.add_argument("--max-digits", type=int, default=100, metavar="N",
+                         help="draw at most N misclassified digits (default 100)")
+    figures.add_argument("--data", metavar="DIR", help="folder holding the dataset files")
+    figures.add_argument("--offline", action="store_true",
+                         help="never download: fail if the dataset files are not found")
+    figures.set_defaults(run=_figures)
     return parser
 
 
@@ -212,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.run(args)
-    except (OSError, ValueError, TypeError) as exc:
+    except (OSError, ValueError, TypeError, MissingExtra) as exc:
         print(f"lenet {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except TrainingDiverged as exc:

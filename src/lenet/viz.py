@@ -1,0 +1,745 @@
+"""Pictures of a network and its training, after the paper's figures (needs matplotlib).
+
+    pip install "lenet[plot]"
+
+    >>> from lenet import viz                                  # doctest: +SKIP
+    >>> fig = viz.feature_maps(net, x_test[7], label=y_test[7])  # doctest: +SKIP
+    >>> fig.savefig("digit-7.png")                             # doctest: +SKIP
+
+Every function returns a ``matplotlib.figure.Figure`` built directly (not through
+``pyplot``), so no window opens, no global state changes, and ``fig.savefig`` writes the file
+with matplotlib's Agg renderer whatever backend is configured:
+
+* ``feature_maps(net, image)``: every layer's states for one digit, C1 ... F6 and the output
+  (Section II.B's Figure 2, made real for that digit);
+* ``kernels(net)``: the learned 5x5 kernels of C1 and of C3, laid out as Table I;
+* ``prototypes(net)``: the ten 7x12 RBF parameter vectors (Figure 3);
+* ``training_curves(history)``: training and test error per pass (Figure 5);
+* ``misclassified(images, labels, predicted)``: the test digits the network gets wrong, each
+  titled "true->predicted" (Figure 8);
+* ``confusion_matrix(confusion)``: counts of (true, predicted) classes.
+
+For a terminal without a display, ``as_text`` draws any 2-D array with characters and
+``feature_maps_text`` prints a digit and small versions of its feature maps; these two need
+only NumPy. The command line writes the same pictures: ``lenet inspect`` and ``lenet figures``.
+
+Each image panel is an Axes whose label (``ax.get_label()``) says what it shows, for instance
+``"C1:3"`` (map 3 of C1), ``"C3:7<-2"`` (the kernel from S2 map 2 to C3 map 7) or
+``"prototype:4"``, so that programs can find the panels of a figure.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .layers import RBFOutput
+from .prototypes import BITMAP_COLUMNS, BITMAP_ROWS, rbf_prototypes
+from .reference import SQUASH_A
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from .model import Network
+
+__all__ = ["RAMP", "as_text", "confusion_matrix", "feature_maps", "feature_maps_text",
+           "kernels", "misclassified", "prototypes", "require_matplotlib", "save_png",
+           "training_curves"]
+
+#: Characters from the lowest value to the highest, for ``as_text``.
+RAMP = " .:-=+*#%@"
+#: Resolution of the PNG files (dots per inch); figure sizes are given in inches.
+DPI = 100
+#: Colour maps: states and weights change sign, so a diverging map centred on 0 (blue
+#: negative, white 0, red positive); digits and prototypes in ink on paper, as the paper
+#: prints them.
+STATE_CMAP = "RdBu_r"
+INK_CMAP = "gray_r"
+#: Panels per row in ``feature_maps`` (C3 and S4's 16 maps fill one row).
+_ROW_PANELS = 16
+
+
+def require_matplotlib() -> type:
+    """The ``matplotlib.figure.Figure`` class; ImportError naming the extra when it is missing."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as exc:
+        raise ImportError('lenet\'s pictures need matplotlib, which is not installed: '
+                          'pip install "lenet[plot]"') from exc
+    return Figure
+
+
+def _figure(width: float, height: float, constrained: bool = True) -> "Figure":
+    # constrained layout keeps titles and labels of the many small panels from overlapping
+    return require_matplotlib()(figsize=(width, height), dpi=DPI,
+                                layout="constrained" if constrained else None)
+
+
+def save_png(fig: "Figure", path: str | os.PathLike) -> Path:
+    """Write `fig` to `path` as a PNG (with the Agg renderer) and return the path."""
+    path = Path(path)
+    fig.savefig(path, format="png", dpi=DPI)
+    return path
+
+
+# ---- helpers --------------------------------------------------------------------------------
+
+def _grid_shape(n: int, columns: int | None = None) -> tuple[int, int]:
+    """(rows, columns) of a grid for n values: 84 as the 12x7 F6 bitmap, else near square
+    (120 -> 10 x 12)."""
+    if columns is None:
+        if n == BITMAP_ROWS * BITMAP_COLUMNS:
+            return BITMAP_ROWS, BITMAP_COLUMNS
+        columns = math.ceil(math.sqrt(n))
+        while columns < n and n % columns:  # a divisor when one is near, so no cell is empty
+            columns += 1
+            if columns > 2 * math.sqrt(n):
+                columns = math.ceil(math.sqrt(n))
+                break
+    return math.ceil(n / columns), columns
+
+
+def _as_grid(values: np.ndarray, columns: int | None = None) -> np.ndarray:
+    """A vector as a 2-D grid (row-major); cells past the end are NaN (drawn blank)."""
+    values = np.asarray(values, dtype=np.float64).reshape(-1)
+    rows, cols = _grid_shape(values.size, columns)
+    grid = np.full(rows * cols, np.nan)
+    grid[:values.size] = values
+    return grid.reshape(rows, cols)
+
+
+def _state_limit(values: np.ndarray, activation: str | None) -> float:
+    """The colour scale's half-range for a layer's states: the range of the squashing function,
+    +-1.7159, after the paper's f (so every layer of the paper's network shares one scale and
+    saturation shows), else the states' largest magnitude."""
+    if activation == "scaled_tanh":
+        return SQUASH_A
+    largest = float(np.nanmax(np.abs(values))) if np.size(values) else 0.0
+    return largest if math.isfinite(largest) and largest > 0 else 1.0
+
+
+def _activation(net: "Network", name: str) -> str | None:
+    layer = {layer.name: layer for layer in net.layers}.get(name)
+    return getattr(layer, "activation", None)
+
+
+def _bare(ax, label: str | None = None) -> None:
+    """An axes without ticks (an image panel); `label` names it for programs."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if label is not None:
+        ax.set_label(label)
+
+
+def _show(ax, image: np.ndarray, cmap: str, limit: float | None = None,
+          vmin: float | None = None, vmax: float | None = None):
+    if limit is not None:
+        vmin, vmax = -limit, limit
+    return ax.imshow(image, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+
+
+def _single_image(net: "Network", image: ArrayLike) -> "dict[str, np.ndarray]":
+    trace = net.trace(image)
+    if trace["input"].shape[0] != 1:
+        raise ValueError(f"image must be one image, got a batch of {trace['input'].shape[0]}")
+    return {name: arr[0] for name, arr in trace.items()}
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    """(6, 28, 28) -> '6 @ 28x28', as the paper writes layer sizes; (84,) -> '84'."""
+    if len(shape) == 3:
+        return f"{shape[0]} @ {shape[1]}x{shape[2]}"
+    return " x ".join(map(str, shape))
+
+
+def _label_text(label: Any) -> int | None:
+    return None if label is None else int(label)
+
+
+def _output_scores(net: "Network", out: np.ndarray) -> tuple[bool, np.ndarray, int]:
+    """(RBF?, what to draw, predicted class): RBF penalties as they are, logits as softmax
+    probabilities."""
+    rbf = isinstance(net.layers[-1], RBFOutput)
+    predicted = int(net.classify(out[None])[0])
+    if rbf:
+        return True, out.astype(np.float64), predicted
+    z = out.astype(np.float64) - out.max()
+    p = np.exp(z)
+    return False, p / p.sum(), predicted
+
+
+# ---- Figure 2: the feature maps of one digit ---------------------------------------------------
+
+def feature_maps(net: "Network", image: ArrayLike, label: int | None = None,
+                 title: str | None = None) -> "Figure":
+    """Every layer's states for one image: Figure 2 of the paper, computed for that digit.
+
+    From ``net.trace(image)``: the input; each map of C1, S2, C3 and S4 as a small image; the
+    120 states of C5 (each a 1x1 map) as a 10x12 grid; the 84 states of F6 as the 7x12 bitmap
+    they are compared with (Section II.B, Figure 3), beside the RBF prototype of the predicted
+    class; and the output as a bar chart: the ten RBF penalties, the smallest (the prediction)
+    highlighted, or for a network with logits (``LeNet5.modern()``) their softmax, the largest
+    highlighted. Each block is titled with the layer's name and shape ("C1  6 @ 28x28").
+    `title` says what the image is ("MNIST test image 7"); the label (when given) and the
+    prediction follow it.
+
+    States are drawn blue (negative) to red (positive) on a symmetric scale: the range of the
+    squashing function f, +-1.7159 (Appendix A), for the layers it follows (all of the paper's
+    network, so saturated units look alike in every layer), else the layer's largest
+    magnitude. The input is drawn as ink on paper.
+    Panels are labelled "input:0", "C1:0" ... "C1:5", ..., "C5", "F6", "prototype", "output".
+    """
+    states = _single_image(net, image)
+    names = list(states)
+    out_name = names[-1]
+    rbf, scores, predicted = _output_scores(net, states[out_name])
+    label = _label_text(label)
+
+    # one block per layer: (name, kind, panels, grid columns); map layers become rows of
+    # panels, vector layers (C5, F6) one panel each, the output a bar chart 4 panels wide
+    blocks: list[tuple[str, str, int, int]] = []
+    for name in names[:-1]:
+        arr = states[name]
+        if arr.ndim == 3 and arr.shape[1] * arr.shape[2] > 1:
+            # the input's title is wider than one panel: give a single map two columns
+            blocks.append((name, "maps", arr.shape[0],
+                           min(max(arr.shape[0], 2 if name == "input" else 1), _ROW_PANELS)))
+        else:
+            blocks.append((name, "vector", 1, 2))
+            if arr.size == BITMAP_ROWS * BITMAP_COLUMNS and rbf:
+                blocks.append(("prototype", "prototype", 1, 2))
+    blocks.append((out_name, "output", 1, 4))
+    rows: list[list[tuple[str, str, int, int]]] = [[]]
+    for block in blocks:  # greedy: as many layers side by side as fit in _ROW_PANELS columns
+        if rows[-1] and sum(b[3] for b in rows[-1]) + block[3] > _ROW_PANELS:
+            rows.append([])
+        rows[-1].append(block)
+
+    def row_height(row) -> float:
+        if any(kind != "maps" for _, kind, _, _ in row):
+            return 2.6  # the 12x7 bitmaps and the bar chart need height
+        return max(1.25 * math.ceil(n / cols) for _, _, n, cols in row)
+
+    heights = [row_height(row) for row in rows]
+    fig = _figure(16, sum(heights) + 0.8)
+    heading = ((title or f"LeNet-5 ({getattr(net, 'variant', 'custom')}) on one digit")
+               + (f": label {label}," if label is not None else ":") + f" predicted {predicted}")
+    fig.suptitle(heading + "  (blue < 0 < red)", fontsize=13)
+    row_figs = np.atleast_1d(fig.subfigures(len(rows), 1, height_ratios=heights))
+    for row, row_fig in zip(rows, row_figs):
+        widths = [cols for _, _, _, cols in row]
+        if sum(widths) < _ROW_PANELS:  # keep panels their size: pad the row with empty space
+            widths.append(_ROW_PANELS - sum(widths))
+        block_figs = np.atleast_1d(row_fig.subfigures(1, len(widths), width_ratios=widths))
+        for (name, kind, n, cols), block_fig in zip(row, block_figs):
+            if kind == "output":
+                _output_bars(block_fig, out_name, rbf, scores, predicted, label)
+            elif kind == "prototype":
+                proto = np.asarray(net.layers[-1].prototypes)[predicted]
+                ax = block_fig.subplots()
+                _show(ax, proto.reshape(BITMAP_ROWS, BITMAP_COLUMNS), STATE_CMAP,
+                      _state_limit(states[names[-2]], _activation(net, names[-2])))
+                _bare(ax, "prototype")
+                block_fig.suptitle(f"prototype of {predicted}\n7x12 bitmap, +-1", fontsize=10)
+            else:
+                _state_block(block_fig, name, states[name], n, cols,
+                             _state_limit(states[name], _activation(net, name)))
+    return fig
+
+
+def _state_block(block_fig, name: str, arr: np.ndarray, n: int, cols: int, limit: float) -> None:
+    if arr.ndim == 3 and arr.shape[1] * arr.shape[2] > 1:  # n maps
+        cols = min(n, cols)  # a single map fills its block
+        rows = math.ceil(n / cols)
+        axes = np.atleast_1d(block_fig.subplots(rows, cols)).reshape(-1)
+        for k, ax in enumerate(axes):
+            _bare(ax)
+            if k >= n:
+                ax.set_axis_off()
+                continue
+            if name == "input":  # the digit as printed, dark ink on white, on its own scale
+                _show(ax, arr[k], INK_CMAP, vmin=float(arr.min()), vmax=float(arr.max()))
+            else:
+                _show(ax, arr[k], STATE_CMAP, limit)
+            ax.set_label(f"{name}:{k}")
+            if n > 1:
+                ax.set_title(str(k), fontsize=7, pad=2)
+        block_fig.suptitle(f"{name}  {_shape_text(arr.shape)}", fontsize=10)
+        return
+    values = arr.reshape(-1)
+    ax = block_fig.subplots()
+    grid = _as_grid(values)
+    _show(ax, grid, STATE_CMAP, limit)
+    _bare(ax, name)
+    what = ("as the 7x12 bitmap" if values.size == BITMAP_ROWS * BITMAP_COLUMNS
+            else f"as {grid.shape[0]}x{grid.shape[1]}")
+    block_fig.suptitle(f"{name}  {_shape_text(arr.shape)}\n{what}", fontsize=10)
+
+
+def _output_bars(block_fig, name: str, rbf: bool, scores: np.ndarray, predicted: int,
+                 label: int | None) -> None:
+    ax = block_fig.subplots()
+    ax.set_label(name)
+    classes = np.arange(scores.size)
+    colours = ["tab:red" if c == predicted else "0.65" for c in classes]
+    bars = ax.bar(classes, scores, color=colours)
+    # the values, so that a winning penalty near 0 (no visible bar) still reads
+    ax.bar_label(bars, [f"{v:.2g}" if abs(v) < 10 else f"{v:.0f}" for v in scores],
+                 fontsize=7, padding=1)
+    ax.set_xticks(classes)
+    ax.tick_params(labelsize=8)
+    ax.get_xticklabels()[predicted].set_color("tab:red")
+    ax.get_xticklabels()[predicted].set_fontweight("bold")
+    ax.margins(y=0.12)
+    if label is not None and label != predicted:  # the true class, outlined
+        ax.bar([label], [scores[label]], fill=False, edgecolor="black", linewidth=1.5)
+    if rbf:
+        ax.set_ylabel("penalty y_i", fontsize=9)
+        block_fig.suptitle(f"{name}  {scores.size} RBF penalties\nsmallest wins: {predicted}",
+                           fontsize=10)
+    else:
+        ax.set_ylim(0, 1)
+        ax.set_ylabel("softmax", fontsize=9)
+        block_fig.suptitle(f"{name}  {scores.size} logits, softmax\nlargest wins: {predicted}",
+                           fontsize=10)
+    ax.set_xlabel("class" + ("  (outlined: true)" if label is not None and label != predicted
+                             else ""), fontsize=9)
+
+
+# ---- C1 and C3 kernels (Table I) ----------------------------------------------------------------
+
+def kernels(net: "Network") -> "Figure":
+    """The learned 5x5 kernels of C1 and C3 (Section II.B).
+
+    C1: one kernel per map (a row per input channel). C3: a grid laid out as Table I, one row
+    per S2 map and one column per C3 map; the cell of an S2 map that does not feed a C3 map is
+    blank, so the 60 kernels of the paper's network show the table's pattern. Each layer has
+    its own symmetric colour scale (blue negative, red positive; the colour bar gives it).
+    Panels are labelled "C1:k" (or "C1:k<-c" for several input channels) and "C3:k<-s".
+    """
+    c1 = np.asarray(net.C1.params["weight"], dtype=np.float64)
+    c3 = np.asarray(net.C3.params["weight"], dtype=np.float64)
+    table = np.asarray(getattr(net.C3, "connection_table", np.ones(c3.shape[:2], bool)), bool)
+    out3, in3, kh, kw = c3.shape
+    out1, in1 = c1.shape[:2]
+    # Placed by hand, in inches: a hundred small panels make constrained layout slow, and the
+    # grid is regular. Top to bottom: heading, C1 (1.2" panels), C3 (0.7" cells), axis label.
+    left, right, cell1, cell3 = 1.0, 1.4, 1.2, 0.7
+    width = left + right + max(out3 * cell3, out1 * 1.7 * cell1)
+    c1_height, c3_height = in1 * cell1 * 1.25, in3 * cell3
+    height = 0.95 + c1_height + 0.25 + 0.55 + c3_height + 0.45
+    fig = _figure(width, height, constrained=False)
+
+    def y(inches_from_top: float) -> float:
+        return 1 - inches_from_top / height
+
+    fig.suptitle(f"Learned kernels of C1 and C3 ({kh}x{kw})", fontsize=13, y=y(0.15), va="top")
+    centre = (left + (width - right)) / 2 / width
+    fig.text(centre, y(0.5), f"C1: {out1} kernels on the "
+             + ("input" if in1 == 1 else f"{in1} input channels"), ha="center", va="top",
+             fontsize=11)
+    c1_top = 0.95
+    c1_width = out1 * 1.7 * cell1
+    c1_left = left + (width - left - right - c1_width) / 2
+    grid = fig.add_gridspec(in1, out1, left=c1_left / width, right=(c1_left + c1_width) / width,
+                            top=y(c1_top), bottom=y(c1_top + c1_height - 0.25),
+                            wspace=0.7, hspace=0.3)
+    lim1 = float(np.abs(c1).max()) or 1.0
+    for c in range(in1):
+        for k in range(out1):
+            ax = fig.add_subplot(grid[c, k])
+            image = _show(ax, c1[k, c], STATE_CMAP, lim1)
+            _bare(ax, f"C1:{k}" if in1 == 1 else f"C1:{k}<-{c}")
+            if c == 0:
+                ax.set_title(f"map {k}", fontsize=9)
+            if k == 0 and in1 > 1:
+                ax.set_ylabel(f"channel {c}", fontsize=9)
+    bar = fig.add_axes(((width - right + 0.45) / width, y(c1_top + c1_height - 0.3),
+                        0.12 / width, (c1_height - 0.4) / height))
+    fig.colorbar(image, cax=bar)
+    bar.tick_params(labelsize=8)
+
+    c3_top = c1_top + c1_height + 0.25
+    wiring = ("every S2 map to every C3 map" if table.all()
+              else "wired as Table I (blank: no connection)")
+    fig.text(centre, y(c3_top), f"C3: {int(table.sum())} kernels, {wiring}", ha="center",
+             va="top", fontsize=11)
+    c3_top += 0.55  # the heading, then the column numbers
+    grid = fig.add_gridspec(in3, out3, left=left / width, right=1 - right / width,
+                            top=y(c3_top), bottom=y(c3_top + c3_height), wspace=0.12,
+                            hspace=0.12)
+    connected = c3[table]
+    lim3 = (float(np.abs(connected).max()) if connected.size else 0.0) or 1.0
+    image = None
+    for s in range(in3):
+        for k in range(out3):
+            ax = fig.add_subplot(grid[s, k])
+            _bare(ax, f"C3:{k}<-{s}")
+            if table[k, s]:
+                image = _show(ax, c3[k, s], STATE_CMAP, lim3)
+            else:  # no connection in Table I: an empty cell, without a frame
+                for spine in ax.spines.values():
+                    spine.set_visible(False)
+            if s == 0:
+                ax.set_title(str(k), fontsize=9)
+            if k == 0:
+                ax.set_ylabel(str(s), fontsize=9, rotation=0, labelpad=8, va="center")
+    if image is not None:
+        bar = fig.add_axes(((width - right + 0.45) / width, y(c3_top + c3_height),
+                            0.12 / width, c3_height / height))
+        fig.colorbar(image, cax=bar)
+        bar.tick_params(labelsize=8)
+    fig.text((left + (width - left - right) / 2) / width, y(c3_top + c3_height + 0.1),
+             "C3 map", ha="center", va="top", fontsize=10)
+    fig.text(0.4 / width, y(c3_top + c3_height / 2), "S2 map", rotation=90, ha="center",
+             va="center", fontsize=10)
+    return fig
+
+
+# ---- Figure 3: the RBF prototypes ---------------------------------------------------------------
+
+def prototypes(net: "Network | None" = None) -> "Figure":
+    """The ten fixed parameter vectors of the RBF output units, each drawn as its 7x12 bitmap
+    (+1 ink, -1 background): the paper's Figure 3 (Section II.B).
+
+    From ``net.output.prototypes`` when a network with an RBF output is given, else the
+    library's own (``lenet.prototypes.rbf_prototypes()``). Panels are labelled "prototype:i".
+    """
+    if net is None:
+        protos = rbf_prototypes()
+    elif isinstance(net.layers[-1], RBFOutput):
+        protos = np.asarray(net.layers[-1].prototypes, dtype=np.float64)
+    else:
+        raise ValueError(f"this network's output layer {net.layers[-1].name!r} is not an RBF "
+                         f"layer: it has no prototypes (only the paper's LeNet-5 does)")
+    classes, features = protos.shape
+    if features != BITMAP_ROWS * BITMAP_COLUMNS:
+        raise ValueError(f"prototypes of {features} components are not 7x12 bitmaps")
+    fig = _figure(1.0 * classes + 0.6, 2.6)
+    fig.suptitle("RBF prototypes: the 7x12 bitmap each output unit compares F6 with", fontsize=12)
+    axes = np.atleast_1d(fig.subplots(1, classes))
+    for i, ax in enumerate(axes):
+        _show(ax, protos[i].reshape(BITMAP_ROWS, BITMAP_COLUMNS), INK_CMAP, vmin=-1, vmax=1)
+        _bare(ax, f"prototype:{i}")
+        # thin lines between the cells: a bitmap of 7x12 values, not a smooth picture
+        ax.set_xticks(np.arange(-0.5, BITMAP_COLUMNS), minor=True)
+        ax.set_yticks(np.arange(-0.5, BITMAP_ROWS), minor=True)
+        ax.grid(which="minor", color="0.75", linewidth=0.4)
+        ax.tick_params(which="minor", length=0)
+        ax.set_title(str(i), fontsize=12)
+    return fig
+
+
+# ---- Figure 5: training curves ------------------------------------------------------------------
+
+def _read_history(source: Any) -> list[dict]:
+    if isinstance(source, Mapping):  # read_checkpoint's dict, or its progress
+        source = source.get("progress", source)
+        if "history" not in source:
+            raise ValueError("expected a checkpoint's state or progress, with a 'history'")
+        return list(source["history"])
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if path.is_dir():
+            if (path / "log.jsonl").exists():
+                path = path / "log.jsonl"
+            elif not (path / "checkpoint.npz").exists():
+                raise ValueError(f"{path} holds neither log.jsonl nor checkpoint.npz")
+        if path.suffix == ".jsonl":
+            records = []
+            for number, line in enumerate(path.read_text().splitlines(), 1):
+                if line.strip():
+                    try:
+                        records.append(json.loads(line))
+                    except ValueError:
+                        raise ValueError(f"{path}, line {number}: not JSON") from None
+            return records
+        from .checkpoint import read_checkpoint
+
+        return list(read_checkpoint(path)["progress"].get("history", []))
+    if isinstance(source, Iterable):
+        return list(source)
+    raise TypeError(f"expected a history (list of per-pass dicts), a log.jsonl, a run folder or "
+                    f"a checkpoint, got {type(source).__name__}")
+
+
+def training_curves(history: "Sequence[Mapping] | Mapping | str | os.PathLike",
+                    paper_error: float | None = None) -> "Figure":
+    """Training and test error (%) after each pass over the training set: Figure 5 of the paper
+    (Section III.C), where the test error settles after about 10 passes.
+
+    `history` is a list of per-pass records (``train()``'s return value, keys pass,
+    train_error, test_error, ...), a ``log.jsonl``, a run folder, a checkpoint file, or a
+    checkpoint's state (``read_checkpoint``'s dict). The training error measured after each
+    pass is drawn solid; the one averaged on the fly during the pass (how the paper measures
+    it), when the log has it, dashed. `paper_error` (a fraction, e.g. 0.0095) adds the paper's
+    result as a dotted line. ValueError when there is no finished pass.
+    """
+    records = [r for r in _read_history(history)
+               if isinstance(r, Mapping) and "pass" in r and not r.get("interrupted")
+               and r.get("train_error") is not None]
+    if not records:
+        raise ValueError("the training log holds no finished pass: nothing to draw")
+    passes = np.array([r["pass"] for r in records])
+    fig = _figure(8, 5)
+    ax = fig.subplots()
+    ax.set_label("curves")
+
+    def percent(key):
+        return np.array([100 * r[key] if r.get(key) is not None else np.nan for r in records],
+                        dtype=np.float64)
+
+    train, test = percent("train_error"), percent("test_error")
+    if not np.all(np.isnan(percent("running_train_error"))):
+        ax.plot(passes, percent("running_train_error"), "--", color="tab:blue", alpha=0.55,
+                label="training error during the pass (on the fly)")
+    ax.plot(passes, train, "o-", color="tab:blue", markersize=4,
+            label="training error after the pass")
+    if not np.all(np.isnan(test)):
+        ax.plot(passes, test, "o-", color="tab:red", markersize=4, label="test error")
+        last = int(np.flatnonzero(~np.isnan(test))[-1])
+        ax.annotate(f"{test[last]:.2f} %", (passes[last], test[last]), xytext=(6, 6),
+                    textcoords="offset points", color="tab:red", fontsize=9)
+    if paper_error is not None:
+        ax.axhline(100 * paper_error, linestyle=":", color="black", linewidth=1,
+                   label=f"the paper: {100 * paper_error:.2f} % test error")
+    ax.set_xlabel("pass over the training set")
+    ax.set_ylabel("error rate (%)")
+    ax.set_ylim(bottom=0)
+    if len(passes) <= 25:  # every pass numbered, as in Figure 5
+        ax.set_xticks(passes)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=9)
+    ax.set_title("Training and test error per pass", fontsize=12)
+    return fig
+
+
+# ---- Figure 8: the misclassified digits, and the confusion matrix -------------------------------
+
+def misclassified(images: ArrayLike, labels: ArrayLike, predicted: ArrayLike,
+                  max_digits: int = 100, columns: int = 12) -> "Figure":
+    """The images whose predicted class differs from the label, each titled "true->predicted"
+    as in the paper's Figure 8 (the 82 test digits that LeNet-5 trained with distortions got
+    wrong; Section III.C).
+
+    `images` (N, C, H, W) or (N, H, W), `labels` and `predicted` (N,) (``evaluate``'s
+    "predicted"). The first `max_digits` errors are drawn, in the images' order, in rows of
+    `columns`; ink is dark. Panels are labelled "misclassified:i", i the image's index.
+    """
+    x = np.asarray(images)
+    y, p = np.asarray(labels).reshape(-1), np.asarray(predicted).reshape(-1)
+    if x.ndim == 3:
+        x = x[:, None]
+    if x.ndim != 4 or len(x) != len(y) or len(y) != len(p):
+        raise ValueError(f"images (N, C, H, W) or (N, H, W), labels (N,) and predicted (N,) must "
+                         f"agree, got shapes {np.shape(images)}, {np.shape(labels)}, "
+                         f"{np.shape(predicted)}")
+    if isinstance(max_digits, bool) or int(max_digits) != max_digits or max_digits < 1 \
+            or isinstance(columns, bool) or int(columns) != columns or columns < 1:
+        raise ValueError(f"max_digits and columns must be positive integers, got {max_digits!r} "
+                         f"and {columns!r}")
+    wrong = np.flatnonzero(y != p)
+    shown = wrong[:max_digits]
+    cols = max(1, min(columns, len(shown)))
+    rows = max(1, math.ceil(len(shown) / cols))
+    fig = _figure(max(6.0, 0.95 * cols + 0.4), 1.05 * rows + 0.8)
+    heading = f"{len(wrong):,} of {len(y):,} digits misclassified (true\u2192predicted)"
+    if len(shown) < len(wrong):
+        heading += f"; the first {len(shown)} shown"
+    fig.suptitle(heading, fontsize=12)
+    if not len(shown):
+        ax = fig.subplots()
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, "no misclassified digits", ha="center", va="center", fontsize=12)
+        return fig
+    vmin, vmax = float(np.min(x[shown])), float(np.max(x[shown]))
+    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).reshape(-1)
+    for ax, i in zip(axes, shown):
+        img = x[i]
+        if img.shape[0] == 3:  # colour: channels last, scaled to 0..1
+            ax.imshow(np.moveaxis((img - vmin) / ((vmax - vmin) or 1.0), 0, -1))
+        else:
+            _show(ax, img[0], INK_CMAP, vmin=vmin, vmax=vmax)
+        _bare(ax, f"misclassified:{i}")
+        ax.set_title(f"{y[i]}\u2192{p[i]}", fontsize=10, pad=2)
+    for ax in axes[len(shown):]:
+        ax.set_axis_off()
+    return fig
+
+
+def confusion_matrix(confusion: ArrayLike) -> "Figure":
+    """The confusion matrix (rows: true class, columns: predicted), every count written in its
+    cell: ``evaluate``'s "confusion". The diagonal (correct) is grey; the off-diagonal cells,
+    the errors, are shaded by count, so the few confusions stand out beside thousands of
+    correct answers."""
+    m = np.asarray(confusion)
+    if m.ndim != 2 or m.shape[0] != m.shape[1] or m.dtype.kind not in "iu" or \
+            (m.size and m.min() < 0):
+        raise ValueError(f"confusion must be a square matrix of counts, got {m.dtype} array of "
+                         f"shape {m.shape}")
+    n = m.shape[0]
+    total, correct = int(m.sum()), int(np.trace(m))
+    off = np.where(np.eye(n, dtype=bool), np.nan, m.astype(np.float64))
+    top = max(1.0, float(np.nanmax(off)) if n > 1 else 1.0)
+    fig = _figure(0.55 * n + 2.2, 0.55 * n + 1.6)
+    ax = fig.subplots()
+    ax.set_label("confusion")
+    ax.imshow(np.where(np.eye(n, dtype=bool), 1.0, np.nan), cmap="Greys", vmin=0, vmax=5)
+    from matplotlib import colormaps
+
+    # zero errors in white (below the scale), one error already visibly tinted
+    ax.imshow(off, cmap=colormaps["Reds"].with_extremes(under="white"), vmin=0.5, vmax=top)
+    for t in range(n):
+        for q in range(n):
+            v = int(m[t, q])
+            dark = t != q and v > 0.6 * top
+            ax.text(q, t, str(v), ha="center", va="center", fontsize=10 if v < 1000 else 9,
+                    color="white" if dark else ("0.7" if v == 0 else "black"))
+    ax.set_xticks(range(n))
+    ax.set_yticks(range(n))
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    errors = total - correct
+    ax.set_title(f"{errors:,} errors in {total:,}"
+                 + (f" ({100 * errors / total:.2f} %)" if total else ""), fontsize=12)
+    return fig
+
+
+# ---- text, for a terminal -----------------------------------------------------------------------
+
+def _resample(a: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """a averaged over a rows x cols grid of blocks (each output cell the mean of the input
+    cells whose centres fall in it; the nearest one when none does)."""
+    h, w = a.shape
+
+    def bins(n, m):
+        centres = (np.arange(n) + 0.5) * m / n
+        return np.minimum(centres.astype(int), m - 1)
+
+    out = np.full((rows, cols), np.nan)
+    rb, cb = bins(h, rows), bins(w, cols)
+    sums = np.zeros((rows, cols))
+    counts = np.zeros((rows, cols))
+    np.add.at(sums, (rb[:, None], cb[None, :]), a)
+    np.add.at(counts, (rb[:, None], cb[None, :]), 1)
+    filled = counts > 0
+    out[filled] = sums[filled] / counts[filled]
+    if not filled.all():  # magnified: fill from the nearest input cell
+        ri = np.minimum(((np.arange(rows) + 0.5) * h / rows).astype(int), h - 1)
+        ci = np.minimum(((np.arange(cols) + 0.5) * w / cols).astype(int), w - 1)
+        out[~filled] = a[np.ix_(ri, ci)][~filled]
+    return out
+
+
+def as_text(array2d: ArrayLike, width: int | None = None, vmin: float | None = None,
+            vmax: float | None = None, ramp: str = RAMP) -> str:
+    """A 2-D array drawn with characters, low values as ``ramp[0]`` (with ``RAMP``, a space) to
+    high ones as ``ramp[-1]``, linearly between `vmin` and `vmax` (default: the array's min and max).
+
+    `width` is the number of characters per line (default two per column); the rows are
+    resampled to keep the picture's proportions, a character being about twice as tall as
+    wide. Lines are joined with newlines, without a trailing one.
+    """
+    a = np.asarray(array2d, dtype=np.float64)
+    if a.ndim != 2 or not a.size:
+        raise ValueError(f"array2d must be a non-empty 2-D array, got shape {a.shape}")
+    if not isinstance(ramp, str) or len(ramp) < 2:
+        raise ValueError("ramp must be a string of at least two characters")
+    h, w = a.shape
+    if width is None:
+        width = 2 * w
+    if isinstance(width, bool) or int(width) != width or width < 1:
+        raise ValueError(f"width must be a positive number of characters, got {width!r}")
+    rows = max(1, round(h * width / w / 2))
+    small = _resample(a, rows, int(width))
+    finite = small[np.isfinite(small)]
+    lo = vmin if vmin is not None else (float(finite.min()) if finite.size else 0.0)
+    hi = vmax if vmax is not None else (float(finite.max()) if finite.size else 1.0)
+    scale = (small - lo) / (hi - lo) if hi > lo else np.zeros_like(small)
+    index = np.clip(np.nan_to_num(scale, nan=0.0) * len(ramp), 0, len(ramp) - 1).astype(int)
+    return "\n".join("".join(ramp[i] for i in line) for line in index)
+
+
+def _side_by_side(blocks: Sequence[tuple[str, str]], max_width: int, gap: int = 2) -> str:
+    """Text blocks (caption, picture) placed left to right, wrapping at max_width columns."""
+    lines_out: list[str] = []
+    line: list[tuple[str, list[str], int]] = []
+
+    def flush():
+        if not line:
+            return
+        height = max(len(b) for _, b, _ in line)
+        captions = (" " * gap).join(c.ljust(w) for c, _, w in line)
+        lines_out.append(captions.rstrip())
+        for r in range(height):
+            lines_out.append((" " * gap).join((b[r] if r < len(b) else "").ljust(w)
+                                              for _, b, w in line).rstrip())
+        line.clear()
+
+    for caption, text in blocks:
+        body = text.split("\n")
+        w = max(len(caption), max(len(s) for s in body))
+        if line and sum(x[2] for x in line) + gap * len(line) + w > max_width:
+            flush()
+        line.append((caption, body, w))
+    flush()
+    return "\n".join(lines_out)
+
+
+def feature_maps_text(net: "Network", image: ArrayLike, label: int | None = None,
+                      title: str | None = None, max_width: int = 80) -> str:
+    """``feature_maps`` for a terminal: the input digit, small versions of the maps of C1, S2,
+    C3 and S4 (each layer on one scale, its own min to max), F6 as its 7x12 bitmap beside the
+    predicted class's prototype, and the output scores with the prediction marked, in lines of
+    at most `max_width` characters. The first line is `title` (as in ``feature_maps``), the
+    label and the prediction."""
+    states = _single_image(net, image)
+    names = list(states)
+    out_name = names[-1]
+    rbf, scores, predicted = _output_scores(net, states[out_name])
+    label = _label_text(label)
+    parts = [(title or f"LeNet-5 ({getattr(net, 'variant', 'custom')})") + ":"
+             + (f" label {label}," if label is not None else "") + f" predicted {predicted}", ""]
+    x = states["input"]
+    parts.append(f"input  {_shape_text(x.shape)}")
+    parts.append(as_text(x[0] if x.shape[0] == 1 else x.mean(axis=0),
+                         width=min(2 * x.shape[2], max_width)))
+    for name in names[1:-1]:
+        arr = states[name]
+        lo, hi = float(arr.min()), float(arr.max())
+        if arr.ndim == 3 and arr.shape[1] * arr.shape[2] > 1:
+            n, _, w = arr.shape
+            # six maps to a line (C3, S4) or three (C1, S2): sizes that keep a digit's shape
+            per_line = 6 if n > 8 else 3
+            chars = max(4, min(2 * w, (max_width - 2 * (per_line - 1)) // per_line))
+            parts += ["", f"{name}  {_shape_text(arr.shape)}"]
+            parts.append(_side_by_side([(str(k), as_text(arr[k], chars, lo, hi))
+                                        for k in range(n)], max_width))
+        elif arr.size == BITMAP_ROWS * BITMAP_COLUMNS:
+            bitmap = arr.reshape(BITMAP_ROWS, BITMAP_COLUMNS)
+            limit = _state_limit(arr, _activation(net, name))  # as in feature_maps
+            blocks = [(f"{name}  {arr.size} as 7x12", as_text(bitmap, 14, -limit, limit))]
+            if rbf:
+                proto = np.asarray(net.layers[-1].prototypes)[predicted]
+                blocks.append((f"prototype {predicted}",
+                               as_text(proto.reshape(BITMAP_ROWS, BITMAP_COLUMNS), 14, -1, 1)))
+            parts += ["", _side_by_side(blocks, max_width, gap=4)]
+        else:
+            grid = _as_grid(arr)
+            parts += ["", f"{name}  {_shape_text(arr.shape)} as {grid.shape[0]}x{grid.shape[1]}",
+                      as_text(grid, 2 * grid.shape[1], lo, hi)]
+    parts += ["", f"{out_name}  " + ("RBF penalties (smallest wins)" if rbf
+                                      else "softmax of the logits (largest wins)")]
+    top = float(scores.max()) or 1.0
+    for c, s in enumerate(scores):
+        bar = "#" * int(round(30 * s / top))
+        mark = ("  <- predicted" if c == predicted else "") + \
+               ("  <- true" if label is not None and c == label and c != predicted else "")
+        parts.append(f"  {c}  {s:9.3f}  {bar}{mark}")
+    return "\n".join(line.rstrip() for line in "\n".join(parts).split("\n"))
