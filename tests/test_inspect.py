@@ -130,6 +130,18 @@ def test_trace_refuses_a_loss_that_does_not_fit_the_output():
                                                  loss="penalty")
     with pytest.raises(ValueError, match="give label too"):
         lenet.LeNet5().trace(paper_digits(np.float32)[:1], loss="penalty")
+    with pytest.raises(ValueError, match="j is the constant of the discriminative loss"):
+        lenet.LeNet5().trace(paper_digits(np.float32)[:1], label=1, j=5.0)
+    with pytest.raises(ValueError, match="at least one"):
+        lenet.LeNet5().trace(np.zeros((0, 1, 32, 32), np.float32), label=np.zeros(0, int))
+
+
+def test_trace_copy_keeps_the_gradients():
+    trace = lenet.LeNet5().trace(paper_digits(np.float32)[:1], label=1)
+    for other in (trace.copy(), copy.copy(trace), copy.deepcopy(trace)):
+        assert list(other) == list(trace) and other.loss == trace.loss
+        assert list(other.state_gradients) == list(trace.state_gradients)
+        assert list(other.parameter_gradients) == list(trace.parameter_gradients)
 
 
 # ---- hooks -------------------------------------------------------------------------------------
@@ -216,7 +228,7 @@ def test_hooks_run_inside_training_and_inference():
     np.testing.assert_array_equal(hooked.parameters, plain.parameters)
     assert backward_calls == [1] * 10  # one backward per pattern (batch 1)
     assert sum(n for n in forward_calls) >= 10  # steps, curvature estimate, evaluation
-    with pytest.raises(NotFusable, match="F6, C1 have hooks|hooks"):
+    with pytest.raises(NotFusable, match="layers C1, F6 have hooks"):
         lenet.train(hooked, (x, y), recipe=recipe, progress=False, echo=None, fused=True)
     before = len(forward_calls)
     hooked.infer(x)
@@ -237,7 +249,7 @@ def test_copies_start_without_hooks():
 @pytest.mark.parametrize("name,must_have", [
     ("C1", ["1.7159 tanh(2a/3)", "(N, 1, 32, 32)", "(N, 6, 28, 28)", "weight (6, 1, 5, 5): 150",
             "122,304", "Section II.B (C1)"]),
-    ("S2", ["coefficient[c]", "(N, 6, 14, 14)", "coefficient (6): 6", "5,880", "Section II.B (S2)"]),
+    ("S2", ["coefficient[m]", "(N, 6, 14, 14)", "coefficient (6): 6", "5,880", "Section II.B (S2)"]),
     ("C3", ["connection table", "(N, 16, 10, 10)", "1,500 trainable (900 fixed at 0",
             "151,600", "Table I"]),
     ("S4", ["(N, 16, 5, 5)", "2,000", "Section II.B (S4)"]),

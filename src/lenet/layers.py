@@ -244,8 +244,9 @@ class Layer:
         """Call ``hook(layer, x, y)`` after every forward of this layer, with the batch's input
         x and states y (read-only views). Returns a handle whose ``remove()`` takes it off.
 
-        For watching, printing or plotting inside a training run: hooks must return None (they
-        cannot change what flows through the network). A network with hooks runs layer by layer
+        For watching, printing or plotting inside a training run: hooks must return None, and
+        must not write into the layer (its ``a``, ``y``, ``params``) -- that would change what
+        flows through the network. A network with hooks runs layer by layer
         (``net.infer`` and ``lenet.train`` skip the fused C path, which never passes through
         the layer objects), so register them before training starts. Hooks are not copied
         with the layer (``copy.deepcopy``, pickling).
@@ -293,7 +294,8 @@ class Layer:
     def explain(self) -> str:
         """A short text for a learner: what the layer computes (the formula), its input and
         output shapes, its parameters, and where in the paper it is described."""
-        lines = [f"{self.name}: {self.kind} layer"]
+        kind = "Euclidean RBF" if self.kind == "euclidean rbf" else self.kind
+        lines = [f"{self.name}: {kind} layer"]
         formula = self.formula().splitlines()
         lines.append(f"  computes     {formula[0]}")
         lines += [f"               {more}" for more in formula[1:]]
@@ -484,8 +486,8 @@ class Convolution(Layer):
         shift = f"-{p}" if p else ""
         which = "that the connection table links to o" if self._table_for_core is not None \
             else "(all of them)"
-        return (f"a[n,o,y,x] = bias[o] + sum over the input maps i {which},\n"
-                f"             and over ky, kx < {k}, of weight[o,i,ky,kx] * x[n,i,y+ky{shift},x+kx{shift}]"
+        return (f"a[n,o,r,c] = bias[o] + sum over the input maps i {which},\n"
+                f"             and over p, q < {k}, of weight[o,i,p,q] * x[n,i,r+p{shift},c+q{shift}]"
                 f";\n             y = f(a)")
 
     def _shape_text(self) -> str:
@@ -566,9 +568,9 @@ class Subsampling(Layer):
 
     def formula(self) -> str:
         if self.mode == "paper":
-            return ("a[n,c,y,x] = coefficient[c] * (x[n,c,2y,2x] + x[n,c,2y,2x+1] + x[n,c,2y+1,2x]"
-                    "\n             + x[n,c,2y+1,2x+1]) + bias[c];   y = f(a)")
-        return f"a[n,c,y,x] = {self.mode} of x[n,c,2y:2y+2,2x:2x+2] (a 2x2 window);   y = f(a)"
+            return ("a[n,m,r,c] = coefficient[m] * (x[n,m,2r,2c] + x[n,m,2r,2c+1] + x[n,m,2r+1,2c]"
+                    "\n             + x[n,m,2r+1,2c+1]) + bias[m];   y = f(a)")
+        return f"a[n,m,r,c] = {self.mode} of x[n,m,2r:2r+2,2c:2c+2] (a 2x2 window);   y = f(a)"
 
     def _shape_text(self) -> str:
         return f"input (N, {self.maps}, H, W) -> output (N, {self.maps}, H/2, W/2)"

@@ -43,6 +43,15 @@ class Trace(OrderedDict):
         self.loss_name: str | None = None
         self.labels: np.ndarray | None = None
 
+    def copy(self) -> "Trace":
+        """A shallow copy that keeps the gradients, loss and labels too."""
+        other = Trace()
+        other.update(self)
+        other.state_gradients = OrderedDict(self.state_gradients)
+        other.parameter_gradients = OrderedDict(self.parameter_gradients)
+        other.loss, other.loss_name, other.labels = self.loss, self.loss_name, self.labels
+        return other
+
 
 class Network:
     """A stack of layers applied in order, with one flat buffer for all their parameters.
@@ -227,6 +236,9 @@ class Network:
 
         loss = loss or ("penalty" if isinstance(self.layers[-1], RBFOutput) else "cross-entropy")
         check_loss(self, loss)
+        if j is not None and loss != "discriminative":
+            raise ValueError(f"j is the constant of the discriminative loss (9); the loss here "
+                             f"is {loss!r}: give loss='discriminative' or leave j out")
         if loss == "penalty":
             value, grad = losses.rbf_penalty(out, labels)
         elif loss == "discriminative":
@@ -252,6 +264,8 @@ class Network:
         if labels.ndim == 0:
             labels = labels.reshape(1)
         classes = self._shapes[-1][0]
+        if n == 0:
+            raise ValueError("x holds no image: the gradients need at least one")
         if labels.shape != (n,) or labels.dtype.kind not in "iu" or \
                 labels.min() < 0 or labels.max() >= classes:
             raise ValueError(f"label must be {'a class' if n == 1 else f'{n} classes'} in "
@@ -262,7 +276,8 @@ class Network:
         """The network's output for x, like ``forward``, but through the fused C path (all
         layers in one call per ``batch_size`` images, see ``lenet.fused``) and without caching
         anything in the layers: for inference. Networks with layers the fused path does not
-        know fall back to ``forward``."""
+        know, or with hooks, fall back to ``forward`` (which runs the hooks and fills the
+        layers' caches)."""
         from . import fused  # fused imports this module
 
         if fused.supports(self):
