@@ -56,7 +56,7 @@ def _correlate(x, weight, table):
     w = weight * table[:, :, None, None]
     k = w.shape[2]
     ho, wo = x.shape[2] - k + 1, x.shape[3] - k + 1
-    a = np.zeros((x.shape[0], w.shape[0], ho, wo))
+    a = np.zeros((x.shape[0], w.shape[0], ho, wo), np.result_type(x, w))
     for ky in range(k):
         for kx in range(k):
             a += np.einsum("oi,nihw->nohw", w[:, :, ky, kx], x[:, :, ky:ky + ho, kx:kx + wo])
@@ -224,6 +224,20 @@ def _sdlm_slope_not_squared(x, weight, bias, h_y):
     return h_a @ weight ** 2, h_a.T @ x ** 2, h_a.sum(axis=0)
 
 
+def _sdlm_slope_at_y(x, weight, bias, h_y):
+    h_a = h_y * squash_derivative(squash(x @ weight.T + bias)) ** 2
+    return h_a @ weight ** 2, h_a.T @ x ** 2, h_a.sum(axis=0)
+
+
+def _sdlm_plain_tanh_slope(x, weight, bias, h_y):
+    h_a = h_y * (1 - squash(x @ weight.T + bias) ** 2) ** 2
+    return h_a @ weight ** 2, h_a.T @ x ** 2, h_a.sum(axis=0)
+
+
+def _training_step_unchanged(params, image, label, lr, prototypes, connection_table):
+    return dict(params)
+
+
 def _sdlm_weights_not_squared(x, weight, bias, h_y):
     h_x, h_w, h_b = sdlm_second_derivatives(x, weight, bias, h_y)
     h_a = h_y * squash_derivative(x @ weight.T + bias) ** 2
@@ -254,9 +268,12 @@ WRONG = [
     ("loss9_gradient", _loss9_summed, "N times too large"),
     ("sdlm_second_derivatives", _sdlm_slope_not_squared, "square of the slope"),
     ("sdlm_second_derivatives", _sdlm_weights_not_squared, "h_x uses the weights"),
+    ("sdlm_second_derivatives", _sdlm_slope_at_y, "slope is taken at the weighted sum a"),
+    ("sdlm_second_derivatives", _sdlm_plain_tanh_slope, "slope of plain tanh"),
     ("training_step", make_training_step(rbf_factor=1.0), "factor 2 is missing"),
     ("training_step", make_training_step(mask_c3=False), "unconnected weights"),
     ("training_step", make_training_step(sign=-1.0), "uphill"),
+    ("training_step", _training_step_unchanged, "your parameters did not change"),
 ]
 
 
@@ -314,6 +331,87 @@ def test_a_scalar_output_is_reported_as_a_number(capsys):
     assert re.search(r"E: 1 of 1 values wrong.*\n    expected \S+, got 0\n", out), out
 
 
+def test_training_step_report_shows_the_changes(capsys):
+    """training_step is compared by the parameters' changes, and its report shows them."""
+    assert not ex.check("training_step", _training_step_unchanged, cases=1)
+    out = capsys.readouterr().out
+    assert "F6.bias (compared by its change from the old value)" in out
+    assert re.search(r"index\s+expected change\s+your change\n", out), out
+    worst = next(line for line in out.splitlines() if line.endswith("<- worst"))
+    expected, actual = re.match(r"\s+\(\d+,\)\s+(\S+)\s+(\S+)", worst).groups()
+    assert float(expected) != 0 and float(actual) == 0  # the change, not the value
+    assert "hint: your parameters did not change: did you apply w <- w - lr * dE/dw" in out
+
+
+# ---- results in a lower precision -------------------------------------------------------------
+
+def _cast(value, dtype):
+    """Floating-point arrays and numbers (also inside tuples and dicts) cast to ``dtype``."""
+    if isinstance(value, dict):
+        return {k: _cast(v, dtype) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(_cast(v, dtype) for v in value)
+    if isinstance(value, (float, np.floating)) or \
+            (isinstance(value, np.ndarray) and value.dtype.kind == "f"):
+        return np.asarray(value).astype(dtype)[()]
+    return value
+
+
+def _in(dtype, fn):
+    """``fn`` computing in ``dtype``: its inputs and its results cast to it."""
+    def lower(*args):
+        with np.errstate(over="ignore", under="ignore"):
+            return _cast(fn(*(_cast(a, dtype) for a in args)), dtype)
+    return lower
+
+
+FLOAT32_HINT = ("hint: your values are right to float32 precision; compute in float64 (the "
+                "checker compares in float64)")
+
+
+@pytest.mark.parametrize("name", ["s2_forward", "c3_forward", "training_step"])
+def test_float32_result_fails_with_its_hint(name, capsys):
+    assert ex.check(name, _in(np.float32, SOLUTIONS[name])) is False
+    out = capsys.readouterr().out
+    assert "values wrong" in out
+    assert FLOAT32_HINT in out, out
+
+
+@pytest.mark.parametrize("name", ex.names())
+def test_float32_result_passes_or_gets_its_hint(name, capsys):
+    """Rounding to float32 passes where it stays within the tolerance, else it is named."""
+    if ex.check(name, _in(np.float32, SOLUTIONS[name])) is False:
+        assert FLOAT32_HINT in capsys.readouterr().out
+
+
+def test_float16_result_fails_with_its_hint(capsys):
+    assert not ex.check("s2_forward", _in(np.float16, s2_forward))
+    assert "hint: your values are right to float16 precision; compute in float64" in \
+        capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name, wrong, hint", [
+    ("s2_forward", _s2_with(lambda x: _window_sum(x) / 4), "does not average"),
+    ("sdlm_second_derivatives", _sdlm_slope_at_y, "slope is taken at the weighted sum a"),
+    ("training_step", make_training_step(rbf_factor=1.0), "factor 2 is missing"),
+], ids=["s2_forward", "sdlm", "training_step"])
+def test_float32_mistake_gets_its_hint_and_the_precision(name, wrong, hint, capsys):
+    assert not ex.check(name, _in(np.float32, wrong), cases=2)
+    out = capsys.readouterr().out
+    assert hint in out, out
+    assert "Your values are also float32: compute in float64" in out
+    assert "right to float32 precision" not in out
+
+
+def test_float32_wrong_values_get_the_generic_hint(capsys):
+    def s2_bias_subtracted(x, coefficient, bias):
+        return squash(_maps(coefficient) * _window_sum(x) - _maps(bias))
+
+    assert not ex.check("s2_forward", _in(np.float32, s2_bias_subtracted))
+    out = capsys.readouterr().out
+    assert "hint: " + ex.EXERCISES["s2_forward"].hint + " Your values are also float32" in out
+
+
 def test_exceptions_are_reported_not_raised(capsys):
     def broken(x, coefficient, bias):
         raise ValueError("boom")
@@ -331,13 +429,15 @@ def test_exceptions_are_reported_not_raised(capsys):
     ("s2_forward", lambda x, c, b: "y", "should be a NumPy array of numbers"),
     ("s2_backward", lambda x, c, b, dy: s2_backward(x, c, b, dy)[0], "expected a tuple of 3"),
     ("s2_backward", lambda x, c, b, dy: s2_backward(x, c, b, dy)[:2], "expected a tuple of 3"),
-    ("rbf_output", lambda x, p: rbf_output(x, p).T, "expected (4, 10)"),
+    ("rbf_output", lambda x, p: rbf_output(x, p).T, "expected (4, 10), that is (N, classes)"),
+    ("training_step", lambda params, *args: {**params, "F6.bias": np.zeros(83)},
+     "F6.bias has shape (83,); expected (84,)\n"),
     ("squash", lambda a: np.full(a.shape, np.nan), "values wrong"),
     ("training_step", lambda *args: list(args[0].values()), "expected a dict"),
     ("training_step", lambda params, *args: {k: v for k, v in params.items() if k != "C1.bias"},
      "missing ['C1.bias']"),
-], ids=["shape", "None", "str", "one-of-three", "two-of-three", "transposed", "nan",
-        "list-not-dict", "missing-key"])
+], ids=["shape", "None", "str", "one-of-three", "two-of-three", "transposed",
+        "training-shape", "nan", "list-not-dict", "missing-key"])
 def test_bad_results_fail_cleanly(name, result, message, capsys):
     assert ex.check(name, result) is False
     out = capsys.readouterr().out
@@ -415,6 +515,10 @@ def test_names_starter_describe():
         assert f"def {name}(" in text and "raise NotImplementedError" in text
         assert ex.describe(name).startswith(f"{name}: ")
         assert f"docs/exercises/{name}.md" in ex.describe(name)
+    assert "\nReturns: a dict with keys F6.bias (84,), F6.weight (84, 120), " in \
+        ex.describe("training_step")
+    assert "\nReturns: dx (N, maps, H, W), dcoefficient (maps,), dbias (maps,)\n" in \
+        ex.describe("s2_backward")
 
 
 @pytest.mark.parametrize("name", ex.names())
@@ -454,6 +558,29 @@ def test_page_blocks_run_and_the_starter_fails(name, capsys):
     assert namespace["ok"] is False
     out = capsys.readouterr().out
     assert f"{name}: FAIL on case 1" in out and "NotImplementedError" in out
+
+
+#: engine functions that compute an exercise's answer: a page may name them only in its
+#: closing "After you pass" section, not in the task
+ANSWERS = {"loss9_gradient": ["rbf_discriminative"],
+           "sdlm_second_derivatives": ["backward_second"],
+           "training_step": ["optim.SGD", ".backward("]}
+
+
+@pytest.mark.parametrize("name", ex.names())
+def test_page_task_does_not_point_at_the_answer(name):
+    text = (DOCS / f"{name}.md").read_text()
+    task, _, after = text.partition("## After you pass")
+    for answer in ANSWERS.get(name, []) + ["lenet._core", "lenet.layers."]:
+        assert answer not in task, f"{name}.md names {answer} before 'After you pass'"
+    assert "\n## " not in after  # the section, if any, is the page's last
+
+
+def test_training_step_page_names_the_initialisation_the_checker_uses():
+    import inspect
+
+    assert 'init="lecun98-sqrt"' in inspect.getsource(ex._training_case)
+    assert '`lenet.LeNet5(init="lecun98-sqrt")` does' in (DOCS / "training_step.md").read_text()
 
 
 def test_index_links_every_page_in_order():

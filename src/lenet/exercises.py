@@ -17,7 +17,9 @@ first failing case: the inputs' shapes, the wrong output, its worst element with
 and actual values, and a hint. The hint is specific when the result matches a known mistake
 (the coefficient forgotten, max pooling, a flipped kernel, a missing connection, the factor 2
 of the RBF derivative ...): each exercise also computes what those mistakes give (mostly by
-feeding the engine the mistaken inputs) and names the one the learner's result matches.
+feeding the engine the mistaken inputs) and names the one the learner's result matches. A result
+in float32 (or float16) fails, since the checker compares in float64; when its values are right
+to that precision, the hint says so.
 """
 
 from __future__ import annotations
@@ -43,6 +45,11 @@ __all__ = ["EXERCISES", "Exercise", "Mistake", "check", "describe", "names", "st
 #: rounding only (about 1e-15 relative); every known mistake differs by far more.
 RTOL = 1e-6
 ATOL = 1e-8
+
+#: A result in a lower-precision float (float32, float16) is compared in float64 like any other,
+#: and fails; when its values agree with the engine's to its own precision,
+#: |actual - expected| <= rtol * max |expected| with the rtol below, the hint says so.
+LOW_PRECISION_RTOL = MappingProxyType({np.dtype(np.float32): 1e-4, np.dtype(np.float16): 1e-2})
 
 F64 = np.float64
 Case = dict  # argument name -> value, in the order the learner's function takes them
@@ -78,6 +85,8 @@ class Exercise:
       value, or a tuple of values in the order of ``outputs``)
     - baseline(case): when given, the *changes* from it are compared (a training step's
       new parameters are compared by their change from the old ones)
+    - returns_dict: the function returns a dict keyed by the outputs' names (else a single
+      value, or a tuple of values in the order of ``outputs``)
     """
 
     name: str
@@ -93,6 +102,7 @@ class Exercise:
     explain: Callable[[Case, str, np.ndarray], str | None] | None = None
     unpack: Callable[[Any, list[str]], dict] | None = None
     baseline: Callable[[Case], Outputs] | None = None
+    returns_dict: bool = False
 
 
 # ---- engine pieces, in float64 -------------------------------------------------------------
@@ -750,6 +760,11 @@ def _sdlm_h_a(c: Case, power: int = 2) -> np.ndarray:
     return c["h_y"] * _slope(a) ** power
 
 
+def _sdlm_states(c: Case) -> np.ndarray:
+    """The layer's states y = f(a)."""
+    return _f(_core.dense_forward(c["x"], c["weight"], c["bias"]))
+
+
 def _sdlm_batch_mean(c: Case) -> Outputs:
     right = _sdlm_solve(c)
     n = c["x"].shape[0]
@@ -798,6 +813,12 @@ def sdlm_second_derivatives(x, weight, bias, h_y):
         Mistake("your values match h_a = h_y: the squared slope f'(a)^2 of the squashing "
                 "function is missing.",
                 lambda c: _sdlm_with(c, c["h_y"])),
+        Mistake("your values match h_a = f'(y)^2 h_y: the slope is taken at the weighted sum "
+                "a, not at the state y = f(a).",
+                lambda c: _sdlm_with(c, c["h_y"] * _slope(_sdlm_states(c)) ** 2)),
+        Mistake("your values match h_a = (1 - y^2)^2 h_y, with the slope of plain tanh; for "
+                "f(a) = A tanh(S a), f'(a) = A S (1 - tanh(S a)^2).",
+                lambda c: _sdlm_with(c, c["h_y"] * (1 - _sdlm_states(c) ** 2) ** 2)),
         Mistake("your values match back-propagation without squares: the second derivatives "
                 "go through the squared weights and squared inputs.",
                 lambda c: _sdlm_with(c, _sdlm_h_a(c, power=1), False, False)),
@@ -882,6 +903,10 @@ def _training_step_ascent(c: Case) -> Outputs:
     return _training_solve(c, grad_scale=-1.0)
 
 
+def _training_old_parameters(c: Case) -> Outputs:
+    return {k: c["params"][k] for k in _TRAINING_KEYS}
+
+
 _TRAINING_STEP = Exercise(
     name="training_step",
     title="One training step by hand",
@@ -928,6 +953,9 @@ def training_step(params, image, label, lr, prototypes, connection_table):
          "where your backward pass first goes wrong; if F6 is already wrong, check the "
          "forward pass and the loss's gradient dE/dy = 1 for the label's class, 0 elsewhere.",
     mistakes=(
+        Mistake("your parameters did not change: did you apply w <- w - lr * dE/dw and "
+                "return the new values?",
+                _training_old_parameters),
         Mistake("your step is half the right one: the RBF penalty's derivative is "
                 "2 (x_j - w_ij), and the factor 2 is missing.",
                 lambda c: _training_solve(c, grad_scale=0.5)),
@@ -939,7 +967,8 @@ def training_step(params, image, label, lr, prototypes, connection_table):
                 lambda c: {"C3.weight": _training_solve(c, full_c3=True)["C3.weight"]}),
     ),
     unpack=_unpack_parameters,
-    baseline=lambda c: {k: c["params"][k] for k in _TRAINING_KEYS},
+    baseline=_training_old_parameters,
+    returns_dict=True,
 )
 
 
@@ -976,6 +1005,8 @@ def describe(name: str) -> str:
     returns = ", ".join(f"{out} {shape}" for out, shape in ex.outputs[:4])
     if len(ex.outputs) > 4:
         returns += f", ... ({len(ex.outputs)} arrays)"
+    if ex.returns_dict:
+        returns = f"a dict with keys {returns}"
     return (f"{ex.name}: {ex.title} ({ex.section})\n{ex.summary}\nReturns: {returns}\n"
             f"Page: docs/exercises/{ex.name}.md")
 
@@ -994,7 +1025,9 @@ def check(name: str, fn: Callable[..., Any], *, cases: int = 5, seed: int = 0,
       inputs, the output that is wrong, its worst elements (expected and actual), and a hint
 
     Returns True if every case passes. A wrong type or shape, NaN, or an exception raised by
-    ``fn`` is a failure, reported and never raised.
+    ``fn`` is a failure, reported and never raised. So is a result outside the tolerance because
+    it is in float32 or float16; when its values are right to that precision
+    (``LOW_PRECISION_RTOL``), the hint says to compute in float64.
     """
     ex = _exercise(name)
     if not callable(fn):
@@ -1054,21 +1087,29 @@ def _describe_case(case: Case) -> str:
     return ", ".join(parts)
 
 
-def _as_array(value: Any, output: str, shape: tuple[int, ...], words: str) -> np.ndarray:
-    """The learner's value for one output as float64 of the expected shape, or _Wrong."""
+def _expected_shape(shape: tuple[int, ...], words: str) -> str:
+    """The expected shape, with its meaning in words when these say more than the shape."""
+    return str(shape) if words == str(shape) else f"{shape}, that is {words}"
+
+
+def _as_array(value: Any, output: str, shape: tuple[int, ...],
+              words: str) -> tuple[np.ndarray, np.dtype]:
+    """The learner's value for one output as float64 of the expected shape, and the dtype it
+    was returned in; or _Wrong."""
     try:
         arr = np.asarray(value)
     except Exception:
         arr = None
     if arr is None or arr.dtype.kind not in "fiub":
-        raise _Wrong(f"{output} should be a NumPy array of numbers, shape {shape} {words}; "
-                     f"got {_kind(value)}")
+        raise _Wrong(f"{output} should be a NumPy array of numbers, shape "
+                     f"{_expected_shape(shape, words)}; got {_kind(value)}")
+    dtype = arr.dtype
     arr = arr.astype(F64)
     if shape == () and arr.size == 1:  # a number: a float, a 0-d or a 1-element array
         arr = arr.reshape(())
     if arr.shape != shape:
-        raise _Wrong(f"{output} has shape {arr.shape}; expected {shape} {words}")
-    return arr
+        raise _Wrong(f"{output} has shape {arr.shape}; expected {_expected_shape(shape, words)}")
+    return arr, dtype
 
 
 def _mismatch(actual: np.ndarray, expected: np.ndarray,
@@ -1086,8 +1127,18 @@ def _mismatch(actual: np.ndarray, expected: np.ndarray,
     return bad, err, atol
 
 
-def _close(actual: np.ndarray, expected: np.ndarray, base: np.ndarray | None = None) -> bool:
-    return actual.shape == expected.shape and not _mismatch(actual, expected, base)[0].any()
+def _close(actual: np.ndarray, expected: np.ndarray, base: np.ndarray | None = None,
+           rtol: float | None = None) -> bool:
+    """Whether ``actual`` passes against ``expected``. With ``rtol`` (a lower precision's, see
+    LOW_PRECISION_RTOL), the looser test |actual - expected| <= rtol * max |expected|, on the
+    values themselves (not their changes from ``base``: a lower-precision parameter is rounded
+    at the scale of the parameter)."""
+    if actual.shape != expected.shape:
+        return False
+    if rtol is not None:
+        scale = float(np.max(np.abs(expected), initial=0.0))
+        return bool(np.all(np.abs(actual - expected) <= rtol * scale))
+    return not _mismatch(actual, expected, base)[0].any()
 
 
 def _run_case(ex: Exercise, fn: Callable[..., Any], case: Case) -> str | None:
@@ -1101,15 +1152,18 @@ def _run_case(ex: Exercise, fn: Callable[..., Any], case: Case) -> str | None:
     shapes = dict(ex.outputs)
     try:
         given = ex.unpack(result, list(expected)) if ex.unpack else _unpack(ex, result)
-        actual = {k: _as_array(given[k], k, expected[k].shape, shapes[k]) for k in expected}
+        actual, dtypes = {}, {}
+        for k in expected:
+            actual[k], dtypes[k] = _as_array(given[k], k, expected[k].shape, shapes[k])
     except _Wrong as wrong:
         return f"  {wrong}"
     for output, exp in expected.items():
         b = None if base is None else base[output]
         bad, err, atol = _mismatch(actual[output], exp, b)
         if bad.any():
+            hint = _diagnose(ex, case, output, actual[output], exp, b, dtypes[output])
             return (_values_report(output, actual[output], exp, bad, err, atol, b)
-                    + f"\n  hint: {_diagnose(ex, case, output, actual[output], exp, b)}")
+                    + f"\n  hint: {hint}")
     return None
 
 
@@ -1146,7 +1200,11 @@ def _values_report(output: str, actual: np.ndarray, expected: np.ndarray, bad: n
     others = [tuple(int(i) for i in idx) for idx in np.argwhere(bad)[:4]]
     shown = [tuple(int(i) for i in worst)] + [i for i in others if i != tuple(worst)][:3]
     width = max(len(str(i)) for i in shown) + 2
-    lines.append(f"    {'index'.ljust(width)}{'expected':>18}  {'actual':>18}")
+    if base is not None:  # what is compared: the changes, expected and actual
+        expected, actual = expected - base, actual - base
+        lines.append(f"    {'index'.ljust(width)}{'expected change':>18}  {'your change':>18}")
+    else:
+        lines.append(f"    {'index'.ljust(width)}{'expected':>18}  {'actual':>18}")
     for n, idx in enumerate(shown):
         mark = "   <- worst" if n == 0 else ""
         lines.append(f"    {str(idx).ljust(width)}{expected[idx]:>18.10g}  {actual[idx]:>18.10g}"
@@ -1155,9 +1213,21 @@ def _values_report(output: str, actual: np.ndarray, expected: np.ndarray, bad: n
 
 
 def _diagnose(ex: Exercise, case: Case, output: str, actual: np.ndarray, expected: np.ndarray,
-              base: np.ndarray | None) -> str:
-    """The hint of the first known mistake whose result matches the learner's, else the
-    exercise's generic hint."""
+              base: np.ndarray | None, dtype: np.dtype | None = None) -> str:
+    """The hint for a wrong output: that it is right to its lower precision (``dtype``, the
+    dtype the learner returned it in), else the hint of the first known mistake whose result
+    matches the learner's, else the exercise's own diagnosis or its generic hint. For a
+    lower-precision result, the mistakes are matched to that precision, and the hint adds
+    that the checker compares in float64."""
+    rtol = LOW_PRECISION_RTOL.get(np.dtype(dtype)) if dtype is not None else None
+    if rtol is not None:
+        if _close(actual, expected, rtol=rtol):
+            return (f"your values are right to {dtype} precision; compute in float64 (the "
+                    f"checker compares in float64)")
+        also = f" Your values are also {dtype}: compute in float64 (the checker compares in " \
+               f"float64)."
+    else:
+        also = ""
     for mistake in ex.mistakes:
         try:
             wrong = mistake.result(case).get(output)
@@ -1167,10 +1237,10 @@ def _diagnose(ex: Exercise, case: Case, output: str, actual: np.ndarray, expecte
             continue
         wrong = np.asarray(wrong, F64)
         # the mistake must give something else than the right answer, and match the learner's
-        if _close(actual, wrong, base) and not _close(wrong, expected, base):
-            return mistake.hint
+        if _close(actual, wrong, base, rtol) and not _close(wrong, expected, base, rtol):
+            return mistake.hint + also
     if ex.explain is not None:
         hint = ex.explain(case, output, actual)
         if hint:
-            return hint
-    return ex.hint
+            return hint + also
+    return ex.hint + also
