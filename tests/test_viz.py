@@ -2,12 +2,13 @@
 
 Every figure is rendered with matplotlib's Agg renderer from a small untrained network and
 synthetic digits, and checked for the panels it should have. The command-line tests read the
-real MNIST test set from the shared datasets folder."""
+real MNIST test set, from the MNIST files the test suite reads (conftest.MNIST)."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import asdict
@@ -58,12 +59,20 @@ def image_of(ax) -> np.ndarray:
     return np.asarray(image.get_array())
 
 
+def suptitle(fig) -> str:
+    """The suptitle of a figure or subfigure, "" when it has none."""
+    if hasattr(fig, "get_suptitle"):  # matplotlib 3.8 and later
+        return fig.get_suptitle()
+    text = fig._suptitle  # earlier: the Text itself, None until suptitle() is called
+    return "" if text is None else text.get_text()
+
+
 def titles(fig) -> str:
     """Every title and heading of a figure and its subfigures, as one text."""
     texts = []
 
     def collect(f):
-        texts.append(f.get_suptitle())
+        texts.append(suptitle(f))
         texts.extend(t.get_text() for t in f.texts)
         for sub in getattr(f, "subfigs", []):
             collect(sub)
@@ -129,6 +138,29 @@ def test_feature_maps_take_one_image(paper_net, digits):
         viz.feature_maps(paper_net, np.zeros((28, 28)))
 
 
+@pytest.mark.parametrize("variant", ["paper", "modern"])
+def test_the_label_must_be_one_of_the_classes(variant, paper_net, modern_net, digits):
+    net = paper_net if variant == "paper" else modern_net
+    x, _ = digits
+    for draw in (viz.feature_maps, viz.feature_maps_text):
+        for bad, shown in ((-1, "-1"), (10, "10"), (12, "12"), (np.int64(-3), "-3"),
+                           (3.5, "3.5"), ("3", "'3'"), (True, "True")):
+            message = rf"^label must be a class from 0 to 9 \(the network has 10 outputs\), " \
+                      rf"got {shown}$"
+            with pytest.raises(ValueError, match=message):
+                draw(net, x[4], label=bad)
+    # the largest class is a label like the others, and NumPy integers are integers
+    fig = viz.feature_maps(net, x[4], label=np.int64(9))
+    predicted = int(net.predict(x[4:5])[0])
+    assert "label 9" in titles(fig)
+    (out_ax,) = panels(fig, "output")
+    outlined = [bar for bar in out_ax.patches[10:] if not bar.get_fill()]
+    assert [bar.get_x() + bar.get_width() / 2 for bar in outlined] == ([] if predicted == 9
+                                                                        else [9])
+    assert viz.feature_maps_text(net, x[4], label=0).split("\n")[0].endswith(
+        f"label 0, predicted {predicted}")
+
+
 # ---- kernels (Table I) --------------------------------------------------------------------------
 
 def test_kernels_lay_c3_out_as_table_i(paper_net):
@@ -142,10 +174,25 @@ def test_kernels_lay_c3_out_as_table_i(paper_net):
     assert len(drawn) == 60  # Table I's 60 kernels; the 36 other cells are blank
     assert drawn == {f"C3:{k}<-{s}" for k in range(16) for s in range(6) if table[k, s]}
     weight = paper_net.C3.params["weight"]
+    where = {}  # (S2 map, C3 map) -> the panel's place in the figure
     for ax in cells:
+        k, s = map(int, ax.get_label()[3:].split("<-"))
+        spec = ax.get_subplotspec()  # Table I's layout: row s (S2 map), column k (C3 map)
+        assert (spec.rowspan.start, spec.colspan.start) == (s, k), ax.get_label()
+        where[s, k] = ax.get_position()  # in figure coordinates
         if ax.get_images():
-            k, s = map(int, ax.get_label()[3:].split("<-"))
             np.testing.assert_allclose(image_of(ax), weight[k, s])
+    # in the figure too (the panels' centres: an image keeps its aspect, a blank cell fills its
+    # slot): each row below the one before, each column right of the one before
+    x = np.array([[(where[s, k].x0 + where[s, k].x1) / 2 for k in range(16)] for s in range(6)])
+    y = np.array([[(where[s, k].y0 + where[s, k].y1) / 2 for k in range(16)] for s in range(6)])
+    assert np.allclose(x, x[:1]) and np.all(np.diff(x[0]) > 0)
+    assert np.allclose(y, y[:, :1]) and np.all(np.diff(y[:, 0]) < 0)
+    for k, ax in enumerate(c1):  # C1: one row, map k in column k
+        assert ax.get_label() == f"C1:{k}"
+        spec = ax.get_subplotspec()
+        assert (spec.rowspan.start, spec.colspan.start) == (0, k)
+    assert all(c1[k].get_position().x0 < c1[k + 1].get_position().x0 for k in range(5))
     assert "Table I" in titles(fig)
 
 
@@ -153,6 +200,18 @@ def test_kernels_of_the_modern_net_are_all_connected(modern_net):
     fig = viz.kernels(modern_net)
     assert len(panels(fig, "C1:")) == 6
     assert sum(bool(ax.get_images()) for ax in panels(fig, "C3:")) == 96
+
+
+def test_kernels_need_convolutions_named_c1_and_c3():
+    one_layer = lenet.Network([lenet.Convolution(1, 4, 5, name="C1")], (1, 32, 32))
+    renamed = lenet.Network([lenet.Convolution(1, 6, 5, name="A"),
+                             lenet.Convolution(6, 16, 5, name="B")], (1, 32, 32))
+    for net, layers in ((one_layer, "C1 (Convolution)"),
+                        (renamed, "A (Convolution), B (Convolution)")):
+        with pytest.raises(ValueError, match=r"^kernels\(\) needs a network with convolution "
+                           r"layers named C1 and C3, like lenet\.LeNet5 and "
+                           rf"LeNet5\.modern\(\); this one's layers are {re.escape(layers)}$"):
+            viz.kernels(net)
 
 
 # ---- prototypes (Figure 3) ----------------------------------------------------------------------
@@ -366,7 +425,7 @@ print("exit", main(["figures", {str(tmp_path / "no-checkpoint")!r}, "--out", "fi
 @pytest.fixture(scope="module")
 def run_folder(tmp_path_factory):
     """A run folder with an untrained paper network's checkpoint and a two-pass history, its
-    recipe pointing at the shared MNIST folder."""
+    recipe pointing at the MNIST files the test suite reads (conftest.MNIST)."""
     folder = tmp_path_factory.mktemp("run")
     save_checkpoint(folder / "checkpoint.npz", lenet.LeNet5(seed=0), {},
                     asdict(Recipe(init="lecun98-sqrt", data=str(MNIST))),
@@ -430,7 +489,7 @@ def test_command_errors_are_clear(run_folder, tmp_path, capsys):
     assert main(["inspect", str(run_folder), "--index", "10000", "--offline"]) == 2
     err = capsys.readouterr().err
     assert "--index 10000 is out of range" in err and "0 to 9,999" in err
-    assert main(["figures", str(run_folder), "--out", str(tmp_path), "--index", "-1",
+    assert main(["figures", str(run_folder), "--out", str(tmp_path), "--index", "10000",
                  "--offline"]) == 2
     assert "0 to 9,999" in capsys.readouterr().err
     assert main(["figures", str(tmp_path / "missing"), "--out", str(tmp_path)]) == 2
@@ -439,3 +498,26 @@ def test_command_errors_are_clear(run_folder, tmp_path, capsys):
     blocker.write_text("")
     assert main(["figures", str(run_folder), "--out", str(blocker), "--offline"]) == 2
     assert "lenet figures: error:" in capsys.readouterr().err
+
+
+def test_options_are_checked_before_any_data_are_read(tmp_path, capsys):
+    # the checkpoint does not exist: each error is the option's, found before reading anything
+    missing = str(tmp_path / "missing")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for argv, message in (
+            (["figures", missing, "--out", str(tmp_path / "figs"), "--max-digits", "0"],
+             "lenet figures: error: --max-digits must be at least 1, got 0"),
+            (["figures", missing, "--out", str(tmp_path / "figs"), "--index", "-1"],
+             "lenet figures: error: --index -1 is out of range: images are numbered from 0"),
+            (["figures", missing, "--out", str(blocker)],
+             f"lenet figures: error: --out {blocker} is not a folder"),
+            (["inspect", missing, "--index", "-2"],
+             "lenet inspect: error: --index -2 is out of range: images are numbered from 0"),
+            (["inspect", missing, "--out", str(blocker)],
+             f"lenet inspect: error: --out {blocker} is not a folder")):
+        assert main(argv + ["--offline"]) == 2, argv
+        assert capsys.readouterr().err.strip() == message
+    assert not (tmp_path / "figs").exists()
+    assert main(["figures", missing, "--out", str(tmp_path / "figs"), "--offline"]) == 2
+    assert "missing" in capsys.readouterr().err  # the options are fine: now the checkpoint

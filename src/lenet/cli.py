@@ -146,6 +146,18 @@ def _checkpoint_data(args: argparse.Namespace, split: str = "test"):
     return state, recipe, (test_data if split == "test" else train_data)
 
 
+def _check_options(args: argparse.Namespace) -> None:
+    """The checks of `inspect` and `figures` options that need no data, made before any file is
+    read: --index from 0 (its upper end is the dataset's size, checked once it is loaded),
+    --max-digits from 1, --out a folder or a path yet unused."""
+    if args.index < 0:
+        raise ValueError(f"--index {args.index} is out of range: images are numbered from 0")
+    if getattr(args, "max_digits", 1) < 1:
+        raise ValueError(f"--max-digits must be at least 1, got {args.max_digits}")
+    if args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
+        raise ValueError(f"--out {args.out} is not a folder")
+
+
 def _check_index(index: int, labels: np.ndarray, dataset: str, split: str) -> int:
     n = len(labels)
     if not 0 <= index < n:
@@ -163,6 +175,7 @@ def _digit_title(recipe, split: str, index: int) -> str:
 
 
 def _inspect(args: argparse.Namespace) -> int:
+    _check_options(args)
     draw = args.out is not None
     if draw:
         viz = _viz()
@@ -192,11 +205,10 @@ def _figures(args: argparse.Namespace) -> int:
     from .layers import RBFOutput
     from .training import evaluate
 
+    _check_options(args)
     viz = _viz()
     state, recipe, (x, y) = _checkpoint_data(args)
     net, i = state["net"], _check_index(args.index, y, recipe.dataset, "test")
-    if args.max_digits < 1:
-        raise ValueError(f"--max-digits must be at least 1, got {args.max_digits}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
@@ -39,7 +40,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .layers import RBFOutput
+from .layers import Convolution, RBFOutput
 from .prototypes import BITMAP_COLUMNS, BITMAP_ROWS, rbf_prototypes
 from .reference import SQUASH_A
 
@@ -158,8 +159,19 @@ def _shape_text(shape: tuple[int, ...]) -> str:
     return " x ".join(map(str, shape))
 
 
-def _label_text(label: Any) -> int | None:
-    return None if label is None else int(label)
+def _check_label(label: Any, classes: int) -> int | None:
+    """The true class `label` as an int (None when not given); ValueError unless it is an
+    integer from 0 to classes - 1, the network's output size."""
+    if label is None:
+        return None
+    try:
+        value = None if isinstance(label, (bool, np.bool_)) else operator.index(label)
+    except TypeError:
+        value = None
+    if value is None or not 0 <= value < classes:
+        raise ValueError(f"label must be a class from 0 to {classes - 1} (the network has "
+                         f"{classes} outputs), got {label if value is None else value!r}")
+    return value
 
 
 def _output_scores(net: "Network", out: np.ndarray) -> tuple[bool, np.ndarray, int]:
@@ -187,7 +199,8 @@ def feature_maps(net: "Network", image: ArrayLike, label: int | None = None,
     highlighted, or for a network with logits (``LeNet5.modern()``) their softmax, the largest
     highlighted. Each block is titled with the layer's name and shape ("C1  6 @ 28x28").
     `title` says what the image is ("MNIST test image 7"); the label (when given) and the
-    prediction follow it.
+    prediction follow it. `label` is the image's true class, an integer from 0 to the number of
+    outputs less one (ValueError otherwise).
 
     States are drawn blue (negative) to red (positive) on a symmetric scale: the range of the
     squashing function f, +-1.7159 (Appendix A), for the layers it follows (all of the paper's
@@ -199,7 +212,7 @@ def feature_maps(net: "Network", image: ArrayLike, label: int | None = None,
     names = list(states)
     out_name = names[-1]
     rbf, scores, predicted = _output_scores(net, states[out_name])
-    label = _label_text(label)
+    label = _check_label(label, scores.size)
 
     # one block per layer: (name, kind, panels, grid columns); map layers become rows of
     # panels, vector layers (C5, F6) one panel each, the output a bar chart 4 panels wide
@@ -322,10 +335,18 @@ def kernels(net: "Network") -> "Figure":
     blank, so the 60 kernels of the paper's network show the table's pattern. Each layer has
     its own symmetric colour scale (blue negative, red positive; the colour bar gives it).
     Panels are labelled "C1:k" (or "C1:k<-c" for several input channels) and "C3:k<-s".
+    ValueError for a network without convolution layers named C1 and C3.
     """
-    c1 = np.asarray(net.C1.params["weight"], dtype=np.float64)
-    c3 = np.asarray(net.C3.params["weight"], dtype=np.float64)
-    table = np.asarray(getattr(net.C3, "connection_table", np.ones(c3.shape[:2], bool)), bool)
+    layers = {layer.name: layer for layer in net.layers}
+    if not all(isinstance(layers.get(name), Convolution) for name in ("C1", "C3")):
+        raise ValueError("kernels() needs a network with convolution layers named C1 and C3, "
+                         "like lenet.LeNet5 and LeNet5.modern(); this one's layers are "
+                         + ", ".join(f"{layer.name} ({type(layer).__name__})"
+                                     for layer in net.layers))
+    c1 = np.asarray(layers["C1"].params["weight"], dtype=np.float64)
+    c3 = np.asarray(layers["C3"].params["weight"], dtype=np.float64)
+    table = np.asarray(getattr(layers["C3"], "connection_table", np.ones(c3.shape[:2], bool)),
+                       bool)
     out3, in3, kh, kw = c3.shape
     out1, in1 = c1.shape[:2]
     # Placed by hand, in inches: a hundred small panels make constrained layout slow, and the
@@ -698,12 +719,12 @@ def feature_maps_text(net: "Network", image: ArrayLike, label: int | None = None
     C3 and S4 (each layer on one scale, its own min to max), F6 as its 7x12 bitmap beside the
     predicted class's prototype, and the output scores with the prediction marked, in lines of
     at most `max_width` characters. The first line is `title` (as in ``feature_maps``), the
-    label and the prediction."""
+    label (checked as there) and the prediction."""
     states = _single_image(net, image)
     names = list(states)
     out_name = names[-1]
     rbf, scores, predicted = _output_scores(net, states[out_name])
-    label = _label_text(label)
+    label = _check_label(label, scores.size)
     parts = [(title or f"LeNet-5 ({getattr(net, 'variant', 'custom')})") + ":"
              + (f" label {label}," if label is not None else "") + f" predicted {predicted}", ""]
     x = states["input"]
