@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass, fields
@@ -162,8 +163,9 @@ def _progress_bar(total: int, initial: int, epoch: int, epochs: int, enabled: bo
                 leave=False, dynamic_ncols=True, file=sys.stderr, mininterval=0.5, disable=None)
 
 
-def check_output_folder(out: Path) -> None:
-    """Fail now, not after an hour of training, when `out` cannot take checkpoints."""
+def check_output_folder(out: Path, needed: int = 0) -> None:
+    """Fail now, not after an hour of training, when `out` cannot take checkpoints: it must be
+    writable and have room for `needed` bytes (a checkpoint, its temporary twin and the log)."""
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / ".write-test"
@@ -172,8 +174,19 @@ def check_output_folder(out: Path) -> None:
             f.flush()
             os.fsync(f.fileno())
         probe.unlink()
+        free = shutil.disk_usage(out).free
     except OSError as exc:
         raise OSError(f"cannot write checkpoints to {out}: {exc.strerror or exc}") from None
+    if free < needed:
+        raise OSError(f"cannot write checkpoints to {out}: {free / 2**20:.1f} MiB free, and the "
+                      f"run needs about {needed / 2**20:.1f} MiB (a checkpoint is written beside "
+                      f"the old one before replacing it)")
+
+
+def _checkpoint_bytes(net: Network, optimizer: Optimizer) -> int:
+    """About the size of one checkpoint: the parameters and the optimiser's state arrays."""
+    state = sum(np.asarray(v).nbytes for v in optimizer.state_dict().values())
+    return int(net.parameters.nbytes + state) + 65536  # + the zip and JSON overhead
 
 
 class _StopOnInterrupt:
@@ -222,11 +235,20 @@ def _run_identity(n: int, recipe: Recipe) -> dict:
             "distort": recipe.distort, "optimizer": recipe.optimizer, "loss": recipe.loss}
 
 
+def _write_atomically(path: Path, text: str) -> None:
+    """Write a small text file so that a crash leaves the old version or the new, whole."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
 def _write_log(out_dir: Path, history: list[dict]) -> None:
     """log.jsonl with one line per finished pass, replaced atomically."""
-    tmp = out_dir / "log.jsonl.tmp"
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in history if not r.get("interrupted")))
-    os.replace(tmp, out_dir / "log.jsonl")
+    _write_atomically(out_dir / "log.jsonl",
+                      "".join(json.dumps(r) + "\n" for r in history if not r.get("interrupted")))
 
 
 def train(net: Network, train_data: tuple[np.ndarray, np.ndarray],
@@ -287,7 +309,8 @@ def train(net: Network, train_data: tuple[np.ndarray, np.ndarray],
     if out_dir is not None:
         if not resume and ((out_dir / "checkpoint.npz").exists() or (out_dir / "log.jsonl").exists()):
             raise ValueError(f"{out_dir} already holds a run: resume it, or choose another folder")
-        check_output_folder(out_dir)
+        # room for the new checkpoint beside the old one, and the log, with a margin
+        check_output_folder(out_dir, 3 * _checkpoint_bytes(net, optimizer) + 2**20)
         if resume:
             state = read_checkpoint(out_dir / "checkpoint.npz")
             p = state["progress"]
@@ -303,11 +326,14 @@ def train(net: Network, train_data: tuple[np.ndarray, np.ndarray],
             partial = p.get("partial", partial)
             history = p.get("history", [])
             _write_log(out_dir, history)  # the log says what the checkpoint holds, no more
-        (out_dir / "config.json").write_text(json.dumps(asdict(recipe), indent=2) + "\n")
+        _write_atomically(out_dir / "config.json", json.dumps(asdict(recipe), indent=2) + "\n")
 
     def checkpoint(epoch: int, step: int, running: dict) -> None:
         if out_dir is None:
             return
+        if not np.all(np.isfinite(net.parameters)):  # never replace a good checkpoint by this
+            raise _diverged("the weights stopped being finite", epoch, step, out_dir,
+                            _bad_layer(net))
         progress_state = {"epoch": epoch, "step": step, "partial": running,
                           "history": history, "seed": recipe.seed,
                           "run": _run_identity(len(x_train), recipe)}
@@ -320,10 +346,41 @@ def train(net: Network, train_data: tuple[np.ndarray, np.ndarray],
                        trainer)
 
 
-def _diverged(what: str, epoch: int, step: int, out_dir) -> TrainingDiverged:
-    last = (f"; the last good checkpoint is the one written after pass {epoch}"
-            if epoch and out_dir is not None else "")
-    return TrainingDiverged(f"{what} in pass {epoch + 1}, step {step}{last}")
+def _diverged(what: str, epoch: int, step: int, out_dir, where: str = "") -> TrainingDiverged:
+    """The error that stops a diverging run: what happened, in which pass and step (both from
+    1), where in the network, and which checkpoint is left."""
+    if out_dir is None:
+        last = ""
+    elif epoch:
+        last = f"; the last good checkpoint, written after pass {epoch}, is kept in {out_dir}"
+    else:
+        last = "; no checkpoint was written (the first pass did not finish)"
+    return TrainingDiverged(f"{what} in pass {epoch + 1}, step {step}"
+                            + (f": {where}" if where else "") + last)
+
+
+def _bad_layer(net: Network, x: np.ndarray | None = None) -> str:
+    """Where the non-finite numbers start: the first layer whose parameters are NaN or Inf,
+    or, running x forward layer by layer, the first layer whose outputs are."""
+    for layer in net.layers:
+        for name, arr in layer.params.items():
+            if not np.all(np.isfinite(arr)):
+                bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
+                return f"layer {layer.name}: {bad} of its {arr.size} {name} values are NaN or Inf"
+    if x is None:
+        return ""
+    out = np.ascontiguousarray(x, dtype=net.dtype)
+    with np.errstate(all="ignore"):
+        for layer in net.layers:
+            if not np.all(np.isfinite(out)):  # the data themselves
+                return "the input images hold NaN or Inf"
+            out = layer._run_forward(out)
+            if not np.all(np.isfinite(out)):
+                largest = np.nanmax(np.abs(np.where(np.isfinite(layer._x), layer._x, 0)))
+                return (f"layer {layer.name} is the first whose outputs are NaN or Inf (its "
+                        f"inputs reach {largest:.3g}, its largest weight "
+                        f"{max((float(np.max(np.abs(a))) for a in layer.params.values()), default=0):.3g})")
+    return "every layer's outputs are finite; the loss itself overflowed"
 
 
 def _show_running(bar, running: dict) -> None:
@@ -380,7 +437,13 @@ def _passes(net, x_train, y_train, test_data, recipe, optimizer, out_dir, histor
                 step, diverged = _fused_steps(trainer, x_train, y_train, order, images, chunk,
                                               step, steps, batch, recipe.distort, running, bar)
                 if diverged:
-                    raise _diverged("the loss stopped being finite", epoch, step + 1, out_dir)
+                    if bar is not None:
+                        bar.close()
+                    lo = step * batch
+                    x = images[lo - chunk_start * chunk:lo - chunk_start * chunk + batch] \
+                        if recipe.distort else x_train[order[lo:lo + batch]]
+                    raise _diverged("the loss stopped being finite", epoch, step + 1, out_dir,
+                                    _bad_layer(net, x))
                 continue
             idx = order[lo:lo + batch]
             x = images[lo - chunk_start * chunk:lo - chunk_start * chunk + len(idx)] \
@@ -389,7 +452,10 @@ def _passes(net, x_train, y_train, test_data, recipe, optimizer, out_dir, histor
             out_batch = net.forward(x)
             loss, grad = loss_and_grad(net, out_batch, labels, recipe)
             if not math.isfinite(loss):
-                raise _diverged(f"the loss became {loss}", epoch, step + 1, out_dir)
+                if bar is not None:
+                    bar.close()
+                raise _diverged(f"the loss became {loss}", epoch, step + 1, out_dir,
+                                _bad_layer(net, x))
             net.backward(grad)
             optimizer.step()
             running["loss"] += loss * len(idx)
@@ -406,7 +472,8 @@ def _passes(net, x_train, y_train, test_data, recipe, optimizer, out_dir, histor
             checkpoint(epoch, steps, running)
             return interrupted(epoch + 1, steps, f"interrupted at the end of pass {epoch + 1}")
         if not np.all(np.isfinite(net.parameters)):
-            raise TrainingDiverged(f"the weights stopped being finite in pass {epoch + 1}")
+            raise _diverged("the weights stopped being finite", epoch, steps, out_dir,
+                            _bad_layer(net))
         record = {"pass": epoch + 1, "lr": optimizer.lr,
                   "train_loss": running["loss"] / max(running["seen"], 1),
                   "running_train_error": running["errors"] / max(running["seen"], 1),
