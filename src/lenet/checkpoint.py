@@ -13,13 +13,26 @@ Layout of ``checkpoint.npz`` (read it with ``np.load(path)``, no pickle needed):
 A checkpoint is written to a temporary file in the same folder, flushed to disk and renamed
 over the old one, so a crash or a kill at any moment leaves either the old or the new
 checkpoint, whole.
+
+Reading (``read_checkpoint``) checks everything before it builds anything, and refuses a bad
+file with a ``ValueError`` naming it: a zip archive whose members are all ``.npy`` arrays
+(stored or deflated, each name once), at most ``MAX_CHECKPOINT_BYTES`` in all, each array's
+header consistent with its bytes (so no claimed shape is ever allocated), no pickled objects
+(``allow_pickle=False``: pickles can run code), ``meta/config`` and ``meta/progress`` JSON
+objects, a config naming a known model, dtype and settings, optimiser state made of numbers,
+and weights that fit the network the config describes (every key, no extra one, the shapes,
+floating-point and finite, C3's unconnected weights 0).
 """
 
 from __future__ import annotations
 
+import io
 import json
+import math
 import os
 import tempfile
+import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,16 +44,77 @@ OPTIMIZER_PREFIX = "optimizer/"
 META_CONFIG = "meta/config"
 META_PROGRESS = "meta/progress"
 
+#: The networks a config can name.
+MODELS = ("paper", "modern")
+#: The arrays of a checkpoint together, uncompressed (a LeNet-5 checkpoint holds about 1 MB).
+MAX_CHECKPOINT_BYTES = 256 * 2**20
+_MAX_MEMBERS = 10_000
+_DTYPES = ("float32", "float64")
 
-def build_network(config: dict) -> LeNet5:
-    """The (freshly initialised) network that a checkpoint's config describes."""
-    dtype = np.dtype(config.get("dtype", "float32"))
-    if config.get("model", "paper") == "paper":
-        return LeNet5(seed=config.get("seed", 0), dtype=dtype, init=config.get("init", "lecun98"))
-    return LeNet5.modern(in_channels=config.get("in_channels", 1),
-                         input_size=config.get("input_size", 28), seed=config.get("seed", 0),
-                         dtype=dtype, activation=config.get("activation", "swish"),
-                         pooling=config.get("pooling", "max"))
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _network_settings(config: Mapping) -> dict:
+    """The checked architecture settings of a config (ValueError saying which one is wrong)."""
+    if not isinstance(config, Mapping):
+        raise ValueError(f"the config must be a mapping (a JSON object), not "
+                         f"{type(config).__name__}")
+    model = config.get("model", "paper")
+    if not isinstance(model, str) or model not in MODELS:
+        raise ValueError(f"the config's model must be one of {', '.join(map(repr, MODELS))}, "
+                         f"got {model!r}")
+    dtype = config.get("dtype", "float32")
+    if isinstance(dtype, str):
+        ok = dtype in _DTYPES
+    else:  # np.float32, np.dtype("float64"), ... from Python code (JSON only has strings)
+        try:
+            ok = isinstance(dtype, (type, np.dtype)) and np.dtype(dtype).name in _DTYPES
+        except TypeError:
+            ok = False
+    if not ok:
+        raise ValueError(f"the config's dtype must be 'float32' or 'float64', got {dtype!r}")
+    seed = config.get("seed", 0)
+    if not _is_int(seed) or seed < 0:
+        raise ValueError(f"the config's seed must be a non-negative integer, got {seed!r}")
+    settings: dict[str, Any] = {"model": model, "dtype": np.dtype(dtype), "seed": int(seed)}
+    if model == "paper":
+        init = config.get("init", "lecun98")
+        if not isinstance(init, str):
+            raise ValueError(f"the config's init must be a string, got {init!r}")
+        settings["init"] = init
+        return settings
+    in_channels = config.get("in_channels", 1)
+    if not _is_int(in_channels) or in_channels < 1:
+        raise ValueError(f"the config's in_channels must be a positive integer, got "
+                         f"{in_channels!r}")
+    input_size = config.get("input_size", 28)
+    if not _is_int(input_size) or input_size not in (28, 32):
+        raise ValueError(f"the config's input_size must be 28 or 32, got {input_size!r}")
+    for key, default in (("activation", "swish"), ("pooling", "max")):
+        value = config.get(key, default)
+        if not isinstance(value, str):
+            raise ValueError(f"the config's {key} must be a string, got {value!r}")
+        settings[key] = value
+    settings.update(in_channels=int(in_channels), input_size=int(input_size))
+    return settings
+
+
+def build_network(config: Mapping) -> LeNet5:
+    """The (freshly initialised) network that a checkpoint's config describes.
+
+    ``config``: ``model`` ("paper", the default, or "modern"), ``dtype`` ("float32", the
+    default, or "float64"), ``seed``; for the paper network ``init``; for the modern one
+    ``in_channels``, ``input_size``, ``activation``, ``pooling``. Other keys are ignored.
+    Raises ValueError when a setting is not one of these.
+    """
+    s = _network_settings(config)
+    if s["model"] == "paper":
+        return LeNet5(seed=s["seed"], dtype=s["dtype"], init=s["init"])
+    return LeNet5.modern(in_channels=s["in_channels"], input_size=s["input_size"],
+                         seed=s["seed"], dtype=s["dtype"], activation=s["activation"],
+                         pooling=s["pooling"])
 
 
 def network_config(net: Network) -> dict:
@@ -93,10 +167,93 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
+class _Refused(ValueError):
+    """A checkpoint refused by the checks below (its message names the file)."""
+
+
+def _read_npy(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, key: str) -> np.ndarray:
+    """One member's array; its header is checked against its bytes before NumPy allocates."""
+    with zf.open(info) as f:
+        data = f.read()                          # at most info.file_size bytes, CRC checked
+    fp = io.BytesIO(data)
+    version = np.lib.format.read_magic(fp)
+    if version == (1, 0):
+        shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(fp)
+    elif version == (2, 0):
+        shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(fp)
+    else:
+        raise _Refused(f"{path}: {key!r} is in .npy format version {version[0]}.{version[1]}, "
+                       f"which lenet checkpoints never use")
+    if dtype.hasobject:
+        raise _Refused(f"{path} holds pickled objects (in {key!r}); lenet checkpoints never do, "
+                       f"and pickles are not loaded (allow_pickle=False: they can run code)")
+    if any(d < 0 for d in shape):
+        raise _Refused(f"{path}: {key!r} has a negative dimension in its shape {shape}")
+    have = len(data) - fp.tell()
+    claimed = math.prod(shape) * dtype.itemsize
+    if claimed != have or math.prod(d or 1 for d in shape) > MAX_CHECKPOINT_BYTES:
+        raise _Refused(f"{path}: {key!r} is damaged: its header announces {dtype} of shape "
+                       f"{shape} ({claimed} bytes), its member holds {have} bytes of data")
+    fp.seek(0)
+    return np.lib.format.read_array(fp, allow_pickle=False)
+
+
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    """Every array of the .npz archive at ``path``, each checked before it is read."""
+    arrays: dict[str, np.ndarray] = {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            if len(infos) > _MAX_MEMBERS:
+                raise _Refused(f"{path}: {len(infos)} members, far more than a checkpoint has")
+            total = 0
+            for info in infos:
+                name = info.filename
+                if not name.endswith(".npy") or info.is_dir():
+                    raise _Refused(f"{path} is not a .npz checkpoint: its member {name!r} is "
+                                   f"not a .npy array")
+                key = name[:-len(".npy")]
+                if key in arrays:
+                    raise _Refused(f"{path}: the member {name!r} appears twice")
+                if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                    raise _Refused(f"{path}: the member {name!r} is compressed with zip method "
+                                   f"{info.compress_type}; .npz files are stored or deflated")
+                total += info.file_size
+                if total > MAX_CHECKPOINT_BYTES:
+                    raise _Refused(f"{path}: its arrays take more than {MAX_CHECKPOINT_BYTES} "
+                                   f"bytes, far more than a checkpoint holds")
+                arrays[key] = _read_npy(zf, info, path, key)
+    except _Refused:
+        raise
+    except Exception as exc:  # zipfile, zlib, the .npy format: whatever the damage is
+        raise ValueError(f"{path} is not a readable checkpoint (.npz): "
+                         f"{type(exc).__name__}: {exc}") from None
+    return arrays
+
+
+def _read_meta(arrays: dict, key: str, path: Path) -> dict:
+    """The JSON object stored as text under ``key`` (removed from ``arrays``)."""
+    if key not in arrays:
+        raise _Refused(f"{path} is not a lenet checkpoint: it has no {key}")
+    text = arrays.pop(key)
+    if text.dtype.kind != "U" or text.ndim != 0:
+        raise _Refused(f"{path}: {key} must be JSON text (a string), not {text.dtype} of shape "
+                       f"{text.shape}")
+    try:
+        value = json.loads(str(text[()]))
+    except (ValueError, RecursionError) as exc:
+        raise _Refused(f"{path}: {key} is not JSON ({type(exc).__name__}: {exc})") from None
+    if not isinstance(value, dict):
+        raise _Refused(f"{path}: {key} must be a JSON object, not {type(value).__name__}")
+    return value
+
+
 def read_checkpoint(path: str | os.PathLike) -> dict:
     """Everything in a checkpoint: {"net", "optimizer", "config", "progress"}.
 
-    Raises ValueError naming the file when it is not a lenet checkpoint or is damaged.
+    ``config`` and ``progress`` are dicts, ``optimizer`` maps names to arrays of numbers.
+    Raises ValueError naming the file when it is not a lenet checkpoint or is damaged (see
+    the module's docstring for what is checked), OSError when it cannot be read.
     """
     path = Path(path)
     if path.is_dir():
@@ -104,30 +261,39 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
     try:
         with open(path, "rb") as f:
             magic = f.read(4)
+            size = os.fstat(f.fileno()).st_size
     except IsADirectoryError:
         raise ValueError(f"{path} is a folder without a checkpoint.npz") from None
     if magic != b"PK\x03\x04":
         raise ValueError(f"{path} is not a .npz checkpoint (not a zip archive)")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
-    except ValueError as exc:
-        if "pickle" in str(exc):
-            raise ValueError(f"{path} holds pickled objects; lenet checkpoints never do, and "
-                             f"pickles are not loaded (they can run code)") from None
-        raise ValueError(f"{path} is not a readable checkpoint (.npz): {exc}") from None
-    except Exception as exc:
-        raise ValueError(f"{path} is not a readable checkpoint (.npz): {exc}") from None
-    try:
-        config = json.loads(str(arrays.pop(META_CONFIG)))
-        progress = json.loads(str(arrays.pop(META_PROGRESS)))
-    except (KeyError, ValueError) as exc:
-        raise ValueError(f"{path} is not a lenet checkpoint: its meta/config or meta/progress "
-                         f"is missing or not JSON ({exc})") from None
+    if size > MAX_CHECKPOINT_BYTES:
+        raise ValueError(f"{path}: {size} bytes, far more than a checkpoint holds "
+                         f"({MAX_CHECKPOINT_BYTES})")
+    arrays = _read_npz(path)
+    config = _read_meta(arrays, META_CONFIG, path)
+    progress = _read_meta(arrays, META_PROGRESS, path)
     optimizer = {key[len(OPTIMIZER_PREFIX):]: arrays.pop(key) for key in list(arrays)
                  if key.startswith(OPTIMIZER_PREFIX)}
+    for name, value in optimizer.items():
+        if value.dtype.kind not in "iuf":
+            raise ValueError(f"{path}: {OPTIMIZER_PREFIX}{name} must hold numbers, not "
+                             f"{value.dtype}")
+    try:
+        settings = _network_settings(config)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {META_CONFIG} describes no lenet network: {exc}") from None
+    if settings["model"] == "modern":            # before building: it sizes C1
+        weight = arrays.get("C1.weight")
+        stored = weight.shape[1] if weight is not None and weight.ndim == 4 else None
+        if stored != settings["in_channels"]:
+            held = "no C1.weight" if weight is None else f"C1.weight of shape {weight.shape}"
+            raise ValueError(f"{path}: {META_CONFIG} says in_channels="
+                             f"{settings['in_channels']}, but the file holds {held}")
     try:
         net = build_network(config)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: {META_CONFIG} describes no lenet network: {exc}") from None
+    try:
         net.load_state_dict(arrays)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{path}: the weights do not fit the network it describes: {exc}") from None

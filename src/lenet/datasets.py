@@ -50,17 +50,21 @@ naming the file and the problem, never a crash and never a partial load (and nev
 fallback to another folder: delete or replace the bad file):
 
 * IDX: magic number, header, the data length the header claims against the bytes actually
-  there (nothing is allocated from the header alone), no trailing bytes, gzip integrity
-  (CRC and length), 28x28 images, labels below 10, as many images as labels, the dataset's
-  image counts (``EXPECTED_COUNTS``: 60,000 and 10,000) and the SHA-256 of the decompressed
-  bytes (``SHA256``). A file's checksum is verified once per process: the result is
-  remembered per (path, size, modification time).
+  there (nothing is allocated from the header alone, and dimensions that describe more than
+  ``MAX_IDX_BYTES`` are refused even when a 0 among them leaves no data), no trailing bytes,
+  gzip integrity (CRC and length; at most 10,000 concatenated members, then only zero
+  padding; at most ``MAX_IDX_BYTES`` decompressed), 28x28 images, labels below 10, as many
+  images as labels, the dataset's image counts (``EXPECTED_COUNTS``: 60,000 and 10,000) and
+  the SHA-256 of the decompressed bytes (``SHA256``). A file's checksum is verified once per
+  process: the result is remembered per (path, size, modification time).
 * CIFAR-10: each ``.bin`` file is a positive multiple of 3,073 bytes (1 label byte, then 1,024
   red, 1,024 green, 1,024 blue bytes of a 32x32 image, row-major) and holds exactly
   ``CIFAR10_RECORDS_PER_FILE`` records (10,000; ``None`` accepts any positive count, which the
   tests use for small files); labels below 10; the archive's MD5 (``MD5``); archive members
   with absolute names, ``..`` components, or expected names that are not regular files make
-  the archive refused. There is no published checksum of the ``.bin`` files themselves.
+  the archive refused, and so does an archive larger than ``MAX_DOWNLOAD_BYTES`` or one that
+  decompresses to more than the six batch files and 1 MiB (a decompression bomb). There is
+  no published checksum of the ``.bin`` files themselves.
 
 The module-level dictionaries (``MIRRORS``, ``SHA256``, ``MD5``, ``EXPECTED_COUNTS``,
 ``SYSTEM_DIRS``) and settings are read at call time, so they can be changed (or monkeypatched
@@ -76,9 +80,9 @@ scaling, squeezing, horizontal shearing) as in the paper's 0.8 % experiment (Sec
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import http.client
+import io
 import math
 import numbers
 import os
@@ -90,7 +94,7 @@ import time
 import urllib.error
 import urllib.request
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -183,6 +187,9 @@ MAX_DOWNLOAD_BYTES = 512 * 2**20     # CIFAR-10's archive is 163 MiB
 MAX_IDX_BYTES = 256 * 2**20          # decompressed; MNIST's largest file is 45 MiB
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_GZIP_MAX_MEMBERS = 10_000           # concatenated members in one file (MNIST's have one each)
+_GZIP_FIRST_SLICE = 1 << 12          # compressed bytes fed first to each member, then doubled
+_GZIP_MAX_SLICE = 1 << 22
 _IDX_TYPES = {0x08: np.dtype(np.uint8), 0x09: np.dtype(np.int8), 0x0B: np.dtype(">i2"),
               0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 _IDX_MAX_DIMS = 4
@@ -311,29 +318,91 @@ def _not_found(name: str, missing: Sequence[str], dirs: Sequence[Path], attempts
 # Reading and checking bytes
 # --------------------------------------------------------------------------------------------
 
+class _CorruptGzip(DatasetError):
+    """The gzip layer of a file is damaged (internal: the archive reader rewords it)."""
+
+
+def _gunzip_stream(read: Callable[[int], bytes], where: object, limit: int
+                   ) -> Iterator[bytes]:
+    """The decompressed bytes of the gzip data that ``read(n)`` gives, in pieces.
+
+    Members follow one another directly; after the last one only zero bytes may follow (the
+    padding gzip tolerates). At most ``limit`` bytes come out and at most
+    ``_GZIP_MAX_MEMBERS`` members are read; errors name ``where``. Each member is fed slices
+    of the input that start small and double, so the time stays linear in the input however
+    many members it holds (zlib copies the input left over at a member's end).
+    """
+    buf, off, seen, total, members = b"", 0, 0, 0, 0
+
+    def more() -> bool:
+        nonlocal buf, off, seen
+        buf, off = read(_GZIP_MAX_SLICE), 0
+        seen += len(buf)
+        return bool(buf)
+
+    while True:                                  # one member per turn
+        members += 1
+        if members > _GZIP_MAX_MEMBERS:
+            raise DatasetError(f"{where}: more than {_GZIP_MAX_MEMBERS} gzip members, far "
+                               f"more than any file of these datasets", _where_path(where))
+        d = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        step = _GZIP_FIRST_SLICE
+        while not d.eof:
+            if off == len(buf) and not more():
+                raise _CorruptGzip(f"{where}: truncated gzip data (the stream ends before its "
+                                   f"end marker; {seen} bytes read)", _where_path(where))
+            piece = memoryview(buf)[off:off + step]
+            try:
+                chunk = d.decompress(piece, min(_GZIP_MAX_SLICE, limit + 1 - total))
+            except zlib.error as e:
+                raise _CorruptGzip(f"{where}: corrupt gzip data ({e})",
+                                   _where_path(where)) from None
+            total += len(chunk)
+            if total > limit:
+                raise DatasetError(f"{where}: decompresses to more than {limit} bytes, far "
+                                   f"more than any file of these datasets", _where_path(where))
+            off += len(piece) - len(d.unconsumed_tail) - len(d.unused_data)
+            step = min(2 * step, _GZIP_MAX_SLICE)
+            if chunk:
+                yield chunk
+        if off == len(buf) and not more():
+            return
+        if buf[off] != 0:
+            continue                             # the next member starts here
+        while True:                              # padding: zeros to the end, nothing else
+            if buf.count(0, off) != len(buf) - off:
+                raise _CorruptGzip(f"{where}: corrupt gzip data (bytes other than zero padding "
+                                   f"after the last gzip member)", _where_path(where))
+            if not more():
+                return
+
+
 def _gunzip(raw: bytes, where: object, limit: int) -> bytes:
     """Decompress every gzip member of ``raw``; errors name ``where``; at most ``limit`` bytes."""
-    out: list[bytes] = []
-    total = 0
-    data = raw
-    while True:
-        d = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-        try:
-            chunk = d.decompress(data, limit + 1 - total)
-        except zlib.error as e:
-            raise DatasetError(f"{where}: corrupt gzip data ({e})", _where_path(where)) from None
-        total += len(chunk)
-        out.append(chunk)
-        if total > limit:
-            raise DatasetError(f"{where}: decompresses to more than {limit} bytes, far more "
-                               f"than any file of these datasets", _where_path(where))
-        if not d.eof:
-            raise DatasetError(f"{where}: truncated gzip data (the stream ends before its "
-                               f"end marker; {len(raw)} bytes read)", _where_path(where))
-        data = d.unused_data
-        if not data.strip(b"\0"):        # nothing more, or the zero padding gzip tolerates
-            break
-    return b"".join(out)
+    return b"".join(_gunzip_stream(io.BytesIO(raw).read, where, limit))
+
+
+class _GunzipReader:
+    """A read-only binary file object over ``_gunzip_stream`` (for tarfile's stream mode)."""
+
+    def __init__(self, fileobj, where: object, limit: int) -> None:
+        self._pieces = _gunzip_stream(fileobj.read, where, limit)
+        self._buf, self._off = b"", 0
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = sys.maxsize
+        parts = []
+        while size > 0:
+            if self._off == len(self._buf):
+                self._buf, self._off = next(self._pieces, b""), 0
+                if not self._buf:
+                    break
+            part = self._buf[self._off:self._off + size]
+            self._off += len(part)
+            size -= len(part)
+            parts.append(part)
+        return b"".join(parts)
 
 
 def _where_path(where: object) -> Path | None:
@@ -378,6 +447,11 @@ def _parse_idx(data: bytes, path: Path) -> np.ndarray:
     if claimed < have:
         raise DatasetError(f"{path}: {have - claimed} trailing bytes after the "
                            f"{' x '.join(map(str, dims))} items the header announces", path)
+    if count == 0 and math.prod(d or 1 for d in dims) * dtype.itemsize > MAX_IDX_BYTES:
+        # empty, yet the other dimensions are too large for any array (NumPy cannot even
+        # give an empty array such a shape when their product overflows)
+        raise DatasetError(f"{path}: the header's dimensions {' x '.join(map(str, dims))} "
+                           f"describe no array of at most {MAX_IDX_BYTES} bytes", path)
     arr = np.frombuffer(data, dtype=dtype, count=count, offset=header)
     return arr.astype(dtype.newbyteorder("="), copy=True).reshape(dims)
 
@@ -706,17 +780,34 @@ def _take_cifar_member(path: Path, tar: tarfile.TarFile, member: tarfile.TarInfo
     blobs[fname] = (where, data)
 
 
+def _archive_limit() -> int:
+    """Bytes the decompressed archive may hold: six batch files and a little more (the real
+    one holds 184 MB), or MAX_DOWNLOAD_BYTES when any number of records is accepted."""
+    want = CIFAR10_RECORDS_PER_FILE
+    if want is None:
+        return MAX_DOWNLOAD_BYTES
+    return len(CIFAR10_FILES) * want * CIFAR10_RECORD_BYTES + 2**20
+
+
 def _read_cifar_archive(path: Path) -> dict[str, tuple[object, bytes]]:
     """The six batch files' bytes from the archive, read in memory; nothing touches the disk."""
+    size = path.stat().st_size
+    if size > MAX_DOWNLOAD_BYTES:
+        raise DatasetError(f"{path}: {size} bytes, more than the CIFAR-10 archive "
+                           f"({MAX_DOWNLOAD_BYTES})", path)
     _check_file_md5(path, MD5.get("cifar-10", {}).get(CIFAR10_ARCHIVE))
     blobs: dict[str, tuple[object, bytes]] = {}
     try:
-        with open(path, "rb") as raw, gzip.GzipFile(fileobj=raw, mode="rb") as gz:
-            with tarfile.open(fileobj=gz, mode="r|") as tar:
+        with open(path, "rb") as raw:
+            content = _GunzipReader(raw, path, _archive_limit())
+            with tarfile.open(fileobj=content, mode="r|") as tar:
                 for member in tar:
                     _take_cifar_member(path, tar, member, blobs)
-            while gz.read(1 << 20):               # to the end, so gzip checks CRC and length
+            while content.read(1 << 20):          # to the end, so gzip checks CRC and length
                 pass
+    except _CorruptGzip as e:
+        detail = str(e).removeprefix(f"{path}: ")
+        raise DatasetError(f"{path}: corrupt archive ({detail})", path) from None
     except DatasetError:
         raise
     except (tarfile.TarError, EOFError, zlib.error, OSError) as e:
