@@ -208,3 +208,20 @@ def test_non_finite_weights_are_traced_to_their_layer(tmp_path):
         lenet.train(net, (x, np.arange(10)), recipe=recipe, optimizer=optimizer, out=tmp_path,
                     progress=False, echo=None, fused=False)
     assert not (tmp_path / "checkpoint.npz").exists()
+
+
+# ---- a damaged progress record ------------------------------------------------------------------
+
+@pytest.mark.parametrize("progress,message", [
+    ({"epoch": "1", "step": 0}, "'epoch', a whole number"),
+    ({"epoch": 1, "step": -3}, "'step', a whole number"),
+    ({"epoch": 1, "step": 0, "partial": {"loss": "x"}}, "broken 'partial'"),
+    ({"epoch": 1, "step": 0, "history": {"pass": 1}}, "'history' that is not a list"),
+    ({"epoch": 1, "step": 0, "run": [1]}, "'run' that is not a record"),
+])
+def test_resume_refuses_a_damaged_progress_record(tmp_path, progress, message):
+    net = lenet.LeNet5()
+    ckpt.save_checkpoint(tmp_path / "checkpoint.npz", net, {}, {}, progress)
+    with pytest.raises(ValueError, match=f"cannot resume from it: its meta/progress .*{message}"):
+        lenet.train(net, *_tiny_data(), Recipe(epochs=2), out=tmp_path, resume=True,
+                    progress=False, echo=None)

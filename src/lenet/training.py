@@ -313,7 +313,7 @@ def train(net: Network, train_data: tuple[np.ndarray, np.ndarray],
         check_output_folder(out_dir, 3 * _checkpoint_bytes(net, optimizer) + 2**20)
         if resume:
             state = read_checkpoint(out_dir / "checkpoint.npz")
-            p = state["progress"]
+            p = _checked_progress(state["progress"], out_dir / "checkpoint.npz")
             saved = p.get("run", {})
             now = _run_identity(len(x_train), recipe)
             changed = [k for k in now if k in saved and saved[k] != now[k]]
@@ -344,6 +344,30 @@ def train(net: Network, train_data: tuple[np.ndarray, np.ndarray],
         return _passes(net, x_train, y_train, test_data, recipe, optimizer, out_dir, history,
                        start_epoch, start_step, partial, progress, echo, checkpoint, stop,
                        trainer)
+
+
+def _checked_progress(p: dict, path: Path) -> dict:
+    """A checkpoint's progress record, checked before a resume relies on it."""
+    def bad(what: str) -> ValueError:
+        return ValueError(f"{path}: cannot resume from it: its meta/progress {what}")
+
+    def count(value) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+    for key in ("epoch", "step"):
+        if not count(p.get(key)):
+            raise bad(f"needs {key!r}, a whole number >= 0, got {p.get(key)!r}")
+    partial = p.get("partial", {"loss": 0.0, "errors": 0, "seen": 0})
+    if not (isinstance(partial, dict) and isinstance(partial.get("loss"), (int, float))
+            and not isinstance(partial.get("loss"), bool) and math.isfinite(partial["loss"])
+            and count(partial.get("errors")) and count(partial.get("seen"))):
+        raise bad(f"has a broken 'partial' record: {partial!r}")
+    history = p.get("history", [])
+    if not (isinstance(history, list) and all(isinstance(r, dict) for r in history)):
+        raise bad("has a 'history' that is not a list of records")
+    if not isinstance(p.get("run", {}), dict):
+        raise bad("has a 'run' that is not a record")
+    return {**p, "partial": partial, "history": history}
 
 
 def _diverged(what: str, epoch: int, step: int, out_dir, where: str = "") -> TrainingDiverged:
