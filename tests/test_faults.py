@@ -9,6 +9,7 @@ with bitwise the same weights as a run that was never interrupted. The child pro
 from __future__ import annotations
 
 import errno
+import json
 import os
 import signal
 import subprocess
@@ -25,6 +26,7 @@ from lenet import training
 from lenet.training import Recipe, TrainingDiverged
 
 from conftest import paper_digits
+from train_child import EPOCHS
 
 CHILD = Path(__file__).with_name("train_child.py")
 
@@ -46,8 +48,15 @@ def _finish(out: Path) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory) -> np.ndarray:
-    return _finish(tmp_path_factory.mktemp("uninterrupted"))
+def uninterrupted_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("uninterrupted")
+    _finish(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(uninterrupted_run) -> np.ndarray:
+    return np.load(uninterrupted_run / "final.npy")
 
 
 def _assert_loadable_or_absent(out: Path) -> int:
@@ -80,7 +89,7 @@ def test_sigkill_at_a_checkpoint_write_then_resume(tmp_path, uninterrupted, poin
     assert passes == expected
     np.testing.assert_array_equal(_finish(tmp_path), uninterrupted)
     assert not list(tmp_path.glob("*.tmp")), "a stale temporary file was left behind"
-    assert len((tmp_path / "log.jsonl").read_text().splitlines()) == 6
+    assert len((tmp_path / "log.jsonl").read_text().splitlines()) == EPOCHS
 
 
 def _passes_logged(out: Path) -> int:
@@ -90,11 +99,13 @@ def _passes_logged(out: Path) -> int:
         return 0
 
 
-def test_sigkill_at_random_moments_then_resume(tmp_path, uninterrupted):
-    """Kill the run again and again, each time at a random moment after it has finished one
-    more pass (so that it moves on whatever the machine's load), resuming each time, until it
-    ends: every kill leaves a loadable folder, and the end is the same bits."""
+def test_sigkill_at_random_moments_then_resume(tmp_path, uninterrupted_run, uninterrupted):
+    """Kill the run again and again, each time at a random moment of the pass after the one it
+    has just finished (so that it moves on whatever the machine's speed), resuming each time,
+    until it ends: every kill leaves a loadable folder, and the end is the same bits."""
     rng = np.random.default_rng(7)
+    log = (uninterrupted_run / "log.jsonl").read_text().splitlines()
+    pass_seconds = float(np.median([json.loads(line)["seconds"] for line in log]))
     kills = 0
     for attempt in range(20):
         before = _passes_logged(tmp_path)
@@ -102,7 +113,7 @@ def test_sigkill_at_random_moments_then_resume(tmp_path, uninterrupted):
         while _passes_logged(tmp_path) == before and proc.poll() is None:
             time.sleep(0.005)
         try:
-            proc.wait(timeout=rng.uniform(0.0, 0.3))
+            proc.wait(timeout=rng.uniform(0.0, 1.5 * pass_seconds))
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGKILL)
             proc.wait()

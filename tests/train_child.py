@@ -28,7 +28,7 @@ from lenet import checkpoint as ckpt
 from lenet.training import Recipe
 
 IMAGES = 300
-EPOCHS = 6
+EPOCHS = 12
 
 
 def data():
