@@ -52,7 +52,9 @@ static inline real LENET_FN(tanh_)(real a)
 static inline real LENET_FN(exp_nonpositive)(real a)
 {
 #if LENET_IS_FLOAT
-    float x = a < -87.0f ? -87.0f : a; /* e^-87 ~ 1.6e-38: still a normal float */
+    /* e^-87 ~ 1.6e-38: still a normal float. A NaN is clamped too (converting it to int below
+     * would be undefined behaviour) and given back unchanged at the end. */
+    float x = a >= -87.0f ? a : -87.0f;
     const float fx = x * 1.44269504088896341f + 0.5f;
     int n = (int)fx;
     n = (float)n > fx ? n - 1 : n; /* floor */
@@ -68,7 +70,8 @@ static inline real LENET_FN(exp_nonpositive)(real a)
     y = y * z + x + 1.0f;
     union { int i; float f; } scale;
     scale.i = (n + 127) << 23;
-    return a < -87.0f ? 0.0f : y * scale.f; /* below, e^a underflows: 0, as the C library */
+    /* below -87, e^a underflows: 0, as the C library; e^NaN is NaN */
+    return a < -87.0f ? 0.0f : (a == a ? y * scale.f : a);
 #else
     return exp(a);
 #endif
@@ -94,7 +97,9 @@ static inline real LENET_FN(apply)(int kind, real a)
         LENET_FN(sigmoid_pair)(a, &sg, &c);
         return sg;
     }
-    case LENET_RELU: return a > 0 ? a : 0;
+    /* !(a <= 0) rather than a > 0: a NaN passes through (max(NaN, 0) is NaN, as in NumPy),
+     * it is not turned into a plausible 0 */
+    case LENET_RELU: return !(a <= 0) ? a : 0;
     case LENET_SWISH: {
         real sg, c;
         LENET_FN(sigmoid_pair)(a, &sg, &c);

@@ -13,14 +13,27 @@
 
 #else /* the kernels, over `real` */
 
+/* NaN counts as larger than every number, as in NumPy's maximum and argmax: a NaN in a window
+ * is its maximum (never dropped for a plausible number), and the first NaN gets the gradient. */
+
+/* v takes the lead from m: v is larger, or v is the first NaN. */
+#define LENET_BEATS(v, m) ((v) > (m) || ((v) != (v) && (m) == (m)))
+
+/* The larger of p and q, NaN if either is; p on a tie. */
+static inline real LENET_FN(max2)(real p, real q)
+{
+    const real m = q > p ? q : p; /* p when either is NaN */
+    return q != q ? q : m;        /* two selects, no branch: the loop vectorises */
+}
+
 /* Index (0..3, row-major) of the first largest of a window's four values. */
 static inline int LENET_FN(argmax4)(real v0, real v1, real v2, real v3)
 {
     int best = 0;
     real m = v0;
-    if (v1 > m) { best = 1; m = v1; }
-    if (v2 > m) { best = 2; m = v2; }
-    if (v3 > m) { best = 3; }
+    if (LENET_BEATS(v1, m)) { best = 1; m = v1; }
+    if (LENET_BEATS(v2, m)) { best = 2; m = v2; }
+    if (LENET_BEATS(v3, m)) { best = 3; }
     return best;
 }
 
@@ -40,10 +53,9 @@ void LENET_FN(lenet_subsample_forward)(const real *in, const real *coefficient,
                 real *yr = y + (ptrdiff_t)oy * wo;
                 if (mode == LENET_SUBSAMPLE_MAX) {
                     for (int ox = 0; ox < wo; ox++) {
-                        real a = r0[2 * ox] > r0[2 * ox + 1] ? r0[2 * ox] : r0[2 * ox + 1];
-                        real d = r1[2 * ox] > r1[2 * ox + 1] ? r1[2 * ox] : r1[2 * ox + 1];
                         /* the value of the window's largest element (ties have equal values) */
-                        yr[ox] = d > a ? d : a;
+                        yr[ox] = LENET_FN(max2)(LENET_FN(max2)(r0[2 * ox], r0[2 * ox + 1]),
+                                                LENET_FN(max2)(r1[2 * ox], r1[2 * ox + 1]));
                     }
                 } else if (mode == LENET_SUBSAMPLE_AVERAGE) {
                     for (int ox = 0; ox < wo; ox++)
@@ -124,4 +136,5 @@ void LENET_FN(lenet_subsample_backward_params)(const real *in, const real *d_out
     }
 }
 
+#undef LENET_BEATS
 #endif

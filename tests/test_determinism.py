@@ -136,8 +136,18 @@ def test_thread_api(threads):
     ("2", TypeError, r"integer number of threads, got str"),
     (True, TypeError, r"got bool"),
     (None, TypeError, r"got NoneType"),
+    (10**9, ValueError, r"from 1 to \d+, got 1000000000"),
+    (2**64, ValueError, r"from 1 to \d+, got 18446744073709551616"),
+    (np.int64(-2**40), ValueError, r"from 1 to \d+, got -1099511627776"),
+    (np.float64(2.0), TypeError, r"integer number of threads, got float64"),
+    ("max_threads() + 1", ValueError, None),
 ])
 def test_set_num_threads_rejects(threads, bad, exc, pattern):
+    """Not a count from 1 to max_threads(): refused, not quietly lowered (far more threads than
+    cores can make the OpenMP runtime abort), and the count stays as it was."""
+    if bad == "max_threads() + 1":
+        bad = lenet._core.max_threads() + 1
+        pattern = rf"from 1 to {bad - 1}, got {bad}"
     _use_threads(2)
     with pytest.raises(exc, match=pattern):
         lenet.set_num_threads(bad)

@@ -258,6 +258,19 @@ def test_bad_input_is_refused_with_the_argument_named(rng):
         fused.forward(net, np.full((1, 1, 32, 32), np.nan))
 
 
+@pytest.mark.parametrize("kind, in_shape, k", [("conv", (32768, 2, 2), 2),
+                                               ("dense", (65536, 1, 1), 0)])
+def test_a_layer_of_2_to_the_32_weights_needs_room_for_them(kind, in_shape, k):
+    """32768 x 32768 x 2 x 2 (and 65536 x 65536) weights: 2**32, which wrapped to 0 when the
+    plan counted in C ints, so a layer with no weight offset passed and the kernel read before
+    the parameters."""
+    spec = [dict(kind=kind, activation="identity", mode="paper", in_shape=in_shape,
+                 out_shape=(in_shape[0], 1, 1), k=k, pad=0, table=None, weight=None, bias=0,
+                 prototypes=None)]
+    with pytest.raises(ValueError, match="weight offset .* room for 4294967296 values"):
+        _core.network_plan(spec, np.zeros(in_shape[0], np.float32))
+
+
 def test_networks_with_unknown_layers_fall_back(rng):
     class Doubling(lenet.FullConnection):
         pass

@@ -8,14 +8,23 @@ The C core trusts these checks and does none of its own.
 
 Dtype rule: a call computes in the dtype of its first array argument when that is float32 or
 float64, and in float64 otherwise; its other input arrays are converted to that dtype (so a
-float64 weight given with a float32 x is rounded to float32). Output arrays passed with
-``d_weight=``-style arguments must already have that dtype and the right shape, and be
-C-contiguous, aligned, writeable and separate from every input: they are written in place,
-never converted. Arrays may hold at most 2**31 - 1 elements (the core indexes with int).
+float64 weight given with a float32 x is rounded to float32; a finite value too large for
+float32 is refused rather than made infinite). Output arrays passed with ``d_weight=``-style
+arguments must already have that dtype and the right shape, and be C-contiguous, aligned,
+writeable and separate from every input: they are written in place, never converted. Arrays
+may hold at most 2**31 - 1 elements, and no axis may be longer, even in an empty array (the
+core takes sizes as int).
+
+Values: the kernels compute in IEEE arithmetic and are given NaN and Inf as they come (the
+layers refuse them in their input; here they are the caller's business): a NaN or infinity of
+the result is never turned into a number, so NaN in gives NaN out wherever NumPy's formula
+(lenet.reference) gives NaN. Empty batches (N = 0) give empty results, and parameter gradients
+of exact zeros; the losses, means over the batch, refuse them.
 """
 
 cimport numpy as cnp
 from libc.stdlib cimport malloc, free
+import math
 import numpy as np
 
 cnp.import_array()
@@ -136,13 +145,32 @@ def _as_array(name, value, dtype, ndim, names):
         raise ValueError(f"{name} must have {ndim} dimension{'s' if ndim != 1 else ''} "
                          f"{names}, got shape {_fmt(arr.shape)}")
     _check_size(name, arr.shape)
+    dtype = np.dtype(dtype)
+    if arr.dtype.kind == "f" and dtype.kind == "f" and arr.dtype.itemsize > dtype.itemsize:
+        return _narrowed(name, arr, dtype)
     # np.require keeps 0-d arrays 0-d (ascontiguousarray would make them 1-d)
     return np.require(arr, dtype=dtype, requirements=["C", "A"])
+
+
+def _narrowed(name, arr, dtype):
+    """arr rounded to a narrower float dtype (float64 to float32): refused when a finite value
+    is too large for it, rather than silently turned into an infinity."""
+    with np.errstate(over="ignore"):
+        out = np.require(arr, dtype=dtype, requirements=["C", "A"])
+    grown = np.isinf(out) & np.isfinite(arr)
+    if grown.any():
+        raise ValueError(f"{name} holds {int(np.count_nonzero(grown))} value(s) too large for "
+                         f"{dtype}, the dtype this call computes in (that of its first array), "
+                         f"e.g. {arr[grown].flat[0]!r}")
+    return out
 
 
 def _check_size(name, shape):
     size = 1
     for s in shape:
+        if int(s) > _INT_MAX:  # even in an empty array: the core takes every size as an int
+            raise ValueError(f"{name} has an axis of {int(s)}, more than the 2**31 - 1 the "
+                             f"core can index (shape {_fmt(shape)})")
         size *= int(s)
     if size > _INT_MAX:
         raise ValueError(f"{name} would hold {size} elements, more than the 2**31 - 1 the core "
@@ -174,15 +202,26 @@ def _output(name, value, shape, dtype, inputs=()):
     return value
 
 
-def _table(value, int out_maps, int in_maps):
-    """The connection table as (out_maps, in_maps) uint8, or None for full connection."""
+def _table(value, int out_maps, int in_maps, name="connection_table"):
+    """The connection table as (out_maps, in_maps) uint8, or None for full connection. Every
+    output map must read at least one input map (a map that reads none is a mistake: its
+    output would be its bias alone)."""
     if value is None:
         return None
-    arr = _asarray("connection_table", value)
+    arr = _asarray(name, value)
     if arr.dtype.kind not in "biuf":
-        raise TypeError(f"connection_table must be boolean or numeric, got dtype {arr.dtype}")
-    _expect_shape("connection_table", arr, (out_maps, in_maps), "(out_maps, in_maps)")
-    return np.ascontiguousarray(arr != 0, dtype=np.uint8)
+        raise TypeError(f"{name} must be boolean or numeric, got dtype {arr.dtype}")
+    _expect_shape(name, arr, (out_maps, in_maps), "(out_maps, in_maps)")
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise ValueError(f"{name} must hold booleans or numbers (nonzero = connected), got NaN "
+                         f"or Inf")
+    table = np.ascontiguousarray(arr != 0, dtype=np.uint8)
+    unread = np.flatnonzero(~table.any(axis=1))
+    if unread.size:
+        listed = ", ".join(str(int(o)) for o in unread[:8]) + (", ..." if unread.size > 8 else "")
+        raise ValueError(f"{name} must connect every output map to at least one input map; "
+                         f"output map(s) {listed} read none (table shape {_fmt(arr.shape)})")
+    return table
 
 
 def _code(name, value, choices):
@@ -190,6 +229,24 @@ def _code(name, value, choices):
         raise ValueError(f"{name} must be one of {', '.join(repr(c) for c in choices)}, "
                          f"got {value!r}")
     return choices.index(value)
+
+
+def _indices(name, value, Py_ssize_t n):
+    """A 1-D array of sample indices in [0, n) as int64 (whole numbers stored as floats too;
+    fractions are refused, not truncated)."""
+    arr = _asarray(name, value)
+    if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+        arr = arr.astype(np.int64)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be integers (sample indices), got dtype {arr.dtype}"
+                        + (" with non-integral values" if arr.dtype.kind == "f" else ""))
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must have 1 dimension (count,), got shape {_fmt(arr.shape)}")
+    _check_size(name, arr.shape)
+    if arr.size and (arr.min() < 0 or arr.max() >= n):
+        raise ValueError(f"{name} must hold sample indices in [0, {n}), got values from "
+                         f"{int(arr.min())} to {int(arr.max())}")
+    return np.ascontiguousarray(arr, dtype=np.int64)
 
 
 def _labels(value, int n, int classes):
@@ -410,6 +467,10 @@ def subsample_backward(x, d_out, coefficient=None, mode="paper", *, d_coefficien
                                 (x, d_out, coefficient))
         d_bias = _output("d_bias", d_bias, (maps,), dtype, (x, d_out, coefficient, d_coefficient))
     else:
+        for name, buffer in (("d_coefficient", d_coefficient), ("d_bias", d_bias)):
+            if buffer is not None:  # it would be left unwritten
+                raise ValueError(f"{name} exists in the 'paper' mode only; mode {mode!r} has no "
+                                 f"parameters to write a gradient for")
         coefficient = d_coefficient = d_bias = None
     d_x = np.empty(x.shape, dtype=dtype)
     cdef void *px = _ptr(x)
@@ -725,6 +786,9 @@ def real_in(name, value, low, high, low_open=False, high_open=False):
 
 
 OPTIMIZER_KINDS = ("sdlm", "sgd", "rmsprop", "adam")
+_OPTIMIZER_KEYS = ("kind", "lr", "beta1", "beta2", "eps", "step", "state1", "state2", "mask")
+# The update count is a long long that every update adds one to: far from its limit.
+_MAX_STEP = 2**62
 # The twins of params each optimiser reads ("r") or updates in place ("w") (lenet.h):
 # SDLM's step sizes; SGD's velocity, RMSprop's mean square, Adam's mean and mean square.
 _OPTIMIZER_BUFFERS = {
@@ -742,6 +806,10 @@ cdef object _fill_optimizer(lenet_optimizer *opt, optimizer, params, grads):
     state2 and mask that the kind uses. Returns the arrays `opt` points to."""
     if not isinstance(optimizer, dict):
         raise TypeError(f"optimizer must be a dict, got {type(optimizer).__name__}")
+    unknown = sorted(map(repr, set(optimizer) - set(_OPTIMIZER_KEYS)))
+    if unknown:  # a misspelt setting would silently keep its default
+        raise ValueError(f"optimizer has unknown key(s) {', '.join(unknown)}; the keys are "
+                         f"{', '.join(_OPTIMIZER_KEYS)}")
     kind = optimizer.get("kind")
     opt.kind = _code("optimizer kind", kind, OPTIMIZER_KINDS)
     adam = kind == "adam"  # Adam divides by 1 - beta^t: beta = 1 is refused
@@ -750,8 +818,10 @@ cdef object _fill_optimizer(lenet_optimizer *opt, optimizer, params, grads):
     opt.beta2 = real_in("beta2", optimizer.get("beta2", 0.0), 0.0, 1.0, high_open=adam)
     opt.eps = real_in("eps", optimizer.get("eps", 1.0), 0.0, np.inf, low_open=True)
     step = optimizer.get("step", 0)
-    if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
-        raise ValueError(f"optimizer step must be a count of updates, got {step!r}")
+    if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or \
+            not 0 <= step < _MAX_STEP:
+        raise ValueError(f"optimizer step must be a count of updates from 0 to 2**62 - 1, "
+                         f"got {step!r}")
     opt.step = step
     uses = _OPTIMIZER_BUFFERS[kind]
     arrays = {"params": params, "grads": grads}
@@ -809,6 +879,26 @@ cdef class _Plan:
         free(self.layers)
 
 
+def _spec_int(name, value, low, high):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or \
+            not low <= value <= high:
+        raise ValueError(f"{name} must be an integer from {low} to {high}, got {value!r}")
+    return int(value)
+
+
+def _spec_shape(name, value):
+    """(maps, H, W) of one sample: three positive integers."""
+    try:
+        sizes = tuple(value)
+    except TypeError:
+        sizes = None
+    if sizes is None or len(sizes) != 3:
+        raise ValueError(f"{name} must be 3 positive sizes (maps, H, W), got {value!r}")
+    sizes = tuple(_spec_int(name, v, 1, _INT_MAX) for v in sizes)
+    _check_size(name, sizes)
+    return sizes
+
+
 cdef _Plan _plan(spec, dtype, Py_ssize_t n_params):
     """Check a network description (a sequence of dicts with _SPEC_KEYS, one per layer) against
     the kernels' expectations and a parameter buffer of n_params values."""
@@ -832,23 +922,24 @@ cdef _Plan _plan(spec, dtype, Py_ssize_t n_params):
         l.kind = _code(where + " kind", d["kind"], LAYER_KINDS)
         l.activation = _code(where + " activation", d["activation"], ACTIVATIONS)
         l.mode = _code(where + " mode", d["mode"], SUBSAMPLING_MODES)
-        ins, outs = tuple(int(v) for v in d["in_shape"]), tuple(int(v) for v in d["out_shape"])
-        if len(ins) != 3 or len(outs) != 3 or min(ins + outs) < 1:
-            raise ValueError(f"{where}: in_shape and out_shape must be 3 positive sizes (maps, H, W)")
-        _check_size(where + " in_shape", ins)
-        _check_size(where + " out_shape", outs)
+        ins = _spec_shape(where + " in_shape", d["in_shape"])
+        outs = _spec_shape(where + " out_shape", d["out_shape"])
         l.in_maps, l.h, l.w = ins
         l.out_maps, l.ho, l.wo = outs
-        l.k, l.pad = int(d["k"]), int(d["pad"])
+        l.k = _spec_int(where + " k", d["k"], 1 if l.kind == 0 else 0, _INT_MAX)
+        l.pad = _spec_int(where + " pad", d["pad"], 0, 2**24 - 1)
         if previous is not None and previous[0] * previous[1] * previous[2] != ins[0] * ins[1] * ins[2]:
             raise ValueError(f"{where}: in_shape {ins} does not hold the {previous} values of the layer before")
         previous = outs
         n_weight = n_bias = 0
+        # Sizes from here on are Python integers: in C ints (l.h, l.k, ...) large maps or
+        # kernels would overflow, and a weight count wrapped to 0 would pass the checks below.
+        k, pad = l.k, l.pad
         if l.kind == 0:  # conv
-            if l.k < 1 or l.pad < 0 or outs != (outs[0], l.h + 2 * l.pad - l.k + 1, l.w + 2 * l.pad - l.k + 1) \
+            if k < 1 or pad < 0 or outs != (outs[0], ins[1] + 2 * pad - k + 1, ins[2] + 2 * pad - k + 1) \
                     or outs[1] < 1:
-                raise ValueError(f"{where}: a {l.k}x{l.k} convolution with padding {l.pad} of {ins} cannot give {outs}")
-            n_weight, n_bias = l.out_maps * l.in_maps * l.k * l.k, l.out_maps
+                raise ValueError(f"{where}: a {k}x{k} convolution with padding {pad} of {ins} cannot give {outs}")
+            n_weight, n_bias = outs[0] * ins[0] * k * k, outs[0]
         elif l.kind == 1:  # subsample
             if outs != (ins[0], ins[1] // 2, ins[2] // 2):
                 raise ValueError(f"{where}: 2x2 subsampling of {ins} gives {(ins[0], ins[1] // 2, ins[2] // 2)}, not {outs}")
@@ -857,7 +948,7 @@ cdef _Plan _plan(spec, dtype, Py_ssize_t n_params):
         elif l.kind == 2:  # dense
             if ins[1:] != (1, 1) or outs[1:] != (1, 1):
                 raise ValueError(f"{where}: a full connection's shapes must be (features, 1, 1)")
-            n_weight, n_bias = l.out_maps * l.in_maps, l.out_maps
+            n_weight, n_bias = outs[0] * ins[0], outs[0]
         else:  # rbf
             if ins[1:] != (1, 1) or outs[1:] != (1, 1):
                 raise ValueError(f"{where}: an RBF layer's shapes must be (features, 1, 1)")
@@ -867,12 +958,13 @@ cdef _Plan _plan(spec, dtype, Py_ssize_t n_params):
                 if offset is not None:
                     raise ValueError(f"{where}: this layer has no {key}, got offset {offset!r}")
                 continue
-            if offset is None or not 0 <= int(offset) <= n_params - count:
-                raise ValueError(f"{where}: {key} offset must leave room for {count} values in the "
-                                 f"{n_params} parameters, got {offset!r}")
+            if offset is None or isinstance(offset, bool) or \
+                    not isinstance(offset, (int, np.integer)) or not 0 <= offset <= n_params - count:
+                raise ValueError(f"{where}: {key} offset must be an integer that leaves room for "
+                                 f"{count} values in the {n_params} parameters, got {offset!r}")
         l.weight = -1 if d["weight"] is None else int(d["weight"])
         l.bias = -1 if d["bias"] is None else int(d["bias"])
-        table = _table(d["table"], l.out_maps, l.in_maps) if l.kind == 0 else None
+        table = _table(d["table"], l.out_maps, l.in_maps, where + " table") if l.kind == 0 else None
         if d["table"] is not None and l.kind != 0:
             raise ValueError(f"{where}: only a convolution has a connection table")
         plan.keep.append(table)
@@ -930,7 +1022,7 @@ def network_forward(spec, params, x, batch_size=256):
     dtype = params.dtype
     cdef _Plan plan = _plan_for(spec, params)
     x = _as_array("x", x, dtype, None, "")
-    if x.ndim < 2 or int(np.prod(x.shape[1:])) != plan.in_size:
+    if x.ndim < 2 or math.prod(x.shape[1:]) != plan.in_size:
         raise ValueError(f"x must hold samples of {plan.in_size} values each, (N, ...), got "
                          f"shape {_fmt(x.shape)}")
     cdef Py_ssize_t n = x.shape[0], lo
@@ -962,7 +1054,7 @@ def network_forward(spec, params, x, batch_size=256):
 
 
 def network_train(spec, params, grads, optimizer, images, labels, order, batch_size,
-                  loss="penalty", j=1.0, workspace=None, double loss_sum=0.0):
+                  loss="penalty", j=1.0, workspace=None, loss_sum=0.0):
     """Training steps in C over the samples images[order] (labels[order]), batch_size at a
     time: forward, loss, backward into grads, the optimiser's update of params (in place).
 
@@ -985,14 +1077,15 @@ def network_train(spec, params, grads, optimizer, images, labels, order, batch_s
                          "RBF penalties take 'penalty' or 'discriminative', logits 'cross-entropy'")
     cdef double rubbish = _rubbish_constant(j) if loss_kind == 1 else 0.0
     images = _as_array("images", images, dtype, None, "")
-    if images.ndim < 2 or int(np.prod(images.shape[1:])) != plan.in_size:
+    if images.ndim < 2 or math.prod(images.shape[1:]) != plan.in_size:
         raise ValueError(f"images must hold samples of {plan.in_size} values each, got shape {_fmt(images.shape)}")
     cdef Py_ssize_t n_images = images.shape[0]
+    if isinstance(loss_sum, bool) or \
+            not isinstance(loss_sum, (int, float, np.integer, np.floating)):
+        raise TypeError(f"loss_sum must be a real number, got {type(loss_sum).__name__}")
+    cdef double total = loss_sum
     labels = _labels(labels, n_images, plan.out_size)
-    order = _as_array("order", order, np.int64, 1, "(count,)")
-    if order.shape[0] and (order.min() < 0 or order.max() >= n_images):
-        raise ValueError(f"order must hold sample indices in [0, {n_images}), got values from "
-                         f"{int(order.min())} to {int(order.max())}")
+    order = _indices("order", order, n_images)
     cdef int batch = _batch_size(batch_size)
     cdef Py_ssize_t need = _workspace_size(plan, batch)
     if workspace is None:
@@ -1002,9 +1095,18 @@ def network_train(spec, params, grads, optimizer, images, labels, order, batch_s
             or not workspace.flags.aligned or not workspace.flags.writeable:
         raise ValueError(f"workspace must be a writeable, aligned, contiguous 1-D {dtype} array "
                          f"of at least {need} values")
-    for name, arr in list(keep.items()) + [("images", images)]:
-        if np.may_share_memory(workspace, arr):
-            raise ValueError(f"workspace must not share memory with {name}")
+    # what the steps write (parameters, gradients, optimiser state, workspace) must not share
+    # memory with anything else they read or write
+    arrays = dict(keep, images=images, labels=labels, order=order, workspace=workspace)
+    arrays.update((f"spec[{i // 2}] prototypes", arr) for i, arr in enumerate(plan.keep)
+                  if i % 2 and arr is not None)
+    written = ["params", "grads", "workspace"] + [n for n, how in
+                                                  _OPTIMIZER_BUFFERS[optimizer["kind"]].items()
+                                                  if how == "w"]
+    for name in written:
+        for other, arr in arrays.items():
+            if other != name and np.may_share_memory(arrays[name], arr):
+                raise ValueError(f"{name} must not share memory with {other}")
     batch_labels = np.empty(batch, dtype=np.intc)
     cdef long long errors = 0
     cdef int diverged = 0
@@ -1020,15 +1122,15 @@ def network_train(spec, params, grads, optimizer, images, labels, order, batch_s
         with nogil:
             steps = lenet_network_train_f32(plan.layers, plan.n_layers, <float *>pp, <float *>pg,
                                             size, &opt, loss_kind, rubbish, <float *>pi, pl, po, count,
-                                            batch, <float *>pw, pbl, &loss_sum, &errors,
+                                            batch, <float *>pw, pbl, &total, &errors,
                                             &diverged)
     else:
         with nogil:
             steps = lenet_network_train_f64(plan.layers, plan.n_layers, <double *>pp, <double *>pg,
                                             size, &opt, loss_kind, rubbish, <double *>pi, pl, po, count,
-                                            batch, <double *>pw, pbl, &loss_sum, &errors,
+                                            batch, <double *>pw, pbl, &total, &errors,
                                             &diverged)
-    return steps, loss_sum, errors, bool(diverged), opt.step
+    return steps, total, errors, bool(diverged), opt.step
 
 
 def network_workspace(spec, params, batch_size):

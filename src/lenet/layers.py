@@ -355,7 +355,7 @@ class Layer:
         """
         if self.y is None:
             raise RuntimeError(f"{self.name}.backward_second: call forward first")
-        h_y = np.ascontiguousarray(h_y, dtype=self.dtype)
+        h_y = self._prepare(h_y, "h_y", self.name + ".backward_second")
         if h_y.shape != self.y.shape:
             raise ValueError(f"{self.name}.backward_second: h_y must have the forward output's "
                              f"shape {self.y.shape}, got {h_y.shape}")

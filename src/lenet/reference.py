@@ -681,7 +681,7 @@ def _layer_forward(layer, x: np.ndarray) -> np.ndarray:
     if layer.kind == "subsampling":
         return subsample_forward(x, p.get("coefficient"), p.get("bias"), layer.mode)
     if layer.kind == "full connection":
-        return dense_forward(x.reshape(x.shape[0], -1), p["weight"], p["bias"])
+        return dense_forward(x.reshape(x.shape[0], layer.in_features), p["weight"], p["bias"])
     if layer.kind == "euclidean rbf":
         return rbf_forward(x, layer.prototypes)
     raise TypeError(f"no reference for layer {layer.name} of kind {layer.kind!r}")
@@ -714,7 +714,7 @@ def network_backward(net, x: ArrayLike, dout: ArrayLike) -> tuple[np.ndarray, di
                 grads[name + ".coefficient"], grads[name + ".bias"] = gc, gb
         elif layer.kind == "full connection":
             d, grads[name + ".weight"], grads[name + ".bias"] = dense_backward(
-                inp.reshape(inp.shape[0], -1), p["weight"], da)
+                inp.reshape(inp.shape[0], layer.in_features), p["weight"], da)
             d = d.reshape(inp.shape)
         else:
             d = rbf_backward(inp, layer.prototypes, da)
