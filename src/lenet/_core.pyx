@@ -234,12 +234,7 @@ def _code(name, value, choices):
 def _indices(name, value, Py_ssize_t n):
     """A 1-D array of sample indices in [0, n) as int64 (whole numbers stored as floats too;
     fractions are refused, not truncated)."""
-    arr = _asarray(name, value)
-    if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
-        arr = arr.astype(np.int64)
-    if arr.dtype.kind not in "iu":
-        raise TypeError(f"{name} must be integers (sample indices), got dtype {arr.dtype}"
-                        + (" with non-integral values" if arr.dtype.kind == "f" else ""))
+    arr = _whole_numbers(name, value, "sample indices")
     if arr.ndim != 1:
         raise ValueError(f"{name} must have 1 dimension (count,), got shape {_fmt(arr.shape)}")
     _check_size(name, arr.shape)
@@ -249,13 +244,20 @@ def _indices(name, value, Py_ssize_t n):
     return np.ascontiguousarray(arr, dtype=np.int64)
 
 
-def _labels(value, int n, int classes):
-    arr = _asarray("labels", value)
+def _whole_numbers(name, value, what):
+    """value as an integer array: whole numbers stored as floats are still indices (converted
+    to int64); fractions and other dtypes are refused, not truncated."""
+    arr = _asarray(name, value)
     if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
-        arr = arr.astype(np.int64)  # whole numbers stored as floats are still class indices
+        arr = arr.astype(np.int64)
     if arr.dtype.kind not in "iu":
-        raise TypeError(f"labels must be integers (class indices), got dtype {arr.dtype}"
+        raise TypeError(f"{name} must be integers ({what}), got dtype {arr.dtype}"
                         + (" with non-integral values" if arr.dtype.kind == "f" else ""))
+    return arr
+
+
+def _labels(value, int n, int classes):
+    arr = _whole_numbers("labels", value, "class indices")
     _expect_shape("labels", arr, (n,), "(N,), one label per sample")
     if n and (arr.min() < 0 or arr.max() >= classes):
         raise ValueError(f"labels must lie in [0, {classes}), got values from "
@@ -799,6 +801,15 @@ _OPTIMIZER_BUFFERS = {
 }
 
 
+def _disjoint(arrays, written):
+    """Refuse when an array named in `written` (a kernel writes it) shares memory with any other
+    of `arrays` (name: array), which the kernel reads or writes too."""
+    for name in written:
+        for other, arr in arrays.items():
+            if other != name and np.may_share_memory(arrays[name], arr):
+                raise ValueError(f"{name} must not share memory with {other}")
+
+
 cdef object _fill_optimizer(lenet_optimizer *opt, optimizer, params, grads):
     """Check an optimiser description against params and grads (already checked) and fill
     `opt`. The description is a dict: kind (one of OPTIMIZER_KINDS), lr, beta1 (SGD's momentum,
@@ -830,9 +841,7 @@ cdef object _fill_optimizer(lenet_optimizer *opt, optimizer, params, grads):
     for name in ["params"] + [n for n, how in uses.items() if how == "w"]:
         if not arrays[name].flags.writeable:
             raise ValueError(f"{name} must be writeable")
-        for other, arr in arrays.items():
-            if other != name and np.may_share_memory(arrays[name], arr):
-                raise ValueError(f"{name} must not share memory with {other}")
+        _disjoint(arrays, [name])
     opt.state1 = _ptr(arrays.get("state1"))
     opt.state2 = _ptr(arrays.get("state2"))
     opt.mask = _ptr(arrays.get("mask"))
@@ -1103,10 +1112,7 @@ def network_train(spec, params, grads, optimizer, images, labels, order, batch_s
     written = ["params", "grads", "workspace"] + [n for n, how in
                                                   _OPTIMIZER_BUFFERS[optimizer["kind"]].items()
                                                   if how == "w"]
-    for name in written:
-        for other, arr in arrays.items():
-            if other != name and np.may_share_memory(arrays[name], arr):
-                raise ValueError(f"{name} must not share memory with {other}")
+    _disjoint(arrays, written)
     batch_labels = np.empty(batch, dtype=np.intc)
     cdef long long errors = 0
     cdef int diverged = 0

@@ -109,7 +109,11 @@ def build_network(config: Mapping) -> LeNet5:
     ``in_channels``, ``input_size``, ``activation``, ``pooling``. Other keys are ignored.
     Raises ValueError when a setting is not one of these.
     """
-    s = _network_settings(config)
+    return _build(_network_settings(config))
+
+
+def _build(s: dict) -> LeNet5:
+    """The network of settings checked by ``_network_settings``."""
     if s["model"] == "paper":
         return LeNet5(seed=s["seed"], dtype=s["dtype"], init=s["init"])
     return LeNet5.modern(in_channels=s["in_channels"], input_size=s["input_size"],
@@ -290,7 +294,7 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
             raise ValueError(f"{path}: {META_CONFIG} says in_channels="
                              f"{settings['in_channels']}, but the file holds {held}")
     try:
-        net = build_network(config)
+        net = _build(settings)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{path}: {META_CONFIG} describes no lenet network: {exc}") from None
     try:

@@ -99,12 +99,9 @@ def _new_run_folder(name: str) -> Path:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from .checkpoint import read_checkpoint
-    from .training import evaluate, load_data, recipe_from_config
+    from .training import evaluate
 
-    state = read_checkpoint(args.checkpoint)
-    recipe = recipe_from_config(state["config"])
-    _, (x_test, y_test) = load_data(recipe, args.data, download=not args.offline)
+    state, recipe, (x_test, y_test) = _checkpoint_data(args)
     result = evaluate(state["net"], x_test, y_test)
     print(f"{args.checkpoint}: test error {100 * result['error']:.2f}% "
           f"({int(round(result['error'] * len(y_test)))} of {len(y_test)} {recipe.dataset} test images)")

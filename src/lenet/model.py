@@ -299,10 +299,7 @@ class Network:
         """Class probabilities (N, 10): softmax of the logits; for RBF penalties y, softmax(-y)
         (the posterior that equation (9) implies, without its rubbish class)."""
         out = self.infer(x).astype(np.float64)
-        scores = -out if isinstance(self.layers[-1], RBFOutput) else out
-        scores -= scores.max(axis=1, keepdims=True)
-        e = np.exp(scores)
-        return e / e.sum(axis=1, keepdims=True)
+        return softmax(-out if isinstance(self.layers[-1], RBFOutput) else out)
 
     # -- parameters -----------------------------------------------------------------------------
     def num_parameters(self) -> int:

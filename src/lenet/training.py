@@ -388,16 +388,16 @@ def _bad_layer(net: Network, x: np.ndarray | None = None) -> str:
     or, running x forward layer by layer, the first layer whose outputs are."""
     for layer in net.layers:
         for name, arr in layer.params.items():
-            if not np.all(np.isfinite(arr)):
-                bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
+            bad = arr.size - int(np.count_nonzero(np.isfinite(arr)))
+            if bad:
                 return f"layer {layer.name}: {bad} of its {arr.size} {name} values are NaN or Inf"
     if x is None:
         return ""
     out = np.ascontiguousarray(x, dtype=net.dtype)
+    if not np.all(np.isfinite(out)):  # the data themselves
+        return "the input images hold NaN or Inf"
     with np.errstate(all="ignore"):
         for layer in net.layers:
-            if not np.all(np.isfinite(out)):  # the data themselves
-                return "the input images hold NaN or Inf"
             out = layer._run_forward(out)
             if not np.all(np.isfinite(out)):
                 largest = np.nanmax(np.abs(np.where(np.isfinite(layer._x), layer._x, 0)))
@@ -421,6 +421,14 @@ def _passes(net, x_train, y_train, test_data, recipe, optimizer, out_dir, histor
     chunk = batch * max(1, DISTORT_CHUNK // batch)  # images distorted together
     if recipe.distort:
         from .datasets import distort
+
+    def batch_at(step: int) -> tuple[np.ndarray, np.ndarray]:
+        """The pass's indices and images of `step` (from the distorted chunk when distorting)."""
+        idx = order[step * batch:(step + 1) * batch]
+        if not recipe.distort:
+            return idx, x_train[idx]
+        lo = step * batch - chunk_start * chunk
+        return idx, images[lo:lo + len(idx)]
 
     def interrupted(pass_no: int, step: int, text: str) -> list[dict]:
         if echo:
@@ -463,15 +471,10 @@ def _passes(net, x_train, y_train, test_data, recipe, optimizer, out_dir, histor
                 if diverged:
                     if bar is not None:
                         bar.close()
-                    lo = step * batch
-                    x = images[lo - chunk_start * chunk:lo - chunk_start * chunk + batch] \
-                        if recipe.distort else x_train[order[lo:lo + batch]]
                     raise _diverged("the loss stopped being finite", epoch, step + 1, out_dir,
-                                    _bad_layer(net, x))
+                                    _bad_layer(net, batch_at(step)[1]))
                 continue
-            idx = order[lo:lo + batch]
-            x = images[lo - chunk_start * chunk:lo - chunk_start * chunk + len(idx)] \
-                if recipe.distort else x_train[idx]
+            idx, x = batch_at(step)
             labels = y_train[idx]
             out_batch = net.forward(x)
             loss, grad = loss_and_grad(net, out_batch, labels, recipe)

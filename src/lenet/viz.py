@@ -42,7 +42,7 @@ from numpy.typing import ArrayLike
 
 from .layers import Convolution, RBFOutput
 from .prototypes import BITMAP_COLUMNS, BITMAP_ROWS, rbf_prototypes
-from .reference import SQUASH_A
+from .reference import SQUASH_A, softmax
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -181,9 +181,7 @@ def _output_scores(net: "Network", out: np.ndarray) -> tuple[bool, np.ndarray, i
     predicted = int(net.classify(out[None])[0])
     if rbf:
         return True, out.astype(np.float64), predicted
-    z = out.astype(np.float64) - out.max()
-    p = np.exp(z)
-    return False, p / p.sum(), predicted
+    return False, softmax(out.astype(np.float64)), predicted
 
 
 # ---- Figure 2: the feature maps of one digit ---------------------------------------------------
