@@ -4,15 +4,17 @@
 * ``assert_close(actual, expected, dtype)``: elementwise |actual - expected| <= atol + rtol |expected|
   with tolerances per dtype; atol is scaled to the magnitude of ``expected`` (or ``scale``).
 * ``threads``: a fixture that restores lenet's thread count after the test.
+* ``tiny_data(n, seed)``: a small learnable two-class task in the paper's input range.
 * ``paper_digits()``: ten 32x32 images of the digits, preprocessed as Section III.A says.
 * ``reference_forward`` / ``reference_backward``: a network's pass computed layer by layer with
   ``lenet.reference`` only, as an oracle for whole-network tests.
-* ``MNIST`` / ``needs_mnist``: the real MNIST files beside the project, and the skip marker for
-  tests that read them.
+* ``MNIST`` / ``needs_mnist``: the real MNIST files (beside the project, or in ``$LENET_DATA``),
+  and the skip marker for tests that read them (``MNIST_SKIP_REASON`` says how to enable them).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -28,10 +30,33 @@ from lenet.prototypes import DIGIT_BITMAPS, parse_bitmap
 settings.register_profile("lenet", database=None, deadline=None)
 settings.load_profile("lenet")
 
-#: the shared datasets folder beside the project (tests that need real data skip without it)
+#: the shared datasets folder beside the project
 SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
-MNIST = SHARED_DATASETS / "mnist"
-needs_mnist = pytest.mark.skipif(not MNIST.is_dir(), reason="MNIST is not in ../shared/datasets")
+_IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+              "t10k-labels-idx1-ubyte")
+
+
+def _holds_mnist(folder: Path) -> bool:
+    return all((folder / name).is_file() or (folder / (name + ".gz")).is_file()
+               for name in _IDX_FILES)
+
+
+def _find_datasets() -> Path:
+    """The folder holding mnist/ that the tests read: ../shared/datasets beside the project,
+    else $LENET_DATA (as the README has users set it); the former when neither holds MNIST."""
+    env = os.environ.get("LENET_DATA", "")
+    candidates = [SHARED_DATASETS] + ([Path(env).expanduser()] if env else [])
+    return next((c for c in candidates if _holds_mnist(c / "mnist")), SHARED_DATASETS)
+
+
+#: the folder holding mnist/ (give it as LENET_DATA or root/--data's parent), and MNIST itself
+DATASETS = _find_datasets()
+MNIST = DATASETS / "mnist"
+HAVE_MNIST = _holds_mnist(MNIST)
+#: the one reason given by every test skipped for want of MNIST
+MNIST_SKIP_REASON = ("needs MNIST: put its four IDX files (.gz or not) in ../shared/datasets/mnist "
+                     "beside the project, or set LENET_DATA to a folder holding mnist/")
+needs_mnist = pytest.mark.skipif(not HAVE_MNIST, reason=MNIST_SKIP_REASON)
 
 DTYPES = [np.float32, np.float64]
 DTYPE_IDS = ["float32", "float64"]
@@ -90,6 +115,17 @@ def assert_close(actual, expected, dtype, scale=None, check_dtype=True, what="")
             f"{what}: {int(bad.sum())} of {err.size} entries differ beyond rtol={rtol}, "
             f"atol={atol}*{scale:.3g}; worst at {i}: actual {a[i]!r}, expected {e[i]!r}, "
             f"max abs error {err.max():.3e}")
+
+
+def tiny_data(n=48, seed=0):
+    """n images in the paper's range whose class (0 or 1) is the brighter of two halves: a
+    learnable task for short training runs."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-0.1, 0.3, (n, 1, 32, 32)).astype(np.float32)
+    y = rng.integers(0, 2, n)
+    x[y == 0, :, :16] += 0.8
+    x[y == 1, :, 16:] += 0.8
+    return x, y
 
 
 def paper_digits(dtype=np.float64) -> np.ndarray:

@@ -30,7 +30,7 @@ import pytest
 from lenet import datasets as D
 from lenet.datasets import DatasetError, DatasetNotFoundError
 
-from conftest import MNIST as REAL_MNIST, SHARED_DATASETS as SHARED
+from conftest import DATASETS as SHARED, HAVE_MNIST, MNIST as REAL_MNIST, MNIST_SKIP_REASON
 
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 IDX = D.IDX_FILES
@@ -261,18 +261,18 @@ def test_data_dirs_order(tmp_path, monkeypatch):
     root, lenet_data = tmp_path / "root", tmp_path / "lenet-data"
     assert D.data_dirs("mnist") == [cache("mnist")]
     monkeypatch.setenv("LENET_DATA", str(lenet_data))
-    assert D.data_dirs("cifar-10", root) == [root, root / "cifar-10", lenet_data / "cifar-10",
-                                             cache("cifar-10")]
+    # a folder given explicitly is the only place looked in
+    assert D.data_dirs("cifar-10", root) == [root, root / "cifar-10"]
     monkeypatch.setitem(D.SYSTEM_DIRS, "fashion-mnist", [DEBIAN_FASHION])
-    assert D.data_dirs("fashion-mnist", str(root)) == [
-        root, root / "fashion-mnist", lenet_data / "fashion-mnist", cache("fashion-mnist"),
-        DEBIAN_FASHION]
+    assert D.data_dirs("fashion-mnist", str(root)) == [root, root / "fashion-mnist"]
+    assert D.data_dirs("fashion-mnist") == [lenet_data / "fashion-mnist", cache("fashion-mnist"),
+                                            DEBIAN_FASHION]
     monkeypatch.delenv("XDG_CACHE_HOME")
     assert D.data_dirs("mnist") == [lenet_data / "mnist",
                                     tmp_path / "home" / ".cache" / "lenet" / "mnist"]
     # the same folder twice is listed once
-    assert D.data_dirs("mnist", lenet_data) == [lenet_data, lenet_data / "mnist",
-                                                tmp_path / "home" / ".cache" / "lenet" / "mnist"]
+    assert D.data_dirs("mnist", lenet_data / "mnist" / "..") == [lenet_data / "mnist" / "..",
+                                                                 lenet_data / "mnist" / ".." / "mnist"]
     with pytest.raises(ValueError, match="mnist"):
         D.data_dirs("MNIST")
 
@@ -282,7 +282,7 @@ def test_default_system_folder_for_fashion_mnist():
 
 
 @pytest.mark.parametrize("gz", [False, True], ids=["plain", "gz"])
-def test_search_order_root_then_lenet_data_then_cache(tmp_path, monkeypatch, gz):
+def test_search_order_root_or_else_lenet_data_then_cache(tmp_path, monkeypatch, gz):
     sets = {where: tiny_set(seed) for seed, where in enumerate(["root", "sub", "env", "cache"])}
     use_tiny(monkeypatch, sets["root"], checksums=False)
     root = tmp_path / "root"
@@ -297,15 +297,25 @@ def test_search_order_root_then_lenet_data_then_cache(tmp_path, monkeypatch, gz)
     assert_is_set(D.load_mnist(root, download=False), sets["sub"])
     assert_is_set(D.load_mnist(download=False), sets["env"])          # no root
     monkeypatch.delenv("LENET_DATA")
-    assert_is_set(D.load_mnist(root=tmp_path / "elsewhere", download=False), sets["cache"])
+    assert_is_set(D.load_mnist(download=False), sets["cache"])
+    # a folder given that does not hold the set is an error naming it, even with LENET_DATA set
+    monkeypatch.setenv("LENET_DATA", str(tmp_path / "data"))
+    with pytest.raises(DatasetNotFoundError, match="elsewhere"):
+        D.load_mnist(root=tmp_path / "elsewhere")
 
 
 def test_each_file_from_the_first_folder_holding_it(tmp_path, monkeypatch):
     a, b = tiny_set(1), tiny_set(2)
     use_tiny(monkeypatch, a, checksums=False)
     write_set(tmp_path / "root", a, files=IDX[:2])                    # train files only
-    write_set(cache(), b)
+    write_set(tmp_path / "root" / "mnist", b)
     (xa, ya), (xb, yb) = D.load_mnist(tmp_path / "root", download=False)
+    np.testing.assert_array_equal(xa, a[TRAIN_IMAGES])
+    np.testing.assert_array_equal(xb, b[TEST_IMAGES])
+    monkeypatch.setenv("LENET_DATA", str(tmp_path / "data"))
+    write_set(tmp_path / "data" / "mnist", a, files=IDX[:2])
+    write_set(cache(), b)
+    (xa, ya), (xb, yb) = D.load_mnist(download=False)
     np.testing.assert_array_equal(xa, a[TRAIN_IMAGES])
     np.testing.assert_array_equal(xb, b[TEST_IMAGES])
 
@@ -323,11 +333,11 @@ def test_plain_file_preferred_to_gz_in_the_same_folder(tmp_path, monkeypatch):
 def test_not_found_message_lists_missing_files_and_folders(tmp_path, monkeypatch, present):
     arrays = tiny_set(0)
     use_tiny(monkeypatch, arrays)
-    root = tmp_path / "root"
-    write_set(root, arrays, files=present)
-    monkeypatch.setenv("LENET_DATA", str(tmp_path / "data"))
+    data = tmp_path / "data"
+    write_set(data / "mnist", arrays, files=present)
+    monkeypatch.setenv("LENET_DATA", str(data))
     with pytest.raises(DatasetNotFoundError) as info:
-        D.load_mnist(root, download=False)
+        D.load_mnist(download=False)
     err = info.value
     assert isinstance(err, FileNotFoundError)
     message = str(err)
@@ -337,12 +347,35 @@ def test_not_found_message_lists_missing_files_and_folders(tmp_path, monkeypatch
         assert b in message.splitlines()[0]
     for b in present:
         assert b not in message.splitlines()[0]
-    for d in (root, root / "mnist", tmp_path / "data" / "mnist", cache()):
+    for d in (data / "mnist", cache()):
         assert str(d) in message
-    assert err.searched == [root, root / "mnist", tmp_path / "data" / "mnist", cache()]
-    for words in ("LENET_DATA", "root=", "--data", "download=False"):
+    assert err.searched == [data / "mnist", cache()]
+    for words in ("LENET_DATA", "root=", "download=False"):
         assert words in message
+    for words in ("LENET_DATA", "--data", "--offline"):  # the same, with lenet's options
+        assert words in err.command_line_message
+    assert "root=" not in err.command_line_message
+    assert "download=False" not in err.command_line_message
     assert not cache().exists()                      # nothing written, nothing downloaded
+
+
+@pytest.mark.parametrize("present", [(), IDX[:1], IDX[::2]], ids=["none", "one", "two"])
+def test_a_folder_given_must_hold_the_set(tmp_path, monkeypatch, server, present):
+    arrays = tiny_set(0)
+    use_tiny(monkeypatch, arrays)
+    serve_set(server.www, arrays)
+    monkeypatch.setitem(D.MIRRORS, "mnist", [server.url])
+    write_set(tmp_path / "data" / "mnist", arrays)   # LENET_DATA holds it: not looked at
+    monkeypatch.setenv("LENET_DATA", str(tmp_path / "data"))
+    root = tmp_path / "root"
+    write_set(root, arrays, files=present)
+    with pytest.raises(DatasetNotFoundError) as info:
+        D.load_mnist(root)                           # downloads allowed, but not used
+    err = info.value
+    assert err.searched == [root, root / "mnist"]
+    assert err.missing == [b for b in IDX if b not in present]
+    assert f"root={root}" in str(err) and f"--data {root}" in err.command_line_message
+    assert server.requests == [] and not cache().exists()
 
 
 def test_not_found_says_when_lenet_data_is_unset():
@@ -540,9 +573,10 @@ def test_download_fetches_only_missing_files(tmp_path, server, monkeypatch):
     arrays = tiny_set(0)
     use_tiny(monkeypatch, arrays)
     serve_set(server.www, arrays)
-    write_set(tmp_path / "root", arrays, files=(TRAIN_IMAGES, TEST_LABELS))
+    write_set(tmp_path / "data" / "mnist", arrays, files=(TRAIN_IMAGES, TEST_LABELS))
+    monkeypatch.setenv("LENET_DATA", str(tmp_path / "data"))
     monkeypatch.setitem(D.MIRRORS, "mnist", [server.url])
-    assert_is_set(D.load_mnist(tmp_path / "root"), arrays)
+    assert_is_set(D.load_mnist(), arrays)
     assert sorted(server.requests) == sorted([f"/{TRAIN_LABELS}.gz", f"/{TEST_IMAGES}.gz"])
     assert cache_listing() == sorted([TRAIN_LABELS + ".gz", TEST_IMAGES + ".gz"])
 
@@ -604,7 +638,7 @@ def test_every_mirror_failing_lists_every_attempt(server, monkeypatch):
         assert words in line.lower() and line in message
     assert err.missing == list(IDX)                        # nothing could be fetched
     assert "download=False" not in message and "LENET_DATA" in message
-    assert cache_listing() == []
+    assert not cache().exists() and not cache().parent.exists()  # no empty cache folder left
 
 
 def test_no_download_when_download_is_false(server, monkeypatch):
@@ -732,7 +766,8 @@ def test_cifar_locations(tmp_path, monkeypatch, cifar, layout):
     else:
         write_cifar_folder(cache("cifar-10") / "cifar-10-batches-bin", cifar.batches)
     before = sorted(p for p in tmp_path.rglob("*"))
-    assert_cifar(D.load_cifar10(root, download=False), cifar)
+    given = layout not in ("lenet-data", "cache-subfolder")  # else searched without a folder
+    assert_cifar(D.load_cifar10(root if given else None, download=False), cifar)
     assert sorted(p for p in tmp_path.rglob("*")) == before           # nothing extracted
 
 
@@ -753,8 +788,9 @@ def test_cifar_not_found_message(tmp_path, cifar):
     message = str(info.value)
     for words in [str(tmp_path), str(tmp_path / "cifar-10"), str(cache("cifar-10")),
                   "holds only data_batch_1.bin, data_batch_2.bin", "cifar-10-binary.tar.gz",
-                  "cifar-10-batches-bin", "LENET_DATA", "--data", "test_batch.bin"]:
+                  "cifar-10-batches-bin", "LENET_DATA", "root=", "test_batch.bin"]:
         assert words in message
+    assert "--data" in info.value.command_line_message
 
 
 CIFAR_CORRUPT = {
@@ -908,8 +944,8 @@ MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 @pytest.fixture(scope="module")
 def real_mnist():
-    if not all((REAL_MNIST / (b + ".gz")).is_file() for b in IDX):
-        pytest.skip(f"the real MNIST is not in {REAL_MNIST}")
+    if not HAVE_MNIST:
+        pytest.skip(MNIST_SKIP_REASON)
     return D.load_mnist(REAL_MNIST, download=False)
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import MNIST, SHARED_DATASETS
+from conftest import DATASETS, HAVE_MNIST, MNIST_SKIP_REASON
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -109,10 +109,10 @@ def _run_shell(command: str, monkeypatch) -> None:
 def test_code_blocks_run(page, tmp_path, monkeypatch, capsys):
     blocks = _blocks(page)
     text = page.read_text()
-    if any(word in text for word in NEEDS_DATA) and not MNIST.is_dir():
-        pytest.skip("MNIST is not in ../shared/datasets")
+    if any(word in text for word in NEEDS_DATA) and not HAVE_MNIST:
+        pytest.skip(MNIST_SKIP_REASON)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("LENET_DATA", str(SHARED_DATASETS))
+    monkeypatch.setenv("LENET_DATA", str(DATASETS))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     namespace: dict = {"__name__": "__docs__"}
     for number, (lang, code) in enumerate(blocks, 1):

@@ -50,7 +50,7 @@ def test_fused_forward_equals_the_layer_path_bitwise(name, dtype, n, batch_size,
 
 def per_layer_steps(net, optimizer, x, y, batch, loss, j=1.0):
     """The per-layer loop the fused path must reproduce, with its running figures."""
-    recipe = Recipe(loss=loss, j=j)
+    recipe = Recipe(model=net.variant, loss=loss, **({"j": j} if loss == "discriminative" else {}))
     total, errors = 0.0, 0
     for lo in range(0, len(x), batch):
         xb, yb = x[lo:lo + batch], y[lo:lo + batch]

@@ -5,6 +5,7 @@ the initial signal, whole-network gradients, and the command line."""
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -146,7 +147,7 @@ def test_connection_table_is_read_only():
 
 
 def test_c3_unconnected_weights_are_zero_stay_zero_and_get_no_gradient(rng):
-    net = lenet.LeNet5(seed=5, dtype=np.float64)
+    net = lenet.LeNet5(seed=5, dtype=np.float64, init="lecun98")
     gaps = ~_paper_table()
     w = net.C3.params["weight"]
     assert np.all(w[gaps] == 0)
@@ -182,9 +183,23 @@ def _fan_in_limits(net):
     return limits
 
 
+def test_default_initialisation_is_the_paper_recipes():
+    """LeNet5() starts as the paper recipe does (+-2.4/sqrt(F_i)), so that lenet.train(net, ...)
+    with the default recipe trains; the literal Appendix A range stays init="lecun98"."""
+    default, sqrt = lenet.LeNet5(seed=3), lenet.LeNet5(seed=3, init="lecun98-sqrt")
+    assert np.array_equal(default.parameters, sqrt.parameters)
+    literal = lenet.LeNet5(seed=3, init="lecun98")
+    assert not np.array_equal(default.parameters, literal.parameters)
+    limits = _fan_in_limits(lenet.LeNet5(seed=3, dtype=np.float64, init="lecun98"))
+    for key, arr in lenet.LeNet5(seed=3, dtype=np.float64).state_dict().items():
+        fan_in = 2.4 / limits[key]
+        assert np.all(np.abs(arr) <= 2.4 / np.sqrt(fan_in)), key
+        assert np.abs(arr).max() > 0.8 * (2.4 / np.sqrt(fan_in)).max(), key
+
+
 @pytest.mark.parametrize("seed", [0, 1, 12345])
 def test_initial_weights_lie_within_fan_in_limits(seed):
-    net = lenet.LeNet5(seed=seed, dtype=np.float64)
+    net = lenet.LeNet5(seed=seed, dtype=np.float64, init="lecun98")
     limits = _fan_in_limits(net)
     state = net.state_dict()
     for key, arr in state.items():
@@ -467,14 +482,42 @@ def test_forward_accepts_batches_single_images_and_bare_images(rng):
 def test_input_dtypes_are_converted(rng):
     net = lenet.LeNet5(seed=1, dtype=np.float32)
     pixels = rng.integers(0, 256, (2, 1, 32, 32)).astype(np.uint8)
-    out = net(pixels)
+    with pytest.warns(lenet.InputWarning):
+        out = net(pixels)
     assert out.dtype == np.float32
-    assert np.array_equal(out, net(pixels.astype(np.float32)))
+    with pytest.warns(lenet.InputWarning):
+        assert np.array_equal(out, net(pixels.astype(np.float32)))
     x64 = rng.uniform(-0.1, 1.175, (2, 1, 32, 32))
     assert np.array_equal(net(x64), net(x64.astype(np.float32)))
     keep = x64.copy()
     net(x64)
     assert np.array_equal(x64, keep)  # the caller's array is not modified
+
+
+@pytest.mark.parametrize("call", ["forward", "infer", "predict", "predict_proba", "trace"])
+def test_unprepared_images_get_a_warning_naming_preprocess(rng, call):
+    """Pixels 0..255 (integers, or floats far outside -0.1..1.175) give wrong answers without
+    an error (86 of 100 digits right instead of 100): they get a warning that points at the
+    user's own line and names lenet.datasets.preprocess."""
+    net = lenet.LeNet5(seed=1)
+    pixels = rng.integers(0, 256, (3, 1, 32, 32)).astype(np.uint8)
+    for x, words in ((pixels, "uint8 values"), (pixels.astype(np.float32), "0 .. 255")):
+        with pytest.warns(lenet.InputWarning, match=words) as caught:
+            getattr(net, call)(x)
+        assert "lenet.datasets.preprocess" in str(caught[0].message)
+        assert caught[0].filename == __file__  # the user's line, not lenet's
+    prepared = rng.uniform(-0.1, 1.175, (3, 1, 32, 32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        getattr(net, call)(prepared)  # no warning for images in the paper's range
+        getattr(net, call)(3 * prepared)  # nor for a little outside it
+        # the modern variant (raw pixels in the seed's recipe) has no range to check
+        lenet.LeNet5.modern(input_size=32).forward(255 * prepared)
+
+
+def test_28x28_digits_are_refused_naming_preprocess(rng):
+    with pytest.raises(ValueError, match=r"28x28.*lenet\.datasets\.preprocess"):
+        lenet.LeNet5().forward(rng.uniform(0, 1, (2, 28, 28)))
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
@@ -587,7 +630,7 @@ SIGNAL_FLOORS = {"C1": 0.03, "S2": 0.03, "C3": 0.008, "S4": 0.006, "C5": 6e-4, "
 def test_initial_signal_does_not_vanish(seed):
     x = paper_digits()
     assert x.min() == -0.1 and x.max() == 1.175
-    net = lenet.LeNet5(seed=seed, dtype=np.float64)
+    net = lenet.LeNet5(seed=seed, dtype=np.float64, init="lecun98")
     trace = net.trace(x)
     for name, floor in SIGNAL_FLOORS.items():
         v = trace[name].reshape(10, -1)
@@ -599,7 +642,7 @@ def test_initial_signal_does_not_vanish(seed):
     # ... and depend on the input, far above float32's resolution at ~84 (about 1e-5):
     # the float32 net reproduces the input-dependent part of the penalties to 1 %
     centred = penalties - penalties.mean(axis=0)
-    net32 = lenet.LeNet5(seed=seed, dtype=np.float32)
+    net32 = lenet.LeNet5(seed=seed, dtype=np.float32, init="lecun98")
     out32 = net32(x.astype(np.float32)).astype(np.float64)
     centred32 = out32 - out32.mean(axis=0)
     assert np.abs(centred32 - centred).max() < 0.01 * np.abs(centred).max()
@@ -607,7 +650,7 @@ def test_initial_signal_does_not_vanish(seed):
 
 def test_summed_windows_carry_more_signal_than_averaged_ones():
     x = paper_digits()
-    net = lenet.LeNet5(seed=0, dtype=np.float64)
+    net = lenet.LeNet5(seed=0, dtype=np.float64, init="lecun98")
     summed = net.trace(x)["F6"].std(axis=0).mean()
     net.S2.params["coefficient"][...] /= 4  # what averaging the 2x2 windows would give
     net.S4.params["coefficient"][...] /= 4
@@ -619,7 +662,7 @@ def test_summed_windows_carry_more_signal_than_averaged_ones():
 # ---- whole-network gradients ------------------------------------------------------------------
 
 def _scaled_paper_net(seed, factor):
-    net = lenet.LeNet5(seed=seed, dtype=np.float64)
+    net = lenet.LeNet5(seed=seed, dtype=np.float64, init="lecun98")
     for layer in net.layers:
         for key in ("weight", "coefficient"):
             if key in layer.params:
@@ -652,7 +695,7 @@ def test_paper_network_gradcheck_at_initialisation(seed, threads):
     """The same check at the Appendix-A initialisation itself. The network is smooth (no max,
     no ReLU), so a larger step keeps the rounding of the ~84 penalties out of the finite
     differences (error ~ rounding / eps + eps^2): measured 2e-7 to 3e-7 with eps = 3e-4."""
-    net = lenet.LeNet5(seed=seed, dtype=np.float64)
+    net = lenet.LeNet5(seed=seed, dtype=np.float64, init="lecun98")
     x = paper_digits()[[seed, 7]]
     err, details = lenet.gradcheck(net, x, samples=30, eps=3e-4, seed=seed, details=True)
     assert err < 1e-6, details

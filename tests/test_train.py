@@ -14,15 +14,7 @@ import lenet.training as train_module
 from lenet.checkpoint import read_checkpoint, save_checkpoint
 from lenet.training import Recipe, network_for, train
 
-
-def tiny_data(n=48, seed=0):
-    """Images in the paper's range whose class is the brighter of two halves: learnable."""
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(-0.1, 0.3, (n, 1, 32, 32)).astype(np.float32)
-    y = rng.integers(0, 2, n)
-    x[y == 0, :, :16] += 0.8
-    x[y == 1, :, 16:] += 0.8
-    return x, y
+from conftest import tiny_data
 
 
 class StopAfter:
@@ -167,14 +159,16 @@ def test_unwritable_output_folder_fails_before_training(tmp_path):
 
 
 def test_loss_must_fit_the_output_layer():
-    with pytest.raises(ValueError, match="needs logits"):
-        train(lenet.LeNet5(), tiny_data(), recipe=Recipe(epochs=1, loss="cross-entropy"),
-              progress=False, echo=None)
+    with pytest.raises(ValueError, match="loss cross-entropy does not fit the paper model"):
+        Recipe(epochs=1, loss="cross-entropy")
+    with pytest.raises(ValueError, match="loss penalty does not fit the modern model"):
+        Recipe(model="modern", epochs=1, optimizer="adam", loss="penalty")
+    recipe = Recipe(epochs=1)
+    recipe.loss = "cross-entropy"  # changed after it was made: train checks again
+    with pytest.raises(ValueError, match="does not fit"):
+        train(lenet.LeNet5(), tiny_data(), recipe=recipe, progress=False, echo=None)
     with pytest.raises(ValueError, match="needs RBF penalties"):
-        train(lenet.LeNet5.modern(input_size=32), tiny_data(),
-              recipe=Recipe(model="modern", epochs=1, optimizer="adam", loss="penalty"),
-              progress=False,
-              echo=None)
+        lenet.losses.check_loss(lenet.LeNet5.modern(input_size=32), "penalty")
 
 
 def test_evaluate_counts():
@@ -219,7 +213,7 @@ def test_resume_refuses_a_different_run(tmp_path):
 def test_recipe_must_fit_the_network():
     with pytest.raises(ValueError, match="recipe is for the 'paper' model"):
         train(lenet.LeNet5.modern(input_size=32), tiny_data(),
-              recipe=Recipe(optimizer="adam", loss="cross-entropy"), progress=False, echo=None)
+              recipe=Recipe(optimizer="adam"), progress=False, echo=None)
 
 
 def test_checkpoint_describes_the_trained_network(tmp_path):

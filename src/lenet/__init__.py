@@ -1,7 +1,7 @@
 """lenet: LeNet-5 exactly as LeCun, Bottou, Bengio and Haffner described it (Proc. IEEE, 1998).
 
     >>> import lenet
-    >>> net = lenet.LeNet5()                  # the paper's network, Appendix A initialisation
+    >>> net = lenet.LeNet5()                  # the paper's network, as the paper recipe starts it
     >>> print(net.summary())                  # doctest: +SKIP
     >>> net.C3.connection_table.shape         # Table I
     (16, 6)
@@ -19,15 +19,16 @@ from ._core import get_num_threads, openmp_enabled
 from ._core import set_num_threads as _set_num_threads
 from .gradcheck import gradcheck
 from .layers import Convolution, FullConnection, Layer, RBFOutput, Subsampling
-from .model import LeNet5, Network
+from .model import InputWarning, LeNet5, Network
 from .prototypes import rbf_prototypes
-from .checkpoint import load_checkpoint, save_checkpoint
-from .training import Recipe, evaluate, train
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .recipes import RECIPES, Recipe
+from .training import evaluate, train
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Convolution", "FullConnection", "Layer", "LeNet5", "Network", "RBFOutput", "Recipe",
+    "CheckpointError", "InputWarning", "RECIPES", "Convolution", "FullConnection", "Layer", "LeNet5", "Network", "RBFOutput", "Recipe",
     "Subsampling", "evaluate", "get_num_threads", "gradcheck", "load_checkpoint", "losses",
     "openmp_enabled", "optim", "rbf_prototypes", "reference", "save_checkpoint",
     "set_num_threads", "train",

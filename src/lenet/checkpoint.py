@@ -15,8 +15,8 @@ over the old one, so a crash or a kill at any moment leaves either the old or th
 checkpoint, whole.
 
 Reading (``read_checkpoint``) checks everything before it builds anything, and refuses a bad
-file with a ``ValueError`` naming it: a zip archive whose members are all ``.npy`` arrays
-(stored or deflated, each name once), at most ``MAX_CHECKPOINT_BYTES`` in all, each array's
+file with a ``CheckpointError`` (a ``ValueError``) naming it: a zip archive whose members are
+all ``.npy`` arrays (stored or deflated, each name once), at most ``MAX_CHECKPOINT_BYTES`` in all, each array's
 header consistent with its bytes (so no claimed shape is ever allocated), no pickled objects
 (``allow_pickle=False``: pickles can run code), ``meta/config`` and ``meta/progress`` JSON
 objects, a config naming a known model, dtype and settings, optimiser state made of numbers,
@@ -171,8 +171,9 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-class _Refused(ValueError):
-    """A checkpoint refused by the checks below (its message names the file)."""
+class CheckpointError(ValueError):
+    """A file that is not a lenet checkpoint, or a damaged one; the message names the file and
+    says what is wrong."""
 
 
 def _read_npy(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, key: str) -> np.ndarray:
@@ -186,17 +187,17 @@ def _read_npy(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, key: str) 
     elif version == (2, 0):
         shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(fp)
     else:
-        raise _Refused(f"{path}: {key!r} is in .npy format version {version[0]}.{version[1]}, "
+        raise CheckpointError(f"{path}: {key!r} is in .npy format version {version[0]}.{version[1]}, "
                        f"which lenet checkpoints never use")
     if dtype.hasobject:
-        raise _Refused(f"{path} holds pickled objects (in {key!r}); lenet checkpoints never do, "
+        raise CheckpointError(f"{path} holds pickled objects (in {key!r}); lenet checkpoints never do, "
                        f"and pickles are not loaded (allow_pickle=False: they can run code)")
     if any(d < 0 for d in shape):
-        raise _Refused(f"{path}: {key!r} has a negative dimension in its shape {shape}")
+        raise CheckpointError(f"{path}: {key!r} has a negative dimension in its shape {shape}")
     have = len(data) - fp.tell()
     claimed = math.prod(shape) * dtype.itemsize
     if claimed != have or math.prod(d or 1 for d in shape) > MAX_CHECKPOINT_BYTES:
-        raise _Refused(f"{path}: {key!r} is damaged: its header announces {dtype} of shape "
+        raise CheckpointError(f"{path}: {key!r} is damaged: its header announces {dtype} of shape "
                        f"{shape} ({claimed} bytes), its member holds {have} bytes of data")
     fp.seek(0)
     return np.lib.format.read_array(fp, allow_pickle=False)
@@ -209,28 +210,28 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
             if len(infos) > _MAX_MEMBERS:
-                raise _Refused(f"{path}: {len(infos)} members, far more than a checkpoint has")
+                raise CheckpointError(f"{path}: {len(infos)} members, far more than a checkpoint has")
             total = 0
             for info in infos:
                 name = info.filename
                 if not name.endswith(".npy") or info.is_dir():
-                    raise _Refused(f"{path} is not a .npz checkpoint: its member {name!r} is "
+                    raise CheckpointError(f"{path} is not a .npz checkpoint: its member {name!r} is "
                                    f"not a .npy array")
                 key = name[:-len(".npy")]
                 if key in arrays:
-                    raise _Refused(f"{path}: the member {name!r} appears twice")
+                    raise CheckpointError(f"{path}: the member {name!r} appears twice")
                 if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-                    raise _Refused(f"{path}: the member {name!r} is compressed with zip method "
+                    raise CheckpointError(f"{path}: the member {name!r} is compressed with zip method "
                                    f"{info.compress_type}; .npz files are stored or deflated")
                 total += info.file_size
                 if total > MAX_CHECKPOINT_BYTES:
-                    raise _Refused(f"{path}: its arrays take more than {MAX_CHECKPOINT_BYTES} "
+                    raise CheckpointError(f"{path}: its arrays take more than {MAX_CHECKPOINT_BYTES} "
                                    f"bytes, far more than a checkpoint holds")
                 arrays[key] = _read_npy(zf, info, path, key)
-    except _Refused:
+    except CheckpointError:
         raise
     except Exception as exc:  # zipfile, zlib, the .npy format: whatever the damage is
-        raise ValueError(f"{path} is not a readable checkpoint (.npz): "
+        raise CheckpointError(f"{path} is not a readable checkpoint (.npz): "
                          f"{type(exc).__name__}: {exc}") from None
     return arrays
 
@@ -238,17 +239,17 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
 def _read_meta(arrays: dict, key: str, path: Path) -> dict:
     """The JSON object stored as text under ``key`` (removed from ``arrays``)."""
     if key not in arrays:
-        raise _Refused(f"{path} is not a lenet checkpoint: it has no {key}")
+        raise CheckpointError(f"{path} is not a lenet checkpoint: it has no {key}")
     text = arrays.pop(key)
     if text.dtype.kind != "U" or text.ndim != 0:
-        raise _Refused(f"{path}: {key} must be JSON text (a string), not {text.dtype} of shape "
+        raise CheckpointError(f"{path}: {key} must be JSON text (a string), not {text.dtype} of shape "
                        f"{text.shape}")
     try:
         value = json.loads(str(text[()]))
     except (ValueError, RecursionError) as exc:
-        raise _Refused(f"{path}: {key} is not JSON ({type(exc).__name__}: {exc})") from None
+        raise CheckpointError(f"{path}: {key} is not JSON ({type(exc).__name__}: {exc})") from None
     if not isinstance(value, dict):
-        raise _Refused(f"{path}: {key} must be a JSON object, not {type(value).__name__}")
+        raise CheckpointError(f"{path}: {key} must be a JSON object, not {type(value).__name__}")
     return value
 
 
@@ -256,23 +257,31 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
     """Everything in a checkpoint: {"net", "optimizer", "config", "progress"}.
 
     ``config`` and ``progress`` are dicts, ``optimizer`` maps names to arrays of numbers.
-    Raises ValueError naming the file when it is not a lenet checkpoint or is damaged (see
-    the module's docstring for what is checked), OSError when it cannot be read.
+    ``path`` is a checkpoint file or a run folder holding ``checkpoint.npz``. Raises
+    ``CheckpointError`` (a ValueError) naming the file when it is not a lenet checkpoint or is
+    damaged (see the module's docstring for what is checked), or a folder that holds none;
+    FileNotFoundError when nothing is at ``path``; OSError when it cannot be read.
     """
     path = Path(path)
     if path.is_dir():
+        if not (path / "checkpoint.npz").exists():
+            raise CheckpointError(f"{path} is not a run folder: no checkpoint.npz")
         path = path / "checkpoint.npz"
+    elif not path.exists():
+        raise FileNotFoundError(f"{path}: no such checkpoint file or run folder")
     try:
         with open(path, "rb") as f:
             magic = f.read(4)
             size = os.fstat(f.fileno()).st_size
     except IsADirectoryError:
-        raise ValueError(f"{path} is a folder without a checkpoint.npz") from None
+        raise CheckpointError(f"{path} is a folder, not a checkpoint file") from None
+    except OSError as exc:
+        raise OSError(f"cannot read {path}: {exc.strerror or exc}") from None
     if magic != b"PK\x03\x04":
-        raise ValueError(f"{path} is not a .npz checkpoint (not a zip archive)")
+        raise CheckpointError(f"{path} is not a .npz checkpoint (not a zip archive)")
     if size > MAX_CHECKPOINT_BYTES:
-        raise ValueError(f"{path}: {size} bytes, far more than a checkpoint holds "
-                         f"({MAX_CHECKPOINT_BYTES})")
+        raise CheckpointError(f"{path}: {size} bytes, far more than a checkpoint holds "
+                              f"({MAX_CHECKPOINT_BYTES})")
     arrays = _read_npz(path)
     config = _read_meta(arrays, META_CONFIG, path)
     progress = _read_meta(arrays, META_PROGRESS, path)
@@ -280,27 +289,27 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
                  if key.startswith(OPTIMIZER_PREFIX)}
     for name, value in optimizer.items():
         if value.dtype.kind not in "iuf":
-            raise ValueError(f"{path}: {OPTIMIZER_PREFIX}{name} must hold numbers, not "
+            raise CheckpointError(f"{path}: {OPTIMIZER_PREFIX}{name} must hold numbers, not "
                              f"{value.dtype}")
     try:
         settings = _network_settings(config)
     except ValueError as exc:
-        raise ValueError(f"{path}: {META_CONFIG} describes no lenet network: {exc}") from None
+        raise CheckpointError(f"{path}: {META_CONFIG} describes no lenet network: {exc}") from None
     if settings["model"] == "modern":            # before building: it sizes C1
         weight = arrays.get("C1.weight")
         stored = weight.shape[1] if weight is not None and weight.ndim == 4 else None
         if stored != settings["in_channels"]:
             held = "no C1.weight" if weight is None else f"C1.weight of shape {weight.shape}"
-            raise ValueError(f"{path}: {META_CONFIG} says in_channels="
+            raise CheckpointError(f"{path}: {META_CONFIG} says in_channels="
                              f"{settings['in_channels']}, but the file holds {held}")
     try:
         net = _build(settings)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{path}: {META_CONFIG} describes no lenet network: {exc}") from None
+        raise CheckpointError(f"{path}: {META_CONFIG} describes no lenet network: {exc}") from None
     try:
         net.load_state_dict(arrays)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{path}: the weights do not fit the network it describes: {exc}") from None
+        raise CheckpointError(f"{path}: the weights do not fit the network it describes: {exc}") from None
     return {"net": net, "optimizer": optimizer, "config": config, "progress": progress}
 
 

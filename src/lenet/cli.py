@@ -30,50 +30,100 @@ _RECIPE_OPTIONS = ("model", "dataset", "optimizer", "loss", "j", "batch_size", "
                    "momentum", "limit", "lr_decay")
 
 
+def option(field: str) -> str:
+    """A Recipe field as `lenet train` spells its option: batch_size -> --batch-size."""
+    return "--" + field.replace("_", "-")
+
+
+def _train_recipe(args: argparse.Namespace):
+    """(recipe name, Recipe) of a new run: the --recipe with the options typed, every one
+    checked and named as typed; options that do not apply to the run are refused."""
+    from dataclasses import asdict
+
+    from .recipes import RECIPES, Recipe, check_settings, without_inapplicable
+
+    name = args.recipe
+    chosen = {k: getattr(args, k) for k in _RECIPE_OPTIONS if getattr(args, k) is not None}
+    model = chosen.get("model")
+    if model is not None and model != RECIPES[name].model and not args.recipe_given:
+        # --model alone: start from that model's own recipe
+        name = "seed" if model == "modern" else "paper"
+    elif model is not None and model != RECIPES[name].model:
+        raise ValueError(f"--model {model} does not fit --recipe {name}, which trains the "
+                         f"{RECIPES[name].model} model: leave one of them out")
+    values = without_inapplicable({**asdict(RECIPES[name]), **chosen}, keep=chosen)
+    if args.data is not None:
+        values["data"] = str(Path(args.data).expanduser().resolve())
+    check_settings(values, spell=option, given=chosen)
+    return name, Recipe(**values)
+
+
+def _check_train_options(args: argparse.Namespace) -> None:
+    """The options that need neither data nor files, checked before anything is read or made."""
+    from . import checks
+
+    if args.threads is not None:
+        checks.whole_number("--threads", args.threads, 1)
+    if args.data is not None and not Path(args.data).expanduser().is_dir():
+        raise ValueError(f"--data {args.data}: no such folder")
+    if args.out is not None and args.resume is None:
+        out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            raise ValueError(f"--out {args.out} is not a folder")
+        if (out / "checkpoint.npz").exists() or (out / "log.jsonl").exists():
+            raise ValueError(f"--out {args.out} already holds a run: continue it with --resume "
+                             f"{args.out}, or choose another folder")
+
+
 def _train(args: argparse.Namespace) -> int:
     from . import set_num_threads
     from .checkpoint import read_checkpoint
-    from .training import RECIPES, load_data, network_for, recipe_from_config, train
+    from .recipes import recipe_from_config, recipe_with
+    from .training import load_data, network_for, train
 
-    if args.threads is not None:  # results do not depend on it, so it is not part of the recipe
-        set_num_threads(args.threads)
+    _check_train_options(args)
     state = None
     if args.resume is not None:
         if args.resume and args.out and Path(args.resume) != Path(args.out):
             raise ValueError(f"--resume {args.resume} and --out {args.out} name two folders: "
                              f"give the run folder once")
         out = Path(args.resume or args.out)
-        state = read_checkpoint(out / "checkpoint.npz")
-        recipe = recipe_from_config(state["config"])
         others = [k for k in _RECIPE_OPTIONS if k != "epochs" and getattr(args, k) is not None]
-        if others or args.recipe != "paper":
+        if others or args.recipe_given:
             raise ValueError("--resume continues a run as it was started; only --epochs (and "
                              "--threads, --data, --quiet) may be given with it, not "
-                             + ", ".join("--" + k.replace("_", "-") for k in others or ["recipe"]))
+                             + ", ".join(option(k) for k in others or ["recipe"]))
         if args.epochs is not None:
-            recipe = replace(recipe, epochs=args.epochs)
-        print(f"resuming {out} at pass {state['progress']['epoch'] + 1}, "
-              f"step {state['progress']['step']}")
+            from . import checks
+
+            checks.whole_number("--epochs", args.epochs, 1)
+        state = read_checkpoint(out)
+        recipe = recipe_from_config(state["config"])
+        if args.epochs is not None:
+            recipe = recipe_with(recipe, epochs=args.epochs)
+        name = None
     else:
-        name = args.recipe
-        recipe = RECIPES[name]
-        chosen = {k: getattr(args, k) for k in _RECIPE_OPTIONS if getattr(args, k) is not None}
-        if chosen.get("model") == "modern" and name in ("paper", "literal"):
-            # the modern net with the paper's recipe makes no sense: start from the seed's
-            name, recipe = "seed", RECIPES["seed"]
-        recipe = replace(recipe, **chosen)
-        if args.data is not None:
-            recipe = replace(recipe, data=str(Path(args.data).resolve()))
-        out = Path(args.out) if args.out else _new_run_folder(name)
+        name, recipe = _train_recipe(args)
+        out = Path(args.out) if args.out else None
+    if args.threads is not None:  # results do not depend on it, so it is not part of the recipe
+        set_num_threads(args.threads)
     train_data, test_data = load_data(recipe, args.data, download=not args.offline)
     if recipe.model == "paper" and train_data[0].shape[1:] != (1, 32, 32):
         raise ValueError(f"the paper's LeNet-5 takes 1 x 32 x 32 images, but {recipe.dataset} with "
                          f"'{recipe.preprocessing}' preprocessing gives "
                          f"{' x '.join(map(str, train_data[0].shape[1:]))}: use --model modern"
                          + (" (or --preprocessing paper)" if recipe.dataset != "cifar10" else ""))
-    net = state["net"] if state is not None else network_for(recipe, train_data[0].shape[1:])
-    print(f"training {recipe.model} LeNet-5 on {recipe.dataset}: {recipe.optimizer}, loss "
-          f"{recipe.loss}, batch {recipe.batch_size}, {recipe.epochs} passes"
+    if state is not None:
+        net = state["net"]
+        print(f"resuming {out} at pass {state['progress']['epoch'] + 1}, "
+              f"step {state['progress']['step']}")
+    else:
+        net = network_for(recipe, train_data[0].shape[1:])
+        out = out or _new_run_folder(name)
+    print(f"training {recipe.model} LeNet-5 on {recipe.dataset}"
+          + (f" (recipe {name})" if name else "") + f": {recipe.optimizer}, loss "
+          f"{recipe.loss}, batch {recipe.batch_size}, {recipe.epochs} "
+          f"pass{'es' if recipe.epochs != 1 else ''}"
           f"{', distorted' if recipe.distort else ''}; output in {out}")
     history = train(net, train_data, test_data, recipe, out=out, resume=args.resume is not None,
                     progress=not args.quiet)
@@ -81,21 +131,20 @@ def _train(args: argparse.Namespace) -> int:
         return 130
     if history:
         last = history[-1]
-        print(f"done: test error {100 * last['test_error']:.2f}%, checkpoint {out / 'checkpoint.npz'}")
+        print(f"done: test error {100 * last['test_error']:.2f}% (after pass {last['pass']}), "
+              f"checkpoint {out / 'checkpoint.npz'}")
     return 0
 
 
 def _new_run_folder(name: str) -> Path:
-    """runs/<date-time>-<recipe>, with -2, -3, ... when that folder exists already."""
+    """runs/<date-time>-<recipe>, with -2, -3, ... when that folder exists already (the
+    folder itself is made by the training run, and removed if it fails before a checkpoint)."""
     base = Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{name}"
     folder, k = base, 1
-    while True:
-        try:
-            folder.mkdir(parents=True, exist_ok=False)
-            return folder
-        except FileExistsError:
-            k += 1
-            folder = base.with_name(f"{base.name}-{k}")
+    while folder.exists():
+        k += 1
+        folder = base.with_name(f"{base.name}-{k}")
+    return folder
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -135,7 +184,8 @@ def _checkpoint_data(args: argparse.Namespace, split: str = "test"):
     """(state, recipe, (images, labels)): a checkpoint and the `split` of the dataset its
     recipe names, preprocessed as it was trained."""
     from .checkpoint import read_checkpoint
-    from .training import load_data, recipe_from_config
+    from .recipes import recipe_from_config
+    from .training import load_data
 
     state = read_checkpoint(args.checkpoint)
     recipe = recipe_from_config(state["config"])
@@ -239,7 +289,8 @@ def build_parser() -> argparse.ArgumentParser:
     from .datasets import PREPROCESSING
     from .layers import SUBSAMPLING_MODES
     from .optim import OPTIMIZERS
-    from .training import DATASETS, LOSSES, RECIPES
+    from .losses import LOSSES
+    from .recipes import DATASETS, RECIPES
 
     parser = argparse.ArgumentParser(
         prog="lenet", description="LeNet-5 as in LeCun et al. (1998), on a C/OpenMP core.")
@@ -263,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train LeNet-5. With no options: the paper's recipe (RBF output, loss (8), "
                     "SDLM, one pattern per update, 20 passes on MNIST). Data are read from "
                     "--data, $LENET_DATA or the user cache, or downloaded.")
-    train.add_argument("--recipe", choices=tuple(RECIPES), default="paper",
+    train.add_argument("--recipe", choices=tuple(RECIPES),
                        help="starting point: paper (default; SDLM with the two departures in "
                             "docs/results.md), literal (the paper's text to the letter: "
                             "diverges), seed (the Keras run: modern net, raw pixels, RMSprop, "
@@ -364,12 +415,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "train" and args.resume == "" and not args.out:
         parser.error("--resume needs the run folder: --resume DIR, or --out DIR --resume")
+    if args.command == "train":
+        args.recipe_given = args.recipe is not None
+        args.recipe = args.recipe or "paper"
     from .training import TrainingDiverged
 
     try:
         return args.run(args)
     except (OSError, ValueError, TypeError, MissingExtra) as exc:
-        print(f"lenet {args.command}: error: {exc}", file=sys.stderr)
+        # a dataset that is not found says so with the options, not the loaders' arguments
+        message = getattr(exc, "command_line_message", None) or str(exc)
+        print(f"lenet {args.command}: error: {message}", file=sys.stderr)
         return 2
     except TrainingDiverged as exc:
         print(f"lenet {args.command}: training diverged: {exc}", file=sys.stderr)

@@ -9,13 +9,15 @@ Where the files are looked for
 Each loader searches these folders in order (``data_dirs(name, root)`` returns them), where
 ``<name>`` is ``mnist``, ``fashion-mnist`` or ``cifar-10``:
 
-1. ``root`` itself and ``root/<name>``, when ``root`` is given (``load_mnist(root=DIR)``; on the
-   command line ``lenet train --data DIR``);
-2. ``$LENET_DATA/<name>``: set the environment variable ``LENET_DATA`` to a folder holding
-   ``mnist/``, ``fashion-mnist/`` and ``cifar-10/`` subfolders;
-3. the user cache ``$XDG_CACHE_HOME/lenet/<name>`` (``~/.cache/lenet/<name>`` when
+1. when ``root`` is given (``load_mnist(root=DIR)``; on the command line ``lenet train --data
+   DIR``): ``root`` itself and ``root/<name>``, and nothing else. A folder named explicitly
+   must hold the dataset: when it does not, the error names it (nothing is downloaded, and
+   ``LENET_DATA`` and the cache are not searched);
+2. otherwise ``$LENET_DATA/<name>``: set the environment variable ``LENET_DATA`` to a folder
+   holding ``mnist/``, ``fashion-mnist/`` and ``cifar-10/`` subfolders;
+3. then the user cache ``$XDG_CACHE_HOME/lenet/<name>`` (``~/.cache/lenet/<name>`` when
    ``XDG_CACHE_HOME`` is not set), where downloads go;
-4. Fashion-MNIST only: ``/usr/share/datasets/fashion-mnist/`` (Debian's package
+4. then, for Fashion-MNIST only, ``/usr/share/datasets/fashion-mnist/`` (Debian's package
    ``dataset-fashion-mnist``).
 
 MNIST and Fashion-MNIST are the four IDX files ``train-images-idx3-ubyte``,
@@ -33,10 +35,10 @@ those folders, or set ``LENET_DATA``, or pass ``root=`` / ``--data``.
 
 Downloads
 ---------
-With ``download=True`` (the default) missing files are fetched into the user cache folder from
-the mirrors in ``MIRRORS[name]``, tried in order, with a progress bar on stderr (``tqdm``;
-hidden when stderr is not a terminal). Each download goes to a temporary file in the cache
-folder and is moved into place (``os.replace``) only after its checksum matched: the SHA-256 of
+With ``download=True`` (the default) and no ``root``, missing files are fetched into the user
+cache folder from the mirrors in ``MIRRORS[name]``, tried in order, with a progress bar on
+stderr (``tqdm``; hidden when stderr is not a terminal). Each download goes to a temporary
+file in the cache folder and is moved into place (``os.replace``) only after its checksum matched: the SHA-256 of
 the *decompressed* bytes for the IDX files (``SHA256``: so recompressed copies are accepted),
 the publisher's MD5 of the archive for CIFAR-10 (``MD5``; the only sum published for it).
 Each network operation times out after ``TIMEOUT`` seconds and a whole download after
@@ -218,7 +220,9 @@ class DatasetNotFoundError(FileNotFoundError):
     """Dataset files are missing and could not be downloaded.
 
     The message lists the missing files, every folder searched, every download attempt and
-    how to provide the files. ``missing``, ``searched`` and ``attempts`` hold the same lists.
+    how to provide the files. ``missing``, ``searched`` and ``attempts`` hold the same lists;
+    ``command_line_message`` says the same with lenet's options (``--data``, ``--offline``)
+    in place of the loaders' arguments.
     """
 
     def __init__(self, message: str, missing: Sequence[str] = (),
@@ -227,6 +231,7 @@ class DatasetNotFoundError(FileNotFoundError):
         self.missing = list(missing)
         self.searched = list(searched)
         self.attempts = list(attempts)
+        self.command_line_message = message
 
 
 class _Rejected(Exception):
@@ -251,8 +256,9 @@ def _cache_dir(name: str) -> Path:
 def data_dirs(name: str, root: str | os.PathLike | None = None) -> list[Path]:
     """The folders searched for dataset ``name`` ("mnist", "fashion-mnist", "cifar-10"), in order.
 
-    ``root`` and ``root/<name>`` (when ``root`` is given), ``$LENET_DATA/<name>`` (when set), the
-    user cache ``$XDG_CACHE_HOME/lenet/<name>`` or ``~/.cache/lenet/<name>``, then system folders
+    With ``root``: ``root`` and ``root/<name>``, and nothing else (a folder given explicitly
+    must hold the dataset). Without it: ``$LENET_DATA/<name>`` (when set), the user cache
+    ``$XDG_CACHE_HOME/lenet/<name>`` or ``~/.cache/lenet/<name>``, then system folders
     (``SYSTEM_DIRS``; Debian's ``/usr/share/datasets/fashion-mnist`` for Fashion-MNIST).
     Folders that do not exist are listed too; duplicates are listed once.
     """
@@ -261,11 +267,12 @@ def data_dirs(name: str, root: str | os.PathLike | None = None) -> list[Path]:
     if root is not None:
         r = Path(root).expanduser()
         dirs += [r, r / name]
-    env = os.environ.get("LENET_DATA", "")
-    if env:
-        dirs.append(Path(env).expanduser() / name)
-    dirs.append(_cache_dir(name))
-    dirs += [Path(d) for d in SYSTEM_DIRS.get(name, ())]
+    else:
+        env = os.environ.get("LENET_DATA", "")
+        if env:
+            dirs.append(Path(env).expanduser() / name)
+        dirs.append(_cache_dir(name))
+        dirs += [Path(d) for d in SYSTEM_DIRS.get(name, ())]
     seen: set[str] = set()
     unique = []
     for d in dirs:
@@ -291,27 +298,51 @@ def _describe_cifar_dir(d: Path) -> str:
     return f"  {d}  ({'holds only ' + ', '.join(held) if held else 'none of the files'})"
 
 
+#: How the two settings of a loader are spelled in its messages: in Python (the loaders'
+#: arguments) and on the command line (lenet's options).
+_SPELLING = {"python": {"root": "root=", "offline": "download=False"},
+             "command line": {"root": "--data ", "offline": "--offline"}}
+
+
 def _not_found(name: str, missing: Sequence[str], dirs: Sequence[Path], attempts: Sequence[str],
-               download: bool, describe: Callable[[Path], str], what: str
-               ) -> DatasetNotFoundError:
-    title = _TITLES[name]
-    lines = [f"{title} not found: missing {', '.join(missing)}{what}.",
-             "Searched, in order:"]
-    lines += [describe(d) for d in dirs]
-    if not os.environ.get("LENET_DATA"):
-        lines.append("  (LENET_DATA is not set)")
-    if not download:
-        lines.append("No download was attempted (download=False).")
-    elif attempts:
-        lines.append("Download attempts, all failed:")
-        lines += [f"  {a}" for a in attempts]
-    else:
-        lines.append(f"No download mirrors are configured (datasets.MIRRORS[{name!r}] is empty).")
-    lines.append(
-        f"To provide the files: put them in one of the folders above, or set LENET_DATA to a "
-        f"folder holding a {name}/ subfolder with them, or pass root=DIR (command line: "
-        f"lenet train --data DIR); with download=True they are fetched into {_cache_dir(name)}.")
-    return DatasetNotFoundError("\n".join(lines), missing, dirs, attempts)
+               download: bool, describe: Callable[[Path], str], what: str,
+               root: str | os.PathLike | None = None) -> DatasetNotFoundError:
+    def render(where: str) -> str:
+        spell = _SPELLING[where]
+        title = _TITLES[name]
+        if root is not None:
+            lines = [f"{title} is not in the folder given ({spell['root']}{root}): "
+                     f"missing {', '.join(missing)}{what}.", "Looked in:"]
+            lines += [describe(d) for d in dirs]
+            lines.append(
+                f"Put the files in {root} (or in {Path(root) / name}), or give the folder that "
+                f"holds them; without {spell['root'].strip()}, lenet looks in "
+                f"$LENET_DATA/{name} and {_cache_dir(name)}, and downloads into the latter.")
+            return "\n".join(lines)
+        lines = [f"{title} not found: missing {', '.join(missing)}{what}.",
+                 "Searched, in order:"]
+        lines += [describe(d) for d in dirs]
+        if not os.environ.get("LENET_DATA"):
+            lines.append("  (LENET_DATA is not set)")
+        if not download:
+            lines.append(f"No download was attempted ({spell['offline']}).")
+        elif attempts:
+            lines.append("Download attempts, all failed:")
+            lines += [f"  {a}" for a in attempts]
+        else:
+            lines.append(f"No download mirrors are configured "
+                         f"(datasets.MIRRORS[{name!r}] is empty).")
+        fetched = f"; with downloads allowed they are fetched into {_cache_dir(name)}" \
+            if where == "python" or not download else ""
+        lines.append(
+            f"To provide the files: put them in one of the folders above, or set LENET_DATA to a "
+            f"folder holding a {name}/ subfolder with them, or give the folder that holds them "
+            f"({spell['root']}DIR){fetched}.")
+        return "\n".join(lines)
+
+    err = DatasetNotFoundError(render("python"), missing, dirs, attempts)
+    err.command_line_message = render("command line")
+    return err
 
 
 # --------------------------------------------------------------------------------------------
@@ -582,11 +613,24 @@ def _download(urls: Sequence[str], folder: Path, filename: str,
     """
     if not urls:
         return None
+    made = [f for f in (folder, *folder.parents) if not f.exists()]
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         attempts.append(f"cannot create the cache folder {folder}: {e}")
         return None
+    try:
+        return _download_into(urls, folder, filename, verify, attempts)
+    finally:
+        for f in made:  # a failed download leaves no empty cache folder behind
+            try:
+                f.rmdir()
+            except OSError:
+                break
+
+
+def _download_into(urls: Sequence[str], folder: Path, filename: str,
+                   verify: Callable[[Path], str], attempts: list[str]) -> Path | None:
     for url in urls:
         tmp: Path | None = None
         try:
@@ -672,7 +716,7 @@ def _load_idx_dataset(name: str, root, download: bool):
     missing = [b for b in IDX_FILES if b not in found]
     if missing:
         attempts: list[str] = []
-        if download:
+        if download and root is None:  # a folder given explicitly must hold the files
             for base in missing:
                 p = _download_idx(name, base, attempts)
                 if p is None:
@@ -681,7 +725,7 @@ def _load_idx_dataset(name: str, root, download: bool):
         still = [b for b in IDX_FILES if b not in found]
         if still:
             raise _not_found(name, still, dirs, attempts, download, _describe_idx_dir,
-                             " (each plain or gzipped, .gz)")
+                             " (each plain or gzipped, .gz)", root)
 
     sums = SHA256.get(name, {})
     arrays = {b: _load_idx_file(found[b], sums.get(b)) for b in IDX_FILES}
@@ -856,7 +900,7 @@ def load_cifar10(root: str | os.PathLike | None = None, download: bool = True):
     source, parsed = _find_cifar(dirs), None
     if source is None:
         attempts: list[str] = []
-        if download:
+        if download and root is None:  # a folder given explicitly must hold the files
             def verify(tmp: Path) -> str:
                 nonlocal parsed  # read and checked once: MD5, members, sizes, contents
                 parsed = _parse_cifar_blobs(_read_cifar_archive(tmp))
@@ -870,7 +914,7 @@ def load_cifar10(root: str | os.PathLike | None = None, download: bool = True):
             raise _not_found(name, list(CIFAR10_FILES), dirs, attempts, download,
                              _describe_cifar_dir,
                              f" (in the folder, in its {CIFAR10_SUBDIR}/ subfolder, "
-                             f"or as {CIFAR10_ARCHIVE})")
+                             f"or as {CIFAR10_ARCHIVE})", root)
     kind, path = source
     if parsed is None and kind == "archive":
         parsed = _parse_cifar_blobs(_read_cifar_archive(path))

@@ -42,6 +42,9 @@ SUBSAMPLING_MODES: tuple[str, ...] = _core.SUBSAMPLING_MODES
 #: +-2.4/sqrt(F_i), which keeps every layer's weighted sums in the squashing function's working
 #: range (a departure from the paper's text: see docs/results.md); "glorot": Keras's default.
 INITIALISATIONS = ("lecun98", "lecun98-sqrt", "glorot")
+#: How ``LeNet5()`` and a layer's ``init_parameters`` start unless told otherwise: the paper
+#: recipe's +-2.4/sqrt(F_i) (the literal Appendix A reading, "lecun98", sits at chance).
+DEFAULT_INIT = "lecun98-sqrt"
 
 
 #: The squashing functions a layer can apply to its weighted sums a, as formulas.
@@ -187,7 +190,7 @@ class Layer:
         """Trainable parameters (the paper's count: C3 has 1,516)."""
         return int(sum(m.sum() for m in self.parameter_mask().values()))
 
-    def init_parameters(self, rng: np.random.Generator, scheme: str = "lecun98") -> None:
+    def init_parameters(self, rng: np.random.Generator, scheme: str = DEFAULT_INIT) -> None:
         """Draw the parameters afresh (see the subclass for what each scheme does)."""
 
     # -- shapes and counts ----------------------------------------------------------------------
@@ -454,7 +457,7 @@ class Convolution(Layer):
         """Inputs seen by one unit of each output map: connected maps x k x k (75/100/150 in C3)."""
         return self.connection_table.sum(axis=1) * self.kernel_size ** 2
 
-    def init_parameters(self, rng: np.random.Generator, scheme: str = "lecun98") -> None:
+    def init_parameters(self, rng: np.random.Generator, scheme: str = DEFAULT_INIT) -> None:
         """``"lecun98"``: weights and biases uniform in +-2.4/F_i, F_i the fan-in of the map's
         units (Appendix A); ``"lecun98-sqrt"``: +-2.4/sqrt(F_i). ``"glorot"``: Glorot-uniform
         weights, zero biases (Keras)."""
@@ -549,7 +552,7 @@ class Subsampling(Layer):
             return {}
         return {"coefficient": (self.maps,), "bias": (self.maps,)}
 
-    def init_parameters(self, rng: np.random.Generator, scheme: str = "lecun98") -> None:
+    def init_parameters(self, rng: np.random.Generator, scheme: str = DEFAULT_INIT) -> None:
         """Coefficient and bias uniform in +-2.4/F_i with fan-in F_i = 4 (Appendix A), or
         +-2.4/sqrt(4) for "lecun98-sqrt"; "glorot" uses the Appendix A range too (the modern
         variant has no trainable subsampling)."""
@@ -630,7 +633,7 @@ class FullConnection(Layer):
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
         return {"weight": (self.out_features, self.in_features), "bias": (self.out_features,)}
 
-    def init_parameters(self, rng: np.random.Generator, scheme: str = "lecun98") -> None:
+    def init_parameters(self, rng: np.random.Generator, scheme: str = DEFAULT_INIT) -> None:
         """``"lecun98"``: uniform in +-2.4/in_features (Appendix A), biases too;
         ``"lecun98-sqrt"``: +-2.4/sqrt(in_features). ``"glorot"``: Glorot-uniform weights,
         zero biases."""

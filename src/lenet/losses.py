@@ -15,6 +15,25 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _core
+from .layers import RBFOutput
+
+#: The losses a recipe can name: equation (8), equation (9), and the modern variant's.
+LOSSES = ("penalty", "discriminative", "cross-entropy")
+#: The constant of equation (9); the paper gives no value (see docs/results.md).
+DEFAULT_J = 1.0
+
+
+def check_loss(net, loss: str) -> None:
+    """RBF losses need RBF outputs and cross-entropy needs logits (``net``: a lenet network)."""
+    rbf = isinstance(net.layers[-1], RBFOutput)
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
+    if loss == "cross-entropy" and rbf:
+        raise ValueError("loss 'cross-entropy' needs logits; the RBF output gives penalties: "
+                         "use 'penalty' or 'discriminative'")
+    if loss != "cross-entropy" and not rbf:
+        raise ValueError(f"loss {loss!r} needs RBF penalties; this network outputs "
+                         f"logits: use 'cross-entropy'")
 
 
 def rbf_penalty(y: ArrayLike, labels: ArrayLike) -> tuple[float, np.ndarray]:

@@ -11,20 +11,48 @@ twin ``net.gradients``; every layer's ``params``/``grads`` are views into them.
 
 from __future__ import annotations
 
+import math
+import os
+import sys
+import warnings
 from collections import OrderedDict
 from typing import Iterator, Mapping
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from .layers import (ACTIVATIONS, SUBSAMPLING_MODES, Convolution, FullConnection, Layer,
-                     RBFOutput, Subsampling, _check_choice, _positive_int, check_dtype)
+from .layers import (ACTIVATIONS, DEFAULT_INIT, SUBSAMPLING_MODES, Convolution, FullConnection,
+                     Layer, RBFOutput, Subsampling, _check_choice, _positive_int, check_dtype)
+from . import losses
+from .losses import DEFAULT_J, check_loss
 from .reference import connection_table_i, softmax
 
 PAPER_INPUT_SHAPE = (1, 32, 32)
+#: Section III.A: background -0.1, ink 1.175 (lenet.datasets.preprocess)
+PAPER_INPUT_RANGE = (-0.1, 1.175)
+#: Inputs beyond +-FAR_OUTSIDE are far outside the paper's range (0..255 pixels, say).
+FAR_OUTSIDE = 10.0
+
+
+class InputWarning(UserWarning):
+    """Images that look unprepared: integers, or far outside the range the network expects."""
+
+
+def _caller_outside_lenet() -> int:
+    """The ``stacklevel`` of warnings.warn, called from the caller of this function, that
+    names the first frame outside the lenet package: the user's line."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
 # set in Network.__init__ and its subclasses: no layer may be named like them
 _NETWORK_ATTRIBUTES = frozenset({"dtype", "input_shape", "layers", "parameters", "gradients",
-                                 "curvature", "parameter_mask", "variant", "seed"})
+                                 "curvature", "parameter_mask", "variant", "seed",
+                                 "input_range"})
 
 
 class Trace(OrderedDict):
@@ -60,6 +88,10 @@ class Network:
     overwriting every layer's gradients and returning dE/dx. Layers are attributes by name
     (``net.C1``) and, in order, ``net.layers``.
     """
+
+    #: (low, high) of the images the network expects, when known (the paper's network:
+    #: -0.1 .. 1.175); inputs far outside it get an InputWarning
+    input_range: tuple[float, float] | None = None
 
     def __init__(self, layers: list[Layer], input_shape: tuple[int, int, int],
                  dtype: DTypeLike = np.float32) -> None:
@@ -128,7 +160,8 @@ class Network:
 
     # -- computation ----------------------------------------------------------------------------
     def _batch(self, x: ArrayLike) -> np.ndarray:
-        """x as a batch (N, C, H, W); a single image (C, H, W) or (H, W) gets a batch axis."""
+        """x as a batch (N, C, H, W); a single image (C, H, W) or (H, W) gets a batch axis.
+        Images that look unprepared get a warning (``_check_input_values``)."""
         try:
             arr = np.asarray(x)
         except Exception as exc:
@@ -145,10 +178,32 @@ class Network:
             hint = ""
             if self.input_shape == PAPER_INPUT_SHAPE and given[-2:] == (28, 28):
                 hint = (" MNIST's 28x28 digits must be padded to 32x32 first, as the paper "
-                        "does (2 background pixels on each side).")
+                        "does (2 background pixels on each side): lenet.datasets.preprocess"
+                        "(images) pads and scales them.")
             raise ValueError(f"x must have shape {expected}, or {singles} for one image, got "
                              f"shape {given}.{hint}")
+        self._check_input_values(arr)
         return arr
+
+    def _check_input_values(self, x: np.ndarray) -> None:
+        """Warn (InputWarning) about images that look unprepared: integers (pixels as read from
+        the files), or, for a network that expects the paper's input range, values far outside
+        it (0..255 where -0.1..1.175 is expected). The network still runs on them."""
+        if x.dtype.kind in "iub":
+            expects = (f"the paper's range {self.input_range[0]} .. {self.input_range[1]}"
+                       if self.input_range else "the floats its training data had")
+            warnings.warn(f"x holds {x.dtype} values, used as they are; the network expects "
+                          f"{expects}: prepare images with lenet.datasets.preprocess(images)",
+                          InputWarning, stacklevel=_caller_outside_lenet())
+        elif self.input_range is not None and x.size and x.dtype.kind == "f":
+            low, high = float(np.min(x)), float(np.max(x))
+            finite = math.isfinite(low) and math.isfinite(high)  # NaN and Inf: refused later
+            if finite and (low < -FAR_OUTSIDE or high > FAR_OUTSIDE):
+                warnings.warn(f"x ranges over {low:.4g} .. {high:.4g}, far outside the paper's "
+                              f"input range {self.input_range[0]} .. {self.input_range[1]} "
+                              f"(Section III.A): prepare images with "
+                              f"lenet.datasets.preprocess(images), which scales pixels 0..255 "
+                              f"to it", InputWarning, stacklevel=_caller_outside_lenet())
 
     def forward(self, x: ArrayLike) -> np.ndarray:
         """The network's output for a batch x (N, C, H, W): RBF penalties or logits (N, 10)."""
@@ -231,9 +286,6 @@ class Network:
             trace[layer.name] = out.copy()
         if labels is None:
             return trace
-        from . import losses
-        from .training import DEFAULT_J, check_loss
-
         loss = loss or ("penalty" if isinstance(self.layers[-1], RBFOutput) else "cross-entropy")
         check_loss(self, loss)
         if j is not None and loss != "discriminative":
@@ -413,15 +465,19 @@ class LeNet5(Network):
     ====== ================================================== ============
 
     Squashing is f(a) = 1.7159 tanh(2a/3) (Appendix A). Input: (N, 1, 32, 32) images (MNIST
-    digits padded from 28x28, background -0.1 and ink 1.175, Section III.A). Weights and
-    biases are drawn uniformly from +-2.4/F_i, F_i the fan-in of the unit (Appendix A), from
-    ``seed`` (``init="lecun98-sqrt"``: +-2.4/sqrt(F_i), see ``lenet.layers.INITIALISATIONS``). ``forward`` returns the RBF penalties (N, 10); the smallest wins.
+    digits padded from 28x28, background -0.1 and ink 1.175, Section III.A; see
+    ``lenet.datasets.preprocess``). Weights and biases are drawn from ``seed``, uniformly from
+    +-2.4/sqrt(F_i), F_i the fan-in of the unit, as the paper recipe does (``init="lecun98"``
+    is Appendix A's formula to the letter, +-2.4/F_i, with which SDLM does not train: see
+    ``lenet.layers.INITIALISATIONS`` and docs/results.md). ``forward`` returns the RBF penalties
+    (N, 10); the smallest wins.
     """
 
     variant = "paper"
+    input_range = PAPER_INPUT_RANGE
 
     def __init__(self, seed: int = 0, dtype: DTypeLike = np.float32,
-                 init: str = "lecun98") -> None:
+                 init: str = DEFAULT_INIT) -> None:
         dt = check_dtype(dtype)
         layers = [
             Convolution(1, 6, 5, name="C1", dtype=dt),
@@ -468,6 +524,7 @@ class LeNet5(Network):
         net = cls.__new__(cls)
         Network.__init__(net, layers, (in_channels, input_size, input_size), dt)
         net.variant = "modern"
+        net.input_range = None  # raw pixels (the seed's recipe) or 0..1
         net.seed = seed
         net.init_parameters(seed, "glorot")
         return net

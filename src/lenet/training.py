@@ -20,7 +20,6 @@ import os
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Callable
 
@@ -28,62 +27,16 @@ import numpy as np
 
 from . import losses as _losses
 from .checkpoint import build_network, read_checkpoint, save_checkpoint
-from .layers import RBFOutput
+from .losses import DEFAULT_J, LOSSES, check_loss
 from .model import Network
 from .optim import OPTIMIZERS, PAPER_ETA_SCHEDULE, SDLM, Optimizer
+from .recipes import DATASETS, RECIPES, Recipe, recipe_from_config
 
-LOSSES = ("penalty", "discriminative", "cross-entropy")
-#: The datasets a recipe can name; lenet.datasets reads "name" with load_name (- becomes _).
-DATASETS = ("mnist", "fashion-mnist", "cifar10")
-#: The constant of equation (9); the paper gives no value (see docs/results.md).
-DEFAULT_J = 1.0
 #: Images distorted together with one generator (a resumed run regenerates whole chunks), and
 #: run through the fused path in one call (so Ctrl-C is seen at least every chunk).
 DISTORT_CHUNK = 1024
-
-
-@dataclass
-class Recipe:
-    """Everything that defines a training run besides the data."""
-
-    model: str = "paper"            # "paper" LeNet-5 or the "modern" variant
-    activation: str = "swish"       # modern variant only
-    pooling: str = "max"            # modern variant only
-    dataset: str = "mnist"
-    preprocessing: str = "paper"    # see lenet.datasets.preprocess
-    optimizer: str = "sdlm"
-    loss: str = "penalty"           # equation (8); "discriminative" is (9)
-    j: float = DEFAULT_J
-    lr: float | None = None         # None: the optimiser's default (SDLM: the paper's schedule)
-    batch_size: int = 1
-    epochs: int = 20
-    distort: bool = False
-    seed: int = 0
-    curvature_patterns: int = 500   # SDLM: patterns h_kk is estimated on before each pass
-    mu: float = 0.02                # SDLM: eps_k = eta / (mu + h_kk)
-    init: str = "lecun98"           # paper model: see lenet.layers.INITIALISATIONS
-    momentum: float = 0.0           # SGD only
-    lr_decay: float = 1.0           # not SDLM: pass p (from 0) uses lr * lr_decay**p
-    limit: int | None = None        # train on the first `limit` training images only
-    data: str | None = None         # the folder the dataset was read from (None: searched)
-
-
-RECIPES: dict[str, Recipe] = {
-    # Section III.C: LeNet-5, RBF output, loss (8), SDLM with the paper's eta schedule and 500
-    # curvature patterns per pass, one pattern per update, 20 passes -- with two departures
-    # chosen on a validation split (docs/results.md): weights uniform in +-2.4/sqrt(F_i), and
-    # mu = 0.5. Taken literally (+-2.4/F_i, mu = 0.02) the method diverges in its first pass.
-    "paper": Recipe(init="lecun98-sqrt", mu=0.5),
-    # the paper's text taken literally: diverges within the first thousand patterns
-    "literal": Recipe(),
-    # the seed's Keras run: modern net on raw pixels, RMSprop, batch 32, 10 epochs
-    "seed": Recipe(model="modern", preprocessing="raw", optimizer="rmsprop",
-                   loss="cross-entropy", batch_size=32, epochs=10),
-    # a strong modern recipe: ReLU, max pooling, Adam, batch 64, pixels in [0, 1], the
-    # learning rate decayed by 0.8 per pass (fixed beforehand, not tuned)
-    "modern": Recipe(model="modern", activation="relu", preprocessing="unit", optimizer="adam",
-                     loss="cross-entropy", batch_size=64, epochs=20, lr_decay=0.8),
-}
+#: A pass whose train or test error is at least this is at chance level (10 classes: 90 %).
+CHANCE_ERROR = 0.85
 
 
 class TrainingDiverged(RuntimeError):
@@ -105,19 +58,6 @@ def make_optimizer(net: Network, recipe: Recipe) -> Optimizer:
     if recipe.optimizer == "sgd":
         kwargs["momentum"] = recipe.momentum
     return cls(net, **kwargs)
-
-
-def check_loss(net: Network, loss: str) -> None:
-    """RBF losses need RBF outputs and cross-entropy needs logits."""
-    rbf = isinstance(net.layers[-1], RBFOutput)
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
-    if loss == "cross-entropy" and rbf:
-        raise ValueError("loss 'cross-entropy' needs logits; the RBF output gives penalties: "
-                         "use 'penalty' or 'discriminative'")
-    if loss != "cross-entropy" and not rbf:
-        raise ValueError(f"loss {loss!r} needs RBF penalties; this network outputs "
-                         f"logits: use 'cross-entropy'")
 
 
 def loss_and_grad(net: Network, out: np.ndarray, labels: np.ndarray, recipe: Recipe):
@@ -272,10 +212,11 @@ def train(net: Network, train_data: tuple[np.ndarray, np.ndarray],
     path whenever the network and optimiser allow it.
     """
     recipe = recipe or Recipe()
+    if not isinstance(recipe, Recipe):
+        raise TypeError(f"recipe must be a lenet Recipe, got {type(recipe).__name__}")
+    recipe.check()  # its fields may have been changed since it was made
     x_train, y_train = train_data
     if recipe.limit is not None:
-        if recipe.limit < 1:
-            raise ValueError(f"limit must be a positive number of images, got {recipe.limit}")
         x_train, y_train = x_train[:recipe.limit], y_train[:recipe.limit]
     variant = getattr(net, "variant", None)
     if variant is not None and variant != recipe.model:
@@ -285,9 +226,6 @@ def train(net: Network, train_data: tuple[np.ndarray, np.ndarray],
         raise ValueError(f"train_data must be non-empty images and labels of the same length, "
                          f"got {len(x_train)} images and {len(y_train)} labels")
     y_train = np.asarray(y_train, dtype=np.int64)
-    if recipe.batch_size < 1 or recipe.epochs < 0:
-        raise ValueError(f"batch_size must be >= 1 and epochs >= 0, got {recipe.batch_size} "
-                         f"and {recipe.epochs}")
     check_loss(net, recipe.loss)
     optimizer = optimizer or make_optimizer(net, recipe)
     trainer = None
@@ -309,6 +247,7 @@ def train(net: Network, train_data: tuple[np.ndarray, np.ndarray],
     if out_dir is not None:
         if not resume and ((out_dir / "checkpoint.npz").exists() or (out_dir / "log.jsonl").exists()):
             raise ValueError(f"{out_dir} already holds a run: resume it, or choose another folder")
+        created = _missing_folders(out_dir)  # removed again if the run fails before a checkpoint
         # room for the new checkpoint beside the old one, and the log, with a margin
         check_output_folder(out_dir, 3 * _checkpoint_bytes(net, optimizer) + 2**20)
         if resume:
@@ -326,7 +265,7 @@ def train(net: Network, train_data: tuple[np.ndarray, np.ndarray],
             partial = p.get("partial", partial)
             history = p.get("history", [])
             _write_log(out_dir, history)  # the log says what the checkpoint holds, no more
-        _write_atomically(out_dir / "config.json", json.dumps(asdict(recipe), indent=2) + "\n")
+        _write_atomically(out_dir / "config.json", json.dumps(recipe.config(), indent=2) + "\n")
 
     def checkpoint(epoch: int, step: int, running: dict) -> None:
         if out_dir is None:
@@ -338,12 +277,43 @@ def train(net: Network, train_data: tuple[np.ndarray, np.ndarray],
                           "history": history, "seed": recipe.seed,
                           "run": _run_identity(len(x_train), recipe)}
         save_checkpoint(out_dir / "checkpoint.npz", net, optimizer.state_dict(),
-                        asdict(recipe), progress_state)
+                        recipe.config(), progress_state)
 
-    with _StopOnInterrupt() as stop:
-        return _passes(net, x_train, y_train, test_data, recipe, optimizer, out_dir, history,
-                       start_epoch, start_step, partial, progress, echo, checkpoint, stop,
-                       trainer)
+    try:
+        with _StopOnInterrupt() as stop:
+            return _passes(net, x_train, y_train, test_data, recipe, optimizer, out_dir, history,
+                           start_epoch, start_step, partial, progress, echo, checkpoint, stop,
+                           trainer)
+    except BaseException:
+        if out_dir is not None and not (out_dir / "checkpoint.npz").exists():
+            _remove_run_folder(out_dir, created)
+        raise
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """``folder`` and those of its parents that do not exist yet, innermost first."""
+    missing = []
+    for f in (folder, *folder.parents):
+        if f.exists():
+            break
+        missing.append(f)
+    return missing
+
+
+def _remove_run_folder(out_dir: Path, created: list[Path]) -> None:
+    """After a run that failed before its first checkpoint: remove the files it wrote and the
+    folders it made, so that no run folder without a checkpoint is left behind."""
+    if not created:  # the folder was there before: leave it, without this run's files
+        for name in ("config.json", "log.jsonl"):
+            (out_dir / name).unlink(missing_ok=True)
+        return
+    for name in ("config.json", "log.jsonl", "config.json.tmp", ".write-test"):
+        (out_dir / name).unlink(missing_ok=True)
+    for folder in created:
+        try:
+            folder.rmdir()  # only when empty: nothing of the user's is ever removed
+        except OSError:
+            break
 
 
 def _checked_progress(p: dict, path: Path) -> dict:
@@ -408,9 +378,11 @@ def _bad_layer(net: Network, x: np.ndarray | None = None) -> str:
 
 
 def _show_running(bar, running: dict) -> None:
-    bar.set_postfix(loss=f"{running['loss'] / max(running['seen'], 1):.4f}",
-                    err=f"{100 * running['errors'] / max(running['seen'], 1):.2f}%",
-                    refresh=False)
+    """The running figures on the bar: the loss and error of the steps so far in this pass,
+    each measured on its batch just before that batch's update."""
+    seen = max(running["seen"], 1)
+    bar.set_postfix_str(f"running: loss {running['loss'] / seen:.4f}, "
+                        f"error {100 * running['errors'] / seen:.2f}%", refresh=False)
 
 
 def _passes(net, x_train, y_train, test_data, recipe, optimizer, out_dir, history, start_epoch,
@@ -438,6 +410,7 @@ def _passes(net, x_train, y_train, test_data, recipe, optimizer, out_dir, histor
         history.append({"pass": pass_no, "interrupted": True, "step": step})
         return history
 
+    warned_chance = any(at_chance(r) for r in history)  # a resumed run warned already
     for epoch in range(start_epoch, recipe.epochs):
         started = time.perf_counter()
         rng = _pass_generator(recipe.seed, epoch)
@@ -512,6 +485,9 @@ def _passes(net, x_train, y_train, test_data, recipe, optimizer, out_dir, histor
         history.append(record)
         if echo:
             echo(format_record(record))
+            if not warned_chance and at_chance(record):
+                warned_chance = True
+                echo(chance_warning(record, recipe))
         checkpoint(epoch + 1, 0, {"loss": 0.0, "errors": 0, "seen": 0})
         if out_dir is not None:  # after the checkpoint: the log never runs ahead of it
             with open(out_dir / "log.jsonl", "a") as log:
@@ -548,12 +524,6 @@ def _fused_steps(trainer, x_train, y_train, order, images, chunk, step, steps, b
     return step + done, diverged
 
 
-def recipe_from_config(config: dict) -> Recipe:
-    """The Recipe stored in a checkpoint's config (other keys there describe the network)."""
-    known = {f.name for f in fields(Recipe)}
-    return Recipe(**{k: v for k, v in config.items() if k in known})
-
-
 def network_for(recipe: Recipe, image_shape: tuple[int, int, int]) -> Network:
     """A freshly initialised network for the recipe and images of shape (C, H, W)."""
     config = {"model": recipe.model, "seed": recipe.seed, "init": recipe.init}
@@ -579,9 +549,31 @@ def load_data(recipe: Recipe, root: str | os.PathLike | None = None, download: b
 
 
 def format_record(record: dict) -> str:
-    """One line per pass: pass, learning rate, train loss, train error, test error, seconds."""
+    """One line per pass: pass, learning rate, the running loss and error of the pass (each
+    batch measured before its update), then the train and test errors measured after it."""
     test = record.get("test_error")
-    return (f"pass {record['pass']:2d}  lr {record['lr']:.2e}  train loss {record['train_loss']:.4f}"
-            f"  train error {100 * record['train_error']:.2f}%"
-            + (f"  test error {100 * test:.2f}%" if test is not None else "")
+    running = record.get("running_train_error")
+    return (f"pass {record['pass']:2d}  lr {record['lr']:.2e}  running: loss "
+            f"{record['train_loss']:.4f}"
+            + (f", error {100 * running:.2f}%" if running is not None else "")
+            + f"  after the pass: train error {100 * record['train_error']:.2f}%"
+            + (f", test error {100 * test:.2f}%" if test is not None else "")
             + f"  {record['seconds']:.1f} s")
+
+
+def at_chance(record: dict) -> bool:
+    """Whether a pass's record shows a network at chance level: its train or test error, as
+    measured after the pass, at least CHANCE_ERROR (ten classes: chance is 90 %)."""
+    errors = [record.get("train_error"), record.get("test_error")]
+    return any(e is not None and e >= CHANCE_ERROR for e in errors)
+
+
+def chance_warning(record: dict, recipe: Recipe) -> str:
+    """The one line printed when a run is at chance after a pass."""
+    worst = max(e for e in (record.get("train_error"), record.get("test_error")) if e is not None)
+    literal = " (SDLM from the literal +-2.4/F_i initialisation does this)" \
+        if recipe.optimizer == "sdlm" and recipe.model == "paper" and recipe.init == "lecun98" \
+        else ""
+    return (f"warning: after pass {record['pass']} the error is {100 * worst:.1f} %, chance "
+            f"level: this run is not learning{literal}; lenet.recipes.RECIPES (lenet train "
+            f"--recipe) lists recipes that train, and docs/results.md tells why")
