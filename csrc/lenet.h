@@ -195,8 +195,11 @@ int lenet_threads_for(ptrdiff_t work);
 #else /* LENET_DECLARE_KERNELS: the kernels, written once over `real` */
 
 /* ---- Convolution (conv.c): C1, C3, C5 -----------------------------------------------
- * a[n,o,y,x] = bias[o] + sum over connected i, ky, kx of
- *              weight[o,i,ky,kx] * in[n,i, y+ky-pad, x+kx-pad]
+ * Notation, here as in the Python layers' explain(), the tutorial and the exercises: n the
+ * pattern, o and i a kernel's output and input map, m a map of a map-to-map layer, r and c
+ * a unit's row and column, ky and kx the row and column offsets inside a kernel.
+ * a[n,o,r,c] = bias[o] + sum over connected i, ky, kx of
+ *              weight[o,i,ky,kx] * in[n,i, r+ky-pad, c+kx-pad]
  * (zero outside the input), output (N, out_maps, Ho, Wo) with Ho = H + 2 pad - k + 1.
  * `table` is NULL (every output map sees every input map) or (out_maps, in_maps) bytes,
  * nonzero = connected: C3's Table I. Unconnected pairs cost no arithmetic, and their
@@ -210,8 +213,8 @@ void LENET_FN(lenet_conv_forward)(const real *in, const real *weight, const real
 void LENET_FN(lenet_conv_backward_input)(const real *d_out, const real *weight,
                                          const unsigned char *table, int n, int in_maps, int h,
                                          int w, int out_maps, int k, int pad, real *d_in);
-/* d_weight[o,i,ky,kx] = sum_n sum_y,x d_out[n,o,y,x] in[n,i,y+ky-pad,x+kx-pad];
- * d_bias[o] = sum_n sum_y,x d_out[n,o,y,x]. */
+/* d_weight[o,i,ky,kx] = sum_n sum_r,c d_out[n,o,r,c] in[n,i,r+ky-pad,c+kx-pad];
+ * d_bias[o] = sum_n sum_r,c d_out[n,o,r,c]. */
 void LENET_FN(lenet_conv_backward_params)(const real *in, const real *d_out,
                                           const unsigned char *table, int n, int in_maps, int h,
                                           int w, int out_maps, int k, int pad, real *d_weight,
@@ -219,19 +222,21 @@ void LENET_FN(lenet_conv_backward_params)(const real *in, const real *d_out,
 
 /* ---- Subsampling (pool.c): S2, S4 -------------------------------------------------------
  * Non-overlapping 2x2 windows, stride 2: out (N, C, H/2, W/2) (an odd last row or column is
- * dropped, as in PyTorch and Keras). The paper's unit (Section II.B):
- *   a[n,c,y,x] = coefficient[c] * sum of the window + bias[c].
+ * dropped, as in PyTorch and Keras). The paper's unit (Section II.B), for map m:
+ *   a[n,m,r,c] = coefficient[m] * (in[n,m,2r,2c] + in[n,m,2r,2c+1] + in[n,m,2r+1,2c]
+ *                                  + in[n,m,2r+1,2c+1]) + bias[m].
+ * (The argument `c` of these functions is the number of maps.)
  * `coefficient` and `bias` are read only in LENET_SUBSAMPLE_PAPER mode (else may be NULL). */
 void LENET_FN(lenet_subsample_forward)(const real *in, const real *coefficient,
                                        const real *bias, int mode, int n, int c, int h, int w,
                                        real *out);
-/* d_in: paper mode coefficient[c] * d_out on all four window inputs; average 1/4 d_out;
+/* d_in: paper mode coefficient[m] * d_out on all four window inputs; average 1/4 d_out;
  * max: all of d_out to the window's first largest input, zero elsewhere. Rows and columns
  * dropped by the forward pass get zero. */
 void LENET_FN(lenet_subsample_backward_input)(const real *in, const real *d_out,
                                               const real *coefficient, int mode, int n, int c,
                                               int h, int w, real *d_in);
-/* Paper mode only: d_coefficient[c] = sum_n,y,x d_out * window sum, d_bias[c] = sum d_out. */
+/* Paper mode only: d_coefficient[m] = sum_n,r,c d_out * window sum, d_bias[m] = sum d_out. */
 void LENET_FN(lenet_subsample_backward_params)(const real *in, const real *d_out, int n, int c,
                                                int h, int w, real *d_coefficient,
                                                real *d_bias);

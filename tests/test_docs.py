@@ -28,7 +28,10 @@ from conftest import DATASETS, HAVE_MNIST, MNIST_SKIP_REASON
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-PAGES = sorted(DOCS.rglob("*.md"))
+#: the exercises' pages, which ship inside the package and are part of the docs
+EXERCISE_PAGES = ROOT / "src" / "lenet" / "exercise_pages"
+PAGES = sorted(DOCS.rglob("*.md")) + sorted(EXERCISE_PAGES.glob("*.md"))
+PAGE_IDS = [str(p.relative_to(ROOT)) for p in PAGES]
 BLOCK = re.compile(r"^```([\w+-]*)[^\n]*\n(.*?)^```", re.M | re.S)
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 NEEDS_DATA = ("load_mnist", "lenet train", "lenet inspect", "lenet figures", "lenet evaluate",
@@ -105,7 +108,7 @@ def _run_shell(command: str, monkeypatch) -> None:
         raise AssertionError(f"`{command}`: the docs test does not know how to run {head!r}")
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(DOCS)) for p in PAGES])
+@pytest.mark.parametrize("page", PAGES, ids=PAGE_IDS)
 def test_code_blocks_run(page, tmp_path, monkeypatch, capsys):
     blocks = _blocks(page)
     text = page.read_text()
@@ -125,7 +128,7 @@ def test_code_blocks_run(page, tmp_path, monkeypatch, capsys):
     capsys.readouterr()
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(DOCS)) for p in PAGES])
+@pytest.mark.parametrize("page", PAGES, ids=PAGE_IDS)
 def test_relative_links_point_at_files(page):
     for target in LINK.findall(page.read_text()):
         if "://" in target or target.startswith("mailto:"):
@@ -150,8 +153,32 @@ def test_every_page_is_reachable_from_the_index():
         page = todo.pop()
         for target in LINK.findall(page.read_text()):
             path = (page.parent / target).resolve()
-            if path.suffix == ".md" and path.is_file() and DOCS in path.parents and path not in seen:
+            inside = DOCS in path.parents or EXERCISE_PAGES in path.parents
+            if path.suffix == ".md" and path.is_file() and inside and path not in seen:
                 seen.add(path)
                 todo.append(path)
-    missing = [str(p.relative_to(DOCS)) for p in PAGES if p.resolve() not in seen]
+    missing = [str(p.relative_to(ROOT)) for p in PAGES if p.resolve() not in seen]
     assert not missing, f"pages no link from docs/index.md leads to: {missing}"
+
+
+def test_one_notation_for_rows_columns_and_kernel_offsets():
+    """explain(), the tutorial, the exercises and lenet.h write a convolution the same way:
+    a[n,o,r,c] from weight[o,i,ky,kx] and the input at [n,i,r+ky,c+kx]; nowhere y, x for a
+    unit's row and column (y is the layer's states) nor p, q for the kernel offsets."""
+    import lenet
+
+    def squeezed(text: str) -> str:
+        return "".join(text.split())
+
+    places = {"lenet.h": (ROOT / "csrc" / "lenet.h").read_text(),
+              "Convolution.formula()": lenet.LeNet5().C3.formula(),
+              "c3_forward.md": (EXERCISE_PAGES / "c3_forward.md").read_text(),
+              "tutorial.md": (DOCS / "tutorial.md").read_text() + lenet.LeNet5().explain()}
+    for where, text in places.items():
+        text = squeezed(text)
+        assert "weight[o,i,ky,kx]" in text, where
+        assert "[n,i,r+ky" in text, where
+    for path in [*PAGES, ROOT / "csrc" / "lenet.h", *sorted((ROOT / "src" / "lenet").glob("*.py"))]:
+        text = squeezed(path.read_text())
+        for old in ("[n,o,y,x]", "[n,c,y,x]", "weight[o,i,p,q]", "y+ky", "sum_n,y,x"):
+            assert old not in text, f"{path.relative_to(ROOT)} writes {old}"

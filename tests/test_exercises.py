@@ -1,6 +1,6 @@
 """lenet.exercises: every checker accepts a correct NumPy solution, rejects plausible wrong ones
 with the hint that names the mistake, and reports bad results and exceptions without raising;
-every exercise has its page in docs/exercises/, whose Python blocks run.
+every exercise has its page in the package (lenet/exercise_pages/), whose Python blocks run.
 
 The solutions below are plain NumPy, written from the paper's formulas; they do not call the
 engine (lenet._core, the layer classes) or lenet.reference.
@@ -16,6 +16,9 @@ import pytest
 
 import lenet.exercises as ex
 
+#: the exercises' pages, as the installed package holds them
+PAGES = Path(ex.__file__).resolve().parent / ex.PAGES
+#: the docs' index of the exercises
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "exercises"
 A, S = 1.7159, 2.0 / 3.0
 
@@ -260,6 +263,8 @@ WRONG = [
     ("c3_forward", _c3_flipped, "flipped kernel"),
     ("c3_forward", _c3_transposed, "transposed kernel"),
     ("c3_forward", _c3_skipping_last_map, "S2 map 5 is missing"),
+    ("c3_forward", lambda x, w, b, t: np.tanh(_correlate(x, w, t) + _maps(b)),
+     "match tanh(a): the squashing function is f(a) = 1.7159 tanh(2a/3)"),
     ("rbf_output", lambda x, p: np.sqrt(rbf_output(x, p)), "Euclidean distance"),
     ("rbf_output", lambda x, p: x @ p.T, "dot products"),
     ("rbf_backward", lambda x, p, dy: rbf_backward(x, p, dy) / 2, "factor 2"),
@@ -321,8 +326,40 @@ def test_report_names_the_output_the_index_and_the_values(capsys):
     assert lines[1].startswith("  inputs: x (")  # the case's shapes
     assert "dcoefficient: " in out and "values wrong" in out
     worst = next(line for line in lines if line.endswith("<- worst"))
-    index, expected, actual = re.match(r"\s+(\(\d+,\))\s+(\S+)\s+(\S+)", worst).groups()
+    index, expected, actual = re.match(r"\s+(map=\d+)\s+(\S+)\s+(\S+)", worst).groups()
     assert float(expected) != float(actual)
+    assert "  right: dx; wrong: dcoefficient, dbias" in out
+
+
+def test_indices_are_printed_with_their_axis_names(capsys):
+    assert not ex.check("c3_forward", _c3_flipped)
+    worst = next(line for line in capsys.readouterr().out.splitlines() if "<- worst" in line)
+    assert re.match(r"\s+n=\d+, map=\d+, r=\d+, c=\d+\s", worst), worst
+    assert not ex.check("training_step", make_training_step(mask_c3=False), cases=1)
+    out = capsys.readouterr().out
+    assert "wrong: C3.weight\n" in out
+    assert re.search(r"\n    o=\d+, i=\d+, ky=\d, kx=\d\s+\S+\s+\S+   <- worst", out), out
+
+
+def test_multi_output_reports_say_which_outputs_are_right(capsys):
+    assert not ex.check("s2_backward", _s2_backward_dx_without_coefficient)
+    out = capsys.readouterr().out
+    assert "  right: dcoefficient, dbias; wrong: dx\n" in out
+    assert not ex.check("s2_backward", lambda x, c, b, dy: (s2_backward(x, c, b, dy)[0], None,
+                                                            s2_backward(x, c, b, dy)[2]))
+    assert "dcoefficient is None: did you forget to compute it, or to return it?" in \
+        capsys.readouterr().out
+    assert not ex.check("sdlm_second_derivatives", _sdlm_weights_not_squared)
+    out = capsys.readouterr().out
+    assert "  right: h_weight, h_bias; wrong: h_x\n" in out
+
+
+def test_a_function_without_return_gets_the_hint(capsys):
+    def forgot(x, coefficient, bias, dy):
+        s2_backward(x, coefficient, bias, dy)  # computed, never returned
+
+    assert not ex.check("s2_backward", forgot)
+    assert "your function returned None: did you forget `return`?" in capsys.readouterr().out
 
 
 def test_a_scalar_output_is_reported_as_a_number(capsys):
@@ -338,7 +375,7 @@ def test_training_step_report_shows_the_changes(capsys):
     assert "F6.bias (compared by its change from the old value)" in out
     assert re.search(r"index\s+expected change\s+your change\n", out), out
     worst = next(line for line in out.splitlines() if line.endswith("<- worst"))
-    expected, actual = re.match(r"\s+\(\d+,\)\s+(\S+)\s+(\S+)", worst).groups()
+    expected, actual = re.match(r"\s+o=\d+\s+(\S+)\s+(\S+)", worst).groups()
     assert float(expected) != 0 and float(actual) == 0  # the change, not the value
     assert "hint: your parameters did not change: did you apply w <- w - lr * dE/dw" in out
 
@@ -384,6 +421,18 @@ def test_float32_result_passes_or_gets_its_hint(name, capsys):
         assert FLOAT32_HINT in capsys.readouterr().out
 
 
+def test_the_docs_say_which_exercises_pass_in_float32():
+    """docs/exercises/README.md lists the exercises whose float32 solutions pass: exactly
+    those that pass here (on 20 cases each)."""
+    passing = [name for name in ex.names()
+               if ex.check(name, _in(np.float32, SOLUTIONS[name]), cases=20, verbose=False)]
+    text = " ".join((DOCS / "README.md").read_text().split())
+    said = re.search(r"computing every step in float32: (.*?) pass;", text).group(1)
+    assert re.findall(r"`(\w+)`", said) == passing
+    failing = re.search(r"pass; (.*?) fail", text).group(1)
+    assert re.findall(r"`(\w+)`", failing) == [n for n in ex.names() if n not in passing]
+
+
 def test_float16_result_fails_with_its_hint(capsys):
     assert not ex.check("s2_forward", _in(np.float16, s2_forward))
     assert "hint: your values are right to float16 precision; compute in float64" in \
@@ -425,7 +474,7 @@ def test_exceptions_are_reported_not_raised(capsys):
 
 @pytest.mark.parametrize("name, result, message", [
     ("s2_forward", lambda x, c, b: x, "y has shape"),
-    ("s2_forward", lambda x, c, b: None, "should be a NumPy array of numbers"),
+    ("s2_forward", lambda x, c, b: None, "your function returned None: did you forget `return`?"),
     ("s2_forward", lambda x, c, b: "y", "should be a NumPy array of numbers"),
     ("s2_backward", lambda x, c, b, dy: s2_backward(x, c, b, dy)[0], "expected a tuple of 3"),
     ("s2_backward", lambda x, c, b, dy: s2_backward(x, c, b, dy)[:2], "expected a tuple of 3"),
@@ -513,12 +562,15 @@ def test_names_starter_describe():
     for name in ex.names():
         text = ex.starter(name)
         assert f"def {name}(" in text and "raise NotImplementedError" in text
-        assert ex.describe(name).startswith(f"{name}: ")
-        assert f"docs/exercises/{name}.md" in ex.describe(name)
+        assert ex.summary(name).startswith(f"{name}: ")
+        page = ex.describe(name)  # the whole page: the formula, the shapes, the starter
+        assert page == (PAGES / f"{name}.md").read_text()
+        assert page.startswith("# Exercise ") and ex.starter(name) in page
+        assert "## Shapes" in page or "shape" in page
     assert "\nReturns: a dict with keys F6.bias (84,), F6.weight (84, 120), " in \
-        ex.describe("training_step")
-    assert "\nReturns: dx (N, maps, H, W), dcoefficient (maps,), dbias (maps,)\n" in \
-        ex.describe("s2_backward")
+        ex.summary("training_step")
+    assert ex.summary("s2_backward").endswith(
+        "\nReturns: dx (N, maps, H, W), dcoefficient (maps,), dbias (maps,)")
 
 
 @pytest.mark.parametrize("name", ex.names())
@@ -537,7 +589,7 @@ def _python_blocks(page: Path) -> list[str]:
 
 @pytest.mark.parametrize("name", ex.names())
 def test_page_has_the_starter_and_the_check_call(name):
-    page = DOCS / f"{name}.md"
+    page = PAGES / f"{name}.md"
     assert page.is_file(), f"no page for {name}"
     blocks = _python_blocks(page)
     assert ex.starter(name) in blocks, "the page's starter differs from starter(name)"
@@ -553,7 +605,7 @@ def test_page_has_the_starter_and_the_check_call(name):
 @pytest.mark.parametrize("name", ex.names())
 def test_page_blocks_run_and_the_starter_fails(name, capsys):
     namespace = {}
-    for block in _python_blocks(DOCS / f"{name}.md"):
+    for block in _python_blocks(PAGES / f"{name}.md"):
         exec(compile(block, f"{name}.md", "exec"), namespace)
     assert namespace["ok"] is False
     out = capsys.readouterr().out
@@ -569,7 +621,7 @@ ANSWERS = {"loss9_gradient": ["rbf_discriminative"],
 
 @pytest.mark.parametrize("name", ex.names())
 def test_page_task_does_not_point_at_the_answer(name):
-    text = (DOCS / f"{name}.md").read_text()
+    text = (PAGES / f"{name}.md").read_text()
     task, _, after = text.partition("## After you pass")
     for answer in ANSWERS.get(name, []) + ["lenet._core", "lenet.layers."]:
         assert answer not in task, f"{name}.md names {answer} before 'After you pass'"
@@ -580,12 +632,12 @@ def test_training_step_page_names_the_initialisation_the_checker_uses():
     import inspect
 
     assert 'init="lecun98-sqrt"' in inspect.getsource(ex._training_case)
-    assert '`lenet.LeNet5(init="lecun98-sqrt")` does' in (DOCS / "training_step.md").read_text()
+    assert '`lenet.LeNet5(init="lecun98-sqrt")` does' in (PAGES / "training_step.md").read_text()
 
 
 def test_index_links_every_page_in_order():
     index = (DOCS / "README.md").read_text()
-    links = re.findall(r"\]\((\w+)\.md\)", index)
+    links = re.findall(r"\]\(\.\./\.\./src/lenet/exercise_pages/(\w+)\.md\)", index)
     assert links == list(ex.names())
     namespace = {}
     for block in _python_blocks(DOCS / "README.md"):

@@ -3,9 +3,10 @@
 Each exercise asks for one piece of the paper's network as a plain NumPy function: the
 squashing function and its slope, S2's subsampling forward and backward, C3's convolution
 through Table I, the Euclidean RBF output and its gradient, the gradient of loss (9), the
-second-derivative pass of Appendix C for one layer, and one whole training step. The pages in
-docs/exercises/ give for each what to implement, the formulas, the shapes and a starter
-signature; ``starter(name)`` returns the same starter text.
+second-derivative pass of Appendix C for one layer, and one whole training step. Each has a
+page, shipped in the package (``lenet/exercise_pages/NAME.md``): ``describe(name)`` returns
+it, with what to implement, the formulas, the shapes and a starter signature;
+``starter(name)`` returns the starter code alone.
 
     >>> import lenet.exercises
     >>> lenet.exercises.names()[:3]
@@ -18,15 +19,17 @@ and actual values, and a hint. The hint is specific when the result matches a kn
 (the coefficient forgotten, max pooling, a flipped kernel, a missing connection, the factor 2
 of the RBF derivative ...): each exercise also computes what those mistakes give (mostly by
 feeding the engine the mistaken inputs) and names the one the learner's result matches. A result
-in float32 (or float16) fails, since the checker compares in float64; when its values are right
-to that precision, the hint says so.
+in float32 is compared in float64 like any other, so it passes only where float32's rounding
+stays within the tolerance (RTOL, ATOL; docs/exercises/README.md lists which exercises that
+is); when it fails but its values are right to that precision, the hint says so.
 """
 
 from __future__ import annotations
 
 import os
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from importlib import resources
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
@@ -38,7 +41,10 @@ from .model import PAPER_INPUT_SHAPE, LeNet5, Network
 from .prototypes import rbf_prototypes
 from .reference import SQUASH_A, SQUASH_S, connection_table_i
 
-__all__ = ["EXERCISES", "Exercise", "Mistake", "check", "describe", "names", "starter"]
+__all__ = ["EXERCISES", "Exercise", "Mistake", "check", "describe", "names", "starter", "summary"]
+
+#: The folder of the package that holds the exercises' pages, one NAME.md each.
+PAGES = "exercise_pages"
 
 #: Tolerances of the comparison: |actual - expected| <= ATOL * scale + RTOL * |expected|
 #: elementwise, scale = max(1, max |expected|). A float64 solution differs from the engine by
@@ -87,6 +93,8 @@ class Exercise:
       new parameters are compared by their change from the old ones)
     - returns_dict: the function returns a dict keyed by the outputs' names (else a single
       value, or a tuple of values in the order of ``outputs``)
+    - axes: output name -> the names of its axes, for the reports ("n=1, map=13, r=9, c=3");
+      outputs without an entry (any shape) show plain indices
     """
 
     name: str
@@ -103,6 +111,13 @@ class Exercise:
     unpack: Callable[[Any, list[str]], dict] | None = None
     baseline: Callable[[Case], Outputs] | None = None
     returns_dict: bool = False
+    axes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+#: One notation everywhere (explain(), the tutorial, the pages, lenet.h): n the pattern of the
+#: batch, map (o for a kernel's output map, i for its input map) the feature map, r and c the
+#: row and column of a unit, ky and kx the row and column offsets within a kernel.
+MAPS = ("n", "map", "r", "c")
 
 
 # ---- engine pieces, in float64 -------------------------------------------------------------
@@ -266,6 +281,7 @@ _S2_FORWARD = Exercise(
     summary="a = coefficient * (sum of each non-overlapping 2x2 window) + bias, per map; "
             "y = f(a).",
     outputs=(("y", "(N, maps, H/2, W/2)"),),
+    axes={"y": MAPS},
     make_case=_s2_case,
     solve=lambda c: {"y": _s2_layer(c).y.copy()},
     starter='''\
@@ -349,6 +365,7 @@ _S2_BACKWARD = Exercise(
     summary="Given dE/dy, the gradients of the subsampling unit with respect to x, the "
             "coefficients and the biases, through the squashing function.",
     outputs=(("dx", "(N, maps, H, W)"), ("dcoefficient", "(maps,)"), ("dbias", "(maps,)")),
+    axes={"dx": MAPS, "dcoefficient": ("map",), "dbias": ("map",)},
     make_case=lambda rng, i: _s2_case(rng, i, backward=True),
     solve=_s2_backward_solve,
     starter='''\
@@ -471,6 +488,7 @@ _C3_FORWARD = Exercise(
     summary="5x5 convolution from 6 S2 maps to 16 C3 maps, each C3 map reading only the S2 maps "
             "its row of Table I names; y = f(a).",
     outputs=(("y", "(N, 16, H-4, W-4)"),),
+    axes={"y": MAPS},
     make_case=_c3_case,
     solve=_c3_solve,
     starter='''\
@@ -512,6 +530,9 @@ def c3_forward(x, weight, bias, connection_table):
                 lambda c: {"y": _c3_sums(c)}),
         Mistake("your values match f(a) without the bias: each C3 map adds its bias[o].",
                 lambda c: {"y": _f(_c3_sums(c, bias=np.zeros(16)))}),
+        Mistake("your values match tanh(a): the squashing function is f(a) = 1.7159 "
+                "tanh(2a/3).",
+                lambda c: {"y": _tanh(_c3_sums(c))}),
     ),
     explain=_c3_connections,
 )
@@ -546,6 +567,7 @@ _RBF_OUTPUT = Exercise(
     summary="y_i = sum_j (x_j - w_ij)^2: each class's penalty, the squared distance from the "
             "F6 states to the class's prototype.",
     outputs=(("y", "(N, classes)"),),
+    axes={"y": ("n", "class")},
     make_case=_rbf_case,
     solve=lambda c: {"y": _rbf_layer(c).y.copy()},
     starter='''\
@@ -595,6 +617,7 @@ _RBF_BACKWARD = Exercise(
     section="Section II.B",
     summary="Given dE/dy, dE/dx_j = sum_i 2 (x_j - w_ij) dE/dy_i (the prototypes are fixed).",
     outputs=(("dx", "(N, features)"),),
+    axes={"dx": ("n", "j")},
     make_case=lambda rng, i: _rbf_case(rng, i, backward=True),
     solve=_rbf_backward_solve,
     starter='''\
@@ -670,6 +693,7 @@ _LOSS9 = Exercise(
     section="Section II.C, equation (9)",
     summary="E = (1/N) sum_n (y[n, D_n] + log(e^-j + sum_i e^-y[n, i])) and dE/dy.",
     outputs=(("E", "a number"), ("dy", "(N, classes)")),
+    axes={"dy": ("n", "class")},
     make_case=_loss9_case,
     solve=lambda c: _loss9(**c),
     starter='''\
@@ -778,6 +802,7 @@ _SDLM = Exercise(
     summary="Back-propagate diagonal second derivatives (Gauss-Newton) through a full "
             "connection like F6: d2E/da2, d2E/dx2, d2E/dw2 and d2E/db2.",
     outputs=(("h_x", "(N, in)"), ("h_weight", "(out, in)"), ("h_bias", "(out,)")),
+    axes={"h_x": ("n", "i"), "h_weight": ("o", "i"), "h_bias": ("o",)},
     make_case=_sdlm_case,
     solve=_sdlm_solve,
     starter='''\
@@ -885,6 +910,13 @@ _TRAINING_SHAPES = {"F6.bias": "(84,)", "F6.weight": "(84, 120)", "C5.bias": "(1
                     "C1.bias": "(6,)", "C1.weight": "(6, 1, 5, 5)"}
 
 
+_KERNEL = ("o", "i", "ky", "kx")
+_TRAINING_AXES = {"F6.bias": ("o",), "F6.weight": ("o", "i"), "C5.bias": ("map",),
+                  "C5.weight": _KERNEL, "S4.bias": ("map",), "S4.coefficient": ("map",),
+                  "C3.bias": ("map",), "C3.weight": _KERNEL, "S2.bias": ("map",),
+                  "S2.coefficient": ("map",), "C1.bias": ("map",), "C1.weight": _KERNEL}
+
+
 def _unpack_parameters(result: Any, names: list[str]) -> dict:
     if not isinstance(result, Mapping):
         raise _Wrong(f"expected a dict of the new parameters (keys like 'C1.weight'), got "
@@ -914,6 +946,7 @@ _TRAINING_STEP = Exercise(
     summary="Forward one image through LeNet-5, take loss (8), back-propagate, and return the "
             "parameters after one gradient-descent step w <- w - lr dE/dw.",
     outputs=tuple((k, _TRAINING_SHAPES[k]) for k in _TRAINING_KEYS),
+    axes=_TRAINING_AXES,
     make_case=_training_case,
     solve=_training_solve,
     starter='''\
@@ -999,16 +1032,24 @@ def starter(name: str) -> str:
     return _exercise(name).starter
 
 
-def describe(name: str) -> str:
-    """A few lines on exercise ``name``: its title, the paper's section, what to implement."""
+def summary(name: str) -> str:
+    """A few lines on exercise ``name``: its title, the paper's section, what to implement,
+    what it returns."""
     ex = _exercise(name)
     returns = ", ".join(f"{out} {shape}" for out, shape in ex.outputs[:4])
     if len(ex.outputs) > 4:
         returns += f", ... ({len(ex.outputs)} arrays)"
     if ex.returns_dict:
         returns = f"a dict with keys {returns}"
-    return (f"{ex.name}: {ex.title} ({ex.section})\n{ex.summary}\nReturns: {returns}\n"
-            f"Page: docs/exercises/{ex.name}.md")
+    return f"{ex.name}: {ex.title} ({ex.section})\n{ex.summary}\nReturns: {returns}"
+
+
+def describe(name: str) -> str:
+    """The page of exercise ``name`` as text (Markdown): what to implement, the formulas with
+    the paper's section, the shapes, the starter code and the call that checks it. The pages
+    ship inside the package (``lenet/exercise_pages/NAME.md``)."""
+    ex = _exercise(name)
+    return resources.files(__package__).joinpath(PAGES, f"{ex.name}.md").read_text("utf-8")
 
 
 def check(name: str, fn: Callable[..., Any], *, cases: int = 5, seed: int = 0,
@@ -1147,6 +1188,8 @@ def _run_case(ex: Exercise, fn: Callable[..., Any], case: Case) -> str | None:
         result = fn(*(_copy(v) for v in case.values()))
     except Exception as exc:
         return _exception_report(exc)
+    if result is None:
+        return "  your function returned None: did you forget `return`?"
     expected = ex.solve(case)
     base = ex.baseline(case) if ex.baseline else None
     shapes = dict(ex.outputs)
@@ -1154,17 +1197,37 @@ def _run_case(ex: Exercise, fn: Callable[..., Any], case: Case) -> str | None:
         given = ex.unpack(result, list(expected)) if ex.unpack else _unpack(ex, result)
         actual, dtypes = {}, {}
         for k in expected:
+            if given[k] is None:
+                raise _Wrong(f"{k} is None: did you forget to compute it, or to return it?")
             actual[k], dtypes[k] = _as_array(given[k], k, expected[k].shape, shapes[k])
     except _Wrong as wrong:
         return f"  {wrong}"
+    wrong = {}
     for output, exp in expected.items():
         b = None if base is None else base[output]
         bad, err, atol = _mismatch(actual[output], exp, b)
         if bad.any():
-            hint = _diagnose(ex, case, output, actual[output], exp, b, dtypes[output])
-            return (_values_report(output, actual[output], exp, bad, err, atol, b)
-                    + f"\n  hint: {hint}")
-    return None
+            wrong[output] = (bad, err, atol, b)
+    if not wrong:
+        return None
+    output = next(iter(wrong))  # the first wrong one, in the order the outputs are compared
+    bad, err, atol, b = wrong[output]
+    exp = expected[output]
+    hint = _diagnose(ex, case, output, actual[output], exp, b, dtypes[output])
+    report = _values_report(output, actual[output], exp, bad, err, atol, b,
+                            ex.axes.get(output)) + f"\n  hint: {hint}"
+    if len(expected) > 1:
+        right = [k for k in expected if k not in wrong]
+        report = (f"  right: {', '.join(right) if right else 'none'}; wrong: "
+                  f"{', '.join(wrong)}\n" + report)
+    return report
+
+
+def _index_text(index: tuple[int, ...], axes: tuple[str, ...] | None) -> str:
+    """An element's index, with the axis names when known: "n=1, map=13, r=9, c=3"."""
+    if axes is None or len(axes) != len(index):
+        return str(index)
+    return ", ".join(f"{name}={i}" for name, i in zip(axes, index))
 
 
 def _unpack(ex: Exercise, result: Any) -> dict:
@@ -1188,7 +1251,8 @@ def _exception_report(exc: Exception) -> str:
 
 
 def _values_report(output: str, actual: np.ndarray, expected: np.ndarray, bad: np.ndarray,
-                   err: np.ndarray, atol: float, base: np.ndarray | None) -> str:
+                   err: np.ndarray, atol: float, base: np.ndarray | None,
+                   axes: tuple[str, ...] | None = None) -> str:
     what = f"{output} (compared by its change from the old value)" if base is not None else output
     lines = [f"  {what}: {int(bad.sum())} of {bad.size} values wrong "
              f"(tolerance: rtol {RTOL:g}, atol {atol:.3g})"]
@@ -1199,7 +1263,7 @@ def _values_report(output: str, actual: np.ndarray, expected: np.ndarray, bad: n
                              bad.shape)
     others = [tuple(int(i) for i in idx) for idx in np.argwhere(bad)[:4]]
     shown = [tuple(int(i) for i in worst)] + [i for i in others if i != tuple(worst)][:3]
-    width = max(len(str(i)) for i in shown) + 2
+    width = max(len(_index_text(i, axes)) for i in shown) + 2
     if base is not None:  # what is compared: the changes, expected and actual
         expected, actual = expected - base, actual - base
         lines.append(f"    {'index'.ljust(width)}{'expected change':>18}  {'your change':>18}")
@@ -1207,8 +1271,8 @@ def _values_report(output: str, actual: np.ndarray, expected: np.ndarray, bad: n
         lines.append(f"    {'index'.ljust(width)}{'expected':>18}  {'actual':>18}")
     for n, idx in enumerate(shown):
         mark = "   <- worst" if n == 0 else ""
-        lines.append(f"    {str(idx).ljust(width)}{expected[idx]:>18.10g}  {actual[idx]:>18.10g}"
-                     f"{mark}")
+        lines.append(f"    {_index_text(idx, axes).ljust(width)}{expected[idx]:>18.10g}  "
+                     f"{actual[idx]:>18.10g}{mark}")
     return "\n".join(lines)
 
 

@@ -406,9 +406,13 @@ class Layer:
 class Convolution(Layer):
     """Convolution layer: C1, C3 and C5 of LeNet-5 (Section II.B).
 
-    a[n,o,y,x] = bias[o] + sum over input maps i connected to o, and ky, kx < k, of
-                 weight[o,i,ky,kx] * input[n,i,y+ky-padding,x+kx-padding]
+    a[n,o,r,c] = bias[o] + sum over input maps i connected to o, and ky, kx < k, of
+                 weight[o,i,ky,kx] * input[n,i,r+ky-padding,c+kx-padding]
     y = f(a).
+
+    (n the pattern, o and i the output and input map, r and c the unit's row and column, ky
+    and kx the offsets inside the kernel: the notation of lenet.h, the tutorial and the
+    exercises.)
 
     Shapes: input (N, in_maps, H, W); output (N, out_maps, H', W') with
     H' = H + 2 padding - k + 1. Parameters: ``weight`` (out_maps, in_maps, k, k), ``bias``
@@ -490,7 +494,8 @@ class Convolution(Layer):
         which = "that the connection table links to o" if self._table_for_core is not None \
             else "(all of them)"
         return (f"a[n,o,r,c] = bias[o] + sum over the input maps i {which},\n"
-                f"             and over p, q < {k}, of weight[o,i,p,q] * x[n,i,r+p{shift},c+q{shift}]"
+                f"             and over ky, kx < {k}, of weight[o,i,ky,kx] * "
+                f"x[n,i,r+ky{shift},c+kx{shift}]"
                 f";\n             y = f(a)")
 
     def _shape_text(self) -> str:
@@ -530,7 +535,7 @@ class Subsampling(Layer):
     """Subsampling layer: S2 and S4 of LeNet-5 (Section II.B), or average/max pooling.
 
     Each unit reads a non-overlapping 2x2 window of one map (stride 2).
-    mode "paper":   a[n,c,y,x] = coefficient[c] * (sum of the window) + bias[c]
+    mode "paper":   a[n,m,r,c] = coefficient[m] * (sum of the window) + bias[m]
     mode "average": a = mean of the window;   mode "max": a = max of the window
     y = f(a) (the paper squashes; pooling in the modern variant does not: activation="identity").
 

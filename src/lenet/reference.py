@@ -265,8 +265,8 @@ def conv_forward(
 ) -> np.ndarray:
     """Convolution layer (C1, C3, C5 of Section II.B): stride 1, square kernel, zero padding.
 
-        a[n,o,y,x] = bias[o] + sum over connected i, and ky, kx < k, of
-                     weight[o,i,ky,kx] * xpad[n,i,y+ky,x+kx]
+        a[n,o,r,c] = bias[o] + sum over connected i, and ky, kx < k, of
+                     weight[o,i,ky,kx] * xpad[n,i,r+ky,c+kx]
 
     where xpad is x with `padding` zeros added on every side. This is a cross-correlation
     (the kernel is not flipped), like PyTorch's conv2d.
@@ -310,10 +310,10 @@ def conv_backward(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gradients of ``conv_forward`` given d_a = dE/da. Returns (d_x, d_weight, d_bias).
 
-        d_bias[o]            = sum_n,y,x d_a[n,o,y,x]
-        d_weight[o,i,ky,kx]  = sum_n,y,x d_a[n,o,y,x] * xpad[n,i,y+ky,x+kx]   (connected)
+        d_bias[o]            = sum_n,r,c d_a[n,o,r,c]
+        d_weight[o,i,ky,kx]  = sum_n,r,c d_a[n,o,r,c] * xpad[n,i,r+ky,c+kx]   (connected)
                              = 0 exactly                                       (unconnected)
-        d_xpad[n,i,y+ky,x+kx] += weight[o,i,ky,kx] * d_a[n,o,y,x]  over connected o, y, x,
+        d_xpad[n,i,r+ky,c+kx] += weight[o,i,ky,kx] * d_a[n,o,r,c]  over connected o, r, c,
                                  ky, kx; d_x is d_xpad with the padding cut off.
 
     (The last line is the "full" correlation of d_a with the weights: every input receives
@@ -373,7 +373,7 @@ def _check_mode(mode: str) -> None:
 def _window_inputs(x: np.ndarray) -> list[np.ndarray]:
     """The four inputs of every 2x2 window, each (N, C, H//2, W//2), in ``_WINDOW`` order.
 
-    Element [n, c, y, x] of the list entry for offset (dy, dx) is x[n, c, 2y+dy, 2x+dx];
+    Element [n, m, r, c] of the list entry for offset (dr, dc) is x[n, m, 2r+dr, 2c+dc];
     an odd last row or column of x belongs to no window.
     """
     ho, wo = x.shape[2] // 2, x.shape[3] // 2
@@ -388,8 +388,8 @@ def subsample_forward(
 ) -> np.ndarray:
     """Subsampling over non-overlapping 2x2 windows, stride 2 (S2, S4 of Section II.B).
 
-    With s[n,c,y,x] = x[n,c,2y,2x] + x[n,c,2y,2x+1] + x[n,c,2y+1,2x] + x[n,c,2y+1,2x+1]:
-        "paper"    a = coefficient[c] * s + bias[c]   (the window is summed, not averaged:
+    With s[n,m,r,c] = x[n,m,2r,2c] + x[n,m,2r,2c+1] + x[n,m,2r+1,2c] + x[n,m,2r+1,2c+1]:
+        "paper"    a = coefficient[m] * s + bias[m]   (the window is summed, not averaged:
                                                        "the four inputs ... are added, then
                                                        multiplied by a trainable coefficient,
                                                        and added to a trainable bias")
@@ -430,17 +430,17 @@ def subsample_backward(
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Gradients of ``subsample_forward``. Returns (d_x, d_coefficient, d_bias).
 
-    d_x, for each of the four inputs of window [n,c,y,x]:
-        "paper"    coefficient[c] * d_a[n,c,y,x]
-        "average"  d_a[n,c,y,x] / 4
-        "max"      d_a[n,c,y,x] for the first largest input of the window in row-major
+    d_x, for each of the four inputs of window [n,m,r,c]:
+        "paper"    coefficient[m] * d_a[n,m,r,c]
+        "average"  d_a[n,m,r,c] / 4
+        "max"      d_a[n,m,r,c] for the first largest input of the window in row-major
                    order ((0,0), (0,1), (1,0), (1,1): ties go to the earliest), 0 for the
                    other three
     and 0 for an odd last row or column, which no window reads.
 
     Paper mode only (None otherwise), with s the window sum as in ``subsample_forward``:
-        d_coefficient[c] = sum_n,y,x d_a[n,c,y,x] * s[n,c,y,x]
-        d_bias[c]        = sum_n,y,x d_a[n,c,y,x]
+        d_coefficient[m] = sum_n,r,c d_a[n,m,r,c] * s[n,m,r,c]
+        d_bias[m]        = sum_n,r,c d_a[n,m,r,c]
 
     Shapes: x (N, C, H, W), d_a (N, C, H//2, W//2), coefficient (C,) (paper mode only);
     d_x like x, d_coefficient and d_bias (C,).
