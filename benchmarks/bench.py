@@ -13,7 +13,7 @@ the time is scaled up to 60,000, which the output says; the step costs the same 
 image. The achieved GFLOP/s come from the paper's counts (MACS below): forward
 0.33 M multiply-adds per image for the paper net, a training step three forwards.
 
-When torch is importable (pip install "lenet[bench]"), the same networks run in PyTorch
+When torch is importable (pip install ".[bench]" in a checkout), the same networks run in PyTorch
 (benchmarks/torch_lenet.py: masked C3, trainable subsampling, scaled tanh, RBF output; the
 same batch sizes, optimisers and thread counts), alternating with lenet repeat by repeat, and
 the ratio torch time / lenet time is printed (above 1: lenet is faster). PyTorch's SDLM step

@@ -182,3 +182,21 @@ def test_one_notation_for_rows_columns_and_kernel_offsets():
         text = squeezed(path.read_text())
         for old in ("[n,o,y,x]", "[n,c,y,x]", "weight[o,i,p,q]", "y+ky", "sum_n,y,x"):
             assert old not in text, f"{path.relative_to(ROOT)} writes {old}"
+
+
+def test_every_picture_says_which_run_and_command_made_it():
+    """Each PNG in docs/images is shown in the docs, and the line after each place that shows
+    it says which command and which run made it."""
+    images = sorted((DOCS / "images").glob("*.png"))
+    assert images
+    shown: dict[str, int] = {}
+    for page in PAGES:
+        lines = page.read_text().splitlines()
+        for number, line in enumerate(lines):
+            for target in re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", line):
+                name = (page.parent / target).resolve().name
+                shown[name] = shown.get(name, 0) + 1
+                caption = next((x for x in lines[number + 1:] if x.strip()), "")
+                assert caption.startswith("*Made by `lenet "), (page.name, target, caption)
+                assert "runs/" in caption and "lenet train" in caption, (page.name, caption)
+    assert sorted(shown) == [p.name for p in images], "a picture no doc shows, or a missing one"

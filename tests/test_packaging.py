@@ -7,8 +7,10 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 import lenet
 import lenet.reference
@@ -65,3 +67,21 @@ def test_reference_and_core_agree_on_names():
     assert tuple(lenet.reference.SUBSAMPLING_MODES) == tuple(lenet._core.SUBSAMPLING_MODES)
     assert lenet.reference.SQUASH_A == 1.7159 and lenet.reference.SQUASH_S == 2 / 3
     assert np.array_equal(lenet.reference.connection_table_i(), lenet.LeNet5().C3.connection_table)
+
+
+def test_the_extension_carries_no_debug_information():
+    """A release build leaves debug information out (-g0; LENET_DEBUG=1 keeps it): with it the
+    extension is about five times larger."""
+    core = Path(lenet._core.__file__)
+    if sys.platform != "linux" or os.environ.get("LENET_DEBUG") == "1" or \
+            os.environ.get("LENET_SANITIZE") == "1":
+        pytest.skip("checked for Linux release builds (ELF sections)")
+    assert b".debug_info" not in core.read_bytes(), f"{core} holds debug information"
+
+
+def test_the_exercise_pages_are_package_data():
+    """The pages lenet.exercises.describe returns ship inside the package, one per exercise."""
+    import lenet.exercises
+
+    pages = Path(lenet.exercises.__file__).parent / lenet.exercises.PAGES
+    assert sorted(p.stem for p in pages.glob("*.md")) == sorted(lenet.exercises.names())

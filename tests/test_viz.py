@@ -130,6 +130,73 @@ def test_feature_maps_show_every_layer(variant, paper_net, modern_net, digits):
         assert predicted == int(np.argmax(heights))
 
 
+def test_feature_maps_show_the_true_prototype_beside_the_predicted_one(paper_net, digits):
+    x, y = digits
+    predicted = [int(p) for p in paper_net.predict(x)]
+    wrong = next(d for d in range(10) if predicted[d] != d)  # an untrained net errs
+    fig = viz.feature_maps(paper_net, x[wrong], label=wrong)
+    shown = {ax.get_label(): image_of(ax).reshape(-1) for ax in panels(fig, "prototype")}
+    assert set(shown) == {"prototype", "prototype:true"}
+    np.testing.assert_array_equal(shown["prototype"], rbf_prototypes()[predicted[wrong]])
+    np.testing.assert_array_equal(shown["prototype:true"], rbf_prototypes()[wrong])
+    text = titles(fig)
+    assert f"prototype of {predicted[wrong]} (predicted)" in text
+    assert f"prototype of {wrong} (true)" in text
+    for label in (None, predicted[wrong]):  # no label, or the right one: one prototype
+        fig = viz.feature_maps(paper_net, x[wrong], label=label)
+        assert [ax.get_label() for ax in panels(fig, "prototype")] == ["prototype"]
+    lines = viz.feature_maps_text(paper_net, x[wrong], label=wrong)
+    assert f"prototype {predicted[wrong]} (predicted)" in lines
+    assert f"prototype {wrong} (true)" in lines
+
+
+def _colours(ax):
+    (image,) = ax.get_images()
+    return image.get_cmap().name, image.get_clim()
+
+
+def test_feature_maps_carry_the_squashing_range_as_their_scale(paper_net, digits):
+    x, y = digits
+    fig = viz.feature_maps(paper_net, x[3], label=y[3])
+    (scale,) = panels(fig, "scale")
+    assert scale.get_xlim() == pytest.approx((-1.7159, 1.7159))
+    assert "squashing" in titles(fig) and "1.7159" in titles(fig)
+    # every state panel and the prototype share that scale and colours
+    for prefix in ("C1:", "S2:", "C3:", "S4:", "C5", "F6", "prototype"):
+        for ax in panels(fig, prefix):
+            name, clim = _colours(ax)
+            assert name == viz.STATE_CMAP and clim == pytest.approx((-1.7159, 1.7159)), prefix
+
+
+def test_feature_maps_of_the_modern_net_give_each_layers_scale(modern_net, digits):
+    x, _ = digits
+    fig = viz.feature_maps(modern_net, x[3])
+    text = titles(fig)
+    for name in ("C1", "S2", "C3", "S4", "C5", "F6"):
+        limit = _colours(panels(fig, name)[0])[1][1]
+        assert f"{name}  " in text and f"+-{limit:.3g}" in text, name
+    assert "own" in text and panels(fig, "scale")
+
+
+def test_prototypes_are_drawn_in_one_colour_scheme(paper_net, digits):
+    x, y = digits
+    in_feature_maps = _colours(panels(viz.feature_maps(paper_net, x[3], label=y[3]),
+                                      "prototype")[0])
+    for ax in panels(viz.prototypes(paper_net), "prototype:"):
+        assert _colours(ax) == in_feature_maps
+
+
+def test_a_one_pass_run_has_its_points_marked():
+    lines = curves(viz.training_curves(HISTORY[:1]))
+    assert len(lines) == 3
+    for label, line in lines.items():
+        assert line.get_marker() not in ("", "None", None) and line.get_markersize() >= 6, label
+        assert len(line.get_xdata()) == 1
+    (ax,) = panels(viz.training_curves(HISTORY[:1]), "curves")
+    low, high = ax.get_xlim()
+    assert low < 1 < high and high - low >= 1
+
+
 def test_feature_maps_take_one_image(paper_net, digits):
     x, _ = digits
     with pytest.raises(ValueError, match="one image"):
@@ -241,11 +308,11 @@ def curves(fig) -> dict:
 
 def test_training_curves_draw_train_and_test_error_per_pass(tmp_path, paper_net):
     lines = curves(viz.training_curves(HISTORY))
-    train, test = lines["training error after the pass"], lines["test error"]
+    train, test = lines["training error after the pass"], lines["test error after the pass"]
     for line, key in ((train, "train_error"), (test, "test_error")):
         np.testing.assert_array_equal(line.get_xdata(), [1, 2, 3, 4, 5])
         np.testing.assert_allclose(line.get_ydata(), [100 * r[key] for r in HISTORY])
-    assert "training error during the pass (on the fly)" in lines
+    assert "training error during the pass (running)" in lines
     assert "the paper: 0.95 % test error" in curves(viz.training_curves(HISTORY, 0.0095))
 
     # the same from a log file, a run folder, a checkpoint and its state; interrupted passes
@@ -258,7 +325,7 @@ def test_training_curves_draw_train_and_test_error_per_pass(tmp_path, paper_net)
                            {"history": HISTORY + [{"pass": 6, "interrupted": True, "step": 9}]})
     state = lenet.checkpoint.read_checkpoint(path)
     for source in (log, run, str(log), path, state, state["progress"]):
-        line = curves(viz.training_curves(source))["test error"]
+        line = curves(viz.training_curves(source))["test error after the pass"]
         np.testing.assert_array_equal(line.get_xdata(), [1, 2, 3, 4, 5])
 
 
@@ -412,7 +479,8 @@ from lenet.cli import main
 print("exit", main(["figures", {str(tmp_path / "no-checkpoint")!r}, "--out", "figs"]))
 """, tmp_path)
     assert done.returncode == 0, done.stderr
-    assert 'viz: lenet\'s pictures need matplotlib, which is not installed: pip install "lenet[plot]"' \
+    assert 'viz: lenet\'s pictures need matplotlib, which is not installed: pip install ".[plot]" ' \
+        'in a checkout of lenet, or pip install "lenet[plot]" from a package index' \
         in done.stdout
     assert "exit 2" in done.stdout
     assert 'lenet figures: error: ' in done.stderr and 'pip install "lenet[plot]"' in done.stderr
@@ -438,7 +506,7 @@ def test_figures_writes_every_picture(run_folder, tmp_path, capsys):
     out = tmp_path / "figures" / "new"  # created, parents too
     assert main(["figures", str(run_folder), "--out", str(out), "--index", "7",
                  "--max-digits", "12", "--offline"]) == 0
-    names = ["digit-7-feature-maps.png", "kernels.png", "prototypes.png",
+    names = ["test-image-7-feature-maps.png", "kernels.png", "prototypes.png",
              "training-curves.png", "misclassified.png", "confusion-matrix.png"]
     assert capsys.readouterr().out.split() == [str(out / name) for name in names]
     for name in names:
@@ -456,7 +524,8 @@ def test_figures_of_a_modern_net_without_history(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "prototypes.png: skipped" in printed and "training-curves.png: skipped" in printed
     assert sorted(p.name for p in out.iterdir()) == [
-        "confusion-matrix.png", "digit-0-feature-maps.png", "kernels.png", "misclassified.png"]
+        "confusion-matrix.png", "kernels.png", "misclassified.png",
+        "test-image-7-feature-maps.png"]  # without --index: the tutorial's digit, image 7
 
 
 @needs_mnist
@@ -467,8 +536,8 @@ def test_inspect_writes_the_digit_and_prints_text(run_folder, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert printed.startswith("MNIST test image 7: label 9, predicted ")  # y_test[7] is 9
     assert "C1  6 @ 28x28" in printed and "<- predicted" in printed
-    assert printed.rstrip().endswith(str(out / "digit-7-feature-maps.png"))
-    assert_png(out / "digit-7-feature-maps.png")
+    assert printed.rstrip().endswith(str(out / "test-image-7-feature-maps.png"))
+    assert_png(out / "test-image-7-feature-maps.png")
 
     # no --out: the text only, nothing written
     assert main(["inspect", str(run_folder), "--index", "0", "--offline"]) == 0
@@ -481,7 +550,11 @@ def test_inspect_writes_the_digit_and_prints_text(run_folder, tmp_path, capsys):
                  str(out), "--offline"]) == 0
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith("MNIST train image 0: label 5, predicted ")
-    assert printed[1:] == [str(out / "train-digit-0-feature-maps.png")]
+    assert printed[1:] == [str(out / "train-image-0-feature-maps.png")]
+
+    # without --index: test image 7, the digit the tutorial follows
+    assert main(["inspect", str(run_folder), "--offline"]) == 0
+    assert capsys.readouterr().out.startswith("MNIST test image 7: label 9, predicted ")
 
 
 @needs_mnist

@@ -238,12 +238,13 @@ def _inspect(args: argparse.Namespace) -> int:
     if draw:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        name = f"digit-{i}-feature-maps.png" if args.split == "test" \
-            else f"train-digit-{i}-feature-maps.png"
+        name = f"{args.split}-image-{i}-feature-maps.png"
         print(viz.save_png(viz.feature_maps(net, x[i], int(y[i]), title=title), out / name))
     return 0
 
 
+#: the test image docs/tutorial.md follows (a 9), drawn by inspect and figures by default
+TUTORIAL_IMAGE = 7
 #: the paper's test error on MNIST (Section III.C), without and with distortions
 _PAPER_ERROR = {False: 0.0095, True: 0.008}
 
@@ -264,7 +265,7 @@ def _figures(args: argparse.Namespace) -> int:
 
     result = evaluate(net, x, y)
     write(viz.feature_maps(net, x[i], int(y[i]), title=_digit_title(recipe, "test", i)),
-          f"digit-{i}-feature-maps.png")
+          f"test-image-{i}-feature-maps.png")
     write(viz.kernels(net), "kernels.png")
     if isinstance(net.layers[-1], RBFOutput):
         write(viz.prototypes(net), "prototypes.png")
@@ -370,11 +371,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run one image of the test set (or of the training set, --split train) "
                     "through a checkpoint's network and show "
                     "every layer's states, C1 to F6, and the output (the paper's Figure 2 for "
-                    "that digit): as DIR/digit-INDEX-feature-maps.png with --out (needs "
-                    'matplotlib: pip install "lenet[plot]"), as text without it or with --text.')
+                    "that digit): as DIR/test-image-INDEX-feature-maps.png with --out (needs "
+                    'matplotlib: pip install ".[plot]" in a checkout, pip install "lenet[plot]" '
+                    'from a package index), as text without it or with --text.')
     inspect.add_argument("checkpoint", help="a checkpoint.npz, or a run folder holding one")
-    inspect.add_argument("--index", type=int, default=0,
-                         help="which image of the set, from 0 (default 0)")
+    inspect.add_argument("--index", type=int, default=TUTORIAL_IMAGE,
+                         help=f"which image of the set, from 0 (default {TUTORIAL_IMAGE}: in the "
+                              f"test set the tutorial's digit, a 9)")
     inspect.add_argument("--split", choices=("test", "train"), default="test",
                          help="the test set (default) or the training set")
     inspect.add_argument("--out", metavar="DIR", help="write the PNG into DIR (created if missing)")
@@ -392,12 +395,14 @@ def build_parser() -> argparse.ArgumentParser:
                     "(Figure 2), the C1 and C3 kernels (C3 as Table I), the RBF prototypes "
                     "(Figure 3), the training curves (Figure 5), the misclassified test digits "
                     "(Figure 8) and the confusion matrix. Needs matplotlib: "
-                    'pip install "lenet[plot]".')
+                    'pip install ".[plot]" in a checkout, pip install "lenet[plot]" from a package '
+                    'index.')
     figures.add_argument("checkpoint", help="a checkpoint.npz, or a run folder holding one")
     figures.add_argument("--out", metavar="DIR", required=True,
                          help="folder for the PNG files (created if missing)")
-    figures.add_argument("--index", type=int, default=0,
-                         help="the test image whose feature maps are drawn (default 0)")
+    figures.add_argument("--index", type=int, default=TUTORIAL_IMAGE,
+                         help=f"the test image whose feature maps are drawn (default "
+                              f"{TUTORIAL_IMAGE}, the tutorial's digit, a 9)")
     figures.add_argument("--max-digits", type=int, default=100, metavar="N",
                          help="draw at most N misclassified digits (default 100)")
     figures.add_argument("--data", metavar="DIR", help="folder holding the dataset files")

@@ -1,6 +1,7 @@
 """Pictures of a network and its training, after the paper's figures (needs matplotlib).
 
-    pip install "lenet[plot]"
+    pip install ".[plot]"          # from a checkout of lenet
+    pip install "lenet[plot]"      # from a package index
 
     >>> from lenet import viz                                  # doctest: +SKIP
     >>> fig = viz.feature_maps(net, x_test[7], label=y_test[7])  # doctest: +SKIP
@@ -58,10 +59,13 @@ RAMP = " .:-=+*#%@"
 #: Resolution of the PNG files (dots per inch); figure sizes are given in inches.
 DPI = 100
 #: Colour maps: states and weights change sign, so a diverging map centred on 0 (blue
-#: negative, white 0, red positive); digits and prototypes in ink on paper, as the paper
-#: prints them.
+#: negative, white 0, red positive); the RBF prototypes are drawn with it too, on F6's scale,
+#: since F6's states are compared with them; the input digit in ink on paper.
 STATE_CMAP = "RdBu_r"
 INK_CMAP = "gray_r"
+#: What to type for the plotting extra, from a checkout and from a package index.
+INSTALL_PLOT = ('pip install ".[plot]" in a checkout of lenet, or pip install "lenet[plot]" '
+                'from a package index (either adds matplotlib >= 3.5.3)')
 #: Panels per row in ``feature_maps`` (C3 and S4's 16 maps fill one row).
 _ROW_PANELS = 16
 
@@ -71,8 +75,8 @@ def require_matplotlib() -> type:
     try:
         from matplotlib.figure import Figure
     except ImportError as exc:
-        raise ImportError('lenet\'s pictures need matplotlib, which is not installed: '
-                          'pip install "lenet[plot]"') from exc
+        raise ImportError(f"lenet's pictures need matplotlib, which is not installed: "
+                          f"{INSTALL_PLOT}") from exc
     return Figure
 
 
@@ -193,7 +197,8 @@ def feature_maps(net: "Network", image: ArrayLike, label: int | None = None,
     From ``net.trace(image)``: the input; each map of C1, S2, C3 and S4 as a small image; the
     120 states of C5 (each a 1x1 map) as a 10x12 grid; the 84 states of F6 as the 7x12 bitmap
     they are compared with (Section II.B, Figure 3), beside the RBF prototype of the predicted
-    class; and the output as a bar chart: the ten RBF penalties, the smallest (the prediction)
+    class (and of the true class, when `label` is given and differs); and the output as a bar
+    chart: the ten RBF penalties, the smallest (the prediction)
     highlighted, or for a network with logits (``LeNet5.modern()``) their softmax, the largest
     highlighted. Each block is titled with the layer's name and shape ("C1  6 @ 28x28").
     `title` says what the image is ("MNIST test image 7"); the label (when given) and the
@@ -203,8 +208,11 @@ def feature_maps(net: "Network", image: ArrayLike, label: int | None = None,
     States are drawn blue (negative) to red (positive) on a symmetric scale: the range of the
     squashing function f, +-1.7159 (Appendix A), for the layers it follows (all of the paper's
     network, so saturated units look alike in every layer), else the layer's largest
-    magnitude. The input is drawn as ink on paper.
-    Panels are labelled "input:0", "C1:0" ... "C1:5", ..., "C5", "F6", "prototype", "output".
+    magnitude (given in its title). A colour bar gives the scale. The prototypes are drawn
+    on F6's scale, so that F6's states and the bitmaps they are compared with read alike. The
+    input is drawn as ink on paper.
+    Panels are labelled "input:0", "C1:0" ... "C1:5", ..., "C5", "F6", "prototype" (of the
+    predicted class), "prototype:true" (of the true class), "scale" and "output".
     """
     states = _single_image(net, image)
     names = list(states)
@@ -225,12 +233,18 @@ def feature_maps(net: "Network", image: ArrayLike, label: int | None = None,
             blocks.append((name, "vector", 1, 2))
             if arr.size == BITMAP_ROWS * BITMAP_COLUMNS and rbf:
                 blocks.append(("prototype", "prototype", 1, 2))
+                if label is not None and label != predicted:
+                    blocks.append(("prototype:true", "prototype", 1, 2))
     blocks.append((out_name, "output", 1, 4))
+    blocks.append(("scale", "scale", 1, 2))
     rows: list[list[tuple[str, str, int, int]]] = [[]]
     for block in blocks:  # greedy: as many layers side by side as fit in _ROW_PANELS columns
         if rows[-1] and sum(b[3] for b in rows[-1]) + block[3] > _ROW_PANELS:
             rows.append([])
         rows[-1].append(block)
+
+    limits = {name: _state_limit(states[name], _activation(net, name)) for name in names[1:-1]}
+    shared = len(set(limits.values())) == 1  # the paper's network: one scale, +-1.7159
 
     def row_height(row) -> float:
         if any(kind != "maps" for _, kind, _, _ in row):
@@ -252,19 +266,50 @@ def feature_maps(net: "Network", image: ArrayLike, label: int | None = None,
             if kind == "output":
                 _output_bars(block_fig, out_name, rbf, scores, predicted, label)
             elif kind == "prototype":
-                proto = np.asarray(net.layers[-1].prototypes)[predicted]
+                which, whose = (label, "true") if name == "prototype:true" else \
+                    (predicted, "predicted")
+                proto = np.asarray(net.layers[-1].prototypes)[which]
                 ax = block_fig.subplots()
                 _show(ax, proto.reshape(BITMAP_ROWS, BITMAP_COLUMNS), STATE_CMAP,
-                      _state_limit(states[names[-2]], _activation(net, names[-2])))
-                _bare(ax, "prototype")
-                block_fig.suptitle(f"prototype of {predicted}\n7x12 bitmap, +-1", fontsize=10)
+                      limits[names[-2]])
+                _bare(ax, name)
+                block_fig.suptitle(f"prototype of {which} ({whose})\n7x12 bitmap, +-1",
+                                   fontsize=10)
+            elif kind == "scale":
+                _scale_bar(block_fig, limits, shared)
             else:
-                _state_block(block_fig, name, states[name], n, cols,
-                             _state_limit(states[name], _activation(net, name)))
+                limit = limits.get(name, 1.0)
+                _state_block(block_fig, name, states[name], n, cols, limit,
+                             None if shared or name == "input" else limit)
     return fig
 
 
-def _state_block(block_fig, name: str, arr: np.ndarray, n: int, cols: int, limit: float) -> None:
+def _scale_bar(block_fig, limits: dict, shared: bool) -> None:
+    """The colour bar of the states: the squashing range when every layer shares it, else
+    each layer's own half-range (named in its title) as -1 .. 1 of it."""
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    ax = block_fig.add_axes((0.08, 0.5, 0.84, 0.1))  # a thin bar, not the whole block
+    ax.set_label("scale")
+    limit = next(iter(limits.values())) if shared and limits else 1.0
+    bar = block_fig.colorbar(ScalarMappable(Normalize(-limit, limit), STATE_CMAP), cax=ax,
+                             orientation="horizontal")
+    if shared:
+        bar.set_ticks([-limit, 0, limit], labels=[f"{-limit:.5g}", "0", f"{limit:.5g}"])
+        what = ("states f(a): the squashing\nrange of f, +-1.7159" if
+                math.isclose(limit, SQUASH_A) else f"states, +-{limit:.3g}")
+    else:
+        bar.set_ticks([-1, 0, 1], labels=["-max", "0", "+max"])
+        what = "states: each layer's own\nscale, +-max (in its title)"
+    bar.ax.tick_params(labelsize=8)
+    block_fig.suptitle(f"colour scale\n{what}", fontsize=9)
+
+
+def _state_block(block_fig, name: str, arr: np.ndarray, n: int, cols: int, limit: float,
+                 own_scale: float | None = None) -> None:
+    """One layer's states; `own_scale`, when the layers do not share one, goes in the title."""
+    scale = f", +-{own_scale:.3g}" if own_scale is not None else ""
     if arr.ndim == 3 and arr.shape[1] * arr.shape[2] > 1:  # n maps
         cols = min(n, cols)  # a single map fills its block
         rows = math.ceil(n / cols)
@@ -281,7 +326,7 @@ def _state_block(block_fig, name: str, arr: np.ndarray, n: int, cols: int, limit
             ax.set_label(f"{name}:{k}")
             if n > 1:
                 ax.set_title(str(k), fontsize=7, pad=2)
-        block_fig.suptitle(f"{name}  {_shape_text(arr.shape)}", fontsize=10)
+        block_fig.suptitle(f"{name}  {_shape_text(arr.shape)}{scale}", fontsize=10)
         return
     values = arr.reshape(-1)
     ax = block_fig.subplots()
@@ -290,7 +335,7 @@ def _state_block(block_fig, name: str, arr: np.ndarray, n: int, cols: int, limit
     _bare(ax, name)
     what = ("as the 7x12 bitmap" if values.size == BITMAP_ROWS * BITMAP_COLUMNS
             else f"as {grid.shape[0]}x{grid.shape[1]}")
-    block_fig.suptitle(f"{name}  {_shape_text(arr.shape)}\n{what}", fontsize=10)
+    block_fig.suptitle(f"{name}  {_shape_text(arr.shape)}{scale}\n{what}", fontsize=10)
 
 
 def _output_bars(block_fig, name: str, rbf: bool, scores: np.ndarray, predicted: int,
@@ -425,10 +470,12 @@ def kernels(net: "Network") -> "Figure":
 
 def prototypes(net: "Network | None" = None) -> "Figure":
     """The ten fixed parameter vectors of the RBF output units, each drawn as its 7x12 bitmap
-    (+1 ink, -1 background): the paper's Figure 3 (Section II.B).
+    (+1 red ink, -1 blue background): the paper's Figure 3 (Section II.B).
 
-    From ``net.output.prototypes`` when a network with an RBF output is given, else the
-    library's own (``lenet.prototypes.rbf_prototypes()``). Panels are labelled "prototype:i".
+    In the colours of ``feature_maps``, on F6's scale (the squashing range +-1.7159): the
+    prototypes are what F6's states are compared with, so the two pictures read alike. From
+    ``net.output.prototypes`` when a network with an RBF output is given, else the library's
+    own (``lenet.prototypes.rbf_prototypes()``). Panels are labelled "prototype:i".
     """
     if net is None:
         protos = rbf_prototypes()
@@ -440,11 +487,13 @@ def prototypes(net: "Network | None" = None) -> "Figure":
     classes, features = protos.shape
     if features != BITMAP_ROWS * BITMAP_COLUMNS:
         raise ValueError(f"prototypes of {features} components are not 7x12 bitmaps")
-    fig = _figure(1.0 * classes + 0.6, 2.6)
-    fig.suptitle("RBF prototypes: the 7x12 bitmap each output unit compares F6 with", fontsize=12)
+    fig = _figure(1.0 * classes + 1.4, 2.8)
+    fig.suptitle("RBF prototypes: the 7x12 bitmap each output unit compares F6 with "
+                 "(+1 red, -1 blue, on F6's scale)", fontsize=12)
     axes = np.atleast_1d(fig.subplots(1, classes))
+    image = None
     for i, ax in enumerate(axes):
-        _show(ax, protos[i].reshape(BITMAP_ROWS, BITMAP_COLUMNS), INK_CMAP, vmin=-1, vmax=1)
+        image = _show(ax, protos[i].reshape(BITMAP_ROWS, BITMAP_COLUMNS), STATE_CMAP, SQUASH_A)
         _bare(ax, f"prototype:{i}")
         # thin lines between the cells: a bitmap of 7x12 values, not a smooth picture
         ax.set_xticks(np.arange(-0.5, BITMAP_COLUMNS), minor=True)
@@ -452,6 +501,10 @@ def prototypes(net: "Network | None" = None) -> "Figure":
         ax.grid(which="minor", color="0.75", linewidth=0.4)
         ax.tick_params(which="minor", length=0)
         ax.set_title(str(i), fontsize=12)
+    bar = fig.colorbar(image, ax=list(axes), shrink=0.8, aspect=15, pad=0.02)
+    bar.set_ticks([-SQUASH_A, -1, 0, 1, SQUASH_A],
+                  labels=[f"{-SQUASH_A:.5g}", "-1", "0", "1", f"{SQUASH_A:.5g}"])
+    bar.ax.tick_params(labelsize=8)
     return fig
 
 
@@ -515,13 +568,16 @@ def training_curves(history: "Sequence[Mapping] | Mapping | str | os.PathLike",
                         dtype=np.float64)
 
     train, test = percent("train_error"), percent("test_error")
+    # every point marked, larger when there are few (one pass draws no line, only the points)
+    size = 4 if len(passes) > 3 else 9
     if not np.all(np.isnan(percent("running_train_error"))):
-        ax.plot(passes, percent("running_train_error"), "--", color="tab:blue", alpha=0.55,
-                label="training error during the pass (on the fly)")
-    ax.plot(passes, train, "o-", color="tab:blue", markersize=4,
+        ax.plot(passes, percent("running_train_error"), "s--", color="tab:blue", alpha=0.55,
+                markersize=size - 1, label="training error during the pass (running)")
+    ax.plot(passes, train, "o-", color="tab:blue", markersize=size,
             label="training error after the pass")
     if not np.all(np.isnan(test)):
-        ax.plot(passes, test, "o-", color="tab:red", markersize=4, label="test error")
+        ax.plot(passes, test, "o-", color="tab:red", markersize=size,
+                label="test error after the pass")
         last = int(np.flatnonzero(~np.isnan(test))[-1])
         ax.annotate(f"{test[last]:.2f} %", (passes[last], test[last]), xytext=(6, 6),
                     textcoords="offset points", color="tab:red", fontsize=9)
@@ -533,6 +589,8 @@ def training_curves(history: "Sequence[Mapping] | Mapping | str | os.PathLike",
     ax.set_ylim(bottom=0)
     if len(passes) <= 25:  # every pass numbered, as in Figure 5
         ax.set_xticks(passes)
+    if len(passes) == 1:  # a single point: centre it, with room on both sides
+        ax.set_xlim(passes[0] - 1, passes[0] + 1)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=9)
     ax.set_title("Training and test error per pass", fontsize=12)
@@ -744,10 +802,14 @@ def feature_maps_text(net: "Network", image: ArrayLike, label: int | None = None
             bitmap = arr.reshape(BITMAP_ROWS, BITMAP_COLUMNS)
             limit = _state_limit(arr, _activation(net, name))  # as in feature_maps
             blocks = [(f"{name}  {arr.size} as 7x12", as_text(bitmap, 14, -limit, limit))]
-            if rbf:
-                proto = np.asarray(net.layers[-1].prototypes)[predicted]
-                blocks.append((f"prototype {predicted}",
-                               as_text(proto.reshape(BITMAP_ROWS, BITMAP_COLUMNS), 14, -1, 1)))
+            if rbf:  # on F6's scale, as feature_maps draws them
+                shown = [(predicted, "predicted")] + \
+                    ([(label, "true")] if label is not None and label != predicted else [])
+                for which, whose in shown:
+                    proto = np.asarray(net.layers[-1].prototypes)[which]
+                    blocks.append((f"prototype {which} ({whose})",
+                                   as_text(proto.reshape(BITMAP_ROWS, BITMAP_COLUMNS), 14,
+                                           -limit, limit)))
             parts += ["", _side_by_side(blocks, max_width, gap=4)]
         else:
             grid = _as_grid(arr)
