@@ -135,7 +135,7 @@ def main(argv=None) -> int:
              (lambda: T.train_sgd(model64, x[:n], y[:n], 64, 1e-3)) if use_torch else None, n)
         modern = lenet.LeNet5.modern(seed=0)
         rms = RMSprop(modern)
-        trainer32 = fused.FusedTrainer(modern, rms, 32, "cross-entropy")
+        trainer32 = fused.FusedTrainer(modern, rms, 32)
         model32 = T.modern_model(modern) if use_torch else None
         pair("modern, batch 32, RMSprop (pass)", "modern",
              lambda: trainer32.run(x_modern, y, order),

@@ -23,7 +23,7 @@ from hypothesis import settings
 
 import lenet
 from lenet import reference as R
-from lenet.prototypes import DIGIT_BITMAPS, parse_bitmap
+from lenet.paper import DIGIT_BITMAPS, parse_bitmap
 
 # No example database on disk (nothing is written outside the test run), no per-example deadline
 # (the first call of a kernel may wake OpenMP threads).

@@ -13,6 +13,7 @@ import pytest
 import lenet
 from lenet import _core, fused
 from lenet import reference as R
+from lenet.losses import Loss
 from lenet.optim import SDLM, SGD, Adam, RMSprop
 from lenet.training import Recipe, TrainingDiverged, loss_and_grad, train
 
@@ -88,7 +89,7 @@ def test_fused_training_equals_the_layer_path_bitwise(opt, batch, dtype, rng, th
             ob.start_pass(0, (x[:20], y[:20]))
         expected = per_layer_steps(a, oa, x, y, batch, loss, j=0.5)
         order = np.arange(len(x))
-        steps, loss_sum, errors, diverged = fused.FusedTrainer(b, ob, batch, loss, 0.5).run(
+        steps, loss_sum, errors, diverged = fused.FusedTrainer(b, ob, batch, Loss(loss, 0.5)).run(
             x, y, order)
         assert (steps, diverged) == (-(-len(x) // batch), False)
         assert (loss_sum, errors) == expected
@@ -118,7 +119,7 @@ def test_fused_modern_training_equals_the_layer_path(rng, threads):
     a, b = lenet.LeNet5.modern(seed=0), lenet.LeNet5.modern(seed=0)
     oa, ob = RMSprop(a), RMSprop(b)
     expected = per_layer_steps(a, oa, x, y, 32, "cross-entropy")
-    got = fused.FusedTrainer(b, ob, 32, "cross-entropy").run(x, y, np.arange(50))
+    got = fused.FusedTrainer(b, ob, 32, Loss("cross-entropy")).run(x, y, np.arange(50))
     assert got[1:3] == expected and np.array_equal(a.parameters, b.parameters)
 
 

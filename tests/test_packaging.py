@@ -34,26 +34,30 @@ def test_public_names():
 
 
 def test_reference_needs_no_compiled_extension(tmp_path):
-    """lenet/reference.py runs with NumPy alone: load it by path in a fresh interpreter in which
-    importing lenet._core fails."""
-    path = os.path.abspath(lenet.reference.__file__)
+    """lenet/reference.py runs with NumPy alone, and so does lenet/paper.py, the paper's
+    constants it builds on: load the two from the package's folder as a package of their own in
+    a fresh interpreter in which importing lenet (and so lenet._core) fails."""
+    folder = os.path.dirname(os.path.abspath(lenet.reference.__file__))
     script = f"""
-import importlib.abc, importlib.util, sys
+import importlib.abc, sys, types
 class Block(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
-        if name == "lenet._core" or name.startswith("lenet"):
+        if name == "lenet" or name.startswith("lenet."):
             raise ImportError("blocked: " + name)
         return None
 sys.meta_path.insert(0, Block())
-spec = importlib.util.spec_from_file_location("standalone_reference", {path!r})
-ref = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(ref)
+standalone = types.ModuleType("standalone")
+standalone.__path__ = [{folder!r}]
+sys.modules["standalone"] = standalone
+import standalone.reference as ref
 import numpy as np
 x = np.ones((1, 1, 6, 6))
 a = ref.conv_forward(x, np.ones((2, 1, 3, 3)), np.zeros(2))
 assert a.shape == (1, 2, 4, 4) and (a == 9).all()
 assert ref.connection_table_i().sum() == 60
-assert "lenet._core" not in sys.modules
+assert sorted(m for m in sys.modules if m.startswith("standalone.")) == \
+    ["standalone.paper", "standalone.reference"]
+assert not any(m == "lenet" or m.startswith("lenet.") for m in sys.modules)
 print("ok")
 """
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
@@ -66,6 +70,7 @@ def test_reference_and_core_agree_on_names():
     assert tuple(lenet.reference.ACTIVATIONS) == tuple(lenet._core.ACTIVATIONS)
     assert tuple(lenet.reference.SUBSAMPLING_MODES) == tuple(lenet._core.SUBSAMPLING_MODES)
     assert lenet.reference.SQUASH_A == 1.7159 and lenet.reference.SQUASH_S == 2 / 3
+    assert lenet.reference.SQUASH_A is lenet.paper.SQUASH_A  # one owner: lenet.paper
     assert np.array_equal(lenet.reference.connection_table_i(), lenet.LeNet5().C3.connection_table)
 
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings, strategies as st
 
 import lenet
 from lenet import _core, reference as R
-from lenet.prototypes import BITMAP_COLUMNS, BITMAP_ROWS, DIGIT_BITMAPS, parse_bitmap
+from lenet.paper import BITMAP_COLUMNS, BITMAP_ROWS, DIGIT_BITMAPS, parse_bitmap
 from conftest import DTYPES, DTYPE_IDS, assert_close
 
 # Smallest Hamming distance between two prototypes: measured 11 (digits 0 and 6). Each unit

@@ -20,7 +20,7 @@ import pytest
 import lenet
 from lenet.checkpoint import save_checkpoint
 from lenet.cli import main
-from lenet.prototypes import rbf_prototypes
+from lenet.paper import rbf_prototypes
 from lenet.training import Recipe
 
 from conftest import MNIST, needs_mnist, paper_digits

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import warnings
 
-from . import losses, optim, reference
+from . import losses, optim, paper, reference
 from ._core import get_num_threads, openmp_enabled
 from ._core import set_num_threads as _set_num_threads
 from .gradcheck import gradcheck
 from .layers import Convolution, FullConnection, Layer, RBFOutput, Subsampling
 from .model import InputWarning, LeNet5, Network
-from .prototypes import rbf_prototypes
+from .paper import rbf_prototypes
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .recipes import RECIPES, Recipe
 from .training import evaluate, train

@@ -245,12 +245,11 @@ def _inspect(args: argparse.Namespace) -> int:
 
 #: the test image docs/tutorial.md follows (a 9), drawn by inspect and figures by default
 TUTORIAL_IMAGE = 7
-#: the paper's test error on MNIST (Section III.C), without and with distortions
-_PAPER_ERROR = {False: 0.0095, True: 0.008}
 
 
 def _figures(args: argparse.Namespace) -> int:
     from .layers import RBFOutput
+    from .paper import TEST_ERROR
     from .training import evaluate
 
     _check_options(args)
@@ -274,7 +273,7 @@ def _figures(args: argparse.Namespace) -> int:
     history = [r for r in state["progress"].get("history", [])
                if "pass" in r and not r.get("interrupted")]
     if history:
-        paper = _PAPER_ERROR[bool(recipe.distort)] \
+        paper = TEST_ERROR[bool(recipe.distort)] \
             if recipe.model == "paper" and recipe.dataset == "mnist" else None
         write(viz.training_curves(history, paper_error=paper), "training-curves.png")
     else:

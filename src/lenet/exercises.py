@@ -37,9 +37,9 @@ import numpy as np
 
 from . import _core, losses, optim
 from .layers import Convolution, FullConnection, RBFOutput, Subsampling
-from .model import PAPER_INPUT_SHAPE, LeNet5, Network
-from .prototypes import rbf_prototypes
-from .reference import SQUASH_A, SQUASH_S, connection_table_i
+from .model import LeNet5, Network
+from .paper import INPUT_SHAPE as PAPER_INPUT_SHAPE
+from .paper import SQUASH_A, SQUASH_S, connection_table_i, rbf_prototypes
 
 __all__ = ["EXERCISES", "Exercise", "Mistake", "check", "describe", "names", "starter", "summary"]
 

@@ -24,6 +24,7 @@ from numpy.typing import ArrayLike
 
 from . import _core
 from .layers import Convolution, FullConnection, RBFOutput, Subsampling
+from .losses import Loss, loss_for
 from .model import Network
 from .optim import Optimizer
 
@@ -130,10 +131,14 @@ class FusedTrainer:
     """
 
     def __init__(self, net: Network, optimizer: Optimizer, batch_size: int,
-                 loss: str = "penalty", j: float = 1.0) -> None:
+                 loss: Loss | None = None) -> None:
         if optimizer.net is not net:
             raise ValueError("optimizer must update this network")
-        self.net, self.optimizer, self.loss, self.j = net, optimizer, loss, j
+        # the network's default loss (lenet.losses.loss_for), checked against its output layer
+        self.loss = loss_for(net) if loss is None else loss_for(net, loss.name, loss.j
+                                                                if loss.name == "discriminative"
+                                                                else None)
+        self.net, self.optimizer = net, optimizer
         if type(optimizer).step is not Optimizer.step or optimizer.name not in _core.OPTIMIZER_KINDS:
             raise NotFusable(f"optimizer {type(optimizer).__name__} has its own step(), which the "
                              f"fused path cannot run")
@@ -148,6 +153,7 @@ class FusedTrainer:
         stop before its update and diverged is True."""
         steps, loss_sum, errors, diverged, step = _core.network_train(
             self._plan, self.net.parameters, self.net.gradients, self.optimizer.core_state(),
-            images, labels, order, self.batch_size, self.loss, self.j, self._workspace, loss_sum)
+            images, labels, order, self.batch_size, self.loss.name, self.loss.j, self._workspace,
+            loss_sum)
         self.optimizer.steps = step
         return steps, loss_sum, errors, diverged

@@ -34,7 +34,7 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from . import _core
-from .prototypes import rbf_prototypes
+from .paper import INIT_LIMIT, rbf_prototypes
 
 ACTIVATIONS: tuple[str, ...] = _core.ACTIVATIONS
 SUBSAMPLING_MODES: tuple[str, ...] = _core.SUBSAMPLING_MODES
@@ -100,7 +100,7 @@ def _format_shape(shape: tuple) -> str:
 
 
 def _lecun_limit(fan_in, scheme: str):
-    return 2.4 / (np.sqrt(fan_in) if scheme == "lecun98-sqrt" else fan_in)
+    return INIT_LIMIT / (np.sqrt(fan_in) if scheme == "lecun98-sqrt" else fan_in)
 
 
 def check_dtype(dtype: DTypeLike) -> np.dtype:

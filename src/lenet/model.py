@@ -23,13 +23,10 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from .layers import (ACTIVATIONS, DEFAULT_INIT, SUBSAMPLING_MODES, Convolution, FullConnection,
                      Layer, RBFOutput, Subsampling, _check_choice, _positive_int, check_dtype)
-from . import losses
-from .losses import DEFAULT_J, check_loss
-from .reference import connection_table_i, softmax
-
-PAPER_INPUT_SHAPE = (1, 32, 32)
-#: Section III.A: background -0.1, ink 1.175 (lenet.datasets.preprocess)
-PAPER_INPUT_RANGE = (-0.1, 1.175)
+from .losses import loss_for, softmax
+from .paper import INPUT_RANGE as PAPER_INPUT_RANGE
+from .paper import INPUT_SHAPE as PAPER_INPUT_SHAPE
+from .paper import connection_table_i
 #: Inputs beyond +-FAR_OUTSIDE are far outside the paper's range (0..255 pixels, say).
 FAR_OUTSIDE = 10.0
 
@@ -286,17 +283,8 @@ class Network:
             trace[layer.name] = out.copy()
         if labels is None:
             return trace
-        loss = loss or ("penalty" if isinstance(self.layers[-1], RBFOutput) else "cross-entropy")
-        check_loss(self, loss)
-        if j is not None and loss != "discriminative":
-            raise ValueError(f"j is the constant of the discriminative loss (9); the loss here "
-                             f"is {loss!r}: give loss='discriminative' or leave j out")
-        if loss == "penalty":
-            value, grad = losses.rbf_penalty(out, labels)
-        elif loss == "discriminative":
-            value, grad = losses.rbf_discriminative(out, labels, DEFAULT_J if j is None else j)
-        else:
-            value, grad = losses.softmax_cross_entropy(out, labels)
+        chosen = loss_for(self, loss, j)
+        value, grad = chosen(out, labels)
         saved = self.gradients.copy()
         try:
             backwards = []
@@ -308,7 +296,7 @@ class Network:
             trace.parameter_gradients.update(self.grad_dict())
         finally:
             self.gradients[...] = saved
-        trace.loss, trace.labels, trace.loss_name = float(value), labels, loss
+        trace.loss, trace.labels, trace.loss_name = float(value), labels, chosen.name
         return trace
 
     def _trace_labels(self, label: ArrayLike, n: int) -> np.ndarray:

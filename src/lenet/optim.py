@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _core
+from . import _core, paper
 from .model import Network
 
-#: The paper's global learning rate eta for passes 1-20 (Section III.C, Appendix C).
-PAPER_ETA_SCHEDULE = (5e-4,) * 2 + (2e-4,) * 3 + (1e-4,) * 3 + (5e-5,) * 4 + (1e-5,) * 8
+#: The paper's global learning rate eta for passes 1-20 (Section III.C, Appendix C), SDLM's
+#: default schedule (lenet.paper.ETA_SCHEDULE).
+PAPER_ETA_SCHEDULE = paper.ETA_SCHEDULE
 
 
 class Optimizer:
@@ -106,7 +107,7 @@ class SDLM(Optimizer):
     state_arrays = ("step_sizes",)
 
     def __init__(self, net: Network, schedule: tuple[float, ...] = PAPER_ETA_SCHEDULE,
-                 mu: float = 0.02) -> None:
+                 mu: float = paper.MU) -> None:
         schedule = tuple(_positive("schedule", float(v)) for v in schedule)
         if not schedule:
             raise ValueError("schedule must hold at least one learning rate")

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from . import checks
+from . import checks, paper
 from .datasets import PREPROCESSING
 from .layers import ACTIVATIONS, DEFAULT_INIT, INITIALISATIONS, SUBSAMPLING_MODES
 from .losses import DEFAULT_J, LOSSES
@@ -56,10 +56,10 @@ class Recipe:
     j: float = DEFAULT_J            # loss (9) only
     lr: float | None = None         # None: the optimiser's default (SDLM: the paper's schedule)
     batch_size: int = 1
-    epochs: int = 20
+    epochs: int = paper.PASSES
     distort: bool = False
     seed: int = 0
-    curvature_patterns: int = 500   # SDLM only: patterns h_kk is estimated on before each pass
+    curvature_patterns: int = paper.CURVATURE_PATTERNS  # SDLM only: h_kk's patterns per pass
     mu: float = 0.5                 # SDLM only: eps_k = eta / (mu + h_kk); the paper's is 0.02
     init: str = DEFAULT_INIT        # paper model only: see lenet.layers.INITIALISATIONS
     momentum: float = 0.0           # SGD only
@@ -185,7 +185,7 @@ RECIPES: dict[str, Recipe] = {
     # Section III.C with the two departures of docs/results.md (the defaults of Recipe)
     "paper": Recipe(),
     # the paper's text taken literally: its error stays at chance (see the module docstring)
-    "literal": Recipe(init="lecun98", mu=0.02),
+    "literal": Recipe(init="lecun98", mu=paper.MU),
     # the seed's Keras run: modern net on raw pixels, RMSprop, batch 32, 10 epochs
     "seed": Recipe(model="modern", preprocessing="raw", optimizer="rmsprop",
                    loss="cross-entropy", batch_size=32, epochs=10),

@@ -44,13 +44,16 @@ parameters) through these functions, layer by layer: an oracle for the C core's 
 
 Every layer's weighted sum ``a`` is passed through a squashing function ``x = f(a)``
 (``activation_*``); the paper's is ``f(a) = A tanh(S a)`` with ``A = 1.7159`` and
-``S = 2/3`` (Appendix A).
+``S = 2/3`` (Appendix A). These constants, and Table I, come from ``lenet.paper``, which like
+this module needs NumPy alone.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike
+
+from .paper import SQUASH_A, SQUASH_S, TABLE_I, connection_table_i
 
 __all__ = [
     "ACTIVATIONS",
@@ -105,10 +108,7 @@ def _f64(array: ArrayLike) -> np.ndarray:
 #: The activation kinds, in the order of the C enum ``lenet_activation``.
 ACTIVATIONS: tuple[str, ...] = ("identity", "scaled_tanh", "tanh", "sigmoid", "relu", "swish")
 
-#: Amplitude A of the paper's squashing function f(a) = A tanh(S a) (Appendix A).
-SQUASH_A = 1.7159
-#: Slope S of the paper's squashing function; with A = 1.7159, f(1) = 1 and f(-1) = -1.
-SQUASH_S = 2.0 / 3.0
+# SQUASH_A and SQUASH_S, the paper's A and S, come from lenet.paper.
 
 
 def _check_kind(kind: str) -> None:
@@ -208,40 +208,6 @@ def activation_backward(a: ArrayLike, d_x: ArrayLike, kind: str) -> np.ndarray:
 # ---------------------------------------------------------------------------------------
 # Convolution: layers C1, C3, C5  (Section II.B, Table I)
 # ---------------------------------------------------------------------------------------
-
-#: The paper's Table I: for each of the 16 maps of C3, the S2 maps (0-5) it is connected to.
-#: The first six read three contiguous maps, the next six four contiguous maps, the next
-#: three four discontinuous maps, and the last all six (Section II.B).
-TABLE_I: tuple[tuple[int, ...], ...] = (
-    (0, 1, 2),
-    (1, 2, 3),
-    (2, 3, 4),
-    (3, 4, 5),
-    (0, 4, 5),
-    (0, 1, 5),
-    (0, 1, 2, 3),
-    (1, 2, 3, 4),
-    (2, 3, 4, 5),
-    (0, 3, 4, 5),
-    (0, 1, 4, 5),
-    (0, 1, 2, 5),
-    (0, 1, 3, 4),
-    (1, 2, 4, 5),
-    (0, 2, 3, 5),
-    (0, 1, 2, 3, 4, 5),
-)
-
-
-def connection_table_i() -> np.ndarray:
-    """Table I as a connection table: bool array (16, 6), [c3_map, s2_map] True if connected.
-
-    A new array is built on every call, so callers may modify it.
-    """
-    table = np.zeros((16, 6), dtype=bool)
-    for c3_map, s2_maps in enumerate(TABLE_I):
-        table[c3_map, list(s2_maps)] = True
-    return table
-
 
 def _connected(connection_table: ArrayLike | None, out_maps: int, in_maps: int) -> np.ndarray:
     """Bool (out_maps, in_maps): True where output map o reads input map i."""

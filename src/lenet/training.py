@@ -27,7 +27,7 @@ import numpy as np
 
 from . import losses as _losses
 from .checkpoint import build_network, read_checkpoint, save_checkpoint
-from .losses import DEFAULT_J, LOSSES, check_loss
+from .losses import DEFAULT_J, LOSSES, Loss, check_loss, loss_for
 from .model import Network
 from .optim import OPTIMIZERS, PAPER_ETA_SCHEDULE, SDLM, Optimizer
 from .recipes import DATASETS, RECIPES, Recipe, recipe_from_config
@@ -60,14 +60,14 @@ def make_optimizer(net: Network, recipe: Recipe) -> Optimizer:
     return cls(net, **kwargs)
 
 
+def recipe_loss(net: Network, recipe: Recipe) -> Loss:
+    """The loss the recipe names, checked against the network's output layer."""
+    return loss_for(net, recipe.loss, recipe.j if recipe.loss == "discriminative" else None)
+
+
 def loss_and_grad(net: Network, out: np.ndarray, labels: np.ndarray, recipe: Recipe):
     """(loss, dE/dout) of the recipe's loss; RBF losses need RBF outputs and vice versa."""
-    check_loss(net, recipe.loss)
-    if recipe.loss == "cross-entropy":
-        return _losses.softmax_cross_entropy(out, labels)
-    if recipe.loss == "penalty":
-        return _losses.rbf_penalty(out, labels)
-    return _losses.rbf_discriminative(out, labels, recipe.j)
+    return recipe_loss(net, recipe)(out, labels)
 
 
 def evaluate(net: Network, x: np.ndarray, y: np.ndarray, batch_size: int = 1000) -> dict:
@@ -233,7 +233,7 @@ def train(net: Network, train_data: tuple[np.ndarray, np.ndarray],
         from .fused import FusedTrainer, NotFusable
 
         try:
-            trainer = FusedTrainer(net, optimizer, recipe.batch_size, recipe.loss, recipe.j)
+            trainer = FusedTrainer(net, optimizer, recipe.batch_size, recipe_loss(net, recipe))
         except NotFusable:
             if fused:
                 raise

@@ -42,8 +42,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .layers import Convolution, RBFOutput
-from .prototypes import BITMAP_COLUMNS, BITMAP_ROWS, rbf_prototypes
-from .reference import SQUASH_A, softmax
+from .paper import BITMAP_COLUMNS, BITMAP_ROWS, SQUASH_A, rbf_prototypes
+from .losses import softmax
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -475,7 +475,7 @@ def prototypes(net: "Network | None" = None) -> "Figure":
     In the colours of ``feature_maps``, on F6's scale (the squashing range +-1.7159): the
     prototypes are what F6's states are compared with, so the two pictures read alike. From
     ``net.output.prototypes`` when a network with an RBF output is given, else the library's
-    own (``lenet.prototypes.rbf_prototypes()``). Panels are labelled "prototype:i".
+    own (``lenet.paper.rbf_prototypes()``). Panels are labelled "prototype:i".
     """
     if net is None:
         protos = rbf_prototypes()

@@ -1,0 +1,294 @@
+"""The paper's fixed facts, in one place: every other module takes them from here.
+
+LeCun, Bottou, Bengio and Haffner, "Gradient-Based Learning Applied to Document Recognition"
+(Proc. IEEE, 1998):
+
+* the input (Section III.A): 32x32 images, MNIST's 28x28 digits padded by 2 pixels, background
+  -0.1 and ink 1.175 (``INPUT_SHAPE``, ``INPUT_RANGE``);
+* the squashing function f(a) = A tanh(S a) (Section II.B, Appendix A): ``SQUASH_A``,
+  ``SQUASH_S``;
+* the initialisation range (Appendix A): uniform in +-2.4/F_i, ``INIT_LIMIT`` = 2.4;
+* Table I, which S2 maps feed each C3 map (Section II.B): ``TABLE_I``, ``connection_table_i``;
+* the RBF output units' fixed +-1 prototypes (Section II.B, Figure 3): ``DIGIT_BITMAPS``,
+  ``rbf_prototypes``;
+* the training method (Section III.C, Appendix C): the eta schedule ``ETA_SCHEDULE``, SDLM's
+  ``MU`` and the ``CURVATURE_PATTERNS`` its curvature is estimated on, ``PASSES``;
+* the results (Section III.C): ``TEST_ERROR`` without and with distortions.
+
+This module needs NumPy alone (``lenet.reference`` builds on it and so stands on its own too).
+Where lenet's default recipe departs from these facts, ``lenet.recipes`` says so.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import DTypeLike
+
+__all__ = ["BITMAP_COLUMNS", "BITMAP_ROWS", "CURVATURE_PATTERNS", "DIGIT_BITMAPS",
+           "ETA_SCHEDULE", "INIT_LIMIT", "INPUT_RANGE", "INPUT_SHAPE", "MNIST_PADDING", "MU",
+           "PASSES", "SQUASH_A", "SQUASH_S", "TABLE_I", "TEST_ERROR", "connection_table_i",
+           "parse_bitmap", "rbf_prototypes"]
+
+# ---- the input (Section III.A) -----------------------------------------------------------
+
+#: One image as the network reads it: 1 channel, 32x32.
+INPUT_SHAPE = (1, 32, 32)
+#: MNIST's 28x28 digits are padded by this many background pixels on each side.
+MNIST_PADDING = 2
+#: (background, ink): the pixel values 0 and 255 become -0.1 and 1.175.
+INPUT_RANGE = (-0.1, 1.175)
+
+# ---- the units (Section II.B, Appendix A) ------------------------------------------------
+
+#: Amplitude A of the paper's squashing function f(a) = A tanh(S a) (Appendix A).
+SQUASH_A = 1.7159
+#: Slope S of the paper's squashing function; with A = 1.7159, f(1) = 1 and f(-1) = -1.
+SQUASH_S = 2.0 / 3.0
+#: Appendix A: weights and biases uniform in +-INIT_LIMIT / F_i, F_i the unit's fan-in.
+INIT_LIMIT = 2.4
+
+#: The paper's Table I: for each of the 16 maps of C3, the S2 maps (0-5) it is connected to.
+#: The first six read three contiguous maps, the next six four contiguous maps, the next
+#: three four discontinuous maps, and the last all six (Section II.B).
+TABLE_I: tuple[tuple[int, ...], ...] = (
+    (0, 1, 2),
+    (1, 2, 3),
+    (2, 3, 4),
+    (3, 4, 5),
+    (0, 4, 5),
+    (0, 1, 5),
+    (0, 1, 2, 3),
+    (1, 2, 3, 4),
+    (2, 3, 4, 5),
+    (0, 3, 4, 5),
+    (0, 1, 4, 5),
+    (0, 1, 2, 5),
+    (0, 1, 3, 4),
+    (1, 2, 4, 5),
+    (0, 2, 3, 5),
+    (0, 1, 2, 3, 4, 5),
+)
+
+
+def connection_table_i() -> np.ndarray:
+    """Table I as a connection table: bool array (16, 6), [c3_map, s2_map] True if connected.
+
+    A new array is built on every call, so callers may modify it.
+    """
+    table = np.zeros((16, 6), dtype=bool)
+    for c3_map, s2_maps in enumerate(TABLE_I):
+        table[c3_map, list(s2_maps)] = True
+    return table
+
+
+
+def connection_table_i() -> np.ndarray:
+    """Table I as a connection table: bool array (16, 6), [c3_map, s2_map] True if connected.
+
+    Rows are the C3 maps: the paper draws Table I the other way round (rows the S2 maps), so
+    this is its transpose. A new array is built on every call, so callers may modify it.
+    """
+    table = np.zeros((16, 6), dtype=bool)
+    for c3_map, s2_maps in enumerate(TABLE_I):
+        table[c3_map, list(s2_maps)] = True
+    return table
+
+
+# ---- the RBF output units' prototypes (Section II.B, Figure 3) -----------------------------
+#
+# Each output unit i of LeNet-5 holds a fixed vector of 84 components, each -1 or +1: a
+# stylised image of digit i drawn on a 7x12 bitmap (7 columns, 12 rows; 84 = 7 x 12, the size
+# of F6). The unit's output is the squared Euclidean distance between the F6 states and this
+# bitmap, so the network learns to make F6 "draw" the digit it sees. The paper prints the
+# bitmaps as pictures, not numbers; the ones below are drawn in the same spirit, with ink (#)
+# = +1 and background (.) = -1. The values +-1 lie inside the range of the squashing function
+# (+-1.7159), so F6 can reach them without saturating.
+
+BITMAP_ROWS = 12
+BITMAP_COLUMNS = 7
+
+DIGIT_BITMAPS: tuple[str, ...] = (
+    # 0
+    """
+    ..###..
+    .#...#.
+    #.....#
+    #.....#
+    #.....#
+    #.....#
+    #.....#
+    #.....#
+    #.....#
+    #.....#
+    .#...#.
+    ..###..
+    """,
+    # 1
+    """
+    ...#...
+    ..##...
+    .#.#...
+    ...#...
+    ...#...
+    ...#...
+    ...#...
+    ...#...
+    ...#...
+    ...#...
+    ...#...
+    .#####.
+    """,
+    # 2
+    """
+    ..###..
+    .#...#.
+    #.....#
+    ......#
+    .....#.
+    ....#..
+    ...#...
+    ..#....
+    .#.....
+    #......
+    #......
+    #######
+    """,
+    # 3
+    """
+    .#####.
+    #.....#
+    ......#
+    ......#
+    .....#.
+    ..###..
+    .....#.
+    ......#
+    ......#
+    ......#
+    #.....#
+    .#####.
+    """,
+    # 4
+    """
+    ....#..
+    ...##..
+    ..#.#..
+    .#..#..
+    #...#..
+    #...#..
+    #######
+    ....#..
+    ....#..
+    ....#..
+    ....#..
+    ....#..
+    """,
+    # 5
+    """
+    #######
+    #......
+    #......
+    #......
+    ######.
+    ......#
+    ......#
+    ......#
+    ......#
+    ......#
+    #.....#
+    .#####.
+    """,
+    # 6
+    """
+    ..####.
+    .#.....
+    #......
+    #......
+    #.###..
+    ##...#.
+    #.....#
+    #.....#
+    #.....#
+    #.....#
+    .#...#.
+    ..###..
+    """,
+    # 7
+    """
+    #######
+    ......#
+    .....#.
+    .....#.
+    ....#..
+    ....#..
+    ...#...
+    ...#...
+    ..#....
+    ..#....
+    ..#....
+    ..#....
+    """,
+    # 8
+    """
+    ..###..
+    .#...#.
+    #.....#
+    #.....#
+    .#...#.
+    ..###..
+    .#...#.
+    #.....#
+    #.....#
+    #.....#
+    .#...#.
+    ..###..
+    """,
+    # 9
+    """
+    ..###..
+    .#...#.
+    #.....#
+    #.....#
+    #.....#
+    .#...##
+    ..###.#
+    ......#
+    ......#
+    .....#.
+    ....#..
+    .###...
+    """,
+)
+
+
+def parse_bitmap(drawing: str) -> np.ndarray:
+    """A drawing of '#' (ink, +1) and '.' (background, -1) rows as a (12, 7) float array."""
+    rows = [line.strip() for line in drawing.strip().splitlines()]
+    if len(rows) != BITMAP_ROWS or any(len(r) != BITMAP_COLUMNS for r in rows):
+        raise ValueError(f"a prototype bitmap must be {BITMAP_ROWS} rows of {BITMAP_COLUMNS} "
+                         f"characters, got rows of lengths {[len(r) for r in rows]}")
+    if any(ch not in "#." for r in rows for ch in r):
+        raise ValueError("a prototype bitmap may hold only '#' (ink) and '.' (background)")
+    return np.array([[1.0 if ch == "#" else -1.0 for ch in r] for r in rows])
+
+
+def rbf_prototypes(dtype: DTypeLike = np.float64) -> np.ndarray:
+    """The (10, 84) array of +-1 RBF parameter vectors: row i is digit i's 7x12 bitmap, row-major.
+
+    A new array each call. ``rbf_prototypes()[i].reshape(12, 7)`` shows digit i's bitmap.
+    """
+    return np.stack([parse_bitmap(d).reshape(-1) for d in DIGIT_BITMAPS]).astype(dtype)
+
+
+# ---- training and results (Section III.C, Appendix C) ------------------------------------
+
+#: The global learning rate eta for passes 1-20.
+ETA_SCHEDULE = (5e-4,) * 2 + (2e-4,) * 3 + (1e-4,) * 3 + (5e-5,) * 4 + (1e-5,) * 8
+#: Passes over the training set.
+PASSES = 20
+#: SDLM's damping: eps_k = eta / (MU + h_kk).
+MU = 0.02
+#: Training patterns h_kk is re-estimated on before each pass.
+CURVATURE_PATTERNS = 500
+#: The test error on MNIST: without distortions, and with the 540,000 distorted copies.
+TEST_ERROR = {False: 0.0095, True: 0.008}
