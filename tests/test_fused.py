@@ -259,8 +259,8 @@ def test_bad_input_is_refused_with_the_argument_named(rng):
         fused.forward(net, np.full((1, 1, 32, 32), np.nan))
 
 
-@pytest.mark.parametrize("kind, in_shape, k", [("conv", (32768, 2, 2), 2),
-                                               ("dense", (65536, 1, 1), 0)])
+@pytest.mark.parametrize("kind, in_shape, k", [("convolution", (32768, 2, 2), 2),
+                                               ("full connection", (65536, 1, 1), 0)])
 def test_a_layer_of_2_to_the_32_weights_needs_room_for_them(kind, in_shape, k):
     """32768 x 32768 x 2 x 2 (and 65536 x 65536) weights: 2**32, which wrapped to 0 when the
     plan counted in C ints, so a layer with no weight offset passed and the kernel read before

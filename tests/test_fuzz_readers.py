@@ -25,6 +25,7 @@ from hypothesis import given, settings, strategies as st
 import lenet
 from lenet import checkpoint as C
 from lenet import datasets as D
+from lenet import model as M
 from lenet.datasets import DatasetError
 
 from fuzz import readers as F
@@ -345,10 +346,10 @@ def test_modern_config_with_another_activation_still_loads(tmp_path):
 
 
 def test_build_network_still_takes_numpy_dtypes():
-    assert C.build_network({"dtype": np.float64}).dtype == np.float64
-    assert C.build_network({"model": "modern", "dtype": np.dtype("float32")}).variant == "modern"
+    assert M.build_network({"dtype": np.float64}).dtype == np.float64
+    assert M.build_network({"model": "modern", "dtype": np.dtype("float32")}).variant == "modern"
     with pytest.raises(ValueError, match="dtype"):
-        C.build_network({"dtype": np.int32})
+        M.build_network({"dtype": np.int32})
 
 
 def test_duplicate_members_are_refused(tmp_path):

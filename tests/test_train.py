@@ -243,3 +243,26 @@ def test_evaluate_refuses_bad_labels_and_marks_absent_classes():
         lenet.evaluate(net, x, np.full(10, -1))
     result = lenet.evaluate(net, x, y)
     assert np.isnan(result["per_class_error"][5])  # no image of class 5
+
+
+def test_only_networks_a_config_describes_are_checkpointed(tmp_path):
+    """A custom stack of layers cannot be rebuilt from a config: saving it is refused at once,
+    and so is training it into a run folder, before any pass (not only when read back)."""
+    custom = lenet.Network([lenet.Convolution(1, 6, 5, name="C1"),
+                            lenet.Subsampling(6, name="S2"), lenet.Convolution(6, 16, 5, name="C3"),
+                            lenet.Subsampling(16, name="S4"), lenet.Convolution(16, 120, 5, name="C5"),
+                            lenet.FullConnection(120, 84, name="F6"), lenet.RBFOutput(name="output")],
+                           (1, 32, 32))
+    assert custom.variant == "custom"
+    with pytest.raises(ValueError, match="custom Network"):
+        save_checkpoint(tmp_path / "c.npz", custom)
+    assert not list(tmp_path.iterdir())
+    with pytest.raises(ValueError, match="custom Network"):
+        train(custom, tiny_data(), recipe=Recipe(epochs=1), out=tmp_path / "run", progress=False,
+              echo=None)
+    assert not (tmp_path / "run").exists()
+    history = train(custom, tiny_data(8), recipe=Recipe(epochs=1), progress=False, echo=None)
+    assert len(history) == 1  # without a run folder it trains
+    for net in (lenet.LeNet5(), lenet.LeNet5.modern(input_size=32, activation="relu")):
+        rebuilt = lenet.model.build_network(lenet.model.network_config(net))
+        assert rebuilt.variant == net.variant and rebuilt.summary() == net.summary()

@@ -12,20 +12,16 @@ plain NumPy versions of every C kernel, and ``lenet.gradcheck`` checks any backw
 
 from __future__ import annotations
 
-import warnings
-
 from . import losses, optim, paper, reference
-from ._core import get_num_threads, openmp_enabled
-from ._core import set_num_threads as _set_num_threads
+from ._version import __version__
 from .gradcheck import gradcheck
 from .layers import Convolution, FullConnection, Layer, RBFOutput, Subsampling
 from .model import InputWarning, LeNet5, Network
 from .paper import rbf_prototypes
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .recipes import RECIPES, Recipe
+from .threads import get_num_threads, openmp_enabled, set_num_threads
 from .training import evaluate, train
-
-__version__ = "0.1.0"
 
 __all__ = [
     "CheckpointError", "InputWarning", "RECIPES", "Convolution", "FullConnection", "Layer", "LeNet5", "Network", "RBFOutput", "Recipe",
@@ -34,14 +30,3 @@ __all__ = [
     "set_num_threads", "train",
 ]
 
-
-def set_num_threads(n: int) -> None:
-    """Use n >= 1 threads in the C core's parallel loops. Results are the same bits for any n.
-
-    The default is OMP_NUM_THREADS when set, otherwise every core. A serial build (see
-    ``openmp_enabled()``) always uses one thread and warns when asked for more.
-    """
-    _set_num_threads(n)
-    if n > 1 and not openmp_enabled():
-        warnings.warn("lenet was built without OpenMP: it runs on one thread", RuntimeWarning,
-                      stacklevel=2)

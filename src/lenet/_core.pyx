@@ -76,6 +76,12 @@ cdef extern from "lenet.h" nogil:
     double lenet_loss_softmax_cross_entropy_f64(const double *out, const int *labels, int n, int classes, double *grad)
 
     enum: LENET_MAX_LAYERS
+    enum lenet_layer_kind:
+        LENET_LAYER_CONV, LENET_LAYER_SUBSAMPLE, LENET_LAYER_DENSE, LENET_LAYER_RBF
+    enum lenet_subsampling:
+        LENET_SUBSAMPLE_PAPER, LENET_SUBSAMPLE_AVERAGE, LENET_SUBSAMPLE_MAX
+    enum lenet_loss_kind:
+        LENET_LOSS_PENALTY, LENET_LOSS_DISCRIMINATIVE, LENET_LOSS_CROSS_ENTROPY
     struct lenet_layer:
         int kind, activation, mode
         int in_maps, h, w
@@ -427,7 +433,7 @@ def subsample_forward(x, coefficient=None, bias=None, mode="paper"):
     cdef int code
     code, dtype, x = _subsample_args(x, mode)
     maps = x.shape[1]
-    if code == 0:
+    if code == LENET_SUBSAMPLE_PAPER:
         coefficient = _maps_vector("coefficient", coefficient, dtype, maps)
         bias = _maps_vector("bias", bias, dtype, maps)
     else:
@@ -463,7 +469,7 @@ def subsample_backward(x, d_out, coefficient=None, mode="paper", *, d_coefficien
     out_shape = (x.shape[0], maps, x.shape[2] // 2, x.shape[3] // 2)
     d_out = _as_array("d_out", d_out, dtype, 4, "(N, maps, H/2, W/2)")
     _expect_shape("d_out", d_out, out_shape, "(the forward output's shape)")
-    if code == 0:
+    if code == LENET_SUBSAMPLE_PAPER:
         coefficient = _maps_vector("coefficient", coefficient, dtype, maps)
         d_coefficient = _output("d_coefficient", d_coefficient, (maps,), dtype,
                                 (x, d_out, coefficient))
@@ -486,11 +492,11 @@ def subsample_backward(x, d_out, coefficient=None, mode="paper", *, d_coefficien
     with nogil:
         if f32:
             lenet_subsample_backward_input_f32(<float *>px, <float *>pdo, <float *>pc, code, n, c, h, w, <float *>pdx)
-            if code == 0:
+            if code == LENET_SUBSAMPLE_PAPER:
                 lenet_subsample_backward_params_f32(<float *>px, <float *>pdo, n, c, h, w, <float *>pdc, <float *>pdb)
         else:
             lenet_subsample_backward_input_f64(<double *>px, <double *>pdo, <double *>pc, code, n, c, h, w, <double *>pdx)
-            if code == 0:
+            if code == LENET_SUBSAMPLE_PAPER:
                 lenet_subsample_backward_params_f64(<double *>px, <double *>pdo, n, c, h, w, <double *>pdc, <double *>pdb)
     return d_x, d_coefficient, d_bias
 
@@ -869,8 +875,13 @@ def optimizer_step(optimizer, params, grads) -> int:
 
 # ---- whole networks (the fused path) --------------------------------------------------------
 
-LAYER_KINDS = ("conv", "subsample", "dense", "rbf")
+#: The layer kinds of the fused path, spelled as the layers' ``kind``, in the order of the C
+#: enum lenet_layer_kind (csrc/lenet.h).
+LAYER_KINDS = ("convolution", "subsampling", "full connection", "euclidean rbf")
+#: The losses, in the order of the C enum lenet_loss_kind.
 LOSS_KINDS = ("penalty", "discriminative", "cross-entropy")
+#: The most layers a network of the fused path may have.
+MAX_LAYERS = LENET_MAX_LAYERS
 
 _SPEC_KEYS = ("kind", "activation", "mode", "in_shape", "out_shape", "k", "pad", "table",
               "weight", "bias", "prototypes")
@@ -935,7 +946,7 @@ cdef _Plan _plan(spec, dtype, Py_ssize_t n_params):
         outs = _spec_shape(where + " out_shape", d["out_shape"])
         l.in_maps, l.h, l.w = ins
         l.out_maps, l.ho, l.wo = outs
-        l.k = _spec_int(where + " k", d["k"], 1 if l.kind == 0 else 0, _INT_MAX)
+        l.k = _spec_int(where + " k", d["k"], 1 if l.kind == LENET_LAYER_CONV else 0, _INT_MAX)
         l.pad = _spec_int(where + " pad", d["pad"], 0, 2**24 - 1)
         if previous is not None and previous[0] * previous[1] * previous[2] != ins[0] * ins[1] * ins[2]:
             raise ValueError(f"{where}: in_shape {ins} does not hold the {previous} values of the layer before")
@@ -944,21 +955,21 @@ cdef _Plan _plan(spec, dtype, Py_ssize_t n_params):
         # Sizes from here on are Python integers: in C ints (l.h, l.k, ...) large maps or
         # kernels would overflow, and a weight count wrapped to 0 would pass the checks below.
         k, pad = l.k, l.pad
-        if l.kind == 0:  # conv
+        if l.kind == LENET_LAYER_CONV:
             if k < 1 or pad < 0 or outs != (outs[0], ins[1] + 2 * pad - k + 1, ins[2] + 2 * pad - k + 1) \
                     or outs[1] < 1:
                 raise ValueError(f"{where}: a {k}x{k} convolution with padding {pad} of {ins} cannot give {outs}")
             n_weight, n_bias = outs[0] * ins[0] * k * k, outs[0]
-        elif l.kind == 1:  # subsample
+        elif l.kind == LENET_LAYER_SUBSAMPLE:
             if outs != (ins[0], ins[1] // 2, ins[2] // 2):
                 raise ValueError(f"{where}: 2x2 subsampling of {ins} gives {(ins[0], ins[1] // 2, ins[2] // 2)}, not {outs}")
-            if l.mode == 0:
+            if l.mode == LENET_SUBSAMPLE_PAPER:
                 n_weight = n_bias = l.in_maps
-        elif l.kind == 2:  # dense
+        elif l.kind == LENET_LAYER_DENSE:
             if ins[1:] != (1, 1) or outs[1:] != (1, 1):
                 raise ValueError(f"{where}: a full connection's shapes must be (features, 1, 1)")
             n_weight, n_bias = outs[0] * ins[0], outs[0]
-        else:  # rbf
+        else:  # LENET_LAYER_RBF
             if ins[1:] != (1, 1) or outs[1:] != (1, 1):
                 raise ValueError(f"{where}: an RBF layer's shapes must be (features, 1, 1)")
         for key, count in (("weight", n_weight), ("bias", n_bias)):
@@ -973,13 +984,14 @@ cdef _Plan _plan(spec, dtype, Py_ssize_t n_params):
                                  f"{count} values in the {n_params} parameters, got {offset!r}")
         l.weight = -1 if d["weight"] is None else int(d["weight"])
         l.bias = -1 if d["bias"] is None else int(d["bias"])
-        table = _table(d["table"], l.out_maps, l.in_maps, where + " table") if l.kind == 0 else None
-        if d["table"] is not None and l.kind != 0:
+        table = _table(d["table"], l.out_maps, l.in_maps, where + " table") \
+            if l.kind == LENET_LAYER_CONV else None
+        if d["table"] is not None and l.kind != LENET_LAYER_CONV:
             raise ValueError(f"{where}: only a convolution has a connection table")
         plan.keep.append(table)
         l.table = <unsigned char *>_ptr(table)
         protos = None
-        if l.kind == 3:
+        if l.kind == LENET_LAYER_RBF:
             protos = _as_array(where + " prototypes", d["prototypes"], dtype, 2, "(classes, features)")
             _expect_shape(where + " prototypes", protos, (l.out_maps, l.in_maps), "(classes, features)")
         elif d["prototypes"] is not None:
@@ -1081,10 +1093,10 @@ def network_train(spec, params, grads, optimizer, images, labels, order, batch_s
     keep = _fill_optimizer(&opt, optimizer, params, grads)
     cdef int loss_kind = _code("loss", loss, LOSS_KINDS)
     last = LAYER_KINDS[plan.layers[plan.n_layers - 1].kind]
-    if (loss_kind == 2) == (last == "rbf"):
+    if (loss_kind == LENET_LOSS_CROSS_ENTROPY) == (plan.layers[plan.n_layers - 1].kind == LENET_LAYER_RBF):
         raise ValueError(f"loss {loss!r} does not fit a network whose last layer is {last!r}: "
                          "RBF penalties take 'penalty' or 'discriminative', logits 'cross-entropy'")
-    cdef double rubbish = _rubbish_constant(j) if loss_kind == 1 else 0.0
+    cdef double rubbish = _rubbish_constant(j) if loss_kind == LENET_LOSS_DISCRIMINATIVE else 0.0
     images = _as_array("images", images, dtype, None, "")
     if images.ndim < 2 or math.prod(images.shape[1:]) != plan.in_size:
         raise ValueError(f"images must hold samples of {plan.in_size} values each, got shape {_fmt(images.shape)}")

@@ -38,97 +38,15 @@ from typing import Any
 
 import numpy as np
 
-from .model import LeNet5, Network
+from .model import LeNet5, Network, check_network_config, network_config, network_from
 
 OPTIMIZER_PREFIX = "optimizer/"
 META_CONFIG = "meta/config"
 META_PROGRESS = "meta/progress"
 
-#: The networks a config can name.
-MODELS = ("paper", "modern")
 #: The arrays of a checkpoint together, uncompressed (a LeNet-5 checkpoint holds about 1 MB).
 MAX_CHECKPOINT_BYTES = 256 * 2**20
 _MAX_MEMBERS = 10_000
-_DTYPES = ("float32", "float64")
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
-def _network_settings(config: Mapping) -> dict:
-    """The checked architecture settings of a config (ValueError saying which one is wrong)."""
-    if not isinstance(config, Mapping):
-        raise ValueError(f"the config must be a mapping (a JSON object), not "
-                         f"{type(config).__name__}")
-    model = config.get("model", "paper")
-    if not isinstance(model, str) or model not in MODELS:
-        raise ValueError(f"the config's model must be one of {', '.join(map(repr, MODELS))}, "
-                         f"got {model!r}")
-    dtype = config.get("dtype", "float32")
-    if isinstance(dtype, str):
-        ok = dtype in _DTYPES
-    else:  # np.float32, np.dtype("float64"), ... from Python code (JSON only has strings)
-        try:
-            ok = isinstance(dtype, (type, np.dtype)) and np.dtype(dtype).name in _DTYPES
-        except TypeError:
-            ok = False
-    if not ok:
-        raise ValueError(f"the config's dtype must be 'float32' or 'float64', got {dtype!r}")
-    seed = config.get("seed", 0)
-    if not _is_int(seed) or seed < 0:
-        raise ValueError(f"the config's seed must be a non-negative integer, got {seed!r}")
-    settings: dict[str, Any] = {"model": model, "dtype": np.dtype(dtype), "seed": int(seed)}
-    if model == "paper":
-        init = config.get("init", "lecun98")
-        if not isinstance(init, str):
-            raise ValueError(f"the config's init must be a string, got {init!r}")
-        settings["init"] = init
-        return settings
-    in_channels = config.get("in_channels", 1)
-    if not _is_int(in_channels) or in_channels < 1:
-        raise ValueError(f"the config's in_channels must be a positive integer, got "
-                         f"{in_channels!r}")
-    input_size = config.get("input_size", 28)
-    if not _is_int(input_size) or input_size not in (28, 32):
-        raise ValueError(f"the config's input_size must be 28 or 32, got {input_size!r}")
-    for key, default in (("activation", "swish"), ("pooling", "max")):
-        value = config.get(key, default)
-        if not isinstance(value, str):
-            raise ValueError(f"the config's {key} must be a string, got {value!r}")
-        settings[key] = value
-    settings.update(in_channels=int(in_channels), input_size=int(input_size))
-    return settings
-
-
-def build_network(config: Mapping) -> LeNet5:
-    """The (freshly initialised) network that a checkpoint's config describes.
-
-    ``config``: ``model`` ("paper", the default, or "modern"), ``dtype`` ("float32", the
-    default, or "float64"), ``seed``; for the paper network ``init``; for the modern one
-    ``in_channels``, ``input_size``, ``activation``, ``pooling``. Other keys are ignored.
-    Raises ValueError when a setting is not one of these.
-    """
-    return _build(_network_settings(config))
-
-
-def _build(s: dict) -> LeNet5:
-    """The network of settings checked by ``_network_settings``."""
-    if s["model"] == "paper":
-        return LeNet5(seed=s["seed"], dtype=s["dtype"], init=s["init"])
-    return LeNet5.modern(in_channels=s["in_channels"], input_size=s["input_size"],
-                         seed=s["seed"], dtype=s["dtype"], activation=s["activation"],
-                         pooling=s["pooling"])
-
-
-def network_config(net: Network) -> dict:
-    """What build_network needs to rebuild `net`'s architecture."""
-    config: dict[str, Any] = {"model": getattr(net, "variant", "paper"), "dtype": str(net.dtype)}
-    if config["model"] == "modern":
-        c, h, _ = net.input_shape
-        config.update(in_channels=c, input_size=h, activation=net.C1.activation,
-                      pooling=net.S2.mode)
-    return config
 
 
 def save_checkpoint(path: str | os.PathLike, net: Network, optimizer_state: dict | None = None,
@@ -292,7 +210,7 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
             raise CheckpointError(f"{path}: {OPTIMIZER_PREFIX}{name} must hold numbers, not "
                              f"{value.dtype}")
     try:
-        settings = _network_settings(config)
+        settings = check_network_config(config)
     except ValueError as exc:
         raise CheckpointError(f"{path}: {META_CONFIG} describes no lenet network: {exc}") from None
     if settings["model"] == "modern":            # before building: it sizes C1
@@ -303,7 +221,7 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
             raise CheckpointError(f"{path}: {META_CONFIG} says in_channels="
                              f"{settings['in_channels']}, but the file holds {held}")
     try:
-        net = _build(settings)
+        net = network_from(settings)
     except (TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: {META_CONFIG} describes no lenet network: {exc}") from None
     try:

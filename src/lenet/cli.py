@@ -5,22 +5,31 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import replace
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
+from . import checks, viz
+from ._version import __version__
+from .threads import set_num_threads
+from .checkpoint import read_checkpoint
+from .datasets import PREPROCESSING
+from .layers import SUBSAMPLING_MODES, RBFOutput
+from .losses import LOSSES
+from .model import build_network
+from .optim import OPTIMIZERS
+from .paper import TEST_ERROR
+from .recipes import (DATASETS, RECIPES, Recipe, check_settings, recipe_from_config,
+                      recipe_with, without_inapplicable)
+from .training import TrainingDiverged, evaluate, load_data, network_for, train
+
 
 def _summary(args: argparse.Namespace) -> int:
-    from .model import LeNet5
-
-    dtype = np.float64 if args.dtype == "float64" else np.float32
-    if args.model == "paper":
-        net = LeNet5(seed=args.seed, dtype=dtype)
-    else:
-        net = LeNet5.modern(in_channels=args.in_channels, input_size=args.input_size,
-                            seed=args.seed, dtype=dtype)
-    print(net.summary())
+    config = {"model": args.model, "seed": args.seed, "dtype": args.dtype}
+    if args.model == "modern":
+        config.update(in_channels=args.in_channels, input_size=args.input_size)
+    print(build_network(config).summary())
     return 0
 
 
@@ -38,9 +47,7 @@ def option(field: str) -> str:
 def _train_recipe(args: argparse.Namespace):
     """(recipe name, Recipe) of a new run: the --recipe with the options typed, every one
     checked and named as typed; options that do not apply to the run are refused."""
-    from dataclasses import asdict
 
-    from .recipes import RECIPES, Recipe, check_settings, without_inapplicable
 
     name = args.recipe
     chosen = {k: getattr(args, k) for k in _RECIPE_OPTIONS if getattr(args, k) is not None}
@@ -60,7 +67,6 @@ def _train_recipe(args: argparse.Namespace):
 
 def _check_train_options(args: argparse.Namespace) -> None:
     """The options that need neither data nor files, checked before anything is read or made."""
-    from . import checks
 
     if args.threads is not None:
         checks.whole_number("--threads", args.threads, 1)
@@ -76,10 +82,6 @@ def _check_train_options(args: argparse.Namespace) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from . import set_num_threads
-    from .checkpoint import read_checkpoint
-    from .recipes import recipe_from_config, recipe_with
-    from .training import load_data, network_for, train
 
     _check_train_options(args)
     state = None
@@ -94,8 +96,6 @@ def _train(args: argparse.Namespace) -> int:
                              "--threads, --data, --quiet) may be given with it, not "
                              + ", ".join(option(k) for k in others or ["recipe"]))
         if args.epochs is not None:
-            from . import checks
-
             checks.whole_number("--epochs", args.epochs, 1)
         state = read_checkpoint(out)
         recipe = recipe_from_config(state["config"])
@@ -148,7 +148,6 @@ def _new_run_folder(name: str) -> Path:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from .training import evaluate
 
     state, recipe, (x_test, y_test) = _checkpoint_data(args)
     result = evaluate(state["net"], x_test, y_test)
@@ -171,8 +170,6 @@ class MissingExtra(RuntimeError):
 
 def _viz():
     """lenet.viz, with matplotlib checked now, before any data are loaded."""
-    from . import viz
-
     try:
         viz.require_matplotlib()
     except ImportError as exc:
@@ -183,9 +180,6 @@ def _viz():
 def _checkpoint_data(args: argparse.Namespace, split: str = "test"):
     """(state, recipe, (images, labels)): a checkpoint and the `split` of the dataset its
     recipe names, preprocessed as it was trained."""
-    from .checkpoint import read_checkpoint
-    from .recipes import recipe_from_config
-    from .training import load_data
 
     state = read_checkpoint(args.checkpoint)
     recipe = recipe_from_config(state["config"])
@@ -225,9 +219,7 @@ def _inspect(args: argparse.Namespace) -> int:
     _check_options(args)
     draw = args.out is not None
     if draw:
-        viz = _viz()
-    else:  # the text needs no matplotlib
-        from . import viz
+        _viz()  # checked now: the text alone needs no matplotlib
     state, recipe, (x, y) = _checkpoint_data(args, args.split)
     net, i = state["net"], _check_index(args.index, y, recipe.dataset, args.split)
     title = _digit_title(recipe, args.split, i)
@@ -248,9 +240,6 @@ TUTORIAL_IMAGE = 7
 
 
 def _figures(args: argparse.Namespace) -> int:
-    from .layers import RBFOutput
-    from .paper import TEST_ERROR
-    from .training import evaluate
 
     _check_options(args)
     viz = _viz()
@@ -285,12 +274,6 @@ def _figures(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
-    from .datasets import PREPROCESSING
-    from .layers import SUBSAMPLING_MODES
-    from .optim import OPTIMIZERS
-    from .losses import LOSSES
-    from .recipes import DATASETS, RECIPES
 
     parser = argparse.ArgumentParser(
         prog="lenet", description="LeNet-5 as in LeCun et al. (1998), on a C/OpenMP core.")
@@ -422,7 +405,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "train":
         args.recipe_given = args.recipe is not None
         args.recipe = args.recipe or "paper"
-    from .training import TrainingDiverged
 
     try:
         return args.run(args)

@@ -101,6 +101,8 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from ._version import __version__
+
 __all__ = [
     "DatasetError", "DatasetNotFoundError", "PREPROCESSING", "affine_transform", "data_dirs",
     "distort", "load_cifar10", "load_fashion_mnist", "load_mnist", "preprocess", "read_idx",
@@ -567,9 +569,7 @@ def _progress(total: int | None, desc: str):
 
 def _fetch(url: str, out, desc: str) -> None:
     """Stream ``url`` into the open binary file ``out``."""
-    from . import __version__ as version
-
-    request = urllib.request.Request(url, headers={"User-Agent": f"lenet/{version}"})
+    request = urllib.request.Request(url, headers={"User-Agent": f"lenet/{__version__}"})
     start = time.monotonic()
     with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
         length = response.headers.get("Content-Length")

@@ -17,40 +17,33 @@ The layers' caches (``layer.a``, ``layer.y``) are not filled; use ``net.forward`
 
 from __future__ import annotations
 
-import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _core
-from .layers import Convolution, FullConnection, RBFOutput, Subsampling
 from .losses import Loss, loss_for
-from .model import Network
-from .optim import Optimizer
+
+if TYPE_CHECKING:  # for the type checker only: the network and optimiser are duck-typed here
+    from .model import Network
+    from .optim import Optimizer
 
 
 class NotFusable(ValueError):
     """The network has a layer the fused path does not know, or layers with hooks."""
 
 
-def _param_offsets(net: Network, layer) -> dict[str, int]:
-    """Where each of the layer's parameter arrays starts in net.parameters."""
-    offsets, offset = {}, net._offsets[layer.name][0]
-    for name, shape in layer.param_shapes().items():
-        offsets[name] = offset
-        offset += math.prod(shape)
-    return offsets
-
-
 def layer_spec(net: Network) -> list[dict]:
-    """The description of net's layers that the C core's network calls take."""
+    """The description of net's layers that the C core's network calls take: each layer's
+    ``core_spec``, with its slice of the flat parameter buffer."""
     return _cached(net)[0]
 
 
 def _cached(net: Network) -> tuple[list[dict], object]:
     """(spec, checked C plan) of net, made once and kept on the network (its layers and buffers
     never change; a copy or unpickled network makes its own)."""
-    if not isinstance(net, Network):
+    if not hasattr(net, "layers") or not hasattr(net, "parameter_offsets"):
         raise TypeError(f"net must be a lenet network, got {type(net).__name__}")
     hooked = [layer.name for layer in net.layers if layer.has_hooks]
     if hooked:  # the C loop never passes through the layer objects, so hooks would not run
@@ -69,31 +62,16 @@ def _cached(net: Network) -> tuple[list[dict], object]:
 
 
 def _make_spec(net: Network) -> list[dict]:
-    spec, shape = [], tuple(net.input_shape)
-    for layer, out_shape in zip(net.layers, net._shapes):
-        d = {"activation": layer.activation, "mode": "paper", "k": 0, "pad": 0, "table": None,
-             "weight": None, "bias": None, "prototypes": None}
-        if isinstance(layer, Convolution):
-            d.update(kind="conv", k=layer.kernel_size, pad=layer.padding,
-                     table=layer._table_for_core, in_shape=shape, out_shape=out_shape,
-                     **_param_offsets(net, layer))
-        elif isinstance(layer, Subsampling):
-            offsets = _param_offsets(net, layer)  # none for average and max pooling
-            d.update(kind="subsample", mode=layer.mode, in_shape=shape, out_shape=out_shape,
-                     weight=offsets.get("coefficient"), bias=offsets.get("bias"))
-        elif isinstance(layer, FullConnection):
-            d.update(kind="dense", in_shape=(layer.in_features, 1, 1),
-                     out_shape=(layer.out_features, 1, 1), **_param_offsets(net, layer))
-        elif type(layer) is RBFOutput:
-            classes, features = layer.prototypes.shape
-            d.update(kind="rbf", in_shape=(features, 1, 1), out_shape=(classes, 1, 1),
-                     prototypes=layer.prototypes)
-        else:
+    offsets = net.parameter_offsets
+    spec = []
+    for layer in net.layers:
+        d = layer.core_spec(offsets[layer.name][0])
+        if d is None:
             raise NotFusable(f"layer {layer.name} ({type(layer).__name__}) has no fused kernel")
         spec.append(d)
-        shape = tuple(out_shape)
-    if len(spec) > 16:
-        raise NotFusable(f"the fused path takes at most 16 layers, the network has {len(spec)}")
+    if len(spec) > _core.MAX_LAYERS:
+        raise NotFusable(f"the fused path takes at most {_core.MAX_LAYERS} layers, the network "
+                         f"has {len(spec)}")
     return spec
 
 
@@ -139,7 +117,7 @@ class FusedTrainer:
                                                                 if loss.name == "discriminative"
                                                                 else None)
         self.net, self.optimizer = net, optimizer
-        if type(optimizer).step is not Optimizer.step or optimizer.name not in _core.OPTIMIZER_KINDS:
+        if not optimizer.runs_in_core:
             raise NotFusable(f"optimizer {type(optimizer).__name__} has its own step(), which the "
                              f"fused path cannot run")
         _, self._plan = _cached(net)

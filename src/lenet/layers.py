@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
@@ -289,6 +289,43 @@ class Layer:
         state["_forward_hooks"], state["_backward_hooks"] = {}, {}
         return state
 
+    # -- the C core's description (lenet.fused) --------------------------------------------------
+    def core_spec(self, offset: int) -> dict[str, Any] | None:
+        """This layer as the C core's whole-network calls take it (``struct lenet_layer`` in
+        csrc/lenet.h): its kind, squashing, subsampling mode, the shapes of one sample (maps,
+        H, W), kernel size and padding, connection table, prototypes, and where its weight and
+        bias start in the network's flat parameter buffer, given ``offset``, where this
+        layer's slice of it begins. None when the core has no kernel for the layer: a kind of
+        your own, or a subclass that computes differently (it overrides ``_forward`` or
+        ``_backward``). Needs ``input_shape`` (a network sets it)."""
+        return None
+
+    def _placed(self, where: str) -> tuple[int, ...]:
+        """The shape of one sample's input, which a network sets; ValueError for a lone layer."""
+        if self.input_shape is None:
+            raise ValueError(f"{self.name}.{where} needs the layer's input_shape, which a network "
+                             f"sets: call it on a layer of a lenet Network")
+        return self.input_shape
+
+    def _spec(self, base: type, offset: int, in_shape: tuple[int, ...],
+              out_shape: tuple[int, ...], **fields: Any) -> dict[str, Any] | None:
+        """core_spec's dict for a layer computed as class ``base`` computes, with the offsets
+        of its parameters; None when the layer's class changes how ``base`` computes."""
+        if any(getattr(type(self), m) is not getattr(base, m) for m in ("_forward", "_backward")):
+            return None
+        offsets: dict[str, int] = {}
+        for name, shape in self.param_shapes().items():
+            offsets[name] = offset
+            offset += math.prod(shape)
+        spec: dict[str, Any] = {"kind": self.kind, "activation": self.activation,
+                                "mode": "paper", "in_shape": tuple(in_shape),
+                                "out_shape": tuple(out_shape), "k": 0, "pad": 0, "table": None,
+                                "weight": None, "bias": None, "prototypes": None}
+        spec.update(fields)
+        spec["weight"] = offsets.get("weight", offsets.get("coefficient"))
+        spec["bias"] = offsets.get("bias")
+        return spec
+
     # -- explanation -----------------------------------------------------------------------------
     def formula(self) -> str:
         """What the layer computes, as the paper writes it (weighted sums a, then states y)."""
@@ -457,6 +494,11 @@ class Convolution(Layer):
                                  (self.out_maps, self.in_maps, k, k)).copy()
         return {"weight": weight, "bias": np.ones(self.out_maps, bool)}
 
+    def core_spec(self, offset: int) -> dict[str, Any] | None:
+        shape = self._placed("core_spec")
+        return self._spec(Convolution, offset, shape, self.output_shape(shape), k=self.kernel_size,
+                          pad=self.padding, table=self._table_for_core)
+
     def fan_in(self) -> np.ndarray:
         """Inputs seen by one unit of each output map: connected maps x k x k (75/100/150 in C3)."""
         return self.connection_table.sum(axis=1) * self.kernel_size ** 2
@@ -566,6 +608,10 @@ class Subsampling(Layer):
         for arr in self.params.values():
             arr[...] = rng.uniform(-1, 1, arr.shape) * limit
 
+    def core_spec(self, offset: int) -> dict[str, Any] | None:
+        shape = self._placed("core_spec")
+        return self._spec(Subsampling, offset, shape, self.output_shape(shape), mode=self.mode)
+
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         c, h, w = input_shape
         return (c, h // 2, w // 2)
@@ -637,6 +683,11 @@ class FullConnection(Layer):
 
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
         return {"weight": (self.out_features, self.in_features), "bias": (self.out_features,)}
+
+    def core_spec(self, offset: int) -> dict[str, Any] | None:
+        # the core sees a vector of features as (features, 1, 1) maps
+        return self._spec(FullConnection, offset, (self.in_features, 1, 1),
+                          (self.out_features, 1, 1))
 
     def init_parameters(self, rng: np.random.Generator, scheme: str = DEFAULT_INIT) -> None:
         """``"lecun98"``: uniform in +-2.4/in_features (Appendix A), biases too;
@@ -720,6 +771,11 @@ class RBFOutput(Layer):
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         return (self._prototypes.shape[0],)
+
+    def core_spec(self, offset: int) -> dict[str, Any] | None:
+        classes, features = self._prototypes.shape
+        return self._spec(RBFOutput, offset, (features, 1, 1), (classes, 1, 1),
+                          prototypes=self._prototypes)
 
     def connections(self, input_shape: tuple[int, ...]) -> int:
         return int(self._prototypes.size)

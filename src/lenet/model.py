@@ -16,13 +16,15 @@ import os
 import sys
 import warnings
 from collections import OrderedDict
-from typing import Iterator, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from .layers import (ACTIVATIONS, DEFAULT_INIT, SUBSAMPLING_MODES, Convolution, FullConnection,
                      Layer, RBFOutput, Subsampling, _check_choice, _positive_int, check_dtype)
+from . import fused
+from .checks import is_whole_number
 from .losses import loss_for, softmax
 from .paper import INPUT_RANGE as PAPER_INPUT_RANGE
 from .paper import INPUT_SHAPE as PAPER_INPUT_SHAPE
@@ -86,6 +88,9 @@ class Network:
     (``net.C1``) and, in order, ``net.layers``.
     """
 
+    #: "paper" (LeNet5()), "modern" (LeNet5.modern()), or "custom" for any other stack of
+    #: layers: only the first two can be rebuilt from a config (checkpoints, recipes)
+    variant = "custom"
     #: (low, high) of the images the network expects, when known (the paper's network:
     #: -0.1 .. 1.175); inputs far outside it get an InputWarning
     input_range: tuple[float, float] | None = None
@@ -148,6 +153,17 @@ class Network:
                                  f"shape {self.input_shape}")
             shapes.append(shape)
         return shapes
+
+    @property
+    def parameter_offsets(self) -> dict[str, tuple[int, int]]:
+        """Layer name -> (start, stop): the layer's slice of ``net.parameters`` (and of
+        ``net.gradients`` and ``net.curvature``)."""
+        return dict(self._offsets)
+
+    @property
+    def output_shapes(self) -> tuple[tuple[int, ...], ...]:
+        """Each layer's output shape for one sample, in order (no batch axis)."""
+        return tuple(self._shapes)
 
     def __iter__(self) -> Iterator[Layer]:
         return iter(self.layers)
@@ -318,8 +334,6 @@ class Network:
         anything in the layers: for inference. Networks with layers the fused path does not
         know, or with hooks, fall back to ``forward`` (which runs the hooks and fills the
         layers' caches)."""
-        from . import fused  # fused imports this module
-
         if fused.supports(self):
             return fused.forward(self, x, batch_size)
         return self.forward(x)
@@ -426,7 +440,7 @@ class Network:
 
         rule = "-" * len(line(header))
         c, h, w = self.input_shape
-        title = f"{type(self).__name__} ({getattr(self, 'variant', 'custom')}), input {c} x {h} x {w}, {self.dtype}"
+        title = f"{type(self).__name__} ({self.variant}), input {c} x {h} x {w}, {self.dtype}"
         return "\n".join([title, line(header), rule, *map(line, body), rule, line(total)])
 
     def explain(self) -> str:
@@ -523,3 +537,91 @@ class LeNet5(Network):
         for layer in self.layers:
             layer.init_parameters(rng, scheme)
 
+
+
+# ---- networks built from configs (checkpoints, recipes) -------------------------------------
+
+#: The networks a config can name.
+MODELS = ("paper", "modern")
+_DTYPES = ("float32", "float64")
+
+
+def check_network_config(config: Mapping) -> dict:
+    """The checked architecture settings of a config (ValueError saying which one is wrong)."""
+    if not isinstance(config, Mapping):
+        raise ValueError(f"the config must be a mapping (a JSON object), not "
+                         f"{type(config).__name__}")
+    model = config.get("model", "paper")
+    if not isinstance(model, str) or model not in MODELS:
+        raise ValueError(f"the config's model must be one of {', '.join(map(repr, MODELS))}, "
+                         f"got {model!r}")
+    dtype = config.get("dtype", "float32")
+    if isinstance(dtype, str):
+        ok = dtype in _DTYPES
+    else:  # np.float32, np.dtype("float64"), ... from Python code (JSON only has strings)
+        try:
+            ok = isinstance(dtype, (type, np.dtype)) and np.dtype(dtype).name in _DTYPES
+        except TypeError:
+            ok = False
+    if not ok:
+        raise ValueError(f"the config's dtype must be 'float32' or 'float64', got {dtype!r}")
+    seed = config.get("seed", 0)
+    if not is_whole_number(seed) or seed < 0:
+        raise ValueError(f"the config's seed must be a non-negative integer, got {seed!r}")
+    settings: dict[str, Any] = {"model": model, "dtype": np.dtype(dtype), "seed": int(seed)}
+    if model == "paper":
+        init = config.get("init", "lecun98")
+        if not isinstance(init, str):
+            raise ValueError(f"the config's init must be a string, got {init!r}")
+        settings["init"] = init
+        return settings
+    in_channels = config.get("in_channels", 1)
+    if not is_whole_number(in_channels) or in_channels < 1:
+        raise ValueError(f"the config's in_channels must be a positive integer, got "
+                         f"{in_channels!r}")
+    input_size = config.get("input_size", 28)
+    if not is_whole_number(input_size) or input_size not in (28, 32):
+        raise ValueError(f"the config's input_size must be 28 or 32, got {input_size!r}")
+    for key, default in (("activation", "swish"), ("pooling", "max")):
+        value = config.get(key, default)
+        if not isinstance(value, str):
+            raise ValueError(f"the config's {key} must be a string, got {value!r}")
+        settings[key] = value
+    settings.update(in_channels=int(in_channels), input_size=int(input_size))
+    return settings
+
+
+def build_network(config: Mapping) -> LeNet5:
+    """The (freshly initialised) network that a checkpoint's config describes.
+
+    ``config``: ``model`` ("paper", the default, or "modern"), ``dtype`` ("float32", the
+    default, or "float64"), ``seed``; for the paper network ``init``; for the modern one
+    ``in_channels``, ``input_size``, ``activation``, ``pooling``. Other keys are ignored.
+    Raises ValueError when a setting is not one of these.
+    """
+    return network_from(check_network_config(config))
+
+
+def network_from(s: dict) -> LeNet5:
+    """The network of settings checked by ``check_network_config``."""
+    if s["model"] == "paper":
+        return LeNet5(seed=s["seed"], dtype=s["dtype"], init=s["init"])
+    return LeNet5.modern(in_channels=s["in_channels"], input_size=s["input_size"],
+                         seed=s["seed"], dtype=s["dtype"], activation=s["activation"],
+                         pooling=s["pooling"])
+
+
+def network_config(net: Network) -> dict:
+    """What build_network needs to rebuild `net`'s architecture. Only LeNet5() and
+    LeNet5.modern() can be rebuilt from a config: another network is refused (ValueError)."""
+    if net.variant not in MODELS:
+        raise ValueError(f"only lenet.LeNet5() and LeNet5.modern() networks can be described "
+                         f"by a config (and saved in a checkpoint); this one is a custom "
+                         f"{type(net).__name__} of layers "
+                         f"{', '.join(layer.name for layer in net.layers)}")
+    config: dict[str, Any] = {"model": net.variant, "dtype": str(net.dtype)}
+    if config["model"] == "modern":
+        c, h, _ = net.input_shape
+        config.update(in_channels=c, input_size=h, activation=net.C1.activation,
+                      pooling=net.S2.mode)
+    return config

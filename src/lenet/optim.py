@@ -20,8 +20,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from typing import TYPE_CHECKING
+
 from . import _core, paper
-from .model import Network
+
+if TYPE_CHECKING:  # for the type checker only: an optimiser takes any lenet network
+    from .model import Network
 
 #: The paper's global learning rate eta for passes 1-20 (Section III.C, Appendix C), SDLM's
 #: default schedule (lenet.paper.ETA_SCHEDULE).
@@ -39,7 +43,7 @@ class Optimizer:
     core_settings: dict[str, str] = {}
 
     def __init__(self, net: Network, lr: float, lr_decay: float = 1.0) -> None:
-        if not isinstance(net, Network):
+        if not all(hasattr(net, a) for a in ("parameters", "gradients", "parameter_mask")):
             raise TypeError(f"net must be a lenet network, got {type(net).__name__}")
         self.net = net
         self.lr = self.base_lr = _positive("lr", lr)
@@ -51,6 +55,12 @@ class Optimizer:
         """Called before each pass (epoch counts from 0): the learning rate of the pass is
         lr * lr_decay**epoch. (SDLM estimates its curvature here instead.)"""
         self.lr = self.base_lr * self.lr_decay ** epoch
+
+    @property
+    def runs_in_core(self) -> bool:
+        """Whether the C core's update (csrc/optim.c) is this optimiser's whole step, so that
+        the fused path can run it: a subclass with its own ``step`` cannot be fused."""
+        return type(self).step is Optimizer.step and self.name in _core.OPTIMIZER_KINDS
 
     def step(self) -> None:
         """One update of net.parameters from net.gradients, in the C core (csrc/optim.c)."""

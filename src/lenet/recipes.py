@@ -82,6 +82,17 @@ class Recipe:
         """The settings that apply to this run, as a JSON-ready dict (``config.json``)."""
         return {k: v for k, v in asdict(self).items() if self.applies(k)}
 
+    def network_config(self, image_shape: tuple[int, ...]) -> dict[str, Any]:
+        """The config (``lenet.model.build_network``) of the network this recipe trains on
+        images of shape (C, H, W): the modern variant is sized to the images."""
+        config: dict[str, Any] = {"model": self.model, "seed": self.seed}
+        if self.model == "paper":
+            config["init"] = self.init
+        else:
+            config.update(in_channels=int(image_shape[0]), input_size=int(image_shape[1]),
+                          activation=self.activation, pooling=self.pooling)
+        return config
+
 
 #: Settings that apply only to some runs: setting -> (the setting it depends on, the values of
 #: that setting under which it applies, what holds otherwise).

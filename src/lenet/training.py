@@ -26,7 +26,11 @@ from typing import Callable
 import numpy as np
 
 from . import losses as _losses
-from .checkpoint import build_network, read_checkpoint, save_checkpoint
+from . import datasets
+from .checkpoint import read_checkpoint, save_checkpoint
+from .datasets import distort
+from .fused import FusedTrainer, NotFusable
+from .model import build_network, network_config
 from .losses import DEFAULT_J, LOSSES, Loss, check_loss, loss_for
 from .model import Network
 from .optim import OPTIMIZERS, PAPER_ETA_SCHEDULE, SDLM, Optimizer
@@ -218,10 +222,11 @@ def train(net: Network, train_data: tuple[np.ndarray, np.ndarray],
     x_train, y_train = train_data
     if recipe.limit is not None:
         x_train, y_train = x_train[:recipe.limit], y_train[:recipe.limit]
-    variant = getattr(net, "variant", None)
-    if variant is not None and variant != recipe.model:
+    if net.variant != "custom" and net.variant != recipe.model:
         raise ValueError(f"the recipe is for the {recipe.model!r} model but the network is the "
-                         f"{variant!r} one: set Recipe(model={variant!r}, ...)")
+                         f"{net.variant!r} one: set Recipe(model={net.variant!r}, ...)")
+    if out is not None:
+        network_config(net)  # a custom network cannot be checkpointed: say so before training
     if len(x_train) != len(y_train) or len(x_train) == 0:
         raise ValueError(f"train_data must be non-empty images and labels of the same length, "
                          f"got {len(x_train)} images and {len(y_train)} labels")
@@ -230,8 +235,6 @@ def train(net: Network, train_data: tuple[np.ndarray, np.ndarray],
     optimizer = optimizer or make_optimizer(net, recipe)
     trainer = None
     if fused is None or fused:
-        from .fused import FusedTrainer, NotFusable
-
         try:
             trainer = FusedTrainer(net, optimizer, recipe.batch_size, recipe_loss(net, recipe))
         except NotFusable:
@@ -391,9 +394,6 @@ def _passes(net, x_train, y_train, test_data, recipe, optimizer, out_dir, histor
     batch = recipe.batch_size
     steps = math.ceil(n / batch)
     chunk = batch * max(1, DISTORT_CHUNK // batch)  # images distorted together
-    if recipe.distort:
-        from .datasets import distort
-
     def batch_at(step: int) -> tuple[np.ndarray, np.ndarray]:
         """The pass's indices and images of `step` (from the distorted chunk when distorting)."""
         idx = order[step * batch:(step + 1) * batch]
@@ -526,19 +526,13 @@ def _fused_steps(trainer, x_train, y_train, order, images, chunk, step, steps, b
 
 def network_for(recipe: Recipe, image_shape: tuple[int, int, int]) -> Network:
     """A freshly initialised network for the recipe and images of shape (C, H, W)."""
-    config = {"model": recipe.model, "seed": recipe.seed, "init": recipe.init}
-    if recipe.model == "modern":
-        config.update(in_channels=image_shape[0], input_size=image_shape[1],
-                      activation=recipe.activation, pooling=recipe.pooling)
-    return build_network(config)
+    return build_network(recipe.network_config(image_shape))
 
 
 def load_data(recipe: Recipe, root: str | os.PathLike | None = None, download: bool = True):
     """(train, test) pairs of preprocessed images (N, C, H, W) float32 and labels, as the
     recipe's dataset and preprocessing say (files from `root`, else recipe.data, else the
     usual search; see lenet.datasets)."""
-    from . import datasets  # the dataset readers are imported only when data are loaded
-
     if recipe.dataset not in DATASETS:
         raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {recipe.dataset!r}")
     loader = getattr(datasets, "load_" + recipe.dataset.replace("-", "_"))

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .checkpoint import read_checkpoint
 from .layers import Convolution, RBFOutput
 from .paper import BITMAP_COLUMNS, BITMAP_ROWS, SQUASH_A, rbf_prototypes
 from .losses import softmax
@@ -253,7 +254,7 @@ def feature_maps(net: "Network", image: ArrayLike, label: int | None = None,
 
     heights = [row_height(row) for row in rows]
     fig = _figure(16, sum(heights) + 0.8)
-    heading = ((title or f"LeNet-5 ({getattr(net, 'variant', 'custom')}) on one digit")
+    heading = ((title or f"LeNet-5 ({net.variant}) on one digit")
                + (f": label {label}," if label is not None else ":") + f" predicted {predicted}")
     fig.suptitle(heading + "  (blue < 0 < red)", fontsize=13)
     row_figs = np.atleast_1d(fig.subfigures(len(rows), 1, height_ratios=heights))
@@ -532,8 +533,6 @@ def _read_history(source: Any) -> list[dict]:
                     except ValueError:
                         raise ValueError(f"{path}, line {number}: not JSON") from None
             return records
-        from .checkpoint import read_checkpoint
-
         return list(read_checkpoint(path)["progress"].get("history", []))
     if isinstance(source, Iterable):
         return list(source)
@@ -781,7 +780,7 @@ def feature_maps_text(net: "Network", image: ArrayLike, label: int | None = None
     out_name = names[-1]
     rbf, scores, predicted = _output_scores(net, states[out_name])
     label = _check_label(label, scores.size)
-    parts = [(title or f"LeNet-5 ({getattr(net, 'variant', 'custom')})") + ":"
+    parts = [(title or f"LeNet-5 ({net.variant})") + ":"
              + (f" label {label}," if label is not None else "") + f" predicted {predicted}", ""]
     x = states["input"]
     parts.append(f"input  {_shape_text(x.shape)}")
