@@ -39,7 +39,8 @@ import numpy as np
 import lenet
 from lenet import fused
 from lenet.datasets import DatasetError, DatasetNotFoundError, load_mnist, preprocess
-from lenet.optim import SDLM, SGD, RMSprop
+from lenet.optim import SGD, RMSprop
+from lenet.sdlm import SDLM
 from machine import describe
 
 try:

@@ -188,7 +188,7 @@ def max_output_difference(net: lenet.Network, model: nn.Module, x: np.ndarray) -
 
 
 def step_sizes_from(net: lenet.Network, flat: np.ndarray) -> dict[str, torch.Tensor]:
-    """Split a flat per-parameter array (like ``lenet.optim.SDLM(net).step_sizes``, laid out
+    """Split a flat per-parameter array (like ``lenet.sdlm.SDLM(net).step_sizes``, laid out
     as ``net.parameters``) into tensors named and shaped like ``net.state_dict()``."""
     flat = np.asarray(flat, dtype=np.float32)
     if flat.shape != net.parameters.shape:
@@ -340,7 +340,7 @@ def _self_check() -> bool:
     # drift apart: rounding differences grow as fast as between lenet in float32 and float64.)
     net = lenet.LeNet5(seed=0)
     model = paper_model(net)
-    sdlm = lenet.optim.SDLM(net)
+    sdlm = lenet.sdlm.SDLM(net)
     sdlm.start_pass(0, (paper_x, labels))
     steps = step_sizes_from(net, sdlm.step_sizes)
     _, grad = lenet.losses.rbf_penalty(net.forward(x1), y1)

@@ -203,7 +203,7 @@ def test_non_finite_weights_are_traced_to_their_layer(tmp_path):
     """An update that writes NaN into C3 stops the run at the next step, naming C3's weights."""
     net = lenet.LeNet5(seed=0, init="lecun98-sqrt")
     recipe = Recipe(epochs=1, optimizer="sgd", lr=0.01)
-    optimizer = training.make_optimizer(net, recipe)
+    optimizer = lenet.recipes.make_optimizer(net, recipe)
     real_step, steps = optimizer.step, []
 
     def step():

@@ -14,7 +14,8 @@ import lenet
 from lenet import _core, fused
 from lenet import reference as R
 from lenet.losses import Loss
-from lenet.optim import SDLM, SGD, Adam, RMSprop
+from lenet.optim import SGD, Adam, RMSprop
+from lenet.sdlm import SDLM
 from lenet.training import Recipe, TrainingDiverged, loss_and_grad, train
 
 from test_train import StopAfter, tiny_data

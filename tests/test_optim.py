@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 import lenet
-from lenet.optim import PAPER_ETA_SCHEDULE, SDLM, SGD, Adam, RMSprop
+from lenet.optim import SGD, Adam, RMSprop
+from lenet.paper import ETA_SCHEDULE as PAPER_ETA_SCHEDULE
+from lenet.sdlm import SDLM
 
 
 def two_layer_rbf_net(seed: int) -> lenet.Network:

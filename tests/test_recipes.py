@@ -147,6 +147,6 @@ def test_every_setting_has_a_check():
             bad = [] if f.name == "data" else ["x"]
         else:
             bad = [object()]
-        for value in bad:
-            with pytest.raises(ValueError, match=f.name):
+        for value in bad:  # TypeError for no number at all, ValueError for the rest
+            with pytest.raises((TypeError, ValueError), match=f.name):
                 Recipe(**{f.name: value})

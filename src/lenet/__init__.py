@@ -12,7 +12,7 @@ plain NumPy versions of every C kernel, and ``lenet.gradcheck`` checks any backw
 
 from __future__ import annotations
 
-from . import losses, optim, paper, reference
+from . import losses, optim, paper, reference, sdlm
 from ._version import __version__
 from .gradcheck import gradcheck
 from .layers import Convolution, FullConnection, Layer, RBFOutput, Subsampling
@@ -26,7 +26,7 @@ from .training import evaluate, train
 __all__ = [
     "CheckpointError", "InputWarning", "RECIPES", "Convolution", "FullConnection", "Layer", "LeNet5", "Network", "RBFOutput", "Recipe",
     "Subsampling", "evaluate", "get_num_threads", "gradcheck", "load_checkpoint", "losses",
-    "openmp_enabled", "optim", "rbf_prototypes", "reference", "save_checkpoint",
+    "openmp_enabled", "optim", "paper", "rbf_prototypes", "reference", "save_checkpoint", "sdlm",
     "set_num_threads", "train",
 ]
 

@@ -34,8 +34,11 @@ def whole_number(name: str, value: Any, minimum: int = 0) -> int:
 
 def real_number(name: str, value: Any, low: float = -math.inf, high: float = math.inf, *,
                 low_open: bool = False, high_open: bool = False) -> float:
-    """``value`` as a float, which must be finite and within [low, high] (or open ends)."""
-    if not is_real_number(value) or not math.isfinite(value) or \
+    """``value`` as a float, which must be finite and within [low, high] (or open ends);
+    TypeError when it is no real number at all."""
+    if not is_real_number(value):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    if not math.isfinite(value) or \
             (value <= low if low_open else value < low) or \
             (value >= high if high_open else value > high):
         ends = ("(" if low_open else "[") + f"{low:g}, {high:g}" + (")" if high_open else "]")
@@ -60,3 +63,23 @@ def flag(name: str, value: Any) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{name} must be True or False, got {value!r}")
     return bool(value)
+
+
+def positive(name: str, value: Any) -> float:
+    """``value`` as a float, a finite number > 0 (learning rates, mu, eps, ...)."""
+    return real_number(name, value, 0.0, low_open=True)
+
+
+def fraction(name: str, value: Any) -> float:
+    """``value`` as a float in [0, 1) (momentum, the decay rates of running means)."""
+    return real_number(name, value, 0.0, 1.0, high_open=True)
+
+
+def labels(name: str, value: Any, n: int, classes: int) -> np.ndarray:
+    """``value`` as an int64 array of n class labels, each from 0 to classes - 1."""
+    arr = np.asarray(value)
+    if arr.shape != (n,) or arr.dtype.kind not in "iu" or \
+            (n and (int(arr.min()) < 0 or int(arr.max()) >= classes)):
+        raise ValueError(f"{name} must hold {n} integer labels in [0, {classes}), got "
+                         f"{arr.dtype} array of shape {arr.shape}")
+    return arr.astype(np.int64)

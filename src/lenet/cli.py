@@ -18,9 +18,8 @@ from .datasets import PREPROCESSING
 from .layers import SUBSAMPLING_MODES, RBFOutput
 from .losses import LOSSES
 from .model import build_network
-from .optim import OPTIMIZERS
 from .paper import TEST_ERROR
-from .recipes import (DATASETS, RECIPES, Recipe, check_settings, recipe_from_config,
+from .recipes import (DATASETS, OPTIMIZERS, RECIPES, Recipe, check_settings, recipe_from_config,
                       recipe_with, without_inapplicable)
 from .training import TrainingDiverged, evaluate, load_data, network_for, train
 

@@ -35,7 +35,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from . import _core, losses, optim
+from . import _core, losses, optim, sdlm
 from .layers import Convolution, FullConnection, RBFOutput, Subsampling
 from .model import LeNet5, Network
 from .paper import INPUT_SHAPE as PAPER_INPUT_SHAPE
@@ -765,7 +765,7 @@ def _sdlm_layer(c: Case) -> FullConnection:
 
 def _sdlm_solve(c: Case) -> Outputs:
     layer = _sdlm_layer(c)
-    h_x = layer.backward_second(c["h_y"])
+    h_x = sdlm.backward_second(layer, c["h_y"])
     return {"h_x": h_x.copy(), "h_weight": layer.curvature["weight"].copy(),
             "h_bias": layer.curvature["bias"].copy()}
 

@@ -143,7 +143,7 @@ class Layer:
         self.dtype = check_dtype(dtype)
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
-        self.curvature: dict[str, np.ndarray] = {}  # d2E/dw2 estimates, see backward_second
+        self.curvature: dict[str, np.ndarray] = {}  # d2E/dw2 estimates (lenet.sdlm)
         self._x: np.ndarray | None = None  # input of the last forward
         self.a: np.ndarray | None = None  # weighted sums of the last forward
         self.y: np.ndarray | None = None  # states f(a) of the last forward
@@ -272,6 +272,11 @@ class Layer:
         return HookHandle(hooks, key)
 
     @property
+    def x(self) -> np.ndarray | None:
+        """The input of the last forward, as the layer saw it (read-only), or None before."""
+        return None if self._x is None else _read_only(self._x)
+
+    @property
     def has_hooks(self) -> bool:
         """True while a forward or backward hook is registered."""
         return bool(self._forward_hooks or self._backward_hooks)
@@ -382,31 +387,6 @@ class Layer:
             lines.append(f"  {'parameters' if i == 0 else '':12} {name} {_format_shape(shape)}: "
                          f"{trainable:,} trainable{note}")
         return lines
-
-    def backward_second(self, h_y: np.ndarray) -> np.ndarray:
-        """Back-propagate diagonal second derivatives (Appendix C, Gauss-Newton): given
-        h_y = d2E/dy2 for the batch of the last forward, return d2E/dx2 for the input, and write
-        into ``self.curvature`` d2E/dw2 for each parameter, summed over the batch.
-
-        The rules mirror back-propagation with squares and drop off-diagonal terms:
-        d2E/da2 = f'(a)^2 d2E/dx2 (the state), d2E/dx_j2 = sum_i w_ij^2 d2E/da_i2, and
-        d2E/dw2 = sum over the connections sharing w of x_j^2 d2E/da_i2. The same kernels as
-        backward run them, fed with squared weights and inputs.
-        """
-        if self.y is None:
-            raise RuntimeError(f"{self.name}.backward_second: call forward first")
-        h_y = self._prepare(h_y, "h_y", self.name + ".backward_second")
-        if h_y.shape != self.y.shape:
-            raise ValueError(f"{self.name}.backward_second: h_y must have the forward output's "
-                             f"shape {self.y.shape}, got {h_y.shape}")
-        if self.activation == "identity":
-            h_a = h_y
-        else:
-            h_a = h_y * np.square(_core.activation_derivative(self.a, self.activation))
-        return self._backward_second(h_a)
-
-    def _backward_second(self, h_a: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
 
     def _prepare(self, value: ArrayLike, argument: str, where: str,
                  copy: bool = False) -> np.ndarray:
@@ -565,14 +545,6 @@ class Convolution(Layer):
                                        d_bias=self.grads["bias"])
         return dx
 
-    def _backward_second(self, h_a: np.ndarray) -> np.ndarray:
-        hx, _, _ = _core.conv_backward(np.square(self._x), np.square(self.params["weight"]), h_a,
-                                       self._table_for_core, self.padding,
-                                       d_weight=self.curvature["weight"],
-                                       d_bias=self.curvature["bias"])
-        return hx
-
-
 class Subsampling(Layer):
     """Subsampling layer: S2 and S4 of LeNet-5 (Section II.B), or average/max pooling.
 
@@ -647,20 +619,6 @@ class Subsampling(Layer):
                                             d_bias=self.grads.get("bias"))
         return dx
 
-    def _backward_second(self, h_a: np.ndarray) -> np.ndarray:
-        if self.mode == "max":  # the window's winner alone sees the unit: h goes to it
-            hx, _, _ = _core.subsample_backward(self._x, h_a, None, "max")
-            return hx
-        if self.mode == "average":  # a = sum of x / 4: each input's weight squared is 1/16
-            hx, _, _ = _core.subsample_backward(self._x, h_a, np.full(self.maps, 1 / 16), "paper")
-            return hx
-        hx, _, _ = _core.subsample_backward(np.square(self._x), h_a,
-                                            np.square(self.params["coefficient"]), "paper",
-                                            d_coefficient=self.curvature["coefficient"],
-                                            d_bias=self.curvature["bias"])
-        return hx
-
-
 class FullConnection(Layer):
     """Full connection: F6 of LeNet-5 (Section II.B), and the modern variant's output layer.
 
@@ -734,11 +692,10 @@ class FullConnection(Layer):
                                         d_weight=self.grads["weight"], d_bias=self.grads["bias"])
         return dx.reshape(self._input_shape)
 
-    def _backward_second(self, h_a: np.ndarray) -> np.ndarray:
-        hx, _, _ = _core.dense_backward(np.square(self._x), np.square(self.params["weight"]), h_a,
-                                        d_weight=self.curvature["weight"],
-                                        d_bias=self.curvature["bias"])
-        return hx.reshape(self._input_shape)
+    @property
+    def x(self) -> np.ndarray | None:
+        """The input of the last forward in the shape it was given ((N, 120, 1, 1) from C5)."""
+        return None if self._x is None else _read_only(self._x.reshape(self._input_shape))
 
 
 class RBFOutput(Layer):
@@ -801,9 +758,4 @@ class RBFOutput(Layer):
 
     def _backward(self, da: np.ndarray) -> np.ndarray:
         return _core.rbf_backward(self._x, self._prototypes, da)
-
-    def _backward_second(self, h_a: np.ndarray) -> np.ndarray:
-        # d2 y_i / dx_j2 = 2 for every prototype i: each F6 state gets 2 x (sum of h over the
-        # classes). With h = 1 on the correct class (equation (8)) that is the paper's 2.
-        return np.repeat(2 * h_a.sum(axis=1, keepdims=True), self._x.shape[1], axis=1)
 

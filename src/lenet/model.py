@@ -23,7 +23,7 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from .layers import (ACTIVATIONS, DEFAULT_INIT, SUBSAMPLING_MODES, Convolution, FullConnection,
                      Layer, RBFOutput, Subsampling, _check_choice, _positive_int, check_dtype)
-from . import fused
+from . import fused, sdlm
 from .checks import is_whole_number
 from .losses import loss_for, softmax
 from .paper import INPUT_RANGE as PAPER_INPUT_RANGE
@@ -238,35 +238,10 @@ class Network:
         return dout
 
     def estimate_curvature(self, x: ArrayLike, labels: ArrayLike) -> np.ndarray:
-        """h_kk, the diagonal second derivatives of the loss for every parameter (Appendix C).
-
-        Averaged over the patterns of x (the paper uses 500 training patterns before each pass)
-        and written into ``net.curvature`` (a twin of ``net.parameters``; each layer's
-        ``curvature`` dict holds views), which is returned. The pass starts from the output:
-        for RBF outputs, the second derivative of the correct class's penalty with respect to
-        each F6 state, 2 (the paper's rule, for either loss); for logits, the softmax
-        cross-entropy's Gauss-Newton diagonal p (1 - p). Then each layer back-propagates it
-        with squared weights and inputs (``Layer.backward_second``).
-        """
-        out = self.forward(x)
-        n, classes = out.shape
-        labels = np.asarray(labels)
-        if labels.shape != (n,) or labels.dtype.kind not in "iu" or \
-                (n and (labels.min() < 0 or labels.max() >= classes)):
-            raise ValueError(f"labels must be {n} integers in [0, {classes}), got "
-                             f"{labels.dtype} array of shape {labels.shape}")
-        if n == 0:
-            raise ValueError("x must hold at least one pattern to estimate the curvature from")
-        if isinstance(self.layers[-1], RBFOutput):
-            h = np.zeros(out.shape, self.dtype)
-            h[np.arange(n), labels] = 1
-        else:
-            p = softmax(out.astype(np.float64))
-            h = (p * (1 - p)).astype(self.dtype)
-        for layer in reversed(self.layers):
-            h = layer.backward_second(h)
-        self.curvature /= n
-        return self.curvature
+        """h_kk, the diagonal second derivatives of the loss for every parameter (Appendix C),
+        averaged over the patterns of x and written into ``net.curvature``, which is returned:
+        SDLM's curvature estimate, ``lenet.sdlm.estimate_curvature``."""
+        return sdlm.estimate_curvature(self, x, labels)
 
     def trace(self, x: ArrayLike, label: ArrayLike | None = None, *, loss: str | None = None,
               j: float | None = None, pre_activations: bool = False) -> "Trace":

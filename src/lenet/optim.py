@@ -5,10 +5,9 @@ updates ``net.parameters``; every layer sees the change, since its ``params`` ar
 that are not trainable (C3's unconnected weights, ``net.parameter_mask`` False) are never
 moved, so they stay exactly 0.
 
-* ``SDLM``: the paper's Stochastic Diagonal Levenberg-Marquardt method (Appendix C): a step
-  size per parameter, eps_k = eta / (mu + h_kk), from the diagonal second derivatives h_kk,
-  re-estimated on 500 training patterns before each pass and held for the pass.
-* ``SGD`` (with momentum), ``RMSprop`` (Keras defaults), ``Adam``.
+* ``SGD`` (with momentum), ``RMSprop`` (Keras defaults), ``Adam``;
+* the paper's SDLM (Appendix C) is an ``Optimizer`` too, with its curvature estimate:
+  ``lenet.sdlm``.
 
 Each has ``step()``, ``state_dict()`` and ``load_state_dict()`` (NumPy arrays and numbers, for
 checkpoints), and ``lr``: the global learning rate of the current pass. ``step()`` runs in the
@@ -18,18 +17,15 @@ has the updates in plain NumPy (``sdlm_update`` ...).
 
 from __future__ import annotations
 
-import numpy as np
-
 from typing import TYPE_CHECKING
 
-from . import _core, paper
+import numpy as np
+
+from . import _core
+from .checks import fraction, positive
 
 if TYPE_CHECKING:  # for the type checker only: an optimiser takes any lenet network
     from .model import Network
-
-#: The paper's global learning rate eta for passes 1-20 (Section III.C, Appendix C), SDLM's
-#: default schedule (lenet.paper.ETA_SCHEDULE).
-PAPER_ETA_SCHEDULE = paper.ETA_SCHEDULE
 
 
 class Optimizer:
@@ -46,8 +42,8 @@ class Optimizer:
         if not all(hasattr(net, a) for a in ("parameters", "gradients", "parameter_mask")):
             raise TypeError(f"net must be a lenet network, got {type(net).__name__}")
         self.net = net
-        self.lr = self.base_lr = _positive("lr", lr)
-        self.lr_decay = _positive("lr_decay", lr_decay)
+        self.lr = self.base_lr = positive("lr", lr)
+        self.lr_decay = positive("lr_decay", lr_decay)
         self._mask = net.parameter_mask.astype(net.dtype)  # 1 trainable, 0 fixed
         self.steps = 0
 
@@ -94,55 +90,6 @@ class Optimizer:
             getattr(self, name)[...] = arr
 
 
-def _positive(name: str, value: float) -> float:
-    return _core.real_in(name, value, 0.0, np.inf, low_open=True)
-
-
-def _fraction(name: str, value: float) -> float:
-    return _core.real_in(name, value, 0.0, 1.0, high_open=True)
-
-
-class SDLM(Optimizer):
-    """Stochastic Diagonal Levenberg-Marquardt (Section III.C, Appendix C).
-
-    Before each pass, ``start_pass`` estimates h_kk, the diagonal second derivatives of the
-    loss, on ``patterns`` (the paper: 500 training patterns) with ``net.estimate_curvature``
-    and fixes the step sizes eps_k = eta / (mu + h_kk) for the pass; eta comes from
-    ``schedule`` (the paper's: 0.0005 for passes 1-2, 0.0002 for 3-5, 0.0001 for 6-8, 0.00005
-    for 9-12, 0.00001 for 13-20; later passes keep the last value). mu = 0.02 keeps the step
-    bounded where the curvature is tiny. Each ``step`` is w_k <- w_k - eps_k dE/dw_k.
-    """
-
-    name = "sdlm"
-    state_arrays = ("step_sizes",)
-
-    def __init__(self, net: Network, schedule: tuple[float, ...] = PAPER_ETA_SCHEDULE,
-                 mu: float = paper.MU) -> None:
-        schedule = tuple(_positive("schedule", float(v)) for v in schedule)
-        if not schedule:
-            raise ValueError("schedule must hold at least one learning rate")
-        super().__init__(net, schedule[0])
-        self.schedule = schedule
-        self.mu = _positive("mu", mu)
-        self.step_sizes = np.zeros_like(net.parameters)  # eps_k, zero until start_pass
-
-    def start_pass(self, epoch: int, patterns=None) -> None:
-        """Set eta for pass `epoch` (from 0) and estimate the step sizes on `patterns`, a pair
-        (images, labels) of training patterns."""
-        if patterns is None:
-            raise ValueError("SDLM needs patterns (images, labels) to estimate the curvature on")
-        self.lr = self.schedule[min(epoch, len(self.schedule) - 1)]
-        h = self.net.estimate_curvature(*patterns)
-        np.divide(self.lr, self.mu + h, out=self.step_sizes)
-        self.step_sizes *= self._mask
-
-    def effective_rates(self) -> tuple[float, float]:
-        """Smallest and largest eps_k over the trainable parameters (the paper reports about
-        7e-5 and 0.016 in its first pass)."""
-        rates = self.step_sizes[self.net.parameter_mask]
-        return float(rates.min()), float(rates.max())
-
-
 class SGD(Optimizer):
     """Stochastic gradient descent with momentum m: v <- m v - lr g;  w <- w + v."""
 
@@ -153,7 +100,7 @@ class SGD(Optimizer):
     def __init__(self, net: Network, lr: float = 0.01, momentum: float = 0.0,
                  lr_decay: float = 1.0) -> None:
         super().__init__(net, lr, lr_decay)
-        self.momentum = _fraction("momentum", momentum)
+        self.momentum = fraction("momentum", momentum)
         self.velocity = np.zeros_like(net.parameters)
 
 
@@ -172,8 +119,8 @@ class RMSprop(Optimizer):
     def __init__(self, net: Network, lr: float = 0.001, rho: float = 0.9,
                  eps: float = 1e-7, lr_decay: float = 1.0) -> None:
         super().__init__(net, lr, lr_decay)
-        self.rho = _fraction("rho", rho)
-        self.eps = _positive("eps", eps)
+        self.rho = fraction("rho", rho)
+        self.eps = positive("eps", eps)
         self.mean_square = np.zeros_like(net.parameters)
 
 
@@ -191,11 +138,10 @@ class Adam(Optimizer):
     def __init__(self, net: Network, lr: float = 0.001, beta1: float = 0.9,
                  beta2: float = 0.999, eps: float = 1e-8, lr_decay: float = 1.0) -> None:
         super().__init__(net, lr, lr_decay)
-        self.beta1 = _fraction("beta1", beta1)
-        self.beta2 = _fraction("beta2", beta2)
-        self.eps = _positive("eps", eps)
+        self.beta1 = fraction("beta1", beta1)
+        self.beta2 = fraction("beta2", beta2)
+        self.eps = positive("eps", eps)
         self.mean = np.zeros_like(net.parameters)
         self.mean_square = np.zeros_like(net.parameters)
 
 
-OPTIMIZERS = {cls.name: cls for cls in (SDLM, SGD, RMSprop, Adam)}

@@ -33,7 +33,11 @@ from . import checks, paper
 from .datasets import PREPROCESSING
 from .layers import ACTIVATIONS, DEFAULT_INIT, INITIALISATIONS, SUBSAMPLING_MODES
 from .losses import DEFAULT_J, LOSSES
-from .optim import OPTIMIZERS
+from .optim import SGD, Adam, Optimizer, RMSprop
+from .sdlm import SDLM, paper_schedule
+
+#: The optimisers a recipe can name.
+OPTIMIZERS: dict[str, type[Optimizer]] = {cls.name: cls for cls in (SDLM, SGD, RMSprop, Adam)}
 
 #: The networks a recipe can train: the paper's LeNet-5, or the modern variant.
 MODELS = ("paper", "modern")
@@ -177,6 +181,20 @@ def without_inapplicable(values: Mapping[str, Any], keep: Iterable[str] = ()) ->
     return {k: (_DEFAULTS[k] if k in _APPLIES_WHEN and k not in keep
                 and _not_applying(k, values) is not None else value)
             for k, value in values.items()}
+
+
+def make_optimizer(net: Any, recipe: Recipe) -> Optimizer:
+    """The optimiser a recipe names, for ``net``, with the recipe's settings: SDLM with the
+    paper's schedule scaled so that its first pass uses ``lr`` and the recipe's mu; the others
+    with their learning rate, its decay per pass, and SGD's momentum."""
+    if recipe.optimizer == "sdlm":
+        return SDLM(net, paper_schedule(recipe.lr), mu=recipe.mu)
+    settings: dict[str, Any] = {"lr_decay": recipe.lr_decay}
+    if recipe.lr is not None:
+        settings["lr"] = recipe.lr
+    if recipe.optimizer == "sgd":
+        settings["momentum"] = recipe.momentum
+    return OPTIMIZERS[recipe.optimizer](net, **settings)
 
 
 def recipe_from_config(config: Mapping[str, Any]) -> Recipe:

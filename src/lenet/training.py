@@ -26,15 +26,16 @@ from typing import Callable
 import numpy as np
 
 from . import losses as _losses
-from . import datasets
+from . import checks, datasets
 from .checkpoint import read_checkpoint, save_checkpoint
 from .datasets import distort
 from .fused import FusedTrainer, NotFusable
 from .model import build_network, network_config
 from .losses import DEFAULT_J, LOSSES, Loss, check_loss, loss_for
 from .model import Network
-from .optim import OPTIMIZERS, PAPER_ETA_SCHEDULE, SDLM, Optimizer
-from .recipes import DATASETS, RECIPES, Recipe, recipe_from_config
+from .optim import Optimizer
+from .sdlm import SDLM
+from .recipes import DATASETS, RECIPES, Recipe, make_optimizer, recipe_from_config
 
 #: Images distorted together with one generator (a resumed run regenerates whole chunks), and
 #: run through the fused path in one call (so Ctrl-C is seen at least every chunk).
@@ -45,23 +46,6 @@ CHANCE_ERROR = 0.85
 
 class TrainingDiverged(RuntimeError):
     """The loss or the weights stopped being finite."""
-
-
-def make_optimizer(net: Network, recipe: Recipe) -> Optimizer:
-    """The optimiser a recipe names, with its learning rate (SDLM: the schedule scaled so
-    that its first pass uses `lr`)."""
-    if recipe.optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {recipe.optimizer!r}")
-    if recipe.optimizer == "sdlm":
-        scale = 1.0 if recipe.lr is None else recipe.lr / PAPER_ETA_SCHEDULE[0]
-        return SDLM(net, tuple(scale * eta for eta in PAPER_ETA_SCHEDULE), mu=recipe.mu)
-    cls = OPTIMIZERS[recipe.optimizer]
-    kwargs = {"lr_decay": recipe.lr_decay}
-    if recipe.lr is not None:
-        kwargs["lr"] = recipe.lr
-    if recipe.optimizer == "sgd":
-        kwargs["momentum"] = recipe.momentum
-    return cls(net, **kwargs)
 
 
 def recipe_loss(net: Network, recipe: Recipe) -> Loss:
@@ -76,14 +60,10 @@ def loss_and_grad(net: Network, out: np.ndarray, labels: np.ndarray, recipe: Rec
 
 def evaluate(net: Network, x: np.ndarray, y: np.ndarray, batch_size: int = 1000) -> dict:
     """Error rate, per-class error and confusion matrix (rows: true class) of net on (x, y)."""
-    y = np.asarray(y)
     out = np.concatenate([net.infer(x[i:i + batch_size], batch_size)
                           for i in range(0, len(x), batch_size)]) if len(x) else np.zeros((0, 10))
     predicted, classes = net.classify(out), out.shape[1]
-    if y.shape != (len(x),) or y.dtype.kind not in "iu" or \
-            (len(y) and (y.min() < 0 or y.max() >= classes)):
-        raise ValueError(f"y must hold {len(x)} integer labels in [0, {classes}), got "
-                         f"{y.dtype} array of shape {y.shape}")
+    y = checks.labels("y", y, len(x), classes)
     confusion = np.zeros((classes, classes), np.int64)
     np.add.at(confusion, (y.astype(np.int64), predicted), 1)
     counts = confusion.sum(axis=1)
