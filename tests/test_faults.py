@@ -139,7 +139,7 @@ def test_a_full_disk_is_refused_before_training(tmp_path, monkeypatch):
     class Usage:
         free = 100_000
 
-    monkeypatch.setattr(training.shutil, "disk_usage", lambda path: Usage)
+    monkeypatch.setattr(lenet.runs.shutil, "disk_usage", lambda path: Usage)
     with pytest.raises(OSError, match=r"0\.1 MiB free, and the run needs about"):
         lenet.train(lenet.LeNet5(), *_tiny_data(), Recipe(epochs=1), out=tmp_path / "run",
                     progress=False, echo=None)

@@ -199,7 +199,7 @@ def test_fused_interrupt_and_resume_give_the_same_bits(tmp_path, monkeypatch, st
     whole = lenet.LeNet5(seed=0)
     train(whole, (x, y), None, recipe, progress=False, echo=None)
     net = lenet.LeNet5(seed=0)
-    monkeypatch.setattr(train_module, "_StopOnInterrupt", StopAfter(stop_at))
+    monkeypatch.setattr(train_module, "StopOnInterrupt", StopAfter(stop_at))
     history = train(net, (x, y), None, recipe, out=tmp_path, progress=False, echo=None)
     assert history[-1]["interrupted"] and history[-1]["step"] % 1024 == 0
     monkeypatch.undo()

@@ -30,8 +30,7 @@ def test_the_default_recipe_is_the_papers():
 
 def test_train_without_a_recipe_uses_the_papers(monkeypatch):
     seen = []
-    monkeypatch.setattr(lenet.training, "_passes", lambda net, x, y, t, recipe, *a: seen.append(
-        recipe) or [])
+    monkeypatch.setattr(lenet.training, "_passes", lambda run: seen.append(run.recipe) or [])
     lenet.train(lenet.LeNet5(), tiny_data(8), progress=False, echo=None)
     assert seen == [RECIPES["paper"]]
 

@@ -93,7 +93,7 @@ def test_interrupt_and_resume_give_the_same_bits(tmp_path, monkeypatch, name, st
 
     interrupted = make_net(recipe)
     with monkeypatch.context() as m:
-        m.setattr(train_module, "_StopOnInterrupt", StopAfter(stop_at))
+        m.setattr(train_module, "StopOnInterrupt", StopAfter(stop_at))
         history = train(interrupted, data, test, recipe, out=tmp_path / "b", progress=False,
                         echo=None, fused=fused)
     assert history[-1]["interrupted"]
@@ -186,7 +186,7 @@ def test_resumed_log_matches_the_uninterrupted_one(tmp_path, monkeypatch):
     data, test = tiny_data(), tiny_data(16, seed=1)
     train(make_net(recipe), data, test, recipe, out=tmp_path / "a", progress=False, echo=None)
     with monkeypatch.context() as m:
-        m.setattr(train_module, "_StopOnInterrupt", StopAfter(15))  # in pass 2
+        m.setattr(train_module, "StopOnInterrupt", StopAfter(15))  # in pass 2
         train(make_net(recipe), data, test, recipe, out=tmp_path / "b", progress=False,
               echo=None, fused=False)
     train(make_net(recipe), data, test, recipe, out=tmp_path / "b", resume=True,

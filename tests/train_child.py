@@ -77,7 +77,7 @@ def main() -> None:
         ckpt.np.savez = savez
         ckpt.os.replace = replace
     elif args.pause_at == "log-append":
-        import lenet.training as training
+        import lenet.runs as runs
 
         real_open = open
 
@@ -88,7 +88,7 @@ def main() -> None:
                     pause(out)
             return real_open(path, mode, *a, **k)
 
-        training.open = guarded_open  # the module's own name lookup finds this first
+        runs.open = guarded_open  # the module's own name lookup finds this first
     train, test = data()
     net = lenet.LeNet5(seed=0, init=RECIPE.init)
     resume = (out / "checkpoint.npz").exists()

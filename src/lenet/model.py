@@ -313,6 +313,33 @@ class Network:
             return fused.forward(self, x, batch_size)
         return self.forward(x)
 
+    def where_non_finite(self, x: np.ndarray | None = None) -> str:
+        """Where NaN or Inf numbers start in this network, for a diverging training run: the
+        first layer whose parameters hold them, or, running the batch ``x`` forward layer by
+        layer (the layers' checks of their input skipped), the first layer whose outputs do;
+        "" when the parameters are finite and no x is given."""
+        for layer in self.layers:
+            for name, arr in layer.params.items():
+                bad = arr.size - int(np.count_nonzero(np.isfinite(arr)))
+                if bad:
+                    return f"layer {layer.name}: {bad} of its {arr.size} {name} values are NaN or Inf"
+        if x is None:
+            return ""
+        out = np.ascontiguousarray(x, dtype=self.dtype)
+        if not np.all(np.isfinite(out)):  # the data themselves
+            return "the input images hold NaN or Inf"
+        with np.errstate(all="ignore"):
+            for layer in self.layers:
+                inputs = out
+                out = layer._run_forward(out)
+                if not np.all(np.isfinite(out)):
+                    largest = np.nanmax(np.abs(np.where(np.isfinite(inputs), inputs, 0)))
+                    weight = max((float(np.max(np.abs(a))) for a in layer.params.values()),
+                                 default=0)
+                    return (f"layer {layer.name} is the first whose outputs are NaN or Inf (its "
+                            f"inputs reach {largest:.3g}, its largest weight {weight:.3g})")
+        return "every layer's outputs are finite; the loss itself overflowed"
+
     def predict(self, x: ArrayLike) -> np.ndarray:
         """Predicted classes (N,): the smallest RBF penalty, or the largest logit."""
         return self.classify(self.infer(x))

@@ -1,10 +1,13 @@
-"""Training and evaluation (Section III.C): the loop behind ``lenet train``.
+"""Training (Section III.C): the loop behind ``lenet train``.
 
-``train(net, train_data, test_data, ...)`` runs passes over the training set: before each
-pass the optimiser prepares (SDLM estimates its step sizes on 500 patterns), then every batch
-goes forward, through the loss, backward, and into the optimiser. After each pass the train
-and test errors are measured, one line is printed, the same figures are appended to
-``OUT/log.jsonl``, and ``OUT/checkpoint.npz`` is replaced atomically.
+``train(net, train_data, test_data, recipe)`` runs passes over the training set. Each pass:
+
+1. the optimiser prepares (SDLM estimates its step sizes on 500 training patterns);
+2. every batch goes forward, through the loss, backward, and into the optimiser: either layer
+   by layer from Python (``LayerByLayer``, the step to read and change when learning) or a
+   whole run of steps per C call (``Fused``, ``lenet.fused``), with the same bits;
+3. the train and test errors are measured, one line is printed, and with ``out`` the run
+   folder gets the record and a new checkpoint (``lenet.runs``).
 
 Every random choice of pass p (the shuffle, the 500 curvature patterns, the distortions of
 each chunk of images) comes from a generator seeded with (seed, p, ...), so a run resumed from
@@ -14,28 +17,32 @@ an uninterrupted run.
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import shutil
+import signal
 import sys
+import threading
 import time
-from pathlib import Path
-from typing import Callable
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 
-from . import losses as _losses
-from . import checks, datasets
-from .checkpoint import read_checkpoint, save_checkpoint
+from . import datasets
 from .datasets import distort
+from .evaluation import evaluate
 from .fused import FusedTrainer, NotFusable
-from .model import build_network, network_config
 from .losses import DEFAULT_J, LOSSES, Loss, check_loss, loss_for
-from .model import Network
+from .model import Network, build_network, network_config
 from .optim import Optimizer
-from .sdlm import SDLM
 from .recipes import DATASETS, RECIPES, Recipe, make_optimizer, recipe_from_config
+from .runs import Progress, RunFolder
+from .sdlm import SDLM
+
+__all__ = ["CHANCE_ERROR", "DEFAULT_J", "DISTORT_CHUNK", "LOSSES", "RECIPES", "Fused",
+           "LayerByLayer", "Recipe", "StopOnInterrupt", "TrainingDiverged", "at_chance",
+           "chance_warning", "check_loss", "evaluate", "format_record", "load_data",
+           "loss_and_grad", "network_for", "recipe_from_config", "recipe_loss", "train"]
 
 #: Images distorted together with one generator (a resumed run regenerates whole chunks), and
 #: run through the fused path in one call (so Ctrl-C is seen at least every chunk).
@@ -58,69 +65,91 @@ def loss_and_grad(net: Network, out: np.ndarray, labels: np.ndarray, recipe: Rec
     return recipe_loss(net, recipe)(out, labels)
 
 
-def evaluate(net: Network, x: np.ndarray, y: np.ndarray, batch_size: int = 1000) -> dict:
-    """Error rate, per-class error and confusion matrix (rows: true class) of net on (x, y)."""
-    out = np.concatenate([net.infer(x[i:i + batch_size], batch_size)
-                          for i in range(0, len(x), batch_size)]) if len(x) else np.zeros((0, 10))
-    predicted, classes = net.classify(out), out.shape[1]
-    y = checks.labels("y", y, len(x), classes)
-    confusion = np.zeros((classes, classes), np.int64)
-    np.add.at(confusion, (y.astype(np.int64), predicted), 1)
-    counts = confusion.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        per_class = np.where(counts > 0, 1 - np.diag(confusion) / counts, np.nan)  # nan: absent
-    return {"error": float(np.mean(predicted != y)) if len(y) else float("nan"),
-            "per_class_error": per_class, "confusion": confusion, "predicted": predicted}
+# ---- the steps -----------------------------------------------------------------------------
+
+class LayerByLayer:
+    """One training step as a student writes it, layer by layer from Python:
+
+        out = net.forward(x)                   # every layer's states, cached for backward
+        loss, grad = loss(out, labels)         # equation (8), (9) or cross-entropy
+        net.backward(grad)                     # every layer's gradients, into net.gradients
+        optimizer.step()                       # w <- w - eps dE/dw (SDLM), or another rule
+
+    The loop to read and to change when learning; the fused path gives the same bits."""
+
+    def __init__(self, net: Network, optimizer: Optimizer, loss: Loss, batch_size: int) -> None:
+        self.net, self.optimizer, self.loss, self.batch_size = net, optimizer, loss, batch_size
+
+    def steps_until(self, step: int, chunk_end: int) -> int:
+        """The step this stepper stops after: one step per call, so that Ctrl-C is seen
+        between any two steps."""
+        return step + 1
+
+    def run(self, images: np.ndarray, labels: np.ndarray, order: np.ndarray, running: dict,
+            bar: Any, step: int) -> tuple[int, str | None]:
+        """The steps of ``order`` (indices into images and labels, one batch here): returns
+        the steps done and, when a loss stopped being finite, what happened."""
+        x, y = images[order], labels[order]
+        out = self.net.forward(x)
+        loss, grad = self.loss(out, y)
+        if not math.isfinite(loss):
+            return 0, f"the loss became {loss}"
+        self.net.backward(grad)
+        self.optimizer.step()
+        running["loss"] += loss * len(order)
+        running["errors"] += int(np.sum(self.net.classify(out) != y))
+        running["seen"] += len(order)
+        if bar is not None:
+            bar.update(len(order))
+            if step % 200 == 0:
+                _show_running(bar, running)
+        return 1, None
 
 
-def _pass_generator(seed: int, epoch: int, *more: int) -> np.random.Generator:
-    return np.random.default_rng([seed, epoch, *more])
+class Fused:
+    """Training steps run in C, up to the end of a chunk of images per call (``lenet.fused``):
+    forward, loss, backward and update, exactly as ``LayerByLayer`` runs them."""
+
+    def __init__(self, trainer: FusedTrainer) -> None:
+        self.trainer = trainer
+        self.batch_size = trainer.batch_size
+
+    def steps_until(self, step: int, chunk_end: int) -> int:
+        return chunk_end
+
+    def run(self, images: np.ndarray, labels: np.ndarray, order: np.ndarray, running: dict,
+            bar: Any, step: int) -> tuple[int, str | None]:
+        done, loss_sum, errors, diverged = self.trainer.run(images, labels, order,
+                                                            running["loss"])
+        seen = min(done * self.batch_size, len(order))
+        running["loss"] = loss_sum
+        running["errors"] += errors
+        running["seen"] += seen
+        if bar is not None:
+            bar.update(seen)
+            _show_running(bar, running)
+        return done, "the loss stopped being finite" if diverged else None
 
 
-def _progress_bar(total: int, initial: int, epoch: int, epochs: int, enabled: bool):
-    if not enabled:
-        return None
-    from tqdm import tqdm
-
-    # disable=None: no bar when stderr is not a terminal (a log file under nohup, say)
-    return tqdm(total=total, initial=initial, desc=f"pass {epoch + 1}/{epochs}", unit="img",
-                leave=False, dynamic_ncols=True, file=sys.stderr, mininterval=0.5, disable=None)
-
-
-def check_output_folder(out: Path, needed: int = 0) -> None:
-    """Fail now, not after an hour of training, when `out` cannot take checkpoints: it must be
-    writable and have room for `needed` bytes (a checkpoint, its temporary twin and the log)."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        with open(probe, "wb") as f:
-            f.write(b"\0" * 65536)
-            f.flush()
-            os.fsync(f.fileno())
-        probe.unlink()
-        free = shutil.disk_usage(out).free
-    except OSError as exc:
-        raise OSError(f"cannot write checkpoints to {out}: {exc.strerror or exc}") from None
-    if free < needed:
-        raise OSError(f"cannot write checkpoints to {out}: {free / 2**20:.1f} MiB free, and the "
-                      f"run needs about {needed / 2**20:.1f} MiB (a checkpoint is written beside "
-                      f"the old one before replacing it)")
+def _stepper(net: Network, optimizer: Optimizer, loss: Loss, recipe: Recipe,
+             fused: bool | None) -> LayerByLayer | Fused:
+    """The fused steps when asked for (True) or when net and optimiser allow them (None)."""
+    if fused is None or fused:
+        try:
+            return Fused(FusedTrainer(net, optimizer, recipe.batch_size, loss))
+        except NotFusable:
+            if fused:
+                raise
+    return LayerByLayer(net, optimizer, loss, recipe.batch_size)
 
 
-def _checkpoint_bytes(net: Network, optimizer: Optimizer) -> int:
-    """About the size of one checkpoint: the parameters and the optimiser's state arrays."""
-    state = sum(np.asarray(v).nbytes for v in optimizer.state_dict().values())
-    return int(net.parameters.nbytes + state) + 65536  # + the zip and JSON overhead
+# ---- Ctrl-C ----------------------------------------------------------------------------------
 
-
-class _StopOnInterrupt:
+class StopOnInterrupt:
     """While active, the first Ctrl-C (SIGINT) or SIGTERM only sets ``requested``: the loop
     stops between two steps and writes a checkpoint. A second one interrupts at once."""
 
     def __enter__(self):
-        import signal
-        import threading
-
         self.requested = False
         self._previous = {}
         if threading.current_thread() is threading.main_thread():
@@ -131,8 +160,6 @@ class _StopOnInterrupt:
         return self
 
     def _handle(self, signum, frame):
-        import signal
-
         if self.requested:
             self._restore()
             raise KeyboardInterrupt
@@ -142,8 +169,6 @@ class _StopOnInterrupt:
               file=sys.stderr, flush=True)
 
     def _restore(self):
-        import signal
-
         for sig, previous in self._previous.items():
             signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
         self._previous = {}
@@ -153,26 +178,25 @@ class _StopOnInterrupt:
         return False
 
 
-def _run_identity(n: int, recipe: Recipe) -> dict:
-    """What must not change between a run and its resumption (else the bits would differ)."""
-    return {"images": n, "batch_size": recipe.batch_size, "seed": recipe.seed,
-            "distort": recipe.distort, "optimizer": recipe.optimizer, "loss": recipe.loss}
 
+# ---- the run ---------------------------------------------------------------------------------
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Write a small text file so that a crash leaves the old version or the new, whole."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+@dataclass
+class _Run:
+    """What every pass of one training run needs."""
 
-
-def _write_log(out_dir: Path, history: list[dict]) -> None:
-    """log.jsonl with one line per finished pass, replaced atomically."""
-    _write_atomically(out_dir / "log.jsonl",
-                      "".join(json.dumps(r) + "\n" for r in history if not r.get("interrupted")))
+    net: Network
+    optimizer: Optimizer
+    recipe: Recipe
+    steps: LayerByLayer | Fused
+    x: np.ndarray
+    y: np.ndarray
+    test: tuple[np.ndarray, np.ndarray] | None
+    folder: RunFolder | None
+    progress: Progress
+    echo: Callable[[str], None] | None
+    bar: bool
+    stop: Any = None
 
 
 def train(net: Network, train_data: tuple[np.ndarray, np.ndarray],
@@ -191,317 +215,219 @@ def train(net: Network, train_data: tuple[np.ndarray, np.ndarray],
 
     `fused` chooses how the steps run: through the fused C path (``lenet.fused``: forward,
     loss, backward and update for 1,024 images per call), or with ``False`` layer by layer
-    from Python (``net.forward``, ``net.backward``, ``optimizer.step()``), the loop to read
-    and modify when learning. Both give the same bits. ``None`` (the default) takes the fused
-    path whenever the network and optimiser allow it.
+    from Python (``LayerByLayer``: ``net.forward``, ``net.backward``, ``optimizer.step()``),
+    the loop to read and modify when learning. Both give the same bits. ``None`` (the
+    default) takes the fused path whenever the network and optimiser allow it.
     """
     recipe = recipe or Recipe()
     if not isinstance(recipe, Recipe):
         raise TypeError(f"recipe must be a lenet Recipe, got {type(recipe).__name__}")
     recipe.check()  # its fields may have been changed since it was made
-    x_train, y_train = train_data
+    x, y = _training_data(net, train_data, recipe, out)
+    loss = recipe_loss(net, recipe)
+    optimizer = optimizer or make_optimizer(net, recipe)
+    steps = _stepper(net, optimizer, loss, recipe, fused)
+    if isinstance(steps, Fused):  # the C loop reads images in place: convert them once
+        x = np.ascontiguousarray(x, dtype=net.dtype)
+    if resume and out is None:
+        raise ValueError("resume needs out: the folder holding the run's checkpoint")
+    folder = RunFolder(out, net, optimizer, recipe, len(x)) if out is not None else None
+    start = folder.start(resume) if folder is not None else Progress()
+    run = _Run(net, optimizer, recipe, steps, x, y, test_data, folder, start, echo, progress)
+    try:
+        with StopOnInterrupt() as run.stop:
+            return _passes(run)
+    except BaseException:
+        if folder is not None:
+            folder.remove_if_unsaved()
+        raise
+
+
+def _training_data(net: Network, train_data: tuple[np.ndarray, np.ndarray], recipe: Recipe,
+                   out: str | os.PathLike | None) -> tuple[np.ndarray, np.ndarray]:
+    """The images and labels to train on (the first `limit`), checked against the network."""
+    x, y = train_data
     if recipe.limit is not None:
-        x_train, y_train = x_train[:recipe.limit], y_train[:recipe.limit]
+        x, y = x[:recipe.limit], y[:recipe.limit]
     if net.variant != "custom" and net.variant != recipe.model:
         raise ValueError(f"the recipe is for the {recipe.model!r} model but the network is the "
                          f"{net.variant!r} one: set Recipe(model={net.variant!r}, ...)")
     if out is not None:
         network_config(net)  # a custom network cannot be checkpointed: say so before training
-    if len(x_train) != len(y_train) or len(x_train) == 0:
+    if len(x) != len(y) or len(x) == 0:
         raise ValueError(f"train_data must be non-empty images and labels of the same length, "
-                         f"got {len(x_train)} images and {len(y_train)} labels")
-    y_train = np.asarray(y_train, dtype=np.int64)
+                         f"got {len(x)} images and {len(y)} labels")
     check_loss(net, recipe.loss)
-    optimizer = optimizer or make_optimizer(net, recipe)
-    trainer = None
-    if fused is None or fused:
-        try:
-            trainer = FusedTrainer(net, optimizer, recipe.batch_size, recipe_loss(net, recipe))
-        except NotFusable:
-            if fused:
-                raise
-        if trainer is not None:  # the C loop reads images in place: convert them once
-            x_train = np.ascontiguousarray(x_train, dtype=net.dtype)
-    out_dir = Path(out) if out is not None else None
-    history: list[dict] = []
-    start_epoch, start_step, partial = 0, 0, {"loss": 0.0, "errors": 0, "seen": 0}
-    if resume and out_dir is None:
-        raise ValueError("resume needs out: the folder holding the run's checkpoint")
-    if out_dir is not None:
-        if not resume and ((out_dir / "checkpoint.npz").exists() or (out_dir / "log.jsonl").exists()):
-            raise ValueError(f"{out_dir} already holds a run: resume it, or choose another folder")
-        created = _missing_folders(out_dir)  # removed again if the run fails before a checkpoint
-        # room for the new checkpoint beside the old one, and the log, with a margin
-        check_output_folder(out_dir, 3 * _checkpoint_bytes(net, optimizer) + 2**20)
-        if resume:
-            state = read_checkpoint(out_dir / "checkpoint.npz")
-            p = _checked_progress(state["progress"], out_dir / "checkpoint.npz")
-            saved = p.get("run", {})
-            now = _run_identity(len(x_train), recipe)
-            changed = [k for k in now if k in saved and saved[k] != now[k]]
-            if changed:
-                raise ValueError(f"cannot resume {out_dir} with a different "
-                                 + ", ".join(f"{k} ({saved[k]} then, {now[k]} now)" for k in changed))
-            net.load_state_dict(state["net"].state_dict())
-            optimizer.load_state_dict(state["optimizer"])
-            start_epoch, start_step = p["epoch"], p["step"]
-            partial = p.get("partial", partial)
-            history = p.get("history", [])
-            _write_log(out_dir, history)  # the log says what the checkpoint holds, no more
-        _write_atomically(out_dir / "config.json", json.dumps(recipe.config(), indent=2) + "\n")
+    return x, np.asarray(y, dtype=np.int64)
 
-    def checkpoint(epoch: int, step: int, running: dict) -> None:
-        if out_dir is None:
-            return
-        if not np.all(np.isfinite(net.parameters)):  # never replace a good checkpoint by this
-            raise _diverged("the weights stopped being finite", epoch, step, out_dir,
-                            _bad_layer(net))
-        progress_state = {"epoch": epoch, "step": step, "partial": running,
-                          "history": history, "seed": recipe.seed,
-                          "run": _run_identity(len(x_train), recipe)}
-        save_checkpoint(out_dir / "checkpoint.npz", net, optimizer.state_dict(),
-                        recipe.config(), progress_state)
 
+def _passes(run: _Run) -> list[dict]:
+    """The passes from where the run stands to the recipe's last; returns the history."""
+    history = run.progress.history
+    warned = any(at_chance(r) for r in history)  # a resumed run warned already
+    for epoch in range(run.progress.epoch, run.recipe.epochs):
+        started = time.perf_counter()
+        first = run.progress.step if epoch == run.progress.epoch else 0
+        running = run.progress.running if epoch == run.progress.epoch else _no_steps()
+        step = _one_pass(run, epoch, first, running)
+        steps = _steps_per_pass(run)
+        if step < steps:  # Ctrl-C: save the point reached, between two steps
+            return _interrupted(run, Progress(epoch, step, running, history),
+                                f"interrupted in pass {epoch + 1} after {step} of {steps} steps")
+        if run.stop.requested and first < steps:  # in the last step: save before evaluating
+            return _interrupted(run, Progress(epoch, steps, running, history),
+                                f"interrupted at the end of pass {epoch + 1}")
+        record = _end_of_pass(run, epoch, running, started)
+        history.append(record)
+        if run.echo:
+            run.echo(format_record(record))
+            if not warned and at_chance(record):
+                warned = True
+                run.echo(chance_warning(record, run.recipe))
+        _save(run, Progress(epoch + 1, 0, _no_steps(), history))
+        if run.folder is not None:  # after the checkpoint: the log never runs ahead of it
+            run.folder.log(record)
+        if run.stop.requested and epoch + 1 < run.recipe.epochs:
+            history.append({"pass": epoch + 2, "interrupted": True, "step": 0})
+            if run.echo:
+                run.echo(_interrupted_text(run, f"interrupted after pass {epoch + 1}"))
+            return history
+    return history
+
+
+def _no_steps() -> dict:
+    return {"loss": 0.0, "errors": 0, "seen": 0}
+
+
+def _steps_per_pass(run: _Run) -> int:
+    return math.ceil(len(run.x) / run.recipe.batch_size)
+
+
+def _one_pass(run: _Run, epoch: int, first: int, running: dict) -> int:
+    """The steps of pass `epoch` from step `first` on; returns the step reached (fewer than the
+    pass's steps when Ctrl-C stopped it)."""
+    recipe, n, batch = run.recipe, len(run.x), run.recipe.batch_size
+    steps = _steps_per_pass(run)
+    chunk = batch * max(1, DISTORT_CHUNK // batch)  # images distorted together
+    rng = _pass_generator(recipe.seed, epoch)
+    order = rng.permutation(n)
+    if first == 0:  # resuming inside a pass, the optimiser's state came with the checkpoint
+        if isinstance(run.optimizer, SDLM):
+            sample = rng.choice(n, min(recipe.curvature_patterns, n), replace=False)
+            run.optimizer.start_pass(epoch, (run.x[sample], run.y[sample]))
+        else:
+            run.optimizer.start_pass(epoch)
+    bar = _progress_bar(n, min(first * batch, n), epoch, recipe.epochs, run.bar)
+    distorted = (-1, run.x, run.y)  # (chunk, its images and labels), made once per chunk
     try:
-        with _StopOnInterrupt() as stop:
-            return _passes(net, x_train, y_train, test_data, recipe, optimizer, out_dir, history,
-                           start_epoch, start_step, partial, progress, echo, checkpoint, stop,
-                           trainer)
-    except BaseException:
-        if out_dir is not None and not (out_dir / "checkpoint.npz").exists():
-            _remove_run_folder(out_dir, created)
-        raise
+        step = first
+        while step < steps:
+            if run.stop.requested:
+                return step
+            index = step * batch // chunk  # the chunk of this step's images
+            lo = index * chunk
+            end = run.steps.steps_until(step, min(steps, (index + 1) * chunk // batch))
+            if recipe.distort:  # this chunk's images, distorted, in the pass's order
+                if distorted[0] != index:
+                    images = distort(run.x[order[lo:lo + chunk]],
+                                     _pass_generator(recipe.seed, epoch, index))
+                    distorted = (index, images, run.y[order[lo:lo + len(images)]])
+                _, images, labels = distorted
+                positions = np.arange(step * batch - lo, min(end * batch, n) - lo)
+            else:
+                images, labels = run.x, run.y
+                positions = order[step * batch:min(end * batch, n)]
+            done, diverged = run.steps.run(images, labels, positions, running, bar, step)
+            if diverged:
+                failed = images[positions[done * batch:(done + 1) * batch]]
+                raise _diverged(diverged, epoch, step + done + 1, run,
+                                run.net.where_non_finite(failed))
+            step += done
+        return step
+    finally:
+        if bar is not None:
+            bar.close()
 
 
-def _missing_folders(folder: Path) -> list[Path]:
-    """``folder`` and those of its parents that do not exist yet, innermost first."""
-    missing = []
-    for f in (folder, *folder.parents):
-        if f.exists():
-            break
-        missing.append(f)
-    return missing
+def _end_of_pass(run: _Run, epoch: int, running: dict, started: float) -> dict:
+    """The pass's record: its running figures, and the errors measured after it."""
+    if not np.all(np.isfinite(run.net.parameters)):
+        raise _diverged("the weights stopped being finite", epoch, _steps_per_pass(run), run,
+                        run.net.where_non_finite())
+    seen = max(running["seen"], 1)
+    record = {"pass": epoch + 1, "lr": run.optimizer.lr,
+              "train_loss": running["loss"] / seen,
+              "running_train_error": running["errors"] / seen,
+              "train_error": evaluate(run.net, run.x, run.y)["error"],
+              "test_error": evaluate(run.net, *run.test)["error"] if run.test else None,
+              "seconds": time.perf_counter() - started}
+    if isinstance(run.optimizer, SDLM):
+        record["effective_lr_min"], record["effective_lr_max"] = run.optimizer.effective_rates()
+    return record
 
 
-def _remove_run_folder(out_dir: Path, created: list[Path]) -> None:
-    """After a run that failed before its first checkpoint: remove the files it wrote and the
-    folders it made, so that no run folder without a checkpoint is left behind."""
-    if not created:  # the folder was there before: leave it, without this run's files
-        for name in ("config.json", "log.jsonl"):
-            (out_dir / name).unlink(missing_ok=True)
+def _save(run: _Run, progress: Progress) -> None:
+    """A checkpoint of the run as it is now, in its folder (never of non-finite weights)."""
+    if run.folder is None:
         return
-    for name in ("config.json", "log.jsonl", "config.json.tmp", ".write-test"):
-        (out_dir / name).unlink(missing_ok=True)
-    for folder in created:
-        try:
-            folder.rmdir()  # only when empty: nothing of the user's is ever removed
-        except OSError:
-            break
+    if not np.all(np.isfinite(run.net.parameters)):  # never replace a good checkpoint by this
+        raise _diverged("the weights stopped being finite", progress.epoch, progress.step, run,
+                        run.net.where_non_finite())
+    run.folder.save(progress)
 
 
-def _checked_progress(p: dict, path: Path) -> dict:
-    """A checkpoint's progress record, checked before a resume relies on it."""
-    def bad(what: str) -> ValueError:
-        return ValueError(f"{path}: cannot resume from it: its meta/progress {what}")
-
-    def count(value) -> bool:
-        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-    for key in ("epoch", "step"):
-        if not count(p.get(key)):
-            raise bad(f"needs {key!r}, a whole number >= 0, got {p.get(key)!r}")
-    partial = p.get("partial", {"loss": 0.0, "errors": 0, "seen": 0})
-    if not (isinstance(partial, dict) and isinstance(partial.get("loss"), (int, float))
-            and not isinstance(partial.get("loss"), bool) and math.isfinite(partial["loss"])
-            and count(partial.get("errors")) and count(partial.get("seen"))):
-        raise bad(f"has a broken 'partial' record: {partial!r}")
-    history = p.get("history", [])
-    if not (isinstance(history, list) and all(isinstance(r, dict) for r in history)):
-        raise bad("has a 'history' that is not a list of records")
-    if not isinstance(p.get("run", {}), dict):
-        raise bad("has a 'run' that is not a record")
-    return {**p, "partial": partial, "history": history}
+def _interrupted(run: _Run, progress: Progress, text: str) -> list[dict]:
+    """Ctrl-C inside a pass: save the point reached; the history says where it stopped."""
+    _save(run, progress)
+    progress.history.append({"pass": progress.epoch + 1, "interrupted": True,
+                             "step": progress.step})
+    if run.echo:
+        run.echo(_interrupted_text(run, text))
+    return progress.history
 
 
-def _diverged(what: str, epoch: int, step: int, out_dir, where: str = "") -> TrainingDiverged:
+def _interrupted_text(run: _Run, text: str) -> str:
+    where = f" to {run.folder.checkpoint_path} (continue with --resume)" \
+        if run.folder is not None else ""
+    return f"{text}: checkpoint written{where}"
+
+
+def _diverged(what: str, epoch: int, step: int, run: _Run, where: str = "") -> TrainingDiverged:
     """The error that stops a diverging run: what happened, in which pass and step (both from
     1), where in the network, and which checkpoint is left."""
-    if out_dir is None:
+    if run.folder is None:
         last = ""
     elif epoch:
-        last = f"; the last good checkpoint, written after pass {epoch}, is kept in {out_dir}"
+        last = (f"; the last good checkpoint, written after pass {epoch}, is kept in "
+                f"{run.folder.path}")
     else:
         last = "; no checkpoint was written (the first pass did not finish)"
     return TrainingDiverged(f"{what} in pass {epoch + 1}, step {step}"
                             + (f": {where}" if where else "") + last)
 
 
-def _bad_layer(net: Network, x: np.ndarray | None = None) -> str:
-    """Where the non-finite numbers start: the first layer whose parameters are NaN or Inf,
-    or, running x forward layer by layer, the first layer whose outputs are."""
-    for layer in net.layers:
-        for name, arr in layer.params.items():
-            bad = arr.size - int(np.count_nonzero(np.isfinite(arr)))
-            if bad:
-                return f"layer {layer.name}: {bad} of its {arr.size} {name} values are NaN or Inf"
-    if x is None:
-        return ""
-    out = np.ascontiguousarray(x, dtype=net.dtype)
-    if not np.all(np.isfinite(out)):  # the data themselves
-        return "the input images hold NaN or Inf"
-    with np.errstate(all="ignore"):
-        for layer in net.layers:
-            out = layer._run_forward(out)
-            if not np.all(np.isfinite(out)):
-                largest = np.nanmax(np.abs(np.where(np.isfinite(layer._x), layer._x, 0)))
-                return (f"layer {layer.name} is the first whose outputs are NaN or Inf (its "
-                        f"inputs reach {largest:.3g}, its largest weight "
-                        f"{max((float(np.max(np.abs(a))) for a in layer.params.values()), default=0):.3g})")
-    return "every layer's outputs are finite; the loss itself overflowed"
+def _pass_generator(seed: int, epoch: int, *more: int) -> np.random.Generator:
+    return np.random.default_rng([seed, epoch, *more])
 
 
-def _show_running(bar, running: dict) -> None:
+# ---- what the learner sees ---------------------------------------------------------------------
+
+def _progress_bar(total: int, initial: int, epoch: int, epochs: int, enabled: bool) -> Any:
+    if not enabled:
+        return None
+    from tqdm import tqdm  # optional: lenet runs without it when no bar is asked for
+
+    # disable=None: no bar when stderr is not a terminal (a log file under nohup, say)
+    return tqdm(total=total, initial=initial, desc=f"pass {epoch + 1}/{epochs}", unit="img",
+                leave=False, dynamic_ncols=True, file=sys.stderr, mininterval=0.5, disable=None)
+
+
+def _show_running(bar: Any, running: dict) -> None:
     """The running figures on the bar: the loss and error of the steps so far in this pass,
     each measured on its batch just before that batch's update."""
     seen = max(running["seen"], 1)
     bar.set_postfix_str(f"running: loss {running['loss'] / seen:.4f}, "
                         f"error {100 * running['errors'] / seen:.2f}%", refresh=False)
-
-
-def _passes(net, x_train, y_train, test_data, recipe, optimizer, out_dir, history, start_epoch,
-            start_step, partial, progress, echo, checkpoint, stop, trainer) -> list[dict]:
-    n = len(x_train)
-    batch = recipe.batch_size
-    steps = math.ceil(n / batch)
-    chunk = batch * max(1, DISTORT_CHUNK // batch)  # images distorted together
-    def batch_at(step: int) -> tuple[np.ndarray, np.ndarray]:
-        """The pass's indices and images of `step` (from the distorted chunk when distorting)."""
-        idx = order[step * batch:(step + 1) * batch]
-        if not recipe.distort:
-            return idx, x_train[idx]
-        lo = step * batch - chunk_start * chunk
-        return idx, images[lo:lo + len(idx)]
-
-    def interrupted(pass_no: int, step: int, text: str) -> list[dict]:
-        if echo:
-            where = f" to {out_dir / 'checkpoint.npz'} (continue with --resume)" \
-                if out_dir is not None else ""
-            echo(f"{text}: checkpoint written{where}")
-        history.append({"pass": pass_no, "interrupted": True, "step": step})
-        return history
-
-    warned_chance = any(at_chance(r) for r in history)  # a resumed run warned already
-    for epoch in range(start_epoch, recipe.epochs):
-        started = time.perf_counter()
-        rng = _pass_generator(recipe.seed, epoch)
-        order = rng.permutation(n)
-        first = start_step if epoch == start_epoch else 0
-        # resuming inside a pass, the optimiser's state for the pass came with the checkpoint
-        if first == 0 and isinstance(optimizer, SDLM):
-            sample = rng.choice(n, min(recipe.curvature_patterns, n), replace=False)
-            optimizer.start_pass(epoch, (x_train[sample], y_train[sample]))
-        elif first == 0:
-            optimizer.start_pass(epoch)
-        running = partial if epoch == start_epoch else {"loss": 0.0, "errors": 0, "seen": 0}
-        bar = _progress_bar(n, min(first * batch, n), epoch, recipe.epochs, progress)
-        images, chunk_start = None, -1
-        step = first
-        while step < steps:
-            if stop.requested:  # Ctrl-C: save the point reached, between two steps
-                if bar is not None:
-                    bar.close()
-                checkpoint(epoch, step, running)
-                return interrupted(epoch + 1, step, f"interrupted in pass {epoch + 1} after "
-                                                    f"{step} of {steps} steps")
-            lo = step * batch
-            if recipe.distort and lo // chunk != chunk_start:
-                chunk_start = lo // chunk
-                idx = order[chunk_start * chunk:(chunk_start + 1) * chunk]
-                images = distort(x_train[idx], _pass_generator(recipe.seed, epoch, chunk_start))
-            if trainer is not None:  # the steps up to the end of this chunk, in one C call
-                step, diverged = _fused_steps(trainer, x_train, y_train, order, images, chunk,
-                                              step, steps, batch, recipe.distort, running, bar)
-                if diverged:
-                    if bar is not None:
-                        bar.close()
-                    raise _diverged("the loss stopped being finite", epoch, step + 1, out_dir,
-                                    _bad_layer(net, batch_at(step)[1]))
-                continue
-            idx, x = batch_at(step)
-            labels = y_train[idx]
-            out_batch = net.forward(x)
-            loss, grad = loss_and_grad(net, out_batch, labels, recipe)
-            if not math.isfinite(loss):
-                if bar is not None:
-                    bar.close()
-                raise _diverged(f"the loss became {loss}", epoch, step + 1, out_dir,
-                                _bad_layer(net, x))
-            net.backward(grad)
-            optimizer.step()
-            running["loss"] += loss * len(idx)
-            running["errors"] += int(np.sum(net.classify(out_batch) != labels))
-            running["seen"] += len(idx)
-            if bar is not None:
-                bar.update(len(idx))
-                if step % 200 == 0:
-                    _show_running(bar, running)
-            step += 1
-        if bar is not None:
-            bar.close()
-        if stop.requested and first < steps:  # stopped in the last step: save before evaluating
-            checkpoint(epoch, steps, running)
-            return interrupted(epoch + 1, steps, f"interrupted at the end of pass {epoch + 1}")
-        if not np.all(np.isfinite(net.parameters)):
-            raise _diverged("the weights stopped being finite", epoch, steps, out_dir,
-                            _bad_layer(net))
-        record = {"pass": epoch + 1, "lr": optimizer.lr,
-                  "train_loss": running["loss"] / max(running["seen"], 1),
-                  "running_train_error": running["errors"] / max(running["seen"], 1),
-                  "train_error": evaluate(net, x_train, y_train)["error"],
-                  "test_error": evaluate(net, *test_data)["error"] if test_data else None,
-                  "seconds": time.perf_counter() - started}
-        if isinstance(optimizer, SDLM):
-            record["effective_lr_min"], record["effective_lr_max"] = optimizer.effective_rates()
-        history.append(record)
-        if echo:
-            echo(format_record(record))
-            if not warned_chance and at_chance(record):
-                warned_chance = True
-                echo(chance_warning(record, recipe))
-        checkpoint(epoch + 1, 0, {"loss": 0.0, "errors": 0, "seen": 0})
-        if out_dir is not None:  # after the checkpoint: the log never runs ahead of it
-            with open(out_dir / "log.jsonl", "a") as log:
-                log.write(json.dumps(record) + "\n")
-                log.flush()
-                os.fsync(log.fileno())
-        if stop.requested and epoch + 1 < recipe.epochs:
-            return interrupted(epoch + 2, 0, f"interrupted after pass {epoch + 1}")
-    return history
-
-
-def _fused_steps(trainer, x_train, y_train, order, images, chunk, step, steps, batch, distorted,
-                 running, bar) -> tuple[int, bool]:
-    """Run steps from `step` to the end of its chunk of images through the fused path; update
-    the running figures and the progress bar. Returns the next step, and whether the loss of
-    that step stopped being finite (it then made no update)."""
-    chunk_start = step * batch // chunk
-    end = min(steps, (chunk_start + 1) * chunk // batch)
-    lo, hi = step * batch, min(end * batch, len(order))
-    if distorted:  # `images` holds this chunk, distorted, in the pass's order
-        first = chunk_start * chunk
-        data, labels = images, y_train[order[first:first + len(images)]]
-        local = np.arange(lo - first, hi - first)
-    else:
-        data, labels, local = x_train, y_train, order[lo:hi]
-    done, loss_sum, errors, diverged = trainer.run(data, labels, local, running["loss"])
-    seen = min(done * batch, hi - lo)
-    running["loss"] = loss_sum
-    running["errors"] += errors
-    running["seen"] += seen
-    if bar is not None:
-        bar.update(seen)
-        _show_running(bar, running)
-    return step + done, diverged
 
 
 def network_for(recipe: Recipe, image_shape: tuple[int, int, int]) -> Network:
