@@ -29,6 +29,15 @@ import numpy as np
 
 cnp.import_array()
 
+# The C core compiles every kernel twice, for float (the _f32 functions) and double (_f64);
+# the binding is written once over both with this fused type. Each kernel's runner below
+# takes the array it writes, flattened, as a typed memoryview: Cython picks the float or
+# double version of the runner by that array's dtype, and inside it ``real is float`` selects
+# the C function at compile time.
+ctypedef fused real:
+    float
+    double
+
 cdef extern from "lenet.h" nogil:
     int lenet_openmp_enabled()
     int lenet_max_threads()
@@ -278,6 +287,13 @@ cdef inline void *_ptr(object arr):
     return cnp.PyArray_DATA(<cnp.ndarray>arr)
 
 
+def _flat(arr):
+    """A checked output array as the 1-D view its kernel's runner is chosen by (an empty
+    array gives an empty view: the runner still picks the dtype, and pointers come from the
+    arrays themselves)."""
+    return arr.reshape(-1)
+
+
 # ---- threads ------------------------------------------------------------------------------
 
 def openmp_enabled() -> bool:
@@ -349,22 +365,24 @@ def conv_forward(x, weight, bias, connection_table=None, padding=0):
     _expect_shape("bias", bias, (weight.shape[0],), "(out_maps,)")
     table = _table(connection_table, weight.shape[0], weight.shape[1])
     out = np.empty(out_shape, dtype=dtype)
-    if out.size == 0:
-        return out
-    cdef void *px = _ptr(x)
-    cdef void *pw = _ptr(weight)
-    cdef void *pb = _ptr(bias)
-    cdef unsigned char *pt = <unsigned char *>_ptr(table)
-    cdef void *po = _ptr(out)
-    cdef int n = x.shape[0], ci = x.shape[1], h = x.shape[2], w = x.shape[3]
-    cdef int co = weight.shape[0], k = weight.shape[2], p = pad
-    cdef bint f32 = dtype == np.float32
-    with nogil:
-        if f32:
-            lenet_conv_forward_f32(<float *>px, <float *>pw, <float *>pb, pt, n, ci, h, w, co, k, p, <float *>po)
-        else:
-            lenet_conv_forward_f64(<double *>px, <double *>pw, <double *>pb, pt, n, ci, h, w, co, k, p, <double *>po)
+    if out.size:
+        _run_conv_forward(_flat(out), out, x, weight, bias, table, pad)
     return out
+
+
+def _run_conv_forward(real[::1] typed, out, x, weight, bias, table, int p):
+    cdef const real *px = <const real *>_ptr(x)
+    cdef const real *pw = <const real *>_ptr(weight)
+    cdef const real *pb = <const real *>_ptr(bias)
+    cdef const unsigned char *pt = <const unsigned char *>_ptr(table)
+    cdef real *po = <real *>_ptr(out)
+    cdef int n = x.shape[0], ci = x.shape[1], h = x.shape[2], w = x.shape[3]
+    cdef int co = weight.shape[0], k = weight.shape[2]
+    with nogil:
+        if real is float:
+            lenet_conv_forward_f32(px, pw, pb, pt, n, ci, h, w, co, k, p, po)
+        else:
+            lenet_conv_forward_f64(px, pw, pb, pt, n, ci, h, w, co, k, p, po)
 
 
 def conv_backward(x, weight, d_out, connection_table=None, padding=0, *, need_input_grad=True,
@@ -382,27 +400,30 @@ def conv_backward(x, weight, d_out, connection_table=None, padding=0, *, need_in
     d_weight = _output("d_weight", d_weight, weight.shape, dtype, (x, weight, d_out))
     d_bias = _output("d_bias", d_bias, (weight.shape[0],), dtype, (x, weight, d_out, d_weight))
     d_x = np.empty(x.shape, dtype=dtype) if need_input_grad else None
-    cdef void *px = _ptr(x)
-    cdef void *pw = _ptr(weight)
-    cdef void *pdo = _ptr(d_out)
-    cdef unsigned char *pt = <unsigned char *>_ptr(table)
-    cdef void *pdw = _ptr(d_weight)
-    cdef void *pdb = _ptr(d_bias)
-    cdef void *pdx = _ptr(d_x)
-    cdef int n = x.shape[0], ci = x.shape[1], h = x.shape[2], w = x.shape[3]
-    cdef int co = weight.shape[0], k = weight.shape[2], p = pad
-    cdef bint f32 = dtype == np.float32
-    cdef bint do_dx = need_input_grad and x.size > 0
-    with nogil:
-        if f32:
-            lenet_conv_backward_params_f32(<float *>px, <float *>pdo, pt, n, ci, h, w, co, k, p, <float *>pdw, <float *>pdb)
-            if do_dx:
-                lenet_conv_backward_input_f32(<float *>pdo, <float *>pw, pt, n, ci, h, w, co, k, p, <float *>pdx)
-        else:
-            lenet_conv_backward_params_f64(<double *>px, <double *>pdo, pt, n, ci, h, w, co, k, p, <double *>pdw, <double *>pdb)
-            if do_dx:
-                lenet_conv_backward_input_f64(<double *>pdo, <double *>pw, pt, n, ci, h, w, co, k, p, <double *>pdx)
+    _run_conv_backward(_flat(d_weight), d_weight, d_bias, d_x if x.size else None, x, weight,
+                       d_out, table, pad)
     return d_x, d_weight, d_bias
+
+
+def _run_conv_backward(real[::1] typed, d_weight, d_bias, d_x, x, weight, d_out, table, int p):
+    cdef const real *px = <const real *>_ptr(x)
+    cdef const real *pw = <const real *>_ptr(weight)
+    cdef const real *pdo = <const real *>_ptr(d_out)
+    cdef const unsigned char *pt = <const unsigned char *>_ptr(table)
+    cdef real *pdw = <real *>_ptr(d_weight)
+    cdef real *pdb = <real *>_ptr(d_bias)
+    cdef real *pdx = <real *>_ptr(d_x)
+    cdef int n = x.shape[0], ci = x.shape[1], h = x.shape[2], w = x.shape[3]
+    cdef int co = weight.shape[0], k = weight.shape[2]
+    with nogil:
+        if real is float:
+            lenet_conv_backward_params_f32(px, pdo, pt, n, ci, h, w, co, k, p, pdw, pdb)
+            if pdx != NULL:
+                lenet_conv_backward_input_f32(pdo, pw, pt, n, ci, h, w, co, k, p, pdx)
+        else:
+            lenet_conv_backward_params_f64(px, pdo, pt, n, ci, h, w, co, k, p, pdw, pdb)
+            if pdx != NULL:
+                lenet_conv_backward_input_f64(pdo, pw, pt, n, ci, h, w, co, k, p, pdx)
 
 
 # ---- subsampling ----------------------------------------------------------------------------
@@ -439,20 +460,22 @@ def subsample_forward(x, coefficient=None, bias=None, mode="paper"):
     else:
         coefficient = bias = None
     out = np.empty((x.shape[0], maps, x.shape[2] // 2, x.shape[3] // 2), dtype=dtype)
-    if out.size == 0:
-        return out
-    cdef void *px = _ptr(x)
-    cdef void *pc = _ptr(coefficient)
-    cdef void *pb = _ptr(bias)
-    cdef void *po = _ptr(out)
-    cdef int n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3]
-    cdef bint f32 = dtype == np.float32
-    with nogil:
-        if f32:
-            lenet_subsample_forward_f32(<float *>px, <float *>pc, <float *>pb, code, n, c, h, w, <float *>po)
-        else:
-            lenet_subsample_forward_f64(<double *>px, <double *>pc, <double *>pb, code, n, c, h, w, <double *>po)
+    if out.size:
+        _run_subsample_forward(_flat(out), out, x, coefficient, bias, code)
     return out
+
+
+def _run_subsample_forward(real[::1] typed, out, x, coefficient, bias, int code):
+    cdef const real *px = <const real *>_ptr(x)
+    cdef const real *pc = <const real *>_ptr(coefficient)
+    cdef const real *pb = <const real *>_ptr(bias)
+    cdef real *po = <real *>_ptr(out)
+    cdef int n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3]
+    with nogil:
+        if real is float:
+            lenet_subsample_forward_f32(px, pc, pb, code, n, c, h, w, po)
+        else:
+            lenet_subsample_forward_f64(px, pc, pb, code, n, c, h, w, po)
 
 
 def subsample_backward(x, d_out, coefficient=None, mode="paper", *, d_coefficient=None,
@@ -481,24 +504,29 @@ def subsample_backward(x, d_out, coefficient=None, mode="paper", *, d_coefficien
                                  f"parameters to write a gradient for")
         coefficient = d_coefficient = d_bias = None
     d_x = np.empty(x.shape, dtype=dtype)
-    cdef void *px = _ptr(x)
-    cdef void *pdo = _ptr(d_out)
-    cdef void *pc = _ptr(coefficient)
-    cdef void *pdx = _ptr(d_x)
-    cdef void *pdc = _ptr(d_coefficient)
-    cdef void *pdb = _ptr(d_bias)
-    cdef int n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3]
-    cdef bint f32 = dtype == np.float32
-    with nogil:
-        if f32:
-            lenet_subsample_backward_input_f32(<float *>px, <float *>pdo, <float *>pc, code, n, c, h, w, <float *>pdx)
-            if code == LENET_SUBSAMPLE_PAPER:
-                lenet_subsample_backward_params_f32(<float *>px, <float *>pdo, n, c, h, w, <float *>pdc, <float *>pdb)
-        else:
-            lenet_subsample_backward_input_f64(<double *>px, <double *>pdo, <double *>pc, code, n, c, h, w, <double *>pdx)
-            if code == LENET_SUBSAMPLE_PAPER:
-                lenet_subsample_backward_params_f64(<double *>px, <double *>pdo, n, c, h, w, <double *>pdc, <double *>pdb)
+    _run_subsample_backward(_flat(d_x), d_x, d_coefficient, d_bias, x, d_out, coefficient, code)
     return d_x, d_coefficient, d_bias
+
+
+def _run_subsample_backward(real[::1] typed, d_x, d_coefficient, d_bias, x, d_out, coefficient,
+                            int code):
+    cdef const real *px = <const real *>_ptr(x)
+    cdef const real *pdo = <const real *>_ptr(d_out)
+    cdef const real *pc = <const real *>_ptr(coefficient)
+    cdef real *pdx = <real *>_ptr(d_x)
+    cdef real *pdc = <real *>_ptr(d_coefficient)
+    cdef real *pdb = <real *>_ptr(d_bias)
+    cdef int n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3]
+    cdef bint paper = code == LENET_SUBSAMPLE_PAPER
+    with nogil:
+        if real is float:
+            lenet_subsample_backward_input_f32(px, pdo, pc, code, n, c, h, w, pdx)
+            if paper:
+                lenet_subsample_backward_params_f32(px, pdo, n, c, h, w, pdc, pdb)
+        else:
+            lenet_subsample_backward_input_f64(px, pdo, pc, code, n, c, h, w, pdx)
+            if paper:
+                lenet_subsample_backward_params_f64(px, pdo, n, c, h, w, pdc, pdb)
 
 
 # ---- full connection --------------------------------------------------------------------------
@@ -519,18 +547,21 @@ def dense_forward(x, weight, bias):
     bias = _as_array("bias", bias, dtype, 1, "(out_features,)")
     _expect_shape("bias", bias, (weight.shape[0],), "(out_features,)")
     out = np.empty((x.shape[0], weight.shape[0]), dtype=dtype)
-    cdef void *px = _ptr(x)
-    cdef void *pw = _ptr(weight)
-    cdef void *pb = _ptr(bias)
-    cdef void *po = _ptr(out)
-    cdef int n = x.shape[0], fi = x.shape[1], fo = weight.shape[0]
-    cdef bint f32 = dtype == np.float32
-    with nogil:
-        if f32:
-            lenet_dense_forward_f32(<float *>px, <float *>pw, <float *>pb, n, fi, fo, <float *>po)
-        else:
-            lenet_dense_forward_f64(<double *>px, <double *>pw, <double *>pb, n, fi, fo, <double *>po)
+    _run_dense_forward(_flat(out), out, x, weight, bias)
     return out
+
+
+def _run_dense_forward(real[::1] typed, out, x, weight, bias):
+    cdef const real *px = <const real *>_ptr(x)
+    cdef const real *pw = <const real *>_ptr(weight)
+    cdef const real *pb = <const real *>_ptr(bias)
+    cdef real *po = <real *>_ptr(out)
+    cdef int n = x.shape[0], fi = x.shape[1], fo = weight.shape[0]
+    with nogil:
+        if real is float:
+            lenet_dense_forward_f32(px, pw, pb, n, fi, fo, po)
+        else:
+            lenet_dense_forward_f64(px, pw, pb, n, fi, fo, po)
 
 
 def dense_backward(x, weight, d_out, *, need_input_grad=True, d_weight=None, d_bias=None):
@@ -541,25 +572,27 @@ def dense_backward(x, weight, d_out, *, need_input_grad=True, d_weight=None, d_b
     d_weight = _output("d_weight", d_weight, weight.shape, dtype, (x, weight, d_out))
     d_bias = _output("d_bias", d_bias, (weight.shape[0],), dtype, (x, weight, d_out, d_weight))
     d_x = np.empty(x.shape, dtype=dtype) if need_input_grad else None
-    cdef void *px = _ptr(x)
-    cdef void *pw = _ptr(weight)
-    cdef void *pdo = _ptr(d_out)
-    cdef void *pdx = _ptr(d_x)
-    cdef void *pdw = _ptr(d_weight)
-    cdef void *pdb = _ptr(d_bias)
-    cdef int n = x.shape[0], fi = x.shape[1], fo = weight.shape[0]
-    cdef bint f32 = dtype == np.float32
-    cdef bint do_dx = need_input_grad
-    with nogil:
-        if f32:
-            lenet_dense_backward_params_f32(<float *>px, <float *>pdo, n, fi, fo, <float *>pdw, <float *>pdb)
-            if do_dx:
-                lenet_dense_backward_input_f32(<float *>pdo, <float *>pw, n, fi, fo, <float *>pdx)
-        else:
-            lenet_dense_backward_params_f64(<double *>px, <double *>pdo, n, fi, fo, <double *>pdw, <double *>pdb)
-            if do_dx:
-                lenet_dense_backward_input_f64(<double *>pdo, <double *>pw, n, fi, fo, <double *>pdx)
+    _run_dense_backward(_flat(d_weight), d_weight, d_bias, d_x, x, weight, d_out)
     return d_x, d_weight, d_bias
+
+
+def _run_dense_backward(real[::1] typed, d_weight, d_bias, d_x, x, weight, d_out):
+    cdef const real *px = <const real *>_ptr(x)
+    cdef const real *pw = <const real *>_ptr(weight)
+    cdef const real *pdo = <const real *>_ptr(d_out)
+    cdef real *pdw = <real *>_ptr(d_weight)
+    cdef real *pdb = <real *>_ptr(d_bias)
+    cdef real *pdx = <real *>_ptr(d_x)
+    cdef int n = x.shape[0], fi = x.shape[1], fo = weight.shape[0]
+    with nogil:
+        if real is float:
+            lenet_dense_backward_params_f32(px, pdo, n, fi, fo, pdw, pdb)
+            if pdx != NULL:
+                lenet_dense_backward_input_f32(pdo, pw, n, fi, fo, pdx)
+        else:
+            lenet_dense_backward_params_f64(px, pdo, n, fi, fo, pdw, pdb)
+            if pdx != NULL:
+                lenet_dense_backward_input_f64(pdo, pw, n, fi, fo, pdx)
 
 
 # ---- squashing functions ----------------------------------------------------------------------
@@ -575,15 +608,7 @@ def activation_forward(a, kind):
     cdef int code
     code, dtype, a = _activation_args(a, kind)
     x = np.empty(a.shape, dtype=dtype)
-    cdef void *pa = _ptr(a)
-    cdef void *px = _ptr(x)
-    cdef Py_ssize_t count = a.size
-    cdef bint f32 = dtype == np.float32
-    with nogil:
-        if f32:
-            lenet_activation_forward_f32(code, <float *>pa, count, <float *>px)
-        else:
-            lenet_activation_forward_f64(code, <double *>pa, count, <double *>px)
+    _run_activation(_flat(x), x, a, None, code, ACTIVATION_FORWARD)
     return x
 
 
@@ -592,15 +617,7 @@ def activation_derivative(a, kind):
     cdef int code
     code, dtype, a = _activation_args(a, kind)
     s = np.empty(a.shape, dtype=dtype)
-    cdef void *pa = _ptr(a)
-    cdef void *ps = _ptr(s)
-    cdef Py_ssize_t count = a.size
-    cdef bint f32 = dtype == np.float32
-    with nogil:
-        if f32:
-            lenet_activation_derivative_f32(code, <float *>pa, count, <float *>ps)
-        else:
-            lenet_activation_derivative_f64(code, <double *>pa, count, <double *>ps)
+    _run_activation(_flat(s), s, a, None, code, ACTIVATION_DERIVATIVE)
     return s
 
 
@@ -611,17 +628,34 @@ def activation_backward(a, d_x, kind):
     d_x = _as_array("d_x", d_x, dtype, a.ndim, "(the shape of a)")
     _expect_shape("d_x", d_x, a.shape, "(the shape of a)")
     d_a = np.empty(a.shape, dtype=dtype)
-    cdef void *pa = _ptr(a)
-    cdef void *pdx = _ptr(d_x)
-    cdef void *pda = _ptr(d_a)
-    cdef Py_ssize_t count = a.size
-    cdef bint f32 = dtype == np.float32
-    with nogil:
-        if f32:
-            lenet_activation_backward_f32(code, <float *>pa, <float *>pdx, count, <float *>pda)
-        else:
-            lenet_activation_backward_f64(code, <double *>pa, <double *>pdx, count, <double *>pda)
+    _run_activation(_flat(d_a), d_a, a, d_x, code, ACTIVATION_BACKWARD)
     return d_a
+
+
+cdef enum _ActivationCall:
+    ACTIVATION_FORWARD, ACTIVATION_DERIVATIVE, ACTIVATION_BACKWARD
+
+
+def _run_activation(real[::1] typed, out, a, d_x, int code, int which):
+    cdef const real *pa = <const real *>_ptr(a)
+    cdef const real *pdx = <const real *>_ptr(d_x)
+    cdef real *po = <real *>_ptr(out)
+    cdef Py_ssize_t count = a.size
+    with nogil:
+        if real is float:
+            if which == ACTIVATION_FORWARD:
+                lenet_activation_forward_f32(code, pa, count, po)
+            elif which == ACTIVATION_DERIVATIVE:
+                lenet_activation_derivative_f32(code, pa, count, po)
+            else:
+                lenet_activation_backward_f32(code, pa, pdx, count, po)
+        else:
+            if which == ACTIVATION_FORWARD:
+                lenet_activation_forward_f64(code, pa, count, po)
+            elif which == ACTIVATION_DERIVATIVE:
+                lenet_activation_derivative_f64(code, pa, count, po)
+            else:
+                lenet_activation_backward_f64(code, pa, pdx, count, po)
 
 
 # ---- RBF output ---------------------------------------------------------------------------------
@@ -640,16 +674,7 @@ def rbf_forward(x, prototypes):
     """Penalties y[n,i] = sum_j (x[n,j] - prototypes[i,j])^2: x (N, F) -> (N, classes)."""
     dtype, x, prototypes = _rbf_args(x, prototypes)
     out = np.empty((x.shape[0], prototypes.shape[0]), dtype=dtype)
-    cdef void *px = _ptr(x)
-    cdef void *pp = _ptr(prototypes)
-    cdef void *po = _ptr(out)
-    cdef int n = x.shape[0], f = x.shape[1], c = prototypes.shape[0]
-    cdef bint f32 = dtype == np.float32
-    with nogil:
-        if f32:
-            lenet_rbf_forward_f32(<float *>px, <float *>pp, n, f, c, <float *>po)
-        else:
-            lenet_rbf_forward_f64(<double *>px, <double *>pp, n, f, c, <double *>po)
+    _run_rbf(_flat(out), out, x, prototypes, None)
     return out
 
 
@@ -659,25 +684,31 @@ def rbf_backward(x, prototypes, d_out):
     d_out = _as_array("d_out", d_out, dtype, 2, "(N, classes)")
     _expect_shape("d_out", d_out, (x.shape[0], prototypes.shape[0]), "(the forward output's shape)")
     d_x = np.empty(x.shape, dtype=dtype)
-    cdef void *px = _ptr(x)
-    cdef void *pp = _ptr(prototypes)
-    cdef void *pdo = _ptr(d_out)
-    cdef void *pdx = _ptr(d_x)
-    cdef int n = x.shape[0], f = x.shape[1], c = prototypes.shape[0]
-    cdef bint f32 = dtype == np.float32
-    with nogil:
-        if f32:
-            lenet_rbf_backward_input_f32(<float *>px, <float *>pp, <float *>pdo, n, f, c, <float *>pdx)
-        else:
-            lenet_rbf_backward_input_f64(<double *>px, <double *>pp, <double *>pdo, n, f, c, <double *>pdx)
+    _run_rbf(_flat(d_x), d_x, x, prototypes, d_out)
     return d_x
 
 
+def _run_rbf(real[::1] typed, out, x, prototypes, d_out):
+    """Forward (d_out None) or backward of the RBF units."""
+    cdef const real *px = <const real *>_ptr(x)
+    cdef const real *pp = <const real *>_ptr(prototypes)
+    cdef const real *pdo = <const real *>_ptr(d_out)
+    cdef real *po = <real *>_ptr(out)
+    cdef int n = x.shape[0], f = x.shape[1], c = prototypes.shape[0]
+    with nogil:
+        if real is float:
+            if pdo == NULL:
+                lenet_rbf_forward_f32(px, pp, n, f, c, po)
+            else:
+                lenet_rbf_backward_input_f32(px, pp, pdo, n, f, c, po)
+        else:
+            if pdo == NULL:
+                lenet_rbf_forward_f64(px, pp, n, f, c, po)
+            else:
+                lenet_rbf_backward_input_f64(px, pp, pdo, n, f, c, po)
+
+
 # ---- losses ---------------------------------------------------------------------------------------
-
-cdef enum _Loss:
-    PENALTY, DISCRIMINATIVE, CROSS_ENTROPY
-
 
 cdef _loss(int which, out, labels, double j):
     """Checks shared by the losses, then the kernel: returns (loss, d loss / d out)."""
@@ -689,31 +720,36 @@ cdef _loss(int which, out, labels, double j):
         raise ValueError("out must have at least one class, got shape " + _fmt(out.shape))
     labels = _labels(labels, out.shape[0], out.shape[1])
     grad = np.empty(out.shape, dtype=dtype)
-    cdef void *po = _ptr(out)
-    cdef int *pl = <int *>_ptr(labels)
-    cdef void *pg = _ptr(grad)
+    return _run_loss(_flat(grad), grad, out, labels, which, j), grad
+
+
+def _run_loss(real[::1] typed, grad, out, labels, int which, double j):
+    cdef const real *po = <const real *>_ptr(out)
+    cdef const int *pl = <const int *>_ptr(labels)
+    cdef real *pg = <real *>_ptr(grad)
     cdef int n = out.shape[0], c = out.shape[1]
     cdef double loss
-    cdef bint f32 = dtype == np.float32
     with nogil:
-        if which == PENALTY and f32:
-            loss = lenet_loss_rbf_penalty_f32(<float *>po, pl, n, c, <float *>pg)
-        elif which == PENALTY:
-            loss = lenet_loss_rbf_penalty_f64(<double *>po, pl, n, c, <double *>pg)
-        elif which == DISCRIMINATIVE and f32:
-            loss = lenet_loss_rbf_discriminative_f32(<float *>po, pl, n, c, j, <float *>pg)
-        elif which == DISCRIMINATIVE:
-            loss = lenet_loss_rbf_discriminative_f64(<double *>po, pl, n, c, j, <double *>pg)
-        elif f32:
-            loss = lenet_loss_softmax_cross_entropy_f32(<float *>po, pl, n, c, <float *>pg)
+        if real is float:
+            if which == LENET_LOSS_PENALTY:
+                loss = lenet_loss_rbf_penalty_f32(po, pl, n, c, pg)
+            elif which == LENET_LOSS_DISCRIMINATIVE:
+                loss = lenet_loss_rbf_discriminative_f32(po, pl, n, c, j, pg)
+            else:
+                loss = lenet_loss_softmax_cross_entropy_f32(po, pl, n, c, pg)
         else:
-            loss = lenet_loss_softmax_cross_entropy_f64(<double *>po, pl, n, c, <double *>pg)
-    return loss, grad
+            if which == LENET_LOSS_PENALTY:
+                loss = lenet_loss_rbf_penalty_f64(po, pl, n, c, pg)
+            elif which == LENET_LOSS_DISCRIMINATIVE:
+                loss = lenet_loss_rbf_discriminative_f64(po, pl, n, c, j, pg)
+            else:
+                loss = lenet_loss_softmax_cross_entropy_f64(po, pl, n, c, pg)
+    return loss
 
 
 def loss_rbf_penalty(out, labels):
     """Equation (8): mean penalty of the correct class. Returns (loss, d loss / d out)."""
-    return _loss(PENALTY, out, labels, 0.0)
+    return _loss(LENET_LOSS_PENALTY, out, labels, 0.0)
 
 
 def _rubbish_constant(j):
@@ -727,12 +763,12 @@ def _rubbish_constant(j):
 
 def loss_rbf_discriminative(out, labels, j):
     """Equation (9) with rubbish-class constant j > 0. Returns (loss, d loss / d out)."""
-    return _loss(DISCRIMINATIVE, out, labels, _rubbish_constant(j))
+    return _loss(LENET_LOSS_DISCRIMINATIVE, out, labels, _rubbish_constant(j))
 
 
 def loss_softmax_cross_entropy(out, labels):
     """Softmax cross-entropy on logits. Returns (loss, d loss / d out)."""
-    return _loss(CROSS_ENTROPY, out, labels, 0.0)
+    return _loss(LENET_LOSS_CROSS_ENTROPY, out, labels, 0.0)
 
 
 # Settle the default thread count once, at import, before any parallel call reads it.
@@ -860,17 +896,26 @@ def optimizer_step(optimizer, params, grads) -> int:
     params = _params_buffer("params", params)
     cdef Py_ssize_t size = params.shape[0]
     grads = _flat_buffer("grads", grads, params.dtype, size)
+    cdef _Optimizer box = _Optimizer()
+    keep = _fill_optimizer(&box.opt, optimizer, params, grads)
+    _run_optimizer(params, box, grads)
+    return box.opt.step
+
+
+cdef class _Optimizer:
+    """A struct lenet_optimizer, filled by _fill_optimizer, for the runners to hand to C."""
     cdef lenet_optimizer opt
-    keep = _fill_optimizer(&opt, optimizer, params, grads)
-    cdef void *pp = _ptr(params)
-    cdef void *pg = _ptr(grads)
-    cdef bint f32 = params.dtype == np.float32
+
+
+def _run_optimizer(real[::1] params, _Optimizer box, grads):
+    cdef real *pp = <real *>_ptr(params.base)
+    cdef const real *pg = <const real *>_ptr(grads)
+    cdef Py_ssize_t size = params.shape[0]
     with nogil:
-        if f32:
-            lenet_optimizer_update_f32(&opt, <float *>pp, <float *>pg, size)
+        if real is float:
+            lenet_optimizer_update_f32(&box.opt, pp, pg, size)
         else:
-            lenet_optimizer_update_f64(&opt, <double *>pp, <double *>pg, size)
-    return opt.step
+            lenet_optimizer_update_f64(&box.opt, pp, pg, size)
 
 
 # ---- whole networks (the fused path) --------------------------------------------------------
@@ -1031,6 +1076,7 @@ def _batch_size(value):
 
 
 cdef Py_ssize_t _workspace_size(_Plan plan, int n):
+    # the workspace's size in values depends on the precision only through alignment padding
     if plan.dtype == np.float32:
         return lenet_network_workspace_f32(plan.layers, plan.n_layers, n)
     return lenet_network_workspace_f64(plan.layers, plan.n_layers, n)
@@ -1052,26 +1098,28 @@ def network_forward(spec, params, x, batch_size=256):
     if n == 0:
         return out
     work = np.empty(_workspace_size(plan, b), dtype=dtype)
-    cdef void *pp = _ptr(params)
-    cdef char *px = <char *>_ptr(x)
-    cdef char *po = <char *>_ptr(out)
-    cdef void *pw = _ptr(work)
-    cdef Py_ssize_t item = dtype.itemsize, in_size = plan.in_size, out_size = plan.out_size
-    cdef bint f32 = dtype == np.float32
+    _run_network_forward(_flat(out), plan, params, x, work, out, b)
+    return out
+
+
+def _run_network_forward(real[::1] typed, _Plan plan, params, x, work, out, int b):
+    """All layers in C, `b` samples at a time."""
+    cdef const real *pp = <const real *>_ptr(params)
+    cdef const real *px = <const real *>_ptr(x)
+    cdef real *po = <real *>_ptr(out)
+    cdef real *pw = <real *>_ptr(work)
+    cdef Py_ssize_t n = x.shape[0], lo = 0, in_size = plan.in_size, out_size = plan.out_size
+    cdef int m
     with nogil:
-        lo = 0
         while lo < n:
             m = <int>(n - lo if n - lo < b else b)
-            if f32:
-                lenet_network_forward_f32(plan.layers, plan.n_layers, <float *>pp,
-                                          <float *>(px + lo * in_size * item), m, <float *>pw,
-                                          <float *>(po + lo * out_size * item))
+            if real is float:
+                lenet_network_forward_f32(plan.layers, plan.n_layers, pp, px + lo * in_size, m,
+                                          pw, po + lo * out_size)
             else:
-                lenet_network_forward_f64(plan.layers, plan.n_layers, <double *>pp,
-                                          <double *>(px + lo * in_size * item), m, <double *>pw,
-                                          <double *>(po + lo * out_size * item))
+                lenet_network_forward_f64(plan.layers, plan.n_layers, pp, px + lo * in_size, m,
+                                          pw, po + lo * out_size)
             lo += b
-    return out
 
 
 def network_train(spec, params, grads, optimizer, images, labels, order, batch_size,
@@ -1089,8 +1137,8 @@ def network_train(spec, params, grads, optimizer, images, labels, order, batch_s
     cdef Py_ssize_t size = params.shape[0]
     grads = _flat_buffer("grads", grads, dtype, size)
     cdef _Plan plan = _plan_for(spec, params)
-    cdef lenet_optimizer opt
-    keep = _fill_optimizer(&opt, optimizer, params, grads)
+    cdef _Optimizer box = _Optimizer()
+    keep = _fill_optimizer(&box.opt, optimizer, params, grads)
     cdef int loss_kind = _code("loss", loss, LOSS_KINDS)
     last = LAYER_KINDS[plan.layers[plan.n_layers - 1].kind]
     if (loss_kind == LENET_LOSS_CROSS_ENTROPY) == (plan.layers[plan.n_layers - 1].kind == LENET_LAYER_RBF):
@@ -1125,30 +1173,44 @@ def network_train(spec, params, grads, optimizer, images, labels, order, batch_s
                                                   _OPTIMIZER_BUFFERS[optimizer["kind"]].items()
                                                   if how == "w"]
     _disjoint(arrays, written)
-    batch_labels = np.empty(batch, dtype=np.intc)
+    cdef _Steps run = _Steps()
+    run.loss_kind, run.rubbish, run.batch, run.total = loss_kind, rubbish, batch, total
+    _run_network_train(params, plan, box, grads, images, labels, order, workspace, run)
+    return run.steps, run.total, run.errors, bool(run.diverged), box.opt.step
+
+
+cdef class _Steps:
+    """network_train's settings for the C loop, and what it reports back."""
+    cdef int loss_kind, batch, diverged
+    cdef double rubbish, total
+    cdef long long errors
+    cdef Py_ssize_t steps
+
+
+def _run_network_train(real[::1] params, _Plan plan, _Optimizer box, grads, images, labels,
+                       order, workspace, _Steps run):
+    batch_labels = np.empty(run.batch, dtype=np.intc)
+    cdef real *pp = <real *>_ptr(params.base)
+    cdef real *pg = <real *>_ptr(grads)
+    cdef const real *pi = <const real *>_ptr(images)
+    cdef const int *pl = <const int *>_ptr(labels)
+    cdef const long long *po = <const long long *>_ptr(order)
+    cdef real *pw = <real *>_ptr(workspace)
+    cdef int *pbl = <int *>_ptr(batch_labels)
+    cdef Py_ssize_t size = params.shape[0], count = order.shape[0]
     cdef long long errors = 0
     cdef int diverged = 0
-    cdef Py_ssize_t steps, count = order.shape[0]
-    cdef void *pp = _ptr(params)
-    cdef void *pg = _ptr(grads)
-    cdef void *pi = _ptr(images)
-    cdef int *pl = <int *>_ptr(labels)
-    cdef long long *po = <long long *>_ptr(order)
-    cdef void *pw = _ptr(workspace)
-    cdef int *pbl = <int *>_ptr(batch_labels)
-    if dtype == np.float32:
-        with nogil:
-            steps = lenet_network_train_f32(plan.layers, plan.n_layers, <float *>pp, <float *>pg,
-                                            size, &opt, loss_kind, rubbish, <float *>pi, pl, po, count,
-                                            batch, <float *>pw, pbl, &total, &errors,
-                                            &diverged)
-    else:
-        with nogil:
-            steps = lenet_network_train_f64(plan.layers, plan.n_layers, <double *>pp, <double *>pg,
-                                            size, &opt, loss_kind, rubbish, <double *>pi, pl, po, count,
-                                            batch, <double *>pw, pbl, &total, &errors,
-                                            &diverged)
-    return steps, total, errors, bool(diverged), opt.step
+    cdef double total = run.total
+    with nogil:
+        if real is float:
+            run.steps = lenet_network_train_f32(plan.layers, plan.n_layers, pp, pg, size, &box.opt,
+                                                run.loss_kind, run.rubbish, pi, pl, po, count,
+                                                run.batch, pw, pbl, &total, &errors, &diverged)
+        else:
+            run.steps = lenet_network_train_f64(plan.layers, plan.n_layers, pp, pg, size, &box.opt,
+                                                run.loss_kind, run.rubbish, pi, pl, po, count,
+                                                run.batch, pw, pbl, &total, &errors, &diverged)
+    run.total, run.errors, run.diverged = total, errors, diverged
 
 
 def network_workspace(spec, params, batch_size):
