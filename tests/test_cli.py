@@ -103,6 +103,7 @@ def _created(tmp_path):
 
 @pytest.mark.parametrize("options, words", [
     (["--epochs", "0"], "--epochs must be a whole number >= 1, got 0"),
+    (["--passes", "0"], "--passes must be a whole number >= 1, got 0"),
     (["--epochs", "-3"], "--epochs must be a whole number >= 1, got -3"),
     (["--batch-size", "0"], "--batch-size must be a whole number >= 1, got 0"),
     (["--limit", "0"], "--limit must be a whole number >= 1"),

@@ -141,7 +141,7 @@ def test_a_full_disk_is_refused_before_training(tmp_path, monkeypatch):
 
     monkeypatch.setattr(lenet.runs.shutil, "disk_usage", lambda path: Usage)
     with pytest.raises(OSError, match=r"0\.1 MiB free, and the run needs about"):
-        lenet.train(lenet.LeNet5(), *_tiny_data(), Recipe(epochs=1), out=tmp_path / "run",
+        lenet.train(lenet.LeNet5(), *_tiny_data(), Recipe(passes=1), out=tmp_path / "run",
                     progress=False, echo=None)
     assert not (tmp_path / "run" / "checkpoint.npz").exists()
 
@@ -157,7 +157,7 @@ def test_the_disk_filling_up_mid_run_keeps_the_last_checkpoint(tmp_path, monkeyp
         real_savez(f, **arrays)
 
     monkeypatch.setattr(ckpt.np, "savez", savez)
-    recipe = Recipe(epochs=3, init="lecun98-sqrt", mu=0.5, curvature_patterns=10)
+    recipe = Recipe(passes=3, init="lecun98-sqrt", mu=0.5, curvature_patterns=10)
     with pytest.raises(OSError, match="No space left on device"):
         lenet.train(lenet.LeNet5(), *_tiny_data(), recipe, out=tmp_path, progress=False,
                     echo=None)
@@ -165,7 +165,7 @@ def test_the_disk_filling_up_mid_run_keeps_the_last_checkpoint(tmp_path, monkeyp
     assert state["progress"]["epoch"] == 1
     assert not list(tmp_path.glob("*.tmp"))
     one_pass = lenet.LeNet5()
-    lenet.train(one_pass, *_tiny_data(), Recipe(**{**recipe.__dict__, "epochs": 1}),
+    lenet.train(one_pass, *_tiny_data(), Recipe(**{**recipe.__dict__, "passes": 1}),
                 progress=False, echo=None)
     np.testing.assert_array_equal(state["net"].parameters, one_pass.parameters)
 
@@ -175,7 +175,7 @@ def test_the_disk_filling_up_mid_run_keeps_the_last_checkpoint(tmp_path, monkeyp
 def _exploding_recipe() -> Recipe:
     # pass 1 at a sane rate, pass 2 at 1e6 times it: the weights blow up in pass 2
     return Recipe(model="modern", activation="relu", optimizer="sgd", loss="cross-entropy",
-                  lr=0.01, lr_decay=1e6, batch_size=2, epochs=3, init="lecun98-sqrt")
+                  lr=0.01, lr_decay=1e6, batch_size=2, passes=3, init="lecun98-sqrt")
 
 
 @pytest.mark.parametrize("fused", [True, False])
@@ -193,7 +193,7 @@ def test_divergence_names_pass_step_and_layer_and_keeps_the_last_good_checkpoint
     state = ckpt.read_checkpoint(tmp_path / "checkpoint.npz")
     assert state["progress"]["epoch"] == 1 and np.all(np.isfinite(state["net"].parameters))
     reference = lenet.LeNet5.modern(input_size=32, seed=0)
-    lenet.train(reference, data, data, Recipe(**{**_exploding_recipe().__dict__, "epochs": 1}),
+    lenet.train(reference, data, data, Recipe(**{**_exploding_recipe().__dict__, "passes": 1}),
                 progress=False, echo=None, fused=fused)
     np.testing.assert_array_equal(state["net"].parameters, reference.parameters)
     assert len((tmp_path / "log.jsonl").read_text().splitlines()) == 1
@@ -202,7 +202,7 @@ def test_divergence_names_pass_step_and_layer_and_keeps_the_last_good_checkpoint
 def test_non_finite_weights_are_traced_to_their_layer(tmp_path):
     """An update that writes NaN into C3 stops the run at the next step, naming C3's weights."""
     net = lenet.LeNet5(seed=0, init="lecun98-sqrt")
-    recipe = Recipe(epochs=1, optimizer="sgd", lr=0.01)
+    recipe = Recipe(passes=1, optimizer="sgd", lr=0.01)
     optimizer = lenet.recipes.make_optimizer(net, recipe)
     real_step, steps = optimizer.step, []
 
@@ -234,5 +234,5 @@ def test_resume_refuses_a_damaged_progress_record(tmp_path, progress, message):
     net = lenet.LeNet5()
     ckpt.save_checkpoint(tmp_path / "checkpoint.npz", net, {}, {}, progress)
     with pytest.raises(ValueError, match=f"cannot resume from it: its meta/progress .*{message}"):
-        lenet.train(net, *_tiny_data(), Recipe(epochs=2), out=tmp_path, resume=True,
+        lenet.train(net, *_tiny_data(), Recipe(passes=2), out=tmp_path, resume=True,
                     progress=False, echo=None)

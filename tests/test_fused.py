@@ -96,7 +96,7 @@ def test_fused_training_equals_the_layer_path_bitwise(opt, batch, dtype, rng, th
         assert (loss_sum, errors) == expected
         assert np.array_equal(a.parameters, b.parameters)
         assert np.array_equal(a.gradients, b.gradients)
-        assert oa.steps == ob.steps
+        assert oa.updates == ob.updates
         for name in oa.state_arrays:
             assert np.array_equal(getattr(oa, name), getattr(ob, name))
 
@@ -169,10 +169,10 @@ def test_update_kernels_match_the_numpy_reference(dtype, rng):
 
 
 @pytest.mark.parametrize("recipe", [
-    Recipe(epochs=2, curvature_patterns=16, limit=40),
-    Recipe(epochs=2, optimizer="sgd", lr=0.01, momentum=0.5, batch_size=4, distort=True),
+    Recipe(passes=2, curvature_patterns=16, limit=40),
+    Recipe(passes=2, optimizer="sgd", lr=0.01, momentum=0.5, batch_size=4, distort=True),
     Recipe(model="modern", activation="relu", optimizer="adam", loss="cross-entropy",
-           batch_size=8, epochs=2),
+           batch_size=8, passes=2),
 ], ids=["paper-sdlm", "sgd-distort", "modern-adam"])
 def test_train_gives_the_same_history_and_bits_either_way(recipe, threads):
     x, y = tiny_data(48)
@@ -195,7 +195,7 @@ def test_fused_interrupt_and_resume_give_the_same_bits(tmp_path, monkeypatch, st
     import lenet.training as train_module
 
     x, y = tiny_data(3000)
-    recipe = Recipe(epochs=2, optimizer="sgd", lr=0.01)
+    recipe = Recipe(passes=2, optimizer="sgd", lr=0.01)
     whole = lenet.LeNet5(seed=0)
     train(whole, (x, y), None, recipe, progress=False, echo=None)
     net = lenet.LeNet5(seed=0)
@@ -220,10 +220,10 @@ def test_divergence_stops_before_the_bad_update(rng):
     before = net.parameters.copy()
     trainer = fused.FusedTrainer(net, SGD(net, lr=0.01), 1)
     steps, loss_sum, _, diverged = trainer.run(x, y, np.arange(20))
-    assert (steps, diverged, loss_sum, trainer.optimizer.steps) == (0, True, 0.0, 0)
+    assert (steps, diverged, loss_sum, trainer.optimizer.updates) == (0, True, 0.0, 0)
     assert np.array_equal(net.parameters, before, equal_nan=True)  # no update was made
     with pytest.raises(TrainingDiverged, match="pass 1, step 1"):
-        train(poisoned_net(), (x, y), None, Recipe(optimizer="sgd", lr=0.01, epochs=1),
+        train(poisoned_net(), (x, y), None, Recipe(optimizer="sgd", lr=0.01, passes=1),
               progress=False, echo=None)
 
 

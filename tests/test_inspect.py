@@ -218,7 +218,7 @@ def test_hooks_run_inside_training_and_inference():
     same bits as the fused path."""
     x = paper_digits(np.float32)
     y = np.arange(10)
-    recipe = Recipe(epochs=1, init="lecun98-sqrt", mu=0.5, curvature_patterns=10)
+    recipe = Recipe(passes=1, init="lecun98-sqrt", mu=0.5, curvature_patterns=10)
     hooked, plain = lenet.LeNet5(seed=3), lenet.LeNet5(seed=3)
     forward_calls, backward_calls = [], []
     hooked.F6.register_forward_hook(lambda layer, a, b: forward_calls.append(a.shape[0]))

@@ -27,7 +27,7 @@ def mnist():
 def test_paper_network_learns_digits_in_one_pass(mnist):
     x_train, y_train, x_test, y_test = mnist
     net = lenet.LeNet5(seed=0)
-    recipe = replace(RECIPES["paper"], epochs=1)
+    recipe = replace(RECIPES["paper"], passes=1)
     history = train(net, (preprocess(x_train), y_train), (preprocess(x_test), y_test), recipe,
                     progress=False, echo=None)
     assert history[-1]["test_error"] < 0.15, history
@@ -37,7 +37,7 @@ def test_modern_network_learns_digits_in_one_pass(mnist):
     x_train, y_train, x_test, y_test = mnist
     net = lenet.LeNet5.modern(seed=0, activation="relu")
     recipe = Recipe(model="modern", activation="relu", preprocessing="unit", optimizer="adam",
-                    loss="cross-entropy", batch_size=16, epochs=1)
+                    loss="cross-entropy", batch_size=16, passes=1)
     history = train(net, (preprocess(x_train, "unit"), y_train),
                     (preprocess(x_test, "unit"), y_test), recipe, progress=False, echo=None)
     assert history[-1]["test_error"] < 0.15, history

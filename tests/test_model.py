@@ -263,7 +263,7 @@ def test_params_and_grads_are_views_of_the_flat_buffers(rng):
         for key in layer.params:
             assert np.shares_memory(layer.params[key], net.parameters)
             assert np.shares_memory(layer.grads[key], net.gradients)
-    offset = net.C1.parameter_count()
+    offset = net.C1.num_stored_parameters()
     w = net.C1.params["weight"]
     w[0, 0, 2, 2] = 3.0
     assert net.parameters[12] == 3.0  # C1.weight comes first: (0,0,2,2) is element 12

@@ -20,7 +20,7 @@ def test_the_default_recipe_is_the_papers():
     assert Recipe() == RECIPES["paper"]
     assert lenet.Recipe is Recipe and lenet.RECIPES is RECIPES
     paper = Recipe()
-    assert (paper.model, paper.optimizer, paper.loss, paper.batch_size, paper.epochs) == \
+    assert (paper.model, paper.optimizer, paper.loss, paper.batch_size, paper.passes) == \
         ("paper", "sdlm", "penalty", 1, 20)
     assert (paper.init, paper.mu) == ("lecun98-sqrt", 0.5)  # the two departures
     literal = RECIPES["literal"]
@@ -36,10 +36,10 @@ def test_train_without_a_recipe_uses_the_papers(monkeypatch):
 
 
 @pytest.mark.parametrize("setting, value, words", [
-    ("epochs", 0, "epochs must be a whole number >= 1, got 0"),
-    ("epochs", -3, "epochs must be a whole number >= 1, got -3"),
-    ("epochs", 2.5, "epochs must be a whole number"),
-    ("epochs", True, "epochs must be a whole number"),
+    ("passes", 0, "passes must be a whole number >= 1, got 0"),
+    ("passes", -3, "passes must be a whole number >= 1, got -3"),
+    ("passes", 2.5, "passes must be a whole number"),
+    ("passes", True, "passes must be a whole number"),
     ("batch_size", 0, "batch_size must be a whole number >= 1, got 0"),
     ("seed", -1, "seed must be a whole number >= 0"),
     ("lr", 0.0, "lr must be a number > 0, got 0.0"),
@@ -99,7 +99,7 @@ def test_the_config_records_only_what_applies():
 
 
 def test_a_run_folder_records_only_what_applies(tmp_path):
-    recipe = Recipe(epochs=1, optimizer="sgd", lr=0.01)
+    recipe = Recipe(passes=1, optimizer="sgd", lr=0.01)
     lenet.train(lenet.LeNet5(), tiny_data(16), recipe=recipe, out=tmp_path, progress=False,
                 echo=None)
     config = json.loads((tmp_path / "config.json").read_text())
@@ -128,8 +128,8 @@ def test_recipe_with_resets_what_stops_applying():
 
 
 def test_check_settings_spells_names_as_the_caller_does():
-    values = {**asdict(Recipe()), "epochs": 0}
-    with pytest.raises(ValueError, match="^--epochs must be"):
+    values = {**asdict(Recipe()), "passes": 0}
+    with pytest.raises(ValueError, match="^--passes must be"):
         check_settings(values, spell=lambda f: "--" + f.replace("_", "-"))
     values = {**asdict(Recipe()), "activation": "swish"}  # the default, but given by the user
     check_settings(values)
@@ -149,3 +149,14 @@ def test_every_setting_has_a_check():
         for value in bad:  # TypeError for no number at all, ValueError for the rest
             with pytest.raises((TypeError, ValueError), match=f.name):
                 Recipe(**{f.name: value})
+
+
+def test_the_old_name_of_passes_still_works_with_a_warning():
+    with pytest.warns(DeprecationWarning, match="passes"):
+        recipe = Recipe(epochs=3)
+    assert recipe.passes == 3 and recipe == Recipe(passes=3)
+    with pytest.warns(DeprecationWarning, match="passes"):
+        assert recipe.epochs == 3
+    assert replace(recipe, passes=4).passes == 4  # replace goes by the fields' names
+    # a config written when the setting was called epochs
+    assert recipe_from_config({"model": "paper", "epochs": 7}).passes == 7

@@ -40,10 +40,10 @@ class StopAfter:
 
 
 RECIPES = {
-    "paper-sdlm": Recipe(epochs=2, curvature_patterns=16),
-    "paper-sgd-batch4": Recipe(epochs=2, optimizer="sgd", lr=0.01, batch_size=4),
+    "paper-sdlm": Recipe(passes=2, curvature_patterns=16),
+    "paper-sgd-batch4": Recipe(passes=2, optimizer="sgd", lr=0.01, batch_size=4),
     "modern-adam-batch8": Recipe(model="modern", pooling="max", activation="relu",
-                                 optimizer="adam", loss="cross-entropy", batch_size=8, epochs=2),
+                                 optimizer="adam", loss="cross-entropy", batch_size=8, passes=2),
 }
 
 
@@ -75,7 +75,7 @@ def test_history_log_and_checkpoint(tmp_path, name):
 def test_training_learns_a_simple_task(tmp_path):
     x, y = tiny_data(200)
     net = lenet.LeNet5(seed=0)
-    history = train(net, (x, y), tiny_data(100, seed=5), Recipe(epochs=3, optimizer="sgd",
+    history = train(net, (x, y), tiny_data(100, seed=5), Recipe(passes=3, optimizer="sgd",
                     lr=0.002), progress=False, echo=None)
     assert history[-1]["test_error"] < 0.1  # chance is 0.5
 
@@ -154,16 +154,16 @@ def test_unwritable_output_folder_fails_before_training(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     with pytest.raises(OSError, match="cannot write checkpoints"):
-        train(lenet.LeNet5(), tiny_data(), recipe=Recipe(epochs=1), out=blocker / "run",
+        train(lenet.LeNet5(), tiny_data(), recipe=Recipe(passes=1), out=blocker / "run",
               progress=False, echo=None)
 
 
 def test_loss_must_fit_the_output_layer():
     with pytest.raises(ValueError, match="loss cross-entropy does not fit the paper model"):
-        Recipe(epochs=1, loss="cross-entropy")
+        Recipe(passes=1, loss="cross-entropy")
     with pytest.raises(ValueError, match="loss penalty does not fit the modern model"):
-        Recipe(model="modern", epochs=1, optimizer="adam", loss="penalty")
-    recipe = Recipe(epochs=1)
+        Recipe(model="modern", passes=1, optimizer="adam", loss="penalty")
+    recipe = Recipe(passes=1)
     recipe.loss = "cross-entropy"  # changed after it was made: train checks again
     with pytest.raises(ValueError, match="does not fit"):
         train(lenet.LeNet5(), tiny_data(), recipe=recipe, progress=False, echo=None)
@@ -198,11 +198,11 @@ def test_resumed_log_matches_the_uninterrupted_one(tmp_path, monkeypatch):
 
 
 def test_resume_refuses_a_different_run(tmp_path):
-    recipe = Recipe(epochs=1, optimizer="sgd", lr=0.01)
+    recipe = Recipe(passes=1, optimizer="sgd", lr=0.01)
     train(lenet.LeNet5(), tiny_data(), recipe=recipe, out=tmp_path, progress=False, echo=None)
     for changed in (dict(batch_size=2), dict(seed=1), dict(limit=20)):
         with pytest.raises(ValueError, match="cannot resume"):
-            train(lenet.LeNet5(), tiny_data(), recipe=replace(recipe, epochs=2, **changed),
+            train(lenet.LeNet5(), tiny_data(), recipe=replace(recipe, passes=2, **changed),
                   out=tmp_path, resume=True, progress=False, echo=None)
     with pytest.raises(ValueError, match="already holds a run"):
         train(lenet.LeNet5(), tiny_data(), recipe=recipe, out=tmp_path, progress=False, echo=None)
@@ -219,7 +219,7 @@ def test_recipe_must_fit_the_network():
 def test_checkpoint_describes_the_trained_network(tmp_path):
     net = lenet.LeNet5.modern(input_size=32, activation="relu")
     recipe = Recipe(model="modern", optimizer="adam", loss="cross-entropy", batch_size=16,
-                    epochs=1)  # the recipe's own activation field says "swish"
+                    passes=1)  # the recipe's own activation field says "swish"
     train(net, tiny_data(), recipe=recipe, out=tmp_path, progress=False, echo=None)
     loaded = lenet.load_checkpoint(tmp_path)
     assert loaded.C1.activation == "relu"
@@ -228,7 +228,7 @@ def test_checkpoint_describes_the_trained_network(tmp_path):
 
 
 def test_limit_trains_on_the_first_images(tmp_path):
-    history = train(lenet.LeNet5(), tiny_data(), recipe=Recipe(epochs=1, optimizer="sgd",
+    history = train(lenet.LeNet5(), tiny_data(), recipe=Recipe(passes=1, optimizer="sgd",
                     lr=0.01, limit=10), out=tmp_path, progress=False, echo=None)
     assert read_checkpoint(tmp_path)["progress"]["run"]["images"] == 10
     assert history[-1]["pass"] == 1
@@ -258,10 +258,10 @@ def test_only_networks_a_config_describes_are_checkpointed(tmp_path):
         save_checkpoint(tmp_path / "c.npz", custom)
     assert not list(tmp_path.iterdir())
     with pytest.raises(ValueError, match="custom Network"):
-        train(custom, tiny_data(), recipe=Recipe(epochs=1), out=tmp_path / "run", progress=False,
+        train(custom, tiny_data(), recipe=Recipe(passes=1), out=tmp_path / "run", progress=False,
               echo=None)
     assert not (tmp_path / "run").exists()
-    history = train(custom, tiny_data(8), recipe=Recipe(epochs=1), progress=False, echo=None)
+    history = train(custom, tiny_data(8), recipe=Recipe(passes=1), progress=False, echo=None)
     assert len(history) == 1  # without a run folder it trains
     for net in (lenet.LeNet5(), lenet.LeNet5.modern(input_size=32, activation="relu")):
         rebuilt = lenet.model.build_network(lenet.model.network_config(net))

@@ -38,7 +38,7 @@ def data():
     return (x, y), (x[:50], y[:50])
 
 
-RECIPE = Recipe(epochs=EPOCHS, init="lecun98-sqrt", mu=0.5, curvature_patterns=50)
+RECIPE = Recipe(passes=EPOCHS, init="lecun98-sqrt", mu=0.5, curvature_patterns=50)
 
 
 def pause(out: Path) -> None:

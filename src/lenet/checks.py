@@ -1,7 +1,7 @@
 """Checks of the values a user passes in, each naming the argument as the user wrote it.
 
-Every check takes ``name``, the argument's name as the user typed it (``epochs`` in Python,
-``--epochs`` on the command line), and raises ``ValueError`` (``TypeError`` for a value of
+Every check takes ``name``, the argument's name as the user typed it (``passes`` in Python,
+``--passes`` on the command line), and raises ``ValueError`` (``TypeError`` for a value of
 the wrong kind) whose message gives that name, what was expected and what was given.
 """
 

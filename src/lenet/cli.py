@@ -33,14 +33,19 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 # options of `lenet train` that set a Recipe field of the same name
-_RECIPE_OPTIONS = ("model", "dataset", "optimizer", "loss", "j", "batch_size", "epochs", "lr",
+_RECIPE_OPTIONS = ("model", "dataset", "optimizer", "loss", "j", "batch_size", "passes", "lr",
                    "distort", "seed", "activation", "pooling", "preprocessing", "mu", "init",
                    "momentum", "limit", "lr_decay")
 
 
+#: options typed under an old name: field -> the name the user typed (--epochs for passes)
+_TYPED: dict[str, str] = {}
+
+
 def option(field: str) -> str:
-    """A Recipe field as `lenet train` spells its option: batch_size -> --batch-size."""
-    return "--" + field.replace("_", "-")
+    """A Recipe field as `lenet train` spells its option (batch_size -> --batch-size), or as
+    the user typed it when that was an old name (--epochs)."""
+    return _TYPED.get(field, "--" + field.replace("_", "-"))
 
 
 def _train_recipe(args: argparse.Namespace):
@@ -89,17 +94,17 @@ def _train(args: argparse.Namespace) -> int:
             raise ValueError(f"--resume {args.resume} and --out {args.out} name two folders: "
                              f"give the run folder once")
         out = Path(args.resume or args.out)
-        others = [k for k in _RECIPE_OPTIONS if k != "epochs" and getattr(args, k) is not None]
+        others = [k for k in _RECIPE_OPTIONS if k != "passes" and getattr(args, k) is not None]
         if others or args.recipe_given:
-            raise ValueError("--resume continues a run as it was started; only --epochs (and "
+            raise ValueError("--resume continues a run as it was started; only --passes (and "
                              "--threads, --data, --quiet) may be given with it, not "
                              + ", ".join(option(k) for k in others or ["recipe"]))
-        if args.epochs is not None:
-            checks.whole_number("--epochs", args.epochs, 1)
+        if args.passes is not None:
+            checks.whole_number(option("passes"), args.passes, 1)
         state = read_checkpoint(out)
         recipe = recipe_from_config(state["config"])
-        if args.epochs is not None:
-            recipe = recipe_with(recipe, epochs=args.epochs)
+        if args.passes is not None:
+            recipe = recipe_with(recipe, passes=args.passes)
         name = None
     else:
         name, recipe = _train_recipe(args)
@@ -121,8 +126,8 @@ def _train(args: argparse.Namespace) -> int:
         out = out or _new_run_folder(name)
     print(f"training {recipe.model} LeNet-5 on {recipe.dataset}"
           + (f" (recipe {name})" if name else "") + f": {recipe.optimizer}, loss "
-          f"{recipe.loss}, batch {recipe.batch_size}, {recipe.epochs} "
-          f"pass{'es' if recipe.epochs != 1 else ''}"
+          f"{recipe.loss}, batch {recipe.batch_size}, {recipe.passes} "
+          f"pass{'es' if recipe.passes != 1 else ''}"
           f"{', distorted' if recipe.distort else ''}; output in {out}")
     history = train(net, train_data, test_data, recipe, out=out, resume=args.resume is not None,
                     progress=not args.quiet)
@@ -314,7 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--pooling", choices=SUBSAMPLING_MODES,
                        help="modern variant: subsampling")
     train.add_argument("--batch-size", type=int)
-    train.add_argument("--epochs", type=int, help="passes over the training set")
+    train.add_argument("--passes", "--epochs", type=int, dest="passes",
+                       help="passes over the training set (--epochs: its old name)")
     train.add_argument("--lr", type=float, help="learning rate (SDLM: the first pass's eta; the "
                                                 "paper's schedule is scaled to it)")
     train.add_argument("--distort", action="store_const", const=True,
@@ -404,6 +410,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "train":
         args.recipe_given = args.recipe is not None
         args.recipe = args.recipe or "paper"
+        words = sys.argv[1:] if argv is None else argv
+        _TYPED.clear()
+        if any(w == "--epochs" or w.startswith("--epochs=") for w in words):
+            _TYPED["passes"] = "--epochs"
 
     try:
         return args.run(args)

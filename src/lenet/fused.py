@@ -133,5 +133,5 @@ class FusedTrainer:
             self._plan, self.net.parameters, self.net.gradients, self.optimizer.core_state(),
             images, labels, order, self.batch_size, self.loss.name, self.loss.j, self._workspace,
             loss_sum)
-        self.optimizer.steps = step
+        self.optimizer.updates = step
         return steps, loss_sum, errors, diverged

@@ -151,7 +151,7 @@ class Layer:
         self.input_shape: tuple[int, ...] | None = None
         self._forward_hooks: dict[int, Callable] = {}
         self._backward_hooks: dict[int, Callable] = {}
-        size = self.parameter_count()
+        size = self.num_stored_parameters()
         self.bind(np.zeros(size, self.dtype), np.zeros(size, self.dtype),
                   np.zeros(size, self.dtype))
 
@@ -160,13 +160,13 @@ class Layer:
         """Name -> shape of each parameter array, in storage order."""
         return {}
 
-    def parameter_count(self) -> int:
+    def num_stored_parameters(self) -> int:
         """Number of stored parameter values (C3 stores its unconnected weights too, as 0)."""
         return sum(math.prod(s) for s in self.param_shapes().values())
 
     def bind(self, params: np.ndarray, grads: np.ndarray, curvature: np.ndarray) -> None:
         """Make ``params``/``grads``/``curvature`` views into three flat buffers of
-        ``parameter_count()`` values each.
+        ``num_stored_parameters()`` values each.
 
         The current parameter values are copied into the new storage first, so a layer keeps
         its values when a network gathers all layers into one buffer.

@@ -114,7 +114,7 @@ class Network:
                 raise TypeError(f"layer {layer.name} has dtype {layer.dtype}, the network {self.dtype}")
             setattr(self, layer.name, layer)
         # Gather every layer's parameters into one flat buffer (and one for the gradients).
-        sizes = [layer.parameter_count() for layer in self.layers]
+        sizes = [layer.num_stored_parameters() for layer in self.layers]
         self.parameters = np.zeros(sum(sizes), self.dtype)
         self.gradients = np.zeros(sum(sizes), self.dtype)
         self.curvature = np.zeros(sum(sizes), self.dtype)  # see estimate_curvature
@@ -533,9 +533,11 @@ class LeNet5(Network):
         net.init_parameters(seed, "glorot")
         return net
 
-    def init_parameters(self, seed: int, scheme: str) -> None:
-        """Draw every layer's parameters afresh from ``seed`` (see layers.INITIALISATIONS)."""
-        rng = np.random.default_rng(seed)
+    def init_parameters(self, rng: int | np.random.Generator, scheme: str = DEFAULT_INIT
+                        ) -> None:
+        """Draw every layer's parameters afresh, as each layer's ``init_parameters(rng,
+        scheme)`` does (see layers.INITIALISATIONS), from ``rng``: a generator, or a seed."""
+        rng = np.random.default_rng(rng)
         for layer in self.layers:
             layer.init_parameters(rng, scheme)
 

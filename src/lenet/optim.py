@@ -45,12 +45,12 @@ class Optimizer:
         self.lr = self.base_lr = positive("lr", lr)
         self.lr_decay = positive("lr_decay", lr_decay)
         self._mask = net.parameter_mask.astype(net.dtype)  # 1 trainable, 0 fixed
-        self.steps = 0
+        self.updates = 0  # updates made so far (Adam's t)
 
-    def start_pass(self, epoch: int, patterns=None) -> None:
-        """Called before each pass (epoch counts from 0): the learning rate of the pass is
-        lr * lr_decay**epoch. (SDLM estimates its curvature here instead.)"""
-        self.lr = self.base_lr * self.lr_decay ** epoch
+    def start_pass(self, index: int, patterns=None) -> None:
+        """Called before each pass (``index`` counts passes from 0): the learning rate of the
+        pass is lr * lr_decay**index. (SDLM estimates its curvature here instead.)"""
+        self.lr = self.base_lr * self.lr_decay ** index
 
     @property
     def runs_in_core(self) -> bool:
@@ -60,28 +60,29 @@ class Optimizer:
 
     def step(self) -> None:
         """One update of net.parameters from net.gradients, in the C core (csrc/optim.c)."""
-        self.steps = _core.optimizer_step(self.core_state(), self.net.parameters,
-                                          self.net.gradients)
+        self.updates = _core.optimizer_step(self.core_state(), self.net.parameters,
+                                            self.net.gradients)
 
     def core_state(self) -> dict:
         """This optimiser as the C core's update takes it: kind (the optimiser's name), lr,
-        step (updates so far), mask, the state arrays as state1/state2, and the settings of
+        step (the updates so far), mask, the state arrays as state1/state2, and the settings of
         ``core_settings``. The Python optimisers and the fused path (lenet.fused) both pass
         this to the same C update, so they update with the same bits."""
-        state = {"kind": self.name, "lr": self.lr, "step": self.steps, "mask": self._mask}
+        state = {"kind": self.name, "lr": self.lr, "step": self.updates, "mask": self._mask}
         state.update(zip(("state1", "state2"), (getattr(self, n) for n in self.state_arrays)))
         state.update((slot, getattr(self, attr)) for slot, attr in self.core_settings.items())
         return state
 
     def state_dict(self) -> dict:
         """The optimiser's state: arrays and numbers (no Python objects)."""
-        state = {"lr": np.float64(self.lr), "steps": np.int64(self.steps)}
+        state = {"lr": np.float64(self.lr), "updates": np.int64(self.updates)}
         state.update((name, getattr(self, name).copy()) for name in self.state_arrays)
         return state
 
     def load_state_dict(self, state: dict) -> None:
         self.lr = float(state["lr"])
-        self.steps = int(state["steps"])
+        # "steps" in checkpoints written before the count was named updates
+        self.updates = int(state["updates"] if "updates" in state else state["steps"])
         for name in self.state_arrays:
             arr = np.asarray(state[name])
             if arr.shape != self.net.parameters.shape:

@@ -25,6 +25,7 @@ apply, which is what a run folder's ``config.json`` records.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
@@ -60,7 +61,7 @@ class Recipe:
     j: float = DEFAULT_J            # loss (9) only
     lr: float | None = None         # None: the optimiser's default (SDLM: the paper's schedule)
     batch_size: int = 1
-    epochs: int = paper.PASSES
+    passes: int = paper.PASSES      # passes over the training set (epochs)
     distort: bool = False
     seed: int = 0
     curvature_patterns: int = paper.CURVATURE_PATTERNS  # SDLM only: h_kk's patterns per pass
@@ -145,7 +146,7 @@ def check_settings(values: Mapping[str, Any], spell: Callable[[str], str] = _ide
     if v["lr"] is not None:
         checks.real_number(spell("lr"), v["lr"], 0, low_open=True)
     checks.whole_number(spell("batch_size"), v["batch_size"], 1)
-    checks.whole_number(spell("epochs"), v["epochs"], 1)
+    checks.whole_number(spell("passes"), v["passes"], 1)
     checks.flag(spell("distort"), v["distort"])
     checks.whole_number(spell("seed"), v["seed"], 0)
     checks.whole_number(spell("curvature_patterns"), v["curvature_patterns"], 1)
@@ -202,6 +203,8 @@ def recipe_from_config(config: Mapping[str, Any]) -> Recipe:
     that are missing take their defaults; older files that recorded settings which do not
     apply to their run are read as if they had not."""
     known = {k: v for k, v in config.items() if k in _DEFAULTS}
+    if "epochs" in config and "passes" not in config:  # written before passes was named so
+        known["passes"] = config["epochs"]
     return Recipe(**without_inapplicable({**_DEFAULTS, **known}))
 
 
@@ -210,6 +213,28 @@ def recipe_with(recipe: Recipe, **changes: Any) -> Recipe:
     return Recipe(**without_inapplicable({**asdict(recipe), **changes}, keep=changes))
 
 
+def _init_with_epochs(init: Any) -> Any:
+    """Recipe's __init__, taking the deprecated ``epochs=`` for ``passes=`` too."""
+    def __init__(self: Recipe, *args: Any, epochs: int | None = None, **kwargs: Any) -> None:
+        if epochs is not None:
+            warnings.warn("Recipe(epochs=...) is deprecated: it is Recipe(passes=...)",
+                          DeprecationWarning, stacklevel=2)
+            kwargs.setdefault("passes", epochs)
+        init(self, *args, **kwargs)
+    __init__.__doc__ = init.__doc__
+    return __init__
+
+
+def _epochs(self: Recipe) -> int:
+    """Deprecated name of ``passes``."""
+    warnings.warn("Recipe.epochs is deprecated: it is Recipe.passes", DeprecationWarning,
+                  stacklevel=2)
+    return self.passes
+
+
+Recipe.__init__ = _init_with_epochs(Recipe.__init__)  # type: ignore[method-assign]
+Recipe.epochs = property(_epochs)  # type: ignore[attr-defined]
+
 RECIPES: dict[str, Recipe] = {
     # Section III.C with the two departures of docs/results.md (the defaults of Recipe)
     "paper": Recipe(),
@@ -217,11 +242,11 @@ RECIPES: dict[str, Recipe] = {
     "literal": Recipe(init="lecun98", mu=paper.MU),
     # the seed's Keras run: modern net on raw pixels, RMSprop, batch 32, 10 epochs
     "seed": Recipe(model="modern", preprocessing="raw", optimizer="rmsprop",
-                   loss="cross-entropy", batch_size=32, epochs=10),
+                   loss="cross-entropy", batch_size=32, passes=10),
     # a strong modern recipe: ReLU, max pooling, Adam, batch 64, pixels in [0, 1], the
     # learning rate decayed by 0.8 per pass (fixed beforehand, not tuned)
     "modern": Recipe(model="modern", activation="relu", preprocessing="unit", optimizer="adam",
-                     loss="cross-entropy", batch_size=64, epochs=20, lr_decay=0.8),
+                     loss="cross-entropy", batch_size=64, passes=20, lr_decay=0.8),
 }
 
 __all__ = ["DATASETS", "DEFAULT_INIT", "MODELS", "RECIPES", "Recipe", "check_settings",

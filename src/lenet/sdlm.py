@@ -161,13 +161,13 @@ class SDLM(Optimizer):
         self.mu = positive("mu", mu)
         self.step_sizes = np.zeros_like(net.parameters)  # eps_k, zero until start_pass
 
-    def start_pass(self, epoch: int, patterns: tuple[np.ndarray, np.ndarray] | None = None
+    def start_pass(self, index: int, patterns: tuple[np.ndarray, np.ndarray] | None = None
                    ) -> None:
-        """Set eta for pass `epoch` (from 0) and estimate the step sizes on `patterns`, a pair
+        """Set eta for pass `index` (from 0) and estimate the step sizes on `patterns`, a pair
         (images, labels) of training patterns."""
         if patterns is None:
             raise ValueError("SDLM needs patterns (images, labels) to estimate the curvature on")
-        self.lr = self.schedule[min(epoch, len(self.schedule) - 1)]
+        self.lr = self.schedule[min(index, len(self.schedule) - 1)]
         h = estimate_curvature(self.net, *patterns)
         np.divide(self.lr, self.mu + h, out=self.step_sizes)
         self.step_sizes *= self._mask

@@ -265,7 +265,7 @@ def _passes(run: _Run) -> list[dict]:
     """The passes from where the run stands to the recipe's last; returns the history."""
     history = run.progress.history
     warned = any(at_chance(r) for r in history)  # a resumed run warned already
-    for epoch in range(run.progress.epoch, run.recipe.epochs):
+    for epoch in range(run.progress.epoch, run.recipe.passes):
         started = time.perf_counter()
         first = run.progress.step if epoch == run.progress.epoch else 0
         running = run.progress.running if epoch == run.progress.epoch else _no_steps()
@@ -287,7 +287,7 @@ def _passes(run: _Run) -> list[dict]:
         _save(run, Progress(epoch + 1, 0, _no_steps(), history))
         if run.folder is not None:  # after the checkpoint: the log never runs ahead of it
             run.folder.log(record)
-        if run.stop.requested and epoch + 1 < run.recipe.epochs:
+        if run.stop.requested and epoch + 1 < run.recipe.passes:
             history.append({"pass": epoch + 2, "interrupted": True, "step": 0})
             if run.echo:
                 run.echo(_interrupted_text(run, f"interrupted after pass {epoch + 1}"))
@@ -317,7 +317,7 @@ def _one_pass(run: _Run, epoch: int, first: int, running: dict) -> int:
             run.optimizer.start_pass(epoch, (run.x[sample], run.y[sample]))
         else:
             run.optimizer.start_pass(epoch)
-    bar = _progress_bar(n, min(first * batch, n), epoch, recipe.epochs, run.bar)
+    bar = _progress_bar(n, min(first * batch, n), epoch, recipe.passes, run.bar)
     distorted = (-1, run.x, run.y)  # (chunk, its images and labels), made once per chunk
     try:
         step = first
@@ -412,13 +412,13 @@ def _pass_generator(seed: int, epoch: int, *more: int) -> np.random.Generator:
 
 # ---- what the learner sees ---------------------------------------------------------------------
 
-def _progress_bar(total: int, initial: int, epoch: int, epochs: int, enabled: bool) -> Any:
+def _progress_bar(total: int, initial: int, index: int, passes: int, enabled: bool) -> Any:
     if not enabled:
         return None
     from tqdm import tqdm  # optional: lenet runs without it when no bar is asked for
 
     # disable=None: no bar when stderr is not a terminal (a log file under nohup, say)
-    return tqdm(total=total, initial=initial, desc=f"pass {epoch + 1}/{epochs}", unit="img",
+    return tqdm(total=total, initial=initial, desc=f"pass {index + 1}/{passes}", unit="img",
                 leave=False, dynamic_ncols=True, file=sys.stderr, mininterval=0.5, disable=None)
 
 
