@@ -27,8 +27,17 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-C_SOURCES = ["conv.c", "pool.c", "dense.c", "activation.c", "rbf.c", "loss.c", "optim.c",
-             "network.c", "threads.c"]
+C_SOURCES = [
+    "conv.c",
+    "pool.c",
+    "dense.c",
+    "activation.c",
+    "rbf.c",
+    "loss.c",
+    "optim.c",
+    "network.c",
+    "threads.c",
+]
 
 # LENET_SANITIZE=1: every out-of-bounds access and undefined behaviour (with a float converted
 # to an int it does not fit, a NaN say, which "undefined" alone leaves out) aborts at once
@@ -36,8 +45,13 @@ C_SOURCES = ["conv.c", "pool.c", "dense.c", "activation.c", "rbf.c", "loss.c", "
 # little and keeps every access the source makes). -O1 also halves the time the instrumented
 # binding takes to compile; the optimised loops' results are what the ordinary builds test.
 # -fno-wrapv (above) stays: with -fwrapv UBSan would not look for signed overflow.
-SANITIZE_FLAGS = ["-fsanitize=address,undefined,float-cast-overflow",
-                  "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-g", "-O1"]
+SANITIZE_FLAGS = [
+    "-fsanitize=address,undefined,float-cast-overflow",
+    "-fno-sanitize-recover=all",
+    "-fno-omit-frame-pointer",
+    "-g",
+    "-O1",
+]
 
 OPENMP_TEST = r"""
 #include <omp.h>
@@ -80,8 +94,9 @@ def _links_with(compiler, compile_flags, link_flags):
         objects = compiler.compile([source], output_dir=tmp, extra_postargs=compile_flags)
         # the environment's LDFLAGS too: flags in CFLAGS (sanitizers, coverage) may need them
         ldflags = shlex.split(os.environ.get("LDFLAGS", ""))
-        compiler.link_executable(objects, "omp_test", output_dir=tmp,
-                                 extra_postargs=link_flags + ldflags)
+        compiler.link_executable(
+            objects, "omp_test", output_dir=tmp, extra_postargs=link_flags + ldflags
+        )
         return True
     except Exception:
         return False
@@ -124,8 +139,10 @@ class BuildExt(build_ext):
         for compile_flags, link_flags in _openmp_candidates(self.compiler.compiler_type):
             if _links_with(self.compiler, compile_flags, link_flags):
                 return compile_flags, link_flags
-        self.warn("lenet: no working OpenMP found for this compiler; "
-                  "building the C core serially (one thread)")
+        self.warn(
+            "lenet: no working OpenMP found for this compiler; "
+            "building the C core serially (one thread)"
+        )
         return [], []
 
 

@@ -41,7 +41,7 @@ def _resolve(current: str, is_package: bool, node: ast.ImportFrom) -> str:
     base = current.split(".")
     if not is_package:
         base = base[:-1]
-    base = base[:len(base) - (node.level - 1)]
+    base = base[: len(base) - (node.level - 1)]
     return ".".join(base + ([node.module] if node.module else []))
 
 
@@ -60,21 +60,30 @@ def imports(name: str, path: Path, known: dict[str, Path]):
 
     def visit(node: ast.AST, in_function: bool):
         for child in ast.iter_child_nodes(node):
-            inner = in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef,
-                                                      ast.Lambda))
+            inner = in_function or isinstance(
+                child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+            )
             if isinstance(child, ast.Import):
                 for alias in child.names:
                     if alias.name.split(".")[0] == PACKAGE:
-                        yield _known(alias.name, known), child.lineno, in_function, \
-                            justified(child.lineno)
+                        yield (
+                            _known(alias.name, known),
+                            child.lineno,
+                            in_function,
+                            justified(child.lineno),
+                        )
             elif isinstance(child, ast.ImportFrom):
                 target = _resolve(name, is_package, child)
                 if target.split(".")[0] != PACKAGE:
                     continue
                 for alias in child.names:  # a submodule imported by name, or a name of target
                     sub = f"{target}.{alias.name}"
-                    yield (sub if sub in known else _known(target, known)), child.lineno, \
-                        in_function, justified(child.lineno)
+                    yield (
+                        (sub if sub in known else _known(target, known)),
+                        child.lineno,
+                        in_function,
+                        justified(child.lineno),
+                    )
             elif isinstance(child, ast.If) and _is_type_checking(child.test):
                 continue  # imports for the type checker only: never run
             yield from visit(child, inner)
@@ -83,8 +92,9 @@ def imports(name: str, path: Path, known: dict[str, Path]):
 
 
 def _is_type_checking(test: ast.expr) -> bool:
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or \
-        (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _known(name: str, known: dict[str, Path]) -> str:
@@ -102,9 +112,11 @@ def graph() -> tuple[dict[str, set[str]], list[str]]:
             if target != name:
                 edges[name].add(target)
             if in_function and not ok:
-                problems.append(f"{path.relative_to(ROOT.parent.parent)}:{line}: an import "
-                                f"inside a function ({target}) without a comment saying why "
-                                f"({' or '.join(REASONS)})")
+                problems.append(
+                    f"{path.relative_to(ROOT.parent.parent)}:{line}: an import "
+                    f"inside a function ({target}) without a comment saying why "
+                    f"({' or '.join(REASONS)})"
+                )
     return edges, problems
 
 

@@ -41,18 +41,22 @@ from lenet import fused
 from lenet.datasets import DatasetError, DatasetNotFoundError, load_mnist, preprocess
 from lenet.optim import SGD, RMSprop
 from lenet.sdlm import SDLM
+
 from machine import describe
 
 try:
     import torch
+
     import torch_lenet as T
 except ImportError:  # the comparison is optional
     torch = None
 
 PASS = 60_000
 #: multiply-adds per image of one forward pass (the paper's counts, Table I for C3)
-MACS = {"paper": 117_600 + 150_000 + 48_000 + 10_080 + 840,
-        "modern": 117_600 + 240_000 + 48_000 + 10_080 + 840}
+MACS = {
+    "paper": 117_600 + 150_000 + 48_000 + 10_080 + 840,
+    "modern": 117_600 + 240_000 + 48_000 + 10_080 + 840,
+}
 
 
 def gflops(kind: str, images_per_second: float, training: bool) -> float:
@@ -93,8 +97,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--images", type=int, default=4000,
-                        help="training images timed per repeat (scaled to 60,000)")
+    parser.add_argument(
+        "--images",
+        type=int,
+        default=4000,
+        help="training images timed per repeat (scaled to 60,000)",
+    )
     parser.add_argument("--data", default=os.environ.get("LENET_DATA"))
     parser.add_argument("--no-torch", action="store_true", help="time lenet alone")
     args = parser.parse_args(argv)
@@ -102,11 +110,12 @@ def main(argv=None) -> int:
     source, (x, y, x_test), x_modern = load(args)
     n = min(args.images, len(x))
     scale = PASS / n
-    print(f"lenet {lenet.__version__} on {describe()}; "
-          f"{datetime.date.today()}; {source}")
-    print(f"training passes timed on {n:,} images and scaled to {PASS:,}; median of "
-          f"{args.repeats} repeats" + (f"; torch {torch.__version__}" if use_torch
-                                       else "; torch not installed: no comparison"))
+    print(f"lenet {lenet.__version__} on {describe()}; {datetime.date.today()}; {source}")
+    print(
+        f"training passes timed on {n:,} images and scaled to {PASS:,}; median of "
+        f"{args.repeats} repeats"
+        + (f"; torch {torch.__version__}" if use_torch else "; torch not installed: no comparison")
+    )
     rows = []
     for threads in args.threads:
         lenet.set_num_threads(threads)
@@ -119,43 +128,69 @@ def main(argv=None) -> int:
 
         def pair(name, kind, ours, theirs, per_image, training=True):
             times = alternating_medians([ours] + ([theirs] if theirs else []), args.repeats)
-            rows.append((threads, name, kind, times[0], times[1] if theirs else None,
-                         per_image, training))
+            rows.append(
+                (threads, name, kind, times[0], times[1] if theirs else None, per_image, training)
+            )
 
         trainer = fused.FusedTrainer(net, sdlm, 1)
         model = T.paper_model(net) if use_torch else None
         steps = T.step_sizes_from(net, sdlm.step_sizes) if use_torch else None
-        pair("paper, batch 1, SDLM (pass)", "paper", lambda: trainer.run(x, y, order),
-             (lambda: T.train_paper_sdlm_batch1(model, x[:n], y[:n], steps)) if use_torch else None,
-             n)
+        pair(
+            "paper, batch 1, SDLM (pass)",
+            "paper",
+            lambda: trainer.run(x, y, order),
+            (lambda: T.train_paper_sdlm_batch1(model, x[:n], y[:n], steps)) if use_torch else None,
+            n,
+        )
         net64 = lenet.LeNet5(seed=0, init="lecun98-sqrt")
         sgd = SGD(net64, lr=1e-3)
         trainer64 = fused.FusedTrainer(net64, sgd, 64)
         model64 = T.paper_model(net64) if use_torch else None
-        pair("paper, batch 64, SGD (pass)", "paper", lambda: trainer64.run(x, y, order),
-             (lambda: T.train_sgd(model64, x[:n], y[:n], 64, 1e-3)) if use_torch else None, n)
+        pair(
+            "paper, batch 64, SGD (pass)",
+            "paper",
+            lambda: trainer64.run(x, y, order),
+            (lambda: T.train_sgd(model64, x[:n], y[:n], 64, 1e-3)) if use_torch else None,
+            n,
+        )
         modern = lenet.LeNet5.modern(seed=0)
         rms = RMSprop(modern)
         trainer32 = fused.FusedTrainer(modern, rms, 32)
         model32 = T.modern_model(modern) if use_torch else None
-        pair("modern, batch 32, RMSprop (pass)", "modern",
-             lambda: trainer32.run(x_modern, y, order),
-             (lambda: T.train_rmsprop(model32, x_modern[:n], y[:n], 32)) if use_torch else None, n)
+        pair(
+            "modern, batch 32, RMSprop (pass)",
+            "modern",
+            lambda: trainer32.run(x_modern, y, order),
+            (lambda: T.train_rmsprop(model32, x_modern[:n], y[:n], 32)) if use_torch else None,
+            n,
+        )
         infer_model = T.paper_model(net) if use_torch else None
-        pair("inference, batch 1,000 (10,000 images)", "paper",
-             lambda: net.infer(x_test, 1000),
-             (lambda: T.infer(infer_model, x_test, 1000)) if use_torch else None,
-             len(x_test), training=False)
+        pair(
+            "inference, batch 1,000 (10,000 images)",
+            "paper",
+            lambda: net.infer(x_test, 1000),
+            (lambda: T.infer(infer_model, x_test, 1000)) if use_torch else None,
+            len(x_test),
+            training=False,
+        )
         one = x_test[:1]
         reps = 200
-        pair("single-image latency", "paper",
-             lambda: [net.infer(one) for _ in range(reps)],
-             (lambda: [T.latency_once(infer_model, one) for _ in range(reps)]) if use_torch
-             else None, reps, training=False)
+        pair(
+            "single-image latency",
+            "paper",
+            lambda: [net.infer(one) for _ in range(reps)],
+            (lambda: [T.latency_once(infer_model, one) for _ in range(reps)])
+            if use_torch
+            else None,
+            reps,
+            training=False,
+        )
 
     print()
-    print(f"| threads | measure | lenet | {'PyTorch | torch/lenet | ' if use_torch else ''}"
-          f"lenet GFLOP/s |")
+    print(
+        f"| threads | measure | lenet | {'PyTorch | torch/lenet | ' if use_torch else ''}"
+        f"lenet GFLOP/s |"
+    )
     print(f"| ---: | --- | ---: | {'---: | ---: | ' if use_torch else ''}---: |")
     for threads, name, kind, ours, theirs, count, training in rows:
         rate = count / ours

@@ -17,8 +17,9 @@ import argparse
 import numpy as np
 
 import lenet
-from machine import describe, median_seconds
 from lenet import reference as ref
+
+from machine import describe, median_seconds
 
 
 def reference_step(net: lenet.LeNet5, x: np.ndarray, dout: np.ndarray) -> None:
@@ -33,12 +34,16 @@ def main() -> None:
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
 
-    print(f"lenet {lenet.__version__}, OpenMP {'on' if lenet.openmp_enabled() else 'off'}, "
-          f"{describe()}, "
-          f"numpy {np.__version__}")
+    print(
+        f"lenet {lenet.__version__}, OpenMP {'on' if lenet.openmp_enabled() else 'off'}, "
+        f"{describe()}, "
+        f"numpy {np.__version__}"
+    )
     print(f"forward+backward of LeNet5() in float32, median of {args.repeats} runs")
-    print(f"{'batch':>5} {'threads':>7} {'lenet ms':>10} {'(min-max)':>17} {'img/s':>9} "
-          f"{'numpy ref ms':>13} {'speed-up':>9}")
+    print(
+        f"{'batch':>5} {'threads':>7} {'lenet ms':>10} {'(min-max)':>17} {'img/s':>9} "
+        f"{'numpy ref ms':>13} {'speed-up':>9}"
+    )
     net = lenet.LeNet5(seed=0)
     rng = np.random.default_rng(0)
     saved = lenet.get_num_threads()
@@ -55,9 +60,11 @@ def main() -> None:
             for threads in args.threads:
                 lenet.set_num_threads(threads)
                 med, lo, hi = median_seconds(step, args.repeats, 0.2)
-                print(f"{batch:5d} {threads:7d} {med * 1e3:10.3f} "
-                      f"{f'({lo * 1e3:.3f}-{hi * 1e3:.3f})':>17} {batch / med:9.0f} "
-                      f"{base * 1e3:13.3f} {base / med:8.1f}x")
+                print(
+                    f"{batch:5d} {threads:7d} {med * 1e3:10.3f} "
+                    f"{f'({lo * 1e3:.3f}-{hi * 1e3:.3f})':>17} {batch / med:9.0f} "
+                    f"{base * 1e3:13.3f} {base / med:8.1f}x"
+                )
     finally:
         lenet.set_num_threads(saved)
 

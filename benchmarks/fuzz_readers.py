@@ -80,23 +80,46 @@ class Tally:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cases", type=int, default=100_000,
-                        help="generated cases in all, split over the kinds (default 100000)")
+    parser.add_argument(
+        "--cases",
+        type=int,
+        default=100_000,
+        help="generated cases in all, split over the kinds (default 100000)",
+    )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--kinds", default=",".join(F.KINDS),
-                        help="comma-separated, from " + ",".join(F.KINDS))
-    parser.add_argument("--case", type=int, default=None,
-                        help="run only this case number (of one kind: the reproducer)")
-    parser.add_argument("--save-failures", type=Path, default=None, metavar="DIR",
-                        help="save the file of each failing case in DIR")
-    parser.add_argument("--no-truncations", action="store_true",
-                        help="skip the exhaustive truncations of small valid files")
-    parser.add_argument("--deadline", type=float, default=5.0,
-                        help="seconds a case may take (default 5)")
-    parser.add_argument("--memory-mb", type=int, default=4096,
-                        help="address space allowed beyond the start (default 4096 MB)")
-    parser.add_argument("--by-label", action="store_true",
-                        help="also print the outcomes per kind of case")
+    parser.add_argument(
+        "--kinds", default=",".join(F.KINDS), help="comma-separated, from " + ",".join(F.KINDS)
+    )
+    parser.add_argument(
+        "--case",
+        type=int,
+        default=None,
+        help="run only this case number (of one kind: the reproducer)",
+    )
+    parser.add_argument(
+        "--save-failures",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="save the file of each failing case in DIR",
+    )
+    parser.add_argument(
+        "--no-truncations",
+        action="store_true",
+        help="skip the exhaustive truncations of small valid files",
+    )
+    parser.add_argument(
+        "--deadline", type=float, default=5.0, help="seconds a case may take (default 5)"
+    )
+    parser.add_argument(
+        "--memory-mb",
+        type=int,
+        default=4096,
+        help="address space allowed beyond the start (default 4096 MB)",
+    )
+    parser.add_argument(
+        "--by-label", action="store_true", help="also print the outcomes per kind of case"
+    )
     args = parser.parse_args(argv)
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     unknown = [k for k in kinds if k not in F.KINDS]
@@ -107,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.save_failures is not None:
         args.save_failures.mkdir(parents=True, exist_ok=True)
 
-    F.base_checkpoints()                       # built before the memory limit
+    F.base_checkpoints()  # built before the memory limit
     if args.memory_mb > 0:
         limit_memory(args.memory_mb)
     signal.signal(signal.SIGALRM, _alarm)
@@ -123,9 +146,12 @@ def main(argv: list[str] | None = None) -> int:
     tallies = {k: Tally() for k in kinds}
     failures = []
     start = time.perf_counter()
-    print(f"fuzzing {', '.join(kinds)} with seed {args.seed}: "
-          f"{sum(len(v) for v in plan.values()):,} generated cases"
-          f"{' + exhaustive truncations' if truncating else ''}", flush=True)
+    print(
+        f"fuzzing {', '.join(kinds)} with seed {args.seed}: "
+        f"{sum(len(v) for v in plan.values()):,} generated cases"
+        f"{' + exhaustive truncations' if truncating else ''}",
+        flush=True,
+    )
 
     def run(kind: str, case, tag: str) -> None:
         tally = tallies[kind]
@@ -160,22 +186,31 @@ def main(argv: list[str] | None = None) -> int:
                 for i, case in enumerate(F.truncations(kind)):
                     run(kind, case, f"truncation {i}")
             t = tallies[kind]
-            print(f"  {kind}: {sum(t.outcomes.values()):,} cases in "
-                  f"{time.perf_counter() - kind_start:.1f} s", flush=True)
+            print(
+                f"  {kind}: {sum(t.outcomes.values()):,} cases in "
+                f"{time.perf_counter() - kind_start:.1f} s",
+                flush=True,
+            )
 
     elapsed = time.perf_counter() - start
     print()
-    print(f"{'kind':<11}{'cases':>9}{'ok':>9}{'refused':>9}{'failed':>8}{'read s':>9}"
-          f"{'slowest s':>11}  slowest case")
+    print(
+        f"{'kind':<11}{'cases':>9}{'ok':>9}{'refused':>9}{'failed':>8}{'read s':>9}"
+        f"{'slowest s':>11}  slowest case"
+    )
     totals = collections.Counter()
     for kind in kinds:
         t = tallies[kind]
         n = sum(t.outcomes.values())
         totals.update(t.outcomes)
-        print(f"{kind:<11}{n:>9,}{t.outcomes['ok']:>9,}{t.outcomes['refused']:>9,}"
-              f"{t.outcomes['fail']:>8,}{t.seconds:>9.1f}{t.slowest[0]:>11.3f}  {t.slowest[1]}")
-    print(f"{'total':<11}{sum(totals.values()):>9,}{totals['ok']:>9,}{totals['refused']:>9,}"
-          f"{totals['fail']:>8,}")
+        print(
+            f"{kind:<11}{n:>9,}{t.outcomes['ok']:>9,}{t.outcomes['refused']:>9,}"
+            f"{t.outcomes['fail']:>8,}{t.seconds:>9.1f}{t.slowest[0]:>11.3f}  {t.slowest[1]}"
+        )
+    print(
+        f"{'total':<11}{sum(totals.values()):>9,}{totals['ok']:>9,}{totals['refused']:>9,}"
+        f"{totals['fail']:>8,}"
+    )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"wall time {elapsed:.1f} s, peak resident memory {peak:.0f} MB")
     if args.by_label:
@@ -185,8 +220,10 @@ def main(argv: list[str] | None = None) -> int:
             for (label, status), n in tallies[kind].labels.items():
                 labels[label.split("-")[0] if kind == "checkpoint" else label][status] += n
             for label, c in sorted(labels.items()):
-                print(f"  {label:<24} ok {c['ok']:>7,}  refused {c['refused']:>7,}  "
-                      f"failed {c['fail']:>5,}")
+                print(
+                    f"  {label:<24} ok {c['ok']:>7,}  refused {c['refused']:>7,}  "
+                    f"failed {c['fail']:>5,}"
+                )
     if failures:
         print(f"\n{len(failures)} failures; rerun one with --kinds KIND --seed S --case N")
         return 1

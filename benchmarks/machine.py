@@ -6,7 +6,7 @@ import os
 import platform
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 
 def cpu_name() -> str:
@@ -26,8 +26,9 @@ def describe() -> str:
     return f"{cpu_name()}, {os.cpu_count()} logical cores"
 
 
-def median_seconds(fn: Callable[[], object], repeats: int, min_time: float = 0.0
-                   ) -> tuple[float, float, float]:
+def median_seconds(
+    fn: Callable[[], object], repeats: int, min_time: float = 0.0
+) -> tuple[float, float, float]:
     """Median, min and max seconds per call of fn over `repeats` runs, after one warm-up
     call; each run calls fn until min_time has passed (at least once)."""
     fn()  # warm up caches and threads

@@ -23,8 +23,9 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 import lenet
-from machine import describe
 from lenet.training import RECIPES, load_data, network_for, train
+
+from machine import describe
 
 RUNS = {
     "a": ("paper", RECIPES["paper"]),
@@ -50,30 +51,45 @@ def report(out: Path) -> str:
             continue
         records = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
         config = json.loads((out / f"{key}-{name}" / "config.json").read_text())
-        lines += [f"### ({key}) {name}", "",
-                  "recipe: " + ", ".join(f"{k}={v}" for k, v in config.items()), "",
-                  "| pass | lr | train loss | running train error | train error | test error | seconds |",
-                  "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        lines += [
+            f"### ({key}) {name}",
+            "",
+            "recipe: " + ", ".join(f"{k}={v}" for k, v in config.items()),
+            "",
+            "| pass | lr | train loss | running train error | train error | test error | seconds |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
         for r in records:
-            lines.append(f"| {r['pass']} | {r['lr']:.2g} | {r['train_loss']:.4f} | "
-                         f"{100 * r['running_train_error']:.2f} % | {100 * r['train_error']:.2f} % | "
-                         f"{100 * r['test_error']:.2f} % | {r['seconds']:.0f} |")
+            lines.append(
+                f"| {r['pass']} | {r['lr']:.2g} | {r['train_loss']:.4f} | "
+                f"{100 * r['running_train_error']:.2f} % | {100 * r['train_error']:.2f} % | "
+                f"{100 * r['test_error']:.2f} % | {r['seconds']:.0f} |"
+            )
         total = sum(r["seconds"] for r in records)
-        lines += ["", f"{len(records)} passes, {total / 60:.1f} minutes, counting the evaluation "
-                      f"after each pass; {PUBLISHED[key]}.", ""]
+        lines += [
+            "",
+            f"{len(records)} passes, {total / 60:.1f} minutes, counting the evaluation "
+            f"after each pass; {PUBLISHED[key]}.",
+            "",
+        ]
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="+", choices=tuple(RUNS), default=list(RUNS))
-    parser.add_argument("--data", help="folder holding the MNIST files (default: LENET_DATA, cache)")
+    parser.add_argument(
+        "--data", help="folder holding the MNIST files (default: LENET_DATA, cache)"
+    )
     parser.add_argument("--out", default="runs/reproduce")
     parser.add_argument("--epochs", type=int, help="override every recipe's number of passes")
     parser.add_argument("--threads", type=int)
     parser.add_argument("--quiet", action="store_true")
-    parser.add_argument("--report", action="store_true",
-                        help="only print Markdown tables of the runs already in --out")
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="only print Markdown tables of the runs already in --out",
+    )
     args = parser.parse_args()
     if args.report:
         print(report(Path(args.out)))
@@ -93,27 +109,37 @@ def main() -> None:
         net = network_for(recipe, train_data[0].shape[1:])
         print(f"== {key}: {name} -> {folder}")
         started = time.perf_counter()
-        history = train(net, train_data, test_data, recipe, out=folder,
-                        resume=(folder / "checkpoint.npz").exists(), progress=not args.quiet)
+        history = train(
+            net,
+            train_data,
+            test_data,
+            recipe,
+            out=folder,
+            resume=(folder / "checkpoint.npz").exists(),
+            progress=not args.quiet,
+        )
         if history and history[-1].get("interrupted"):
             print("interrupted: run the script again to continue")
             return
         summary[key] = {
-            "name": name, "recipe": asdict(recipe), "history": history,
+            "name": name,
+            "recipe": asdict(recipe),
+            "history": history,
             "final_test_error": history[-1]["test_error"] if history else None,
             "final_train_error": history[-1]["train_error"] if history else None,
             "wall_seconds_this_session": time.perf_counter() - started,
             "train_seconds": sum(h.get("seconds", 0) for h in history),
             "published": PUBLISHED[key],
-            "machine": f"{describe()}, "
-                       f"{lenet.get_num_threads()} threads",
+            "machine": f"{describe()}, {lenet.get_num_threads()} threads",
             "date": time.strftime("%Y-%m-%d"),
         }
         out.mkdir(parents=True, exist_ok=True)
         summary_path.write_text(json.dumps(summary, indent=2) + "\n")
         last = history[-1] if history else {}
-        print(f"== {key}: test error {100 * last.get('test_error', float('nan')):.2f}% "
-              f"({PUBLISHED[key]})")
+        print(
+            f"== {key}: test error {100 * last.get('test_error', float('nan')):.2f}% "
+            f"({PUBLISHED[key]})"
+        )
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import torch
@@ -137,8 +137,10 @@ class RBF(nn.Module):
 
 
 _TWINS: dict[type, type[nn.Module]] = {
-    lenet.Convolution: Conv, lenet.Subsampling: Subsample,
-    lenet.FullConnection: Dense, lenet.RBFOutput: RBF,
+    lenet.Convolution: Conv,
+    lenet.Subsampling: Subsample,
+    lenet.FullConnection: Dense,
+    lenet.RBFOutput: RBF,
 }
 
 
@@ -146,8 +148,9 @@ def _twin(net: lenet.Network) -> nn.Sequential:
     """One PyTorch module per lenet layer, under the same names (so "C1.weight" etc. match)."""
     if net.dtype != np.float32:
         raise TypeError(f"the twins compute in float32; the network is {net.dtype}")
-    model = nn.Sequential(OrderedDict((layer.name, _TWINS[type(layer)](layer))
-                                      for layer in net.layers))
+    model = nn.Sequential(
+        OrderedDict((layer.name, _TWINS[type(layer)](layer)) for layer in net.layers)
+    )
     names = [name for name, _ in model.named_parameters()]
     if names != list(net.state_dict()):  # step_sizes_from relies on the same order
         raise RuntimeError(f"parameter order differs from lenet's: {names}")
@@ -173,7 +176,7 @@ def modern_model(net: lenet.LeNet5) -> nn.Module:
     return _twin(net)
 
 
-def state_of(model: nn.Module) -> "OrderedDict[str, np.ndarray]":
+def state_of(model: nn.Module) -> OrderedDict[str, np.ndarray]:
     """The model's parameters as NumPy copies, keyed and ordered like ``net.state_dict()``."""
     return OrderedDict((name, p.detach().numpy().copy()) for name, p in model.named_parameters())
 
@@ -195,7 +198,7 @@ def step_sizes_from(net: lenet.Network, flat: np.ndarray) -> dict[str, torch.Ten
         raise ValueError(f"flat must have shape {net.parameters.shape}, got {flat.shape}")
     out, offset = {}, 0
     for name, arr in net.state_dict().items():
-        out[name] = torch.tensor(flat[offset:offset + arr.size].reshape(arr.shape))
+        out[name] = torch.tensor(flat[offset : offset + arr.size].reshape(arr.shape))
         offset += arr.size
     return out
 
@@ -210,7 +213,8 @@ def _inputs(images: np.ndarray, labels: np.ndarray | None = None):
 
 
 def rbf_penalty(out: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Equation (8): the batch mean of the correct class's RBF penalty (lenet.losses.rbf_penalty)."""
+    """Equation (8): the batch mean of the correct class's RBF penalty
+    (lenet.losses.rbf_penalty)."""
     return out.gather(1, labels[:, None]).mean()
 
 
@@ -220,8 +224,9 @@ _LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
 }
 
 
-def train_paper_sdlm_batch1(model: nn.Module, images: np.ndarray, labels: np.ndarray,
-                            step_sizes: Mapping[str, torch.Tensor]) -> int:
+def train_paper_sdlm_batch1(
+    model: nn.Module, images: np.ndarray, labels: np.ndarray, step_sizes: Mapping[str, torch.Tensor]
+) -> int:
     """One SDLM pass as the paper trains: one image at a time, loss (8), and
     w_k <- w_k - eps_k dE/dw_k with the pass's fixed step sizes eps_k (``step_sizes_from``)."""
     x, y = _inputs(images, labels)
@@ -229,26 +234,39 @@ def train_paper_sdlm_batch1(model: nn.Module, images: np.ndarray, labels: np.nda
     for i in range(len(x)):
         for p, _ in params:
             p.grad = None  # cheaper than zeroing: backward then writes instead of adding
-        rbf_penalty(model(x[i:i + 1]), y[i:i + 1]).backward()
+        rbf_penalty(model(x[i : i + 1]), y[i : i + 1]).backward()
         with torch.no_grad():
             for p, eps in params:
                 p.addcmul_(eps, p.grad, value=-1.0)  # in place, no temporary
     return len(x)
 
 
-def _train(model: nn.Module, optimizer: torch.optim.Optimizer, images: np.ndarray,
-           labels: np.ndarray, batch_size: int, loss: str) -> int:
+def _train(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    images: np.ndarray,
+    labels: np.ndarray,
+    batch_size: int,
+    loss: str,
+) -> int:
     x, y = _inputs(images, labels)
     loss_fn = _LOSSES[loss]
     for lo in range(0, len(x), batch_size):  # the last batch may be smaller, as in lenet
         optimizer.zero_grad(set_to_none=True)
-        loss_fn(model(x[lo:lo + batch_size]), y[lo:lo + batch_size]).backward()
+        loss_fn(model(x[lo : lo + batch_size]), y[lo : lo + batch_size]).backward()
         optimizer.step()
     return len(x)
 
 
-def train_sgd(model: nn.Module, images: np.ndarray, labels: np.ndarray, batch_size: int,
-              lr: float, momentum: float = 0.0, loss: str = "penalty") -> int:
+def train_sgd(
+    model: nn.Module,
+    images: np.ndarray,
+    labels: np.ndarray,
+    batch_size: int,
+    lr: float,
+    momentum: float = 0.0,
+    loss: str = "penalty",
+) -> int:
     """One pass of torch.optim.SGD; loss "penalty" (equation (8), the paper net) or
     "cross-entropy" (logits, the modern net)."""
     # foreach: the multi-tensor update, PyTorch's fast path on CPU
@@ -256,8 +274,15 @@ def train_sgd(model: nn.Module, images: np.ndarray, labels: np.ndarray, batch_si
     return _train(model, opt, images, labels, batch_size, loss)
 
 
-def train_rmsprop(model: nn.Module, images: np.ndarray, labels: np.ndarray, batch_size: int,
-                  lr: float = 0.001, rho: float = 0.9, eps: float = 1e-7) -> int:
+def train_rmsprop(
+    model: nn.Module,
+    images: np.ndarray,
+    labels: np.ndarray,
+    batch_size: int,
+    lr: float = 0.001,
+    rho: float = 0.9,
+    eps: float = 1e-7,
+) -> int:
     """One pass of torch.optim.RMSprop with softmax cross-entropy (the modern net).
 
     PyTorch divides by sqrt(v) + eps, lenet (like Keras) by sqrt(v + eps): the trajectories
@@ -271,7 +296,7 @@ def infer(model: nn.Module, images: np.ndarray, batch_size: int) -> np.ndarray:
     """The model's outputs (N, 10) for every image, batch by batch, without autograd."""
     x = _inputs(images)
     with torch.inference_mode():
-        outs = [model(x[lo:lo + batch_size]) for lo in range(0, len(x), batch_size)]
+        outs = [model(x[lo : lo + batch_size]) for lo in range(0, len(x), batch_size)]
         return torch.cat(outs).numpy() if outs else np.zeros((0, 10), np.float32)
 
 
@@ -315,8 +340,11 @@ def _self_check() -> bool:
     net = lenet.LeNet5(seed=0)
     model = paper_model(net)
     scale = float(np.abs(net.forward(paper_x)).max())  # RBF penalties reach ~100
-    report(f"paper output difference (outputs up to {scale:.0f})",
-           max_output_difference(net, model, paper_x), scale)
+    report(
+        f"paper output difference (outputs up to {scale:.0f})",
+        max_output_difference(net, model, paper_x),
+        scale,
+    )
     modern = lenet.LeNet5.modern(seed=0)
     modern_twin = modern_model(modern)
     report("modern output difference", max_output_difference(modern, modern_twin, modern_x))
@@ -349,7 +377,9 @@ def _self_check() -> bool:
     train_paper_sdlm_batch1(model, x1, y1, steps)
     report("paper SDLM step: parameter difference", _max_param_difference(net, model))
     c3 = model.C3.weight.detach().numpy()
-    report("C3 unconnected weights after the steps", float(np.abs(c3[~net.C3.connection_table]).max()))
+    report(
+        "C3 unconnected weights after the steps", float(np.abs(c3[~net.C3.connection_table]).max())
+    )
 
     # rough timing: 200 images of the paper's batch-1 SDLM pass on one thread, best of 3
     set_threads(1)
@@ -361,7 +391,9 @@ def _self_check() -> bool:
         start = time.perf_counter()
         done = train_paper_sdlm_batch1(model, images, digits, steps)
         best = min(best, time.perf_counter() - start)
-    print(f"torch {torch.__version__}, 1 thread: SDLM batch 1 training, {done / best:,.0f} images/s")
+    print(
+        f"torch {torch.__version__}, 1 thread: SDLM batch 1 training, {done / best:,.0f} images/s"
+    )
     return ok
 
 

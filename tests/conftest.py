@@ -1,7 +1,8 @@
 """Shared helpers for lenet's test suite.
 
 * ``rng``: a seeded NumPy generator, fresh for every test (so tests do not depend on order).
-* ``assert_close(actual, expected, dtype)``: elementwise |actual - expected| <= atol + rtol |expected|
+* ``assert_close(actual, expected, dtype)``: elementwise |actual - expected| <= atol +
+  rtol |expected|
   with tolerances per dtype; atol is scaled to the magnitude of ``expected`` (or ``scale``).
 * ``threads``: a fixture that restores lenet's thread count after the test.
 * ``tiny_data(n, seed)``: a small learnable two-class task in the paper's input range.
@@ -32,13 +33,18 @@ settings.load_profile("lenet")
 
 #: the shared datasets folder beside the project
 SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
-_IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-              "t10k-labels-idx1-ubyte")
+_IDX_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
 
 
 def _holds_mnist(folder: Path) -> bool:
-    return all((folder / name).is_file() or (folder / (name + ".gz")).is_file()
-               for name in _IDX_FILES)
+    return all(
+        (folder / name).is_file() or (folder / (name + ".gz")).is_file() for name in _IDX_FILES
+    )
 
 
 def _find_datasets() -> Path:
@@ -54,8 +60,10 @@ DATASETS = _find_datasets()
 MNIST = DATASETS / "mnist"
 HAVE_MNIST = _holds_mnist(MNIST)
 #: the one reason given by every test skipped for want of MNIST
-MNIST_SKIP_REASON = ("needs MNIST: put its four IDX files (.gz or not) in ../shared/datasets/mnist "
-                     "beside the project, or set LENET_DATA to a folder holding mnist/")
+MNIST_SKIP_REASON = (
+    "needs MNIST: put its four IDX files (.gz or not) in ../shared/datasets/mnist "
+    "beside the project, or set LENET_DATA to a folder holding mnist/"
+)
 needs_mnist = pytest.mark.skipif(not HAVE_MNIST, reason=MNIST_SKIP_REASON)
 
 DTYPES = [np.float32, np.float64]
@@ -99,7 +107,8 @@ def assert_close(actual, expected, dtype, scale=None, check_dtype=True, what="")
     if check_dtype:
         assert actual_arr.dtype == dtype, f"{what}: dtype {actual_arr.dtype}, expected {dtype}"
     assert actual_arr.shape == expected_arr.shape, (
-        f"{what}: shape {actual_arr.shape}, expected {expected_arr.shape}")
+        f"{what}: shape {actual_arr.shape}, expected {expected_arr.shape}"
+    )
     a = actual_arr.astype(np.float64)
     e = expected_arr.astype(np.float64)
     assert np.isfinite(a).all() == np.isfinite(e).all(), f"{what}: non-finite values differ"
@@ -114,7 +123,8 @@ def assert_close(actual, expected, dtype, scale=None, check_dtype=True, what="")
         raise AssertionError(
             f"{what}: {int(bad.sum())} of {err.size} entries differ beyond rtol={rtol}, "
             f"atol={atol}*{scale:.3g}; worst at {i}: actual {a[i]!r}, expected {e[i]!r}, "
-            f"max abs error {err.max():.3e}")
+            f"max abs error {err.max():.3e}"
+        )
 
 
 def tiny_data(n=48, seed=0):

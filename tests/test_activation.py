@@ -7,20 +7,25 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from lenet import _core, reference as R
-from conftest import DTYPES, DTYPE_IDS, assert_close
+from lenet import _core
+from lenet import reference as R
+
+from conftest import DTYPE_IDS, DTYPES, assert_close
 
 KINDS = list(R.ACTIVATIONS)
 
 
 def _inputs(dtype):
-    wide = np.concatenate([
-        np.linspace(-6, 6, 241),
-        [-50.0, -30.0, -20.0, -10.0, 10.0, 20.0, 30.0, 50.0, -1e-8, 1e-8, 0.0, -0.0],
-        [-100.0, 100.0, -1e3, 1e3, -1e4, 1e4],
-    ])
+    wide = np.concatenate(
+        [
+            np.linspace(-6, 6, 241),
+            [-50.0, -30.0, -20.0, -10.0, 10.0, 20.0, 30.0, 50.0, -1e-8, 1e-8, 0.0, -0.0],
+            [-100.0, 100.0, -1e3, 1e3, -1e4, 1e4],
+        ]
+    )
     return wide.astype(dtype)
 
 
@@ -35,21 +40,36 @@ def test_forward_derivative_backward_match_reference(kind, dtype, rng):
     a = _inputs(dtype)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert_close(_core.activation_forward(a, kind), R.activation_forward(a, kind), dtype,
-                     what=f"{kind} forward")
-        assert_close(_core.activation_derivative(a, kind), R.activation_derivative(a, kind),
-                     dtype, what=f"{kind} derivative")
+        assert_close(
+            _core.activation_forward(a, kind),
+            R.activation_forward(a, kind),
+            dtype,
+            what=f"{kind} forward",
+        )
+        assert_close(
+            _core.activation_derivative(a, kind),
+            R.activation_derivative(a, kind),
+            dtype,
+            what=f"{kind} derivative",
+        )
         d_x = rng.standard_normal(a.shape).astype(dtype)
-        assert_close(_core.activation_backward(a, d_x, kind), R.activation_backward(a, d_x, kind),
-                     dtype, what=f"{kind} backward")
+        assert_close(
+            _core.activation_backward(a, d_x, kind),
+            R.activation_backward(a, d_x, kind),
+            dtype,
+            what=f"{kind} backward",
+        )
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 @pytest.mark.parametrize("kind", KINDS)
 def test_any_shape_is_kept(kind, dtype, rng):
     a = rng.standard_normal((2, 3, 4, 5)).astype(dtype)
-    for out in (_core.activation_forward(a, kind), _core.activation_derivative(a, kind),
-                _core.activation_backward(a, a, kind)):
+    for out in (
+        _core.activation_forward(a, kind),
+        _core.activation_derivative(a, kind),
+        _core.activation_backward(a, a, kind),
+    ):
         assert out.shape == a.shape and out.dtype == dtype
 
 
@@ -65,8 +85,9 @@ def test_paper_squashing_constants():
     big = _core.activation_forward(np.array([1e4, -1e4]), "scaled_tanh")
     assert_close(big, [1.7159, -1.7159], np.float64)
     # gain A S at 0, close to 1
-    assert_close(_core.activation_derivative(np.array([0.0]), "scaled_tanh"),
-                 [1.7159 * 2 / 3], np.float64)
+    assert_close(
+        _core.activation_derivative(np.array([0.0]), "scaled_tanh"), [1.7159 * 2 / 3], np.float64
+    )
 
 
 def test_scaled_tanh_equals_its_sigmoid_form():
@@ -85,8 +106,12 @@ def test_saturating_inputs_stay_finite_without_warnings(kind, dtype):
     # intended, harmless outcome
     with warnings.catch_warnings(), np.errstate(over="raise", invalid="raise", divide="raise"):
         warnings.simplefilter("error")
-        for fn in (_core.activation_forward, _core.activation_derivative,
-                   R.activation_forward, R.activation_derivative):
+        for fn in (
+            _core.activation_forward,
+            _core.activation_derivative,
+            R.activation_forward,
+            R.activation_derivative,
+        ):
             out = fn(a, kind)
             assert np.isfinite(out).all(), (fn, out)
         x = _core.activation_forward(a, kind)
@@ -104,7 +129,9 @@ def test_derivative_matches_central_differences(kind, rng):
     a = rng.uniform(-8, 8, 400)
     a = a[np.abs(a) > 1e-3]  # away from relu's kink
     h = 1e-6
-    numeric = (_core.activation_forward(a + h, kind) - _core.activation_forward(a - h, kind)) / (2 * h)
+    numeric = (_core.activation_forward(a + h, kind) - _core.activation_forward(a - h, kind)) / (
+        2 * h
+    )
     slope = _core.activation_derivative(a, kind)
     # central differences: error ~ h^2 f''' / 6 + rounding ~ 1e-16 |f| / h
     assert np.max(np.abs(slope - numeric)) < 1e-8
@@ -119,13 +146,19 @@ def test_backward_is_dx_times_slope(rng):
     a = rng.standard_normal(50)
     d_x = rng.standard_normal(50)
     for kind in KINDS:
-        assert_close(_core.activation_backward(a, d_x, kind),
-                     d_x * _core.activation_derivative(a, kind), np.float64)
+        assert_close(
+            _core.activation_backward(a, d_x, kind),
+            d_x * _core.activation_derivative(a, kind),
+            np.float64,
+        )
 
 
 @settings(max_examples=60)
-@given(values=st.lists(st.floats(-60, 60, allow_nan=False, width=32), min_size=1, max_size=20),
-       kind=st.sampled_from(KINDS), dtype=st.sampled_from(DTYPES))
+@given(
+    values=st.lists(st.floats(-60, 60, allow_nan=False, width=32), min_size=1, max_size=20),
+    kind=st.sampled_from(KINDS),
+    dtype=st.sampled_from(DTYPES),
+)
 def test_random_values_match_reference(values, kind, dtype):
     a = np.array(values, dtype)
     assert_close(_core.activation_forward(a, kind), R.activation_forward(a, kind), dtype)

@@ -42,13 +42,16 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings, strategies as st
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 import lenet
-from lenet import _core, fused, reference as R
+from lenet import _core, fused
+from lenet import reference as R
 from lenet.layers import Convolution, FullConnection, RBFOutput, Subsampling
 from lenet.optim import SGD, Adam, RMSprop
 from lenet.sdlm import backward_second
+
 from conftest import TOLERANCES, assert_close
 
 BASE_EXAMPLES = int(os.environ.get("LENET_HYPOTHESIS_EXAMPLES", "200"))
@@ -60,18 +63,23 @@ HUGE_FROM = 1e20
 ERRORS = (ValueError, TypeError)
 # huge values overflow and NaN and Inf are invalid in NumPy's arithmetic too (the reference's
 # results rounded to float32, squares in backward_second): the checks expect it
-pytestmark = [pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning"),
-              pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")]
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning"),
+    pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning"),
+]
 
 
 def budget(share: float):
     """Hypothesis settings for a test that runs `share` of the base budget."""
-    return settings(max_examples=max(1, round(BASE_EXAMPLES * share)),
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-                    deadline=None)
+    return settings(
+        max_examples=max(1, round(BASE_EXAMPLES * share)),
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        deadline=None,
+    )
 
 
-# ---- values -----------------------------------------------------------------------------------
+# ---- values -------------------------------------------------------------------------------------
+
 
 class Values:
     """How one example fills its arrays: "normal" values, or normal ones with a share of
@@ -92,8 +100,11 @@ class Values:
             hit = self.rng.random(shape) < self.share
             count = int(hit.sum())
             if self.kind == "huge":
-                a[hit] = self.rng.choice([-1.0, 1.0], count) * HUGE[dtype] * \
-                    self.rng.uniform(0.5, 1.0, count)
+                a[hit] = (
+                    self.rng.choice([-1.0, 1.0], count)
+                    * HUGE[dtype]
+                    * self.rng.uniform(0.5, 1.0, count)
+                )
             else:
                 a[hit] = self.rng.choice([np.nan, np.inf, -np.inf], count)
         return np.asarray(a.astype(dtype))
@@ -101,8 +112,11 @@ class Values:
 
 @st.composite
 def values(draw, kinds=("normal", "normal", "huge", "special")):
-    return Values(draw(st.sampled_from(kinds)), draw(st.sampled_from([0.02, 0.2, 1.0])),
-                  draw(st.integers(0, 2**32 - 1)))
+    return Values(
+        draw(st.sampled_from(kinds)),
+        draw(st.sampled_from([0.02, 0.2, 1.0])),
+        draw(st.integers(0, 2**32 - 1)),
+    )
 
 
 def flags(*arrays) -> dict:
@@ -118,8 +132,18 @@ def flags(*arrays) -> dict:
     return {"special": special, "huge": huge}
 
 
-def check(actual, expected, dtype, what, *, special=False, huge=False, spurious_nan=False,
-          scale=None, float32_sums=True) -> None:
+def check(
+    actual,
+    expected,
+    dtype,
+    what,
+    *,
+    special=False,
+    huge=False,
+    spurious_nan=False,
+    scale=None,
+    float32_sums=True,
+) -> None:
     """actual (the binding's) against expected (the reference's, in `dtype`), by the rules of the
     module docstring. A NaN or infinity of the reference is never lost; where the reference is
     finite the binding agrees, or is NaN (`spurious_nan`: 0 x Inf at a structural zero, with
@@ -131,7 +155,9 @@ def check(actual, expected, dtype, what, *, special=False, huge=False, spurious_
     with np.errstate(over="ignore"):  # the reference's float64 rounded once to float32
         expected = np.asarray(expected).astype(dtype)
     assert actual.dtype == dtype, f"{what}: dtype {actual.dtype}, expected {dtype}"
-    assert actual.shape == expected.shape, f"{what}: shape {actual.shape}, expected {expected.shape}"
+    assert actual.shape == expected.shape, (
+        f"{what}: shape {actual.shape}, expected {expected.shape}"
+    )
     a, e = actual.astype(np.float64), expected.astype(np.float64)
     a_nan, e_nan = np.isnan(a), np.isnan(e)
     a_fin, e_fin = np.isfinite(a), np.isfinite(e)
@@ -149,14 +175,18 @@ def check(actual, expected, dtype, what, *, special=False, huge=False, spurious_
         lost = (e_nan & ~a_nan) | (np.isinf(e) & (a != e) & ~((spurious | inf_to_nan) & a_nan))
     if lost.any():
         i = tuple(np.argwhere(lost)[0])
-        raise AssertionError(f"{what}: {int(lost.sum())} non-finite value(s) of the reference "
-                             f"lost, e.g. at {i}: {a[i]!r} for {e[i]!r}")
+        raise AssertionError(
+            f"{what}: {int(lost.sum())} non-finite value(s) of the reference "
+            f"lost, e.g. at {i}: {a[i]!r} for {e[i]!r}"
+        )
     allowed = ~a_fin if huge else (a_nan if spurious else np.zeros(a.shape, bool))
     extra = e_fin & ~a_fin & ~allowed
     if extra.any():
         i = tuple(np.argwhere(extra)[0])
-        raise AssertionError(f"{what}: {int(extra.sum())} non-finite value(s) where the "
-                             f"reference is finite, e.g. at {i}: {a[i]!r} for {e[i]!r}")
+        raise AssertionError(
+            f"{what}: {int(extra.sum())} non-finite value(s) where the "
+            f"reference is finite, e.g. at {i}: {a[i]!r} for {e[i]!r}"
+        )
     both = e_fin & a_fin
     if overflow or not both.any():
         return
@@ -171,13 +201,15 @@ def check_scalar(actual, expected, dtype, what, huge=False) -> None:
     if np.isnan(expected):
         assert np.isnan(actual), f"{what}: {actual!r}, expected NaN"
     elif np.isinf(expected):
-        assert actual == expected or (huge and not np.isfinite(actual)), \
+        assert actual == expected or (huge and not np.isfinite(actual)), (
             f"{what}: {actual!r}, expected {expected!r}"
+        )
     else:
         assert np.isfinite(actual), f"{what}: {actual!r}, expected {expected!r}"
         rtol, atol = TOLERANCES[np.dtype(dtype)]
-        assert abs(actual - expected) <= atol * max(1.0, abs(expected)) + rtol * abs(expected), \
+        assert abs(actual - expected) <= atol * max(1.0, abs(expected)) + rtol * abs(expected), (
             f"{what}: {actual!r}, expected {expected!r}"
+        )
 
 
 def term_scale(*factors) -> float:
@@ -194,10 +226,20 @@ def term_scale(*factors) -> float:
     return s
 
 
-# ---- how an array is handed to the binding ------------------------------------------------
+# ---- how an array is handed to the binding ------------------------------------------------------
 
-LAYOUTS = ("contiguous", "contiguous", "strided", "fortran", "misaligned", "readonly", "list",
-           "float16", "int", "bool-like")
+LAYOUTS = (
+    "contiguous",
+    "contiguous",
+    "strided",
+    "fortran",
+    "misaligned",
+    "readonly",
+    "list",
+    "float16",
+    "int",
+    "bool-like",
+)
 
 
 def present(arr: np.ndarray, layout: str):
@@ -253,18 +295,21 @@ def f64(a):
     return None if a is None else np.asarray(a, dtype=np.float64)
 
 
-# ---- the reference, with connection tables taken literally ---------------------------------
+# ---- the reference, with connection tables taken literally --------------------------------------
 # lenet.reference zeroes the weights of unconnected map pairs and multiplies them anyway, so an
 # infinite or NaN input of an unconnected map would reach outputs that do not read it (0 x Inf
 # is NaN). An unconnected pair is no term at all (lenet.h, conv.c): these run the reference on
 # each output map with only the input maps it reads.
 
+
 def ref_conv_forward(x, weight, bias, table, padding):
     x, weight, bias = f64(x), f64(weight), f64(bias)
     if table is None:
         return R.conv_forward(x, weight, bias, None, padding)
-    maps = [R.conv_forward(x[:, row], weight[o:o + 1][:, row], bias[o:o + 1], None, padding)
-            for o, row in enumerate(np.asarray(table, bool))]
+    maps = [
+        R.conv_forward(x[:, row], weight[o : o + 1][:, row], bias[o : o + 1], None, padding)
+        for o, row in enumerate(np.asarray(table, bool))
+    ]
     k = weight.shape[2]
     shape = (x.shape[0], 0, x.shape[2] + 2 * padding - k + 1, x.shape[3] + 2 * padding - k + 1)
     return np.concatenate(maps, axis=1) if maps else np.zeros(shape)
@@ -276,8 +321,9 @@ def ref_conv_backward(x, weight, d_out, table, padding):
         return R.conv_backward(x, weight, d_out, None, padding)
     d_x, d_w, d_b = np.zeros(x.shape), np.zeros(weight.shape), np.zeros(weight.shape[0])
     for o, row in enumerate(np.asarray(table, bool)):
-        gx, gw, gb = R.conv_backward(x[:, row], weight[o:o + 1][:, row], d_out[:, o:o + 1],
-                                     None, padding)
+        gx, gw, gb = R.conv_backward(
+            x[:, row], weight[o : o + 1][:, row], d_out[:, o : o + 1], None, padding
+        )
         d_x[:, row] += gx
         d_w[o, row] = gw[0]
         d_b[o] = gb[0]
@@ -299,13 +345,23 @@ def quiet(call, *args, **kwargs):
         return call(*args, **kwargs)
 
 
-# ---- convolution --------------------------------------------------------------------------
+# ---- convolution --------------------------------------------------------------------------------
+
 
 @budget(0.75)
-@given(data=st.data(), n=st.integers(0, 3), ci=st.integers(1, 3), co=st.integers(1, 3),
-       k=st.integers(1, 6), padding=st.integers(0, 3), h=st.integers(0, 9), w=st.integers(0, 9),
-       dtype=st.sampled_from([F32, F64]), vals=values(),
-       density=st.sampled_from([None, 0.0, 0.3, 0.7, 1.0]))
+@given(
+    data=st.data(),
+    n=st.integers(0, 3),
+    ci=st.integers(1, 3),
+    co=st.integers(1, 3),
+    k=st.integers(1, 6),
+    padding=st.integers(0, 3),
+    h=st.integers(0, 9),
+    w=st.integers(0, 9),
+    dtype=st.sampled_from([F32, F64]),
+    vals=values(),
+    density=st.sampled_from([None, 0.0, 0.3, 0.7, 1.0]),
+)
 def test_conv(data, n, ci, co, k, padding, h, w, dtype, vals, density):
     rng = vals.rng
     x = vals.array((n, ci, h, w), dtype)
@@ -317,24 +373,62 @@ def test_conv(data, n, ci, co, k, padding, h, w, dtype, vals, density):
         table = table.astype(data.draw(st.sampled_from([np.uint8, np.int32, np.float64])))
     wd = working_dtype(X)
     if k > h + 2 * padding or k > w + 2 * padding:
-        raises(ValueError, "kernel is larger than the padded input", _core.conv_forward,
-               X, W, B, table, padding)
-        raises(ValueError, "kernel is larger than the padded input", _core.conv_backward,
-               X, W, np.zeros((n, co, 1, 1)), table, padding)
+        raises(
+            ValueError,
+            "kernel is larger than the padded input",
+            _core.conv_forward,
+            X,
+            W,
+            B,
+            table,
+            padding,
+        )
+        raises(
+            ValueError,
+            "kernel is larger than the padded input",
+            _core.conv_backward,
+            X,
+            W,
+            np.zeros((n, co, 1, 1)),
+            table,
+            padding,
+        )
         return
     if table is not None and not np.asarray(table, bool).any(axis=1).all():
-        raises(ValueError, "connection_table must connect every output map", _core.conv_forward,
-               X, W, B, table, padding)
-        raises(ValueError, "connection_table must connect every output map",
-               _core.conv_backward, X, W, np.zeros((n, co, h + 2 * padding - k + 1,
-                                                    w + 2 * padding - k + 1)), table, padding)
+        raises(
+            ValueError,
+            "connection_table must connect every output map",
+            _core.conv_forward,
+            X,
+            W,
+            B,
+            table,
+            padding,
+        )
+        raises(
+            ValueError,
+            "connection_table must connect every output map",
+            _core.conv_backward,
+            X,
+            W,
+            np.zeros((n, co, h + 2 * padding - k + 1, w + 2 * padding - k + 1)),
+            table,
+            padding,
+        )
         return
     xs, ws, bs = converted(X, wd), converted(W, wd), converted(B, wd)
     fl = flags(xs, ws, bs)
     out = _core.conv_forward(X, W, B, table, padding)
     want = quiet(ref_conv_forward, xs, ws, bs, table, padding).astype(wd)
-    check(out, want, wd, "conv_forward", spurious_nan=True,
-          scale=term_scale(xs, ws, ci * k * k) + term_scale(bs), **fl)
+    check(
+        out,
+        want,
+        wd,
+        "conv_forward",
+        spurious_nan=True,
+        scale=term_scale(xs, ws, ci * k * k) + term_scale(bs),
+        **fl,
+    )
 
     d_out = vals.array(out.shape, wd)
     D = data.draw(handed(d_out))
@@ -342,30 +436,57 @@ def test_conv(data, n, ci, co, k, padding, h, w, dtype, vals, density):
     fl = flags(xs, ws, ds)
     need_dx = data.draw(st.booleans())
     own = data.draw(st.booleans())  # the caller's own gradient buffers, written in place
-    buffers = dict(d_weight=np.full(weight.shape, 7.0, wd), d_bias=np.full(co, 7.0, wd)) \
-        if own else {}
-    d_x, d_w, d_b = _core.conv_backward(X, W, D, table, padding, need_input_grad=need_dx,
-                                        **buffers)
+    buffers = (
+        dict(d_weight=np.full(weight.shape, 7.0, wd), d_bias=np.full(co, 7.0, wd)) if own else {}
+    )
+    d_x, d_w, d_b = _core.conv_backward(X, W, D, table, padding, need_input_grad=need_dx, **buffers)
     if own:
         assert d_w is buffers["d_weight"] and d_b is buffers["d_bias"]
     e_x, e_w, e_b = quiet(ref_conv_backward, xs, ws, ds, table, padding)
     if need_dx:
-        check(d_x, e_x.astype(wd), wd, "conv_backward d_x", spurious_nan=True,
-              scale=term_scale(ds, ws, co * k * k), **fl)
+        check(
+            d_x,
+            e_x.astype(wd),
+            wd,
+            "conv_backward d_x",
+            spurious_nan=True,
+            scale=term_scale(ds, ws, co * k * k),
+            **fl,
+        )
     else:
         assert d_x is None
-    check(d_w, e_w.astype(wd), wd, "conv_backward d_weight", spurious_nan=True,
-          scale=term_scale(ds, xs, max(1, n) * out.shape[2] * out.shape[3]), **fl)
-    check(d_b, e_b.astype(wd), wd, "conv_backward d_bias",
-          scale=term_scale(ds, max(1, n) * out.shape[2] * out.shape[3]), **fl)
+    check(
+        d_w,
+        e_w.astype(wd),
+        wd,
+        "conv_backward d_weight",
+        spurious_nan=True,
+        scale=term_scale(ds, xs, max(1, n) * out.shape[2] * out.shape[3]),
+        **fl,
+    )
+    check(
+        d_b,
+        e_b.astype(wd),
+        wd,
+        "conv_backward d_bias",
+        scale=term_scale(ds, max(1, n) * out.shape[2] * out.shape[3]),
+        **fl,
+    )
     if table is not None:  # unconnected pairs: exact zeros, whatever the values
         assert np.all(d_w[~np.asarray(table, bool)] == 0)
 
 
 @budget(0.05)
-@given(n=st.integers(1, 2), h=st.integers(46, 60), w=st.integers(46, 60), k=st.integers(1, 5),
-       padding=st.integers(0, 2), dtype=st.sampled_from([F32, F64]),
-       vals=values(kinds=("normal", "huge")), full=st.booleans())
+@given(
+    n=st.integers(1, 2),
+    h=st.integers(46, 60),
+    w=st.integers(46, 60),
+    k=st.integers(1, 5),
+    padding=st.integers(0, 2),
+    dtype=st.sampled_from([F32, F64]),
+    vals=values(kinds=("normal", "huge")),
+    full=st.booleans(),
+)
 def test_conv_maps_too_large_for_the_fast_path(n, h, w, k, padding, dtype, vals, full):
     """Maps over the fast path's stack buffers (2048 values, csrc/conv.c) take the plain loops
     (finite values only: the plain loops leave padding out of the sums, where the fast path and
@@ -376,23 +497,41 @@ def test_conv_maps_too_large_for_the_fast_path(n, h, w, k, padding, dtype, vals,
     table = None if full else np.array([[1, 0], [0, 1], [1, 1]], bool)
     fl = flags(x)
     out = _core.conv_forward(x, weight, bias, table, padding)
-    check(out, quiet(ref_conv_forward, x, weight, bias, table, padding).astype(dtype), dtype,
-          "forward", scale=term_scale(x, weight, 2 * k * k), **fl)
+    check(
+        out,
+        quiet(ref_conv_forward, x, weight, bias, table, padding).astype(dtype),
+        dtype,
+        "forward",
+        scale=term_scale(x, weight, 2 * k * k),
+        **fl,
+    )
     d_out = vals.array(out.shape, dtype, plain=True)
     got = _core.conv_backward(x, weight, d_out, table, padding)
     want = quiet(ref_conv_backward, x, weight, d_out, table, padding)
-    scales = [term_scale(d_out, weight, 3 * k * k), term_scale(d_out, x, n * h * w),
-              term_scale(d_out, n * h * w)]
+    scales = [
+        term_scale(d_out, weight, 3 * k * k),
+        term_scale(d_out, x, n * h * w),
+        term_scale(d_out, n * h * w),
+    ]
     for g, e, name, s in zip(got, want, ("d_x", "d_weight", "d_bias"), scales):
         check(g, e.astype(dtype), dtype, name, scale=s, **fl)
 
 
-# ---- subsampling ------------------------------------------------------------------------------
+# ---- subsampling --------------------------------------------------------------------------------
+
 
 @budget(0.75)
-@given(data=st.data(), n=st.integers(0, 3), c=st.integers(0, 3), h=st.integers(0, 9),
-       w=st.integers(0, 9), mode=st.sampled_from(["paper", "average", "max"]),
-       dtype=st.sampled_from([F32, F64]), vals=values(), ties=st.booleans())
+@given(
+    data=st.data(),
+    n=st.integers(0, 3),
+    c=st.integers(0, 3),
+    h=st.integers(0, 9),
+    w=st.integers(0, 9),
+    mode=st.sampled_from(["paper", "average", "max"]),
+    dtype=st.sampled_from([F32, F64]),
+    vals=values(),
+    ties=st.booleans(),
+)
 def test_subsample(data, n, c, h, w, mode, dtype, vals, ties):
     x = vals.array((n, c, h, w), dtype)
     if ties:  # few distinct values: windows with equal largest values, and several NaN
@@ -404,15 +543,29 @@ def test_subsample(data, n, c, h, w, mode, dtype, vals, ties):
     paper = mode == "paper"
     if h < 2 or w < 2:
         raises(ValueError, r"x must be at least 2x2", _core.subsample_forward, X, C, B, mode)
-        raises(ValueError, r"x must be at least 2x2", _core.subsample_backward, X,
-               np.zeros((n, c, h // 2, w // 2)), C, mode)
+        raises(
+            ValueError,
+            r"x must be at least 2x2",
+            _core.subsample_backward,
+            X,
+            np.zeros((n, c, h // 2, w // 2)),
+            C,
+            mode,
+        )
         return
     wd = working_dtype(X)
     xs, cs, bs = converted(X, wd), converted(C, wd), converted(B, wd)
     if paper and data.draw(st.booleans()):
         missing = data.draw(st.sampled_from(["coefficient", "bias"]))
-        raises(ValueError, f"{missing} is required", _core.subsample_forward, X,
-               None if missing == "coefficient" else C, None if missing == "bias" else B, mode)
+        raises(
+            ValueError,
+            f"{missing} is required",
+            _core.subsample_forward,
+            X,
+            None if missing == "coefficient" else C,
+            None if missing == "bias" else B,
+            mode,
+        )
     fl = flags(xs, cs, bs) if paper else flags(xs)
     out = _core.subsample_forward(X, C, B, mode)
     want = quiet(R.subsample_forward, f64(xs), f64(cs), f64(bs), mode).astype(wd)
@@ -423,8 +576,16 @@ def test_subsample(data, n, c, h, w, mode, dtype, vals, ties):
     ds = converted(D, wd)
     fl = flags(xs, ds, cs) if paper else flags(ds)
     if not paper and data.draw(st.booleans()):
-        raises(ValueError, "d_coefficient exists in the 'paper' mode only",
-               _core.subsample_backward, X, D, C, mode, d_coefficient=np.zeros(c, wd))
+        raises(
+            ValueError,
+            "d_coefficient exists in the 'paper' mode only",
+            _core.subsample_backward,
+            X,
+            D,
+            C,
+            mode,
+            d_coefficient=np.zeros(c, wd),
+        )
     own = paper and data.draw(st.booleans())
     buffers = dict(d_coefficient=np.full(c, 7.0, wd), d_bias=np.full(c, 7.0, wd)) if own else {}
     d_x, d_c, d_b = _core.subsample_backward(X, D, C, mode, **buffers)
@@ -440,11 +601,18 @@ def test_subsample(data, n, c, h, w, mode, dtype, vals, ties):
         assert d_c is None and d_b is None
 
 
-# ---- full connection -----------------------------------------------------------------------------
+# ---- full connection ----------------------------------------------------------------------------
+
 
 @budget(0.75)
-@given(data=st.data(), n=st.integers(0, 4), f_in=st.integers(0, 9), f_out=st.integers(0, 6),
-       dtype=st.sampled_from([F32, F64]), vals=values())
+@given(
+    data=st.data(),
+    n=st.integers(0, 4),
+    f_in=st.integers(0, 9),
+    f_out=st.integers(0, 6),
+    dtype=st.sampled_from([F32, F64]),
+    vals=values(),
+)
 def test_dense(data, n, f_in, f_out, dtype, vals):
     x = vals.array((n, f_in), dtype)
     weight = vals.array((f_out, f_in), dtype, scale=0.5)
@@ -453,8 +621,14 @@ def test_dense(data, n, f_in, f_out, dtype, vals):
     wd = working_dtype(X)
     xs, ws, bs = converted(X, wd), converted(W, wd), converted(B, wd)
     out = _core.dense_forward(X, W, B)
-    check(out, quiet(R.dense_forward, f64(xs), f64(ws), f64(bs)).astype(wd), wd, "dense_forward",
-          scale=term_scale(xs, ws, f_in) + term_scale(bs), **flags(xs, ws, bs))
+    check(
+        out,
+        quiet(R.dense_forward, f64(xs), f64(ws), f64(bs)).astype(wd),
+        wd,
+        "dense_forward",
+        scale=term_scale(xs, ws, f_in) + term_scale(bs),
+        **flags(xs, ws, bs),
+    )
     d_out = vals.array(out.shape, wd)
     D = data.draw(handed(d_out))
     ds = converted(D, wd)
@@ -470,12 +644,17 @@ def test_dense(data, n, f_in, f_out, dtype, vals):
     check(d_b, e_b.astype(wd), wd, "d_bias", scale=term_scale(ds, n), **fl)
 
 
-# ---- squashing functions -------------------------------------------------------------------------
+# ---- squashing functions ------------------------------------------------------------------------
+
 
 @budget(1.0)
-@given(data=st.data(), shape=st.lists(st.integers(0, 5), max_size=4).map(tuple),
-       kind=st.sampled_from(_core.ACTIVATIONS), dtype=st.sampled_from([F32, F64]),
-       vals=values())
+@given(
+    data=st.data(),
+    shape=st.lists(st.integers(0, 5), max_size=4).map(tuple),
+    kind=st.sampled_from(_core.ACTIVATIONS),
+    dtype=st.sampled_from([F32, F64]),
+    vals=values(),
+)
 def test_activation(data, shape, kind, dtype, vals):
     a = vals.array(shape, dtype, scale=4.0)
     A = data.draw(handed(a, first=True))
@@ -484,39 +663,71 @@ def test_activation(data, shape, kind, dtype, vals):
     fl = flags(as_)
     out = _core.activation_forward(A, kind)
     check(out, quiet(R.activation_forward, as_, kind), wd, f"{kind} forward", **fl)
-    check(_core.activation_derivative(A, kind), quiet(R.activation_derivative, as_, kind), wd,
-          f"{kind} derivative", **fl)
+    check(
+        _core.activation_derivative(A, kind),
+        quiet(R.activation_derivative, as_, kind),
+        wd,
+        f"{kind} derivative",
+        **fl,
+    )
     d_x = vals.array(shape, wd)
     DX = data.draw(handed(d_x))
     ds = converted(DX, wd)
     want = quiet(R.activation_backward, as_, ds, kind).astype(wd)
     # the slope is right to a few ulps of 1 (1 - tanh^2 cancels): scaled by the largest d_x
-    check(_core.activation_backward(A, DX, kind), want, wd, f"{kind} backward",
-          scale=term_scale(ds), **flags(as_, ds))
+    check(
+        _core.activation_backward(A, DX, kind),
+        want,
+        wd,
+        f"{kind} backward",
+        scale=term_scale(ds),
+        **flags(as_, ds),
+    )
 
 
-# ---- RBF output -----------------------------------------------------------------------------------
+# ---- RBF output ---------------------------------------------------------------------------------
+
 
 @budget(0.75)
-@given(data=st.data(), n=st.integers(0, 4), f=st.integers(0, 9), classes=st.integers(0, 5),
-       dtype=st.sampled_from([F32, F64]), vals=values())
+@given(
+    data=st.data(),
+    n=st.integers(0, 4),
+    f=st.integers(0, 9),
+    classes=st.integers(0, 5),
+    dtype=st.sampled_from([F32, F64]),
+    vals=values(),
+)
 def test_rbf(data, n, f, classes, dtype, vals):
     x = vals.array((n, f), dtype)
-    protos = np.sign(vals.array((classes, f), dtype, plain=True)) if data.draw(st.booleans()) \
+    protos = (
+        np.sign(vals.array((classes, f), dtype, plain=True))
+        if data.draw(st.booleans())
         else vals.array((classes, f), dtype)
+    )
     X, P = data.draw(handed(x, first=True)), data.draw(handed(protos))
     wd = working_dtype(X)
     xs, ps = converted(X, wd), converted(P, wd)
     fl = flags(xs, ps)
     out = _core.rbf_forward(X, P)
-    check(out, quiet(R.rbf_forward, f64(xs), f64(ps)).astype(wd), wd, "rbf_forward",
-          scale=term_scale(xs, xs, f) + term_scale(ps, ps, f), **fl)
+    check(
+        out,
+        quiet(R.rbf_forward, f64(xs), f64(ps)).astype(wd),
+        wd,
+        "rbf_forward",
+        scale=term_scale(xs, xs, f) + term_scale(ps, ps, f),
+        **fl,
+    )
     d_out = vals.array(out.shape, wd)
     D = data.draw(handed(d_out))
     ds = converted(D, wd)
-    check(_core.rbf_backward(X, P, D), quiet(R.rbf_backward, f64(xs), f64(ps), f64(ds)).astype(wd),
-          wd, "rbf_backward", scale=term_scale(ds, xs, classes) + term_scale(ds, ps, classes),
-          **flags(xs, ps, ds))
+    check(
+        _core.rbf_backward(X, P, D),
+        quiet(R.rbf_backward, f64(xs), f64(ps), f64(ds)).astype(wd),
+        wd,
+        "rbf_backward",
+        scale=term_scale(ds, xs, classes) + term_scale(ds, ps, classes),
+        **flags(xs, ps, ds),
+    )
 
 
 # ---- losses -------------------------------------------------------------------------------------
@@ -529,10 +740,16 @@ LOSSES = {
 
 
 @budget(0.75)
-@given(data=st.data(), n=st.integers(0, 4), classes=st.integers(0, 6),
-       which=st.sampled_from(sorted(LOSSES)), dtype=st.sampled_from([F32, F64]), vals=values(),
-       label_form=st.sampled_from(["int64", "int32", "uint8", "float", "list", "bad"]),
-       j=st.one_of(st.floats(0.01, 50), st.sampled_from([0.0, -1.0, np.nan, np.inf, "1", None])))
+@given(
+    data=st.data(),
+    n=st.integers(0, 4),
+    classes=st.integers(0, 6),
+    which=st.sampled_from(sorted(LOSSES)),
+    dtype=st.sampled_from([F32, F64]),
+    vals=values(),
+    label_form=st.sampled_from(["int64", "int32", "uint8", "float", "list", "bad"]),
+    j=st.one_of(st.floats(0.01, 50), st.sampled_from([0.0, -1.0, np.nan, np.inf, "1", None])),
+)
 def test_losses(data, n, classes, which, dtype, vals, label_form, j):
     core, ref = LOSSES[which]
     extra = (j,) if which == "discriminative" else ()
@@ -542,13 +759,21 @@ def test_losses(data, n, classes, which, dtype, vals, label_form, j):
     labels = vals.rng.integers(0, max(classes, 1), n)
     if label_form == "bad":
         bad = data.draw(st.sampled_from(["negative", "too large", "fraction", "nan", "shape"]))
-        given_labels = {"negative": labels - 100, "too large": labels + classes,
-                        "fraction": labels + 0.5, "nan": labels + np.nan,
-                        "shape": np.append(labels, 0)}[bad]
+        given_labels = {
+            "negative": labels - 100,
+            "too large": labels + classes,
+            "fraction": labels + 0.5,
+            "nan": labels + np.nan,
+            "shape": np.append(labels, 0),
+        }[bad]
     else:
-        given_labels = {"int64": labels, "int32": labels.astype(np.int32),
-                        "uint8": labels.astype(np.uint8), "float": labels.astype(float),
-                        "list": labels.tolist()}[label_form]
+        given_labels = {
+            "int64": labels,
+            "int32": labels.astype(np.int32),
+            "uint8": labels.astype(np.uint8),
+            "float": labels.astype(float),
+            "list": labels.tolist(),
+        }[label_form]
     call = lambda: core(Y, given_labels, *extra)  # noqa: E731
     if which == "discriminative" and not (isinstance(j, float) and np.isfinite(j) and j > 0):
         raises(ERRORS, "j must be", call)
@@ -571,14 +796,16 @@ def test_losses(data, n, classes, which, dtype, vals, label_form, j):
     check(grad, want_grad.astype(wd), wd, f"{which} gradient", **fl)
 
 
-# ---- optimiser updates ----------------------------------------------------------------------------
+# ---- optimiser updates --------------------------------------------------------------------------
 
 OPTIMIZERS = {
     "sdlm": ({}, ("state1",)),
     "sgd": ({"beta1": (0.0, 0.99)}, ("state1", "mask")),
     "rmsprop": ({"beta1": (0.0, 0.99), "eps": (1e-8, 1e-3)}, ("state1", "mask")),
-    "adam": ({"beta1": (0.0, 0.99), "beta2": (0.0, 0.999), "eps": (1e-8, 1e-3)},
-             ("state1", "state2", "mask")),
+    "adam": (
+        {"beta1": (0.0, 0.99), "beta2": (0.0, 0.999), "eps": (1e-8, 1e-3)},
+        ("state1", "state2", "mask"),
+    ),
 }
 
 
@@ -590,25 +817,55 @@ def ref_update(kind, params, grads, opt):
         w, v = R.sgd_update(p, g, f64(opt["state1"]), f64(opt["mask"]), opt["lr"], opt["beta1"])
         return w, {"state1": v}
     if kind == "rmsprop":
-        w, s = R.rmsprop_update(p, g, f64(opt["state1"]), f64(opt["mask"]), opt["lr"],
-                                opt["beta1"], opt["eps"])
+        w, s = R.rmsprop_update(
+            p, g, f64(opt["state1"]), f64(opt["mask"]), opt["lr"], opt["beta1"], opt["eps"]
+        )
         return w, {"state1": s}
-    w, m, v = R.adam_update(p, g, f64(opt["state1"]), f64(opt["state2"]), f64(opt["mask"]),
-                            opt["lr"], opt["beta1"], opt["beta2"], opt["eps"], opt["step"] + 1)
+    w, m, v = R.adam_update(
+        p,
+        g,
+        f64(opt["state1"]),
+        f64(opt["state2"]),
+        f64(opt["mask"]),
+        opt["lr"],
+        opt["beta1"],
+        opt["beta2"],
+        opt["eps"],
+        opt["step"] + 1,
+    )
     return w, {"state1": m, "state2": v}
 
 
 @budget(0.75)
-@given(data=st.data(), kind=st.sampled_from(sorted(OPTIMIZERS)), size=st.integers(0, 30),
-       dtype=st.sampled_from([F32, F64]), vals=values(),
-       broken=st.sampled_from([None] * 6 + ["lr", "step", "buffer dtype", "buffer shape",
-                                            "buffer layout", "overlap", "params", "kind"]))
+@given(
+    data=st.data(),
+    kind=st.sampled_from(sorted(OPTIMIZERS)),
+    size=st.integers(0, 30),
+    dtype=st.sampled_from([F32, F64]),
+    vals=values(),
+    broken=st.sampled_from(
+        [None] * 6
+        + [
+            "lr",
+            "step",
+            "buffer dtype",
+            "buffer shape",
+            "buffer layout",
+            "overlap",
+            "params",
+            "kind",
+        ]
+    ),
+)
 def test_optimizer_step(data, kind, size, dtype, vals, broken):
     settings_, buffers = OPTIMIZERS[kind]
     params = vals.array((size,), dtype)
     grads = vals.array((size,), dtype)
-    opt = {"kind": kind, "lr": data.draw(st.floats(1e-4, 1.0)),
-           "step": data.draw(st.integers(0, 10**6))}
+    opt = {
+        "kind": kind,
+        "lr": data.draw(st.floats(1e-4, 1.0)),
+        "step": data.draw(st.integers(0, 10**6)),
+    }
     for name, (lo, hi) in settings_.items():
         # (no values that float32 rounds to 0, where the float64 reference would not: times
         # an infinite state that gives NaN for Inf, or for a finite reference value)
@@ -635,8 +892,7 @@ def test_optimizer_step(data, kind, size, dtype, vals, broken):
             raises(TypeError, f"{name} must have dtype", _core.optimizer_step, opt, params, grads)
         elif broken == "buffer shape":
             opt[name] = np.zeros(size + 1, dtype)
-            raises(ValueError, f"{name} must have shape", _core.optimizer_step, opt, params,
-                   grads)
+            raises(ValueError, f"{name} must have shape", _core.optimizer_step, opt, params, grads)
         elif broken == "buffer layout":
             opt[name] = present(opt[name], "strided") if size > 1 else opt[name].tolist()
             raises(ERRORS, name, _core.optimizer_step, opt, params, grads)
@@ -645,12 +901,24 @@ def test_optimizer_step(data, kind, size, dtype, vals, broken):
             opt[name] = params
             raises(ValueError, "must not share memory", _core.optimizer_step, opt, params, grads)
         elif broken == "params":
-            raises(TypeError, "params must be a 1-D float32 or float64", _core.optimizer_step,
-                   opt, params.astype(np.float16), grads)
+            raises(
+                TypeError,
+                "params must be a 1-D float32 or float64",
+                _core.optimizer_step,
+                opt,
+                params.astype(np.float16),
+                grads,
+            )
         else:
             opt["kind"] = "adagrad"
-            raises(ValueError, "optimizer kind must be one of", _core.optimizer_step, opt,
-                   params, grads)
+            raises(
+                ValueError,
+                "optimizer kind must be one of",
+                _core.optimizer_step,
+                opt,
+                params,
+                grads,
+            )
         assert np.array_equal(params, start, equal_nan=True)  # nothing written
         return
     want, state = quiet(ref_update, kind, start, grads, {**opt, **before})
@@ -661,41 +929,69 @@ def test_optimizer_step(data, kind, size, dtype, vals, broken):
         check(opt[name], value.astype(dtype), dtype, f"{kind} {name}", **fl)
 
 
-# ---- arguments of the wrong kind ------------------------------------------------------------------
+# ---- arguments of the wrong kind ----------------------------------------------------------------
+
 
 def _kernel_calls(rng):
     """Each wrapper with valid float64 arguments: name -> (function, args, kwargs)."""
     x4 = rng.standard_normal((2, 2, 6, 6))
     return {
-        "conv_forward": (_core.conv_forward, {"x": x4, "weight": rng.standard_normal((3, 2, 3, 3)),
-                                              "bias": np.zeros(3)}),
-        "conv_backward": (_core.conv_backward, {"x": x4, "weight": rng.standard_normal((3, 2, 3, 3)),
-                                                "d_out": np.ones((2, 3, 4, 4))}),
-        "subsample_forward": (_core.subsample_forward, {"x": x4, "coefficient": np.ones(2),
-                                                        "bias": np.zeros(2)}),
-        "subsample_backward": (_core.subsample_backward, {"x": x4, "d_out": np.ones((2, 2, 3, 3)),
-                                                          "coefficient": np.ones(2)}),
-        "dense_forward": (_core.dense_forward, {"x": np.ones((2, 4)), "weight": np.ones((3, 4)),
-                                                "bias": np.zeros(3)}),
-        "dense_backward": (_core.dense_backward, {"x": np.ones((2, 4)), "weight": np.ones((3, 4)),
-                                                  "d_out": np.ones((2, 3))}),
+        "conv_forward": (
+            _core.conv_forward,
+            {"x": x4, "weight": rng.standard_normal((3, 2, 3, 3)), "bias": np.zeros(3)},
+        ),
+        "conv_backward": (
+            _core.conv_backward,
+            {"x": x4, "weight": rng.standard_normal((3, 2, 3, 3)), "d_out": np.ones((2, 3, 4, 4))},
+        ),
+        "subsample_forward": (
+            _core.subsample_forward,
+            {"x": x4, "coefficient": np.ones(2), "bias": np.zeros(2)},
+        ),
+        "subsample_backward": (
+            _core.subsample_backward,
+            {"x": x4, "d_out": np.ones((2, 2, 3, 3)), "coefficient": np.ones(2)},
+        ),
+        "dense_forward": (
+            _core.dense_forward,
+            {"x": np.ones((2, 4)), "weight": np.ones((3, 4)), "bias": np.zeros(3)},
+        ),
+        "dense_backward": (
+            _core.dense_backward,
+            {"x": np.ones((2, 4)), "weight": np.ones((3, 4)), "d_out": np.ones((2, 3))},
+        ),
         "activation_forward": (_core.activation_forward, {"a": np.ones((2, 3)), "kind": "tanh"}),
         "activation_derivative": (_core.activation_derivative, {"a": np.ones(3), "kind": "relu"}),
-        "activation_backward": (_core.activation_backward, {"a": np.ones(3), "d_x": np.ones(3),
-                                                            "kind": "swish"}),
+        "activation_backward": (
+            _core.activation_backward,
+            {"a": np.ones(3), "d_x": np.ones(3), "kind": "swish"},
+        ),
         "rbf_forward": (_core.rbf_forward, {"x": np.ones((2, 4)), "prototypes": np.ones((3, 4))}),
-        "rbf_backward": (_core.rbf_backward, {"x": np.ones((2, 4)), "prototypes": np.ones((3, 4)),
-                                              "d_out": np.ones((2, 3))}),
-        "loss_rbf_penalty": (_core.loss_rbf_penalty, {"out": np.ones((2, 3)), "labels": np.array([0, 2])}),
-        "loss_rbf_discriminative": (_core.loss_rbf_discriminative,
-                                    {"out": np.ones((2, 3)), "labels": np.array([0, 2]), "j": 1.0}),
-        "loss_softmax_cross_entropy": (_core.loss_softmax_cross_entropy,
-                                       {"out": np.ones((2, 3)), "labels": np.array([1, 1])}),
+        "rbf_backward": (
+            _core.rbf_backward,
+            {"x": np.ones((2, 4)), "prototypes": np.ones((3, 4)), "d_out": np.ones((2, 3))},
+        ),
+        "loss_rbf_penalty": (
+            _core.loss_rbf_penalty,
+            {"out": np.ones((2, 3)), "labels": np.array([0, 2])},
+        ),
+        "loss_rbf_discriminative": (
+            _core.loss_rbf_discriminative,
+            {"out": np.ones((2, 3)), "labels": np.array([0, 2]), "j": 1.0},
+        ),
+        "loss_softmax_cross_entropy": (
+            _core.loss_softmax_cross_entropy,
+            {"out": np.ones((2, 3)), "labels": np.array([1, 1])},
+        ),
     }
 
 
-ARRAY_ARGUMENTS = [(call, arg) for call, (_, kwargs) in _kernel_calls(np.random.default_rng(0)).items()
-                   for arg, value in kwargs.items() if isinstance(value, np.ndarray)]
+ARRAY_ARGUMENTS = [
+    (call, arg)
+    for call, (_, kwargs) in _kernel_calls(np.random.default_rng(0)).items()
+    for arg, value in kwargs.items()
+    if isinstance(value, np.ndarray)
+]
 NON_REAL = {
     "complex": lambda a: a.astype(complex),
     "object": lambda a: a.astype(object),
@@ -707,8 +1003,11 @@ NON_REAL = {
 
 
 @budget(0.5)
-@given(which=st.sampled_from(ARRAY_ARGUMENTS), bad=st.sampled_from(sorted(NON_REAL)),
-       first_float32=st.booleans())
+@given(
+    which=st.sampled_from(ARRAY_ARGUMENTS),
+    bad=st.sampled_from(sorted(NON_REAL)),
+    first_float32=st.booleans(),
+)
 def test_non_real_dtypes_are_refused_by_name(which, bad, first_float32):
     call, arg = which
     function, kwargs = _kernel_calls(np.random.default_rng(1))[call]
@@ -724,10 +1023,12 @@ REFERENCES = {name: getattr(R, name) for name in _kernel_calls(np.random.default
 
 
 @budget(0.75)
-@given(which=st.sampled_from(ARRAY_ARGUMENTS), seed=st.integers(0, 2**32 - 1),
-       change=st.sampled_from(["fewer axes", "more axes", "one size", "empty"]))
-def test_changed_shapes_give_an_error_naming_an_argument_or_the_right_answer(which, seed,
-                                                                              change):
+@given(
+    which=st.sampled_from(ARRAY_ARGUMENTS),
+    seed=st.integers(0, 2**32 - 1),
+    change=st.sampled_from(["fewer axes", "more axes", "one size", "empty"]),
+)
+def test_changed_shapes_give_an_error_naming_an_argument_or_the_right_answer(which, seed, change):
     """One argument with an axis fewer or more, one size changed, or an empty axis: a
     ValueError naming one of the arguments, or, when the shapes still agree, the reference's
     answer."""
@@ -745,8 +1046,7 @@ def test_changed_shapes_give_an_error_naming_an_argument_or_the_right_answer(whi
         shape = list(value.shape)
         axis = int(rng.integers(0, value.ndim))
         shape[axis] = 0 if change == "empty" else shape[axis] + int(rng.choice([-1, 1, 2]))
-        kwargs[arg] = rng.integers(0, 3, shape) if arg == "labels" else \
-            rng.standard_normal(shape)
+        kwargs[arg] = rng.integers(0, 3, shape) if arg == "labels" else rng.standard_normal(shape)
     try:
         got = function(**kwargs)
     except ValueError as exc:
@@ -768,37 +1068,65 @@ def test_narrowing_to_float32_refuses_values_too_large():
     x = np.ones((2, 3), np.float32)
     weight = np.ones((4, 3))
     weight[1, 2] = 1e300
-    raises(ValueError, r"weight holds 1 value\(s\) too large for float32", _core.dense_forward,
-           x, weight, np.zeros(4))
+    raises(
+        ValueError,
+        r"weight holds 1 value\(s\) too large for float32",
+        _core.dense_forward,
+        x,
+        weight,
+        np.zeros(4),
+    )
     weight[1, 2] = np.inf  # Inf itself is a value like any other
     assert np.isinf(_core.dense_forward(x, weight, np.zeros(4))[:, 1]).all()
-    raises(ValueError, "d_out holds", _core.rbf_backward, x, np.zeros((2, 3)),
-           np.full((2, 2), -1e40))
+    raises(
+        ValueError, "d_out holds", _core.rbf_backward, x, np.zeros((2, 3)), np.full((2, 2), -1e40)
+    )
 
 
-@pytest.mark.parametrize("call,args", [
-    ("conv_backward", lambda z: (z((0, 1, 2**31, 1)), z((1, 1, 1, 1)), z((0, 1, 2**31, 1)))),
-    ("conv_forward", lambda z: (z((0, 2**31, 2, 2)), z((1, 2**31, 1, 1)), z((1,)))),
-    ("dense_backward", lambda z: (z((0, 2**31)), z((0, 2**31)), z((0, 0)))),
-    ("rbf_forward", lambda z: (z((0, 2**31)), z((0, 2**31)))),
-    ("subsample_backward", lambda z: (z((0, 1, 2, 2**31)), z((0, 1, 1, 2**30)), None, "max")),
-])
+@pytest.mark.parametrize(
+    "call,args",
+    [
+        ("conv_backward", lambda z: (z((0, 1, 2**31, 1)), z((1, 1, 1, 1)), z((0, 1, 2**31, 1)))),
+        ("conv_forward", lambda z: (z((0, 2**31, 2, 2)), z((1, 2**31, 1, 1)), z((1,)))),
+        ("dense_backward", lambda z: (z((0, 2**31)), z((0, 2**31)), z((0, 0)))),
+        ("rbf_forward", lambda z: (z((0, 2**31)), z((0, 2**31)))),
+        ("subsample_backward", lambda z: (z((0, 1, 2, 2**31)), z((0, 1, 1, 2**30)), None, "max")),
+    ],
+)
 def test_empty_arrays_with_axes_too_long_for_an_int(call, args):
     """An empty array may still have an axis of 2**31 or more, which the core (taking sizes as
     int) cannot be told: a clear ValueError, not an OverflowError from the conversion."""
+
     def zeros(shape):
         return np.lib.stride_tricks.as_strided(np.zeros(1), shape, [0] * len(shape))
-    raises(ValueError, "axis of 2147483648|more than the 2\\*\\*31 - 1",
-           getattr(_core, call), *args(zeros))
+
+    raises(
+        ValueError,
+        "axis of 2147483648|more than the 2\\*\\*31 - 1",
+        getattr(_core, call),
+        *args(zeros),
+    )
 
 
-# ---- threads ----------------------------------------------------------------------------------
+# ---- threads ------------------------------------------------------------------------------------
+
 
 @budget(0.5)
-@given(n=st.one_of(st.integers(-2**70, 2**70), st.integers(-3, 10),
-                   st.integers(0, 20).map(np.int64), st.integers(0, 20).map(np.uint8),
-                   st.floats(allow_nan=True), st.booleans(), st.none(), st.text(max_size=3),
-                   st.just(np.float64(2.0)), st.just(2 + 0j), st.just([2])))
+@given(
+    n=st.one_of(
+        st.integers(-(2**70), 2**70),
+        st.integers(-3, 10),
+        st.integers(0, 20).map(np.int64),
+        st.integers(0, 20).map(np.uint8),
+        st.floats(allow_nan=True),
+        st.booleans(),
+        st.none(),
+        st.text(max_size=3),
+        st.just(np.float64(2.0)),
+        st.just(2 + 0j),
+        st.just([2]),
+    )
+)
 def test_set_num_threads(n):
     """1 to max_threads() is taken; anything else is refused and changes nothing."""
     before = lenet.get_num_threads()
@@ -817,6 +1145,7 @@ def test_set_num_threads(n):
 
 
 # ---- layers -------------------------------------------------------------------------------------
+
 
 def ref_layer_forward(layer, x):
     """(a, y) of `layer` for the input x, by lenet.reference, in float64."""
@@ -864,8 +1193,7 @@ def check_layer(layer, x, fl, what, dy=None, dx=None):
     e_dx, e_grads = quiet(ref_layer_backward, layer, layer._x.reshape(np.shape(x)), layer.a, dy)
     check(dx, e_dx.astype(dtype), dtype, f"{what} dx", spurious_nan=True, **fl)
     for name, e in e_grads.items():
-        check(layer.grads[name], e.astype(dtype), dtype, f"{what} d{name}", spurious_nan=True,
-              **fl)
+        check(layer.grads[name], e.astype(dtype), dtype, f"{what} d{name}", spurious_nan=True, **fl)
 
 
 def _layer_input(data, vals, shape, dtype):
@@ -880,19 +1208,38 @@ def _layer_input(data, vals, shape, dtype):
 
 
 @budget(0.5)
-@given(data=st.data(), kind=st.sampled_from(["conv", "paper", "average", "max", "dense", "rbf"]),
-       n=st.integers(0, 3), maps=st.integers(1, 3), out_maps=st.integers(1, 3),
-       k=st.integers(1, 5), padding=st.integers(0, 2), h=st.integers(1, 9), w=st.integers(1, 9),
-       activation=st.sampled_from(_core.ACTIVATIONS), dtype=st.sampled_from([F32, F64]),
-       vals=values(), table_density=st.sampled_from([None, 0.2, 0.6]))
-def test_layers(data, kind, n, maps, out_maps, k, padding, h, w, activation, dtype, vals,
-                table_density):
+@given(
+    data=st.data(),
+    kind=st.sampled_from(["conv", "paper", "average", "max", "dense", "rbf"]),
+    n=st.integers(0, 3),
+    maps=st.integers(1, 3),
+    out_maps=st.integers(1, 3),
+    k=st.integers(1, 5),
+    padding=st.integers(0, 2),
+    h=st.integers(1, 9),
+    w=st.integers(1, 9),
+    activation=st.sampled_from(_core.ACTIVATIONS),
+    dtype=st.sampled_from([F32, F64]),
+    vals=values(),
+    table_density=st.sampled_from([None, 0.2, 0.6]),
+)
+def test_layers(
+    data, kind, n, maps, out_maps, k, padding, h, w, activation, dtype, vals, table_density
+):
     rng = vals.rng
     if kind == "conv":
         table = None if table_density is None else rng.random((out_maps, maps)) < table_density
         if table is not None and not table.any(axis=1).all():
-            raises(ValueError, "connection_table: every output map needs", Convolution, maps,
-                   out_maps, k, padding, table)
+            raises(
+                ValueError,
+                "connection_table: every output map needs",
+                Convolution,
+                maps,
+                out_maps,
+                k,
+                padding,
+                table,
+            )
             table[:, 0] = True
         layer = Convolution(maps, out_maps, k, padding, table, activation, dtype, name="C")
         shape = (n, maps, h, w)
@@ -912,24 +1259,29 @@ def test_layers(data, kind, n, maps, out_maps, k, padding, h, w, activation, dty
     if not np.isfinite(xs).all():
         raises(ValueError, rf"{where}: x contains \d+ non-finite", layer.forward, X)
         return
-    too_small = (kind == "conv" and (k > h + 2 * padding or k > w + 2 * padding)) or \
-        (kind in ("paper", "average", "max") and (h < 2 or w < 2))
+    too_small = (kind == "conv" and (k > h + 2 * padding or k > w + 2 * padding)) or (
+        kind in ("paper", "average", "max") and (h < 2 or w < 2)
+    )
     if too_small:
-        raises(ValueError, "kernel is larger than the padded input|at least 2x2", layer.forward,
-               X)
+        raises(ValueError, "kernel is larger than the padded input|at least 2x2", layer.forward, X)
         return
     y = layer.forward(X)
     assert y.dtype == dtype and y.flags.c_contiguous and y is layer.y
     check_layer(layer, xs, flags(xs), kind)
     dy = vals.array(y.shape, dtype)
     if not np.isfinite(dy).all():
-        raises(ValueError, rf"{layer.name}.backward: dy contains \d+ non-finite", layer.backward,
-               dy)
+        raises(
+            ValueError, rf"{layer.name}.backward: dy contains \d+ non-finite", layer.backward, dy
+        )
         return
     bad = data.draw(st.sampled_from([None, None, None, "shape", "dtype"]))
     if bad == "shape":
-        raises(ValueError, "dy must have the forward output's shape", layer.backward,
-               np.zeros(y.shape + (1,)))
+        raises(
+            ValueError,
+            "dy must have the forward output's shape",
+            layer.backward,
+            np.zeros(y.shape + (1,)),
+        )
     elif bad == "dtype":
         raises(TypeError, "dy must hold real numbers", layer.backward, dy.astype(complex))
     DY = data.draw(handed(dy))
@@ -942,13 +1294,17 @@ def test_layers(data, kind, n, maps, out_maps, k, padding, h, w, activation, dty
     assert np.shape(backward_second(layer, h_y)) == np.shape(X)
     if h_y.size:
         h_y.flat[0] = np.nan
-        raises(ValueError, rf"{layer.name}.backward_second: h_y contains 1 non-finite",
-               backward_second, layer, h_y)
-    raises(TypeError, "h_y must hold real numbers", backward_second, layer,
-           h_y.astype(complex))
+        raises(
+            ValueError,
+            rf"{layer.name}.backward_second: h_y contains 1 non-finite",
+            backward_second,
+            layer,
+            h_y,
+        )
+    raises(TypeError, "h_y must hold real numbers", backward_second, layer, h_y.astype(complex))
 
 
-# ---- whole networks --------------------------------------------------------------------------------
+# ---- whole networks -----------------------------------------------------------------------------
 
 NETWORKS = {}
 
@@ -962,14 +1318,25 @@ def network(variant, dtype):
             net = lenet.LeNet5(seed=1, dtype=dtype)
         else:
             _, activation, pooling, size, channels = variant.split("-")
-            net = lenet.LeNet5.modern(int(channels), int(size), seed=1, dtype=dtype,
-                                      activation=activation, pooling=pooling)
+            net = lenet.LeNet5.modern(
+                int(channels),
+                int(size),
+                seed=1,
+                dtype=dtype,
+                activation=activation,
+                pooling=pooling,
+            )
         NETWORKS[key] = net
     return NETWORKS[key]
 
 
-VARIANTS = ["paper", "modern-swish-max-28-1", "modern-relu-average-32-3",
-            "modern-scaled_tanh-paper-28-2", "modern-sigmoid-max-32-1"]
+VARIANTS = [
+    "paper",
+    "modern-swish-max-28-1",
+    "modern-relu-average-32-3",
+    "modern-scaled_tanh-paper-28-2",
+    "modern-sigmoid-max-32-1",
+]
 
 
 class Recorder:
@@ -988,8 +1355,14 @@ class Recorder:
 
 
 @budget(0.2)
-@given(data=st.data(), variant=st.sampled_from(VARIANTS), n=st.sampled_from([0, 1, 1, 2, 3]),
-       dtype=st.sampled_from([F32, F64]), vals=values(), single=st.booleans())
+@given(
+    data=st.data(),
+    variant=st.sampled_from(VARIANTS),
+    n=st.sampled_from([0, 1, 1, 2, 3]),
+    dtype=st.sampled_from([F32, F64]),
+    vals=values(),
+    single=st.booleans(),
+)
 def test_networks(data, variant, n, dtype, vals, single):
     net = network(variant, dtype)
     c, h, w = net.input_shape
@@ -1005,8 +1378,12 @@ def test_networks(data, variant, n, dtype, vals, single):
         return
     broken = data.draw(st.sampled_from([None] * 4 + ["shape", "dtype", "ragged"]))
     if broken == "shape":
-        raises(ValueError, r"x must have shape \(N, %d, %d, %d\)" % (c, h, w), net.forward,
-               np.zeros((n, c, h + 1, w)))
+        raises(
+            ValueError,
+            rf"x must have shape \(N, {c}, {h}, {w}\)",
+            net.forward,
+            np.zeros((n, c, h + 1, w)),
+        )
     elif broken == "dtype":
         raises(TypeError, "x must hold real numbers", net.infer, np.zeros(shape, complex))
     elif broken == "ragged":
@@ -1055,7 +1432,7 @@ def test_networks(data, variant, n, dtype, vals, single):
         np.testing.assert_array_equal(trace.state_gradients["input"], net.backward(grad))
 
 
-# ---- the fused path: plans, forward, training -------------------------------------------------
+# ---- the fused path: plans, forward, training ---------------------------------------------------
 
 IN_SHAPE = (2, 8, 8)
 SPEC_JUNK = [None, True, 1.5, -1, 0, 2**40, "3", (1, 2), [1, 2, 3, 4], np.float64(2.0)]
@@ -1066,15 +1443,25 @@ def small_network(dtype, variant):
     full connection, RBF output) or three ("logits": padded ReLU convolution, max pooling,
     linear output), on (2, 8, 8) inputs."""
     if variant == "rbf":
-        layers = [Convolution(2, 3, 3, connection_table=np.array([[1, 0], [0, 1], [1, 1]], bool),
-                              name="C", dtype=dtype),
-                  Subsampling(3, "paper", name="S", dtype=dtype),
-                  FullConnection(27, 6, name="F", dtype=dtype),
-                  RBFOutput(np.sign(np.arange(24.0).reshape(4, 6) % 3 - 0.5), dtype, name="out")]
+        layers = [
+            Convolution(
+                2,
+                3,
+                3,
+                connection_table=np.array([[1, 0], [0, 1], [1, 1]], bool),
+                name="C",
+                dtype=dtype,
+            ),
+            Subsampling(3, "paper", name="S", dtype=dtype),
+            FullConnection(27, 6, name="F", dtype=dtype),
+            RBFOutput(np.sign(np.arange(24.0).reshape(4, 6) % 3 - 0.5), dtype, name="out"),
+        ]
     else:
-        layers = [Convolution(2, 2, 3, padding=1, activation="relu", name="C", dtype=dtype),
-                  Subsampling(2, "max", activation="identity", name="S", dtype=dtype),
-                  FullConnection(32, 5, activation="identity", name="out", dtype=dtype)]
+        layers = [
+            Convolution(2, 2, 3, padding=1, activation="relu", name="C", dtype=dtype),
+            Subsampling(2, "max", activation="identity", name="S", dtype=dtype),
+            FullConnection(32, 5, activation="identity", name="out", dtype=dtype),
+        ]
     net = lenet.Network(layers, IN_SHAPE, dtype)
     rng = np.random.default_rng(0)
     for layer in net.layers:
@@ -1083,11 +1470,29 @@ def small_network(dtype, variant):
 
 
 @budget(0.5)
-@given(dtype=st.sampled_from([F32, F64]), variant=st.sampled_from(["rbf", "logits"]),
-       layer=st.integers(0, 3),
-       key=st.sampled_from(["kind", "activation", "mode", "in_shape", "out_shape", "k", "pad",
-                            "table", "weight", "bias", "prototypes", "missing", "extra"]),
-       junk=st.sampled_from(SPEC_JUNK))
+@given(
+    dtype=st.sampled_from([F32, F64]),
+    variant=st.sampled_from(["rbf", "logits"]),
+    layer=st.integers(0, 3),
+    key=st.sampled_from(
+        [
+            "kind",
+            "activation",
+            "mode",
+            "in_shape",
+            "out_shape",
+            "k",
+            "pad",
+            "table",
+            "weight",
+            "bias",
+            "prototypes",
+            "missing",
+            "extra",
+        ]
+    ),
+    junk=st.sampled_from(SPEC_JUNK),
+)
 def test_network_plan_refuses_broken_specs(dtype, variant, layer, key, junk):
     """One value of a network description replaced by junk: refused with an error naming the
     layer's place in the spec, or -- when the kernels can still run it safely (a value the layer
@@ -1114,15 +1519,20 @@ def test_network_plan_refuses_broken_specs(dtype, variant, layer, key, junk):
 
 
 @budget(0.5)
-@given(data=st.data(), dtype=st.sampled_from([F32, F64]),
-       variant=st.sampled_from(["rbf", "logits"]), n=st.integers(0, 6),
-       batch=st.one_of(st.integers(1, 8), st.sampled_from([0, -1, 65537, 2.0, True, None])),
-       count=st.integers(0, 9), vals=values(),
-       optimizer=st.sampled_from(["sgd", "adam", "rmsprop"]),
-       broken=st.sampled_from([None] * 6 + ["order", "labels", "workspace", "loss", "overlap",
-                                            "plan"]))
-def test_network_forward_and_train(data, dtype, variant, n, batch, count, vals, optimizer,
-                                   broken):
+@given(
+    data=st.data(),
+    dtype=st.sampled_from([F32, F64]),
+    variant=st.sampled_from(["rbf", "logits"]),
+    n=st.integers(0, 6),
+    batch=st.one_of(st.integers(1, 8), st.sampled_from([0, -1, 65537, 2.0, True, None])),
+    count=st.integers(0, 9),
+    vals=values(),
+    optimizer=st.sampled_from(["sgd", "adam", "rmsprop"]),
+    broken=st.sampled_from(
+        [None] * 6 + ["order", "labels", "workspace", "loss", "overlap", "plan"]
+    ),
+)
+def test_network_forward_and_train(data, dtype, variant, n, batch, count, vals, optimizer, broken):
     """network_forward gives the per-layer path's bits (for finite input; the fused kernels
     compute through NaN and Inf, the layers refuse them); network_train runs ceil(count / batch)
     steps unless a loss stops being finite; every bad argument is refused before any step."""
@@ -1133,10 +1543,23 @@ def test_network_forward_and_train(data, dtype, variant, n, batch, count, vals, 
     xs = converted(X, dtype)
     batch_ok = type(batch) is int and 1 <= batch <= 65536
     if not batch_ok:
-        raises(ValueError, "batch_size must be an integer", _core.network_forward, plan,
-               net.parameters, X, batch)
-        raises(ValueError, "batch_size must be an integer", _core.network_workspace, plan,
-               net.parameters, batch)
+        raises(
+            ValueError,
+            "batch_size must be an integer",
+            _core.network_forward,
+            plan,
+            net.parameters,
+            X,
+            batch,
+        )
+        raises(
+            ValueError,
+            "batch_size must be an integer",
+            _core.network_workspace,
+            plan,
+            net.parameters,
+            batch,
+        )
         return
     out = _core.network_forward(plan, net.parameters, X, batch)
     classes = 4 if variant == "rbf" else 5
@@ -1149,26 +1572,46 @@ def test_network_forward_and_train(data, dtype, variant, n, batch, count, vals, 
     loss = "penalty" if variant == "rbf" else "cross-entropy"
     opt = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop}[optimizer](net, lr=0.01)
     workspace = _core.network_workspace(plan, net.parameters, batch)
-    args = dict(spec=plan, params=net.parameters, grads=net.gradients,
-                optimizer=opt.core_state(), images=X, labels=labels, order=order,
-                batch_size=batch, loss=loss, workspace=workspace)
+    args = dict(
+        spec=plan,
+        params=net.parameters,
+        grads=net.gradients,
+        optimizer=opt.core_state(),
+        images=X,
+        labels=labels,
+        order=order,
+        batch_size=batch,
+        loss=loss,
+        workspace=workspace,
+    )
     start = net.parameters.copy()
     if broken == "order":
-        bad = data.draw(st.sampled_from([order + n, order - n - 1, order + 0.5,
-                                         order.reshape(-1, 1), order.astype(complex)]))
+        bad = data.draw(
+            st.sampled_from(
+                [order + n, order - n - 1, order + 0.5, order.reshape(-1, 1), order.astype(complex)]
+            )
+        )
         assume(bad.size)
         args["order"] = bad
         raises(ERRORS, "order must", _core.network_train, **args)
     elif broken == "labels":
         assume(n)
-        args["labels"] = data.draw(st.sampled_from([labels + classes, labels[:-1],
-                                                    labels.astype(complex), labels - 0.5]))
+        args["labels"] = data.draw(
+            st.sampled_from([labels + classes, labels[:-1], labels.astype(complex), labels - 0.5])
+        )
         raises(ERRORS, "labels must", _core.network_train, **args)
     elif broken == "workspace":
         other = F32 if dtype == F64 else F64
-        args["workspace"] = data.draw(st.sampled_from(
-            [workspace[:-1], workspace.astype(other), workspace.tolist(),
-             np.repeat(workspace, 2)[::2]]))
+        args["workspace"] = data.draw(
+            st.sampled_from(
+                [
+                    workspace[:-1],
+                    workspace.astype(other),
+                    workspace.tolist(),
+                    np.repeat(workspace, 2)[::2],
+                ]
+            )
+        )
         raises(ValueError, "workspace must be", _core.network_train, **args)
     elif broken == "loss":
         args["loss"] = "cross-entropy" if variant == "rbf" else "penalty"
@@ -1179,14 +1622,19 @@ def test_network_forward_and_train(data, dtype, variant, n, batch, count, vals, 
         if target == "images":
             assume(0 < size <= net.parameters.size)
             args["images"] = net.parameters[:size].reshape((n,) + IN_SHAPE)
-            raises(ValueError, "params must not share memory with images", _core.network_train,
-                   **args)
+            raises(
+                ValueError, "params must not share memory with images", _core.network_train, **args
+            )
         elif target == "workspace":
             assume(size)
             args["workspace"] = np.zeros(workspace.size + size, dtype)
             args["images"] = args["workspace"][-size:].reshape((n,) + IN_SHAPE)
-            raises(ValueError, "workspace must not share memory with images",
-                   _core.network_train, **args)
+            raises(
+                ValueError,
+                "workspace must not share memory with images",
+                _core.network_train,
+                **args,
+            )
         else:
             args["grads"] = net.parameters
             raises(ValueError, "must not share memory", _core.network_train, **args)
@@ -1213,6 +1661,7 @@ def test_network_forward_and_train(data, dtype, variant, n, batch, count, vals, 
 
 
 # ---- regressions: what the properties above found -----------------------------------------------
+
 
 @pytest.mark.parametrize("dtype", [F32, F64], ids=["float32", "float64"])
 def test_relu_passes_nan_through(dtype):
@@ -1254,8 +1703,9 @@ def test_max_pooling_never_drops_nan(dtype, where):
     expected[where // 2, where % 2] = 10
     expected[1, 2] = 20  # the first of the tied largest
     np.testing.assert_array_equal(d_x[0, 0], expected)
-    np.testing.assert_array_equal(d_x, R.subsample_backward(x, np.array([[[[10.0, 20.0]]]]),
-                                                            mode="max")[0])
+    np.testing.assert_array_equal(
+        d_x, R.subsample_backward(x, np.array([[[[10.0, 20.0]]]]), mode="max")[0]
+    )
     two_nans = x.copy()
     two_nans[0, 0, 1, 1] = np.nan
     d_x, _, _ = _core.subsample_backward(two_nans, np.ones((1, 1, 1, 2), dtype), mode="max")
@@ -1268,23 +1718,47 @@ def test_connection_tables_need_a_connection_in_every_row():
     x, w, b, d = np.zeros((1, 2, 5, 5)), np.zeros((3, 2, 3, 3)), np.zeros(3), np.zeros((1, 3, 3, 3))
     table = np.array([[1, 0], [0, 0], [1, 1]])
     for call, args in ((_core.conv_forward, (x, w, b)), (_core.conv_backward, (x, w, d))):
-        raises(ValueError, r"connection_table must connect every output map .* output map\(s\) 1 "
-               r"read none", call, *args, table)
-        raises(ValueError, "connection_table must hold booleans or numbers",
-               call, *args, np.array([[1, 0], [np.nan, 1], [1, 1]]))
+        raises(
+            ValueError,
+            r"connection_table must connect every output map .* output map\(s\) 1 "
+            r"read none",
+            call,
+            *args,
+            table,
+        )
+        raises(
+            ValueError,
+            "connection_table must hold booleans or numbers",
+            call,
+            *args,
+            np.array([[1, 0], [np.nan, 1], [1, 1]]),
+        )
     net = small_network(F64, "rbf")
     spec = [dict(d) for d in fused.layer_spec(net)]
     spec[0]["table"] = table
-    raises(ValueError, r"spec\[0\] table must connect every output map", _core.network_plan,
-           spec, net.parameters)
+    raises(
+        ValueError,
+        r"spec\[0\] table must connect every output map",
+        _core.network_plan,
+        spec,
+        net.parameters,
+    )
 
 
 def test_gradient_buffers_of_modes_without_parameters_are_refused():
     """subsample_backward(..., mode="max", d_coefficient=buffer) left the buffer unwritten."""
     x, d = np.ones((1, 2, 4, 4)), np.ones((1, 2, 2, 2))
     for mode in ("average", "max"):
-        raises(ValueError, "d_bias exists in the 'paper' mode only", _core.subsample_backward,
-               x, d, None, mode, d_bias=np.zeros(2))
+        raises(
+            ValueError,
+            "d_bias exists in the 'paper' mode only",
+            _core.subsample_backward,
+            x,
+            d,
+            None,
+            mode,
+            d_bias=np.zeros(2),
+        )
 
 
 def test_optimizer_step_count_is_bounded():
@@ -1293,21 +1767,34 @@ def test_optimizer_step_count_is_bounded():
     params, grads = np.zeros(3), np.ones(3)
     opt = {"kind": "sgd", "lr": 0.1, "state1": np.zeros(3), "mask": np.ones(3)}
     for step in (2**62, 2**63, 10**30):
-        raises(ValueError, "step must be a count of updates from 0 to 2\\*\\*62 - 1",
-               _core.optimizer_step, {**opt, "step": step}, params, grads)
+        raises(
+            ValueError,
+            "step must be a count of updates from 0 to 2\\*\\*62 - 1",
+            _core.optimizer_step,
+            {**opt, "step": step},
+            params,
+            grads,
+        )
     assert _core.optimizer_step({**opt, "step": 2**62 - 2}, params, grads) == 2**62 - 1
 
 
-@pytest.mark.parametrize("key,value,pattern", [
-    ("k", 3.7, r"spec\[0\] k must be an integer from 1 to"),
-    ("k", 2**40, r"spec\[0\] k must be an integer"),
-    ("pad", 2**40, r"spec\[0\] pad must be an integer from 0 to"),
-    ("pad", True, r"spec\[0\] pad must be an integer"),
-    ("weight", 0.9, r"spec\[0\]: weight offset must be an integer"),
-    ("in_shape", (2, 8.5, 8), r"spec\[0\] in_shape must be an integer"),
-    ("in_shape", 8, r"spec\[0\] in_shape must be 3 positive sizes"),
-    ("out_shape", (3, 2**31, 6), r"spec\[0\] out_shape must be an integer from 1 to 2147483647"),
-])
+@pytest.mark.parametrize(
+    "key,value,pattern",
+    [
+        ("k", 3.7, r"spec\[0\] k must be an integer from 1 to"),
+        ("k", 2**40, r"spec\[0\] k must be an integer"),
+        ("pad", 2**40, r"spec\[0\] pad must be an integer from 0 to"),
+        ("pad", True, r"spec\[0\] pad must be an integer"),
+        ("weight", 0.9, r"spec\[0\]: weight offset must be an integer"),
+        ("in_shape", (2, 8.5, 8), r"spec\[0\] in_shape must be an integer"),
+        ("in_shape", 8, r"spec\[0\] in_shape must be 3 positive sizes"),
+        (
+            "out_shape",
+            (3, 2**31, 6),
+            r"spec\[0\] out_shape must be an integer from 1 to 2147483647",
+        ),
+    ],
+)
 def test_plans_refuse_numbers_they_used_to_truncate_or_overflow(key, value, pattern):
     """Floats in a network description were truncated by int() (k = 3.7 ran a 3x3 kernel), and
     sizes beyond an int raised OverflowError; both are ValueErrors naming the place now."""
@@ -1323,39 +1810,80 @@ def test_training_refuses_fractional_order_and_shared_memory():
     net = small_network(F64, "logits")
     plan = fused._cached(net)[1]
     opt = SGD(net, lr=0.01)
-    args = dict(spec=plan, params=net.parameters, grads=net.gradients,
-                optimizer=opt.core_state(), images=np.zeros((2,) + IN_SHAPE), labels=[0, 1],
-                order=[0, 1], batch_size=1, loss="cross-entropy")
-    raises(TypeError, "order must be integers .* non-integral", _core.network_train,
-           **{**args, "order": [0.5, 1.7]})
+    args = dict(
+        spec=plan,
+        params=net.parameters,
+        grads=net.gradients,
+        optimizer=opt.core_state(),
+        images=np.zeros((2,) + IN_SHAPE),
+        labels=[0, 1],
+        order=[0, 1],
+        batch_size=1,
+        loss="cross-entropy",
+    )
+    raises(
+        TypeError,
+        "order must be integers .* non-integral",
+        _core.network_train,
+        **{**args, "order": [0.5, 1.7]},
+    )
     assert _core.network_train(**{**args, "order": [0.0, 1.0]})[0] == 2  # whole numbers do
     shared = net.parameters[:128].reshape((1,) + IN_SHAPE)
-    raises(ValueError, "params must not share memory with images", _core.network_train,
-           **{**args, "images": shared, "labels": [0], "order": [0]})
+    raises(
+        ValueError,
+        "params must not share memory with images",
+        _core.network_train,
+        **{**args, "images": shared, "labels": [0], "order": [0]},
+    )
     rbf = small_network(F64, "rbf")
     spec = [dict(d) for d in fused.layer_spec(rbf)]
     spec[-1]["prototypes"] = rbf.gradients[:24].reshape(4, 6)  # read while grads are written
-    raises(ValueError, r"grads must not share memory with spec\[3\] prototypes",
-           _core.network_train, **{**args, "spec": _core.network_plan(spec, rbf.parameters),
-                                   "params": rbf.parameters, "grads": rbf.gradients,
-                                   "optimizer": SGD(rbf, lr=0.01).core_state(),
-                                   "loss": "penalty"})
+    raises(
+        ValueError,
+        r"grads must not share memory with spec\[3\] prototypes",
+        _core.network_train,
+        **{
+            **args,
+            "spec": _core.network_plan(spec, rbf.parameters),
+            "params": rbf.parameters,
+            "grads": rbf.gradients,
+            "optimizer": SGD(rbf, lr=0.01).core_state(),
+            "loss": "penalty",
+        },
+    )
 
 
 def test_optimizer_descriptions_with_unknown_keys_are_refused():
     """{"momentum": 0.9} (SGD's setting is beta1) was ignored: SGD ran without momentum."""
     params, grads = np.zeros(3), np.ones(3)
     opt = {"kind": "sgd", "lr": 0.1, "state1": np.zeros(3), "mask": np.ones(3), "momentum": 0.9}
-    raises(ValueError, r"optimizer has unknown key\(s\) 'momentum'", _core.optimizer_step, opt,
-           params, grads)
+    raises(
+        ValueError,
+        r"optimizer has unknown key\(s\) 'momentum'",
+        _core.optimizer_step,
+        opt,
+        params,
+        grads,
+    )
     assert not params.any()
     net = small_network(F64, "logits")
     state = SGD(net, lr=0.01).core_state()
-    args = dict(spec=fused._cached(net)[1], params=net.parameters, grads=net.gradients,
-                optimizer=state, images=np.zeros((1,) + IN_SHAPE), labels=[0], order=[0],
-                batch_size=1, loss="cross-entropy")
-    raises(ValueError, "unknown key", _core.network_train, **{**args,
-                                                             "optimizer": {**state, "rh0": 0.9}})
-    raises(TypeError, "loss_sum must be a real number", _core.network_train, **args,
-           loss_sum="0")
+    args = dict(
+        spec=fused._cached(net)[1],
+        params=net.parameters,
+        grads=net.gradients,
+        optimizer=state,
+        images=np.zeros((1,) + IN_SHAPE),
+        labels=[0],
+        order=[0],
+        batch_size=1,
+        loss="cross-entropy",
+    )
+    raises(
+        ValueError,
+        "unknown key",
+        _core.network_train,
+        **{**args, "optimizer": {**state, "rh0": 0.9}},
+    )
+    raises(TypeError, "loss_sum must be a real number", _core.network_train, **args, loss_sum="0")
     assert _core.network_train(**args, loss_sum=np.float32(2))[1] > 2

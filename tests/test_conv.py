@@ -4,27 +4,30 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import lenet
-from lenet import _core, reference as R
-from conftest import DTYPES, DTYPE_IDS, assert_close
+from lenet import _core
+from lenet import reference as R
+
+from conftest import DTYPE_IDS, DTYPES, assert_close
 
 # (batch, in_maps, out_maps, H, W, k, padding, table): table None, "I" (Table I) or "random"
 SHAPES = [
-    (1, 1, 6, 32, 32, 5, 0, None),       # C1, one image
-    (3, 1, 6, 32, 32, 5, 0, None),       # C1, small batch
-    (64, 1, 6, 32, 32, 5, 0, None),      # C1, a training batch
-    (2, 6, 16, 14, 14, 5, 0, "I"),       # C3 with Table I
+    (1, 1, 6, 32, 32, 5, 0, None),  # C1, one image
+    (3, 1, 6, 32, 32, 5, 0, None),  # C1, small batch
+    (64, 1, 6, 32, 32, 5, 0, None),  # C1, a training batch
+    (2, 6, 16, 14, 14, 5, 0, "I"),  # C3 with Table I
     (1, 6, 16, 14, 14, 5, 0, "I"),
-    (2, 16, 120, 5, 5, 5, 0, None),      # C5: 1x1 output maps
-    (3, 2, 3, 7, 9, 3, 1, None),         # odd, non-square input, k=3, pad 1
-    (2, 3, 4, 7, 9, 5, 2, "random"),     # 'same' padding, random table
-    (2, 3, 5, 6, 5, 1, 0, None),         # k = 1
-    (1, 4, 2, 5, 7, 1, 2, "random"),     # k = 1 with padding: border outputs are bias only
-    (2, 2, 3, 3, 4, 3, 2, None),         # padding larger than needed
-    (2, 2, 3, 48, 45, 5, 1, "random"),   # maps too large for the wide layout: the plain loops
-    (1, 1, 2, 50, 50, 3, 0, None),       # the same, k = 3
+    (2, 16, 120, 5, 5, 5, 0, None),  # C5: 1x1 output maps
+    (3, 2, 3, 7, 9, 3, 1, None),  # odd, non-square input, k=3, pad 1
+    (2, 3, 4, 7, 9, 5, 2, "random"),  # 'same' padding, random table
+    (2, 3, 5, 6, 5, 1, 0, None),  # k = 1
+    (1, 4, 2, 5, 7, 1, 2, "random"),  # k = 1 with padding: border outputs are bias only
+    (2, 2, 3, 3, 4, 3, 2, None),  # padding larger than needed
+    (2, 2, 3, 48, 45, 5, 1, "random"),  # maps too large for the wide layout: the plain loops
+    (1, 1, 2, 50, 50, 3, 0, None),  # the same, k = 3
 ]
 
 
@@ -82,23 +85,30 @@ def test_unconnected_pairs_have_exactly_zero_weight_gradient(rng, dtype, table_k
 def test_unconnected_weights_are_ignored_by_forward_and_input_gradient(rng, dtype):
     x, weight, bias, table, p, d_out = _case(rng, (2, 6, 16, 14, 14, 5, 0, "I"), dtype)
     zeroed = weight * table[:, :, None, None]
-    assert np.array_equal(_core.conv_forward(x, weight, bias, table, p),
-                          _core.conv_forward(x, zeroed, bias, table, p))
-    assert np.array_equal(_core.conv_backward(x, weight, d_out, table, p)[0],
-                          _core.conv_backward(x, zeroed, d_out, table, p)[0])
+    assert np.array_equal(
+        _core.conv_forward(x, weight, bias, table, p), _core.conv_forward(x, zeroed, bias, table, p)
+    )
+    assert np.array_equal(
+        _core.conv_backward(x, weight, d_out, table, p)[0],
+        _core.conv_backward(x, zeroed, d_out, table, p)[0],
+    )
     # ... while without the table the same weights do change the result.
-    assert not np.allclose(_core.conv_forward(x, weight, bias, None, p),
-                           _core.conv_forward(x, weight, bias, table, p))
+    assert not np.allclose(
+        _core.conv_forward(x, weight, bias, None, p), _core.conv_forward(x, weight, bias, table, p)
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 def test_full_table_equals_no_table(rng, dtype):
     x, weight, bias, _, p, d_out = _case(rng, (2, 3, 4, 7, 9, 3, 1, None), dtype)
     full = np.ones((4, 3), bool)
-    assert np.array_equal(_core.conv_forward(x, weight, bias, full, p),
-                          _core.conv_forward(x, weight, bias, None, p))
-    for a, b in zip(_core.conv_backward(x, weight, d_out, full, p),
-                    _core.conv_backward(x, weight, d_out, None, p)):
+    assert np.array_equal(
+        _core.conv_forward(x, weight, bias, full, p), _core.conv_forward(x, weight, bias, None, p)
+    )
+    for a, b in zip(
+        _core.conv_backward(x, weight, d_out, full, p),
+        _core.conv_backward(x, weight, d_out, None, p),
+    ):
         assert np.array_equal(a, b)
 
 
@@ -107,8 +117,9 @@ def test_in_place_gradient_buffers_are_written(rng, dtype):
     x, weight, _, table, p, d_out = _case(rng, (2, 3, 4, 7, 9, 3, 1, "random"), dtype)
     d_weight = np.full(weight.shape, np.nan, dtype)  # stale contents must be overwritten
     d_bias = np.full(4, np.nan, dtype)
-    d_x, dw_ret, db_ret = _core.conv_backward(x, weight, d_out, table, p,
-                                              d_weight=d_weight, d_bias=d_bias)
+    d_x, dw_ret, db_ret = _core.conv_backward(
+        x, weight, d_out, table, p, d_weight=d_weight, d_bias=d_bias
+    )
     assert dw_ret is d_weight and db_ret is d_bias
     _, e_w, e_b = R.conv_backward(x, weight, d_out, table, p)
     assert_close(d_weight, e_w, dtype, what="d_weight in place")
@@ -147,20 +158,30 @@ def test_convolution_is_a_correlation_not_flipped():
 
 
 @pytest.mark.parametrize("activation", ["scaled_tanh", "swish"])
-@pytest.mark.parametrize("config", [
-    dict(in_maps=6, out_maps=16, kernel_size=5, padding=0, table="I", hw=(14, 14), n=2),
-    dict(in_maps=2, out_maps=3, kernel_size=3, padding=1, table="random", hw=(7, 9), n=2),
-    dict(in_maps=1, out_maps=2, kernel_size=5, padding=2, table=None, hw=(6, 5), n=3),
-], ids=["table-I", "random-table-pad1", "pad2"])
+@pytest.mark.parametrize(
+    "config",
+    [
+        dict(in_maps=6, out_maps=16, kernel_size=5, padding=0, table="I", hw=(14, 14), n=2),
+        dict(in_maps=2, out_maps=3, kernel_size=3, padding=1, table="random", hw=(7, 9), n=2),
+        dict(in_maps=1, out_maps=2, kernel_size=5, padding=2, table=None, hw=(6, 5), n=3),
+    ],
+    ids=["table-I", "random-table-pad1", "pad2"],
+)
 def test_convolution_layer_gradcheck(rng, config, activation):
     table = config["table"]
     if table == "I":
         table = R.connection_table_i()
     elif table == "random":
         table = np.array([[1, 0], [0, 1], [1, 1]], bool)
-    layer = lenet.Convolution(config["in_maps"], config["out_maps"], config["kernel_size"],
-                              padding=config["padding"], connection_table=table,
-                              activation=activation, dtype=np.float64)
+    layer = lenet.Convolution(
+        config["in_maps"],
+        config["out_maps"],
+        config["kernel_size"],
+        padding=config["padding"],
+        connection_table=table,
+        activation=activation,
+        dtype=np.float64,
+    )
     layer.init_parameters(rng)
     layer.params["weight"][...] *= 4  # out of the near-linear range of the squashing function
     x = rng.standard_normal((config["n"], config["in_maps"], *config["hw"]))
@@ -209,9 +230,11 @@ def test_conv_random_shapes_match_reference(data):
     out = _core.conv_forward(x, weight, bias, table, p)
     assert_close(out, R.conv_forward(x, weight, bias, table, p), dtype, what="forward")
     d_out = rng.standard_normal(out.shape).astype(dtype)
-    for got, want, name in zip(_core.conv_backward(x, weight, d_out, table, p),
-                               R.conv_backward(x, weight, d_out, table, p),
-                               ("d_x", "d_weight", "d_bias")):
+    for got, want, name in zip(
+        _core.conv_backward(x, weight, d_out, table, p),
+        R.conv_backward(x, weight, d_out, table, p),
+        ("d_x", "d_weight", "d_bias"),
+    ):
         assert_close(got, want, dtype, what=name)
     if table is not None:
         assert np.all(_core.conv_backward(x, weight, d_out, table, p)[1][~table] == 0)

@@ -30,12 +30,14 @@ import pytest
 from lenet import datasets as D
 from lenet.datasets import DatasetError, DatasetNotFoundError
 
-from conftest import DATASETS as SHARED, HAVE_MNIST, MNIST as REAL_MNIST, MNIST_SKIP_REASON
+from conftest import DATASETS as SHARED
+from conftest import HAVE_MNIST, MNIST_SKIP_REASON
+from conftest import MNIST as REAL_MNIST
 
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 IDX = D.IDX_FILES
 TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS = IDX
-DEFAULT_SYSTEM_DIRS = {k: list(v) for k, v in D.SYSTEM_DIRS.items()}   # before any patching
+DEFAULT_SYSTEM_DIRS = {k: list(v) for k, v in D.SYSTEM_DIRS.items()}  # before any patching
 
 
 @pytest.fixture(autouse=True)
@@ -44,8 +46,7 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.delenv("LENET_DATA", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy",
-                "ALL_PROXY"):
+    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("no_proxy", "*")
     for name in D.NAMES:
@@ -64,13 +65,23 @@ def cache(name="mnist") -> Path:
 # IDX helpers
 # ------------------------------------------------------------------------------------------
 
+
 def idx_bytes(arr: np.ndarray) -> bytes:
-    codes = {np.dtype(np.uint8): 0x08, np.dtype(np.int8): 0x09, np.dtype(">i2"): 0x0B,
-             np.dtype(">i4"): 0x0C, np.dtype(">f4"): 0x0D, np.dtype(">f8"): 0x0E}
+    codes = {
+        np.dtype(np.uint8): 0x08,
+        np.dtype(np.int8): 0x09,
+        np.dtype(">i2"): 0x0B,
+        np.dtype(">i4"): 0x0C,
+        np.dtype(">f4"): 0x0D,
+        np.dtype(">f8"): 0x0E,
+    }
     big = arr.astype(arr.dtype.newbyteorder(">")) if arr.dtype.itemsize > 1 else arr
     code = codes[np.dtype(big.dtype)]
-    return (bytes([0, 0, code, arr.ndim]) + struct.pack(f">{arr.ndim}I", *arr.shape)
-            + np.ascontiguousarray(big).tobytes())
+    return (
+        bytes([0, 0, code, arr.ndim])
+        + struct.pack(f">{arr.ndim}I", *arr.shape)
+        + np.ascontiguousarray(big).tobytes()
+    )
 
 
 def write_file(path: Path, data: bytes, gz: bool) -> Path:
@@ -83,10 +94,12 @@ def write_file(path: Path, data: bytes, gz: bool) -> Path:
 def tiny_set(seed: int, n_train: int = 6, n_test: int = 4) -> dict[str, np.ndarray]:
     """Four small arrays in MNIST's layout; the seed makes sets distinguishable."""
     rng = np.random.default_rng(seed)
-    return {TRAIN_IMAGES: rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
-            TRAIN_LABELS: rng.integers(0, 10, n_train, dtype=np.uint8),
-            TEST_IMAGES: rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
-            TEST_LABELS: rng.integers(0, 10, n_test, dtype=np.uint8)}
+    return {
+        TRAIN_IMAGES: rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
+        TRAIN_LABELS: rng.integers(0, 10, n_train, dtype=np.uint8),
+        TEST_IMAGES: rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
+        TEST_LABELS: rng.integers(0, 10, n_test, dtype=np.uint8),
+    }
 
 
 def write_set(folder: Path, arrays: dict, gz: bool = True, files=IDX) -> dict[str, Path]:
@@ -99,16 +112,21 @@ def sums_of(arrays: dict) -> dict[str, str]:
 
 def use_tiny(monkeypatch, arrays: dict | None, name: str = "mnist", checksums: bool = True):
     """Expect the tiny set's sizes; verify its checksums (or none)."""
-    n_train, n_test = (None, None) if arrays is None else (len(arrays[TRAIN_LABELS]),
-                                                           len(arrays[TEST_LABELS]))
+    n_train, n_test = (
+        (None, None) if arrays is None else (len(arrays[TRAIN_LABELS]), len(arrays[TEST_LABELS]))
+    )
     monkeypatch.setitem(D.EXPECTED_COUNTS, name, {"train": n_train, "test": n_test})
     monkeypatch.setitem(D.SHA256, name, sums_of(arrays) if checksums and arrays else {})
 
 
 def assert_is_set(loaded, arrays):
     (x, y), (xt, yt) = loaded
-    for got, want in ((x, arrays[TRAIN_IMAGES]), (y, arrays[TRAIN_LABELS]),
-                      (xt, arrays[TEST_IMAGES]), (yt, arrays[TEST_LABELS])):
+    for got, want in (
+        (x, arrays[TRAIN_IMAGES]),
+        (y, arrays[TRAIN_LABELS]),
+        (xt, arrays[TEST_IMAGES]),
+        (yt, arrays[TEST_LABELS]),
+    ):
         assert got.dtype == np.uint8
         np.testing.assert_array_equal(got, want)
 
@@ -139,13 +157,13 @@ def test_read_idx_round_trip(tmp_path, kind, gz):
     assert got.dtype == want.dtype and got.dtype.isnative
     np.testing.assert_array_equal(got, want)
     assert got.flags.writeable
-    got[...] = 0                                  # a private copy: the next read is unchanged
+    got[...] = 0  # a private copy: the next read is unchanged
     np.testing.assert_array_equal(D.read_idx(str(path)), want)
 
 
 def test_read_idx_gzip_recognised_by_content_and_multi_member(tmp_path):
     data = idx_bytes(ROUND_TRIP["images"])
-    split = len(data) // 3                        # two gzip members, as `cat a.gz b.gz`
+    split = len(data) // 3  # two gzip members, as `cat a.gz b.gz`
     path = tmp_path / "no-suffix"
     path.write_bytes(gzip.compress(data[:split]) + gzip.compress(data[split:]) + b"\0" * 8)
     np.testing.assert_array_equal(D.read_idx(path), ROUND_TRIP["images"])
@@ -175,8 +193,10 @@ CORRUPT = {
     "data-cut-by-1000": (GOOD[:-1000], "claims"),
     "count-too-large": (_header(b"\x00\x00\x08\x03", 6, 28, 28) + GOOD[16:], "claims"),
     "labels-count-too-large": (_header(b"\x00\x00\x08\x01", 11) + bytes(10), "claims"),
-    "dims-overflow-uint64": (_header(b"\x00\x00\x08\x03", 2**32 - 1, 2**32 - 1, 2**32 - 1)
-                             + GOOD[16:], "claims"),
+    "dims-overflow-uint64": (
+        _header(b"\x00\x00\x08\x03", 2**32 - 1, 2**32 - 1, 2**32 - 1) + GOOD[16:],
+        "claims",
+    ),
     "dims-overflow-4d": (_header(b"\x00\x00\x0e\x04", *(4 * [2**32 - 1])) + bytes(64), "claims"),
     "trailing-byte": (GOOD + b"\x00", "trailing"),
     "trailing-garbage": (GOOD + b"garbage" * 100, "trailing"),
@@ -198,7 +218,7 @@ def test_read_idx_rejects_corrupt_files(tmp_path, case, gz):
 
 
 def _flip(data: bytes, at: int) -> bytes:
-    return data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1:]
+    return data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1 :]
 
 
 GZ = gzip.compress(GOOD)
@@ -233,17 +253,20 @@ def test_read_idx_refuses_decompression_bombs(tmp_path, monkeypatch):
     path.write_bytes(gzip.compress(bytes(1001)))
     with pytest.raises(DatasetError, match="more than 1000 bytes"):
         D.read_idx(path)
-    path.write_bytes(gzip.compress(idx_bytes(np.zeros(992, np.uint8))))     # exactly 1000
+    path.write_bytes(gzip.compress(idx_bytes(np.zeros(992, np.uint8))))  # exactly 1000
     assert D.read_idx(path).shape == (992,)
 
 
 def test_module_imports_without_tqdm():
-    script = ("import sys; sys.modules['tqdm'] = None; import lenet.datasets as d; "
-              "assert d._progress(10, 'x').__class__.__name__ == '_NoBar'; print('ok')")
+    script = (
+        "import sys; sys.modules['tqdm'] = None; import lenet.datasets as d; "
+        "assert d._progress(10, 'x').__class__.__name__ == '_NoBar'; print('ok')"
+    )
     src = str(Path(D.__file__).resolve().parents[1])
     env = dict(os.environ, PYTHONPATH=src + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            env=env, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
 
@@ -257,6 +280,7 @@ def test_read_idx_missing_file_is_file_not_found(tmp_path):
 # Search order and messages
 # ------------------------------------------------------------------------------------------
 
+
 def test_data_dirs_order(tmp_path, monkeypatch):
     root, lenet_data = tmp_path / "root", tmp_path / "lenet-data"
     assert D.data_dirs("mnist") == [cache("mnist")]
@@ -265,14 +289,21 @@ def test_data_dirs_order(tmp_path, monkeypatch):
     assert D.data_dirs("cifar-10", root) == [root, root / "cifar-10"]
     monkeypatch.setitem(D.SYSTEM_DIRS, "fashion-mnist", [DEBIAN_FASHION])
     assert D.data_dirs("fashion-mnist", str(root)) == [root, root / "fashion-mnist"]
-    assert D.data_dirs("fashion-mnist") == [lenet_data / "fashion-mnist", cache("fashion-mnist"),
-                                            DEBIAN_FASHION]
+    assert D.data_dirs("fashion-mnist") == [
+        lenet_data / "fashion-mnist",
+        cache("fashion-mnist"),
+        DEBIAN_FASHION,
+    ]
     monkeypatch.delenv("XDG_CACHE_HOME")
-    assert D.data_dirs("mnist") == [lenet_data / "mnist",
-                                    tmp_path / "home" / ".cache" / "lenet" / "mnist"]
+    assert D.data_dirs("mnist") == [
+        lenet_data / "mnist",
+        tmp_path / "home" / ".cache" / "lenet" / "mnist",
+    ]
     # the same folder twice is listed once
-    assert D.data_dirs("mnist", lenet_data / "mnist" / "..") == [lenet_data / "mnist" / "..",
-                                                                 lenet_data / "mnist" / ".." / "mnist"]
+    assert D.data_dirs("mnist", lenet_data / "mnist" / "..") == [
+        lenet_data / "mnist" / "..",
+        lenet_data / "mnist" / ".." / "mnist",
+    ]
     with pytest.raises(ValueError, match="mnist"):
         D.data_dirs("MNIST")
 
@@ -286,16 +317,18 @@ def test_search_order_root_or_else_lenet_data_then_cache(tmp_path, monkeypatch, 
     sets = {where: tiny_set(seed) for seed, where in enumerate(["root", "sub", "env", "cache"])}
     use_tiny(monkeypatch, sets["root"], checksums=False)
     root = tmp_path / "root"
-    written = {"root": write_set(root, sets["root"], gz),
-               "sub": write_set(root / "mnist", sets["sub"], gz),
-               "env": write_set(tmp_path / "data" / "mnist", sets["env"], gz),
-               "cache": write_set(cache(), sets["cache"], gz)}
+    written = {
+        "root": write_set(root, sets["root"], gz),
+        "sub": write_set(root / "mnist", sets["sub"], gz),
+        "env": write_set(tmp_path / "data" / "mnist", sets["env"], gz),
+        "cache": write_set(cache(), sets["cache"], gz),
+    }
     monkeypatch.setenv("LENET_DATA", str(tmp_path / "data"))
     assert_is_set(D.load_mnist(root, download=False), sets["root"])
     for p in written["root"].values():
         p.unlink()
     assert_is_set(D.load_mnist(root, download=False), sets["sub"])
-    assert_is_set(D.load_mnist(download=False), sets["env"])          # no root
+    assert_is_set(D.load_mnist(download=False), sets["env"])  # no root
     monkeypatch.delenv("LENET_DATA")
     assert_is_set(D.load_mnist(download=False), sets["cache"])
     # a folder given that does not hold the set is an error naming it, even with LENET_DATA set
@@ -307,7 +340,7 @@ def test_search_order_root_or_else_lenet_data_then_cache(tmp_path, monkeypatch, 
 def test_each_file_from_the_first_folder_holding_it(tmp_path, monkeypatch):
     a, b = tiny_set(1), tiny_set(2)
     use_tiny(monkeypatch, a, checksums=False)
-    write_set(tmp_path / "root", a, files=IDX[:2])                    # train files only
+    write_set(tmp_path / "root", a, files=IDX[:2])  # train files only
     write_set(tmp_path / "root" / "mnist", b)
     (xa, ya), (xb, yb) = D.load_mnist(tmp_path / "root", download=False)
     np.testing.assert_array_equal(xa, a[TRAIN_IMAGES])
@@ -328,8 +361,9 @@ def test_plain_file_preferred_to_gz_in_the_same_folder(tmp_path, monkeypatch):
     assert_is_set(D.load_mnist(tmp_path, download=False), a)
 
 
-@pytest.mark.parametrize("present", [(), IDX[:1], IDX[1:], IDX[::2]], ids=["none", "one",
-                                                                             "three", "two"])
+@pytest.mark.parametrize(
+    "present", [(), IDX[:1], IDX[1:], IDX[::2]], ids=["none", "one", "three", "two"]
+)
 def test_not_found_message_lists_missing_files_and_folders(tmp_path, monkeypatch, present):
     arrays = tiny_set(0)
     use_tiny(monkeypatch, arrays)
@@ -356,7 +390,7 @@ def test_not_found_message_lists_missing_files_and_folders(tmp_path, monkeypatch
         assert words in err.command_line_message
     assert "root=" not in err.command_line_message
     assert "download=False" not in err.command_line_message
-    assert not cache().exists()                      # nothing written, nothing downloaded
+    assert not cache().exists()  # nothing written, nothing downloaded
 
 
 @pytest.mark.parametrize("present", [(), IDX[:1], IDX[::2]], ids=["none", "one", "two"])
@@ -365,12 +399,12 @@ def test_a_folder_given_must_hold_the_set(tmp_path, monkeypatch, server, present
     use_tiny(monkeypatch, arrays)
     serve_set(server.www, arrays)
     monkeypatch.setitem(D.MIRRORS, "mnist", [server.url])
-    write_set(tmp_path / "data" / "mnist", arrays)   # LENET_DATA holds it: not looked at
+    write_set(tmp_path / "data" / "mnist", arrays)  # LENET_DATA holds it: not looked at
     monkeypatch.setenv("LENET_DATA", str(tmp_path / "data"))
     root = tmp_path / "root"
     write_set(root, arrays, files=present)
     with pytest.raises(DatasetNotFoundError) as info:
-        D.load_mnist(root)                           # downloads allowed, but not used
+        D.load_mnist(root)  # downloads allowed, but not used
     err = info.value
     assert err.searched == [root, root / "mnist"]
     assert err.missing == [b for b in IDX if b not in present]
@@ -381,13 +415,14 @@ def test_a_folder_given_must_hold_the_set(tmp_path, monkeypatch, server, present
 def test_not_found_says_when_lenet_data_is_unset():
     with pytest.raises(DatasetNotFoundError, match="LENET_DATA is not set"):
         D.load_fashion_mnist(download=False)
-    with pytest.raises(DatasetNotFoundError, match="MIRRORS"):       # download=True, no mirrors
+    with pytest.raises(DatasetNotFoundError, match="MIRRORS"):  # download=True, no mirrors
         D.load_mnist()
 
 
 # ------------------------------------------------------------------------------------------
 # Dataset-level checks on local files
 # ------------------------------------------------------------------------------------------
+
 
 def test_local_checksums_are_verified(tmp_path, monkeypatch):
     arrays = tiny_set(0)
@@ -419,7 +454,7 @@ def test_checksum_memory_skips_rehashing_but_notices_changes(tmp_path, monkeypat
     D.load_mnist(tmp_path, download=False)
     assert len(calls) == 4
     D.load_mnist(tmp_path, download=False)
-    assert len(calls) == 4                            # remembered per (path, size, mtime)
+    assert len(calls) == 4  # remembered per (path, size, mtime)
     # same size, other content, other mtime: verified again, and rejected
     tampered = bytearray(paths[TRAIN_IMAGES].read_bytes())
     tampered[-1] ^= 1
@@ -431,17 +466,20 @@ def test_checksum_memory_skips_rehashing_but_notices_changes(tmp_path, monkeypat
     assert len(calls) == 5
 
 
-@pytest.mark.parametrize("case, culprit, words", [
-    ("label-10", TRAIN_LABELS, "label 10"),
-    ("label-255", TEST_LABELS, "label 255"),
-    ("more-labels", TRAIN_IMAGES, "labels"),
-    ("fewer-test-images", TEST_IMAGES, "labels"),
-    ("images-27x28", TRAIN_IMAGES, "28 x 28"),
-    ("labels-2d", TEST_LABELS, "1-dimensional"),
-    ("labels-in-images-file", TRAIN_IMAGES, "28 x 28"),
-    ("int16-images", TEST_IMAGES, "uint8"),
-    ("count-differs-from-dataset", TRAIN_IMAGES, "train set has 7"),
-])
+@pytest.mark.parametrize(
+    "case, culprit, words",
+    [
+        ("label-10", TRAIN_LABELS, "label 10"),
+        ("label-255", TEST_LABELS, "label 255"),
+        ("more-labels", TRAIN_IMAGES, "labels"),
+        ("fewer-test-images", TEST_IMAGES, "labels"),
+        ("images-27x28", TRAIN_IMAGES, "28 x 28"),
+        ("labels-2d", TEST_LABELS, "1-dimensional"),
+        ("labels-in-images-file", TRAIN_IMAGES, "28 x 28"),
+        ("int16-images", TEST_IMAGES, "uint8"),
+        ("count-differs-from-dataset", TRAIN_IMAGES, "train set has 7"),
+    ],
+)
 def test_dataset_level_checks(tmp_path, monkeypatch, case, culprit, words):
     a = tiny_set(0)
     if case == "label-10":
@@ -492,6 +530,7 @@ def test_real_counts_are_the_defaults():
 # Downloads from a local HTTP server
 # ------------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def server(tmp_path):
     """An HTTP server on 127.0.0.1 serving tmp_path/www; /slow/ stalls, /short/ cuts off."""
@@ -521,12 +560,14 @@ def server(tmp_path):
             super().do_GET()
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02},
-                              daemon=True)
+    thread = threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    )
     thread.start()
     try:
-        yield SimpleNamespace(url=f"http://127.0.0.1:{httpd.server_port}/", www=www,
-                              requests=requests)
+        yield SimpleNamespace(
+            url=f"http://127.0.0.1:{httpd.server_port}/", www=www, requests=requests
+        )
     finally:
         httpd.shutdown()
         httpd.server_close()
@@ -558,11 +599,12 @@ def test_download_falls_back_to_the_second_mirror(server, monkeypatch, with_tqdm
     serve_set(server.www / "good", arrays)
     monkeypatch.setitem(D.MIRRORS, "mnist", [server.url + "missing/", server.url + "good/"])
     if not with_tqdm:
-        monkeypatch.setitem(sys.modules, "tqdm", None)          # import tqdm fails
+        monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm fails
     assert_is_set(D.load_mnist(), arrays)
     assert cache_listing() == sorted(b + ".gz" for b in IDX)
     assert sorted(server.requests) == sorted(
-        [f"/missing/{b}.gz" for b in IDX] + [f"/good/{b}.gz" for b in IDX])
+        [f"/missing/{b}.gz" for b in IDX] + [f"/good/{b}.gz" for b in IDX]
+    )
     # second load: from the cache, no more requests, even with download=True
     server.requests.clear()
     assert_is_set(D.load_mnist(), arrays)
@@ -594,7 +636,7 @@ def test_download_rejects_bad_bytes_and_leaves_nothing(server, monkeypatch):
     arrays = tiny_set(0)
     use_tiny(monkeypatch, arrays)
     bad = {b: a.copy() for b, a in arrays.items()}
-    bad[TRAIN_IMAGES][0, 0, 0] ^= 1                       # one pixel differs
+    bad[TRAIN_IMAGES][0, 0, 0] ^= 1  # one pixel differs
     serve_set(server.www / "bad", bad)
     serve_set(server.www / "good", arrays)
     monkeypatch.setitem(D.MIRRORS, "mnist", [server.url + "bad/"])
@@ -603,7 +645,7 @@ def test_download_rejects_bad_bytes_and_leaves_nothing(server, monkeypatch):
     message = str(info.value)
     assert f"{server.url}bad/{TRAIN_IMAGES}.gz" in message and "SHA-256" in message
     assert info.value.attempts and len(info.value.attempts) == 1
-    assert cache_listing() == []                          # no partial file, no temporary file
+    assert cache_listing() == []  # no partial file, no temporary file
     # bad mirror first, good second: the good files are used, nothing else remains
     monkeypatch.setitem(D.MIRRORS, "mnist", [server.url + "bad/", server.url + "good/"])
     assert_is_set(D.load_mnist(), arrays)
@@ -624,19 +666,25 @@ def test_every_mirror_failing_lists_every_attempt(server, monkeypatch):
     arrays = tiny_set(0)
     use_tiny(monkeypatch, arrays)
     monkeypatch.setattr(D, "TIMEOUT", 0.3)
-    mirrors = [server.url + "missing/", closed_port_url(), server.url + "slow/",
-               server.url + "short/", "ftp-nonsense://x/"]
+    mirrors = [
+        server.url + "missing/",
+        closed_port_url(),
+        server.url + "slow/",
+        server.url + "short/",
+        "ftp-nonsense://x/",
+    ]
     monkeypatch.setitem(D.MIRRORS, "mnist", mirrors)
     with pytest.raises(DatasetNotFoundError) as info:
         D.load_mnist()
     err = info.value
     message = str(err)
     assert len(err.attempts) == len(mirrors)
-    for mirror, words in zip(mirrors, ["404", "cannot connect", "timed out", "incomplete",
-                                       "unknown url type"]):
+    for mirror, words in zip(
+        mirrors, ["404", "cannot connect", "timed out", "incomplete", "unknown url type"]
+    ):
         line = next(a for a in err.attempts if a.startswith(mirror))
         assert words in line.lower() and line in message
-    assert err.missing == list(IDX)                        # nothing could be fetched
+    assert err.missing == list(IDX)  # nothing could be fetched
     assert "download=False" not in message and "LENET_DATA" in message
     assert not cache().exists() and not cache().parent.exists()  # no empty cache folder left
 
@@ -667,6 +715,7 @@ def test_download_reports_an_unwritable_cache(tmp_path, server, monkeypatch):
 # CIFAR-10
 # ------------------------------------------------------------------------------------------
 
+
 def cifar_record(label: int, r, g, b) -> bytes:
     """One record written out by hand: label, then the R, G, B planes, each row-major."""
     out = bytearray([label])
@@ -681,8 +730,9 @@ def cifar_batch(seed: int, n: int = 2) -> tuple[bytes, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     x = rng.integers(0, 256, (n, 3, 32, 32), dtype=np.uint8)
     y = rng.integers(0, 10, n, dtype=np.uint8)
-    data = b"".join(bytes([y[i]]) + x[i, 0].tobytes() + x[i, 1].tobytes() + x[i, 2].tobytes()
-                    for i in range(n))
+    data = b"".join(
+        bytes([y[i]]) + x[i, 0].tobytes() + x[i, 1].tobytes() + x[i, 2].tobytes() for i in range(n)
+    )
     return data, x, y
 
 
@@ -696,7 +746,9 @@ def cifar(monkeypatch):
         batches=batches,
         x_train=np.concatenate([batches[f][1] for f in D.CIFAR10_TRAIN_FILES]),
         y_train=np.concatenate([batches[f][2] for f in D.CIFAR10_TRAIN_FILES]),
-        x_test=batches["test_batch.bin"][1], y_test=batches["test_batch.bin"][2])
+        x_test=batches["test_batch.bin"][1],
+        y_test=batches["test_batch.bin"][2],
+    )
 
 
 def write_cifar_folder(folder: Path, batches, files=D.CIFAR10_FILES) -> None:
@@ -719,8 +771,9 @@ def write_cifar_archive(path: Path, members: list[tuple[str, bytes] | tarfile.Ta
 
 
 def official_members(batches, prefix="cifar-10-batches-bin/"):
-    return ([(prefix + "readme.html", b"<html></html>"), (prefix + "batches.meta.txt", b"cat\n")]
-            + [(prefix + f, batches[f][0]) for f in D.CIFAR10_FILES])
+    return [(prefix + "readme.html", b"<html></html>"), (prefix + "batches.meta.txt", b"cat\n")] + [
+        (prefix + f, batches[f][0]) for f in D.CIFAR10_FILES
+    ]
 
 
 def assert_cifar(loaded, c):
@@ -741,14 +794,15 @@ def test_cifar_channel_order_and_layout(tmp_path, monkeypatch, cifar):
     write_cifar_folder(tmp_path, batches)
     _, (xt, yt) = D.load_cifar10(tmp_path, download=False)
     rows, cols = np.mgrid[0:32, 0:32]
-    np.testing.assert_array_equal(xt[1, 0], rows)                   # R plane first
+    np.testing.assert_array_equal(xt[1, 0], rows)  # R plane first
     np.testing.assert_array_equal(xt[1, 1], 100 + cols)
     np.testing.assert_array_equal(xt[1, 2], (200 + rows - cols) % 256)
     assert yt.tolist() == [7, 7]
 
 
-@pytest.mark.parametrize("layout", ["folder", "subfolder", "archive", "archive-flat",
-                                    "lenet-data", "cache-subfolder"])
+@pytest.mark.parametrize(
+    "layout", ["folder", "subfolder", "archive", "archive-flat", "lenet-data", "cache-subfolder"]
+)
 def test_cifar_locations(tmp_path, monkeypatch, cifar, layout):
     root = tmp_path / "root"
     if layout == "folder":
@@ -758,8 +812,10 @@ def test_cifar_locations(tmp_path, monkeypatch, cifar, layout):
     elif layout == "archive":
         write_cifar_archive(root / "cifar-10-binary.tar.gz", official_members(cifar.batches))
     elif layout == "archive-flat":
-        write_cifar_archive(root / "cifar-10" / "cifar-10-binary.tar.gz",
-                            official_members(cifar.batches, prefix="./"))
+        write_cifar_archive(
+            root / "cifar-10" / "cifar-10-binary.tar.gz",
+            official_members(cifar.batches, prefix="./"),
+        )
     elif layout == "lenet-data":
         write_cifar_folder(tmp_path / "data" / "cifar-10", cifar.batches)
         monkeypatch.setenv("LENET_DATA", str(tmp_path / "data"))
@@ -768,7 +824,7 @@ def test_cifar_locations(tmp_path, monkeypatch, cifar, layout):
     before = sorted(p for p in tmp_path.rglob("*"))
     given = layout not in ("lenet-data", "cache-subfolder")  # else searched without a folder
     assert_cifar(D.load_cifar10(root if given else None, download=False), cifar)
-    assert sorted(p for p in tmp_path.rglob("*")) == before           # nothing extracted
+    assert sorted(p for p in tmp_path.rglob("*")) == before  # nothing extracted
 
 
 def test_cifar_folder_before_archive_and_incomplete_folders_skipped(tmp_path, cifar):
@@ -776,7 +832,7 @@ def test_cifar_folder_before_archive_and_incomplete_folders_skipped(tmp_path, ci
     write_cifar_archive(tmp_path / "cifar-10-binary.tar.gz", official_members(other))
     write_cifar_folder(tmp_path, cifar.batches)
     assert_cifar(D.load_cifar10(tmp_path, download=False), cifar)
-    (tmp_path / "data_batch_3.bin").unlink()                        # incomplete: archive wins
+    (tmp_path / "data_batch_3.bin").unlink()  # incomplete: archive wins
     (x, _), _ = D.load_cifar10(tmp_path, download=False)
     np.testing.assert_array_equal(x[:2], other["data_batch_1.bin"][1])
 
@@ -786,9 +842,17 @@ def test_cifar_not_found_message(tmp_path, cifar):
     with pytest.raises(DatasetNotFoundError) as info:
         D.load_cifar10(tmp_path, download=False)
     message = str(info.value)
-    for words in [str(tmp_path), str(tmp_path / "cifar-10"), str(cache("cifar-10")),
-                  "holds only data_batch_1.bin, data_batch_2.bin", "cifar-10-binary.tar.gz",
-                  "cifar-10-batches-bin", "LENET_DATA", "root=", "test_batch.bin"]:
+    for words in [
+        str(tmp_path),
+        str(tmp_path / "cifar-10"),
+        str(cache("cifar-10")),
+        "holds only data_batch_1.bin, data_batch_2.bin",
+        "cifar-10-binary.tar.gz",
+        "cifar-10-batches-bin",
+        "LENET_DATA",
+        "root=",
+        "test_batch.bin",
+    ]:
         assert words in message
     assert "--data" in info.value.command_line_message
 
@@ -816,7 +880,7 @@ def test_cifar_corrupt_batches(tmp_path, cifar, case, where):
     else:
         path = write_cifar_archive(tmp_path / "cifar-10-binary.tar.gz", official_members(batches))
         culprit = f"{path}:cifar-10-batches-bin/data_batch_4.bin"
-    if len(batches["data_batch_4.bin"][0]) > 2 * 3073:           # refused before reading it
+    if len(batches["data_batch_4.bin"][0]) > 2 * 3073:  # refused before reading it
         words = "more than a batch file holds (6146)"
     with pytest.raises(DatasetError) as info:
         D.load_cifar10(tmp_path, download=False)
@@ -841,16 +905,19 @@ def _link(name: str, target: str, kind=tarfile.SYMTYPE) -> tarfile.TarInfo:
     return info
 
 
-@pytest.mark.parametrize("case, words", [
-    ("dotdot", "unsafe member name"),
-    ("dotdot-inside", "unsafe member name"),
-    ("absolute", "unsafe member name"),
-    ("symlink", "not a regular file"),
-    ("hardlink", "not a regular file"),
-    ("duplicate", "appears twice"),
-    ("missing-member", "lacks test_batch.bin"),
-    ("oversized-member", "more than a batch file holds"),
-])
+@pytest.mark.parametrize(
+    "case, words",
+    [
+        ("dotdot", "unsafe member name"),
+        ("dotdot-inside", "unsafe member name"),
+        ("absolute", "unsafe member name"),
+        ("symlink", "not a regular file"),
+        ("hardlink", "not a regular file"),
+        ("duplicate", "appears twice"),
+        ("missing-member", "lacks test_batch.bin"),
+        ("oversized-member", "more than a batch file holds"),
+    ],
+)
 def test_cifar_archive_refused(tmp_path, cifar, case, words):
     members = official_members(cifar.batches)
     outside = tmp_path / "outside"
@@ -864,8 +931,11 @@ def test_cifar_archive_refused(tmp_path, cifar, case, words):
     elif case == "symlink":
         members[-1] = _link("cifar-10-batches-bin/test_batch.bin", "/etc/passwd")
     elif case == "hardlink":
-        members[-1] = _link("cifar-10-batches-bin/test_batch.bin",
-                            "cifar-10-batches-bin/data_batch_1.bin", tarfile.LNKTYPE)
+        members[-1] = _link(
+            "cifar-10-batches-bin/test_batch.bin",
+            "cifar-10-batches-bin/data_batch_1.bin",
+            tarfile.LNKTYPE,
+        )
     elif case == "duplicate":
         members.append(members[-1])
     elif case == "missing-member":
@@ -876,7 +946,7 @@ def test_cifar_archive_refused(tmp_path, cifar, case, words):
     with pytest.raises(DatasetError) as info:
         D.load_cifar10(tmp_path / "data", download=False)
     assert str(path) in str(info.value) and words in str(info.value)
-    assert list(outside.iterdir()) == []                             # nothing written anywhere
+    assert list(outside.iterdir()) == []  # nothing written anywhere
     assert sorted(p.name for p in path.parent.iterdir()) == ["cifar-10-binary.tar.gz"]
 
 
@@ -893,8 +963,14 @@ def test_cifar_oversized_file_refused_before_reading(tmp_path, cifar):
 def test_cifar_corrupt_archive(tmp_path, cifar, case):
     path = write_cifar_archive(tmp_path / "cifar-10-binary.tar.gz", official_members(cifar.batches))
     data = path.read_bytes()
-    path.write_bytes({"cut": data[: len(data) // 2], "flipped": _flip(data, len(data) // 2),
-                      "not-gzip": b"hello" * 100, "empty": b""}[case])
+    path.write_bytes(
+        {
+            "cut": data[: len(data) // 2],
+            "flipped": _flip(data, len(data) // 2),
+            "not-gzip": b"hello" * 100,
+            "empty": b"",
+        }[case]
+    )
     with pytest.raises(DatasetError, match="corrupt archive") as info:
         D.load_cifar10(tmp_path, download=False)
     assert str(path) in str(info.value)
@@ -916,8 +992,9 @@ def test_cifar_published_md5_and_url():
 
 
 def test_cifar_download(server, monkeypatch, cifar):
-    archive = write_cifar_archive(server.www / "good" / "cifar-10-binary.tar.gz",
-                                  official_members(cifar.batches))
+    archive = write_cifar_archive(
+        server.www / "good" / "cifar-10-binary.tar.gz", official_members(cifar.batches)
+    )
     (server.www / "bad").mkdir()
     (server.www / "bad" / "cifar-10-binary.tar.gz").write_bytes(archive.read_bytes()[:-10])
     md5 = hashlib.md5(archive.read_bytes()).hexdigest()
@@ -927,8 +1004,9 @@ def test_cifar_download(server, monkeypatch, cifar):
         D.load_cifar10()
     assert "MD5" in str(info.value) and server.url + "bad/" in str(info.value)
     assert cache_listing("cifar-10") == []
-    monkeypatch.setitem(D.MIRRORS, "cifar-10", [server.url + "missing/", server.url + "bad/",
-                                                server.url + "good/"])
+    monkeypatch.setitem(
+        D.MIRRORS, "cifar-10", [server.url + "missing/", server.url + "bad/", server.url + "good/"]
+    )
     assert_cifar(D.load_cifar10(), cifar)
     assert cache_listing("cifar-10") == ["cifar-10-binary.tar.gz"]
     assert (cache("cifar-10") / "cifar-10-binary.tar.gz").read_bytes() == archive.read_bytes()
@@ -957,7 +1035,7 @@ def test_real_mnist(real_mnist):
     assert np.bincount(y, minlength=10).tolist() == MNIST_TRAIN_COUNTS
     assert np.bincount(yt, minlength=10).tolist() == MNIST_TEST_COUNTS
     assert x.min() == 0 and x.max() == 255
-    assert 33.30 < float(x.mean()) < 33.34                # the well-known 0.1307 * 255
+    assert 33.30 < float(x.mean()) < 33.34  # the well-known 0.1307 * 255
 
 
 def test_real_mnist_via_lenet_data(real_mnist, monkeypatch):
@@ -1005,14 +1083,14 @@ def test_preprocess_shapes_and_dtypes(shape, scheme, dtype):
     before = x.copy()
     out = D.preprocess(x, scheme, dtype=dtype)
     assert out.shape == SHAPES[shape][scheme] and out.dtype == dtype
-    np.testing.assert_array_equal(x, before)                          # input untouched
+    np.testing.assert_array_equal(x, before)  # input untouched
     assert not np.shares_memory(out, x)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
 def test_preprocess_paper_values(dtype):
     pixels = np.arange(256, dtype=np.uint8)
-    images = np.resize(pixels, (2, 28, 28)).astype(np.uint8)        # every value appears
+    images = np.resize(pixels, (2, 28, 28)).astype(np.uint8)  # every value appears
     out = D.preprocess(images, "paper", dtype)
     expected = -0.1 + 1.275 * images.astype(np.float64) / 255
     tol = 1e-6 if dtype == np.float32 else 1e-12
@@ -1035,17 +1113,20 @@ def test_preprocess_raw_and_unit(scheme, lo, hi):
     out = D.preprocess(x, scheme)
     assert out.min() == lo and out.max() == hi
     np.testing.assert_allclose(out[0, 0], x[0] * (hi / 255), rtol=1e-6)
-    assert np.all(np.diff(out.ravel()) > 0)                          # order preserved
+    assert np.all(np.diff(out.ravel()) > 0)  # order preserved
 
 
-@pytest.mark.parametrize("args, error, words", [
-    ((np.zeros((1, 28, 28), np.uint8), "Paper"), ValueError, "scheme"),
-    ((np.zeros((1, 28, 28), np.uint8), "keras"), ValueError, "scheme"),
-    ((np.zeros((1, 28, 28), np.float32), "paper"), TypeError, "uint8"),
-    ((np.zeros((1, 28, 28), np.int64), "raw"), TypeError, "uint8"),
-    ((np.zeros((28, 28), np.uint8), "paper"), ValueError, "(N, H, W)"),
-    ((np.zeros((1, 1, 1, 28, 28), np.uint8), "paper"), ValueError, "(N, H, W)"),
-])
+@pytest.mark.parametrize(
+    "args, error, words",
+    [
+        ((np.zeros((1, 28, 28), np.uint8), "Paper"), ValueError, "scheme"),
+        ((np.zeros((1, 28, 28), np.uint8), "keras"), ValueError, "scheme"),
+        ((np.zeros((1, 28, 28), np.float32), "paper"), TypeError, "uint8"),
+        ((np.zeros((1, 28, 28), np.int64), "raw"), TypeError, "uint8"),
+        ((np.zeros((28, 28), np.uint8), "paper"), ValueError, "(N, H, W)"),
+        ((np.zeros((1, 1, 1, 28, 28), np.uint8), "paper"), ValueError, "(N, H, W)"),
+    ],
+)
 def test_preprocess_rejects(args, error, words):
     with pytest.raises(error) as info:
         D.preprocess(*args)

@@ -5,22 +5,35 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import lenet
-from lenet import _core, reference as R
-from conftest import DTYPES, DTYPE_IDS, assert_close
+from lenet import _core
+from lenet import reference as R
 
-SHAPES = [(1, 120, 84), (64, 120, 84), (64, 84, 10), (1, 400, 120), (3, 7, 5), (5, 1, 1),
-          (2, 33, 65), (1, 31, 1)]
+from conftest import DTYPE_IDS, DTYPES, assert_close
+
+SHAPES = [
+    (1, 120, 84),
+    (64, 120, 84),
+    (64, 84, 10),
+    (1, 400, 120),
+    (3, 7, 5),
+    (5, 1, 1),
+    (2, 33, 65),
+    (1, 31, 1),
+]
 
 
 def _case(rng, shape, dtype):
     n, fi, fo = shape
-    return (rng.standard_normal((n, fi)).astype(dtype),
-            rng.standard_normal((fo, fi)).astype(dtype),
-            rng.standard_normal(fo).astype(dtype),
-            rng.standard_normal((n, fo)).astype(dtype))
+    return (
+        rng.standard_normal((n, fi)).astype(dtype),
+        rng.standard_normal((fo, fi)).astype(dtype),
+        rng.standard_normal(fo).astype(dtype),
+        rng.standard_normal((n, fo)).astype(dtype),
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
@@ -30,8 +43,11 @@ def test_dense_matches_reference(rng, shape, dtype):
     out = _core.dense_forward(x, weight, bias)
     assert out.shape == (shape[0], shape[2])
     assert_close(out, R.dense_forward(x, weight, bias), dtype, what="forward")
-    for got, want, name in zip(_core.dense_backward(x, weight, d_out),
-                               R.dense_backward(x, weight, d_out), ("d_x", "d_weight", "d_bias")):
+    for got, want, name in zip(
+        _core.dense_backward(x, weight, d_out),
+        R.dense_backward(x, weight, d_out),
+        ("d_x", "d_weight", "d_bias"),
+    ):
         assert_close(got, want, dtype, what=name)
 
 
@@ -40,8 +56,9 @@ def test_dense_in_place_outputs_and_no_input_grad(rng, dtype):
     x, weight, _, d_out = _case(rng, (4, 9, 5), dtype)
     d_w = np.full(weight.shape, np.nan, dtype)
     d_b = np.full(5, np.nan, dtype)
-    d_x, rw, rb = _core.dense_backward(x, weight, d_out, need_input_grad=False, d_weight=d_w,
-                                       d_bias=d_b)
+    d_x, rw, rb = _core.dense_backward(
+        x, weight, d_out, need_input_grad=False, d_weight=d_w, d_bias=d_b
+    )
     assert d_x is None and rw is d_w and rb is d_b
     _, e_w, e_b = R.dense_backward(x, weight, d_out)
     assert_close(d_w, e_w, dtype)
@@ -77,8 +94,9 @@ def test_full_connection_accepts_c5_shaped_input(rng, dtype):
     # against the reference, through the squashing function
     a = R.dense_forward(x4.reshape(3, 120), layer.params["weight"], layer.params["bias"])
     assert_close(y4, R.activation_forward(a, "scaled_tanh"), dtype)
-    e_x, e_w, e_b = R.dense_backward(x4.reshape(3, 120), layer.params["weight"],
-                                     R.activation_backward(a, dy, "scaled_tanh"))
+    e_x, e_w, e_b = R.dense_backward(
+        x4.reshape(3, 120), layer.params["weight"], R.activation_backward(a, dy, "scaled_tanh")
+    )
     assert_close(dx4.reshape(3, 120), e_x, dtype)
     assert_close(layer.grads["weight"], e_w, dtype)
     assert_close(layer.grads["bias"], e_b, dtype)
@@ -102,10 +120,17 @@ def test_full_connection_gradcheck(rng, activation, in_shape):
 
 
 @settings(max_examples=60)
-@given(n=st.integers(1, 5), fi=st.integers(1, 40), fo=st.integers(1, 40),
-       dtype=st.sampled_from(DTYPES), seed=st.integers(0, 2**32 - 1))
+@given(
+    n=st.integers(1, 5),
+    fi=st.integers(1, 40),
+    fo=st.integers(1, 40),
+    dtype=st.sampled_from(DTYPES),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_dense_random_shapes_match_reference(n, fi, fo, dtype, seed):
     x, weight, bias, d_out = _case(np.random.default_rng(seed), (n, fi, fo), dtype)
     assert_close(_core.dense_forward(x, weight, bias), R.dense_forward(x, weight, bias), dtype)
-    for got, want in zip(_core.dense_backward(x, weight, d_out), R.dense_backward(x, weight, d_out)):
+    for got, want in zip(
+        _core.dense_backward(x, weight, d_out), R.dense_backward(x, weight, d_out)
+    ):
         assert_close(got, want, dtype)

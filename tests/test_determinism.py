@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import lenet
-from lenet import _core, reference as R
+from lenet import _core
+from lenet import reference as R
 
 
 def _run(net, x, dout):
@@ -90,14 +91,16 @@ def test_raw_kernels_batch_64_identical_bits(threads, rng, dtype):
     results = []
     for n in (1, 2):
         _use_threads(n)
-        results.append([
-            *_core.conv_backward(x, w, d_out, table),
-            *_core.conv_backward(x, w, d_out_same, None, 2),
-            _core.conv_forward(x, w, np.zeros(16, dtype), table),
-            *_core.dense_backward(xf, wf, df),
-            _core.dense_forward(xf, wf, np.zeros(84, dtype)),
-            *_core.subsample_backward(xs, ds, coef, "paper"),
-        ])
+        results.append(
+            [
+                *_core.conv_backward(x, w, d_out, table),
+                *_core.conv_backward(x, w, d_out_same, None, 2),
+                _core.conv_forward(x, w, np.zeros(16, dtype), table),
+                *_core.dense_backward(xf, wf, df),
+                _core.dense_forward(xf, wf, np.zeros(84, dtype)),
+                *_core.subsample_backward(xs, ds, coef, "paper"),
+            ]
+        )
     for a, b in zip(*results):
         assert a.dtype == dtype
         assert np.array_equal(a, b)
@@ -129,19 +132,22 @@ def test_thread_api(threads):
     assert lenet.get_num_threads() == 1
 
 
-@pytest.mark.parametrize("bad,exc,pattern", [
-    (0, ValueError, r"from 1 to \d+, got 0"),
-    (-1, ValueError, r"from 1 to \d+, got -1"),
-    (1.5, TypeError, r"integer number of threads, got float"),
-    ("2", TypeError, r"integer number of threads, got str"),
-    (True, TypeError, r"got bool"),
-    (None, TypeError, r"got NoneType"),
-    (10**9, ValueError, r"from 1 to \d+, got 1000000000"),
-    (2**64, ValueError, r"from 1 to \d+, got 18446744073709551616"),
-    (np.int64(-2**40), ValueError, r"from 1 to \d+, got -1099511627776"),
-    (np.float64(2.0), TypeError, r"integer number of threads, got float64"),
-    ("max_threads() + 1", ValueError, None),
-])
+@pytest.mark.parametrize(
+    "bad,exc,pattern",
+    [
+        (0, ValueError, r"from 1 to \d+, got 0"),
+        (-1, ValueError, r"from 1 to \d+, got -1"),
+        (1.5, TypeError, r"integer number of threads, got float"),
+        ("2", TypeError, r"integer number of threads, got str"),
+        (True, TypeError, r"got bool"),
+        (None, TypeError, r"got NoneType"),
+        (10**9, ValueError, r"from 1 to \d+, got 1000000000"),
+        (2**64, ValueError, r"from 1 to \d+, got 18446744073709551616"),
+        (np.int64(-(2**40)), ValueError, r"from 1 to \d+, got -1099511627776"),
+        (np.float64(2.0), TypeError, r"integer number of threads, got float64"),
+        ("max_threads() + 1", ValueError, None),
+    ],
+)
 def test_set_num_threads_rejects(threads, bad, exc, pattern):
     """Not a count from 1 to max_threads(): refused, not quietly lowered (far more threads than
     cores can make the OpenMP runtime abort), and the count stays as it was."""
@@ -191,10 +197,18 @@ def test_concurrent_python_threads_compute_the_same_bits(rng):
 @pytest.mark.skipif(not lenet.openmp_enabled(), reason="a serial build always has one thread")
 def test_default_thread_count_honours_omp_num_threads():
     src = os.path.dirname(os.path.dirname(os.path.abspath(lenet.__file__)))
-    env = dict(os.environ, OMP_NUM_THREADS="3",
-               PYTHONPATH=os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]))
-    result = subprocess.run([sys.executable, "-c", "import lenet; print(lenet.get_num_threads())"],
-                            capture_output=True, text=True, env=env, timeout=60)
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS="3",
+        PYTHONPATH=os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]),
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", "import lenet; print(lenet.get_num_threads())"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "3"
 

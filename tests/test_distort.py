@@ -22,8 +22,12 @@ def synthetic_digits(n: int, seed: int = 0) -> np.ndarray:
     for i in range(n):
         for _ in range(3):
             (r0, c0), (r1, c1) = rng.uniform(8, 20, size=(2, 2))
-            t = np.clip(((rows - r0) * (r1 - r0) + (cols - c0) * (c1 - c0))
-                        / max((r1 - r0) ** 2 + (c1 - c0) ** 2, 1e-9), 0, 1)
+            t = np.clip(
+                ((rows - r0) * (r1 - r0) + (cols - c0) * (c1 - c0))
+                / max((r1 - r0) ** 2 + (c1 - c0) ** 2, 1e-9),
+                0,
+                1,
+            )
             dist = np.hypot(rows - (r0 + t * (r1 - r0)), cols - (c0 + t * (c1 - c0)))
             images[i] = np.maximum(images[i], (255 * np.clip(2.0 - dist, 0, 1)).astype(np.uint8))
     return images
@@ -52,12 +56,13 @@ def point_image(h: int, w: int, points, dtype=np.float64) -> np.ndarray:
 # Determinism and the documented draws
 # ------------------------------------------------------------------------------------------
 
+
 def test_same_seed_same_output(digits):
     before = digits.copy()
     a = D.distort(digits, np.random.default_rng(7))
     b = D.distort(digits, np.random.default_rng(7))
     np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(digits, before)                    # input untouched
+    np.testing.assert_array_equal(digits, before)  # input untouched
     assert not np.shares_memory(a, digits)
 
 
@@ -76,9 +81,14 @@ def test_draws_are_as_documented(digits):
     out = D.distort(digits, np.random.default_rng(11), **kwargs)
     rng = np.random.default_rng(11)
     u = rng.uniform(-1, 1, size=(len(digits), 5))
-    expected = D.affine_transform(digits, tx=1.5 * u[:, 0], ty=1.5 * u[:, 1],
-                                  scale=1 + 0.2 * u[:, 2], squeeze=1 + 0.1 * u[:, 3],
-                                  shear=0.4 * u[:, 4])
+    expected = D.affine_transform(
+        digits,
+        tx=1.5 * u[:, 0],
+        ty=1.5 * u[:, 1],
+        scale=1 + 0.2 * u[:, 2],
+        squeeze=1 + 0.1 * u[:, 3],
+        shear=0.4 * u[:, 4],
+    )
     np.testing.assert_array_equal(out, expected)
     # the generator advanced by exactly those draws
     rng_used = np.random.default_rng(11)
@@ -86,13 +96,17 @@ def test_draws_are_as_documented(digits):
     assert rng_used.uniform() == rng.uniform()
 
 
-@pytest.mark.parametrize("shape", [(5, 1, 32, 32), (3, 3, 32, 32), (4, 2, 7, 9), (2, 1, 1, 1)],
-                         ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize(
+    "shape",
+    [(5, 1, 32, 32), (3, 3, 32, 32), (4, 2, 7, 9), (2, 1, 1, 1)],
+    ids=lambda s: "x".join(map(str, s)),
+)
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 def test_zero_ranges_are_the_identity(shape, dtype):
     x = np.random.default_rng(0).normal(size=shape).astype(dtype)
-    out = D.distort(x, np.random.default_rng(0), max_shift=0, max_scale=0, max_squeeze=0,
-                    max_shear=0)
+    out = D.distort(
+        x, np.random.default_rng(0), max_shift=0, max_scale=0, max_squeeze=0, max_shear=0
+    )
     assert out.dtype == dtype and out.shape == shape
     np.testing.assert_array_equal(out, x)
     np.testing.assert_array_equal(D.affine_transform(x), x)
@@ -101,6 +115,7 @@ def test_zero_ranges_are_the_identity(shape, dtype):
 # ------------------------------------------------------------------------------------------
 # Geometry
 # ------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("tx, ty", [(1, 0), (0, 1), (-2, 3), (5, -4), (-1, -1)])
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
@@ -123,40 +138,49 @@ def test_half_pixel_translation_interpolates_bilinearly():
     np.testing.assert_allclose(out[..., 1:], (x[..., 1:] + x[..., :-1]) / 2, rtol=0, atol=1e-12)
     np.testing.assert_allclose(out[..., 0], x[..., 0] / 2, rtol=0, atol=1e-12)  # half background
     out = D.affine_transform(x, tx=0.25, ty=-0.5, background=0.0)
-    inner = (0.75 * (0.5 * x[..., :-1, 1:] + 0.5 * x[..., 1:, 1:])
-             + 0.25 * (0.5 * x[..., :-1, :-1] + 0.5 * x[..., 1:, :-1]))
+    inner = 0.75 * (0.5 * x[..., :-1, 1:] + 0.5 * x[..., 1:, 1:]) + 0.25 * (
+        0.5 * x[..., :-1, :-1] + 0.5 * x[..., 1:, :-1]
+    )
     np.testing.assert_allclose(out[..., :-1, 1:], inner, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("params, source, target", [
-    (dict(scale=2.0), (2, -3), (4, -6)),
-    (dict(scale=0.5), (4, 6), (2, 3)),
-    (dict(squeeze=2.0), (2, 4), (4, 2)),              # x *= q, y /= q
-    (dict(squeeze=0.5), (4, 2), (2, 4)),
-    (dict(shear=1.0), (1, 2), (3, 2)),                # x += shear * y
-    (dict(shear=-0.5), (1, 4), (-1, 4)),
-    (dict(tx=3.0, ty=-2.0), (1, 1), (4, -1)),
-    (dict(scale=2.0, squeeze=2.0, shear=1.0, tx=1.0, ty=-1.0), (1, 2), (13, 1)),
-])
+@pytest.mark.parametrize(
+    "params, source, target",
+    [
+        (dict(scale=2.0), (2, -3), (4, -6)),
+        (dict(scale=0.5), (4, 6), (2, 3)),
+        (dict(squeeze=2.0), (2, 4), (4, 2)),  # x *= q, y /= q
+        (dict(squeeze=0.5), (4, 2), (2, 4)),
+        (dict(shear=1.0), (1, 2), (3, 2)),  # x += shear * y
+        (dict(shear=-0.5), (1, 4), (-1, 4)),
+        (dict(tx=3.0, ty=-2.0), (1, 1), (4, -1)),
+        (dict(scale=2.0, squeeze=2.0, shear=1.0, tx=1.0, ty=-1.0), (1, 2), (13, 1)),
+    ],
+)
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 def test_each_parameter_moves_a_point_as_documented(params, source, target, dtype):
     img = point_image(33, 33, [source], dtype)
     out = D.affine_transform(img, background=0.0, **params)
-    expected_at = (16 + target[1], 16 + target[0])                 # (row, col)
+    expected_at = (16 + target[1], 16 + target[0])  # (row, col)
     assert out[0, 0][expected_at] == 1.0
     assert np.unravel_index(np.argmax(out[0, 0]), (33, 33)) == expected_at
 
 
 def test_rotation_free_maps_keep_the_centre_fixed():
     img = point_image(31, 31, [(0, 0)])
-    for params in (dict(scale=1.3), dict(squeeze=0.8), dict(shear=0.7),
-                   dict(scale=0.9, squeeze=1.1, shear=-0.3)):
+    for params in (
+        dict(scale=1.3),
+        dict(squeeze=0.8),
+        dict(shear=0.7),
+        dict(scale=0.9, squeeze=1.1, shear=-0.3),
+    ):
         assert D.affine_transform(img, background=0.0, **params)[0, 0, 15, 15] == 1.0
 
 
 # ------------------------------------------------------------------------------------------
 # Values, background, ink
 # ------------------------------------------------------------------------------------------
+
 
 def test_output_dtype_shape_and_range(digits):
     out = D.distort(digits, np.random.default_rng(5))
@@ -174,33 +198,47 @@ def test_background_defaults_to_each_images_minimum():
     x = np.random.default_rng(3).uniform(size=(3, 2, 8, 8))
     x[1] -= 5.0
     x[2] += 7.0
-    gone = D.affine_transform(x, tx=100.0)                       # everything moved out
+    gone = D.affine_transform(x, tx=100.0)  # everything moved out
     for i in range(3):
         assert np.all(gone[i] == x[i].min())
-    np.testing.assert_array_equal(D.affine_transform(x, ty=-9.0, background=0.25),
-                                  np.full_like(x, 0.25))
+    np.testing.assert_array_equal(
+        D.affine_transform(x, ty=-9.0, background=0.25), np.full_like(x, 0.25)
+    )
     per_image = D.affine_transform(x, tx=8.0, background=np.array([1.0, 2.0, 3.0]))
     assert [float(per_image[i].max()) for i in range(3)] == [1.0, 2.0, 3.0]
     # with zero ranges nothing is vacated: the background does not show
-    shifted = D.distort(x, np.random.default_rng(0), max_shift=0, max_scale=0, max_squeeze=0,
-                        max_shear=0, background=-1.0)
+    shifted = D.distort(
+        x,
+        np.random.default_rng(0),
+        max_shift=0,
+        max_scale=0,
+        max_squeeze=0,
+        max_shear=0,
+        background=-1.0,
+    )
     np.testing.assert_array_equal(shifted, x)
 
 
 def test_paper_background_fills_the_border(digits):
     out = D.affine_transform(digits, tx=2.0, ty=-2.0)
-    bg = digits.min()                                   # -0.1 in the images' dtype
+    bg = digits.min()  # -0.1 in the images' dtype
     assert np.isclose(float(bg), -0.1)
     assert np.all(out[:, :, :, :2] == bg) and np.all(out[:, :, -2:, :] == bg)
 
 
 def test_small_ranges_roughly_preserve_ink(digits):
-    out = D.distort(digits, np.random.default_rng(9), max_shift=2.0, max_scale=0.05,
-                    max_squeeze=0.05, max_shear=0.1)
+    out = D.distort(
+        digits,
+        np.random.default_rng(9),
+        max_shift=2.0,
+        max_scale=0.05,
+        max_squeeze=0.05,
+        max_shear=0.1,
+    )
     ink_before = (digits + 0.1).reshape(len(digits), -1).sum(axis=1)
     ink_after = (out + 0.1).reshape(len(out), -1).sum(axis=1)
     ratio = ink_after / ink_before
-    assert np.all(ratio > 0.85) and np.all(ratio < 1.15)        # area changes by scale**2
+    assert np.all(ratio > 0.85) and np.all(ratio < 1.15)  # area changes by scale**2
     assert abs(float(out.mean()) - float(digits.mean())) < 0.05 * float(digits.std())
     assert not np.array_equal(out, digits)
     # still the same pattern, roughly: correlation with the original stays high
@@ -219,18 +257,22 @@ def test_empty_batch():
 # Validation
 # ------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("kwargs, error, words", [
-    (dict(max_shift=-1.0), ValueError, "max_shift"),
-    (dict(max_shear=-0.1), ValueError, "max_shear"),
-    (dict(max_scale=-0.01), ValueError, "max_scale"),
-    (dict(max_scale=1.0), ValueError, "max_scale"),
-    (dict(max_squeeze=1.5), ValueError, "max_squeeze"),
-    (dict(max_shift=float("nan")), ValueError, "max_shift"),
-    (dict(max_shear=float("inf")), ValueError, "max_shear"),
-    (dict(max_shift="2"), TypeError, "max_shift"),
-    (dict(max_shift=None), TypeError, "max_shift"),
-    (dict(max_scale=True), TypeError, "max_scale"),
-])
+
+@pytest.mark.parametrize(
+    "kwargs, error, words",
+    [
+        (dict(max_shift=-1.0), ValueError, "max_shift"),
+        (dict(max_shear=-0.1), ValueError, "max_shear"),
+        (dict(max_scale=-0.01), ValueError, "max_scale"),
+        (dict(max_scale=1.0), ValueError, "max_scale"),
+        (dict(max_squeeze=1.5), ValueError, "max_squeeze"),
+        (dict(max_shift=float("nan")), ValueError, "max_shift"),
+        (dict(max_shear=float("inf")), ValueError, "max_shear"),
+        (dict(max_shift="2"), TypeError, "max_shift"),
+        (dict(max_shift=None), TypeError, "max_shift"),
+        (dict(max_scale=True), TypeError, "max_scale"),
+    ],
+)
 def test_distort_rejects_bad_ranges(kwargs, error, words):
     x = np.zeros((2, 1, 8, 8), np.float32)
     with pytest.raises(error) as info:
@@ -238,26 +280,32 @@ def test_distort_rejects_bad_ranges(kwargs, error, words):
     assert words in str(info.value)
 
 
-@pytest.mark.parametrize("images, rng, error, words", [
-    (np.zeros((2, 1, 8, 8), np.float32), 0, TypeError, "Generator"),
-    (np.zeros((2, 1, 8, 8), np.float32), np.random.RandomState(0), TypeError, "Generator"),
-    (np.zeros((2, 1, 8, 8), np.uint8), np.random.default_rng(0), TypeError, "float32"),
-    (np.zeros((2, 1, 8, 8), np.float16), np.random.default_rng(0), TypeError, "float32"),
-    (np.zeros((2, 8, 8), np.float32), np.random.default_rng(0), ValueError, "(N, C, H, W)"),
-])
+@pytest.mark.parametrize(
+    "images, rng, error, words",
+    [
+        (np.zeros((2, 1, 8, 8), np.float32), 0, TypeError, "Generator"),
+        (np.zeros((2, 1, 8, 8), np.float32), np.random.RandomState(0), TypeError, "Generator"),
+        (np.zeros((2, 1, 8, 8), np.uint8), np.random.default_rng(0), TypeError, "float32"),
+        (np.zeros((2, 1, 8, 8), np.float16), np.random.default_rng(0), TypeError, "float32"),
+        (np.zeros((2, 8, 8), np.float32), np.random.default_rng(0), ValueError, "(N, C, H, W)"),
+    ],
+)
 def test_distort_rejects_bad_inputs(images, rng, error, words):
     with pytest.raises(error) as info:
         D.distort(images, rng)
     assert words in str(info.value)
 
 
-@pytest.mark.parametrize("kwargs, words", [
-    (dict(scale=0.0), "positive"),
-    (dict(squeeze=-1.0), "positive"),
-    (dict(tx=np.zeros(3)), "shape (2,)"),
-    (dict(shear=np.array([0.0, np.nan])), "finite"),
-    (dict(background=np.inf), "finite"),
-])
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        (dict(scale=0.0), "positive"),
+        (dict(squeeze=-1.0), "positive"),
+        (dict(tx=np.zeros(3)), "shape (2,)"),
+        (dict(shear=np.array([0.0, np.nan])), "finite"),
+        (dict(background=np.inf), "finite"),
+    ],
+)
 def test_affine_transform_rejects(kwargs, words):
     with pytest.raises(ValueError, match=words.replace("(", r"\(").replace(")", r"\)")):
         D.affine_transform(np.zeros((2, 1, 8, 8)), **kwargs)

@@ -34,8 +34,14 @@ PAGES = sorted(DOCS.rglob("*.md")) + sorted(EXERCISE_PAGES.glob("*.md"))
 PAGE_IDS = [str(p.relative_to(ROOT)) for p in PAGES]
 BLOCK = re.compile(r"^```([\w+-]*)[^\n]*\n(.*?)^```", re.M | re.S)
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
-NEEDS_DATA = ("load_mnist", "lenet train", "lenet inspect", "lenet figures", "lenet evaluate",
-              "load_data")
+NEEDS_DATA = (
+    "load_mnist",
+    "lenet train",
+    "lenet inspect",
+    "lenet figures",
+    "lenet evaluate",
+    "load_data",
+)
 
 
 def _blocks(page: Path) -> list[tuple[str, str]]:
@@ -170,10 +176,12 @@ def test_one_notation_for_rows_columns_and_kernel_offsets():
     def squeezed(text: str) -> str:
         return "".join(text.split())
 
-    places = {"lenet.h": (ROOT / "csrc" / "lenet.h").read_text(),
-              "Convolution.formula()": lenet.LeNet5().C3.formula(),
-              "c3_forward.md": (EXERCISE_PAGES / "c3_forward.md").read_text(),
-              "tutorial.md": (DOCS / "tutorial.md").read_text() + lenet.LeNet5().explain()}
+    places = {
+        "lenet.h": (ROOT / "csrc" / "lenet.h").read_text(),
+        "Convolution.formula()": lenet.LeNet5().C3.formula(),
+        "c3_forward.md": (EXERCISE_PAGES / "c3_forward.md").read_text(),
+        "tutorial.md": (DOCS / "tutorial.md").read_text() + lenet.LeNet5().explain(),
+    }
     for where, text in places.items():
         text = squeezed(text)
         assert "weight[o,i,ky,kx]" in text, where
@@ -196,7 +204,7 @@ def test_every_picture_says_which_run_and_command_made_it():
             for target in re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", line):
                 name = (page.parent / target).resolve().name
                 shown[name] = shown.get(name, 0) + 1
-                caption = next((x for x in lines[number + 1:] if x.strip()), "")
+                caption = next((x for x in lines[number + 1 :] if x.strip()), "")
                 assert caption.startswith("*Made by `lenet "), (page.name, target, caption)
                 assert "runs/" in caption and "lenet train" in caption, (page.name, caption)
     assert sorted(shown) == [p.name for p in images], "a picture no doc shows, or a missing one"

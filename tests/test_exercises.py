@@ -25,6 +25,7 @@ A, S = 1.7159, 2.0 / 3.0
 
 # ---- correct solutions ----------------------------------------------------------------------
 
+
 def squash(a):
     return A * np.tanh(S * a)
 
@@ -62,7 +63,7 @@ def _correlate(x, weight, table):
     a = np.zeros((x.shape[0], w.shape[0], ho, wo), np.result_type(x, w))
     for ky in range(k):
         for kx in range(k):
-            a += np.einsum("oi,nihw->nohw", w[:, :, ky, kx], x[:, :, ky:ky + ho, kx:kx + wo])
+            a += np.einsum("oi,nihw->nohw", w[:, :, ky, kx], x[:, :, ky : ky + ho, kx : kx + wo])
     return a
 
 
@@ -73,9 +74,9 @@ def _correlate_backward(x, weight, da, table):
     dx, dw = np.zeros_like(x), np.zeros_like(w)
     for ky in range(k):
         for kx in range(k):
-            patch = x[:, :, ky:ky + ho, kx:kx + wo]
+            patch = x[:, :, ky : ky + ho, kx : kx + wo]
             dw[:, :, ky, kx] = np.einsum("nohw,nihw->oi", da, patch)
-            dx[:, :, ky:ky + ho, kx:kx + wo] += np.einsum("oi,nohw->nihw", w[:, :, ky, kx], da)
+            dx[:, :, ky : ky + ho, kx : kx + wo] += np.einsum("oi,nohw->nihw", w[:, :, ky, kx], da)
     return dx, dw * table[:, :, None, None], da.sum(axis=(0, 2, 3))
 
 
@@ -102,7 +103,7 @@ def loss9_gradient(y, labels, j):
 
 def sdlm_second_derivatives(x, weight, bias, h_y):
     h_a = h_y * squash_derivative(x @ weight.T + bias) ** 2
-    return h_a @ weight ** 2, h_a.T @ x ** 2, h_a.sum(axis=0)
+    return h_a @ weight**2, h_a.T @ x**2, h_a.sum(axis=0)
 
 
 def make_training_step(rbf_factor=2.0, mask_c3=True, sign=1.0):
@@ -131,14 +132,18 @@ def make_training_step(rbf_factor=2.0, mask_c3=True, sign=1.0):
         g = {"F6.weight": da6.T @ f5, "F6.bias": da6.sum(axis=0)}
         da5 = (da6 @ p["F6.weight"]).reshape(y5.shape) * squash_derivative(a5)
         dy4, g["C5.weight"], g["C5.bias"] = _correlate_backward(
-            y4, p["C5.weight"], da5, np.ones((120, 16), bool))
+            y4, p["C5.weight"], da5, np.ones((120, 16), bool)
+        )
         dy3, g["S4.coefficient"], g["S4.bias"] = s2_backward(
-            y3, p["S4.coefficient"], p["S4.bias"], dy4)
+            y3, p["S4.coefficient"], p["S4.bias"], dy4
+        )
         da3 = dy3 * squash_derivative(a3)
         dy2, g["C3.weight"], g["C3.bias"] = _correlate_backward(
-            y2, p["C3.weight"], da3, table if mask_c3 else np.ones((16, 6), bool))
+            y2, p["C3.weight"], da3, table if mask_c3 else np.ones((16, 6), bool)
+        )
         dy1, g["S2.coefficient"], g["S2.bias"] = s2_backward(
-            y1, p["S2.coefficient"], p["S2.bias"], dy2)
+            y1, p["S2.coefficient"], p["S2.bias"], dy2
+        )
         da1 = dy1 * squash_derivative(a1)
         _, g["C1.weight"], g["C1.bias"] = _correlate_backward(x0, p["C1.weight"], da1, one_map)
         return {k: p[k] - sign * lr * g[k] for k in p}
@@ -162,17 +167,21 @@ SOLUTIONS = {
 
 # ---- plausible wrong solutions, and the words of the hint each must get ---------------------
 
+
 def _s2_with(window, coefficient_used=True, squashed=True):
     def s2(x, coefficient, bias):
         c = _maps(coefficient) if coefficient_used else 1.0
         a = c * window(x) + _maps(bias)
         return squash(a) if squashed else a
+
     return s2
 
 
 def _window_max(x):
-    return np.maximum(np.maximum(x[:, :, 0::2, 0::2], x[:, :, 0::2, 1::2]),
-                      np.maximum(x[:, :, 1::2, 0::2], x[:, :, 1::2, 1::2]))
+    return np.maximum(
+        np.maximum(x[:, :, 0::2, 0::2], x[:, :, 0::2, 1::2]),
+        np.maximum(x[:, :, 1::2, 0::2], x[:, :, 1::2, 1::2]),
+    )
 
 
 def _s2_backward_without_slope(x, coefficient, bias, dy):
@@ -224,17 +233,17 @@ def _loss9_summed(y, labels, j):
 
 def _sdlm_slope_not_squared(x, weight, bias, h_y):
     h_a = h_y * squash_derivative(x @ weight.T + bias)
-    return h_a @ weight ** 2, h_a.T @ x ** 2, h_a.sum(axis=0)
+    return h_a @ weight**2, h_a.T @ x**2, h_a.sum(axis=0)
 
 
 def _sdlm_slope_at_y(x, weight, bias, h_y):
     h_a = h_y * squash_derivative(squash(x @ weight.T + bias)) ** 2
-    return h_a @ weight ** 2, h_a.T @ x ** 2, h_a.sum(axis=0)
+    return h_a @ weight**2, h_a.T @ x**2, h_a.sum(axis=0)
 
 
 def _sdlm_plain_tanh_slope(x, weight, bias, h_y):
     h_a = h_y * (1 - squash(x @ weight.T + bias) ** 2) ** 2
-    return h_a @ weight ** 2, h_a.T @ x ** 2, h_a.sum(axis=0)
+    return h_a @ weight**2, h_a.T @ x**2, h_a.sum(axis=0)
 
 
 def _training_step_unchanged(params, image, label, lr, prototypes, connection_table):
@@ -263,8 +272,11 @@ WRONG = [
     ("c3_forward", _c3_flipped, "flipped kernel"),
     ("c3_forward", _c3_transposed, "transposed kernel"),
     ("c3_forward", _c3_skipping_last_map, "S2 map 5 is missing"),
-    ("c3_forward", lambda x, w, b, t: np.tanh(_correlate(x, w, t) + _maps(b)),
-     "match tanh(a): the squashing function is f(a) = 1.7159 tanh(2a/3)"),
+    (
+        "c3_forward",
+        lambda x, w, b, t: np.tanh(_correlate(x, w, t) + _maps(b)),
+        "match tanh(a): the squashing function is f(a) = 1.7159 tanh(2a/3)",
+    ),
     ("rbf_output", lambda x, p: np.sqrt(rbf_output(x, p)), "Euclidean distance"),
     ("rbf_output", lambda x, p: x @ p.T, "dot products"),
     ("rbf_backward", lambda x, p, dy: rbf_backward(x, p, dy) / 2, "factor 2"),
@@ -287,6 +299,7 @@ def _wrong_id(item):
 
 
 # ---- the checkers -----------------------------------------------------------------------------
+
 
 def test_every_exercise_has_a_solution_and_a_wrong_one():
     assert set(SOLUTIONS) == set(ex.names())
@@ -345,10 +358,14 @@ def test_multi_output_reports_say_which_outputs_are_right(capsys):
     assert not ex.check("s2_backward", _s2_backward_dx_without_coefficient)
     out = capsys.readouterr().out
     assert "  right: dcoefficient, dbias; wrong: dx\n" in out
-    assert not ex.check("s2_backward", lambda x, c, b, dy: (s2_backward(x, c, b, dy)[0], None,
-                                                            s2_backward(x, c, b, dy)[2]))
-    assert "dcoefficient is None: did you forget to compute it, or to return it?" in \
-        capsys.readouterr().out
+    assert not ex.check(
+        "s2_backward",
+        lambda x, c, b, dy: (s2_backward(x, c, b, dy)[0], None, s2_backward(x, c, b, dy)[2]),
+    )
+    assert (
+        "dcoefficient is None: did you forget to compute it, or to return it?"
+        in capsys.readouterr().out
+    )
     assert not ex.check("sdlm_second_derivatives", _sdlm_weights_not_squared)
     out = capsys.readouterr().out
     assert "  right: h_weight, h_bias; wrong: h_x\n" in out
@@ -363,7 +380,9 @@ def test_a_function_without_return_gets_the_hint(capsys):
 
 
 def test_a_scalar_output_is_reported_as_a_number(capsys):
-    assert not ex.check("loss9_gradient", lambda y, labels, j: (0.0, loss9_gradient(y, labels, j)[1]))
+    assert not ex.check(
+        "loss9_gradient", lambda y, labels, j: (0.0, loss9_gradient(y, labels, j)[1])
+    )
     out = capsys.readouterr().out
     assert re.search(r"E: 1 of 1 values wrong.*\n    expected \S+, got 0\n", out), out
 
@@ -382,28 +401,34 @@ def test_training_step_report_shows_the_changes(capsys):
 
 # ---- results in a lower precision -------------------------------------------------------------
 
+
 def _cast(value, dtype):
     """Floating-point arrays and numbers (also inside tuples and dicts) cast to ``dtype``."""
     if isinstance(value, dict):
         return {k: _cast(v, dtype) for k, v in value.items()}
     if isinstance(value, tuple):
         return tuple(_cast(v, dtype) for v in value)
-    if isinstance(value, (float, np.floating)) or \
-            (isinstance(value, np.ndarray) and value.dtype.kind == "f"):
+    if isinstance(value, (float, np.floating)) or (
+        isinstance(value, np.ndarray) and value.dtype.kind == "f"
+    ):
         return np.asarray(value).astype(dtype)[()]
     return value
 
 
 def _in(dtype, fn):
     """``fn`` computing in ``dtype``: its inputs and its results cast to it."""
+
     def lower(*args):
         with np.errstate(over="ignore", under="ignore"):
             return _cast(fn(*(_cast(a, dtype) for a in args)), dtype)
+
     return lower
 
 
-FLOAT32_HINT = ("hint: your values are right to float32 precision; compute in float64 (the "
-                "checker compares in float64)")
+FLOAT32_HINT = (
+    "hint: your values are right to float32 precision; compute in float64 (the "
+    "checker compares in float64)"
+)
 
 
 @pytest.mark.parametrize("name", ["s2_forward", "c3_forward", "training_step"])
@@ -424,8 +449,11 @@ def test_float32_result_passes_or_gets_its_hint(name, capsys):
 def test_the_docs_say_which_exercises_pass_in_float32():
     """docs/exercises/README.md lists the exercises whose float32 solutions pass: exactly
     those that pass here (on 20 cases each)."""
-    passing = [name for name in ex.names()
-               if ex.check(name, _in(np.float32, SOLUTIONS[name]), cases=20, verbose=False)]
+    passing = [
+        name
+        for name in ex.names()
+        if ex.check(name, _in(np.float32, SOLUTIONS[name]), cases=20, verbose=False)
+    ]
     text = " ".join((DOCS / "README.md").read_text().split())
     said = re.search(r"computing every step in float32: (.*?) pass;", text).group(1)
     assert re.findall(r"`(\w+)`", said) == passing
@@ -435,15 +463,21 @@ def test_the_docs_say_which_exercises_pass_in_float32():
 
 def test_float16_result_fails_with_its_hint(capsys):
     assert not ex.check("s2_forward", _in(np.float16, s2_forward))
-    assert "hint: your values are right to float16 precision; compute in float64" in \
-        capsys.readouterr().out
+    assert (
+        "hint: your values are right to float16 precision; compute in float64"
+        in capsys.readouterr().out
+    )
 
 
-@pytest.mark.parametrize("name, wrong, hint", [
-    ("s2_forward", _s2_with(lambda x: _window_sum(x) / 4), "does not average"),
-    ("sdlm_second_derivatives", _sdlm_slope_at_y, "slope is taken at the weighted sum a"),
-    ("training_step", make_training_step(rbf_factor=1.0), "factor 2 is missing"),
-], ids=["s2_forward", "sdlm", "training_step"])
+@pytest.mark.parametrize(
+    "name, wrong, hint",
+    [
+        ("s2_forward", _s2_with(lambda x: _window_sum(x) / 4), "does not average"),
+        ("sdlm_second_derivatives", _sdlm_slope_at_y, "slope is taken at the weighted sum a"),
+        ("training_step", make_training_step(rbf_factor=1.0), "factor 2 is missing"),
+    ],
+    ids=["s2_forward", "sdlm", "training_step"],
+)
 def test_float32_mistake_gets_its_hint_and_the_precision(name, wrong, hint, capsys):
     assert not ex.check(name, _in(np.float32, wrong), cases=2)
     out = capsys.readouterr().out
@@ -472,21 +506,45 @@ def test_exceptions_are_reported_not_raised(capsys):
     assert "of broken" in out  # where it was raised
 
 
-@pytest.mark.parametrize("name, result, message", [
-    ("s2_forward", lambda x, c, b: x, "y has shape"),
-    ("s2_forward", lambda x, c, b: None, "your function returned None: did you forget `return`?"),
-    ("s2_forward", lambda x, c, b: "y", "should be a NumPy array of numbers"),
-    ("s2_backward", lambda x, c, b, dy: s2_backward(x, c, b, dy)[0], "expected a tuple of 3"),
-    ("s2_backward", lambda x, c, b, dy: s2_backward(x, c, b, dy)[:2], "expected a tuple of 3"),
-    ("rbf_output", lambda x, p: rbf_output(x, p).T, "expected (4, 10), that is (N, classes)"),
-    ("training_step", lambda params, *args: {**params, "F6.bias": np.zeros(83)},
-     "F6.bias has shape (83,); expected (84,)\n"),
-    ("squash", lambda a: np.full(a.shape, np.nan), "values wrong"),
-    ("training_step", lambda *args: list(args[0].values()), "expected a dict"),
-    ("training_step", lambda params, *args: {k: v for k, v in params.items() if k != "C1.bias"},
-     "missing ['C1.bias']"),
-], ids=["shape", "None", "str", "one-of-three", "two-of-three", "transposed",
-        "training-shape", "nan", "list-not-dict", "missing-key"])
+@pytest.mark.parametrize(
+    "name, result, message",
+    [
+        ("s2_forward", lambda x, c, b: x, "y has shape"),
+        (
+            "s2_forward",
+            lambda x, c, b: None,
+            "your function returned None: did you forget `return`?",
+        ),
+        ("s2_forward", lambda x, c, b: "y", "should be a NumPy array of numbers"),
+        ("s2_backward", lambda x, c, b, dy: s2_backward(x, c, b, dy)[0], "expected a tuple of 3"),
+        ("s2_backward", lambda x, c, b, dy: s2_backward(x, c, b, dy)[:2], "expected a tuple of 3"),
+        ("rbf_output", lambda x, p: rbf_output(x, p).T, "expected (4, 10), that is (N, classes)"),
+        (
+            "training_step",
+            lambda params, *args: {**params, "F6.bias": np.zeros(83)},
+            "F6.bias has shape (83,); expected (84,)\n",
+        ),
+        ("squash", lambda a: np.full(a.shape, np.nan), "values wrong"),
+        ("training_step", lambda *args: list(args[0].values()), "expected a dict"),
+        (
+            "training_step",
+            lambda params, *args: {k: v for k, v in params.items() if k != "C1.bias"},
+            "missing ['C1.bias']",
+        ),
+    ],
+    ids=[
+        "shape",
+        "None",
+        "str",
+        "one-of-three",
+        "two-of-three",
+        "transposed",
+        "training-shape",
+        "nan",
+        "list-not-dict",
+        "missing-key",
+    ],
+)
 def test_bad_results_fail_cleanly(name, result, message, capsys):
     assert ex.check(name, result) is False
     out = capsys.readouterr().out
@@ -496,6 +554,7 @@ def test_bad_results_fail_cleanly(name, result, message, capsys):
 
 def test_inputs_are_private_copies(capsys):
     """A function that scribbles on its arguments cannot change what it is compared with."""
+
     def s2_scribbling(x, coefficient, bias, dy):
         result = s2_backward(x, coefficient, bias, dy)
         for arr in (x, coefficient, bias, dy):
@@ -567,10 +626,12 @@ def test_names_starter_describe():
         assert page == (PAGES / f"{name}.md").read_text()
         assert page.startswith("# Exercise ") and ex.starter(name) in page
         assert "## Shapes" in page or "shape" in page
-    assert "\nReturns: a dict with keys F6.bias (84,), F6.weight (84, 120), " in \
-        ex.summary("training_step")
+    assert "\nReturns: a dict with keys F6.bias (84,), F6.weight (84, 120), " in ex.summary(
+        "training_step"
+    )
     assert ex.summary("s2_backward").endswith(
-        "\nReturns: dx (N, maps, H, W), dcoefficient (maps,), dbias (maps,)")
+        "\nReturns: dx (N, maps, H, W), dcoefficient (maps,), dbias (maps,)"
+    )
 
 
 @pytest.mark.parametrize("name", ex.names())
@@ -582,6 +643,7 @@ def test_starter_fails_cleanly(name, capsys):
 
 
 # ---- the pages --------------------------------------------------------------------------------
+
 
 def _python_blocks(page: Path) -> list[str]:
     return re.findall(r"```python\n(.*?)```", page.read_text(), re.S)
@@ -614,9 +676,11 @@ def test_page_blocks_run_and_the_starter_fails(name, capsys):
 
 #: engine functions that compute an exercise's answer: a page may name them only in its
 #: closing "After you pass" section, not in the task
-ANSWERS = {"loss9_gradient": ["rbf_discriminative"],
-           "sdlm_second_derivatives": ["backward_second"],
-           "training_step": ["optim.SGD", ".backward("]}
+ANSWERS = {
+    "loss9_gradient": ["rbf_discriminative"],
+    "sdlm_second_derivatives": ["backward_second"],
+    "training_step": ["optim.SGD", ".backward("],
+}
 
 
 @pytest.mark.parametrize("name", ex.names())

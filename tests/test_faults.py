@@ -19,14 +19,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from train_child import EPOCHS
 
 import lenet
 from lenet import checkpoint as ckpt
-from lenet import training
 from lenet.training import Recipe, TrainingDiverged
 
 from conftest import paper_digits
-from train_child import EPOCHS
 
 CHILD = Path(__file__).with_name("train_child.py")
 
@@ -35,8 +34,12 @@ def _child(out: Path, *args: str) -> subprocess.Popen:
     env = dict(os.environ)
     src = Path(lenet.__file__).resolve().parents[1]  # the lenet the tests import
     env["PYTHONPATH"] = os.pathsep.join([str(src), env.get("PYTHONPATH", "")])
-    return subprocess.Popen([sys.executable, str(CHILD), str(out), *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, str(CHILD), str(out), *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _finish(out: Path) -> np.ndarray:
@@ -107,7 +110,7 @@ def test_sigkill_at_random_moments_then_resume(tmp_path, uninterrupted_run, unin
     log = (uninterrupted_run / "log.jsonl").read_text().splitlines()
     pass_seconds = float(np.median([json.loads(line)["seconds"] for line in log]))
     kills = 0
-    for attempt in range(20):
+    for _attempt in range(20):
         before = _passes_logged(tmp_path)
         proc = _child(tmp_path)
         while _passes_logged(tmp_path) == before and proc.poll() is None:
@@ -130,6 +133,7 @@ def test_sigkill_at_random_moments_then_resume(tmp_path, uninterrupted_run, unin
 
 # ---- full disk, unwritable folder ----------------------------------------------------------
 
+
 def _tiny_data():
     x = paper_digits(np.float32)
     return (x, np.arange(10)), (x, np.arange(10))
@@ -141,8 +145,14 @@ def test_a_full_disk_is_refused_before_training(tmp_path, monkeypatch):
 
     monkeypatch.setattr(lenet.runs.shutil, "disk_usage", lambda path: Usage)
     with pytest.raises(OSError, match=r"0\.1 MiB free, and the run needs about"):
-        lenet.train(lenet.LeNet5(), *_tiny_data(), Recipe(passes=1), out=tmp_path / "run",
-                    progress=False, echo=None)
+        lenet.train(
+            lenet.LeNet5(),
+            *_tiny_data(),
+            Recipe(passes=1),
+            out=tmp_path / "run",
+            progress=False,
+            echo=None,
+        )
     assert not (tmp_path / "run" / "checkpoint.npz").exists()
 
 
@@ -159,23 +169,37 @@ def test_the_disk_filling_up_mid_run_keeps_the_last_checkpoint(tmp_path, monkeyp
     monkeypatch.setattr(ckpt.np, "savez", savez)
     recipe = Recipe(passes=3, init="lecun98-sqrt", mu=0.5, curvature_patterns=10)
     with pytest.raises(OSError, match="No space left on device"):
-        lenet.train(lenet.LeNet5(), *_tiny_data(), recipe, out=tmp_path, progress=False,
-                    echo=None)
+        lenet.train(lenet.LeNet5(), *_tiny_data(), recipe, out=tmp_path, progress=False, echo=None)
     state = ckpt.read_checkpoint(tmp_path / "checkpoint.npz")
     assert state["progress"]["epoch"] == 1
     assert not list(tmp_path.glob("*.tmp"))
     one_pass = lenet.LeNet5()
-    lenet.train(one_pass, *_tiny_data(), Recipe(**{**recipe.__dict__, "passes": 1}),
-                progress=False, echo=None)
+    lenet.train(
+        one_pass,
+        *_tiny_data(),
+        Recipe(**{**recipe.__dict__, "passes": 1}),
+        progress=False,
+        echo=None,
+    )
     np.testing.assert_array_equal(state["net"].parameters, one_pass.parameters)
 
 
 # ---- divergence ------------------------------------------------------------------------------
 
+
 def _exploding_recipe() -> Recipe:
     # pass 1 at a sane rate, pass 2 at 1e6 times it: the weights blow up in pass 2
-    return Recipe(model="modern", activation="relu", optimizer="sgd", loss="cross-entropy",
-                  lr=0.01, lr_decay=1e6, batch_size=2, passes=3, init="lecun98-sqrt")
+    return Recipe(
+        model="modern",
+        activation="relu",
+        optimizer="sgd",
+        loss="cross-entropy",
+        lr=0.01,
+        lr_decay=1e6,
+        batch_size=2,
+        passes=3,
+        init="lecun98-sqrt",
+    )
 
 
 @pytest.mark.parametrize("fused", [True, False])
@@ -184,8 +208,16 @@ def test_divergence_names_pass_step_and_layer_and_keeps_the_last_good_checkpoint
     data = (x, np.arange(10))
     net = lenet.LeNet5.modern(input_size=32, seed=0)
     with pytest.raises(TrainingDiverged) as caught:
-        lenet.train(net, data, data, _exploding_recipe(), out=tmp_path, progress=False,
-                    echo=None, fused=fused)
+        lenet.train(
+            net,
+            data,
+            data,
+            _exploding_recipe(),
+            out=tmp_path,
+            progress=False,
+            echo=None,
+            fused=fused,
+        )
     message = str(caught.value)
     assert "in pass 2, step" in message
     assert "layer " in message and "NaN or Inf" in message
@@ -193,8 +225,15 @@ def test_divergence_names_pass_step_and_layer_and_keeps_the_last_good_checkpoint
     state = ckpt.read_checkpoint(tmp_path / "checkpoint.npz")
     assert state["progress"]["epoch"] == 1 and np.all(np.isfinite(state["net"].parameters))
     reference = lenet.LeNet5.modern(input_size=32, seed=0)
-    lenet.train(reference, data, data, Recipe(**{**_exploding_recipe().__dict__, "passes": 1}),
-                progress=False, echo=None, fused=fused)
+    lenet.train(
+        reference,
+        data,
+        data,
+        Recipe(**{**_exploding_recipe().__dict__, "passes": 1}),
+        progress=False,
+        echo=None,
+        fused=fused,
+    )
     np.testing.assert_array_equal(state["net"].parameters, reference.parameters)
     assert len((tmp_path / "log.jsonl").read_text().splitlines()) == 1
 
@@ -214,25 +253,47 @@ def test_non_finite_weights_are_traced_to_their_layer(tmp_path):
 
     optimizer.step = step  # an instance attribute: the fused path refuses it, runs per layer
     x = paper_digits(np.float32)
-    with pytest.raises(TrainingDiverged, match=r"pass 1, step 5: layer C3: 1 of its 2400 weight "
-                                               r"values are NaN or Inf"):
-        lenet.train(net, (x, np.arange(10)), recipe=recipe, optimizer=optimizer, out=tmp_path,
-                    progress=False, echo=None, fused=False)
+    with pytest.raises(
+        TrainingDiverged,
+        match=r"pass 1, step 5: layer C3: 1 of its 2400 weight "
+        r"values are NaN or Inf",
+    ):
+        lenet.train(
+            net,
+            (x, np.arange(10)),
+            recipe=recipe,
+            optimizer=optimizer,
+            out=tmp_path,
+            progress=False,
+            echo=None,
+            fused=False,
+        )
     assert not (tmp_path / "checkpoint.npz").exists()
 
 
 # ---- a damaged progress record ------------------------------------------------------------------
 
-@pytest.mark.parametrize("progress,message", [
-    ({"epoch": "1", "step": 0}, "'epoch', a whole number"),
-    ({"epoch": 1, "step": -3}, "'step', a whole number"),
-    ({"epoch": 1, "step": 0, "partial": {"loss": "x"}}, "broken 'partial'"),
-    ({"epoch": 1, "step": 0, "history": {"pass": 1}}, "'history' that is not a list"),
-    ({"epoch": 1, "step": 0, "run": [1]}, "'run' that is not a record"),
-])
+
+@pytest.mark.parametrize(
+    "progress,message",
+    [
+        ({"epoch": "1", "step": 0}, "'epoch', a whole number"),
+        ({"epoch": 1, "step": -3}, "'step', a whole number"),
+        ({"epoch": 1, "step": 0, "partial": {"loss": "x"}}, "broken 'partial'"),
+        ({"epoch": 1, "step": 0, "history": {"pass": 1}}, "'history' that is not a list"),
+        ({"epoch": 1, "step": 0, "run": [1]}, "'run' that is not a record"),
+    ],
+)
 def test_resume_refuses_a_damaged_progress_record(tmp_path, progress, message):
     net = lenet.LeNet5()
     ckpt.save_checkpoint(tmp_path / "checkpoint.npz", net, {}, {}, progress)
     with pytest.raises(ValueError, match=f"cannot resume from it: its meta/progress .*{message}"):
-        lenet.train(net, *_tiny_data(), Recipe(passes=2), out=tmp_path, resume=True,
-                    progress=False, echo=None)
+        lenet.train(
+            net,
+            *_tiny_data(),
+            Recipe(passes=2),
+            out=tmp_path,
+            resume=True,
+            progress=False,
+            echo=None,
+        )

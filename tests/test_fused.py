@@ -6,7 +6,6 @@ plain NumPy reference, and refuse bad input with clear errors."""
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
@@ -28,9 +27,9 @@ def paper_images(rng, n, dtype=np.float32):
 NETS = {
     "paper": lambda dtype: lenet.LeNet5(seed=3, dtype=dtype, init="lecun98-sqrt"),
     "modern-swish-28": lambda dtype: lenet.LeNet5.modern(seed=3, dtype=dtype),
-    "modern-relu-avg-32": lambda dtype: lenet.LeNet5.modern(seed=3, dtype=dtype, input_size=32,
-                                                            activation="relu",
-                                                            pooling="average"),
+    "modern-relu-avg-32": lambda dtype: lenet.LeNet5.modern(
+        seed=3, dtype=dtype, input_size=32, activation="relu", pooling="average"
+    ),
 }
 
 
@@ -46,8 +45,9 @@ def test_fused_forward_equals_the_layer_path_bitwise(name, dtype, n, batch_size,
         got = fused.forward(net, x, batch_size)
         assert got.dtype == np.dtype(dtype) and np.array_equal(got, expected)
     assert np.array_equal(net.infer(x), expected)
-    assert np.array_equal(net.predict(x), np.argmin(expected, 1) if name == "paper"
-                          else np.argmax(expected, 1))
+    assert np.array_equal(
+        net.predict(x), np.argmin(expected, 1) if name == "paper" else np.argmax(expected, 1)
+    )
 
 
 def per_layer_steps(net, optimizer, x, y, batch, loss, j=1.0):
@@ -55,7 +55,7 @@ def per_layer_steps(net, optimizer, x, y, batch, loss, j=1.0):
     recipe = Recipe(model=net.variant, loss=loss, **({"j": j} if loss == "discriminative" else {}))
     total, errors = 0.0, 0
     for lo in range(0, len(x), batch):
-        xb, yb = x[lo:lo + batch], y[lo:lo + batch]
+        xb, yb = x[lo : lo + batch], y[lo : lo + batch]
         out = net.forward(xb)
         value, grad = loss_and_grad(net, out, yb, recipe)
         net.backward(grad)
@@ -82,8 +82,10 @@ def test_fused_training_equals_the_layer_path_bitwise(opt, batch, dtype, rng, th
     loss = "discriminative" if opt == "rmsprop" else "penalty"
     for t in (1, 2):
         lenet.set_num_threads(t)
-        a, b = lenet.LeNet5(seed=1, dtype=dtype, init="lecun98-sqrt"), \
-            lenet.LeNet5(seed=1, dtype=dtype, init="lecun98-sqrt")
+        a, b = (
+            lenet.LeNet5(seed=1, dtype=dtype, init="lecun98-sqrt"),
+            lenet.LeNet5(seed=1, dtype=dtype, init="lecun98-sqrt"),
+        )
         oa, ob = OPTIMISERS[opt](a), OPTIMISERS[opt](b)
         if opt == "sdlm":
             oa.start_pass(0, (x[:20], y[:20]))
@@ -91,7 +93,8 @@ def test_fused_training_equals_the_layer_path_bitwise(opt, batch, dtype, rng, th
         expected = per_layer_steps(a, oa, x, y, batch, loss, j=0.5)
         order = np.arange(len(x))
         steps, loss_sum, errors, diverged = fused.FusedTrainer(b, ob, batch, Loss(loss, 0.5)).run(
-            x, y, order)
+            x, y, order
+        )
         assert (steps, diverged) == (-(-len(x) // batch), False)
         assert (loss_sum, errors) == expected
         assert np.array_equal(a.parameters, b.parameters)
@@ -144,11 +147,24 @@ def test_update_kernels_match_the_numpy_reference(dtype, rng):
     w, g = rng.normal(size=n).astype(dtype), rng.normal(size=n).astype(dtype)
     mask = (rng.uniform(size=n) > 0.2).astype(dtype)
     s1, s2 = rng.uniform(0, 1, n).astype(dtype), rng.uniform(0, 1, n).astype(dtype)
-    tol = {"rtol": 2e-6 if dtype == np.float32 else 1e-13, "atol": 1e-7 if dtype == np.float32 else 1e-15}
+    tol = {
+        "rtol": 2e-6 if dtype == np.float32 else 1e-13,
+        "atol": 1e-7 if dtype == np.float32 else 1e-15,
+    }
 
     def step(kind, p, state1, state2=None, step=0, **settings):
-        return _core.optimizer_step({"kind": kind, "step": step, "mask": mask, "state1": state1,
-                                     "state2": state2, **settings}, p, g)
+        return _core.optimizer_step(
+            {
+                "kind": kind,
+                "step": step,
+                "mask": mask,
+                "state1": state1,
+                "state2": state2,
+                **settings,
+            },
+            p,
+            g,
+        )
 
     p = w.copy()
     assert step("sdlm", p, s1 * mask) == 1
@@ -168,24 +184,42 @@ def test_update_kernels_match_the_numpy_reference(dtype, rng):
     assert np.array_equal(p[mask == 0], w[mask == 0])  # fixed values never move
 
 
-@pytest.mark.parametrize("recipe", [
-    Recipe(passes=2, curvature_patterns=16, limit=40),
-    Recipe(passes=2, optimizer="sgd", lr=0.01, momentum=0.5, batch_size=4, distort=True),
-    Recipe(model="modern", activation="relu", optimizer="adam", loss="cross-entropy",
-           batch_size=8, passes=2),
-], ids=["paper-sdlm", "sgd-distort", "modern-adam"])
+@pytest.mark.parametrize(
+    "recipe",
+    [
+        Recipe(passes=2, curvature_patterns=16, limit=40),
+        Recipe(passes=2, optimizer="sgd", lr=0.01, momentum=0.5, batch_size=4, distort=True),
+        Recipe(
+            model="modern",
+            activation="relu",
+            optimizer="adam",
+            loss="cross-entropy",
+            batch_size=8,
+            passes=2,
+        ),
+    ],
+    ids=["paper-sdlm", "sgd-distort", "modern-adam"],
+)
 def test_train_gives_the_same_history_and_bits_either_way(recipe, threads):
     x, y = tiny_data(48)
     if recipe.model == "modern":
         x = x[:, :, 2:30, 2:30]
     runs = []
     for use_fused in (False, True):
-        net = lenet.LeNet5(seed=0) if recipe.model == "paper" else \
-            lenet.LeNet5.modern(seed=0, activation="relu")
-        history = train(net, (x, y), (x[:10], y[:10]), recipe, progress=False, echo=None,
-                        fused=use_fused)
-        runs.append((net.parameters.copy(), [{k: v for k, v in r.items() if k != "seconds"}
-                                             for r in history]))
+        net = (
+            lenet.LeNet5(seed=0)
+            if recipe.model == "paper"
+            else lenet.LeNet5.modern(seed=0, activation="relu")
+        )
+        history = train(
+            net, (x, y), (x[:10], y[:10]), recipe, progress=False, echo=None, fused=use_fused
+        )
+        runs.append(
+            (
+                net.parameters.copy(),
+                [{k: v for k, v in r.items() if k != "seconds"} for r in history],
+            )
+        )
     assert np.array_equal(runs[0][0], runs[1][0])
     assert runs[0][1] == runs[1][1]
 
@@ -223,8 +257,14 @@ def test_divergence_stops_before_the_bad_update(rng):
     assert (steps, diverged, loss_sum, trainer.optimizer.updates) == (0, True, 0.0, 0)
     assert np.array_equal(net.parameters, before, equal_nan=True)  # no update was made
     with pytest.raises(TrainingDiverged, match="pass 1, step 1"):
-        train(poisoned_net(), (x, y), None, Recipe(optimizer="sgd", lr=0.01, passes=1),
-              progress=False, echo=None)
+        train(
+            poisoned_net(),
+            (x, y),
+            None,
+            Recipe(optimizer="sgd", lr=0.01, passes=1),
+            progress=False,
+            echo=None,
+        )
 
 
 def test_bad_input_is_refused_with_the_argument_named(rng):
@@ -232,8 +272,16 @@ def test_bad_input_is_refused_with_the_argument_named(rng):
     spec = fused.layer_spec(net)
     x, y = paper_images(rng, 4), np.arange(4)
     state = SGD(net, lr=0.1).core_state()
-    call = dict(spec=spec, params=net.parameters, grads=net.gradients, optimizer=state,
-                images=x, labels=y, order=np.arange(4), batch_size=2)
+    call = dict(
+        spec=spec,
+        params=net.parameters,
+        grads=net.gradients,
+        optimizer=state,
+        images=x,
+        labels=y,
+        order=np.arange(4),
+        batch_size=2,
+    )
     cases = [
         (dict(order=np.array([0, 4])), ValueError, "order"),
         (dict(labels=np.array([0, 1, 2, 10])), ValueError, "labels"),
@@ -244,8 +292,11 @@ def test_bad_input_is_refused_with_the_argument_named(rng):
         (dict(optimizer={**state, "kind": "lbfgs"}), ValueError, "optimizer kind"),
         (dict(optimizer={**state, "lr": -1.0}), ValueError, "lr"),
         (dict(spec=spec[:-1] + [{**spec[-1], "in_shape": (83, 1, 1)}]), ValueError, "spec"),
-        (dict(spec=[{**spec[0], "weight": net.parameters.size}] + spec[1:]), ValueError,
-         "weight offset"),
+        (
+            dict(spec=[{**spec[0], "weight": net.parameters.size}] + spec[1:]),
+            ValueError,
+            "weight offset",
+        ),
     ]
     for change, error, word in cases:
         with pytest.raises(error, match=word):
@@ -260,15 +311,28 @@ def test_bad_input_is_refused_with_the_argument_named(rng):
         fused.forward(net, np.full((1, 1, 32, 32), np.nan))
 
 
-@pytest.mark.parametrize("kind, in_shape, k", [("convolution", (32768, 2, 2), 2),
-                                               ("full connection", (65536, 1, 1), 0)])
+@pytest.mark.parametrize(
+    "kind, in_shape, k", [("convolution", (32768, 2, 2), 2), ("full connection", (65536, 1, 1), 0)]
+)
 def test_a_layer_of_2_to_the_32_weights_needs_room_for_them(kind, in_shape, k):
     """32768 x 32768 x 2 x 2 (and 65536 x 65536) weights: 2**32, which wrapped to 0 when the
     plan counted in C ints, so a layer with no weight offset passed and the kernel read before
     the parameters."""
-    spec = [dict(kind=kind, activation="identity", mode="paper", in_shape=in_shape,
-                 out_shape=(in_shape[0], 1, 1), k=k, pad=0, table=None, weight=None, bias=0,
-                 prototypes=None)]
+    spec = [
+        dict(
+            kind=kind,
+            activation="identity",
+            mode="paper",
+            in_shape=in_shape,
+            out_shape=(in_shape[0], 1, 1),
+            k=k,
+            pad=0,
+            table=None,
+            weight=None,
+            bias=0,
+            prototypes=None,
+        )
+    ]
     with pytest.raises(ValueError, match="weight offset .* room for 4294967296 values"):
         _core.network_plan(spec, np.zeros(in_shape[0], np.float32))
 
@@ -277,7 +341,8 @@ def test_networks_with_unknown_layers_fall_back(rng):
     class Doubling(lenet.FullConnection):
         pass
 
-    net = lenet.Network([lenet.Convolution(1, 2, 5, name="C1"),
-                         Doubling(2 * 28 * 28, 3, name="F")], (1, 32, 32))
+    net = lenet.Network(
+        [lenet.Convolution(1, 2, 5, name="C1"), Doubling(2 * 28 * 28, 3, name="F")], (1, 32, 32)
+    )
     assert fused.layer_spec(net)  # a subclass of a known layer is still that layer
     assert fused.supports(lenet.LeNet5())

@@ -20,7 +20,8 @@ import zipfile
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import lenet
 from lenet import checkpoint as C
@@ -48,7 +49,7 @@ def _run_all(cases, folder) -> tuple[dict, list[str]]:
 @pytest.mark.parametrize("kind", F.KINDS)
 def test_seeded_fuzz_cases(tmp_path, kind):
     cases = ((f"case {n}", F.make_case(kind, 20240501, n)) for n in range(CASES[kind]))
-    cases = ((tag, c) for tag, c in cases if c.label != "bomb-real-limit")   # tested below
+    cases = ((tag, c) for tag, c in cases if c.label != "bomb-real-limit")  # tested below
     counts, failures = _run_all(cases, tmp_path)
     assert not failures, "\n".join(failures[:20])
     # the generators reach both sides of the contract
@@ -86,6 +87,7 @@ def test_settings_are_restored(tmp_path):
 # Hypothesis: arbitrary bytes
 # ------------------------------------------------------------------------------------------
 
+
 def _judge(case, folder):
     outcome = F.run_case(case, folder)
     assert outcome.status != "fail", outcome.detail
@@ -95,21 +97,30 @@ def _judge(case, folder):
 @given(data=st.binary(max_size=200), gz=st.booleans(), header=st.booleans())
 def test_idx_reader_on_arbitrary_bytes(tmp_path_factory, data, gz, header):
     folder = tmp_path_factory.mktemp("idx")
-    if header:                                        # past the magic number more often
+    if header:  # past the magic number more often
         data = b"\x00\x00\x08" + data
     name = "x-idx1-ubyte.gz" if gz else "x-idx1-ubyte"
     if gz and data[:2] != b"\x1f\x8b":
         data = gzip.compress(data)
-    _judge(F.Case("gzip" if gz else "idx", "hypothesis", name, data,
-                  *F._idx_expect(data, name, F.FUZZ_IDX_LIMIT)), folder)
+    _judge(
+        F.Case(
+            "gzip" if gz else "idx",
+            "hypothesis",
+            name,
+            data,
+            *F._idx_expect(data, name, F.FUZZ_IDX_LIMIT),
+        ),
+        folder,
+    )
 
 
 @settings(max_examples=200)
 @given(data=st.binary(max_size=400))
 def test_checkpoint_reader_on_arbitrary_bytes(tmp_path_factory, data):
     folder = tmp_path_factory.mktemp("ckpt")
-    _judge(F.Case("checkpoint", "hypothesis", "checkpoint.npz", b"PK\x03\x04" + data,
-                  "refuse"), folder)
+    _judge(
+        F.Case("checkpoint", "hypothesis", "checkpoint.npz", b"PK\x03\x04" + data, "refuse"), folder
+    )
 
 
 @settings(max_examples=100)
@@ -120,14 +131,24 @@ def test_checkpoint_reader_on_edited_checkpoints(tmp_path_factory, data):
     good = F.npz_bytes(base.arrays)
     at = data.draw(st.integers(0, len(good) - 1))
     new = data.draw(st.binary(min_size=1, max_size=8))
-    edited = good[:at] + new + good[at + len(new):]
-    _judge(F.Case("checkpoint", "hypothesis", "checkpoint.npz", edited, "either",
-                  F._expected_checkpoint(base.arrays)), folder)
+    edited = good[:at] + new + good[at + len(new) :]
+    _judge(
+        F.Case(
+            "checkpoint",
+            "hypothesis",
+            "checkpoint.npz",
+            edited,
+            "either",
+            F._expected_checkpoint(base.arrays),
+        ),
+        folder,
+    )
 
 
 # ------------------------------------------------------------------------------------------
 # Regressions: IDX and gzip
 # ------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("gz", [False, True], ids=["plain", "gz"])
 def test_empty_idx_whose_other_dimensions_overflow_is_refused(tmp_path, gz):
@@ -151,10 +172,10 @@ def test_many_gzip_members_take_linear_time(tmp_path):
     empty = gzip.compress(b"", mtime=0)
     payload = bytes([0, 0, 8, 1]) + struct.pack(">I", 3) + b"abc"
     path = tmp_path / "x-idx1-ubyte.gz"
-    path.write_bytes(empty * 9_999 + gzip.compress(payload))          # 10,000 members: fine
+    path.write_bytes(empty * 9_999 + gzip.compress(payload))  # 10,000 members: fine
     start = time.perf_counter()
     assert D.read_idx(path).tobytes() == b"abc"
-    path.write_bytes(empty * 100_000 + gzip.compress(payload))        # 2 MB of members
+    path.write_bytes(empty * 100_000 + gzip.compress(payload))  # 2 MB of members
     with pytest.raises(DatasetError, match="more than 10000 gzip members") as info:
         D.read_idx(path)
     assert str(path) in str(info.value)
@@ -164,7 +185,7 @@ def test_many_gzip_members_take_linear_time(tmp_path):
 def test_large_gzip_member_after_many_small_ones(tmp_path, rng):
     arr = rng.integers(0, 256, (300, 28, 28), dtype=np.uint8)
     data = F.idx_encode(0x08, arr)
-    pieces = [data[i:i + 97] for i in range(0, 97 * 51, 97)] + [data[97 * 51:]]
+    pieces = [data[i : i + 97] for i in range(0, 97 * 51, 97)] + [data[97 * 51 :]]
     path = tmp_path / "x-idx3-ubyte.gz"
     path.write_bytes(b"".join(gzip.compress(p, mtime=0) for p in pieces) + bytes(100))
     np.testing.assert_array_equal(D.read_idx(path), arr)
@@ -185,6 +206,7 @@ def test_gzip_bomb_at_the_real_limit_is_refused(tmp_path):
 # ------------------------------------------------------------------------------------------
 # Regressions: CIFAR-10 archive
 # ------------------------------------------------------------------------------------------
+
 
 def _archive(tmp_path, extra: list, before: bytes = b"") -> object:
     members, _ = F._archive_members(np.random.default_rng(0))
@@ -248,8 +270,9 @@ def test_cifar_archive_limit_leaves_room_for_the_real_archive():
 # Regressions: checkpoints
 # ------------------------------------------------------------------------------------------
 
+
 def _checkpoint(tmp_path, change=None, name="checkpoint.npz", compressed=False):
-    arrays = dict(F.base_checkpoints()[0].arrays)           # the paper network, float32
+    arrays = dict(F.base_checkpoints()[0].arrays)  # the paper network, float32
     if change:
         change(arrays)
     path = tmp_path / name
@@ -268,9 +291,17 @@ def _refused(path, *words):
 
 
 @pytest.mark.parametrize("which", [C.META_CONFIG, C.META_PROGRESS])
-@pytest.mark.parametrize("text, kind", [("[1, 2]", "list"), ("3", "int"), ('"paper"', "str"),
-                                        ("null", "NoneType"), ("true", "bool"),
-                                        ("NaN", "float")])
+@pytest.mark.parametrize(
+    "text, kind",
+    [
+        ("[1, 2]", "list"),
+        ("3", "int"),
+        ('"paper"', "str"),
+        ("null", "NoneType"),
+        ("true", "bool"),
+        ("NaN", "float"),
+    ],
+)
 def test_meta_that_is_json_but_no_object_is_refused(tmp_path, which, text, kind):
     # meta/config as a list, a number, ...: AttributeError ('list' object has no attribute
     # 'get'); meta/progress as one: silently returned, and resume failed later
@@ -291,23 +322,27 @@ def test_meta_that_is_not_a_text_scalar_is_refused(tmp_path, value):
     _refused(path, "meta/config must be JSON text")
 
 
-@pytest.mark.parametrize("field, value, words", [
-    ("model", "lenet7", "model must be one of 'paper', 'modern'"),     # was built as modern
-    ("model", None, "model must be one of"),
-    ("model", 1, "model must be one of"),
-    ("dtype", None, "dtype must be 'float32' or 'float64'"),            # was float64
-    ("dtype", ["f8"], "dtype must be"),
-    ("dtype", "S1000000000", "dtype must be"),
-    ("seed", [1, 2], "seed must be a non-negative integer"),             # was accepted
-    ("seed", True, "seed must be"),
-    ("seed", None, "seed must be"),
-    ("seed", -1, "seed must be"),
-    ("init", [], "init must be a string"),
-])
+@pytest.mark.parametrize(
+    "field, value, words",
+    [
+        ("model", "lenet7", "model must be one of 'paper', 'modern'"),  # was built as modern
+        ("model", None, "model must be one of"),
+        ("model", 1, "model must be one of"),
+        ("dtype", None, "dtype must be 'float32' or 'float64'"),  # was float64
+        ("dtype", ["f8"], "dtype must be"),
+        ("dtype", "S1000000000", "dtype must be"),
+        ("seed", [1, 2], "seed must be a non-negative integer"),  # was accepted
+        ("seed", True, "seed must be"),
+        ("seed", None, "seed must be"),
+        ("seed", -1, "seed must be"),
+        ("init", [], "init must be a string"),
+    ],
+)
 def test_config_naming_no_known_network_is_refused(tmp_path, field, value, words):
     def change(arrays):
         config = json.loads(str(arrays[C.META_CONFIG]))
         arrays[C.META_CONFIG] = np.array(json.dumps({**config, field: value}))
+
     path = _checkpoint(tmp_path, change)
     _refused(path, "meta/config describes no lenet network", words)
 
@@ -332,10 +367,19 @@ def test_huge_in_channels_is_refused_before_building(tmp_path, channels):
     assert time.perf_counter() - start < 1
 
 
-@pytest.mark.parametrize("field, value", [("in_channels", 1.0), ("in_channels", True),
-                                          ("in_channels", 0), ("input_size", 28.0),
-                                          ("input_size", "28"), ("input_size", 30),
-                                          ("activation", ["relu"]), ("pooling", None)])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("in_channels", 1.0),
+        ("in_channels", True),
+        ("in_channels", 0),
+        ("input_size", 28.0),
+        ("input_size", "28"),
+        ("input_size", 30),
+        ("activation", ["relu"]),
+        ("pooling", None),
+    ],
+)
 def test_modern_config_of_the_wrong_type_is_refused(tmp_path, field, value):
     _refused(_modern(tmp_path, **{field: value}), "describes no lenet network", field)
 
@@ -367,8 +411,9 @@ def test_members_that_are_not_arrays_are_refused(tmp_path):
     # np.load returned the raw bytes of a member without .npy (here the weights of F6)
     good = _checkpoint(tmp_path, name="good.npz")
     with zipfile.ZipFile(good) as z:
-        members = [(i.filename.replace("F6.weight.npy", "F6.weight"), z.read(i))
-                   for i in z.infolist()]
+        members = [
+            (i.filename.replace("F6.weight.npy", "F6.weight"), z.read(i)) for i in z.infolist()
+        ]
     path = tmp_path / "checkpoint.npz"
     path.write_bytes(F._zip(members))
     _refused(path, "'F6.weight' is not a .npy array")
@@ -395,8 +440,10 @@ def test_npy_headers_claiming_huge_shapes_are_refused_before_allocating(tmp_path
     good = _checkpoint(tmp_path, name="good.npz")
     header = {"descr": "<f8", "fortran_order": False, "shape": shape}
     with zipfile.ZipFile(good) as z:
-        members = [(i.filename, z.read(i) if i.filename != "F6.bias.npy"
-                    else F._npy(np.zeros(3), header)) for i in z.infolist()]
+        members = [
+            (i.filename, z.read(i) if i.filename != "F6.bias.npy" else F._npy(np.zeros(3), header))
+            for i in z.infolist()
+        ]
     path = tmp_path / "checkpoint.npz"
     path.write_bytes(F._zip(members))
     _refused(path, "'F6.bias'")
@@ -405,8 +452,9 @@ def test_npy_headers_claiming_huge_shapes_are_refused_before_allocating(tmp_path
 def test_deflate_bomb_members_are_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(C, "MAX_CHECKPOINT_BYTES", 2**20)
     path = tmp_path / "checkpoint.npz"
-    path.write_bytes(F._zip([("C1.weight.npy", F._npy(np.zeros(3)) + bytes(2**21))],
-                            zipfile.ZIP_DEFLATED))
+    path.write_bytes(
+        F._zip([("C1.weight.npy", F._npy(np.zeros(3)) + bytes(2**21))], zipfile.ZIP_DEFLATED)
+    )
     _refused(path, f"more than {2**20} bytes")
 
 
@@ -422,7 +470,7 @@ def test_optimizer_state_must_be_numbers(tmp_path):
 
 
 def test_a_valid_checkpoint_still_reads_back(tmp_path):
-    base = F.base_checkpoints()[3]                          # modern, 3 x 32 x 32, float64
+    base = F.base_checkpoints()[3]  # modern, 3 x 32 x 32, float64
     path = tmp_path / "checkpoint.npz"
     path.write_bytes(F.npz_bytes(base.arrays))
     state = C.read_checkpoint(path)

@@ -19,14 +19,19 @@ LAYERS = ["C1", "S2", "C3", "S4", "C5", "F6", "output"]
 
 
 def _nets(dtype=np.float64):
-    return {"paper": lenet.LeNet5(seed=1, dtype=dtype),
-            "modern": lenet.LeNet5.modern(input_size=32, seed=1, dtype=dtype)}
+    return {
+        "paper": lenet.LeNet5(seed=1, dtype=dtype),
+        "modern": lenet.LeNet5.modern(input_size=32, seed=1, dtype=dtype),
+    }
 
 
 # ---- trace with gradients --------------------------------------------------------------------
 
-@pytest.mark.parametrize("variant,loss", [("paper", None), ("paper", "penalty"),
-                                          ("paper", "discriminative"), ("modern", None)])
+
+@pytest.mark.parametrize(
+    "variant,loss",
+    [("paper", None), ("paper", "penalty"), ("paper", "discriminative"), ("modern", None)],
+)
 @pytest.mark.parametrize("n", [1, 3])
 def test_trace_gradients_match_the_reference(variant, loss, n):
     net = _nets()[variant]
@@ -112,13 +117,19 @@ def test_trace_without_label_has_no_gradients():
     assert list(trace)[:3] == ["input", "C1.a", "C1"]
 
 
-@pytest.mark.parametrize("label,message", [
-    (10, "label must be a class in [0, 10)"), (-1, "in [0, 10)"), (2.5, "label must be"),
-    ([1, 2], "label must be a class"),
-])
+@pytest.mark.parametrize(
+    "label,message",
+    [
+        (10, "label must be a class in [0, 10)"),
+        (-1, "in [0, 10)"),
+        (2.5, "label must be"),
+        ([1, 2], "label must be a class"),
+    ],
+)
 def test_trace_refuses_bad_labels(label, message):
-    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")
-                       .replace("[", r"\[")):
+    with pytest.raises(
+        ValueError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")
+    ):
         lenet.LeNet5().trace(paper_digits(np.float32)[:1], label=label)
 
 
@@ -126,8 +137,9 @@ def test_trace_refuses_a_loss_that_does_not_fit_the_output():
     with pytest.raises(ValueError, match="cross-entropy"):
         lenet.LeNet5().trace(paper_digits(np.float32)[:1], label=1, loss="cross-entropy")
     with pytest.raises(ValueError, match="logits"):
-        lenet.LeNet5.modern(input_size=32).trace(paper_digits(np.float32)[:1], label=1,
-                                                 loss="penalty")
+        lenet.LeNet5.modern(input_size=32).trace(
+            paper_digits(np.float32)[:1], label=1, loss="penalty"
+        )
     with pytest.raises(ValueError, match="give label too"):
         lenet.LeNet5().trace(paper_digits(np.float32)[:1], loss="penalty")
     with pytest.raises(ValueError, match="j is the constant of the discriminative loss"):
@@ -146,17 +158,20 @@ def test_trace_copy_keeps_the_gradients():
 
 # ---- hooks -------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("variant", ["paper", "modern"])
 def test_forward_hooks_see_every_layer_in_order(variant):
     net = _nets(np.float32)[variant]
     seen = []
-    handles = [layer.register_forward_hook(
-        lambda layer, x, y: seen.append((layer.name, x.shape, y.shape))) for layer in net]
+    handles = [
+        layer.register_forward_hook(lambda layer, x, y: seen.append((layer.name, x.shape, y.shape)))
+        for layer in net
+    ]
     x = paper_digits(np.float32)[:2]
     out = net.forward(x)
     trace = net.trace(x)
     assert [name for name, _, _ in seen] == LAYERS * 2
-    for name, xs, ys in seen[:len(LAYERS)]:
+    for name, _xs, ys in seen[: len(LAYERS)]:
         assert ys == trace[name].shape
     assert seen[0][1] == x.shape
     for handle in handles:
@@ -246,18 +261,56 @@ def test_copies_start_without_hooks():
 
 # ---- explain -------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name,must_have", [
-    ("C1", ["1.7159 tanh(2a/3)", "(N, 1, 32, 32)", "(N, 6, 28, 28)", "weight (6, 1, 5, 5): 150",
-            "122,304", "Section II.B (C1)"]),
-    ("S2", ["coefficient[m]", "(N, 6, 14, 14)", "coefficient (6): 6", "5,880", "Section II.B (S2)"]),
-    ("C3", ["connection table", "(N, 16, 10, 10)", "1,500 trainable (900 fixed at 0",
-            "151,600", "Table I"]),
-    ("S4", ["(N, 16, 5, 5)", "2,000", "Section II.B (S4)"]),
-    ("C5", ["(N, 120, 1, 1)", "48,000", "Section II.B (C5)"]),
-    ("F6", ["sum_i weight[o,i]", "(N, 84)", "weight (84, 120): 10,080", "Appendix A"]),
-    ("output", ["prototypes[i,j])^2", "(N, 10)", "none trainable", "Figure 3",
-                "equations (8) and (9)"]),
-])
+
+@pytest.mark.parametrize(
+    "name,must_have",
+    [
+        (
+            "C1",
+            [
+                "1.7159 tanh(2a/3)",
+                "(N, 1, 32, 32)",
+                "(N, 6, 28, 28)",
+                "weight (6, 1, 5, 5): 150",
+                "122,304",
+                "Section II.B (C1)",
+            ],
+        ),
+        (
+            "S2",
+            [
+                "coefficient[m]",
+                "(N, 6, 14, 14)",
+                "coefficient (6): 6",
+                "5,880",
+                "Section II.B (S2)",
+            ],
+        ),
+        (
+            "C3",
+            [
+                "connection table",
+                "(N, 16, 10, 10)",
+                "1,500 trainable (900 fixed at 0",
+                "151,600",
+                "Table I",
+            ],
+        ),
+        ("S4", ["(N, 16, 5, 5)", "2,000", "Section II.B (S4)"]),
+        ("C5", ["(N, 120, 1, 1)", "48,000", "Section II.B (C5)"]),
+        ("F6", ["sum_i weight[o,i]", "(N, 84)", "weight (84, 120): 10,080", "Appendix A"]),
+        (
+            "output",
+            [
+                "prototypes[i,j])^2",
+                "(N, 10)",
+                "none trainable",
+                "Figure 3",
+                "equations (8) and (9)",
+            ],
+        ),
+    ],
+)
 def test_explain_states_formula_shapes_parameters_and_place(name, must_have):
     text = getattr(lenet.LeNet5(), name).explain()
     for piece in must_have:

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from lenet import _core, losses, reference as R
-from conftest import DTYPES, DTYPE_IDS, assert_close
+from lenet import _core, losses
+from lenet import reference as R
+
+from conftest import DTYPE_IDS, DTYPES, assert_close
 
 J = 3.0  # eq. (9)'s constant, for the tests that need one
 
@@ -17,11 +20,18 @@ def _losses(j=J):
     """(name, lenet.losses function, _core function, reference function), each (out, labels)."""
     return [
         ("rbf_penalty", losses.rbf_penalty, _core.loss_rbf_penalty, R.loss_rbf_penalty),
-        ("rbf_discriminative", lambda y, l: losses.rbf_discriminative(y, l, j),
-         lambda y, l: _core.loss_rbf_discriminative(y, l, j),
-         lambda y, l: R.loss_rbf_discriminative(y, l, j)),
-        ("softmax_cross_entropy", losses.softmax_cross_entropy, _core.loss_softmax_cross_entropy,
-         R.loss_softmax_cross_entropy),
+        (
+            "rbf_discriminative",
+            lambda y, l: losses.rbf_discriminative(y, l, j),
+            lambda y, l: _core.loss_rbf_discriminative(y, l, j),
+            lambda y, l: R.loss_rbf_discriminative(y, l, j),
+        ),
+        (
+            "softmax_cross_entropy",
+            losses.softmax_cross_entropy,
+            _core.loss_softmax_cross_entropy,
+            R.loss_softmax_cross_entropy,
+        ),
     ]
 
 
@@ -165,7 +175,10 @@ def test_labels_must_be_integers_of_the_batch_length(index):
     with pytest.raises(TypeError, match="labels must be integers"):
         api(np.zeros((2, 10)), np.array([True, False]))
     # whole numbers stored as floats are class indices all the same
-    assert api(np.zeros((2, 10)), np.array([0.0, 1.0]))[0] == api(np.zeros((2, 10)), np.array([0, 1]))[0]
+    assert (
+        api(np.zeros((2, 10)), np.array([0.0, 1.0]))[0]
+        == api(np.zeros((2, 10)), np.array([0, 1]))[0]
+    )
     with pytest.raises(ValueError, match=r"labels must have shape \(2,\).*got shape \(3,\)"):
         api(np.zeros((2, 10)), np.array([0, 1, 2]))
 
@@ -200,9 +213,14 @@ def test_output_must_be_two_dimensional_and_real(index):
 
 
 @settings(max_examples=60)
-@given(n=st.integers(1, 6), classes=st.integers(1, 12), dtype=st.sampled_from(DTYPES),
-       index=st.integers(0, 2), scale=st.sampled_from([1.0, 30.0, 1e3]),
-       seed=st.integers(0, 2**32 - 1))
+@given(
+    n=st.integers(1, 6),
+    classes=st.integers(1, 12),
+    dtype=st.sampled_from(DTYPES),
+    index=st.integers(0, 2),
+    scale=st.sampled_from([1.0, 30.0, 1e3]),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_random_batches_match_reference(n, classes, dtype, index, scale, seed):
     rng = np.random.default_rng(seed)
     _, api, _, ref = _losses()[index]

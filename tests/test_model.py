@@ -14,19 +14,48 @@ import lenet
 from lenet import reference as R
 from lenet.cli import main
 from lenet.layers import Convolution, FullConnection, RBFOutput, Subsampling
-from conftest import (DTYPES, DTYPE_IDS, assert_close, paper_digits, reference_backward,
-                      reference_forward)
+
+from conftest import (
+    DTYPE_IDS,
+    DTYPES,
+    assert_close,
+    paper_digits,
+    reference_backward,
+    reference_forward,
+)
 
 NAMES = ["C1", "S2", "C3", "S4", "C5", "F6", "output"]
 PARAMETERS = [156, 12, 1516, 32, 48120, 10164, 0]
 CONNECTIONS = [122304, 5880, 151600, 2000, 48120, 10164, 840]
 OUTPUT_SHAPES = [(6, 28, 28), (6, 14, 14), (16, 10, 10), (16, 5, 5), (120, 1, 1), (84,), (10,)]
-STATE_KEYS = ["C1.weight", "C1.bias", "S2.coefficient", "S2.bias", "C3.weight", "C3.bias",
-              "S4.coefficient", "S4.bias", "C5.weight", "C5.bias", "F6.weight", "F6.bias"]
-LAYOUTS = {"C1.weight": (6, 1, 5, 5), "C1.bias": (6,), "S2.coefficient": (6,), "S2.bias": (6,),
-           "C3.weight": (16, 6, 5, 5), "C3.bias": (16,), "S4.coefficient": (16,),
-           "S4.bias": (16,), "C5.weight": (120, 16, 5, 5), "C5.bias": (120,),
-           "F6.weight": (84, 120), "F6.bias": (84,)}
+STATE_KEYS = [
+    "C1.weight",
+    "C1.bias",
+    "S2.coefficient",
+    "S2.bias",
+    "C3.weight",
+    "C3.bias",
+    "S4.coefficient",
+    "S4.bias",
+    "C5.weight",
+    "C5.bias",
+    "F6.weight",
+    "F6.bias",
+]
+LAYOUTS = {
+    "C1.weight": (6, 1, 5, 5),
+    "C1.bias": (6,),
+    "S2.coefficient": (6,),
+    "S2.bias": (6,),
+    "C3.weight": (16, 6, 5, 5),
+    "C3.bias": (16,),
+    "S4.coefficient": (16,),
+    "S4.bias": (16,),
+    "C5.weight": (120, 16, 5, 5),
+    "C5.bias": (120,),
+    "F6.weight": (84, 120),
+    "F6.bias": (84,),
+}
 
 # Table I of the paper, as LENET5.md lists it: row = C3 map (0-15), column = S2 map (0-5),
 # X = the C3 map reads that S2 map.
@@ -61,6 +90,7 @@ def _state_equal(a, b):
 
 
 # ---- the layer table of Section II.B ----------------------------------------------------------
+
 
 def test_describe_gives_the_papers_figures():
     rows = lenet.LeNet5().describe()
@@ -109,8 +139,15 @@ def test_layers_by_name_and_in_order():
     assert [layer.name for layer in net.layers] == NAMES
     assert tuple(getattr(net, name) for name in NAMES) == tuple(net.layers)
     assert list(net) == list(net.layers) and len(net) == 7
-    kinds = [Convolution, Subsampling, Convolution, Subsampling, Convolution, FullConnection,
-             RBFOutput]
+    kinds = [
+        Convolution,
+        Subsampling,
+        Convolution,
+        Subsampling,
+        Convolution,
+        FullConnection,
+        RBFOutput,
+    ]
     assert all(isinstance(layer, kind) for layer, kind in zip(net.layers, kinds))
     assert all(layer.activation == "scaled_tanh" for layer in net.layers[:-1])
     assert net.S2.mode == net.S4.mode == "paper"
@@ -118,6 +155,7 @@ def test_layers_by_name_and_in_order():
 
 
 # ---- Table I ----------------------------------------------------------------------------------
+
 
 def test_table_i_is_the_papers():
     table = _paper_table()
@@ -169,12 +207,19 @@ def test_c3_unconnected_weights_are_zero_stay_zero_and_get_no_gradient(rng):
 
 # ---- initialisation (Appendix A) --------------------------------------------------------------
 
+
 def _fan_in_limits(net):
     """{key: array of the +-2.4/F_i limit broadcast to the parameter's shape}."""
     f_c3 = 25 * _paper_table().sum(axis=1)
     assert sorted(set(f_c3.tolist())) == [75, 100, 150]
-    per_map = {"C1": np.full(6, 25.0), "C3": f_c3.astype(float), "C5": np.full(120, 400.0),
-               "F6": np.full(84, 120.0), "S2": np.full(6, 4.0), "S4": np.full(16, 4.0)}
+    per_map = {
+        "C1": np.full(6, 25.0),
+        "C3": f_c3.astype(float),
+        "C5": np.full(120, 400.0),
+        "F6": np.full(84, 120.0),
+        "S2": np.full(6, 4.0),
+        "S4": np.full(16, 4.0),
+    }
     limits = {}
     for key, arr in net.state_dict().items():
         layer = key.split(".")[0]
@@ -220,8 +265,9 @@ def test_initial_weights_lie_within_fan_in_limits(seed):
         w = c3[m][row]
         assert np.abs(w).max() > 0.8 * 2.4 / (25 * row.sum()), m
     # the 44 subsampling parameters share the limit 2.4 / 4 = 0.6
-    sub = np.concatenate([state[k] for k in ("S2.coefficient", "S2.bias", "S4.coefficient",
-                                             "S4.bias")])
+    sub = np.concatenate(
+        [state[k] for k in ("S2.coefficient", "S2.bias", "S4.coefficient", "S4.bias")]
+    )
     assert np.abs(sub).max() > 0.8 * 0.6
 
 
@@ -244,6 +290,7 @@ def test_float32_and_float64_nets_draw_the_same_values():
 
 
 # ---- parameter storage ------------------------------------------------------------------------
+
 
 def test_parameter_layouts():
     net = lenet.LeNet5()
@@ -290,6 +337,7 @@ def test_backward_overwrites_gradients(rng):
 
 
 # ---- state_dict -------------------------------------------------------------------------------
+
 
 def test_state_dict_round_trip(rng):
     net = lenet.LeNet5(seed=1)
@@ -351,14 +399,17 @@ def _broken_states(net):
     extra["C1.weight"] = extra["C1.weight"] + 1.0
     extra["F7.weight"] = np.zeros((10, 84))
     cases.append(pytest.param(extra, ValueError, r"unexpected keys \['F7.weight'\]", id="extra"))
-    variant("shape", ValueError, r"F6.weight.*shape \(84, 120\).*\(120, 84\)",
-            F6__weight=np.zeros((120, 84)))
-    variant("strings", TypeError, r"F6.bias.*floating-point.*<U",
-            F6__bias=np.array(["0.1"] * 84))
-    variant("complex", TypeError, r"C5.bias.*floating-point.*complex",
-            C5__bias=np.zeros(120, complex))
-    variant("object", TypeError, r"S4.bias.*floating-point.*object",
-            S4__bias=np.zeros(16, object))
+    variant(
+        "shape",
+        ValueError,
+        r"F6.weight.*shape \(84, 120\).*\(120, 84\)",
+        F6__weight=np.zeros((120, 84)),
+    )
+    variant("strings", TypeError, r"F6.bias.*floating-point.*<U", F6__bias=np.array(["0.1"] * 84))
+    variant(
+        "complex", TypeError, r"C5.bias.*floating-point.*complex", C5__bias=np.zeros(120, complex)
+    )
+    variant("object", TypeError, r"S4.bias.*floating-point.*object", S4__bias=np.zeros(16, object))
     nan = good["F6.weight"].copy()
     nan[3, 4] = np.nan
     variant("nan", ValueError, r"F6.weight.*NaN", F6__weight=nan)
@@ -399,6 +450,7 @@ def test_load_state_dict_needs_a_mapping():
 
 # ---- trace ------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 def test_trace_is_the_layers_one_by_one(rng, dtype):
     net = lenet.LeNet5(seed=4, dtype=dtype)
@@ -435,8 +487,12 @@ def test_trace_with_pre_activations(rng):
     expected = ["input"] + [k for n in NAMES for k in (f"{n}.a", n)]
     assert list(trace) == expected
     for name in NAMES[:-1]:  # y = f(a) with the paper's squashing
-        assert_close(trace[name], R.activation_forward(trace[f"{name}.a"], "scaled_tanh"),
-                     np.float64, what=name)
+        assert_close(
+            trace[name],
+            R.activation_forward(trace[f"{name}.a"], "scaled_tanh"),
+            np.float64,
+            what=name,
+        )
         assert not np.array_equal(trace[name], trace[f"{name}.a"])
     assert np.array_equal(trace["output.a"], trace["output"])  # the RBF output has no squashing
     plain = net.trace(x)
@@ -444,6 +500,7 @@ def test_trace_with_pre_activations(rng):
 
 
 # ---- the whole network against lenet.reference -----------------------------------------------
+
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 @pytest.mark.parametrize("variant", ["paper", "modern"])
@@ -468,6 +525,7 @@ def test_network_forward_and_backward_match_reference(rng, dtype, variant):
 
 
 # ---- inputs -----------------------------------------------------------------------------------
+
 
 def test_forward_accepts_batches_single_images_and_bare_images(rng):
     net = lenet.LeNet5(seed=1)
@@ -563,6 +621,7 @@ def test_backward_returns_the_batch_shape(rng):
 
 # ---- predictions and the modern variant --------------------------------------------------------
 
+
 def test_paper_predictions(rng):
     net = lenet.LeNet5(seed=1, dtype=np.float64)
     x = rng.uniform(-0.1, 1.175, (5, 1, 32, 32))
@@ -586,13 +645,25 @@ def test_modern_parameter_counts():
     assert c.num_parameters() == 62006
     assert c.input_shape == (3, 32, 32) and c.C1.padding == 0
     assert [tuple(r["output_shape"]) for r in c.describe()] == [
-        (6, 28, 28), (6, 14, 14), (16, 10, 10), (16, 5, 5), (120, 1, 1), (84,), (10,)]
+        (6, 28, 28),
+        (6, 14, 14),
+        (16, 10, 10),
+        (16, 5, 5),
+        (120, 1, 1),
+        (84,),
+        (10,),
+    ]
 
 
 def test_modern_glorot_initialisation():
     m = lenet.LeNet5.modern(seed=0, dtype=np.float64)
-    for layer, fan_in, fan_out in [(m.C1, 25, 150), (m.C3, 150, 400), (m.C5, 400, 3000),
-                                   (m.F6, 120, 84), (m.output, 84, 10)]:
+    for layer, fan_in, fan_out in [
+        (m.C1, 25, 150),
+        (m.C3, 150, 400),
+        (m.C5, 400, 3000),
+        (m.F6, 120, 84),
+        (m.output, 84, 10),
+    ]:
         limit = np.sqrt(6 / (fan_in + fan_out))
         w = layer.params["weight"]
         assert np.abs(w).max() <= limit and np.abs(w).max() > 0.8 * limit, layer.name
@@ -622,8 +693,15 @@ def test_modern_forward_and_predictions(rng, in_channels, size):
 # 4x less from S2 on and about 16x less from S4 on: F6 1.3e-5-2.5e-5, output 1.8e-4-5.0e-4.
 # The floors sit at about half the smallest measurement and, from S2 on, above what averaging
 # gives (C1 comes before any subsampling).
-SIGNAL_FLOORS = {"C1": 0.03, "S2": 0.03, "C3": 0.008, "S4": 0.006, "C5": 6e-4, "F6": 1e-4,
-                 "output": 1.5e-3}
+SIGNAL_FLOORS = {
+    "C1": 0.03,
+    "S2": 0.03,
+    "C3": 0.008,
+    "S4": 0.006,
+    "C5": 6e-4,
+    "F6": 1e-4,
+    "output": 1.5e-3,
+}
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -634,8 +712,8 @@ def test_initial_signal_does_not_vanish(seed):
     trace = net.trace(x)
     for name, floor in SIGNAL_FLOORS.items():
         v = trace[name].reshape(10, -1)
-        assert v.std() > floor, name                      # overall
-        assert v.std(axis=0).mean() > floor, name          # and driven by the input
+        assert v.std() > floor, name  # overall
+        assert v.std(axis=0).mean() > floor, name  # and driven by the input
     penalties = trace["output"]
     # every input's ten penalties differ from each other ...
     assert np.all(penalties.std(axis=1) > 0.1)
@@ -660,6 +738,7 @@ def test_summed_windows_carry_more_signal_than_averaged_ones():
 
 
 # ---- whole-network gradients ------------------------------------------------------------------
+
 
 def _scaled_paper_net(seed, factor):
     net = lenet.LeNet5(seed=seed, dtype=np.float64, init="lecun98")
@@ -724,6 +803,7 @@ def test_gradcheck_restores_parameters(rng):
 
 # ---- the command line -------------------------------------------------------------------------
 
+
 def test_cli_summary_prints_the_papers_table(capsys):
     assert main(["summary"]) == 0
     out = capsys.readouterr().out
@@ -749,6 +829,7 @@ def test_cli_rejects_unknown_model(capsys):
 
 # ---- copies keep the flat buffers ------------------------------------------------------------
 
+
 @pytest.mark.parametrize("how", ["deepcopy", "pickle"])
 def test_copies_keep_parameters_as_views_of_the_flat_buffers(how):
     import copy
@@ -761,8 +842,9 @@ def test_copies_keep_parameters_as_views_of_the_flat_buffers(how):
     assert np.array_equal(twin(x), net(x))
     twin.backward(np.ones((2, 10), np.float32))
     assert np.count_nonzero(twin.gradients) > 0  # gradients landed in the flat buffer
-    assert np.array_equal(twin.gradients, np.concatenate(
-        [g.reshape(-1) for g in twin.grad_dict().values()]))
+    assert np.array_equal(
+        twin.gradients, np.concatenate([g.reshape(-1) for g in twin.grad_dict().values()])
+    )
     twin.parameters[:] = 0  # and the layers see changes made through it
     assert not np.any(twin.C1.params["weight"])
     assert np.any(net.C1.params["weight"])  # the original is untouched
@@ -770,8 +852,10 @@ def test_copies_keep_parameters_as_views_of_the_flat_buffers(how):
 
 @pytest.mark.parametrize("name", ["backward", "parameters", "layers", "not an identifier", "3x"])
 def test_layer_names_may_not_hide_network_attributes(name):
-    layers = [lenet.FullConnection(4, 4, name="F"),
-              lenet.FullConnection(4, 4, activation="identity", name=name)]
+    layers = [
+        lenet.FullConnection(4, 4, name="F"),
+        lenet.FullConnection(4, 4, activation="identity", name=name),
+    ]
     with pytest.raises(ValueError, match="layer name .* cannot be used"):
         lenet.Network(layers, (1, 2, 2))
 

@@ -15,11 +15,15 @@ from lenet.sdlm import SDLM
 def two_layer_rbf_net(seed: int) -> lenet.Network:
     """x (6) -> F1 (5, scaled tanh) -> F2 (4, scaled tanh) -> RBF (3 prototypes of +-1)."""
     rng = np.random.default_rng(seed)
-    net = lenet.Network([
-        lenet.FullConnection(6, 5, name="F1", dtype=np.float64),
-        lenet.FullConnection(5, 4, name="F2", dtype=np.float64),
-        lenet.RBFOutput(rng.choice([-1.0, 1.0], size=(3, 4)), dtype=np.float64),
-    ], input_shape=(1, 2, 3), dtype=np.float64)
+    net = lenet.Network(
+        [
+            lenet.FullConnection(6, 5, name="F1", dtype=np.float64),
+            lenet.FullConnection(5, 4, name="F2", dtype=np.float64),
+            lenet.RBFOutput(rng.choice([-1.0, 1.0], size=(3, 4)), dtype=np.float64),
+        ],
+        input_shape=(1, 2, 3),
+        dtype=np.float64,
+    )
     net.parameters[:] = rng.uniform(-0.8, 0.8, net.parameters.shape)
     return net
 
@@ -28,6 +32,7 @@ def brute_force_gauss_newton_diagonal(net: lenet.Network, x: np.ndarray, eps=1e-
     """sum over patterns of 2 sum_j (d s_j / d w_k)^2 / N, s the states feeding the RBF units:
     the Gauss-Newton diagonal of equation (8), whose Hessian in s is 2 I. The Jacobian is taken
     by central differences in float64, one parameter at a time."""
+
     def states(params):
         keep = net.parameters.copy()
         net.parameters[:] = params
@@ -42,7 +47,7 @@ def brute_force_gauss_newton_diagonal(net: lenet.Network, x: np.ndarray, eps=1e-
         up[k] += eps
         down[k] -= eps
         jac = (states(up) - states(down)) / (2 * eps)  # (N, states)
-        h[k] = 2 * np.sum(jac ** 2) / len(x)
+        h[k] = 2 * np.sum(jac**2) / len(x)
     return h
 
 
@@ -79,8 +84,9 @@ def test_curvature_is_the_mean_over_patterns():
     x = rng.standard_normal((4, 1, 2, 3))
     labels = rng.integers(0, 3, 4)
     together = net.estimate_curvature(x, labels).copy()
-    one_by_one = np.mean([net.estimate_curvature(x[i:i + 1], labels[i:i + 1]).copy()
-                          for i in range(4)], axis=0)
+    one_by_one = np.mean(
+        [net.estimate_curvature(x[i : i + 1], labels[i : i + 1]).copy() for i in range(4)], axis=0
+    )
     np.testing.assert_allclose(together, one_by_one, rtol=1e-12)
 
 
@@ -142,7 +148,7 @@ def test_rmsprop_matches_keras():
         g = _gradients(net, t)
         net.gradients[:] = g
         opt.step()
-        s = 0.9 * s + 0.1 * g ** 2
+        s = 0.9 * s + 0.1 * g**2
         w = w - 0.001 * g / np.sqrt(s + 1e-7)  # Keras: eps inside the square root
     np.testing.assert_allclose(net.parameters, w, rtol=1e-12, atol=1e-15)
 
@@ -156,13 +162,14 @@ def test_adam_matches_its_formula():
         net.gradients[:] = g
         opt.step()
         m = 0.9 * m + 0.1 * g
-        v = 0.999 * v + 0.001 * g ** 2
-        w = w - 0.01 * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
+        v = 0.999 * v + 0.001 * g**2
+        w = w - 0.01 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
     np.testing.assert_allclose(net.parameters, w, rtol=1e-12, atol=1e-15)
 
 
-@pytest.mark.parametrize("make", [lambda n: SGD(n, 0.1, 0.9), lambda n: RMSprop(n),
-                                  lambda n: Adam(n), lambda n: SDLM(n)])
+@pytest.mark.parametrize(
+    "make", [lambda n: SGD(n, 0.1, 0.9), lambda n: RMSprop(n), lambda n: Adam(n), lambda n: SDLM(n)]
+)
 def test_c3_gaps_stay_zero_under_every_optimiser(make):
     net = lenet.LeNet5(seed=0)
     opt = make(net)
@@ -171,7 +178,7 @@ def test_c3_gaps_stay_zero_under_every_optimiser(make):
     y = rng.integers(0, 10, 4)
     opt.start_pass(0, (x, y))
     for i in range(4):
-        _, grad = lenet.losses.rbf_penalty(net.forward(x[i:i + 1]), y[i:i + 1])
+        _, grad = lenet.losses.rbf_penalty(net.forward(x[i : i + 1]), y[i : i + 1])
         net.backward(grad)
         net.gradients[~net.parameter_mask] = 1.0  # even if something wrote there, no step
         opt.step()
@@ -180,8 +187,9 @@ def test_c3_gaps_stay_zero_under_every_optimiser(make):
     assert np.any(net.C3.params["weight"][~gaps])
 
 
-@pytest.mark.parametrize("make", [lambda n: SGD(n, 0.1, 0.9), lambda n: RMSprop(n),
-                                  lambda n: Adam(n)])
+@pytest.mark.parametrize(
+    "make", [lambda n: SGD(n, 0.1, 0.9), lambda n: RMSprop(n), lambda n: Adam(n)]
+)
 def test_optimiser_state_round_trip(make):
     a, b = lenet.LeNet5(seed=0, dtype=np.float64), lenet.LeNet5(seed=0, dtype=np.float64)
     opt_a, opt_b = make(a), make(b)
@@ -196,10 +204,16 @@ def test_optimiser_state_round_trip(make):
     assert np.array_equal(a.parameters, b.parameters)
 
 
-@pytest.mark.parametrize("kwargs,error", [({"lr": 0}, ValueError), ({"lr": -1}, ValueError),
-                                          ({"lr": float("nan")}, ValueError),
-                                          ({"lr": "0.1"}, TypeError),
-                                          ({"momentum": 1.0}, ValueError)])
+@pytest.mark.parametrize(
+    "kwargs,error",
+    [
+        ({"lr": 0}, ValueError),
+        ({"lr": -1}, ValueError),
+        ({"lr": float("nan")}, ValueError),
+        ({"lr": "0.1"}, TypeError),
+        ({"momentum": 1.0}, ValueError),
+    ],
+)
 def test_bad_hyperparameters(kwargs, error):
     with pytest.raises(error):
         SGD(lenet.LeNet5(), **kwargs)

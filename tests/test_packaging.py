@@ -29,6 +29,7 @@ def test_public_names():
     for name in lenet.__all__:
         assert hasattr(lenet, name), name
     import lenet.reference as ref  # importable as a submodule
+
     for name in ref.__all__:
         assert callable(getattr(ref, name)) or name.isupper(), name
 
@@ -60,8 +61,9 @@ assert sorted(m for m in sys.modules if m.startswith("standalone.")) == \
 assert not any(m == "lenet" or m.startswith("lenet.") for m in sys.modules)
 print("ok")
 """
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            cwd=tmp_path, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
 
@@ -78,8 +80,11 @@ def test_the_extension_carries_no_debug_information():
     """A release build leaves debug information out (-g0; LENET_DEBUG=1 keeps it): with it the
     extension is about five times larger."""
     core = Path(lenet._core.__file__)
-    if sys.platform != "linux" or os.environ.get("LENET_DEBUG") == "1" or \
-            os.environ.get("LENET_SANITIZE") == "1":
+    if (
+        sys.platform != "linux"
+        or os.environ.get("LENET_DEBUG") == "1"
+        or os.environ.get("LENET_SANITIZE") == "1"
+    ):
         pytest.skip("checked for Linux release builds (ELF sections)")
     assert b".debug_info" not in core.read_bytes(), f"{core} holds debug information"
 

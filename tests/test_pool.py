@@ -5,15 +5,25 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import lenet
-from lenet import _core, reference as R
-from conftest import DTYPES, DTYPE_IDS, assert_close
+from lenet import _core
+from lenet import reference as R
+
+from conftest import DTYPE_IDS, DTYPES, assert_close
 
 MODES = ["paper", "average", "max"]
-SHAPES = [(1, 6, 28, 28), (64, 6, 28, 28), (3, 16, 10, 10), (2, 3, 7, 9), (1, 2, 5, 2),
-          (2, 1, 2, 3), (4, 2, 3, 3)]
+SHAPES = [
+    (1, 6, 28, 28),
+    (64, 6, 28, 28),
+    (3, 16, 10, 10),
+    (2, 3, 7, 9),
+    (1, 2, 5, 2),
+    (2, 1, 2, 3),
+    (4, 2, 3, 3),
+]
 
 
 def _case(rng, shape, dtype):
@@ -68,22 +78,27 @@ def test_odd_last_row_and_column_get_zero_gradient(rng, mode, dtype):
     y = x.copy()
     y[:, :, 6, :] = 100
     y[:, :, :, 8] = -100
-    assert np.array_equal(_core.subsample_forward(x, coefficient, bias, mode),
-                          _core.subsample_forward(y, coefficient, bias, mode))
+    assert np.array_equal(
+        _core.subsample_forward(x, coefficient, bias, mode),
+        _core.subsample_forward(y, coefficient, bias, mode),
+    )
     if mode != "max":  # every input inside a window gets some gradient
         assert np.all(d_x[:, :, :6, :8] != 0)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
-@pytest.mark.parametrize("window,winner", [
-    ([[1.0, 1.0], [1.0, 1.0]], (0, 0)),   # four-way tie: the first
-    ([[0.0, 2.0], [2.0, 2.0]], (0, 1)),   # three-way tie after the first
-    ([[0.0, 1.0], [3.0, 3.0]], (1, 0)),   # tie in the second row
-    ([[3.0, 0.0], [0.0, 3.0]], (0, 0)),   # tie between the first and the last
-    ([[0.0, 0.0], [-1.0, 0.0]], (0, 0)),
-    ([[-5.0, -4.0], [-3.0, -2.0]], (1, 1)),  # no tie: the largest
-    ([[-0.0, 0.0], [0.0, 0.0]], (0, 0)),  # signed zeros compare equal
-])
+@pytest.mark.parametrize(
+    "window,winner",
+    [
+        ([[1.0, 1.0], [1.0, 1.0]], (0, 0)),  # four-way tie: the first
+        ([[0.0, 2.0], [2.0, 2.0]], (0, 1)),  # three-way tie after the first
+        ([[0.0, 1.0], [3.0, 3.0]], (1, 0)),  # tie in the second row
+        ([[3.0, 0.0], [0.0, 3.0]], (0, 0)),  # tie between the first and the last
+        ([[0.0, 0.0], [-1.0, 0.0]], (0, 0)),
+        ([[-5.0, -4.0], [-3.0, -2.0]], (1, 1)),  # no tie: the largest
+        ([[-0.0, 0.0], [0.0, 0.0]], (0, 0)),  # signed zeros compare equal
+    ],
+)
 def test_max_ties_go_to_the_first_in_row_major_order(window, winner, dtype):
     x = np.array(window, dtype).reshape(1, 1, 2, 2)
     out = _core.subsample_forward(x, mode="max")
@@ -92,8 +107,9 @@ def test_max_ties_go_to_the_first_in_row_major_order(window, winner, dtype):
     expected = np.zeros((2, 2), dtype)
     expected[winner] = 3.5
     assert np.array_equal(d_x[0, 0], expected)
-    assert np.array_equal(d_x, R.subsample_backward(x, np.array([[[[3.5]]]]), mode="max")[0]
-                          .astype(dtype))
+    assert np.array_equal(
+        d_x, R.subsample_backward(x, np.array([[[[3.5]]]]), mode="max")[0].astype(dtype)
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
@@ -113,16 +129,24 @@ def test_in_place_parameter_gradients(rng, dtype):
     x, coefficient, _, d_out = _case(rng, (2, 3, 6, 6), dtype)
     d_c = np.full(3, np.nan, dtype)
     d_b = np.full(3, np.nan, dtype)
-    _, rc, rb = _core.subsample_backward(x, d_out, coefficient, "paper", d_coefficient=d_c,
-                                         d_bias=d_b)
+    _, rc, rb = _core.subsample_backward(
+        x, d_out, coefficient, "paper", d_coefficient=d_c, d_bias=d_b
+    )
     assert rc is d_c and rb is d_b
     _, e_c, e_b = R.subsample_backward(x, d_out, coefficient, "paper")
     assert_close(d_c, e_c, dtype)
     assert_close(d_b, e_b, dtype)
 
 
-@pytest.mark.parametrize("mode,activation", [("paper", "scaled_tanh"), ("average", "scaled_tanh"),
-                                             ("average", "identity"), ("paper", "swish")])
+@pytest.mark.parametrize(
+    "mode,activation",
+    [
+        ("paper", "scaled_tanh"),
+        ("average", "scaled_tanh"),
+        ("average", "identity"),
+        ("paper", "swish"),
+    ],
+)
 def test_subsampling_layer_gradcheck(rng, mode, activation):
     layer = lenet.Subsampling(3, mode, activation=activation, dtype=np.float64)
     layer.init_parameters(rng)
@@ -152,14 +176,23 @@ def test_subsampling_layer_parameters():
 
 
 @settings(max_examples=60)
-@given(n=st.integers(1, 3), c=st.integers(1, 4), h=st.integers(2, 9), w=st.integers(2, 9),
-       mode=st.sampled_from(MODES), dtype=st.sampled_from(DTYPES),
-       seed=st.integers(0, 2**32 - 1))
+@given(
+    n=st.integers(1, 3),
+    c=st.integers(1, 4),
+    h=st.integers(2, 9),
+    w=st.integers(2, 9),
+    mode=st.sampled_from(MODES),
+    dtype=st.sampled_from(DTYPES),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_subsample_random_shapes_match_reference(n, c, h, w, mode, dtype, seed):
     rng = np.random.default_rng(seed)
     x, coefficient, bias, d_out = _case(rng, (n, c, h, w), dtype)
-    assert_close(_core.subsample_forward(x, coefficient, bias, mode),
-                 R.subsample_forward(x, coefficient, bias, mode), dtype)
+    assert_close(
+        _core.subsample_forward(x, coefficient, bias, mode),
+        R.subsample_forward(x, coefficient, bias, mode),
+        dtype,
+    )
     got = _core.subsample_backward(x, d_out, coefficient, mode)
     want = R.subsample_backward(x, d_out, coefficient, mode)
     for g, e in zip(got, want):

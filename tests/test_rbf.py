@@ -7,12 +7,15 @@ import itertools
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import lenet
-from lenet import _core, reference as R
+from lenet import _core
+from lenet import reference as R
 from lenet.paper import BITMAP_COLUMNS, BITMAP_ROWS, DIGIT_BITMAPS, parse_bitmap
-from conftest import DTYPES, DTYPE_IDS, assert_close
+
+from conftest import DTYPE_IDS, DTYPES, assert_close
 
 # Smallest Hamming distance between two prototypes: measured 11 (digits 0 and 6). Each unit
 # of Hamming distance adds 4 to the penalty gap between two classes at a prototype.
@@ -20,8 +23,11 @@ MIN_HAMMING = 8
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
-@pytest.mark.parametrize("shape", [(1, 84, 10), (64, 84, 10), (3, 5, 2), (2, 1, 1), (4, 13, 7)],
-                         ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize(
+    "shape",
+    [(1, 84, 10), (64, 84, 10), (3, 5, 2), (2, 1, 1), (4, 13, 7)],
+    ids=lambda s: "x".join(map(str, s)),
+)
 def test_rbf_matches_reference(rng, shape, dtype):
     n, f, k = shape
     x = rng.standard_normal((n, f)).astype(dtype)
@@ -30,8 +36,12 @@ def test_rbf_matches_reference(rng, shape, dtype):
     y = _core.rbf_forward(x, protos)
     assert y.shape == (n, k)
     assert_close(y, R.rbf_forward(x, protos), dtype, what="forward")
-    assert_close(_core.rbf_backward(x, protos, d_out), R.rbf_backward(x, protos, d_out), dtype,
-                 what="backward")
+    assert_close(
+        _core.rbf_backward(x, protos, d_out),
+        R.rbf_backward(x, protos, d_out),
+        dtype,
+        what="backward",
+    )
 
 
 def test_rbf_penalty_is_squared_distance_and_zero_at_the_prototype():
@@ -57,7 +67,8 @@ def test_prototypes_are_distinct_and_far_apart():
     closest = min(distances, key=distances.get)
     assert len({row.tobytes() for row in p}) == 10
     assert distances[closest] >= MIN_HAMMING, (
-        f"digits {closest} differ in only {distances[closest]} of 84 pixels")
+        f"digits {closest} differ in only {distances[closest]} of 84 pixels"
+    )
     # no prototype is (nearly) all ink or all background
     ink = (p > 0).sum(axis=1)
     assert np.all(ink >= 10) and np.all(ink <= 74)
@@ -76,7 +87,9 @@ def test_prototypes_are_the_drawn_bitmaps():
         assert np.array_equal(parse_bitmap(drawing), bitmap)
 
 
-@pytest.mark.parametrize("bad", ["#.\n.#", "\n".join(["#######"] * 11), "\n".join(["###x###"] * 12)])
+@pytest.mark.parametrize(
+    "bad", ["#.\n.#", "\n".join(["#######"] * 11), "\n".join(["###x###"] * 12)]
+)
 def test_parse_bitmap_rejects_bad_drawings(bad):
     with pytest.raises(ValueError, match="bitmap"):
         parse_bitmap(bad)
@@ -116,8 +129,13 @@ def test_rbf_output_gradcheck(rng):
 
 
 @settings(max_examples=60)
-@given(n=st.integers(1, 4), f=st.integers(1, 30), k=st.integers(1, 12),
-       dtype=st.sampled_from(DTYPES), seed=st.integers(0, 2**32 - 1))
+@given(
+    n=st.integers(1, 4),
+    f=st.integers(1, 30),
+    k=st.integers(1, 12),
+    dtype=st.sampled_from(DTYPES),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_rbf_random_shapes_match_reference(n, f, k, dtype, seed):
     rng = np.random.default_rng(seed)
     x = rng.uniform(-2, 2, (n, f)).astype(dtype)

@@ -29,8 +29,11 @@ def test_training_snippet_trains(capsys, monkeypatch):
     """The README's Python training snippet, run as written but on the first 5,000 training
     images and 2,000 test images: the defaults (LeNet5(), no recipe) must train to under
     6 % test error (the paper recipe gives 3.9 % there; the literal one sits at chance)."""
-    blocks = [b for b in re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
-              if "lenet.train(" in b]
+    blocks = [
+        b
+        for b in re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+        if "lenet.train(" in b
+    ]
     assert len(blocks) == 1, "the README should have one Python training snippet"
     (x_train, y_train), (x_test, y_test) = lenet.datasets.load_mnist(root=MNIST, download=False)
     subset = ((x_train[:5000], y_train[:5000]), (x_test[:2000], y_test[:2000]))

@@ -10,8 +10,14 @@ from dataclasses import asdict, fields, replace
 import pytest
 
 import lenet
-from lenet.recipes import (RECIPES, Recipe, check_settings, recipe_from_config, recipe_with,
-                           without_inapplicable)
+from lenet.recipes import (
+    RECIPES,
+    Recipe,
+    check_settings,
+    recipe_from_config,
+    recipe_with,
+    without_inapplicable,
+)
 
 from conftest import tiny_data
 
@@ -20,8 +26,13 @@ def test_the_default_recipe_is_the_papers():
     assert Recipe() == RECIPES["paper"]
     assert lenet.Recipe is Recipe and lenet.RECIPES is RECIPES
     paper = Recipe()
-    assert (paper.model, paper.optimizer, paper.loss, paper.batch_size, paper.passes) == \
-        ("paper", "sdlm", "penalty", 1, 20)
+    assert (paper.model, paper.optimizer, paper.loss, paper.batch_size, paper.passes) == (
+        "paper",
+        "sdlm",
+        "penalty",
+        1,
+        20,
+    )
     assert (paper.init, paper.mu) == ("lecun98-sqrt", 0.5)  # the two departures
     literal = RECIPES["literal"]
     assert (literal.init, literal.mu) == ("lecun98", 0.02)
@@ -35,27 +46,30 @@ def test_train_without_a_recipe_uses_the_papers(monkeypatch):
     assert seen == [RECIPES["paper"]]
 
 
-@pytest.mark.parametrize("setting, value, words", [
-    ("passes", 0, "passes must be a whole number >= 1, got 0"),
-    ("passes", -3, "passes must be a whole number >= 1, got -3"),
-    ("passes", 2.5, "passes must be a whole number"),
-    ("passes", True, "passes must be a whole number"),
-    ("batch_size", 0, "batch_size must be a whole number >= 1, got 0"),
-    ("seed", -1, "seed must be a whole number >= 0"),
-    ("lr", 0.0, "lr must be a number > 0, got 0.0"),
-    ("lr", float("nan"), "lr must be a number > 0"),
-    ("mu", -0.1, "mu must be a number > 0"),
-    ("momentum", 1.0, r"momentum must be a number in \[0, 1\)"),
-    ("limit", 0, "limit must be a whole number >= 1"),
-    ("model", "resnet", "model must be one of 'paper', 'modern', got 'resnet'"),
-    ("optimizer", "lbfgs", "optimizer must be one of"),
-    ("loss", "hinge", "loss must be one of"),
-    ("dataset", "svhn", "dataset must be one of"),
-    ("preprocessing", "zca", "preprocessing must be one of"),
-    ("init", "he", "init must be one of"),
-    ("distort", "yes", "distort must be True or False"),
-    ("curvature_patterns", 0, "curvature_patterns must be a whole number >= 1"),
-])
+@pytest.mark.parametrize(
+    "setting, value, words",
+    [
+        ("passes", 0, "passes must be a whole number >= 1, got 0"),
+        ("passes", -3, "passes must be a whole number >= 1, got -3"),
+        ("passes", 2.5, "passes must be a whole number"),
+        ("passes", True, "passes must be a whole number"),
+        ("batch_size", 0, "batch_size must be a whole number >= 1, got 0"),
+        ("seed", -1, "seed must be a whole number >= 0"),
+        ("lr", 0.0, "lr must be a number > 0, got 0.0"),
+        ("lr", float("nan"), "lr must be a number > 0"),
+        ("mu", -0.1, "mu must be a number > 0"),
+        ("momentum", 1.0, r"momentum must be a number in \[0, 1\)"),
+        ("limit", 0, "limit must be a whole number >= 1"),
+        ("model", "resnet", "model must be one of 'paper', 'modern', got 'resnet'"),
+        ("optimizer", "lbfgs", "optimizer must be one of"),
+        ("loss", "hinge", "loss must be one of"),
+        ("dataset", "svhn", "dataset must be one of"),
+        ("preprocessing", "zca", "preprocessing must be one of"),
+        ("init", "he", "init must be one of"),
+        ("distort", "yes", "distort must be True or False"),
+        ("curvature_patterns", 0, "curvature_patterns must be a whole number >= 1"),
+    ],
+)
 def test_bad_settings_are_refused_naming_them(setting, value, words):
     with pytest.raises(ValueError, match=words):
         Recipe(**{setting: value})
@@ -65,16 +79,19 @@ def test_bad_settings_are_refused_naming_them(setting, value, words):
         lenet.train(lenet.LeNet5(), tiny_data(8), recipe=recipe, progress=False, echo=None)
 
 
-@pytest.mark.parametrize("changes, setting", [
-    (dict(activation="relu"), "activation"),
-    (dict(pooling="average"), "pooling"),
-    (dict(model="modern", loss="cross-entropy", init="lecun98"), "init"),
-    (dict(optimizer="adam", mu=0.1), "mu"),
-    (dict(optimizer="adam", curvature_patterns=10), "curvature_patterns"),
-    (dict(optimizer="adam", momentum=0.9), "momentum"),
-    (dict(lr_decay=0.5), "lr_decay"),
-    (dict(j=10.0), "j"),
-])
+@pytest.mark.parametrize(
+    "changes, setting",
+    [
+        (dict(activation="relu"), "activation"),
+        (dict(pooling="average"), "pooling"),
+        (dict(model="modern", loss="cross-entropy", init="lecun98"), "init"),
+        (dict(optimizer="adam", mu=0.1), "mu"),
+        (dict(optimizer="adam", curvature_patterns=10), "curvature_patterns"),
+        (dict(optimizer="adam", momentum=0.9), "momentum"),
+        (dict(lr_decay=0.5), "lr_decay"),
+        (dict(j=10.0), "j"),
+    ],
+)
 def test_settings_that_do_not_apply_are_refused(changes, setting):
     with pytest.raises(ValueError, match=f"^{setting} applies only when"):
         Recipe(**changes)
@@ -100,8 +117,9 @@ def test_the_config_records_only_what_applies():
 
 def test_a_run_folder_records_only_what_applies(tmp_path):
     recipe = Recipe(passes=1, optimizer="sgd", lr=0.01)
-    lenet.train(lenet.LeNet5(), tiny_data(16), recipe=recipe, out=tmp_path, progress=False,
-                echo=None)
+    lenet.train(
+        lenet.LeNet5(), tiny_data(16), recipe=recipe, out=tmp_path, progress=False, echo=None
+    )
     config = json.loads((tmp_path / "config.json").read_text())
     assert config == recipe.config()
     assert "activation" not in config and "pooling" not in config and "mu" not in config
@@ -120,8 +138,7 @@ def test_configs_read_back_as_the_same_recipe():
 
 
 def test_recipe_with_resets_what_stops_applying():
-    modern = recipe_with(RECIPES["literal"], model="modern", loss="cross-entropy",
-                         optimizer="adam")
+    modern = recipe_with(RECIPES["literal"], model="modern", loss="cross-entropy", optimizer="adam")
     assert modern.mu == Recipe().mu and modern.init == Recipe().init
     with pytest.raises(ValueError, match="^mu applies only when"):
         recipe_with(RECIPES["seed"], mu=0.1)
@@ -135,8 +152,10 @@ def test_check_settings_spells_names_as_the_caller_does():
     check_settings(values)
     with pytest.raises(ValueError, match="^--activation applies only when --model is modern"):
         check_settings(values, spell=lambda f: "--" + f, given=["activation"])
-    assert without_inapplicable({**asdict(Recipe()), "mu": 0.1, "optimizer": "adam"})["mu"] == \
-        Recipe().mu
+    assert (
+        without_inapplicable({**asdict(Recipe()), "mu": 0.1, "optimizer": "adam"})["mu"]
+        == Recipe().mu
+    )
 
 
 def test_every_setting_has_a_check():

@@ -42,8 +42,15 @@ class StopAfter:
 RECIPES = {
     "paper-sdlm": Recipe(passes=2, curvature_patterns=16),
     "paper-sgd-batch4": Recipe(passes=2, optimizer="sgd", lr=0.01, batch_size=4),
-    "modern-adam-batch8": Recipe(model="modern", pooling="max", activation="relu",
-                                 optimizer="adam", loss="cross-entropy", batch_size=8, passes=2),
+    "modern-adam-batch8": Recipe(
+        model="modern",
+        pooling="max",
+        activation="relu",
+        optimizer="adam",
+        loss="cross-entropy",
+        batch_size=8,
+        passes=2,
+    ),
 }
 
 
@@ -55,8 +62,9 @@ def make_net(recipe):
 def test_history_log_and_checkpoint(tmp_path, name):
     recipe = RECIPES[name]
     net = make_net(recipe)
-    history = train(net, tiny_data(), tiny_data(16, seed=1), recipe, out=tmp_path,
-                    progress=False, echo=None)
+    history = train(
+        net, tiny_data(), tiny_data(16, seed=1), recipe, out=tmp_path, progress=False, echo=None
+    )
     assert [h["pass"] for h in history] == [1, 2]
     for h in history:
         assert set(h) >= {"pass", "lr", "train_loss", "train_error", "test_error", "seconds"}
@@ -75,14 +83,21 @@ def test_history_log_and_checkpoint(tmp_path, name):
 def test_training_learns_a_simple_task(tmp_path):
     x, y = tiny_data(200)
     net = lenet.LeNet5(seed=0)
-    history = train(net, (x, y), tiny_data(100, seed=5), Recipe(passes=3, optimizer="sgd",
-                    lr=0.002), progress=False, echo=None)
+    history = train(
+        net,
+        (x, y),
+        tiny_data(100, seed=5),
+        Recipe(passes=3, optimizer="sgd", lr=0.002),
+        progress=False,
+        echo=None,
+    )
     assert history[-1]["test_error"] < 0.1  # chance is 0.5
 
 
 @pytest.mark.parametrize("name", list(RECIPES))
-@pytest.mark.parametrize("stop_at,fused", [(1, False), (5, False), (9, False), (1, True),
-                                           (2, True), (3, True)])
+@pytest.mark.parametrize(
+    "stop_at,fused", [(1, False), (5, False), (9, False), (1, True), (2, True), (3, True)]
+)
 def test_interrupt_and_resume_give_the_same_bits(tmp_path, monkeypatch, name, stop_at, fused):
     """Interrupted (at the stop_at-th look for Ctrl-C: per step layer by layer, per chunk of
     steps on the fused path) and resumed, a run ends with the bits of an uninterrupted one."""
@@ -94,19 +109,37 @@ def test_interrupt_and_resume_give_the_same_bits(tmp_path, monkeypatch, name, st
     interrupted = make_net(recipe)
     with monkeypatch.context() as m:
         m.setattr(train_module, "StopOnInterrupt", StopAfter(stop_at))
-        history = train(interrupted, data, test, recipe, out=tmp_path / "b", progress=False,
-                        echo=None, fused=fused)
+        history = train(
+            interrupted,
+            data,
+            test,
+            recipe,
+            out=tmp_path / "b",
+            progress=False,
+            echo=None,
+            fused=fused,
+        )
     assert history[-1]["interrupted"]
     assert not np.array_equal(interrupted.parameters, straight.parameters)
     resumed = make_net(recipe)
-    history = train(resumed, data, test, recipe, out=tmp_path / "b", resume=True,
-                    progress=False, echo=None, fused=fused)
+    history = train(
+        resumed,
+        data,
+        test,
+        recipe,
+        out=tmp_path / "b",
+        resume=True,
+        progress=False,
+        echo=None,
+        fused=fused,
+    )
     assert np.array_equal(resumed.parameters, straight.parameters)
     a, b = read_checkpoint(tmp_path / "a"), read_checkpoint(tmp_path / "b")
     for key in a["optimizer"]:
         assert np.array_equal(a["optimizer"][key], b["optimizer"][key]), key
-    assert [h["test_error"] for h in a["progress"]["history"]] == \
-        [h["test_error"] for h in b["progress"]["history"]]
+    assert [h["test_error"] for h in a["progress"]["history"]] == [
+        h["test_error"] for h in b["progress"]["history"]
+    ]
 
 
 def test_a_failed_checkpoint_write_keeps_the_previous_one(tmp_path, monkeypatch):
@@ -154,8 +187,14 @@ def test_unwritable_output_folder_fails_before_training(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     with pytest.raises(OSError, match="cannot write checkpoints"):
-        train(lenet.LeNet5(), tiny_data(), recipe=Recipe(passes=1), out=blocker / "run",
-              progress=False, echo=None)
+        train(
+            lenet.LeNet5(),
+            tiny_data(),
+            recipe=Recipe(passes=1),
+            out=blocker / "run",
+            progress=False,
+            echo=None,
+        )
 
 
 def test_loss_must_fit_the_output_layer():
@@ -187,10 +226,26 @@ def test_resumed_log_matches_the_uninterrupted_one(tmp_path, monkeypatch):
     train(make_net(recipe), data, test, recipe, out=tmp_path / "a", progress=False, echo=None)
     with monkeypatch.context() as m:
         m.setattr(train_module, "StopOnInterrupt", StopAfter(15))  # in pass 2
-        train(make_net(recipe), data, test, recipe, out=tmp_path / "b", progress=False,
-              echo=None, fused=False)
-    train(make_net(recipe), data, test, recipe, out=tmp_path / "b", resume=True,
-          progress=False, echo=None)
+        train(
+            make_net(recipe),
+            data,
+            test,
+            recipe,
+            out=tmp_path / "b",
+            progress=False,
+            echo=None,
+            fused=False,
+        )
+    train(
+        make_net(recipe),
+        data,
+        test,
+        recipe,
+        out=tmp_path / "b",
+        resume=True,
+        progress=False,
+        echo=None,
+    )
     a = [json.loads(x) for x in (tmp_path / "a" / "log.jsonl").read_text().splitlines()]
     b = [json.loads(x) for x in (tmp_path / "b" / "log.jsonl").read_text().splitlines()]
     assert [r["pass"] for r in b] == [1, 2]
@@ -202,8 +257,15 @@ def test_resume_refuses_a_different_run(tmp_path):
     train(lenet.LeNet5(), tiny_data(), recipe=recipe, out=tmp_path, progress=False, echo=None)
     for changed in (dict(batch_size=2), dict(seed=1), dict(limit=20)):
         with pytest.raises(ValueError, match="cannot resume"):
-            train(lenet.LeNet5(), tiny_data(), recipe=replace(recipe, passes=2, **changed),
-                  out=tmp_path, resume=True, progress=False, echo=None)
+            train(
+                lenet.LeNet5(),
+                tiny_data(),
+                recipe=replace(recipe, passes=2, **changed),
+                out=tmp_path,
+                resume=True,
+                progress=False,
+                echo=None,
+            )
     with pytest.raises(ValueError, match="already holds a run"):
         train(lenet.LeNet5(), tiny_data(), recipe=recipe, out=tmp_path, progress=False, echo=None)
     with pytest.raises(ValueError, match="resume needs out"):
@@ -212,14 +274,20 @@ def test_resume_refuses_a_different_run(tmp_path):
 
 def test_recipe_must_fit_the_network():
     with pytest.raises(ValueError, match="recipe is for the 'paper' model"):
-        train(lenet.LeNet5.modern(input_size=32), tiny_data(),
-              recipe=Recipe(optimizer="adam"), progress=False, echo=None)
+        train(
+            lenet.LeNet5.modern(input_size=32),
+            tiny_data(),
+            recipe=Recipe(optimizer="adam"),
+            progress=False,
+            echo=None,
+        )
 
 
 def test_checkpoint_describes_the_trained_network(tmp_path):
     net = lenet.LeNet5.modern(input_size=32, activation="relu")
-    recipe = Recipe(model="modern", optimizer="adam", loss="cross-entropy", batch_size=16,
-                    passes=1)  # the recipe's own activation field says "swish"
+    recipe = Recipe(
+        model="modern", optimizer="adam", loss="cross-entropy", batch_size=16, passes=1
+    )  # the recipe's own activation field says "swish"
     train(net, tiny_data(), recipe=recipe, out=tmp_path, progress=False, echo=None)
     loaded = lenet.load_checkpoint(tmp_path)
     assert loaded.C1.activation == "relu"
@@ -228,8 +296,14 @@ def test_checkpoint_describes_the_trained_network(tmp_path):
 
 
 def test_limit_trains_on_the_first_images(tmp_path):
-    history = train(lenet.LeNet5(), tiny_data(), recipe=Recipe(passes=1, optimizer="sgd",
-                    lr=0.01, limit=10), out=tmp_path, progress=False, echo=None)
+    history = train(
+        lenet.LeNet5(),
+        tiny_data(),
+        recipe=Recipe(passes=1, optimizer="sgd", lr=0.01, limit=10),
+        out=tmp_path,
+        progress=False,
+        echo=None,
+    )
     assert read_checkpoint(tmp_path)["progress"]["run"]["images"] == 10
     assert history[-1]["pass"] == 1
 
@@ -248,18 +322,31 @@ def test_evaluate_refuses_bad_labels_and_marks_absent_classes():
 def test_only_networks_a_config_describes_are_checkpointed(tmp_path):
     """A custom stack of layers cannot be rebuilt from a config: saving it is refused at once,
     and so is training it into a run folder, before any pass (not only when read back)."""
-    custom = lenet.Network([lenet.Convolution(1, 6, 5, name="C1"),
-                            lenet.Subsampling(6, name="S2"), lenet.Convolution(6, 16, 5, name="C3"),
-                            lenet.Subsampling(16, name="S4"), lenet.Convolution(16, 120, 5, name="C5"),
-                            lenet.FullConnection(120, 84, name="F6"), lenet.RBFOutput(name="output")],
-                           (1, 32, 32))
+    custom = lenet.Network(
+        [
+            lenet.Convolution(1, 6, 5, name="C1"),
+            lenet.Subsampling(6, name="S2"),
+            lenet.Convolution(6, 16, 5, name="C3"),
+            lenet.Subsampling(16, name="S4"),
+            lenet.Convolution(16, 120, 5, name="C5"),
+            lenet.FullConnection(120, 84, name="F6"),
+            lenet.RBFOutput(name="output"),
+        ],
+        (1, 32, 32),
+    )
     assert custom.variant == "custom"
     with pytest.raises(ValueError, match="custom Network"):
         save_checkpoint(tmp_path / "c.npz", custom)
     assert not list(tmp_path.iterdir())
     with pytest.raises(ValueError, match="custom Network"):
-        train(custom, tiny_data(), recipe=Recipe(passes=1), out=tmp_path / "run", progress=False,
-              echo=None)
+        train(
+            custom,
+            tiny_data(),
+            recipe=Recipe(passes=1),
+            out=tmp_path / "run",
+            progress=False,
+            echo=None,
+        )
     assert not (tmp_path / "run").exists()
     history = train(custom, tiny_data(8), recipe=Recipe(passes=1), progress=False, echo=None)
     assert len(history) == 1  # without a run folder it trains

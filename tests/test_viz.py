@@ -27,8 +27,9 @@ from conftest import MNIST, needs_mnist, paper_digits
 
 pytest.importorskip("matplotlib")
 
-from lenet import viz  # noqa: E402  (after the skip: the pictures need matplotlib)
 from matplotlib.colors import to_rgba  # noqa: E402
+
+from lenet import viz  # noqa: E402  (after the skip: the pictures need matplotlib)
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -88,15 +89,21 @@ def assert_png(path) -> None:
     assert len(data) > 5000, path  # a picture, not an empty canvas
 
 
-# ---- feature maps (Figure 2) ------------------------------------------------------------------
+# ---- feature maps (Figure 2) --------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("variant", ["paper", "modern"])
 def test_feature_maps_show_every_layer(variant, paper_net, modern_net, digits):
     net = paper_net if variant == "paper" else modern_net
     x, y = digits
     fig = viz.feature_maps(net, x[3], label=y[3])
-    expected = {"input:": (1, (32, 32)), "C1:": (6, (28, 28)), "S2:": (6, (14, 14)),
-                "C3:": (16, (10, 10)), "S4:": (16, (5, 5))}
+    expected = {
+        "input:": (1, (32, 32)),
+        "C1:": (6, (28, 28)),
+        "S2:": (6, (14, 14)),
+        "C3:": (16, (10, 10)),
+        "S4:": (16, (5, 5)),
+    }
     for prefix, (count, shape) in expected.items():
         found = panels(fig, prefix)
         assert len(found) == count, prefix
@@ -109,8 +116,15 @@ def test_feature_maps_show_every_layer(variant, paper_net, modern_net, digits):
     assert f6.shape == (12, 7)  # the bitmap the RBF units compare with (Figure 3)
     np.testing.assert_allclose(f6.reshape(-1), trace["F6"][0], rtol=1e-6)
     text = titles(fig)
-    for heading in ("input  1 @ 32x32", "C1  6 @ 28x28", "S2  6 @ 14x14", "C3  16 @ 10x10",
-                    "S4  16 @ 5x5", "C5  120 @ 1x1", "F6  84"):
+    for heading in (
+        "input  1 @ 32x32",
+        "C1  6 @ 28x28",
+        "S2  6 @ 14x14",
+        "C3  16 @ 10x10",
+        "S4  16 @ 5x5",
+        "C5  120 @ 1x1",
+        "F6  84",
+    ):
         assert heading in text
     (out_ax,) = panels(fig, "output")
     bars = out_ax.patches[:10]
@@ -180,8 +194,9 @@ def test_feature_maps_of_the_modern_net_give_each_layers_scale(modern_net, digit
 
 def test_prototypes_are_drawn_in_one_colour_scheme(paper_net, digits):
     x, y = digits
-    in_feature_maps = _colours(panels(viz.feature_maps(paper_net, x[3], label=y[3]),
-                                      "prototype")[0])
+    in_feature_maps = _colours(
+        panels(viz.feature_maps(paper_net, x[3], label=y[3]), "prototype")[0]
+    )
     for ax in panels(viz.prototypes(paper_net), "prototype:"):
         assert _colours(ax) == in_feature_maps
 
@@ -210,10 +225,19 @@ def test_the_label_must_be_one_of_the_classes(variant, paper_net, modern_net, di
     net = paper_net if variant == "paper" else modern_net
     x, _ = digits
     for draw in (viz.feature_maps, viz.feature_maps_text):
-        for bad, shown in ((-1, "-1"), (10, "10"), (12, "12"), (np.int64(-3), "-3"),
-                           (3.5, "3.5"), ("3", "'3'"), (True, "True")):
-            message = rf"^label must be a class from 0 to 9 \(the network has 10 outputs\), " \
-                      rf"got {shown}$"
+        for bad, shown in (
+            (-1, "-1"),
+            (10, "10"),
+            (12, "12"),
+            (np.int64(-3), "-3"),
+            (3.5, "3.5"),
+            ("3", "'3'"),
+            (True, "True"),
+        ):
+            message = (
+                rf"^label must be a class from 0 to 9 \(the network has 10 outputs\), "
+                rf"got {shown}$"
+            )
             with pytest.raises(ValueError, match=message):
                 draw(net, x[4], label=bad)
     # the largest class is a label like the others, and NumPy integers are integers
@@ -222,13 +246,18 @@ def test_the_label_must_be_one_of_the_classes(variant, paper_net, modern_net, di
     assert "label 9" in titles(fig)
     (out_ax,) = panels(fig, "output")
     outlined = [bar for bar in out_ax.patches[10:] if not bar.get_fill()]
-    assert [bar.get_x() + bar.get_width() / 2 for bar in outlined] == ([] if predicted == 9
-                                                                        else [9])
-    assert viz.feature_maps_text(net, x[4], label=0).split("\n")[0].endswith(
-        f"label 0, predicted {predicted}")
+    assert [bar.get_x() + bar.get_width() / 2 for bar in outlined] == (
+        [] if predicted == 9 else [9]
+    )
+    assert (
+        viz.feature_maps_text(net, x[4], label=0)
+        .split("\n")[0]
+        .endswith(f"label 0, predicted {predicted}")
+    )
 
 
 # ---- kernels (Table I) --------------------------------------------------------------------------
+
 
 def test_kernels_lay_c3_out_as_table_i(paper_net):
     fig = viz.kernels(paper_net)
@@ -271,17 +300,24 @@ def test_kernels_of_the_modern_net_are_all_connected(modern_net):
 
 def test_kernels_need_convolutions_named_c1_and_c3():
     one_layer = lenet.Network([lenet.Convolution(1, 4, 5, name="C1")], (1, 32, 32))
-    renamed = lenet.Network([lenet.Convolution(1, 6, 5, name="A"),
-                             lenet.Convolution(6, 16, 5, name="B")], (1, 32, 32))
-    for net, layers in ((one_layer, "C1 (Convolution)"),
-                        (renamed, "A (Convolution), B (Convolution)")):
-        with pytest.raises(ValueError, match=r"^kernels\(\) needs a network with convolution "
-                           r"layers named C1 and C3, like lenet\.LeNet5 and "
-                           rf"LeNet5\.modern\(\); this one's layers are {re.escape(layers)}$"):
+    renamed = lenet.Network(
+        [lenet.Convolution(1, 6, 5, name="A"), lenet.Convolution(6, 16, 5, name="B")], (1, 32, 32)
+    )
+    for net, layers in (
+        (one_layer, "C1 (Convolution)"),
+        (renamed, "A (Convolution), B (Convolution)"),
+    ):
+        with pytest.raises(
+            ValueError,
+            match=r"^kernels\(\) needs a network with convolution "
+            r"layers named C1 and C3, like lenet\.LeNet5 and "
+            rf"LeNet5\.modern\(\); this one's layers are {re.escape(layers)}$",
+        ):
             viz.kernels(net)
 
 
 # ---- prototypes (Figure 3) ----------------------------------------------------------------------
+
 
 def test_prototypes_are_ten_7x12_bitmaps(paper_net, modern_net):
     for fig in (viz.prototypes(paper_net), viz.prototypes()):
@@ -296,9 +332,18 @@ def test_prototypes_are_ten_7x12_bitmaps(paper_net, modern_net):
 
 # ---- training curves (Figure 5) -----------------------------------------------------------------
 
-HISTORY = [{"pass": p, "lr": 1e-4, "train_loss": 1.0 / p, "running_train_error": 0.05 / p,
-            "train_error": 0.03 / p, "test_error": 0.02 + 0.01 / p, "seconds": 1.0}
-           for p in range(1, 6)]
+HISTORY = [
+    {
+        "pass": p,
+        "lr": 1e-4,
+        "train_loss": 1.0 / p,
+        "running_train_error": 0.05 / p,
+        "train_error": 0.03 / p,
+        "test_error": 0.02 + 0.01 / p,
+        "seconds": 1.0,
+    }
+    for p in range(1, 6)
+]
 
 
 def curves(fig) -> dict:
@@ -321,8 +366,13 @@ def test_training_curves_draw_train_and_test_error_per_pass(tmp_path, paper_net)
     run.mkdir()
     log = run / "log.jsonl"
     log.write_text("".join(json.dumps(r) + "\n" for r in HISTORY) + "\n")
-    path = save_checkpoint(tmp_path / "checkpoint.npz", paper_net, {}, {},
-                           {"history": HISTORY + [{"pass": 6, "interrupted": True, "step": 9}]})
+    path = save_checkpoint(
+        tmp_path / "checkpoint.npz",
+        paper_net,
+        {},
+        {},
+        {"history": HISTORY + [{"pass": 6, "interrupted": True, "step": 9}]},
+    )
     state = lenet.checkpoint.read_checkpoint(path)
     for source in (log, run, str(log), path, state, state["progress"]):
         line = curves(viz.training_curves(source))["test error after the pass"]
@@ -348,14 +398,18 @@ def test_training_curves_need_a_finished_pass(tmp_path, paper_net):
 
 # ---- misclassified digits (Figure 8) and the confusion matrix -----------------------------------
 
+
 def test_misclassified_shows_each_error_with_true_and_predicted(digits):
     x, y = digits
     predicted = y.copy()
     predicted[[1, 4, 8]] = [7, 9, 3]
     fig = viz.misclassified(x, y, predicted)
     shown = panels(fig, "misclassified:")
-    assert [ax.get_label() for ax in shown] == ["misclassified:1", "misclassified:4",
-                                               "misclassified:8"]
+    assert [ax.get_label() for ax in shown] == [
+        "misclassified:1",
+        "misclassified:4",
+        "misclassified:8",
+    ]
     assert [ax.get_title() for ax in shown] == ["1\u21927", "4\u21929", "8\u21923"]
     assert image_of(shown[0]).shape == (32, 32)
     assert "3 of 10 digits misclassified" in titles(fig)
@@ -384,7 +438,8 @@ def test_confusion_matrix_writes_every_count(rng):
             viz.confusion_matrix(bad)
 
 
-# ---- every figure renders to a PNG ----------------------------------------------------------------
+# ---- every figure renders to a PNG --------------------------------------------------------------
+
 
 def test_every_figure_renders_to_png(tmp_path, paper_net, modern_net, digits):
     x, y = digits
@@ -405,7 +460,8 @@ def test_every_figure_renders_to_png(tmp_path, paper_net, modern_net, digits):
         assert_png(path)
 
 
-# ---- text for a terminal ----------------------------------------------------------------------
+# ---- text for a terminal ------------------------------------------------------------------------
+
 
 def test_as_text_maps_values_onto_the_ramp():
     assert viz.as_text([[0.0, 1.0]]) == "  @@"  # two characters per value by default
@@ -433,37 +489,54 @@ def test_feature_maps_text_fits_a_terminal(variant, paper_net, modern_net, digit
     predicted = int(net.predict(x[2:3])[0])
     assert lines[0] == f"test image 2: label 2, predicted {predicted}"
     assert max(len(s) for s in lines) <= 80
-    for heading in ("input  1 @ 32x32", "C1  6 @ 28x28", "S2  6 @ 14x14", "C3  16 @ 10x10",
-                    "S4  16 @ 5x5", "F6  84 as 7x12"):
+    for heading in (
+        "input  1 @ 32x32",
+        "C1  6 @ 28x28",
+        "S2  6 @ 14x14",
+        "C3  16 @ 10x10",
+        "S4  16 @ 5x5",
+        "F6  84 as 7x12",
+    ):
         assert heading in text
     marked = [s for s in lines if s.endswith("<- predicted")]
     assert len(marked) == 1 and marked[0].split()[0] == str(predicted)
     assert ("prototype" in text) == (variant == "paper")
 
 
-# ---- matplotlib stays optional ----------------------------------------------------------------
+# ---- matplotlib stays optional ------------------------------------------------------------------
+
 
 def run_python(script: str, tmp_path) -> subprocess.CompletedProcess:
     """script in a fresh interpreter, in tmp_path, importing this same lenet."""
     package_parent = str(Path(lenet.__file__).resolve().parents[1])
     path = os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))
-    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=120, env={**os.environ, "PYTHONPATH": path})
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": path},
+    )
 
 
 def test_the_core_never_imports_matplotlib(tmp_path):
-    done = run_python("""
+    done = run_python(
+        """
 import sys
 import lenet, lenet.cli, lenet.viz
 lenet.cli.build_parser()
 print(lenet.viz.as_text([[0, 1]]))
 assert "matplotlib" not in sys.modules, "matplotlib was imported"
-""", tmp_path)
+""",
+        tmp_path,
+    )
     assert done.returncode == 0, done.stderr
 
 
 def test_a_missing_matplotlib_gives_a_clear_error(tmp_path):
-    done = run_python(f"""
+    done = run_python(
+        f"""
 import importlib.abc, sys
 class Block(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
@@ -477,37 +550,65 @@ except ImportError as exc:
     print("viz:", exc)
 from lenet.cli import main
 print("exit", main(["figures", {str(tmp_path / "no-checkpoint")!r}, "--out", "figs"]))
-""", tmp_path)
+""",
+        tmp_path,
+    )
     assert done.returncode == 0, done.stderr
-    assert 'viz: lenet\'s pictures need matplotlib, which is not installed: pip install ".[plot]" ' \
-        'in a checkout of lenet, or pip install "lenet[plot]" from a package index' \
-        in done.stdout
+    assert (
+        'viz: lenet\'s pictures need matplotlib, which is not installed: pip install ".[plot]" '
+        'in a checkout of lenet, or pip install "lenet[plot]" from a package index' in done.stdout
+    )
     assert "exit 2" in done.stdout
-    assert 'lenet figures: error: ' in done.stderr and 'pip install "lenet[plot]"' in done.stderr
+    assert "lenet figures: error: " in done.stderr and 'pip install "lenet[plot]"' in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "figs").exists()  # checked before anything is read or written
 
 
-# ---- the commands ---------------------------------------------------------------------------------
+# ---- the commands -------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def run_folder(tmp_path_factory):
     """A run folder with an untrained paper network's checkpoint and a two-pass history, its
     recipe pointing at the MNIST files the test suite reads (conftest.MNIST)."""
     folder = tmp_path_factory.mktemp("run")
-    save_checkpoint(folder / "checkpoint.npz", lenet.LeNet5(seed=0), {},
-                    asdict(Recipe(init="lecun98-sqrt", data=str(MNIST))),
-                    {"epoch": 2, "step": 0, "history": HISTORY[:2]})
+    save_checkpoint(
+        folder / "checkpoint.npz",
+        lenet.LeNet5(seed=0),
+        {},
+        asdict(Recipe(init="lecun98-sqrt", data=str(MNIST))),
+        {"epoch": 2, "step": 0, "history": HISTORY[:2]},
+    )
     return folder
 
 
 @needs_mnist
 def test_figures_writes_every_picture(run_folder, tmp_path, capsys):
     out = tmp_path / "figures" / "new"  # created, parents too
-    assert main(["figures", str(run_folder), "--out", str(out), "--index", "7",
-                 "--max-digits", "12", "--offline"]) == 0
-    names = ["test-image-7-feature-maps.png", "kernels.png", "prototypes.png",
-             "training-curves.png", "misclassified.png", "confusion-matrix.png"]
+    assert (
+        main(
+            [
+                "figures",
+                str(run_folder),
+                "--out",
+                str(out),
+                "--index",
+                "7",
+                "--max-digits",
+                "12",
+                "--offline",
+            ]
+        )
+        == 0
+    )
+    names = [
+        "test-image-7-feature-maps.png",
+        "kernels.png",
+        "prototypes.png",
+        "training-curves.png",
+        "misclassified.png",
+        "confusion-matrix.png",
+    ]
     assert capsys.readouterr().out.split() == [str(out / name) for name in names]
     for name in names:
         assert_png(out / name)
@@ -515,24 +616,34 @@ def test_figures_writes_every_picture(run_folder, tmp_path, capsys):
 
 @needs_mnist
 def test_figures_of_a_modern_net_without_history(tmp_path, capsys):
-    save_checkpoint(tmp_path / "checkpoint.npz", lenet.LeNet5.modern(input_size=32), {},
-                    asdict(Recipe(model="modern", loss="cross-entropy", data=str(MNIST))),
-                    {"history": []})
+    save_checkpoint(
+        tmp_path / "checkpoint.npz",
+        lenet.LeNet5.modern(input_size=32),
+        {},
+        asdict(Recipe(model="modern", loss="cross-entropy", data=str(MNIST))),
+        {"history": []},
+    )
     out = tmp_path / "figs"
-    assert main(["figures", str(tmp_path), "--out", str(out), "--max-digits", "5",
-                 "--offline"]) == 0
+    assert (
+        main(["figures", str(tmp_path), "--out", str(out), "--max-digits", "5", "--offline"]) == 0
+    )
     printed = capsys.readouterr().out
     assert "prototypes.png: skipped" in printed and "training-curves.png: skipped" in printed
     assert sorted(p.name for p in out.iterdir()) == [
-        "confusion-matrix.png", "kernels.png", "misclassified.png",
-        "test-image-7-feature-maps.png"]  # without --index: the tutorial's digit, image 7
+        "confusion-matrix.png",
+        "kernels.png",
+        "misclassified.png",
+        "test-image-7-feature-maps.png",
+    ]  # without --index: the tutorial's digit, image 7
 
 
 @needs_mnist
 def test_inspect_writes_the_digit_and_prints_text(run_folder, tmp_path, capsys):
     out = tmp_path / "digit"
-    assert main(["inspect", str(run_folder), "--index", "7", "--out", str(out), "--text",
-                 "--offline"]) == 0
+    assert (
+        main(["inspect", str(run_folder), "--index", "7", "--out", str(out), "--text", "--offline"])
+        == 0
+    )
     printed = capsys.readouterr().out
     assert printed.startswith("MNIST test image 7: label 9, predicted ")  # y_test[7] is 9
     assert "C1  6 @ 28x28" in printed and "<- predicted" in printed
@@ -546,8 +657,22 @@ def test_inspect_writes_the_digit_and_prints_text(run_folder, tmp_path, capsys):
     assert max(len(line) for line in printed.splitlines()) <= 80
 
     # the training set; --out alone: a PNG and one line about the digit
-    assert main(["inspect", str(run_folder), "--split", "train", "--index", "0", "--out",
-                 str(out), "--offline"]) == 0
+    assert (
+        main(
+            [
+                "inspect",
+                str(run_folder),
+                "--split",
+                "train",
+                "--index",
+                "0",
+                "--out",
+                str(out),
+                "--offline",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith("MNIST train image 0: label 5, predicted ")
     assert printed[1:] == [str(out / "train-image-0-feature-maps.png")]
@@ -562,8 +687,10 @@ def test_command_errors_are_clear(run_folder, tmp_path, capsys):
     assert main(["inspect", str(run_folder), "--index", "10000", "--offline"]) == 2
     err = capsys.readouterr().err
     assert "--index 10000 is out of range" in err and "0 to 9,999" in err
-    assert main(["figures", str(run_folder), "--out", str(tmp_path), "--index", "10000",
-                 "--offline"]) == 2
+    assert (
+        main(["figures", str(run_folder), "--out", str(tmp_path), "--index", "10000", "--offline"])
+        == 2
+    )
     assert "0 to 9,999" in capsys.readouterr().err
     assert main(["figures", str(tmp_path / "missing"), "--out", str(tmp_path)]) == 2
     assert "lenet figures: error:" in capsys.readouterr().err
@@ -579,16 +706,27 @@ def test_options_are_checked_before_any_data_are_read(tmp_path, capsys):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     for argv, message in (
-            (["figures", missing, "--out", str(tmp_path / "figs"), "--max-digits", "0"],
-             "lenet figures: error: --max-digits must be at least 1, got 0"),
-            (["figures", missing, "--out", str(tmp_path / "figs"), "--index", "-1"],
-             "lenet figures: error: --index -1 is out of range: images are numbered from 0"),
-            (["figures", missing, "--out", str(blocker)],
-             f"lenet figures: error: --out {blocker} is not a folder"),
-            (["inspect", missing, "--index", "-2"],
-             "lenet inspect: error: --index -2 is out of range: images are numbered from 0"),
-            (["inspect", missing, "--out", str(blocker)],
-             f"lenet inspect: error: --out {blocker} is not a folder")):
+        (
+            ["figures", missing, "--out", str(tmp_path / "figs"), "--max-digits", "0"],
+            "lenet figures: error: --max-digits must be at least 1, got 0",
+        ),
+        (
+            ["figures", missing, "--out", str(tmp_path / "figs"), "--index", "-1"],
+            "lenet figures: error: --index -1 is out of range: images are numbered from 0",
+        ),
+        (
+            ["figures", missing, "--out", str(blocker)],
+            f"lenet figures: error: --out {blocker} is not a folder",
+        ),
+        (
+            ["inspect", missing, "--index", "-2"],
+            "lenet inspect: error: --index -2 is out of range: images are numbered from 0",
+        ),
+        (
+            ["inspect", missing, "--out", str(blocker)],
+            f"lenet inspect: error: --out {blocker} is not a folder",
+        ),
+    ):
         assert main(argv + ["--offline"]) == 2, argv
         assert capsys.readouterr().err.strip() == message
     assert not (tmp_path / "figs").exists()

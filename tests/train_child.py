@@ -62,15 +62,18 @@ def main() -> None:
             if args.pause_at == "mid-write" and saves[0] == args.on_save:
                 buffer = io.BytesIO()
                 real_savez(buffer, **arrays)
-                f.write(buffer.getvalue()[:len(buffer.getvalue()) // 2])
+                f.write(buffer.getvalue()[: len(buffer.getvalue()) // 2])
                 f.flush()
                 os.fsync(f.fileno())
                 pause(out)
             real_savez(f, **arrays)
 
         def replace(src, dst):
-            if args.pause_at == "before-rename" and saves[0] == args.on_save \
-                    and str(dst).endswith("checkpoint.npz"):
+            if (
+                args.pause_at == "before-rename"
+                and saves[0] == args.on_save
+                and str(dst).endswith("checkpoint.npz")
+            ):
                 pause(out)
             real_replace(src, dst)
 

@@ -13,20 +13,40 @@ plain NumPy versions of every C kernel, and ``lenet.gradcheck`` checks any backw
 from __future__ import annotations
 
 from . import losses, optim, paper, reference, sdlm
-from ._version import __version__
+from ._version import __version__ as __version__
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .gradcheck import gradcheck
 from .layers import Convolution, FullConnection, Layer, RBFOutput, Subsampling
 from .model import InputWarning, LeNet5, Network
 from .paper import rbf_prototypes
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .recipes import RECIPES, Recipe
 from .threads import get_num_threads, openmp_enabled, set_num_threads
 from .training import evaluate, train
 
 __all__ = [
-    "CheckpointError", "InputWarning", "RECIPES", "Convolution", "FullConnection", "Layer", "LeNet5", "Network", "RBFOutput", "Recipe",
-    "Subsampling", "evaluate", "get_num_threads", "gradcheck", "load_checkpoint", "losses",
-    "openmp_enabled", "optim", "paper", "rbf_prototypes", "reference", "save_checkpoint", "sdlm",
-    "set_num_threads", "train",
+    "CheckpointError",
+    "InputWarning",
+    "RECIPES",
+    "Convolution",
+    "FullConnection",
+    "Layer",
+    "LeNet5",
+    "Network",
+    "RBFOutput",
+    "Recipe",
+    "Subsampling",
+    "evaluate",
+    "get_num_threads",
+    "gradcheck",
+    "load_checkpoint",
+    "losses",
+    "openmp_enabled",
+    "optim",
+    "paper",
+    "rbf_prototypes",
+    "reference",
+    "save_checkpoint",
+    "sdlm",
+    "set_num_threads",
+    "train",
 ]
-

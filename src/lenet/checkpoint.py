@@ -16,7 +16,8 @@ checkpoint, whole.
 
 Reading (``read_checkpoint``) checks everything before it builds anything, and refuses a bad
 file with a ``CheckpointError`` (a ``ValueError``) naming it: a zip archive whose members are
-all ``.npy`` arrays (stored or deflated, each name once), at most ``MAX_CHECKPOINT_BYTES`` in all, each array's
+all ``.npy`` arrays (stored or deflated, each name once), at most ``MAX_CHECKPOINT_BYTES`` in
+all, each array's
 header consistent with its bytes (so no claimed shape is ever allocated), no pickled objects
 (``allow_pickle=False``: pickles can run code), ``meta/config`` and ``meta/progress`` JSON
 objects, a config naming a known model, dtype and settings, optimiser state made of numbers,
@@ -32,9 +33,7 @@ import math
 import os
 import tempfile
 import zipfile
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -49,8 +48,13 @@ MAX_CHECKPOINT_BYTES = 256 * 2**20
 _MAX_MEMBERS = 10_000
 
 
-def save_checkpoint(path: str | os.PathLike, net: Network, optimizer_state: dict | None = None,
-                    config: dict | None = None, progress: dict | None = None) -> Path:
+def save_checkpoint(
+    path: str | os.PathLike,
+    net: Network,
+    optimizer_state: dict | None = None,
+    config: dict | None = None,
+    progress: dict | None = None,
+) -> Path:
     """Write net (+ optimiser state, config, progress) to `path` atomically; returns the path."""
     path = Path(path)
     arrays: dict[str, np.ndarray] = dict(net.state_dict())
@@ -64,7 +68,7 @@ def save_checkpoint(path: str | os.PathLike, net: Network, optimizer_state: dict
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+            np.savez(f, **arrays)  # type: ignore[arg-type]  # names, not allow_pickle
             f.flush()
             os.fsync(f.fileno())
         umask = os.umask(0)
@@ -97,7 +101,7 @@ class CheckpointError(ValueError):
 def _read_npy(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, key: str) -> np.ndarray:
     """One member's array; its header is checked against its bytes before NumPy allocates."""
     with zf.open(info) as f:
-        data = f.read()                          # at most info.file_size bytes, CRC checked
+        data = f.read()  # at most info.file_size bytes, CRC checked
     fp = io.BytesIO(data)
     version = np.lib.format.read_magic(fp)
     if version == (1, 0):
@@ -105,18 +109,24 @@ def _read_npy(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, key: str) 
     elif version == (2, 0):
         shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(fp)
     else:
-        raise CheckpointError(f"{path}: {key!r} is in .npy format version {version[0]}.{version[1]}, "
-                       f"which lenet checkpoints never use")
+        raise CheckpointError(
+            f"{path}: {key!r} is in .npy format version {version[0]}.{version[1]}, "
+            f"which lenet checkpoints never use"
+        )
     if dtype.hasobject:
-        raise CheckpointError(f"{path} holds pickled objects (in {key!r}); lenet checkpoints never do, "
-                       f"and pickles are not loaded (allow_pickle=False: they can run code)")
+        raise CheckpointError(
+            f"{path} holds pickled objects (in {key!r}); lenet checkpoints never do, "
+            f"and pickles are not loaded (allow_pickle=False: they can run code)"
+        )
     if any(d < 0 for d in shape):
         raise CheckpointError(f"{path}: {key!r} has a negative dimension in its shape {shape}")
     have = len(data) - fp.tell()
     claimed = math.prod(shape) * dtype.itemsize
     if claimed != have or math.prod(d or 1 for d in shape) > MAX_CHECKPOINT_BYTES:
-        raise CheckpointError(f"{path}: {key!r} is damaged: its header announces {dtype} of shape "
-                       f"{shape} ({claimed} bytes), its member holds {have} bytes of data")
+        raise CheckpointError(
+            f"{path}: {key!r} is damaged: its header announces {dtype} of shape "
+            f"{shape} ({claimed} bytes), its member holds {have} bytes of data"
+        )
     fp.seek(0)
     return np.lib.format.read_array(fp, allow_pickle=False)
 
@@ -128,29 +138,37 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
             if len(infos) > _MAX_MEMBERS:
-                raise CheckpointError(f"{path}: {len(infos)} members, far more than a checkpoint has")
+                raise CheckpointError(
+                    f"{path}: {len(infos)} members, far more than a checkpoint has"
+                )
             total = 0
             for info in infos:
                 name = info.filename
                 if not name.endswith(".npy") or info.is_dir():
-                    raise CheckpointError(f"{path} is not a .npz checkpoint: its member {name!r} is "
-                                   f"not a .npy array")
-                key = name[:-len(".npy")]
+                    raise CheckpointError(
+                        f"{path} is not a .npz checkpoint: its member {name!r} is not a .npy array"
+                    )
+                key = name[: -len(".npy")]
                 if key in arrays:
                     raise CheckpointError(f"{path}: the member {name!r} appears twice")
                 if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-                    raise CheckpointError(f"{path}: the member {name!r} is compressed with zip method "
-                                   f"{info.compress_type}; .npz files are stored or deflated")
+                    raise CheckpointError(
+                        f"{path}: the member {name!r} is compressed with zip method "
+                        f"{info.compress_type}; .npz files are stored or deflated"
+                    )
                 total += info.file_size
                 if total > MAX_CHECKPOINT_BYTES:
-                    raise CheckpointError(f"{path}: its arrays take more than {MAX_CHECKPOINT_BYTES} "
-                                   f"bytes, far more than a checkpoint holds")
+                    raise CheckpointError(
+                        f"{path}: its arrays take more than {MAX_CHECKPOINT_BYTES} "
+                        f"bytes, far more than a checkpoint holds"
+                    )
                 arrays[key] = _read_npy(zf, info, path, key)
     except CheckpointError:
         raise
     except Exception as exc:  # zipfile, zlib, the .npy format: whatever the damage is
-        raise CheckpointError(f"{path} is not a readable checkpoint (.npz): "
-                         f"{type(exc).__name__}: {exc}") from None
+        raise CheckpointError(
+            f"{path} is not a readable checkpoint (.npz): {type(exc).__name__}: {exc}"
+        ) from None
     return arrays
 
 
@@ -160,8 +178,9 @@ def _read_meta(arrays: dict, key: str, path: Path) -> dict:
         raise CheckpointError(f"{path} is not a lenet checkpoint: it has no {key}")
     text = arrays.pop(key)
     if text.dtype.kind != "U" or text.ndim != 0:
-        raise CheckpointError(f"{path}: {key} must be JSON text (a string), not {text.dtype} of shape "
-                       f"{text.shape}")
+        raise CheckpointError(
+            f"{path}: {key} must be JSON text (a string), not {text.dtype} of shape {text.shape}"
+        )
     try:
         value = json.loads(str(text[()]))
     except (ValueError, RecursionError) as exc:
@@ -198,28 +217,35 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
     if magic != b"PK\x03\x04":
         raise CheckpointError(f"{path} is not a .npz checkpoint (not a zip archive)")
     if size > MAX_CHECKPOINT_BYTES:
-        raise CheckpointError(f"{path}: {size} bytes, far more than a checkpoint holds "
-                              f"({MAX_CHECKPOINT_BYTES})")
+        raise CheckpointError(
+            f"{path}: {size} bytes, far more than a checkpoint holds ({MAX_CHECKPOINT_BYTES})"
+        )
     arrays = _read_npz(path)
     config = _read_meta(arrays, META_CONFIG, path)
     progress = _read_meta(arrays, META_PROGRESS, path)
-    optimizer = {key[len(OPTIMIZER_PREFIX):]: arrays.pop(key) for key in list(arrays)
-                 if key.startswith(OPTIMIZER_PREFIX)}
+    optimizer = {
+        key[len(OPTIMIZER_PREFIX) :]: arrays.pop(key)
+        for key in list(arrays)
+        if key.startswith(OPTIMIZER_PREFIX)
+    }
     for name, value in optimizer.items():
         if value.dtype.kind not in "iuf":
-            raise CheckpointError(f"{path}: {OPTIMIZER_PREFIX}{name} must hold numbers, not "
-                             f"{value.dtype}")
+            raise CheckpointError(
+                f"{path}: {OPTIMIZER_PREFIX}{name} must hold numbers, not {value.dtype}"
+            )
     try:
         settings = check_network_config(config)
     except ValueError as exc:
         raise CheckpointError(f"{path}: {META_CONFIG} describes no lenet network: {exc}") from None
-    if settings["model"] == "modern":            # before building: it sizes C1
+    if settings["model"] == "modern":  # before building: it sizes C1
         weight = arrays.get("C1.weight")
         stored = weight.shape[1] if weight is not None and weight.ndim == 4 else None
         if stored != settings["in_channels"]:
             held = "no C1.weight" if weight is None else f"C1.weight of shape {weight.shape}"
-            raise CheckpointError(f"{path}: {META_CONFIG} says in_channels="
-                             f"{settings['in_channels']}, but the file holds {held}")
+            raise CheckpointError(
+                f"{path}: {META_CONFIG} says in_channels="
+                f"{settings['in_channels']}, but the file holds {held}"
+            )
     try:
         net = network_from(settings)
     except (TypeError, ValueError) as exc:
@@ -227,7 +253,9 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
     try:
         net.load_state_dict(arrays)
     except (TypeError, ValueError) as exc:
-        raise CheckpointError(f"{path}: the weights do not fit the network it describes: {exc}") from None
+        raise CheckpointError(
+            f"{path}: the weights do not fit the network it describes: {exc}"
+        ) from None
     return {"net": net, "optimizer": optimizer, "config": config, "progress": progress}
 
 

@@ -21,8 +21,9 @@ def is_whole_number(value: Any) -> bool:
 
 def is_real_number(value: Any) -> bool:
     """An int or float (NumPy's too), but not a bool."""
-    return isinstance(value, (int, float, np.integer, np.floating)) and \
-        not isinstance(value, (bool, np.bool_))
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
 
 
 def whole_number(name: str, value: Any, minimum: int = 0) -> int:
@@ -32,15 +33,24 @@ def whole_number(name: str, value: Any, minimum: int = 0) -> int:
     return int(value)
 
 
-def real_number(name: str, value: Any, low: float = -math.inf, high: float = math.inf, *,
-                low_open: bool = False, high_open: bool = False) -> float:
+def real_number(
+    name: str,
+    value: Any,
+    low: float = -math.inf,
+    high: float = math.inf,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
     """``value`` as a float, which must be finite and within [low, high] (or open ends);
     TypeError when it is no real number at all."""
     if not is_real_number(value):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    if not math.isfinite(value) or \
-            (value <= low if low_open else value < low) or \
-            (value >= high if high_open else value > high):
+    if (
+        not math.isfinite(value)
+        or (value <= low if low_open else value < low)
+        or (value >= high if high_open else value > high)
+    ):
         ends = ("(" if low_open else "[") + f"{low:g}, {high:g}" + (")" if high_open else "]")
         if high == math.inf:
             want = f"a number {'>' if low_open else '>='} {low:g}"
@@ -78,8 +88,13 @@ def fraction(name: str, value: Any) -> float:
 def labels(name: str, value: Any, n: int, classes: int) -> np.ndarray:
     """``value`` as an int64 array of n class labels, each from 0 to classes - 1."""
     arr = np.asarray(value)
-    if arr.shape != (n,) or arr.dtype.kind not in "iu" or \
-            (n and (int(arr.min()) < 0 or int(arr.max()) >= classes)):
-        raise ValueError(f"{name} must hold {n} integer labels in [0, {classes}), got "
-                         f"{arr.dtype} array of shape {arr.shape}")
+    if (
+        arr.shape != (n,)
+        or arr.dtype.kind not in "iu"
+        or (n and (int(arr.min()) < 0 or int(arr.max()) >= classes))
+    ):
+        raise ValueError(
+            f"{name} must hold {n} integer labels in [0, {classes}), got "
+            f"{arr.dtype} array of shape {arr.shape}"
+        )
     return arr.astype(np.int64)

@@ -38,7 +38,8 @@ Downloads
 With ``download=True`` (the default) and no ``root``, missing files are fetched into the user
 cache folder from the mirrors in ``MIRRORS[name]``, tried in order, with a progress bar on
 stderr (``tqdm``; hidden when stderr is not a terminal). Each download goes to a temporary
-file in the cache folder and is moved into place (``os.replace``) only after its checksum matched: the SHA-256 of
+file in the cache folder and is moved into place (``os.replace``) only after its checksum
+matched: the SHA-256 of
 the *decompressed* bytes for the IDX files (``SHA256``: so recompressed copies are accepted),
 the publisher's MD5 of the archive for CIFAR-10 (``MD5``; the only sum published for it).
 Each network operation times out after ``TIMEOUT`` seconds and a whole download after
@@ -98,14 +99,25 @@ import urllib.request
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from ._version import __version__
 
 __all__ = [
-    "DatasetError", "DatasetNotFoundError", "PREPROCESSING", "affine_transform", "data_dirs",
-    "distort", "load_cifar10", "load_fashion_mnist", "load_mnist", "preprocess", "read_idx",
+    "DatasetError",
+    "DatasetNotFoundError",
+    "PREPROCESSING",
+    "affine_transform",
+    "data_dirs",
+    "distort",
+    "load_cifar10",
+    "load_fashion_mnist",
+    "load_mnist",
+    "preprocess",
+    "read_idx",
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -114,8 +126,12 @@ __all__ = [
 
 NAMES = ("mnist", "fashion-mnist", "cifar-10")
 
-IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+IDX_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
 
 #: Mirrors per dataset, tried in order; a file's URL is mirror + file name (+ ".gz" for IDX).
 MIRRORS: dict[str, list[str]] = {
@@ -136,24 +152,16 @@ MIRRORS: dict[str, list[str]] = {
 #: SHA-256 of the decompressed IDX files.
 SHA256: dict[str, dict[str, str | None]] = {
     "mnist": {
-        "train-images-idx3-ubyte":
-            "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-        "train-labels-idx1-ubyte":
-            "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-        "t10k-images-idx3-ubyte":
-            "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-        "t10k-labels-idx1-ubyte":
-            "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+        "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",  # noqa: E501
+        "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",  # noqa: E501
+        "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",  # noqa: E501
+        "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",  # noqa: E501
     },
     "fashion-mnist": {
-        "train-images-idx3-ubyte":
-            "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
-        "train-labels-idx1-ubyte":
-            "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
-        "t10k-images-idx3-ubyte":
-            "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
-        "t10k-labels-idx1-ubyte":
-            "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+        "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",  # noqa: E501
+        "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",  # noqa: E501
+        "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",  # noqa: E501
+        "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",  # noqa: E501
     },
 }
 
@@ -163,8 +171,10 @@ CIFAR10_TRAIN_FILES = tuple(f"data_batch_{i}.bin" for i in range(1, 6))
 CIFAR10_TEST_FILE = "test_batch.bin"
 CIFAR10_FILES = CIFAR10_TRAIN_FILES + (CIFAR10_TEST_FILE,)
 CIFAR10_RECORD_BYTES = 1 + 3 * 32 * 32
-_CIFAR10_MEMBERS = ({(f,) for f in CIFAR10_FILES}                       # archive member names
-                    | {(CIFAR10_SUBDIR, f) for f in CIFAR10_FILES})
+_CIFAR10_MEMBERS = (
+    {(f,) for f in CIFAR10_FILES}  # archive member names
+    | {(CIFAR10_SUBDIR, f) for f in CIFAR10_FILES}
+)
 
 #: MD5 of the CIFAR-10 archive as published on https://www.cs.toronto.edu/~kriz/cifar.html.
 MD5: dict[str, dict[str, str | None]] = {
@@ -185,17 +195,26 @@ SYSTEM_DIRS: dict[str, list[Path]] = {
     "fashion-mnist": [Path("/usr/share/datasets/fashion-mnist")],
 }
 
-TIMEOUT = 60.0                       # seconds per network operation (connect, each read)
-MAX_DOWNLOAD_SECONDS = 3600.0        # a whole download
-MAX_DOWNLOAD_BYTES = 512 * 2**20     # CIFAR-10's archive is 163 MiB
-MAX_IDX_BYTES = 256 * 2**20          # decompressed; MNIST's largest file is 45 MiB
+TIMEOUT = 60.0  # seconds per network operation (connect, each read)
+MAX_DOWNLOAD_SECONDS = 3600.0  # a whole download
+MAX_DOWNLOAD_BYTES = 512 * 2**20  # CIFAR-10's archive is 163 MiB
+MAX_IDX_BYTES = 256 * 2**20  # decompressed; MNIST's largest file is 45 MiB
 
 _GZIP_MAGIC = b"\x1f\x8b"
-_GZIP_MAX_MEMBERS = 10_000           # concatenated members in one file (MNIST's have one each)
-_GZIP_FIRST_SLICE = 1 << 12          # compressed bytes fed first to each member, then doubled
+_GZIP_MAX_MEMBERS = 10_000  # concatenated members in one file (MNIST's have one each)
+_GZIP_FIRST_SLICE = 1 << 12  # compressed bytes fed first to each member, then doubled
 _GZIP_MAX_SLICE = 1 << 22
-_IDX_TYPES = {0x08: np.dtype(np.uint8), 0x09: np.dtype(np.int8), 0x0B: np.dtype(">i2"),
-              0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+#: (x_train, y_train), (x_test, y_test), as every loader returns them
+Splits = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+_IDX_TYPES: dict[int, np.dtype] = {
+    0x08: np.dtype(np.uint8),
+    0x09: np.dtype(np.int8),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
 _IDX_MAX_DIMS = 4
 _TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "cifar-10": "CIFAR-10"}
 
@@ -206,6 +225,7 @@ _VERIFIED: dict[tuple[str, int, int, str], str] = {}
 # --------------------------------------------------------------------------------------------
 # Errors
 # --------------------------------------------------------------------------------------------
+
 
 class DatasetError(ValueError):
     """A dataset file is corrupt or invalid; the message names the file and what is wrong.
@@ -227,8 +247,13 @@ class DatasetNotFoundError(FileNotFoundError):
     in place of the loaders' arguments.
     """
 
-    def __init__(self, message: str, missing: Sequence[str] = (),
-                 searched: Sequence[Path] = (), attempts: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        message: str,
+        missing: Sequence[str] = (),
+        searched: Sequence[Path] = (),
+        attempts: Sequence[str] = (),
+    ) -> None:
         super().__init__(message)
         self.missing = list(missing)
         self.searched = list(searched)
@@ -243,6 +268,7 @@ class _Rejected(Exception):
 # --------------------------------------------------------------------------------------------
 # Folders
 # --------------------------------------------------------------------------------------------
+
 
 def _check_name(name: str) -> None:
     if name not in NAMES:
@@ -295,34 +321,45 @@ def _describe_idx_dir(d: Path) -> str:
 def _describe_cifar_dir(d: Path) -> str:
     if not d.is_dir():
         return f"  {d}  (no such folder)"
-    held = [f for f in CIFAR10_FILES
-            if (d / f).is_file() or (d / CIFAR10_SUBDIR / f).is_file()]
+    held = [f for f in CIFAR10_FILES if (d / f).is_file() or (d / CIFAR10_SUBDIR / f).is_file()]
     return f"  {d}  ({'holds only ' + ', '.join(held) if held else 'none of the files'})"
 
 
 #: How the two settings of a loader are spelled in its messages: in Python (the loaders'
 #: arguments) and on the command line (lenet's options).
-_SPELLING = {"python": {"root": "root=", "offline": "download=False"},
-             "command line": {"root": "--data ", "offline": "--offline"}}
+_SPELLING = {
+    "python": {"root": "root=", "offline": "download=False"},
+    "command line": {"root": "--data ", "offline": "--offline"},
+}
 
 
-def _not_found(name: str, missing: Sequence[str], dirs: Sequence[Path], attempts: Sequence[str],
-               download: bool, describe: Callable[[Path], str], what: str,
-               root: str | os.PathLike | None = None) -> DatasetNotFoundError:
+def _not_found(
+    name: str,
+    missing: Sequence[str],
+    dirs: Sequence[Path],
+    attempts: Sequence[str],
+    download: bool,
+    describe: Callable[[Path], str],
+    what: str,
+    root: str | os.PathLike | None = None,
+) -> DatasetNotFoundError:
     def render(where: str) -> str:
         spell = _SPELLING[where]
         title = _TITLES[name]
         if root is not None:
-            lines = [f"{title} is not in the folder given ({spell['root']}{root}): "
-                     f"missing {', '.join(missing)}{what}.", "Looked in:"]
+            lines = [
+                f"{title} is not in the folder given ({spell['root']}{root}): "
+                f"missing {', '.join(missing)}{what}.",
+                "Looked in:",
+            ]
             lines += [describe(d) for d in dirs]
             lines.append(
                 f"Put the files in {root} (or in {Path(root) / name}), or give the folder that "
                 f"holds them; without {spell['root'].strip()}, lenet looks in "
-                f"$LENET_DATA/{name} and {_cache_dir(name)}, and downloads into the latter.")
+                f"$LENET_DATA/{name} and {_cache_dir(name)}, and downloads into the latter."
+            )
             return "\n".join(lines)
-        lines = [f"{title} not found: missing {', '.join(missing)}{what}.",
-                 "Searched, in order:"]
+        lines = [f"{title} not found: missing {', '.join(missing)}{what}.", "Searched, in order:"]
         lines += [describe(d) for d in dirs]
         if not os.environ.get("LENET_DATA"):
             lines.append("  (LENET_DATA is not set)")
@@ -332,14 +369,19 @@ def _not_found(name: str, missing: Sequence[str], dirs: Sequence[Path], attempts
             lines.append("Download attempts, all failed:")
             lines += [f"  {a}" for a in attempts]
         else:
-            lines.append(f"No download mirrors are configured "
-                         f"(datasets.MIRRORS[{name!r}] is empty).")
-        fetched = f"; with downloads allowed they are fetched into {_cache_dir(name)}" \
-            if where == "python" or not download else ""
+            lines.append(
+                f"No download mirrors are configured (datasets.MIRRORS[{name!r}] is empty)."
+            )
+        fetched = (
+            f"; with downloads allowed they are fetched into {_cache_dir(name)}"
+            if where == "python" or not download
+            else ""
+        )
         lines.append(
             f"To provide the files: put them in one of the folders above, or set LENET_DATA to a "
             f"folder holding a {name}/ subfolder with them, or give the folder that holds them "
-            f"({spell['root']}DIR){fetched}.")
+            f"({spell['root']}DIR){fetched}."
+        )
         return "\n".join(lines)
 
     err = DatasetNotFoundError(render("python"), missing, dirs, attempts)
@@ -351,12 +393,12 @@ def _not_found(name: str, missing: Sequence[str], dirs: Sequence[Path], attempts
 # Reading and checking bytes
 # --------------------------------------------------------------------------------------------
 
+
 class _CorruptGzip(DatasetError):
     """The gzip layer of a file is damaged (internal: the archive reader rewords it)."""
 
 
-def _gunzip_stream(read: Callable[[int], bytes], where: object, limit: int
-                   ) -> Iterator[bytes]:
+def _gunzip_stream(read: Callable[[int], bytes], where: object, limit: int) -> Iterator[bytes]:
     """The decompressed bytes of the gzip data that ``read(n)`` gives, in pieces.
 
     Members follow one another directly; after the last one only zero bytes may follow (the
@@ -373,27 +415,37 @@ def _gunzip_stream(read: Callable[[int], bytes], where: object, limit: int
         seen += len(buf)
         return bool(buf)
 
-    while True:                                  # one member per turn
+    while True:  # one member per turn
         members += 1
         if members > _GZIP_MAX_MEMBERS:
-            raise DatasetError(f"{where}: more than {_GZIP_MAX_MEMBERS} gzip members, far "
-                               f"more than any file of these datasets", _where_path(where))
+            raise DatasetError(
+                f"{where}: more than {_GZIP_MAX_MEMBERS} gzip members, far "
+                f"more than any file of these datasets",
+                _where_path(where),
+            )
         d = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
         step = _GZIP_FIRST_SLICE
         while not d.eof:
             if off == len(buf) and not more():
-                raise _CorruptGzip(f"{where}: truncated gzip data (the stream ends before its "
-                                   f"end marker; {seen} bytes read)", _where_path(where))
-            piece = memoryview(buf)[off:off + step]
+                raise _CorruptGzip(
+                    f"{where}: truncated gzip data (the stream ends before its "
+                    f"end marker; {seen} bytes read)",
+                    _where_path(where),
+                )
+            piece = memoryview(buf)[off : off + step]
             try:
                 chunk = d.decompress(piece, min(_GZIP_MAX_SLICE, limit + 1 - total))
             except zlib.error as e:
-                raise _CorruptGzip(f"{where}: corrupt gzip data ({e})",
-                                   _where_path(where)) from None
+                raise _CorruptGzip(
+                    f"{where}: corrupt gzip data ({e})", _where_path(where)
+                ) from None
             total += len(chunk)
             if total > limit:
-                raise DatasetError(f"{where}: decompresses to more than {limit} bytes, far "
-                                   f"more than any file of these datasets", _where_path(where))
+                raise DatasetError(
+                    f"{where}: decompresses to more than {limit} bytes, far "
+                    f"more than any file of these datasets",
+                    _where_path(where),
+                )
             off += len(piece) - len(d.unconsumed_tail) - len(d.unused_data)
             step = min(2 * step, _GZIP_MAX_SLICE)
             if chunk:
@@ -401,11 +453,14 @@ def _gunzip_stream(read: Callable[[int], bytes], where: object, limit: int
         if off == len(buf) and not more():
             return
         if buf[off] != 0:
-            continue                             # the next member starts here
-        while True:                              # padding: zeros to the end, nothing else
+            continue  # the next member starts here
+        while True:  # padding: zeros to the end, nothing else
             if buf.count(0, off) != len(buf) - off:
-                raise _CorruptGzip(f"{where}: corrupt gzip data (bytes other than zero padding "
-                                   f"after the last gzip member)", _where_path(where))
+                raise _CorruptGzip(
+                    f"{where}: corrupt gzip data (bytes other than zero padding "
+                    f"after the last gzip member)",
+                    _where_path(where),
+                )
             if not more():
                 return
 
@@ -418,7 +473,7 @@ def _gunzip(raw: bytes, where: object, limit: int) -> bytes:
 class _GunzipReader:
     """A read-only binary file object over ``_gunzip_stream`` (for tarfile's stream mode)."""
 
-    def __init__(self, fileobj, where: object, limit: int) -> None:
+    def __init__(self, fileobj: Any, where: object, limit: int) -> None:
         self._pieces = _gunzip_stream(fileobj.read, where, limit)
         self._buf, self._off = b"", 0
 
@@ -431,7 +486,7 @@ class _GunzipReader:
                 self._buf, self._off = next(self._pieces, b""), 0
                 if not self._buf:
                     break
-            part = self._buf[self._off:self._off + size]
+            part = self._buf[self._off : self._off + size]
             self._off += len(part)
             size -= len(part)
             parts.append(part)
@@ -446,8 +501,7 @@ def _read_bytes(path: Path) -> bytes:
     """The file's bytes, decompressed when it is gzipped (by its name or its first bytes)."""
     size = path.stat().st_size
     if size > MAX_IDX_BYTES:
-        raise DatasetError(f"{path}: {size} bytes, far more than any file of these datasets",
-                           path)
+        raise DatasetError(f"{path}: {size} bytes, far more than any file of these datasets", path)
     raw = path.read_bytes()
     if path.name.endswith(".gz") or raw[:2] == _GZIP_MAGIC:
         return _gunzip(raw, path, MAX_IDX_BYTES)
@@ -457,34 +511,51 @@ def _read_bytes(path: Path) -> bytes:
 def _parse_idx(data: bytes, path: Path) -> np.ndarray:
     n = len(data)
     if n < 4:
-        raise DatasetError(f"{path}: too short for an IDX file ({n} bytes; the header alone "
-                           f"takes at least 8)", path)
+        raise DatasetError(
+            f"{path}: too short for an IDX file ({n} bytes; the header alone takes at least 8)",
+            path,
+        )
     kind, ndim = data[2], data[3]
     if data[0] != 0 or data[1] != 0 or kind not in _IDX_TYPES or not 1 <= ndim <= _IDX_MAX_DIMS:
         magic = int.from_bytes(data[:4], "big")
-        raise DatasetError(f"{path}: bad magic number 0x{magic:08x}, not an IDX file "
-                           f"(expected 0x00000803 for images, 0x00000801 for labels)", path)
+        raise DatasetError(
+            f"{path}: bad magic number 0x{magic:08x}, not an IDX file "
+            f"(expected 0x00000803 for images, 0x00000801 for labels)",
+            path,
+        )
     header = 4 + 4 * ndim
     if n < header:
-        raise DatasetError(f"{path}: truncated header ({n} bytes, the header of a "
-                           f"{ndim}-dimensional IDX file takes {header})", path)
+        raise DatasetError(
+            f"{path}: truncated header ({n} bytes, the header of a "
+            f"{ndim}-dimensional IDX file takes {header})",
+            path,
+        )
     dims = struct.unpack(f">{ndim}I", data[4:header])
     dtype = _IDX_TYPES[kind]
-    count = math.prod(dims)                      # Python integers: no overflow
+    count = math.prod(dims)  # Python integers: no overflow
     claimed = count * dtype.itemsize
     have = n - header
     if claimed > have:
-        raise DatasetError(f"{path}: truncated, or a wrong header: the header claims "
-                           f"{' x '.join(map(str, dims))} items ({claimed} bytes of data), the "
-                           f"file holds {have} bytes after the header", path)
+        raise DatasetError(
+            f"{path}: truncated, or a wrong header: the header claims "
+            f"{' x '.join(map(str, dims))} items ({claimed} bytes of data), the "
+            f"file holds {have} bytes after the header",
+            path,
+        )
     if claimed < have:
-        raise DatasetError(f"{path}: {have - claimed} trailing bytes after the "
-                           f"{' x '.join(map(str, dims))} items the header announces", path)
+        raise DatasetError(
+            f"{path}: {have - claimed} trailing bytes after the "
+            f"{' x '.join(map(str, dims))} items the header announces",
+            path,
+        )
     if count == 0 and math.prod(d or 1 for d in dims) * dtype.itemsize > MAX_IDX_BYTES:
         # empty, yet the other dimensions are too large for any array (NumPy cannot even
         # give an empty array such a shape when their product overflows)
-        raise DatasetError(f"{path}: the header's dimensions {' x '.join(map(str, dims))} "
-                           f"describe no array of at most {MAX_IDX_BYTES} bytes", path)
+        raise DatasetError(
+            f"{path}: the header's dimensions {' x '.join(map(str, dims))} "
+            f"describe no array of at most {MAX_IDX_BYTES} bytes",
+            path,
+        )
     arr = np.frombuffer(data, dtype=dtype, count=count, offset=header)
     return arr.astype(dtype.newbyteorder("="), copy=True).reshape(dims)
 
@@ -507,8 +578,14 @@ def _file_key(path: Path, algo: str) -> tuple[str, int, int, str]:
     return (os.path.abspath(path), st.st_size, st.st_mtime_ns, algo)
 
 
-def _check_digest(path: Path, what: str, compute: Callable[[], str], expected: str | None,
-                  key: tuple[str, int, int, str] | None, consequence: str) -> None:
+def _check_digest(
+    path: Path,
+    what: str,
+    compute: Callable[[], str],
+    expected: str | None,
+    key: tuple[str, int, int, str] | None,
+    consequence: str,
+) -> None:
     """Compare the digest `compute()` gives (``what``: "MD5", say) with `expected`, unless the
     file with identity `key` (taken before reading) was verified already; remember success."""
     if not expected:
@@ -523,13 +600,22 @@ def _check_digest(path: Path, what: str, compute: Callable[[], str], expected: s
         _VERIFIED[key] = actual
 
 
-def _check_sha256(path: Path, data: bytes, expected: str | None,
-                  key: tuple[str, int, int, str] | None,
-                  consequence: str = ": the file is corrupt or not the expected one (delete it "
-                                     "and load again)") -> None:
+def _check_sha256(
+    path: Path,
+    data: bytes,
+    expected: str | None,
+    key: tuple[str, int, int, str] | None,
+    consequence: str = ": the file is corrupt or not the expected one (delete it and load again)",
+) -> None:
     """Verify the SHA-256 of ``data``, the decompressed content of ``path``."""
-    _check_digest(path, "SHA-256 of the decompressed bytes",
-                  lambda: hashlib.sha256(data).hexdigest(), expected, key, consequence)
+    _check_digest(
+        path,
+        "SHA-256 of the decompressed bytes",
+        lambda: hashlib.sha256(data).hexdigest(),
+        expected,
+        key,
+        consequence,
+    )
 
 
 def _file_digest(path: Path, algo: str) -> str:
@@ -541,14 +627,20 @@ def _file_digest(path: Path, algo: str) -> str:
 
 
 def _check_file_md5(path: Path, expected: str | None) -> None:
-    _check_digest(path, "MD5", lambda: _file_digest(path, "md5"), expected,
-                  _file_key(path, "md5"), ": the archive is corrupt or not the expected one "
-                                          "(delete it and load again)")
+    _check_digest(
+        path,
+        "MD5",
+        lambda: _file_digest(path, "md5"),
+        expected,
+        _file_key(path, "md5"),
+        ": the archive is corrupt or not the expected one (delete it and load again)",
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # Downloads
 # --------------------------------------------------------------------------------------------
+
 
 class _NoBar:
     def update(self, n: int) -> None:
@@ -558,16 +650,24 @@ class _NoBar:
         pass
 
 
-def _progress(total: int | None, desc: str):
+def _progress(total: int | None, desc: str) -> Any:
     try:
         from tqdm import tqdm
-    except ImportError:                          # progress bars are a nicety
+    except ImportError:  # progress bars are a nicety
         return _NoBar()
-    return tqdm(total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024,
-                file=sys.stderr, disable=None, leave=False)
+    return tqdm(
+        total=total,
+        desc=desc,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        file=sys.stderr,
+        disable=None,
+        leave=False,
+    )
 
 
-def _fetch(url: str, out, desc: str) -> None:
+def _fetch(url: str, out: Any, desc: str) -> None:
     """Stream ``url`` into the open binary file ``out``."""
     request = urllib.request.Request(url, headers={"User-Agent": f"lenet/{__version__}"})
     start = time.monotonic()
@@ -603,8 +703,13 @@ def _describe_error(e: BaseException) -> str:
     return f"{type(e).__name__}: {e}" if not isinstance(e, _Rejected) else str(e)
 
 
-def _download(urls: Sequence[str], folder: Path, filename: str,
-              verify: Callable[[Path], str], attempts: list[str]) -> Path | None:
+def _download(
+    urls: Sequence[str],
+    folder: Path,
+    filename: str,
+    verify: Callable[[Path], str],
+    attempts: list[str],
+) -> Path | None:
     """Fetch the first URL whose content passes ``verify``; return the file's final path.
 
     Each attempt writes a temporary file in ``folder``; ``verify(tmp)`` raises on bad content
@@ -629,8 +734,13 @@ def _download(urls: Sequence[str], folder: Path, filename: str,
                 break
 
 
-def _download_into(urls: Sequence[str], folder: Path, filename: str,
-                   verify: Callable[[Path], str], attempts: list[str]) -> Path | None:
+def _download_into(
+    urls: Sequence[str],
+    folder: Path,
+    filename: str,
+    verify: Callable[[Path], str],
+    attempts: list[str],
+) -> Path | None:
     for url in urls:
         tmp: Path | None = None
         try:
@@ -644,8 +754,14 @@ def _download_into(urls: Sequence[str], folder: Path, filename: str,
             return final
         except DatasetError as e:
             attempts.append(f"{url}: rejected: {str(e).split(': ', 1)[-1]}")
-        except (_Rejected, urllib.error.URLError, OSError, ValueError, EOFError,
-                http.client.HTTPException) as e:
+        except (
+            _Rejected,
+            urllib.error.URLError,
+            OSError,
+            ValueError,
+            EOFError,
+            http.client.HTTPException,
+        ) as e:
             attempts.append(f"{url}: {_describe_error(e)}")
         finally:
             if tmp is not None:
@@ -657,6 +773,7 @@ def _download_into(urls: Sequence[str], folder: Path, filename: str,
 # MNIST and Fashion-MNIST
 # --------------------------------------------------------------------------------------------
 
+
 def _find_idx(base: str, dirs: Sequence[Path]) -> Path | None:
     for d in dirs:
         for fn in (base, base + ".gz"):
@@ -667,7 +784,7 @@ def _find_idx(base: str, dirs: Sequence[Path]) -> Path | None:
 
 
 def _load_idx_file(path: Path, expected_sha: str | None) -> np.ndarray:
-    key = _file_key(path, "sha256")              # before reading: a later change re-verifies
+    key = _file_key(path, "sha256")  # before reading: a later change re-verifies
     data = _read_bytes(path)
     _check_sha256(path, data, expected_sha, key)
     return _parse_idx(data, path)
@@ -695,18 +812,22 @@ def _download_idx(name: str, base: str, attempts: list[str]) -> Path | None:
 def _check_images(x: np.ndarray, path: Path, shape: tuple[int, ...]) -> None:
     if x.dtype != np.uint8 or x.ndim != 1 + len(shape) or x.shape[1:] != shape:
         want = " x ".join(map(str, ("N",) + shape))
-        raise DatasetError(f"{path}: expected uint8 images of {want}, found {x.dtype} "
-                           f"{' x '.join(map(str, x.shape))}", path)
+        raise DatasetError(
+            f"{path}: expected uint8 images of {want}, found {x.dtype} "
+            f"{' x '.join(map(str, x.shape))}",
+            path,
+        )
 
 
 def _check_labels(y: np.ndarray, where: object) -> None:
     if y.size and int(y.max()) >= 10:
         i = int(np.argmax(y >= 10))
-        raise DatasetError(f"{where}: label {int(y[i])} at index {i}; labels must be 0..9",
-                           _where_path(where))
+        raise DatasetError(
+            f"{where}: label {int(y[i])} at index {i}; labels must be 0..9", _where_path(where)
+        )
 
 
-def _load_idx_dataset(name: str, root, download: bool):
+def _load_idx_dataset(name: str, root: str | os.PathLike | None, download: bool) -> Splits:
     dirs = data_dirs(name, root)
     found: dict[str, Path] = {}
     for base in IDX_FILES:
@@ -724,8 +845,16 @@ def _load_idx_dataset(name: str, root, download: bool):
                 found[base] = p
         still = [b for b in IDX_FILES if b not in found]
         if still:
-            raise _not_found(name, still, dirs, attempts, download, _describe_idx_dir,
-                             " (each plain or gzipped, .gz)", root)
+            raise _not_found(
+                name,
+                still,
+                dirs,
+                attempts,
+                download,
+                _describe_idx_dir,
+                " (each plain or gzipped, .gz)",
+                root,
+            )
 
     sums = SHA256.get(name, {})
     arrays = {b: _load_idx_file(found[b], sums.get(b)) for b in IDX_FILES}
@@ -735,23 +864,30 @@ def _load_idx_dataset(name: str, root, download: bool):
         x, y = arrays[img], arrays[lab]
         _check_images(x, found[img], (28, 28))
         if y.dtype != np.uint8 or y.ndim != 1:
-            raise DatasetError(f"{found[lab]}: expected a 1-dimensional uint8 label file, found "
-                               f"{y.dtype} {' x '.join(map(str, y.shape))}", found[lab])
+            raise DatasetError(
+                f"{found[lab]}: expected a 1-dimensional uint8 label file, found "
+                f"{y.dtype} {' x '.join(map(str, y.shape))}",
+                found[lab],
+            )
         _check_labels(y, found[lab])
         if len(x) != len(y):
-            raise DatasetError(f"{found[img]} holds {len(x)} images but {found[lab]} holds "
-                               f"{len(y)} labels", found[img])
+            raise DatasetError(
+                f"{found[img]} holds {len(x)} images but {found[lab]} holds {len(y)} labels",
+                found[img],
+            )
         want = counts.get(split)
         if want is not None and len(x) != want:
-            raise DatasetError(f"{found[img]}: {len(x)} images, the {_TITLES[name]} {split} set "
-                               f"has {want}", found[img])
+            raise DatasetError(
+                f"{found[img]}: {len(x)} images, the {_TITLES[name]} {split} set has {want}",
+                found[img],
+            )
         if len(x) == 0:
             raise DatasetError(f"{found[img]}: no images", found[img])
         out.append((x, y))
     return out[0], out[1]
 
 
-def load_mnist(root: str | os.PathLike | None = None, download: bool = True):
+def load_mnist(root: str | os.PathLike | None = None, download: bool = True) -> Splits:
     """MNIST as ``(x_train, y_train), (x_test, y_test)``.
 
     x: uint8 (N, 28, 28), ink 255 on background 0; y: uint8 (N,), digits 0..9; N = 60,000 and
@@ -763,7 +899,7 @@ def load_mnist(root: str | os.PathLike | None = None, download: bool = True):
     return _load_idx_dataset("mnist", root, download)
 
 
-def load_fashion_mnist(root: str | os.PathLike | None = None, download: bool = True):
+def load_fashion_mnist(root: str | os.PathLike | None = None, download: bool = True) -> Splits:
     """Fashion-MNIST as ``(x_train, y_train), (x_test, y_test)``; same format as ``load_mnist``.
 
     Also found in Debian's ``/usr/share/datasets/fashion-mnist`` (package
@@ -776,16 +912,20 @@ def load_fashion_mnist(root: str | os.PathLike | None = None, download: bool = T
 # CIFAR-10
 # --------------------------------------------------------------------------------------------
 
+
 def _parse_cifar(data: bytes, where: object) -> tuple[np.ndarray, np.ndarray]:
     n, rem = divmod(len(data), CIFAR10_RECORD_BYTES)
     if rem or n == 0:
-        raise DatasetError(f"{where}: {len(data)} bytes is not a positive multiple of "
-                           f"{CIFAR10_RECORD_BYTES} (1 label byte + 3072 pixel bytes per record)",
-                           _where_path(where))
+        raise DatasetError(
+            f"{where}: {len(data)} bytes is not a positive multiple of "
+            f"{CIFAR10_RECORD_BYTES} (1 label byte + 3072 pixel bytes per record)",
+            _where_path(where),
+        )
     want = CIFAR10_RECORDS_PER_FILE
     if want is not None and n != want:
-        raise DatasetError(f"{where}: {n} records, a CIFAR-10 batch file holds {want}",
-                           _where_path(where))
+        raise DatasetError(
+            f"{where}: {n} records, a CIFAR-10 batch file holds {want}", _where_path(where)
+        )
     records = np.frombuffer(data, dtype=np.uint8).reshape(n, CIFAR10_RECORD_BYTES)
     y = records[:, 0]
     _check_labels(y, where)
@@ -797,26 +937,31 @@ def _member_limit() -> int:
     return want * CIFAR10_RECORD_BYTES if want is not None else MAX_DOWNLOAD_BYTES
 
 
-def _take_cifar_member(path: Path, tar: tarfile.TarFile, member: tarfile.TarInfo,
-                       blobs: dict[str, tuple[object, bytes]]) -> None:
+def _take_cifar_member(
+    path: Path,
+    tar: tarfile.TarFile,
+    member: tarfile.TarInfo,
+    blobs: dict[str, tuple[object, bytes]],
+) -> None:
     """Check one archive member; keep its bytes in ``blobs`` when it is an expected batch file."""
     name = member.name
     parts = PurePosixPath(name.replace("\\", "/")).parts
     if name.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
-        raise DatasetError(f"{path}: refused: unsafe member name {name!r} (absolute or "
-                           f"containing '..')", path)
+        raise DatasetError(
+            f"{path}: refused: unsafe member name {name!r} (absolute or containing '..')", path
+        )
     if parts not in _CIFAR10_MEMBERS:
-        return                           # readme.html, batches.meta.txt, folders
+        return  # readme.html, batches.meta.txt, folders
     fname = parts[-1]
     where = f"{path}:{name}"
     if not member.isfile():
-        raise DatasetError(f"{where}: refused: not a regular file (a link or a device)",
-                           path)
+        raise DatasetError(f"{where}: refused: not a regular file (a link or a device)", path)
     if fname in blobs:
         raise DatasetError(f"{where}: refused: {fname} appears twice in the archive", path)
     if member.size > _member_limit():
-        raise DatasetError(f"{where}: {member.size} bytes, more than a batch file holds "
-                           f"({_member_limit()})", path)
+        raise DatasetError(
+            f"{where}: {member.size} bytes, more than a batch file holds ({_member_limit()})", path
+        )
     f = tar.extractfile(member)
     data = f.read() if f is not None else b""
     if len(data) != member.size:
@@ -837,17 +982,19 @@ def _read_cifar_archive(path: Path) -> dict[str, tuple[object, bytes]]:
     """The six batch files' bytes from the archive, read in memory; nothing touches the disk."""
     size = path.stat().st_size
     if size > MAX_DOWNLOAD_BYTES:
-        raise DatasetError(f"{path}: {size} bytes, more than the CIFAR-10 archive "
-                           f"({MAX_DOWNLOAD_BYTES})", path)
+        raise DatasetError(
+            f"{path}: {size} bytes, more than the CIFAR-10 archive ({MAX_DOWNLOAD_BYTES})", path
+        )
     _check_file_md5(path, MD5.get("cifar-10", {}).get(CIFAR10_ARCHIVE))
     blobs: dict[str, tuple[object, bytes]] = {}
     try:
         with open(path, "rb") as raw:
             content = _GunzipReader(raw, path, _archive_limit())
-            with tarfile.open(fileobj=content, mode="r|") as tar:
+            # a file object that reads (typeshed's overloads want one that also writes)
+            with tarfile.open(fileobj=content, mode="r|") as tar:  # type: ignore[call-overload]
                 for member in tar:
                     _take_cifar_member(path, tar, member, blobs)
-            while content.read(1 << 20):          # to the end, so gzip checks CRC and length
+            while content.read(1 << 20):  # to the end, so gzip checks CRC and length
                 pass
     except _CorruptGzip as e:
         detail = str(e).removeprefix(f"{path}: ")
@@ -865,8 +1012,9 @@ def _read_cifar_archive(path: Path) -> dict[str, tuple[object, bytes]]:
 def _read_cifar_file(path: Path) -> bytes:
     size = path.stat().st_size
     if size > _member_limit():
-        raise DatasetError(f"{path}: {size} bytes, more than a batch file holds "
-                           f"({_member_limit()})", path)
+        raise DatasetError(
+            f"{path}: {size} bytes, more than a batch file holds ({_member_limit()})", path
+        )
     return path.read_bytes()
 
 
@@ -885,7 +1033,7 @@ def _parse_cifar_blobs(blobs: dict) -> dict:
     return {f: _parse_cifar(data, where) for f, (where, data) in blobs.items()}
 
 
-def load_cifar10(root: str | os.PathLike | None = None, download: bool = True):
+def load_cifar10(root: str | os.PathLike | None = None, download: bool = True) -> Splits:
     """CIFAR-10 (binary version) as ``(x_train, y_train), (x_test, y_test)``.
 
     x: uint8 (N, 3, 32, 32), channels R, G, B first (what the networks take); y: uint8 (N,),
@@ -901,6 +1049,7 @@ def load_cifar10(root: str | os.PathLike | None = None, download: bool = True):
     if source is None:
         attempts: list[str] = []
         if download and root is None:  # a folder given explicitly must hold the files
+
             def verify(tmp: Path) -> str:
                 nonlocal parsed  # read and checked once: MD5, members, sizes, contents
                 parsed = _parse_cifar_blobs(_read_cifar_archive(tmp))
@@ -911,16 +1060,23 @@ def load_cifar10(root: str | os.PathLike | None = None, download: bool = True):
             if path is not None:
                 source = ("archive", path)
         if source is None:
-            raise _not_found(name, list(CIFAR10_FILES), dirs, attempts, download,
-                             _describe_cifar_dir,
-                             f" (in the folder, in its {CIFAR10_SUBDIR}/ subfolder, "
-                             f"or as {CIFAR10_ARCHIVE})", root)
+            raise _not_found(
+                name,
+                list(CIFAR10_FILES),
+                dirs,
+                attempts,
+                download,
+                _describe_cifar_dir,
+                f" (in the folder, in its {CIFAR10_SUBDIR}/ subfolder, or as {CIFAR10_ARCHIVE})",
+                root,
+            )
     kind, path = source
     if parsed is None and kind == "archive":
         parsed = _parse_cifar_blobs(_read_cifar_archive(path))
     elif parsed is None:
-        parsed = _parse_cifar_blobs({f: (path / f, _read_cifar_file(path / f))
-                                     for f in CIFAR10_FILES})
+        parsed = _parse_cifar_blobs(
+            {f: (path / f, _read_cifar_file(path / f)) for f in CIFAR10_FILES}
+        )
     train = [parsed[f] for f in CIFAR10_TRAIN_FILES]
     x_train = np.concatenate([x for x, _ in train])
     y_train = np.concatenate([y for _, y in train])
@@ -935,7 +1091,9 @@ def load_cifar10(root: str | os.PathLike | None = None, download: bool = True):
 PREPROCESSING = ("paper", "raw", "unit")
 
 
-def preprocess(images: np.ndarray, scheme: str = "paper", dtype=np.float32) -> np.ndarray:
+def preprocess(
+    images: np.ndarray, scheme: str = "paper", dtype: DTypeLike = np.float32
+) -> np.ndarray:
     """uint8 images -> float network input of shape (N, C, H', W').
 
     ``images``: uint8 (N, H, W) (grayscale, becomes C = 1) or (N, C, H, W); other dtypes raise
@@ -951,8 +1109,9 @@ def preprocess(images: np.ndarray, scheme: str = "paper", dtype=np.float32) -> n
     * ``"unit"``: p / 255, 0..1, no padding.
     """
     if scheme not in PREPROCESSING:
-        raise ValueError(f"unknown preprocessing scheme={scheme!r}; choose one of "
-                         f"{', '.join(PREPROCESSING)}")
+        raise ValueError(
+            f"unknown preprocessing scheme={scheme!r}; choose one of {', '.join(PREPROCESSING)}"
+        )
     dt = np.dtype(dtype)
     if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise TypeError(f"dtype must be float32 or float64, not {dt}")
@@ -983,10 +1142,10 @@ def preprocess(images: np.ndarray, scheme: str = "paper", dtype=np.float32) -> n
 # Distortions (Section III.C)
 # --------------------------------------------------------------------------------------------
 
-_CHUNK_PIXELS = 1 << 16     # pixels warped per vectorised step (cache-sized temporaries)
+_CHUNK_PIXELS = 1 << 16  # pixels warped per vectorised step (cache-sized temporaries)
 
 
-def _per_image(value, n: int, what: str) -> np.ndarray:
+def _per_image(value: ArrayLike, n: int, what: str) -> np.ndarray:
     a = np.asarray(value, dtype=np.float64)
     if a.ndim == 0:
         a = np.full(n, float(a))
@@ -997,19 +1156,27 @@ def _per_image(value, n: int, what: str) -> np.ndarray:
     return a
 
 
-def _float_images(images) -> np.ndarray:
+def _float_images(images: ArrayLike) -> np.ndarray:
     """images as a float32/float64 (N, C, H, W) array, or a clear error."""
     images = np.asarray(images)
     if images.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise TypeError(f"images must be float32 or float64 (preprocess them first), not "
-                        f"{images.dtype}")
+        raise TypeError(
+            f"images must be float32 or float64 (preprocess them first), not {images.dtype}"
+        )
     if images.ndim != 4:
         raise ValueError(f"images must be (N, C, H, W), not shape {images.shape}")
     return images
 
 
-def affine_transform(images: np.ndarray, tx=0.0, ty=0.0, scale=1.0, squeeze=1.0, shear=0.0,
-                     background=None) -> np.ndarray:
+def affine_transform(
+    images: np.ndarray,
+    tx: ArrayLike = 0.0,
+    ty: ArrayLike = 0.0,
+    scale: ArrayLike = 1.0,
+    squeeze: ArrayLike = 1.0,
+    shear: ArrayLike = 0.0,
+    background: ArrayLike | None = None,
+) -> np.ndarray:
     """Warp each image of (N, C, H, W) float images by its own planar affine map.
 
     Every parameter is a scalar or an (N,) array. With coordinates centred on the image centre
@@ -1049,21 +1216,29 @@ def affine_transform(images: np.ndarray, tx=0.0, ty=0.0, scale=1.0, squeeze=1.0,
     return out
 
 
-def _warp(img, a, b, d, tx, ty, bg) -> np.ndarray:
+def _warp(
+    img: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    d: np.ndarray,
+    tx: np.ndarray,
+    ty: np.ndarray,
+    bg: np.ndarray,
+) -> np.ndarray:
     """Bilinear inverse-mapped warp of a chunk (m, C, H, W); coefficients are (m,) float64."""
     m, c, h, w = img.shape
     ft = img.dtype
     cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
-    col = (np.arange(w, dtype=np.float64) - cx)[None, None, :]           # (1, 1, W)
-    row = (np.arange(h, dtype=np.float64) - cy)[None, :, None]           # (1, H, 1)
-    u = (col - tx[:, None, None]).astype(ft)                             # (m, 1, W)
-    v = (row - ty[:, None, None]).astype(ft)                             # (m, H, 1)
+    col = (np.arange(w, dtype=np.float64) - cx)[None, None, :]  # (1, 1, W)
+    row = (np.arange(h, dtype=np.float64) - cy)[None, :, None]  # (1, H, 1)
+    u = (col - tx[:, None, None]).astype(ft)  # (m, 1, W)
+    v = (row - ty[:, None, None]).astype(ft)  # (m, H, 1)
     xs = a[:, None, None].astype(ft) * u + b[:, None, None].astype(ft) * v + ft.type(cx)
-    ys = d[:, None, None].astype(ft) * v + ft.type(cy)                   # (m, H, 1)
+    ys = d[:, None, None].astype(ft) * v + ft.type(cy)  # (m, H, 1)
     x0 = np.floor(xs)
     y0 = np.floor(ys)
-    fx = (xs - x0)[:, None]                                              # (m, 1, H, W)
-    fy = (ys - y0)[:, None]                                              # (m, 1, H, 1)
+    fx = (xs - x0)[:, None]  # (m, 1, H, W)
+    fy = (ys - y0)[:, None]  # (m, 1, H, 1)
     # Indices into the image padded with one background pixel on each side; anything
     # further out is clipped onto that border, so it reads the background.
     wp = w + 2
@@ -1077,7 +1252,7 @@ def _warp(img, a, b, d, tx, ty, bg) -> np.ndarray:
     flat = padded.reshape(-1)
     base = (np.arange(m * c, dtype=np.intp) * ((h + 2) * wp)).reshape(m, c, 1, 1)
 
-    def at(iy, ix):
+    def at(iy: np.ndarray, ix: np.ndarray) -> np.ndarray:
         return np.take(flat, base + (iy + ix)[:, None])
 
     v00, v01 = at(iy0, ix0), at(iy0, ix1)
@@ -1087,9 +1262,16 @@ def _warp(img, a, b, d, tx, ty, bg) -> np.ndarray:
     return top + fy * (bottom - top)
 
 
-def distort(images: np.ndarray, rng: np.random.Generator, *, max_shift: float = 2.0,
-            max_scale: float = 0.15, max_squeeze: float = 0.15, max_shear: float = 0.3,
-            background=None) -> np.ndarray:
+def distort(
+    images: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    max_shift: float = 2.0,
+    max_scale: float = 0.15,
+    max_squeeze: float = 0.15,
+    max_shear: float = 0.3,
+    background: ArrayLike | None = None,
+) -> np.ndarray:
     """Random planar affine distortions of (N, C, H, W) float images (Section III.C).
 
     The paper enlarged the training set with distorted copies: "horizontal and vertical
@@ -1111,10 +1293,16 @@ def distort(images: np.ndarray, rng: np.random.Generator, *, max_shift: float = 
     temporaries in cache).
     """
     if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
-                        f"not {type(rng).__name__}")
-    ranges = {"max_shift": max_shift, "max_scale": max_scale, "max_squeeze": max_squeeze,
-              "max_shear": max_shear}
+        raise TypeError(
+            f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
+            f"not {type(rng).__name__}"
+        )
+    ranges = {
+        "max_shift": max_shift,
+        "max_scale": max_scale,
+        "max_squeeze": max_squeeze,
+        "max_shear": max_shear,
+    }
     for key, value in ranges.items():
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(f"{key} must be a real number, not {type(value).__name__}")
@@ -1124,8 +1312,9 @@ def distort(images: np.ndarray, rng: np.random.Generator, *, max_shift: float = 
         ranges[key] = value
     for key in ("max_scale", "max_squeeze"):
         if ranges[key] >= 1:
-            raise ValueError(f"{key} must be below 1 (a factor 1 - {key} must stay positive), "
-                             f"got {ranges[key]}")
+            raise ValueError(
+                f"{key} must be below 1 (a factor 1 - {key} must stay positive), got {ranges[key]}"
+            )
     images = _float_images(images)
     u = rng.uniform(-1.0, 1.0, size=(images.shape[0], 5))
     return affine_transform(

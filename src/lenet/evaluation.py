@@ -16,8 +16,13 @@ __all__ = ["evaluate"]
 
 def evaluate(net: Network, x: np.ndarray, y: np.ndarray, batch_size: int = 1000) -> dict:
     """Error rate, per-class error and confusion matrix (rows: true class) of net on (x, y)."""
-    out = np.concatenate([net.infer(x[i:i + batch_size], batch_size)
-                          for i in range(0, len(x), batch_size)]) if len(x) else np.zeros((0, 10))
+    out = (
+        np.concatenate(
+            [net.infer(x[i : i + batch_size], batch_size) for i in range(0, len(x), batch_size)]
+        )
+        if len(x)
+        else np.zeros((0, 10))
+    )
     predicted, classes = net.classify(out), out.shape[1]
     y = checks.labels("y", y, len(x), classes)
     confusion = np.zeros((classes, classes), np.int64)
@@ -25,5 +30,9 @@ def evaluate(net: Network, x: np.ndarray, y: np.ndarray, batch_size: int = 1000)
     counts = confusion.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         per_class = np.where(counts > 0, 1 - np.diag(confusion) / counts, np.nan)  # nan: absent
-    return {"error": float(np.mean(predicted != y)) if len(y) else float("nan"),
-            "per_class_error": per_class, "confusion": confusion, "predicted": predicted}
+    return {
+        "error": float(np.mean(predicted != y)) if len(y) else float("nan"),
+        "per_class_error": per_class,
+        "confusion": confusion,
+        "predicted": predicted,
+    }

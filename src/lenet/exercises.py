@@ -28,15 +28,16 @@ from __future__ import annotations
 
 import os
 import traceback
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 
 from . import _core, losses, optim, sdlm
-from .layers import Convolution, FullConnection, RBFOutput, Subsampling
+from .layers import Convolution, FullConnection, Layer, RBFOutput, Subsampling
 from .model import LeNet5, Network
 from .paper import INPUT_SHAPE as PAPER_INPUT_SHAPE
 from .paper import SQUASH_A, SQUASH_S, connection_table_i, rbf_prototypes
@@ -122,6 +123,13 @@ MAPS = ("n", "map", "r", "c")
 
 # ---- engine pieces, in float64 -------------------------------------------------------------
 
+
+def _states(layer: Layer) -> np.ndarray:
+    """A copy of the states y of the layer's last forward."""
+    assert layer.y is not None  # the engine's layers are run forward first
+    return layer.y.copy()
+
+
 def _f(a: np.ndarray) -> np.ndarray:
     """The paper's squashing function, from the C core."""
     return _core.activation_forward(np.asarray(a, F64), "scaled_tanh")
@@ -174,20 +182,30 @@ def squash(a):
     raise NotImplementedError("squash")
 ''',
     hint="f(a) = A tanh(S a) with A = 1.7159 and S = 2/3 (Appendix A); check that f(1) = 1 "
-         "and f(-1) = -1.",
+    "and f(-1) = -1.",
     mistakes=(
-        Mistake("this is plain tanh(a): the paper scales it, f(a) = A tanh(S a), with "
-                "A = 1.7159 outside and S = 2/3 inside.",
-                lambda c: {"x": _tanh(c["a"])}),
-        Mistake("this is tanh(S a) without the amplitude: multiply by A = 1.7159.",
-                lambda c: {"x": _tanh(SQUASH_S * c["a"])}),
-        Mistake("this is A tanh(a) without the slope: the argument is S a, S = 2/3.",
-                lambda c: {"x": SQUASH_A * _tanh(c["a"])}),
-        Mistake("this is A tanh(3a/2): S is 2/3, not 3/2.",
-                lambda c: {"x": SQUASH_A * _tanh(1.5 * c["a"])}),
-        Mistake("this is 2A sigmoid(S a) - A: the identity is A tanh(S a) = 2A sigmoid(2 S a) "
-                "- A, with a factor 2 inside the sigmoid.",
-                lambda c: {"x": 2 * SQUASH_A * _sigmoid(SQUASH_S * c["a"]) - SQUASH_A}),
+        Mistake(
+            "this is plain tanh(a): the paper scales it, f(a) = A tanh(S a), with "
+            "A = 1.7159 outside and S = 2/3 inside.",
+            lambda c: {"x": _tanh(c["a"])},
+        ),
+        Mistake(
+            "this is tanh(S a) without the amplitude: multiply by A = 1.7159.",
+            lambda c: {"x": _tanh(SQUASH_S * c["a"])},
+        ),
+        Mistake(
+            "this is A tanh(a) without the slope: the argument is S a, S = 2/3.",
+            lambda c: {"x": SQUASH_A * _tanh(c["a"])},
+        ),
+        Mistake(
+            "this is A tanh(3a/2): S is 2/3, not 3/2.",
+            lambda c: {"x": SQUASH_A * _tanh(1.5 * c["a"])},
+        ),
+        Mistake(
+            "this is 2A sigmoid(S a) - A: the identity is A tanh(S a) = 2A sigmoid(2 S a) "
+            "- A, with a factor 2 inside the sigmoid.",
+            lambda c: {"x": 2 * SQUASH_A * _sigmoid(SQUASH_S * c["a"]) - SQUASH_A},
+        ),
     ),
 )
 
@@ -215,22 +233,30 @@ def squash_derivative(a):
     raise NotImplementedError("squash_derivative")
 ''',
     hint="differentiate f(a) = A tanh(S a) with the chain rule, using "
-         "d tanh(u)/du = 1 - tanh(u)^2; f'(0) should be A S = 1.1439.",
+    "d tanh(u)/du = 1 - tanh(u)^2; f'(0) should be A S = 1.1439.",
     mistakes=(
-        Mistake("this is A (1 - tanh(S a)^2): the chain rule brings out the inner slope S "
-                "as well.",
-                lambda c: {"slope": SQUASH_A * _core.activation_derivative(SQUASH_S * c["a"], "tanh")}),
-        Mistake("this is 1 - f(a)^2: 1 - tanh(u)^2 is the slope of plain tanh, but f has the "
-                "amplitude A outside the tanh and the slope S inside it.",
-                lambda c: {"slope": 1 - _f(c["a"]) ** 2}),
-        Mistake("this is A S (1 - tanh(a)^2): the tanh inside the slope is still of S a.",
-                lambda c: {"slope": SQUASH_A * SQUASH_S * _core.activation_derivative(c["a"], "tanh")}),
-        Mistake("this is S (1 - tanh(S a)^2): the amplitude A multiplies the slope too.",
-                lambda c: {"slope": SQUASH_S * _core.activation_derivative(SQUASH_S * c["a"], "tanh")}),
-        Mistake("this is 1 - tanh(S a)^2: both A and the chain rule's S are missing.",
-                lambda c: {"slope": _core.activation_derivative(SQUASH_S * c["a"], "tanh")}),
-        Mistake("this is f(a) itself, not its slope.",
-                lambda c: {"slope": _f(c["a"])}),
+        Mistake(
+            "this is A (1 - tanh(S a)^2): the chain rule brings out the inner slope S as well.",
+            lambda c: {"slope": SQUASH_A * _core.activation_derivative(SQUASH_S * c["a"], "tanh")},
+        ),
+        Mistake(
+            "this is 1 - f(a)^2: 1 - tanh(u)^2 is the slope of plain tanh, but f has the "
+            "amplitude A outside the tanh and the slope S inside it.",
+            lambda c: {"slope": 1 - _f(c["a"]) ** 2},
+        ),
+        Mistake(
+            "this is A S (1 - tanh(a)^2): the tanh inside the slope is still of S a.",
+            lambda c: {"slope": SQUASH_A * SQUASH_S * _core.activation_derivative(c["a"], "tanh")},
+        ),
+        Mistake(
+            "this is S (1 - tanh(S a)^2): the amplitude A multiplies the slope too.",
+            lambda c: {"slope": SQUASH_S * _core.activation_derivative(SQUASH_S * c["a"], "tanh")},
+        ),
+        Mistake(
+            "this is 1 - tanh(S a)^2: both A and the chain rule's S are missing.",
+            lambda c: {"slope": _core.activation_derivative(SQUASH_S * c["a"], "tanh")},
+        ),
+        Mistake("this is f(a) itself, not its slope.", lambda c: {"slope": _f(c["a"])}),
     ),
 )
 
@@ -263,7 +289,7 @@ def _s2_layer(c: Case) -> Subsampling:
     return layer
 
 
-def _s2_sums(c: Case, coefficient=None, bias=None, mode: str = "paper") -> np.ndarray:
+def _s2_sums(c: Case, coefficient: Any = None, bias: Any = None, mode: str = "paper") -> np.ndarray:
     """The engine's weighted sums a, with the given coefficient and bias (the case's if None)."""
     coefficient = c["coefficient"] if coefficient is None else coefficient
     bias = c["bias"] if bias is None else bias
@@ -278,12 +304,11 @@ _S2_FORWARD = Exercise(
     name="s2_forward",
     title="S2 subsampling, forward",
     section="Section II.B",
-    summary="a = coefficient * (sum of each non-overlapping 2x2 window) + bias, per map; "
-            "y = f(a).",
+    summary="a = coefficient * (sum of each non-overlapping 2x2 window) + bias, per map; y = f(a).",
     outputs=(("y", "(N, maps, H/2, W/2)"),),
     axes={"y": MAPS},
     make_case=_s2_case,
-    solve=lambda c: {"y": _s2_layer(c).y.copy()},
+    solve=lambda c: {"y": _states(_s2_layer(c))},
     starter='''\
 import numpy as np
 
@@ -302,33 +327,48 @@ def s2_forward(x, coefficient, bias):
     raise NotImplementedError("s2_forward")
 ''',
     hint="for each map m and each non-overlapping 2x2 window (stride 2): add the four inputs, "
-         "multiply by coefficient[m], add bias[m], then squash with f(a) = 1.7159 "
-         "tanh(2a/3). Window (r, c) covers rows 2r, 2r+1 and columns 2c, 2c+1.",
+    "multiply by coefficient[m], add bias[m], then squash with f(a) = 1.7159 "
+    "tanh(2a/3). Window (r, c) covers rows 2r, 2r+1 and columns 2c, 2c+1.",
     mistakes=(
-        Mistake("your values match f(sum + bias): the window sum is multiplied by the map's "
-                "trainable coefficient.",
-                lambda c: {"y": _f(_s2_sums(c, coefficient=np.ones_like(c["coefficient"])))}),
-        Mistake("your values match the window's mean: the paper adds the four inputs, it does "
-                "not average them (a factor 4).",
-                lambda c: {"y": _f(_s2_sums(c, coefficient=c["coefficient"] / 4))}),
-        Mistake("your values match max pooling: the paper's unit adds the four inputs, "
-                "it does not take their maximum.",
-                lambda c: {"y": _f(_per_map(c["coefficient"]) * _s2_sums(c, mode="max")
-                                   + _per_map(c["bias"]))}),
-        Mistake("your values match plain max pooling: the paper's unit is "
-                "f(coefficient * (sum of the window) + bias).",
-                lambda c: {"y": _s2_sums(c, mode="max")}),
-        Mistake("your values are the weighted sums a: the layer's states are y = f(a), "
-                "squashed.",
-                lambda c: {"y": _s2_sums(c)}),
-        Mistake("your values match f(coefficient * sum): the map's bias is missing.",
-                lambda c: {"y": _f(_s2_sums(c, bias=np.zeros_like(c["bias"])))}),
-        Mistake("your values match f(coefficient * (sum + bias)): the bias is added after "
-                "the multiplication, not before.",
-                lambda c: {"y": _f(_s2_sums(c, bias=c["coefficient"] * c["bias"]))}),
-        Mistake("your values match tanh(a): the squashing function is f(a) = 1.7159 "
-                "tanh(2a/3).",
-                lambda c: {"y": _tanh(_s2_sums(c))}),
+        Mistake(
+            "your values match f(sum + bias): the window sum is multiplied by the map's "
+            "trainable coefficient.",
+            lambda c: {"y": _f(_s2_sums(c, coefficient=np.ones_like(c["coefficient"])))},
+        ),
+        Mistake(
+            "your values match the window's mean: the paper adds the four inputs, it does "
+            "not average them (a factor 4).",
+            lambda c: {"y": _f(_s2_sums(c, coefficient=c["coefficient"] / 4))},
+        ),
+        Mistake(
+            "your values match max pooling: the paper's unit adds the four inputs, "
+            "it does not take their maximum.",
+            lambda c: {
+                "y": _f(_per_map(c["coefficient"]) * _s2_sums(c, mode="max") + _per_map(c["bias"]))
+            },
+        ),
+        Mistake(
+            "your values match plain max pooling: the paper's unit is "
+            "f(coefficient * (sum of the window) + bias).",
+            lambda c: {"y": _s2_sums(c, mode="max")},
+        ),
+        Mistake(
+            "your values are the weighted sums a: the layer's states are y = f(a), squashed.",
+            lambda c: {"y": _s2_sums(c)},
+        ),
+        Mistake(
+            "your values match f(coefficient * sum): the map's bias is missing.",
+            lambda c: {"y": _f(_s2_sums(c, bias=np.zeros_like(c["bias"])))},
+        ),
+        Mistake(
+            "your values match f(coefficient * (sum + bias)): the bias is added after "
+            "the multiplication, not before.",
+            lambda c: {"y": _f(_s2_sums(c, bias=c["coefficient"] * c["bias"]))},
+        ),
+        Mistake(
+            "your values match tanh(a): the squashing function is f(a) = 1.7159 tanh(2a/3).",
+            lambda c: {"y": _tanh(_s2_sums(c))},
+        ),
     ),
 )
 
@@ -336,11 +376,16 @@ def s2_forward(x, coefficient, bias):
 def _s2_backward_solve(c: Case) -> Outputs:
     layer = _s2_layer(c)
     dx = layer.backward(c["dy"])
-    return {"dx": dx.copy(), "dcoefficient": layer.grads["coefficient"].copy(),
-            "dbias": layer.grads["bias"].copy()}
+    return {
+        "dx": dx.copy(),
+        "dcoefficient": layer.grads["coefficient"].copy(),
+        "dbias": layer.grads["bias"].copy(),
+    }
 
 
-def _s2_backward_with(c: Case, da: np.ndarray, coefficient=None, scale: float = 1.0) -> Outputs:
+def _s2_backward_with(
+    c: Case, da: np.ndarray, coefficient: Any = None, scale: float = 1.0
+) -> Outputs:
     """The engine's gradients of the subsampling unit for a given dE/da (the mistake's)."""
     coefficient = c["coefficient"] if coefficient is None else coefficient
     dx, dcoefficient, dbias = _core.subsample_backward(c["x"], da, coefficient, "paper")
@@ -363,7 +408,7 @@ _S2_BACKWARD = Exercise(
     title="S2 subsampling, backward",
     section="Section II.B",
     summary="Given dE/dy, the gradients of the subsampling unit with respect to x, the "
-            "coefficients and the biases, through the squashing function.",
+    "coefficients and the biases, through the squashing function.",
     outputs=(("dx", "(N, maps, H, W)"), ("dcoefficient", "(maps,)"), ("dbias", "(maps,)")),
     axes={"dx": MAPS, "dcoefficient": ("map",), "dbias": ("map",)},
     make_case=lambda rng, i: _s2_case(rng, i, backward=True),
@@ -392,28 +437,43 @@ def s2_backward(x, coefficient, bias, dy):
     raise NotImplementedError("s2_backward")
 ''',
     hint="recompute a in the forward way, then da = dy * f'(a); each of a window's four inputs "
-         "gets coefficient[m] * da, dcoefficient[m] sums da * (window sum) and dbias[m] sums "
-         "da, over the batch and all positions.",
+    "gets coefficient[m] * da, dcoefficient[m] sums da * (window sum) and dbias[m] sums "
+    "da, over the batch and all positions.",
     mistakes=(
-        Mistake("your values match a gradient without the squashing function's slope: "
-                "da = dy * f'(a) comes first, and everything else is built from da.",
-                lambda c: _s2_backward_with(c, c["dy"])),
-        Mistake("your values match da = dy * f'(y): the slope is taken at the weighted sum "
-                "a, not at the state y = f(a).",
-                lambda c: _s2_backward_with(c, c["dy"] * _slope(_f(_s2_sums(c))))),
-        Mistake("your values match da = dy * (1 - y^2), the slope of plain tanh; for "
-                "f(a) = A tanh(S a), f'(a) = A S (1 - tanh(S a)^2).",
-                lambda c: _s2_backward_with(c, c["dy"] * (1 - _f(_s2_sums(c)) ** 2))),
-        Mistake("your dx misses the coefficient: each input of the window contributed "
-                "coefficient[m] * x to a, so it receives coefficient[m] * da.",
-                lambda c: {"dx": _s2_backward_with(c, c["dy"] * _slope(_s2_sums(c)),
-                                                   np.ones_like(c["coefficient"]))["dx"]}),
-        Mistake("your values match a unit that averages its window: the paper adds the four "
-                "inputs (no factor 1/4, in the forward pass or the backward).",
-                _s2_backward_averaged),
-        Mistake("your values are averaged over the batch: the parameter gradients are sums "
-                "over the batch (and over the positions of the map).",
-                _s2_backward_batch_mean),
+        Mistake(
+            "your values match a gradient without the squashing function's slope: "
+            "da = dy * f'(a) comes first, and everything else is built from da.",
+            lambda c: _s2_backward_with(c, c["dy"]),
+        ),
+        Mistake(
+            "your values match da = dy * f'(y): the slope is taken at the weighted sum "
+            "a, not at the state y = f(a).",
+            lambda c: _s2_backward_with(c, c["dy"] * _slope(_f(_s2_sums(c)))),
+        ),
+        Mistake(
+            "your values match da = dy * (1 - y^2), the slope of plain tanh; for "
+            "f(a) = A tanh(S a), f'(a) = A S (1 - tanh(S a)^2).",
+            lambda c: _s2_backward_with(c, c["dy"] * (1 - _f(_s2_sums(c)) ** 2)),
+        ),
+        Mistake(
+            "your dx misses the coefficient: each input of the window contributed "
+            "coefficient[m] * x to a, so it receives coefficient[m] * da.",
+            lambda c: {
+                "dx": _s2_backward_with(
+                    c, c["dy"] * _slope(_s2_sums(c)), np.ones_like(c["coefficient"])
+                )["dx"]
+            },
+        ),
+        Mistake(
+            "your values match a unit that averages its window: the paper adds the four "
+            "inputs (no factor 1/4, in the forward pass or the backward).",
+            _s2_backward_averaged,
+        ),
+        Mistake(
+            "your values are averaged over the batch: the parameter gradients are sums "
+            "over the batch (and over the positions of the map).",
+            _s2_backward_batch_mean,
+        ),
     ),
 )
 
@@ -440,7 +500,7 @@ def _c3_case(rng: np.random.Generator, i: int) -> Case:
     }
 
 
-def _c3_sums(c: Case, weight=None, bias=None, table="case") -> np.ndarray:
+def _c3_sums(c: Case, weight: Any = None, bias: Any = None, table: Any = "case") -> np.ndarray:
     weight = c["weight"] if weight is None else weight
     bias = c["bias"] if bias is None else bias
     table = c["connection_table"] if isinstance(table, str) else table
@@ -470,13 +530,18 @@ def _c3_connections(c: Case, output: str, actual: np.ndarray) -> str | None:
             row[i] = not row[i]
             if not row.any():
                 continue
-            states = _f(_core.conv_forward(c["x"], c["weight"][o:o + 1], c["bias"][o:o + 1],
-                                           row[None, :]))[:, 0]
+            states = _f(
+                _core.conv_forward(
+                    c["x"], c["weight"][o : o + 1], c["bias"][o : o + 1], row[None, :]
+                )
+            )[:, 0]
             if _close(actual[:, o], states):
                 what = "is missing" if table[o, i] else "should not be read"
-                return (f"C3 map {o} should read S2 maps {_maps(table[o])}; your values match "
-                        f"reading {_maps(row)}: S2 map {i} {what}. connection_table[o, i] is "
-                        f"True exactly when C3 map o reads S2 map i.")
+                return (
+                    f"C3 map {o} should read S2 maps {_maps(table[o])}; your values match "
+                    f"reading {_maps(row)}: S2 map {i} {what}. connection_table[o, i] is "
+                    f"True exactly when C3 map o reads S2 map i."
+                )
         return None
     return None
 
@@ -486,7 +551,7 @@ _C3_FORWARD = Exercise(
     title="C3 convolution with the connection table",
     section="Section II.B, Table I",
     summary="5x5 convolution from 6 S2 maps to 16 C3 maps, each C3 map reading only the S2 maps "
-            "its row of Table I names; y = f(a).",
+    "its row of Table I names; y = f(a).",
     outputs=(("y", "(N, 16, H-4, W-4)"),),
     axes={"y": MAPS},
     make_case=_c3_case,
@@ -513,26 +578,37 @@ def c3_forward(x, weight, bias, connection_table):
     raise NotImplementedError("c3_forward")
 ''',
     hint="a[n, o, r, c] = bias[o] + the sum, over the S2 maps i that C3 map o reads and over "
-         "ky, kx in 0..4, of weight[o, i, ky, kx] * x[n, i, r + ky, c + kx]; then y = f(a). "
-         "The kernel is not flipped (a cross-correlation, as the engine computes it).",
+    "ky, kx in 0..4, of weight[o, i, ky, kx] * x[n, i, r + ky, c + kx]; then y = f(a). "
+    "The kernel is not flipped (a cross-correlation, as the engine computes it).",
     mistakes=(
-        Mistake("your values match a convolution that ignores the connection table: every C3 "
-                "map must read only the S2 maps that connection_table[o] marks True (the "
-                "other kernels hold values here that are not part of the network).",
-                lambda c: {"y": _f(_c3_sums(c, table=None))}),
-        Mistake("your values match a flipped kernel (the textbook convolution): the engine "
-                "correlates, weight[o, i, ky, kx] multiplies x[n, i, r + ky, c + kx].",
-                lambda c: {"y": _f(_c3_sums(c, weight=c["weight"][:, :, ::-1, ::-1]))}),
-        Mistake("your values match a transposed kernel: weight[o, i, ky, kx] has the row "
-                "offset ky before the column offset kx; it multiplies x[n, i, r + ky, c + kx].",
-                lambda c: {"y": _f(_c3_sums(c, weight=c["weight"].transpose(0, 1, 3, 2)))}),
-        Mistake("your values are the weighted sums a: C3's states are y = f(a), squashed.",
-                lambda c: {"y": _c3_sums(c)}),
-        Mistake("your values match f(a) without the bias: each C3 map adds its bias[o].",
-                lambda c: {"y": _f(_c3_sums(c, bias=np.zeros(16)))}),
-        Mistake("your values match tanh(a): the squashing function is f(a) = 1.7159 "
-                "tanh(2a/3).",
-                lambda c: {"y": _tanh(_c3_sums(c))}),
+        Mistake(
+            "your values match a convolution that ignores the connection table: every C3 "
+            "map must read only the S2 maps that connection_table[o] marks True (the "
+            "other kernels hold values here that are not part of the network).",
+            lambda c: {"y": _f(_c3_sums(c, table=None))},
+        ),
+        Mistake(
+            "your values match a flipped kernel (the textbook convolution): the engine "
+            "correlates, weight[o, i, ky, kx] multiplies x[n, i, r + ky, c + kx].",
+            lambda c: {"y": _f(_c3_sums(c, weight=c["weight"][:, :, ::-1, ::-1]))},
+        ),
+        Mistake(
+            "your values match a transposed kernel: weight[o, i, ky, kx] has the row "
+            "offset ky before the column offset kx; it multiplies x[n, i, r + ky, c + kx].",
+            lambda c: {"y": _f(_c3_sums(c, weight=c["weight"].transpose(0, 1, 3, 2)))},
+        ),
+        Mistake(
+            "your values are the weighted sums a: C3's states are y = f(a), squashed.",
+            lambda c: {"y": _c3_sums(c)},
+        ),
+        Mistake(
+            "your values match f(a) without the bias: each C3 map adds its bias[o].",
+            lambda c: {"y": _f(_c3_sums(c, bias=np.zeros(16)))},
+        ),
+        Mistake(
+            "your values match tanh(a): the squashing function is f(a) = 1.7159 tanh(2a/3).",
+            lambda c: {"y": _tanh(_c3_sums(c))},
+        ),
     ),
     explain=_c3_connections,
 )
@@ -546,8 +622,9 @@ _RBF_SHAPES = [(10, 84), (10, 84), (3, 5), (10, 84), (7, 12)]
 def _rbf_case(rng: np.random.Generator, i: int, backward: bool = False) -> Case:
     classes, features = _RBF_SHAPES[i % len(_RBF_SHAPES)]
     n = int(rng.integers(1, 5))
-    prototypes = rbf_prototypes(F64) if i == 0 else \
-        rng.choice([-1.0, 1.0], (classes, features))  # +-1 components, as the paper's
+    prototypes = (
+        rbf_prototypes(F64) if i == 0 else rng.choice([-1.0, 1.0], (classes, features))
+    )  # +-1 components, as the paper's
     case = {"x": rng.uniform(-1.7159, 1.7159, (n, features)), "prototypes": prototypes}
     if backward:
         case["dy"] = rng.standard_normal((n, classes))
@@ -565,11 +642,11 @@ _RBF_OUTPUT = Exercise(
     title="The Euclidean RBF output units",
     section="Section II.B",
     summary="y_i = sum_j (x_j - w_ij)^2: each class's penalty, the squared distance from the "
-            "F6 states to the class's prototype.",
+    "F6 states to the class's prototype.",
     outputs=(("y", "(N, classes)"),),
     axes={"y": ("n", "class")},
     make_case=_rbf_case,
-    solve=lambda c: {"y": _rbf_layer(c).y.copy()},
+    solve=lambda c: {"y": _states(_rbf_layer(c))},
     starter='''\
 import numpy as np
 
@@ -588,21 +665,32 @@ def rbf_output(x, prototypes):
     raise NotImplementedError("rbf_output")
 ''',
     hint="y[n, i] = sum over j of (x[n, j] - prototypes[i, j])^2, for every sample n and "
-         "class i; broadcasting x[:, None, :] against prototypes[None, :, :] gives all the "
-         "differences at once.",
+    "class i; broadcasting x[:, None, :] against prototypes[None, :, :] gives all the "
+    "differences at once.",
     mistakes=(
-        Mistake("your values are the Euclidean distance: the penalty is its square, "
-                "sum_j (x_j - w_ij)^2, with no square root.",
-                lambda c: {"y": np.sqrt(_rbf_layer(c).y)}),
-        Mistake("your values match sum_j (x_j - w_ij) without squaring: each difference is "
-                "squared before the sum.",
-                lambda c: {"y": c["x"].sum(axis=1)[:, None] - c["prototypes"].sum(axis=1)[None, :]}),
-        Mistake("your values are a mean over the features: the penalty is a sum.",
-                lambda c: {"y": _rbf_layer(c).y / c["x"].shape[1]}),
-        Mistake("your values are the dot products x . w_i: the RBF unit computes a squared "
-                "distance, not a similarity.",
-                lambda c: {"y": _core.dense_forward(c["x"], c["prototypes"],
-                                                    np.zeros(c["prototypes"].shape[0]))}),
+        Mistake(
+            "your values are the Euclidean distance: the penalty is its square, "
+            "sum_j (x_j - w_ij)^2, with no square root.",
+            lambda c: {"y": np.sqrt(_states(_rbf_layer(c)))},
+        ),
+        Mistake(
+            "your values match sum_j (x_j - w_ij) without squaring: each difference is "
+            "squared before the sum.",
+            lambda c: {"y": c["x"].sum(axis=1)[:, None] - c["prototypes"].sum(axis=1)[None, :]},
+        ),
+        Mistake(
+            "your values are a mean over the features: the penalty is a sum.",
+            lambda c: {"y": _rbf_layer(c).y / c["x"].shape[1]},
+        ),
+        Mistake(
+            "your values are the dot products x . w_i: the RBF unit computes a squared "
+            "distance, not a similarity.",
+            lambda c: {
+                "y": _core.dense_forward(
+                    c["x"], c["prototypes"], np.zeros(c["prototypes"].shape[0])
+                )
+            },
+        ),
     ),
 )
 
@@ -641,18 +729,23 @@ def rbf_backward(x, prototypes, dy):
     raise NotImplementedError("rbf_backward")
 ''',
     hint="dy_i/dx_j = 2 (x_j - w_ij); every class's penalty depends on every x_j, so dE/dx_j "
-         "sums 2 (x_j - w_ij) dE/dy_i over the classes i.",
+    "sums 2 (x_j - w_ij) dE/dy_i over the classes i.",
     mistakes=(
-        Mistake("your values are half the gradient: the derivative of (x_j - w_ij)^2 is "
-                "2 (x_j - w_ij); the factor 2 is missing.",
-                lambda c: {"dx": _rbf_backward_solve(c)["dx"] / 2}),
-        Mistake("your values have the wrong sign: the derivative of (x_j - w_ij)^2 with "
-                "respect to x_j is 2 (x_j - w_ij), not 2 (w_ij - x_j).",
-                lambda c: {"dx": -_rbf_backward_solve(c)["dx"]}),
-        Mistake("your values ignore dy: each class's term 2 (x_j - w_ij) is weighted by "
-                "dE/dy_i (the chain rule).",
-                lambda c: {"dx": _core.rbf_backward(c["x"], c["prototypes"],
-                                                    np.ones_like(c["dy"]))}),
+        Mistake(
+            "your values are half the gradient: the derivative of (x_j - w_ij)^2 is "
+            "2 (x_j - w_ij); the factor 2 is missing.",
+            lambda c: {"dx": _rbf_backward_solve(c)["dx"] / 2},
+        ),
+        Mistake(
+            "your values have the wrong sign: the derivative of (x_j - w_ij)^2 with "
+            "respect to x_j is 2 (x_j - w_ij), not 2 (w_ij - x_j).",
+            lambda c: {"dx": -_rbf_backward_solve(c)["dx"]},
+        ),
+        Mistake(
+            "your values ignore dy: each class's term 2 (x_j - w_ij) is weighted by "
+            "dE/dy_i (the chain rule).",
+            lambda c: {"dx": _core.rbf_backward(c["x"], c["prototypes"], np.ones_like(c["dy"]))},
+        ),
     ),
 )
 
@@ -667,11 +760,14 @@ def _loss9_case(rng: np.random.Generator, i: int) -> Case:
     # penalties: small ones, where every term of the sum counts, and in case 3 large ones,
     # where the constant e^-j dominates (84 squared differences can reach a few hundred)
     low, high = (20.0, 300.0) if i % 5 == 3 else (0.0, 8.0)
-    return {"y": rng.uniform(low, high, (n, 10)), "labels": rng.integers(0, 10, n),
-            "j": _LOSS9_J[i % len(_LOSS9_J)]}
+    return {
+        "y": rng.uniform(low, high, (n, 10)),
+        "labels": rng.integers(0, 10, n),
+        "j": _LOSS9_J[i % len(_LOSS9_J)],
+    }
 
 
-def _loss9(y, labels, j) -> Outputs:
+def _loss9(y: np.ndarray, labels: np.ndarray, j: float) -> Outputs:
     loss, grad = losses.rbf_discriminative(np.asarray(y, F64), labels, j)
     return {"E": np.asarray(loss, F64), "dy": grad}
 
@@ -715,23 +811,33 @@ def loss9_gradient(y, labels, j):
     raise NotImplementedError("loss9_gradient")
 ''',
     hint="E is the batch mean of y[n, D_n] + log(e^-j + sum_i e^-y[n, i]); its gradient is "
-         "dE/dy[n, i] = ([i = D_n] - e^-y[n, i] / (e^-j + sum_k e^-y[n, k])) / N.",
+    "dE/dy[n, i] = ([i = D_n] - e^-y[n, i] / (e^-j + sum_k e^-y[n, k])) / N.",
     mistakes=(
-        Mistake("your values are N times too large: E is the mean over the batch (1/P in "
-                "equation (9)), and so is its gradient.",
-                lambda c: {k: v * c["y"].shape[0] for k, v in _loss9(**c).items()}),
-        Mistake("your values match the loss without the constant term e^-j: equation (9)'s "
-                "log is of e^-j + sum_i e^-y_i.",
-                lambda c: _loss9(c["y"], c["labels"], 1e6)),  # e^-1e6 is exactly 0
-        Mistake("your values match e^+j instead of e^-j in the log.",
-                # log(e^j + sum e^-y) = (2j + y) rewritten: the engine's loss at y + 2j
-                lambda c: _loss9(c["y"] + 2 * c["j"], c["labels"], c["j"])),
-        Mistake("your gradient has the wrong sign on its second term: d/dy_i of "
-                "log(e^-j + sum_k e^-y_k) is -e^-y_i / (e^-j + sum_k e^-y_k).",
-                lambda c: {"dy": 2 * _one_hot(c) / c["y"].shape[0] - _loss9(**c)["dy"]}),
-        Mistake("your values miss the correct class's penalty y[n, D_n]: equation (9) is "
-                "equation (8)'s penalty plus the log term.",
-                _loss9_without_correct),
+        Mistake(
+            "your values are N times too large: E is the mean over the batch (1/P in "
+            "equation (9)), and so is its gradient.",
+            lambda c: {k: v * c["y"].shape[0] for k, v in _loss9(**c).items()},
+        ),
+        Mistake(
+            "your values match the loss without the constant term e^-j: equation (9)'s "
+            "log is of e^-j + sum_i e^-y_i.",
+            lambda c: _loss9(c["y"], c["labels"], 1e6),
+        ),  # e^-1e6 is exactly 0
+        Mistake(
+            "your values match e^+j instead of e^-j in the log.",
+            # log(e^j + sum e^-y) = (2j + y) rewritten: the engine's loss at y + 2j
+            lambda c: _loss9(c["y"] + 2 * c["j"], c["labels"], c["j"]),
+        ),
+        Mistake(
+            "your gradient has the wrong sign on its second term: d/dy_i of "
+            "log(e^-j + sum_k e^-y_k) is -e^-y_i / (e^-j + sum_k e^-y_k).",
+            lambda c: {"dy": 2 * _one_hot(c) / c["y"].shape[0] - _loss9(**c)["dy"]},
+        ),
+        Mistake(
+            "your values miss the correct class's penalty y[n, D_n]: equation (9) is "
+            "equation (8)'s penalty plus the log term.",
+            _loss9_without_correct,
+        ),
     ),
 )
 
@@ -766,8 +872,11 @@ def _sdlm_layer(c: Case) -> FullConnection:
 def _sdlm_solve(c: Case) -> Outputs:
     layer = _sdlm_layer(c)
     h_x = sdlm.backward_second(layer, c["h_y"])
-    return {"h_x": h_x.copy(), "h_weight": layer.curvature["weight"].copy(),
-            "h_bias": layer.curvature["bias"].copy()}
+    return {
+        "h_x": h_x.copy(),
+        "h_weight": layer.curvature["weight"].copy(),
+        "h_bias": layer.curvature["bias"].copy(),
+    }
 
 
 def _sdlm_with(c: Case, h_a: np.ndarray, square_x: bool = True, square_w: bool = True) -> Outputs:
@@ -800,7 +909,7 @@ _SDLM = Exercise(
     title="The second-derivative pass of SDLM, for one layer",
     section="Appendix C",
     summary="Back-propagate diagonal second derivatives (Gauss-Newton) through a full "
-            "connection like F6: d2E/da2, d2E/dx2, d2E/dw2 and d2E/db2.",
+    "connection like F6: d2E/da2, d2E/dx2, d2E/dw2 and d2E/db2.",
     outputs=(("h_x", "(N, in)"), ("h_weight", "(out, in)"), ("h_bias", "(out,)")),
     axes={"h_x": ("n", "i"), "h_weight": ("o", "i"), "h_bias": ("o",)},
     make_case=_sdlm_case,
@@ -829,61 +938,85 @@ def sdlm_second_derivatives(x, weight, bias, h_y):
     raise NotImplementedError("sdlm_second_derivatives")
 ''',
     hint="the rules are back-propagation's with squares: h_a = f'(a)^2 h_y; "
-         "h_x[n, i] = sum_k weight[k, i]^2 h_a[n, k]; h_weight[k, i] = sum_n x[n, i]^2 "
-         "h_a[n, k]; h_bias[k] = sum_n h_a[n, k].",
+    "h_x[n, i] = sum_k weight[k, i]^2 h_a[n, k]; h_weight[k, i] = sum_n x[n, i]^2 "
+    "h_a[n, k]; h_bias[k] = sum_n h_a[n, k].",
     mistakes=(
-        Mistake("your values match h_a = f'(a) h_y: the Gauss-Newton rule multiplies by the "
-                "square of the slope, f'(a)^2.",
-                lambda c: _sdlm_with(c, _sdlm_h_a(c, power=1))),
-        Mistake("your values match h_a = h_y: the squared slope f'(a)^2 of the squashing "
-                "function is missing.",
-                lambda c: _sdlm_with(c, c["h_y"])),
-        Mistake("your values match h_a = f'(y)^2 h_y: the slope is taken at the weighted sum "
-                "a, not at the state y = f(a).",
-                lambda c: _sdlm_with(c, c["h_y"] * _slope(_sdlm_states(c)) ** 2)),
-        Mistake("your values match h_a = (1 - y^2)^2 h_y, with the slope of plain tanh; for "
-                "f(a) = A tanh(S a), f'(a) = A S (1 - tanh(S a)^2).",
-                lambda c: _sdlm_with(c, c["h_y"] * (1 - _sdlm_states(c) ** 2) ** 2)),
-        Mistake("your values match back-propagation without squares: the second derivatives "
-                "go through the squared weights and squared inputs.",
-                lambda c: _sdlm_with(c, _sdlm_h_a(c, power=1), False, False)),
-        Mistake("your h_x uses the weights, not their squares: "
-                "h_x[n, i] = sum_k weight[k, i]^2 h_a[n, k].",
-                lambda c: {"h_x": _sdlm_with(c, _sdlm_h_a(c), square_w=False)["h_x"]}),
-        Mistake("your h_weight uses the inputs, not their squares: "
-                "h_weight[k, i] = sum_n x[n, i]^2 h_a[n, k].",
-                lambda c: {"h_weight": _sdlm_with(c, _sdlm_h_a(c), square_x=False)["h_weight"]}),
-        Mistake("your values are averaged over the batch: here h_weight and h_bias are sums "
-                "over the batch (the network divides by the number of patterns later).",
-                _sdlm_batch_mean),
+        Mistake(
+            "your values match h_a = f'(a) h_y: the Gauss-Newton rule multiplies by the "
+            "square of the slope, f'(a)^2.",
+            lambda c: _sdlm_with(c, _sdlm_h_a(c, power=1)),
+        ),
+        Mistake(
+            "your values match h_a = h_y: the squared slope f'(a)^2 of the squashing "
+            "function is missing.",
+            lambda c: _sdlm_with(c, c["h_y"]),
+        ),
+        Mistake(
+            "your values match h_a = f'(y)^2 h_y: the slope is taken at the weighted sum "
+            "a, not at the state y = f(a).",
+            lambda c: _sdlm_with(c, c["h_y"] * _slope(_sdlm_states(c)) ** 2),
+        ),
+        Mistake(
+            "your values match h_a = (1 - y^2)^2 h_y, with the slope of plain tanh; for "
+            "f(a) = A tanh(S a), f'(a) = A S (1 - tanh(S a)^2).",
+            lambda c: _sdlm_with(c, c["h_y"] * (1 - _sdlm_states(c) ** 2) ** 2),
+        ),
+        Mistake(
+            "your values match back-propagation without squares: the second derivatives "
+            "go through the squared weights and squared inputs.",
+            lambda c: _sdlm_with(c, _sdlm_h_a(c, power=1), False, False),
+        ),
+        Mistake(
+            "your h_x uses the weights, not their squares: "
+            "h_x[n, i] = sum_k weight[k, i]^2 h_a[n, k].",
+            lambda c: {"h_x": _sdlm_with(c, _sdlm_h_a(c), square_w=False)["h_x"]},
+        ),
+        Mistake(
+            "your h_weight uses the inputs, not their squares: "
+            "h_weight[k, i] = sum_n x[n, i]^2 h_a[n, k].",
+            lambda c: {"h_weight": _sdlm_with(c, _sdlm_h_a(c), square_x=False)["h_weight"]},
+        ),
+        Mistake(
+            "your values are averaged over the batch: here h_weight and h_bias are sums "
+            "over the batch (the network divides by the number of patterns later).",
+            _sdlm_batch_mean,
+        ),
     ),
 )
 
 
 # ---- training_step (Sections II.B, II.C; Appendix C) ---------------------------------------
 
+
 def _training_case(rng: np.random.Generator, i: int) -> Case:
     # Parameters drawn as LeNet5 draws them, with the +-2.4/sqrt(F_i) range so that every
     # layer's gradient is large enough to check.
-    net = LeNet5(seed=int(rng.integers(2 ** 31)), dtype=F64, init="lecun98-sqrt")
+    net = LeNet5(seed=int(rng.integers(2**31)), dtype=F64, init="lecun98-sqrt")
     image = np.full(PAPER_INPUT_SHAPE, -0.1)  # background -0.1, ink 1.175 (Section III.A)
     ink = rng.random((20, 20)) < 0.35
     image[0, 6:26, 6:26][ink] = 1.175
-    return {"params": dict(net.state_dict()), "image": image,
-            "label": int(rng.integers(0, 10)), "lr": float(rng.uniform(5e-4, 5e-3)),
-            "prototypes": rbf_prototypes(F64), "connection_table": connection_table_i()}
+    return {
+        "params": dict(net.state_dict()),
+        "image": image,
+        "label": int(rng.integers(0, 10)),
+        "lr": float(rng.uniform(5e-4, 5e-3)),
+        "prototypes": rbf_prototypes(F64),
+        "connection_table": connection_table_i(),
+    }
 
 
 def _paper_network(full_c3: bool = False) -> Network:
     if not full_c3:
         return LeNet5(dtype=F64)
-    layers = [Convolution(1, 6, 5, name="C1", dtype=F64),
-              Subsampling(6, "paper", name="S2", dtype=F64),
-              Convolution(6, 16, 5, name="C3", dtype=F64),  # every S2 map: Table I ignored
-              Subsampling(16, "paper", name="S4", dtype=F64),
-              Convolution(16, 120, 5, name="C5", dtype=F64),
-              FullConnection(120, 84, name="F6", dtype=F64),
-              RBFOutput(name="output", dtype=F64)]
+    layers = [
+        Convolution(1, 6, 5, name="C1", dtype=F64),
+        Subsampling(6, "paper", name="S2", dtype=F64),
+        Convolution(6, 16, 5, name="C3", dtype=F64),  # every S2 map: Table I ignored
+        Subsampling(16, "paper", name="S4", dtype=F64),
+        Convolution(16, 120, 5, name="C5", dtype=F64),
+        FullConnection(120, 84, name="F6", dtype=F64),
+        RBFOutput(name="output", dtype=F64),
+    ]
     return Network(layers, PAPER_INPUT_SHAPE, F64)
 
 
@@ -901,33 +1034,67 @@ def _training_solve(c: Case, full_c3: bool = False, grad_scale: float = 1.0) -> 
 
 #: the parameters in the order they are compared: from the output down, so that the first
 #: wrong one is the one nearest to where the backward pass first goes wrong
-_TRAINING_KEYS = ("F6.bias", "F6.weight", "C5.bias", "C5.weight", "S4.bias", "S4.coefficient",
-                  "C3.bias", "C3.weight", "S2.bias", "S2.coefficient", "C1.bias", "C1.weight")
-_TRAINING_SHAPES = {"F6.bias": "(84,)", "F6.weight": "(84, 120)", "C5.bias": "(120,)",
-                    "C5.weight": "(120, 16, 5, 5)", "S4.bias": "(16,)",
-                    "S4.coefficient": "(16,)", "C3.bias": "(16,)",
-                    "C3.weight": "(16, 6, 5, 5)", "S2.bias": "(6,)", "S2.coefficient": "(6,)",
-                    "C1.bias": "(6,)", "C1.weight": "(6, 1, 5, 5)"}
+_TRAINING_KEYS = (
+    "F6.bias",
+    "F6.weight",
+    "C5.bias",
+    "C5.weight",
+    "S4.bias",
+    "S4.coefficient",
+    "C3.bias",
+    "C3.weight",
+    "S2.bias",
+    "S2.coefficient",
+    "C1.bias",
+    "C1.weight",
+)
+_TRAINING_SHAPES = {
+    "F6.bias": "(84,)",
+    "F6.weight": "(84, 120)",
+    "C5.bias": "(120,)",
+    "C5.weight": "(120, 16, 5, 5)",
+    "S4.bias": "(16,)",
+    "S4.coefficient": "(16,)",
+    "C3.bias": "(16,)",
+    "C3.weight": "(16, 6, 5, 5)",
+    "S2.bias": "(6,)",
+    "S2.coefficient": "(6,)",
+    "C1.bias": "(6,)",
+    "C1.weight": "(6, 1, 5, 5)",
+}
 
 
 _KERNEL = ("o", "i", "ky", "kx")
-_TRAINING_AXES = {"F6.bias": ("o",), "F6.weight": ("o", "i"), "C5.bias": ("map",),
-                  "C5.weight": _KERNEL, "S4.bias": ("map",), "S4.coefficient": ("map",),
-                  "C3.bias": ("map",), "C3.weight": _KERNEL, "S2.bias": ("map",),
-                  "S2.coefficient": ("map",), "C1.bias": ("map",), "C1.weight": _KERNEL}
+_TRAINING_AXES = {
+    "F6.bias": ("o",),
+    "F6.weight": ("o", "i"),
+    "C5.bias": ("map",),
+    "C5.weight": _KERNEL,
+    "S4.bias": ("map",),
+    "S4.coefficient": ("map",),
+    "C3.bias": ("map",),
+    "C3.weight": _KERNEL,
+    "S2.bias": ("map",),
+    "S2.coefficient": ("map",),
+    "C1.bias": ("map",),
+    "C1.weight": _KERNEL,
+}
 
 
 def _unpack_parameters(result: Any, names: list[str]) -> dict:
     if not isinstance(result, Mapping):
-        raise _Wrong(f"expected a dict of the new parameters (keys like 'C1.weight'), got "
-                     f"{_kind(result)}")
+        raise _Wrong(
+            f"expected a dict of the new parameters (keys like 'C1.weight'), got {_kind(result)}"
+        )
     missing = [k for k in reversed(names) if k not in result]
     extra = [str(k) for k in result if k not in names]
     if missing or extra:
-        raise _Wrong("the dict's keys differ from the parameters' keys: "
-                     + (f"missing {missing}" if missing else "")
-                     + ("; " if missing and extra else "")
-                     + (f"unexpected {extra}" if extra else ""))
+        raise _Wrong(
+            "the dict's keys differ from the parameters' keys: "
+            + (f"missing {missing}" if missing else "")
+            + ("; " if missing and extra else "")
+            + (f"unexpected {extra}" if extra else "")
+        )
     return {k: result[k] for k in names}
 
 
@@ -944,7 +1111,7 @@ _TRAINING_STEP = Exercise(
     title="One training step by hand",
     section="Sections II.B and II.C, Appendix C",
     summary="Forward one image through LeNet-5, take loss (8), back-propagate, and return the "
-            "parameters after one gradient-descent step w <- w - lr dE/dw.",
+    "parameters after one gradient-descent step w <- w - lr dE/dw.",
     outputs=tuple((k, _TRAINING_SHAPES[k]) for k in _TRAINING_KEYS),
     axes=_TRAINING_AXES,
     make_case=_training_case,
@@ -981,23 +1148,31 @@ def training_step(params, image, label, lr, prototypes, connection_table):
     raise NotImplementedError("training_step")
 ''',
     hint="build it from the earlier exercises and check each piece on its own first "
-         "(c3_forward, s2_forward, s2_backward, rbf_output, rbf_backward). The parameters are "
-         "compared from the output down, F6 first, so the first wrong one is nearest to "
-         "where your backward pass first goes wrong; if F6 is already wrong, check the "
-         "forward pass and the loss's gradient dE/dy = 1 for the label's class, 0 elsewhere.",
+    "(c3_forward, s2_forward, s2_backward, rbf_output, rbf_backward). The parameters are "
+    "compared from the output down, F6 first, so the first wrong one is nearest to "
+    "where your backward pass first goes wrong; if F6 is already wrong, check the "
+    "forward pass and the loss's gradient dE/dy = 1 for the label's class, 0 elsewhere.",
     mistakes=(
-        Mistake("your parameters did not change: did you apply w <- w - lr * dE/dw and "
-                "return the new values?",
-                _training_old_parameters),
-        Mistake("your step is half the right one: the RBF penalty's derivative is "
-                "2 (x_j - w_ij), and the factor 2 is missing.",
-                lambda c: _training_solve(c, grad_scale=0.5)),
-        Mistake("your step goes uphill: gradient descent subtracts, w <- w - lr * dE/dw.",
-                _training_step_ascent),
-        Mistake("your step moves C3's unconnected weights: Table I's gaps are not part of "
-                "the network, their gradient is 0 and they must stay 0 (use the connection "
-                "table in C3's backward pass too).",
-                lambda c: {"C3.weight": _training_solve(c, full_c3=True)["C3.weight"]}),
+        Mistake(
+            "your parameters did not change: did you apply w <- w - lr * dE/dw and "
+            "return the new values?",
+            _training_old_parameters,
+        ),
+        Mistake(
+            "your step is half the right one: the RBF penalty's derivative is "
+            "2 (x_j - w_ij), and the factor 2 is missing.",
+            lambda c: _training_solve(c, grad_scale=0.5),
+        ),
+        Mistake(
+            "your step goes uphill: gradient descent subtracts, w <- w - lr * dE/dw.",
+            _training_step_ascent,
+        ),
+        Mistake(
+            "your step moves C3's unconnected weights: Table I's gaps are not part of "
+            "the network, their gradient is 0 and they must stay 0 (use the connection "
+            "table in C3's backward pass too).",
+            lambda c: {"C3.weight": _training_solve(c, full_c3=True)["C3.weight"]},
+        ),
     ),
     unpack=_unpack_parameters,
     baseline=_training_old_parameters,
@@ -1005,14 +1180,25 @@ def training_step(params, image, label, lr, prototypes, connection_table):
 )
 
 
-_ALL = (_SQUASH, _SQUASH_DERIVATIVE, _S2_FORWARD, _S2_BACKWARD, _C3_FORWARD, _RBF_OUTPUT,
-        _RBF_BACKWARD, _LOSS9, _SDLM, _TRAINING_STEP)
+_ALL = (
+    _SQUASH,
+    _SQUASH_DERIVATIVE,
+    _S2_FORWARD,
+    _S2_BACKWARD,
+    _C3_FORWARD,
+    _RBF_OUTPUT,
+    _RBF_BACKWARD,
+    _LOSS9,
+    _SDLM,
+    _TRAINING_STEP,
+)
 
 #: name -> Exercise, in the order the docs present them
 EXERCISES: Mapping[str, Exercise] = MappingProxyType({ex.name: ex for ex in _ALL})
 
 
 # ---- public API ---------------------------------------------------------------------------
+
 
 def names() -> tuple[str, ...]:
     """The exercises' names, in the order the docs present them."""
@@ -1023,8 +1209,9 @@ def _exercise(name: str) -> Exercise:
     try:
         return EXERCISES[name]
     except (KeyError, TypeError):
-        raise ValueError(f"unknown exercise {name!r}; the exercises are: "
-                         f"{', '.join(EXERCISES)}") from None
+        raise ValueError(
+            f"unknown exercise {name!r}; the exercises are: {', '.join(EXERCISES)}"
+        ) from None
 
 
 def starter(name: str) -> str:
@@ -1049,11 +1236,12 @@ def describe(name: str) -> str:
     the paper's section, the shapes, the starter code and the call that checks it. The pages
     ship inside the package (``lenet/exercise_pages/NAME.md``)."""
     ex = _exercise(name)
-    return resources.files(__package__).joinpath(PAGES, f"{ex.name}.md").read_text("utf-8")
+    return resources.files(__package__).joinpath(PAGES).joinpath(f"{ex.name}.md").read_text("utf-8")
 
 
-def check(name: str, fn: Callable[..., Any], *, cases: int = 5, seed: int = 0,
-          verbose: bool = True) -> bool:
+def check(
+    name: str, fn: Callable[..., Any], *, cases: int = 5, seed: int = 0, verbose: bool = True
+) -> bool:
     """Run ``fn`` on ``cases`` random cases of exercise ``name`` and compare it with the engine.
 
     Inputs:
@@ -1080,8 +1268,10 @@ def check(name: str, fn: Callable[..., Any], *, cases: int = 5, seed: int = 0,
         report = _run_case(ex, fn, case)
         if report is not None:
             if verbose:
-                print(f"{ex.name}: FAIL on case {i + 1} of {cases}\n"
-                      f"  inputs: {_describe_case(case)}\n{report}")
+                print(
+                    f"{ex.name}: FAIL on case {i + 1} of {cases}\n"
+                    f"  inputs: {_describe_case(case)}\n{report}"
+                )
             return False
     if verbose:
         print(f"{ex.name}: pass ({cases} case{'s' if cases != 1 else ''})")
@@ -1089,6 +1279,7 @@ def check(name: str, fn: Callable[..., Any], *, cases: int = 5, seed: int = 0,
 
 
 # ---- checking machinery -------------------------------------------------------------------
+
 
 class _Wrong(Exception):
     """The learner's result cannot be compared (type, count or shape); the message says why."""
@@ -1099,8 +1290,11 @@ def _kind(value: Any) -> str:
         return f"an array of shape {value.shape} and dtype {value.dtype}"
     if isinstance(value, (tuple, list)):
         return f"a {type(value).__name__} of {len(value)} values"
-    return f"{type(value).__name__} {value!r}" if value is None or np.isscalar(value) \
+    return (
+        f"{type(value).__name__} {value!r}"
+        if value is None or np.isscalar(value)
         else type(value).__name__
+    )
 
 
 def _copy(value: Any) -> Any:
@@ -1133,8 +1327,9 @@ def _expected_shape(shape: tuple[int, ...], words: str) -> str:
     return str(shape) if words == str(shape) else f"{shape}, that is {words}"
 
 
-def _as_array(value: Any, output: str, shape: tuple[int, ...],
-              words: str) -> tuple[np.ndarray, np.dtype]:
+def _as_array(
+    value: Any, output: str, shape: tuple[int, ...], words: str
+) -> tuple[np.ndarray, np.dtype]:
     """The learner's value for one output as float64 of the expected shape, and the dtype it
     was returned in; or _Wrong."""
     try:
@@ -1142,8 +1337,10 @@ def _as_array(value: Any, output: str, shape: tuple[int, ...],
     except Exception:
         arr = None
     if arr is None or arr.dtype.kind not in "fiub":
-        raise _Wrong(f"{output} should be a NumPy array of numbers, shape "
-                     f"{_expected_shape(shape, words)}; got {_kind(value)}")
+        raise _Wrong(
+            f"{output} should be a NumPy array of numbers, shape "
+            f"{_expected_shape(shape, words)}; got {_kind(value)}"
+        )
     dtype = arr.dtype
     arr = arr.astype(F64)
     if shape == () and arr.size == 1:  # a number: a float, a 0-d or a 1-element array
@@ -1153,14 +1350,17 @@ def _as_array(value: Any, output: str, shape: tuple[int, ...],
     return arr, dtype
 
 
-def _mismatch(actual: np.ndarray, expected: np.ndarray,
-              base: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+def _mismatch(
+    actual: np.ndarray, expected: np.ndarray, base: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, float]:
     """(mask of the wrong entries, absolute errors, atol used). With ``base``, the changes from
     it are compared, with a tolerance relative to the size of the change."""
     if base is not None:
         actual, expected = actual - base, expected - base
         # a few ulps of the parameters themselves, which the subtraction leaves in the change
-        atol = ATOL * float(np.max(np.abs(expected))) + 1e-13 * max(1.0, float(np.max(np.abs(base))))
+        atol = ATOL * float(np.max(np.abs(expected))) + 1e-13 * max(
+            1.0, float(np.max(np.abs(base)))
+        )
     else:
         atol = ATOL * max(1.0, float(np.max(np.abs(expected))))
     err = np.abs(actual - expected)
@@ -1168,8 +1368,12 @@ def _mismatch(actual: np.ndarray, expected: np.ndarray,
     return bad, err, atol
 
 
-def _close(actual: np.ndarray, expected: np.ndarray, base: np.ndarray | None = None,
-           rtol: float | None = None) -> bool:
+def _close(
+    actual: np.ndarray,
+    expected: np.ndarray,
+    base: np.ndarray | None = None,
+    rtol: float | None = None,
+) -> bool:
     """Whether ``actual`` passes against ``expected``. With ``rtol`` (a lower precision's, see
     LOW_PRECISION_RTOL), the looser test |actual - expected| <= rtol * max |expected|, on the
     values themselves (not their changes from ``base``: a lower-precision parameter is rounded
@@ -1200,9 +1404,9 @@ def _run_case(ex: Exercise, fn: Callable[..., Any], case: Case) -> str | None:
             if given[k] is None:
                 raise _Wrong(f"{k} is None: did you forget to compute it, or to return it?")
             actual[k], dtypes[k] = _as_array(given[k], k, expected[k].shape, shapes[k])
-    except _Wrong as wrong:
-        return f"  {wrong}"
-    wrong = {}
+    except _Wrong as refused:
+        return f"  {refused}"
+    wrong: dict[str, tuple] = {}
     for output, exp in expected.items():
         b = None if base is None else base[output]
         bad, err, atol = _mismatch(actual[output], exp, b)
@@ -1214,12 +1418,16 @@ def _run_case(ex: Exercise, fn: Callable[..., Any], case: Case) -> str | None:
     bad, err, atol, b = wrong[output]
     exp = expected[output]
     hint = _diagnose(ex, case, output, actual[output], exp, b, dtypes[output])
-    report = _values_report(output, actual[output], exp, bad, err, atol, b,
-                            ex.axes.get(output)) + f"\n  hint: {hint}"
+    report = (
+        _values_report(output, actual[output], exp, bad, err, atol, b, ex.axes.get(output))
+        + f"\n  hint: {hint}"
+    )
     if len(expected) > 1:
         right = [k for k in expected if k not in wrong]
-        report = (f"  right: {', '.join(right) if right else 'none'}; wrong: "
-                  f"{', '.join(wrong)}\n" + report)
+        report = (
+            f"  right: {', '.join(right) if right else 'none'}; wrong: "
+            f"{', '.join(wrong)}\n" + report
+        )
     return report
 
 
@@ -1235,8 +1443,9 @@ def _unpack(ex: Exercise, result: Any) -> dict:
     if len(names_) == 1:
         return {names_[0]: result}
     if not isinstance(result, (tuple, list)) or len(result) != len(names_):
-        raise _Wrong(f"expected a tuple of {len(names_)} values ({', '.join(names_)}); got "
-                     f"{_kind(result)}")
+        raise _Wrong(
+            f"expected a tuple of {len(names_)} values ({', '.join(names_)}); got {_kind(result)}"
+        )
     return dict(zip(names_, result))
 
 
@@ -1245,22 +1454,31 @@ def _exception_report(exc: Exception) -> str:
     frames = traceback.extract_tb(exc.__traceback__)[1:]  # [0] is the call in _run_case
     # the innermost line of the learner's code, not of NumPy's internals
     own = [f for f in frames if f"{os.sep}numpy{os.sep}" not in f.filename] or frames
-    where = f"\n    at line {own[-1].lineno} of {own[-1].name} ({own[-1].filename})" \
-        if own else ""
+    where = f"\n    at line {own[-1].lineno} of {own[-1].name} ({own[-1].filename})" if own else ""
     return f"  your function raised {last}{where}"
 
 
-def _values_report(output: str, actual: np.ndarray, expected: np.ndarray, bad: np.ndarray,
-                   err: np.ndarray, atol: float, base: np.ndarray | None,
-                   axes: tuple[str, ...] | None = None) -> str:
+def _values_report(
+    output: str,
+    actual: np.ndarray,
+    expected: np.ndarray,
+    bad: np.ndarray,
+    err: np.ndarray,
+    atol: float,
+    base: np.ndarray | None,
+    axes: tuple[str, ...] | None = None,
+) -> str:
     what = f"{output} (compared by its change from the old value)" if base is not None else output
-    lines = [f"  {what}: {int(bad.sum())} of {bad.size} values wrong "
-             f"(tolerance: rtol {RTOL:g}, atol {atol:.3g})"]
+    lines = [
+        f"  {what}: {int(bad.sum())} of {bad.size} values wrong "
+        f"(tolerance: rtol {RTOL:g}, atol {atol:.3g})"
+    ]
     if actual.ndim == 0:
         lines.append(f"    expected {expected.item():.10g}, got {actual.item():.10g}")
         return "\n".join(lines)
-    worst = np.unravel_index(np.argmax(np.where(bad, np.nan_to_num(err, nan=np.inf), -1.0)),
-                             bad.shape)
+    worst = np.unravel_index(
+        np.argmax(np.where(bad, np.nan_to_num(err, nan=np.inf), -1.0)), bad.shape
+    )
     others = [tuple(int(i) for i in idx) for idx in np.argwhere(bad)[:4]]
     shown = [tuple(int(i) for i in worst)] + [i for i in others if i != tuple(worst)][:3]
     width = max(len(_index_text(i, axes)) for i in shown) + 2
@@ -1271,13 +1489,22 @@ def _values_report(output: str, actual: np.ndarray, expected: np.ndarray, bad: n
         lines.append(f"    {'index'.ljust(width)}{'expected':>18}  {'actual':>18}")
     for n, idx in enumerate(shown):
         mark = "   <- worst" if n == 0 else ""
-        lines.append(f"    {_index_text(idx, axes).ljust(width)}{expected[idx]:>18.10g}  "
-                     f"{actual[idx]:>18.10g}{mark}")
+        lines.append(
+            f"    {_index_text(idx, axes).ljust(width)}{expected[idx]:>18.10g}  "
+            f"{actual[idx]:>18.10g}{mark}"
+        )
     return "\n".join(lines)
 
 
-def _diagnose(ex: Exercise, case: Case, output: str, actual: np.ndarray, expected: np.ndarray,
-              base: np.ndarray | None, dtype: np.dtype | None = None) -> str:
+def _diagnose(
+    ex: Exercise,
+    case: Case,
+    output: str,
+    actual: np.ndarray,
+    expected: np.ndarray,
+    base: np.ndarray | None,
+    dtype: np.dtype | None = None,
+) -> str:
     """The hint for a wrong output: that it is right to its lower precision (``dtype``, the
     dtype the learner returned it in), else the hint of the first known mistake whose result
     matches the learner's, else the exercise's own diagnosis or its generic hint. For a
@@ -1286,10 +1513,13 @@ def _diagnose(ex: Exercise, case: Case, output: str, actual: np.ndarray, expecte
     rtol = LOW_PRECISION_RTOL.get(np.dtype(dtype)) if dtype is not None else None
     if rtol is not None:
         if _close(actual, expected, rtol=rtol):
-            return (f"your values are right to {dtype} precision; compute in float64 (the "
-                    f"checker compares in float64)")
-        also = f" Your values are also {dtype}: compute in float64 (the checker compares in " \
-               f"float64)."
+            return (
+                f"your values are right to {dtype} precision; compute in float64 (the "
+                f"checker compares in float64)"
+            )
+        also = (
+            f" Your values are also {dtype}: compute in float64 (the checker compares in float64)."
+        )
     else:
         also = ""
     for mistake in ex.mistakes:

@@ -70,8 +70,9 @@ def _make_spec(net: Network) -> list[dict]:
             raise NotFusable(f"layer {layer.name} ({type(layer).__name__}) has no fused kernel")
         spec.append(d)
     if len(spec) > _core.MAX_LAYERS:
-        raise NotFusable(f"the fused path takes at most {_core.MAX_LAYERS} layers, the network "
-                         f"has {len(spec)}")
+        raise NotFusable(
+            f"the fused path takes at most {_core.MAX_LAYERS} layers, the network has {len(spec)}"
+        )
     return spec
 
 
@@ -108,30 +109,46 @@ class FusedTrainer:
     The workspace is allocated once, here.
     """
 
-    def __init__(self, net: Network, optimizer: Optimizer, batch_size: int,
-                 loss: Loss | None = None) -> None:
+    def __init__(
+        self, net: Network, optimizer: Optimizer, batch_size: int, loss: Loss | None = None
+    ) -> None:
         if optimizer.net is not net:
             raise ValueError("optimizer must update this network")
         # the network's default loss (lenet.losses.loss_for), checked against its output layer
-        self.loss = loss_for(net) if loss is None else loss_for(net, loss.name, loss.j
-                                                                if loss.name == "discriminative"
-                                                                else None)
+        self.loss = (
+            loss_for(net)
+            if loss is None
+            else loss_for(net, loss.name, loss.j if loss.name == "discriminative" else None)
+        )
         self.net, self.optimizer = net, optimizer
         if not optimizer.runs_in_core:
-            raise NotFusable(f"optimizer {type(optimizer).__name__} has its own step(), which the "
-                             f"fused path cannot run")
+            raise NotFusable(
+                f"optimizer {type(optimizer).__name__} has its own step(), which the "
+                f"fused path cannot run"
+            )
         _, self._plan = _cached(net)
         self._workspace = _core.network_workspace(self._plan, net.parameters, batch_size)
         self.batch_size = int(batch_size)
 
-    def run(self, images: np.ndarray, labels: np.ndarray, order: np.ndarray,
-            loss_sum: float = 0.0) -> tuple[int, float, int, bool]:
+    def run(
+        self, images: np.ndarray, labels: np.ndarray, order: np.ndarray, loss_sum: float = 0.0
+    ) -> tuple[int, float, int, bool]:
         """Train on images[order]; returns (steps done, loss_sum + sum of loss x samples over
         them, misclassified samples, diverged). When a step's loss is not finite the steps
         stop before its update and diverged is True."""
         steps, loss_sum, errors, diverged, step = _core.network_train(
-            self._plan, self.net.parameters, self.net.gradients, self.optimizer.core_state(),
-            images, labels, order, self.batch_size, self.loss.name, self.loss.j, self._workspace,
-            loss_sum)
+            self._plan,
+            self.net.parameters,
+            self.net.gradients,
+            self.optimizer.core_state(),
+            images,
+            labels,
+            order,
+            self.batch_size,
+            self.loss.name,
+            self.loss.j,
+            self._workspace,
+            loss_sum,
+        )
         self.optimizer.updates = step
         return steps, loss_sum, errors, diverged

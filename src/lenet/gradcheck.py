@@ -21,21 +21,22 @@ Run it in float64: in float32 the rounding of L swamps the small differences.
 
 from __future__ import annotations
 
-from typing import Union
-
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .layers import Layer
 from .model import Network
 
-Checkable = Union[Layer, Network]
+Checkable = Layer | Network
 
 
 def _named_params(module: Checkable) -> list[tuple[str, np.ndarray, np.ndarray]]:
     if isinstance(module, Network):
-        return [(f"{layer.name}.{k}", layer.params[k], layer.grads[k])
-                for layer in module.layers for k in layer.params]
+        return [
+            (f"{layer.name}.{k}", layer.params[k], layer.grads[k])
+            for layer in module.layers
+            for k in layer.params
+        ]
     return [(k, module.params[k], module.grads[k]) for k in module.params]
 
 
@@ -44,8 +45,16 @@ def _relative_error(analytic: np.ndarray, numeric: np.ndarray, floor: float) -> 
     return float(np.linalg.norm(analytic - numeric)) / scale
 
 
-def gradcheck(module: Checkable, x: ArrayLike, *, eps: float = 1e-5, samples: int | None = None,
-              seed: int = 0, floor: float = 1e-12, details: bool = False):
+def gradcheck(
+    module: Checkable,
+    x: ArrayLike,
+    *,
+    eps: float = 1e-5,
+    samples: int | None = None,
+    seed: int = 0,
+    floor: float = 1e-12,
+    details: bool = False,
+) -> float | tuple[float, dict[str, float]]:
     """Largest relative error between back-propagated and finite-difference gradients.
 
     Parameters
@@ -67,21 +76,23 @@ def gradcheck(module: Checkable, x: ArrayLike, *, eps: float = 1e-5, samples: in
     The module's parameters are restored exactly afterwards; its gradients hold dL/dw.
     """
     if module.dtype != np.float64:
-        raise ValueError(f"gradcheck needs a float64 module (finite differences drown in float32 "
-                         f"rounding), got {module.dtype}: build it with dtype=np.float64")
+        raise ValueError(
+            f"gradcheck needs a float64 module (finite differences drown in float32 "
+            f"rounding), got {module.dtype}: build it with dtype=np.float64"
+        )
     rng = np.random.default_rng(seed)
-    x = np.array(x, dtype=np.float64)
-    out = module.forward(x)
+    xs = np.array(x, dtype=np.float64)
+    out = module.forward(xs)
     r = rng.standard_normal(out.shape)
 
     def loss() -> float:
-        return float(np.sum(module.forward(x) * r))
+        return float(np.sum(module.forward(xs) * r))
 
-    module.forward(x)
+    module.forward(xs)
     dx = np.array(module.backward(r), dtype=np.float64)
     if isinstance(module, Network):
-        x = module._batch(x).copy()  # the shape forward saw, so dx lines up with it
-        dx = dx.reshape(x.shape)
+        xs = module._batch(xs).copy()  # the shape forward saw, so dx lines up with it
+        dx = dx.reshape(xs.shape)
 
     def pick(size: int) -> np.ndarray:
         if samples is None or samples >= size:
@@ -105,7 +116,7 @@ def gradcheck(module: Checkable, x: ArrayLike, *, eps: float = 1e-5, samples: in
     errors: dict[str, float] = {}
     for name, value, grad in _named_params(module):
         errors[name] = compare(value.reshape(-1), grad.reshape(-1).copy())
-    errors["input"] = compare(x.reshape(-1), dx.reshape(-1))
+    errors["input"] = compare(xs.reshape(-1), dx.reshape(-1))
 
     # leave the caches and gradients as the unperturbed point's
     module.forward(x)

@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
@@ -66,7 +67,7 @@ PAPER_PLACES = {
     "C5": "Section II.B (C5), Figure 2",
     "F6": "Section II.B (F6), Figure 2; squashing function: Appendix A",
     "output": "Section II.B (output layer), Figure 3; its losses: Section II.C, equations (8) "
-              "and (9)",
+    "and (9)",
 }
 
 _hook_ids = itertools.count()
@@ -82,10 +83,10 @@ class HookHandle:
     def remove(self) -> None:
         self._hooks.pop(self._key, None)
 
-    def __enter__(self) -> "HookHandle":
+    def __enter__(self) -> HookHandle:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.remove()
 
 
@@ -99,7 +100,7 @@ def _format_shape(shape: tuple) -> str:
     return "(" + ", ".join(map(str, shape)) + ")"
 
 
-def _lecun_limit(fan_in, scheme: str):
+def _lecun_limit(fan_in: np.ndarray | int, scheme: str) -> Any:
     return INIT_LIMIT / (np.sqrt(fan_in) if scheme == "lecun98-sqrt" else fan_in)
 
 
@@ -152,8 +153,9 @@ class Layer:
         self._forward_hooks: dict[int, Callable] = {}
         self._backward_hooks: dict[int, Callable] = {}
         size = self.num_stored_parameters()
-        self.bind(np.zeros(size, self.dtype), np.zeros(size, self.dtype),
-                  np.zeros(size, self.dtype))
+        self.bind(
+            np.zeros(size, self.dtype), np.zeros(size, self.dtype), np.zeros(size, self.dtype)
+        )
 
     # -- storage ------------------------------------------------------------------------------
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
@@ -175,9 +177,9 @@ class Layer:
         self.params, self.grads, self.curvature, offset = {}, {}, {}, 0
         for name, shape in self.param_shapes().items():
             size = math.prod(shape)
-            self.params[name] = params[offset:offset + size].reshape(shape)
-            self.grads[name] = grads[offset:offset + size].reshape(shape)
-            self.curvature[name] = curvature[offset:offset + size].reshape(shape)
+            self.params[name] = params[offset : offset + size].reshape(shape)
+            self.grads[name] = grads[offset : offset + size].reshape(shape)
+            self.curvature[name] = curvature[offset : offset + size].reshape(shape)
             if name in old:
                 self.params[name][...] = old[name]
             offset += size
@@ -214,7 +216,11 @@ class Layer:
         dtype, C-contiguous, finite, not shared with the caller)."""
         self._x = x
         self.a = self._forward(x)
-        self.y = self.a if self.activation == "identity" else _core.activation_forward(self.a, self.activation)
+        self.y = (
+            self.a
+            if self.activation == "identity"
+            else _core.activation_forward(self.a, self.activation)
+        )
         if self._forward_hooks:
             self._call_hooks(self._forward_hooks, "forward", x, self.y)
         return self.y
@@ -230,20 +236,33 @@ class Layer:
             raise RuntimeError(f"{self.name}.backward: call forward before backward")
         dy = self._prepare(dy, "dy", self.name + ".backward")
         if dy.shape != self.y.shape:
-            raise ValueError(f"{self.name}.backward: dy must have the forward output's shape "
-                             f"{self.y.shape}, got {dy.shape}")
+            raise ValueError(
+                f"{self.name}.backward: dy must have the forward output's shape "
+                f"{self.y.shape}, got {dy.shape}"
+            )
         return self._run_backward(dy)
 
     def _run_backward(self, dy: np.ndarray) -> np.ndarray:
         """backward without the checks, for gradients the network made itself."""
-        da = dy if self.activation == "identity" else _core.activation_backward(self.a, dy, self.activation)
+        da = (
+            dy
+            if self.activation == "identity"
+            else _core.activation_backward(self._cached(self.a), dy, self.activation)
+        )
         dx = self._backward(da)
         if self._backward_hooks:
             self._call_hooks(self._backward_hooks, "backward", dy, dx)
         return dx
 
+    def _cached(self, value: np.ndarray | None) -> np.ndarray:
+        """A value the last forward cached (backward checks that there was one)."""
+        assert value is not None, f"{self.name}: no forward pass to go back through"
+        return value
+
     # -- hooks ------------------------------------------------------------------------------------
-    def register_forward_hook(self, hook: Callable[["Layer", np.ndarray, np.ndarray], None]) -> HookHandle:
+    def register_forward_hook(
+        self, hook: Callable[[Layer, np.ndarray, np.ndarray], None]
+    ) -> HookHandle:
         """Call ``hook(layer, x, y)`` after every forward of this layer, with the batch's input
         x and states y (read-only views). Returns a handle whose ``remove()`` takes it off.
 
@@ -256,7 +275,9 @@ class Layer:
         """
         return self._add_hook(self._forward_hooks, hook, "register_forward_hook")
 
-    def register_backward_hook(self, hook: Callable[["Layer", np.ndarray, np.ndarray], None]) -> HookHandle:
+    def register_backward_hook(
+        self, hook: Callable[[Layer, np.ndarray, np.ndarray], None]
+    ) -> HookHandle:
         """Call ``hook(layer, dy, dx)`` after every backward of this layer, with dy = dE/dy (the
         gradient with respect to the layer's states) and dx = dE/dx (with respect to its input),
         as read-only views; ``layer.grads`` holds dE/d(parameters) by then. Otherwise as
@@ -265,8 +286,10 @@ class Layer:
 
     def _add_hook(self, hooks: dict, hook: Callable, where: str) -> HookHandle:
         if not callable(hook):
-            raise TypeError(f"{self.name}.{where}: hook must be callable as hook(layer, in, out), "
-                            f"got {type(hook).__name__}")
+            raise TypeError(
+                f"{self.name}.{where}: hook must be callable as hook(layer, in, out), "
+                f"got {type(hook).__name__}"
+            )
         key = next(_hook_ids)
         hooks[key] = hook
         return HookHandle(hooks, key)
@@ -285,8 +308,10 @@ class Layer:
         for hook in list(hooks.values()):  # a hook may remove itself
             result = hook(self, _read_only(first), _read_only(second))
             if result is not None:
-                raise TypeError(f"{self.name}: a {which} hook returned {type(result).__name__}; "
-                                f"hooks watch and must return None")
+                raise TypeError(
+                    f"{self.name}: a {which} hook returned {type(result).__name__}; "
+                    f"hooks watch and must return None"
+                )
 
     def __getstate__(self) -> dict:
         # hooks are functions of the session that registered them: copies start without any
@@ -308,12 +333,20 @@ class Layer:
     def _placed(self, where: str) -> tuple[int, ...]:
         """The shape of one sample's input, which a network sets; ValueError for a lone layer."""
         if self.input_shape is None:
-            raise ValueError(f"{self.name}.{where} needs the layer's input_shape, which a network "
-                             f"sets: call it on a layer of a lenet Network")
+            raise ValueError(
+                f"{self.name}.{where} needs the layer's input_shape, which a network "
+                f"sets: call it on a layer of a lenet Network"
+            )
         return self.input_shape
 
-    def _spec(self, base: type, offset: int, in_shape: tuple[int, ...],
-              out_shape: tuple[int, ...], **fields: Any) -> dict[str, Any] | None:
+    def _spec(
+        self,
+        base: type,
+        offset: int,
+        in_shape: tuple[int, ...],
+        out_shape: tuple[int, ...],
+        **fields: Any,
+    ) -> dict[str, Any] | None:
         """core_spec's dict for a layer computed as class ``base`` computes, with the offsets
         of its parameters; None when the layer's class changes how ``base`` computes."""
         if any(getattr(type(self), m) is not getattr(base, m) for m in ("_forward", "_backward")):
@@ -322,10 +355,19 @@ class Layer:
         for name, shape in self.param_shapes().items():
             offsets[name] = offset
             offset += math.prod(shape)
-        spec: dict[str, Any] = {"kind": self.kind, "activation": self.activation,
-                                "mode": "paper", "in_shape": tuple(in_shape),
-                                "out_shape": tuple(out_shape), "k": 0, "pad": 0, "table": None,
-                                "weight": None, "bias": None, "prototypes": None}
+        spec: dict[str, Any] = {
+            "kind": self.kind,
+            "activation": self.activation,
+            "mode": "paper",
+            "in_shape": tuple(in_shape),
+            "out_shape": tuple(out_shape),
+            "k": 0,
+            "pad": 0,
+            "table": None,
+            "weight": None,
+            "bias": None,
+            "prototypes": None,
+        }
         spec.update(fields)
         spec["weight"] = offsets.get("weight", offsets.get("coefficient"))
         spec["bias"] = offsets.get("bias")
@@ -383,32 +425,47 @@ class Layer:
         lines = []
         for i, (name, shape) in enumerate(self.param_shapes().items()):
             trainable, stored = int(masks[name].sum()), math.prod(shape)
-            note = "" if trainable == stored else f" ({stored - trainable:,} fixed at 0 by the connection table)"
-            lines.append(f"  {'parameters' if i == 0 else '':12} {name} {_format_shape(shape)}: "
-                         f"{trainable:,} trainable{note}")
+            note = (
+                ""
+                if trainable == stored
+                else f" ({stored - trainable:,} fixed at 0 by the connection table)"
+            )
+            lines.append(
+                f"  {'parameters' if i == 0 else '':12} {name} {_format_shape(shape)}: "
+                f"{trainable:,} trainable{note}"
+            )
         return lines
 
-    def _prepare(self, value: ArrayLike, argument: str, where: str,
-                 copy: bool = False) -> np.ndarray:
+    def _prepare(
+        self, value: ArrayLike, argument: str, where: str, copy: bool = False
+    ) -> np.ndarray:
         """The array in this layer's dtype, C-contiguous, checked to be finite."""
         try:
             arr = np.asarray(value)
         except Exception as exc:
-            raise TypeError(f"{where}: {argument} must be an array of real numbers: {exc}") from None
+            raise TypeError(
+                f"{where}: {argument} must be an array of real numbers: {exc}"
+            ) from None
         if arr.dtype.kind not in "fiub":
             raise TypeError(f"{where}: {argument} must hold real numbers, got dtype {arr.dtype}")
-        arr = np.array(arr, dtype=self.dtype, order="C") if copy else \
-            np.ascontiguousarray(arr, dtype=self.dtype)
+        arr = (
+            np.array(arr, dtype=self.dtype, order="C")
+            if copy
+            else np.ascontiguousarray(arr, dtype=self.dtype)
+        )
         if not np.isfinite(arr).all():
             bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
-            raise ValueError(f"{where}: {argument} contains {bad} non-finite value(s) (NaN or "
-                             f"Inf); they would silently poison every later result")
+            raise ValueError(
+                f"{where}: {argument} contains {bad} non-finite value(s) (NaN or "
+                f"Inf); they would silently poison every later result"
+            )
         return arr
 
     def _expect_rank(self, x: np.ndarray, rank: int, names: str) -> None:
         if x.ndim != rank:
-            raise ValueError(f"{self.name}.forward: x must have {rank} dimensions {names}, got "
-                             f"shape {x.shape}")
+            raise ValueError(
+                f"{self.name}.forward: x must have {rank} dimensions {names}, got shape {x.shape}"
+            )
 
     def _forward(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -417,7 +474,10 @@ class Layer:
         raise NotImplementedError
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(name={self.name!r}, activation={self.activation!r}, dtype={self.dtype})"
+        return (
+            f"{type(self).__name__}(name={self.name!r}, activation={self.activation!r}, "
+            f"dtype={self.dtype})"
+        )
 
 
 class Convolution(Layer):
@@ -440,9 +500,17 @@ class Convolution(Layer):
 
     kind = "convolution"
 
-    def __init__(self, in_maps: int, out_maps: int, kernel_size: int = 5, padding: int = 0,
-                 connection_table: ArrayLike | None = None, activation: str = "scaled_tanh",
-                 dtype: DTypeLike = np.float32, name: str = "conv") -> None:
+    def __init__(
+        self,
+        in_maps: int,
+        out_maps: int,
+        kernel_size: int = 5,
+        padding: int = 0,
+        connection_table: ArrayLike | None = None,
+        activation: str = "scaled_tanh",
+        dtype: DTypeLike = np.float32,
+        name: str = "conv",
+    ) -> None:
         self.in_maps = _positive_int("in_maps", in_maps)
         self.out_maps = _positive_int("out_maps", out_maps)
         self.kernel_size = _positive_int("kernel_size", kernel_size)
@@ -454,8 +522,10 @@ class Convolution(Layer):
         else:
             table = np.asarray(connection_table)
             if table.shape != (self.out_maps, self.in_maps):
-                raise ValueError(f"connection_table must have shape (out_maps, in_maps) = "
-                                 f"{(self.out_maps, self.in_maps)}, got {table.shape}")
+                raise ValueError(
+                    f"connection_table must have shape (out_maps, in_maps) = "
+                    f"{(self.out_maps, self.in_maps)}, got {table.shape}"
+                )
             table = table.astype(bool)
             if not table.any(axis=1).all():
                 raise ValueError("connection_table: every output map needs at least one input map")
@@ -470,18 +540,26 @@ class Convolution(Layer):
 
     def parameter_mask(self) -> dict[str, np.ndarray]:
         k = self.kernel_size
-        weight = np.broadcast_to(self.connection_table[:, :, None, None],
-                                 (self.out_maps, self.in_maps, k, k)).copy()
+        weight = np.broadcast_to(
+            self.connection_table[:, :, None, None], (self.out_maps, self.in_maps, k, k)
+        ).copy()
         return {"weight": weight, "bias": np.ones(self.out_maps, bool)}
 
     def core_spec(self, offset: int) -> dict[str, Any] | None:
         shape = self._placed("core_spec")
-        return self._spec(Convolution, offset, shape, self.output_shape(shape), k=self.kernel_size,
-                          pad=self.padding, table=self._table_for_core)
+        return self._spec(
+            Convolution,
+            offset,
+            shape,
+            self.output_shape(shape),
+            k=self.kernel_size,
+            pad=self.padding,
+            table=self._table_for_core,
+        )
 
     def fan_in(self) -> np.ndarray:
         """Inputs seen by one unit of each output map: connected maps x k x k (75/100/150 in C3)."""
-        return self.connection_table.sum(axis=1) * self.kernel_size ** 2
+        return self.connection_table.sum(axis=1) * self.kernel_size**2
 
     def init_parameters(self, rng: np.random.Generator, scheme: str = DEFAULT_INIT) -> None:
         """``"lecun98"``: weights and biases uniform in +-2.4/F_i, F_i the fan-in of the map's
@@ -494,7 +572,7 @@ class Convolution(Layer):
             w[...] = rng.uniform(-1, 1, w.shape) * limit[:, None, None, None]
             b[...] = rng.uniform(-1, 1, b.shape) * limit
         else:
-            k2 = self.kernel_size ** 2
+            k2 = self.kernel_size**2
             limit = math.sqrt(6.0 / (self.in_maps * k2 + self.out_maps * k2))
             w[...] = rng.uniform(-limit, limit, w.shape)
             b[...] = 0
@@ -513,17 +591,24 @@ class Convolution(Layer):
     def formula(self) -> str:
         k, p = self.kernel_size, self.padding
         shift = f"-{p}" if p else ""
-        which = "that the connection table links to o" if self._table_for_core is not None \
+        which = (
+            "that the connection table links to o"
+            if self._table_for_core is not None
             else "(all of them)"
-        return (f"a[n,o,r,c] = bias[o] + sum over the input maps i {which},\n"
-                f"             and over ky, kx < {k}, of weight[o,i,ky,kx] * "
-                f"x[n,i,r+ky{shift},c+kx{shift}]"
-                f";\n             y = f(a)")
+        )
+        return (
+            f"a[n,o,r,c] = bias[o] + sum over the input maps i {which},\n"
+            f"             and over ky, kx < {k}, of weight[o,i,ky,kx] * "
+            f"x[n,i,r+ky{shift},c+kx{shift}]"
+            f";\n             y = f(a)"
+        )
 
     def _shape_text(self) -> str:
         grow = 2 * self.padding - self.kernel_size + 1
-        return (f"input (N, {self.in_maps}, H, W) -> output (N, {self.out_maps}, H{grow:+d}, "
-                f"W{grow:+d})")
+        return (
+            f"input (N, {self.in_maps}, H, W) -> output (N, {self.out_maps}, H{grow:+d}, "
+            f"W{grow:+d})"
+        )
 
     def _departures(self) -> list[str]:
         more = [f"padding {self.padding}"] if self.padding else []
@@ -534,16 +619,26 @@ class Convolution(Layer):
     def _forward(self, x: np.ndarray) -> np.ndarray:
         self._expect_rank(x, 4, "(N, maps, H, W)")
         if x.shape[1] != self.in_maps:
-            raise ValueError(f"{self.name}.forward: x must have {self.in_maps} input maps, got "
-                             f"{x.shape[1]} (shape {x.shape})")
-        return _core.conv_forward(x, self.params["weight"], self.params["bias"],
-                                  self._table_for_core, self.padding)
+            raise ValueError(
+                f"{self.name}.forward: x must have {self.in_maps} input maps, got "
+                f"{x.shape[1]} (shape {x.shape})"
+            )
+        return _core.conv_forward(
+            x, self.params["weight"], self.params["bias"], self._table_for_core, self.padding
+        )
 
     def _backward(self, da: np.ndarray) -> np.ndarray:
-        dx, _, _ = _core.conv_backward(self._x, self.params["weight"], da, self._table_for_core,
-                                       self.padding, d_weight=self.grads["weight"],
-                                       d_bias=self.grads["bias"])
+        dx, _, _ = _core.conv_backward(
+            self._cached(self._x),
+            self.params["weight"],
+            da,
+            self._table_for_core,
+            self.padding,
+            d_weight=self.grads["weight"],
+            d_bias=self.grads["bias"],
+        )
         return dx
+
 
 class Subsampling(Layer):
     """Subsampling layer: S2 and S4 of LeNet-5 (Section II.B), or average/max pooling.
@@ -560,8 +655,14 @@ class Subsampling(Layer):
 
     kind = "subsampling"
 
-    def __init__(self, maps: int, mode: str = "paper", activation: str = "scaled_tanh",
-                 dtype: DTypeLike = np.float32, name: str = "pool") -> None:
+    def __init__(
+        self,
+        maps: int,
+        mode: str = "paper",
+        activation: str = "scaled_tanh",
+        dtype: DTypeLike = np.float32,
+        name: str = "pool",
+    ) -> None:
         self.maps = _positive_int("maps", maps)
         self.mode = _check_choice("mode", mode, SUBSAMPLING_MODES)
         super().__init__(name, activation, dtype)
@@ -594,8 +695,10 @@ class Subsampling(Layer):
 
     def formula(self) -> str:
         if self.mode == "paper":
-            return ("a[n,m,r,c] = coefficient[m] * (x[n,m,2r,2c] + x[n,m,2r,2c+1] + x[n,m,2r+1,2c]"
-                    "\n             + x[n,m,2r+1,2c+1]) + bias[m];   y = f(a)")
+            return (
+                "a[n,m,r,c] = coefficient[m] * (x[n,m,2r,2c] + x[n,m,2r,2c+1] + x[n,m,2r+1,2c]"
+                "\n             + x[n,m,2r+1,2c+1]) + bias[m];   y = f(a)"
+            )
         return f"a[n,m,r,c] = {self.mode} of x[n,m,2r:2r+2,2c:2c+2] (a 2x2 window);   y = f(a)"
 
     def _shape_text(self) -> str:
@@ -608,16 +711,25 @@ class Subsampling(Layer):
     def _forward(self, x: np.ndarray) -> np.ndarray:
         self._expect_rank(x, 4, "(N, maps, H, W)")
         if x.shape[1] != self.maps:
-            raise ValueError(f"{self.name}.forward: x must have {self.maps} maps, got "
-                             f"{x.shape[1]} (shape {x.shape})")
-        return _core.subsample_forward(x, self.params.get("coefficient"), self.params.get("bias"),
-                                       self.mode)
+            raise ValueError(
+                f"{self.name}.forward: x must have {self.maps} maps, got "
+                f"{x.shape[1]} (shape {x.shape})"
+            )
+        return _core.subsample_forward(
+            x, self.params.get("coefficient"), self.params.get("bias"), self.mode
+        )
 
     def _backward(self, da: np.ndarray) -> np.ndarray:
-        dx, _, _ = _core.subsample_backward(self._x, da, self.params.get("coefficient"), self.mode,
-                                            d_coefficient=self.grads.get("coefficient"),
-                                            d_bias=self.grads.get("bias"))
+        dx, _, _ = _core.subsample_backward(
+            self._cached(self._x),
+            da,
+            self.params.get("coefficient"),
+            self.mode,
+            d_coefficient=self.grads.get("coefficient"),
+            d_bias=self.grads.get("bias"),
+        )
         return dx
+
 
 class FullConnection(Layer):
     """Full connection: F6 of LeNet-5 (Section II.B), and the modern variant's output layer.
@@ -632,8 +744,14 @@ class FullConnection(Layer):
 
     kind = "full connection"
 
-    def __init__(self, in_features: int, out_features: int, activation: str = "scaled_tanh",
-                 dtype: DTypeLike = np.float32, name: str = "dense") -> None:
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        activation: str = "scaled_tanh",
+        dtype: DTypeLike = np.float32,
+        name: str = "dense",
+    ) -> None:
         self.in_features = _positive_int("in_features", in_features)
         self.out_features = _positive_int("out_features", out_features)
         self._input_shape: tuple[int, ...] | None = None
@@ -644,8 +762,9 @@ class FullConnection(Layer):
 
     def core_spec(self, offset: int) -> dict[str, Any] | None:
         # the core sees a vector of features as (features, 1, 1) maps
-        return self._spec(FullConnection, offset, (self.in_features, 1, 1),
-                          (self.out_features, 1, 1))
+        return self._spec(
+            FullConnection, offset, (self.in_features, 1, 1), (self.out_features, 1, 1)
+        )
 
     def init_parameters(self, rng: np.random.Generator, scheme: str = DEFAULT_INIT) -> None:
         """``"lecun98"``: uniform in +-2.4/in_features (Appendix A), biases too;
@@ -681,16 +800,27 @@ class FullConnection(Layer):
 
     def _forward(self, x: np.ndarray) -> np.ndarray:
         if x.ndim < 2 or math.prod(x.shape[1:]) != self.in_features:
-            raise ValueError(f"{self.name}.forward: x must have shape (N, {self.in_features}) or "
-                             f"(N, ...) with {self.in_features} values per sample, got {x.shape}")
+            raise ValueError(
+                f"{self.name}.forward: x must have shape (N, {self.in_features}) or "
+                f"(N, ...) with {self.in_features} values per sample, got {x.shape}"
+            )
         self._input_shape = x.shape
         self._x = x.reshape(x.shape[0], self.in_features)
         return _core.dense_forward(self._x, self.params["weight"], self.params["bias"])
 
     def _backward(self, da: np.ndarray) -> np.ndarray:
-        dx, _, _ = _core.dense_backward(self._x, self.params["weight"], da,
-                                        d_weight=self.grads["weight"], d_bias=self.grads["bias"])
-        return dx.reshape(self._input_shape)
+        dx, _, _ = _core.dense_backward(
+            self._cached(self._x),
+            self.params["weight"],
+            da,
+            d_weight=self.grads["weight"],
+            d_bias=self.grads["bias"],
+        )
+        return dx.reshape(self._cached_shape())
+
+    def _cached_shape(self) -> tuple[int, ...]:
+        assert self._input_shape is not None, f"{self.name}: no forward pass to go back through"
+        return self._input_shape
 
     @property
     def x(self) -> np.ndarray | None:
@@ -711,8 +841,12 @@ class RBFOutput(Layer):
 
     kind = "euclidean rbf"
 
-    def __init__(self, prototypes: ArrayLike | None = None, dtype: DTypeLike = np.float32,
-                 name: str = "output") -> None:
+    def __init__(
+        self,
+        prototypes: ArrayLike | None = None,
+        dtype: DTypeLike = np.float32,
+        name: str = "output",
+    ) -> None:
         dt = check_dtype(dtype)
         protos = rbf_prototypes(dt) if prototypes is None else np.array(prototypes, dtype=dt)
         if protos.ndim != 2 or protos.shape[0] < 1 or protos.shape[1] < 1:
@@ -731,16 +865,19 @@ class RBFOutput(Layer):
 
     def core_spec(self, offset: int) -> dict[str, Any] | None:
         classes, features = self._prototypes.shape
-        return self._spec(RBFOutput, offset, (features, 1, 1), (classes, 1, 1),
-                          prototypes=self._prototypes)
+        return self._spec(
+            RBFOutput, offset, (features, 1, 1), (classes, 1, 1), prototypes=self._prototypes
+        )
 
     def connections(self, input_shape: tuple[int, ...]) -> int:
         return int(self._prototypes.size)
 
     def formula(self) -> str:
-        return ("y[n,i] = sum_j (x[n,j] - prototypes[i,j])^2, the penalty of class i (no "
-                "squashing);\nthe prototypes are fixed +-1 bitmaps of 7x12, not trained; "
-                "the smallest penalty wins")
+        return (
+            "y[n,i] = sum_j (x[n,j] - prototypes[i,j])^2, the penalty of class i (no "
+            "squashing);\nthe prototypes are fixed +-1 bitmaps of 7x12, not trained; "
+            "the smallest penalty wins"
+        )
 
     def _shape_text(self) -> str:
         c, f = self._prototypes.shape
@@ -757,5 +894,4 @@ class RBFOutput(Layer):
         return _core.rbf_forward(x, self._prototypes)
 
     def _backward(self, da: np.ndarray) -> np.ndarray:
-        return _core.rbf_backward(self._x, self._prototypes, da)
-
+        return _core.rbf_backward(self._cached(self._x), self._prototypes, da)

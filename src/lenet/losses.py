@@ -32,8 +32,11 @@ LOSSES = ("penalty", "discriminative", "cross-entropy")
 #: The constant of equation (9); the paper gives no value (see docs/results.md).
 DEFAULT_J = 1.0
 #: How each loss is named beside its formula.
-EQUATIONS = {"penalty": "equation (8)", "discriminative": "equation (9)",
-             "cross-entropy": "softmax cross-entropy"}
+EQUATIONS = {
+    "penalty": "equation (8)",
+    "discriminative": "equation (9)",
+    "cross-entropy": "softmax cross-entropy",
+}
 
 
 def rbf_penalty(y: ArrayLike, labels: ArrayLike) -> tuple[float, np.ndarray]:
@@ -96,11 +99,14 @@ def check_loss(net: Any, loss: str) -> None:
     rbf = isinstance(net.layers[-1], RBFOutput)
     checks.one_of("loss", loss, LOSSES)
     if loss == "cross-entropy" and rbf:
-        raise ValueError("loss 'cross-entropy' needs logits; the RBF output gives penalties: "
-                         "use 'penalty' or 'discriminative'")
+        raise ValueError(
+            "loss 'cross-entropy' needs logits; the RBF output gives penalties: "
+            "use 'penalty' or 'discriminative'"
+        )
     if loss != "cross-entropy" and not rbf:
-        raise ValueError(f"loss {loss!r} needs RBF penalties; this network outputs "
-                         f"logits: use 'cross-entropy'")
+        raise ValueError(
+            f"loss {loss!r} needs RBF penalties; this network outputs logits: use 'cross-entropy'"
+        )
 
 
 def loss_for(net: Any, name: str | None = None, j: float | None = None) -> Loss:
@@ -110,6 +116,8 @@ def loss_for(net: Any, name: str | None = None, j: float | None = None) -> Loss:
         name = "penalty" if isinstance(net.layers[-1], RBFOutput) else "cross-entropy"
     check_loss(net, name)
     if j is not None and name != "discriminative":
-        raise ValueError(f"j is the constant of the discriminative loss (9); the loss here "
-                         f"is {name!r}: give loss='discriminative' or leave j out")
+        raise ValueError(
+            f"j is the constant of the discriminative loss (9); the loss here "
+            f"is {name!r}: give loss='discriminative' or leave j out"
+        )
     return Loss(name, DEFAULT_J if j is None else j)

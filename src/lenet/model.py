@@ -16,19 +16,33 @@ import os
 import sys
 import warnings
 from collections import OrderedDict
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from types import FrameType
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from .layers import (ACTIVATIONS, DEFAULT_INIT, SUBSAMPLING_MODES, Convolution, FullConnection,
-                     Layer, RBFOutput, Subsampling, _check_choice, _positive_int, check_dtype)
 from . import fused, sdlm
 from .checks import is_whole_number
+from .layers import (
+    ACTIVATIONS,
+    DEFAULT_INIT,
+    SUBSAMPLING_MODES,
+    Convolution,
+    FullConnection,
+    Layer,
+    RBFOutput,
+    Subsampling,
+    _check_choice,
+    _positive_int,
+    check_dtype,
+)
 from .losses import loss_for, softmax
 from .paper import INPUT_RANGE as PAPER_INPUT_RANGE
 from .paper import INPUT_SHAPE as PAPER_INPUT_SHAPE
 from .paper import connection_table_i
+
 #: Inputs beyond +-FAR_OUTSIDE are far outside the paper's range (0..255 pixels, say).
 FAR_OUTSIDE = 10.0
 
@@ -40,7 +54,8 @@ class InputWarning(UserWarning):
 def _caller_outside_lenet() -> int:
     """The ``stacklevel`` of warnings.warn, called from the caller of this function, that
     names the first frame outside the lenet package: the user's line."""
-    frame, level = sys._getframe(1), 1
+    frame: FrameType | None = sys._getframe(1)
+    level = 1
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
         frame, level = frame.f_back, level + 1
     return level
@@ -49,9 +64,20 @@ def _caller_outside_lenet() -> int:
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 # set in Network.__init__ and its subclasses: no layer may be named like them
-_NETWORK_ATTRIBUTES = frozenset({"dtype", "input_shape", "layers", "parameters", "gradients",
-                                 "curvature", "parameter_mask", "variant", "seed",
-                                 "input_range"})
+_NETWORK_ATTRIBUTES = frozenset(
+    {
+        "dtype",
+        "input_shape",
+        "layers",
+        "parameters",
+        "gradients",
+        "curvature",
+        "parameter_mask",
+        "variant",
+        "seed",
+        "input_range",
+    }
+)
 
 
 class Trace(OrderedDict):
@@ -70,7 +96,7 @@ class Trace(OrderedDict):
         self.loss_name: str | None = None
         self.labels: np.ndarray | None = None
 
-    def copy(self) -> "Trace":
+    def copy(self) -> Trace:
         """A shallow copy that keeps the gradients, loss and labels too."""
         other = Trace()
         other.update(self)
@@ -95,8 +121,9 @@ class Network:
     #: -0.1 .. 1.175); inputs far outside it get an InputWarning
     input_range: tuple[float, float] | None = None
 
-    def __init__(self, layers: list[Layer], input_shape: tuple[int, int, int],
-                 dtype: DTypeLike = np.float32) -> None:
+    def __init__(
+        self, layers: list[Layer], input_shape: tuple[int, int, int], dtype: DTypeLike = np.float32
+    ) -> None:
         self.dtype = check_dtype(dtype)
         self.input_shape = tuple(int(s) for s in input_shape)
         self.layers: tuple[Layer, ...] = tuple(layers)
@@ -105,13 +132,21 @@ class Network:
             raise ValueError(f"layer names must be unique, got {names}")
         for name in names:
             # each layer becomes an attribute (net.C1): it must not hide one of the network's
-            if not isinstance(name, str) or not name.isidentifier() or hasattr(self, name) \
-                    or name in _NETWORK_ATTRIBUTES:
-                raise ValueError(f"layer name {name!r} cannot be used: names must be Python "
-                                 f"identifiers other than the network's own attributes")
+            if (
+                not isinstance(name, str)
+                or not name.isidentifier()
+                or hasattr(self, name)
+                or name in _NETWORK_ATTRIBUTES
+            ):
+                raise ValueError(
+                    f"layer name {name!r} cannot be used: names must be Python "
+                    f"identifiers other than the network's own attributes"
+                )
         for layer in self.layers:
             if layer.dtype != self.dtype:
-                raise TypeError(f"layer {layer.name} has dtype {layer.dtype}, the network {self.dtype}")
+                raise TypeError(
+                    f"layer {layer.name} has dtype {layer.dtype}, the network {self.dtype}"
+                )
             setattr(self, layer.name, layer)
         # Gather every layer's parameters into one flat buffer (and one for the gradients).
         sizes = [layer.num_stored_parameters() for layer in self.layers]
@@ -119,13 +154,15 @@ class Network:
         self.gradients = np.zeros(sum(sizes), self.dtype)
         self.curvature = np.zeros(sum(sizes), self.dtype)  # see estimate_curvature
         ends = np.cumsum([0] + sizes).tolist()
-        self._offsets = {layer.name: (start, stop)
-                         for layer, start, stop in zip(self.layers, ends, ends[1:])}
+        self._offsets = {
+            layer.name: (start, stop) for layer, start, stop in zip(self.layers, ends, ends[1:])
+        }
         self._bind_layers()
         # True where a stored value is trainable: False for C3's unconnected weights.
         self.parameter_mask = np.concatenate(
             [m.reshape(-1) for layer in self.layers for m in layer.parameter_mask().values()]
-            or [np.zeros(0, bool)])
+            or [np.zeros(0, bool)]
+        )
         self._shapes = self._layer_output_shapes()
 
     def __setstate__(self, state: dict) -> None:
@@ -140,8 +177,9 @@ class Network:
         (``_offsets``) of the network's flat buffers."""
         for layer in self.layers:
             start, stop = self._offsets[layer.name]
-            layer.bind(self.parameters[start:stop], self.gradients[start:stop],
-                       self.curvature[start:stop])
+            layer.bind(
+                self.parameters[start:stop], self.gradients[start:stop], self.curvature[start:stop]
+            )
 
     def _layer_output_shapes(self) -> list[tuple[int, ...]]:
         shapes, shape = [], self.input_shape
@@ -149,8 +187,10 @@ class Network:
             layer.input_shape = shape
             shape = layer.output_shape(shape)
             if any(s < 1 for s in shape):
-                raise ValueError(f"layer {layer.name} would have an empty output {shape} for input "
-                                 f"shape {self.input_shape}")
+                raise ValueError(
+                    f"layer {layer.name} would have an empty output {shape} for input "
+                    f"shape {self.input_shape}"
+                )
             shapes.append(shape)
         return shapes
 
@@ -190,11 +230,15 @@ class Network:
             singles = f"({c}, {h}, {w})" + (f" or ({h}, {w})" if c == 1 else "")
             hint = ""
             if self.input_shape == PAPER_INPUT_SHAPE and given[-2:] == (28, 28):
-                hint = (" MNIST's 28x28 digits must be padded to 32x32 first, as the paper "
-                        "does (2 background pixels on each side): lenet.datasets.preprocess"
-                        "(images) pads and scales them.")
-            raise ValueError(f"x must have shape {expected}, or {singles} for one image, got "
-                             f"shape {given}.{hint}")
+                hint = (
+                    " MNIST's 28x28 digits must be padded to 32x32 first, as the paper "
+                    "does (2 background pixels on each side): lenet.datasets.preprocess"
+                    "(images) pads and scales them."
+                )
+            raise ValueError(
+                f"x must have shape {expected}, or {singles} for one image, got "
+                f"shape {given}.{hint}"
+            )
         self._check_input_values(arr)
         return arr
 
@@ -203,20 +247,30 @@ class Network:
         the files), or, for a network that expects the paper's input range, values far outside
         it (0..255 where -0.1..1.175 is expected). The network still runs on them."""
         if x.dtype.kind in "iub":
-            expects = (f"the paper's range {self.input_range[0]} .. {self.input_range[1]}"
-                       if self.input_range else "the floats its training data had")
-            warnings.warn(f"x holds {x.dtype} values, used as they are; the network expects "
-                          f"{expects}: prepare images with lenet.datasets.preprocess(images)",
-                          InputWarning, stacklevel=_caller_outside_lenet())
+            expects = (
+                f"the paper's range {self.input_range[0]} .. {self.input_range[1]}"
+                if self.input_range
+                else "the floats its training data had"
+            )
+            warnings.warn(
+                f"x holds {x.dtype} values, used as they are; the network expects "
+                f"{expects}: prepare images with lenet.datasets.preprocess(images)",
+                InputWarning,
+                stacklevel=_caller_outside_lenet(),
+            )
         elif self.input_range is not None and x.size and x.dtype.kind == "f":
             low, high = float(np.min(x)), float(np.max(x))
             finite = math.isfinite(low) and math.isfinite(high)  # NaN and Inf: refused later
             if finite and (low < -FAR_OUTSIDE or high > FAR_OUTSIDE):
-                warnings.warn(f"x ranges over {low:.4g} .. {high:.4g}, far outside the paper's "
-                              f"input range {self.input_range[0]} .. {self.input_range[1]} "
-                              f"(Section III.A): prepare images with "
-                              f"lenet.datasets.preprocess(images), which scales pixels 0..255 "
-                              f"to it", InputWarning, stacklevel=_caller_outside_lenet())
+                warnings.warn(
+                    f"x ranges over {low:.4g} .. {high:.4g}, far outside the paper's "
+                    f"input range {self.input_range[0]} .. {self.input_range[1]} "
+                    f"(Section III.A): prepare images with "
+                    f"lenet.datasets.preprocess(images), which scales pixels 0..255 "
+                    f"to it",
+                    InputWarning,
+                    stacklevel=_caller_outside_lenet(),
+                )
 
     def forward(self, x: ArrayLike) -> np.ndarray:
         """The network's output for a batch x (N, C, H, W): RBF penalties or logits (N, 10)."""
@@ -243,8 +297,15 @@ class Network:
         SDLM's curvature estimate, ``lenet.sdlm.estimate_curvature``."""
         return sdlm.estimate_curvature(self, x, labels)
 
-    def trace(self, x: ArrayLike, label: ArrayLike | None = None, *, loss: str | None = None,
-              j: float | None = None, pre_activations: bool = False) -> "Trace":
+    def trace(
+        self,
+        x: ArrayLike,
+        label: ArrayLike | None = None,
+        *,
+        loss: str | None = None,
+        j: float | None = None,
+        pre_activations: bool = False,
+    ) -> Trace:
         """Every layer's output for x: an ordered mapping "input", "C1", ..., "output".
 
         With ``pre_activations=True`` each layer's weighted sums come too, as "C1.a" before
@@ -270,6 +331,7 @@ class Network:
         for i, layer in enumerate(self.layers):
             out = layer.forward(out) if i == 0 else layer._run_forward(out)
             if pre_activations:
+                assert layer.a is not None  # set by the forward just run
                 trace[layer.name + ".a"] = layer.a.copy()
             trace[layer.name] = out.copy()
         if labels is None:
@@ -297,10 +359,16 @@ class Network:
         classes = self._shapes[-1][0]
         if n == 0:
             raise ValueError("x holds no image: the gradients need at least one")
-        if labels.shape != (n,) or labels.dtype.kind not in "iu" or \
-                labels.min() < 0 or labels.max() >= classes:
-            raise ValueError(f"label must be {'a class' if n == 1 else f'{n} classes'} in "
-                             f"[0, {classes}) (one per image), got {label!r}")
+        if (
+            labels.shape != (n,)
+            or labels.dtype.kind not in "iu"
+            or labels.min() < 0
+            or labels.max() >= classes
+        ):
+            raise ValueError(
+                f"label must be {'a class' if n == 1 else f'{n} classes'} in "
+                f"[0, {classes}) (one per image), got {label!r}"
+            )
         return labels.astype(np.int64)
 
     def infer(self, x: ArrayLike, batch_size: int = 256) -> np.ndarray:
@@ -322,7 +390,9 @@ class Network:
             for name, arr in layer.params.items():
                 bad = arr.size - int(np.count_nonzero(np.isfinite(arr)))
                 if bad:
-                    return f"layer {layer.name}: {bad} of its {arr.size} {name} values are NaN or Inf"
+                    return (
+                        f"layer {layer.name}: {bad} of its {arr.size} {name} values are NaN or Inf"
+                    )
         if x is None:
             return ""
         out = np.ascontiguousarray(x, dtype=self.dtype)
@@ -334,10 +404,13 @@ class Network:
                 out = layer._run_forward(out)
                 if not np.all(np.isfinite(out)):
                     largest = np.nanmax(np.abs(np.where(np.isfinite(inputs), inputs, 0)))
-                    weight = max((float(np.max(np.abs(a))) for a in layer.params.values()),
-                                 default=0)
-                    return (f"layer {layer.name} is the first whose outputs are NaN or Inf (its "
-                            f"inputs reach {largest:.3g}, its largest weight {weight:.3g})")
+                    weight = max(
+                        (float(np.max(np.abs(a))) for a in layer.params.values()), default=0
+                    )
+                    return (
+                        f"layer {layer.name} is the first whose outputs are NaN or Inf (its "
+                        f"inputs reach {largest:.3g}, its largest weight {weight:.3g})"
+                    )
         return "every layer's outputs are finite; the loss itself overflowed"
 
     def predict(self, x: ArrayLike) -> np.ndarray:
@@ -367,11 +440,11 @@ class Network:
             for name, arr in getattr(layer, which).items():
                 yield f"{layer.name}.{name}", arr
 
-    def state_dict(self) -> "OrderedDict[str, np.ndarray]":
+    def state_dict(self) -> OrderedDict[str, np.ndarray]:
         """Copies of every parameter array, keyed "C1.weight", "S2.coefficient", ..."""
         return OrderedDict((key, arr.copy()) for key, arr in self._named("params"))
 
-    def grad_dict(self) -> "OrderedDict[str, np.ndarray]":
+    def grad_dict(self) -> OrderedDict[str, np.ndarray]:
         """Copies of every gradient array (from the last backward), keyed like state_dict()."""
         return OrderedDict((key, arr.copy()) for key, arr in self._named("grads"))
 
@@ -383,23 +456,32 @@ class Network:
         converted (float64 values must fit in float32). Nothing is changed unless all of it fits.
         """
         if not isinstance(state, Mapping):
-            raise TypeError(f"state must be a mapping of names to arrays, got {type(state).__name__}")
+            raise TypeError(
+                f"state must be a mapping of names to arrays, got {type(state).__name__}"
+            )
         targets = OrderedDict(self._named("params"))
         missing = [k for k in targets if k not in state]
         extra = [k for k in state if k not in targets]
         if missing or extra:
-            raise ValueError("state does not match the network: "
-                             + (f"missing keys {missing}" if missing else "")
-                             + ("; " if missing and extra else "")
-                             + (f"unexpected keys {extra}" if extra else ""))
-        masks = OrderedDict((f"{layer.name}.{name}", m) for layer in self.layers
-                            for name, m in layer.parameter_mask().items())
+            raise ValueError(
+                "state does not match the network: "
+                + (f"missing keys {missing}" if missing else "")
+                + ("; " if missing and extra else "")
+                + (f"unexpected keys {extra}" if extra else "")
+            )
+        masks = OrderedDict(
+            (f"{layer.name}.{name}", m)
+            for layer in self.layers
+            for name, m in layer.parameter_mask().items()
+        )
         checked = {}
         for key, target in targets.items():
             arr = np.asarray(state[key])
             if arr.dtype.kind != "f":
-                raise TypeError(f"state[{key!r}] must hold floating-point numbers like "
-                                f"{target.dtype}, got dtype {arr.dtype}")
+                raise TypeError(
+                    f"state[{key!r}] must hold floating-point numbers like "
+                    f"{target.dtype}, got dtype {arr.dtype}"
+                )
             if arr.shape != target.shape:
                 raise ValueError(f"state[{key!r}] must have shape {target.shape}, got {arr.shape}")
             if not np.isfinite(arr).all():
@@ -409,8 +491,10 @@ class Network:
             if not np.isfinite(arr).all():
                 raise ValueError(f"state[{key!r}] holds values too large for {target.dtype}")
             if np.any(arr[~masks[key]] != 0):
-                raise ValueError(f"state[{key!r}] has nonzero weights for unconnected map pairs "
-                                 f"(they must be 0: see the connection table)")
+                raise ValueError(
+                    f"state[{key!r}] has nonzero weights for unconnected map pairs "
+                    f"(they must be 0: see the connection table)"
+                )
             checked[key] = arr
         for key, target in targets.items():
             target[...] = checked[key]
@@ -420,9 +504,15 @@ class Network:
         """One dict per layer: name, kind, output shape, trainable parameters, connections."""
         rows, shape = [], self.input_shape
         for layer, out_shape in zip(self.layers, self._shapes):
-            rows.append({"name": layer.name, "kind": layer.kind, "output_shape": out_shape,
-                         "parameters": layer.num_parameters(),
-                         "connections": layer.connections(shape)})
+            rows.append(
+                {
+                    "name": layer.name,
+                    "kind": layer.kind,
+                    "output_shape": out_shape,
+                    "parameters": layer.num_parameters(),
+                    "connections": layer.connections(shape),
+                }
+            )
             shape = out_shape
         return rows
 
@@ -430,15 +520,30 @@ class Network:
         """A table with one row per layer and the totals (the paper's figures for LeNet5())."""
         rows = self.describe()
         header = ("layer", "kind", "output", "trainable", "connections")
-        body = [(r["name"], r["kind"], " x ".join(map(str, r["output_shape"])),
-                 f"{r['parameters']:,}", f"{r['connections']:,}") for r in rows]
-        total = ("total", "", "", f"{sum(r['parameters'] for r in rows):,}",
-                 f"{sum(r['connections'] for r in rows):,}")
+        body = [
+            (
+                r["name"],
+                r["kind"],
+                " x ".join(map(str, r["output_shape"])),
+                f"{r['parameters']:,}",
+                f"{r['connections']:,}",
+            )
+            for r in rows
+        ]
+        total = (
+            "total",
+            "",
+            "",
+            f"{sum(r['parameters'] for r in rows):,}",
+            f"{sum(r['connections'] for r in rows):,}",
+        )
         widths = [max(len(row[i]) for row in [header, *body, total]) for i in range(5)]
 
-        def line(row):
-            return "  ".join(cell.ljust(w) if i < 3 else cell.rjust(w)
-                             for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
+        def line(row: tuple[str, ...]) -> str:
+            return "  ".join(
+                cell.ljust(w) if i < 3 else cell.rjust(w)
+                for i, (cell, w) in enumerate(zip(row, widths))
+            ).rstrip()
 
         rule = "-" * len(line(header))
         c, h, w = self.input_shape
@@ -450,7 +555,8 @@ class Network:
         return "\n\n".join(layer.explain() for layer in self.layers)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({', '.join(layer.name for layer in self.layers)}; dtype={self.dtype})"
+        names = ", ".join(layer.name for layer in self.layers)
+        return f"{type(self).__name__}({names}; dtype={self.dtype})"
 
 
 class LeNet5(Network):
@@ -478,10 +584,11 @@ class LeNet5(Network):
     """
 
     variant = "paper"
-    input_range = PAPER_INPUT_RANGE
+    input_range: tuple[float, float] | None = PAPER_INPUT_RANGE
 
-    def __init__(self, seed: int = 0, dtype: DTypeLike = np.float32,
-                 init: str = DEFAULT_INIT) -> None:
+    def __init__(
+        self, seed: int = 0, dtype: DTypeLike = np.float32, init: str = DEFAULT_INIT
+    ) -> None:
         dt = check_dtype(dtype)
         layers = [
             Convolution(1, 6, 5, name="C1", dtype=dt),
@@ -497,9 +604,15 @@ class LeNet5(Network):
         self.init_parameters(seed, init)
 
     @classmethod
-    def modern(cls, in_channels: int = 1, input_size: int = 28, seed: int = 0,
-               dtype: DTypeLike = np.float32, activation: str = "swish",
-               pooling: str = "max") -> "LeNet5":
+    def modern(
+        cls,
+        in_channels: int = 1,
+        input_size: int = 28,
+        seed: int = 0,
+        dtype: DTypeLike = np.float32,
+        activation: str = "swish",
+        pooling: str = "max",
+    ) -> LeNet5:
         """The common modern variant (the seed's Keras model; see the paper notes).
 
         C1 5x5 convolution ('same' on 28x28 input, 'valid' on 32x32), S2 max pooling, C3 full
@@ -512,7 +625,9 @@ class LeNet5(Network):
         _check_choice("pooling", pooling, SUBSAMPLING_MODES)
         _check_choice("activation", activation, ACTIVATIONS)
         if isinstance(input_size, bool) or input_size not in (28, 32):
-            raise ValueError(f"input_size must be 28 ('same' C1) or 32 ('valid' C1), got {input_size!r}")
+            raise ValueError(
+                f"input_size must be 28 ('same' C1) or 32 ('valid' C1), got {input_size!r}"
+            )
         dt = check_dtype(dtype)
         pad = 2 if input_size == 28 else 0
         pool_activation = "identity" if pooling in ("max", "average") else activation
@@ -528,19 +643,17 @@ class LeNet5(Network):
         net = cls.__new__(cls)
         Network.__init__(net, layers, (in_channels, input_size, input_size), dt)
         net.variant = "modern"
-        net.input_range = None  # raw pixels (the seed's recipe) or 0..1
+        net.input_range = None  # raw pixels (the seed's recipe) or 0..1: no range to check
         net.seed = seed
         net.init_parameters(seed, "glorot")
         return net
 
-    def init_parameters(self, rng: int | np.random.Generator, scheme: str = DEFAULT_INIT
-                        ) -> None:
+    def init_parameters(self, rng: int | np.random.Generator, scheme: str = DEFAULT_INIT) -> None:
         """Draw every layer's parameters afresh, as each layer's ``init_parameters(rng,
         scheme)`` does (see layers.INITIALISATIONS), from ``rng``: a generator, or a seed."""
         rng = np.random.default_rng(rng)
         for layer in self.layers:
             layer.init_parameters(rng, scheme)
-
 
 
 # ---- networks built from configs (checkpoints, recipes) -------------------------------------
@@ -553,12 +666,14 @@ _DTYPES = ("float32", "float64")
 def check_network_config(config: Mapping) -> dict:
     """The checked architecture settings of a config (ValueError saying which one is wrong)."""
     if not isinstance(config, Mapping):
-        raise ValueError(f"the config must be a mapping (a JSON object), not "
-                         f"{type(config).__name__}")
+        raise ValueError(
+            f"the config must be a mapping (a JSON object), not {type(config).__name__}"
+        )
     model = config.get("model", "paper")
     if not isinstance(model, str) or model not in MODELS:
-        raise ValueError(f"the config's model must be one of {', '.join(map(repr, MODELS))}, "
-                         f"got {model!r}")
+        raise ValueError(
+            f"the config's model must be one of {', '.join(map(repr, MODELS))}, got {model!r}"
+        )
     dtype = config.get("dtype", "float32")
     if isinstance(dtype, str):
         ok = dtype in _DTYPES
@@ -581,8 +696,9 @@ def check_network_config(config: Mapping) -> dict:
         return settings
     in_channels = config.get("in_channels", 1)
     if not is_whole_number(in_channels) or in_channels < 1:
-        raise ValueError(f"the config's in_channels must be a positive integer, got "
-                         f"{in_channels!r}")
+        raise ValueError(
+            f"the config's in_channels must be a positive integer, got {in_channels!r}"
+        )
     input_size = config.get("input_size", 28)
     if not is_whole_number(input_size) or input_size not in (28, 32):
         raise ValueError(f"the config's input_size must be 28 or 32, got {input_size!r}")
@@ -610,22 +726,32 @@ def network_from(s: dict) -> LeNet5:
     """The network of settings checked by ``check_network_config``."""
     if s["model"] == "paper":
         return LeNet5(seed=s["seed"], dtype=s["dtype"], init=s["init"])
-    return LeNet5.modern(in_channels=s["in_channels"], input_size=s["input_size"],
-                         seed=s["seed"], dtype=s["dtype"], activation=s["activation"],
-                         pooling=s["pooling"])
+    return LeNet5.modern(
+        in_channels=s["in_channels"],
+        input_size=s["input_size"],
+        seed=s["seed"],
+        dtype=s["dtype"],
+        activation=s["activation"],
+        pooling=s["pooling"],
+    )
 
 
 def network_config(net: Network) -> dict:
     """What build_network needs to rebuild `net`'s architecture. Only LeNet5() and
     LeNet5.modern() can be rebuilt from a config: another network is refused (ValueError)."""
     if net.variant not in MODELS:
-        raise ValueError(f"only lenet.LeNet5() and LeNet5.modern() networks can be described "
-                         f"by a config (and saved in a checkpoint); this one is a custom "
-                         f"{type(net).__name__} of layers "
-                         f"{', '.join(layer.name for layer in net.layers)}")
+        raise ValueError(
+            f"only lenet.LeNet5() and LeNet5.modern() networks can be described "
+            f"by a config (and saved in a checkpoint); this one is a custom "
+            f"{type(net).__name__} of layers "
+            f"{', '.join(layer.name for layer in net.layers)}"
+        )
     config: dict[str, Any] = {"model": net.variant, "dtype": str(net.dtype)}
     if config["model"] == "modern":
         c, h, _ = net.input_shape
-        config.update(in_channels=c, input_size=h, activation=net.C1.activation,
-                      pooling=net.S2.mode)
+        first, pooling = net.layers[0], net.layers[1]
+        assert isinstance(pooling, Subsampling)  # the modern variant's S2
+        config.update(
+            in_channels=c, input_size=h, activation=first.activation, pooling=pooling.mode
+        )
     return config

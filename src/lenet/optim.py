@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # for the type checker only: an optimiser takes any lenet net
 class Optimizer:
     """Base class: holds the network and the learning rate; subclasses define ``step``."""
 
-    name = "optimizer"
+    name: str = "optimizer"
     #: attributes holding per-parameter state (twins of net.parameters), saved in checkpoints;
     #: the C core's update takes them as state1, state2 in this order
     state_arrays: tuple[str, ...] = ()
@@ -47,10 +47,10 @@ class Optimizer:
         self._mask = net.parameter_mask.astype(net.dtype)  # 1 trainable, 0 fixed
         self.updates = 0  # updates made so far (Adam's t)
 
-    def start_pass(self, index: int, patterns=None) -> None:
+    def start_pass(self, index: int, patterns: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         """Called before each pass (``index`` counts passes from 0): the learning rate of the
         pass is lr * lr_decay**index. (SDLM estimates its curvature here instead.)"""
-        self.lr = self.base_lr * self.lr_decay ** index
+        self.lr = self.base_lr * self.lr_decay**index
 
     @property
     def runs_in_core(self) -> bool:
@@ -60,8 +60,9 @@ class Optimizer:
 
     def step(self) -> None:
         """One update of net.parameters from net.gradients, in the C core (csrc/optim.c)."""
-        self.updates = _core.optimizer_step(self.core_state(), self.net.parameters,
-                                            self.net.gradients)
+        self.updates = _core.optimizer_step(
+            self.core_state(), self.net.parameters, self.net.gradients
+        )
 
     def core_state(self) -> dict:
         """This optimiser as the C core's update takes it: kind (the optimiser's name), lr,
@@ -86,8 +87,10 @@ class Optimizer:
         for name in self.state_arrays:
             arr = np.asarray(state[name])
             if arr.shape != self.net.parameters.shape:
-                raise ValueError(f"optimiser state {name!r} must have shape "
-                                 f"{self.net.parameters.shape}, got {arr.shape}")
+                raise ValueError(
+                    f"optimiser state {name!r} must have shape "
+                    f"{self.net.parameters.shape}, got {arr.shape}"
+                )
             getattr(self, name)[...] = arr
 
 
@@ -98,8 +101,9 @@ class SGD(Optimizer):
     state_arrays = ("velocity",)
     core_settings = {"beta1": "momentum"}
 
-    def __init__(self, net: Network, lr: float = 0.01, momentum: float = 0.0,
-                 lr_decay: float = 1.0) -> None:
+    def __init__(
+        self, net: Network, lr: float = 0.01, momentum: float = 0.0, lr_decay: float = 1.0
+    ) -> None:
         super().__init__(net, lr, lr_decay)
         self.momentum = fraction("momentum", momentum)
         self.velocity = np.zeros_like(net.parameters)
@@ -117,8 +121,14 @@ class RMSprop(Optimizer):
     state_arrays = ("mean_square",)
     core_settings = {"beta1": "rho", "eps": "eps"}
 
-    def __init__(self, net: Network, lr: float = 0.001, rho: float = 0.9,
-                 eps: float = 1e-7, lr_decay: float = 1.0) -> None:
+    def __init__(
+        self,
+        net: Network,
+        lr: float = 0.001,
+        rho: float = 0.9,
+        eps: float = 1e-7,
+        lr_decay: float = 1.0,
+    ) -> None:
         super().__init__(net, lr, lr_decay)
         self.rho = fraction("rho", rho)
         self.eps = positive("eps", eps)
@@ -136,13 +146,18 @@ class Adam(Optimizer):
     state_arrays = ("mean", "mean_square")
     core_settings = {"beta1": "beta1", "beta2": "beta2", "eps": "eps"}
 
-    def __init__(self, net: Network, lr: float = 0.001, beta1: float = 0.9,
-                 beta2: float = 0.999, eps: float = 1e-8, lr_decay: float = 1.0) -> None:
+    def __init__(
+        self,
+        net: Network,
+        lr: float = 0.001,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        lr_decay: float = 1.0,
+    ) -> None:
         super().__init__(net, lr, lr_decay)
         self.beta1 = fraction("beta1", beta1)
         self.beta2 = fraction("beta2", beta2)
         self.eps = positive("eps", eps)
         self.mean = np.zeros_like(net.parameters)
         self.mean_square = np.zeros_like(net.parameters)
-
-

@@ -24,10 +24,26 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import DTypeLike
 
-__all__ = ["BITMAP_COLUMNS", "BITMAP_ROWS", "CURVATURE_PATTERNS", "DIGIT_BITMAPS",
-           "ETA_SCHEDULE", "INIT_LIMIT", "INPUT_RANGE", "INPUT_SHAPE", "MNIST_PADDING", "MU",
-           "PASSES", "SQUASH_A", "SQUASH_S", "TABLE_I", "TEST_ERROR", "connection_table_i",
-           "parse_bitmap", "rbf_prototypes"]
+__all__ = [
+    "BITMAP_COLUMNS",
+    "BITMAP_ROWS",
+    "CURVATURE_PATTERNS",
+    "DIGIT_BITMAPS",
+    "ETA_SCHEDULE",
+    "INIT_LIMIT",
+    "INPUT_RANGE",
+    "INPUT_SHAPE",
+    "MNIST_PADDING",
+    "MU",
+    "PASSES",
+    "SQUASH_A",
+    "SQUASH_S",
+    "TABLE_I",
+    "TEST_ERROR",
+    "connection_table_i",
+    "parse_bitmap",
+    "rbf_prototypes",
+]
 
 # ---- the input (Section III.A) -----------------------------------------------------------
 
@@ -68,18 +84,6 @@ TABLE_I: tuple[tuple[int, ...], ...] = (
     (0, 2, 3, 5),
     (0, 1, 2, 3, 4, 5),
 )
-
-
-def connection_table_i() -> np.ndarray:
-    """Table I as a connection table: bool array (16, 6), [c3_map, s2_map] True if connected.
-
-    A new array is built on every call, so callers may modify it.
-    """
-    table = np.zeros((16, 6), dtype=bool)
-    for c3_map, s2_maps in enumerate(TABLE_I):
-        table[c3_map, list(s2_maps)] = True
-    return table
-
 
 
 def connection_table_i() -> np.ndarray:
@@ -265,8 +269,10 @@ def parse_bitmap(drawing: str) -> np.ndarray:
     """A drawing of '#' (ink, +1) and '.' (background, -1) rows as a (12, 7) float array."""
     rows = [line.strip() for line in drawing.strip().splitlines()]
     if len(rows) != BITMAP_ROWS or any(len(r) != BITMAP_COLUMNS for r in rows):
-        raise ValueError(f"a prototype bitmap must be {BITMAP_ROWS} rows of {BITMAP_COLUMNS} "
-                         f"characters, got rows of lengths {[len(r) for r in rows]}")
+        raise ValueError(
+            f"a prototype bitmap must be {BITMAP_ROWS} rows of {BITMAP_COLUMNS} "
+            f"characters, got rows of lengths {[len(r) for r in rows]}"
+        )
     if any(ch not in "#." for r in rows for ch in r):
         raise ValueError("a prototype bitmap may hold only '#' (ink) and '.' (background)")
     return np.array([[1.0 if ch == "#" else -1.0 for ch in r] for r in rows])

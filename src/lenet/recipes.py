@@ -51,26 +51,26 @@ class Recipe:
     """Everything that defines a training run besides the data. ``Recipe()`` is the paper's
     recipe, ``RECIPES["paper"]``; see the module's docstring for the others."""
 
-    model: str = "paper"            # "paper" LeNet-5 or the "modern" variant
-    activation: str = "swish"       # modern variant only
-    pooling: str = "max"            # modern variant only
+    model: str = "paper"  # "paper" LeNet-5 or the "modern" variant
+    activation: str = "swish"  # modern variant only
+    pooling: str = "max"  # modern variant only
     dataset: str = "mnist"
-    preprocessing: str = "paper"    # see lenet.datasets.preprocess
+    preprocessing: str = "paper"  # see lenet.datasets.preprocess
     optimizer: str = "sdlm"
-    loss: str = "penalty"           # equation (8); "discriminative" is (9)
-    j: float = DEFAULT_J            # loss (9) only
-    lr: float | None = None         # None: the optimiser's default (SDLM: the paper's schedule)
+    loss: str = "penalty"  # equation (8); "discriminative" is (9)
+    j: float = DEFAULT_J  # loss (9) only
+    lr: float | None = None  # None: the optimiser's default (SDLM: the paper's schedule)
     batch_size: int = 1
-    passes: int = paper.PASSES      # passes over the training set (epochs)
+    passes: int = paper.PASSES  # passes over the training set (epochs)
     distort: bool = False
     seed: int = 0
     curvature_patterns: int = paper.CURVATURE_PATTERNS  # SDLM only: h_kk's patterns per pass
-    mu: float = 0.5                 # SDLM only: eps_k = eta / (mu + h_kk); the paper's is 0.02
-    init: str = DEFAULT_INIT        # paper model only: see lenet.layers.INITIALISATIONS
-    momentum: float = 0.0           # SGD only
-    lr_decay: float = 1.0           # not SDLM: pass p (from 0) uses lr * lr_decay**p
-    limit: int | None = None        # train on the first `limit` training images only
-    data: str | None = None         # the folder the dataset was read from (None: searched)
+    mu: float = 0.5  # SDLM only: eps_k = eta / (mu + h_kk); the paper's is 0.02
+    init: str = DEFAULT_INIT  # paper model only: see lenet.layers.INITIALISATIONS
+    momentum: float = 0.0  # SGD only
+    lr_decay: float = 1.0  # not SDLM: pass p (from 0) uses lr * lr_decay**p
+    limit: int | None = None  # train on the first `limit` training images only
+    data: str | None = None  # the folder the dataset was read from (None: searched)
 
     def __post_init__(self) -> None:
         check_settings(asdict(self))
@@ -94,8 +94,12 @@ class Recipe:
         if self.model == "paper":
             config["init"] = self.init
         else:
-            config.update(in_channels=int(image_shape[0]), input_size=int(image_shape[1]),
-                          activation=self.activation, pooling=self.pooling)
+            config.update(
+                in_channels=int(image_shape[0]),
+                input_size=int(image_shape[1]),
+                activation=self.activation,
+                pooling=self.pooling,
+            )
         return config
 
 
@@ -108,8 +112,11 @@ _APPLIES_WHEN: dict[str, tuple[str, tuple[str, ...], str]] = {
     "mu": ("optimizer", ("sdlm",), "mu is SDLM's damping, eps_k = eta / (mu + h_kk)"),
     "curvature_patterns": ("optimizer", ("sdlm",), "only SDLM estimates curvature"),
     "momentum": ("optimizer", ("sgd",), "only SGD has a momentum here"),
-    "lr_decay": ("optimizer", ("sgd", "rmsprop", "adam"),
-                 "SDLM follows the paper's schedule of eta"),
+    "lr_decay": (
+        "optimizer",
+        ("sgd", "rmsprop", "adam"),
+        "SDLM follows the paper's schedule of eta",
+    ),
     "j": ("loss", ("discriminative",), "j is the constant of loss (9)"),
 }
 
@@ -120,7 +127,9 @@ def _identity(name: str) -> str:
     return name
 
 
-def _not_applying(setting: str, values: Mapping[str, Any]) -> tuple[str, tuple[str, ...], str] | None:
+def _not_applying(
+    setting: str, values: Mapping[str, Any]
+) -> tuple[str, tuple[str, ...], str] | None:
     """None when ``setting`` applies to the run ``values`` describe, else why not."""
     rule = _APPLIES_WHEN.get(setting)
     if rule is None or values.get(rule[0]) in rule[1]:
@@ -128,8 +137,9 @@ def _not_applying(setting: str, values: Mapping[str, Any]) -> tuple[str, tuple[s
     return rule
 
 
-def check_settings(values: Mapping[str, Any], spell: Callable[[str], str] = _identity,
-                   given: Iterable[str] = ()) -> None:
+def check_settings(
+    values: Mapping[str, Any], spell: Callable[[str], str] = _identity, given: Iterable[str] = ()
+) -> None:
     """Check a recipe's settings (a dict of every field), naming each as ``spell(field)`` says
     (the command line spells ``batch_size`` as ``--batch-size``). A setting that does not
     apply to the run is refused when it is in ``given`` (set by the user) or differs from its
@@ -162,26 +172,35 @@ def check_settings(values: Mapping[str, Any], spell: Callable[[str], str] = _ide
     if rbf == (v["loss"] == "cross-entropy"):
         fits = "penalty (8) or discriminative (9)" if rbf else "cross-entropy"
         out = "RBF penalties" if rbf else "logits"
-        raise ValueError(f"{spell('loss')} {v['loss']} does not fit the {v['model']} model, "
-                         f"whose output gives {out}: use {fits}")
+        raise ValueError(
+            f"{spell('loss')} {v['loss']} does not fit the {v['model']} model, "
+            f"whose output gives {out}: use {fits}"
+        )
     given = set(given)
     for setting, rule in _APPLIES_WHEN.items():
         if _not_applying(setting, v) is None:
             continue
         if setting in given or v[setting] != _DEFAULTS[setting]:
             depends, values_needed, why = rule
-            raise ValueError(f"{spell(setting)} applies only when {spell(depends)} is "
-                             f"{' or '.join(values_needed)}, and here it is {v[depends]} "
-                             f"({why}): leave {spell(setting)} out")
+            raise ValueError(
+                f"{spell(setting)} applies only when {spell(depends)} is "
+                f"{' or '.join(values_needed)}, and here it is {v[depends]} "
+                f"({why}): leave {spell(setting)} out"
+            )
 
 
 def without_inapplicable(values: Mapping[str, Any], keep: Iterable[str] = ()) -> dict[str, Any]:
     """``values`` with every setting that does not apply to the run set back to its default,
     except those in ``keep`` (which check_settings then refuses, naming them)."""
     keep = set(keep)
-    return {k: (_DEFAULTS[k] if k in _APPLIES_WHEN and k not in keep
-                and _not_applying(k, values) is not None else value)
-            for k, value in values.items()}
+    return {
+        k: (
+            _DEFAULTS[k]
+            if k in _APPLIES_WHEN and k not in keep and _not_applying(k, values) is not None
+            else value
+        )
+        for k, value in values.items()
+    }
 
 
 def make_optimizer(net: Any, recipe: Recipe) -> Optimizer:
@@ -215,20 +234,26 @@ def recipe_with(recipe: Recipe, **changes: Any) -> Recipe:
 
 def _init_with_epochs(init: Any) -> Any:
     """Recipe's __init__, taking the deprecated ``epochs=`` for ``passes=`` too."""
+
     def __init__(self: Recipe, *args: Any, epochs: int | None = None, **kwargs: Any) -> None:
         if epochs is not None:
-            warnings.warn("Recipe(epochs=...) is deprecated: it is Recipe(passes=...)",
-                          DeprecationWarning, stacklevel=2)
+            warnings.warn(
+                "Recipe(epochs=...) is deprecated: it is Recipe(passes=...)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
             kwargs.setdefault("passes", epochs)
         init(self, *args, **kwargs)
+
     __init__.__doc__ = init.__doc__
     return __init__
 
 
 def _epochs(self: Recipe) -> int:
     """Deprecated name of ``passes``."""
-    warnings.warn("Recipe.epochs is deprecated: it is Recipe.passes", DeprecationWarning,
-                  stacklevel=2)
+    warnings.warn(
+        "Recipe.epochs is deprecated: it is Recipe.passes", DeprecationWarning, stacklevel=2
+    )
     return self.passes
 
 
@@ -241,13 +266,36 @@ RECIPES: dict[str, Recipe] = {
     # the paper's text taken literally: its error stays at chance (see the module docstring)
     "literal": Recipe(init="lecun98", mu=paper.MU),
     # the seed's Keras run: modern net on raw pixels, RMSprop, batch 32, 10 epochs
-    "seed": Recipe(model="modern", preprocessing="raw", optimizer="rmsprop",
-                   loss="cross-entropy", batch_size=32, passes=10),
+    "seed": Recipe(
+        model="modern",
+        preprocessing="raw",
+        optimizer="rmsprop",
+        loss="cross-entropy",
+        batch_size=32,
+        passes=10,
+    ),
     # a strong modern recipe: ReLU, max pooling, Adam, batch 64, pixels in [0, 1], the
     # learning rate decayed by 0.8 per pass (fixed beforehand, not tuned)
-    "modern": Recipe(model="modern", activation="relu", preprocessing="unit", optimizer="adam",
-                     loss="cross-entropy", batch_size=64, passes=20, lr_decay=0.8),
+    "modern": Recipe(
+        model="modern",
+        activation="relu",
+        preprocessing="unit",
+        optimizer="adam",
+        loss="cross-entropy",
+        batch_size=64,
+        passes=20,
+        lr_decay=0.8,
+    ),
 }
 
-__all__ = ["DATASETS", "DEFAULT_INIT", "MODELS", "RECIPES", "Recipe", "check_settings",
-           "recipe_from_config", "recipe_with", "without_inapplicable"]
+__all__ = [
+    "DATASETS",
+    "DEFAULT_INIT",
+    "MODELS",
+    "RECIPES",
+    "Recipe",
+    "check_settings",
+    "recipe_from_config",
+    "recipe_with",
+    "without_inapplicable",
+]

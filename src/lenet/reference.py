@@ -50,6 +50,8 @@ this module needs NumPy alone.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -208,6 +210,7 @@ def activation_backward(a: ArrayLike, d_x: ArrayLike, kind: str) -> np.ndarray:
 # ---------------------------------------------------------------------------------------
 # Convolution: layers C1, C3, C5  (Section II.B, Table I)
 # ---------------------------------------------------------------------------------------
+
 
 def _connected(connection_table: ArrayLike | None, out_maps: int, in_maps: int) -> np.ndarray:
     """Bool (out_maps, in_maps): True where output map o reads input map i."""
@@ -384,6 +387,7 @@ def subsample_forward(
             a = window_sum / 4.0
         else:
             # [:, None, None] makes the (C,) vectors broadcast over (N, C, Ho, Wo).
+            assert coefficient is not None and bias is not None  # the paper's mode needs them
             a = _f64(coefficient)[:, None, None] * window_sum + _f64(bias)[:, None, None]
     return a.astype(dtype, copy=False)
 
@@ -426,6 +430,7 @@ def subsample_backward(
 
     # The error each of the four window inputs receives, in _WINDOW order.
     if mode == "paper":
+        assert coefficient is not None  # the paper's mode needs it
         share = _f64(coefficient)[None, :, None, None] * d_a
         d_inputs = [share] * 4
     elif mode == "average":
@@ -567,9 +572,7 @@ def loss_rbf_penalty(y: ArrayLike, labels: ArrayLike) -> tuple[float, np.ndarray
     return loss, grad.astype(dtype, copy=False)
 
 
-def loss_rbf_discriminative(
-    y: ArrayLike, labels: ArrayLike, j: float
-) -> tuple[float, np.ndarray]:
+def loss_rbf_discriminative(y: ArrayLike, labels: ArrayLike, j: float) -> tuple[float, np.ndarray]:
     """Equation (9), the discriminative (MAP-like) criterion. Returns (E, dE/dy).
 
         E = (1/N) sum_n ( y[n, label_n] + log(exp(-j) + sum_i exp(-y[n,i])) )
@@ -611,9 +614,7 @@ def softmax(logits: ArrayLike) -> np.ndarray:
     return p.astype(dtype, copy=False)
 
 
-def loss_softmax_cross_entropy(
-    logits: ArrayLike, labels: ArrayLike
-) -> tuple[float, np.ndarray]:
+def loss_softmax_cross_entropy(logits: ArrayLike, labels: ArrayLike) -> tuple[float, np.ndarray]:
     """Softmax cross-entropy on logits (the modern variant's loss). Returns (E, dE/dlogits).
 
         E = (1/N) sum_n ( log sum_i exp(logits[n,i]) - logits[n, label_n] )
@@ -639,7 +640,7 @@ def loss_softmax_cross_entropy(
 # ---------------------------------------------------------------------------------------
 
 
-def _layer_forward(layer, x: np.ndarray) -> np.ndarray:
+def _layer_forward(layer: Any, x: np.ndarray) -> np.ndarray:
     """The weighted sums a of one lenet layer object (by its ``kind``) for the input x."""
     p = layer.params
     if layer.kind == "convolution":
@@ -653,7 +654,7 @@ def _layer_forward(layer, x: np.ndarray) -> np.ndarray:
     raise TypeError(f"no reference for layer {layer.name} of kind {layer.kind!r}")
 
 
-def network_forward(net, x: ArrayLike) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def network_forward(net: Any, x: ArrayLike) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """[(layer input, a, y = f(a)) for every layer of ``net``], in float64."""
     cache, out = [], _f64(x)
     for layer in net.layers:
@@ -664,7 +665,7 @@ def network_forward(net, x: ArrayLike) -> list[tuple[np.ndarray, np.ndarray, np.
     return cache
 
 
-def network_backward(net, x: ArrayLike, dout: ArrayLike) -> tuple[np.ndarray, dict]:
+def network_backward(net: Any, x: ArrayLike, dout: ArrayLike) -> tuple[np.ndarray, dict]:
     """(dE/dx, {"C1.weight": dE/dw, ...}) for ``net`` at x, given dout = dE/d(output)."""
     cache = network_forward(net, x)
     grads, d = {}, _f64(dout)
@@ -673,14 +674,17 @@ def network_backward(net, x: ArrayLike, dout: ArrayLike) -> tuple[np.ndarray, di
         p, name = layer.params, layer.name
         if layer.kind == "convolution":
             d, grads[name + ".weight"], grads[name + ".bias"] = conv_backward(
-                inp, p["weight"], da, layer.connection_table, layer.padding)
+                inp, p["weight"], da, layer.connection_table, layer.padding
+            )
         elif layer.kind == "subsampling":
             d, gc, gb = subsample_backward(inp, da, p.get("coefficient"), layer.mode)
             if layer.mode == "paper":
+                assert gc is not None and gb is not None
                 grads[name + ".coefficient"], grads[name + ".bias"] = gc, gb
         elif layer.kind == "full connection":
             d, grads[name + ".weight"], grads[name + ".bias"] = dense_backward(
-                inp.reshape(inp.shape[0], layer.in_features), p["weight"], da)
+                inp.reshape(inp.shape[0], layer.in_features), p["weight"], da
+            )
             d = d.reshape(inp.shape)
         else:
             d = rbf_backward(inp, layer.prototypes, da)
@@ -699,17 +703,29 @@ def sdlm_update(params: ArrayLike, grads: ArrayLike, step_sizes: ArrayLike) -> n
     return (_f64(params) - _f64(step_sizes) * _f64(grads)).astype(params.dtype)
 
 
-def sgd_update(params: ArrayLike, grads: ArrayLike, velocity: ArrayLike, mask: ArrayLike,
-               lr: float, momentum: float) -> tuple[np.ndarray, np.ndarray]:
+def sgd_update(
+    params: ArrayLike,
+    grads: ArrayLike,
+    velocity: ArrayLike,
+    mask: ArrayLike,
+    lr: float,
+    momentum: float,
+) -> tuple[np.ndarray, np.ndarray]:
     """SGD with momentum: v <- m v - lr g mask;  w <- w + v. Returns (w, v)."""
     params = np.asarray(params)
     v = momentum * _f64(velocity) - lr * _f64(grads) * _f64(mask)
     return (_f64(params) + v).astype(params.dtype), v.astype(params.dtype)
 
 
-def rmsprop_update(params: ArrayLike, grads: ArrayLike, mean_square: ArrayLike,
-                   mask: ArrayLike, lr: float, rho: float, eps: float
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def rmsprop_update(
+    params: ArrayLike,
+    grads: ArrayLike,
+    mean_square: ArrayLike,
+    mask: ArrayLike,
+    lr: float,
+    rho: float,
+    eps: float,
+) -> tuple[np.ndarray, np.ndarray]:
     """RMSprop as Keras has it: s <- rho s + (1 - rho) g^2;  w <- w - lr g mask / sqrt(s + eps).
     Returns (w, s)."""
     params = np.asarray(params)
@@ -719,15 +735,24 @@ def rmsprop_update(params: ArrayLike, grads: ArrayLike, mean_square: ArrayLike,
     return w.astype(params.dtype), s.astype(params.dtype)
 
 
-def adam_update(params: ArrayLike, grads: ArrayLike, mean: ArrayLike, mean_square: ArrayLike,
-                mask: ArrayLike, lr: float, beta1: float, beta2: float, eps: float, step: int
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def adam_update(
+    params: ArrayLike,
+    grads: ArrayLike,
+    mean: ArrayLike,
+    mean_square: ArrayLike,
+    mask: ArrayLike,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    step: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Adam, update number `step` (from 1): m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;
     w <- w - lr (m / (1 - b1^t)) mask / (sqrt(v / (1 - b2^t)) + eps). Returns (w, m, v)."""
     params = np.asarray(params)
     g = _f64(grads)
     m = beta1 * _f64(mean) + (1 - beta1) * g
     v = beta2 * _f64(mean_square) + (1 - beta2) * g * g
-    m_hat, v_hat = m / (1 - beta1 ** step), v / (1 - beta2 ** step)
+    m_hat, v_hat = m / (1 - beta1**step), v / (1 - beta2**step)
     w = _f64(params) - lr * m_hat * _f64(mask) / (np.sqrt(v_hat) + eps)
     return w.astype(params.dtype), m.astype(params.dtype), v.astype(params.dtype)

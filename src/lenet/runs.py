@@ -64,9 +64,11 @@ def check_output_folder(out: Path, needed: int = 0) -> None:
     except OSError as exc:
         raise OSError(f"cannot write checkpoints to {out}: {exc.strerror or exc}") from None
     if free < needed:
-        raise OSError(f"cannot write checkpoints to {out}: {free / 2**20:.1f} MiB free, and the "
-                      f"run needs about {needed / 2**20:.1f} MiB (a checkpoint is written beside "
-                      f"the old one before replacing it)")
+        raise OSError(
+            f"cannot write checkpoints to {out}: {free / 2**20:.1f} MiB free, and the "
+            f"run needs about {needed / 2**20:.1f} MiB (a checkpoint is written beside "
+            f"the old one before replacing it)"
+        )
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -82,14 +84,25 @@ def _write_atomically(path: Path, text: str) -> None:
 class RunFolder:
     """The folder of one training run (see the module's docstring)."""
 
-    def __init__(self, path: str | os.PathLike, net: Network, optimizer: Optimizer,
-                 recipe: Recipe, images: int) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        net: Network,
+        optimizer: Optimizer,
+        recipe: Recipe,
+        images: int,
+    ) -> None:
         self.path = Path(path)
         self.net, self.optimizer, self.recipe = net, optimizer, recipe
         #: what must not change between a run and its resumption (else the bits would differ)
-        self.identity = {"images": images, "batch_size": recipe.batch_size, "seed": recipe.seed,
-                         "distort": recipe.distort, "optimizer": recipe.optimizer,
-                         "loss": recipe.loss}
+        self.identity = {
+            "images": images,
+            "batch_size": recipe.batch_size,
+            "seed": recipe.seed,
+            "distort": recipe.distort,
+            "optimizer": recipe.optimizer,
+            "loss": recipe.loss,
+        }
         self._made: list[Path] = []
 
     @property
@@ -101,15 +114,18 @@ class RunFolder:
         load the run's checkpoint into the network and optimiser; write config.json. Returns
         where the run goes on from."""
         if not resume and (self.checkpoint_path.exists() or (self.path / "log.jsonl").exists()):
-            raise ValueError(f"{self.path} already holds a run: resume it, or choose another folder")
+            raise ValueError(
+                f"{self.path} already holds a run: resume it, or choose another folder"
+            )
         self._made = [f for f in (self.path, *self.path.parents) if not f.exists()]
         # room for the new checkpoint beside the old one, and the log, with a margin
         check_output_folder(self.path, 3 * self._checkpoint_bytes() + 2**20)
         progress = Progress()
         if resume:
             progress = self._resume()
-        _write_atomically(self.path / "config.json", json.dumps(self.recipe.config(), indent=2)
-                          + "\n")
+        _write_atomically(
+            self.path / "config.json", json.dumps(self.recipe.config(), indent=2) + "\n"
+        )
         return progress
 
     def _checkpoint_bytes(self) -> int:
@@ -123,9 +139,10 @@ class RunFolder:
         saved = p.get("run", {})
         changed = [k for k in self.identity if k in saved and saved[k] != self.identity[k]]
         if changed:
-            raise ValueError(f"cannot resume {self.path} with a different "
-                             + ", ".join(f"{k} ({saved[k]} then, {self.identity[k]} now)"
-                                         for k in changed))
+            raise ValueError(
+                f"cannot resume {self.path} with a different "
+                + ", ".join(f"{k} ({saved[k]} then, {self.identity[k]} now)" for k in changed)
+            )
         self.net.load_state_dict(state["net"].state_dict())
         self.optimizer.load_state_dict(state["optimizer"])
         progress = Progress(p["epoch"], p["step"], p["partial"], p["history"])
@@ -134,10 +151,17 @@ class RunFolder:
 
     def save(self, progress: Progress) -> None:
         """Replace the checkpoint by the run as it is now (the weights must be finite)."""
-        state = {"epoch": progress.epoch, "step": progress.step, "partial": progress.running,
-                 "history": progress.history, "seed": self.recipe.seed, "run": self.identity}
-        save_checkpoint(self.checkpoint_path, self.net, self.optimizer.state_dict(),
-                        self.recipe.config(), state)
+        state = {
+            "epoch": progress.epoch,
+            "step": progress.step,
+            "partial": progress.running,
+            "history": progress.history,
+            "seed": self.recipe.seed,
+            "run": self.identity,
+        }
+        save_checkpoint(
+            self.checkpoint_path, self.net, self.optimizer.state_dict(), self.recipe.config(), state
+        )
 
     def log(self, record: dict) -> None:
         """Append one finished pass's record to log.jsonl (after its checkpoint)."""
@@ -148,8 +172,10 @@ class RunFolder:
 
     def _write_log(self, history: list[dict]) -> None:
         """log.jsonl with one line per finished pass, replaced atomically."""
-        _write_atomically(self.path / "log.jsonl", "".join(
-            json.dumps(r) + "\n" for r in history if not r.get("interrupted")))
+        _write_atomically(
+            self.path / "log.jsonl",
+            "".join(json.dumps(r) + "\n" for r in history if not r.get("interrupted")),
+        )
 
     def remove_if_unsaved(self) -> None:
         """After a run that failed before its first checkpoint: remove the files it wrote and
@@ -168,6 +194,7 @@ class RunFolder:
 
 def _checked_progress(p: dict, path: Path) -> dict[str, Any]:
     """A checkpoint's progress record, checked before a resume relies on it."""
+
     def bad(what: str) -> ValueError:
         return ValueError(f"{path}: cannot resume from it: its meta/progress {what}")
 
@@ -178,9 +205,14 @@ def _checked_progress(p: dict, path: Path) -> dict[str, Any]:
         if not count(p.get(key)):
             raise bad(f"needs {key!r}, a whole number >= 0, got {p.get(key)!r}")
     partial = p.get("partial", {"loss": 0.0, "errors": 0, "seen": 0})
-    if not (isinstance(partial, dict) and isinstance(partial.get("loss"), (int, float))
-            and not isinstance(partial.get("loss"), bool) and math.isfinite(partial["loss"])
-            and count(partial.get("errors")) and count(partial.get("seen"))):
+    if not (
+        isinstance(partial, dict)
+        and isinstance(partial.get("loss"), (int, float))
+        and not isinstance(partial.get("loss"), bool)
+        and math.isfinite(partial["loss"])
+        and count(partial.get("errors"))
+        and count(partial.get("seen"))
+    ):
         raise bad(f"has a broken 'partial' record: {partial!r}")
     history = p.get("history", [])
     if not (isinstance(history, list) and all(isinstance(r, dict) for r in history)):

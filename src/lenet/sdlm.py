@@ -24,15 +24,16 @@ the C core's (csrc/optim.c, ``lenet_sdlm_update``), shared with the fused traini
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _core, checks, paper
+from .checks import positive
 from .layers import Convolution, FullConnection, Layer, RBFOutput, Subsampling
 from .losses import softmax
-from .checks import positive
 from .optim import Optimizer
 
 if TYPE_CHECKING:  # for the type checker only: SDLM takes any lenet network
@@ -50,45 +51,68 @@ def paper_schedule(lr: float | None = None) -> tuple[float, ...]:
 
 # ---- the second-derivative pass, one rule per kind of layer --------------------------------
 
+
+def _x(layer: Layer) -> np.ndarray:
+    """The input of the layer's last forward (backward_second checked there was one)."""
+    assert layer.x is not None
+    return layer.x
+
+
 def _convolution(layer: Convolution, h_a: np.ndarray) -> np.ndarray:
     table = None if layer.connection_table.all() else layer.connection_table
-    hx, _, _ = _core.conv_backward(np.square(layer.x), np.square(layer.params["weight"]), h_a,
-                                   table, layer.padding, d_weight=layer.curvature["weight"],
-                                   d_bias=layer.curvature["bias"])
+    hx, _, _ = _core.conv_backward(
+        np.square(_x(layer)),
+        np.square(layer.params["weight"]),
+        h_a,
+        table,
+        layer.padding,
+        d_weight=layer.curvature["weight"],
+        d_bias=layer.curvature["bias"],
+    )
     return hx
 
 
 def _subsampling(layer: Subsampling, h_a: np.ndarray) -> np.ndarray:
     if layer.mode == "max":  # the window's winner alone sees the unit: h goes to it
-        hx, _, _ = _core.subsample_backward(layer.x, h_a, None, "max")
+        hx, _, _ = _core.subsample_backward(_x(layer), h_a, None, "max")
         return hx
     if layer.mode == "average":  # a = sum of x / 4: each input's weight squared is 1/16
-        hx, _, _ = _core.subsample_backward(layer.x, h_a, np.full(layer.maps, 1 / 16), "paper")
+        hx, _, _ = _core.subsample_backward(_x(layer), h_a, np.full(layer.maps, 1 / 16), "paper")
         return hx
-    hx, _, _ = _core.subsample_backward(np.square(layer.x), h_a,
-                                        np.square(layer.params["coefficient"]), "paper",
-                                        d_coefficient=layer.curvature["coefficient"],
-                                        d_bias=layer.curvature["bias"])
+    hx, _, _ = _core.subsample_backward(
+        np.square(_x(layer)),
+        h_a,
+        np.square(layer.params["coefficient"]),
+        "paper",
+        d_coefficient=layer.curvature["coefficient"],
+        d_bias=layer.curvature["bias"],
+    )
     return hx
 
 
 def _full_connection(layer: FullConnection, h_a: np.ndarray) -> np.ndarray:
-    x = layer.x.reshape(layer.x.shape[0], layer.in_features)
-    hx, _, _ = _core.dense_backward(np.square(x), np.square(layer.params["weight"]), h_a,
-                                    d_weight=layer.curvature["weight"],
-                                    d_bias=layer.curvature["bias"])
-    return hx.reshape(layer.x.shape)
+    x = _x(layer).reshape(len(_x(layer)), layer.in_features)
+    hx, _, _ = _core.dense_backward(
+        np.square(x),
+        np.square(layer.params["weight"]),
+        h_a,
+        d_weight=layer.curvature["weight"],
+        d_bias=layer.curvature["bias"],
+    )
+    return hx.reshape(_x(layer).shape)
 
 
 def _rbf_output(layer: RBFOutput, h_a: np.ndarray) -> np.ndarray:
     # d2 y_i / dx_j2 = 2 for every prototype i: each F6 state gets 2 x (sum of h over the
     # classes). With h = 1 on the correct class (equation (8)) that is the paper's 2.
-    return np.repeat(2 * h_a.sum(axis=1, keepdims=True), layer.x.shape[1], axis=1)
+    return np.repeat(2 * h_a.sum(axis=1, keepdims=True), _x(layer).shape[1], axis=1)
 
 
 #: The rule of each kind of layer (a subclass takes its base class's).
 RULES: dict[type, Callable[..., np.ndarray]] = {
-    Convolution: _convolution, Subsampling: _subsampling, FullConnection: _full_connection,
+    Convolution: _convolution,
+    Subsampling: _subsampling,
+    FullConnection: _full_connection,
     RBFOutput: _rbf_output,
 }
 
@@ -102,14 +126,17 @@ def backward_second(layer: Layer, h_y: ArrayLike) -> np.ndarray:
         raise RuntimeError(f"{where}: call forward first")
     rule = next((RULES[cls] for cls in type(layer).__mro__ if cls in RULES), None)
     if rule is None:
-        raise TypeError(f"{where}: SDLM has no second-derivative rule for a "
-                        f"{type(layer).__name__} (add one to lenet.sdlm.RULES)")
+        raise TypeError(
+            f"{where}: SDLM has no second-derivative rule for a "
+            f"{type(layer).__name__} (add one to lenet.sdlm.RULES)"
+        )
     h = layer._prepare(h_y, "h_y", where)
     if h.shape != layer.y.shape:
-        raise ValueError(f"{where}: h_y must have the forward output's shape {layer.y.shape}, "
-                         f"got {h.shape}")
+        raise ValueError(
+            f"{where}: h_y must have the forward output's shape {layer.y.shape}, got {h.shape}"
+        )
     if layer.activation != "identity":
-        h = h * np.square(_core.activation_derivative(layer.a, layer.activation))
+        h = h * np.square(_core.activation_derivative(layer._cached(layer.a), layer.activation))
     return rule(layer, h)
 
 
@@ -151,8 +178,9 @@ class SDLM(Optimizer):
     name = "sdlm"
     state_arrays = ("step_sizes",)
 
-    def __init__(self, net: Network, schedule: tuple[float, ...] = paper.ETA_SCHEDULE,
-                 mu: float = paper.MU) -> None:
+    def __init__(
+        self, net: Network, schedule: tuple[float, ...] = paper.ETA_SCHEDULE, mu: float = paper.MU
+    ) -> None:
         schedule = tuple(positive("schedule", float(v)) for v in schedule)
         if not schedule:
             raise ValueError("schedule must hold at least one learning rate")
@@ -161,8 +189,7 @@ class SDLM(Optimizer):
         self.mu = positive("mu", mu)
         self.step_sizes = np.zeros_like(net.parameters)  # eps_k, zero until start_pass
 
-    def start_pass(self, index: int, patterns: tuple[np.ndarray, np.ndarray] | None = None
-                   ) -> None:
+    def start_pass(self, index: int, patterns: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         """Set eta for pass `index` (from 0) and estimate the step sizes on `patterns`, a pair
         (images, labels) of training patterns."""
         if patterns is None:

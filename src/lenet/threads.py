@@ -18,5 +18,6 @@ def set_num_threads(n: int) -> None:
     """
     _set_num_threads(n)
     if n > 1 and not openmp_enabled():
-        warnings.warn("lenet was built without OpenMP: it runs on one thread", RuntimeWarning,
-                      stacklevel=2)
+        warnings.warn(
+            "lenet was built without OpenMP: it runs on one thread", RuntimeWarning, stacklevel=2
+        )

@@ -23,8 +23,9 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -39,10 +40,29 @@ from .recipes import DATASETS, RECIPES, Recipe, make_optimizer, recipe_from_conf
 from .runs import Progress, RunFolder
 from .sdlm import SDLM
 
-__all__ = ["CHANCE_ERROR", "DEFAULT_J", "DISTORT_CHUNK", "LOSSES", "RECIPES", "Fused",
-           "LayerByLayer", "Recipe", "StopOnInterrupt", "TrainingDiverged", "at_chance",
-           "chance_warning", "check_loss", "evaluate", "format_record", "load_data",
-           "loss_and_grad", "network_for", "recipe_from_config", "recipe_loss", "train"]
+__all__ = [
+    "CHANCE_ERROR",
+    "DEFAULT_J",
+    "DISTORT_CHUNK",
+    "LOSSES",
+    "RECIPES",
+    "Fused",
+    "LayerByLayer",
+    "Recipe",
+    "StopOnInterrupt",
+    "TrainingDiverged",
+    "at_chance",
+    "chance_warning",
+    "check_loss",
+    "evaluate",
+    "format_record",
+    "load_data",
+    "loss_and_grad",
+    "network_for",
+    "recipe_from_config",
+    "recipe_loss",
+    "train",
+]
 
 #: Images distorted together with one generator (a resumed run regenerates whole chunks), and
 #: run through the fused path in one call (so Ctrl-C is seen at least every chunk).
@@ -60,12 +80,15 @@ def recipe_loss(net: Network, recipe: Recipe) -> Loss:
     return loss_for(net, recipe.loss, recipe.j if recipe.loss == "discriminative" else None)
 
 
-def loss_and_grad(net: Network, out: np.ndarray, labels: np.ndarray, recipe: Recipe):
+def loss_and_grad(
+    net: Network, out: np.ndarray, labels: np.ndarray, recipe: Recipe
+) -> tuple[float, np.ndarray]:
     """(loss, dE/dout) of the recipe's loss; RBF losses need RBF outputs and vice versa."""
     return recipe_loss(net, recipe)(out, labels)
 
 
 # ---- the steps -----------------------------------------------------------------------------
+
 
 class LayerByLayer:
     """One training step as a student writes it, layer by layer from Python:
@@ -85,8 +108,15 @@ class LayerByLayer:
         between any two steps."""
         return step + 1
 
-    def run(self, images: np.ndarray, labels: np.ndarray, order: np.ndarray, running: dict,
-            bar: Any, step: int) -> tuple[int, str | None]:
+    def run(
+        self,
+        images: np.ndarray,
+        labels: np.ndarray,
+        order: np.ndarray,
+        running: dict,
+        bar: Any,
+        step: int,
+    ) -> tuple[int, str | None]:
         """The steps of ``order`` (indices into images and labels, one batch here): returns
         the steps done and, when a loss stopped being finite, what happened."""
         x, y = images[order], labels[order]
@@ -117,10 +147,16 @@ class Fused:
     def steps_until(self, step: int, chunk_end: int) -> int:
         return chunk_end
 
-    def run(self, images: np.ndarray, labels: np.ndarray, order: np.ndarray, running: dict,
-            bar: Any, step: int) -> tuple[int, str | None]:
-        done, loss_sum, errors, diverged = self.trainer.run(images, labels, order,
-                                                            running["loss"])
+    def run(
+        self,
+        images: np.ndarray,
+        labels: np.ndarray,
+        order: np.ndarray,
+        running: dict,
+        bar: Any,
+        step: int,
+    ) -> tuple[int, str | None]:
+        done, loss_sum, errors, diverged = self.trainer.run(images, labels, order, running["loss"])
         seen = min(done * self.batch_size, len(order))
         running["loss"] = loss_sum
         running["errors"] += errors
@@ -131,8 +167,9 @@ class Fused:
         return done, "the loss stopped being finite" if diverged else None
 
 
-def _stepper(net: Network, optimizer: Optimizer, loss: Loss, recipe: Recipe,
-             fused: bool | None) -> LayerByLayer | Fused:
+def _stepper(
+    net: Network, optimizer: Optimizer, loss: Loss, recipe: Recipe, fused: bool | None
+) -> LayerByLayer | Fused:
     """The fused steps when asked for (True) or when net and optimiser allow them (None)."""
     if fused is None or fused:
         try:
@@ -145,11 +182,12 @@ def _stepper(net: Network, optimizer: Optimizer, loss: Loss, recipe: Recipe,
 
 # ---- Ctrl-C ----------------------------------------------------------------------------------
 
+
 class StopOnInterrupt:
     """While active, the first Ctrl-C (SIGINT) or SIGTERM only sets ``requested``: the loop
     stops between two steps and writes a checkpoint. A second one interrupts at once."""
 
-    def __enter__(self):
+    def __enter__(self) -> StopOnInterrupt:
         self.requested = False
         self._previous = {}
         if threading.current_thread() is threading.main_thread():
@@ -159,27 +197,29 @@ class StopOnInterrupt:
                 self._previous[sig] = signal.signal(sig, self._handle)
         return self
 
-    def _handle(self, signum, frame):
+    def _handle(self, signum: int, frame: Any) -> None:
         if self.requested:
             self._restore()
             raise KeyboardInterrupt
         self.requested = True
-        print(f"\n{signal.Signals(signum).name}: stopping at the next step boundary (within "
-              f"{DISTORT_CHUNK:,} images) and writing a checkpoint; once more aborts without saving",
-              file=sys.stderr, flush=True)
+        print(
+            f"\n{signal.Signals(signum).name}: stopping at the next step boundary (within "
+            f"{DISTORT_CHUNK:,} images) and writing a checkpoint; once more aborts without saving",
+            file=sys.stderr,
+            flush=True,
+        )
 
-    def _restore(self):
+    def _restore(self) -> None:
         for sig, previous in self._previous.items():
             signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
         self._previous = {}
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self._restore()
-        return False
-
 
 
 # ---- the run ---------------------------------------------------------------------------------
+
 
 @dataclass
 class _Run:
@@ -199,11 +239,19 @@ class _Run:
     stop: Any = None
 
 
-def train(net: Network, train_data: tuple[np.ndarray, np.ndarray],
-          test_data: tuple[np.ndarray, np.ndarray] | None = None, recipe: Recipe | None = None,
-          *, out: str | os.PathLike | None = None, resume: bool = False,
-          progress: bool = True, echo: Callable[[str], None] | None = print,
-          optimizer: Optimizer | None = None, fused: bool | None = None) -> list[dict]:
+def train(
+    net: Network,
+    train_data: tuple[np.ndarray, np.ndarray],
+    test_data: tuple[np.ndarray, np.ndarray] | None = None,
+    recipe: Recipe | None = None,
+    *,
+    out: str | os.PathLike | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    echo: Callable[[str], None] | None = print,
+    optimizer: Optimizer | None = None,
+    fused: bool | None = None,
+) -> list[dict]:
     """Train `net` on `train_data` = (images (N, C, H, W), labels (N,)) as `recipe` says.
 
     Returns the history: one dict per pass with pass, lr, train_loss, train_error, test_error,
@@ -243,20 +291,28 @@ def train(net: Network, train_data: tuple[np.ndarray, np.ndarray],
         raise
 
 
-def _training_data(net: Network, train_data: tuple[np.ndarray, np.ndarray], recipe: Recipe,
-                   out: str | os.PathLike | None) -> tuple[np.ndarray, np.ndarray]:
+def _training_data(
+    net: Network,
+    train_data: tuple[np.ndarray, np.ndarray],
+    recipe: Recipe,
+    out: str | os.PathLike | None,
+) -> tuple[np.ndarray, np.ndarray]:
     """The images and labels to train on (the first `limit`), checked against the network."""
     x, y = train_data
     if recipe.limit is not None:
-        x, y = x[:recipe.limit], y[:recipe.limit]
+        x, y = x[: recipe.limit], y[: recipe.limit]
     if net.variant != "custom" and net.variant != recipe.model:
-        raise ValueError(f"the recipe is for the {recipe.model!r} model but the network is the "
-                         f"{net.variant!r} one: set Recipe(model={net.variant!r}, ...)")
+        raise ValueError(
+            f"the recipe is for the {recipe.model!r} model but the network is the "
+            f"{net.variant!r} one: set Recipe(model={net.variant!r}, ...)"
+        )
     if out is not None:
         network_config(net)  # a custom network cannot be checkpointed: say so before training
     if len(x) != len(y) or len(x) == 0:
-        raise ValueError(f"train_data must be non-empty images and labels of the same length, "
-                         f"got {len(x)} images and {len(y)} labels")
+        raise ValueError(
+            f"train_data must be non-empty images and labels of the same length, "
+            f"got {len(x)} images and {len(y)} labels"
+        )
     check_loss(net, recipe.loss)
     return x, np.asarray(y, dtype=np.int64)
 
@@ -272,11 +328,17 @@ def _passes(run: _Run) -> list[dict]:
         step = _one_pass(run, epoch, first, running)
         steps = _steps_per_pass(run)
         if step < steps:  # Ctrl-C: save the point reached, between two steps
-            return _interrupted(run, Progress(epoch, step, running, history),
-                                f"interrupted in pass {epoch + 1} after {step} of {steps} steps")
+            return _interrupted(
+                run,
+                Progress(epoch, step, running, history),
+                f"interrupted in pass {epoch + 1} after {step} of {steps} steps",
+            )
         if run.stop.requested and first < steps:  # in the last step: save before evaluating
-            return _interrupted(run, Progress(epoch, steps, running, history),
-                                f"interrupted at the end of pass {epoch + 1}")
+            return _interrupted(
+                run,
+                Progress(epoch, steps, running, history),
+                f"interrupted at the end of pass {epoch + 1}",
+            )
         record = _end_of_pass(run, epoch, running, started)
         history.append(record)
         if run.echo:
@@ -329,19 +391,21 @@ def _one_pass(run: _Run, epoch: int, first: int, running: dict) -> int:
             end = run.steps.steps_until(step, min(steps, (index + 1) * chunk // batch))
             if recipe.distort:  # this chunk's images, distorted, in the pass's order
                 if distorted[0] != index:
-                    images = distort(run.x[order[lo:lo + chunk]],
-                                     _pass_generator(recipe.seed, epoch, index))
-                    distorted = (index, images, run.y[order[lo:lo + len(images)]])
+                    images = distort(
+                        run.x[order[lo : lo + chunk]], _pass_generator(recipe.seed, epoch, index)
+                    )
+                    distorted = (index, images, run.y[order[lo : lo + len(images)]])
                 _, images, labels = distorted
                 positions = np.arange(step * batch - lo, min(end * batch, n) - lo)
             else:
                 images, labels = run.x, run.y
-                positions = order[step * batch:min(end * batch, n)]
+                positions = order[step * batch : min(end * batch, n)]
             done, diverged = run.steps.run(images, labels, positions, running, bar, step)
             if diverged:
-                failed = images[positions[done * batch:(done + 1) * batch]]
-                raise _diverged(diverged, epoch, step + done + 1, run,
-                                run.net.where_non_finite(failed))
+                failed = images[positions[done * batch : (done + 1) * batch]]
+                raise _diverged(
+                    diverged, epoch, step + done + 1, run, run.net.where_non_finite(failed)
+                )
             step += done
         return step
     finally:
@@ -352,15 +416,23 @@ def _one_pass(run: _Run, epoch: int, first: int, running: dict) -> int:
 def _end_of_pass(run: _Run, epoch: int, running: dict, started: float) -> dict:
     """The pass's record: its running figures, and the errors measured after it."""
     if not np.all(np.isfinite(run.net.parameters)):
-        raise _diverged("the weights stopped being finite", epoch, _steps_per_pass(run), run,
-                        run.net.where_non_finite())
+        raise _diverged(
+            "the weights stopped being finite",
+            epoch,
+            _steps_per_pass(run),
+            run,
+            run.net.where_non_finite(),
+        )
     seen = max(running["seen"], 1)
-    record = {"pass": epoch + 1, "lr": run.optimizer.lr,
-              "train_loss": running["loss"] / seen,
-              "running_train_error": running["errors"] / seen,
-              "train_error": evaluate(run.net, run.x, run.y)["error"],
-              "test_error": evaluate(run.net, *run.test)["error"] if run.test else None,
-              "seconds": time.perf_counter() - started}
+    record = {
+        "pass": epoch + 1,
+        "lr": run.optimizer.lr,
+        "train_loss": running["loss"] / seen,
+        "running_train_error": running["errors"] / seen,
+        "train_error": evaluate(run.net, run.x, run.y)["error"],
+        "test_error": evaluate(run.net, *run.test)["error"] if run.test else None,
+        "seconds": time.perf_counter() - started,
+    }
     if isinstance(run.optimizer, SDLM):
         record["effective_lr_min"], record["effective_lr_max"] = run.optimizer.effective_rates()
     return record
@@ -371,24 +443,33 @@ def _save(run: _Run, progress: Progress) -> None:
     if run.folder is None:
         return
     if not np.all(np.isfinite(run.net.parameters)):  # never replace a good checkpoint by this
-        raise _diverged("the weights stopped being finite", progress.epoch, progress.step, run,
-                        run.net.where_non_finite())
+        raise _diverged(
+            "the weights stopped being finite",
+            progress.epoch,
+            progress.step,
+            run,
+            run.net.where_non_finite(),
+        )
     run.folder.save(progress)
 
 
 def _interrupted(run: _Run, progress: Progress, text: str) -> list[dict]:
     """Ctrl-C inside a pass: save the point reached; the history says where it stopped."""
     _save(run, progress)
-    progress.history.append({"pass": progress.epoch + 1, "interrupted": True,
-                             "step": progress.step})
+    progress.history.append(
+        {"pass": progress.epoch + 1, "interrupted": True, "step": progress.step}
+    )
     if run.echo:
         run.echo(_interrupted_text(run, text))
     return progress.history
 
 
 def _interrupted_text(run: _Run, text: str) -> str:
-    where = f" to {run.folder.checkpoint_path} (continue with --resume)" \
-        if run.folder is not None else ""
+    where = (
+        f" to {run.folder.checkpoint_path} (continue with --resume)"
+        if run.folder is not None
+        else ""
+    )
     return f"{text}: checkpoint written{where}"
 
 
@@ -398,12 +479,14 @@ def _diverged(what: str, epoch: int, step: int, run: _Run, where: str = "") -> T
     if run.folder is None:
         last = ""
     elif epoch:
-        last = (f"; the last good checkpoint, written after pass {epoch}, is kept in "
-                f"{run.folder.path}")
+        last = (
+            f"; the last good checkpoint, written after pass {epoch}, is kept in {run.folder.path}"
+        )
     else:
         last = "; no checkpoint was written (the first pass did not finish)"
-    return TrainingDiverged(f"{what} in pass {epoch + 1}, step {step}"
-                            + (f": {where}" if where else "") + last)
+    return TrainingDiverged(
+        f"{what} in pass {epoch + 1}, step {step}" + (f": {where}" if where else "") + last
+    )
 
 
 def _pass_generator(seed: int, epoch: int, *more: int) -> np.random.Generator:
@@ -412,22 +495,34 @@ def _pass_generator(seed: int, epoch: int, *more: int) -> np.random.Generator:
 
 # ---- what the learner sees ---------------------------------------------------------------------
 
+
 def _progress_bar(total: int, initial: int, index: int, passes: int, enabled: bool) -> Any:
     if not enabled:
         return None
     from tqdm import tqdm  # optional: lenet runs without it when no bar is asked for
 
     # disable=None: no bar when stderr is not a terminal (a log file under nohup, say)
-    return tqdm(total=total, initial=initial, desc=f"pass {index + 1}/{passes}", unit="img",
-                leave=False, dynamic_ncols=True, file=sys.stderr, mininterval=0.5, disable=None)
+    return tqdm(
+        total=total,
+        initial=initial,
+        desc=f"pass {index + 1}/{passes}",
+        unit="img",
+        leave=False,
+        dynamic_ncols=True,
+        file=sys.stderr,
+        mininterval=0.5,
+        disable=None,
+    )
 
 
 def _show_running(bar: Any, running: dict) -> None:
     """The running figures on the bar: the loss and error of the steps so far in this pass,
     each measured on its batch just before that batch's update."""
     seen = max(running["seen"], 1)
-    bar.set_postfix_str(f"running: loss {running['loss'] / seen:.4f}, "
-                        f"error {100 * running['errors'] / seen:.2f}%", refresh=False)
+    bar.set_postfix_str(
+        f"running: loss {running['loss'] / seen:.4f}, error {100 * running['errors'] / seen:.2f}%",
+        refresh=False,
+    )
 
 
 def network_for(recipe: Recipe, image_shape: tuple[int, int, int]) -> Network:
@@ -435,7 +530,9 @@ def network_for(recipe: Recipe, image_shape: tuple[int, int, int]) -> Network:
     return build_network(recipe.network_config(image_shape))
 
 
-def load_data(recipe: Recipe, root: str | os.PathLike | None = None, download: bool = True):
+def load_data(
+    recipe: Recipe, root: str | os.PathLike | None = None, download: bool = True
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """(train, test) pairs of preprocessed images (N, C, H, W) float32 and labels, as the
     recipe's dataset and preprocessing say (files from `root`, else recipe.data, else the
     usual search; see lenet.datasets)."""
@@ -444,8 +541,10 @@ def load_data(recipe: Recipe, root: str | os.PathLike | None = None, download: b
     loader = getattr(datasets, "load_" + recipe.dataset.replace("-", "_"))
     root = root if root is not None else recipe.data
     (x_train, y_train), (x_test, y_test) = loader(root=root, download=download)
-    return ((datasets.preprocess(x_train, recipe.preprocessing), y_train.astype(np.int64)),
-            (datasets.preprocess(x_test, recipe.preprocessing), y_test.astype(np.int64)))
+    return (
+        (datasets.preprocess(x_train, recipe.preprocessing), y_train.astype(np.int64)),
+        (datasets.preprocess(x_test, recipe.preprocessing), y_test.astype(np.int64)),
+    )
 
 
 def format_record(record: dict) -> str:
@@ -453,12 +552,14 @@ def format_record(record: dict) -> str:
     batch measured before its update), then the train and test errors measured after it."""
     test = record.get("test_error")
     running = record.get("running_train_error")
-    return (f"pass {record['pass']:2d}  lr {record['lr']:.2e}  running: loss "
-            f"{record['train_loss']:.4f}"
-            + (f", error {100 * running:.2f}%" if running is not None else "")
-            + f"  after the pass: train error {100 * record['train_error']:.2f}%"
-            + (f", test error {100 * test:.2f}%" if test is not None else "")
-            + f"  {record['seconds']:.1f} s")
+    return (
+        f"pass {record['pass']:2d}  lr {record['lr']:.2e}  running: loss "
+        f"{record['train_loss']:.4f}"
+        + (f", error {100 * running:.2f}%" if running is not None else "")
+        + f"  after the pass: train error {100 * record['train_error']:.2f}%"
+        + (f", test error {100 * test:.2f}%" if test is not None else "")
+        + f"  {record['seconds']:.1f} s"
+    )
 
 
 def at_chance(record: dict) -> bool:
@@ -471,9 +572,13 @@ def at_chance(record: dict) -> bool:
 def chance_warning(record: dict, recipe: Recipe) -> str:
     """The one line printed when a run is at chance after a pass."""
     worst = max(e for e in (record.get("train_error"), record.get("test_error")) if e is not None)
-    literal = " (SDLM from the literal +-2.4/F_i initialisation does this)" \
-        if recipe.optimizer == "sdlm" and recipe.model == "paper" and recipe.init == "lecun98" \
+    literal = (
+        " (SDLM from the literal +-2.4/F_i initialisation does this)"
+        if recipe.optimizer == "sdlm" and recipe.model == "paper" and recipe.init == "lecun98"
         else ""
-    return (f"warning: after pass {record['pass']} the error is {100 * worst:.1f} %, chance "
-            f"level: this run is not learning{literal}; lenet.recipes.RECIPES (lenet train "
-            f"--recipe) lists recipes that train, and docs/results.md tells why")
+    )
+    return (
+        f"warning: after pass {record['pass']} the error is {100 * worst:.1f} %, chance "
+        f"level: this run is not learning{literal}; lenet.recipes.RECIPES (lenet train "
+        f"--recipe) lists recipes that train, and docs/results.md tells why"
+    )

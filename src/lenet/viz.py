@@ -35,25 +35,36 @@ import json
 import math
 import operator
 import os
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .checkpoint import read_checkpoint
 from .layers import Convolution, RBFOutput
-from .paper import BITMAP_COLUMNS, BITMAP_ROWS, SQUASH_A, rbf_prototypes
 from .losses import softmax
+from .paper import BITMAP_COLUMNS, BITMAP_ROWS, SQUASH_A, rbf_prototypes
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from .model import Network
 
-__all__ = ["RAMP", "as_text", "confusion_matrix", "feature_maps", "feature_maps_text",
-           "kernels", "misclassified", "prototypes", "require_matplotlib", "save_png",
-           "training_curves"]
+__all__ = [
+    "RAMP",
+    "as_text",
+    "confusion_matrix",
+    "feature_maps",
+    "feature_maps_text",
+    "kernels",
+    "misclassified",
+    "prototypes",
+    "require_matplotlib",
+    "save_png",
+    "training_curves",
+]
 
 #: Characters from the lowest value to the highest, for ``as_text``.
 RAMP = " .:-=+*#%@"
@@ -65,8 +76,10 @@ DPI = 100
 STATE_CMAP = "RdBu_r"
 INK_CMAP = "gray_r"
 #: What to type for the plotting extra, from a checkout and from a package index.
-INSTALL_PLOT = ('pip install ".[plot]" in a checkout of lenet, or pip install "lenet[plot]" '
-                'from a package index (either adds matplotlib >= 3.5.3)')
+INSTALL_PLOT = (
+    'pip install ".[plot]" in a checkout of lenet, or pip install "lenet[plot]" '
+    "from a package index (either adds matplotlib >= 3.5.3)"
+)
 #: Panels per row in ``feature_maps`` (C3 and S4's 16 maps fill one row).
 _ROW_PANELS = 16
 
@@ -76,18 +89,20 @@ def require_matplotlib() -> type:
     try:
         from matplotlib.figure import Figure
     except ImportError as exc:
-        raise ImportError(f"lenet's pictures need matplotlib, which is not installed: "
-                          f"{INSTALL_PLOT}") from exc
+        raise ImportError(
+            f"lenet's pictures need matplotlib, which is not installed: {INSTALL_PLOT}"
+        ) from exc
     return Figure
 
 
-def _figure(width: float, height: float, constrained: bool = True) -> "Figure":
+def _figure(width: float, height: float, constrained: bool = True) -> Figure:
     # constrained layout keeps titles and labels of the many small panels from overlapping
-    return require_matplotlib()(figsize=(width, height), dpi=DPI,
-                                layout="constrained" if constrained else None)
+    return require_matplotlib()(
+        figsize=(width, height), dpi=DPI, layout="constrained" if constrained else None
+    )
 
 
-def save_png(fig: "Figure", path: str | os.PathLike) -> Path:
+def save_png(fig: Figure, path: str | os.PathLike) -> Path:
     """Write `fig` to `path` as a PNG (with the Agg renderer) and return the path."""
     path = Path(path)
     fig.savefig(path, format="png", dpi=DPI)
@@ -95,6 +110,7 @@ def save_png(fig: "Figure", path: str | os.PathLike) -> Path:
 
 
 # ---- helpers --------------------------------------------------------------------------------
+
 
 def _grid_shape(n: int, columns: int | None = None) -> tuple[int, int]:
     """(rows, columns) of a grid for n values: 84 as the 12x7 F6 bitmap, else near square
@@ -116,7 +132,7 @@ def _as_grid(values: np.ndarray, columns: int | None = None) -> np.ndarray:
     values = np.asarray(values, dtype=np.float64).reshape(-1)
     rows, cols = _grid_shape(values.size, columns)
     grid = np.full(rows * cols, np.nan)
-    grid[:values.size] = values
+    grid[: values.size] = values
     return grid.reshape(rows, cols)
 
 
@@ -130,12 +146,12 @@ def _state_limit(values: np.ndarray, activation: str | None) -> float:
     return largest if math.isfinite(largest) and largest > 0 else 1.0
 
 
-def _activation(net: "Network", name: str) -> str | None:
+def _activation(net: Network, name: str) -> str | None:
     layer = {layer.name: layer for layer in net.layers}.get(name)
     return getattr(layer, "activation", None)
 
 
-def _bare(ax, label: str | None = None) -> None:
+def _bare(ax: Any, label: str | None = None) -> None:
     """An axes without ticks (an image panel); `label` names it for programs."""
     ax.set_xticks([])
     ax.set_yticks([])
@@ -143,14 +159,32 @@ def _bare(ax, label: str | None = None) -> None:
         ax.set_label(label)
 
 
-def _show(ax, image: np.ndarray, cmap: str, limit: float | None = None,
-          vmin: float | None = None, vmax: float | None = None):
+def _show(
+    ax: Any,
+    image: np.ndarray,
+    cmap: str,
+    limit: float | None = None,
+    vmin: float | None = None,
+    vmax: float | None = None,
+) -> Any:
     if limit is not None:
         vmin, vmax = -limit, limit
     return ax.imshow(image, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
 
 
-def _single_image(net: "Network", image: ArrayLike) -> "dict[str, np.ndarray]":
+def _each(made: Any) -> list[Any]:
+    """The subfigures or axes matplotlib made, as a list (it returns one alone, unwrapped)."""
+    return list(np.ravel(made)) if isinstance(made, np.ndarray) else [made]
+
+
+def _prototypes_of(net: Network) -> np.ndarray:
+    """The RBF output layer's fixed prototypes (classes, features)."""
+    output = net.layers[-1]
+    assert isinstance(output, RBFOutput)
+    return np.asarray(output.prototypes)
+
+
+def _single_image(net: Network, image: ArrayLike) -> dict[str, np.ndarray]:
     trace = net.trace(image)
     if trace["input"].shape[0] != 1:
         raise ValueError(f"image must be one image, got a batch of {trace['input'].shape[0]}")
@@ -174,12 +208,14 @@ def _check_label(label: Any, classes: int) -> int | None:
     except TypeError:
         value = None
     if value is None or not 0 <= value < classes:
-        raise ValueError(f"label must be a class from 0 to {classes - 1} (the network has "
-                         f"{classes} outputs), got {label if value is None else value!r}")
+        raise ValueError(
+            f"label must be a class from 0 to {classes - 1} (the network has "
+            f"{classes} outputs), got {label if value is None else value!r}"
+        )
     return value
 
 
-def _output_scores(net: "Network", out: np.ndarray) -> tuple[bool, np.ndarray, int]:
+def _output_scores(net: Network, out: np.ndarray) -> tuple[bool, np.ndarray, int]:
     """(RBF?, what to draw, predicted class): RBF penalties as they are, logits as softmax
     probabilities."""
     rbf = isinstance(net.layers[-1], RBFOutput)
@@ -191,8 +227,10 @@ def _output_scores(net: "Network", out: np.ndarray) -> tuple[bool, np.ndarray, i
 
 # ---- Figure 2: the feature maps of one digit ---------------------------------------------------
 
-def feature_maps(net: "Network", image: ArrayLike, label: int | None = None,
-                 title: str | None = None) -> "Figure":
+
+def feature_maps(
+    net: Network, image: ArrayLike, label: int | None = None, title: str | None = None
+) -> Figure:
     """Every layer's states for one image: Figure 2 of the paper, computed for that digit.
 
     From ``net.trace(image)``: the input; each map of C1, S2, C3 and S4 as a small image; the
@@ -228,8 +266,14 @@ def feature_maps(net: "Network", image: ArrayLike, label: int | None = None,
         arr = states[name]
         if arr.ndim == 3 and arr.shape[1] * arr.shape[2] > 1:
             # the input's title is wider than one panel: give a single map two columns
-            blocks.append((name, "maps", arr.shape[0],
-                           min(max(arr.shape[0], 2 if name == "input" else 1), _ROW_PANELS)))
+            blocks.append(
+                (
+                    name,
+                    "maps",
+                    arr.shape[0],
+                    min(max(arr.shape[0], 2 if name == "input" else 1), _ROW_PANELS),
+                )
+            )
         else:
             blocks.append((name, "vector", 1, 2))
             if arr.size == BITMAP_ROWS * BITMAP_COLUMNS and rbf:
@@ -247,45 +291,54 @@ def feature_maps(net: "Network", image: ArrayLike, label: int | None = None,
     limits = {name: _state_limit(states[name], _activation(net, name)) for name in names[1:-1]}
     shared = len(set(limits.values())) == 1  # the paper's network: one scale, +-1.7159
 
-    def row_height(row) -> float:
+    def row_height(row: list[tuple[str, str, int, int]]) -> float:
         if any(kind != "maps" for _, kind, _, _ in row):
             return 2.6  # the 12x7 bitmaps and the bar chart need height
         return max(1.25 * math.ceil(n / cols) for _, _, n, cols in row)
 
     heights = [row_height(row) for row in rows]
     fig = _figure(16, sum(heights) + 0.8)
-    heading = ((title or f"LeNet-5 ({net.variant}) on one digit")
-               + (f": label {label}," if label is not None else ":") + f" predicted {predicted}")
+    heading = (
+        (title or f"LeNet-5 ({net.variant}) on one digit")
+        + (f": label {label}," if label is not None else ":")
+        + f" predicted {predicted}"
+    )
     fig.suptitle(heading + "  (blue < 0 < red)", fontsize=13)
-    row_figs = np.atleast_1d(fig.subfigures(len(rows), 1, height_ratios=heights))
+    row_figs = _each(fig.subfigures(len(rows), 1, height_ratios=heights))
     for row, row_fig in zip(rows, row_figs):
         widths = [cols for _, _, _, cols in row]
         if sum(widths) < _ROW_PANELS:  # keep panels their size: pad the row with empty space
             widths.append(_ROW_PANELS - sum(widths))
-        block_figs = np.atleast_1d(row_fig.subfigures(1, len(widths), width_ratios=widths))
+        block_figs = _each(row_fig.subfigures(1, len(widths), width_ratios=widths))
         for (name, kind, n, cols), block_fig in zip(row, block_figs):
             if kind == "output":
                 _output_bars(block_fig, out_name, rbf, scores, predicted, label)
             elif kind == "prototype":
-                which, whose = (label, "true") if name == "prototype:true" else \
-                    (predicted, "predicted")
-                proto = np.asarray(net.layers[-1].prototypes)[which]
+                which, whose = (
+                    (label, "true") if name == "prototype:true" else (predicted, "predicted")
+                )
+                proto = _prototypes_of(net)[which]
                 ax = block_fig.subplots()
-                _show(ax, proto.reshape(BITMAP_ROWS, BITMAP_COLUMNS), STATE_CMAP,
-                      limits[names[-2]])
+                _show(ax, proto.reshape(BITMAP_ROWS, BITMAP_COLUMNS), STATE_CMAP, limits[names[-2]])
                 _bare(ax, name)
-                block_fig.suptitle(f"prototype of {which} ({whose})\n7x12 bitmap, +-1",
-                                   fontsize=10)
+                block_fig.suptitle(f"prototype of {which} ({whose})\n7x12 bitmap, +-1", fontsize=10)
             elif kind == "scale":
                 _scale_bar(block_fig, limits, shared)
             else:
                 limit = limits.get(name, 1.0)
-                _state_block(block_fig, name, states[name], n, cols, limit,
-                             None if shared or name == "input" else limit)
+                _state_block(
+                    block_fig,
+                    name,
+                    states[name],
+                    n,
+                    cols,
+                    limit,
+                    None if shared or name == "input" else limit,
+                )
     return fig
 
 
-def _scale_bar(block_fig, limits: dict, shared: bool) -> None:
+def _scale_bar(block_fig: Any, limits: dict, shared: bool) -> None:
     """The colour bar of the states: the squashing range when every layer shares it, else
     each layer's own half-range (named in its title) as -1 .. 1 of it."""
     from matplotlib.cm import ScalarMappable
@@ -294,12 +347,16 @@ def _scale_bar(block_fig, limits: dict, shared: bool) -> None:
     ax = block_fig.add_axes((0.08, 0.5, 0.84, 0.1))  # a thin bar, not the whole block
     ax.set_label("scale")
     limit = next(iter(limits.values())) if shared and limits else 1.0
-    bar = block_fig.colorbar(ScalarMappable(Normalize(-limit, limit), STATE_CMAP), cax=ax,
-                             orientation="horizontal")
+    bar = block_fig.colorbar(
+        ScalarMappable(Normalize(-limit, limit), STATE_CMAP), cax=ax, orientation="horizontal"
+    )
     if shared:
         bar.set_ticks([-limit, 0, limit], labels=[f"{-limit:.5g}", "0", f"{limit:.5g}"])
-        what = ("states f(a): the squashing\nrange of f, +-1.7159" if
-                math.isclose(limit, SQUASH_A) else f"states, +-{limit:.3g}")
+        what = (
+            "states f(a): the squashing\nrange of f, +-1.7159"
+            if math.isclose(limit, SQUASH_A)
+            else f"states, +-{limit:.3g}"
+        )
     else:
         bar.set_ticks([-1, 0, 1], labels=["-max", "0", "+max"])
         what = "states: each layer's own\nscale, +-max (in its title)"
@@ -307,8 +364,15 @@ def _scale_bar(block_fig, limits: dict, shared: bool) -> None:
     block_fig.suptitle(f"colour scale\n{what}", fontsize=9)
 
 
-def _state_block(block_fig, name: str, arr: np.ndarray, n: int, cols: int, limit: float,
-                 own_scale: float | None = None) -> None:
+def _state_block(
+    block_fig: Any,
+    name: str,
+    arr: np.ndarray,
+    n: int,
+    cols: int,
+    limit: float,
+    own_scale: float | None = None,
+) -> None:
     """One layer's states; `own_scale`, when the layers do not share one, goes in the title."""
     scale = f", +-{own_scale:.3g}" if own_scale is not None else ""
     if arr.ndim == 3 and arr.shape[1] * arr.shape[2] > 1:  # n maps
@@ -334,21 +398,26 @@ def _state_block(block_fig, name: str, arr: np.ndarray, n: int, cols: int, limit
     grid = _as_grid(values)
     _show(ax, grid, STATE_CMAP, limit)
     _bare(ax, name)
-    what = ("as the 7x12 bitmap" if values.size == BITMAP_ROWS * BITMAP_COLUMNS
-            else f"as {grid.shape[0]}x{grid.shape[1]}")
+    what = (
+        "as the 7x12 bitmap"
+        if values.size == BITMAP_ROWS * BITMAP_COLUMNS
+        else f"as {grid.shape[0]}x{grid.shape[1]}"
+    )
     block_fig.suptitle(f"{name}  {_shape_text(arr.shape)}{scale}\n{what}", fontsize=10)
 
 
-def _output_bars(block_fig, name: str, rbf: bool, scores: np.ndarray, predicted: int,
-                 label: int | None) -> None:
+def _output_bars(
+    block_fig: Any, name: str, rbf: bool, scores: np.ndarray, predicted: int, label: int | None
+) -> None:
     ax = block_fig.subplots()
     ax.set_label(name)
     classes = np.arange(scores.size)
     colours = ["tab:red" if c == predicted else "0.65" for c in classes]
     bars = ax.bar(classes, scores, color=colours)
     # the values, so that a winning penalty near 0 (no visible bar) still reads
-    ax.bar_label(bars, [f"{v:.2g}" if abs(v) < 10 else f"{v:.0f}" for v in scores],
-                 fontsize=7, padding=1)
+    ax.bar_label(
+        bars, [f"{v:.2g}" if abs(v) < 10 else f"{v:.0f}" for v in scores], fontsize=7, padding=1
+    )
     ax.set_xticks(classes)
     ax.tick_params(labelsize=8)
     ax.get_xticklabels()[predicted].set_color("tab:red")
@@ -358,20 +427,25 @@ def _output_bars(block_fig, name: str, rbf: bool, scores: np.ndarray, predicted:
         ax.bar([label], [scores[label]], fill=False, edgecolor="black", linewidth=1.5)
     if rbf:
         ax.set_ylabel("penalty y_i", fontsize=9)
-        block_fig.suptitle(f"{name}  {scores.size} RBF penalties\nsmallest wins: {predicted}",
-                           fontsize=10)
+        block_fig.suptitle(
+            f"{name}  {scores.size} RBF penalties\nsmallest wins: {predicted}", fontsize=10
+        )
     else:
         ax.set_ylim(0, 1)
         ax.set_ylabel("softmax", fontsize=9)
-        block_fig.suptitle(f"{name}  {scores.size} logits, softmax\nlargest wins: {predicted}",
-                           fontsize=10)
-    ax.set_xlabel("class" + ("  (outlined: true)" if label is not None and label != predicted
-                             else ""), fontsize=9)
+        block_fig.suptitle(
+            f"{name}  {scores.size} logits, softmax\nlargest wins: {predicted}", fontsize=10
+        )
+    ax.set_xlabel(
+        "class" + ("  (outlined: true)" if label is not None and label != predicted else ""),
+        fontsize=9,
+    )
 
 
 # ---- C1 and C3 kernels (Table I) ----------------------------------------------------------------
 
-def kernels(net: "Network") -> "Figure":
+
+def kernels(net: Network) -> Figure:
     """The learned 5x5 kernels of C1 and C3 (Section II.B).
 
     C1: one kernel per map (a row per input channel). C3: a grid laid out as Table I, one row
@@ -383,14 +457,14 @@ def kernels(net: "Network") -> "Figure":
     """
     layers = {layer.name: layer for layer in net.layers}
     if not all(isinstance(layers.get(name), Convolution) for name in ("C1", "C3")):
-        raise ValueError("kernels() needs a network with convolution layers named C1 and C3, "
-                         "like lenet.LeNet5 and LeNet5.modern(); this one's layers are "
-                         + ", ".join(f"{layer.name} ({type(layer).__name__})"
-                                     for layer in net.layers))
+        raise ValueError(
+            "kernels() needs a network with convolution layers named C1 and C3, "
+            "like lenet.LeNet5 and LeNet5.modern(); this one's layers are "
+            + ", ".join(f"{layer.name} ({type(layer).__name__})" for layer in net.layers)
+        )
     c1 = np.asarray(layers["C1"].params["weight"], dtype=np.float64)
     c3 = np.asarray(layers["C3"].params["weight"], dtype=np.float64)
-    table = np.asarray(getattr(layers["C3"], "connection_table", np.ones(c3.shape[:2], bool)),
-                       bool)
+    table = np.asarray(getattr(layers["C3"], "connection_table", np.ones(c3.shape[:2], bool)), bool)
     out3, in3, kh, kw = c3.shape
     out1, in1 = c1.shape[:2]
     # Placed by hand, in inches: a hundred small panels make constrained layout slow, and the
@@ -406,15 +480,27 @@ def kernels(net: "Network") -> "Figure":
 
     fig.suptitle(f"Learned kernels of C1 and C3 ({kh}x{kw})", fontsize=13, y=y(0.15), va="top")
     centre = (left + (width - right)) / 2 / width
-    fig.text(centre, y(0.5), f"C1: {out1} kernels on the "
-             + ("input" if in1 == 1 else f"{in1} input channels"), ha="center", va="top",
-             fontsize=11)
+    fig.text(
+        centre,
+        y(0.5),
+        f"C1: {out1} kernels on the " + ("input" if in1 == 1 else f"{in1} input channels"),
+        ha="center",
+        va="top",
+        fontsize=11,
+    )
     c1_top = 0.95
     c1_width = out1 * 1.7 * cell1
     c1_left = left + (width - left - right - c1_width) / 2
-    grid = fig.add_gridspec(in1, out1, left=c1_left / width, right=(c1_left + c1_width) / width,
-                            top=y(c1_top), bottom=y(c1_top + c1_height - 0.25),
-                            wspace=0.7, hspace=0.3)
+    grid = fig.add_gridspec(
+        in1,
+        out1,
+        left=c1_left / width,
+        right=(c1_left + c1_width) / width,
+        top=y(c1_top),
+        bottom=y(c1_top + c1_height - 0.25),
+        wspace=0.7,
+        hspace=0.3,
+    )
     lim1 = float(np.abs(c1).max()) or 1.0
     for c in range(in1):
         for k in range(out1):
@@ -425,20 +511,40 @@ def kernels(net: "Network") -> "Figure":
                 ax.set_title(f"map {k}", fontsize=9)
             if k == 0 and in1 > 1:
                 ax.set_ylabel(f"channel {c}", fontsize=9)
-    bar = fig.add_axes(((width - right + 0.45) / width, y(c1_top + c1_height - 0.3),
-                        0.12 / width, (c1_height - 0.4) / height))
+    bar = fig.add_axes(
+        (
+            (width - right + 0.45) / width,
+            y(c1_top + c1_height - 0.3),
+            0.12 / width,
+            (c1_height - 0.4) / height,
+        )
+    )
     fig.colorbar(image, cax=bar)
     bar.tick_params(labelsize=8)
 
     c3_top = c1_top + c1_height + 0.25
-    wiring = ("every S2 map to every C3 map" if table.all()
-              else "wired as Table I (blank: no connection)")
-    fig.text(centre, y(c3_top), f"C3: {int(table.sum())} kernels, {wiring}", ha="center",
-             va="top", fontsize=11)
+    wiring = (
+        "every S2 map to every C3 map" if table.all() else "wired as Table I (blank: no connection)"
+    )
+    fig.text(
+        centre,
+        y(c3_top),
+        f"C3: {int(table.sum())} kernels, {wiring}",
+        ha="center",
+        va="top",
+        fontsize=11,
+    )
     c3_top += 0.55  # the heading, then the column numbers
-    grid = fig.add_gridspec(in3, out3, left=left / width, right=1 - right / width,
-                            top=y(c3_top), bottom=y(c3_top + c3_height), wspace=0.12,
-                            hspace=0.12)
+    grid = fig.add_gridspec(
+        in3,
+        out3,
+        left=left / width,
+        right=1 - right / width,
+        top=y(c3_top),
+        bottom=y(c3_top + c3_height),
+        wspace=0.12,
+        hspace=0.12,
+    )
     connected = c3[table]
     lim3 = (float(np.abs(connected).max()) if connected.size else 0.0) or 1.0
     image = None
@@ -456,20 +562,40 @@ def kernels(net: "Network") -> "Figure":
             if k == 0:
                 ax.set_ylabel(str(s), fontsize=9, rotation=0, labelpad=8, va="center")
     if image is not None:
-        bar = fig.add_axes(((width - right + 0.45) / width, y(c3_top + c3_height),
-                            0.12 / width, c3_height / height))
+        bar = fig.add_axes(
+            (
+                (width - right + 0.45) / width,
+                y(c3_top + c3_height),
+                0.12 / width,
+                c3_height / height,
+            )
+        )
         fig.colorbar(image, cax=bar)
         bar.tick_params(labelsize=8)
-    fig.text((left + (width - left - right) / 2) / width, y(c3_top + c3_height + 0.1),
-             "C3 map", ha="center", va="top", fontsize=10)
-    fig.text(0.4 / width, y(c3_top + c3_height / 2), "S2 map", rotation=90, ha="center",
-             va="center", fontsize=10)
+    fig.text(
+        (left + (width - left - right) / 2) / width,
+        y(c3_top + c3_height + 0.1),
+        "C3 map",
+        ha="center",
+        va="top",
+        fontsize=10,
+    )
+    fig.text(
+        0.4 / width,
+        y(c3_top + c3_height / 2),
+        "S2 map",
+        rotation=90,
+        ha="center",
+        va="center",
+        fontsize=10,
+    )
     return fig
 
 
 # ---- Figure 3: the RBF prototypes ---------------------------------------------------------------
 
-def prototypes(net: "Network | None" = None) -> "Figure":
+
+def prototypes(net: Network | None = None) -> Figure:
     """The ten fixed parameter vectors of the RBF output units, each drawn as its 7x12 bitmap
     (+1 red ink, -1 blue background): the paper's Figure 3 (Section II.B).
 
@@ -483,16 +609,21 @@ def prototypes(net: "Network | None" = None) -> "Figure":
     elif isinstance(net.layers[-1], RBFOutput):
         protos = np.asarray(net.layers[-1].prototypes, dtype=np.float64)
     else:
-        raise ValueError(f"this network's output layer {net.layers[-1].name!r} is not an RBF "
-                         f"layer: it has no prototypes (only the paper's LeNet-5 does)")
+        raise ValueError(
+            f"this network's output layer {net.layers[-1].name!r} is not an RBF "
+            f"layer: it has no prototypes (only the paper's LeNet-5 does)"
+        )
     classes, features = protos.shape
     if features != BITMAP_ROWS * BITMAP_COLUMNS:
         raise ValueError(f"prototypes of {features} components are not 7x12 bitmaps")
     fig = _figure(1.0 * classes + 1.4, 2.8)
-    fig.suptitle("RBF prototypes: the 7x12 bitmap each output unit compares F6 with "
-                 "(+1 red, -1 blue, on F6's scale)", fontsize=12)
-    axes = np.atleast_1d(fig.subplots(1, classes))
-    image = None
+    fig.suptitle(
+        "RBF prototypes: the 7x12 bitmap each output unit compares F6 with "
+        "(+1 red, -1 blue, on F6's scale)",
+        fontsize=12,
+    )
+    axes = _each(fig.subplots(1, classes))
+    image: Any = None
     for i, ax in enumerate(axes):
         image = _show(ax, protos[i].reshape(BITMAP_ROWS, BITMAP_COLUMNS), STATE_CMAP, SQUASH_A)
         _bare(ax, f"prototype:{i}")
@@ -503,13 +634,16 @@ def prototypes(net: "Network | None" = None) -> "Figure":
         ax.tick_params(which="minor", length=0)
         ax.set_title(str(i), fontsize=12)
     bar = fig.colorbar(image, ax=list(axes), shrink=0.8, aspect=15, pad=0.02)
-    bar.set_ticks([-SQUASH_A, -1, 0, 1, SQUASH_A],
-                  labels=[f"{-SQUASH_A:.5g}", "-1", "0", "1", f"{SQUASH_A:.5g}"])
+    bar.set_ticks(
+        [-SQUASH_A, -1, 0, 1, SQUASH_A],
+        labels=[f"{-SQUASH_A:.5g}", "-1", "0", "1", f"{SQUASH_A:.5g}"],
+    )
     bar.ax.tick_params(labelsize=8)
     return fig
 
 
 # ---- Figure 5: training curves ------------------------------------------------------------------
+
 
 def _read_history(source: Any) -> list[dict]:
     if isinstance(source, Mapping):  # read_checkpoint's dict, or its progress
@@ -536,12 +670,15 @@ def _read_history(source: Any) -> list[dict]:
         return list(read_checkpoint(path)["progress"].get("history", []))
     if isinstance(source, Iterable):
         return list(source)
-    raise TypeError(f"expected a history (list of per-pass dicts), a log.jsonl, a run folder or "
-                    f"a checkpoint, got {type(source).__name__}")
+    raise TypeError(
+        f"expected a history (list of per-pass dicts), a log.jsonl, a run folder or "
+        f"a checkpoint, got {type(source).__name__}"
+    )
 
 
-def training_curves(history: "Sequence[Mapping] | Mapping | str | os.PathLike",
-                    paper_error: float | None = None) -> "Figure":
+def training_curves(
+    history: Sequence[Mapping] | Mapping | str | os.PathLike, paper_error: float | None = None
+) -> Figure:
     """Training and test error (%) after each pass over the training set: Figure 5 of the paper
     (Section III.C), where the test error settles after about 10 passes.
 
@@ -552,9 +689,14 @@ def training_curves(history: "Sequence[Mapping] | Mapping | str | os.PathLike",
     it), when the log has it, dashed. `paper_error` (a fraction, e.g. 0.0095) adds the paper's
     result as a dotted line. ValueError when there is no finished pass.
     """
-    records = [r for r in _read_history(history)
-               if isinstance(r, Mapping) and "pass" in r and not r.get("interrupted")
-               and r.get("train_error") is not None]
+    records = [
+        r
+        for r in _read_history(history)
+        if isinstance(r, Mapping)
+        and "pass" in r
+        and not r.get("interrupted")
+        and r.get("train_error") is not None
+    ]
     if not records:
         raise ValueError("the training log holds no finished pass: nothing to draw")
     passes = np.array([r["pass"] for r in records])
@@ -562,27 +704,53 @@ def training_curves(history: "Sequence[Mapping] | Mapping | str | os.PathLike",
     ax = fig.subplots()
     ax.set_label("curves")
 
-    def percent(key):
-        return np.array([100 * r[key] if r.get(key) is not None else np.nan for r in records],
-                        dtype=np.float64)
+    def percent(key: str) -> np.ndarray:
+        return np.array(
+            [100 * r[key] if r.get(key) is not None else np.nan for r in records], dtype=np.float64
+        )
 
     train, test = percent("train_error"), percent("test_error")
     # every point marked, larger when there are few (one pass draws no line, only the points)
     size = 4 if len(passes) > 3 else 9
     if not np.all(np.isnan(percent("running_train_error"))):
-        ax.plot(passes, percent("running_train_error"), "s--", color="tab:blue", alpha=0.55,
-                markersize=size - 1, label="training error during the pass (running)")
-    ax.plot(passes, train, "o-", color="tab:blue", markersize=size,
-            label="training error after the pass")
+        ax.plot(
+            passes,
+            percent("running_train_error"),
+            "s--",
+            color="tab:blue",
+            alpha=0.55,
+            markersize=size - 1,
+            label="training error during the pass (running)",
+        )
+    ax.plot(
+        passes,
+        train,
+        "o-",
+        color="tab:blue",
+        markersize=size,
+        label="training error after the pass",
+    )
     if not np.all(np.isnan(test)):
-        ax.plot(passes, test, "o-", color="tab:red", markersize=size,
-                label="test error after the pass")
+        ax.plot(
+            passes, test, "o-", color="tab:red", markersize=size, label="test error after the pass"
+        )
         last = int(np.flatnonzero(~np.isnan(test))[-1])
-        ax.annotate(f"{test[last]:.2f} %", (passes[last], test[last]), xytext=(6, 6),
-                    textcoords="offset points", color="tab:red", fontsize=9)
+        ax.annotate(
+            f"{test[last]:.2f} %",
+            (passes[last], test[last]),
+            xytext=(6, 6),
+            textcoords="offset points",
+            color="tab:red",
+            fontsize=9,
+        )
     if paper_error is not None:
-        ax.axhline(100 * paper_error, linestyle=":", color="black", linewidth=1,
-                   label=f"the paper: {100 * paper_error:.2f} % test error")
+        ax.axhline(
+            100 * paper_error,
+            linestyle=":",
+            color="black",
+            linewidth=1,
+            label=f"the paper: {100 * paper_error:.2f} % test error",
+        )
     ax.set_xlabel("pass over the training set")
     ax.set_ylabel("error rate (%)")
     ax.set_ylim(bottom=0)
@@ -598,8 +766,14 @@ def training_curves(history: "Sequence[Mapping] | Mapping | str | os.PathLike",
 
 # ---- Figure 8: the misclassified digits, and the confusion matrix -------------------------------
 
-def misclassified(images: ArrayLike, labels: ArrayLike, predicted: ArrayLike,
-                  max_digits: int = 100, columns: int = 12) -> "Figure":
+
+def misclassified(
+    images: ArrayLike,
+    labels: ArrayLike,
+    predicted: ArrayLike,
+    max_digits: int = 100,
+    columns: int = 12,
+) -> Figure:
     """The images whose predicted class differs from the label, each titled "true->predicted"
     as in the paper's Figure 8 (the 82 test digits that LeNet-5 trained with distortions got
     wrong; Section III.C).
@@ -613,13 +787,22 @@ def misclassified(images: ArrayLike, labels: ArrayLike, predicted: ArrayLike,
     if x.ndim == 3:
         x = x[:, None]
     if x.ndim != 4 or len(x) != len(y) or len(y) != len(p):
-        raise ValueError(f"images (N, C, H, W) or (N, H, W), labels (N,) and predicted (N,) must "
-                         f"agree, got shapes {np.shape(images)}, {np.shape(labels)}, "
-                         f"{np.shape(predicted)}")
-    if isinstance(max_digits, bool) or int(max_digits) != max_digits or max_digits < 1 \
-            or isinstance(columns, bool) or int(columns) != columns or columns < 1:
-        raise ValueError(f"max_digits and columns must be positive integers, got {max_digits!r} "
-                         f"and {columns!r}")
+        raise ValueError(
+            f"images (N, C, H, W) or (N, H, W), labels (N,) and predicted (N,) must "
+            f"agree, got shapes {np.shape(images)}, {np.shape(labels)}, "
+            f"{np.shape(predicted)}"
+        )
+    if (
+        isinstance(max_digits, bool)
+        or int(max_digits) != max_digits
+        or max_digits < 1
+        or isinstance(columns, bool)
+        or int(columns) != columns
+        or columns < 1
+    ):
+        raise ValueError(
+            f"max_digits and columns must be positive integers, got {max_digits!r} and {columns!r}"
+        )
     wrong = np.flatnonzero(y != p)
     shown = wrong[:max_digits]
     cols = max(1, min(columns, len(shown)))
@@ -644,21 +827,26 @@ def misclassified(images: ArrayLike, labels: ArrayLike, predicted: ArrayLike,
             _show(ax, img[0], INK_CMAP, vmin=vmin, vmax=vmax)
         _bare(ax, f"misclassified:{i}")
         ax.set_title(f"{y[i]}\u2192{p[i]}", fontsize=10, pad=2)
-    for ax in axes[len(shown):]:
+    for ax in axes[len(shown) :]:
         ax.set_axis_off()
     return fig
 
 
-def confusion_matrix(confusion: ArrayLike) -> "Figure":
+def confusion_matrix(confusion: ArrayLike) -> Figure:
     """The confusion matrix (rows: true class, columns: predicted), every count written in its
     cell: ``evaluate``'s "confusion". The diagonal (correct) is grey; the off-diagonal cells,
     the errors, are shaded by count, so the few confusions stand out beside thousands of
     correct answers."""
     m = np.asarray(confusion)
-    if m.ndim != 2 or m.shape[0] != m.shape[1] or m.dtype.kind not in "iu" or \
-            (m.size and m.min() < 0):
-        raise ValueError(f"confusion must be a square matrix of counts, got {m.dtype} array of "
-                         f"shape {m.shape}")
+    if (
+        m.ndim != 2
+        or m.shape[0] != m.shape[1]
+        or m.dtype.kind not in "iu"
+        or (m.size and m.min() < 0)
+    ):
+        raise ValueError(
+            f"confusion must be a square matrix of counts, got {m.dtype} array of shape {m.shape}"
+        )
     n = m.shape[0]
     total, correct = int(m.sum()), int(np.trace(m))
     off = np.where(np.eye(n, dtype=bool), np.nan, m.astype(np.float64))
@@ -675,26 +863,36 @@ def confusion_matrix(confusion: ArrayLike) -> "Figure":
         for q in range(n):
             v = int(m[t, q])
             dark = t != q and v > 0.6 * top
-            ax.text(q, t, str(v), ha="center", va="center", fontsize=10 if v < 1000 else 9,
-                    color="white" if dark else ("0.7" if v == 0 else "black"))
+            ax.text(
+                q,
+                t,
+                str(v),
+                ha="center",
+                va="center",
+                fontsize=10 if v < 1000 else 9,
+                color="white" if dark else ("0.7" if v == 0 else "black"),
+            )
     ax.set_xticks(range(n))
     ax.set_yticks(range(n))
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     errors = total - correct
-    ax.set_title(f"{errors:,} errors in {total:,}"
-                 + (f" ({100 * errors / total:.2f} %)" if total else ""), fontsize=12)
+    ax.set_title(
+        f"{errors:,} errors in {total:,}" + (f" ({100 * errors / total:.2f} %)" if total else ""),
+        fontsize=12,
+    )
     return fig
 
 
 # ---- text, for a terminal -----------------------------------------------------------------------
+
 
 def _resample(a: np.ndarray, rows: int, cols: int) -> np.ndarray:
     """a averaged over a rows x cols grid of blocks (each output cell the mean of the input
     cells whose centres fall in it; the nearest one when none does)."""
     h, w = a.shape
 
-    def bins(n, m):
+    def bins(n: int, m: int) -> np.ndarray:
         centres = (np.arange(n) + 0.5) * m / n
         return np.minimum(centres.astype(int), m - 1)
 
@@ -713,10 +911,16 @@ def _resample(a: np.ndarray, rows: int, cols: int) -> np.ndarray:
     return out
 
 
-def as_text(array2d: ArrayLike, width: int | None = None, vmin: float | None = None,
-            vmax: float | None = None, ramp: str = RAMP) -> str:
+def as_text(
+    array2d: ArrayLike,
+    width: int | None = None,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    ramp: str = RAMP,
+) -> str:
     """A 2-D array drawn with characters, low values as ``ramp[0]`` (with ``RAMP``, a space) to
-    high ones as ``ramp[-1]``, linearly between `vmin` and `vmax` (default: the array's min and max).
+    high ones as ``ramp[-1]``, linearly between `vmin` and `vmax` (default: the array's min and
+    max).
 
     `width` is the number of characters per line (default two per column); the rows are
     resampled to keep the picture's proportions, a character being about twice as tall as
@@ -747,15 +951,16 @@ def _side_by_side(blocks: Sequence[tuple[str, str]], max_width: int, gap: int = 
     lines_out: list[str] = []
     line: list[tuple[str, list[str], int]] = []
 
-    def flush():
+    def flush() -> None:
         if not line:
             return
         height = max(len(b) for _, b, _ in line)
         captions = (" " * gap).join(c.ljust(w) for c, _, w in line)
         lines_out.append(captions.rstrip())
         for r in range(height):
-            lines_out.append((" " * gap).join((b[r] if r < len(b) else "").ljust(w)
-                                              for _, b, w in line).rstrip())
+            lines_out.append(
+                (" " * gap).join((b[r] if r < len(b) else "").ljust(w) for _, b, w in line).rstrip()
+            )
         line.clear()
 
     for caption, text in blocks:
@@ -768,8 +973,13 @@ def _side_by_side(blocks: Sequence[tuple[str, str]], max_width: int, gap: int = 
     return "\n".join(lines_out)
 
 
-def feature_maps_text(net: "Network", image: ArrayLike, label: int | None = None,
-                      title: str | None = None, max_width: int = 80) -> str:
+def feature_maps_text(
+    net: Network,
+    image: ArrayLike,
+    label: int | None = None,
+    title: str | None = None,
+    max_width: int = 80,
+) -> str:
     """``feature_maps`` for a terminal: the input digit, small versions of the maps of C1, S2,
     C3 and S4 (each layer on one scale, its own min to max), F6 as its 7x12 bitmap beside the
     predicted class's prototype, and the output scores with the prediction marked, in lines of
@@ -780,12 +990,18 @@ def feature_maps_text(net: "Network", image: ArrayLike, label: int | None = None
     out_name = names[-1]
     rbf, scores, predicted = _output_scores(net, states[out_name])
     label = _check_label(label, scores.size)
-    parts = [(title or f"LeNet-5 ({net.variant})") + ":"
-             + (f" label {label}," if label is not None else "") + f" predicted {predicted}", ""]
+    parts = [
+        (title or f"LeNet-5 ({net.variant})")
+        + ":"
+        + (f" label {label}," if label is not None else "")
+        + f" predicted {predicted}",
+        "",
+    ]
     x = states["input"]
     parts.append(f"input  {_shape_text(x.shape)}")
-    parts.append(as_text(x[0] if x.shape[0] == 1 else x.mean(axis=0),
-                         width=min(2 * x.shape[2], max_width)))
+    parts.append(
+        as_text(x[0] if x.shape[0] == 1 else x.mean(axis=0), width=min(2 * x.shape[2], max_width))
+    )
     for name in names[1:-1]:
         arr = states[name]
         lo, hi = float(arr.min()), float(arr.max())
@@ -795,31 +1011,45 @@ def feature_maps_text(net: "Network", image: ArrayLike, label: int | None = None
             per_line = 6 if n > 8 else 3
             chars = max(4, min(2 * w, (max_width - 2 * (per_line - 1)) // per_line))
             parts += ["", f"{name}  {_shape_text(arr.shape)}"]
-            parts.append(_side_by_side([(str(k), as_text(arr[k], chars, lo, hi))
-                                        for k in range(n)], max_width))
+            parts.append(
+                _side_by_side(
+                    [(str(k), as_text(arr[k], chars, lo, hi)) for k in range(n)], max_width
+                )
+            )
         elif arr.size == BITMAP_ROWS * BITMAP_COLUMNS:
             bitmap = arr.reshape(BITMAP_ROWS, BITMAP_COLUMNS)
             limit = _state_limit(arr, _activation(net, name))  # as in feature_maps
             blocks = [(f"{name}  {arr.size} as 7x12", as_text(bitmap, 14, -limit, limit))]
             if rbf:  # on F6's scale, as feature_maps draws them
-                shown = [(predicted, "predicted")] + \
-                    ([(label, "true")] if label is not None and label != predicted else [])
+                shown = [(predicted, "predicted")] + (
+                    [(label, "true")] if label is not None and label != predicted else []
+                )
                 for which, whose in shown:
-                    proto = np.asarray(net.layers[-1].prototypes)[which]
-                    blocks.append((f"prototype {which} ({whose})",
-                                   as_text(proto.reshape(BITMAP_ROWS, BITMAP_COLUMNS), 14,
-                                           -limit, limit)))
+                    proto = _prototypes_of(net)[which]
+                    blocks.append(
+                        (
+                            f"prototype {which} ({whose})",
+                            as_text(proto.reshape(BITMAP_ROWS, BITMAP_COLUMNS), 14, -limit, limit),
+                        )
+                    )
             parts += ["", _side_by_side(blocks, max_width, gap=4)]
         else:
             grid = _as_grid(arr)
-            parts += ["", f"{name}  {_shape_text(arr.shape)} as {grid.shape[0]}x{grid.shape[1]}",
-                      as_text(grid, 2 * grid.shape[1], lo, hi)]
-    parts += ["", f"{out_name}  " + ("RBF penalties (smallest wins)" if rbf
-                                      else "softmax of the logits (largest wins)")]
+            parts += [
+                "",
+                f"{name}  {_shape_text(arr.shape)} as {grid.shape[0]}x{grid.shape[1]}",
+                as_text(grid, 2 * grid.shape[1], lo, hi),
+            ]
+    parts += [
+        "",
+        f"{out_name}  "
+        + ("RBF penalties (smallest wins)" if rbf else "softmax of the logits (largest wins)"),
+    ]
     top = float(scores.max()) or 1.0
     for c, s in enumerate(scores):
         bar = "#" * int(round(30 * s / top))
-        mark = ("  <- predicted" if c == predicted else "") + \
-               ("  <- true" if label is not None and c == label and c != predicted else "")
+        mark = ("  <- predicted" if c == predicted else "") + (
+            "  <- true" if label is not None and c == label and c != predicted else ""
+        )
         parts.append(f"  {c}  {s:9.3f}  {bar}{mark}")
     return "\n".join(line.rstrip() for line in "\n".join(parts).split("\n"))

@@ -61,11 +61,33 @@ FUZZ_IDX_LIMIT = 1 << 16
 FUZZ_DOWNLOAD_LIMIT = 1 << 20
 REAL_IDX_LIMIT = D.MAX_IDX_BYTES
 
-IDX_CODES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"),
-             0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+IDX_CODES = {
+    0x08: np.dtype("u1"),
+    0x09: np.dtype("i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
 RECORD = 1 + 3 * 32 * 32
-INTERESTING_U32 = (0, 1, 2, 3, 28, 255, 256, 0x7FFF, 0x8000, 0xFFFF, 0x10000, 60000,
-                   2**31 - 1, 2**31, 2**32 - 2, 2**32 - 1)
+INTERESTING_U32 = (
+    0,
+    1,
+    2,
+    3,
+    28,
+    255,
+    256,
+    0x7FFF,
+    0x8000,
+    0xFFFF,
+    0x10000,
+    60000,
+    2**31 - 1,
+    2**31,
+    2**32 - 2,
+    2**32 - 1,
+)
 
 
 @dataclass
@@ -83,13 +105,13 @@ class Case:
     data: bytes
     expect: str
     value: Any = None
-    settings: dict = field(default_factory=dict)   # datasets module settings for this case
-    reader: str = ""                                # "archive" for CIFAR archives
+    settings: dict = field(default_factory=dict)  # datasets module settings for this case
+    reader: str = ""  # "archive" for CIFAR archives
 
 
 @dataclass
 class Outcome:
-    status: str          # "ok" (round trip), "refused" (ValueError/OSError), "fail"
+    status: str  # "ok" (round trip), "refused" (ValueError/OSError), "fail"
     seconds: float
     detail: str = ""
 
@@ -98,8 +120,10 @@ class Outcome:
 # Byte-level mutations
 # ------------------------------------------------------------------------------------------
 
-def mutate(rng: np.random.Generator, data: bytes, edits: int | None = None,
-           focus: int = 0) -> bytes:
+
+def mutate(
+    rng: np.random.Generator, data: bytes, edits: int | None = None, focus: int = 0
+) -> bytes:
     """``data`` with 1..8 random edits: bit flips, byte sets, insertions, deletions,
     duplicated runs, interesting 32-bit values. With ``focus`` > 0, half of the edits land in
     the first ``focus`` bytes (the header)."""
@@ -118,15 +142,15 @@ def mutate(rng: np.random.Generator, data: bytes, edits: int | None = None,
         elif op == 2:
             b[pos:pos] = rng.bytes(int(rng.integers(1, 9)))
         elif op == 3:
-            del b[at:at + int(rng.integers(1, 9))]
+            del b[at : at + int(rng.integers(1, 9))]
         elif op == 4:
             b[at] = int(rng.choice([0, 1, 0x7F, 0x80, 0xFF]))
         elif op == 5:
             n = int(rng.integers(1, 65))
-            b[pos:pos] = b[at:at + n]
+            b[pos:pos] = b[at : at + n]
         else:
             v = int(rng.choice(INTERESTING_U32))
-            b[at:at + 4] = struct.pack(">I" if rng.random() < 0.5 else "<I", v)
+            b[at : at + 4] = struct.pack(">I" if rng.random() < 0.5 else "<I", v)
     return bytes(b)
 
 
@@ -136,17 +160,18 @@ def mutate_near(rng: np.random.Generator, data: bytes, offsets: list[int], span:
     if not offsets:
         return mutate(rng, data)
     at = int(rng.choice(offsets))
-    head = data[at:at + span]
-    return data[:at] + mutate(rng, head, int(rng.integers(1, 5))) + data[at + span:]
+    head = data[at : at + span]
+    return data[:at] + mutate(rng, head, int(rng.integers(1, 5))) + data[at + span :]
 
 
 def truncate(rng: np.random.Generator, data: bytes) -> bytes:
-    return data[:int(rng.integers(0, max(1, len(data))))]
+    return data[: int(rng.integers(0, max(1, len(data))))]
 
 
 # ------------------------------------------------------------------------------------------
 # IDX: writer, reference parser, cases
 # ------------------------------------------------------------------------------------------
+
 
 def idx_encode(code: int, arr: np.ndarray) -> bytes:
     big = np.ascontiguousarray(arr, dtype=IDX_CODES[code])
@@ -174,7 +199,7 @@ def ref_idx(data: bytes, limit: int) -> np.ndarray | None:
     ndim = data[3]
     if not 1 <= ndim <= 4 or len(data) < 4 + 4 * ndim:
         return None
-    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+    dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     dt = IDX_CODES[data[2]]
     count = math.prod(dims)
     if math.prod(d or 1 for d in dims) * dt.itemsize > limit:
@@ -243,17 +268,20 @@ def _idx_case(rng: np.random.Generator) -> tuple[str, bytes]:
         # dims from the interesting values: products that overflow 64 bits, or claim more
         # than the data (or than any limit); the data is short
         ndim = int(rng.integers(1, 5))
-        dims = [int(rng.choice(INTERESTING_U32)) if rng.random() < 0.6
-                else int(rng.integers(0, 2**32)) for _ in range(ndim)]
+        dims = [
+            int(rng.choice(INTERESTING_U32)) if rng.random() < 0.6 else int(rng.integers(0, 2**32))
+            for _ in range(ndim)
+        ]
         head = bytes([0, 0, int(rng.choice(list(IDX_CODES))), ndim]) + struct.pack(
-            f">{ndim}I", *dims)
+            f">{ndim}I", *dims
+        )
         return "dims", head + rng.bytes(int(rng.integers(0, 64)))
     if r < 0.9:
         # one dimension off by a little: counts larger (or smaller) than the data
         b = bytearray(good)
         i = int(rng.integers(0, arr.ndim))
         new = max(0, min(2**32 - 1, arr.shape[i] + int(rng.choice([-2, -1, 1, 2, 1000]))))
-        b[4 + 4 * i:8 + 4 * i] = struct.pack(">I", new)
+        b[4 + 4 * i : 8 + 4 * i] = struct.pack(">I", new)
         return "count", bytes(b)
     n = int(rng.integers(0, 64))
     prefix = b"\0\0" if rng.random() < 0.5 else b""
@@ -275,24 +303,25 @@ def _idx_expect(data: bytes, name: str, limit: int) -> tuple[str, Any]:
 # gzip
 # ------------------------------------------------------------------------------------------
 
+
 def gzip_member(rng: np.random.Generator, payload: bytes, headers: bool = False) -> bytes:
     """One gzip member; with ``headers`` a hand-built header with optional fields."""
     level = int(rng.integers(0, 10))
     if not headers:
         return gzip.compress(payload, compresslevel=level, mtime=0)
     flags, extra = 0, b""
-    if rng.random() < 0.5:                                     # FEXTRA
+    if rng.random() < 0.5:  # FEXTRA
         flags |= 4
         sub = rng.bytes(int(rng.integers(0, 20)))
         extra += struct.pack("<H", len(sub)) + sub
-    if rng.random() < 0.5:                                     # FNAME
+    if rng.random() < 0.5:  # FNAME
         flags |= 8
         extra += bytes(int(x) for x in rng.integers(1, 256, int(rng.integers(0, 20)))) + b"\0"
-    if rng.random() < 0.5:                                     # FCOMMENT
+    if rng.random() < 0.5:  # FCOMMENT
         flags |= 16
         extra += b"a comment\0"
     head = b"\x1f\x8b\x08" + bytes([flags]) + struct.pack("<I", 0) + b"\x00\xff" + extra
-    if rng.random() < 0.5:                                     # FHCRC
+    if rng.random() < 0.5:  # FHCRC
         head = head[:3] + bytes([flags | 2]) + head[4:]
         head += struct.pack("<H", zlib.crc32(head) & 0xFFFF)
     comp = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
@@ -330,7 +359,7 @@ def make_gzip_case(rng: np.random.Generator) -> Case:
     elif r < 0.5:
         label = "padding"
         data = gzip_member(rng, inner) + bytes(int(rng.integers(1, 600)))
-        if rng.random() < 0.3:                       # zeros and then more: not padding
+        if rng.random() < 0.3:  # zeros and then more: not padding
             data += gzip_member(rng, b"") if rng.random() < 0.5 else rng.bytes(3)
     elif r < 0.55:
         label = "empty-members"
@@ -345,7 +374,7 @@ def make_gzip_case(rng: np.random.Generator) -> Case:
     elif r < 0.82:
         label = "trailer"
         b = bytearray(gzip_member(rng, inner))
-        at = len(b) - 8 + int(rng.integers(0, 8))      # CRC or length
+        at = len(b) - 8 + int(rng.integers(0, 8))  # CRC or length
         b[at] ^= 1 << int(rng.integers(0, 8))
         data = bytes(b)
     elif r < 0.86:
@@ -354,13 +383,19 @@ def make_gzip_case(rng: np.random.Generator) -> Case:
         label = "bomb"
         n = FUZZ_IDX_LIMIT + int(rng.integers(-4, 5 * FUZZ_IDX_LIMIT))
         payload = bytearray(n)
-        if rng.random() < 0.5 and n >= 8:            # a header that claims exactly this
+        if rng.random() < 0.5 and n >= 8:  # a header that claims exactly this
             payload[:8] = bytes([0, 0, 8, 1]) + struct.pack(">I", n - 8)
         data = gzip_member(rng, bytes(payload))
     elif r < 0.9302:
         settings = {"MAX_IDX_BYTES": REAL_IDX_LIMIT}
-        return Case("gzip", "bomb-real-limit", name, zeros_gzip(REAL_IDX_LIMIT + 1), "refuse",
-                    settings=settings)
+        return Case(
+            "gzip",
+            "bomb-real-limit",
+            name,
+            zeros_gzip(REAL_IDX_LIMIT + 1),
+            "refuse",
+            settings=settings,
+        )
     else:
         label, data = "random", b"\x1f\x8b" + rng.bytes(int(rng.integers(0, 64)))
     return Case("gzip", label, name, data, *_idx_expect(data, name, limit), settings=settings)
@@ -369,6 +404,7 @@ def make_gzip_case(rng: np.random.Generator) -> Case:
 # ------------------------------------------------------------------------------------------
 # CIFAR-10
 # ------------------------------------------------------------------------------------------
+
 
 def cifar_records(rng: np.random.Generator, n: int) -> tuple[bytes, np.ndarray, np.ndarray]:
     x = rng.integers(0, 256, (n, 3, 32, 32), dtype=np.uint8)
@@ -421,7 +457,7 @@ def _tar(members: list, fmt: int = tarfile.PAX_FORMAT) -> bytes:
     with tarfile.open(fileobj=out, mode="w", format=fmt) as tar:
         for m in members:
             if fmt == tarfile.USTAR_FORMAT and isinstance(m, tuple) and len(m[0].encode()) > 99:
-                continue                              # no room for a long name in ustar
+                continue  # no room for a long name in ustar
             if isinstance(m, tarfile.TarInfo):
                 tar.addfile(m)
             else:
@@ -444,7 +480,7 @@ def _archive_members(rng: np.random.Generator) -> tuple[list, dict]:
     if rng.random() < 0.6:
         members.append((prefix + "readme.html", b"<html></html>"))
         members.append((prefix + "batches.meta.txt", b"airplane\nautomobile\n"))
-    if rng.random() < 0.3:      # needs a pax header or a GNU long name, by format
+    if rng.random() < 0.3:  # needs a pax header or a GNU long name, by format
         members.append((prefix + "notes-" + "é" * int(rng.integers(1, 120)) + ".txt", b"x"))
     order = rng.permutation(len(members))
     members = [members[i] for i in order]
@@ -464,14 +500,26 @@ def _special(name: str, kind: bytes, target: str = "") -> tarfile.TarInfo:
 
 def _archive_refusal(rng: np.random.Generator, members: list) -> tuple[str, list]:
     """A change to a valid member list that must make the archive refused."""
-    files = [i for i, m in enumerate(members) if isinstance(m, tuple)
-             and m[0].rsplit("/", 1)[-1] in D.CIFAR10_FILES]
+    files = [
+        i
+        for i, m in enumerate(members)
+        if isinstance(m, tuple) and m[0].rsplit("/", 1)[-1] in D.CIFAR10_FILES
+    ]
     i = int(rng.choice(files))
     name = members[i][0]
     which = int(rng.integers(0, 9))
     if which == 0:
-        members.insert(0, (str(rng.choice(["../evil.bin", "/tmp/evil.bin", "a/../../evil",
-                                           "c:evil.bin", "\\evil.bin"])), b"evil"))
+        members.insert(
+            0,
+            (
+                str(
+                    rng.choice(
+                        ["../evil.bin", "/tmp/evil.bin", "a/../../evil", "c:evil.bin", "\\evil.bin"]
+                    )
+                ),
+                b"evil",
+            ),
+        )
         return "unsafe-name", members
     if which == 1:
         members[i] = _special(name, tarfile.SYMTYPE, "/etc/passwd")
@@ -519,6 +567,7 @@ def _reference_archive(raw: bytes) -> dict | None:
 def _archive_checker(raw: bytes) -> Callable[[Any], str | None]:
     """Whatever an archive that is accepted holds must be six well-formed batches, with
     the bytes Python's own tarfile finds under those names."""
+
     def check(parsed: Any) -> str | None:
         if not isinstance(parsed, dict) or sorted(parsed) != sorted(D.CIFAR10_FILES):
             return f"accepted, but holds {sorted(parsed) if isinstance(parsed, dict) else parsed}"
@@ -533,6 +582,7 @@ def _archive_checker(raw: bytes) -> Callable[[Any], str | None]:
                 if got != ref[f]:
                     return f"accepted, but {f} differs from what tarfile reads"
         return None
+
     return check
 
 
@@ -553,7 +603,7 @@ def _cifar_archive_case(rng: np.random.Generator) -> Case:
         tar = _tar(members, fmt)
         with tarfile.open(fileobj=io.BytesIO(tar), mode="r:") as t:
             offsets = [m.offset for m in t.getmembers()]
-        offsets.append(len(tar) - 1024)                           # the end-of-archive blocks
+        offsets.append(len(tar) - 1024)  # the end-of-archive blocks
         label = "tar-header-mutated"
         data = gzip.compress(mutate_near(rng, tar, offsets, 1024))
         expect, value = "either", None
@@ -567,7 +617,7 @@ def _cifar_archive_case(rng: np.random.Generator) -> Case:
         label, data = "gz-truncated", truncate(rng, gzip.compress(_tar(members, fmt)))
         expect, value = "either", None
     elif r < 0.93:
-        label = "pax-bomb"     # an extended header that claims (and holds) many bytes
+        label = "pax-bomb"  # an extended header that claims (and holds) many bytes
         head = tarfile.TarInfo("././@PaxHeader")
         head.type = tarfile.XHDTYPE
         body = b"%d comment=" % (FUZZ_DOWNLOAD_LIMIT * 3) + bytes(FUZZ_DOWNLOAD_LIMIT * 3)
@@ -583,8 +633,16 @@ def _cifar_archive_case(rng: np.random.Generator) -> Case:
             data = gzip.compress(data)
     if expect == "either":
         value = _archive_checker(data)
-    return Case("cifar", "archive-" + label, D.CIFAR10_ARCHIVE, data, expect, value,
-                settings, reader="archive")
+    return Case(
+        "cifar",
+        "archive-" + label,
+        D.CIFAR10_ARCHIVE,
+        data,
+        expect,
+        value,
+        settings,
+        reader="archive",
+    )
 
 
 def make_cifar_case(rng: np.random.Generator) -> Case:
@@ -594,6 +652,7 @@ def make_cifar_case(rng: np.random.Generator) -> Case:
 # ------------------------------------------------------------------------------------------
 # Checkpoints
 # ------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Saved:
@@ -613,17 +672,27 @@ def base_checkpoints() -> tuple[Saved, ...]:
         (lenet.LeNet5(seed=1), {"epochs": 20, "optimizer": "sdlm", "lr": 0.0005}),
         (lenet.LeNet5(seed=2, dtype=np.float64, init="lecun98-sqrt"), {}),
         (lenet.LeNet5.modern(seed=3, activation="relu"), {"optimizer": "adam", "note": "é ü"}),
-        (lenet.LeNet5.modern(in_channels=3, input_size=32, seed=4, dtype=np.float64,
-                             pooling="average"), {"batch_size": 32}),
+        (
+            lenet.LeNet5.modern(
+                in_channels=3, input_size=32, seed=4, dtype=np.float64, pooling="average"
+            ),
+            {"batch_size": 32},
+        ),
         (lenet.LeNet5.modern(seed=5, pooling="paper", activation="tanh"), {}),
     ]
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         for i, (net, recipe) in enumerate(nets):
             params = net.parameters.shape
-            optimizer = ({} if i == 1 else
-                         {"lr": np.float64(0.001), "steps": np.int64(100 * i),
-                          "moment": np.linspace(0, 1, params[0]).astype(net.dtype)})
+            optimizer = (
+                {}
+                if i == 1
+                else {
+                    "lr": np.float64(0.001),
+                    "steps": np.int64(100 * i),
+                    "moment": np.linspace(0, 1, params[0]).astype(net.dtype),
+                }
+            )
             progress = {"epoch": i, "step": 7, "history": [{"epoch": 1, "loss": 0.5}]}
             path = C.save_checkpoint(Path(tmp) / f"c{i}.npz", net, optimizer, recipe, progress)
             with np.load(path, allow_pickle=False) as data:
@@ -654,11 +723,17 @@ def _expected_checkpoint(arrays: dict) -> dict:
     """What reading a file with these arrays must give, when it is valid."""
     config = json.loads(str(arrays[C.META_CONFIG]))
     dtype = np.dtype(config.get("dtype", "float32"))
-    return {"net": {k: np.asarray(arrays[k]).astype(dtype) for k in net_keys(arrays)},
-            "dtype": dtype, "config": config,
-            "progress": json.loads(str(arrays[C.META_PROGRESS])),
-            "optimizer": {k[len(C.OPTIMIZER_PREFIX):]: arrays[k] for k in arrays
-                          if k.startswith(C.OPTIMIZER_PREFIX)}}
+    return {
+        "net": {k: np.asarray(arrays[k]).astype(dtype) for k in net_keys(arrays)},
+        "dtype": dtype,
+        "config": config,
+        "progress": json.loads(str(arrays[C.META_PROGRESS])),
+        "optimizer": {
+            k[len(C.OPTIMIZER_PREFIX) :]: arrays[k]
+            for k in arrays
+            if k.startswith(C.OPTIMIZER_PREFIX)
+        },
+    }
 
 
 @functools.lru_cache(maxsize=1)
@@ -678,35 +753,77 @@ def _gap_index(rng: np.random.Generator, arrays: dict) -> tuple | None:
 # Changes to meta/config: (field, value, expectation); "ok" means the file stays valid (the
 # network is then built as the changed config says), "refuse" that it must be refused.
 CONFIG_CHANGES = [
-    ("model", "lenet7", "refuse"), ("model", "", "refuse"), ("model", 1, "refuse"),
-    ("model", None, "refuse"), ("model", ["paper"], "refuse"), ("model", "Paper", "refuse"),
-    ("dtype", "float16", "refuse"), ("dtype", "int32", "refuse"), ("dtype", "V8", "refuse"),
-    ("dtype", "O", "refuse"), ("dtype", "complex64", "refuse"), ("dtype", "", "refuse"),
-    ("dtype", 3, "refuse"), ("dtype", None, "refuse"), ("dtype", ["f8"], "refuse"),
-    ("dtype", {"names": ["a"], "formats": ["f8"]}, "refuse"), ("dtype", "S1000000000", "refuse"),
-    ("dtype", "float64", "ok"), ("dtype", "float32", "ok"),
-    ("seed", -1, "refuse"), ("seed", 1.5, "refuse"), ("seed", "x", "refuse"),
-    ("seed", [1, 2], "refuse"), ("seed", None, "refuse"), ("seed", True, "refuse"),
-    ("seed", 2**200, "ok"), ("seed", 0, "ok"),
-    ("init", "he", "refuse"), ("init", [], "refuse"), ("init", "lecun98-sqrt", "ok"),
-    ("activation", "gelu", "refuse"), ("activation", ["relu"], "refuse"),
-    ("activation", 5, "refuse"), ("activation", "sigmoid", "ok"),
-    ("pooling", "median", "refuse"), ("pooling", None, "refuse"), ("pooling", "average", "ok"),
-    ("in_channels", 0, "refuse"), ("in_channels", -3, "refuse"),
-    ("in_channels", 10**9, "refuse"), ("in_channels", 2**63, "refuse"),
-    ("in_channels", 10**30, "refuse"), ("in_channels", 1.0, "refuse"),
-    ("in_channels", "1", "refuse"), ("in_channels", True, "refuse"),
-    ("in_channels", 2, "refuse"), ("in_channels", None, "refuse"),
-    ("input_size", 30, "refuse"), ("input_size", 28.0, "refuse"), ("input_size", "28", "refuse"),
-    ("input_size", True, "refuse"), ("input_size", 10**9, "refuse"), ("input_size", 0, "refuse"),
+    ("model", "lenet7", "refuse"),
+    ("model", "", "refuse"),
+    ("model", 1, "refuse"),
+    ("model", None, "refuse"),
+    ("model", ["paper"], "refuse"),
+    ("model", "Paper", "refuse"),
+    ("dtype", "float16", "refuse"),
+    ("dtype", "int32", "refuse"),
+    ("dtype", "V8", "refuse"),
+    ("dtype", "O", "refuse"),
+    ("dtype", "complex64", "refuse"),
+    ("dtype", "", "refuse"),
+    ("dtype", 3, "refuse"),
+    ("dtype", None, "refuse"),
+    ("dtype", ["f8"], "refuse"),
+    ("dtype", {"names": ["a"], "formats": ["f8"]}, "refuse"),
+    ("dtype", "S1000000000", "refuse"),
+    ("dtype", "float64", "ok"),
+    ("dtype", "float32", "ok"),
+    ("seed", -1, "refuse"),
+    ("seed", 1.5, "refuse"),
+    ("seed", "x", "refuse"),
+    ("seed", [1, 2], "refuse"),
+    ("seed", None, "refuse"),
+    ("seed", True, "refuse"),
+    ("seed", 2**200, "ok"),
+    ("seed", 0, "ok"),
+    ("init", "he", "refuse"),
+    ("init", [], "refuse"),
+    ("init", "lecun98-sqrt", "ok"),
+    ("activation", "gelu", "refuse"),
+    ("activation", ["relu"], "refuse"),
+    ("activation", 5, "refuse"),
+    ("activation", "sigmoid", "ok"),
+    ("pooling", "median", "refuse"),
+    ("pooling", None, "refuse"),
+    ("pooling", "average", "ok"),
+    ("in_channels", 0, "refuse"),
+    ("in_channels", -3, "refuse"),
+    ("in_channels", 10**9, "refuse"),
+    ("in_channels", 2**63, "refuse"),
+    ("in_channels", 10**30, "refuse"),
+    ("in_channels", 1.0, "refuse"),
+    ("in_channels", "1", "refuse"),
+    ("in_channels", True, "refuse"),
+    ("in_channels", 2, "refuse"),
+    ("in_channels", None, "refuse"),
+    ("input_size", 30, "refuse"),
+    ("input_size", 28.0, "refuse"),
+    ("input_size", "28", "refuse"),
+    ("input_size", True, "refuse"),
+    ("input_size", 10**9, "refuse"),
+    ("input_size", 0, "refuse"),
 ]
 
 META_TEXTS = [
-    ("not-json", "{model: paper"), ("empty", ""), ("list", "[1, 2]"), ("number", "3"),
-    ("string", '"paper"'), ("null", "null"), ("true", "true"), ("nan", "NaN"),
-    ("deep-list", "[" * 100_000 + "]" * 100_000), ("deep-dict", '{"a":' * 50_000 + "1" + "}" * 50_000),
-    ("huge-int", '{"seed": ' + "9" * 4000 + "}"), ("too-long-int", '{"a": ' + "9" * 5000 + "}"), ("bad-utf8-escape", '{"a": "\\ud800"}'),
-    ("trailing", '{"model": "paper"} x'), ("bom", "\ufeff{}"),
+    ("not-json", "{model: paper"),
+    ("empty", ""),
+    ("list", "[1, 2]"),
+    ("number", "3"),
+    ("string", '"paper"'),
+    ("null", "null"),
+    ("true", "true"),
+    ("nan", "NaN"),
+    ("deep-list", "[" * 100_000 + "]" * 100_000),
+    ("deep-dict", '{"a":' * 50_000 + "1" + "}" * 50_000),
+    ("huge-int", '{"seed": ' + "9" * 4000 + "}"),
+    ("too-long-int", '{"a": ' + "9" * 5000 + "}"),
+    ("bad-utf8-escape", '{"a": "\\ud800"}'),
+    ("trailing", '{"model": "paper"} x'),
+    ("bom", "\ufeff{}"),
 ]
 
 
@@ -715,10 +832,10 @@ def _meta_array(rng: np.random.Generator, text: str) -> np.ndarray:
     if r < 0.7:
         return np.array(text)
     if r < 0.8:
-        return np.array([text, text])                  # 1-d, not a scalar
+        return np.array([text, text])  # 1-d, not a scalar
     if r < 0.9:
-        return np.array(text.encode("utf-8", "surrogatepass"))   # bytes, not text
-    return np.array(len(text))                         # a number
+        return np.array(text.encode("utf-8", "surrogatepass"))  # bytes, not text
+    return np.array(len(text))  # a number
 
 
 def _config_case(rng: np.random.Generator, base: Saved, arrays: dict) -> tuple[str, str]:
@@ -726,9 +843,9 @@ def _config_case(rng: np.random.Generator, base: Saved, arrays: dict) -> tuple[s
     key, value, expect = CONFIG_CHANGES[int(rng.integers(0, len(CONFIG_CHANGES)))]
     modern = config.get("model") == "modern"
     if key in ("activation", "pooling", "in_channels", "input_size") and not modern:
-        expect = "ok"                 # ignored by the paper network
+        expect = "ok"  # ignored by the paper network
     if key == "init" and modern:
-        expect = "ok"                 # the modern network's initialisation is fixed
+        expect = "ok"  # the modern network's initialisation is fixed
     if key == "dtype" and expect == "ok":
         net = {k: arrays[k] for k in net_keys(arrays)}
         with np.errstate(over="ignore"):
@@ -751,15 +868,37 @@ def _array_change(rng: np.random.Generator, base: Saved, arrays: dict) -> tuple[
     dtype = np.dtype(config["dtype"])
     r = int(rng.integers(0, 6))
     if r == 0:
-        shapes = [arr.T.shape, (1,) + arr.shape, arr.shape[:-1] + (arr.shape[-1] + 1,),
-                  (arr.size,), (), (0,) + arr.shape[1:], arr.shape[:-1]]
+        shapes = [
+            arr.T.shape,
+            (1,) + arr.shape,
+            arr.shape[:-1] + (arr.shape[-1] + 1,),
+            (arr.size,),
+            (),
+            (0,) + arr.shape[1:],
+            arr.shape[:-1],
+        ]
         shape = shapes[int(rng.integers(0, len(shapes)))]
         new = np.resize(arr, shape)
         arrays[key] = new
         return f"shape-{key}-{shape}", "ok" if shape == arr.shape else "refuse"
     if r == 1:
-        to = [np.int8, np.int32, np.int64, np.uint8, np.bool_, np.complex64, np.complex128,
-              np.float16, ">f8", "<f4", np.longdouble, "U3", "S3", "M8[s]", "m8[s]"]
+        to = [
+            np.int8,
+            np.int32,
+            np.int64,
+            np.uint8,
+            np.bool_,
+            np.complex64,
+            np.complex128,
+            np.float16,
+            ">f8",
+            "<f4",
+            np.longdouble,
+            "U3",
+            "S3",
+            "M8[s]",
+            "m8[s]",
+        ]
         t = np.dtype(to[int(rng.integers(0, len(to)))])
         with np.errstate(all="ignore"):
             arrays[key] = arr.astype(t if t.kind not in "Mm" else np.int64).astype(t)
@@ -804,9 +943,24 @@ def _keys_change(rng: np.random.Generator, arrays: dict) -> tuple[str, str]:
         del arrays[key]
         return f"drop-{key}", "ok" if key.startswith(C.OPTIMIZER_PREFIX) else "refuse"
     if r == 1:
-        key = str(rng.choice(["C9.weight", "S2.extra", "meta/other", "", "weight",
-                              "C1.weight ", "output.weights", "ünïcode", "a/b/c", "optimizer/x",
-                              "optimizer/", "optimizer/C1.weight"]))
+        key = str(
+            rng.choice(
+                [
+                    "C9.weight",
+                    "S2.extra",
+                    "meta/other",
+                    "",
+                    "weight",
+                    "C1.weight ",
+                    "output.weights",
+                    "ünïcode",
+                    "a/b/c",
+                    "optimizer/x",
+                    "optimizer/",
+                    "optimizer/C1.weight",
+                ]
+            )
+        )
         arrays[key] = np.zeros(int(rng.integers(0, 5)))
         return f"extra-{key!r}", "ok" if key.startswith(C.OPTIMIZER_PREFIX) else "refuse"
     a, b = rng.choice(net_keys(arrays), 2, replace=False)
@@ -818,8 +972,12 @@ def _keys_change(rng: np.random.Generator, arrays: dict) -> tuple[str, str]:
 
 def _pickle_change(rng: np.random.Generator, arrays: dict) -> str:
     key = str(rng.choice(list(arrays)))
-    payload = [np.array([{"model": "paper"}], dtype=object), np.array([1, "a", None], dtype=object),
-               np.empty(0, dtype=object), np.array([(1, {"a": 1})], dtype=[("x", "i4"), ("y", "O")])]
+    payload = [
+        np.array([{"model": "paper"}], dtype=object),
+        np.array([1, "a", None], dtype=object),
+        np.empty(0, dtype=object),
+        np.array([(1, {"a": 1})], dtype=[("x", "i4"), ("y", "O")]),
+    ]
     arrays[key] = payload[int(rng.integers(0, len(payload)))]
     return f"pickle-{key}"
 
@@ -864,17 +1022,19 @@ def _zip_case(rng: np.random.Generator, arrays: dict) -> tuple[str, bytes]:
     if r == 3:
         i = int(rng.integers(0, len(members)))
         n, d = members[i]
-        bad = [{"descr": "<f8", "fortran_order": False, "shape": (-5,)},
-               {"descr": "<f8", "fortran_order": False, "shape": (2**70,)},
-               {"descr": "<f8", "fortran_order": False, "shape": (1, 2**62, 2**62)},
-               {"descr": "<f8", "fortran_order": False, "shape": (10**6, 0, 10**9)},
-               {"descr": "V0", "fortran_order": False, "shape": (10**15,)},
-               {"descr": "<U0", "fortran_order": False, "shape": (10**15,)},
-               {"descr": "xyz", "fortran_order": False, "shape": (3,)},
-               {"descr": "<f8", "fortran_order": 3, "shape": (3,)},
-               {"descr": "<f8", "shape": (3,)},
-               {"descr": "|O", "fortran_order": False, "shape": (1,)},
-               {"descr": [("a", "|O")], "fortran_order": False, "shape": (1,)}]
+        bad = [
+            {"descr": "<f8", "fortran_order": False, "shape": (-5,)},
+            {"descr": "<f8", "fortran_order": False, "shape": (2**70,)},
+            {"descr": "<f8", "fortran_order": False, "shape": (1, 2**62, 2**62)},
+            {"descr": "<f8", "fortran_order": False, "shape": (10**6, 0, 10**9)},
+            {"descr": "V0", "fortran_order": False, "shape": (10**15,)},
+            {"descr": "<U0", "fortran_order": False, "shape": (10**15,)},
+            {"descr": "xyz", "fortran_order": False, "shape": (3,)},
+            {"descr": "<f8", "fortran_order": 3, "shape": (3,)},
+            {"descr": "<f8", "shape": (3,)},
+            {"descr": "|O", "fortran_order": False, "shape": (1,)},
+            {"descr": [("a", "|O")], "fortran_order": False, "shape": (1,)},
+        ]
         members[i] = (n, _npy(np.zeros(3), bad[int(rng.integers(0, len(bad)))]))
         return "npy-bad-header", _zip(members)
     if r == 4:
@@ -888,7 +1048,7 @@ def _zip_case(rng: np.random.Generator, arrays: dict) -> tuple[str, bytes]:
     if r == 6:
         i = int(rng.integers(0, len(members)))
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")            # zipfile warns of the duplicate name
+            warnings.simplefilter("ignore")  # zipfile warns of the duplicate name
             return "duplicate-member", _zip(members + [members[i]])
     if r == 7:
         members.append(("folder/", b""))
@@ -896,12 +1056,12 @@ def _zip_case(rng: np.random.Generator, arrays: dict) -> tuple[str, bytes]:
     if r == 8:
         i = int(rng.integers(0, len(members)))
         n, d = members[i]
-        members[i] = (n, d[:int(rng.integers(0, len(d)))])          # npy data cut, CRC fine
+        members[i] = (n, d[: int(rng.integers(0, len(d)))])  # npy data cut, CRC fine
         return "npy-truncated", _zip(members)
     if r == 9:
         b = bytearray(_zip(members))
         i = b.find(b"PK\x01\x02")
-        b[i + 8] |= 1                       # "encrypted" in the central directory
+        b[i + 8] |= 1  # "encrypted" in the central directory
         return "encrypted-flag", bytes(b)
     return "empty-zip", _zip([])
 
@@ -918,7 +1078,9 @@ def make_checkpoint_case(rng: np.random.Generator) -> Case:
         scale = float(rng.uniform(0.5, 2.0))
         for k in net_keys(arrays):
             arrays[k] = (arrays[k] * scale).astype(arrays[k].dtype)
-        config = dict(base.config, extra={"list": [1, 2.5, None, "ü"]}, seed=int(rng.integers(0, 9)))
+        config = dict(
+            base.config, extra={"list": [1, 2.5, None, "ü"]}, seed=int(rng.integers(0, 9))
+        )
         arrays[C.META_CONFIG] = np.array(json.dumps(config))
         progress = {"epoch": int(rng.integers(0, 99)), "history": rng.random(3).tolist()}
         arrays[C.META_PROGRESS] = np.array(json.dumps(progress))
@@ -941,9 +1103,12 @@ def make_checkpoint_case(rng: np.random.Generator) -> Case:
                 parsed = json.loads(text)
             except Exception:
                 parsed = None
-            if arrays[which].dtype.kind == "U" and arrays[which].ndim == 0 \
-                    and isinstance(parsed, dict):
-                expect = "either"           # a JSON object: what it says decides
+            if (
+                arrays[which].dtype.kind == "U"
+                and arrays[which].ndim == 0
+                and isinstance(parsed, dict)
+            ):
+                expect = "either"  # a JSON object: what it says decides
     elif r < 0.7:
         label, expect = _pickle_change(rng, arrays), "refuse"
     elif r < 0.8:
@@ -959,8 +1124,17 @@ def make_checkpoint_case(rng: np.random.Generator) -> Case:
             label, data = "mutated", mutate(rng, good)
         elif s < 0.85:
             # the zip's local and central headers, the .npy headers after them
-            offsets = [i for sig in (b"PK\x03\x04", b"PK\x01\x02", b"PK\x05\x06", b"PK\x06\x06",
-                                     b"\x93NUMPY") for i in _find_all(good, sig)]
+            offsets = [
+                i
+                for sig in (
+                    b"PK\x03\x04",
+                    b"PK\x01\x02",
+                    b"PK\x05\x06",
+                    b"PK\x06\x06",
+                    b"\x93NUMPY",
+                )
+                for i in _find_all(good, sig)
+            ]
             label, data = "header-mutated", mutate_near(rng, good, offsets, 160)
         elif s < 0.9:
             label, data = "prepended", rng.bytes(int(rng.integers(1, 100))) + good
@@ -978,8 +1152,12 @@ def make_checkpoint_case(rng: np.random.Generator) -> Case:
 # Cases by number, truncations
 # ------------------------------------------------------------------------------------------
 
-MAKERS = {"idx": make_idx_case, "gzip": make_gzip_case, "cifar": make_cifar_case,
-          "checkpoint": make_checkpoint_case}
+MAKERS = {
+    "idx": make_idx_case,
+    "gzip": make_gzip_case,
+    "cifar": make_cifar_case,
+    "checkpoint": make_checkpoint_case,
+}
 
 
 def make_case(kind: str, seed: int, number: int) -> Case:
@@ -993,8 +1171,9 @@ def _lengths(size: int, thorough: bool) -> list[int]:
     in the first and last KiB and every 997th between."""
     if thorough or size <= 4096:
         return list(range(size + 1))
-    return sorted(set(range(1024)) | set(range(1024, size - 1024, 997))
-                  | set(range(size - 1024, size + 1)))
+    return sorted(
+        set(range(1024)) | set(range(1024, size - 1024, 997)) | set(range(size - 1024, size + 1))
+    )
 
 
 def truncations(kind: str, thorough: bool = True) -> Iterator[Case]:
@@ -1007,46 +1186,75 @@ def truncations(kind: str, thorough: bool = True) -> Iterator[Case]:
         arr = rng.integers(0, 256, (3, 4, 5), dtype=np.uint8)
         good = idx_encode(0x08, arr)
         name = "cut-idx3-ubyte"
-        if kind == "gzip":       # a member with every optional header field, an empty member
-            good = gzip_member(np.random.default_rng(5), good, headers=True) \
-                + gzip.compress(b"", mtime=0)
+        if kind == "gzip":  # a member with every optional header field, an empty member
+            good = gzip_member(np.random.default_rng(5), good, headers=True) + gzip.compress(
+                b"", mtime=0
+            )
             name += ".gz"
         for n in range(len(good) + 1):
             data = good[:n]
-            yield Case(kind, "exhaustive-truncation", name, data,
-                       *_idx_expect(data, name, FUZZ_IDX_LIMIT))
+            yield Case(
+                kind, "exhaustive-truncation", name, data, *_idx_expect(data, name, FUZZ_IDX_LIMIT)
+            )
     elif kind == "cifar":
         good = cifar_records(rng, 2)[0]
         for n in range(len(good) + 1):
             want = ref_cifar(good[:n], None, FUZZ_DOWNLOAD_LIMIT)
-            yield Case("cifar", "exhaustive-truncation", "data_batch_1.bin", good[:n],
-                       *(("refuse", None) if want is None else ("value", want)),
-                       settings={"CIFAR10_RECORDS_PER_FILE": None})
+            yield Case(
+                "cifar",
+                "exhaustive-truncation",
+                "data_batch_1.bin",
+                good[:n],
+                *(("refuse", None) if want is None else ("value", want)),
+                settings={"CIFAR10_RECORDS_PER_FILE": None},
+            )
         members, want = _archive_members(np.random.default_rng(1))
         good = gzip.compress(_tar(members))
         for n in _lengths(len(good), thorough):
-            yield Case("cifar", "exhaustive-archive-truncation", D.CIFAR10_ARCHIVE, good[:n],
-                       *(("value", want) if n == len(good) else ("refuse", None)),
-                       settings={"CIFAR10_RECORDS_PER_FILE": None}, reader="archive")
+            yield Case(
+                "cifar",
+                "exhaustive-archive-truncation",
+                D.CIFAR10_ARCHIVE,
+                good[:n],
+                *(("value", want) if n == len(good) else ("refuse", None)),
+                settings={"CIFAR10_RECORDS_PER_FILE": None},
+                reader="archive",
+            )
     else:
         base = base_checkpoints()[0]
         good = npz_bytes(base.arrays)
         want = _expected_checkpoint(base.arrays)
         size = len(good)
-        lengths = (sorted(set(range(0, 4096)) | set(range(4096, size - 4096, 97))
-                          | set(range(size - 4096, size + 1)))
-                   if thorough else _lengths(size, False))
+        lengths = (
+            sorted(
+                set(range(0, 4096))
+                | set(range(4096, size - 4096, 97))
+                | set(range(size - 4096, size + 1))
+            )
+            if thorough
+            else _lengths(size, False)
+        )
         for n in lengths:
-            yield Case("checkpoint", "exhaustive-truncation", "checkpoint.npz", good[:n],
-                       *(("value", want) if n == size else ("refuse", None)))
+            yield Case(
+                "checkpoint",
+                "exhaustive-truncation",
+                "checkpoint.npz",
+                good[:n],
+                *(("value", want) if n == size else ("refuse", None)),
+            )
 
 
 # ------------------------------------------------------------------------------------------
 # Running a case: the oracle
 # ------------------------------------------------------------------------------------------
 
-SETTING_NAMES = ("MAX_IDX_BYTES", "MAX_DOWNLOAD_BYTES", "CIFAR10_RECORDS_PER_FILE", "MD5",
-                 "_VERIFIED")
+SETTING_NAMES = (
+    "MAX_IDX_BYTES",
+    "MAX_DOWNLOAD_BYTES",
+    "CIFAR10_RECORDS_PER_FILE",
+    "MD5",
+    "_VERIFIED",
+)
 
 
 @contextlib.contextmanager
@@ -1102,9 +1310,11 @@ def _compare_checkpoint(got: Any, want: dict) -> str | None:
         return f"network variant {net.variant}, config says {config.get('model')}"
     if config.get("model") == "modern":
         size = config.get("input_size", 28)
-        if (net.C1.activation != config.get("activation", "swish")
-                or net.S2.mode != config.get("pooling", "max")
-                or net.input_shape != (config.get("in_channels", 1), size, size)):
+        if (
+            net.C1.activation != config.get("activation", "swish")
+            or net.S2.mode != config.get("pooling", "max")
+            or net.input_shape != (config.get("in_channels", 1), size, size)
+        ):
             return "the modern network differs from what its config says"
     state = net.state_dict()
     if sorted(state) != sorted(want["net"]):
@@ -1146,7 +1356,7 @@ def run_case(case: Case, folder: Path, deadline: float = 10.0) -> Outcome:
     """Write the case's file into ``folder``, read it (with the case's settings, restored
     afterwards), and judge the result."""
     path = folder / case.filename
-    path.write_bytes(case.data)     # a new file each time: rewriting one can wait for the disk
+    path.write_bytes(case.data)  # a new file each time: rewriting one can wait for the disk
     start = time.perf_counter()
     try:
         with reader_settings():
@@ -1157,11 +1367,13 @@ def run_case(case: Case, folder: Path, deadline: float = 10.0) -> Outcome:
         seconds = time.perf_counter() - start
         message = str(exc)
         if str(path) not in message:
-            return Outcome("fail", seconds, f"{type(exc).__name__} does not name the file: "
-                                            f"{message[:300]}")
+            return Outcome(
+                "fail", seconds, f"{type(exc).__name__} does not name the file: {message[:300]}"
+            )
         if case.expect == "value":
-            return Outcome("fail", seconds, f"refused a valid file: {type(exc).__name__}: "
-                                            f"{message[:300]}")
+            return Outcome(
+                "fail", seconds, f"refused a valid file: {type(exc).__name__}: {message[:300]}"
+            )
         if seconds > deadline:
             return Outcome("fail", seconds, f"refused, but took {seconds:.1f} s")
         return Outcome("refused", seconds, f"{type(exc).__name__}: {message[:200]}")
