@@ -19,6 +19,12 @@ from pathlib import Path
 
 PACKAGE = "lenet"
 ROOT = Path(__file__).resolve().parents[1] / "src" / PACKAGE
+
+
+def _set_root(folder: Path) -> None:
+    """Read another package (its folder's name is the package's): for the script's own test."""
+    global PACKAGE, ROOT
+    ROOT, PACKAGE = folder.resolve(), folder.resolve().name
 #: the words a comment must hold to justify an import inside a function
 REASONS = ("optional:", "start-up:")
 
@@ -158,7 +164,10 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--graph", action="store_true", help="print every module's imports")
+    parser.add_argument("--package", type=Path, help="another package's folder (default: lenet)")
     args = parser.parse_args(argv)
+    if args.package is not None:
+        _set_root(args.package)
     edges, problems = graph()
     if args.graph:
         for name in sorted(edges):
