@@ -25,6 +25,8 @@ def _set_root(folder: Path) -> None:
     """Read another package (its folder's name is the package's): for the script's own test."""
     global PACKAGE, ROOT
     ROOT, PACKAGE = folder.resolve(), folder.resolve().name
+
+
 #: the words a comment must hold to justify an import inside a function
 REASONS = ("optional:", "start-up:")
 
