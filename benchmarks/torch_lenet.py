@@ -3,10 +3,10 @@
 ``paper_model(net)`` builds the paper's LeNet-5 (``lenet.LeNet5``) in PyTorch and
 ``modern_model(net)`` the modern variant (``lenet.LeNet5.modern``), each with a copy of the
 lenet network's parameters, so both compute the same function (``max_output_difference``
-checks it). The twins are written as a PyTorch user would write them: ``F.conv2d``, sum
-pooling through ``F.avg_pool2d(divisor_override=1)``, a fixed 0/1 mask for C3's Table I and
-the RBF penalties as a broadcast difference. Parameter names match lenet's
-(``"C1.weight"``, ``"S2.coefficient"``, ...).
+checks it). The twins are ``lenet.to_torch(net)`` (``lenet.pytorch``): ``F.conv2d``, sum pooling
+through ``F.avg_pool2d(divisor_override=1)``, a fixed 0/1 mask for C3's Table I and the RBF
+penalties as a broadcast difference. Parameter names match lenet's (``"C1.weight"``,
+``"S2.coefficient"``, ...).
 
 The training-pass functions (``train_paper_sdlm_batch1``, ``train_sgd``, ``train_rmsprop``)
 and ``infer`` / ``latency_once`` are the PyTorch side of the benchmark: each takes NumPy
@@ -28,152 +28,35 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import lenet
-from lenet.reference import SQUASH_A, SQUASH_S
-
-Activation = Callable[[torch.Tensor], torch.Tensor]
-
-
-def _scaled_tanh(a: torch.Tensor) -> torch.Tensor:
-    # the paper's squashing function f(a) = 1.7159 tanh(2a/3) (Appendix A)
-    return SQUASH_A * torch.tanh(SQUASH_S * a)
-
-
-def _identity(a: torch.Tensor) -> torch.Tensor:
-    return a
-
-
-#: lenet's activation names -> the PyTorch function computing the same thing
-ACTIVATIONS: dict[str, Activation] = {
-    "identity": _identity,
-    "scaled_tanh": _scaled_tanh,
-    "tanh": torch.tanh,
-    "sigmoid": torch.sigmoid,
-    "relu": F.relu,
-    "swish": F.silu,  # swish(a) = a sigmoid(a) = SiLU
-}
-
-
-def _tensor(arr: np.ndarray) -> torch.Tensor:
-    """A float32 tensor holding a copy of arr (lenet's arrays are views into its flat buffer)."""
-    return torch.tensor(np.asarray(arr, dtype=np.float32))
-
-
-# -- layers ---------------------------------------------------------------------------------------
-class Conv(nn.Module):
-    """C1/C3/C5: F.conv2d (lenet's convolution is the same cross-correlation), then f.
-
-    A partial connection table (C3's Table I) becomes a fixed 0/1 mask multiplied into the
-    weight inside forward: unconnected weights then neither act nor get a gradient.
-    """
-
-    def __init__(self, layer: lenet.Convolution) -> None:
-        super().__init__()
-        self.weight = nn.Parameter(_tensor(layer.params["weight"]))
-        self.bias = nn.Parameter(_tensor(layer.params["bias"]))
-        self.padding = layer.padding
-        self.act = ACTIVATIONS[layer.activation]
-        table = layer.connection_table  # (out_maps, in_maps), like the weight's first two axes
-        if table.all():
-            self.mask = None
-        else:
-            self.register_buffer("mask", torch.tensor(table[:, :, None, None], dtype=torch.float32))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        w = self.weight if self.mask is None else self.weight * self.mask
-        return self.act(F.conv2d(x, w, self.bias, padding=self.padding))
-
-
-class Subsample(nn.Module):
-    """S2/S4. "paper": coefficient[c] * (sum of the 2x2 window) + bias[c], then f;
-    "max" / "average": plain 2x2 pooling (then f, the identity in the modern variant)."""
-
-    def __init__(self, layer: lenet.Subsampling) -> None:
-        super().__init__()
-        self.mode = layer.mode
-        self.act = ACTIVATIONS[layer.activation]
-        if self.mode == "paper":
-            self.coefficient = nn.Parameter(_tensor(layer.params["coefficient"]))
-            self.bias = nn.Parameter(_tensor(layer.params["bias"]))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.mode == "max":
-            a = F.max_pool2d(x, 2)
-        elif self.mode == "average":
-            a = F.avg_pool2d(x, 2)
-        else:
-            # divisor_override=1 turns average pooling into sum pooling, exactly the paper's
-            # window sum; one fused multiply-add applies the per-map coefficient and bias
-            s = F.avg_pool2d(x, 2, divisor_override=1)
-            a = torch.addcmul(self.bias[:, None, None], s, self.coefficient[:, None, None])
-        return self.act(a)
-
-
-class Dense(nn.Module):
-    """F6 (and the modern variant's output): F.linear on the flattened input, then f."""
-
-    def __init__(self, layer: lenet.FullConnection) -> None:
-        super().__init__()
-        self.weight = nn.Parameter(_tensor(layer.params["weight"]))
-        self.bias = nn.Parameter(_tensor(layer.params["bias"]))
-        self.act = ACTIVATIONS[layer.activation]
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.act(F.linear(x.flatten(1), self.weight, self.bias))
-
-
-class RBF(nn.Module):
-    """Euclidean RBF output: y[n,i] = sum_j (x[n,j] - prototypes[i,j])^2, fixed prototypes.
-
-    The broadcast difference (N, 10, 84) is tiny and, unlike |x|^2 - 2 x.p + |p|^2, does not
-    lose float32 digits to cancellation.
-    """
-
-    def __init__(self, layer: lenet.RBFOutput) -> None:
-        super().__init__()
-        self.register_buffer("prototypes", _tensor(layer.prototypes))  # not trainable
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (x[:, None, :] - self.prototypes).square().sum(dim=2)
-
-
-_TWINS: dict[type, type[nn.Module]] = {
-    lenet.Convolution: Conv,
-    lenet.Subsampling: Subsample,
-    lenet.FullConnection: Dense,
-    lenet.RBFOutput: RBF,
-}
-
-
-def _twin(net: lenet.Network) -> nn.Sequential:
-    """One PyTorch module per lenet layer, under the same names (so "C1.weight" etc. match)."""
-    if net.dtype != np.float32:
-        raise TypeError(f"the twins compute in float32; the network is {net.dtype}")
-    model = nn.Sequential(
-        OrderedDict((layer.name, _TWINS[type(layer)](layer)) for layer in net.layers)
-    )
-    names = [name for name, _ in model.named_parameters()]
-    if names != list(net.state_dict()):  # step_sizes_from relies on the same order
-        raise RuntimeError(f"parameter order differs from lenet's: {names}")
-    return model
 
 
 def paper_model(net: lenet.LeNet5) -> nn.Module:
-    """The paper's LeNet-5 in PyTorch, with a copy of ``net``'s parameters (float32).
+    """The paper's LeNet-5 in PyTorch (``lenet.to_torch``), with a copy of ``net``'s weights.
 
     C1 conv 1->6, S2 trainable subsampling, C3 conv 6->16 masked by Table I, S4, C5 conv
     16->120, F6 linear 120->84, all squashed by 1.7159 tanh(2a/3); RBF output penalties.
     """
-    if getattr(net, "variant", None) != "paper" or not isinstance(net.layers[-1], lenet.RBFOutput):
+    if net.variant != "paper" or not isinstance(net.layers[-1], lenet.RBFOutput):
         raise ValueError("paper_model needs a lenet.LeNet5() network")
     return _twin(net)
 
 
 def modern_model(net: lenet.LeNet5) -> nn.Module:
-    """The twin of ``LeNet5.modern(...)``: its activation (swish = SiLU, relu, ...), pooling
-    (max by default), C1 padding, and a linear output layer of logits; parameters copied."""
-    if getattr(net, "variant", None) != "modern":
+    """The twin of ``LeNet5.modern(...)`` (``lenet.to_torch``): its activation (swish = SiLU,
+    relu, ...), pooling (max by default), C1 padding, and a linear output of logits."""
+    if net.variant != "modern":
         raise ValueError("modern_model needs a lenet.LeNet5.modern() network")
     return _twin(net)
+
+
+def _twin(net: lenet.Network) -> nn.Module:
+    if net.dtype != np.float32:
+        raise TypeError(f"the benchmark twins compute in float32; the network is {net.dtype}")
+    model = lenet.to_torch(net)
+    names = [name for name, _ in model.named_parameters()]
+    if names != list(net.state_dict()):  # step_sizes_from relies on the same order
+        raise RuntimeError(f"parameter order differs from lenet's: {names}")
+    return model
 
 
 def state_of(model: nn.Module) -> OrderedDict[str, np.ndarray]:

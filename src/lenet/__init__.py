@@ -16,6 +16,7 @@ from . import losses, optim, paper, reference, sdlm
 from ._version import __version__ as __version__
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .gradcheck import gradcheck
+from .interop import from_torch, to_torch
 from .layers import Convolution, FullConnection, Layer, RBFOutput, Subsampling
 from .model import InputWarning, LeNet5, Network
 from .paper import rbf_prototypes
@@ -49,4 +50,6 @@ __all__ = [
     "sdlm",
     "set_num_threads",
     "train",
+    "from_torch",
+    "to_torch",
 ]
