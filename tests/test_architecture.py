@@ -107,3 +107,12 @@ def test_the_training_loop_functions_take_a_handful_of_positional_parameters():
                 a for a in node.args.posonlyargs + node.args.args if a.arg not in ("self", "cls")
             ]
             assert len(positional) <= 6, node.name
+
+
+def test_the_architecture_page_draws_the_graph_as_it_is():
+    page = (ROOT / "docs" / "architecture.md").read_text()
+    drawn = page.split("```text\nlenet -> ", 1)[1].split("```", 1)[0]
+    assert "lenet -> " + drawn.strip() == _graph("--graph").stdout.strip()
+    modules = {p.stem for p in (ROOT / "src" / "lenet").glob("*.py")} - {"__init__"}
+    for module in modules:  # every module has its line in the table of files
+        assert f"`{module}.py`" in page or f"/{module}.py`" in page, module

@@ -232,7 +232,9 @@ def test_evaluate_says_what_is_not_a_run(tmp_path):
     with pytest.raises(lenet.CheckpointError, match="is not a lenet checkpoint"):
         lenet.load_checkpoint(foreign)
     assert issubclass(lenet.CheckpointError, ValueError)
-    assert lenet.CheckpointError.__module__ == "lenet.checkpoint"
+    # public where a user looks for it: lenet, lenet.checkpoint, and the module that raises it
+    assert lenet.CheckpointError is lenet.checkpoint.CheckpointError
+    assert lenet.CheckpointError.__module__ == "lenet.archive"
     assert not lenet.CheckpointError.__name__.startswith("_")
 
 

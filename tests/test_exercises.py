@@ -639,7 +639,46 @@ def test_starter_fails_cleanly(name, capsys):
     namespace = {}
     exec(ex.starter(name), namespace)
     assert ex.check(name, namespace[name]) is False
-    assert "raised NotImplementedError" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert out == (
+        f"{name}: not implemented yet: {name} raises NotImplementedError. Replace the "
+        f"`raise NotImplementedError` line with your code (describe({name!r}) has the "
+        f"formulas and shapes), then run the check again.\n"
+    )
+    assert "Traceback" not in out and "FAIL" not in out
+
+
+def test_not_implemented_deeper_down_is_not_implemented_yet_too(capsys):
+    def squash(a):
+        return helper(a)
+
+    def helper(a):
+        raise NotImplementedError
+
+    assert ex.check("squash", squash) is False
+    assert capsys.readouterr().out.startswith("squash: not implemented yet: squash raises")
+
+
+def test_not_implemented_after_a_passing_case_is_still_reported(capsys):
+    calls = []
+
+    def squash(a):
+        calls.append(1)
+        if len(calls) > 1:
+            raise NotImplementedError("the rest")
+        return 1.7159 * np.tanh(2 * np.asarray(a) / 3)
+
+    assert ex.check("squash", squash) is False
+    assert "not implemented yet" in capsys.readouterr().out and len(calls) == 2
+
+
+def test_other_exceptions_are_still_failures_with_the_line(capsys):
+    def squash(a):
+        raise ValueError("oops")
+
+    assert ex.check("squash", squash) is False
+    out = capsys.readouterr().out
+    assert "squash: FAIL on case 1" in out and "your function raised ValueError: oops" in out
 
 
 # ---- the pages --------------------------------------------------------------------------------
@@ -671,7 +710,7 @@ def test_page_blocks_run_and_the_starter_fails(name, capsys):
         exec(compile(block, f"{name}.md", "exec"), namespace)
     assert namespace["ok"] is False
     out = capsys.readouterr().out
-    assert f"{name}: FAIL on case 1" in out and "NotImplementedError" in out
+    assert out.startswith(f"{name}: not implemented yet: {name} raises NotImplementedError")
 
 
 #: engine functions that compute an exercise's answer: a page may name them only in its

@@ -24,6 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lenet
+from lenet import archive
 from lenet import checkpoint as C
 from lenet import datasets as D
 from lenet import model as M
@@ -450,7 +451,7 @@ def test_npy_headers_claiming_huge_shapes_are_refused_before_allocating(tmp_path
 
 
 def test_deflate_bomb_members_are_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(C, "MAX_CHECKPOINT_BYTES", 2**20)
+    monkeypatch.setattr(archive, "MAX_CHECKPOINT_BYTES", 2**20)
     path = tmp_path / "checkpoint.npz"
     path.write_bytes(
         F._zip([("C1.weight.npy", F._npy(np.zeros(3)) + bytes(2**21))], zipfile.ZIP_DEFLATED)

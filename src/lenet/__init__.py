@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from . import losses, optim, paper, reference, sdlm
 from ._version import __version__ as __version__
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .archive import CheckpointError
+from .checkpoint import load_checkpoint, save_checkpoint
 from .gradcheck import gradcheck
 from .interop import from_torch, to_torch
 from .layers import Convolution, FullConnection, Layer, RBFOutput, Subsampling

@@ -1253,10 +1253,11 @@ def check(
     - verbose: print "name: pass (5 cases)", or a report on the first failing case: its
       inputs, the output that is wrong, its worst elements (expected and actual), and a hint
 
-    Returns True if every case passes. A wrong type or shape, NaN, or an exception raised by
-    ``fn`` is a failure, reported and never raised. So is a result outside the tolerance because
-    it is in float32 or float16; when its values are right to that precision
-    (``LOW_PRECISION_RTOL``), the hint says to compute in float64.
+    Returns True if every case passes. A function that raises NotImplementedError (the starter
+    as handed out) is reported as "not implemented yet". A wrong type or shape, NaN, or another
+    exception raised by ``fn`` is a failure, reported and never raised. So is a result outside
+    the tolerance because it is in float32 or float16; when its values are right to that
+    precision (``LOW_PRECISION_RTOL``), the hint says to compute in float64.
     """
     ex = _exercise(name)
     if not callable(fn):
@@ -1265,7 +1266,12 @@ def check(
         raise ValueError(f"cases must be a positive integer, got {cases!r}")
     for i in range(int(cases)):
         case = ex.make_case(np.random.default_rng((int(seed), i)), i)
-        report = _run_case(ex, fn, case)
+        try:
+            report = _run_case(ex, fn, case)
+        except _NotYet:
+            if verbose:
+                print(_not_yet_message(ex, fn))
+            return False
         if report is not None:
             if verbose:
                 print(
@@ -1283,6 +1289,19 @@ def check(
 
 class _Wrong(Exception):
     """The learner's result cannot be compared (type, count or shape); the message says why."""
+
+
+class _NotYet(Exception):
+    """The learner's function raised NotImplementedError: the starter, not yet written."""
+
+
+def _not_yet_message(ex: Exercise, fn: Callable[..., Any]) -> str:
+    own = getattr(fn, "__name__", ex.name)
+    return (
+        f"{ex.name}: not implemented yet: {own} raises NotImplementedError. Replace the "
+        f"`raise NotImplementedError` line with your code (describe({ex.name!r}) has the "
+        f"formulas and shapes), then run the check again."
+    )
 
 
 def _kind(value: Any) -> str:
@@ -1390,6 +1409,8 @@ def _run_case(ex: Exercise, fn: Callable[..., Any], case: Case) -> str | None:
     """None if fn passes the case, else the lines of the report (without the header)."""
     try:
         result = fn(*(_copy(v) for v in case.values()))
+    except NotImplementedError:
+        raise _NotYet from None
     except Exception as exc:
         return _exception_report(exc)
     if result is None:

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from . import _core
+from . import _core, display
 from .paper import INIT_LIMIT, rbf_prototypes
 
 ACTIVATIONS: tuple[str, ...] = _core.ACTIVATIONS
@@ -378,27 +378,43 @@ class Layer:
         """What the layer computes, as the paper writes it (weighted sums a, then states y)."""
         raise NotImplementedError
 
+    def explanation(self) -> list[tuple[str, str]]:
+        """What ``explain()`` says, as (what, text) rows: "computes" (the formula),
+        "squashing", "input" and "output" (or "shapes"), "parameters", "connections", "in the
+        paper". A text may run over several lines (the formulas)."""
+        rows = [("computes", self.formula())]
+        if self.activation != "identity" or not isinstance(self, RBFOutput):
+            rows.append(("squashing", SQUASHING_FORMULAS[self.activation]))
+        if self.input_shape is not None:
+            out = self.output_shape(self.input_shape)
+            rows.append(("input", f"(N, {', '.join(map(str, self.input_shape))})"))
+            rows.append(("output", f"(N, {', '.join(map(str, out))})"))
+        else:
+            rows.append(("shapes", self._shape_text()))
+        rows.append(("parameters", self._parameter_text()))
+        if self.input_shape is not None:
+            rows.append(("connections", f"{self.connections(self.input_shape):,} per image"))
+        rows.append(("in the paper", self.paper_place()))
+        return rows
+
+    def title(self) -> str:
+        """The layer's name and kind: "C3: convolution layer"."""
+        kind = "Euclidean RBF" if self.kind == "euclidean rbf" else self.kind
+        return f"{self.name}: {kind} layer"
+
     def explain(self) -> str:
         """A short text for a learner: what the layer computes (the formula), its input and
         output shapes, its parameters, and where in the paper it is described."""
-        kind = "Euclidean RBF" if self.kind == "euclidean rbf" else self.kind
-        lines = [f"{self.name}: {kind} layer"]
-        formula = self.formula().splitlines()
-        lines.append(f"  computes     {formula[0]}")
-        lines += [f"               {more}" for more in formula[1:]]
-        if self.activation != "identity" or not isinstance(self, RBFOutput):
-            lines.append(f"  squashing    {SQUASHING_FORMULAS[self.activation]}")
-        if self.input_shape is not None:
-            out = self.output_shape(self.input_shape)
-            lines.append(f"  input        (N, {', '.join(map(str, self.input_shape))})")
-            lines.append(f"  output       (N, {', '.join(map(str, out))})")
-        else:
-            lines.append(f"  shapes       {self._shape_text()}")
-        lines += self._parameter_lines()
-        if self.input_shape is not None:
-            lines.append(f"  connections  {self.connections(self.input_shape):,} per image")
-        lines.append(f"  in the paper {self.paper_place()}")
+        lines = [self.title()]
+        for what, text in self.explanation():
+            first, *more = text.splitlines()
+            lines.append(f"  {what:12} {first}")
+            lines += [f"{'':15}{line}" for line in more]
         return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        """``explain()`` as HTML, for a notebook (lenet.display)."""
+        return display.definitions(self.title(), self.explanation())
 
     def paper_place(self) -> str:
         """The section, table and figure of the paper that describe this layer (and how this
@@ -418,23 +434,20 @@ class Layer:
     def _shape_text(self) -> str:
         return "see output_shape()"
 
-    def _parameter_lines(self) -> list[str]:
+    def _parameter_text(self) -> str:
         if not self.param_shapes():
-            return ["  parameters   none"]
+            return "none"
         masks = self.parameter_mask()
         lines = []
-        for i, (name, shape) in enumerate(self.param_shapes().items()):
+        for name, shape in self.param_shapes().items():
             trainable, stored = int(masks[name].sum()), math.prod(shape)
             note = (
                 ""
                 if trainable == stored
                 else f" ({stored - trainable:,} fixed at 0 by the connection table)"
             )
-            lines.append(
-                f"  {'parameters' if i == 0 else '':12} {name} {_format_shape(shape)}: "
-                f"{trainable:,} trainable{note}"
-            )
-        return lines
+            lines.append(f"{name} {_format_shape(shape)}: {trainable:,} trainable{note}")
+        return "\n".join(lines)
 
     def _prepare(
         self, value: ArrayLike, argument: str, where: str, copy: bool = False
@@ -883,9 +896,9 @@ class RBFOutput(Layer):
         c, f = self._prototypes.shape
         return f"input (N, {f}) -> output (N, {c})"
 
-    def _parameter_lines(self) -> list[str]:
+    def _parameter_text(self) -> str:
         c, f = self._prototypes.shape
-        return [f"  parameters   none trainable; prototypes ({c}, {f}) fixed (rbf_prototypes)"]
+        return f"none trainable; prototypes ({c}, {f}) fixed (rbf_prototypes)"
 
     def _forward(self, x: np.ndarray) -> np.ndarray:
         f = self._prototypes.shape[1]

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from . import fused, sdlm
+from . import display, fused, sdlm
 from .checks import is_whole_number
 from .layers import (
     ACTIVATIONS,
@@ -41,7 +41,8 @@ from .layers import (
 from .losses import loss_for, softmax
 from .paper import INPUT_RANGE as PAPER_INPUT_RANGE
 from .paper import INPUT_SHAPE as PAPER_INPUT_SHAPE
-from .paper import connection_table_i
+from .paper import LAYER_COUNTS, connection_table_i
+from .trace import Trace
 
 #: Inputs beyond +-FAR_OUTSIDE are far outside the paper's range (0..255 pixels, say).
 FAR_OUTSIDE = 10.0
@@ -78,32 +79,6 @@ _NETWORK_ATTRIBUTES = frozenset(
         "input_range",
     }
 )
-
-
-class Trace(OrderedDict):
-    """What ``Network.trace`` returns: layer name -> states, in order ("input", "C1", ...).
-
-    With a label, also ``state_gradients`` (name -> dE/d(states), "input" first),
-    ``parameter_gradients`` ("C1.weight" -> dE/d(weight), ...), ``loss`` (E), ``loss_name``
-    and ``labels``; without one these are empty or None.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.state_gradients: OrderedDict[str, np.ndarray] = OrderedDict()
-        self.parameter_gradients: OrderedDict[str, np.ndarray] = OrderedDict()
-        self.loss: float | None = None
-        self.loss_name: str | None = None
-        self.labels: np.ndarray | None = None
-
-    def copy(self) -> Trace:
-        """A shallow copy that keeps the gradients, loss and labels too."""
-        other = Trace()
-        other.update(self)
-        other.state_gradients = OrderedDict(self.state_gradients)
-        other.parameter_gradients = OrderedDict(self.parameter_gradients)
-        other.loss, other.loss_name, other.labels = self.loss, self.loss_name, self.labels
-        return other
 
 
 class Network:
@@ -325,7 +300,7 @@ class Network:
             labels = self._trace_labels(label, len(batch))
         elif loss is not None or j is not None:
             raise ValueError("loss and j choose the loss of the gradients: give label too")
-        trace = Trace()
+        trace = Trace(self)
         trace["input"] = np.array(batch, dtype=self.dtype)
         out = batch
         for i, layer in enumerate(self.layers):
@@ -553,6 +528,51 @@ class Network:
     def explain(self) -> str:
         """Every layer's ``explain()``, top to bottom: the network as Figure 2 reads."""
         return "\n\n".join(layer.explain() for layer in self.layers)
+
+    def _repr_html_(self) -> str:
+        """``summary()`` as HTML, for a notebook (lenet.display); for the paper's network,
+        beside the counts Section II.B gives."""
+        rows = self.describe()
+        paper = self.variant == "paper" and [r["name"] for r in rows] == list(LAYER_COUNTS)
+        header: tuple[str, ...] = ("layer", "kind", "output", "trainable", "connections")
+        if paper:
+            header += ("paper: trainable", "paper: connections")
+        body = []
+        for r in rows:
+            row: tuple[Any, ...] = (
+                r["name"],
+                r["kind"],
+                " x ".join(map(str, r["output_shape"])),
+                f"{r['parameters']:,}",
+                f"{r['connections']:,}",
+            )
+            if paper:
+                row += tuple(f"{v:,}" for v in LAYER_COUNTS[r["name"]])
+            body.append(row)
+        total: tuple[Any, ...] = (
+            "total",
+            "",
+            "",
+            f"{sum(r['parameters'] for r in rows):,}",
+            f"{sum(r['connections'] for r in rows):,}",
+        )
+        if paper:
+            total += tuple(f"{sum(v[i] for v in LAYER_COUNTS.values()):,}" for i in (0, 1))
+        c, h, w = self.input_shape
+        caption = f"{type(self).__name__} ({self.variant}), input {c} x {h} x {w}, {self.dtype}"
+        note = (
+            "The paper's counts are Section II.B's. " if paper else ""
+        ) + "A layer shows its formula: net.C3 (or net.C3.explain() as text)."
+        return display.block(
+            display.table(
+                header,
+                [*body, total],
+                caption=caption,
+                right=range(3, len(header)),
+                bold_rows=(len(body),),
+            ),
+            display.paragraph(note),
+        )
 
     def __repr__(self) -> str:
         names = ", ".join(layer.name for layer in self.layers)

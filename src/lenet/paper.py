@@ -33,6 +33,7 @@ __all__ = [
     "INIT_LIMIT",
     "INPUT_RANGE",
     "INPUT_SHAPE",
+    "LAYER_COUNTS",
     "MNIST_PADDING",
     "MU",
     "PASSES",
@@ -62,6 +63,18 @@ SQUASH_A = 1.7159
 SQUASH_S = 2.0 / 3.0
 #: Appendix A: weights and biases uniform in +-INIT_LIMIT / F_i, F_i the unit's fan-in.
 INIT_LIMIT = 2.4
+
+#: Section II.B: each layer's trainable parameters and connections, as the paper counts them
+#: (the output's 840 connections are the RBF units' fixed ones; 60,000 and 340,908 in all).
+LAYER_COUNTS: dict[str, tuple[int, int]] = {
+    "C1": (156, 122_304),
+    "S2": (12, 5_880),
+    "C3": (1_516, 151_600),
+    "S4": (32, 2_000),
+    "C5": (48_120, 48_120),
+    "F6": (10_164, 10_164),
+    "output": (0, 840),
+}
 
 #: The paper's Table I: for each of the 16 maps of C3, the S2 maps (0-5) it is connected to.
 #: The first six read three contiguous maps, the next six four contiguous maps, the next

@@ -12,7 +12,8 @@ Every function returns a ``matplotlib.figure.Figure`` built directly (not throug
 with matplotlib's Agg renderer whatever backend is configured:
 
 * ``feature_maps(net, image)``: every layer's states for one digit, C1 ... F6 and the output
-  (Section II.B's Figure 2, made real for that digit);
+  (Section II.B's Figure 2, made real for that digit); ``trace_figure(trace)`` draws the
+  states a ``net.trace(x)`` holds, as they are;
 * ``kernels(net)``: the learned 5x5 kernels of C1 and of C3, laid out as Table I;
 * ``prototypes(net)``: the ten 7x12 RBF parameter vectors (Figure 3);
 * ``training_curves(history)``: training and test error per pass (Figure 5);
@@ -21,8 +22,9 @@ with matplotlib's Agg renderer whatever backend is configured:
 * ``confusion_matrix(confusion)``: counts of (true, predicted) classes.
 
 For a terminal without a display, ``as_text`` draws any 2-D array with characters and
-``feature_maps_text`` prints a digit and small versions of its feature maps; these two need
-only NumPy. The command line writes the same pictures: ``lenet inspect`` and ``lenet figures``.
+``feature_maps_text`` (``trace_text`` for a trace) prints a digit and small versions of its
+feature maps; these need only NumPy. The command line writes the same pictures: ``lenet
+inspect`` and ``lenet figures``.
 
 Each image panel is an Axes whose label (``ax.get_label()``) says what it shows, for instance
 ``"C1:3"`` (map 3 of C1), ``"C3:7<-2"`` (the kernel from S2 map 2 to C3 map 7) or
@@ -31,6 +33,7 @@ Each image panel is an Axes whose label (``ax.get_label()``) says what it shows,
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import operator
@@ -42,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .checkpoint import read_checkpoint
+from .archive import read_archive
 from .layers import Convolution, RBFOutput
 from .losses import softmax
 from .paper import BITMAP_COLUMNS, BITMAP_ROWS, SQUASH_A, rbf_prototypes
@@ -51,6 +54,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from .model import Network
+    from .trace import Trace
 
 __all__ = [
     "RAMP",
@@ -63,6 +67,9 @@ __all__ = [
     "prototypes",
     "require_matplotlib",
     "save_png",
+    "png_bytes",
+    "trace_figure",
+    "trace_text",
     "training_curves",
 ]
 
@@ -107,6 +114,13 @@ def save_png(fig: Figure, path: str | os.PathLike) -> Path:
     path = Path(path)
     fig.savefig(path, format="png", dpi=DPI)
     return path
+
+
+def png_bytes(fig: Figure) -> bytes:
+    """`fig` as the bytes of a PNG file (with the Agg renderer), as ``save_png`` writes it."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
 
 
 # ---- helpers --------------------------------------------------------------------------------
@@ -253,7 +267,43 @@ def feature_maps(
     Panels are labelled "input:0", "C1:0" ... "C1:5", ..., "C5", "F6", "prototype" (of the
     predicted class), "prototype:true" (of the true class), "scale" and "output".
     """
-    states = _single_image(net, image)
+    return _maps_figure(net, _single_image(net, image), label, title)
+
+
+def trace_figure(
+    trace: Trace, sample: int = 0, label: int | None = None, title: str | None = None
+) -> Figure:
+    """``feature_maps`` for a trace that ``net.trace(x)`` returned: the states it holds for
+    image ``sample`` of its batch, drawn as they are (not computed again), with the network
+    that made it (``trace.network``) for the layers' squashing and the RBF prototypes. The
+    label is the trace's own (``net.trace(x, label=...)``) unless ``label`` is given."""
+    net, states, label = _trace_sample(trace, sample, label)
+    return _maps_figure(net, states, label, title)
+
+
+def _trace_sample(
+    trace: Trace, sample: int, label: int | None
+) -> tuple[Network, dict[str, np.ndarray], int | None]:
+    """The network, one image's states and its label, from a trace."""
+    net = getattr(trace, "network", None)
+    if net is None or "input" not in trace:
+        raise TypeError(f"trace must be what net.trace(x) returns, got {type(trace).__name__}")
+    n = trace["input"].shape[0]
+    try:
+        index = None if isinstance(sample, (bool, np.bool_)) else operator.index(sample)
+    except TypeError:
+        index = None
+    if index is None or not -n <= index < n:
+        raise ValueError(f"sample must be an image of the trace, 0 to {n - 1}, got {sample!r}")
+    if label is None and trace.labels is not None:
+        label = int(trace.labels[index])
+    states = {name: arr[index] for name, arr in trace.items() if not name.endswith(".a")}
+    return net, states, label
+
+
+def _maps_figure(
+    net: Network, states: dict[str, np.ndarray], label: int | None, title: str | None
+) -> Figure:
     names = list(states)
     out_name = names[-1]
     rbf, scores, predicted = _output_scores(net, states[out_name])
@@ -667,7 +717,7 @@ def _read_history(source: Any) -> list[dict]:
                     except ValueError:
                         raise ValueError(f"{path}, line {number}: not JSON") from None
             return records
-        return list(read_checkpoint(path)["progress"].get("history", []))
+        return list(read_archive(path)["progress"].get("history", []))
     if isinstance(source, Iterable):
         return list(source)
     raise TypeError(
@@ -985,7 +1035,29 @@ def feature_maps_text(
     predicted class's prototype, and the output scores with the prediction marked, in lines of
     at most `max_width` characters. The first line is `title` (as in ``feature_maps``), the
     label (checked as there) and the prediction."""
-    states = _single_image(net, image)
+    return _maps_text(net, _single_image(net, image), label, title, max_width)
+
+
+def trace_text(
+    trace: Trace,
+    sample: int = 0,
+    label: int | None = None,
+    title: str | None = None,
+    max_width: int = 80,
+) -> str:
+    """``feature_maps_text`` for a trace that ``net.trace(x)`` returned: its states for image
+    ``sample``, as ``trace_figure`` draws them; needs only NumPy."""
+    net, states, label = _trace_sample(trace, sample, label)
+    return _maps_text(net, states, label, title, max_width)
+
+
+def _maps_text(
+    net: Network,
+    states: dict[str, np.ndarray],
+    label: int | None,
+    title: str | None,
+    max_width: int,
+) -> str:
     names = list(states)
     out_name = names[-1]
     rbf, scores, predicted = _output_scores(net, states[out_name])
