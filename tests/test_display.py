@@ -286,3 +286,38 @@ def test_a_sample_outside_the_trace_is_refused(sample):
 def test_something_else_than_a_trace_is_refused():
     with pytest.raises(TypeError, match="trace must be what net.trace\\(x\\) returns, got dict"):
         viz.trace_text({"input": np.zeros((1, 1, 32, 32))})
+
+
+@pytest.mark.parametrize("variant", ["paper", "modern"])
+def test_the_gradient_picture_is_the_traces_states_and_gradients(variant):
+    pytest.importorskip("matplotlib")
+    if variant == "paper":
+        net, x = lenet.LeNet5(seed=2), digits(2)
+    else:
+        net = lenet.LeNet5.modern(seed=2)
+        x = np.random.default_rng(0).uniform(0, 1, (2, 1, 28, 28)).astype(np.float32)
+    trace = net.trace(x, label=[4, 7])
+    fig = viz.trace_gradients(trace, sample=1)
+
+    def drawn(label: str) -> np.ndarray:
+        (ax,) = [a for a in fig.axes if a.get_label() == label]
+        values = np.asarray(ax.get_images()[0].get_array(), dtype=np.float64).ravel()
+        return values[~np.isnan(values)]  # a vector's grid is blank past its end
+
+    for name in ("C1", "S4", "C5", "F6"):
+        state, grad = trace[name][1], trace.state_gradients[name][1]
+        if state.ndim == 3 and state.shape[1] * state.shape[2] > 1:  # maps, one panel each
+            for k in range(state.shape[0]):
+                np.testing.assert_array_equal(drawn(f"{name}:{k}"), state[k].ravel())
+                np.testing.assert_array_equal(drawn(f"dE/d{name}:{k}"), grad[k].ravel())
+        else:  # a vector, one panel
+            np.testing.assert_array_equal(drawn(name), state.ravel())
+            np.testing.assert_array_equal(drawn(f"dE/d{name}"), grad.ravel())
+    assert "label 7" in fig._suptitle.get_text()
+
+
+def test_the_gradient_picture_needs_a_label():
+    pytest.importorskip("matplotlib")
+    trace = lenet.LeNet5().trace(digits(1))
+    with pytest.raises(ValueError, match=r"trace the image with its label"):
+        viz.trace_gradients(trace)

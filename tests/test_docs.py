@@ -8,7 +8,8 @@ the project, the blocks run in order, sharing one namespace per page:
   except full training runs (``lenet train`` without ``--limit``, minutes long), whose command
   lines are parsed by the CLI's parser so that a misspelt option still fails; ``pip install``
   lines must name extras that pyproject.toml defines (the suite runs after the install);
-  ``python FILE`` and ``bash FILE`` lines (benchmarks, fuzzing and sanitizer runs of minutes)
+  ``jupyter lab PATH`` lines must name a path of the project; ``python FILE`` and
+  ``bash FILE`` lines (benchmarks, fuzzing and sanitizer runs of minutes)
   must name a file of the project; ``export`` sets the variable (except LENET_DATA, which
   stays on the test data);
 * other blocks (``text``, ``c``) are output or excerpts, not run.
@@ -106,6 +107,10 @@ def _run_shell(command: str, monkeypatch) -> None:
         assert (ROOT / args[0]).is_file(), f"`{command}`: no file {args[0]} in the project"
     elif head == "bash":
         assert (ROOT / args[0]).is_file(), f"`{command}`: no script {args[0]} in the project"
+    elif head == "jupyter":  # starts a server: only its command and the folder it opens
+        assert args[:1] in (["lab"], ["notebook"]), f"unexpected jupyter command `{command}`"
+        for target in args[1:]:
+            assert (ROOT / target).exists(), f"`{command}`: no {target} in the project"
     elif head == "export":
         name, _, value = args[0].partition("=")
         if name != "LENET_DATA":

@@ -14,6 +14,8 @@ with matplotlib's Agg renderer whatever backend is configured:
 * ``feature_maps(net, image)``: every layer's states for one digit, C1 ... F6 and the output
   (Section II.B's Figure 2, made real for that digit); ``trace_figure(trace)`` draws the
   states a ``net.trace(x)`` holds, as they are;
+* ``trace_gradients(trace)``: each layer's states beside dE/d(states), for a digit traced
+  with its label (back-propagation, layer by layer);
 * ``kernels(net)``: the learned 5x5 kernels of C1 and of C3, laid out as Table I;
 * ``prototypes(net)``: the ten 7x12 RBF parameter vectors (Figure 3);
 * ``training_curves(history)``: training and test error per pass (Figure 5);
@@ -69,6 +71,7 @@ __all__ = [
     "save_png",
     "png_bytes",
     "trace_figure",
+    "trace_gradients",
     "trace_text",
     "training_curves",
 ]
@@ -386,6 +389,57 @@ def _maps_figure(
                     None if shared or name == "input" else limit,
                 )
     return fig
+
+
+def trace_gradients(trace: Trace, sample: int = 0, title: str | None = None) -> Figure:
+    """Each layer's states beside the gradient of the loss with respect to them, for image
+    ``sample`` of a trace made with a label (``net.trace(x, label=...)``): back-propagation
+    seen layer by layer, from the output down to the input's pixels.
+
+    One row per layer, "input" to the output: on the left its states (C1 ... F6 on the
+    squashing function's range when the paper's f follows them, else their own largest
+    magnitude), on the right dE/d(states) on its own symmetric scale, +-max |dE/dy|, given
+    in the panel's title (gradients shrink or grow by orders of magnitude from layer to
+    layer). Blue is negative, red positive. Panels are labelled "C1:0" ... for the states and
+    "dE/dC1:0" ... for the gradients.
+    """
+    net, states, label = _trace_sample(trace, sample, None)
+    if not trace.state_gradients:
+        raise ValueError(
+            "the trace holds no gradients: trace the image with its label, net.trace(x, label=...)"
+        )
+    index = operator.index(sample)
+    gradients = {name: g[index] for name, g in trace.state_gradients.items()}
+    names = [name for name in states if name in gradients]
+
+    def map_rows(arr: np.ndarray) -> int:
+        maps = arr.shape[0] if arr.ndim == 3 and arr.shape[1] * arr.shape[2] > 1 else 1
+        return math.ceil(maps / _GRADIENT_COLUMNS)
+
+    heights = [1.3 * map_rows(states[name]) + 0.5 for name in names]
+    fig = _figure(16, sum(heights) + 0.8)
+    heading = title or f"LeNet-5 ({net.variant}): states and dE/d(states) of one digit"
+    loss = f", loss {trace.loss_name} E = {trace.loss:.4g}" if trace.loss is not None else ""
+    fig.suptitle(f"{heading}: label {label}{loss}  (blue < 0 < red)", fontsize=13)
+    for name, row_fig in zip(names, _each(fig.subfigures(len(names), 1, height_ratios=heights))):
+        left, right = _each(row_fig.subfigures(1, 2))
+        arr, grad = states[name], gradients[name]
+        maps = arr.shape[0] if arr.ndim == 3 and arr.shape[1] * arr.shape[2] > 1 else 1
+        cols = min(maps, _GRADIENT_COLUMNS)
+        if name == "input" or name == names[-1]:
+            limit = float(np.max(np.abs(arr))) or 1.0
+            own: float | None = limit
+        else:
+            limit = _state_limit(arr, _activation(net, name))
+            own = None if math.isclose(limit, SQUASH_A) else limit
+        _state_block(left, name, arr, maps, cols, limit, own)
+        largest = float(np.max(np.abs(grad))) or 1.0
+        _state_block(right, f"dE/d{name}", grad, maps, cols, largest, largest)
+    return fig
+
+
+#: Maps per line in ``trace_gradients`` (C3's and S4's 16 maps take two lines).
+_GRADIENT_COLUMNS = 8
 
 
 def _scale_bar(block_fig: Any, limits: dict, shared: bool) -> None:
