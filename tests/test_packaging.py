@@ -95,3 +95,16 @@ def test_the_exercise_pages_are_package_data():
 
     pages = Path(lenet.exercises.__file__).parent / lenet.exercises.PAGES
     assert sorted(p.stem for p in pages.glob("*.md")) == sorted(lenet.exercises.names())
+
+
+def test_the_release_wheels_are_tested_like_the_ci_wheel():
+    """cibuildwheel's test command (pyproject.toml) runs the smoke subset .ci/wheel runs."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    root = Path(__file__).resolve().parents[1]
+    config = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["cibuildwheel"]
+    released = re.findall(r"\{project\}/(tests/test_\w+\.py)", " ".join(config["test-command"]))
+    script = (root / ".ci" / "wheel").read_text()
+    smoke = script.split("-m pytest", 1)[1].split("\nnocc", 1)[0]
+    assert released and released == re.findall(r"tests/test_\w+\.py", smoke)
+    assert "lenet summary" in config["test-command"] and 'lenet" summary' in script
+    assert "--strip" in config["linux"]["repair-wheel-command"] and "--strip" in script
