@@ -8,11 +8,13 @@
 
 The layers carry the paper's names (``net.C1`` ... ``net.output``); ``lenet.reference`` holds
 plain NumPy versions of every C kernel, and ``lenet.gradcheck`` checks any backward pass.
+``lenet.studio.serve(net)`` shows a network in the browser (``lenet studio`` on the command
+line).
 """
 
 from __future__ import annotations
 
-from . import losses, optim, paper, reference, sdlm
+from . import losses, optim, paper, reference, sdlm, studio
 from ._version import __version__ as __version__
 from .archive import CheckpointError
 from .checkpoint import load_checkpoint, save_checkpoint
@@ -50,6 +52,7 @@ __all__ = [
     "save_checkpoint",
     "sdlm",
     "set_num_threads",
+    "studio",
     "train",
     "from_torch",
     "to_torch",

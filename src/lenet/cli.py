@@ -1,4 +1,5 @@
-"""The ``lenet`` command line: ``summary``, ``train``, ``evaluate``, ``inspect``, ``figures``."""
+"""The ``lenet`` command line: ``summary``, ``train``, ``evaluate``, ``inspect``, ``figures``,
+``studio``."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from . import checks, viz
+from . import checks, studio, viz
 from ._version import __version__
 from .checkpoint import read_checkpoint
 from .datasets import PREPROCESSING
@@ -219,6 +220,34 @@ def _evaluate(args: argparse.Namespace) -> int:
     print("    " + "".join(f"{c:>{width}}" for c in range(confusion.shape[1])))
     for c, row in enumerate(confusion):
         print(f"{c:>3} " + "".join(f"{v:>{width}}" for v in row))
+    return 0
+
+
+def _studio(args: argparse.Namespace) -> int:
+    if not 0 <= args.port <= 65535:
+        raise ValueError(f"--port must be 0 (any free port) to 65535, got {args.port}")
+    if args.data is not None and not Path(args.data).is_dir():
+        raise ValueError(f"--data {args.data}: no such folder")
+    net, model = None, args.model or "paper"
+    if args.run_path is not None:
+        state = read_checkpoint(args.run_path)
+        net = state["net"]
+        if args.model is not None and net.variant != args.model:
+            raise ValueError(
+                f"{args.run_path} holds the {net.variant!r} network, not the {args.model!r} one "
+                f"given with --model"
+            )
+        model = net.variant
+    studio.serve(
+        net,
+        model=model,
+        host=args.host,
+        port=args.port,
+        open_browser=not args.no_browser,
+        data=args.data,
+        out=args.out,
+        source=None if args.run_path is None else f"loaded from {args.run_path}",
+    )
     return 0
 
 
@@ -549,6 +578,43 @@ def build_parser() -> argparse.ArgumentParser:
         help="never download: fail if the dataset files are not found",
     )
     figures.set_defaults(run=_figures)
+
+    serve = commands.add_parser(
+        "studio",
+        help="the LeNet-5 studio in the browser: draw a digit, watch the network read it, "
+        "train it live",
+        description="Serve the LeNet-5 studio on this machine (127.0.0.1) and open it in the "
+        "browser: draw a digit and see every layer's maps, one unit computed with its numbers, "
+        "the gradients of the loss, the kernels as Table I, and train the network live "
+        "(docs/studio.md). Without RUN it starts from fresh, untrained networks. Ctrl-C stops it.",
+    )
+    serve.add_argument(
+        "run_path", nargs="?", metavar="RUN_OR_CHECKPOINT", help="a run folder or a checkpoint.npz"
+    )
+    serve.add_argument(
+        "--model",
+        choices=("paper", "modern"),
+        help="the network to show and train first (default: the run's, else paper)",
+    )
+    serve.add_argument(
+        "--port", type=int, default=0, help="the port to listen on (default: a free one)"
+    )
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="the address to listen on (default 127.0.0.1, this machine only; another "
+        "address lets other machines use the studio, with no password: a warning says so)",
+    )
+    serve.add_argument(
+        "--no-browser", action="store_true", help="print the address, do not open a browser"
+    )
+    serve.add_argument("--data", metavar="DIR", help="folder holding the MNIST files")
+    serve.add_argument(
+        "--out",
+        metavar="DIR",
+        help="where live training writes its run folder, studio-MODEL-DATE-TIME (default runs/)",
+    )
+    serve.set_defaults(run=_studio)
     return parser
 
 

@@ -371,7 +371,7 @@ def _one_pass(run: _Run, epoch: int, first: int, running: dict) -> int:
     recipe, n, batch = run.recipe, len(run.x), run.recipe.batch_size
     steps = _steps_per_pass(run)
     chunk = batch * max(1, DISTORT_CHUNK // batch)  # images distorted together
-    rng = _pass_generator(recipe.seed, epoch)
+    rng = pass_generator(recipe.seed, epoch)
     order = rng.permutation(n)
     if first == 0:  # resuming inside a pass, the optimiser's state came with the checkpoint
         if isinstance(run.optimizer, SDLM):
@@ -392,7 +392,7 @@ def _one_pass(run: _Run, epoch: int, first: int, running: dict) -> int:
             if recipe.distort:  # this chunk's images, distorted, in the pass's order
                 if distorted[0] != index:
                     images = distort(
-                        run.x[order[lo : lo + chunk]], _pass_generator(recipe.seed, epoch, index)
+                        run.x[order[lo : lo + chunk]], pass_generator(recipe.seed, epoch, index)
                     )
                     distorted = (index, images, run.y[order[lo : lo + len(images)]])
                 _, images, labels = distorted
@@ -489,7 +489,9 @@ def _diverged(what: str, epoch: int, step: int, run: _Run, where: str = "") -> T
     )
 
 
-def _pass_generator(seed: int, epoch: int, *more: int) -> np.random.Generator:
+def pass_generator(seed: int, epoch: int, *more: int) -> np.random.Generator:
+    """The random numbers of pass `epoch` (its order, its curvature patterns, its distortions),
+    a function of the seed and the pass alone: so a resumed run repeats them."""
     return np.random.default_rng([seed, epoch, *more])
 
 
