@@ -199,7 +199,7 @@ def test_one_notation_for_rows_columns_and_kernel_offsets():
 
 def test_every_picture_says_which_run_and_command_made_it():
     """Each PNG in docs/images is shown in the docs, and the line after each place that shows
-    it says which command and which run made it."""
+    it says which command and which run made it (for the studio's screenshot: which test)."""
     images = sorted((DOCS / "images").glob("*.png"))
     assert images
     shown: dict[str, int] = {}
@@ -211,5 +211,8 @@ def test_every_picture_says_which_run_and_command_made_it():
                 shown[name] = shown.get(name, 0) + 1
                 caption = next((x for x in lines[number + 1 :] if x.strip()), "")
                 assert caption.startswith("*Made by `lenet "), (page.name, target, caption)
-                assert "runs/" in caption and "lenet train" in caption, (page.name, caption)
+                if caption.startswith("*Made by `lenet studio`"):  # a screenshot of the page
+                    assert "tests/test_studio_browser.py" in caption, (page.name, caption)
+                else:  # a picture of a run
+                    assert "runs/" in caption and "lenet train" in caption, (page.name, caption)
     assert sorted(shown) == [p.name for p in images], "a picture no doc shows, or a missing one"

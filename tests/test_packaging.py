@@ -97,6 +97,16 @@ def test_the_exercise_pages_are_package_data():
     assert sorted(p.stem for p in pages.glob("*.md")) == sorted(lenet.exercises.names())
 
 
+def test_the_studio_page_is_package_data():
+    """The studio's page ships inside the package, and a wheel built from here carries it."""
+    from lenet.studio import server
+
+    for name, _ in server.ASSETS.values():
+        assert server._asset(name)  # read through importlib.resources, as the server does
+    config = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    assert '"lenet.studio" = ["assets/*.html", "assets/*.js", "assets/*.css"]' in config
+
+
 def test_the_release_wheels_are_tested_like_the_ci_wheel():
     """cibuildwheel's test command (pyproject.toml) runs the smoke subset .ci/wheel runs."""
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+

@@ -376,3 +376,14 @@ def test_lenet_studio_starts_prints_its_address_and_stops_on_ctrl_c(tmp_path):
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_show_embeds_the_page_served_from_a_thread():
+    pytest.importorskip("IPython")
+    frame = lenet.studio.show(lenet.LeNet5(seed=1), width=800, height=600)
+    try:
+        assert frame.src == frame.server.url and frame.src.startswith("http://127.0.0.1:")
+        assert 'width="800"' in frame._repr_html_()
+        assert call(frame.src, "GET", "/api/network")[1]["source"] == "the network given"
+    finally:
+        frame.server.close()

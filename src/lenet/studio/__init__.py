@@ -95,16 +95,16 @@ def serve(
         server.close()
 
 
-_NOTEBOOK_SERVERS: list[StudioServer] = []
-
-
 def show(
     net: Network | None = None, *, width: int = 1200, height: int = 900, **options: Any
 ) -> Any:
-    """The studio inside a notebook: an IFrame of the page, served from a background thread
-    (which lives as long as the kernel; ``lenet.studio.start`` gives one you can close)."""
+    """The studio inside a notebook: an IFrame of the page, served from a background thread.
+
+    The server lives until ``frame.server.close()`` (or the kernel ends); ``options`` are
+    ``start``'s (``model``, ``port``, ``data``, ``out``, ``train_limit``)."""
     from IPython.display import IFrame  # optional: only inside a notebook
 
     server = start(net, **options)
-    _NOTEBOOK_SERVERS.append(server)
-    return IFrame(server.url, width=width, height=height)
+    frame: Any = IFrame(server.url, width=width, height=height)
+    frame.server = server
+    return frame
