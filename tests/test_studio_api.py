@@ -387,3 +387,21 @@ def test_show_embeds_the_page_served_from_a_thread():
         assert call(frame.src, "GET", "/api/network")[1]["source"] == "the network given"
     finally:
         frame.server.close()
+
+
+@needs_mnist
+def test_the_modern_network_trains_with_the_seeds_recipe_a_batch_a_step(server):
+    url = server.url
+    before = server.studio.nets["modern"].parameters.copy()
+    status, s = call(
+        url, "POST", "/api/train", {"model": "modern", "action": "step", "amount": "1"}
+    )
+    assert status == 200 and s["model"] == "modern" and s["optimizer"] == "rmsprop"
+    assert s["batch_size"] == 32 and s["seen"] == 32 and s["step_sizes"] is None
+    status, s = call(
+        url, "POST", "/api/train", {"model": "modern", "action": "step", "amount": "100"}
+    )
+    assert s["seen"] == 32 + 96  # whole batches: three of 32
+    assert not np.array_equal(server.studio.nets["modern"].parameters, before)
+    assert call(url, "GET", "/api/train?model=paper")[1]["state"] == "idle"  # the other is apart
+    call(url, "POST", "/api/train", {"model": "modern", "action": "stop"})

@@ -108,7 +108,9 @@ class LiveTraining:
                     raise ValueError(
                         f"amount must be one of {', '.join(STEPS)} for a step, got {amount!r}"
                     )
-                self._budget = STEPS[amount] or self._left_in_pass()
+                batch = self.recipe.batch_size  # whole steps: at least one, of `batch` patterns
+                wanted = STEPS[amount] or self._left_in_pass()
+                self._budget = max(batch, wanted // batch * batch)
             elif action == "stop":
                 self._budget = 0
             else:
