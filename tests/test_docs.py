@@ -199,7 +199,8 @@ def test_one_notation_for_rows_columns_and_kernel_offsets():
 
 def test_every_picture_says_which_run_and_command_made_it():
     """Each PNG in docs/images is shown in the docs, and the line after each place that shows
-    it says which command and which run made it (for the studio's screenshot: which test)."""
+    it says which command and which run made it (for the studio's screenshot: which test; for
+    a study's figure: which script of benchmarks/)."""
     images = sorted((DOCS / "images").glob("*.png"))
     assert images
     shown: dict[str, int] = {}
@@ -210,6 +211,10 @@ def test_every_picture_says_which_run_and_command_made_it():
                 name = (page.parent / target).resolve().name
                 shown[name] = shown.get(name, 0) + 1
                 caption = next((x for x in lines[number + 1 :] if x.strip()), "")
+                if caption.startswith("*Made by `python benchmarks/"):  # a study's figure
+                    script = caption.split("`python ", 1)[1].split()[0]
+                    assert (ROOT / script).is_file(), (page.name, caption)
+                    continue
                 assert caption.startswith("*Made by `lenet "), (page.name, target, caption)
                 if caption.startswith("*Made by `lenet studio`"):  # a screenshot of the page
                     assert "tests/test_studio_browser.py" in caption, (page.name, caption)

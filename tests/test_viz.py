@@ -732,3 +732,28 @@ def test_options_are_checked_before_any_data_are_read(tmp_path, capsys):
     assert not (tmp_path / "figs").exists()
     assert main(["figures", missing, "--out", str(tmp_path / "figs"), "--offline"]) == 2
     assert "missing" in capsys.readouterr().err  # the options are fine: now the checkpoint
+
+
+def test_curvature_by_pass_draws_each_layers_measurements():
+    v = viz
+    records = [
+        {
+            "pass": p,
+            "eta": 5e-4,
+            "layers": {
+                "C1": {"h": [0, 0, 2.0 / p, 0, 0], "capped": 0.0, "saturated": 0.1 * p},
+                "C5": {"h": [0, 0, 1.0 / p**3, 0, 0], "capped": 0.2 * p, "saturated": 0.3 * p},
+                "output": {},
+            },
+        }
+        for p in (1, 2, 3)
+    ]
+    fig = v.curvature_by_pass(records, [0.03, 0.2, 0.1], "a study")
+    by_label = {ax.get_label(): ax for ax in fig.axes}
+    assert set(by_label) == {"saturated", "h", "capped", "validation"}
+    (c1, c5) = by_label["h"].get_lines()
+    np.testing.assert_allclose(c5.get_ydata(), [1.0, 1 / 8, 1 / 27])
+    assert [t.get_text() for t in by_label["capped"].get_legend().get_texts()] == ["C1", "C5"]
+    np.testing.assert_allclose(by_label["validation"].get_lines()[0].get_ydata(), [3, 20, 10])
+    with pytest.raises(ValueError, match="at least one pass"):
+        v.curvature_by_pass([])

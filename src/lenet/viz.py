@@ -19,6 +19,8 @@ with matplotlib's Agg renderer whatever backend is configured:
 * ``kernels(net)``: the learned 5x5 kernels of C1 and of C3, laid out as Table I;
 * ``prototypes(net)``: the ten 7x12 RBF parameter vectors (Figure 3);
 * ``training_curves(history)``: training and test error per pass (Figure 5);
+* ``curvature_by_pass(records)``: per layer and pass, the saturation, h_kk and SDLM's capped
+  step sizes that a pass starts from (Appendix C);
 * ``misclassified(images, labels, predicted)``: the test digits the network gets wrong, each
   titled "true->predicted" (Figure 8);
 * ``confusion_matrix(confusion)``: counts of (true, predicted) classes.
@@ -62,6 +64,7 @@ __all__ = [
     "RAMP",
     "as_text",
     "confusion_matrix",
+    "curvature_by_pass",
     "feature_maps",
     "feature_maps_text",
     "kernels",
@@ -778,6 +781,59 @@ def _read_history(source: Any) -> list[dict]:
         f"expected a history (list of per-pass dicts), a log.jsonl, a run folder or "
         f"a checkpoint, got {type(source).__name__}"
     )
+
+
+def curvature_by_pass(
+    records: Sequence[Mapping], validation_error: Sequence[float] | None = None, title: str = ""
+) -> Figure:
+    """What SDLM starts each pass from, layer by layer (Appendix C): three panels over the
+    passes, measured on the pass's curvature patterns before its first step.
+
+    * the share of each layer's states beyond +-1.5, where the squashing function is flat;
+    * the median of h_kk over the layer's trainable parameters (log scale);
+    * the share of its step sizes eps_k = eta / (mu + h_kk) within 10 % of the ceiling eta / mu,
+      the parameters whose curvature has stopped counting.
+
+    `records` are per-pass dicts {"pass", "eta", "layers": {name: {"saturated", "h" (the
+    quantiles 0, 0.1, 0.5, 0.9, 1), "capped"}}}, as ``benchmarks/sdlm_study.py`` records them;
+    with `validation_error` (fractions, one per pass, measured after it) a fourth panel.
+    """
+    if not records:
+        raise ValueError("records must hold at least one pass")
+    passes = np.array([r["pass"] for r in records])
+    names = [n for n in records[0]["layers"] if records[0]["layers"][n]]
+    panels = 4 if validation_error is not None else 3
+    fig = _figure(4.2 * panels, 3.8)
+    axes = _each(fig.subplots(1, panels))
+    what = [
+        ("saturated", "states beyond +-1.5 (share)", "linear"),
+        ("h", "median h_kk", "log"),
+        ("capped", "eps_k at the ceiling eta/mu (share)", "linear"),
+    ]
+    for ax, (key, label, scale) in zip(axes, what):
+        for name in names:
+            values = [r["layers"][name].get(key) for r in records]
+            if all(v is None for v in values):
+                continue
+            # h holds quantiles (0, 0.1, 0.5, 0.9, 1): its median is the third
+            ys = np.array(
+                [np.nan if v is None else (v[2] if key == "h" else v) for v in values], np.float64
+            )
+            ax.plot(passes, ys, "o-", markersize=3, label=name)
+        ax.set_yscale(scale)
+        ax.set_xlabel("pass (measured before it)")
+        ax.set_title(label, fontsize=10)
+        ax.set_label(key)
+        ax.legend(fontsize=7)
+    if validation_error is not None:
+        ax = axes[3]
+        ax.plot(np.arange(1, len(validation_error) + 1), 100 * np.asarray(validation_error), "o-")
+        ax.set_xlabel("pass (measured after it)")
+        ax.set_title("validation error (%)", fontsize=10)
+        ax.set_label("validation")
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return fig
 
 
 def training_curves(

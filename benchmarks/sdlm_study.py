@@ -1,0 +1,274 @@
+"""The SDLM study: configurations of the paper's recipe, each trained with several seeds,
+compared on a validation split, with the measurements that explain them.
+
+    python benchmarks/sdlm_study.py                      # the grid below, 3 seeds, 2 processes
+    python benchmarks/sdlm_study.py --configs paper-mu mu0.1 --seeds 0 1 2 --passes 20
+    python benchmarks/sdlm_study.py --report             # means and spreads, as Markdown
+    python benchmarks/sdlm_study.py --test default       # the test error of a chosen config
+    python benchmarks/sdlm_study.py --figure paper-mu 0 out.png   # one run's measurements
+
+Every run trains on training images 0 .. 49,999 and measures the validation error on images
+50,000 .. 59,999 after each pass: the choices are made there. The test set is scored only
+with --test, for a configuration already chosen, by ``lenet.reference.network_forward`` (plain
+NumPy, no code shared with the training path) on the checkpoint the run saved.
+
+Before each pass the run records, on SDLM's own curvature patterns, for each layer: the
+quantiles of h_kk and of the step sizes eps_k = eta / (mu + h_kk) over its trainable
+parameters, the share of eps_k within 10 % of their ceiling eta / mu (where the curvature no
+longer counts), and the share of the layer's states beyond +-1.5 (the squashing function's
+flat part). So a blow-up can be traced to the layer and the pass where it starts.
+
+The runs go to parallel processes, one thread each (--jobs, default 2: one per core); each
+finished run is appended as one JSON line to --results, and runs already there are skipped,
+so a study stopped at any point resumes where it left off. Checkpoints go to --runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import statistics
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import lenet
+from lenet import viz
+from lenet.datasets import load_mnist, preprocess
+from lenet.reference import network_forward
+from lenet.sdlm import SDLM
+
+HERE = Path(__file__).resolve().parent
+VALIDATION = 10_000  # the last images of the training set
+
+#: name -> (what it changes, Recipe fields, study-only settings). The study-only settings are
+#: SDLM variants tried here before any becomes a recipe field: "h_floor" (h_kk never below it),
+#: "mu_per_layer" (layer -> mu), "dtype".
+CONFIGS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
+    "default": ("today's default: +-2.4/sqrt(F_i), mu 0.5, loss (8)", {}, {}),
+    "paper-mu": ("the paper's mu, 0.02", {"mu": 0.02}, {}),
+    "paper-mu-f64": ("mu 0.02, trained in float64", {"mu": 0.02}, {"dtype": "float64"}),
+    "eblearn": ("EBLearn's +-1/sqrt(F_i) start, mu 0.02", {"mu": 0.02, "init": "eblearn"}, {}),
+    "mu0.1": ("mu 0.1", {"mu": 0.1}, {}),
+    "mu0.25": ("mu 0.25", {"mu": 0.25}, {}),
+    "mu1": ("mu 1.0", {"mu": 1.0}, {}),
+    "loss9-mu0.02": ("loss (9), j = 10, mu 0.02", {"mu": 0.02, "loss": "discriminative"}, {}),
+    "loss9-mu0.1": ("loss (9), j = 10, mu 0.1", {"mu": 0.1, "loss": "discriminative"}, {}),
+    "floor": ("mu 0.02 with h_kk floored at 0.5", {"mu": 0.02}, {"h_floor": 0.5}),
+    "h5000": ("mu 0.02, h_kk on 5,000 patterns", {"mu": 0.02, "curvature_patterns": 5000}, {}),
+}
+DEFAULT_GRID = list(CONFIGS)
+
+
+class StudiedSDLM(SDLM):
+    """SDLM with the study's variants, recording what each pass starts from."""
+
+    def __init__(self, net: Any, mu: float, h_floor: float, mu_per_layer: dict | None) -> None:
+        super().__init__(net, mu=mu)
+        self.h_floor = h_floor
+        self.mu_vector = np.full_like(net.parameters, mu)
+        for layer, value in (mu_per_layer or {}).items():
+            start, stop = net.parameter_offsets[layer]
+            self.mu_vector[start:stop] = value
+        self.records: list[dict] = []
+
+    def start_pass(self, index: int, patterns: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        super().start_pass(index, patterns)  # eta, and h_kk into net.curvature
+        h = np.maximum(self.net.curvature, self.h_floor)
+        np.divide(self.lr, self.mu_vector + h, out=self.step_sizes)
+        self.step_sizes *= self._mask
+        assert patterns is not None
+        self.records.append(self._measure(index, patterns[0], h))
+
+    def _measure(self, index: int, x: np.ndarray, h: np.ndarray) -> dict:
+        trace = self.net.trace(x)
+        mask, ceiling = self.net.parameter_mask, self.lr / self.mu_vector
+        layers = {}
+        for layer in self.net.layers:
+            record: dict[str, Any] = {}
+            if layer.name in self.net.parameter_offsets:
+                start, stop = self.net.parameter_offsets[layer.name]
+                keep = mask[start:stop]
+                if keep.any():
+                    hk, eps = h[start:stop][keep], self.step_sizes[start:stop][keep]
+                    q = [0.0, 0.1, 0.5, 0.9, 1.0]
+                    record["h"] = np.quantile(hk, q).tolist()
+                    record["eps"] = np.quantile(eps, q).tolist()
+                    record["capped"] = float(np.mean(eps >= 0.9 * ceiling[start:stop][keep]))
+            if layer.activation == "scaled_tanh":
+                record["saturated"] = float(np.mean(np.abs(trace[layer.name]) > 1.5))
+            layers[layer.name] = record
+        return {"pass": index + 1, "eta": self.lr, "layers": layers}
+
+
+def _network(init: str, seed: int, dtype: str) -> lenet.LeNet5:
+    if init == "eblearn":  # uniform in +-1/sqrt(F_i): +-2.4/sqrt(F_i) scaled by 1/2.4
+        net = lenet.LeNet5(seed=seed, dtype=dtype, init="lecun98-sqrt")
+        for layer in net.layers:
+            for value in layer.params.values():
+                value *= 1 / 2.4
+        return net
+    return lenet.LeNet5(seed=seed, dtype=dtype, init=init)
+
+
+def one_run(job: tuple[str, int, int, str, str]) -> dict:
+    """Train one configuration with one seed; returns its record (and saves its checkpoint).
+    A run that fails is recorded with its error, and the study goes on."""
+    try:
+        return _train(*job)
+    except Exception as failed:  # a diverged run is a result too
+        name, seed, passes = job[:3]
+        return {
+            "config": name,
+            "seed": seed,
+            "passes": passes,
+            "error": f"{type(failed).__name__}: {failed}",
+        }
+
+
+def _train(name: str, seed: int, passes: int, data: str, runs: str) -> dict:
+    lenet.set_num_threads(1)
+    _, changes, study = CONFIGS[name]
+    init = changes.get("init", lenet.RECIPES["paper"].init)
+    recipe = replace(
+        lenet.RECIPES["paper"],
+        **{k: v for k, v in changes.items() if k != "init"},
+        passes=passes,
+        seed=seed,
+    )
+    dtype = study.get("dtype", "float32")
+    (xtr, ytr), _ = load_mnist(data)
+    x = preprocess(xtr, dtype=dtype)
+    split = len(x) - VALIDATION
+    net = _network(init, seed, dtype)
+    optimizer = StudiedSDLM(net, recipe.mu, study.get("h_floor", 0.0), study.get("mu_per_layer"))
+    started = time.perf_counter()
+    history = lenet.train(
+        net,
+        (x[:split], ytr[:split]),
+        (x[split:], ytr[split:]),
+        recipe,
+        optimizer=optimizer,
+        progress=False,
+        echo=None,
+    )
+    checkpoint = Path(runs) / f"{name}-seed{seed}-{passes}.npz"
+    checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    lenet.save_checkpoint(checkpoint, net, config={"study": name, "seed": seed})
+    return {
+        "config": name,
+        "seed": seed,
+        "passes": passes,
+        "validation_error": [r["test_error"] for r in history],
+        "train_loss": [r["train_loss"] for r in history],
+        "diagnostics": optimizer.records,
+        "seconds": time.perf_counter() - started,
+        "checkpoint": checkpoint.name,
+    }
+
+
+def _done(results: Path) -> list[dict]:
+    if not results.exists():
+        return []
+    return [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
+
+
+def report(results: Path) -> str:
+    """One row per configuration: validation error after the last pass, mean and spread."""
+    rows: dict[tuple[str, int], list[dict]] = {}
+    for r in _done(results):
+        if "error" not in r:
+            rows.setdefault((r["config"], r["passes"]), []).append(r)
+    lines = [
+        "| configuration | passes | seeds | validation error, mean (min .. max) "
+        "| best pass, mean |",
+        "| --- | ---: | --- | ---: | ---: |",
+    ]
+    for (name, passes), runs in sorted(rows.items()):
+        final = [100 * r["validation_error"][-1] for r in runs]
+        best = [100 * min(r["validation_error"]) for r in runs]
+        seeds = ", ".join(str(r["seed"]) for r in sorted(runs, key=lambda r: r["seed"]))
+        lines.append(
+            f"| {name}: {CONFIGS[name][0]} | {passes} | {seeds} | {statistics.mean(final):.2f} % "
+            f"({min(final):.2f} .. {max(final):.2f}) | {statistics.mean(best):.2f} % |"
+        )
+    return "\n".join(lines)
+
+
+def test_error(results: Path, runs: Path, name: str, data: str) -> str:
+    """The test error of each seed's checkpoint of `name`, by the NumPy reference."""
+    (_, _), (xte, yte) = load_mnist(data)
+    x = preprocess(xte, dtype="float64")
+    lines = []
+    for r in _done(results):
+        if r["config"] != name or "error" in r:
+            continue
+        net = lenet.load_checkpoint(runs / r["checkpoint"])
+        wrong = 0
+        for lo in range(0, len(x), 500):
+            out = network_forward(net, x[lo : lo + 500])[-1][2]
+            wrong += int(np.sum(out.argmin(axis=1) != yte[lo : lo + 500]))
+        lines.append(f"{name} seed {r['seed']}: test error {100 * wrong / len(x):.2f} %")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--configs", nargs="+", choices=tuple(CONFIGS), default=DEFAULT_GRID)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--passes", type=int, default=20)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--data", help="folder holding MNIST (default: where lenet looks)")
+    parser.add_argument("--results", type=Path, default=HERE / "results" / "sdlm_study.jsonl")
+    parser.add_argument("--runs", type=Path, default=Path("runs") / "study")
+    parser.add_argument("--report", action="store_true")
+    parser.add_argument("--test", metavar="CONFIG", choices=tuple(CONFIGS))
+    parser.add_argument("--figure", nargs=3, metavar=("CONFIG", "SEED", "PNG"))
+    args = parser.parse_args()
+    if args.figure:
+        name, seed, png = args.figure
+        (run,) = [
+            r
+            for r in _done(args.results)
+            if r["config"] == name and r["seed"] == int(seed) and r["passes"] == args.passes
+        ]
+        title = f"{name} ({CONFIGS[name][0]}), seed {seed}: sdlm_study.py --figure {name} {seed}"
+        fig = viz.curvature_by_pass(run["diagnostics"], run["validation_error"], title)
+        print(viz.save_png(fig, png))
+        return
+    if args.report:
+        print(report(args.results))
+        return
+    if args.test:
+        print(test_error(args.results, args.runs, args.test, args.data))
+        return
+    done = {(r["config"], r["seed"], r["passes"]) for r in _done(args.results)}
+    jobs = [
+        (name, seed, args.passes, args.data, str(args.runs))
+        for seed in args.seeds
+        for name in args.configs
+        if (name, seed, args.passes) not in done
+    ]
+    print(f"{len(jobs)} runs to make ({len(done)} done already), {args.jobs} at a time")
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
+        for record in pool.imap_unordered(one_run, jobs):
+            with open(args.results, "a") as f:
+                f.write(json.dumps(record) + "\n")
+            if "error" in record:
+                print(f"{record['config']} seed {record['seed']}: {record['error']}", flush=True)
+                continue
+            errors = ", ".join(f"{100 * e:.2f}" for e in record["validation_error"])
+            print(
+                f"{record['config']} seed {record['seed']}: {record['seconds']:.0f} s, "
+                f"validation error per pass {errors} %",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
