@@ -60,6 +60,13 @@ CONFIGS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "loss9-mu0.1": ("loss (9), j = 10, mu 0.1", {"mu": 0.1, "loss": "discriminative"}, {}),
     "floor": ("mu 0.02 with h_kk floored at 0.5", {"mu": 0.02}, {"h_floor": 0.5}),
     "h5000": ("mu 0.02, h_kk on 5,000 patterns", {"mu": 0.02, "curvature_patterns": 5000}, {}),
+    # after the first grid: the collapse starts in C5 (its states saturate during pass 1)
+    "mu-C5": (
+        "mu 0.02, but 0.5 for C5, the layer whose curvature collapses",
+        {"mu": 0.02},
+        {"mu_per_layer": {"C5": 0.5}},
+    ),
+    "eblearn-mu0.5": ("EBLearn's +-1/sqrt(F_i) start, mu 0.5", {"init": "eblearn"}, {}),
 }
 DEFAULT_GRID = list(CONFIGS)
 
