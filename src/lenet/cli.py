@@ -97,13 +97,18 @@ def _train_recipe(args: argparse.Namespace) -> tuple[str, Recipe]:
     return name, Recipe(**values)
 
 
+def _check_data_folder(args: argparse.Namespace) -> None:
+    """--data, when given, must be a folder (whether it holds the dataset is seen on reading)."""
+    if args.data is not None and not Path(args.data).expanduser().is_dir():
+        raise ValueError(f"--data {args.data}: no such folder")
+
+
 def _check_train_options(args: argparse.Namespace) -> None:
     """The options that need neither data nor files, checked before anything is read or made."""
 
     if args.threads is not None:
         checks.whole_number("--threads", args.threads, 1)
-    if args.data is not None and not Path(args.data).expanduser().is_dir():
-        raise ValueError(f"--data {args.data}: no such folder")
+    _check_data_folder(args)
     if args.out is not None and args.resume is None:
         out = Path(args.out)
         if out.exists() and not out.is_dir():
@@ -226,8 +231,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _studio(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise ValueError(f"--port must be 0 (any free port) to 65535, got {args.port}")
-    if args.data is not None and not Path(args.data).is_dir():
-        raise ValueError(f"--data {args.data}: no such folder")
+    _check_data_folder(args)
     net, model = None, args.model or "paper"
     if args.run_path is not None:
         state = read_checkpoint(args.run_path)

@@ -371,14 +371,8 @@ def _one_pass(run: _Run, epoch: int, first: int, running: dict) -> int:
     recipe, n, batch = run.recipe, len(run.x), run.recipe.batch_size
     steps = _steps_per_pass(run)
     chunk = batch * max(1, DISTORT_CHUNK // batch)  # images distorted together
-    rng = pass_generator(recipe.seed, epoch)
-    order = rng.permutation(n)
-    if first == 0:  # resuming inside a pass, the optimiser's state came with the checkpoint
-        if isinstance(run.optimizer, SDLM):
-            sample = rng.choice(n, min(recipe.curvature_patterns, n), replace=False)
-            run.optimizer.start_pass(epoch, (run.x[sample], run.y[sample]))
-        else:
-            run.optimizer.start_pass(epoch)
+    # resuming inside a pass, the optimiser's state came with the checkpoint
+    order = begin_pass(run.optimizer, recipe, run.x, run.y, epoch, first == 0)
     bar = _progress_bar(n, min(first * batch, n), epoch, recipe.passes, run.bar)
     distorted = (-1, run.x, run.y)  # (chunk, its images and labels), made once per chunk
     try:
@@ -392,7 +386,7 @@ def _one_pass(run: _Run, epoch: int, first: int, running: dict) -> int:
             if recipe.distort:  # this chunk's images, distorted, in the pass's order
                 if distorted[0] != index:
                     images = distort(
-                        run.x[order[lo : lo + chunk]], pass_generator(recipe.seed, epoch, index)
+                        run.x[order[lo : lo + chunk]], _pass_generator(recipe.seed, epoch, index)
                     )
                     distorted = (index, images, run.y[order[lo : lo + len(images)]])
                 _, images, labels = distorted
@@ -489,7 +483,31 @@ def _diverged(what: str, epoch: int, step: int, run: _Run, where: str = "") -> T
     )
 
 
-def pass_generator(seed: int, epoch: int, *more: int) -> np.random.Generator:
+def begin_pass(
+    optimizer: Optimizer,
+    recipe: Recipe,
+    x: np.ndarray,
+    y: np.ndarray,
+    epoch: int,
+    start: bool = True,
+) -> np.ndarray:
+    """The order of pass `epoch`'s patterns and, with `start`, the optimiser's pass begun
+    (SDLM: h_kk estimated on ``recipe.curvature_patterns`` patterns drawn for that pass).
+    Both come from the pass's own random numbers, so a resumed run, or the studio's live
+    training, repeats them."""
+    n = len(x)
+    rng = _pass_generator(recipe.seed, epoch)
+    order = rng.permutation(n)
+    if start:
+        if isinstance(optimizer, SDLM):
+            sample = rng.choice(n, min(recipe.curvature_patterns, n), replace=False)
+            optimizer.start_pass(epoch, (x[sample], y[sample]))
+        else:
+            optimizer.start_pass(epoch)
+    return order
+
+
+def _pass_generator(seed: int, epoch: int, *more: int) -> np.random.Generator:
     """The random numbers of pass `epoch` (its order, its curvature patterns, its distortions),
     a function of the seed and the pass alone: so a resumed run repeats them."""
     return np.random.default_rng([seed, epoch, *more])

@@ -19,6 +19,8 @@ with matplotlib's Agg renderer whatever backend is configured:
 * ``kernels(net)``: the learned 5x5 kernels of C1 and of C3, laid out as Table I;
 * ``prototypes(net)``: the ten 7x12 RBF parameter vectors (Figure 3);
 * ``training_curves(history)``: training and test error per pass (Figure 5);
+* ``state_limit(values, activation)``: the half-range of the colour scale of a layer's states,
+  which the studio's page draws with too;
 * ``curvature_by_pass(records)``: per layer and pass, the saturation, h_kk and SDLM's capped
   step sizes that a pass starts from (Appendix C);
 * ``misclassified(images, labels, predicted)``: the test digits the network gets wrong, each
@@ -73,6 +75,7 @@ __all__ = [
     "require_matplotlib",
     "save_png",
     "png_bytes",
+    "state_limit",
     "trace_figure",
     "trace_gradients",
     "trace_text",
@@ -156,7 +159,7 @@ def _as_grid(values: np.ndarray, columns: int | None = None) -> np.ndarray:
     return grid.reshape(rows, cols)
 
 
-def _state_limit(values: np.ndarray, activation: str | None) -> float:
+def state_limit(values: np.ndarray, activation: str | None) -> float:
     """The colour scale's half-range for a layer's states: the range of the squashing function,
     +-1.7159, after the paper's f (so every layer of the paper's network shares one scale and
     saturation shows), else the states' largest magnitude."""
@@ -344,7 +347,7 @@ def _maps_figure(
             rows.append([])
         rows[-1].append(block)
 
-    limits = {name: _state_limit(states[name], _activation(net, name)) for name in names[1:-1]}
+    limits = {name: state_limit(states[name], _activation(net, name)) for name in names[1:-1]}
     shared = len(set(limits.values())) == 1  # the paper's network: one scale, +-1.7159
 
     def row_height(row: list[tuple[str, str, int, int]]) -> float:
@@ -433,7 +436,7 @@ def trace_gradients(trace: Trace, sample: int = 0, title: str | None = None) -> 
             limit = float(np.max(np.abs(arr))) or 1.0
             own: float | None = limit
         else:
-            limit = _state_limit(arr, _activation(net, name))
+            limit = state_limit(arr, _activation(net, name))
             own = None if math.isclose(limit, SQUASH_A) else limit
         _state_block(left, name, arr, maps, cols, limit, own)
         largest = float(np.max(np.abs(grad))) or 1.0
@@ -1200,7 +1203,7 @@ def _maps_text(
             )
         elif arr.size == BITMAP_ROWS * BITMAP_COLUMNS:
             bitmap = arr.reshape(BITMAP_ROWS, BITMAP_COLUMNS)
-            limit = _state_limit(arr, _activation(net, name))  # as in feature_maps
+            limit = state_limit(arr, _activation(net, name))  # as in feature_maps
             blocks = [(f"{name}  {arr.size} as 7x12", as_text(bitmap, 14, -limit, limit))]
             if rbf:  # on F6's scale, as feature_maps draws them
                 shown = [(predicted, "predicted")] + (

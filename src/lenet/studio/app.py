@@ -24,20 +24,20 @@ import numpy as np
 
 from ..datasets import DatasetNotFoundError, load_mnist, preprocess
 from ..evaluation import evaluate
-from ..model import LeNet5, Network
-from ..paper import SQUASH_A
+from ..model import LeNet5, Network, build_network, network_config
 from ..recipes import RECIPES
 from ..trace import Trace
+from ..viz import state_limit
 from .drawing import DrawingError, check_input, normalise
 from .live import LiveTraining
-from .units import UnitError, compute_unit
+from .units import UnitError, compute_unit, squashing_formula
 
 __all__ = ["RECIPE_OF", "RequestError", "Studio"]
 
 #: the two networks side by side (lenet.recipes.MODELS), and the recipe each trains with
 RECIPE_OF = {"paper": "paper", "modern": "seed"}
-#: how the modern network's input is made from the same 28x28 field
-MODERN_SCHEME = "unit"
+#: how each network's input is made from a 28x28 field (lenet.datasets.preprocess)
+INPUT_SCHEME = {"paper": "paper", "modern": "unit"}
 
 
 class RequestError(Exception):
@@ -76,15 +76,8 @@ def _scaled(arr: np.ndarray) -> dict[str, Any]:
 
 
 def _named(net: Network, name: str) -> Any:
-    """The layer called `name` (C1 ... output)."""
-    return net.layers[[layer.name for layer in net.layers].index(name)]
-
-
-def _range(net: Network, name: str, arr: np.ndarray) -> list[float]:
-    if _named(net, name).activation == "scaled_tanh":
-        return [-SQUASH_A, SQUASH_A]
-    largest = float(np.max(np.abs(arr))) or 1.0
-    return [-largest, largest]
+    """The layer called `name` (C1 ... output): a network has each as an attribute."""
+    return getattr(net, name)
 
 
 class Studio:
@@ -136,7 +129,7 @@ class Studio:
 
     @staticmethod
     def _copy(net: Network) -> Network:
-        copy = LeNet5(dtype=net.dtype) if net.variant == "paper" else LeNet5.modern(dtype=net.dtype)
+        copy = build_network(network_config(net))
         copy.load_state_dict(net.state_dict())
         return copy
 
@@ -188,7 +181,7 @@ class Studio:
         return {
             "steps": steps,
             "paper": np.asarray(steps["input"], np.float64)[None, None],
-            "modern": preprocess(centred[None], MODERN_SCHEME, np.float64),
+            "modern": preprocess(centred[None], INPUT_SCHEME["modern"], np.float64),
         }
 
     def _trace(self, model: str, x: np.ndarray, label: int | None = None) -> tuple[Network, Trace]:
@@ -202,11 +195,13 @@ class Studio:
         layers = {}
         for layer in net.layers:
             states = trace[layer.name][0]
+            limit = state_limit(states, layer.activation)  # the scale lenet.viz draws with
             layers[layer.name] = {
                 "shape": list(states.shape),
                 "states": _states(states),
-                "range": _range(net, layer.name, states),
+                "range": [-limit, limit],
                 "activation": layer.activation,
+                "squashing": squashing_formula(layer.activation),
             }
         out = np.asarray(trace[net.layers[-1].name][0], np.float64)
         answer: dict[str, Any] = {"model": model, "layers": layers}
@@ -341,9 +336,8 @@ class Studio:
         version = self._versions[model]
         cached = self._misclassified.get(model)
         if cached is None or cached[0] != version:
-            scheme = "paper" if model == "paper" else MODERN_SCHEME
             with self.locks[model]:
-                result = evaluate(self.views[model], preprocess(xte, scheme), yte)
+                result = evaluate(self.views[model], preprocess(xte, INPUT_SCHEME[model]), yte)
             cached = (version, np.flatnonzero(result["predicted"] != yte))
             self._misclassified[model] = cached
         return cached[1]
@@ -360,7 +354,7 @@ class Studio:
         with self._training_lock:
             if model not in self._training:
                 xtr, ytr, xte, yte = self.data()
-                scheme = "paper" if model == "paper" else MODERN_SCHEME
+                scheme = INPUT_SCHEME[model]
                 recipe = replace(RECIPES[RECIPE_OF[model]], limit=self.train_limit)
                 n = len(xtr) if self.train_limit is None else self.train_limit
                 stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")

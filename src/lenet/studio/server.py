@@ -10,6 +10,7 @@ JSON ``{"error": message}``, then goes on serving.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import threading
@@ -58,6 +59,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+@functools.cache  # three small files, read once
 def _asset(name: str) -> bytes:
     return resources.files("lenet.studio").joinpath("assets").joinpath(name).read_bytes()
 

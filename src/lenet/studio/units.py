@@ -27,7 +27,7 @@ from ..model import Network
 from ..paper import SQUASH_A, SQUASH_S
 from ..trace import Trace
 
-__all__ = ["SQUASHING", "UnitError", "compute_unit"]
+__all__ = ["SQUASHING", "UnitError", "compute_unit", "squashing_formula"]
 
 #: The squashing functions as the page writes them ({a}: the weighted sum), and in NumPy.
 SQUASHING: dict[str, tuple[str, Callable[[Any], Any]]] = {
@@ -66,6 +66,13 @@ def _index(layer: Layer, shape: tuple[int, ...], index: Any) -> tuple[int, ...]:
         axes = "map, row, column" if len(shape) == 3 else "unit"
         raise UnitError(f"{layer.name} has units {ranges} ({axes}), got {list(index)}")
     return tuple(index)
+
+
+def squashing_formula(activation: str) -> str:
+    """The squashing function as the page writes it: "f(a) = 1.7159 tanh(2/3 x a)"."""
+    if activation == "identity":
+        return "no squashing"
+    return "f(a) = " + SQUASHING[activation][0].format(a="a")
 
 
 def _squash(layer: Layer, a: float) -> tuple[str, str, float]:

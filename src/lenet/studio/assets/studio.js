@@ -2,11 +2,6 @@
 // (docs/studio.md lists the calls); nothing is fetched from anywhere else.
 "use strict";
 
-const SQUASH = 1.7159;
-const FORMULAS = {
-  scaled_tanh: "f(a) = 1.7159 tanh(2a/3)", tanh: "f(a) = tanh(a)", swish: "f(a) = a / (1 + exp(-a))",
-  relu: "f(a) = max(0, a)", sigmoid: "f(a) = 1 / (1 + exp(-a))", identity: "no squashing",
-};
 const state = {
   network: {}, drawing: null, input: null, latest: null, label: null, pending: false, dirty: false,
   strokeStart: 0, version: -1, lastRefresh: 0, camera: null, trainModel: "paper",
@@ -113,7 +108,7 @@ const shapeText = (shape) => (shape.length === 3 ? `${shape[0]} @ ${shape[1]}x${
 
 function layerTitle(name, layer) {
   const limit = Math.max(Math.abs(layer.range[0]), Math.abs(layer.range[1]));
-  return { limit, text: `${name}  ${shapeText(layer.shape)}  ·  ${FORMULAS[layer.activation] || ""}  ·  colour scale ${fmt(-limit, 4)} .. ${fmt(limit, 4)}` };
+  return { limit, text: `${name}  ${shapeText(layer.shape)}  ·  ${layer.squashing}  ·  colour scale ${fmt(-limit, 4)} .. ${fmt(limit, 4)}` };
 }
 
 const isMaps = (shape) => shape.length === 3 && shape[1] * shape[2] > 1;
@@ -201,7 +196,8 @@ function renderAnswer(result) {
   const f6 = $("f6");
   f6.replaceChildren();
   const x = result.layers.F6.states;
-  f6.appendChild(figure(picture(grid(x, 7), 9, (v) => diverging(v, SQUASH)), "F6 states (±1.7159)"));
+  const limit = result.layers.F6.range[1];
+  f6.appendChild(figure(picture(grid(x, 7), 9, (v) => diverging(v, limit)), `F6 states (±${limit})`));
   for (const k of result.nearest) {
     const proto = state.network.paper.prototypes[k];
     f6.appendChild(figure(picture(grid(proto, 7), 9, (v) => diverging(v, 1)), `prototype ${k}: y = ${fmt(result.penalties[k], 1)}`));
