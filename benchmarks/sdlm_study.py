@@ -6,11 +6,13 @@ compared on a validation split, with the measurements that explain them.
     python benchmarks/sdlm_study.py --report             # means and spreads, as Markdown
     python benchmarks/sdlm_study.py --test default       # the test error of a chosen config
     python benchmarks/sdlm_study.py --figure paper-mu 0 out.png   # one run's measurements
+    python benchmarks/sdlm_study.py --score runs/a runs/b runs/c  # test error of lenet train runs
 
 Every run trains on training images 0 .. 49,999 and measures the validation error on images
 50,000 .. 59,999 after each pass: the choices are made there. The test set is scored only
 with --test, for a configuration already chosen, by ``lenet.reference.network_forward`` (plain
-NumPy, no code shared with the training path) on the checkpoint the run saved.
+NumPy, no code shared with the training path) on the checkpoint the run saved; --score does
+the same for the checkpoints of ``lenet train`` runs trained on all 60,000 images.
 
 Before each pass the run records, on SDLM's own curvature patterns, for each layer: the
 quantiles of h_kk and of the step sizes eps_k = eta / (mu + h_kk) over its trainable
@@ -206,21 +208,46 @@ def report(results: Path) -> str:
     return "\n".join(lines)
 
 
-def test_error(results: Path, runs: Path, name: str, data: str) -> str:
-    """The test error of each seed's checkpoint of `name`, by the NumPy reference."""
+def reference_test_error(checkpoint: Path, x: np.ndarray, y: np.ndarray) -> float:
+    """The share of test images `checkpoint` gets wrong, by the NumPy reference."""
+    net = lenet.load_checkpoint(checkpoint)
+    wrong = 0
+    for lo in range(0, len(x), 500):
+        out = network_forward(net, x[lo : lo + 500])[-1][2]
+        wrong += int(np.sum(out.argmin(axis=1) != y[lo : lo + 500]))
+    return wrong / len(x)
+
+
+def _test_set(data: str | None) -> tuple[np.ndarray, np.ndarray]:
     (_, _), (xte, yte) = load_mnist(data)
-    x = preprocess(xte, dtype="float64")
+    return preprocess(xte, dtype="float64"), yte
+
+
+def test_error(results: Path, runs: Path, name: str, data: str | None) -> str:
+    """The test error of each seed's checkpoint of `name`, by the NumPy reference."""
+    x, y = _test_set(data)
     lines = []
     for r in _done(results):
         if r["config"] != name or "error" in r:
             continue
-        net = lenet.load_checkpoint(runs / r["checkpoint"])
-        wrong = 0
-        for lo in range(0, len(x), 500):
-            out = network_forward(net, x[lo : lo + 500])[-1][2]
-            wrong += int(np.sum(out.argmin(axis=1) != yte[lo : lo + 500]))
-        lines.append(f"{name} seed {r['seed']}: test error {100 * wrong / len(x):.2f} %")
+        error = reference_test_error(runs / r["checkpoint"], x, y)
+        lines.append(f"{name} seed {r['seed']}: test error {100 * error:.2f} %")
     return "\n".join(lines)
+
+
+def score(checkpoints: list[Path], data: str | None) -> str:
+    """The test error of each checkpoint (a file, or a run folder holding checkpoint.npz) of
+    ``lenet train``, by the NumPy reference, and their mean and spread."""
+    x, y = _test_set(data)
+    errors = []
+    for path in checkpoints:
+        file = path / "checkpoint.npz" if path.is_dir() else path
+        errors.append(100 * reference_test_error(file, x, y))
+        print(f"{path}: test error {errors[-1]:.2f} %", flush=True)
+    return (
+        f"mean {statistics.mean(errors):.2f} % ({min(errors):.2f} .. {max(errors):.2f}) "
+        f"over {len(errors)} checkpoints"
+    )
 
 
 def main() -> None:
@@ -235,7 +262,13 @@ def main() -> None:
     parser.add_argument("--report", action="store_true")
     parser.add_argument("--test", metavar="CONFIG", choices=tuple(CONFIGS))
     parser.add_argument("--figure", nargs=3, metavar=("CONFIG", "SEED", "PNG"))
+    parser.add_argument(
+        "--score", nargs="+", type=Path, metavar="CHECKPOINT", help="score `lenet train` runs"
+    )
     args = parser.parse_args()
+    if args.score:
+        print(score(args.score, args.data))
+        return
     if args.figure:
         name, seed, png = args.figure
         (run,) = [

@@ -318,7 +318,8 @@ def test_unknown_activation_and_mode_names():
     with pytest.raises(ValueError, match=r"pooling must be one of .*got 'median'"):
         lenet.LeNet5.modern(pooling="median")
     with pytest.raises(
-        ValueError, match=r"scheme must be one of 'lecun98', 'lecun98-sqrt', 'glorot', got 'he'"
+        ValueError,
+        match=r"scheme must be one of 'lecun98', 'lecun98-sqrt', 'eblearn', 'glorot', got 'he'",
     ):
         lenet.LeNet5().init_parameters(0, "he")
 

@@ -242,6 +242,30 @@ def test_default_initialisation_is_the_paper_recipes():
         assert np.abs(arr).max() > 0.8 * (2.4 / np.sqrt(fan_in)).max(), key
 
 
+@pytest.mark.parametrize("init, scale", [("lecun98-sqrt", 2.4), ("eblearn", 1.0)])
+@pytest.mark.parametrize("seed", [0, 7])
+def test_square_root_starts_span_scale_over_sqrt_fan_in(init, scale, seed):
+    """ "lecun98-sqrt" draws in +-2.4/sqrt(F_i), "eblearn" in +-1/sqrt(F_i) (EBLearn's MNIST
+    demonstration): every parameter within its range, every tensor spread over it."""
+    limits = _fan_in_limits(lenet.LeNet5(seed=seed, dtype=np.float64, init="lecun98"))
+    state = lenet.LeNet5(seed=seed, dtype=np.float64, init=init).state_dict()
+    ratios = {}
+    for key, arr in state.items():
+        ratios[key] = np.abs(arr) / (scale / np.sqrt(2.4 / limits[key]))
+        assert np.all(ratios[key] <= 1), key
+    for key in ("C1.weight", "C3.weight", "C5.weight", "F6.weight", "F6.bias"):
+        assert ratios[key].max() > 0.8, key  # (the 6 to 120 biases of a layer: 0.8**6 is 26 %)
+    subsampling = [ratios[f"{s}.{p}"] for s in ("S2", "S4") for p in ("coefficient", "bias")]
+    assert np.concatenate(subsampling).max() > 0.8  # the 44 of them share the range 1/sqrt(4)
+
+
+def test_eblearn_start_is_the_sqrt_start_scaled_by_1_over_2_4():
+    """The same random draws, scaled: so the two starts differ in their range alone."""
+    sqrt = lenet.LeNet5(seed=5, dtype=np.float64, init="lecun98-sqrt").parameters
+    eblearn = lenet.LeNet5(seed=5, dtype=np.float64, init="eblearn").parameters
+    np.testing.assert_allclose(eblearn, sqrt / 2.4, rtol=1e-12, atol=1e-15)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 12345])
 def test_initial_weights_lie_within_fan_in_limits(seed):
     net = lenet.LeNet5(seed=seed, dtype=np.float64, init="lecun98")

@@ -462,8 +462,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--mu", type=float, help="SDLM: eps_k = eta / (mu + h_kk); paper 0.02")
     train.add_argument(
         "--init",
-        choices=("lecun98", "lecun98-sqrt"),
-        help="paper model: uniform +-2.4/F_i (Appendix A) or +-2.4/sqrt(F_i)",
+        choices=("lecun98", "lecun98-sqrt", "eblearn"),
+        help="paper model: uniform +-2.4/F_i (Appendix A), +-2.4/sqrt(F_i) or +-1/sqrt(F_i) "
+        "(EBLearn's MNIST demonstration)",
     )
     train.add_argument("--momentum", type=float, help="SGD's momentum (default 0)")
     train.add_argument(

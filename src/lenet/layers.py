@@ -41,8 +41,10 @@ ACTIVATIONS: tuple[str, ...] = _core.ACTIVATIONS
 SUBSAMPLING_MODES: tuple[str, ...] = _core.SUBSAMPLING_MODES
 #: "lecun98": Appendix A, uniform in +-2.4/F_i (F_i the fan-in); "lecun98-sqrt": uniform in
 #: +-2.4/sqrt(F_i), which keeps every layer's weighted sums in the squashing function's working
-#: range (a departure from the paper's text: see docs/results.md); "glorot": Keras's default.
-INITIALISATIONS = ("lecun98", "lecun98-sqrt", "glorot")
+#: range (a departure from the paper's text: see docs/results.md); "eblearn": uniform in
+#: +-1/sqrt(F_i), the start of the MNIST demonstration of EBLearn, the C++ library of LeCun's
+#: group (docs/results.md, the SDLM study); "glorot": Keras's default.
+INITIALISATIONS = ("lecun98", "lecun98-sqrt", "eblearn", "glorot")
 #: How ``LeNet5()`` and a layer's ``init_parameters`` start unless told otherwise: the paper
 #: recipe's +-2.4/sqrt(F_i) (the literal Appendix A reading, "lecun98", sits at chance).
 DEFAULT_INIT = "lecun98-sqrt"
@@ -101,6 +103,9 @@ def _format_shape(shape: tuple) -> str:
 
 
 def _lecun_limit(fan_in: np.ndarray | int, scheme: str) -> Any:
+    """The half-width of the uniform start of a unit with `fan_in` inputs."""
+    if scheme == "eblearn":
+        return 1.0 / np.sqrt(fan_in)
     return INIT_LIMIT / (np.sqrt(fan_in) if scheme == "lecun98-sqrt" else fan_in)
 
 
@@ -576,8 +581,8 @@ class Convolution(Layer):
 
     def init_parameters(self, rng: np.random.Generator, scheme: str = DEFAULT_INIT) -> None:
         """``"lecun98"``: weights and biases uniform in +-2.4/F_i, F_i the fan-in of the map's
-        units (Appendix A); ``"lecun98-sqrt"``: +-2.4/sqrt(F_i). ``"glorot"``: Glorot-uniform
-        weights, zero biases (Keras)."""
+        units (Appendix A); ``"lecun98-sqrt"``: +-2.4/sqrt(F_i); ``"eblearn"``: +-1/sqrt(F_i).
+        ``"glorot"``: Glorot-uniform weights, zero biases (Keras)."""
         _check_choice("scheme", scheme, INITIALISATIONS)
         w, b = self.params["weight"], self.params["bias"]
         if scheme != "glorot":
@@ -687,10 +692,10 @@ class Subsampling(Layer):
 
     def init_parameters(self, rng: np.random.Generator, scheme: str = DEFAULT_INIT) -> None:
         """Coefficient and bias uniform in +-2.4/F_i with fan-in F_i = 4 (Appendix A), or
-        +-2.4/sqrt(4) for "lecun98-sqrt"; "glorot" uses the Appendix A range too (the modern
-        variant has no trainable subsampling)."""
+        +-2.4/sqrt(4) for "lecun98-sqrt", +-1/sqrt(4) for "eblearn"; "glorot" uses the Appendix
+        A range too (the modern variant has no trainable subsampling)."""
         _check_choice("scheme", scheme, INITIALISATIONS)
-        limit = _lecun_limit(4, "lecun98-sqrt" if scheme == "lecun98-sqrt" else "lecun98")
+        limit = _lecun_limit(4, "lecun98" if scheme == "glorot" else scheme)
         for arr in self.params.values():
             arr[...] = rng.uniform(-1, 1, arr.shape) * limit
 
@@ -781,8 +786,8 @@ class FullConnection(Layer):
 
     def init_parameters(self, rng: np.random.Generator, scheme: str = DEFAULT_INIT) -> None:
         """``"lecun98"``: uniform in +-2.4/in_features (Appendix A), biases too;
-        ``"lecun98-sqrt"``: +-2.4/sqrt(in_features). ``"glorot"``: Glorot-uniform weights,
-        zero biases."""
+        ``"lecun98-sqrt"``: +-2.4/sqrt(in_features); ``"eblearn"``: +-1/sqrt(in_features).
+        ``"glorot"``: Glorot-uniform weights, zero biases."""
         _check_choice("scheme", scheme, INITIALISATIONS)
         w, b = self.params["weight"], self.params["bias"]
         if scheme != "glorot":
