@@ -309,3 +309,76 @@ def test_distort_rejects_bad_inputs(images, rng, error, words):
 def test_affine_transform_rejects(kwargs, words):
     with pytest.raises(ValueError, match=words.replace("(", r"\(").replace(")", r"\)")):
         D.affine_transform(np.zeros((2, 1, 8, 8)), **kwargs)
+
+
+# ------------------------------------------------------------------------------------------
+# Given draws, ranges times a strength, and the paper's fixed distorted set
+# ------------------------------------------------------------------------------------------
+
+
+def test_distort_is_distort_by_its_generators_draws(digits):
+    u = np.random.default_rng(4).uniform(-1, 1, size=(len(digits), 5))
+    ranges = {**D.DISTORTION_RANGES, "max_shift": 1.0, "max_shear": 0.1}
+    expected = D.distort_by(digits, u, ranges)
+    got = D.distort(digits, np.random.default_rng(4), max_shift=1.0, max_shear=0.1)
+    assert np.array_equal(got, expected)
+
+
+@pytest.mark.parametrize("strength", [0.25, 0.5, 1.0, 2.0])
+def test_strength_scales_every_range(strength):
+    ranges = D.distortion_ranges(strength)
+    assert set(ranges) == set(D.DISTORTION_RANGES)
+    for key, value in ranges.items():
+        assert value == pytest.approx(strength * D.DISTORTION_RANGES[key])
+    assert D.distortion_ranges(1.0) == D.DISTORTION_RANGES  # strength 1 is distort's default
+
+
+@pytest.mark.parametrize(
+    "draws, words",
+    [
+        (np.zeros((3, 5)), r"draws must be 24 rows of 5 numbers .*shape \(3, 5\)"),
+        (np.zeros((24, 4)), r"draws must be 24 rows .*shape \(24, 4\)"),
+        (np.full((24, 5), 1.5), r"numbers in \[-1, 1\]"),
+        (np.full((24, 5), np.nan), r"numbers in \[-1, 1\]"),
+    ],
+)
+def test_distort_by_refuses_bad_draws(digits32, draws, words):
+    with pytest.raises(ValueError, match=words):
+        D.distort_by(digits32, draws)
+
+
+@pytest.mark.parametrize("copies", [1, 3, 9])
+def test_each_pass_shows_every_image_once_and_its_versions_in_turn(digits32, copies):
+    n = len(digits32)
+    pool = D.DistortedCopies(n, copies, np.random.default_rng(2))
+    indices = np.random.default_rng(3).permutation(n)
+    shown = np.stack([pool.versions(indices, epoch) for epoch in range(copies + 1)])
+    assert shown.min() == 0 and shown.max() == copies
+    # over copies + 1 passes, each image is shown as each of its versions exactly once
+    assert all(sorted(column) == list(range(copies + 1)) for column in shown.T)
+    # the same version again copies + 1 passes later
+    assert np.array_equal(pool.versions(indices, 1), pool.versions(indices, copies + 2))
+
+
+def test_fixed_copies_are_the_same_images_whenever_shown(digits32):
+    n, copies = len(digits32), 4
+    pool = D.DistortedCopies(n, copies, np.random.default_rng(5), strength=0.5)
+    indices = np.arange(n)
+    for epoch in range(copies + 1):
+        images, versions = pool.images(digits32, indices, epoch), pool.versions(indices, epoch)
+        again = pool.images(digits32, indices[::-1], epoch + copies + 1)[::-1]
+        assert np.array_equal(images, again)  # in another order, copies + 1 passes later
+        originals = versions == 0
+        assert np.array_equal(images[originals], digits32[originals])  # version 0: untouched
+        for i in np.flatnonzero(~originals):
+            draws = pool.draws[versions[i] - 1, i][None]
+            made = D.distort_by(digits32[i : i + 1], draws, D.distortion_ranges(0.5))
+            assert np.array_equal(images[i : i + 1], made)
+            assert not np.array_equal(images[i], digits32[i])
+
+
+def test_about_one_original_in_copies_plus_one_per_pass():
+    n, copies = 60_000, 9
+    pool = D.DistortedCopies(n, copies, np.random.default_rng(0))
+    share = np.mean(pool.versions(np.arange(n), 7) == 0)
+    assert abs(share - 0.1) < 4 * np.sqrt(0.1 * 0.9 / n)  # 4 standard errors

@@ -67,6 +67,10 @@ def test_train_without_a_recipe_uses_the_papers(monkeypatch):
         ("preprocessing", "zca", "preprocessing must be one of"),
         ("init", "he", "init must be one of"),
         ("distort", "yes", "distort must be True or False"),
+        ("distort_copies", -1, "distort_copies must be a whole number >= 0, got -1"),
+        ("distort_copies", 2.5, "distort_copies must be a whole number"),
+        ("distort_strength", 0, "distort_strength must be a number in"),
+        ("distort_strength", 7.0, "distort_strength must be a number in"),
         ("curvature_patterns", 0, "curvature_patterns must be a whole number >= 1"),
     ],
 )
@@ -90,6 +94,8 @@ def test_bad_settings_are_refused_naming_them(setting, value, words):
         (dict(optimizer="adam", momentum=0.9), "momentum"),
         (dict(lr_decay=0.5), "lr_decay"),
         (dict(j=10.0), "j"),
+        (dict(distort_copies=9), "distort_copies"),
+        (dict(distort_strength=0.5), "distort_strength"),
     ],
 )
 def test_settings_that_do_not_apply_are_refused(changes, setting):

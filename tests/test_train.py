@@ -94,14 +94,23 @@ def test_training_learns_a_simple_task(tmp_path):
     assert history[-1]["test_error"] < 0.1  # chance is 0.5
 
 
-@pytest.mark.parametrize("name", list(RECIPES))
+#: The recipes, and the paper's with new distortions every pass or its fixed distorted set:
+#: every random choice is a function of the seed alone, so all of them resume to the same bits.
+RESUMED = {
+    **RECIPES,
+    "paper-sdlm-distorted": replace(RECIPES["paper-sdlm"], distort=True),
+    "paper-sdlm-fixed-copies": replace(RECIPES["paper-sdlm"], distort=True, distort_copies=3),
+}
+
+
+@pytest.mark.parametrize("name", list(RESUMED))
 @pytest.mark.parametrize(
     "stop_at,fused", [(1, False), (5, False), (9, False), (1, True), (2, True), (3, True)]
 )
 def test_interrupt_and_resume_give_the_same_bits(tmp_path, monkeypatch, name, stop_at, fused):
     """Interrupted (at the stop_at-th look for Ctrl-C: per step layer by layer, per chunk of
     steps on the fused path) and resumed, a run ends with the bits of an uninterrupted one."""
-    recipe = RECIPES[name]
+    recipe = RESUMED[name]
     data, test = tiny_data(), tiny_data(16, seed=1)
     straight = make_net(recipe)
     train(straight, data, test, recipe, out=tmp_path / "a", progress=False, echo=None)
@@ -353,3 +362,19 @@ def test_only_networks_a_config_describes_are_checkpointed(tmp_path):
     for net in (lenet.LeNet5(), lenet.LeNet5.modern(input_size=32, activation="relu")):
         rebuilt = lenet.model.build_network(lenet.model.network_config(net))
         assert rebuilt.variant == net.variant and rebuilt.summary() == net.summary()
+
+
+def test_the_fixed_set_and_the_strength_change_what_is_shown():
+    """distort_copies and distort_strength reach the pass: each gives other bits, and the same
+    recipe twice the same."""
+    data = tiny_data()
+
+    def trained(**changes):
+        recipe = Recipe(passes=2, distort=True, curvature_patterns=10, **changes)
+        net = make_net(recipe)
+        train(net, data, None, recipe, progress=False, echo=None)
+        return net.parameters
+
+    fresh, fixed, mild = trained(), trained(distort_copies=9), trained(distort_strength=0.5)
+    assert np.array_equal(fixed, trained(distort_copies=9))
+    assert not np.array_equal(fresh, fixed) and not np.array_equal(fresh, mild)

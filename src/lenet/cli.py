@@ -53,6 +53,8 @@ _RECIPE_OPTIONS = (
     "passes",
     "lr",
     "distort",
+    "distort_copies",
+    "distort_strength",
     "seed",
     "activation",
     "pooling",
@@ -457,7 +459,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--distort",
         action="store_const",
         const=True,
-        help="random affine distortions of every training image, every pass",
+        help="random affine distortions of the training images (Section III.C)",
+    )
+    train.add_argument(
+        "--distort-copies",
+        type=int,
+        metavar="N",
+        help="with --distort: 0 (default) new distortions every pass; N: the paper's scheme, N "
+        "distorted copies of each image made once beside it (the paper: 9), shown in turn",
+    )
+    train.add_argument(
+        "--distort-strength",
+        type=float,
+        metavar="S",
+        help="with --distort: the distortions' ranges times S (default 1: shift 2 px, scale "
+        "and squeeze 15 %%, shear 0.3)",
     )
     train.add_argument("--mu", type=float, help="SDLM: eps_k = eta / (mu + h_kk); paper 0.02")
     train.add_argument(

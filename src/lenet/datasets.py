@@ -110,9 +110,13 @@ __all__ = [
     "DatasetError",
     "DatasetNotFoundError",
     "PREPROCESSING",
+    "DISTORTION_RANGES",
+    "DistortedCopies",
     "affine_transform",
     "data_dirs",
     "distort",
+    "distort_by",
+    "distortion_ranges",
     "load_cifar10",
     "load_fashion_mnist",
     "load_mnist",
@@ -1168,6 +1172,11 @@ def _float_images(images: ArrayLike) -> np.ndarray:
     return images
 
 
+#: The half-ranges of ``distort``'s random affine maps (the paper gives none): translation in
+#: pixels, scale and squeeze as fractions, horizontal shear as x-shift per y-pixel.
+DISTORTION_RANGES = {"max_shift": 2.0, "max_scale": 0.15, "max_squeeze": 0.15, "max_shear": 0.3}
+
+
 def affine_transform(
     images: np.ndarray,
     tx: ArrayLike = 0.0,
@@ -1266,18 +1275,19 @@ def distort(
     images: np.ndarray,
     rng: np.random.Generator,
     *,
-    max_shift: float = 2.0,
-    max_scale: float = 0.15,
-    max_squeeze: float = 0.15,
-    max_shear: float = 0.3,
+    max_shift: float = DISTORTION_RANGES["max_shift"],
+    max_scale: float = DISTORTION_RANGES["max_scale"],
+    max_squeeze: float = DISTORTION_RANGES["max_squeeze"],
+    max_shear: float = DISTORTION_RANGES["max_shear"],
     background: ArrayLike | None = None,
 ) -> np.ndarray:
     """Random planar affine distortions of (N, C, H, W) float images (Section III.C).
 
     The paper enlarged the training set with distorted copies: "horizontal and vertical
     translation, scaling, squeezing (simultaneous horizontal compression and vertical
-    elongation, or the reverse) and horizontal shearing", without giving ranges. Ours: each
-    image gets its own map (``affine_transform``) about its centre with
+    elongation, or the reverse) and horizontal shearing", without giving ranges. Ours
+    (``DISTORTION_RANGES``): each image gets its own map (``affine_transform``) about its
+    centre with
 
     * translation tx, ty uniform in [-max_shift, max_shift] pixels,
     * scale uniform in [1 - max_scale, 1 + max_scale],
@@ -1285,18 +1295,60 @@ def distort(
     * horizontal shear uniform in [-max_shear, max_shear] (x += shear * y).
 
     The draws are ``u = rng.uniform(-1, 1, size=(N, 5))``, columns tx, ty, scale, squeeze, shear
-    (each times its range), so the same generator state gives the same output, and a range of
-    0 leaves that parameter at its identity value. Sampling is bilinear by inverse mapping;
-    pixels from outside the image take ``background`` (default: each image's minimum, -0.1 for
-    the paper's preprocessing). Returns a new array of the input's shape and dtype. Vectorised
-    over the batch (in chunks of 65,536 pixels, 64 images of 32x32, which keeps the
-    temporaries in cache).
+    (each times its range; ``distort_by(images, u)`` applies given draws), so the same
+    generator state gives the same output, and a range of 0 leaves that parameter at its
+    identity value. Sampling is bilinear by inverse mapping; pixels from outside the image
+    take ``background`` (default: each image's minimum, -0.1 for the paper's preprocessing).
+    Returns a new array of the input's shape and dtype. Vectorised over the batch (in chunks
+    of 65,536 pixels, 64 images of 32x32, which keeps the temporaries in cache).
     """
     if not isinstance(rng, np.random.Generator):
         raise TypeError(
             f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
             f"not {type(rng).__name__}"
         )
+    ranges = _distortion_ranges(max_shift, max_scale, max_squeeze, max_shear)
+    images = _float_images(images)
+    u = rng.uniform(-1.0, 1.0, size=(images.shape[0], 5))
+    return distort_by(images, u, ranges, background)
+
+
+def distort_by(
+    images: np.ndarray,
+    draws: np.ndarray,
+    ranges: dict[str, float] = DISTORTION_RANGES,
+    background: ArrayLike | None = None,
+) -> np.ndarray:
+    """The distortions of ``distort`` that the (N, 5) `draws` in [-1, 1] choose (columns tx,
+    ty, scale, squeeze, shear, each times its range in `ranges`, keyed as
+    ``DISTORTION_RANGES``): a fixed set of distorted copies is a fixed array of draws."""
+    ranges = _distortion_ranges(**ranges)
+    images = _float_images(images)
+    u = np.asarray(draws, dtype=np.float64)
+    if u.shape != (images.shape[0], 5) or not np.all(np.abs(u) <= 1):
+        raise ValueError(
+            f"draws must be {images.shape[0]} rows of 5 numbers in [-1, 1] (one row per "
+            f"image), got an array of shape {u.shape}"
+        )
+    return affine_transform(
+        images,
+        tx=ranges["max_shift"] * u[:, 0],
+        ty=ranges["max_shift"] * u[:, 1],
+        scale=1.0 + ranges["max_scale"] * u[:, 2],
+        squeeze=1.0 + ranges["max_squeeze"] * u[:, 3],
+        shear=ranges["max_shear"] * u[:, 4],
+        background=background,
+    )
+
+
+def distortion_ranges(strength: float) -> dict[str, float]:
+    """``DISTORTION_RANGES``, each times `strength` (1: ours; 0.5: half as strong)."""
+    return {key: strength * value for key, value in DISTORTION_RANGES.items()}
+
+
+def _distortion_ranges(
+    max_shift: float, max_scale: float, max_squeeze: float, max_shear: float
+) -> dict[str, float]:
     ranges = {
         "max_shift": max_shift,
         "max_scale": max_scale,
@@ -1315,14 +1367,35 @@ def distort(
             raise ValueError(
                 f"{key} must be below 1 (a factor 1 - {key} must stay positive), got {ranges[key]}"
             )
-    images = _float_images(images)
-    u = rng.uniform(-1.0, 1.0, size=(images.shape[0], 5))
-    return affine_transform(
-        images,
-        tx=ranges["max_shift"] * u[:, 0],
-        ty=ranges["max_shift"] * u[:, 1],
-        scale=1.0 + ranges["max_scale"] * u[:, 2],
-        squeeze=1.0 + ranges["max_squeeze"] * u[:, 3],
-        shear=ranges["max_shear"] * u[:, 4],
-        background=background,
-    )
+    return ranges
+
+
+class DistortedCopies:
+    """The paper's enlarged training set (Section III.C): `copies` distorted versions of each
+    of `n` images, made once, beside the originals (the paper: 9, so 540,000 distortions of
+    60,000 images). ``versions(indices, epoch)`` says which version pass `epoch` shows of each
+    image: 0 the original, c the c-th copy, an image's copies + 1 versions in turn from a
+    random first one, so that every pass shows about one original in copies + 1. A copy's
+    distortion is a fixed row of draws (``distort_by``), so it is the same image whenever it
+    is shown; the images themselves are made when a pass needs them.
+    """
+
+    def __init__(
+        self, n: int, copies: int, rng: np.random.Generator, strength: float = 1.0
+    ) -> None:
+        self.copies, self.strength = copies, strength
+        self.draws = rng.uniform(-1.0, 1.0, size=(copies, n, 5))
+        self.first = rng.integers(0, copies + 1, size=n)
+
+    def versions(self, indices: np.ndarray, epoch: int) -> np.ndarray:
+        return (self.first[indices] + epoch) % (self.copies + 1)
+
+    def images(self, x: np.ndarray, indices: np.ndarray, epoch: int) -> np.ndarray:
+        """The versions pass `epoch` shows of images ``x[indices]``."""
+        out = _float_images(x[indices])  # (fancy indexing made a copy)
+        version = self.versions(indices, epoch)
+        copied = np.flatnonzero(version)
+        if len(copied):
+            draws = self.draws[version[copied] - 1, indices[copied]]
+            out[copied] = distort_by(out[copied], draws, distortion_ranges(self.strength))
+        return out

@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from . import checks, paper
-from .datasets import PREPROCESSING
+from .datasets import DISTORTION_RANGES, PREPROCESSING
 from .layers import ACTIVATIONS, DEFAULT_INIT, INITIALISATIONS, SUBSAMPLING_MODES
 from .losses import DEFAULT_J, LOSSES
 from .optim import SGD, Adam, Optimizer, RMSprop
@@ -63,6 +63,8 @@ class Recipe:
     batch_size: int = 1
     passes: int = paper.PASSES  # passes over the training set (epochs)
     distort: bool = False
+    distort_copies: int = 0  # 0: new distortions every pass; n: n copies made once (the paper: 9)
+    distort_strength: float = 1.0  # the ranges of lenet.datasets.DISTORTION_RANGES times this
     seed: int = 0
     curvature_patterns: int = paper.CURVATURE_PATTERNS  # SDLM only: h_kk's patterns per pass
     mu: float = 0.5  # SDLM only: eps_k = eta / (mu + h_kk); the paper's is 0.02
@@ -105,7 +107,7 @@ class Recipe:
 
 #: Settings that apply only to some runs: setting -> (the setting it depends on, the values of
 #: that setting under which it applies, what holds otherwise).
-_APPLIES_WHEN: dict[str, tuple[str, tuple[str, ...], str]] = {
+_APPLIES_WHEN: dict[str, tuple[str, tuple[Any, ...], str]] = {
     "activation": ("model", ("modern",), "the paper's LeNet-5 squashes with 1.7159 tanh(2a/3)"),
     "pooling": ("model", ("modern",), "the paper's LeNet-5 subsamples by trainable 2x2 sums"),
     "init": ("model", ("paper",), "the modern variant starts from Glorot-uniform weights"),
@@ -118,6 +120,8 @@ _APPLIES_WHEN: dict[str, tuple[str, tuple[str, ...], str]] = {
         "SDLM follows the paper's schedule of eta",
     ),
     "j": ("loss", ("discriminative",), "j is the constant of loss (9)"),
+    "distort_copies": ("distort", (True,), "the images are not distorted"),
+    "distort_strength": ("distort", (True,), "the images are not distorted"),
 }
 
 _DEFAULTS = {f.name: f.default for f in fields(Recipe)}
@@ -129,7 +133,7 @@ def _identity(name: str) -> str:
 
 def _not_applying(
     setting: str, values: Mapping[str, Any]
-) -> tuple[str, tuple[str, ...], str] | None:
+) -> tuple[str, tuple[Any, ...], str] | None:
     """None when ``setting`` applies to the run ``values`` describe, else why not."""
     rule = _APPLIES_WHEN.get(setting)
     if rule is None or values.get(rule[0]) in rule[1]:
@@ -158,6 +162,15 @@ def check_settings(
     checks.whole_number(spell("batch_size"), v["batch_size"], 1)
     checks.whole_number(spell("passes"), v["passes"], 1)
     checks.flag(spell("distort"), v["distort"])
+    checks.whole_number(spell("distort_copies"), v["distort_copies"], 0)
+    checks.real_number(  # so that a scale or squeeze factor 1 - strength * range stays > 0
+        spell("distort_strength"),
+        v["distort_strength"],
+        0,
+        1 / max(DISTORTION_RANGES["max_scale"], DISTORTION_RANGES["max_squeeze"]),
+        low_open=True,
+        high_open=True,
+    )
     checks.whole_number(spell("seed"), v["seed"], 0)
     checks.whole_number(spell("curvature_patterns"), v["curvature_patterns"], 1)
     checks.real_number(spell("mu"), v["mu"], 0, low_open=True)
@@ -184,7 +197,7 @@ def check_settings(
             depends, values_needed, why = rule
             raise ValueError(
                 f"{spell(setting)} applies only when {spell(depends)} is "
-                f"{' or '.join(values_needed)}, and here it is {v[depends]} "
+                f"{' or '.join(map(str, values_needed))}, and here it is {v[depends]} "
                 f"({why}): leave {spell(setting)} out"
             )
 

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from . import datasets
-from .datasets import distort
+from .datasets import DistortedCopies, distort, distortion_ranges
 from .evaluation import evaluate
 from .fused import FusedTrainer, NotFusable
 from .losses import DEFAULT_J, LOSSES, Loss, check_loss, loss_for
@@ -67,6 +67,8 @@ __all__ = [
 #: Images distorted together with one generator (a resumed run regenerates whole chunks), and
 #: run through the fused path in one call (so Ctrl-C is seen at least every chunk).
 DISTORT_CHUNK = 1024
+#: The key, in the place of a pass's number, of the draws of the fixed distorted set.
+COPIES_KEY = 2**32 - 1
 #: A pass whose train or test error is at least this is at chance level (10 classes: 90 %).
 CHANCE_ERROR = 0.85
 
@@ -237,6 +239,7 @@ class _Run:
     echo: Callable[[str], None] | None
     bar: bool
     stop: Any = None
+    copies: DistortedCopies | None = None  # the paper's fixed distorted set (distort_copies)
 
 
 def train(
@@ -282,6 +285,13 @@ def train(
     folder = RunFolder(out, net, optimizer, recipe, len(x)) if out is not None else None
     start = folder.start(resume) if folder is not None else Progress()
     run = _Run(net, optimizer, recipe, steps, x, y, test_data, folder, start, echo, progress)
+    if recipe.distort and recipe.distort_copies:  # made from the seed alone, as a pass's draws
+        run.copies = DistortedCopies(
+            len(x),
+            recipe.distort_copies,
+            _pass_generator(recipe.seed, COPIES_KEY),
+            recipe.distort_strength,
+        )
     try:
         with StopOnInterrupt() as run.stop:
             return _passes(run)
@@ -357,6 +367,15 @@ def _passes(run: _Run) -> list[dict]:
     return history
 
 
+def _distorted(run: _Run, indices: np.ndarray, epoch: int, chunk: int) -> np.ndarray:
+    """What pass `epoch` shows of images ``run.x[indices]``: new distortions, or the versions
+    of the fixed distorted set."""
+    if run.copies is not None:
+        return run.copies.images(run.x, indices, epoch)
+    ranges = distortion_ranges(run.recipe.distort_strength)
+    return distort(run.x[indices], _pass_generator(run.recipe.seed, epoch, chunk), **ranges)
+
+
 def _no_steps() -> dict:
     return {"loss": 0.0, "errors": 0, "seen": 0}
 
@@ -385,9 +404,7 @@ def _one_pass(run: _Run, epoch: int, first: int, running: dict) -> int:
             end = run.steps.steps_until(step, min(steps, (index + 1) * chunk // batch))
             if recipe.distort:  # this chunk's images, distorted, in the pass's order
                 if distorted[0] != index:
-                    images = distort(
-                        run.x[order[lo : lo + chunk]], _pass_generator(recipe.seed, epoch, index)
-                    )
+                    images = _distorted(run, order[lo : lo + chunk], epoch, index)
                     distorted = (index, images, run.y[order[lo : lo + len(images)]])
                 _, images, labels = distorted
                 positions = np.arange(step * batch - lo, min(end * batch, n) - lo)
