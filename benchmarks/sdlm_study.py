@@ -47,11 +47,19 @@ from lenet.sdlm import SDLM
 HERE = Path(__file__).resolve().parent
 VALIDATION = 10_000  # the last images of the training set
 
+#: What every configuration changes: the paper recipe as it was when the study began (its start
+#: +-2.4/sqrt(F_i); EBLearn's +-1/sqrt(F_i) is the default since, chosen by this study).
+STUDY_BASE = replace(lenet.RECIPES["paper"], init="lecun98-sqrt")
+
 #: name -> (what it changes, Recipe fields, study-only settings). The study-only settings are
 #: SDLM variants tried here before any becomes a recipe field: "h_floor" (h_kk never below it),
 #: "mu_per_layer" (layer -> mu), "dtype".
 CONFIGS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
-    "default": ("today's default: +-2.4/sqrt(F_i), mu 0.5, loss (8)", {}, {}),
+    "default": (
+        "the default before this study: +-2.4/sqrt(F_i), mu 0.5, loss (8)",
+        {},
+        {},
+    ),
     "paper-mu": ("the paper's mu, 0.02", {"mu": 0.02}, {}),
     "paper-mu-f64": ("mu 0.02, trained in float64", {"mu": 0.02}, {"dtype": "float64"}),
     "eblearn": ("EBLearn's +-1/sqrt(F_i) start, mu 0.02", {"mu": 0.02, "init": "eblearn"}, {}),
@@ -69,6 +77,38 @@ CONFIGS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
         {"mu_per_layer": {"C5": 0.5}},
     ),
     "eblearn-mu0.5": ("EBLearn's +-1/sqrt(F_i) start, mu 0.5", {"init": "eblearn"}, {}),
+    "eblearn-mu0.25": (
+        "EBLearn's +-1/sqrt(F_i) start, mu 0.25",
+        {"init": "eblearn", "mu": 0.25},
+        {},
+    ),
+    "eblearn-mu1": ("EBLearn's +-1/sqrt(F_i) start, mu 1.0", {"init": "eblearn", "mu": 1.0}, {}),
+    # the distortions, from the best start above (EBLearn's, mu 0.5)
+    "eb-distort": (
+        "eblearn-mu0.5, new distortions every pass",
+        {"init": "eblearn", "distort": True},
+        {},
+    ),
+    "eb-distort-mild": (
+        "eblearn-mu0.5, new distortions every pass, half the ranges",
+        {"init": "eblearn", "distort": True, "distort_strength": 0.5},
+        {},
+    ),
+    "eb-distort-quarter": (
+        "eblearn-mu0.5, new distortions every pass, a quarter of the ranges",
+        {"init": "eblearn", "distort": True, "distort_strength": 0.25},
+        {},
+    ),
+    "eb-copies9": (
+        "eblearn-mu0.5, the paper's fixed set: 9 distorted copies of each image",
+        {"init": "eblearn", "distort": True, "distort_copies": 9},
+        {},
+    ),
+    "eb-copies9-mild": (
+        "eblearn-mu0.5, 9 fixed distorted copies of each image, half the ranges",
+        {"init": "eblearn", "distort": True, "distort_copies": 9, "distort_strength": 0.5},
+        {},
+    ),
 }
 DEFAULT_GRID = list(CONFIGS)
 
@@ -114,16 +154,6 @@ class StudiedSDLM(SDLM):
         return {"pass": index + 1, "eta": self.lr, "layers": layers}
 
 
-def _network(init: str, seed: int, dtype: str) -> lenet.LeNet5:
-    if init == "eblearn":  # uniform in +-1/sqrt(F_i): +-2.4/sqrt(F_i) scaled by 1/2.4
-        net = lenet.LeNet5(seed=seed, dtype=dtype, init="lecun98-sqrt")
-        for layer in net.layers:
-            for value in layer.params.values():
-                value *= 1 / 2.4
-        return net
-    return lenet.LeNet5(seed=seed, dtype=dtype, init=init)
-
-
 def one_run(job: tuple[str, int, int, str, str]) -> dict:
     """Train one configuration with one seed; returns its record (and saves its checkpoint).
     A run that fails is recorded with its error, and the study goes on."""
@@ -142,18 +172,15 @@ def one_run(job: tuple[str, int, int, str, str]) -> dict:
 def _train(name: str, seed: int, passes: int, data: str, runs: str) -> dict:
     lenet.set_num_threads(1)
     _, changes, study = CONFIGS[name]
-    init = changes.get("init", lenet.RECIPES["paper"].init)
-    recipe = replace(
-        lenet.RECIPES["paper"],
-        **{k: v for k, v in changes.items() if k != "init"},
-        passes=passes,
-        seed=seed,
-    )
+    recipe = replace(STUDY_BASE, **changes, passes=passes, seed=seed)
+    init = recipe.init
     dtype = study.get("dtype", "float32")
     (xtr, ytr), _ = load_mnist(data)
     x = preprocess(xtr, dtype=dtype)
     split = len(x) - VALIDATION
-    net = _network(init, seed, dtype)
+    # (the first grid's two "eblearn" configurations, before the library had init="eblearn",
+    # drew the +-2.4/sqrt(F_i) start and scaled it by 1/2.4: the same distribution)
+    net = lenet.LeNet5(seed=seed, dtype=dtype, init=init)
     optimizer = StudiedSDLM(net, recipe.mu, study.get("h_floor", 0.0), study.get("mu_per_layer"))
     started = time.perf_counter()
     history = lenet.train(

@@ -198,7 +198,6 @@ def _exploding_recipe() -> Recipe:
         lr_decay=1e6,
         batch_size=2,
         passes=3,
-        init="lecun98-sqrt",
     )
 
 

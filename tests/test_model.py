@@ -13,7 +13,7 @@ import pytest
 import lenet
 from lenet import reference as R
 from lenet.cli import main
-from lenet.layers import Convolution, FullConnection, RBFOutput, Subsampling
+from lenet.layers import DEFAULT_INIT, Convolution, FullConnection, RBFOutput, Subsampling
 
 from conftest import (
     DTYPE_IDS,
@@ -229,17 +229,14 @@ def _fan_in_limits(net):
 
 
 def test_default_initialisation_is_the_paper_recipes():
-    """LeNet5() starts as the paper recipe does (+-2.4/sqrt(F_i)), so that lenet.train(net, ...)
-    with the default recipe trains; the literal Appendix A range stays init="lecun98"."""
-    default, sqrt = lenet.LeNet5(seed=3), lenet.LeNet5(seed=3, init="lecun98-sqrt")
-    assert np.array_equal(default.parameters, sqrt.parameters)
-    literal = lenet.LeNet5(seed=3, init="lecun98")
-    assert not np.array_equal(default.parameters, literal.parameters)
-    limits = _fan_in_limits(lenet.LeNet5(seed=3, dtype=np.float64, init="lecun98"))
-    for key, arr in lenet.LeNet5(seed=3, dtype=np.float64).state_dict().items():
-        fan_in = 2.4 / limits[key]
-        assert np.all(np.abs(arr) <= 2.4 / np.sqrt(fan_in)), key
-        assert np.abs(arr).max() > 0.8 * (2.4 / np.sqrt(fan_in)).max(), key
+    """LeNet5() starts as the paper recipe does (+-1/sqrt(F_i), EBLearn's start), so that
+    lenet.train(net, ...) with the default recipe trains; the literal Appendix A range stays
+    init="lecun98"."""
+    assert lenet.Recipe().init == DEFAULT_INIT == "eblearn"
+    default, eblearn = lenet.LeNet5(seed=3), lenet.LeNet5(seed=3, init="eblearn")
+    assert np.array_equal(default.parameters, eblearn.parameters)
+    for other in ("lecun98", "lecun98-sqrt"):
+        assert not np.array_equal(default.parameters, lenet.LeNet5(seed=3, init=other).parameters)
 
 
 @pytest.mark.parametrize("init, scale", [("lecun98-sqrt", 2.4), ("eblearn", 1.0)])

@@ -33,10 +33,10 @@ def test_the_default_recipe_is_the_papers():
         1,
         20,
     )
-    assert (paper.init, paper.mu) == ("lecun98-sqrt", 0.5)  # the two departures
+    assert (paper.init, paper.mu) == ("eblearn", 0.5)  # the two departures
     literal = RECIPES["literal"]
     assert (literal.init, literal.mu) == ("lecun98", 0.02)
-    assert replace(literal, init="lecun98-sqrt", mu=0.5) == paper
+    assert replace(literal, init="eblearn", mu=0.5) == paper
 
 
 def test_train_without_a_recipe_uses_the_papers(monkeypatch):
@@ -110,7 +110,7 @@ def test_the_config_records_only_what_applies():
     paper = Recipe().config()
     for setting in ("activation", "pooling", "momentum", "lr_decay", "j"):
         assert setting not in paper
-    assert paper["init"] == "lecun98-sqrt" and paper["mu"] == 0.5
+    assert paper["init"] == "eblearn" and paper["mu"] == 0.5
     seed = RECIPES["seed"].config()
     for setting in ("init", "mu", "curvature_patterns", "momentum", "j"):
         assert setting not in seed
