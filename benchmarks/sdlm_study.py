@@ -48,7 +48,8 @@ HERE = Path(__file__).resolve().parent
 VALIDATION = 10_000  # the last images of the training set
 
 #: What every configuration changes: the paper recipe as it was when the study began (its start
-#: +-2.4/sqrt(F_i); EBLearn's +-1/sqrt(F_i) is the default since, chosen by this study).
+#: +-2.4/sqrt(F_i), its distortions' full ranges; the defaults since, EBLearn's +-1/sqrt(F_i)
+#: and half the ranges, were chosen by this study).
 STUDY_BASE = replace(lenet.RECIPES["paper"], init="lecun98-sqrt")
 
 #: name -> (what it changes, Recipe fields, study-only settings). The study-only settings are
@@ -172,6 +173,8 @@ def one_run(job: tuple[str, int, int, str, str]) -> dict:
 def _train(name: str, seed: int, passes: int, data: str, runs: str) -> dict:
     lenet.set_num_threads(1)
     _, changes, study = CONFIGS[name]
+    if changes.get("distort"):
+        changes = {"distort_strength": 1.0, **changes}  # the full ranges, as the study began
     recipe = replace(STUDY_BASE, **changes, passes=passes, seed=seed)
     init = recipe.init
     dtype = study.get("dtype", "float32")

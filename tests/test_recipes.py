@@ -34,6 +34,7 @@ def test_the_default_recipe_is_the_papers():
         20,
     )
     assert (paper.init, paper.mu) == ("eblearn", 0.5)  # the two departures
+    assert (paper.distort_copies, paper.distort_strength) == (0, 0.5)  # with --distort
     literal = RECIPES["literal"]
     assert (literal.init, literal.mu) == ("lecun98", 0.02)
     assert replace(literal, init="eblearn", mu=0.5) == paper
@@ -95,7 +96,7 @@ def test_bad_settings_are_refused_naming_them(setting, value, words):
         (dict(lr_decay=0.5), "lr_decay"),
         (dict(j=10.0), "j"),
         (dict(distort_copies=9), "distort_copies"),
-        (dict(distort_strength=0.5), "distort_strength"),
+        (dict(distort_strength=1.0), "distort_strength"),
     ],
 )
 def test_settings_that_do_not_apply_are_refused(changes, setting):
@@ -141,6 +142,10 @@ def test_configs_read_back_as_the_same_recipe():
     assert recipe_from_config(old) == RECIPES["paper"]
     # missing settings take their defaults; other keys (the network's) are ignored
     assert recipe_from_config({"model": "paper", "dtype": "float64"}) == Recipe()
+    # distorted runs, written before distort_strength existed, resume with the full ranges
+    assert recipe_from_config({"model": "paper", "distort": True}).distort_strength == 1.0
+    mild = Recipe(distort=True)
+    assert mild.distort_strength == 0.5 and recipe_from_config(mild.config()) == mild
 
 
 def test_recipe_with_resets_what_stops_applying():

@@ -375,6 +375,6 @@ def test_the_fixed_set_and_the_strength_change_what_is_shown():
         train(net, data, None, recipe, progress=False, echo=None)
         return net.parameters
 
-    fresh, fixed, mild = trained(), trained(distort_copies=9), trained(distort_strength=0.5)
+    fresh, fixed, full = trained(), trained(distort_copies=9), trained(distort_strength=1.0)
     assert np.array_equal(fixed, trained(distort_copies=9))
-    assert not np.array_equal(fresh, fixed) and not np.array_equal(fresh, mild)
+    assert not np.array_equal(fresh, fixed) and not np.array_equal(fresh, full)
