@@ -176,14 +176,13 @@ def _train(name: str, seed: int, passes: int, data: str, runs: str) -> dict:
     if changes.get("distort"):
         changes = {"distort_strength": 1.0, **changes}  # the full ranges, as the study began
     recipe = replace(STUDY_BASE, **changes, passes=passes, seed=seed)
-    init = recipe.init
     dtype = study.get("dtype", "float32")
     (xtr, ytr), _ = load_mnist(data)
     x = preprocess(xtr, dtype=dtype)
     split = len(x) - VALIDATION
     # (the first grid's two "eblearn" configurations, before the library had init="eblearn",
     # drew the +-2.4/sqrt(F_i) start and scaled it by 1/2.4: the same distribution)
-    net = lenet.LeNet5(seed=seed, dtype=dtype, init=init)
+    net = lenet.LeNet5(seed=seed, dtype=dtype, init=recipe.init)
     optimizer = StudiedSDLM(net, recipe.mu, study.get("h_floor", 0.0), study.get("mu_per_layer"))
     started = time.perf_counter()
     history = lenet.train(

@@ -362,7 +362,7 @@ def test_each_pass_shows_every_image_once_and_its_versions_in_turn(digits32, cop
 
 def test_fixed_copies_are_the_same_images_whenever_shown(digits32):
     n, copies = len(digits32), 4
-    pool = D.DistortedCopies(n, copies, np.random.default_rng(5), strength=0.5)
+    pool = D.DistortedCopies(n, copies, np.random.default_rng(5), D.distortion_ranges(0.5))
     indices = np.arange(n)
     for epoch in range(copies + 1):
         images, versions = pool.images(digits32, indices, epoch), pool.versions(indices, epoch)

@@ -1307,10 +1307,10 @@ def distort(
             f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
             f"not {type(rng).__name__}"
         )
-    ranges = _distortion_ranges(max_shift, max_scale, max_squeeze, max_shear)
+    ranges = _checked_ranges(max_shift, max_scale, max_squeeze, max_shear)
     images = _float_images(images)
     u = rng.uniform(-1.0, 1.0, size=(images.shape[0], 5))
-    return distort_by(images, u, ranges, background)
+    return _distorted_by(images, u, ranges, background)
 
 
 def distort_by(
@@ -1322,7 +1322,7 @@ def distort_by(
     """The distortions of ``distort`` that the (N, 5) `draws` in [-1, 1] choose (columns tx,
     ty, scale, squeeze, shear, each times its range in `ranges`, keyed as
     ``DISTORTION_RANGES``): a fixed set of distorted copies is a fixed array of draws."""
-    ranges = _distortion_ranges(**ranges)
+    ranges = _checked_ranges(**ranges)
     images = _float_images(images)
     u = np.asarray(draws, dtype=np.float64)
     if u.shape != (images.shape[0], 5) or not np.all(np.abs(u) <= 1):
@@ -1330,6 +1330,13 @@ def distort_by(
             f"draws must be {images.shape[0]} rows of 5 numbers in [-1, 1] (one row per "
             f"image), got an array of shape {u.shape}"
         )
+    return _distorted_by(images, u, ranges, background)
+
+
+def _distorted_by(
+    images: np.ndarray, u: np.ndarray, ranges: dict[str, float], background: ArrayLike | None
+) -> np.ndarray:
+    """``distort_by`` on images, draws and ranges already checked."""
     return affine_transform(
         images,
         tx=ranges["max_shift"] * u[:, 0],
@@ -1346,7 +1353,7 @@ def distortion_ranges(strength: float) -> dict[str, float]:
     return {key: strength * value for key, value in DISTORTION_RANGES.items()}
 
 
-def _distortion_ranges(
+def _checked_ranges(
     max_shift: float, max_scale: float, max_squeeze: float, max_shear: float
 ) -> dict[str, float]:
     ranges = {
@@ -1381,9 +1388,13 @@ class DistortedCopies:
     """
 
     def __init__(
-        self, n: int, copies: int, rng: np.random.Generator, strength: float = 1.0
+        self,
+        n: int,
+        copies: int,
+        rng: np.random.Generator,
+        ranges: dict[str, float] = DISTORTION_RANGES,
     ) -> None:
-        self.copies, self.strength = copies, strength
+        self.copies, self.ranges = copies, _checked_ranges(**ranges)
         self.draws = rng.uniform(-1.0, 1.0, size=(copies, n, 5))
         self.first = rng.integers(0, copies + 1, size=n)
 
@@ -1397,5 +1408,5 @@ class DistortedCopies:
         copied = np.flatnonzero(version)
         if len(copied):
             draws = self.draws[version[copied] - 1, indices[copied]]
-            out[copied] = distort_by(out[copied], draws, distortion_ranges(self.strength))
+            out[copied] = _distorted_by(out[copied], draws, self.ranges, None)
         return out

@@ -238,8 +238,9 @@ class _Run:
     progress: Progress
     echo: Callable[[str], None] | None
     bar: bool
+    ranges: dict[str, float]  # the distortions' ranges (distort_strength)
+    copies: DistortedCopies | None  # the paper's fixed distorted set (distort_copies)
     stop: Any = None
-    copies: DistortedCopies | None = None  # the paper's fixed distorted set (distort_copies)
 
 
 def train(
@@ -284,14 +285,26 @@ def train(
         raise ValueError("resume needs out: the folder holding the run's checkpoint")
     folder = RunFolder(out, net, optimizer, recipe, len(x)) if out is not None else None
     start = folder.start(resume) if folder is not None else Progress()
-    run = _Run(net, optimizer, recipe, steps, x, y, test_data, folder, start, echo, progress)
+    ranges = distortion_ranges(recipe.distort_strength)
+    copies = None
     if recipe.distort and recipe.distort_copies:  # made from the seed alone, as a pass's draws
-        run.copies = DistortedCopies(
-            len(x),
-            recipe.distort_copies,
-            _pass_generator(recipe.seed, COPIES_KEY),
-            recipe.distort_strength,
-        )
+        rng = _pass_generator(recipe.seed, COPIES_KEY)
+        copies = DistortedCopies(len(x), recipe.distort_copies, rng, ranges)
+    run = _Run(
+        net,
+        optimizer,
+        recipe,
+        steps,
+        x,
+        y,
+        test_data,
+        folder,
+        start,
+        echo,
+        progress,
+        ranges,
+        copies,
+    )
     try:
         with StopOnInterrupt() as run.stop:
             return _passes(run)
@@ -372,8 +385,8 @@ def _distorted(run: _Run, indices: np.ndarray, epoch: int, chunk: int) -> np.nda
     of the fixed distorted set."""
     if run.copies is not None:
         return run.copies.images(run.x, indices, epoch)
-    ranges = distortion_ranges(run.recipe.distort_strength)
-    return distort(run.x[indices], _pass_generator(run.recipe.seed, epoch, chunk), **ranges)
+    rng = _pass_generator(run.recipe.seed, epoch, chunk)
+    return distort(run.x[indices], rng, **run.ranges)
 
 
 def _no_steps() -> dict:
