@@ -5,6 +5,8 @@ For each thread count (default 1 and 2) it prints the median of --repeats runs o
   paper b1    a training pass of the paper's LeNet-5 at batch 1 with SDLM (the paper's regime)
   paper b64   a training pass of the paper's LeNet-5 at batch 64 with SGD
   modern b32  a training pass of the seed's modern net (swish, max pooling) at batch 32, RMSprop
+  loops       the learner's own loop, layer by layer from Python: net.forward, the loss,
+              net.backward (no update), for the paper net at batch 64 and the modern at 32
   infer       inference over the 10,000 test images at batch 1,000 (images/s)
   latency     one image through the network (microseconds)
 
@@ -37,7 +39,7 @@ import time
 import numpy as np
 
 import lenet
-from lenet import fused
+from lenet import fused, losses
 from lenet.datasets import DatasetError, DatasetNotFoundError, load_mnist, preprocess
 from lenet.optim import SGD, RMSprop
 from lenet.sdlm import SDLM
@@ -77,6 +79,16 @@ def load(args):
     paper = (preprocess(xtr, "paper"), ytr.astype(np.int64), preprocess(xte, "paper"))
     modern = preprocess(xtr, "raw")
     return source, paper, modern
+
+
+def learner_loop(net, images: np.ndarray, labels: np.ndarray, batch: int, loss: str) -> int:
+    """The loop a learner writes: net.forward, the loss's gradient, net.backward (which fills
+    every layer's parameter gradients and returns the input's), batch after batch."""
+    loss_fn = losses.rbf_penalty if loss == "penalty" else losses.softmax_cross_entropy
+    for lo in range(0, len(images), batch):
+        _, grad = loss_fn(net.forward(images[lo : lo + batch]), labels[lo : lo + batch])
+        net.backward(grad)
+    return len(images)
 
 
 def alternating_medians(fns, repeats: int) -> list[float]:
@@ -164,6 +176,33 @@ def main(argv=None) -> int:
             (lambda: T.train_rmsprop(model32, x_modern[:n], y[:n], 32)) if use_torch else None,
             n,
         )
+        for name, kind, learner, images, batch, loss in (
+            ("paper, batch 64, net.forward + net.backward", "paper", net64, x, 64, "penalty"),
+            (
+                "modern, batch 32, net.forward + net.backward",
+                "modern",
+                modern,
+                x_modern,
+                32,
+                "cross-entropy",
+            ),
+        ):
+            twin = (T.paper_model if kind == "paper" else T.modern_model)(learner)
+            pair(
+                f"{name} (pass)",
+                kind,
+                lambda learner=learner, images=images, batch=batch, loss=loss: learner_loop(
+                    learner, images[:n], y[:n], batch, loss
+                ),
+                (
+                    lambda twin=twin, images=images, batch=batch, loss=loss: T.forward_backward(
+                        twin, images[:n], y[:n], batch, loss
+                    )
+                )
+                if use_torch
+                else None,
+                n,
+            )
         infer_model = T.paper_model(net) if use_torch else None
         pair(
             "inference, batch 1,000 (10,000 images)",

@@ -100,6 +100,11 @@ CONFIGS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
         {"init": "eblearn", "distort": True, "distort_strength": 0.25},
         {},
     ),
+    "eb-distort-mild-mu1": (
+        "EBLearn's start, mu 1.0, new distortions every pass, half the ranges",
+        {"init": "eblearn", "mu": 1.0, "distort": True, "distort_strength": 0.5},
+        {},
+    ),
     "eb-copies9": (
         "eblearn-mu0.5, the paper's fixed set: 9 distorted copies of each image",
         {"init": "eblearn", "distort": True, "distort_copies": 9},

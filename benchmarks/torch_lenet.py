@@ -141,6 +141,20 @@ def _train(
     return len(x)
 
 
+def forward_backward(
+    model: nn.Module, images: np.ndarray, labels: np.ndarray, batch_size: int, loss: str
+) -> int:
+    """A learner's loop without an optimiser: forward, the loss, backward (every parameter's
+    gradient and, like lenet's ``net.backward``, the input's), batch after batch."""
+    x, y = _inputs(images, labels)
+    loss_fn = _LOSSES[loss]
+    for lo in range(0, len(x), batch_size):
+        model.zero_grad(set_to_none=True)
+        batch = x[lo : lo + batch_size].requires_grad_()
+        loss_fn(model(batch), y[lo : lo + batch_size]).backward()
+    return len(x)
+
+
 def train_sgd(
     model: nn.Module,
     images: np.ndarray,

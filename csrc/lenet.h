@@ -108,6 +108,19 @@ struct lenet_optimizer {
     const void *mask; /* 1 trainable, 0 fixed */
 };
 
+/* The images training steps read (network.c). `values`: (samples, the first layer's input
+ * size) of the network's type. Or, when `pixels` is not NULL, uint8 pixels (samples, maps, h, w)
+ * made into input as each image is gathered into its batch: pixel p becomes lut[p] (256 values
+ * of the network's type), with `pad` values lut[0] (a background pixel's) around each map, so
+ * the input is (maps, h + 2 pad, w + 2 pad). A training set then stays a quarter of its float32
+ * size: the paper's preprocessing (Section III.A) done on the way in. */
+struct lenet_images {
+    const void *values;
+    const unsigned char *pixels;
+    const void *lut;
+    int h, w, pad;
+};
+
 /* ---- For the kernels' own sources ---------------------------------------------------
  * LENET_PARALLEL_FOR(work) opens an OpenMP loop over the next `for` (LENET_PARALLEL_FOR_2:
  * over the next two nested loops). `work` estimates the multiply-adds of the whole loop: small
@@ -322,7 +335,7 @@ void LENET_FN(lenet_network_forward)(const struct lenet_layer *layers, int n_lay
 ptrdiff_t LENET_FN(lenet_network_train)(const struct lenet_layer *layers, int n_layers,
                                         real *params, real *grads, ptrdiff_t n_params,
                                         struct lenet_optimizer *opt, int loss, double j,
-                                        const real *images, const int *labels,
+                                        const struct lenet_images *images, const int *labels,
                                         const long long *order, ptrdiff_t count, int batch,
                                         real *workspace, int *batch_labels, double *loss_sum,
                                         long long *errors, int *diverged);

@@ -155,6 +155,29 @@ void LENET_FN(lenet_network_forward)(const struct lenet_layer *layers, int n_lay
     }
 }
 
+/* Sample s of `images` as network input (in_size values) into dst. */
+static void LENET_FN(gather)(const struct lenet_images *images, ptrdiff_t s, ptrdiff_t in_size,
+                             real *dst)
+{
+    if (!images->pixels) {
+        const real *src = (const real *)images->values + s * in_size;
+        for (ptrdiff_t p = 0; p < in_size; p++) dst[p] = src[p];
+        return;
+    }
+    const real *lut = (const real *)images->lut;
+    const int h = images->h, w = images->w, pad = images->pad;
+    const int H = h + 2 * pad, W = w + 2 * pad;
+    const ptrdiff_t maps = in_size / ((ptrdiff_t)H * W);
+    const unsigned char *src = images->pixels + s * maps * h * w;
+    for (ptrdiff_t p = 0; p < in_size; p++) dst[p] = lut[0];
+    for (ptrdiff_t m = 0; m < maps; m++)
+        for (int y = 0; y < h; y++) {
+            const unsigned char *row = src + (m * h + y) * w;
+            real *out = dst + (m * H + y + pad) * W + pad;
+            for (int c = 0; c < w; c++) out[c] = lut[row[c]];
+        }
+}
+
 static double LENET_FN(loss)(int kind, double j, const real *out, const int *labels, int n,
                              int classes, real *grad)
 {
@@ -171,7 +194,7 @@ static double LENET_FN(loss)(int kind, double j, const real *out, const int *lab
 ptrdiff_t LENET_FN(lenet_network_train)(const struct lenet_layer *layers, int n_layers,
                                         real *params, real *grads, ptrdiff_t n_params,
                                         struct lenet_optimizer *opt, int loss, double j,
-                                        const real *images, const int *labels,
+                                        const struct lenet_images *images, const int *labels,
                                         const long long *order, ptrdiff_t count, int batch,
                                         real *workspace, int *batch_labels, double *loss_sum,
                                         long long *errors, int *diverged)
@@ -187,11 +210,8 @@ ptrdiff_t LENET_FN(lenet_network_train)(const struct lenet_layer *layers, int n_
         /* carved for this step's n, exactly as the per-layer path sizes its arrays */
         LENET_FN(carve)(layers, n_layers, n, workspace, x, a, &g0, &g1);
         for (int b = 0; b < n; b++) {
-            const ptrdiff_t s = order[lo + b];
-            const real *src = images + s * in_size;
-            real *dst = x[0] + b * in_size;
-            for (ptrdiff_t p = 0; p < in_size; p++) dst[p] = src[p];
-            batch_labels[b] = labels[s];
+            LENET_FN(gather)(images, order[lo + b], in_size, x[0] + b * in_size);
+            batch_labels[b] = labels[order[lo + b]];
         }
         for (int l = 0; l < n_layers; l++)
             LENET_FN(layer_forward)(&layers[l], params, x[l], n, a[l], x[l + 1]);

@@ -1133,6 +1133,62 @@ def test_preprocess_rejects(args, error, words):
     assert words in str(info.value)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("scheme", D.PREPROCESSING)
+@pytest.mark.parametrize("shape", list(SHAPES), ids=lambda s: "x".join(map(str, s)))
+def test_preprocessed_gives_the_bits_of_preprocess(shape, scheme, dtype):
+    x = np.random.default_rng(1).integers(0, 256, shape, dtype=np.uint8)
+    expected = D.preprocess(x, scheme, dtype)
+    lazy = D.Preprocessed(x, scheme, dtype)
+    assert lazy.shape == expected.shape and len(lazy) == len(expected) and lazy.ndim == 4
+    assert np.array_equal(np.asarray(lazy), expected) and np.asarray(lazy).dtype == dtype
+    picks = np.array([len(x) - 1, 0, 0]) if len(x) else np.array([], np.int64)
+    assert np.array_equal(lazy[picks], expected[picks])
+    assert np.array_equal(np.asarray(lazy[1:3]), expected[1:3])  # a slice stays lazy
+    assert isinstance(lazy[1:3], D.Preprocessed)
+    if len(x):
+        assert np.array_equal(lazy[-1], expected[-1])
+    # the table and padding the C gather uses make the same values
+    assert lazy.lut.dtype == dtype and lazy.lut.shape == (256,)
+    if len(x):
+        p = lazy.pad
+        assert np.array_equal(
+            expected[:, :, p : expected.shape[2] - p, p : expected.shape[3] - p],
+            lazy.lut[lazy.pixels],
+        )
+    assert lazy.nbytes * np.dtype(dtype).itemsize <= expected.nbytes or not len(x)
+
+
+def test_preprocessed_changes_dtype_without_copying_pixels():
+    x = np.random.default_rng(2).integers(0, 256, (3, 28, 28), dtype=np.uint8)
+    lazy = D.Preprocessed(x).astype(np.float64)
+    assert lazy.dtype == np.float64 and np.array_equal(
+        np.asarray(lazy), D.preprocess(x, dtype="float64")
+    )
+    assert np.shares_memory(lazy.pixels, D.Preprocessed(x).pixels)
+
+
+def test_preprocessed_refuses_other_indices():
+    lazy = D.Preprocessed(np.zeros((3, 28, 28), np.uint8))
+    with pytest.raises(IndexError, match="slice, an integer or indices"):
+        lazy[0, 0]
+
+
+@pytest.mark.parametrize(
+    "args, error, words",
+    [
+        ((np.zeros((1, 28, 28), np.uint8), "Paper"), ValueError, "scheme"),
+        ((np.zeros((1, 28, 28), np.float32), "paper"), TypeError, "uint8"),
+        ((np.zeros((28, 28), np.uint8), "paper"), ValueError, "(N, H, W)"),
+        ((np.zeros((1, 28, 28), np.uint8), "paper", np.int32), TypeError, "float32 or float64"),
+    ],
+)
+def test_preprocessed_rejects_what_preprocess_rejects(args, error, words):
+    with pytest.raises(error) as info:
+        D.Preprocessed(*args)
+    assert words in str(info.value)
+
+
 def test_preprocess_rejects_integer_output_dtype():
     with pytest.raises(TypeError, match="float32 or float64"):
         D.preprocess(np.zeros((1, 28, 28), np.uint8), "paper", dtype=np.int32)

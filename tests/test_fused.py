@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import lenet
-from lenet import _core, fused
+from lenet import _core, datasets, fused
 from lenet import reference as R
 from lenet.losses import Loss
 from lenet.optim import SGD, Adam, RMSprop
@@ -115,6 +115,53 @@ def test_fused_training_is_the_same_bits_on_one_and_two_threads(rng, threads):
             results.append((t, batch, net.parameters.copy()))
     assert np.array_equal(results[0][2], results[2][2])
     assert np.array_equal(results[1][2], results[3][2])
+
+
+@pytest.mark.parametrize(
+    "net_name, scheme, size",
+    [("paper", "paper", 28), ("modern-swish-28", "raw", 28), ("modern-relu-avg-32", "unit", 32)],
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("batch", [1, 7])
+def test_training_on_pixels_gives_the_bits_of_training_on_their_input(
+    net_name, scheme, size, dtype, batch, rng, threads
+):
+    """The fused loop's gather (uint8 pixels scaled and padded on the way in) against the
+    same images preprocessed first, and against the per-layer path, on 1 and 2 threads."""
+    pixels = rng.integers(0, 256, (30, size, size), dtype=np.uint8)
+    lr = 1e-5 if scheme == "raw" else 0.01  # raw pixels are 0..255
+    y = rng.integers(0, 10, 30)
+    order = rng.permutation(30)
+    results = []
+    for t in (1, 2):
+        lenet.set_num_threads(t)
+        for images in (
+            datasets.Preprocessed(pixels, scheme, dtype),
+            datasets.preprocess(pixels, scheme, dtype),
+        ):
+            net = NETS[net_name](dtype)
+            opt = SGD(net, lr=lr, momentum=0.9)
+            out = fused.FusedTrainer(net, opt, batch).run(images, y, order)
+            results.append((out, net.parameters.copy()))
+        net = NETS[net_name](dtype)
+        opt = SGD(net, lr=lr, momentum=0.9)
+        loss = "cross-entropy" if net_name != "paper" else "penalty"
+        x = datasets.preprocess(pixels, scheme, dtype)
+        expected = per_layer_steps(net, opt, x[order], y[order], batch, loss)
+        assert results[-1][0][1:3] == expected
+        results.append((None, net.parameters.copy()))
+    for _, params in results[1:]:
+        assert np.array_equal(params, results[0][1])
+    assert results[0][0] == results[1][0] == results[3][0]
+
+
+def test_pixels_with_the_wrong_dtype_are_refused(rng):
+    net = lenet.LeNet5(seed=0)
+    images = datasets.Preprocessed(
+        rng.integers(0, 256, (4, 28, 28), dtype=np.uint8), dtype="float64"
+    )
+    with pytest.raises(ValueError, match=r"float64, the network computes in float32.*astype"):
+        fused.FusedTrainer(net, SGD(net, lr=0.1), 2).run(images, np.arange(4), np.arange(4))
 
 
 def test_fused_modern_training_equals_the_layer_path(rng, threads):
@@ -297,6 +344,17 @@ def test_bad_input_is_refused_with_the_argument_named(rng):
             ValueError,
             "weight offset",
         ),
+    ]
+    pixels = np.zeros((4, 1, 28, 28), np.uint8)
+    lut = datasets.Preprocessed(pixels).lut
+    cases += [
+        (dict(images=pixels.astype(np.float32), lut=lut, pad=2), ValueError, "uint8 array"),
+        (dict(images=pixels[:, 0], lut=lut, pad=2), ValueError, "uint8 array"),
+        (dict(images=pixels, lut=lut, pad=1), ValueError, "padded by 1 make inputs of 900"),
+        (dict(images=pixels, lut=lut, pad=-1), ValueError, "pad must be"),
+        (dict(images=pixels, lut=lut, pad=2.0), ValueError, "pad must be"),
+        (dict(images=pixels, lut=lut[:255], pad=2), ValueError, "lut must hold 256"),
+        (dict(images=pixels, lut=lut[:, None], pad=2), ValueError, "lut must have 1"),
     ]
     for change, error, word in cases:
         with pytest.raises(error, match=word):

@@ -94,6 +94,8 @@ def network_train(
     j: float = ...,
     workspace: Array | None = ...,
     loss_sum: float = ...,
+    lut: ArrayLike | None = ...,
+    pad: int = ...,
 ) -> tuple[int, float, int, bool, int]: ...
 def network_workspace(
     spec: list[dict[str, Any]] | object, params: Array, batch_size: int

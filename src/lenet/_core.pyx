@@ -106,14 +106,21 @@ cdef extern from "lenet.h" nogil:
         void *state1
         void *state2
         const void *mask
+    struct lenet_images:
+        const void *values
+        const unsigned char *pixels
+        const void *lut
+        int h
+        int w
+        int pad
     void lenet_optimizer_update_f32(lenet_optimizer *opt, float *params, const float *grads, Py_ssize_t count)
     void lenet_optimizer_update_f64(lenet_optimizer *opt, double *params, const double *grads, Py_ssize_t count)
     Py_ssize_t lenet_network_workspace_f32(const lenet_layer *layers, int n_layers, int n)
     Py_ssize_t lenet_network_workspace_f64(const lenet_layer *layers, int n_layers, int n)
     void lenet_network_forward_f32(const lenet_layer *layers, int n_layers, const float *params, const float *inp, int n, float *workspace, float *out)
     void lenet_network_forward_f64(const lenet_layer *layers, int n_layers, const double *params, const double *inp, int n, double *workspace, double *out)
-    Py_ssize_t lenet_network_train_f32(const lenet_layer *layers, int n_layers, float *params, float *grads, Py_ssize_t n_params, lenet_optimizer *opt, int loss, double j, const float *images, const int *labels, const long long *order, Py_ssize_t count, int batch, float *workspace, int *batch_labels, double *loss_sum, long long *errors, int *diverged)
-    Py_ssize_t lenet_network_train_f64(const lenet_layer *layers, int n_layers, double *params, double *grads, Py_ssize_t n_params, lenet_optimizer *opt, int loss, double j, const double *images, const int *labels, const long long *order, Py_ssize_t count, int batch, double *workspace, int *batch_labels, double *loss_sum, long long *errors, int *diverged)
+    Py_ssize_t lenet_network_train_f32(const lenet_layer *layers, int n_layers, float *params, float *grads, Py_ssize_t n_params, lenet_optimizer *opt, int loss, double j, const lenet_images *images, const int *labels, const long long *order, Py_ssize_t count, int batch, float *workspace, int *batch_labels, double *loss_sum, long long *errors, int *diverged)
+    Py_ssize_t lenet_network_train_f64(const lenet_layer *layers, int n_layers, double *params, double *grads, Py_ssize_t n_params, lenet_optimizer *opt, int loss, double j, const lenet_images *images, const int *labels, const long long *order, Py_ssize_t count, int batch, double *workspace, int *batch_labels, double *loss_sum, long long *errors, int *diverged)
 
 
 ACTIVATIONS = ("identity", "scaled_tanh", "tanh", "sigmoid", "relu", "swish")
@@ -1123,9 +1130,13 @@ def _run_network_forward(real[::1] typed, _Plan plan, params, x, work, out, int 
 
 
 def network_train(spec, params, grads, optimizer, images, labels, order, batch_size,
-                  loss="penalty", j=1.0, workspace=None, loss_sum=0.0):
+                  loss="penalty", j=1.0, workspace=None, loss_sum=0.0, lut=None, pad=0):
     """Training steps in C over the samples images[order] (labels[order]), batch_size at a
     time: forward, loss, backward into grads, the optimiser's update of params (in place).
+
+    With ``lut`` (256 values of the parameters' dtype), ``images`` are uint8 pixels
+    (N, maps, h, w), each made into input as it is gathered: pixel p gives lut[p], with ``pad``
+    values lut[0] around each map (lenet.datasets.Preprocessed).
 
     ``optimizer`` describes the optimiser (a dict, see lenet.optim.Optimizer.core_state).
     Returns (steps, loss_sum, errors, diverged, step): steps done, `loss_sum` plus the sum over
@@ -1145,9 +1156,12 @@ def network_train(spec, params, grads, optimizer, images, labels, order, batch_s
         raise ValueError(f"loss {loss!r} does not fit a network whose last layer is {last!r}: "
                          "RBF penalties take 'penalty' or 'discriminative', logits 'cross-entropy'")
     cdef double rubbish = _rubbish_constant(j) if loss_kind == LENET_LOSS_DISCRIMINATIVE else 0.0
-    images = _as_array("images", images, dtype, None, "")
-    if images.ndim < 2 or math.prod(images.shape[1:]) != plan.in_size:
-        raise ValueError(f"images must hold samples of {plan.in_size} values each, got shape {_fmt(images.shape)}")
+    if lut is None:
+        images = _as_array("images", images, dtype, None, "")
+        if images.ndim < 2 or math.prod(images.shape[1:]) != plan.in_size:
+            raise ValueError(f"images must hold samples of {plan.in_size} values each, got shape {_fmt(images.shape)}")
+    else:
+        images, lut, pad = _pixel_images(images, lut, pad, dtype, plan.in_size)
     cdef Py_ssize_t n_images = images.shape[0]
     if isinstance(loss_sum, bool) or \
             not isinstance(loss_sum, (int, float, np.integer, np.floating)):
@@ -1167,6 +1181,8 @@ def network_train(spec, params, grads, optimizer, images, labels, order, batch_s
     # what the steps write (parameters, gradients, optimiser state, workspace) must not share
     # memory with anything else they read or write
     arrays = dict(keep, images=images, labels=labels, order=order, workspace=workspace)
+    if lut is not None:
+        arrays["lut"] = lut
     arrays.update((f"spec[{i // 2}] prototypes", arr) for i, arr in enumerate(plan.keep)
                   if i % 2 and arr is not None)
     written = ["params", "grads", "workspace"] + [n for n, how in
@@ -1175,8 +1191,44 @@ def network_train(spec, params, grads, optimizer, images, labels, order, batch_s
     _disjoint(arrays, written)
     cdef _Steps run = _Steps()
     run.loss_kind, run.rubbish, run.batch, run.total = loss_kind, rubbish, batch, total
-    _run_network_train(params, plan, box, grads, images, labels, order, workspace, run)
+    cdef _Images source = _Images()
+    source.keep = (images, lut)
+    if lut is None:
+        source.images.values = <const void *>_ptr(images)
+    else:
+        source.images.pixels = <const unsigned char *>_ptr(images)
+        source.images.lut = <const void *>_ptr(lut)
+        source.images.h, source.images.w, source.images.pad = images.shape[2], images.shape[3], pad
+    _run_network_train(params, plan, box, grads, source, labels, order, workspace, run)
     return run.steps, run.total, run.errors, bool(run.diverged), box.opt.step
+
+
+def _pixel_images(images, lut, pad, dtype, Py_ssize_t in_size):
+    """network_train's uint8 images, lut and pad, checked: (N, maps, h, w) pixels that make
+    inputs of in_size values."""
+    if not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.ndim != 4:
+        raise ValueError(f"images with a lut must be a uint8 array (N, maps, h, w), got "
+                         f"{getattr(images, 'dtype', type(images).__name__)} of shape "
+                         f"{_fmt(getattr(images, 'shape', ()))}")
+    if isinstance(pad, bool) or not isinstance(pad, (int, np.integer)) or not 0 <= pad <= 64:
+        raise ValueError(f"pad must be an integer from 0 to 64, got {pad!r}")
+    pad = int(pad)
+    _check_size("images", images.shape)
+    maps, h, w = images.shape[1], images.shape[2], images.shape[3]
+    if maps * (h + 2 * pad) * (w + 2 * pad) != in_size:
+        raise ValueError(f"images (N, {maps}, {h}, {w}) padded by {pad} make inputs of "
+                         f"{maps * (h + 2 * pad) * (w + 2 * pad)} values, the network takes "
+                         f"{in_size}")
+    lut = _as_array("lut", lut, dtype, 1, "(256,)")
+    if lut.shape[0] != 256:
+        raise ValueError(f"lut must hold 256 values, one per pixel value, got shape {_fmt(lut.shape)}")
+    return np.ascontiguousarray(images), lut, pad
+
+
+cdef class _Images:
+    """Where network_train's images are, for the C loop; keeps their arrays alive."""
+    cdef lenet_images images
+    cdef object keep
 
 
 cdef class _Steps:
@@ -1187,12 +1239,12 @@ cdef class _Steps:
     cdef Py_ssize_t steps
 
 
-def _run_network_train(real[::1] params, _Plan plan, _Optimizer box, grads, images, labels,
-                       order, workspace, _Steps run):
+def _run_network_train(real[::1] params, _Plan plan, _Optimizer box, grads, _Images source,
+                       labels, order, workspace, _Steps run):
     batch_labels = np.empty(run.batch, dtype=np.intc)
     cdef real *pp = <real *>_ptr(params.base)
     cdef real *pg = <real *>_ptr(grads)
-    cdef const real *pi = <const real *>_ptr(images)
+    cdef const lenet_images *pi = &source.images
     cdef const int *pl = <const int *>_ptr(labels)
     cdef const long long *po = <const long long *>_ptr(order)
     cdef real *pw = <real *>_ptr(workspace)

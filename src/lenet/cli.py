@@ -279,7 +279,9 @@ def _checkpoint_data(
     state = read_checkpoint(args.checkpoint)
     recipe = recipe_from_config(state["config"])
     train_data, test_data = load_data(recipe, args.data, download=not args.offline)
-    return state, recipe, (test_data if split == "test" else train_data)
+    if split == "test":
+        return state, recipe, test_data
+    return state, recipe, (np.asarray(train_data[0]), train_data[1])
 
 
 def _check_options(args: argparse.Namespace) -> None:

@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _core
+from .datasets import Preprocessed
 from .losses import Loss, loss_for
 
 if TYPE_CHECKING:  # for the type checker only: the network and optimiser are duck-typed here
@@ -131,17 +132,30 @@ class FusedTrainer:
         self.batch_size = int(batch_size)
 
     def run(
-        self, images: np.ndarray, labels: np.ndarray, order: np.ndarray, loss_sum: float = 0.0
+        self,
+        images: np.ndarray | Preprocessed,
+        labels: np.ndarray,
+        order: np.ndarray,
+        loss_sum: float = 0.0,
     ) -> tuple[int, float, int, bool]:
         """Train on images[order]; returns (steps done, loss_sum + sum of loss x samples over
         them, misclassified samples, diverged). When a step's loss is not finite the steps
-        stop before its update and diverged is True."""
+        stop before its update and diverged is True. ``images`` may be ``Preprocessed``
+        pixels: each is then scaled and padded as its batch is gathered."""
+        values, lut, pad = images, None, 0
+        if isinstance(images, Preprocessed):
+            if images.dtype != self.net.dtype:
+                raise ValueError(
+                    f"images are preprocessed to {images.dtype.name}, the network computes in "
+                    f"{self.net.dtype.name}: use images.astype({self.net.dtype.name!r})"
+                )
+            values, lut, pad = images.pixels, images.lut, images.pad
         steps, loss_sum, errors, diverged, step = _core.network_train(
             self._plan,
             self.net.parameters,
             self.net.gradients,
             self.optimizer.core_state(),
-            images,
+            values,
             labels,
             order,
             self.batch_size,
@@ -149,6 +163,8 @@ class FusedTrainer:
             self.loss.j,
             self._workspace,
             loss_sum,
+            lut,
+            pad,
         )
         self.optimizer.updates = step
         return steps, loss_sum, errors, diverged
