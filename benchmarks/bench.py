@@ -84,7 +84,7 @@ def load(args):
 def learner_loop(net, images: np.ndarray, labels: np.ndarray, batch: int, loss: str) -> int:
     """The loop a learner writes: net.forward, the loss's gradient, net.backward (which fills
     every layer's parameter gradients and returns the input's), batch after batch."""
-    loss_fn = losses.rbf_penalty if loss == "penalty" else losses.softmax_cross_entropy
+    loss_fn = losses.Loss(loss)
     for lo in range(0, len(images), batch):
         _, grad = loss_fn(net.forward(images[lo : lo + batch]), labels[lo : lo + batch])
         net.backward(grad)

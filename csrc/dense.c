@@ -68,7 +68,8 @@ LENET_TILE_INLINE void LENET_FN(dense_tile)(const real *restrict in, const real 
 {
     const int body = f_in - f_in % LENET_LANES;
     const real *w[LENET_TILE_OUT];
-    for (int t = 0; t < LENET_TILE_OUT; t++) w[t] = weight + (ptrdiff_t)(o0 + (t < no ? t : 0)) * f_in;
+    for (int t = 0; t < LENET_TILE_OUT; t++)
+        w[t] = weight + (ptrdiff_t)(o0 + (t < no ? t : 0)) * f_in;
     const real *x0 = in + (ptrdiff_t)b0 * f_in, *x1 = two ? x0 + f_in : x0;
     real part[2][LENET_TILE_OUT][LENET_LANES];
 #if LENET_VECTOR_TILES
@@ -89,7 +90,7 @@ LENET_TILE_INLINE void LENET_FN(dense_tile)(const real *restrict in, const real 
     const LENET_FN(vec) acc[2][LENET_TILE_OUT] = {{a00, a01, a02, a03}, {a10, a11, a12, a13}};
     __builtin_memcpy(part, acc, sizeof part);
 #else
-    for (int s = 0; s < 2; s++)
+    for (int s = 0; s < 1 + two; s++)
         for (int t = 0; t < LENET_TILE_OUT; t++) {
             const real *x = s ? x1 : x0;
             real *a = part[s][t];
@@ -115,6 +116,7 @@ LENET_DISPATCH static void LENET_FN(dense_rows)(const real *restrict in,
 {
     for (int o = 0; o < f_out; o += LENET_TILE_OUT) {
         const int no = f_out - o < LENET_TILE_OUT ? f_out - o : LENET_TILE_OUT;
+        /* two calls, so that each inlined copy has `two` as a constant */
         if (nb == LENET_TILE_IN)
             LENET_FN(dense_tile)(in, weight, bias, f_in, f_out, b0, 1, o, no, out);
         else

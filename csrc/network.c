@@ -169,7 +169,8 @@ static void LENET_FN(gather)(const struct lenet_images *images, ptrdiff_t s, ptr
     const int H = h + 2 * pad, W = w + 2 * pad;
     const ptrdiff_t maps = in_size / ((ptrdiff_t)H * W);
     const unsigned char *src = images->pixels + s * maps * h * w;
-    for (ptrdiff_t p = 0; p < in_size; p++) dst[p] = lut[0];
+    if (pad) /* the background around each map; the pixels overwrite the rest */
+        for (ptrdiff_t p = 0; p < in_size; p++) dst[p] = lut[0];
     for (ptrdiff_t m = 0; m < maps; m++)
         for (int y = 0; y < h; y++) {
             const unsigned char *row = src + (m * h + y) * w;

@@ -16,14 +16,16 @@
 
 #else /* the kernels, over `real` */
 
-LENET_DISPATCH void LENET_FN(lenet_sdlm_update)(real *restrict params, const real *restrict grads,
+LENET_DISPATCH
+void LENET_FN(lenet_sdlm_update)(real *restrict params, const real *restrict grads,
                                  const real *restrict step_sizes, ptrdiff_t count)
 {
     /* SDLM's step sizes are already zero where the mask is (lenet.optim.SDLM.start_pass). */
     for (ptrdiff_t p = 0; p < count; p++) params[p] -= step_sizes[p] * grads[p];
 }
 
-LENET_DISPATCH void LENET_FN(lenet_sgd_update)(real *restrict params, const real *restrict grads,
+LENET_DISPATCH
+void LENET_FN(lenet_sgd_update)(real *restrict params, const real *restrict grads,
                                 real *restrict velocity, const real *restrict mask, double lr,
                                 double momentum, ptrdiff_t count)
 {
@@ -35,7 +37,8 @@ LENET_DISPATCH void LENET_FN(lenet_sgd_update)(real *restrict params, const real
     }
 }
 
-LENET_DISPATCH void LENET_FN(lenet_rmsprop_update)(real *restrict params, const real *restrict grads,
+LENET_DISPATCH
+void LENET_FN(lenet_rmsprop_update)(real *restrict params, const real *restrict grads,
                                     real *restrict mean_square, const real *restrict mask,
                                     double lr, double rho, double eps, ptrdiff_t count)
 {
@@ -48,7 +51,8 @@ LENET_DISPATCH void LENET_FN(lenet_rmsprop_update)(real *restrict params, const 
     }
 }
 
-LENET_DISPATCH void LENET_FN(lenet_adam_update)(real *restrict params, const real *restrict grads,
+LENET_DISPATCH
+void LENET_FN(lenet_adam_update)(real *restrict params, const real *restrict grads,
                                  real *restrict mean, real *restrict mean_square,
                                  const real *restrict mask, double lr, double beta1,
                                  double beta2, double eps, long long step, ptrdiff_t count)
