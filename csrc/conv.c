@@ -19,6 +19,20 @@
  * inputs, with the same weight layout. The dense kernels run it without per-pixel loops. */
 #define LENET_CONV_IS_DENSE (!table && pad == 0 && h == k && w == k)
 
+/* Multiply-adds of a convolution loop, to decide whether it is worth a second thread: k*k per
+ * output value and connected (output map, input map) pair. C3's Table I connects 60 of its 96
+ * pairs, which keeps one image's C3 (150,000 multiply-adds) on one thread. */
+static ptrdiff_t LENET_FN(conv_work)(const unsigned char *table, int n, int in_maps, int out_maps,
+                                     ptrdiff_t out_size, int k)
+{
+    ptrdiff_t pairs = (ptrdiff_t)out_maps * in_maps;
+    if (table) {
+        pairs = 0;
+        for (ptrdiff_t j = 0; j < (ptrdiff_t)out_maps * in_maps; j++) pairs += table[j] != 0;
+    }
+    return (ptrdiff_t)n * pairs * out_size * k * k;
+}
+
 /* Range of output columns x for which input column x + kx - pad lies inside [0, w). */
 static inline void LENET_FN(valid_range)(int kx, int pad, int w, int wo, int *lo, int *hi)
 {
@@ -126,7 +140,7 @@ void LENET_FN(lenet_conv_forward)(const real *in, const real *weight, const real
     if (LENET_CONV_WIDE_FITS) {
         const int W = w + 2 * pad, len = (ho - 1) * W + wo;
         /* One output map of one image is one unit of work: over the batch, and over maps at N=1. */
-        LENET_PARALLEL_FOR_2((ptrdiff_t)n * out_maps * out_size * in_maps * k * k)
+        LENET_PARALLEL_FOR_2(LENET_FN(conv_work)(table, n, in_maps, out_maps, out_size, k))
         for (int b = 0; b < n; b++) {
             for (int o = 0; o < out_maps; o++) {
                 real acc[LENET_WIDE_MAX], buf[LENET_WIDE_MAX];
@@ -146,7 +160,7 @@ void LENET_FN(lenet_conv_forward)(const real *in, const real *weight, const real
         return;
     }
     /* Plain loops for maps too large for the stack buffers. */
-    LENET_PARALLEL_FOR_2((ptrdiff_t)n * out_maps * out_size * in_maps * k * k)
+    LENET_PARALLEL_FOR_2(LENET_FN(conv_work)(table, n, in_maps, out_maps, out_size, k))
     for (int b = 0; b < n; b++) {
         for (int o = 0; o < out_maps; o++) {
             real *y = out + ((ptrdiff_t)b * out_maps + o) * out_size;
@@ -189,7 +203,7 @@ void LENET_FN(lenet_conv_backward_input)(const real *d_out, const real *weight,
          * correlation, with the kernel turned by 180 degrees, of d_out laid out wide (row
          * stride W, zeros in the thrown-away columns) after (k-1)(W+1) zeros. */
         const int W = w + 2 * pad, H = h + 2 * pad, lead = (k - 1) * (W + 1);
-        LENET_PARALLEL_FOR_2((ptrdiff_t)n * out_maps * out_size * in_maps * k * k)
+        LENET_PARALLEL_FOR_2(LENET_FN(conv_work)(table, n, in_maps, out_maps, out_size, k))
         for (int b = 0; b < n; b++) {
             for (int i = 0; i < in_maps; i++) {
                 real acc[LENET_WIDE_MAX], e[LENET_WIDE_MAX];
@@ -211,7 +225,7 @@ void LENET_FN(lenet_conv_backward_input)(const real *d_out, const real *weight,
         return;
     }
     /* Each thread owns whole input-gradient maps, so the scatter below needs no atomics. */
-    LENET_PARALLEL_FOR_2((ptrdiff_t)n * out_maps * out_size * in_maps * k * k)
+    LENET_PARALLEL_FOR_2(LENET_FN(conv_work)(table, n, in_maps, out_maps, out_size, k))
     for (int b = 0; b < n; b++) {
         for (int i = 0; i < in_maps; i++) {
             real *dx = d_in + ((ptrdiff_t)b * in_maps + i) * in_size;
@@ -254,7 +268,7 @@ void LENET_FN(lenet_conv_backward_params)(const real *in, const real *d_out,
     const int wide = LENET_CONV_WIDE_FITS, W = w + 2 * pad, len = (ho - 1) * W + wo;
     /* One (output map, input map) kernel per unit of work; its sum over the batch runs in one
      * thread from image 0 to n-1, so the bits do not depend on the thread count. */
-    LENET_PARALLEL_FOR_2((ptrdiff_t)n * out_maps * out_size * in_maps * k * k)
+    LENET_PARALLEL_FOR_2(LENET_FN(conv_work)(table, n, in_maps, out_maps, out_size, k))
     for (int o = 0; o < out_maps; o++) {
         for (int i = 0; i < in_maps; i++) {
             real *dw = d_weight + ((ptrdiff_t)o * in_maps + i) * k * k;

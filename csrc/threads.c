@@ -1,5 +1,5 @@
 /*
- * threads.c -- how many OpenMP threads the kernels use.
+ * threads.c -- how many OpenMP threads the kernels use, and the floating-point mode they run in.
  *
  * The count is kept here rather than in OpenMP's per-thread settings, so that every Python
  * thread that calls into the core sees the same value. Results never depend on it: see the
@@ -10,6 +10,13 @@
 
 #ifdef _OPENMP
 #include <omp.h>
+#endif
+
+#if defined(__SSE__) || defined(__x86_64__)
+#include <xmmintrin.h>
+#define LENET_HAVE_MXCSR 1
+/* MXCSR bits: flush denormal results to zero (FTZ), read denormal inputs as zero (DAZ). */
+#define LENET_FTZ_DAZ 0x8040u
 #endif
 
 /* Below this many multiply-adds a loop runs on one thread (about ten microseconds of work for
@@ -67,4 +74,33 @@ int lenet_max_threads(void)
 int lenet_threads_for(ptrdiff_t work)
 {
     return work < LENET_MIN_PARALLEL_WORK ? 1 : lenet_get_num_threads();
+}
+
+int lenet_flushes_denormals(void)
+{
+#ifdef LENET_HAVE_MXCSR
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+unsigned int lenet_denormals_off(void)
+{
+#ifdef LENET_HAVE_MXCSR
+    const unsigned int saved = _mm_getcsr();
+    if ((saved & LENET_FTZ_DAZ) != LENET_FTZ_DAZ) _mm_setcsr(saved | LENET_FTZ_DAZ);
+    return saved;
+#else
+    return 0;
+#endif
+}
+
+void lenet_denormals_restore(unsigned int saved)
+{
+#ifdef LENET_HAVE_MXCSR
+    if (_mm_getcsr() != saved) _mm_setcsr(saved);
+#else
+    (void)saved;
+#endif
 }

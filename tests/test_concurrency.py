@@ -7,6 +7,9 @@ even when it changes between calls.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -14,6 +17,7 @@ import numpy as np
 import pytest
 
 import lenet
+from lenet._openmp import choose_wait_policy
 
 from conftest import paper_digits
 
@@ -109,3 +113,37 @@ def test_the_core_releases_the_gil(threads):
     share = during / alone
     assert seconds > 0.1, "the call was too short to tell"
     assert share > 0.3, f"the other thread ran {100 * share:.0f} % of its speed during the call"
+
+
+# ---- How idle OpenMP threads wait (lenet._openmp) ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "environ, chosen",
+    [
+        ({}, {"GOMP_SPINCOUNT": "1000"}),
+        ({"GOMP_SPINCOUNT": "50"}, {"GOMP_SPINCOUNT": "50"}),
+        ({"OMP_WAIT_POLICY": "active"}, {"OMP_WAIT_POLICY": "active"}),
+    ],
+)
+def test_the_spin_count_is_chosen_only_when_the_user_chose_none(environ, chosen):
+    environ = dict(environ)
+    user_chose_none = not environ
+    assert choose_wait_policy(environ) is user_chose_none
+    assert environ == chosen
+
+
+@pytest.mark.parametrize(
+    "user, shown",
+    [({}, "GOMP_SPINCOUNT = '1000'"), ({"GOMP_SPINCOUNT": "70"}, "GOMP_SPINCOUNT = '70'")],
+)
+def test_the_openmp_runtime_reads_the_spin_count_when_lenet_loads_it(user, shown):
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    env.update(user, OMP_DISPLAY_ENV="VERBOSE")
+    done = subprocess.run(
+        [sys.executable, "-c", "import lenet"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    if "GOMP_SPINCOUNT" not in done.stderr:
+        pytest.skip("not GNU OpenMP (or a serial build): GOMP_SPINCOUNT does not apply")
+    assert shown in done.stderr

@@ -14,6 +14,11 @@ line).
 
 from __future__ import annotations
 
+# isort: off
+# First, before anything loads the C core: libgomp reads its wait policy when it loads.
+from . import _openmp  # noqa: F401
+
+# isort: on
 from . import losses, optim, paper, reference, sdlm, studio
 from ._version import __version__ as __version__
 from .archive import CheckpointError

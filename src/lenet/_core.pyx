@@ -43,6 +43,9 @@ cdef extern from "lenet.h" nogil:
     int lenet_max_threads()
     void lenet_set_num_threads(int n)
     int lenet_get_num_threads()
+    int lenet_flushes_denormals()
+    unsigned int lenet_denormals_off()
+    void lenet_denormals_restore(unsigned int saved)
 
     void lenet_conv_forward_f32(const float *inp, const float *weight, const float *bias, const unsigned char *table, int n, int in_maps, int h, int w, int out_maps, int k, int pad, float *out)
     void lenet_conv_forward_f64(const double *inp, const double *weight, const double *bias, const unsigned char *table, int n, int in_maps, int h, int w, int out_maps, int k, int pad, double *out)
@@ -308,6 +311,11 @@ def openmp_enabled() -> bool:
     return bool(lenet_openmp_enabled())
 
 
+def flushes_denormals() -> bool:
+    """True when the kernels flush denormal floats to zero (x86-64: see lenet.h)."""
+    return bool(lenet_flushes_denormals())
+
+
 def max_threads() -> int:
     """The largest count set_num_threads accepts: 4x the cores (at least 8), within OpenMP's
     limit; 4096 in a serial build, which accepts any count and runs on one thread."""
@@ -385,11 +393,14 @@ def _run_conv_forward(real[::1] typed, out, x, weight, bias, table, int p):
     cdef real *po = <real *>_ptr(out)
     cdef int n = x.shape[0], ci = x.shape[1], h = x.shape[2], w = x.shape[3]
     cdef int co = weight.shape[0], k = weight.shape[2]
+    cdef unsigned int fp_mode
     with nogil:
+        fp_mode = lenet_denormals_off()
         if real is float:
             lenet_conv_forward_f32(px, pw, pb, pt, n, ci, h, w, co, k, p, po)
         else:
             lenet_conv_forward_f64(px, pw, pb, pt, n, ci, h, w, co, k, p, po)
+        lenet_denormals_restore(fp_mode)
 
 
 def conv_backward(x, weight, d_out, connection_table=None, padding=0, *, need_input_grad=True,
@@ -422,7 +433,9 @@ def _run_conv_backward(real[::1] typed, d_weight, d_bias, d_x, x, weight, d_out,
     cdef real *pdx = <real *>_ptr(d_x)
     cdef int n = x.shape[0], ci = x.shape[1], h = x.shape[2], w = x.shape[3]
     cdef int co = weight.shape[0], k = weight.shape[2]
+    cdef unsigned int fp_mode
     with nogil:
+        fp_mode = lenet_denormals_off()
         if real is float:
             lenet_conv_backward_params_f32(px, pdo, pt, n, ci, h, w, co, k, p, pdw, pdb)
             if pdx != NULL:
@@ -431,6 +444,7 @@ def _run_conv_backward(real[::1] typed, d_weight, d_bias, d_x, x, weight, d_out,
             lenet_conv_backward_params_f64(px, pdo, pt, n, ci, h, w, co, k, p, pdw, pdb)
             if pdx != NULL:
                 lenet_conv_backward_input_f64(pdo, pw, pt, n, ci, h, w, co, k, p, pdx)
+        lenet_denormals_restore(fp_mode)
 
 
 # ---- subsampling ----------------------------------------------------------------------------
@@ -478,11 +492,14 @@ def _run_subsample_forward(real[::1] typed, out, x, coefficient, bias, int code)
     cdef const real *pb = <const real *>_ptr(bias)
     cdef real *po = <real *>_ptr(out)
     cdef int n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3]
+    cdef unsigned int fp_mode
     with nogil:
+        fp_mode = lenet_denormals_off()
         if real is float:
             lenet_subsample_forward_f32(px, pc, pb, code, n, c, h, w, po)
         else:
             lenet_subsample_forward_f64(px, pc, pb, code, n, c, h, w, po)
+        lenet_denormals_restore(fp_mode)
 
 
 def subsample_backward(x, d_out, coefficient=None, mode="paper", *, d_coefficient=None,
@@ -525,7 +542,9 @@ def _run_subsample_backward(real[::1] typed, d_x, d_coefficient, d_bias, x, d_ou
     cdef real *pdb = <real *>_ptr(d_bias)
     cdef int n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3]
     cdef bint paper = code == LENET_SUBSAMPLE_PAPER
+    cdef unsigned int fp_mode
     with nogil:
+        fp_mode = lenet_denormals_off()
         if real is float:
             lenet_subsample_backward_input_f32(px, pdo, pc, code, n, c, h, w, pdx)
             if paper:
@@ -534,6 +553,7 @@ def _run_subsample_backward(real[::1] typed, d_x, d_coefficient, d_bias, x, d_ou
             lenet_subsample_backward_input_f64(px, pdo, pc, code, n, c, h, w, pdx)
             if paper:
                 lenet_subsample_backward_params_f64(px, pdo, n, c, h, w, pdc, pdb)
+        lenet_denormals_restore(fp_mode)
 
 
 # ---- full connection --------------------------------------------------------------------------
@@ -564,11 +584,14 @@ def _run_dense_forward(real[::1] typed, out, x, weight, bias):
     cdef const real *pb = <const real *>_ptr(bias)
     cdef real *po = <real *>_ptr(out)
     cdef int n = x.shape[0], fi = x.shape[1], fo = weight.shape[0]
+    cdef unsigned int fp_mode
     with nogil:
+        fp_mode = lenet_denormals_off()
         if real is float:
             lenet_dense_forward_f32(px, pw, pb, n, fi, fo, po)
         else:
             lenet_dense_forward_f64(px, pw, pb, n, fi, fo, po)
+        lenet_denormals_restore(fp_mode)
 
 
 def dense_backward(x, weight, d_out, *, need_input_grad=True, d_weight=None, d_bias=None):
@@ -591,7 +614,9 @@ def _run_dense_backward(real[::1] typed, d_weight, d_bias, d_x, x, weight, d_out
     cdef real *pdb = <real *>_ptr(d_bias)
     cdef real *pdx = <real *>_ptr(d_x)
     cdef int n = x.shape[0], fi = x.shape[1], fo = weight.shape[0]
+    cdef unsigned int fp_mode
     with nogil:
+        fp_mode = lenet_denormals_off()
         if real is float:
             lenet_dense_backward_params_f32(px, pdo, n, fi, fo, pdw, pdb)
             if pdx != NULL:
@@ -600,6 +625,7 @@ def _run_dense_backward(real[::1] typed, d_weight, d_bias, d_x, x, weight, d_out
             lenet_dense_backward_params_f64(px, pdo, n, fi, fo, pdw, pdb)
             if pdx != NULL:
                 lenet_dense_backward_input_f64(pdo, pw, n, fi, fo, pdx)
+        lenet_denormals_restore(fp_mode)
 
 
 # ---- squashing functions ----------------------------------------------------------------------
@@ -648,7 +674,9 @@ def _run_activation(real[::1] typed, out, a, d_x, int code, int which):
     cdef const real *pdx = <const real *>_ptr(d_x)
     cdef real *po = <real *>_ptr(out)
     cdef Py_ssize_t count = a.size
+    cdef unsigned int fp_mode
     with nogil:
+        fp_mode = lenet_denormals_off()
         if real is float:
             if which == ACTIVATION_FORWARD:
                 lenet_activation_forward_f32(code, pa, count, po)
@@ -663,6 +691,7 @@ def _run_activation(real[::1] typed, out, a, d_x, int code, int which):
                 lenet_activation_derivative_f64(code, pa, count, po)
             else:
                 lenet_activation_backward_f64(code, pa, pdx, count, po)
+        lenet_denormals_restore(fp_mode)
 
 
 # ---- RBF output ---------------------------------------------------------------------------------
@@ -702,7 +731,9 @@ def _run_rbf(real[::1] typed, out, x, prototypes, d_out):
     cdef const real *pdo = <const real *>_ptr(d_out)
     cdef real *po = <real *>_ptr(out)
     cdef int n = x.shape[0], f = x.shape[1], c = prototypes.shape[0]
+    cdef unsigned int fp_mode
     with nogil:
+        fp_mode = lenet_denormals_off()
         if real is float:
             if pdo == NULL:
                 lenet_rbf_forward_f32(px, pp, n, f, c, po)
@@ -713,6 +744,7 @@ def _run_rbf(real[::1] typed, out, x, prototypes, d_out):
                 lenet_rbf_forward_f64(px, pp, n, f, c, po)
             else:
                 lenet_rbf_backward_input_f64(px, pp, pdo, n, f, c, po)
+        lenet_denormals_restore(fp_mode)
 
 
 # ---- losses ---------------------------------------------------------------------------------------
@@ -736,7 +768,9 @@ def _run_loss(real[::1] typed, grad, out, labels, int which, double j):
     cdef real *pg = <real *>_ptr(grad)
     cdef int n = out.shape[0], c = out.shape[1]
     cdef double loss
+    cdef unsigned int fp_mode
     with nogil:
+        fp_mode = lenet_denormals_off()
         if real is float:
             if which == LENET_LOSS_PENALTY:
                 loss = lenet_loss_rbf_penalty_f32(po, pl, n, c, pg)
@@ -751,6 +785,7 @@ def _run_loss(real[::1] typed, grad, out, labels, int which, double j):
                 loss = lenet_loss_rbf_discriminative_f64(po, pl, n, c, j, pg)
             else:
                 loss = lenet_loss_softmax_cross_entropy_f64(po, pl, n, c, pg)
+        lenet_denormals_restore(fp_mode)
     return loss
 
 
@@ -918,11 +953,14 @@ def _run_optimizer(real[::1] params, _Optimizer box, grads):
     cdef real *pp = <real *>_ptr(params.base)
     cdef const real *pg = <const real *>_ptr(grads)
     cdef Py_ssize_t size = params.shape[0]
+    cdef unsigned int fp_mode
     with nogil:
+        fp_mode = lenet_denormals_off()
         if real is float:
             lenet_optimizer_update_f32(&box.opt, pp, pg, size)
         else:
             lenet_optimizer_update_f64(&box.opt, pp, pg, size)
+        lenet_denormals_restore(fp_mode)
 
 
 # ---- whole networks (the fused path) --------------------------------------------------------
@@ -1117,7 +1155,9 @@ def _run_network_forward(real[::1] typed, _Plan plan, params, x, work, out, int 
     cdef real *pw = <real *>_ptr(work)
     cdef Py_ssize_t n = x.shape[0], lo = 0, in_size = plan.in_size, out_size = plan.out_size
     cdef int m
+    cdef unsigned int fp_mode
     with nogil:
+        fp_mode = lenet_denormals_off()
         while lo < n:
             m = <int>(n - lo if n - lo < b else b)
             if real is float:
@@ -1127,6 +1167,7 @@ def _run_network_forward(real[::1] typed, _Plan plan, params, x, work, out, int 
                 lenet_network_forward_f64(plan.layers, plan.n_layers, pp, px + lo * in_size, m,
                                           pw, po + lo * out_size)
             lo += b
+        lenet_denormals_restore(fp_mode)
 
 
 def network_train(spec, params, grads, optimizer, images, labels, order, batch_size,
@@ -1253,7 +1294,9 @@ def _run_network_train(real[::1] params, _Plan plan, _Optimizer box, grads, _Ima
     cdef long long errors = 0
     cdef int diverged = 0
     cdef double total = run.total
+    cdef unsigned int fp_mode
     with nogil:
+        fp_mode = lenet_denormals_off()
         if real is float:
             run.steps = lenet_network_train_f32(plan.layers, plan.n_layers, pp, pg, size, &box.opt,
                                                 run.loss_kind, run.rubbish, pi, pl, po, count,
@@ -1262,6 +1305,7 @@ def _run_network_train(real[::1] params, _Plan plan, _Optimizer box, grads, _Ima
             run.steps = lenet_network_train_f64(plan.layers, plan.n_layers, pp, pg, size, &box.opt,
                                                 run.loss_kind, run.rubbish, pi, pl, po, count,
                                                 run.batch, pw, pbl, &total, &errors, &diverged)
+        lenet_denormals_restore(fp_mode)
     run.total, run.errors, run.diverged = total, errors, diverged
 
 

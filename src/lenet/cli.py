@@ -279,9 +279,8 @@ def _checkpoint_data(
     state = read_checkpoint(args.checkpoint)
     recipe = recipe_from_config(state["config"])
     train_data, test_data = load_data(recipe, args.data, download=not args.offline)
-    if split == "test":
-        return state, recipe, test_data
-    return state, recipe, (np.asarray(train_data[0]), train_data[1])
+    images, labels = test_data if split == "test" else train_data
+    return state, recipe, (np.asarray(images), labels)
 
 
 def _check_options(args: argparse.Namespace) -> None:

@@ -472,9 +472,16 @@ def _gunzip_stream(read: Callable[[int], bytes], where: object, limit: int) -> I
                 return
 
 
-def _gunzip(raw: bytes, where: object, limit: int) -> bytes:
-    """Decompress every gzip member of ``raw``; errors name ``where``; at most ``limit`` bytes."""
-    return b"".join(_gunzip_stream(io.BytesIO(raw).read, where, limit))
+def _gunzip(raw: bytes, where: object, limit: int) -> bytearray:
+    """Decompress every gzip member of ``raw``; errors name ``where``; at most ``limit`` bytes.
+
+    The pieces go straight into one growing buffer (not a list joined at the end, which held
+    the data twice), and the IDX reader keeps that buffer as its uint8 array's memory.
+    """
+    out = bytearray()
+    for piece in _gunzip_stream(io.BytesIO(raw).read, where, limit):
+        out += piece
+    return out
 
 
 class _GunzipReader:
@@ -504,7 +511,7 @@ def _where_path(where: object) -> Path | None:
     return where if isinstance(where, Path) else None
 
 
-def _read_bytes(path: Path) -> bytes:
+def _read_bytes(path: Path) -> bytes | bytearray:
     """The file's bytes, decompressed when it is gzipped (by its name or its first bytes)."""
     size = path.stat().st_size
     if size > MAX_IDX_BYTES:
@@ -515,7 +522,7 @@ def _read_bytes(path: Path) -> bytes:
     return raw
 
 
-def _parse_idx(data: bytes, path: Path) -> np.ndarray:
+def _parse_idx(data: bytes | bytearray, path: Path) -> np.ndarray:
     n = len(data)
     if n < 4:
         raise DatasetError(
@@ -564,6 +571,9 @@ def _parse_idx(data: bytes, path: Path) -> np.ndarray:
             path,
         )
     arr = np.frombuffer(data, dtype=dtype, count=count, offset=header)
+    if isinstance(data, bytearray) and dtype.itemsize == 1:
+        # a decompressed buffer nobody else holds: its bytes are the array (no second copy)
+        return arr.reshape(dims)
     return arr.astype(dtype.newbyteorder("="), copy=True).reshape(dims)
 
 
@@ -609,7 +619,7 @@ def _check_digest(
 
 def _check_sha256(
     path: Path,
-    data: bytes,
+    data: bytes | bytearray,
     expected: str | None,
     key: tuple[str, int, int, str] | None,
     consequence: str = ": the file is corrupt or not the expected one (delete it and load again)",

@@ -9,13 +9,18 @@ import numpy as np
 from . import checks
 
 if TYPE_CHECKING:  # for the type checker only
+    from .datasets import Preprocessed
     from .model import Network
 
 __all__ = ["evaluate"]
 
 
-def evaluate(net: Network, x: np.ndarray, y: np.ndarray, batch_size: int = 1000) -> dict:
-    """Error rate, per-class error and confusion matrix (rows: true class) of net on (x, y)."""
+def evaluate(
+    net: Network, x: np.ndarray | Preprocessed, y: np.ndarray, batch_size: int = 1000
+) -> dict:
+    """Error rate, per-class error and confusion matrix (rows: true class) of net on (x, y).
+
+    x may be ``Preprocessed`` pixels: each batch of them is made into input as it is read."""
     out = (
         np.concatenate(
             [net.infer(x[i : i + batch_size], batch_size) for i in range(0, len(x), batch_size)]

@@ -261,6 +261,11 @@ class Layer:
             self._call_hooks(self._backward_hooks, "backward", dy, dx)
         return dx
 
+    def release_cache(self) -> None:
+        """Drop what the last forward cached (its input, a and y): a backward then needs a new
+        forward. Frees a large batch's activations at once (SDLM's 500 curvature patterns)."""
+        self._x = self.a = self.y = None
+
     def _cached(self, value: np.ndarray | None) -> np.ndarray:
         """A value the last forward cached (backward checks that there was one)."""
         assert value is not None, f"{self.name}: no forward pass to go back through"

@@ -145,7 +145,8 @@ def estimate_curvature(net: Network, x: ArrayLike, labels: ArrayLike) -> np.ndar
 
     Averaged over the patterns of x (the paper uses 500 training patterns before each pass)
     and written into ``net.curvature`` (a twin of ``net.parameters``; each layer's
-    ``curvature`` dict holds views), which is returned.
+    ``curvature`` dict holds views), which is returned. The layers' caches are released on
+    the way back (a ``net.backward`` afterwards needs a new ``net.forward``).
     """
     out = net.forward(x)
     n, classes = out.shape
@@ -160,6 +161,7 @@ def estimate_curvature(net: Network, x: ArrayLike, labels: ArrayLike) -> np.ndar
         h = (p * (1 - p)).astype(net.dtype)
     for layer in reversed(net.layers):
         h = backward_second(layer, h)
+        layer.release_cache()  # the patterns' activations are needed no more
     net.curvature /= n
     return net.curvature
 

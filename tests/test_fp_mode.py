@@ -1,0 +1,60 @@
+"""The floating-point mode the kernels run in (csrc/lenet.h, "Denormal floats"): denormal
+numbers are flushed to zero inside the kernels, on every thread of a parallel loop, and the
+caller's own mode is left as it was."""
+
+from __future__ import annotations
+
+import platform
+
+import numpy as np
+import pytest
+
+import lenet
+from lenet import _core
+
+from conftest import DTYPE_IDS, DTYPES
+
+X86_64 = platform.machine().lower() in ("x86_64", "amd64")
+TINY = {np.float32: np.finfo(np.float32).tiny, np.float64: np.finfo(np.float64).tiny}
+
+flushing = pytest.mark.skipif(
+    not _core.flushes_denormals(), reason="this build does not flush denormals (not x86-64)"
+)
+
+
+def test_x86_64_builds_flush_denormals():
+    assert _core.flushes_denormals() == X86_64
+
+
+@flushing
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_a_denormal_result_is_flushed_to_zero(dtype, threads):
+    # 0.5 * tiny is a denormal: the weighted sum of a full connection that should give it
+    # gives exact zero instead; a batch large enough for two threads checks both threads
+    before = lenet.get_num_threads()
+    lenet.set_num_threads(threads)
+    try:
+        n, f_in, f_out = 512, 400, 120
+        x = np.full((n, f_in), 0.5, dtype)
+        weight = np.zeros((f_out, f_in), dtype)
+        weight[:, 0] = TINY[dtype]
+        out = _core.dense_forward(x, weight, np.zeros(f_out, dtype))
+        assert np.all(out == 0)
+        # and denormal inputs count as zero
+        x[:] = TINY[dtype] / 4
+        weight[:] = 1
+        assert np.all(_core.dense_forward(x, weight, np.zeros(f_out, dtype)) == 0)
+    finally:
+        lenet.set_num_threads(before)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_the_callers_mode_is_left_as_it_was(dtype):
+    tiny = dtype(TINY[dtype])
+    before = tiny * dtype(0.5)
+    assert before != 0  # NumPy makes denormals here
+    net = lenet.LeNet5(seed=0, dtype=dtype)
+    net.infer(np.zeros((1, 1, 32, 32), dtype))
+    net.forward(np.zeros((4, 1, 32, 32), dtype))
+    assert tiny * dtype(0.5) == before  # ... and still does after the kernels ran
