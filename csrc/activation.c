@@ -9,6 +9,7 @@
 #ifndef real
 
 #include <math.h>
+#include <string.h>
 #define LENET_TEMPLATE "activation.c"
 #include "lenet.h" /* declares the kernels, then compiles this file for float and double */
 
@@ -21,7 +22,7 @@
  * last place of a float, that the compiler can vectorise, unlike the C library's tanhf.
  * Beyond |a| = 7.9 tanh rounds to +-1 in float anyway; below 4e-4 it is a itself. For double,
  * the C library's tanh. */
-static inline real LENET_FN(tanh_)(real a)
+LENET_INLINE real LENET_FN(tanh_)(real a)
 {
 #if LENET_IS_FLOAT
     const float c = 7.90531110763549805f;
@@ -49,16 +50,20 @@ static inline real LENET_FN(tanh_)(real a)
 /* exp(a) for a <= 0 (all that the sigmoid needs), for float: Cephes' expf, exact to about one
  * unit in the last place and vectorisable: a = n ln 2 + r with |r| <= ln(2)/2, e^r from a
  * polynomial, times 2^n built in the exponent bits. For double, the C library's exp. */
-static inline real LENET_FN(exp_nonpositive)(real a)
+LENET_INLINE real LENET_FN(exp_nonpositive)(real a)
 {
 #if LENET_IS_FLOAT
     /* e^-87 ~ 1.6e-38: still a normal float. A NaN is clamped too (converting it to int below
      * would be undefined behaviour) and given back unchanged at the end. */
     float x = a >= -87.0f ? a : -87.0f;
-    const float fx = x * 1.44269504088896341f + 0.5f;
-    int n = (int)fx;
-    n = (float)n > fx ? n - 1 : n; /* floor */
-    const float fn = (float)n;
+    /* n = x / ln 2 rounded to the nearest integer, by adding 1.5 * 2^23: the sum's low
+     * mantissa bits are n (float arithmetic and a bit copy only, which vectorises on every
+     * CPU; GCC left a floor through int conversion as scalar code with branches) */
+    const float shifted = x * 1.44269504088896341f + 12582912.0f;
+    const float fn = shifted - 12582912.0f;
+    int n;
+    memcpy(&n, &shifted, sizeof n);
+    n -= 0x4B400000; /* the bits of 12582912.0f */
     x = x - fn * 0.693359375f - fn * -2.12194440e-4f;
     const float z = x * x;
     float y = 1.9875691500e-4f;
@@ -68,17 +73,18 @@ static inline real LENET_FN(exp_nonpositive)(real a)
     y = y * x + 1.6666665459e-1f;
     y = y * x + 5.0000001201e-1f;
     y = y * z + x + 1.0f;
-    union { int i; float f; } scale;
-    scale.i = (n + 127) << 23;
+    const int bits = (n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale); /* 2^n */
     /* below -87, e^a underflows: 0, as the C library; e^NaN is NaN */
-    return a < -87.0f ? 0.0f : (a == a ? y * scale.f : a);
+    return a < -87.0f ? 0.0f : (a == a ? y * scale : a);
 #else
     return exp(a);
 #endif
 }
 
 /* s = sigmoid(a) and c = 1 - s, each computed without cancellation: from e = exp(-|a|). */
-static inline void LENET_FN(sigmoid_pair)(real a, real *s, real *c)
+LENET_INLINE void LENET_FN(sigmoid_pair)(real a, real *s, real *c)
 {
     const real e = LENET_FN(exp_nonpositive)(-LENET_MATH(fabs)(a)), r = (real)1 / ((real)1 + e);
     const real er = e * r;
@@ -86,7 +92,7 @@ static inline void LENET_FN(sigmoid_pair)(real a, real *s, real *c)
     *c = a < 0 ? r : er;
 }
 
-static inline real LENET_FN(apply)(int kind, real a)
+LENET_INLINE real LENET_FN(apply)(int kind, real a)
 {
     const real A = (real)LENET_SQUASH_A, S = (real)LENET_SQUASH_S;
     switch (kind) {
@@ -109,7 +115,7 @@ static inline real LENET_FN(apply)(int kind, real a)
     }
 }
 
-static inline real LENET_FN(slope)(int kind, real a)
+LENET_INLINE real LENET_FN(slope)(int kind, real a)
 {
     const real A = (real)LENET_SQUASH_A, S = (real)LENET_SQUASH_S;
     switch (kind) {

@@ -29,11 +29,8 @@
 typedef real LENET_FN(vec) __attribute__((vector_size(32))); /* one AVX register */
 /* the same, read from any address of a real (no alignment beyond a real's) */
 typedef real LENET_FN(uvec) __attribute__((vector_size(32), aligned(sizeof(real)), may_alias));
-/* inlined into each dispatched version of its caller, so compiled for that CPU */
-#define LENET_TILE_INLINE static inline __attribute__((always_inline))
 #else
 #define LENET_VECTOR_TILES 0
-#define LENET_TILE_INLINE static inline
 #endif
 #if LENET_VECTOR_TILES && !LENET_IS_FLOAT
 #define LENET_LANES 4 /* doubles in a vector */
@@ -62,7 +59,7 @@ static inline real LENET_FN(dense_finish)(const real *part, const real *restrict
 
 /* out[b, o0 .. o0+no-1] for the samples b = b0 and, when `two`, b0 + 1 (a constant once inlined):
  * the 4 weight rows w0..w3 (rows past f_out repeat row o0, and what they give is dropped). */
-LENET_TILE_INLINE void LENET_FN(dense_tile)(const real *restrict in, const real *restrict weight,
+LENET_INLINE void LENET_FN(dense_tile)(const real *restrict in, const real *restrict weight,
                                             const real *restrict bias, int f_in, int f_out,
                                             int b0, int two, int o0, int no, real *restrict out)
 {
@@ -196,6 +193,5 @@ void LENET_FN(lenet_dense_backward_params)(const real *in, const real *d_out, in
 #undef LENET_TILE_IN
 #undef LENET_VECTOR_TILES
 #undef LENET_LANES
-#undef LENET_TILE_INLINE
 #undef LENET_DENSE_BLOCK
 #endif

@@ -178,6 +178,15 @@ int lenet_threads_for(ptrdiff_t work);
 #else
 #define LENET_DISPATCH
 #endif
+/* LENET_INLINE marks the small per-element helpers of a hot loop (a squashing function, one
+ * tile): always inlined, so that each dispatched version compiles them for its own CPU and the
+ * loop around them can be vectorised (GCC's heuristics left the sigmoid as a call, and the swish
+ * loops scalar). */
+#if defined(__GNUC__) || defined(__clang__)
+#define LENET_INLINE static inline __attribute__((always_inline))
+#else
+#define LENET_INLINE static inline
+#endif
 #endif
 
 /* Declare every kernel for float, then for double. */

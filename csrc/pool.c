@@ -16,25 +16,35 @@
 /* NaN counts as larger than every number, as in NumPy's maximum and argmax: a NaN in a window
  * is its maximum (never dropped for a plausible number), and the first NaN gets the gradient. */
 
-/* v takes the lead from m: v is larger, or v is the first NaN. */
-#define LENET_BEATS(v, m) ((v) > (m) || ((v) != (v) && (m) == (m)))
-
 /* The larger of p and q, NaN if either is; p on a tie. */
-static inline real LENET_FN(max2)(real p, real q)
+LENET_INLINE real LENET_FN(max2)(real p, real q)
 {
     const real m = q > p ? q : p; /* p when either is NaN */
     return q != q ? q : m;        /* two selects, no branch: the loop vectorises */
 }
 
-/* Index (0..3, row-major) of the first largest of a window's four values. */
-static inline int LENET_FN(argmax4)(real v0, real v1, real v2, real v3)
+/* v is the window's maximum m: equal to it, or NaN when m is (a window's maximum is NaN as soon
+ * as one of its values is). */
+#define LENET_IS_MAX(v, m) (((v) == (m)) | (((v) != (v)) & ((m) != (m))))
+
+/* One row of windows of max pooling, backward: all of dy[ox] to the first largest input of
+ * window ox (row-major), zero to its other three. Written with selects, not branches: which
+ * input wins is data, and mispredicted branches cost more than the rest of the loop. */
+LENET_DISPATCH static void LENET_FN(max_backward_row)(const real *restrict x0,
+                                                     const real *restrict x1,
+                                                     const real *restrict dy, int wo,
+                                                     real *restrict d0, real *restrict d1)
 {
-    int best = 0;
-    real m = v0;
-    if (LENET_BEATS(v1, m)) { best = 1; m = v1; }
-    if (LENET_BEATS(v2, m)) { best = 2; m = v2; }
-    if (LENET_BEATS(v3, m)) { best = 3; }
-    return best;
+    for (int ox = 0; ox < wo; ox++) {
+        const real v0 = x0[2 * ox], v1 = x0[2 * ox + 1], v2 = x1[2 * ox], v3 = x1[2 * ox + 1];
+        const real m = LENET_FN(max2)(LENET_FN(max2)(v0, v1), LENET_FN(max2)(v2, v3)), g = dy[ox];
+        const int e0 = LENET_IS_MAX(v0, m), e1 = LENET_IS_MAX(v1, m) & !e0;
+        const int e2 = LENET_IS_MAX(v2, m) & !(e0 | e1), e3 = !(e0 | e1 | e2);
+        d0[2 * ox] = e0 ? g : 0;
+        d0[2 * ox + 1] = e1 ? g : 0;
+        d1[2 * ox] = e2 ? g : 0;
+        d1[2 * ox + 1] = e3 ? g : 0;
+    }
 }
 
 void LENET_FN(lenet_subsample_forward)(const real *in, const real *coefficient,
@@ -83,19 +93,15 @@ void LENET_FN(lenet_subsample_backward_input)(const real *in, const real *d_out,
             const real *x = in + ((ptrdiff_t)b * c + m) * in_size;
             const real *dy = d_out + ((ptrdiff_t)b * c + m) * out_size;
             real *dx = d_in + ((ptrdiff_t)b * c + m) * in_size;
-            /* zero first: rows and columns the forward pass dropped get no gradient */
-            for (ptrdiff_t p = 0; p < in_size; p++) dx[p] = 0;
+            /* rows and columns the forward pass dropped (odd sizes) get no gradient */
+            if ((h | w) & 1)
+                for (ptrdiff_t p = 0; p < in_size; p++) dx[p] = 0;
             const real scale = mode == LENET_SUBSAMPLE_PAPER ? coefficient[m] : (real)0.25;
             for (int oy = 0; oy < ho; oy++) {
                 const ptrdiff_t r0 = (ptrdiff_t)(2 * oy) * w, r1 = r0 + w;
                 const real *dyr = dy + (ptrdiff_t)oy * wo;
                 if (mode == LENET_SUBSAMPLE_MAX) {
-                    for (int ox = 0; ox < wo; ox++) {
-                        const ptrdiff_t at[4] = {r0 + 2 * ox, r0 + 2 * ox + 1, r1 + 2 * ox,
-                                                 r1 + 2 * ox + 1};
-                        int best = LENET_FN(argmax4)(x[at[0]], x[at[1]], x[at[2]], x[at[3]]);
-                        dx[at[best]] = dyr[ox];
-                    }
+                    LENET_FN(max_backward_row)(x + r0, x + r1, dyr, wo, dx + r0, dx + r1);
                 } else {
                     for (int ox = 0; ox < wo; ox++) {
                         const real g = scale * dyr[ox];
@@ -136,5 +142,5 @@ void LENET_FN(lenet_subsample_backward_params)(const real *in, const real *d_out
     }
 }
 
-#undef LENET_BEATS
+#undef LENET_IS_MAX
 #endif
