@@ -14,6 +14,8 @@
 
 #else /* the kernels, over `real` */
 
+#include "tiles.h"
+
 /* A kernel that covers its whole unpadded input, with every map connected (C5 on a 5x5 S4),
  * makes a 1x1 output: the convolution is then exactly a full connection of the in_maps*k*k
  * inputs, with the same weight layout. The dense kernels run it without per-pixel loops. */
@@ -22,15 +24,20 @@
 /* Multiply-adds of a convolution loop, to decide whether it is worth a second thread: k*k per
  * output value and connected (output map, input map) pair. C3's Table I connects 60 of its 96
  * pairs, which keeps one image's C3 (150,000 multiply-adds) on one thread. */
-static ptrdiff_t LENET_FN(conv_work)(const unsigned char *table, int n, int in_maps, int out_maps,
-                                     ptrdiff_t out_size, int k)
+static ptrdiff_t LENET_FN(connected_pairs)(const unsigned char *table, int in_maps, int out_maps)
 {
     ptrdiff_t pairs = (ptrdiff_t)out_maps * in_maps;
     if (table) {
         pairs = 0;
         for (ptrdiff_t j = 0; j < (ptrdiff_t)out_maps * in_maps; j++) pairs += table[j] != 0;
     }
-    return (ptrdiff_t)n * pairs * out_size * k * k;
+    return pairs;
+}
+
+static ptrdiff_t LENET_FN(conv_work)(const unsigned char *table, int n, int in_maps, int out_maps,
+                                     ptrdiff_t out_size, int k)
+{
+    return (ptrdiff_t)n * LENET_FN(connected_pairs)(table, in_maps, out_maps) * out_size * k * k;
 }
 
 /* Range of output columns x for which input column x + kx - pad lies inside [0, w). */
@@ -46,67 +53,276 @@ static inline void LENET_FN(valid_range)(int kx, int pad, int w, int wo, int *lo
  * A "valid" correlation of a map of width W with a k x k kernel writes out[oy][ox] from
  * in[oy+ky][ox+kx]. Indexing the output by p = oy*W + ox (the input's row stride, not its own),
  * every kernel offset becomes one constant shift, in[p + ky*W + kx], so a whole map is one long
- * contiguous loop over p that the compiler vectorises, instead of many rows as short as 10.
- * The W - wo columns at the end of each wide row are thrown away (or hold zeros, as inputs).
- * The scratch maps live on the stack; maps too large for them take the plain loops below. */
+ * contiguous loop over p that vectorises, instead of many rows as short as 10. The W - wo
+ * columns at the end of each wide row are thrown away (or hold zeros, as inputs). The last
+ * position, len - 1 = (ho-1)*W + wo - 1, reads in[H*W - 1] at the largest shift: no read
+ * leaves the map. Scratch maps live on the stack; larger maps take the plain loops below.
+ *
+ * The loops over p run in register tiles (tiles.h). The maps summed together are taken in
+ * groups of G (output maps forward, input maps for the input gradient), and a tile holds nv
+ * vectors of positions of each map of the group in registers while it runs over every map read,
+ * kernel row and column: each shifted input vector it loads serves G multiply-adds, and no sum
+ * is stored before it is complete. Groups of more than one map are formed only where every pair
+ * of maps is connected (C1, the modern net's C3): Table I's maps read different inputs and go
+ * one at a time. A group's kernels are then packed tap by tap, G weights per tap. */
 #define LENET_WIDE_MAX 2048
+/* scratch values an image's padded maps (or wide output gradients) may take on the stack */
+#define LENET_STACK_MAX 8192
+/* kernels of the maps one output (or input) map is summed over, at most */
+#define LENET_CONV_MAX_TERMS 64
+/* accumulator vectors of a tile: G maps x nv vectors */
+#define LENET_CONV_TILE 16
 
-/* acc[p] += sum over u, v < k of kern(u, v) * src[p + u*stride + v], for p < len; kern(u, v)
- * is kernel[u][v], or kernel[k-1-u][k-1-v] when `flip` (the full convolution of backward). */
-LENET_DISPATCH static void LENET_FN(correlate_wide)(real *restrict acc, const real *restrict src,
-                                                   int stride, int len,
-                                                   const real *restrict kernel, int k, int flip)
+/* Index of tap (u, v) of a k x k kernel, or of the kernel turned by 180 degrees when `flip` (the
+ * full convolution of the backward pass). */
+#define LENET_TAP(u, v) (flip ? (k - 1 - (u)) * k + (k - 1 - (v)) : (u) * k + (v))
+
+/* A group of G maps' kernels packed for group_block: for each of its terms j (the maps read),
+ * its k*k taps in order, each as G weights (one per map of the group). Forward: the group's
+ * maps are output maps o0 .. o0+G-1, the terms every input map i, weight[o][i]. Input gradient
+ * (`transposed`): the group's maps are input maps, the terms every output map, the kernels
+ * turned by 180 degrees. Every pair is connected (see group_size). */
+static void LENET_FN(pack_group)(const real *weight, int out_maps, int in_maps, int k,
+                                 int transposed, int c0, int G, real *pack)
 {
-    for (int u = 0; u < k; u++) {
-        const real *restrict row = src + (ptrdiff_t)u * stride;
-        const real *kr = flip ? kernel + (ptrdiff_t)(k - 1 - u) * k : kernel + (ptrdiff_t)u * k;
-        if (k == 5) {
-            /* five taps per pass: one load and store of acc for five multiply-adds */
-            const real w0 = flip ? kr[4] : kr[0], w1 = flip ? kr[3] : kr[1], w2 = kr[2],
-                       w3 = flip ? kr[1] : kr[3], w4 = flip ? kr[0] : kr[4];
-            for (int p = 0; p < len; p++)
-                acc[p] += w0 * row[p] + w1 * row[p + 1] + w2 * row[p + 2] + w3 * row[p + 3] +
-                          w4 * row[p + 4];
-        } else {
-            for (int v = 0; v < k; v++) {
-                const real wv = flip ? kr[k - 1 - v] : kr[v];
-                for (int p = 0; p < len; p++) acc[p] += wv * row[p + v];
-            }
+    const int taps = k * k, terms = transposed ? out_maps : in_maps, flip = transposed;
+    for (int j = 0; j < terms; j++)
+        for (int g = 0; g < G; g++) {
+            const int o = transposed ? j : c0 + g, i = transposed ? c0 + g : j;
+            const real *kern = weight + ((ptrdiff_t)o * in_maps + i) * taps;
+            for (int u = 0; u < k; u++)
+                for (int v = 0; v < k; v++)
+                    pack[((ptrdiff_t)j * taps + u * k + v) * G + g] = kern[LENET_TAP(u, v)];
         }
-    }
 }
 
-/* grad[u*k + v] += sum over p < len of d[p] * src[p + u*stride + v]: one image's contribution to
- * a kernel's weight gradient (d is the output gradient in the wide layout, zero in the thrown
- * away columns). */
-LENET_DISPATCH static void LENET_FN(kernel_grad_wide)(real *restrict grad, const real *restrict d,
-                                                     const real *restrict src, int stride,
-                                                     int len, int k)
+/* acc[g][p] = sum over terms j, u, v < k of wts[j][tap(u, v) * G + g] * src[j][p + u*stride + v]
+ * for the G maps g of a group and the nv vectors of positions from p0 (G, nv, k and flip are
+ * constants where this is inlined): each position summed over j, u, v in that order, one
+ * multiply-add each. */
+LENET_INLINE void LENET_FN(group_block)(const real *const *src, const real *const *wts,
+                                        int terms, int k, int flip, int stride, int G, int p0,
+                                        int nv, int level, real *const *acc)
 {
-    for (int u = 0; u < k; u++) {
-        const real *restrict row = src + (ptrdiff_t)u * stride;
-        if (k == 5) {
-            real s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0;
-            LENET_SIMD_SUM(s0, s1, s2, s3, s4)
-            for (int p = 0; p < len; p++) {
-                const real g = d[p];
-                s0 += g * row[p];
-                s1 += g * row[p + 1];
-                s2 += g * row[p + 2];
-                s3 += g * row[p + 3];
-                s4 += g * row[p + 4];
-            }
-            real *gr = grad + (ptrdiff_t)u * 5;
-            gr[0] += s0, gr[1] += s1, gr[2] += s2, gr[3] += s3, gr[4] += s4;
-        } else {
+#if LENET_VECTOR_TILES
+    LENET_FN(vec) a[LENET_CONV_TILE];
+    for (int t = 0; t < G * nv; t++) a[t] = LENET_VSPLAT(0);
+    for (int j = 0; j < terms; j++) {
+        for (int u = 0; u < k; u++) {
+            const real *row = src[j] + p0 + (ptrdiff_t)u * stride;
             for (int v = 0; v < k; v++) {
-                real s = 0;
-                LENET_SIMD_SUM(s)
-                for (int p = 0; p < len; p++) s += d[p] * row[p + v];
-                grad[(ptrdiff_t)u * k + v] += s;
+                const real *wt = wts[j] + LENET_TAP(u, v) * G;
+                for (int r = 0; r < nv; r++) {
+                    LENET_FN(vec) x = LENET_VLOAD(row + v + r * LENET_LANES);
+                    if (G > 1 && level > 0) LENET_KEEP(x);
+                    for (int g = 0; g < G; g++) a[g * nv + r] += LENET_VSPLAT(wt[g]) * x;
+                }
             }
         }
     }
+    for (int g = 0; g < G; g++)
+        for (int r = 0; r < nv; r++) LENET_VSTORE(acc[g] + p0 + r * LENET_LANES, a[g * nv + r]);
+#else
+    for (int g = 0; g < G; g++)
+        for (int q = p0; q < p0 + nv * LENET_LANES; q++) {
+            real s = 0;
+            for (int j = 0; j < terms; j++)
+                for (int u = 0; u < k; u++)
+                    for (int v = 0; v < k; v++)
+                        s += wts[j][LENET_TAP(u, v) * G + g] * src[j][q + (ptrdiff_t)u * stride + v];
+            acc[g][q] = s;
+        }
+#endif
+}
+
+/* The same sums for every position p < len: whole tiles of nv vectors, the last one ending at
+ * len (it may overlap the one before: those positions are computed again, to the same bits);
+ * maps shorter than a tile by single vectors, the last one ending at len, or one by one. */
+LENET_INLINE void LENET_FN(group_sums_g)(const real *const *src, const real *const *wts,
+                                         int terms, int k, int flip, int stride, int G, int nv,
+                                         int level, int len, real *const *acc)
+{
+    const int tile = nv * LENET_LANES;
+    if (len >= tile) {
+        for (int p = 0;; p += tile) {
+            const int at = p + tile <= len ? p : len - tile;
+            LENET_FN(group_block)(src, wts, terms, k, flip, stride, G, at, nv, level, acc);
+            if (at + tile >= len) return;
+        }
+    }
+    if (len >= LENET_LANES) {
+        for (int p = 0;; p += LENET_LANES) {
+            const int at = p + LENET_LANES <= len ? p : len - LENET_LANES;
+            LENET_FN(group_block)(src, wts, terms, k, flip, stride, G, at, 1, level, acc);
+            if (at + LENET_LANES >= len) return;
+        }
+    }
+    for (int g = 0; g < G; g++)
+        for (int p = 0; p < len; p++) {
+            real s = 0;
+            for (int j = 0; j < terms; j++)
+                for (int u = 0; u < k; u++)
+                    for (int v = 0; v < k; v++)
+                        s += wts[j][LENET_TAP(u, v) * G + g] * src[j][p + (ptrdiff_t)u * stride + v];
+            acc[g][p] = s;
+        }
+}
+
+/* Tiles of G maps x nv vectors for each group size G the kernels use: nv * G accumulators, up
+ * to 8 with AVX's 16 registers (level 0 and 1), 16 with AVX-512's 32 (level 2). Single maps read
+ * their kernels in place, turned (flip) for the input gradient, in tiles of 4 to 6 vectors,
+ * whichever covers len with the fewest vectors. */
+#define LENET_GROUP_CASE(G, NV, FLIP) \
+    if (k == 5) \
+        LENET_FN(group_sums_g)(src, wts, terms, 5, FLIP, stride, G, NV, level, len, acc); \
+    else \
+        LENET_FN(group_sums_g)(src, wts, terms, k, FLIP, stride, G, NV, level, len, acc); \
+    return;
+#define LENET_SINGLE_CASES(FLIP) \
+    if (nv == 4) { LENET_GROUP_CASE(1, 4, FLIP) } \
+    if (nv == 5) { LENET_GROUP_CASE(1, 5, FLIP) } \
+    LENET_GROUP_CASE(1, 6, FLIP)
+LENET_INLINE void LENET_FN(group_sums_at)(const real *const *src, const real *const *wts,
+                                          int terms, int k, int flip, int stride, int G, int len,
+                                          real *const *acc, int level)
+{
+    if (level == 2) {
+        if (G == 4) { LENET_GROUP_CASE(4, 4, 0) }
+        if (G == 3) { LENET_GROUP_CASE(3, 5, 0) }
+        if (G == 2) { LENET_GROUP_CASE(2, 7, 0) }
+    }
+    if (G == 4) { LENET_GROUP_CASE(4, 2, 0) }
+    if (G == 3) { LENET_GROUP_CASE(3, 3, 0) }
+    if (G == 2) { LENET_GROUP_CASE(2, 4, 0) }
+    int nv = 6, best = -1;
+    for (int t = 6; t >= 4; t--) { /* vectors computed with tiles of t */
+        const int tile = t * LENET_LANES, cost = (len + tile - 1) / tile * t;
+        if (best < 0 || cost < best) nv = t, best = cost;
+    }
+    if (flip) { LENET_SINGLE_CASES(1) }
+    LENET_SINGLE_CASES(0)
+}
+#undef LENET_SINGLE_CASES
+#undef LENET_GROUP_CASE
+LENET_TILES(group_sums,
+            (const real *const *src, const real *const *wts, int terms, int k, int flip,
+             int stride, int G, int len, real *const *acc),
+            (src, wts, terms, k, flip, stride, G, len, acc))
+/* The group size for `sums` maps, each summed over `terms` maps through `pairs` connected
+ * pairs: groups of 4, 3 or 2 maps when every pair is connected and the size divides `sums`,
+ * single maps otherwise. */
+static int LENET_FN(group_size)(int sums, int terms, ptrdiff_t pairs)
+{
+    if (pairs < (ptrdiff_t)sums * terms) return 1;
+    for (int G = 4; G >= 2; G--)
+        if (sums % G == 0) return G;
+    return 1;
+}
+
+/* ---- Weight gradients in register tiles ------------------------------------------------------
+ * d_weight[o,i,u,v] sums d_o[p] * x_i[p + u*W + v] over the wide positions p (d_o the output
+ * gradient of map o laid out wide, zero in the thrown-away columns) and over the batch. A tile
+ * holds, for G output maps, the partial sums of `rows` kernel rows (G * rows * k taps) as vectors
+ * while p runs over the map, so that each shifted input vector it loads serves G multiply-adds;
+ * it then adds them to the vector partial sums `part` of each map (L lanes per tap), kept over
+ * many images and summed across lanes once at the end. Positions past the last whole vector are
+ * added one by one to `tail`. */
+#define LENET_GRAD_TILE 24
+LENET_INLINE void LENET_FN(grad_rows)(const real *const *d, const real *restrict x, int stride,
+                                      int len, int k, int u0, int rows, int G, int level,
+                                      real *const *part, real *const *tail)
+{
+    const int body = len - len % LENET_LANES, taps = rows * k;
+#if LENET_VECTOR_TILES
+    LENET_FN(vec) a[LENET_GRAD_TILE];
+    for (int t = 0; t < G * taps; t++) a[t] = LENET_VSPLAT(0);
+    for (int p = 0; p < body; p += LENET_LANES) {
+        LENET_FN(vec) dg[4];
+        for (int g = 0; g < G; g++) dg[g] = LENET_VLOAD(d[g] + p);
+        for (int r = 0; r < rows; r++) {
+            const real *row = x + p + (ptrdiff_t)(u0 + r) * stride;
+            for (int v = 0; v < k; v++) {
+                LENET_FN(vec) xv = LENET_VLOAD(row + v);
+                if (G > 1 && level > 0) LENET_KEEP(xv);
+                for (int g = 0; g < G; g++) a[g * taps + r * k + v] += dg[g] * xv;
+            }
+        }
+    }
+    for (int g = 0; g < G; g++)
+        for (int t = 0; t < taps; t++) {
+            real *pt = part[g] + (ptrdiff_t)(u0 * k + t) * LENET_LANES;
+            LENET_VSTORE(pt, LENET_VLOAD(pt) + a[g * taps + t]);
+        }
+#else
+    for (int g = 0; g < G; g++)
+        for (int t = 0; t < taps; t++) {
+            const int u = u0 + t / k, v = t % k;
+            real *pt = part[g] + (ptrdiff_t)(u0 * k + t) * LENET_LANES;
+            for (int p = 0; p < body; p += LENET_LANES)
+                for (int l = 0; l < LENET_LANES; l++)
+                    pt[l] += d[g][p + l] * x[p + l + (ptrdiff_t)u * stride + v];
+        }
+#endif
+    for (int g = 0; g < G; g++)
+        for (int p = body; p < len; p++)
+            for (int t = 0; t < taps; t++)
+                tail[g][u0 * k + t] += d[g][p] * x[p + (ptrdiff_t)(u0 + t / k) * stride + t % k];
+}
+
+/* One image's contribution to the kernels of G output maps (G is 1 to 4, with G * k at most
+ * LENET_GRAD_TILE) on one input map x, into their vector partial sums part[g] (k*k taps x L
+ * lanes) and tail[g] (k*k). */
+LENET_INLINE void LENET_FN(grad_wide_at)(const real *const *d, const real *restrict x,
+                                         int stride, int len, int k, int G, real *const *part,
+                                         real *const *tail, int level)
+{
+    if (k == 5 && G > 1) {
+        for (int u = 0; u < 5; u++) {
+            if (G == 4)
+                LENET_FN(grad_rows)(d, x, stride, len, 5, u, 1, 4, level, part, tail);
+            else if (G == 3)
+                LENET_FN(grad_rows)(d, x, stride, len, 5, u, 1, 3, level, part, tail);
+            else
+                LENET_FN(grad_rows)(d, x, stride, len, 5, u, 1, 2, level, part, tail);
+        }
+        return;
+    }
+    if (k == 5) {
+        LENET_FN(grad_rows)(d, x, stride, len, 5, 0, 2, 1, level, part, tail);
+        LENET_FN(grad_rows)(d, x, stride, len, 5, 2, 2, 1, level, part, tail);
+        LENET_FN(grad_rows)(d, x, stride, len, 5, 4, 1, 1, level, part, tail);
+        return;
+    }
+    if (G * k <= LENET_GRAD_TILE) { /* a kernel row per tile */
+        for (int u = 0; u < k; u++)
+            LENET_FN(grad_rows)(d, x, stride, len, k, u, 1, G, level, part, tail);
+        return;
+    }
+    for (int g = 0; g < G; g++) /* rows wider than a tile: one tap at a time */
+        for (int t = 0; t < k * k; t++) {
+            const int u = t / k, v = t % k, body = len - len % LENET_LANES;
+            real *pt = part[g] + (ptrdiff_t)t * LENET_LANES;
+            for (int p = 0; p < body; p += LENET_LANES)
+                for (int l = 0; l < LENET_LANES; l++)
+                    pt[l] += d[g][p + l] * x[p + l + (ptrdiff_t)u * stride + v];
+            for (int p = body; p < len; p++)
+                tail[g][t] += d[g][p] * x[p + (ptrdiff_t)u * stride + v];
+        }
+}
+LENET_TILES(grad_wide,
+            (const real *const *d, const real *restrict x, int stride, int len, int k, int G,
+             real *const *part, real *const *tail),
+            (d, x, stride, len, k, G, part, tail))
+
+/* Output maps a weight-gradient tile takes together: 2, or 3 or 4 with AVX-512's registers,
+ * where every pair is connected and the count divides out_maps; else 1. */
+static int LENET_FN(grad_group)(const unsigned char *table, int in_maps, int out_maps, int k)
+{
+    if (LENET_FN(connected_pairs)(table, in_maps, out_maps) < (ptrdiff_t)out_maps * in_maps)
+        return 1;
+    for (int G = lenet_cpu_level() == 2 ? 4 : 2; G >= 2; G--)
+        if (out_maps % G == 0 && G * k <= LENET_GRAD_TILE && (G <= 2 || k == 5)) return G;
+    return 1;
 }
 
 /* The map x (h x w) with `pad` zeros around it, into buf ((h+2pad) x (w+2pad)); x itself when
@@ -121,11 +337,21 @@ static inline const real *LENET_FN(padded)(const real *x, int h, int w, int pad,
     return buf;
 }
 
+/* dy (ho x wo) laid out wide: row stride W, zeros in the thrown-away columns; len values. */
+static inline void LENET_FN(widen)(const real *dy, int ho, int wo, int W, real *e)
+{
+    const int len = (ho - 1) * W + wo;
+    for (int p = 0; p < len; p++) e[p] = 0;
+    for (int oy = 0; oy < ho; oy++)
+        for (int ox = 0; ox < wo; ox++) e[oy * W + ox] = dy[oy * wo + ox];
+}
+
 /* The wide layout fits the stack buffers (forward and weight gradients; input gradients need
- * (k-1)(W+1) more values of leading zeros). */
+ * (k-1)(W+1) more values of leading zeros), and a map's terms fit the pointer lists. */
 #define LENET_CONV_WIDE_FITS \
     ((ptrdiff_t)(h + 2 * pad) * (w + 2 * pad) + (ptrdiff_t)(k - 1) * (w + 2 * pad + 1) <= \
-     LENET_WIDE_MAX)
+         LENET_WIDE_MAX && \
+     in_maps <= LENET_CONV_MAX_TERMS && out_maps <= LENET_CONV_MAX_TERMS)
 
 void LENET_FN(lenet_conv_forward)(const real *in, const real *weight, const real *bias,
                                   const unsigned char *table, int n, int in_maps, int h, int w,
@@ -137,24 +363,42 @@ void LENET_FN(lenet_conv_forward)(const real *in, const real *weight, const real
     }
     const int ho = h + 2 * pad - k + 1, wo = w + 2 * pad - k + 1;
     const ptrdiff_t in_size = (ptrdiff_t)h * w, out_size = (ptrdiff_t)ho * wo;
-    if (LENET_CONV_WIDE_FITS) {
-        const int W = w + 2 * pad, len = (ho - 1) * W + wo;
-        /* One output map of one image is one unit of work: over the batch, and over maps at N=1. */
+    const int W = w + 2 * pad, H = h + 2 * pad, len = (ho - 1) * W + wo, taps = k * k;
+    const int G = LENET_FN(group_size)(out_maps, in_maps,
+                                       LENET_FN(connected_pairs)(table, in_maps, out_maps));
+    if (LENET_CONV_WIDE_FITS && (ptrdiff_t)G * len <= 4 * LENET_WIDE_MAX &&
+        (G == 1 || (ptrdiff_t)out_maps * in_maps * taps <= LENET_STACK_MAX) &&
+        (pad == 0 || (ptrdiff_t)in_maps * H * W <= LENET_STACK_MAX)) {
+        real pack[LENET_STACK_MAX]; /* groups' kernels, packed once for every image */
+        const int groups = out_maps / G;
+        if (G > 1)
+            for (int gi = 0; gi < groups; gi++)
+                LENET_FN(pack_group)(weight, out_maps, in_maps, k, 0, gi * G, G,
+                                     pack + (ptrdiff_t)gi * in_maps * taps * G);
+        /* One group of output maps of one image is one unit of work. */
         LENET_PARALLEL_FOR_2(LENET_FN(conv_work)(table, n, in_maps, out_maps, out_size, k))
         for (int b = 0; b < n; b++) {
-            for (int o = 0; o < out_maps; o++) {
-                real acc[LENET_WIDE_MAX], buf[LENET_WIDE_MAX];
-                for (int p = 0; p < len; p++) acc[p] = 0;
+            for (int gi = 0; gi < groups; gi++) {
+                real acc[4 * LENET_WIDE_MAX], buf[LENET_STACK_MAX];
+                const real *src[LENET_CONV_MAX_TERMS], *wts[LENET_CONV_MAX_TERMS];
+                real *sums[4];
+                int terms = 0;
                 for (int i = 0; i < in_maps; i++) {
-                    if (table && !table[(ptrdiff_t)o * in_maps + i]) continue;
-                    const real *x = LENET_FN(padded)(in + ((ptrdiff_t)b * in_maps + i) * in_size,
-                                                     h, w, pad, buf);
-                    LENET_FN(correlate_wide)(acc, x, W, len,
-                                             weight + ((ptrdiff_t)o * in_maps + i) * k * k, k, 0);
+                    if (table && !table[(ptrdiff_t)gi * in_maps + i]) continue; /* G is 1 */
+                    src[terms] = LENET_FN(padded)(in + ((ptrdiff_t)b * in_maps + i) * in_size, h,
+                                                  w, pad, buf + (ptrdiff_t)terms * H * W);
+                    wts[terms++] = G > 1 ? pack + ((ptrdiff_t)gi * in_maps + i) * taps * G
+                                         : weight + ((ptrdiff_t)gi * in_maps + i) * taps;
                 }
-                real *y = out + ((ptrdiff_t)b * out_maps + o) * out_size;
-                for (int oy = 0; oy < ho; oy++)
-                    for (int ox = 0; ox < wo; ox++) y[oy * wo + ox] = bias[o] + acc[oy * W + ox];
+                for (int g = 0; g < G; g++) sums[g] = acc + (ptrdiff_t)g * len;
+                LENET_FN(group_sums)(src, wts, terms, k, 0, W, G, len, sums);
+                for (int g = 0; g < G; g++) {
+                    const int o = gi * G + g;
+                    real *y = out + ((ptrdiff_t)b * out_maps + o) * out_size;
+                    for (int oy = 0; oy < ho; oy++)
+                        for (int ox = 0; ox < wo; ox++)
+                            y[oy * wo + ox] = bias[o] + sums[g][oy * W + ox];
+                }
             }
         }
         return;
@@ -198,28 +442,50 @@ void LENET_FN(lenet_conv_backward_input)(const real *d_out, const real *weight,
     }
     const int ho = h + 2 * pad - k + 1, wo = w + 2 * pad - k + 1;
     const ptrdiff_t in_size = (ptrdiff_t)h * w, out_size = (ptrdiff_t)ho * wo;
-    if (LENET_CONV_WIDE_FITS) {
+    const int W = w + 2 * pad, H = h + 2 * pad, lead = (k - 1) * (W + 1), taps = k * k;
+    const int G = LENET_FN(group_size)(in_maps, out_maps,
+                                       LENET_FN(connected_pairs)(table, in_maps, out_maps));
+    if (LENET_CONV_WIDE_FITS && (ptrdiff_t)out_maps * (lead + H * W) <= LENET_STACK_MAX &&
+        (ptrdiff_t)G * H * W <= 4 * LENET_WIDE_MAX &&
+        (G == 1 || (ptrdiff_t)out_maps * in_maps * taps <= LENET_STACK_MAX)) {
         /* d_in (padded, H x W) is the full convolution of each d_out with its kernel: a valid
          * correlation, with the kernel turned by 180 degrees, of d_out laid out wide (row
-         * stride W, zeros in the thrown-away columns) after (k-1)(W+1) zeros. */
-        const int W = w + 2 * pad, H = h + 2 * pad, lead = (k - 1) * (W + 1);
-        LENET_PARALLEL_FOR_2(LENET_FN(conv_work)(table, n, in_maps, out_maps, out_size, k))
+         * stride W, zeros in the thrown-away columns) after `lead` zeros and before zeros up to
+         * H*W. One image is one unit of work: its output gradients are laid out once. */
+        const int E = lead + H * W, groups = in_maps / G;
+        real pack[LENET_STACK_MAX];
+        if (G > 1)
+            for (int gi = 0; gi < groups; gi++)
+                LENET_FN(pack_group)(weight, out_maps, in_maps, k, 1, gi * G, G,
+                                     pack + (ptrdiff_t)gi * out_maps * taps * G);
+        LENET_PARALLEL_FOR(LENET_FN(conv_work)(table, n, in_maps, out_maps, out_size, k))
         for (int b = 0; b < n; b++) {
-            for (int i = 0; i < in_maps; i++) {
-                real acc[LENET_WIDE_MAX], e[LENET_WIDE_MAX];
-                for (int p = 0; p < H * W; p++) acc[p] = 0;
-                for (int p = 0; p < lead + H * W; p++) e[p] = 0;
+            real acc[4 * LENET_WIDE_MAX], e[LENET_STACK_MAX];
+            for (int o = 0; o < out_maps; o++) {
+                real *eo = e + (ptrdiff_t)o * E;
+                for (int p = 0; p < lead; p++) eo[p] = 0;
+                LENET_FN(widen)(d_out + ((ptrdiff_t)b * out_maps + o) * out_size, ho, wo, W,
+                                eo + lead);
+                for (int p = lead + (ho - 1) * W + wo; p < E; p++) eo[p] = 0;
+            }
+            for (int gi = 0; gi < groups; gi++) {
+                const real *src[LENET_CONV_MAX_TERMS], *wts[LENET_CONV_MAX_TERMS];
+                real *sums[4];
+                int terms = 0;
                 for (int o = 0; o < out_maps; o++) {
-                    if (table && !table[(ptrdiff_t)o * in_maps + i]) continue;
-                    const real *dy = d_out + ((ptrdiff_t)b * out_maps + o) * out_size;
-                    for (int oy = 0; oy < ho; oy++)
-                        for (int ox = 0; ox < wo; ox++) e[lead + oy * W + ox] = dy[oy * wo + ox];
-                    LENET_FN(correlate_wide)(acc, e, W, H * W,
-                                             weight + ((ptrdiff_t)o * in_maps + i) * k * k, k, 1);
+                    if (table && !table[(ptrdiff_t)o * in_maps + gi]) continue; /* G is 1 */
+                    src[terms] = e + (ptrdiff_t)o * E;
+                    wts[terms++] = G > 1 ? pack + ((ptrdiff_t)gi * out_maps + o) * taps * G
+                                         : weight + ((ptrdiff_t)o * in_maps + gi) * taps;
                 }
-                real *dx = d_in + ((ptrdiff_t)b * in_maps + i) * in_size;
-                for (int y = 0; y < h; y++)
-                    for (int x = 0; x < w; x++) dx[y * w + x] = acc[(y + pad) * W + x + pad];
+                for (int g = 0; g < G; g++) sums[g] = acc + (ptrdiff_t)g * H * W;
+                LENET_FN(group_sums)(src, wts, terms, k, G == 1, W, G, H * W, sums);
+                for (int g = 0; g < G; g++) {
+                    real *dx = d_in + ((ptrdiff_t)b * in_maps + gi * G + g) * in_size;
+                    for (int y = 0; y < h; y++)
+                        for (int x = 0; x < w; x++)
+                            dx[y * w + x] = sums[g][(y + pad) * W + x + pad];
+                }
             }
         }
         return;
@@ -265,29 +531,97 @@ void LENET_FN(lenet_conv_backward_params)(const real *in, const real *d_out,
     }
     const int ho = h + 2 * pad - k + 1, wo = w + 2 * pad - k + 1;
     const ptrdiff_t in_size = (ptrdiff_t)h * w, out_size = (ptrdiff_t)ho * wo;
-    const int wide = LENET_CONV_WIDE_FITS, W = w + 2 * pad, len = (ho - 1) * W + wo;
-    /* One (output map, input map) kernel per unit of work; its sum over the batch runs in one
-     * thread from image 0 to n-1, so the bits do not depend on the thread count. */
+    const int W = w + 2 * pad, H = h + 2 * pad, len = (ho - 1) * W + wo, taps = k * k;
+    const int G = LENET_FN(grad_group)(table, in_maps, out_maps, k);
+    const ptrdiff_t size = (ptrdiff_t)out_maps * in_maps * taps + out_maps;
+    if (LENET_CONV_WIDE_FITS && (ptrdiff_t)G * in_maps * taps * (LENET_LANES + 1) <= LENET_STACK_MAX &&
+        (pad == 0 || (ptrdiff_t)H * W <= LENET_STACK_MAX)) {
+        /* The batch is cut into `chunks` runs of images, as many as the stack holds partial
+         * sums for, up to 8: the sums of a group of G output maps over one run are a unit of
+         * work, and the runs' sums are then added in order. Both depend on n and the shapes
+         * only, so the bits do not depend on the thread count. */
+        real partial[LENET_STACK_MAX];
+        ptrdiff_t chunks = LENET_STACK_MAX / size;
+        if (chunks > 8) chunks = 8;
+        if (chunks > n) chunks = n;
+        if (chunks < 1) chunks = 1;
+        const int groups = out_maps / G;
+        LENET_PARALLEL_FOR_2(LENET_FN(conv_work)(table, n, in_maps, out_maps, out_size, k))
+        for (int c = 0; c < (int)chunks; c++) {
+            for (int gi = 0; gi < groups; gi++) {
+                real part[LENET_STACK_MAX], d[4][LENET_WIDE_MAX], buf[LENET_STACK_MAX];
+                real bias_part[4][LENET_LANES], bias_tail[4] = {0, 0, 0, 0};
+                real *parts[4], *tails[4];
+                const real *ds[4] = {d[0], d[1], d[2], d[3]};
+                const ptrdiff_t span = (ptrdiff_t)in_maps * taps * (LENET_LANES + 1);
+                for (ptrdiff_t t = 0; t < G * span; t++) part[t] = 0;
+                for (int g = 0; g < G; g++)
+                    for (int l = 0; l < LENET_LANES; l++) bias_part[g][l] = 0;
+                const int body = len - len % LENET_LANES;
+                const int b0 = (int)(n * c / chunks), b1 = (int)(n * (c + 1) / chunks);
+                for (int b = b0; b < b1; b++) {
+                    for (int g = 0; g < G; g++) {
+                        const int o = gi * G + g;
+                        LENET_FN(widen)(d_out + ((ptrdiff_t)b * out_maps + o) * out_size, ho, wo,
+                                        W, d[g]);
+                        for (int p = 0; p < body; p += LENET_LANES)
+                            for (int l = 0; l < LENET_LANES; l++) bias_part[g][l] += d[g][p + l];
+                        for (int p = body; p < len; p++) bias_tail[g] += d[g][p];
+                    }
+                    for (int i = 0; i < in_maps; i++) {
+                        if (table && !table[(ptrdiff_t)gi * in_maps + i]) continue; /* G is 1 */
+                        const real *x = LENET_FN(padded)(
+                            in + ((ptrdiff_t)b * in_maps + i) * in_size, h, w, pad, buf);
+                        for (int g = 0; g < G; g++) {
+                            parts[g] = part + g * span + (ptrdiff_t)i * taps * LENET_LANES;
+                            tails[g] = part + g * span + (ptrdiff_t)in_maps * taps * LENET_LANES +
+                                       (ptrdiff_t)i * taps;
+                        }
+                        LENET_FN(grad_wide)(ds, x, W, len, k, G, parts, tails);
+                    }
+                }
+                /* the sums over lanes, into d_weight or this run's partial sums */
+                real *dst = chunks == 1 ? d_weight : partial + c * size;
+                real *dst_bias = chunks == 1 ? d_bias : partial + c * size + size - out_maps;
+                for (int g = 0; g < G; g++) {
+                    const int o = gi * G + g;
+                    const real *pg = part + g * span;
+                    for (int i = 0; i < in_maps; i++) {
+                        real *dw = dst + ((ptrdiff_t)o * in_maps + i) * taps;
+                        const int connected = !table || table[(ptrdiff_t)o * in_maps + i];
+                        for (int t = 0; t < taps; t++)
+                            dw[t] = connected
+                                        ? LENET_FN(lane_sum)(pg + ((ptrdiff_t)i * taps + t) *
+                                                                      LENET_LANES) +
+                                              pg[(ptrdiff_t)in_maps * taps * LENET_LANES +
+                                                 (ptrdiff_t)i * taps + t]
+                                        : 0;
+                    }
+                    dst_bias[o] = LENET_FN(lane_sum)(bias_part[g]) + bias_tail[g];
+                }
+            }
+        }
+        if (chunks > 1) {
+            const ptrdiff_t weights = size - out_maps;
+            for (ptrdiff_t e = 0; e < size; e++) {
+                real s = partial[e];
+                for (ptrdiff_t c = 1; c < chunks; c++) s += partial[c * size + e];
+                if (e < weights)
+                    d_weight[e] = s;
+                else
+                    d_bias[e - weights] = s;
+            }
+        }
+        return;
+    }
+    /* Plain loops for maps too large for the stack buffers: one (output map, input map) kernel
+     * per unit of work, its sum over the batch in one thread from image 0 to n-1. */
     LENET_PARALLEL_FOR_2(LENET_FN(conv_work)(table, n, in_maps, out_maps, out_size, k))
     for (int o = 0; o < out_maps; o++) {
         for (int i = 0; i < in_maps; i++) {
             real *dw = d_weight + ((ptrdiff_t)o * in_maps + i) * k * k;
             for (int t = 0; t < k * k; t++) dw[t] = 0;
             if (table && !table[(ptrdiff_t)o * in_maps + i]) continue;
-            if (wide) {
-                real d[LENET_WIDE_MAX], buf[LENET_WIDE_MAX];
-                for (int p = 0; p < len; p++) d[p] = 0;
-                for (int b = 0; b < n; b++) {
-                    const real *dy = d_out + ((ptrdiff_t)b * out_maps + o) * out_size;
-                    for (int oy = 0; oy < ho; oy++)
-                        for (int ox = 0; ox < wo; ox++) d[oy * W + ox] = dy[oy * wo + ox];
-                    const real *x = LENET_FN(padded)(in + ((ptrdiff_t)b * in_maps + i) * in_size,
-                                                     h, w, pad, buf);
-                    LENET_FN(kernel_grad_wide)(dw, d, x, W, len, k);
-                }
-                continue;
-            }
-            /* Plain loops for maps too large for the stack buffers. */
             for (int b = 0; b < n; b++) {
                 const real *x = in + ((ptrdiff_t)b * in_maps + i) * in_size;
                 const real *dy = d_out + ((ptrdiff_t)b * out_maps + o) * out_size;
@@ -324,5 +658,10 @@ void LENET_FN(lenet_conv_backward_params)(const real *in, const real *d_out,
 
 #undef LENET_CONV_IS_DENSE
 #undef LENET_CONV_WIDE_FITS
+#undef LENET_TAP
+#undef LENET_STACK_MAX
+#undef LENET_CONV_TILE
+#undef LENET_GRAD_TILE
+#undef LENET_CONV_MAX_TERMS
 #undef LENET_WIDE_MAX
 #endif

@@ -11,6 +11,8 @@
 
 #else /* the kernels, over `real` */
 
+#include "tiles.h"
+
 /* Width of the column blocks of d_in: lets a batch of one still be split across threads. */
 #define LENET_DENSE_BLOCK 32
 
@@ -24,30 +26,6 @@
  * plain loop with the same order. */
 #define LENET_TILE_OUT 4
 #define LENET_TILE_IN 2
-#if defined(__GNUC__) || defined(__clang__)
-#define LENET_VECTOR_TILES 1
-typedef real LENET_FN(vec) __attribute__((vector_size(32))); /* one AVX register */
-/* the same, read from any address of a real (no alignment beyond a real's) */
-typedef real LENET_FN(uvec) __attribute__((vector_size(32), aligned(sizeof(real)), may_alias));
-#else
-#define LENET_VECTOR_TILES 0
-#endif
-#if LENET_VECTOR_TILES && !LENET_IS_FLOAT
-#define LENET_LANES 4 /* doubles in a vector */
-#else
-#define LENET_LANES 8
-#endif
-
-/* The sum of L partial sums, in one fixed tree. */
-static inline real LENET_FN(lane_sum)(const real *a)
-{
-#if LENET_LANES == 8
-    return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
-#else
-    return (a[0] + a[2]) + (a[1] + a[3]);
-#endif
-}
-
 /* The end of one output's sum: its L partial sums, the inputs left over, the bias. */
 static inline real LENET_FN(dense_finish)(const real *part, const real *restrict wr,
                                           const real *restrict x, int body, int f_in, real bias)
@@ -191,7 +169,5 @@ void LENET_FN(lenet_dense_backward_params)(const real *in, const real *d_out, in
 
 #undef LENET_TILE_OUT
 #undef LENET_TILE_IN
-#undef LENET_VECTOR_TILES
-#undef LENET_LANES
 #undef LENET_DENSE_BLOCK
 #endif

@@ -63,6 +63,13 @@ int lenet_flushes_denormals(void);
 unsigned int lenet_denormals_off(void); /* returns the mode to restore */
 void lenet_denormals_restore(unsigned int saved);
 
+/* The instruction set the register tiles run on (see LENET_TILES in the kernel sources): 0 any
+ * x86-64 (or another CPU), 1 AVX2 and FMA, 2 AVX-512 (F, VL, BW, DQ: 32 vector registers, which
+ * hold larger tiles). Read from the CPU once; the environment variable LENET_CPU_LEVEL=0 or 1
+ * caps it (to test the versions a machine would not pick). Results are the same bits at every
+ * level that has FMA (1 and 2). */
+int lenet_cpu_level(void);
+
 /* ---- Names shared by the kernels ------------------------------------------------------ */
 
 /* Squashing functions, x = f(a) (activation.c). */
@@ -177,6 +184,34 @@ int lenet_threads_for(ptrdiff_t work);
 #define LENET_DISPATCH __attribute__((target_clones("arch=x86-64-v3", "default"), noinline))
 #else
 #define LENET_DISPATCH
+#endif
+/* LENET_TILES(name, params, args): the register-tiled kernel `name`, written once as
+ * LENET_FN(name##_at)(params..., int level) with `level` a constant in each copy, compiled three
+ * times -- for any x86-64 CPU, for AVX2/FMA and for AVX-512 -- and run as the one
+ * lenet_cpu_level() picks. Unlike LENET_DISPATCH's clones, each copy knows its level, so it can
+ * size its tiles to the registers it has. Elsewhere (other compilers or CPUs, LENET_NO_DISPATCH)
+ * there is one copy, at level 0. `params` and `args` are parenthesised lists. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    !defined(LENET_NO_DISPATCH)
+#define LENET_STRIP(...) __VA_ARGS__
+#define LENET_TILES(name, params, args) \
+    __attribute__((noinline)) static void LENET_FN(name##_0)(LENET_STRIP params) \
+    { LENET_FN(name##_at)(LENET_STRIP args, 0); } \
+    __attribute__((target("arch=x86-64-v3"), noinline)) static void LENET_FN(name##_1)( \
+        LENET_STRIP params) { LENET_FN(name##_at)(LENET_STRIP args, 1); } \
+    __attribute__((target("arch=x86-64-v4"), noinline)) static void LENET_FN(name##_2)( \
+        LENET_STRIP params) { LENET_FN(name##_at)(LENET_STRIP args, 2); } \
+    static void LENET_FN(name)(LENET_STRIP params) \
+    { \
+        const int level = lenet_cpu_level(); \
+        if (level == 2) LENET_FN(name##_2)(LENET_STRIP args); \
+        else if (level == 1) LENET_FN(name##_1)(LENET_STRIP args); \
+        else LENET_FN(name##_0)(LENET_STRIP args); \
+    }
+#else
+#define LENET_STRIP(...) __VA_ARGS__
+#define LENET_TILES(name, params, args) \
+    static void LENET_FN(name)(LENET_STRIP params) { LENET_FN(name##_at)(LENET_STRIP args, 0); }
 #endif
 /* LENET_INLINE marks the small per-element helpers of a hot loop (a squashing function, one
  * tile): always inlined, so that each dispatched version compiles them for its own CPU and the

@@ -8,6 +8,7 @@
 #define LENET_KERNEL_SOURCE
 #include "lenet.h"
 
+#include <stdlib.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -103,4 +104,23 @@ void lenet_denormals_restore(unsigned int saved)
 #else
     (void)saved;
 #endif
+}
+
+int lenet_cpu_level(void)
+{
+    static int level = -1; /* read once; threads that race here all write the same value */
+    if (level >= 0) return level;
+    int found = 0;
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) found = 1;
+    if (found && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq"))
+        found = 2;
+#endif
+    const char *cap = getenv("LENET_CPU_LEVEL");
+    if (cap && (cap[0] == '0' || cap[0] == '1') && cap[1] == 0 && cap[0] - '0' < found)
+        found = cap[0] - '0';
+    level = found;
+    return level;
 }
