@@ -142,8 +142,18 @@ LENET_INLINE real LENET_FN(slope)(int kind, real a)
     }
 }
 
+/* f'(a) read off the state y = f(a), for the tanh kinds: A S (1 - tanh(S a)^2) is
+ * (S/A) (A - y)(A + y), two multiply-adds instead of a tanh; (A - y) is exact near saturation, so
+ * this is as accurate as 1 - t^2 from a rounded t. */
+LENET_INLINE real LENET_FN(slope_from_state)(int kind, real y)
+{
+    const real A = kind == LENET_SCALED_TANH ? (real)LENET_SQUASH_A : 1;
+    const real S_over_A = kind == LENET_SCALED_TANH ? (real)(LENET_SQUASH_S / LENET_SQUASH_A) : 1;
+    return S_over_A * ((A - y) * (A + y));
+}
+
 /* One loop per kind, so that each loop body is branch-free and vectorises. `mode` 0: x = f(a);
- * 1: x = f'(a); 2: x = d_x f'(a). */
+ * 1: x = f'(a); 2: x = d_x f'(a); 3: x = d_x f'(a) with f'(a) from the states y (tanh kinds). */
 #define LENET_ACT_LOOP(KIND)                                                                  \
     case KIND:                                                                                \
         if (mode == 0) {                                                                      \
@@ -152,13 +162,17 @@ LENET_INLINE real LENET_FN(slope)(int kind, real a)
         } else if (mode == 1) {                                                               \
             LENET_SIMD for (ptrdiff_t p = 0; p < count; p++)                                  \
                 out[p] = LENET_FN(slope)(KIND, a[p]);                                         \
-        } else {                                                                              \
+        } else if (mode == 2) {                                                               \
             LENET_SIMD for (ptrdiff_t p = 0; p < count; p++)                                  \
                 out[p] = d_x[p] * LENET_FN(slope)(KIND, a[p]);                                \
+        } else {                                                                              \
+            LENET_SIMD for (ptrdiff_t p = 0; p < count; p++)                                  \
+                out[p] = d_x[p] * LENET_FN(slope_from_state)(KIND, y[p]);                     \
         }                                                                                     \
         break;
 
 LENET_DISPATCH static void LENET_FN(activation_run)(int kind, int mode, const real *restrict a,
+                                                   const real *restrict y,
                                                    const real *restrict d_x, ptrdiff_t count,
                                                    real *restrict out)
 {
@@ -176,36 +190,38 @@ LENET_DISPATCH static void LENET_FN(activation_run)(int kind, int mode, const re
 
 /* Split into one contiguous chunk per thread (each element is computed alone, so the split
  * never changes a result). */
-static void LENET_FN(activation_parallel)(int kind, int mode, const real *a, const real *d_x,
-                                          ptrdiff_t count, real *out)
+static void LENET_FN(activation_parallel)(int kind, int mode, const real *a, const real *y,
+                                          const real *d_x, ptrdiff_t count, real *out)
 {
     const int threads = lenet_threads_for(count * 8);
     if (threads <= 1) {
-        LENET_FN(activation_run)(kind, mode, a, d_x, count, out);
+        LENET_FN(activation_run)(kind, mode, a, y, d_x, count, out);
         return;
     }
     LENET_PARALLEL_FOR(count * 8)
     for (int t = 0; t < threads; t++) {
         const ptrdiff_t lo = count * t / threads, hi = count * (t + 1) / threads;
-        LENET_FN(activation_run)(kind, mode, a + lo, d_x ? d_x + lo : NULL, hi - lo, out + lo);
+        LENET_FN(activation_run)(kind, mode, a + lo, y ? y + lo : NULL, d_x ? d_x + lo : NULL,
+                                 hi - lo, out + lo);
     }
 }
 
 void LENET_FN(lenet_activation_forward)(int kind, const real *a, ptrdiff_t count, real *x)
 {
-    LENET_FN(activation_parallel)(kind, 0, a, NULL, count, x);
+    LENET_FN(activation_parallel)(kind, 0, a, NULL, NULL, count, x);
 }
 
 void LENET_FN(lenet_activation_derivative)(int kind, const real *a, ptrdiff_t count,
                                            real *slope)
 {
-    LENET_FN(activation_parallel)(kind, 1, a, NULL, count, slope);
+    LENET_FN(activation_parallel)(kind, 1, a, NULL, NULL, count, slope);
 }
 
-void LENET_FN(lenet_activation_backward)(int kind, const real *a, const real *d_x,
-                                         ptrdiff_t count, real *d_a)
+void LENET_FN(lenet_activation_backward)(int kind, const real *a, const real *y,
+                                         const real *d_x, ptrdiff_t count, real *d_a)
 {
-    LENET_FN(activation_parallel)(kind, 2, a, d_x, count, d_a);
+    const int from_states = y && (kind == LENET_SCALED_TANH || kind == LENET_TANH);
+    LENET_FN(activation_parallel)(kind, from_states ? 3 : 2, a, y, d_x, count, d_a);
 }
 
 #endif

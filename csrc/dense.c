@@ -13,9 +13,6 @@
 
 #include "tiles.h"
 
-/* Width of the column blocks of d_in: lets a batch of one still be split across threads. */
-#define LENET_DENSE_BLOCK 32
-
 /* ---- The forward pass in register tiles ---------------------------------------------------
  * A dot product per output reads two values per multiply-add. The tile below computes 4
  * outputs of 2 samples at once: per step of L inputs it loads 4 weight and 2 input vectors for
@@ -111,63 +108,172 @@ void LENET_FN(lenet_dense_forward)(const real *in, const real *weight, const rea
     }
 }
 
-/* dx[i0 .. i1) = sum_o dy[o] weight[o, i]. */
-LENET_DISPATCH static void LENET_FN(dense_input_block)(const real *restrict dy,
-                                                      const real *restrict weight, int f_in,
-                                                      int f_out, int i0, int i1,
-                                                      real *restrict dx)
+/* ---- The backward pass in register tiles ----------------------------------------------------
+ * Both gradients are matrix products over the batch. A tile keeps S x C vectors of sums in
+ * registers while it runs over the shared index (the outputs o for d_in, the samples b for
+ * d_weight): each weight or input vector it loads serves S (or R) multiply-adds. Every sum still
+ * runs in its own order -- over o, or over b from sample 0 to n-1 -- starting from zero, whatever
+ * tile or thread it falls in, so the bits never depend on the thread count or the batch's split.
+ * Columns past the last whole vector are summed one by one in the same order. */
+
+/* d_in[b0 .. b0+S-1][i0 .. i0+C*L-1] = sum over o of d_out[b][o] * weight[o][i]. */
+LENET_INLINE void LENET_FN(input_tile)(const real *restrict d_out, const real *restrict weight,
+                                       int f_in, int f_out, int b0, int S, int i0, int C,
+                                       int level, real *restrict d_in)
 {
-    for (int i = i0; i < i1; i++) dx[i] = 0;
+#if LENET_VECTOR_TILES
+    LENET_FN(vec) acc[16];
+    for (int t = 0; t < S * C; t++) acc[t] = LENET_VSPLAT(0);
     for (int o = 0; o < f_out; o++) {
-        const real g = dy[o];
-        const real *wr = weight + (ptrdiff_t)o * f_in;
-        for (int i = i0; i < i1; i++) dx[i] += g * wr[i];
+        const real *wr = weight + (ptrdiff_t)o * f_in + i0;
+        for (int c = 0; c < C; c++) {
+            LENET_FN(vec) w = LENET_VLOAD(wr + c * LENET_LANES);
+            if (S > 1 && level > 0) LENET_KEEP(w);
+            for (int s = 0; s < S; s++)
+                acc[s * C + c] += LENET_VSPLAT(d_out[(ptrdiff_t)(b0 + s) * f_out + o]) * w;
+        }
     }
+    for (int s = 0; s < S; s++)
+        for (int c = 0; c < C; c++)
+            LENET_VSTORE(d_in + (ptrdiff_t)(b0 + s) * f_in + i0 + c * LENET_LANES, acc[s * C + c]);
+#else
+    (void)level;
+    for (int s = 0; s < S; s++)
+        for (int i = i0; i < i0 + C * LENET_LANES; i++) {
+            real v = 0;
+            for (int o = 0; o < f_out; o++)
+                v += d_out[(ptrdiff_t)(b0 + s) * f_out + o] * weight[(ptrdiff_t)o * f_in + i];
+            d_in[(ptrdiff_t)(b0 + s) * f_in + i] = v;
+        }
+#endif
 }
+
+/* d_in of the samples b0 .. b0+nb-1 (nb <= 4): tiles of 4 samples (or one) x 2 vectors (4 with
+ * AVX-512's registers), then the columns left over. */
+LENET_INLINE void LENET_FN(dense_input_rows_at)(const real *restrict d_out,
+                                                const real *restrict weight, int f_in, int f_out,
+                                                int b0, int nb, real *restrict d_in, int level)
+{
+    const int C = level == 2 ? 4 : 2, width = C * LENET_LANES;
+    const int body = f_in - f_in % LENET_LANES;
+    int i = 0;
+    for (; i + width <= body; i += width) {
+        if (nb == 4)
+            LENET_FN(input_tile)(d_out, weight, f_in, f_out, b0, 4, i, C, level, d_in);
+        else
+            for (int s = 0; s < nb; s++)
+                LENET_FN(input_tile)(d_out, weight, f_in, f_out, b0 + s, 1, i, C, level, d_in);
+    }
+    for (; i < body; i += LENET_LANES)
+        for (int s = 0; s < nb; s++)
+            LENET_FN(input_tile)(d_out, weight, f_in, f_out, b0 + s, 1, i, 1, level, d_in);
+    for (int s = 0; s < nb; s++)
+        for (int c = body; c < f_in; c++) {
+            real v = 0;
+            for (int o = 0; o < f_out; o++)
+                v += d_out[(ptrdiff_t)(b0 + s) * f_out + o] * weight[(ptrdiff_t)o * f_in + c];
+            d_in[(ptrdiff_t)(b0 + s) * f_in + c] = v;
+        }
+}
+LENET_TILES(dense_input_rows,
+            (const real *restrict d_out, const real *restrict weight, int f_in, int f_out,
+             int b0, int nb, real *restrict d_in),
+            (d_out, weight, f_in, f_out, b0, nb, d_in))
 
 void LENET_FN(lenet_dense_backward_input)(const real *d_out, const real *weight, int n,
                                           int f_in, int f_out, real *d_in)
 {
-    const int blocks = f_in / LENET_DENSE_BLOCK + (f_in % LENET_DENSE_BLOCK != 0);
-    LENET_PARALLEL_FOR_2((ptrdiff_t)n * f_in * f_out)
-    for (int b = 0; b < n; b++) {
-        for (int blk = 0; blk < blocks; blk++) {
-            const int i0 = blk * LENET_DENSE_BLOCK;
-            const int i1 = i0 + LENET_DENSE_BLOCK < f_in ? i0 + LENET_DENSE_BLOCK : f_in;
-            LENET_FN(dense_input_block)(d_out + (ptrdiff_t)b * f_out, weight, f_in, f_out, i0, i1,
-                                        d_in + (ptrdiff_t)b * f_in);
-        }
-    }
+    const int quads = (n + 3) / 4;
+    LENET_PARALLEL_FOR((ptrdiff_t)n * f_in * f_out)
+    for (int q = 0; q < quads; q++)
+        LENET_FN(dense_input_rows)(d_out, weight, f_in, f_out, 4 * q,
+                                   n - 4 * q < 4 ? n - 4 * q : 4, d_in);
 }
 
-/* Row o of d_weight and d_bias[o], summed over the batch from sample 0 to n-1. */
-LENET_DISPATCH static void LENET_FN(dense_weight_row)(const real *restrict in,
-                                                     const real *restrict d_out, int n, int f_in,
-                                                     int f_out, int o, real *restrict dw,
-                                                     real *restrict d_bias)
+/* d_weight[o0 .. o0+R-1][i0 .. i0+C*L-1] = sum over b from 0 to n-1 of d_out[b][o] in[b][i]. */
+LENET_INLINE void LENET_FN(weight_tile)(const real *restrict in, const real *restrict d_out,
+                                        int n, int f_in, int f_out, int o0, int R, int i0, int C,
+                                        int level, real *restrict d_weight)
 {
-    real sb = 0;
-    for (int i = 0; i < f_in; i++) dw[i] = 0;
+#if LENET_VECTOR_TILES
+    LENET_FN(vec) acc[16];
+    for (int t = 0; t < R * C; t++) acc[t] = LENET_VSPLAT(0);
     for (int b = 0; b < n; b++) {
-        const real g = d_out[(ptrdiff_t)b * f_out + o];
-        const real *x = in + (ptrdiff_t)b * f_in;
-        for (int i = 0; i < f_in; i++) dw[i] += g * x[i];
-        sb += g;
+        const real *x = in + (ptrdiff_t)b * f_in + i0;
+        const real *g = d_out + (ptrdiff_t)b * f_out + o0;
+        for (int c = 0; c < C; c++) {
+            LENET_FN(vec) xv = LENET_VLOAD(x + c * LENET_LANES);
+            if (R > 1 && level > 0) LENET_KEEP(xv);
+            for (int r = 0; r < R; r++) acc[r * C + c] += LENET_VSPLAT(g[r]) * xv;
+        }
     }
-    d_bias[o] = sb;
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++)
+            LENET_VSTORE(d_weight + (ptrdiff_t)(o0 + r) * f_in + i0 + c * LENET_LANES,
+                         acc[r * C + c]);
+#else
+    (void)level;
+    for (int r = 0; r < R; r++)
+        for (int i = i0; i < i0 + C * LENET_LANES; i++) {
+            real v = 0;
+            for (int b = 0; b < n; b++)
+                v += d_out[(ptrdiff_t)b * f_out + o0 + r] * in[(ptrdiff_t)b * f_in + i];
+            d_weight[(ptrdiff_t)(o0 + r) * f_in + i] = v;
+        }
+#endif
 }
+
+/* Rows o0 .. o0+nr-1 (nr <= 4) of d_weight, and their d_bias: tiles of 4 rows (or one) x 2
+ * vectors (4 with AVX-512's registers), then the columns left over. */
+LENET_INLINE void LENET_FN(dense_weight_rows_at)(const real *restrict in,
+                                                 const real *restrict d_out, int n, int f_in,
+                                                 int f_out, int o0, int nr,
+                                                 real *restrict d_weight, real *restrict d_bias,
+                                                 int level)
+{
+    const int C = level == 2 ? 4 : 2, width = C * LENET_LANES;
+    const int body = f_in - f_in % LENET_LANES;
+    int i = 0;
+    for (; i + width <= body; i += width) {
+        if (nr == 4)
+            LENET_FN(weight_tile)(in, d_out, n, f_in, f_out, o0, 4, i, C, level, d_weight);
+        else
+            for (int r = 0; r < nr; r++)
+                LENET_FN(weight_tile)(in, d_out, n, f_in, f_out, o0 + r, 1, i, C, level,
+                                      d_weight);
+    }
+    for (; i < body; i += LENET_LANES)
+        for (int r = 0; r < nr; r++)
+            LENET_FN(weight_tile)(in, d_out, n, f_in, f_out, o0 + r, 1, i, 1, level, d_weight);
+    for (int r = 0; r < nr; r++) {
+        const int o = o0 + r;
+        for (int c = body; c < f_in; c++) {
+            real v = 0;
+            for (int b = 0; b < n; b++)
+                v += d_out[(ptrdiff_t)b * f_out + o] * in[(ptrdiff_t)b * f_in + c];
+            d_weight[(ptrdiff_t)o * f_in + c] = v;
+        }
+        real sb = 0;
+        for (int b = 0; b < n; b++) sb += d_out[(ptrdiff_t)b * f_out + o];
+        d_bias[o] = sb;
+    }
+}
+LENET_TILES(dense_weight_rows,
+            (const real *restrict in, const real *restrict d_out, int n, int f_in, int f_out,
+             int o0, int nr, real *restrict d_weight, real *restrict d_bias),
+            (in, d_out, n, f_in, f_out, o0, nr, d_weight, d_bias))
 
 void LENET_FN(lenet_dense_backward_params)(const real *in, const real *d_out, int n, int f_in,
                                            int f_out, real *d_weight, real *d_bias)
 {
-    /* One row of d_weight per unit of work, summed over the batch in order: deterministic. */
+    /* Four rows of d_weight per unit of work, each summed over the batch in order. */
+    const int quads = (f_out + 3) / 4;
     LENET_PARALLEL_FOR((ptrdiff_t)n * f_in * f_out)
-    for (int o = 0; o < f_out; o++)
-        LENET_FN(dense_weight_row)(in, d_out, n, f_in, f_out, o, d_weight + (ptrdiff_t)o * f_in,
-                                   d_bias);
+    for (int q = 0; q < quads; q++)
+        LENET_FN(dense_weight_rows)(in, d_out, n, f_in, f_out, 4 * q,
+                                    f_out - 4 * q < 4 ? f_out - 4 * q : 4, d_weight, d_bias);
 }
 
 #undef LENET_TILE_OUT
 #undef LENET_TILE_IN
-#undef LENET_DENSE_BLOCK
 #endif

@@ -337,9 +337,11 @@ void LENET_FN(lenet_activation_forward)(int kind, const real *a, ptrdiff_t count
 /* f'(a), the slope: back-propagation multiplies by it, SDLM by its square. */
 void LENET_FN(lenet_activation_derivative)(int kind, const real *a, ptrdiff_t count,
                                            real *slope);
-/* d_a = d_x * f'(a). */
-void LENET_FN(lenet_activation_backward)(int kind, const real *a, const real *d_x,
-                                         ptrdiff_t count, real *d_a);
+/* d_a = d_x * f'(a). `y` is NULL or the states f(a) of the forward pass: the tanh kinds then
+ * read their slope off them, f'(a) = (S/A)(A - y)(A + y), instead of computing tanh again (the
+ * other kinds use a). */
+void LENET_FN(lenet_activation_backward)(int kind, const real *a, const real *y,
+                                         const real *d_x, ptrdiff_t count, real *d_a);
 
 /* ---- Euclidean RBF output (rbf.c) -------------------------------------------------------
  * out[n,i] = sum_j (in[n,j] - prototypes[i,j])^2: the penalty of class i (Section II.B).

@@ -94,16 +94,16 @@ static void LENET_FN(layer_forward)(const struct lenet_layer *l, const real *par
         LENET_FN(lenet_activation_forward)(l->activation, a, n * LENET_FN(out_size)(l), y);
 }
 
-/* Given d_y, the gradient of the layer's states: writes the parameter gradients and, when
+/* Given d_y, the gradient of the layer's states y: writes the parameter gradients and, when
  * d_in is not NULL, the gradient of the layer's input. d_a is scratch (may be d_y for an
  * identity layer). */
 static void LENET_FN(layer_backward)(const struct lenet_layer *l, const real *params,
-                                     real *grads, const real *in, const real *a, int n,
-                                     const real *d_y, real *d_a, real *d_in)
+                                     real *grads, const real *in, const real *a, const real *y,
+                                     int n, const real *d_y, real *d_a, real *d_in)
 {
     if (l->activation != LENET_IDENTITY) {
-        LENET_FN(lenet_activation_backward)(l->activation, a, d_y, n * LENET_FN(out_size)(l),
-                                            d_a);
+        LENET_FN(lenet_activation_backward)(l->activation, a, y, d_y,
+                                            n * LENET_FN(out_size)(l), d_a);
         d_y = d_a;
     }
     const real *weight = l->weight >= 0 ? params + l->weight : NULL;
@@ -227,7 +227,8 @@ ptrdiff_t LENET_FN(lenet_network_train)(const struct lenet_layer *layers, int n_
             /* d_a goes into scratch; the input gradient then overwrites d_y, which is free */
             real *d_a = layers[l].activation == LENET_IDENTITY ? d_y : scratch;
             real *d_in = l > 0 ? (d_a == d_y ? scratch : d_y) : NULL;
-            LENET_FN(layer_backward)(&layers[l], params, grads, x[l], a[l], n, d_y, d_a, d_in);
+            LENET_FN(layer_backward)(&layers[l], params, grads, x[l], a[l], x[l + 1], n, d_y,
+                                     d_a, d_in);
             if (d_in) {
                 scratch = d_in == scratch ? d_y : scratch;
                 d_y = d_in;

@@ -63,6 +63,28 @@ def test_forward_derivative_backward_match_reference(kind, dtype, rng):
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 @pytest.mark.parametrize("kind", KINDS)
+def test_backward_from_the_states_matches_the_reference(kind, dtype, rng):
+    # with y = f(a), the tanh kinds read f'(a) off y; the others ignore y
+    a = _inputs(dtype)
+    y = _core.activation_forward(a, kind)
+    d_x = rng.standard_normal(a.shape).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        from_states = _core.activation_backward(a, d_x, kind, y)
+    assert_close(from_states, R.activation_backward(a, d_x, kind), dtype, what=f"{kind} from y")
+    if "tanh" not in kind:
+        np.testing.assert_array_equal(from_states, _core.activation_backward(a, d_x, kind))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_backward_from_the_states_checks_their_shape(dtype):
+    a = np.zeros((2, 3), dtype)
+    with pytest.raises(ValueError, match="y must have shape"):
+        _core.activation_backward(a, a, "scaled_tanh", np.zeros((3, 2), dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("kind", KINDS)
 def test_any_shape_is_kept(kind, dtype, rng):
     a = rng.standard_normal((2, 3, 4, 5)).astype(dtype)
     for out in (

@@ -72,8 +72,8 @@ cdef extern from "lenet.h" nogil:
     void lenet_activation_forward_f64(int kind, const double *a, Py_ssize_t count, double *x)
     void lenet_activation_derivative_f32(int kind, const float *a, Py_ssize_t count, float *slope)
     void lenet_activation_derivative_f64(int kind, const double *a, Py_ssize_t count, double *slope)
-    void lenet_activation_backward_f32(int kind, const float *a, const float *d_x, Py_ssize_t count, float *d_a)
-    void lenet_activation_backward_f64(int kind, const double *a, const double *d_x, Py_ssize_t count, double *d_a)
+    void lenet_activation_backward_f32(int kind, const float *a, const float *y, const float *d_x, Py_ssize_t count, float *d_a)
+    void lenet_activation_backward_f64(int kind, const double *a, const double *y, const double *d_x, Py_ssize_t count, double *d_a)
 
     void lenet_rbf_forward_f32(const float *inp, const float *prototypes, int n, int f, int classes, float *out)
     void lenet_rbf_forward_f64(const double *inp, const double *prototypes, int n, int f, int classes, double *out)
@@ -654,14 +654,18 @@ def activation_derivative(a, kind):
     return s
 
 
-def activation_backward(a, d_x, kind):
-    """d_a = d_x * f'(a); d_x has a's shape."""
+def activation_backward(a, d_x, kind, y=None):
+    """d_a = d_x * f'(a); d_x has a's shape. With y = f(a), the states of the forward pass,
+    the tanh kinds read their slope off y (csrc/lenet.h)."""
     cdef int code
     code, dtype, a = _activation_args(a, kind)
     d_x = _as_array("d_x", d_x, dtype, a.ndim, "(the shape of a)")
     _expect_shape("d_x", d_x, a.shape, "(the shape of a)")
+    if y is not None:
+        y = _as_array("y", y, dtype, a.ndim, "(the shape of a)")
+        _expect_shape("y", y, a.shape, "(the shape of a)")
     d_a = np.empty(a.shape, dtype=dtype)
-    _run_activation(_flat(d_a), d_a, a, d_x, code, ACTIVATION_BACKWARD)
+    _run_activation(_flat(d_a), d_a, a, d_x, code, ACTIVATION_BACKWARD, y)
     return d_a
 
 
@@ -669,8 +673,9 @@ cdef enum _ActivationCall:
     ACTIVATION_FORWARD, ACTIVATION_DERIVATIVE, ACTIVATION_BACKWARD
 
 
-def _run_activation(real[::1] typed, out, a, d_x, int code, int which):
+def _run_activation(real[::1] typed, out, a, d_x, int code, int which, y=None):
     cdef const real *pa = <const real *>_ptr(a)
+    cdef const real *py = <const real *>_ptr(y)
     cdef const real *pdx = <const real *>_ptr(d_x)
     cdef real *po = <real *>_ptr(out)
     cdef Py_ssize_t count = a.size
@@ -683,14 +688,14 @@ def _run_activation(real[::1] typed, out, a, d_x, int code, int which):
             elif which == ACTIVATION_DERIVATIVE:
                 lenet_activation_derivative_f32(code, pa, count, po)
             else:
-                lenet_activation_backward_f32(code, pa, pdx, count, po)
+                lenet_activation_backward_f32(code, pa, py, pdx, count, po)
         else:
             if which == ACTIVATION_FORWARD:
                 lenet_activation_forward_f64(code, pa, count, po)
             elif which == ACTIVATION_DERIVATIVE:
                 lenet_activation_derivative_f64(code, pa, count, po)
             else:
-                lenet_activation_backward_f64(code, pa, pdx, count, po)
+                lenet_activation_backward_f64(code, pa, py, pdx, count, po)
         lenet_denormals_restore(fp_mode)
 
 

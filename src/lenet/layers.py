@@ -254,7 +254,9 @@ class Layer:
         da = (
             dy
             if self.activation == "identity"
-            else _core.activation_backward(self._cached(self.a), dy, self.activation)
+            else _core.activation_backward(
+                self._cached(self.a), dy, self.activation, self._cached(self.y)
+            )
         )
         dx = self._backward(da)
         if self._backward_hooks:
