@@ -304,6 +304,38 @@ def _flat(arr):
     return arr.reshape(-1)
 
 
+def value_range(arr):
+    """(smallest, largest, every value finite) of a float32 or float64 array, in one pass with
+    the GIL released: the checks of a layer's input (no temporary array of a batch's size).
+    The extremes are over the finite values (0.0, 0.0 when there are none)."""
+    if not isinstance(arr, np.ndarray) or arr.dtype not in (np.float32, np.float64):
+        raise TypeError(f"arr must be a float32 or float64 numpy.ndarray, got "
+                        f"{getattr(arr, 'dtype', type(arr).__name__)}")
+    arr = np.ascontiguousarray(arr)
+    if arr.size == 0:
+        return 0.0, 0.0, True
+    return _run_value_range(arr.reshape(-1))
+
+
+def _run_value_range(real[::1] values):
+    cdef Py_ssize_t i, n = values.shape[0]
+    cdef real v, low = 0, high = 0
+    cdef bint finite = True, seen = False
+    with nogil:
+        for i in range(n):
+            v = values[i]
+            if v - v != 0:  # NaN or an infinity
+                finite = False
+            elif not seen:
+                low = high = v
+                seen = True
+            elif v < low:
+                low = v
+            elif v > high:
+                high = v
+    return float(low), float(high), bool(finite)
+
+
 # ---- threads ------------------------------------------------------------------------------
 
 def openmp_enabled() -> bool:
@@ -1132,9 +1164,16 @@ cdef Py_ssize_t _workspace_size(_Plan plan, int n):
     return lenet_network_workspace_f64(plan.layers, plan.n_layers, n)
 
 
+#: The most samples network_forward runs through the layers at once, whatever its batch_size:
+#: every layer's outputs for 128 images stay in the caches (measured on 2 cores: 98,000 images/s
+#: at 128 against 85,000 at 1,000). Each sample's output does not depend on the split.
+FORWARD_CHUNK = 128
+
+
 def network_forward(spec, params, x, batch_size=256):
-    """The network's output for the samples x (N, ...), run `batch_size` at a time through all
-    the layers in C; nothing is cached. Returns (N, classes) in params' dtype."""
+    """The network's output for the samples x (N, ...), run `batch_size` (at most
+    FORWARD_CHUNK) at a time through all the layers in C; nothing is cached. Returns
+    (N, classes) in params' dtype."""
     params = _params_buffer("params", params)
     dtype = params.dtype
     cdef _Plan plan = _plan_for(spec, params)
@@ -1143,7 +1182,7 @@ def network_forward(spec, params, x, batch_size=256):
         raise ValueError(f"x must hold samples of {plan.in_size} values each, (N, ...), got "
                          f"shape {_fmt(x.shape)}")
     cdef Py_ssize_t n = x.shape[0], lo
-    cdef int b = min(_batch_size(batch_size), max(int(n), 1)), m
+    cdef int b = min(_batch_size(batch_size), max(int(n), 1), FORWARD_CHUNK), m
     out = np.empty((n, plan.out_size), dtype=dtype)
     if n == 0:
         return out

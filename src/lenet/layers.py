@@ -480,7 +480,7 @@ class Layer:
             if copy
             else np.ascontiguousarray(arr, dtype=self.dtype)
         )
-        if not np.isfinite(arr).all():
+        if not _core.value_range(arr)[2]:  # one pass in C, no temporary of arr's size
             bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
             raise ValueError(
                 f"{where}: {argument} contains {bad} non-finite value(s) (NaN or "

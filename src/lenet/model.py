@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from . import display, fused, sdlm
+from . import _core, display, fused, sdlm
 from .checks import is_whole_number
 from .layers import (
     ACTIVATIONS,
@@ -234,9 +234,12 @@ class Network:
                 stacklevel=_caller_outside_lenet(),
             )
         elif self.input_range is not None and x.size and x.dtype.kind == "f":
-            low, high = float(np.min(x)), float(np.max(x))
-            finite = math.isfinite(low) and math.isfinite(high)  # NaN and Inf: refused later
-            if finite and (low < -FAR_OUTSIDE or high > FAR_OUTSIDE):
+            if x.dtype in (np.float32, np.float64):
+                low, high, finite = _core.value_range(x)  # one pass in C
+            else:
+                low, high = float(np.min(x)), float(np.max(x))
+                finite = math.isfinite(low) and math.isfinite(high)
+            if finite and (low < -FAR_OUTSIDE or high > FAR_OUTSIDE):  # NaN, Inf: refused later
                 warnings.warn(
                     f"x ranges over {low:.4g} .. {high:.4g}, far outside the paper's "
                     f"input range {self.input_range[0]} .. {self.input_range[1]} "
@@ -352,9 +355,10 @@ class Network:
         anything in the layers: for inference. Networks with layers the fused path does not
         know, or with hooks, fall back to ``forward`` (which runs the hooks and fills the
         layers' caches)."""
-        if fused.supports(self):
+        try:
             return fused.forward(self, x, batch_size)
-        return self.forward(x)
+        except fused.NotFusable:  # a layer without a fused kernel, or hooks
+            return self.forward(x)
 
     def where_non_finite(self, x: np.ndarray | None = None) -> str:
         """Where NaN or Inf numbers start in this network, for a diverging training run: the
