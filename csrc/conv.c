@@ -340,10 +340,12 @@ static inline const real *LENET_FN(padded)(const real *x, int h, int w, int pad,
 /* dy (ho x wo) laid out wide: row stride W, zeros in the thrown-away columns; len values. */
 static inline void LENET_FN(widen)(const real *dy, int ho, int wo, int W, real *e)
 {
-    const int len = (ho - 1) * W + wo;
-    for (int p = 0; p < len; p++) e[p] = 0;
-    for (int oy = 0; oy < ho; oy++)
-        for (int ox = 0; ox < wo; ox++) e[oy * W + ox] = dy[oy * wo + ox];
+    for (int oy = 0; oy < ho; oy++) {
+        real *row = e + (ptrdiff_t)oy * W;
+        for (int ox = 0; ox < wo; ox++) row[ox] = dy[(ptrdiff_t)oy * wo + ox];
+        if (oy < ho - 1)
+            for (int ox = wo; ox < W; ox++) row[ox] = 0;
+    }
 }
 
 /* The wide layout fits the stack buffers (forward and weight gradients; input gradients need
@@ -554,7 +556,15 @@ void LENET_FN(lenet_conv_backward_params)(const real *in, const real *d_out,
                 real *parts[4], *tails[4];
                 const real *ds[4] = {d[0], d[1], d[2], d[3]};
                 const ptrdiff_t span = (ptrdiff_t)in_maps * taps * (LENET_LANES + 1);
-                for (ptrdiff_t t = 0; t < G * span; t++) part[t] = 0;
+                for (int g = 0; g < G; g++) /* the sums of the connected pairs start at 0 */
+                    for (int i = 0; i < in_maps; i++) {
+                        if (table && !table[(ptrdiff_t)gi * in_maps + i]) continue; /* G is 1 */
+                        real *pi = part + g * span + (ptrdiff_t)i * taps * LENET_LANES;
+                        real *ti = part + g * span + (ptrdiff_t)in_maps * taps * LENET_LANES +
+                                   (ptrdiff_t)i * taps;
+                        for (int t = 0; t < taps * LENET_LANES; t++) pi[t] = 0;
+                        for (int t = 0; t < taps; t++) ti[t] = 0;
+                    }
                 for (int g = 0; g < G; g++)
                     for (int l = 0; l < LENET_LANES; l++) bias_part[g][l] = 0;
                 const int body = len - len % LENET_LANES;
