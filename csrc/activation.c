@@ -142,18 +142,25 @@ LENET_INLINE real LENET_FN(slope)(int kind, real a)
     }
 }
 
-/* f'(a) read off the state y = f(a), for the tanh kinds: A S (1 - tanh(S a)^2) is
- * (S/A) (A - y)(A + y), two multiply-adds instead of a tanh; (A - y) is exact near saturation, so
- * this is as accurate as 1 - t^2 from a rounded t. */
-LENET_INLINE real LENET_FN(slope_from_state)(int kind, real y)
+/* f'(a) read off the state y = f(a) of the forward pass, for the kinds where that is cheaper:
+ * for the tanh kinds A S (1 - tanh(S a)^2) is (S/A) (A - y)(A + y), two multiply-adds instead of
+ * a tanh ((A - y) is exact near saturation, so this is as accurate as 1 - t^2 from a rounded t);
+ * for swish, a s + a s (1 - s) with s = sigmoid(a) = y / a is y + s (1 - y), a division instead
+ * of an exponential and a division. */
+LENET_INLINE real LENET_FN(slope_from_state)(int kind, real a, real y)
 {
+    if (kind == LENET_SWISH) {
+        const real s = a != 0 ? y / a : (real)0.5;
+        return y + s * ((real)1 - y);
+    }
     const real A = kind == LENET_SCALED_TANH ? (real)LENET_SQUASH_A : 1;
     const real S_over_A = kind == LENET_SCALED_TANH ? (real)(LENET_SQUASH_S / LENET_SQUASH_A) : 1;
     return S_over_A * ((A - y) * (A + y));
 }
 
 /* One loop per kind, so that each loop body is branch-free and vectorises. `mode` 0: x = f(a);
- * 1: x = f'(a); 2: x = d_x f'(a); 3: x = d_x f'(a) with f'(a) from the states y (tanh kinds). */
+ * 1: x = f'(a); 2: x = d_x f'(a); 3: x = d_x f'(a) with f'(a) from the states y (tanh kinds,
+ * swish). */
 #define LENET_ACT_LOOP(KIND)                                                                  \
     case KIND:                                                                                \
         if (mode == 0) {                                                                      \
@@ -167,7 +174,7 @@ LENET_INLINE real LENET_FN(slope_from_state)(int kind, real y)
                 out[p] = d_x[p] * LENET_FN(slope)(KIND, a[p]);                                \
         } else {                                                                              \
             LENET_SIMD for (ptrdiff_t p = 0; p < count; p++)                                  \
-                out[p] = d_x[p] * LENET_FN(slope_from_state)(KIND, y[p]);                     \
+                out[p] = d_x[p] * LENET_FN(slope_from_state)(KIND, a[p], y[p]);               \
         }                                                                                     \
         break;
 
@@ -220,7 +227,8 @@ void LENET_FN(lenet_activation_derivative)(int kind, const real *a, ptrdiff_t co
 void LENET_FN(lenet_activation_backward)(int kind, const real *a, const real *y,
                                          const real *d_x, ptrdiff_t count, real *d_a)
 {
-    const int from_states = y && (kind == LENET_SCALED_TANH || kind == LENET_TANH);
+    const int from_states =
+        y && (kind == LENET_SCALED_TANH || kind == LENET_TANH || kind == LENET_SWISH);
     LENET_FN(activation_parallel)(kind, from_states ? 3 : 2, a, y, d_x, count, d_a);
 }
 

@@ -688,7 +688,7 @@ def activation_derivative(a, kind):
 
 def activation_backward(a, d_x, kind, y=None):
     """d_a = d_x * f'(a); d_x has a's shape. With y = f(a), the states of the forward pass,
-    the tanh kinds read their slope off y (csrc/lenet.h)."""
+    the tanh kinds and swish read their slope off y (csrc/lenet.h)."""
     cdef int code
     code, dtype, a = _activation_args(a, kind)
     d_x = _as_array("d_x", d_x, dtype, a.ndim, "(the shape of a)")
