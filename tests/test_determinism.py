@@ -4,6 +4,7 @@ on repeated calls, and the thread-count API."""
 from __future__ import annotations
 
 import os
+import platform
 import subprocess
 import sys
 import threading
@@ -252,3 +253,53 @@ def test_thread_count_is_capped():
     assert limit >= 1
     with pytest.raises(ValueError, match=rf"from 1 to {limit}, got {limit + 1}"):
         _core.set_num_threads(limit + 1)
+
+
+# ---- The register tiles' instruction sets (LENET_TILES, lenet_cpu_level) ----------------------
+
+_LEVEL_SCRIPT = r"""
+import hashlib, sys
+import numpy as np
+import lenet
+from lenet import fused
+from lenet.optim import SGD
+from lenet.sdlm import SDLM
+digest = hashlib.sha256()
+rng = np.random.default_rng(3)
+for dtype in (np.float32, np.float64):
+    for variant, shape in (("paper", (1, 32, 32)), ("modern", (1, 28, 28))):
+        net = (lenet.LeNet5 if variant == "paper" else lenet.LeNet5.modern)(seed=5, dtype=dtype)
+        x = rng.uniform(-0.1, 1.175, (70, *shape)).astype(dtype)
+        y = rng.integers(0, 10, 70)
+        out = net.forward(x)
+        digest.update(out.tobytes())
+        digest.update(net.backward(rng.standard_normal(out.shape).astype(dtype)).tobytes())
+        digest.update(net.gradients.tobytes())
+        digest.update(net.infer(x).tobytes())
+        opt = SDLM(net, mu=0.5) if variant == "paper" else SGD(net, lr=1e-3)
+        if variant == "paper":
+            opt.start_pass(0, (x, y))
+        fused.FusedTrainer(net, opt, 1 if variant == "paper" else 32).run(x, y, np.arange(70))
+        digest.update(net.parameters.tobytes())
+print(digest.hexdigest())
+"""
+
+
+def _digest_at(level):
+    env = dict(os.environ)
+    env.pop("LENET_CPU_LEVEL", None)
+    if level is not None:
+        env["LENET_CPU_LEVEL"] = str(level)
+    done = subprocess.run(
+        [sys.executable, "-c", _LEVEL_SCRIPT], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_the_avx2_and_avx512_tiles_give_identical_bits():
+    # forward, backward, inference and fused training of both nets, in both dtypes: the tiles
+    # sized for AVX-512's registers sum every value in the same order as the AVX2 ones
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        pytest.skip("one instruction set off x86-64")
+    assert _digest_at(None) == _digest_at(1)
