@@ -395,6 +395,12 @@ ptrdiff_t LENET_FN(lenet_network_workspace)(const struct lenet_layer *layers, in
 void LENET_FN(lenet_network_forward)(const struct lenet_layer *layers, int n_layers,
                                      const real *params, const real *in, int n,
                                      real *workspace, real *out);
+/* The same for the n samples from `first` of `images` (struct lenet_images: uint8 pixels
+ * made into input as they are gathered into the workspace). */
+void LENET_FN(lenet_network_forward_images)(const struct lenet_layer *layers, int n_layers,
+                                            const real *params,
+                                            const struct lenet_images *images, ptrdiff_t first,
+                                            int n, real *workspace, real *out);
 /* Training steps over `count` samples taken in the order `order` from images/labels, `batch`
  * at a time (the last step may be smaller): forward, the loss, backward into `grads`, the
  * optimiser's update of `params`. Adds loss * samples of each step to *loss_sum and the

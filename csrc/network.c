@@ -138,13 +138,11 @@ static void LENET_FN(layer_backward)(const struct lenet_layer *l, const real *pa
     }
 }
 
-void LENET_FN(lenet_network_forward)(const struct lenet_layer *layers, int n_layers,
-                                     const real *params, const real *in, int n,
-                                     real *workspace, real *out)
+/* The layers in turn on the n samples at `input` (the workspace carved by x and a). */
+static void LENET_FN(forward_from)(const struct lenet_layer *layers, int n_layers,
+                                   const real *params, const real *input, int n, real **x,
+                                   real **a, real *out)
 {
-    real *x[LENET_MAX_LAYERS + 1], *a[LENET_MAX_LAYERS], *g0, *g1;
-    LENET_FN(carve)(layers, n_layers, n, workspace, x, a, &g0, &g1);
-    const real *input = in;
     for (int l = 0; l < n_layers; l++) {
         const int last = l == n_layers - 1;
         real *y = last ? out : x[l + 1];
@@ -153,6 +151,15 @@ void LENET_FN(lenet_network_forward)(const struct lenet_layer *layers, int n_lay
                                 last && layers[l].activation == LENET_IDENTITY ? out : a[l], y);
         input = y;
     }
+}
+
+void LENET_FN(lenet_network_forward)(const struct lenet_layer *layers, int n_layers,
+                                     const real *params, const real *in, int n,
+                                     real *workspace, real *out)
+{
+    real *x[LENET_MAX_LAYERS + 1], *a[LENET_MAX_LAYERS], *g0, *g1;
+    LENET_FN(carve)(layers, n_layers, n, workspace, x, a, &g0, &g1);
+    LENET_FN(forward_from)(layers, n_layers, params, in, n, x, a, out);
 }
 
 /* Sample s of `images` as network input (in_size values) into dst. */
@@ -177,6 +184,18 @@ static void LENET_FN(gather)(const struct lenet_images *images, ptrdiff_t s, ptr
             real *out = dst + (m * H + y + pad) * W + pad;
             for (int c = 0; c < w; c++) out[c] = lut[row[c]];
         }
+}
+
+void LENET_FN(lenet_network_forward_images)(const struct lenet_layer *layers, int n_layers,
+                                            const real *params,
+                                            const struct lenet_images *images, ptrdiff_t first,
+                                            int n, real *workspace, real *out)
+{
+    real *x[LENET_MAX_LAYERS + 1], *a[LENET_MAX_LAYERS], *g0, *g1;
+    LENET_FN(carve)(layers, n_layers, n, workspace, x, a, &g0, &g1);
+    const ptrdiff_t in_size = LENET_FN(in_size)(&layers[0]);
+    for (int b = 0; b < n; b++) LENET_FN(gather)(images, first + b, in_size, x[0] + b * in_size);
+    LENET_FN(forward_from)(layers, n_layers, params, x[0], n, x, a, out);
 }
 
 static double LENET_FN(loss)(int kind, double j, const real *out, const int *labels, int n,

@@ -155,6 +155,29 @@ def test_training_on_pixels_gives_the_bits_of_training_on_their_input(
     assert results[0][0] == results[1][0] == results[3][0]
 
 
+@pytest.mark.parametrize(
+    "net_name, scheme, size",
+    [("paper", "paper", 28), ("modern-swish-28", "raw", 28), ("modern-relu-avg-32", "unit", 32)],
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("batch", [1, 7, 300])
+def test_inference_on_pixels_gives_the_bits_of_inference_on_their_input(
+    net_name, scheme, size, dtype, batch, rng
+):
+    """net.infer reads Preprocessed pixels in C (scaled and padded as each batch is gathered):
+    the same bits as on the images preprocessed first, and as net.forward on them."""
+    pixels = rng.integers(0, 256, (301, size, size), dtype=np.uint8)
+    net = NETS[net_name](dtype)
+    images = datasets.Preprocessed(pixels, scheme, dtype)
+    x = datasets.preprocess(pixels, scheme, dtype)
+    got = net.infer(images, batch)
+    assert np.array_equal(got, net.infer(x, batch))
+    assert np.array_equal(got, net.forward(x))
+    # pixels preprocessed to the other dtype are converted to the network's
+    other = np.float64 if dtype == np.float32 else np.float32
+    assert np.array_equal(net.infer(datasets.Preprocessed(pixels, scheme, other), batch), got)
+
+
 def test_pixels_with_the_wrong_dtype_are_refused(rng):
     net = lenet.LeNet5(seed=0)
     images = datasets.Preprocessed(

@@ -84,7 +84,12 @@ def real_in(
 def optimizer_step(optimizer: dict[str, Any], params: Array, grads: Array) -> int: ...
 def network_plan(spec: list[dict[str, Any]], params: Array) -> object: ...
 def network_forward(
-    spec: list[dict[str, Any]] | object, params: Array, x: ArrayLike, batch_size: int = ...
+    spec: list[dict[str, Any]] | object,
+    params: Array,
+    x: ArrayLike,
+    batch_size: int = ...,
+    lut: ArrayLike | None = ...,
+    pad: int = ...,
 ) -> Array: ...
 def network_train(
     spec: list[dict[str, Any]] | object,

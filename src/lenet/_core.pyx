@@ -122,6 +122,8 @@ cdef extern from "lenet.h" nogil:
     Py_ssize_t lenet_network_workspace_f64(const lenet_layer *layers, int n_layers, int n)
     void lenet_network_forward_f32(const lenet_layer *layers, int n_layers, const float *params, const float *inp, int n, float *workspace, float *out)
     void lenet_network_forward_f64(const lenet_layer *layers, int n_layers, const double *params, const double *inp, int n, double *workspace, double *out)
+    void lenet_network_forward_images_f32(const lenet_layer *layers, int n_layers, const float *params, const lenet_images *images, Py_ssize_t first, int n, float *workspace, float *out)
+    void lenet_network_forward_images_f64(const lenet_layer *layers, int n_layers, const double *params, const lenet_images *images, Py_ssize_t first, int n, double *workspace, double *out)
     Py_ssize_t lenet_network_train_f32(const lenet_layer *layers, int n_layers, float *params, float *grads, Py_ssize_t n_params, lenet_optimizer *opt, int loss, double j, const lenet_images *images, const int *labels, const long long *order, Py_ssize_t count, int batch, float *workspace, int *batch_labels, double *loss_sum, long long *errors, int *diverged)
     Py_ssize_t lenet_network_train_f64(const lenet_layer *layers, int n_layers, double *params, double *grads, Py_ssize_t n_params, lenet_optimizer *opt, int loss, double j, const lenet_images *images, const int *labels, const long long *order, Py_ssize_t count, int batch, double *workspace, int *batch_labels, double *loss_sum, long long *errors, int *diverged)
 
@@ -1170,33 +1172,50 @@ cdef Py_ssize_t _workspace_size(_Plan plan, int n):
 FORWARD_CHUNK = 128
 
 
-def network_forward(spec, params, x, batch_size=256):
+def network_forward(spec, params, x, batch_size=256, lut=None, pad=0):
     """The network's output for the samples x (N, ...), run `batch_size` (at most
     FORWARD_CHUNK) at a time through all the layers in C; nothing is cached. Returns
-    (N, classes) in params' dtype."""
+    (N, classes) in params' dtype.
+
+    With ``lut`` (256 values of the parameters' dtype), ``x`` holds uint8 pixels
+    (N, maps, h, w), each made into input as it is gathered: pixel p gives lut[p], with ``pad``
+    values lut[0] around each map (lenet.datasets.Preprocessed), the same bits as converting
+    them first."""
     params = _params_buffer("params", params)
     dtype = params.dtype
     cdef _Plan plan = _plan_for(spec, params)
-    x = _as_array("x", x, dtype, None, "")
-    if x.ndim < 2 or math.prod(x.shape[1:]) != plan.in_size:
-        raise ValueError(f"x must hold samples of {plan.in_size} values each, (N, ...), got "
-                         f"shape {_fmt(x.shape)}")
+    if lut is None:
+        x = _as_array("x", x, dtype, None, "")
+        if x.ndim < 2 or math.prod(x.shape[1:]) != plan.in_size:
+            raise ValueError(f"x must hold samples of {plan.in_size} values each, (N, ...), got "
+                             f"shape {_fmt(x.shape)}")
+    else:
+        x, lut, pad = _pixel_images(x, lut, pad, dtype, plan.in_size)
     cdef Py_ssize_t n = x.shape[0], lo
     cdef int b = min(_batch_size(batch_size), max(int(n), 1), FORWARD_CHUNK), m
     out = np.empty((n, plan.out_size), dtype=dtype)
     if n == 0:
         return out
     work = np.empty(_workspace_size(plan, b), dtype=dtype)
-    _run_network_forward(_flat(out), plan, params, x, work, out, b)
+    cdef _Images source = _Images()
+    source.keep = (x, lut)
+    if lut is not None:
+        source.images.pixels = <const unsigned char *>_ptr(x)
+        source.images.lut = <const void *>_ptr(lut)
+        source.images.h, source.images.w, source.images.pad = x.shape[2], x.shape[3], pad
+    _run_network_forward(_flat(out), plan, params, x, source, work, out, b)
     return out
 
 
-def _run_network_forward(real[::1] typed, _Plan plan, params, x, work, out, int b):
-    """All layers in C, `b` samples at a time."""
+def _run_network_forward(real[::1] typed, _Plan plan, params, x, _Images source, work, out,
+                         int b):
+    """All layers in C, `b` samples at a time (from source's pixels when it has them)."""
     cdef const real *pp = <const real *>_ptr(params)
     cdef const real *px = <const real *>_ptr(x)
     cdef real *po = <real *>_ptr(out)
     cdef real *pw = <real *>_ptr(work)
+    cdef const lenet_images *pi = &source.images
+    cdef bint pixels = source.images.pixels != NULL
     cdef Py_ssize_t n = x.shape[0], lo = 0, in_size = plan.in_size, out_size = plan.out_size
     cdef int m
     cdef unsigned int fp_mode
@@ -1205,11 +1224,19 @@ def _run_network_forward(real[::1] typed, _Plan plan, params, x, work, out, int 
         while lo < n:
             m = <int>(n - lo if n - lo < b else b)
             if real is float:
-                lenet_network_forward_f32(plan.layers, plan.n_layers, pp, px + lo * in_size, m,
-                                          pw, po + lo * out_size)
+                if pixels:
+                    lenet_network_forward_images_f32(plan.layers, plan.n_layers, pp, pi, lo, m,
+                                                     pw, po + lo * out_size)
+                else:
+                    lenet_network_forward_f32(plan.layers, plan.n_layers, pp,
+                                              px + lo * in_size, m, pw, po + lo * out_size)
             else:
-                lenet_network_forward_f64(plan.layers, plan.n_layers, pp, px + lo * in_size, m,
-                                          pw, po + lo * out_size)
+                if pixels:
+                    lenet_network_forward_images_f64(plan.layers, plan.n_layers, pp, pi, lo, m,
+                                                     pw, po + lo * out_size)
+                else:
+                    lenet_network_forward_f64(plan.layers, plan.n_layers, pp,
+                                              px + lo * in_size, m, pw, po + lo * out_size)
             lo += b
         lenet_denormals_restore(fp_mode)
 

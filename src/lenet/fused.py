@@ -90,9 +90,15 @@ def forward(net: Network, x: ArrayLike, batch_size: int = 256) -> np.ndarray:
     """net's output for the batch x, all layers in one C call per `batch_size` images.
 
     The same numbers as ``net.forward(x)`` (the same kernels), but nothing is cached in the
-    layers: for inference. x is (N, C, H, W), or one image (C, H, W) or (H, W).
+    layers: for inference. x is (N, C, H, W), or one image (C, H, W) or (H, W), or
+    ``Preprocessed`` pixels, made into input in C as each batch is gathered.
     """
     _, plan = _cached(net)
+    if isinstance(x, Preprocessed):  # pixels, made into input as each batch is gathered
+        pixels = x if x.dtype == net.dtype else x.astype(net.dtype)
+        return _core.network_forward(
+            plan, net.parameters, pixels.pixels, batch_size, lut=pixels.lut, pad=pixels.pad
+        )
     # the checks and conversion a layer gives its input, without the copy
     batch = net.layers[0]._prepare(net._batch(x), "x", "infer")
     return _core.network_forward(plan, net.parameters, batch, batch_size)
