@@ -274,6 +274,56 @@ void LENET_FN(lenet_dense_backward_params)(const real *in, const real *d_out, in
                                     f_out - 4 * q < 4 ? f_out - 4 * q : 4, d_weight, d_bias);
 }
 
+/* ---- One sample's backward pass and SDLM's update, in one pass over the weights ---------------
+ * At the paper's batch size of one, a step of C5 and F6 is bound by moving their weights (C5's
+ * are 192 KB): the input gradient reads them, the weight gradient writes as many, and SDLM's
+ * update reads weights, gradients and step sizes and writes the weights again. Here each row of
+ * weights is read once for the input gradient, its gradient row written, and the row updated by
+ * lenet_sdlm_update while it is in cache. Every value is computed as the separate kernels compute
+ * it (the same operations in the same order), so the bits are theirs. */
+LENET_INLINE void LENET_FN(dense_sdlm_one_at)(const real *restrict x, const real *restrict d,
+                                              int f_in, int f_out, real *restrict weight,
+                                              real *restrict bias, real *restrict d_weight,
+                                              real *restrict d_bias, const real *restrict eps_w,
+                                              const real *restrict eps_b, real *restrict d_in,
+                                              int level)
+{
+    (void)level; /* one copy per instruction set: the sums round as the tiles' do */
+    if (d_in)
+        for (int i = 0; i < f_in; i++) d_in[i] = 0;
+    for (int o = 0; o < f_out; o++) {
+        real *w = weight + (ptrdiff_t)o * f_in, *g = d_weight + (ptrdiff_t)o * f_in;
+        const real dy = d[o];
+        if (d_in) /* with the row's weights before their update */
+            for (int i = 0; i < f_in; i++) d_in[i] += dy * w[i];
+        for (int i = 0; i < f_in; i++) {
+            real s = 0; /* as weight_tile: a sum over the batch, from zero */
+            s += dy * x[i];
+            g[i] = s;
+        }
+        real sb = 0;
+        sb += dy;
+        d_bias[o] = sb;
+        LENET_FN(lenet_sdlm_update)(w, g, eps_w + (ptrdiff_t)o * f_in, f_in);
+    }
+    LENET_FN(lenet_sdlm_update)(bias, d_bias, eps_b, f_out);
+}
+LENET_TILES(dense_sdlm_one,
+            (const real *restrict x, const real *restrict d, int f_in, int f_out,
+             real *restrict weight, real *restrict bias, real *restrict d_weight,
+             real *restrict d_bias, const real *restrict eps_w, const real *restrict eps_b,
+             real *restrict d_in),
+            (x, d, f_in, f_out, weight, bias, d_weight, d_bias, eps_w, eps_b, d_in))
+
+void LENET_FN(lenet_dense_backward_sdlm_one)(const real *in, const real *d_out, int f_in,
+                                             int f_out, real *weight, real *bias,
+                                             real *d_weight, real *d_bias, const real *eps_w,
+                                             const real *eps_b, real *d_in)
+{
+    LENET_FN(dense_sdlm_one)(in, d_out, f_in, f_out, weight, bias, d_weight, d_bias, eps_w,
+                             eps_b, d_in);
+}
+
 #undef LENET_TILE_OUT
 #undef LENET_TILE_IN
 #endif

@@ -331,6 +331,15 @@ void LENET_FN(lenet_dense_backward_input)(const real *d_out, const real *weight,
 void LENET_FN(lenet_dense_backward_params)(const real *in, const real *d_out, int n, int f_in,
                                            int f_out, real *d_weight, real *d_bias);
 
+/* One sample's backward pass through a full connection and SDLM's update of its weights and
+ * biases (w -= eps_w dE/dw, b -= eps_b dE/db), in one pass over the weights: the same bits as
+ * lenet_dense_backward_input (when d_in is not NULL; it sees the weights before the update),
+ * lenet_dense_backward_params with n = 1 and lenet_sdlm_update, in place of the three. */
+void LENET_FN(lenet_dense_backward_sdlm_one)(const real *in, const real *d_out, int f_in,
+                                             int f_out, real *weight, real *bias,
+                                             real *d_weight, real *d_bias, const real *eps_w,
+                                             const real *eps_b, real *d_in);
+
 /* ---- Squashing functions (activation.c) -------------------------------------------------
  * Element-wise over `count` values; `kind` is an enum lenet_activation. */
 void LENET_FN(lenet_activation_forward)(int kind, const real *a, ptrdiff_t count, real *x);

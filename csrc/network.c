@@ -30,6 +30,15 @@ static ptrdiff_t LENET_FN(out_size)(const struct lenet_layer *l)
     return (ptrdiff_t)l->out_maps * l->ho * l->wo;
 }
 
+/* A layer whose weights form one matrix over its whole input: a full connection, or a
+ * convolution whose kernels cover its unpadded input with every map connected (C5). */
+static int LENET_FN(is_dense)(const struct lenet_layer *l)
+{
+    return l->kind == LENET_LAYER_DENSE ||
+           (l->kind == LENET_LAYER_CONV && !l->table && l->pad == 0 && l->h == l->k &&
+            l->w == l->k);
+}
+
 /* Workspace layout for a batch of n: the input batch, then per layer its weighted sums a and
  * its states y = f(a) (an identity layer keeps only a), then two gradient buffers as large as
  * the largest layer. */
@@ -153,6 +162,43 @@ static void LENET_FN(forward_from)(const struct lenet_layer *layers, int n_layer
     }
 }
 
+/* layer_backward for one sample of a dense layer under SDLM, with the update of its parameters
+ * (lenet_dense_backward_sdlm_one). */
+static void LENET_FN(dense_backward_sdlm)(const struct lenet_layer *l, real *params, real *grads,
+                                          const struct lenet_optimizer *opt, const real *in,
+                                          const real *a, const real *y, const real *d_y,
+                                          real *d_a, real *d_in)
+{
+    const ptrdiff_t f_in = LENET_FN(in_size)(l);
+    const real *eps = (const real *)opt->state1;
+    if (l->activation != LENET_IDENTITY) {
+        LENET_FN(lenet_activation_backward)(l->activation, a, y, d_y, LENET_FN(out_size)(l),
+                                            d_a);
+        d_y = d_a;
+    }
+    LENET_FN(lenet_dense_backward_sdlm_one)(in, d_y, (int)f_in, l->out_maps, params + l->weight,
+                                           params + l->bias, grads + l->weight,
+                                           grads + l->bias, eps + l->weight, eps + l->bias,
+                                           d_in);
+}
+
+/* The dense layers' parameters lie where sdlm_update_rest expects them: weights then biases,
+ * side by side, in layer order. */
+static int LENET_FN(layouts_dense)(const struct lenet_layer *layers, int n_layers)
+{
+    ptrdiff_t from = 0;
+    for (int l = 0; l < n_layers; l++) {
+        const struct lenet_layer *ly = &layers[l];
+        if (ly->weight < 0) continue;
+        if (ly->weight < from || ly->bias < 0 || ly->bias < ly->weight) return 0;
+        if (LENET_FN(is_dense)(ly) &&
+            ly->bias != ly->weight + (ptrdiff_t)ly->out_maps * LENET_FN(in_size)(ly))
+            return 0;
+        from = ly->bias;
+    }
+    return 1;
+}
+
 void LENET_FN(lenet_network_forward)(const struct lenet_layer *layers, int n_layers,
                                      const real *params, const real *in, int n,
                                      real *workspace, real *out)
@@ -198,6 +244,28 @@ void LENET_FN(lenet_network_forward_images)(const struct lenet_layer *layers, in
     LENET_FN(forward_from)(layers, n_layers, params, x[0], n, x, a, out);
 }
 
+/* SDLM at batch size 1 updates the dense layers' parameters during the backward pass
+ * (lenet_dense_backward_sdlm_one); this updates every parameter outside those layers' weight
+ * and bias ranges, with the same kernel, and counts the update. */
+static void LENET_FN(sdlm_update_rest)(const struct lenet_layer *layers, int n_layers,
+                                       struct lenet_optimizer *opt, real *params,
+                                       const real *grads, ptrdiff_t n_params)
+{
+    const real *eps = (const real *)opt->state1;
+    ptrdiff_t from = 0;
+    opt->step += 1;
+    /* the layers' parameters lie in layer order in the flat buffer, weights before biases */
+    for (int l = 0; l < n_layers; l++) {
+        if (!LENET_FN(is_dense)(&layers[l]) || layers[l].weight < 0) continue;
+        const ptrdiff_t start = layers[l].weight, end = layers[l].bias + layers[l].out_maps;
+        if (start > from)
+            LENET_FN(lenet_sdlm_update)(params + from, grads + from, eps + from, start - from);
+        from = end;
+    }
+    if (n_params > from)
+        LENET_FN(lenet_sdlm_update)(params + from, grads + from, eps + from, n_params - from);
+}
+
 static double LENET_FN(loss)(int kind, double j, const real *out, const int *labels, int n,
                              int classes, real *grad)
 {
@@ -241,19 +309,29 @@ ptrdiff_t LENET_FN(lenet_network_train)(const struct lenet_layer *layers, int n_
             *diverged = 1;
             return step;
         }
+        /* SDLM on one sample: the dense layers update their own parameters as they go */
+        const int sdlm_one = opt->kind == LENET_OPT_SDLM && n == 1 && LENET_FN(layouts_dense)(
+                                                                         layers, n_layers);
         real *d_y = g0, *scratch = g1;
         for (int l = n_layers - 1; l >= 0; l--) {
             /* d_a goes into scratch; the input gradient then overwrites d_y, which is free */
             real *d_a = layers[l].activation == LENET_IDENTITY ? d_y : scratch;
             real *d_in = l > 0 ? (d_a == d_y ? scratch : d_y) : NULL;
-            LENET_FN(layer_backward)(&layers[l], params, grads, x[l], a[l], x[l + 1], n, d_y,
-                                     d_a, d_in);
+            if (sdlm_one && LENET_FN(is_dense)(&layers[l]) && layers[l].weight >= 0)
+                LENET_FN(dense_backward_sdlm)(&layers[l], params, grads, opt, x[l], a[l],
+                                              x[l + 1], d_y, d_a, d_in);
+            else
+                LENET_FN(layer_backward)(&layers[l], params, grads, x[l], a[l], x[l + 1], n,
+                                         d_y, d_a, d_in);
             if (d_in) {
                 scratch = d_in == scratch ? d_y : scratch;
                 d_y = d_in;
             }
         }
-        LENET_FN(lenet_optimizer_update)(opt, params, grads, n_params);
+        if (sdlm_one)
+            LENET_FN(sdlm_update_rest)(layers, n_layers, opt, params, grads, n_params);
+        else
+            LENET_FN(lenet_optimizer_update)(opt, params, grads, n_params);
         *loss_sum += e * n;
         for (int b = 0; b < n; b++) {
             const real *o = out + (ptrdiff_t)b * classes;
