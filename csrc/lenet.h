@@ -13,7 +13,9 @@
  *   loss.c        the paper's losses (8) and (9) and softmax cross-entropy
  *   optim.c       parameter updates: SDLM (Appendix C), SGD, RMSprop, Adam
  *   network.c     a whole network per call: inference, and the fused training loop
- *   threads.c     how many OpenMP threads the kernels use
+ *   threads.c     how many OpenMP threads the kernels use, their floating-point mode, and
+ *                 the instruction set their register tiles run on
+ *   tiles.h       the vector types of the register tiles (included by the kernel sources)
  *
  * Conventions, the same for every kernel:
  *   - Arrays are C-contiguous, batch first: images are (N, C, H, W), vectors are (N, F).
