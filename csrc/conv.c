@@ -96,6 +96,18 @@ static void LENET_FN(pack_group)(const real *weight, int out_maps, int in_maps, 
         }
 }
 
+/* The sum of map g of a group at position p, one multiply-add at a time, in a tile's order. */
+LENET_INLINE real LENET_FN(one_sum)(const real *const *src, const real *const *wts, int terms,
+                                    int k, int flip, int stride, int G, int g, int p)
+{
+    real s = 0;
+    for (int j = 0; j < terms; j++)
+        for (int u = 0; u < k; u++)
+            for (int v = 0; v < k; v++)
+                s += wts[j][LENET_TAP(u, v) * G + g] * src[j][p + (ptrdiff_t)u * stride + v];
+    return s;
+}
+
 /* acc[g][p] = sum over terms j, u, v < k of wts[j][tap(u, v) * G + g] * src[j][p + u*stride + v]
  * for the G maps g of a group and the nv vectors of positions from p0 (G, nv, k and flip are
  * constants where this is inlined): each position summed over j, u, v in that order, one
@@ -123,15 +135,10 @@ LENET_INLINE void LENET_FN(group_block)(const real *const *src, const real *cons
     for (int g = 0; g < G; g++)
         for (int r = 0; r < nv; r++) LENET_VSTORE(acc[g] + p0 + r * LENET_LANES, a[g * nv + r]);
 #else
+    (void)level;
     for (int g = 0; g < G; g++)
-        for (int q = p0; q < p0 + nv * LENET_LANES; q++) {
-            real s = 0;
-            for (int j = 0; j < terms; j++)
-                for (int u = 0; u < k; u++)
-                    for (int v = 0; v < k; v++)
-                        s += wts[j][LENET_TAP(u, v) * G + g] * src[j][q + (ptrdiff_t)u * stride + v];
-            acc[g][q] = s;
-        }
+        for (int q = p0; q < p0 + nv * LENET_LANES; q++)
+            acc[g][q] = LENET_FN(one_sum)(src, wts, terms, k, flip, stride, G, g, q);
 #endif
 }
 
@@ -158,14 +165,8 @@ LENET_INLINE void LENET_FN(group_sums_g)(const real *const *src, const real *con
         }
     }
     for (int g = 0; g < G; g++)
-        for (int p = 0; p < len; p++) {
-            real s = 0;
-            for (int j = 0; j < terms; j++)
-                for (int u = 0; u < k; u++)
-                    for (int v = 0; v < k; v++)
-                        s += wts[j][LENET_TAP(u, v) * G + g] * src[j][p + (ptrdiff_t)u * stride + v];
-            acc[g][p] = s;
-        }
+        for (int p = 0; p < len; p++)
+            acc[g][p] = LENET_FN(one_sum)(src, wts, terms, k, flip, stride, G, g, p);
 }
 
 /* Tiles of G maps x nv vectors for each group size G the kernels use: nv * G accumulators, up
