@@ -145,13 +145,14 @@ LENET_INLINE real LENET_FN(slope)(int kind, real a)
 /* f'(a) read off the state y = f(a) of the forward pass, for the kinds where that is cheaper:
  * for the tanh kinds A S (1 - tanh(S a)^2) is (S/A) (A - y)(A + y), two multiply-adds instead of
  * a tanh ((A - y) is exact near saturation, so this is as accurate as 1 - t^2 from a rounded t);
- * for swish, a s + a s (1 - s) with s = sigmoid(a) = y / a is y + s (1 - y), a division instead
- * of an exponential and a division. */
+ * for swish, s + a s (1 - s) with s = sigmoid(a) = y / a is s + y (1 - s), a division instead of
+ * an exponential and a division. (Not y + s (1 - y), the same in exact arithmetic: for large a,
+ * y + (1 - y) cancels to 0 where the slope is 1.) */
 LENET_INLINE real LENET_FN(slope_from_state)(int kind, real a, real y)
 {
     if (kind == LENET_SWISH) {
         const real s = a != 0 ? y / a : (real)0.5;
-        return y + s * ((real)1 - y);
+        return s + y * ((real)1 - s);
     }
     const real A = kind == LENET_SCALED_TANH ? (real)LENET_SQUASH_A : 1;
     const real S_over_A = kind == LENET_SCALED_TANH ? (real)(LENET_SQUASH_S / LENET_SQUASH_A) : 1;

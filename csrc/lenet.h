@@ -350,7 +350,7 @@ void LENET_FN(lenet_activation_derivative)(int kind, const real *a, ptrdiff_t co
                                            real *slope);
 /* d_a = d_x * f'(a). `y` is NULL or the states f(a) of the forward pass: the tanh kinds then
  * read their slope off them, f'(a) = (S/A)(A - y)(A + y), instead of computing tanh again, and
- * swish as y + s (1 - y) with sigmoid(a) = s = y / a (the other kinds use a alone). */
+ * swish as s + y (1 - s) with sigmoid(a) = s = y / a (the other kinds use a alone). */
 void LENET_FN(lenet_activation_backward)(int kind, const real *a, const real *y,
                                          const real *d_x, ptrdiff_t count, real *d_a);
 

@@ -1887,3 +1887,19 @@ def test_optimizer_descriptions_with_unknown_keys_are_refused():
     )
     raises(TypeError, "loss_sum must be a real number", _core.network_train, **args, loss_sum="0")
     assert _core.network_train(**args, loss_sum=np.float32(2))[1] > 2
+
+
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_value_range_is_one_pass_of_min_max_and_finiteness(dtype):
+    """_core.value_range (the layers' input check): NumPy's min and max over the finite values,
+    and whether all are finite; read-only and non-contiguous arrays too."""
+    x = np.array([[3.0, -2.0, 0.5], [7.0, 1.0, -4.0]], dtype)
+    assert _core.value_range(x) == (-4.0, 7.0, True)
+    x.flags.writeable = False
+    assert _core.value_range(x[:, 1:]) == (-4.0, 1.0, True)
+    for bad in (np.nan, np.inf, -np.inf):
+        y = np.array([1.0, bad, -1.0], dtype)
+        assert _core.value_range(y) == (-1.0, 1.0, False)
+    assert _core.value_range(np.zeros((0, 3), dtype)) == (0.0, 0.0, True)
+    with pytest.raises(TypeError, match="arr must be a float32 or float64"):
+        _core.value_range(np.arange(3))

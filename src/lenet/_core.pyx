@@ -319,7 +319,7 @@ def value_range(arr):
     return _run_value_range(arr.reshape(-1))
 
 
-def _run_value_range(real[::1] values):
+def _run_value_range(const real[::1] values):
     cdef Py_ssize_t i, n = values.shape[0]
     cdef real v, low = 0, high = 0
     cdef bint finite = True, seen = False
