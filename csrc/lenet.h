@@ -52,15 +52,16 @@ void lenet_set_num_threads(int n);
 /* Default: OMP_NUM_THREADS if set, otherwise the number of cores. */
 int lenet_get_num_threads(void);
 
-/* Denormal floats. Values below 1.2e-38 (float; 2.2e-308 double) are flushed to zero in
- * every kernel, as inputs and as results: on many x86 CPUs each operation on one costs about a
- * hundred cycles, and the gradients of a trained network and the optimisers' running averages
- * fill up with them (the modern network's pass then ran 3x slower). The binding calls
+/* Denormal floats. Results below 1.2e-38 (float; 2.2e-308 double) are flushed to zero in every
+ * kernel: on many x86 CPUs each operation on a denormal costs about a hundred cycles, and the
+ * gradients of a trained network and the optimisers' running averages would fill up with them
+ * (the modern network's pass then ran 3x slower). Denormal inputs are read as they are (a
+ * comparison still sees them: relu's slope at 1e-40 is 1). The binding calls
  * lenet_denormals_off() before the kernels and lenet_denormals_restore() after them, on the
  * calling thread; every thread of a parallel loop does the same for the loop (the
  * LENET_PARALLEL_FOR macros), so the results stay the same for any thread count and the
- * caller's mode is left as it was. x86-64 (SSE's MXCSR) only; elsewhere these do nothing and
- * lenet_flushes_denormals() is 0. */
+ * caller's mode is left as it was. x86-64 (SSE's MXCSR, its FTZ bit) only; elsewhere these do
+ * nothing and lenet_flushes_denormals() is 0. */
 int lenet_flushes_denormals(void);
 unsigned int lenet_denormals_off(void); /* returns the mode to restore */
 void lenet_denormals_restore(unsigned int saved);
@@ -71,6 +72,14 @@ void lenet_denormals_restore(unsigned int saved);
  * caps it (to test the versions a machine would not pick). Results are the same bits at every
  * level that has FMA (1 and 2). */
 int lenet_cpu_level(void);
+/* 1 where the tiled kernels are compiled for the three levels (gcc on x86-64 Linux, without
+ * LENET_NO_DISPATCH); elsewhere there is one copy and lenet_cpu_level() is 0. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    !defined(LENET_NO_DISPATCH)
+#define LENET_HAS_LEVELS 1
+#else
+#define LENET_HAS_LEVELS 0
+#endif
 
 /* ---- Names shared by the kernels ------------------------------------------------------ */
 
@@ -193,8 +202,7 @@ int lenet_threads_for(ptrdiff_t work);
  * lenet_cpu_level() picks. Unlike LENET_DISPATCH's clones, each copy knows its level, so it can
  * size its tiles to the registers it has. Elsewhere (other compilers or CPUs, LENET_NO_DISPATCH)
  * there is one copy, at level 0. `params` and `args` are parenthesised lists. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
-    !defined(LENET_NO_DISPATCH)
+#if LENET_HAS_LEVELS
 #define LENET_STRIP(...) __VA_ARGS__
 #define LENET_TILES(name, params, args) \
     __attribute__((noinline)) static void LENET_FN(name##_0)(LENET_STRIP params) \

@@ -16,8 +16,9 @@
 #if defined(__SSE__) || defined(__x86_64__)
 #include <xmmintrin.h>
 #define LENET_HAVE_MXCSR 1
-/* MXCSR bits: flush denormal results to zero (FTZ), read denormal inputs as zero (DAZ). */
-#define LENET_FTZ_DAZ 0x8040u
+/* The MXCSR bit that flushes denormal results to zero (FTZ). Not DAZ, which would also read
+ * denormal inputs as zero: a comparison must still see them (relu's slope at 1e-40 is 1). */
+#define LENET_FTZ 0x8000u
 #endif
 
 /* Below this many multiply-adds a loop runs on one thread (about ten microseconds of work for
@@ -90,7 +91,7 @@ unsigned int lenet_denormals_off(void)
 {
 #ifdef LENET_HAVE_MXCSR
     const unsigned int saved = _mm_getcsr();
-    if ((saved & LENET_FTZ_DAZ) != LENET_FTZ_DAZ) _mm_setcsr(saved | LENET_FTZ_DAZ);
+    if ((saved & LENET_FTZ) != LENET_FTZ) _mm_setcsr(saved | LENET_FTZ);
     return saved;
 #else
     return 0;
@@ -111,7 +112,7 @@ int lenet_cpu_level(void)
     static int level = -1; /* read once; threads that race here all write the same value */
     if (level >= 0) return level;
     int found = 0;
-#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+#if LENET_HAS_LEVELS
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) found = 1;
     if (found && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&

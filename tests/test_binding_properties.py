@@ -1901,5 +1901,8 @@ def test_value_range_is_one_pass_of_min_max_and_finiteness(dtype):
         y = np.array([1.0, bad, -1.0], dtype)
         assert _core.value_range(y) == (-1.0, 1.0, False)
     assert _core.value_range(np.zeros((0, 3), dtype)) == (0.0, 0.0, True)
+    raw = np.zeros(4 * dtype.itemsize + 1, np.uint8)[1:].view(dtype)  # misaligned
+    raw[:] = [2.0, -3.0, 5.0, 0.0]
+    assert not raw.flags.aligned and _core.value_range(raw) == (-3.0, 5.0, True)
     with pytest.raises(TypeError, match="arr must be a float32 or float64"):
         _core.value_range(np.arange(3))

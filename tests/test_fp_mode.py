@@ -1,6 +1,6 @@
 """The floating-point mode the kernels run in (csrc/lenet.h, "Denormal floats"): denormal
-numbers are flushed to zero inside the kernels, on every thread of a parallel loop, and the
-caller's own mode is left as it was."""
+results are flushed to zero inside the kernels, on every thread of a parallel loop, denormal
+inputs are read as they are, and the caller's own mode is left as it was."""
 
 from __future__ import annotations
 
@@ -41,12 +41,21 @@ def test_a_denormal_result_is_flushed_to_zero(dtype, threads):
         weight[:, 0] = TINY[dtype]
         out = _core.dense_forward(x, weight, np.zeros(f_out, dtype))
         assert np.all(out == 0)
-        # and denormal inputs count as zero
+        # a denormal input is read as it is: tiny/4 times 8 is 2 tiny, a normal number, and
+        # 400 of those make 800 tiny (reading the input as zero would give 0)
         x[:] = TINY[dtype] / 4
-        weight[:] = 1
-        assert np.all(_core.dense_forward(x, weight, np.zeros(f_out, dtype)) == 0)
+        weight[:] = 8
+        out = _core.dense_forward(x, weight, np.zeros(f_out, dtype))
+        np.testing.assert_allclose(out, 800 * TINY[dtype], rtol=1e-3)
     finally:
         lenet.set_num_threads(before)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_a_denormal_input_is_still_seen_by_comparisons(dtype):
+    a = np.array([TINY[dtype] / 8, -TINY[dtype] / 8], dtype)
+    np.testing.assert_array_equal(_core.activation_derivative(a, "relu"), [1, 0])
+    np.testing.assert_array_equal(_core.activation_forward(a, "relu"), [a[0], 0])
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)

@@ -313,7 +313,7 @@ def value_range(arr):
     if not isinstance(arr, np.ndarray) or arr.dtype not in (np.float32, np.float64):
         raise TypeError(f"arr must be a float32 or float64 numpy.ndarray, got "
                         f"{getattr(arr, 'dtype', type(arr).__name__)}")
-    arr = np.ascontiguousarray(arr)
+    arr = np.require(arr, requirements=["C", "A"])  # contiguous and aligned for the loop
     if arr.size == 0:
         return 0.0, 0.0, True
     return _run_value_range(arr.reshape(-1))
