@@ -537,7 +537,8 @@ void LENET_FN(lenet_conv_backward_params)(const real *in, const real *d_out,
     const int W = w + 2 * pad, H = h + 2 * pad, len = (ho - 1) * W + wo, taps = k * k;
     const int G = LENET_FN(grad_group)(table, in_maps, out_maps, k);
     const ptrdiff_t size = (ptrdiff_t)out_maps * in_maps * taps + out_maps;
-    if (LENET_CONV_WIDE_FITS && (ptrdiff_t)G * in_maps * taps * (LENET_LANES + 1) <= LENET_STACK_MAX &&
+    if (LENET_CONV_WIDE_FITS &&
+        (ptrdiff_t)G * in_maps * taps * (LENET_LANES + 1) <= LENET_STACK_MAX &&
         (pad == 0 || (ptrdiff_t)H * W <= LENET_STACK_MAX)) {
         /* The batch is cut into `chunks` runs of images, as many as the stack holds partial
          * sums for, up to 8: the sums of a group of G output maps over one run are a unit of

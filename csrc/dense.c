@@ -116,6 +116,25 @@ void LENET_FN(lenet_dense_forward)(const real *in, const real *weight, const rea
  * tile or thread it falls in, so the bits never depend on the thread count or the batch's split.
  * Columns past the last whole vector are summed one by one in the same order. */
 
+/* d_in[b][i] and d_weight[o][i] one at a time, each summed from zero in the tiles' order. */
+LENET_INLINE real LENET_FN(input_sum)(const real *d_out, const real *weight, int f_in, int f_out,
+                                      int b, int i)
+{
+    real v = 0;
+    for (int o = 0; o < f_out; o++)
+        v += d_out[(ptrdiff_t)b * f_out + o] * weight[(ptrdiff_t)o * f_in + i];
+    return v;
+}
+
+LENET_INLINE real LENET_FN(weight_sum)(const real *in, const real *d_out, int n, int f_in,
+                                       int f_out, int o, int i)
+{
+    real v = 0;
+    for (int b = 0; b < n; b++)
+        v += d_out[(ptrdiff_t)b * f_out + o] * in[(ptrdiff_t)b * f_in + i];
+    return v;
+}
+
 /* d_in[b0 .. b0+S-1][i0 .. i0+C*L-1] = sum over o of d_out[b][o] * weight[o][i]. */
 LENET_INLINE void LENET_FN(input_tile)(const real *restrict d_out, const real *restrict weight,
                                        int f_in, int f_out, int b0, int S, int i0, int C,
@@ -139,12 +158,9 @@ LENET_INLINE void LENET_FN(input_tile)(const real *restrict d_out, const real *r
 #else
     (void)level;
     for (int s = 0; s < S; s++)
-        for (int i = i0; i < i0 + C * LENET_LANES; i++) {
-            real v = 0;
-            for (int o = 0; o < f_out; o++)
-                v += d_out[(ptrdiff_t)(b0 + s) * f_out + o] * weight[(ptrdiff_t)o * f_in + i];
-            d_in[(ptrdiff_t)(b0 + s) * f_in + i] = v;
-        }
+        for (int i = i0; i < i0 + C * LENET_LANES; i++)
+            d_in[(ptrdiff_t)(b0 + s) * f_in + i] =
+                LENET_FN(input_sum)(d_out, weight, f_in, f_out, b0 + s, i);
 #endif
 }
 
@@ -168,12 +184,9 @@ LENET_INLINE void LENET_FN(dense_input_rows_at)(const real *restrict d_out,
         for (int s = 0; s < nb; s++)
             LENET_FN(input_tile)(d_out, weight, f_in, f_out, b0 + s, 1, i, 1, level, d_in);
     for (int s = 0; s < nb; s++)
-        for (int c = body; c < f_in; c++) {
-            real v = 0;
-            for (int o = 0; o < f_out; o++)
-                v += d_out[(ptrdiff_t)(b0 + s) * f_out + o] * weight[(ptrdiff_t)o * f_in + c];
-            d_in[(ptrdiff_t)(b0 + s) * f_in + c] = v;
-        }
+        for (int c = body; c < f_in; c++)
+            d_in[(ptrdiff_t)(b0 + s) * f_in + c] =
+                LENET_FN(input_sum)(d_out, weight, f_in, f_out, b0 + s, c);
 }
 LENET_TILES(dense_input_rows,
             (const real *restrict d_out, const real *restrict weight, int f_in, int f_out,
@@ -214,12 +227,9 @@ LENET_INLINE void LENET_FN(weight_tile)(const real *restrict in, const real *res
 #else
     (void)level;
     for (int r = 0; r < R; r++)
-        for (int i = i0; i < i0 + C * LENET_LANES; i++) {
-            real v = 0;
-            for (int b = 0; b < n; b++)
-                v += d_out[(ptrdiff_t)b * f_out + o0 + r] * in[(ptrdiff_t)b * f_in + i];
-            d_weight[(ptrdiff_t)(o0 + r) * f_in + i] = v;
-        }
+        for (int i = i0; i < i0 + C * LENET_LANES; i++)
+            d_weight[(ptrdiff_t)(o0 + r) * f_in + i] =
+                LENET_FN(weight_sum)(in, d_out, n, f_in, f_out, o0 + r, i);
 #endif
 }
 
@@ -247,12 +257,9 @@ LENET_INLINE void LENET_FN(dense_weight_rows_at)(const real *restrict in,
             LENET_FN(weight_tile)(in, d_out, n, f_in, f_out, o0 + r, 1, i, 1, level, d_weight);
     for (int r = 0; r < nr; r++) {
         const int o = o0 + r;
-        for (int c = body; c < f_in; c++) {
-            real v = 0;
-            for (int b = 0; b < n; b++)
-                v += d_out[(ptrdiff_t)b * f_out + o] * in[(ptrdiff_t)b * f_in + c];
-            d_weight[(ptrdiff_t)o * f_in + c] = v;
-        }
+        for (int c = body; c < f_in; c++)
+            d_weight[(ptrdiff_t)o * f_in + c] =
+                LENET_FN(weight_sum)(in, d_out, n, f_in, f_out, o, c);
         real sb = 0;
         for (int b = 0; b < n; b++) sb += d_out[(ptrdiff_t)b * f_out + o];
         d_bias[o] = sb;

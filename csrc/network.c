@@ -106,15 +106,22 @@ static void LENET_FN(layer_forward)(const struct lenet_layer *l, const real *par
 /* Given d_y, the gradient of the layer's states y: writes the parameter gradients and, when
  * d_in is not NULL, the gradient of the layer's input. d_a is scratch (may be d_y for an
  * identity layer). */
+/* The gradient of the layer's weighted sums a from that of its states y: d_a, written there
+ * through the squashing function, or d_y itself for an identity layer. */
+static const real *LENET_FN(squash_backward)(const struct lenet_layer *l, const real *a,
+                                             const real *y, int n, const real *d_y, real *d_a)
+{
+    if (l->activation == LENET_IDENTITY) return d_y;
+    LENET_FN(lenet_activation_backward)(l->activation, a, y, d_y, n * LENET_FN(out_size)(l),
+                                        d_a);
+    return d_a;
+}
+
 static void LENET_FN(layer_backward)(const struct lenet_layer *l, const real *params,
                                      real *grads, const real *in, const real *a, const real *y,
                                      int n, const real *d_y, real *d_a, real *d_in)
 {
-    if (l->activation != LENET_IDENTITY) {
-        LENET_FN(lenet_activation_backward)(l->activation, a, y, d_y,
-                                            n * LENET_FN(out_size)(l), d_a);
-        d_y = d_a;
-    }
+    d_y = LENET_FN(squash_backward)(l, a, y, n, d_y, d_a);
     const real *weight = l->weight >= 0 ? params + l->weight : NULL;
     real *d_weight = l->weight >= 0 ? grads + l->weight : NULL;
     real *d_bias = l->bias >= 0 ? grads + l->bias : NULL;
@@ -171,11 +178,7 @@ static void LENET_FN(dense_backward_sdlm)(const struct lenet_layer *l, real *par
 {
     const ptrdiff_t f_in = LENET_FN(in_size)(l);
     const real *eps = (const real *)opt->state1;
-    if (l->activation != LENET_IDENTITY) {
-        LENET_FN(lenet_activation_backward)(l->activation, a, y, d_y, LENET_FN(out_size)(l),
-                                            d_a);
-        d_y = d_a;
-    }
+    d_y = LENET_FN(squash_backward)(l, a, y, 1, d_y, d_a);
     LENET_FN(lenet_dense_backward_sdlm_one)(in, d_y, (int)f_in, l->out_maps, params + l->weight,
                                            params + l->bias, grads + l->weight,
                                            grads + l->bias, eps + l->weight, eps + l->bias,
@@ -256,7 +259,7 @@ static void LENET_FN(sdlm_update_rest)(const struct lenet_layer *layers, int n_l
     opt->step += 1;
     /* the layers' parameters lie in layer order in the flat buffer, weights before biases */
     for (int l = 0; l < n_layers; l++) {
-        if (!LENET_FN(is_dense)(&layers[l]) || layers[l].weight < 0) continue;
+        if (!LENET_FN(is_dense)(&layers[l])) continue; /* (a dense layer has weights) */
         const ptrdiff_t start = layers[l].weight, end = layers[l].bias + layers[l].out_maps;
         if (start > from)
             LENET_FN(lenet_sdlm_update)(params + from, grads + from, eps + from, start - from);
@@ -292,6 +295,9 @@ ptrdiff_t LENET_FN(lenet_network_train)(const struct lenet_layer *layers, int n_
     const ptrdiff_t in_size = LENET_FN(in_size)(&layers[0]);
     const int classes = last->out_maps, rbf = last->kind == LENET_LAYER_RBF;
     ptrdiff_t step = 0;
+    /* SDLM on one sample: the dense layers update their own parameters as they go */
+    const int sdlm_layout =
+        opt->kind == LENET_OPT_SDLM && LENET_FN(layouts_dense)(layers, n_layers);
     *diverged = 0;
     for (ptrdiff_t lo = 0; lo < count; lo += batch, step++) {
         const int n = count - lo < batch ? (int)(count - lo) : batch;
@@ -309,15 +315,13 @@ ptrdiff_t LENET_FN(lenet_network_train)(const struct lenet_layer *layers, int n_
             *diverged = 1;
             return step;
         }
-        /* SDLM on one sample: the dense layers update their own parameters as they go */
-        const int sdlm_one = opt->kind == LENET_OPT_SDLM && n == 1 && LENET_FN(layouts_dense)(
-                                                                         layers, n_layers);
+        const int sdlm_one = sdlm_layout && n == 1;
         real *d_y = g0, *scratch = g1;
         for (int l = n_layers - 1; l >= 0; l--) {
             /* d_a goes into scratch; the input gradient then overwrites d_y, which is free */
             real *d_a = layers[l].activation == LENET_IDENTITY ? d_y : scratch;
             real *d_in = l > 0 ? (d_a == d_y ? scratch : d_y) : NULL;
-            if (sdlm_one && LENET_FN(is_dense)(&layers[l]) && layers[l].weight >= 0)
+            if (sdlm_one && LENET_FN(is_dense)(&layers[l]))
                 LENET_FN(dense_backward_sdlm)(&layers[l], params, grads, opt, x[l], a[l],
                                               x[l + 1], d_y, d_a, d_in);
             else
