@@ -1,4 +1,4 @@
-"""Build lenet's extension: the Cython binding src/lenet/_core.pyx with the C core in csrc/.
+"""Build lenet's extension: the Cython binding src/lenet/engine/_core.pyx with the C core in csrc/.
 
 OpenMP is found by compiling and linking a tiny test program with each candidate flag set:
 -fopenmp (gcc, clang), /openmp (MSVC), -Xpreprocessor -fopenmp -lomp (Apple clang with
@@ -147,8 +147,8 @@ class BuildExt(build_ext):
 
 
 extension = Extension(
-    "lenet._core",
-    sources=["src/lenet/_core.pyx"] + [os.path.join("csrc", name) for name in C_SOURCES],
+    "lenet.engine._core",
+    sources=["src/lenet/engine/_core.pyx"] + [os.path.join("csrc", name) for name in C_SOURCES],
     include_dirs=["csrc", numpy.get_include()],
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
 )

@@ -1,7 +1,14 @@
-"""The module graph of src/lenet, read from every import (inside functions too), and its cycles.
+"""The module graph of src/lenet, read from every import (inside functions too): its cycles,
+and imports that point up the tiers.
 
-    python .ci/import_graph.py            # fails (exit 1) when the imports form a cycle
+    python .ci/import_graph.py            # fails (exit 1) on a cycle or an upward import
     python .ci/import_graph.py --graph    # also prints every module and what it imports
+
+The tiers, lowest first: ``engine``, ``data``, ``run``, ``teach``, ``cli`` (the subpackages of
+that name). A module may import its own tier and the tiers below it, never one above: an engine
+module importing from ``run`` fails. Modules beside the tiers (``paper``, ``_version``,
+``_openmp``; ``reference``, the tests' oracle) import no tier, and no tier imports
+``reference``. The package's ``__init__`` is the facade over every tier and is not ranked.
 
 A module that imports from the package itself (``from . import __version__``) depends on
 ``lenet/__init__.py``, which imports most modules: such an edge counts like any other. An
@@ -26,6 +33,11 @@ def _set_root(folder: Path) -> None:
     global PACKAGE, ROOT
     ROOT, PACKAGE = folder.resolve(), folder.resolve().name
 
+
+#: the tiers, lowest first; each may import only its own and those before it
+TIERS = ("engine", "data", "run", "teach", "cli")
+#: beside the tiers, imported by none of them (the tests' oracle and reading material)
+ORACLE = "reference"
 
 #: the words a comment must hold to justify an import inside a function
 REASONS = ("optional:", "start-up:")
@@ -128,6 +140,34 @@ def graph() -> tuple[dict[str, set[str]], list[str]]:
     return edges, problems
 
 
+def tier(module: str) -> int | None:
+    """The rank of a module's tier (None beside the tiers: paper, _version, ...)."""
+    parts = module.split(".")
+    if len(parts) > 1 and parts[1] in TIERS:
+        return TIERS.index(parts[1])
+    return None
+
+
+def upward(edges: dict[str, set[str]]) -> list[str]:
+    """Every import that points up the tiers, or from beside them into one."""
+    found = []
+    for source in sorted(edges):
+        if source == PACKAGE:
+            continue  # the facade: the public names of every tier
+        mine = tier(source)
+        for target in sorted(edges[source]):
+            theirs = tier(target)
+            if target.split(".")[1:2] == [ORACLE] and source.split(".")[1:2] != [ORACLE]:
+                found.append(f"{source} imports {target}: the oracle is not for the package")
+            elif theirs is not None and (mine is None or theirs > mine):
+                where = TIERS[mine] if mine is not None else "beside the tiers"
+                found.append(
+                    f"{source} ({where}) imports {target} ({TIERS[theirs]}): an import up the "
+                    f"tiers ({' < '.join(TIERS)})"
+                )
+    return found
+
+
 def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     """The strongly connected components with more than one module (Tarjan)."""
     index: dict[str, int] = {}
@@ -177,10 +217,11 @@ def main(argv: list[str] | None = None) -> int:
     found = cycles(edges)
     for component in found:
         print("import cycle: " + " <-> ".join(component))
+    problems += upward(edges)
     for problem in problems:
         print(problem)
     if not found and not problems:
-        print(f"no import cycle among {len(edges)} modules")
+        print(f"no import cycle among {len(edges)} modules, and none up the tiers")
     return 1 if found or problems else 0
 
 

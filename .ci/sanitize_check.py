@@ -1,7 +1,8 @@
 """Two checks for .ci/sanitize.
 
 As a pytest plugin (``-p sanitize_check``, with .ci/ on PYTHONPATH): stops the run before any
-test unless ``lenet._core`` is imported from the sanitized build in $LENET_SANITIZE_SITE (a run
+test unless ``lenet.engine._core`` is imported from the sanitized build in
+$LENET_SANITIZE_SITE (a run
 against another build would prove nothing), and names the build in the report header.
 
 As a script (``python .ci/sanitize_check.py LOGDIR``): reads the sanitizers' report files in
@@ -18,8 +19,8 @@ import re
 import sys
 from pathlib import Path
 
-# a stack frame in the extension: its file, its sources, or a Cython function of lenet._core
-OURS = re.compile(r"lenet/_core|csrc/|5lenet_5_core")
+# a stack frame in the extension: its file, its sources, or a Cython function of lenet.engine._core
+OURS = re.compile(r"lenet/engine/_core|csrc/|5lenet_6engine_5_core")
 LEAK_HEADER = re.compile(r"=+\n==\d+==ERROR: LeakSanitizer: detected memory leaks")
 LEAK = re.compile(r"(Direct|Indirect) leak of ")
 LEAK_SUMMARY = re.compile(r"SUMMARY: AddressSanitizer: \d+ byte\(s\) leaked in ")
@@ -53,18 +54,18 @@ def check_logs(folder: Path) -> int:
 def pytest_configure(config):
     import pytest
 
-    import lenet._core
+    import lenet.engine._core
 
     site = os.path.realpath(os.environ["LENET_SANITIZE_SITE"])
-    core = os.path.realpath(lenet._core.__file__)
+    core = os.path.realpath(lenet.engine._core.__file__)
     if not core.startswith(site + os.sep):
         raise pytest.UsageError(f"the tests import {core}, not the sanitized build in {site}")
 
 
 def pytest_report_header(config):
-    import lenet._core
+    import lenet.engine._core
 
-    return f"lenet._core: {lenet._core.__file__} (sanitized build)"
+    return f"lenet.engine._core: {lenet.engine._core.__file__} (sanitized build)"
 
 
 if __name__ == "__main__":

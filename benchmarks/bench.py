@@ -23,7 +23,7 @@ uses lenet's step sizes (estimated once; re-estimating them costs both the same)
 
     python benchmarks/bench.py [--repeats 5] [--threads 1 2] [--images 4000] [--data DIR]
 
-MNIST is read with lenet.datasets (--data, or the LENET_DATA variable); without it, random
+MNIST is read with lenet.data.datasets (--data, or the LENET_DATA variable); without it, random
 images in the same ranges are used: the arithmetic does not depend on the pixel values.
 """
 
@@ -39,10 +39,10 @@ import time
 import numpy as np
 
 import lenet
-from lenet import fused, losses
-from lenet.datasets import DatasetError, DatasetNotFoundError, load_mnist, preprocess
-from lenet.optim import SGD, RMSprop
-from lenet.sdlm import SDLM
+from lenet.data import DatasetError, DatasetNotFoundError, load_mnist, preprocess
+from lenet.engine import fused, losses
+from lenet.engine.optim import SGD, RMSprop
+from lenet.engine.sdlm import SDLM
 
 from machine import describe
 

@@ -23,7 +23,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 import lenet
-from lenet.training import RECIPES, load_data, network_for, train
+from lenet.run.training import RECIPES, load_data, network_for, train
 
 from machine import describe
 

@@ -39,10 +39,10 @@ from typing import Any
 import numpy as np
 
 import lenet
-from lenet import viz
-from lenet.datasets import load_mnist, preprocess
+from lenet.data import load_mnist, preprocess
+from lenet.engine.sdlm import SDLM
 from lenet.reference import network_forward
-from lenet.sdlm import SDLM
+from lenet.teach import viz
 
 HERE = Path(__file__).resolve().parent
 VALIDATION = 10_000  # the last images of the training set

@@ -3,7 +3,8 @@
 ``paper_model(net)`` builds the paper's LeNet-5 (``lenet.LeNet5``) in PyTorch and
 ``modern_model(net)`` the modern variant (``lenet.LeNet5.modern``), each with a copy of the
 lenet network's parameters, so both compute the same function (``max_output_difference``
-checks it). The twins are ``lenet.to_torch(net)`` (``lenet.pytorch``): ``F.conv2d``, sum pooling
+checks it). The twins are ``lenet.to_torch(net)`` (``lenet.teach.pytorch``): ``F.conv2d``,
+sum pooling
 through ``F.avg_pool2d(divisor_override=1)``, a fixed 0/1 mask for C3's Table I and the RBF
 penalties as a broadcast difference. Parameter names match lenet's (``"C1.weight"``,
 ``"S2.coefficient"``, ...).

@@ -30,7 +30,7 @@ from conftest import DATASETS, HAVE_MNIST, MNIST_SKIP_REASON
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 #: the exercises' pages, which ship inside the package and are part of the docs
-EXERCISE_PAGES = ROOT / "src" / "lenet" / "exercise_pages"
+EXERCISE_PAGES = ROOT / "src" / "lenet" / "teach" / "exercise_pages"
 PAGES = sorted(DOCS.rglob("*.md")) + sorted(EXERCISE_PAGES.glob("*.md"))
 PAGE_IDS = [str(p.relative_to(ROOT)) for p in PAGES]
 BLOCK = re.compile(r"^```([\w+-]*)[^\n]*\n(.*?)^```", re.M | re.S)
@@ -191,7 +191,11 @@ def test_one_notation_for_rows_columns_and_kernel_offsets():
         text = squeezed(text)
         assert "weight[o,i,ky,kx]" in text, where
         assert "[n,i,r+ky" in text, where
-    for path in [*PAGES, ROOT / "csrc" / "lenet.h", *sorted((ROOT / "src" / "lenet").glob("*.py"))]:
+    for path in [
+        *PAGES,
+        ROOT / "csrc" / "lenet.h",
+        *sorted((ROOT / "src" / "lenet").rglob("*.py")),
+    ]:
         text = squeezed(path.read_text())
         for old in ("[n,o,y,x]", "[n,c,y,x]", "weight[o,i,p,q]", "y+ky", "sum_n,y,x"):
             assert old not in text, f"{path.relative_to(ROOT)} writes {old}"
@@ -217,7 +221,7 @@ def test_every_picture_says_which_run_and_command_made_it():
                     continue
                 assert caption.startswith("*Made by `lenet "), (page.name, target, caption)
                 if caption.startswith("*Made by `lenet studio`"):  # a screenshot of the page
-                    assert "tests/test_studio_browser.py" in caption, (page.name, caption)
+                    assert "tests/teach/test_studio_browser.py" in caption, (page.name, caption)
                 else:  # a picture of a run
                     assert "runs/" in caption and "lenet train" in caption, (page.name, caption)
     assert sorted(shown) == [p.name for p in images], "a picture no doc shows, or a missing one"

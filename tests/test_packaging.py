@@ -37,7 +37,7 @@ def test_public_names():
 def test_reference_needs_no_compiled_extension(tmp_path):
     """lenet/reference.py runs with NumPy alone, and so does lenet/paper.py, the paper's
     constants it builds on: load the two from the package's folder as a package of their own in
-    a fresh interpreter in which importing lenet (and so lenet._core) fails."""
+    a fresh interpreter in which importing lenet (and so lenet.engine._core) fails."""
     folder = os.path.dirname(os.path.abspath(lenet.reference.__file__))
     script = f"""
 import importlib.abc, sys, types
@@ -69,8 +69,8 @@ print("ok")
 
 
 def test_reference_and_core_agree_on_names():
-    assert tuple(lenet.reference.ACTIVATIONS) == tuple(lenet._core.ACTIVATIONS)
-    assert tuple(lenet.reference.SUBSAMPLING_MODES) == tuple(lenet._core.SUBSAMPLING_MODES)
+    assert tuple(lenet.reference.ACTIVATIONS) == tuple(lenet.engine._core.ACTIVATIONS)
+    assert tuple(lenet.reference.SUBSAMPLING_MODES) == tuple(lenet.engine._core.SUBSAMPLING_MODES)
     assert lenet.reference.SQUASH_A == 1.7159 and lenet.reference.SQUASH_S == 2 / 3
     assert lenet.reference.SQUASH_A is lenet.paper.SQUASH_A  # one owner: lenet.paper
     assert np.array_equal(lenet.reference.connection_table_i(), lenet.LeNet5().C3.connection_table)
@@ -79,7 +79,7 @@ def test_reference_and_core_agree_on_names():
 def test_the_extension_carries_no_debug_information():
     """A release build leaves debug information out (-g0; LENET_DEBUG=1 keeps it): with it the
     extension is about five times larger."""
-    core = Path(lenet._core.__file__)
+    core = Path(lenet.engine._core.__file__)
     if (
         sys.platform != "linux"
         or os.environ.get("LENET_DEBUG") == "1"
@@ -90,21 +90,22 @@ def test_the_extension_carries_no_debug_information():
 
 
 def test_the_exercise_pages_are_package_data():
-    """The pages lenet.exercises.describe returns ship inside the package, one per exercise."""
-    import lenet.exercises
+    """The pages lenet.teach.exercises.describe returns ship inside the package, one per
+    exercise."""
+    import lenet.teach.exercises
 
-    pages = Path(lenet.exercises.__file__).parent / lenet.exercises.PAGES
-    assert sorted(p.stem for p in pages.glob("*.md")) == sorted(lenet.exercises.names())
+    pages = Path(lenet.teach.exercises.__file__).parent / lenet.teach.exercises.PAGES
+    assert sorted(p.stem for p in pages.glob("*.md")) == sorted(lenet.teach.exercises.names())
 
 
 def test_the_studio_page_is_package_data():
     """The studio's page ships inside the package, and a wheel built from here carries it."""
-    from lenet.studio import server
+    from lenet.teach.studio import server
 
     for name, _ in server.ASSETS.values():
         assert server._asset(name)  # read through importlib.resources, as the server does
     config = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
-    assert '"lenet.studio" = ["assets/*.html", "assets/*.js", "assets/*.css"]' in config
+    assert '"lenet.teach.studio" = ["assets/*.html", "assets/*.js", "assets/*.css"]' in config
 
 
 def test_the_release_wheels_are_tested_like_the_ci_wheel():

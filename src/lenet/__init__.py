@@ -9,28 +9,40 @@
 The layers carry the paper's names (``net.C1`` ... ``net.output``); ``lenet.reference`` holds
 plain NumPy versions of every C kernel, and ``lenet.gradcheck`` checks any backward pass.
 ``lenet.studio.serve(net)`` shows a network in the browser (``lenet studio`` on the command
-line).
+line); the studio loads on first use.
+
+The package stands in tiers whose imports point down only: ``lenet.engine`` (the C core's
+binding, the layers, networks, losses, optimisers, SDLM, inputs), ``lenet.data`` (finding and
+reading the datasets, distortions; it names the loaders and ``preprocess``), ``lenet.run``
+(recipes, the training loop, run folders, checkpoints), ``lenet.teach`` (traces in notebooks,
+pictures, exercises, the studio) and ``lenet.cli`` (the commands). ``lenet.paper`` and
+``lenet.reference`` stand beside them.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 # isort: off
 # First, before anything loads the C core: libgomp reads its wait policy when it loads.
 from . import _openmp  # noqa: F401
 
 # isort: on
-from . import losses, optim, paper, reference, sdlm, studio
+from . import paper, reference
 from ._version import __version__ as __version__
-from .archive import CheckpointError
-from .checkpoint import load_checkpoint, save_checkpoint
-from .gradcheck import gradcheck
-from .interop import from_torch, to_torch
-from .layers import Convolution, FullConnection, Layer, RBFOutput, Subsampling
-from .model import InputWarning, LeNet5, Network
+from .engine import losses, optim, sdlm
+from .engine.gradcheck import gradcheck
+from .engine.inputs import preprocess
+from .engine.layers import Convolution, FullConnection, Layer, RBFOutput, Subsampling
+from .engine.network import InputWarning, LeNet5, Network
+from .engine.threads import get_num_threads, openmp_enabled, set_num_threads
 from .paper import rbf_prototypes
-from .recipes import RECIPES, Recipe
-from .threads import get_num_threads, openmp_enabled, set_num_threads
-from .training import evaluate, train
+from .run.archive import CheckpointError
+from .run.checkpoint import load_checkpoint, save_checkpoint
+from .run.recipes import RECIPES, Recipe
+from .run.training import evaluate, train
+from .teach import notebook as _notebook  # noqa: F401  (a trace's pictures in a notebook)
+from .teach.interop import from_torch, to_torch
 
 __all__ = [
     "CheckpointError",
@@ -52,6 +64,7 @@ __all__ = [
     "openmp_enabled",
     "optim",
     "paper",
+    "preprocess",
     "rbf_prototypes",
     "reference",
     "save_checkpoint",
@@ -62,3 +75,13 @@ __all__ = [
     "from_torch",
     "to_torch",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``lenet.studio`` loads on first use: it brings an HTTP server that most uses never need."""
+    if name == "studio":
+        from .teach import studio  # start-up: the studio and its server load on first use
+
+        globals()["studio"] = studio
+        return studio
+    raise AttributeError(f"module 'lenet' has no attribute {name!r}")

@@ -16,7 +16,7 @@ LeCun, Bottou, Bengio and Haffner, "Gradient-Based Learning Applied to Document 
 * the results (Section III.C): ``TEST_ERROR`` without and with distortions.
 
 This module needs NumPy alone (``lenet.reference`` builds on it and so stands on its own too).
-Where lenet's default recipe departs from these facts, ``lenet.recipes`` says so.
+Where lenet's default recipe departs from these facts, ``lenet.run.recipes`` says so.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Fuzzing lenet's file readers: the case generators and the oracle.
 
-Shared by ``tests/test_fuzz_readers.py`` (a few thousand seeded cases in the test suite) and
+Shared by ``tests/data/test_fuzz_readers.py`` (a few thousand seeded cases in the test suite) and
 ``benchmarks/fuzz_readers.py`` (100,000 cases or more, with a report).
 
 Kinds of cases, and the reader each one is given (always a path to a file):
@@ -48,8 +48,8 @@ from typing import Any
 import numpy as np
 
 import lenet
-from lenet import checkpoint as C
-from lenet import datasets as D
+from lenet.data import datasets as D
+from lenet.run import checkpoint as C
 
 KINDS = ("idx", "gzip", "cifar", "checkpoint")
 

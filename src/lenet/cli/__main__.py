@@ -1,0 +1,7 @@
+"""``python -m lenet.cli``: the ``lenet`` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

@@ -1,0 +1,783 @@
+"""LeNet-5, built as the paper's Figure 2 draws it: C1, S2, C3, S4, C5, F6, output.
+
+``LeNet5()`` is the network of Section II.B: a 32x32 input, the squashing function
+f(a) = 1.7159 tanh(2a/3) after every layer up to F6, trainable subsampling, C3 wired by
+Table I, and Euclidean RBF output units with fixed +-1 prototypes. ``LeNet5.modern()`` is the
+common modern variant (swish, max pooling, full C3, a linear output for softmax).
+
+All trainable parameters of a network live in one flat array, ``net.parameters``, with its
+twin ``net.gradients``; every layer's ``params``/``grads`` are views into them.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import warnings
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from types import FrameType
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
+
+from ..paper import INPUT_RANGE as PAPER_INPUT_RANGE
+from ..paper import INPUT_SHAPE as PAPER_INPUT_SHAPE
+from ..paper import LAYER_COUNTS, connection_table_i
+from . import _core, display, fused, sdlm
+from .checks import is_whole_number
+from .layers import (
+    ACTIVATIONS,
+    DEFAULT_INIT,
+    SUBSAMPLING_MODES,
+    Convolution,
+    FullConnection,
+    Layer,
+    RBFOutput,
+    Subsampling,
+    _check_choice,
+    _positive_int,
+    check_dtype,
+)
+from .losses import loss_for, softmax
+from .trace import Trace
+
+#: Inputs beyond +-FAR_OUTSIDE are far outside the paper's range (0..255 pixels, say).
+FAR_OUTSIDE = 10.0
+
+
+class InputWarning(UserWarning):
+    """Images that look unprepared: integers, or far outside the range the network expects."""
+
+
+def _caller_outside_lenet() -> int:
+    """The ``stacklevel`` of warnings.warn, called from the caller of this function, that
+    names the first frame outside the lenet package: the user's line."""
+    frame: FrameType | None = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+# set in Network.__init__ and its subclasses: no layer may be named like them
+_NETWORK_ATTRIBUTES = frozenset(
+    {
+        "dtype",
+        "input_shape",
+        "layers",
+        "parameters",
+        "gradients",
+        "curvature",
+        "parameter_mask",
+        "variant",
+        "seed",
+        "input_range",
+    }
+)
+
+
+class Network:
+    """A stack of layers applied in order, with one flat buffer for all their parameters.
+
+    ``forward(x)`` runs the layers top to bottom; ``backward(dout)`` runs them bottom to top,
+    overwriting every layer's gradients and returning dE/dx. Layers are attributes by name
+    (``net.C1``) and, in order, ``net.layers``.
+    """
+
+    #: "paper" (LeNet5()), "modern" (LeNet5.modern()), or "custom" for any other stack of
+    #: layers: only the first two can be rebuilt from a config (checkpoints, recipes)
+    variant = "custom"
+    #: (low, high) of the images the network expects, when known (the paper's network:
+    #: -0.1 .. 1.175); inputs far outside it get an InputWarning
+    input_range: tuple[float, float] | None = None
+
+    def __init__(
+        self, layers: list[Layer], input_shape: tuple[int, int, int], dtype: DTypeLike = np.float32
+    ) -> None:
+        self.dtype = check_dtype(dtype)
+        self.input_shape = tuple(int(s) for s in input_shape)
+        self.layers: tuple[Layer, ...] = tuple(layers)
+        names = [layer.name for layer in self.layers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"layer names must be unique, got {names}")
+        for name in names:
+            # each layer becomes an attribute (net.C1): it must not hide one of the network's
+            if (
+                not isinstance(name, str)
+                or not name.isidentifier()
+                or hasattr(self, name)
+                or name in _NETWORK_ATTRIBUTES
+            ):
+                raise ValueError(
+                    f"layer name {name!r} cannot be used: names must be Python "
+                    f"identifiers other than the network's own attributes"
+                )
+        for layer in self.layers:
+            if layer.dtype != self.dtype:
+                raise TypeError(
+                    f"layer {layer.name} has dtype {layer.dtype}, the network {self.dtype}"
+                )
+            setattr(self, layer.name, layer)
+        # Gather every layer's parameters into one flat buffer (and one for the gradients).
+        sizes = [layer.num_stored_parameters() for layer in self.layers]
+        self.parameters = np.zeros(sum(sizes), self.dtype)
+        self.gradients = np.zeros(sum(sizes), self.dtype)
+        self.curvature = np.zeros(sum(sizes), self.dtype)  # see estimate_curvature
+        ends = np.cumsum([0] + sizes).tolist()
+        self._offsets = {
+            layer.name: (start, stop) for layer, start, stop in zip(self.layers, ends, ends[1:])
+        }
+        self._bind_layers()
+        # True where a stored value is trainable: False for C3's unconnected weights.
+        self.parameter_mask = np.concatenate(
+            [m.reshape(-1) for layer in self.layers for m in layer.parameter_mask().values()]
+            or [np.zeros(0, bool)]
+        )
+        self._shapes = self._layer_output_shapes()
+
+    def __setstate__(self, state: dict) -> None:
+        # A copy (copy.deepcopy, pickle) restores every array on its own; make the layers'
+        # parameters and gradients views into the copied flat buffers again.
+        state = {k: v for k, v in state.items() if k != "_fused_spec"}  # made afresh
+        self.__dict__.update(state)
+        self._bind_layers()
+
+    def _bind_layers(self) -> None:
+        """Make every layer's parameters, gradients and curvature views into its slice
+        (``_offsets``) of the network's flat buffers."""
+        for layer in self.layers:
+            start, stop = self._offsets[layer.name]
+            layer.bind(
+                self.parameters[start:stop], self.gradients[start:stop], self.curvature[start:stop]
+            )
+
+    def _layer_output_shapes(self) -> list[tuple[int, ...]]:
+        shapes, shape = [], self.input_shape
+        for layer in self.layers:
+            layer.input_shape = shape
+            shape = layer.output_shape(shape)
+            if any(s < 1 for s in shape):
+                raise ValueError(
+                    f"layer {layer.name} would have an empty output {shape} for input "
+                    f"shape {self.input_shape}"
+                )
+            shapes.append(shape)
+        return shapes
+
+    @property
+    def parameter_offsets(self) -> dict[str, tuple[int, int]]:
+        """Layer name -> (start, stop): the layer's slice of ``net.parameters`` (and of
+        ``net.gradients`` and ``net.curvature``)."""
+        return dict(self._offsets)
+
+    @property
+    def output_shapes(self) -> tuple[tuple[int, ...], ...]:
+        """Each layer's output shape for one sample, in order (no batch axis)."""
+        return tuple(self._shapes)
+
+    def __iter__(self) -> Iterator[Layer]:
+        return iter(self.layers)
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    # -- computation ----------------------------------------------------------------------------
+    def _batch(self, x: ArrayLike) -> np.ndarray:
+        """x as a batch (N, C, H, W); a single image (C, H, W) or (H, W) gets a batch axis.
+        Images that look unprepared get a warning (``_check_input_values``)."""
+        try:
+            arr = np.asarray(x)
+        except Exception as exc:
+            raise TypeError(f"x must be an array of images: {exc}") from None
+        c, h, w = self.input_shape
+        given = arr.shape
+        if arr.ndim == 2 and c == 1:
+            arr = arr[None, None]
+        elif arr.ndim == 3:
+            arr = arr[None]
+        if arr.ndim != 4 or arr.shape[1:] != self.input_shape:
+            expected = f"(N, {c}, {h}, {w})"
+            singles = f"({c}, {h}, {w})" + (f" or ({h}, {w})" if c == 1 else "")
+            hint = ""
+            if self.input_shape == PAPER_INPUT_SHAPE and given[-2:] == (28, 28):
+                hint = (
+                    " MNIST's 28x28 digits must be padded to 32x32 first, as the paper "
+                    "does (2 background pixels on each side): lenet.preprocess"
+                    "(images) pads and scales them."
+                )
+            raise ValueError(
+                f"x must have shape {expected}, or {singles} for one image, got "
+                f"shape {given}.{hint}"
+            )
+        self._check_input_values(arr)
+        return arr
+
+    def _check_input_values(self, x: np.ndarray) -> None:
+        """Warn (InputWarning) about images that look unprepared: integers (pixels as read from
+        the files), or, for a network that expects the paper's input range, values far outside
+        it (0..255 where -0.1..1.175 is expected). The network still runs on them."""
+        if x.dtype.kind in "iub":
+            expects = (
+                f"the paper's range {self.input_range[0]} .. {self.input_range[1]}"
+                if self.input_range
+                else "the floats its training data had"
+            )
+            warnings.warn(
+                f"x holds {x.dtype} values, used as they are; the network expects "
+                f"{expects}: prepare images with lenet.preprocess(images)",
+                InputWarning,
+                stacklevel=_caller_outside_lenet(),
+            )
+        elif self.input_range is not None and x.size and x.dtype.kind == "f":
+            if x.dtype in (np.float32, np.float64):
+                low, high, finite = _core.value_range(x)  # one pass in C
+            else:
+                low, high = float(np.min(x)), float(np.max(x))
+                finite = math.isfinite(low) and math.isfinite(high)
+            if finite and (low < -FAR_OUTSIDE or high > FAR_OUTSIDE):  # NaN, Inf: refused later
+                warnings.warn(
+                    f"x ranges over {low:.4g} .. {high:.4g}, far outside the paper's "
+                    f"input range {self.input_range[0]} .. {self.input_range[1]} "
+                    f"(Section III.A): prepare images with "
+                    f"lenet.preprocess(images), which scales pixels 0..255 "
+                    f"to it",
+                    InputWarning,
+                    stacklevel=_caller_outside_lenet(),
+                )
+
+    def forward(self, x: ArrayLike) -> np.ndarray:
+        """The network's output for a batch x (N, C, H, W): RBF penalties or logits (N, 10)."""
+        out = self.layers[0].forward(self._batch(x))  # checks and copies the caller's input
+        for layer in self.layers[1:]:
+            out = layer._run_forward(out)  # arrays made by the layers above: no checks needed
+        return out
+
+    __call__ = forward
+
+    def backward(self, dout: ArrayLike) -> np.ndarray:
+        """Back-propagate dout = dE/d(output) through every layer; returns dE/dx (N, C, H, W).
+
+        Every layer's gradients (``net.gradients``) are overwritten, not accumulated.
+        """
+        dout = self.layers[-1].backward(dout)  # checks the caller's gradient
+        for layer in reversed(self.layers[:-1]):
+            dout = layer._run_backward(dout)
+        return dout
+
+    def estimate_curvature(self, x: ArrayLike, labels: ArrayLike) -> np.ndarray:
+        """h_kk, the diagonal second derivatives of the loss for every parameter (Appendix C),
+        averaged over the patterns of x and written into ``net.curvature``, which is returned:
+        SDLM's curvature estimate, ``lenet.sdlm.estimate_curvature``."""
+        return sdlm.estimate_curvature(self, x, labels)
+
+    def trace(
+        self,
+        x: ArrayLike,
+        label: ArrayLike | None = None,
+        *,
+        loss: str | None = None,
+        j: float | None = None,
+        pre_activations: bool = False,
+    ) -> Trace:
+        """Every layer's output for x: an ordered mapping "input", "C1", ..., "output".
+
+        With ``pre_activations=True`` each layer's weighted sums come too, as "C1.a" before
+        "C1". The arrays are copies: later calls do not change them.
+
+        With ``label`` (one class, or one per image of the batch), the trace also holds the
+        gradients of the loss for that example: ``trace.state_gradients["C3"]`` is dE/dy for
+        C3's states (and ``["input"]`` dE/d(input)), ``trace.parameter_gradients["C3.weight"]``
+        is dE/d(weight), and ``trace.loss`` is E. The loss is the paper's equation (8) for RBF
+        outputs and softmax cross-entropy for logits, or ``loss`` ("penalty",
+        "discriminative" with constant ``j``, "cross-entropy"); for a batch, E is the batch
+        mean. The network's own gradients (``net.gradients``) are left as they were.
+        """
+        batch = self._batch(x)
+        labels = None
+        if label is not None:
+            labels = self._trace_labels(label, len(batch))
+        elif loss is not None or j is not None:
+            raise ValueError("loss and j choose the loss of the gradients: give label too")
+        trace = Trace(self)
+        trace["input"] = np.array(batch, dtype=self.dtype)
+        out = batch
+        for i, layer in enumerate(self.layers):
+            out = layer.forward(out) if i == 0 else layer._run_forward(out)
+            if pre_activations:
+                assert layer.a is not None  # set by the forward just run
+                trace[layer.name + ".a"] = layer.a.copy()
+            trace[layer.name] = out.copy()
+        if labels is None:
+            return trace
+        chosen = loss_for(self, loss, j)
+        value, grad = chosen(out, labels)
+        saved = self.gradients.copy()
+        try:
+            backwards = []
+            for layer in reversed(self.layers):
+                backwards.append((layer.name, grad.copy()))
+                grad = layer._run_backward(grad)
+            trace.state_gradients["input"] = grad.copy()
+            trace.state_gradients.update(reversed(backwards))
+            trace.parameter_gradients.update(self.grad_dict())
+        finally:
+            self.gradients[...] = saved
+        trace.loss, trace.labels, trace.loss_name = float(value), labels, chosen.name
+        return trace
+
+    def _trace_labels(self, label: ArrayLike, n: int) -> np.ndarray:
+        labels = np.asarray(label)
+        if labels.ndim == 0:
+            labels = labels.reshape(1)
+        classes = self._shapes[-1][0]
+        if n == 0:
+            raise ValueError("x holds no image: the gradients need at least one")
+        if (
+            labels.shape != (n,)
+            or labels.dtype.kind not in "iu"
+            or labels.min() < 0
+            or labels.max() >= classes
+        ):
+            raise ValueError(
+                f"label must be {'a class' if n == 1 else f'{n} classes'} in "
+                f"[0, {classes}) (one per image), got {label!r}"
+            )
+        return labels.astype(np.int64)
+
+    def infer(self, x: ArrayLike, batch_size: int = 256) -> np.ndarray:
+        """The network's output for x, like ``forward``, but through the fused C path (all
+        layers in one call per ``batch_size`` images, see ``lenet.engine.fused``) and without
+        caching
+        anything in the layers: for inference. Networks with layers the fused path does not
+        know, or with hooks, fall back to ``forward`` (which runs the hooks and fills the
+        layers' caches)."""
+        try:
+            return fused.forward(self, x, batch_size)
+        except fused.NotFusable:  # a layer without a fused kernel, or hooks
+            return self.forward(x)
+
+    def where_non_finite(self, x: np.ndarray | None = None) -> str:
+        """Where NaN or Inf numbers start in this network, for a diverging training run: the
+        first layer whose parameters hold them, or, running the batch ``x`` forward layer by
+        layer (the layers' checks of their input skipped), the first layer whose outputs do;
+        "" when the parameters are finite and no x is given."""
+        for layer in self.layers:
+            for name, arr in layer.params.items():
+                bad = arr.size - int(np.count_nonzero(np.isfinite(arr)))
+                if bad:
+                    return (
+                        f"layer {layer.name}: {bad} of its {arr.size} {name} values are NaN or Inf"
+                    )
+        if x is None:
+            return ""
+        out = np.ascontiguousarray(x, dtype=self.dtype)
+        if not np.all(np.isfinite(out)):  # the data themselves
+            return "the input images hold NaN or Inf"
+        with np.errstate(all="ignore"):
+            for layer in self.layers:
+                inputs = out
+                out = layer._run_forward(out)
+                if not np.all(np.isfinite(out)):
+                    largest = np.nanmax(np.abs(np.where(np.isfinite(inputs), inputs, 0)))
+                    weight = max(
+                        (float(np.max(np.abs(a))) for a in layer.params.values()), default=0
+                    )
+                    return (
+                        f"layer {layer.name} is the first whose outputs are NaN or Inf (its "
+                        f"inputs reach {largest:.3g}, its largest weight {weight:.3g})"
+                    )
+        return "every layer's outputs are finite; the loss itself overflowed"
+
+    def predict(self, x: ArrayLike) -> np.ndarray:
+        """Predicted classes (N,): the smallest RBF penalty, or the largest logit."""
+        return self.classify(self.infer(x))
+
+    def classify(self, out: np.ndarray) -> np.ndarray:
+        """The classes (N,) that the network's outputs `out` (N, classes) name: the smallest RBF
+        penalty, or the largest logit."""
+        if isinstance(self.layers[-1], RBFOutput):
+            return np.argmin(out, axis=1)
+        return np.argmax(out, axis=1)
+
+    def predict_proba(self, x: ArrayLike) -> np.ndarray:
+        """Class probabilities (N, 10): softmax of the logits; for RBF penalties y, softmax(-y)
+        (the posterior that equation (9) implies, without its rubbish class)."""
+        out = self.infer(x).astype(np.float64)
+        return softmax(-out if isinstance(self.layers[-1], RBFOutput) else out)
+
+    # -- parameters -----------------------------------------------------------------------------
+    def num_parameters(self) -> int:
+        """Trainable parameters (60,000 for the paper's LeNet-5: C3's gaps do not count)."""
+        return int(self.parameter_mask.sum())
+
+    def _named(self, which: str) -> Iterator[tuple[str, np.ndarray]]:
+        for layer in self.layers:
+            for name, arr in getattr(layer, which).items():
+                yield f"{layer.name}.{name}", arr
+
+    def state_dict(self) -> OrderedDict[str, np.ndarray]:
+        """Copies of every parameter array, keyed "C1.weight", "S2.coefficient", ..."""
+        return OrderedDict((key, arr.copy()) for key, arr in self._named("params"))
+
+    def grad_dict(self) -> OrderedDict[str, np.ndarray]:
+        """Copies of every gradient array (from the last backward), keyed like state_dict()."""
+        return OrderedDict((key, arr.copy()) for key, arr in self._named("grads"))
+
+    def load_state_dict(self, state: Mapping[str, ArrayLike]) -> None:
+        """Copy parameters in from a mapping like ``state_dict()``'s.
+
+        Every key must be present, none extra, each array of the stored shape, floating-point
+        and finite; C3's unconnected weights must be 0. Arrays of the other float precision are
+        converted (float64 values must fit in float32). Nothing is changed unless all of it fits.
+        """
+        if not isinstance(state, Mapping):
+            raise TypeError(
+                f"state must be a mapping of names to arrays, got {type(state).__name__}"
+            )
+        targets = OrderedDict(self._named("params"))
+        missing = [k for k in targets if k not in state]
+        extra = [k for k in state if k not in targets]
+        if missing or extra:
+            raise ValueError(
+                "state does not match the network: "
+                + (f"missing keys {missing}" if missing else "")
+                + ("; " if missing and extra else "")
+                + (f"unexpected keys {extra}" if extra else "")
+            )
+        masks = OrderedDict(
+            (f"{layer.name}.{name}", m)
+            for layer in self.layers
+            for name, m in layer.parameter_mask().items()
+        )
+        checked = {}
+        for key, target in targets.items():
+            arr = np.asarray(state[key])
+            if arr.dtype.kind != "f":
+                raise TypeError(
+                    f"state[{key!r}] must hold floating-point numbers like "
+                    f"{target.dtype}, got dtype {arr.dtype}"
+                )
+            if arr.shape != target.shape:
+                raise ValueError(f"state[{key!r}] must have shape {target.shape}, got {arr.shape}")
+            if not np.isfinite(arr).all():
+                raise ValueError(f"state[{key!r}] contains NaN or Inf")
+            with np.errstate(over="ignore"):
+                arr = arr.astype(target.dtype)
+            if not np.isfinite(arr).all():
+                raise ValueError(f"state[{key!r}] holds values too large for {target.dtype}")
+            if np.any(arr[~masks[key]] != 0):
+                raise ValueError(
+                    f"state[{key!r}] has nonzero weights for unconnected map pairs "
+                    f"(they must be 0: see the connection table)"
+                )
+            checked[key] = arr
+        for key, target in targets.items():
+            target[...] = checked[key]
+
+    # -- description ----------------------------------------------------------------------------
+    def describe(self) -> list[dict]:
+        """One dict per layer: name, kind, output shape, trainable parameters, connections."""
+        rows, shape = [], self.input_shape
+        for layer, out_shape in zip(self.layers, self._shapes):
+            rows.append(
+                {
+                    "name": layer.name,
+                    "kind": layer.kind,
+                    "output_shape": out_shape,
+                    "parameters": layer.num_parameters(),
+                    "connections": layer.connections(shape),
+                }
+            )
+            shape = out_shape
+        return rows
+
+    def summary(self) -> str:
+        """A table with one row per layer and the totals (the paper's figures for LeNet5())."""
+        rows = self.describe()
+        header = ("layer", "kind", "output", "trainable", "connections")
+        body = [
+            (
+                r["name"],
+                r["kind"],
+                " x ".join(map(str, r["output_shape"])),
+                f"{r['parameters']:,}",
+                f"{r['connections']:,}",
+            )
+            for r in rows
+        ]
+        total = (
+            "total",
+            "",
+            "",
+            f"{sum(r['parameters'] for r in rows):,}",
+            f"{sum(r['connections'] for r in rows):,}",
+        )
+        widths = [max(len(row[i]) for row in [header, *body, total]) for i in range(5)]
+
+        def line(row: tuple[str, ...]) -> str:
+            return "  ".join(
+                cell.ljust(w) if i < 3 else cell.rjust(w)
+                for i, (cell, w) in enumerate(zip(row, widths))
+            ).rstrip()
+
+        rule = "-" * len(line(header))
+        c, h, w = self.input_shape
+        title = f"{type(self).__name__} ({self.variant}), input {c} x {h} x {w}, {self.dtype}"
+        return "\n".join([title, line(header), rule, *map(line, body), rule, line(total)])
+
+    def explain(self) -> str:
+        """Every layer's ``explain()``, top to bottom: the network as Figure 2 reads."""
+        return "\n\n".join(layer.explain() for layer in self.layers)
+
+    def _repr_html_(self) -> str:
+        """``summary()`` as HTML, for a notebook (lenet.engine.display); for the paper's network,
+        beside the counts Section II.B gives."""
+        rows = self.describe()
+        paper = self.variant == "paper" and [r["name"] for r in rows] == list(LAYER_COUNTS)
+        header: tuple[str, ...] = ("layer", "kind", "output", "trainable", "connections")
+        if paper:
+            header += ("paper: trainable", "paper: connections")
+        body = []
+        for r in rows:
+            row: tuple[Any, ...] = (
+                r["name"],
+                r["kind"],
+                " x ".join(map(str, r["output_shape"])),
+                f"{r['parameters']:,}",
+                f"{r['connections']:,}",
+            )
+            if paper:
+                row += tuple(f"{v:,}" for v in LAYER_COUNTS[r["name"]])
+            body.append(row)
+        total: tuple[Any, ...] = (
+            "total",
+            "",
+            "",
+            f"{sum(r['parameters'] for r in rows):,}",
+            f"{sum(r['connections'] for r in rows):,}",
+        )
+        if paper:
+            total += tuple(f"{sum(v[i] for v in LAYER_COUNTS.values()):,}" for i in (0, 1))
+        c, h, w = self.input_shape
+        caption = f"{type(self).__name__} ({self.variant}), input {c} x {h} x {w}, {self.dtype}"
+        note = (
+            "The paper's counts are Section II.B's. " if paper else ""
+        ) + "A layer shows its formula: net.C3 (or net.C3.explain() as text)."
+        return display.block(
+            display.table(
+                header,
+                [*body, total],
+                caption=caption,
+                right=range(3, len(header)),
+                bold_rows=(len(body),),
+            ),
+            display.paragraph(note),
+        )
+
+    def __repr__(self) -> str:
+        names = ", ".join(layer.name for layer in self.layers)
+        return f"{type(self).__name__}({names}; dtype={self.dtype})"
+
+
+class LeNet5(Network):
+    """The paper's LeNet-5 (Section II.B, Figure 2), initialised as in Appendix A.
+
+    ====== ================================================== ============
+    layer  unit                                               output
+    ====== ================================================== ============
+    C1     5x5 convolution, squashing                         6 @ 28x28
+    S2     2x2 sum x coefficient + bias, squashing            6 @ 14x14
+    C3     5x5 convolution wired by Table I, squashing        16 @ 10x10
+    S4     2x2 sum x coefficient + bias, squashing            16 @ 5x5
+    C5     5x5 convolution on all 16 maps, squashing          120 @ 1x1
+    F6     full connection, squashing                         84
+    output Euclidean RBF units, fixed +-1 prototypes           10 penalties
+    ====== ================================================== ============
+
+    Squashing is f(a) = 1.7159 tanh(2a/3) (Appendix A). Input: (N, 1, 32, 32) images (MNIST
+    digits padded from 28x28, background -0.1 and ink 1.175, Section III.A; see
+    ``lenet.preprocess``). Weights and biases are drawn from ``seed``, uniformly from
+    +-2.4/sqrt(F_i), F_i the fan-in of the unit, as the paper recipe does (``init="lecun98"``
+    is Appendix A's formula to the letter, +-2.4/F_i, with which SDLM does not train: see
+    ``lenet.engine.layers.INITIALISATIONS`` and docs/results.md). ``forward`` returns the RBF
+    penalties
+    (N, 10); the smallest wins.
+    """
+
+    variant = "paper"
+    input_range: tuple[float, float] | None = PAPER_INPUT_RANGE
+
+    def __init__(
+        self, seed: int = 0, dtype: DTypeLike = np.float32, init: str = DEFAULT_INIT
+    ) -> None:
+        dt = check_dtype(dtype)
+        layers = [
+            Convolution(1, 6, 5, name="C1", dtype=dt),
+            Subsampling(6, "paper", name="S2", dtype=dt),
+            Convolution(6, 16, 5, connection_table=connection_table_i(), name="C3", dtype=dt),
+            Subsampling(16, "paper", name="S4", dtype=dt),
+            Convolution(16, 120, 5, name="C5", dtype=dt),
+            FullConnection(120, 84, name="F6", dtype=dt),
+            RBFOutput(name="output", dtype=dt),
+        ]
+        super().__init__(layers, PAPER_INPUT_SHAPE, dt)
+        self.seed = seed
+        self.init_parameters(seed, init)
+
+    @classmethod
+    def modern(
+        cls,
+        in_channels: int = 1,
+        input_size: int = 28,
+        seed: int = 0,
+        dtype: DTypeLike = np.float32,
+        activation: str = "swish",
+        pooling: str = "max",
+    ) -> LeNet5:
+        """The common modern variant (the seed's Keras model; see the paper notes).
+
+        C1 5x5 convolution ('same' on 28x28 input, 'valid' on 32x32), S2 max pooling, C3 full
+        5x5 convolution, S4 max pooling, C5 the 400 -> 120 layer as a 5x5 convolution, F6
+        120 -> 84, ``output`` a linear full connection 84 -> 10 whose logits go to softmax
+        cross-entropy. Swish everywhere up to F6; Glorot-uniform weights, zero biases.
+        61,706 parameters for 1x28x28 input, 62,006 for 3x32x32.
+        """
+        in_channels = _positive_int("in_channels", in_channels)
+        _check_choice("pooling", pooling, SUBSAMPLING_MODES)
+        _check_choice("activation", activation, ACTIVATIONS)
+        if isinstance(input_size, bool) or input_size not in (28, 32):
+            raise ValueError(
+                f"input_size must be 28 ('same' C1) or 32 ('valid' C1), got {input_size!r}"
+            )
+        dt = check_dtype(dtype)
+        pad = 2 if input_size == 28 else 0
+        pool_activation = "identity" if pooling in ("max", "average") else activation
+        layers = [
+            Convolution(in_channels, 6, 5, padding=pad, activation=activation, name="C1", dtype=dt),
+            Subsampling(6, pooling, activation=pool_activation, name="S2", dtype=dt),
+            Convolution(6, 16, 5, activation=activation, name="C3", dtype=dt),
+            Subsampling(16, pooling, activation=pool_activation, name="S4", dtype=dt),
+            Convolution(16, 120, 5, activation=activation, name="C5", dtype=dt),
+            FullConnection(120, 84, activation=activation, name="F6", dtype=dt),
+            FullConnection(84, 10, activation="identity", name="output", dtype=dt),
+        ]
+        net = cls.__new__(cls)
+        Network.__init__(net, layers, (in_channels, input_size, input_size), dt)
+        net.variant = "modern"
+        net.input_range = None  # raw pixels (the seed's recipe) or 0..1: no range to check
+        net.seed = seed
+        net.init_parameters(seed, "glorot")
+        return net
+
+    def init_parameters(self, rng: int | np.random.Generator, scheme: str = DEFAULT_INIT) -> None:
+        """Draw every layer's parameters afresh, as each layer's ``init_parameters(rng,
+        scheme)`` does (see layers.INITIALISATIONS), from ``rng``: a generator, or a seed."""
+        rng = np.random.default_rng(rng)
+        for layer in self.layers:
+            layer.init_parameters(rng, scheme)
+
+
+# ---- networks built from configs (checkpoints, recipes) -------------------------------------
+
+#: The networks a config can name.
+MODELS = ("paper", "modern")
+_DTYPES = ("float32", "float64")
+
+
+def check_network_config(config: Mapping) -> dict:
+    """The checked architecture settings of a config (ValueError saying which one is wrong)."""
+    if not isinstance(config, Mapping):
+        raise ValueError(
+            f"the config must be a mapping (a JSON object), not {type(config).__name__}"
+        )
+    model = config.get("model", "paper")
+    if not isinstance(model, str) or model not in MODELS:
+        raise ValueError(
+            f"the config's model must be one of {', '.join(map(repr, MODELS))}, got {model!r}"
+        )
+    dtype = config.get("dtype", "float32")
+    if isinstance(dtype, str):
+        ok = dtype in _DTYPES
+    else:  # np.float32, np.dtype("float64"), ... from Python code (JSON only has strings)
+        try:
+            ok = isinstance(dtype, (type, np.dtype)) and np.dtype(dtype).name in _DTYPES
+        except TypeError:
+            ok = False
+    if not ok:
+        raise ValueError(f"the config's dtype must be 'float32' or 'float64', got {dtype!r}")
+    seed = config.get("seed", 0)
+    if not is_whole_number(seed) or seed < 0:
+        raise ValueError(f"the config's seed must be a non-negative integer, got {seed!r}")
+    settings: dict[str, Any] = {"model": model, "dtype": np.dtype(dtype), "seed": int(seed)}
+    if model == "paper":
+        init = config.get("init", "lecun98")
+        if not isinstance(init, str):
+            raise ValueError(f"the config's init must be a string, got {init!r}")
+        settings["init"] = init
+        return settings
+    in_channels = config.get("in_channels", 1)
+    if not is_whole_number(in_channels) or in_channels < 1:
+        raise ValueError(
+            f"the config's in_channels must be a positive integer, got {in_channels!r}"
+        )
+    input_size = config.get("input_size", 28)
+    if not is_whole_number(input_size) or input_size not in (28, 32):
+        raise ValueError(f"the config's input_size must be 28 or 32, got {input_size!r}")
+    for key, default in (("activation", "swish"), ("pooling", "max")):
+        value = config.get(key, default)
+        if not isinstance(value, str):
+            raise ValueError(f"the config's {key} must be a string, got {value!r}")
+        settings[key] = value
+    settings.update(in_channels=int(in_channels), input_size=int(input_size))
+    return settings
+
+
+def build_network(config: Mapping) -> LeNet5:
+    """The (freshly initialised) network that a checkpoint's config describes.
+
+    ``config``: ``model`` ("paper", the default, or "modern"), ``dtype`` ("float32", the
+    default, or "float64"), ``seed``; for the paper network ``init``; for the modern one
+    ``in_channels``, ``input_size``, ``activation``, ``pooling``. Other keys are ignored.
+    Raises ValueError when a setting is not one of these.
+    """
+    return network_from(check_network_config(config))
+
+
+def network_from(s: dict) -> LeNet5:
+    """The network of settings checked by ``check_network_config``."""
+    if s["model"] == "paper":
+        return LeNet5(seed=s["seed"], dtype=s["dtype"], init=s["init"])
+    return LeNet5.modern(
+        in_channels=s["in_channels"],
+        input_size=s["input_size"],
+        seed=s["seed"],
+        dtype=s["dtype"],
+        activation=s["activation"],
+        pooling=s["pooling"],
+    )
+
+
+def network_config(net: Network) -> dict:
+    """What build_network needs to rebuild `net`'s architecture. Only LeNet5() and
+    LeNet5.modern() can be rebuilt from a config: another network is refused (ValueError)."""
+    if net.variant not in MODELS:
+        raise ValueError(
+            f"only lenet.LeNet5() and LeNet5.modern() networks can be described "
+            f"by a config (and saved in a checkpoint); this one is a custom "
+            f"{type(net).__name__} of layers "
+            f"{', '.join(layer.name for layer in net.layers)}"
+        )
+    config: dict[str, Any] = {"model": net.variant, "dtype": str(net.dtype)}
+    if config["model"] == "modern":
+        c, h, _ = net.input_shape
+        first, pooling = net.layers[0], net.layers[1]
+        assert isinstance(pooling, Subsampling)  # the modern variant's S2
+        config.update(
+            in_channels=c, input_size=h, activation=first.activation, pooling=pooling.mode
+        )
+    return config

@@ -1,0 +1,209 @@
+"""The paper's training method, Stochastic Diagonal Levenberg-Marquardt (Appendix C), in one
+place: the Gauss-Newton estimate of the curvature, the step sizes, and the optimiser.
+
+SDLM gives every parameter w_k a step size of its own, eps_k = eta / (mu + h_kk), where h_kk
+estimates the diagonal second derivative d2E/dw_k2 of the loss. Before each pass the curvature
+is estimated on a few hundred training patterns (the paper: 500) and the step sizes are held
+for the pass; every update is then w_k <- w_k - eps_k dE/dw_k.
+
+The estimate is a back-propagation of second derivatives with the off-diagonal terms dropped
+(the Gauss-Newton approximation, which keeps every h_kk >= 0):
+
+* at the output: for RBF units, the second derivative of the correct class's penalty with
+  respect to each F6 state, 2 (the paper's rule, for either loss); for logits, the softmax
+  cross-entropy's Gauss-Newton diagonal p (1 - p);
+* through a squashing function: d2E/da2 = f'(a)^2 d2E/dy2;
+* through a weighted sum a_i = sum_j w_ij x_j: d2E/dx_j2 = sum_i w_ij^2 d2E/da_i2 for the
+  input, and d2E/dw_ij2 = sum over the connections sharing w_ij of x_j^2 d2E/da_i2.
+
+The last two run the layers' own backward kernels, fed with squared weights and inputs
+(``backward_second``, one rule per kind of layer). ``estimate_curvature(net, x, labels)``
+runs the whole pass and averages over the patterns; ``SDLM`` is the optimiser; its update is
+the C core's (csrc/optim.c, ``lenet_sdlm_update``), shared with the fused training loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .. import paper
+from . import _core, checks
+from .checks import positive
+from .layers import Convolution, FullConnection, Layer, RBFOutput, Subsampling
+from .losses import softmax
+from .optim import Optimizer
+
+if TYPE_CHECKING:  # for the type checker only: SDLM takes any lenet network
+    from .network import Network
+
+__all__ = ["SDLM", "backward_second", "estimate_curvature", "paper_schedule"]
+
+
+def paper_schedule(lr: float | None = None) -> tuple[float, ...]:
+    """The paper's eta for passes 1-20 (Section III.C), scaled so that the first pass uses
+    ``lr`` when it is given."""
+    scale = 1.0 if lr is None else lr / paper.ETA_SCHEDULE[0]
+    return tuple(scale * eta for eta in paper.ETA_SCHEDULE)
+
+
+# ---- the second-derivative pass, one rule per kind of layer --------------------------------
+
+
+def _x(layer: Layer) -> np.ndarray:
+    """The input of the layer's last forward (backward_second checked there was one)."""
+    assert layer.x is not None
+    return layer.x
+
+
+def _convolution(layer: Convolution, h_a: np.ndarray) -> np.ndarray:
+    table = None if layer.connection_table.all() else layer.connection_table
+    hx, _, _ = _core.conv_backward(
+        np.square(_x(layer)),
+        np.square(layer.params["weight"]),
+        h_a,
+        table,
+        layer.padding,
+        d_weight=layer.curvature["weight"],
+        d_bias=layer.curvature["bias"],
+    )
+    return hx
+
+
+def _subsampling(layer: Subsampling, h_a: np.ndarray) -> np.ndarray:
+    if layer.mode == "max":  # the window's winner alone sees the unit: h goes to it
+        hx, _, _ = _core.subsample_backward(_x(layer), h_a, None, "max")
+        return hx
+    if layer.mode == "average":  # a = sum of x / 4: each input's weight squared is 1/16
+        hx, _, _ = _core.subsample_backward(_x(layer), h_a, np.full(layer.maps, 1 / 16), "paper")
+        return hx
+    hx, _, _ = _core.subsample_backward(
+        np.square(_x(layer)),
+        h_a,
+        np.square(layer.params["coefficient"]),
+        "paper",
+        d_coefficient=layer.curvature["coefficient"],
+        d_bias=layer.curvature["bias"],
+    )
+    return hx
+
+
+def _full_connection(layer: FullConnection, h_a: np.ndarray) -> np.ndarray:
+    x = _x(layer).reshape(len(_x(layer)), layer.in_features)
+    hx, _, _ = _core.dense_backward(
+        np.square(x),
+        np.square(layer.params["weight"]),
+        h_a,
+        d_weight=layer.curvature["weight"],
+        d_bias=layer.curvature["bias"],
+    )
+    return hx.reshape(_x(layer).shape)
+
+
+def _rbf_output(layer: RBFOutput, h_a: np.ndarray) -> np.ndarray:
+    # d2 y_i / dx_j2 = 2 for every prototype i: each F6 state gets 2 x (sum of h over the
+    # classes). With h = 1 on the correct class (equation (8)) that is the paper's 2.
+    return np.repeat(2 * h_a.sum(axis=1, keepdims=True), _x(layer).shape[1], axis=1)
+
+
+#: The rule of each kind of layer (a subclass takes its base class's).
+RULES: dict[type, Callable[..., np.ndarray]] = {
+    Convolution: _convolution,
+    Subsampling: _subsampling,
+    FullConnection: _full_connection,
+    RBFOutput: _rbf_output,
+}
+
+
+def backward_second(layer: Layer, h_y: ArrayLike) -> np.ndarray:
+    """Back-propagate diagonal second derivatives through ``layer`` (Appendix C, Gauss-Newton):
+    given h_y = d2E/dy2 for the batch of its last forward, return d2E/dx2 for its input, and
+    write d2E/dw2 for each parameter, summed over the batch, into ``layer.curvature``."""
+    where = f"{layer.name}.backward_second"
+    if layer.y is None:
+        raise RuntimeError(f"{where}: call forward first")
+    rule = next((RULES[cls] for cls in type(layer).__mro__ if cls in RULES), None)
+    if rule is None:
+        raise TypeError(
+            f"{where}: SDLM has no second-derivative rule for a "
+            f"{type(layer).__name__} (add one to lenet.sdlm.RULES)"
+        )
+    h = layer._prepare(h_y, "h_y", where)
+    if h.shape != layer.y.shape:
+        raise ValueError(
+            f"{where}: h_y must have the forward output's shape {layer.y.shape}, got {h.shape}"
+        )
+    if layer.activation != "identity":
+        h = h * np.square(_core.activation_derivative(layer._cached(layer.a), layer.activation))
+    return rule(layer, h)
+
+
+def estimate_curvature(net: Network, x: ArrayLike, labels: ArrayLike) -> np.ndarray:
+    """h_kk, the diagonal second derivatives of the loss for every parameter of ``net``.
+
+    Averaged over the patterns of x (the paper uses 500 training patterns before each pass)
+    and written into ``net.curvature`` (a twin of ``net.parameters``; each layer's
+    ``curvature`` dict holds views), which is returned. The layers' caches are released on
+    the way back (a ``net.backward`` afterwards needs a new ``net.forward``).
+    """
+    out = net.forward(x)
+    n, classes = out.shape
+    labels = checks.labels("labels", labels, n, classes)
+    if n == 0:
+        raise ValueError("x must hold at least one pattern to estimate the curvature from")
+    if isinstance(net.layers[-1], RBFOutput):
+        h = np.zeros(out.shape, net.dtype)
+        h[np.arange(n), labels] = 1
+    else:
+        p = softmax(out)
+        h = (p * (1 - p)).astype(net.dtype)
+    for layer in reversed(net.layers):
+        h = backward_second(layer, h)
+        layer.release_cache()  # the patterns' activations are needed no more
+    net.curvature /= n
+    return net.curvature
+
+
+class SDLM(Optimizer):
+    """Stochastic Diagonal Levenberg-Marquardt (Section III.C, Appendix C).
+
+    Before each pass, ``start_pass`` estimates h_kk on ``patterns`` (the paper: 500 training
+    patterns) with ``estimate_curvature`` and fixes the step sizes eps_k = eta / (mu + h_kk)
+    for the pass; eta comes from ``schedule`` (the paper's: 0.0005 for passes 1-2, 0.0002 for
+    3-5, 0.0001 for 6-8, 0.00005 for 9-12, 0.00001 for 13-20; later passes keep the last
+    value). mu (the paper's 0.02) keeps the step bounded where the curvature is tiny. Each
+    ``step`` is w_k <- w_k - eps_k dE/dw_k.
+    """
+
+    name = "sdlm"
+    state_arrays = ("step_sizes",)
+
+    def __init__(
+        self, net: Network, schedule: tuple[float, ...] = paper.ETA_SCHEDULE, mu: float = paper.MU
+    ) -> None:
+        schedule = tuple(positive("schedule", float(v)) for v in schedule)
+        if not schedule:
+            raise ValueError("schedule must hold at least one learning rate")
+        super().__init__(net, schedule[0])
+        self.schedule = schedule
+        self.mu = positive("mu", mu)
+        self.step_sizes = np.zeros_like(net.parameters)  # eps_k, zero until start_pass
+
+    def start_pass(self, index: int, patterns: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """Set eta for pass `index` (from 0) and estimate the step sizes on `patterns`, a pair
+        (images, labels) of training patterns."""
+        if patterns is None:
+            raise ValueError("SDLM needs patterns (images, labels) to estimate the curvature on")
+        self.lr = self.schedule[min(index, len(self.schedule) - 1)]
+        h = estimate_curvature(self.net, *patterns)
+        np.divide(self.lr, self.mu + h, out=self.step_sizes)
+        self.step_sizes *= self._mask
+
+    def effective_rates(self) -> tuple[float, float]:
+        """Smallest and largest eps_k over the trainable parameters (the paper reports about
+        7e-5 and 0.016 in its first pass)."""
+        rates = self.step_sizes[self.net.parameter_mask]
+        return float(rates.min()), float(rates.max())

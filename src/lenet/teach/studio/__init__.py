@@ -1,0 +1,110 @@
+"""LeNet-5 studio: draw a digit and watch the paper's network read it, in the browser.
+
+``lenet studio [RUN_OR_CHECKPOINT]`` on the command line, or in Python::
+
+    import lenet
+    lenet.studio.serve(net)        # serves the page, opens the browser; Ctrl-C stops it
+    lenet.studio.show(net)         # in a notebook: the page in an IFrame, served from a thread
+
+One page (``assets/``, no build step, nothing fetched from the internet) shows a drawing's
+preprocessing (Section III.A), every layer's maps (Section II.B, Figure 2), F6's states as the
+7x12 bitmap beside the nearest RBF prototypes (Figure 3), the ten penalties; one unit of any
+layer computed with its numbers; the gradients of the loss (equation 8 or 9) layer by layer;
+the kernels laid out as Table I; live training with the paper's recipe (SDLM, Section III.C,
+Appendix C) or the seed's; the modern network on the same drawing; and a camera. The pieces:
+``drawing`` (MNIST's normalisation of a drawing), ``units`` (one unit by hand), ``live``
+(the training thread), ``app`` (the answers), ``server`` (HTTP). docs/studio.md has the API.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from ...engine.network import Network
+from .app import RECIPE_OF, RequestError, Studio
+from .server import MAX_BODY, StudioServer, is_loopback
+
+__all__ = [
+    "MAX_BODY",
+    "RECIPE_OF",
+    "RequestError",
+    "Studio",
+    "StudioServer",
+    "serve",
+    "show",
+    "start",
+]
+
+
+def start(
+    net: Network | None = None,
+    *,
+    model: str = "paper",
+    host: str = "127.0.0.1",
+    port: int = 0,
+    data: str | Path | None = None,
+    out: str | Path | None = None,
+    train_limit: int | None = None,
+    source: str | None = None,
+) -> StudioServer:
+    """A studio serving from a background thread; ``close()`` it (or use ``with``).
+    ``train_limit`` trains on the first images of the training set only."""
+    studio = Studio(net, model=model, data=data, out=out, train_limit=train_limit, source=source)
+    return StudioServer(studio, host, port).start()
+
+
+def serve(
+    net: Network | None = None,
+    *,
+    model: str = "paper",
+    host: str = "127.0.0.1",
+    port: int = 0,
+    open_browser: bool = True,
+    data: str | Path | None = None,
+    out: str | Path | None = None,
+    source: str | None = None,
+    echo: Any = print,
+) -> None:
+    """Serve the studio for `net` (else a fresh network of `model`) until Ctrl-C.
+
+    The address is printed; the default browser opens it unless ``open_browser=False``. Port 0
+    takes a free port. ``host`` other than 127.0.0.1 makes the page reachable from other
+    machines, with no password: a warning says so. Training writes its run folder in `out`
+    (default ``runs/``), as ``studio-<model>-<date>-<time>``.
+    """
+    studio = Studio(net, model=model, data=data, out=out, source=source)
+    server = StudioServer(studio, host, port)
+    if not is_loopback(host):
+        print(
+            f"warning: the studio listens on {host}: anyone who reaches this machine can use "
+            "it and train on it (there is no password); use 127.0.0.1 to keep it to yourself",
+            file=sys.stderr,
+        )
+    if echo:
+        echo(f"LeNet-5 studio at {server.url}  (Ctrl-C stops it)")
+    if open_browser:
+        server.open_browser()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        if echo:
+            echo("studio stopped")
+    finally:
+        server.close()
+
+
+def show(
+    net: Network | None = None, *, width: int = 1200, height: int = 900, **options: Any
+) -> Any:
+    """The studio inside a notebook: an IFrame of the page, served from a background thread.
+
+    The server lives until ``frame.server.close()`` (or the kernel ends); ``options`` are
+    ``start``'s (``model``, ``port``, ``data``, ``out``, ``train_limit``)."""
+    from IPython.display import IFrame  # optional: only inside a notebook
+
+    server = start(net, **options)
+    frame: Any = IFrame(server.url, width=width, height=height)
+    frame.server = server
+    return frame

@@ -1,0 +1,287 @@
+"""The studio's page in a real browser: headless Chromium driven by Selenium (the system's
+Chromium and chromedriver, as Debian packages them; Selenium's own driver download is not
+used). A stroke drawn with pointer events, the prediction checked against the engine on the
+same preprocessed input, every layer's panel, one C3 unit's sum, the backward pass, the
+camera (Chromium's fake camera playing a file made from a test digit), live training seen
+from two tabs, stopped and its checkpoint loaded; and the screenshot in docs/studio.md.
+
+The screenshot is written to build/screenshots/studio.png; with LENET_DOCS_SCREENSHOT=1 also
+to docs/images/studio.png, the picture the docs show. Without Chromium the tests skip, unless
+LENET_REQUIRE_BROWSER=1 (CI sets it), when they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import lenet
+from lenet.data.datasets import load_mnist
+from lenet.engine.inputs import preprocess
+from lenet.run.checkpoint import load_checkpoint
+from lenet.teach.studio import Studio, StudioServer
+
+from conftest import HAVE_MNIST, MNIST, MNIST_SKIP_REASON
+
+if os.environ.get("LENET_REQUIRE_BROWSER") == "1":
+    import selenium.webdriver as webdriver
+else:
+    webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = next(
+    filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None
+)
+CHROMEDRIVER = shutil.which("chromedriver")
+if os.environ.get("LENET_REQUIRE_BROWSER") == "1" and (CHROMIUM is None or CHROMEDRIVER is None):
+    raise RuntimeError("LENET_REQUIRE_BROWSER=1 but Chromium or chromedriver is not on the PATH")
+pytestmark = [
+    pytest.mark.skipif(
+        CHROMIUM is None or CHROMEDRIVER is None,
+        reason="needs Chromium and chromedriver (Debian: apt-get install chromium chromium-driver)",
+    ),
+    pytest.mark.skipif(not HAVE_MNIST, reason=MNIST_SKIP_REASON),
+]
+CAMERA_DIGIT = 0  # test image 0, a 7, held up to the fake camera
+WAIT = 60
+
+
+def camera_file(path: Path, digit: np.ndarray) -> Path:
+    """A Y4M video (what Chromium's fake camera plays) of a digit printed dark on white paper,
+    320x240, filling the middle of the frame."""
+    width, height = 320, 240
+    luma = np.full((height, width), 235, np.uint8)  # paper
+    big = np.kron(255 - digit.astype(np.int32), np.ones((6, 6), np.int32))  # 168x168
+    top, left = (height - big.shape[0]) // 2, (width - big.shape[1]) // 2
+    luma[top : top + big.shape[0], left : left + big.shape[1]] = np.clip(big, 20, 235)
+    chroma = np.full((height // 2, width // 2), 128, np.uint8)
+    frame = b"FRAME\n" + luma.tobytes() + chroma.tobytes() + chroma.tobytes()
+    path.write_bytes(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode() + frame * 10)
+    return path
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    return load_mnist(MNIST)
+
+
+@pytest.fixture(scope="module")
+def studio(mnist, tmp_path_factory):
+    """A studio on a network trained for one pass (so that the pictures mean something)."""
+    (xtr, ytr), _ = mnist
+    net = lenet.LeNet5(seed=0)
+    recipe = replace(lenet.RECIPES["paper"], passes=1)
+    lenet.train(net, (preprocess(xtr), ytr), None, recipe, progress=False, echo=None)
+    out = tmp_path_factory.mktemp("studio-runs")
+    server = StudioServer(Studio(net, data=MNIST, out=out, train_limit=6000)).start()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def browser(studio, mnist, tmp_path_factory):
+    (_, _), (xte, _) = mnist
+    video = camera_file(tmp_path_factory.mktemp("camera") / "digit.y4m", xte[CAMERA_DIGIT])
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,1000",
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        driver.get(studio.url)
+        WebDriverWait(driver, WAIT).until(
+            lambda d: d.execute_script("return document.body.dataset.ready")
+        )
+        yield driver
+    finally:
+        driver.quit()
+
+
+def find(driver, selector: str):
+    return driver.find_element(By.CSS_SELECTOR, selector)
+
+
+def in_view(driver, element):
+    """The element scrolled to the middle of the window, for pointer actions on it."""
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+    return element
+
+
+def draw_one(driver) -> int:
+    """A stroke like a 1 drawn with pointer events; returns the page's stroke-to-page time."""
+    find(driver, '[data-testid="clear"]').click()
+    before = find(driver, '[data-testid="latency"]').text
+    driver.execute_script("window.__answered = state.latest")
+    pad = in_view(driver, find(driver, '[data-testid="draw"]'))
+    actions = ActionChains(driver)
+    actions.move_to_element_with_offset(pad, 10, -90).click_and_hold()
+    for _ in range(18):
+        actions.move_by_offset(-1, 10)
+    actions.release().perform()
+    WebDriverWait(driver, WAIT).until(
+        lambda d: d.execute_script("return !state.pending && state.latest !== window.__answered")
+    )
+    time.sleep(0.3)  # the last move's answer, if one was still on its way
+    WebDriverWait(driver, WAIT).until(lambda d: d.execute_script("return !state.pending"))
+    latency = find(driver, '[data-testid="latency"]').text
+    assert latency != before or before != "-"
+    return int(latency.split()[0])
+
+
+def page_input(driver) -> np.ndarray:
+    return np.array(driver.execute_script("return state.input"), np.float32)[None, None]
+
+
+def test_a_stroke_is_read_as_the_engine_reads_it(browser, studio):
+    times = [draw_one(browser) for _ in range(3)]
+    x = page_input(browser)
+    assert x.shape == (1, 1, 32, 32)
+    penalties = studio.studio.nets["paper"].forward(x)[0]
+    assert find(browser, '[data-testid="prediction"]').text == str(int(np.argmin(penalties)))
+    expected = {"C1": 6, "S2": 6, "C3": 16, "S4": 16, "C5": 1, "F6": 1, "output": 1}
+    for layer, maps in expected.items():
+        panel = find(browser, f'[data-layer="{layer}"]')
+        assert len(panel.find_elements(By.TAG_NAME, "canvas")) == maps, layer
+        assert layer in panel.text
+    steps = browser.find_elements(By.CSS_SELECTOR, "[data-step]")
+    assert [s.get_attribute("data-step") for s in steps] == ["box", "resized", "centred", "input"]
+    assert all(t < 1000 for t in times)
+    print(f"stroke to updated page: {sorted(times)} ms")
+
+
+def test_a_c3_unit_shows_its_sum_as_the_engine_computes_it(browser, studio):
+    draw_one(browser)
+    canvas = in_view(browser, browser.find_elements(By.CSS_SELECTOR, '[data-layer="C3"] canvas')[3])
+    ActionChains(browser).move_to_element_with_offset(canvas, 9, -15).click().perform()
+    WebDriverWait(browser, WAIT).until(
+        lambda d: find(d, "#unit").get_attribute("data-layer") == "C3"
+    )
+    text = find(browser, "#unit").text
+    m, r, c = map(int, re.search(r"C3 unit \[(\d+),(\d+),(\d+)\]", text).groups())
+    assert (m, r, c) == (3, 2, 6)
+    trace = studio.studio.nets["paper"].trace(page_input(browser), pre_activations=True)
+    a = float(trace["C3.a"][0, m, r, c])
+    shown = float(re.search(r"^a = bias \+ .* = (-?\d+\.\d+)$", text, re.M).group(1))
+    engine = float(re.search(r"the engine computed a = (-?\d+\.\d+)", text).group(1))
+    assert abs(shown - a) <= 1e-4 and abs(engine - a) <= 1e-4
+    connected = np.flatnonzero(studio.studio.nets["paper"].C3.connection_table[m])
+    assert re.findall(r"input map (\d+)", text) == [str(j) for j in connected]
+
+
+def test_choosing_the_label_shows_the_loss_and_every_layers_gradient(browser, studio):
+    draw_one(browser)
+    find(browser, '[data-testid="label-4"]').click()
+    WebDriverWait(browser, WAIT).until(lambda d: "label 4" in find(d, '[data-testid="loss"]').text)
+    text = find(browser, '[data-testid="loss"]').text
+    trace = studio.studio.nets["paper"].trace(page_input(browser), label=4)
+    assert text.startswith("loss (8) (penalty): E = ")
+    assert float(text.split("E = ")[1].split()[0]) == pytest.approx(trace.loss, abs=1e-3)
+    layers = [
+        e.get_attribute("data-grad-layer")
+        for e in browser.find_elements(By.CSS_SELECTOR, "[data-grad-layer]")
+    ]
+    assert layers == list(trace.state_gradients)
+
+
+def test_the_screenshot_for_the_docs(browser, studio):
+    find(browser, '[data-testid="test-index"]').clear()
+    find(browser, '[data-testid="test-index"]').send_keys("7")
+    find(browser, '[data-testid="test-show"]').click()
+    WebDriverWait(browser, WAIT).until(
+        lambda d: "test image 7" in find(d, '[data-testid="test-info"]').text
+    )
+    WebDriverWait(browser, WAIT).until(lambda d: d.execute_script("return !state.pending"))
+    find(browser, '[data-testid="label-9"]').click()
+    layers = find(browser, "#forward-card")
+    unit = in_view(browser, browser.find_elements(By.CSS_SELECTOR, '[data-layer="C3"] canvas')[6])
+    ActionChains(browser).move_to_element_with_offset(unit, 0, 0).click().perform()
+    WebDriverWait(browser, WAIT).until(
+        lambda d: find(d, "#unit").get_attribute("data-layer") == "C3"
+    )
+    browser.set_window_size(1400, 2300)  # the drawing, its steps, the answer, the maps, a unit
+    browser.execute_script("window.scrollTo(0, 0)")
+    time.sleep(0.5)
+    out = ROOT / "build" / "screenshots" / "studio.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(out))
+    assert out.read_bytes().startswith(b"\x89PNG") and layers.is_displayed()
+    if os.environ.get("LENET_DOCS_SCREENSHOT") == "1":
+        shutil.copyfile(out, ROOT / "docs" / "images" / "studio.png")
+    browser.set_window_size(1400, 1000)
+
+
+def test_the_camera_reads_a_digit_held_up_to_it(browser, studio):
+    find(browser, '[data-testid="camera"]').click()
+    WebDriverWait(browser, WAIT).until(
+        lambda d: find(d, '[data-testid="test-info"]').text.startswith("camera: dark pixels")
+    )
+    WebDriverWait(browser, WAIT).until(lambda d: d.execute_script("return !state.pending"))
+    time.sleep(0.6)
+    find(browser, '[data-testid="camera"]').click()  # off: the last frame's answer stays
+    WebDriverWait(browser, WAIT).until(lambda d: d.execute_script("return !state.pending"))
+    x = page_input(browser)
+    prediction = int(np.argmin(studio.studio.nets["paper"].forward(x)[0]))
+    assert find(browser, '[data-testid="prediction"]').text == str(prediction)
+    assert prediction == 7  # test image 0, a 7, through the camera, thresholded and centred
+
+
+def test_live_training_seen_from_two_tabs_then_stopped_and_loaded(browser, studio):
+    first = browser.current_window_handle
+    find(browser, '[data-testid="train-start"]').click()
+    status = lambda d: find(d, '[data-testid="train-status"]')  # noqa: E731
+    WebDriverWait(browser, WAIT).until(lambda d: int(status(d).get_attribute("data-seen") or 0) > 0)
+    curve = browser.execute_script(
+        "return document.querySelector('[data-testid=train-curve]').toDataURL()"
+    )
+    kernels = find(browser, '[data-testid="kernels"]').get_attribute("data-version")
+    WebDriverWait(browser, WAIT).until(
+        lambda d: (
+            d.execute_script(
+                "return document.querySelector('[data-testid=train-curve]').toDataURL()"
+            )
+            != curve
+            and find(d, '[data-testid="kernels"]').get_attribute("data-version") != kernels
+        )
+    )
+    browser.switch_to.new_window("tab")
+    try:
+        browser.get(studio.url)
+        WebDriverWait(browser, WAIT).until(
+            lambda d: status(d).get_attribute("data-state") == "running"
+        )
+        seen_here = int(status(browser).get_attribute("data-seen"))
+        assert seen_here > 0
+        find(browser, '[data-testid="train-stop"]').click()
+        WebDriverWait(browser, WAIT).until(
+            lambda d: status(d).get_attribute("data-state") == "stopped"
+        )
+    finally:
+        browser.close()
+        browser.switch_to.window(first)
+    WebDriverWait(browser, WAIT).until(lambda d: status(d).get_attribute("data-state") == "stopped")
+    text = status(browser).text
+    rate = float(re.search(r"([\d,]+) patterns/s", text).group(1).replace(",", ""))
+    checkpoint = Path(re.search(r"checkpoint: (\S+)", text).group(1))
+    loaded = load_checkpoint(checkpoint)
+    np.testing.assert_array_equal(loaded.parameters, studio.studio.nets["paper"].parameters)
+    print(f"live training with the page open: {rate:,.0f} patterns/s")
