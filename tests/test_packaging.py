@@ -113,9 +113,10 @@ def test_the_release_wheels_are_tested_like_the_ci_wheel():
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     root = Path(__file__).resolve().parents[1]
     config = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["cibuildwheel"]
-    released = re.findall(r"\{project\}/(tests/test_\w+\.py)", " ".join(config["test-command"]))
+    command = " ".join(config["test-command"])
+    released = re.findall(r"\{project\}/(tests/[\w/]*test_\w+\.py)", command)
     script = (root / ".ci" / "wheel").read_text()
     smoke = script.split("-m pytest", 1)[1].split("\nnocc", 1)[0]
-    assert released and released == re.findall(r"tests/test_\w+\.py", smoke)
+    assert released and released == re.findall(r"tests/[\w/]*test_\w+\.py", smoke)
     assert "lenet summary" in config["test-command"] and 'lenet" summary' in script
     assert "--strip" in config["linux"]["repair-wheel-command"] and "--strip" in script
