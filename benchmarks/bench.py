@@ -23,7 +23,7 @@ uses lenet's step sizes (estimated once; re-estimating them costs both the same)
 
     python benchmarks/bench.py [--repeats 5] [--threads 1 2] [--images 4000] [--data DIR]
 
-MNIST is read with lenet.data.datasets (--data, or the LENET_DATA variable); without it, random
+MNIST is read with lenet.data (--data, or the LENET_DATA variable); without it, random
 images in the same ranges are used: the arithmetic does not depend on the pixel values.
 """
 

@@ -11,6 +11,8 @@
   ``lenet.reference`` only, as an oracle for whole-network tests.
 * ``MNIST`` / ``needs_mnist``: the real MNIST files (beside the project, or in ``$LENET_DATA``),
   and the skip marker for tests that read them (``MNIST_SKIP_REASON`` says how to enable them).
+* ``dataset_sandbox``, ``mirror_server``: the fixtures of the tests of ``lenet.data``, from
+  ``dataset_files`` (its small IDX sets and writers too).
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from hypothesis import settings
 import lenet
 from lenet import reference as R
 from lenet.paper import DIGIT_BITMAPS, parse_bitmap
+
+# the fixtures of the tests of lenet.data (tests/data/), made known to every test module here
+from dataset_files import dataset_sandbox, mirror_server  # noqa: F401
 
 # No example database on disk (nothing is written outside the test run), no per-example deadline
 # (the first call of a kernel may wake OpenMP threads).

@@ -87,6 +87,26 @@ def test_import_lenet_stays_light():
     assert done.stdout.split("\n")[:2] == ["[]", "True"], done.stdout
 
 
+def test_import_lenet_loads_no_download_machinery():
+    """``urllib.request`` and ``http.client`` load only when a dataset is downloaded: not with
+    ``import lenet``, nor with a load that finds its files or may not download."""
+    code = (
+        "import sys, tempfile, lenet\n"
+        "net = [m for m in ('http.client', 'urllib.request', 'lenet.data.download')\n"
+        "       if m in sys.modules]\n"
+        "try:\n"
+        "    lenet.data.load_mnist(tempfile.mkdtemp(), download=False)\n"
+        "except lenet.data.DatasetNotFoundError:\n"
+        "    pass\n"
+        "print(net, 'http.client' in sys.modules)\n"
+        "import lenet.data.download\n"
+        "print('http.client' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["[] False", "True"], done.stdout
+
+
 @pytest.mark.parametrize("where", ["top", "function"])
 def test_the_script_finds_a_cycle(tmp_path, where):
     package = tmp_path / "pkg"
@@ -139,6 +159,7 @@ def test_production_code_does_not_import_the_numpy_oracle():
 def test_one_owner_per_concept():
     """Each concept is defined in the module named after it."""
     import lenet
+    from lenet.data import cifar, distortions, files, idx, mnist
     from lenet.engine import checks, inputs, losses, network, sdlm
     from lenet.run import recipes, runs
 
@@ -151,6 +172,11 @@ def test_one_owner_per_concept():
         runs: ["RunFolder"],
         checks: ["whole_number", "real_number", "labels"],
         inputs: ["PREPROCESSING", "Preprocessed", "preprocess"],
+        files: ["DatasetError", "DatasetNotFoundError", "data_dirs", "not_found"],
+        idx: ["read_idx", "parse_idx", "check_sha256", "check_file_md5"],
+        mnist: ["load_mnist", "load_fashion_mnist"],
+        cifar: ["load_cifar10"],
+        distortions: ["distort", "distort_by", "affine_transform", "DistortedCopies"],
     }
     for module, names in owners.items():
         for name in names:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-import lenet.data.datasets
+import lenet.data
 
 from conftest import MNIST, needs_mnist
 
@@ -35,11 +35,9 @@ def test_training_snippet_trains(capsys, monkeypatch):
         if "lenet.train(" in b
     ]
     assert len(blocks) == 1, "the README should have one Python training snippet"
-    (x_train, y_train), (x_test, y_test) = lenet.data.datasets.load_mnist(
-        root=MNIST, download=False
-    )
+    (x_train, y_train), (x_test, y_test) = lenet.data.load_mnist(root=MNIST, download=False)
     subset = ((x_train[:5000], y_train[:5000]), (x_test[:2000], y_test[:2000]))
-    monkeypatch.setattr(lenet.data.datasets, "load_mnist", lambda *args, **kwargs: subset)
+    monkeypatch.setattr(lenet.data, "load_mnist", lambda *args, **kwargs: subset)
     namespace: dict = {}
     exec(compile(blocks[0], "README.md", "exec"), namespace)
     history = namespace["history"]

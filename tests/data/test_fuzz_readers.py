@@ -24,8 +24,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lenet
-from lenet.data import datasets as D
-from lenet.data.datasets import DatasetError
+from lenet.data import DatasetError, cifar, idx
+from lenet.data import settings as data_settings
 from lenet.engine import network as M
 from lenet.run import archive
 from lenet.run import checkpoint as C
@@ -74,14 +74,29 @@ def test_cases_are_reproducible():
 
 
 def test_settings_are_restored(tmp_path):
-    before = (D.MAX_IDX_BYTES, D.MAX_DOWNLOAD_BYTES, D.CIFAR10_RECORDS_PER_FILE, dict(D.MD5))
+    before = (
+        data_settings.MAX_IDX_BYTES,
+        data_settings.MAX_DOWNLOAD_BYTES,
+        data_settings.CIFAR10_RECORDS_PER_FILE,
+        dict(data_settings.MD5),
+    )
     with F.reader_settings():
         F._apply(F.make_case("gzip", 0, 0))
-        assert D.MAX_IDX_BYTES == F.FUZZ_IDX_LIMIT
-    assert (D.MAX_IDX_BYTES, D.MAX_DOWNLOAD_BYTES, D.CIFAR10_RECORDS_PER_FILE, D.MD5) == before
+        assert data_settings.MAX_IDX_BYTES == F.FUZZ_IDX_LIMIT
+    assert (
+        data_settings.MAX_IDX_BYTES,
+        data_settings.MAX_DOWNLOAD_BYTES,
+        data_settings.CIFAR10_RECORDS_PER_FILE,
+        data_settings.MD5,
+    ) == before
     for kind in F.KINDS:
         F.run_case(F.make_case(kind, 0, 1), tmp_path)
-    assert (D.MAX_IDX_BYTES, D.MAX_DOWNLOAD_BYTES, D.CIFAR10_RECORDS_PER_FILE, D.MD5) == before
+    assert (
+        data_settings.MAX_IDX_BYTES,
+        data_settings.MAX_DOWNLOAD_BYTES,
+        data_settings.CIFAR10_RECORDS_PER_FILE,
+        data_settings.MD5,
+    ) == before
 
 
 # ------------------------------------------------------------------------------------------
@@ -159,12 +174,12 @@ def test_empty_idx_whose_other_dimensions_overflow_is_refused(tmp_path, gz):
     path = tmp_path / ("x-idx4-ubyte.gz" if gz else "x-idx4-ubyte")
     path.write_bytes(gzip.compress(data) if gz else data)
     with pytest.raises(DatasetError, match="describe no array") as info:
-        D.read_idx(path)
+        idx.read_idx(path)
     assert str(path) in str(info.value)
     # empty arrays with sensible dimensions still read
     data = bytes([0, 0, 8, 3]) + struct.pack(">3I", 0, 28, 28)
     path.write_bytes(gzip.compress(data) if gz else data)
-    assert D.read_idx(path).shape == (0, 28, 28)
+    assert idx.read_idx(path).shape == (0, 28, 28)
 
 
 def test_many_gzip_members_take_linear_time(tmp_path):
@@ -175,10 +190,10 @@ def test_many_gzip_members_take_linear_time(tmp_path):
     path = tmp_path / "x-idx1-ubyte.gz"
     path.write_bytes(empty * 9_999 + gzip.compress(payload))  # 10,000 members: fine
     start = time.perf_counter()
-    assert D.read_idx(path).tobytes() == b"abc"
+    assert idx.read_idx(path).tobytes() == b"abc"
     path.write_bytes(empty * 100_000 + gzip.compress(payload))  # 2 MB of members
     with pytest.raises(DatasetError, match="more than 10000 gzip members") as info:
-        D.read_idx(path)
+        idx.read_idx(path)
     assert str(path) in str(info.value)
     assert time.perf_counter() - start < 2.0
 
@@ -189,18 +204,18 @@ def test_large_gzip_member_after_many_small_ones(tmp_path, rng):
     pieces = [data[i : i + 97] for i in range(0, 97 * 51, 97)] + [data[97 * 51 :]]
     path = tmp_path / "x-idx3-ubyte.gz"
     path.write_bytes(b"".join(gzip.compress(p, mtime=0) for p in pieces) + bytes(100))
-    np.testing.assert_array_equal(D.read_idx(path), arr)
+    np.testing.assert_array_equal(idx.read_idx(path), arr)
     path.write_bytes(gzip.compress(data) + bytes(100) + gzip.compress(b""))
     with pytest.raises(DatasetError, match="zero padding"):
-        D.read_idx(path)
+        idx.read_idx(path)
 
 
 def test_gzip_bomb_at_the_real_limit_is_refused(tmp_path):
     path = tmp_path / "bomb-idx1-ubyte.gz"
-    path.write_bytes(F.zeros_gzip(D.MAX_IDX_BYTES + 1))
+    path.write_bytes(F.zeros_gzip(data_settings.MAX_IDX_BYTES + 1))
     start = time.perf_counter()
-    with pytest.raises(DatasetError, match=f"more than {D.MAX_IDX_BYTES} bytes"):
-        D.read_idx(path)
+    with pytest.raises(DatasetError, match=f"more than {data_settings.MAX_IDX_BYTES} bytes"):
+        idx.read_idx(path)
     assert time.perf_counter() - start < 10
 
 
@@ -211,22 +226,22 @@ def test_gzip_bomb_at_the_real_limit_is_refused(tmp_path):
 
 def _archive(tmp_path, extra: list, before: bytes = b"") -> object:
     members, _ = F._archive_members(np.random.default_rng(0))
-    path = tmp_path / D.CIFAR10_ARCHIVE
+    path = tmp_path / cifar.CIFAR10_ARCHIVE
     path.write_bytes(gzip.compress(before + F._tar(extra + members)))
     return path
 
 
 @pytest.fixture
 def small_cifar(monkeypatch):
-    monkeypatch.setattr(D, "CIFAR10_RECORDS_PER_FILE", 1)
-    monkeypatch.setitem(D.MD5, "cifar-10", {})
+    monkeypatch.setattr(data_settings, "CIFAR10_RECORDS_PER_FILE", 1)
+    monkeypatch.setitem(data_settings.MD5, "cifar-10", {})
 
 
 def test_cifar_archive_decompression_bomb_is_refused(tmp_path, small_cifar):
     # an unrelated member of zeros was read through to the end, however large
     path = _archive(tmp_path, [("cifar-10-batches-bin/junk.bin", bytes(3 * 2**20))])
     with pytest.raises(DatasetError, match="decompresses to more than") as info:
-        D._read_cifar_archive(path)
+        cifar._read_cifar_archive(path)
     assert str(path) in str(info.value)
 
 
@@ -238,33 +253,33 @@ def test_cifar_archive_pax_header_bomb_is_refused(tmp_path, small_cifar):
     raw = head.tobuf(tarfile.USTAR_FORMAT) + body + bytes(-len(body) % 512)
     path = _archive(tmp_path, [], before=raw)
     with pytest.raises(DatasetError, match="decompresses to more than"):
-        D._read_cifar_archive(path)
+        cifar._read_cifar_archive(path)
 
 
 def test_cifar_archive_of_many_gzip_members_is_refused_quickly(tmp_path, small_cifar):
     # gzip.GzipFile took 5 us per member: a 512 MB file of empty members took minutes
     members, _ = F._archive_members(np.random.default_rng(0))
-    path = tmp_path / D.CIFAR10_ARCHIVE
+    path = tmp_path / cifar.CIFAR10_ARCHIVE
     path.write_bytes(gzip.compress(b"", mtime=0) * 100_000 + gzip.compress(F._tar(members)))
     start = time.perf_counter()
     with pytest.raises(DatasetError, match="more than 10000 gzip members"):
-        D._read_cifar_archive(path)
+        cifar._read_cifar_archive(path)
     assert time.perf_counter() - start < 2.0
     path.write_bytes(gzip.compress(b"", mtime=0) * 50 + gzip.compress(F._tar(members)))
-    assert sorted(D._read_cifar_archive(path)) == sorted(D.CIFAR10_FILES)
+    assert sorted(cifar._read_cifar_archive(path)) == sorted(cifar.CIFAR10_FILES)
 
 
 def test_cifar_archive_larger_than_any_download_is_refused(tmp_path, small_cifar, monkeypatch):
     path = _archive(tmp_path, [])
-    monkeypatch.setattr(D, "MAX_DOWNLOAD_BYTES", path.stat().st_size - 1)
+    monkeypatch.setattr(data_settings, "MAX_DOWNLOAD_BYTES", path.stat().st_size - 1)
     with pytest.raises(DatasetError, match="more than the CIFAR-10 archive"):
-        D._read_cifar_archive(path)
+        cifar._read_cifar_archive(path)
 
 
 def test_cifar_archive_limit_leaves_room_for_the_real_archive():
     # the real archive: six batch files of 30,730,000 bytes, a readme and the class names
-    real = 6 * 10_000 * D.CIFAR10_RECORD_BYTES + 512 * 20 + 10240
-    assert D.CIFAR10_RECORDS_PER_FILE == 10_000 and D._archive_limit() > real
+    real = 6 * 10_000 * cifar.CIFAR10_RECORD_BYTES + 512 * 20 + 10240
+    assert data_settings.CIFAR10_RECORDS_PER_FILE == 10_000 and cifar._archive_limit() > real
 
 
 # ------------------------------------------------------------------------------------------

@@ -5,10 +5,10 @@ Shared by ``tests/data/test_fuzz_readers.py`` (a few thousand seeded cases in th
 
 Kinds of cases, and the reader each one is given (always a path to a file):
 
-* ``idx``: ``datasets.read_idx`` on plain IDX files;
-* ``gzip``: ``datasets.read_idx`` on gzipped IDX files (members, padding, headers, bombs);
-* ``cifar``: a CIFAR-10 batch file (``datasets._read_cifar_file`` then ``_parse_cifar``) or
-  the archive (``datasets._read_cifar_archive`` then ``_parse_cifar_blobs``);
+* ``idx``: ``idx.read_idx`` on plain IDX files;
+* ``gzip``: ``idx.read_idx`` on gzipped IDX files (members, padding, headers, bombs);
+* ``cifar``: a CIFAR-10 batch file (``cifar._read_cifar_file`` then ``_parse_cifar``) or
+  the archive (``cifar._read_cifar_archive`` then ``_parse_cifar_blobs``);
 * ``checkpoint``: ``checkpoint.read_checkpoint``.
 
 The oracle: on a valid file the reader returns what was written (round trip; for IDX, gzip
@@ -22,7 +22,7 @@ checkpoints: exactly what was saved, since every array in a zip is under a CRC).
 Each case is a pure function of ``(kind, seed, number)``: ``make_case`` rebuilds any case
 from those three numbers, which is the reproducer of a failure. ``truncations`` lists every
 truncation of a small valid file of a kind. ``run_case`` checks one case in a folder, with
-the datasets settings the cases assume (small size limits, so that decompression bombs are
+the data settings the cases assume (small size limits, so that decompression bombs are
 cheap to build and to refuse; no MD5), restored afterwards.
 """
 
@@ -48,7 +48,8 @@ from typing import Any
 import numpy as np
 
 import lenet
-from lenet.data import datasets as D
+from lenet.data import cifar, idx
+from lenet.data import settings as data_settings
 from lenet.run import checkpoint as C
 
 KINDS = ("idx", "gzip", "cifar", "checkpoint")
@@ -59,7 +60,7 @@ WEIGHTS = {"idx": 0.3, "gzip": 0.3, "cifar": 0.25, "checkpoint": 0.15}
 #: Size limits during fuzzing (small, so bombs are cheap); some cases use the real ones.
 FUZZ_IDX_LIMIT = 1 << 16
 FUZZ_DOWNLOAD_LIMIT = 1 << 20
-REAL_IDX_LIMIT = D.MAX_IDX_BYTES
+REAL_IDX_LIMIT = data_settings.MAX_IDX_BYTES
 
 IDX_CODES = {
     0x08: np.dtype("u1"),
@@ -105,7 +106,7 @@ class Case:
     data: bytes
     expect: str
     value: Any = None
-    settings: dict = field(default_factory=dict)  # datasets module settings for this case
+    settings: dict = field(default_factory=dict)  # lenet.data.settings for this case
     reader: str = ""  # "archive" for CIFAR archives
 
 
@@ -473,7 +474,7 @@ def _archive_members(rng: np.random.Generator) -> tuple[list, dict]:
     prefix = "cifar-10-batches-bin/" if rng.random() < 0.8 else ""
     members: list = []
     want = {}
-    for f in D.CIFAR10_FILES:
+    for f in cifar.CIFAR10_FILES:
         data, x, y = cifar_records(rng, 1)
         members.append((prefix + f, data))
         want[f] = (x, y)
@@ -503,7 +504,7 @@ def _archive_refusal(rng: np.random.Generator, members: list) -> tuple[str, list
     files = [
         i
         for i, m in enumerate(members)
-        if isinstance(m, tuple) and m[0].rsplit("/", 1)[-1] in D.CIFAR10_FILES
+        if isinstance(m, tuple) and m[0].rsplit("/", 1)[-1] in cifar.CIFAR10_FILES
     ]
     i = int(rng.choice(files))
     name = members[i][0]
@@ -557,7 +558,7 @@ def _reference_archive(raw: bytes) -> dict | None:
             out = {}
             for m in tar.getmembers():
                 parts = tuple(m.name.split("/"))
-                if parts in D._CIFAR10_MEMBERS and m.isfile():
+                if parts in cifar._CIFAR10_MEMBERS and m.isfile():
                     out[parts[-1]] = tar.extractfile(m).read()
             return out
     except Exception:
@@ -569,7 +570,7 @@ def _archive_checker(raw: bytes) -> Callable[[Any], str | None]:
     the bytes Python's own tarfile finds under those names."""
 
     def check(parsed: Any) -> str | None:
-        if not isinstance(parsed, dict) or sorted(parsed) != sorted(D.CIFAR10_FILES):
+        if not isinstance(parsed, dict) or sorted(parsed) != sorted(cifar.CIFAR10_FILES):
             return f"accepted, but holds {sorted(parsed) if isinstance(parsed, dict) else parsed}"
         ref = _reference_archive(raw)
         for f, (x, y) in parsed.items():
@@ -636,7 +637,7 @@ def _cifar_archive_case(rng: np.random.Generator) -> Case:
     return Case(
         "cifar",
         "archive-" + label,
-        D.CIFAR10_ARCHIVE,
+        cifar.CIFAR10_ARCHIVE,
         data,
         expect,
         value,
@@ -1214,7 +1215,7 @@ def truncations(kind: str, thorough: bool = True) -> Iterator[Case]:
             yield Case(
                 "cifar",
                 "exhaustive-archive-truncation",
-                D.CIFAR10_ARCHIVE,
+                cifar.CIFAR10_ARCHIVE,
                 good[:n],
                 *(("value", want) if n == len(good) else ("refuse", None)),
                 settings={"CIFAR10_RECORDS_PER_FILE": None},
@@ -1248,42 +1249,43 @@ def truncations(kind: str, thorough: bool = True) -> Iterator[Case]:
 # Running a case: the oracle
 # ------------------------------------------------------------------------------------------
 
+#: (module, name) of what the cases change: settings, and the memory of verified digests
 SETTING_NAMES = (
-    "MAX_IDX_BYTES",
-    "MAX_DOWNLOAD_BYTES",
-    "CIFAR10_RECORDS_PER_FILE",
-    "MD5",
-    "_VERIFIED",
+    (data_settings, "MAX_IDX_BYTES"),
+    (data_settings, "MAX_DOWNLOAD_BYTES"),
+    (data_settings, "CIFAR10_RECORDS_PER_FILE"),
+    (data_settings, "MD5"),
+    (idx, "_VERIFIED"),
 )
 
 
 @contextlib.contextmanager
 def reader_settings() -> Iterator[None]:
-    """The datasets settings the cases assume (restored afterwards): small limits, no MD5."""
-    saved = {k: getattr(D, k) for k in SETTING_NAMES}
+    """The data settings the cases assume (restored afterwards): small limits, no MD5."""
+    saved = [(module, k, getattr(module, k)) for module, k in SETTING_NAMES]
     try:
-        D.MD5 = {"cifar-10": {}}
-        D._VERIFIED = {}
+        data_settings.MD5 = {"cifar-10": {}}
+        idx._VERIFIED = {}
         yield
     finally:
-        for k, v in saved.items():
-            setattr(D, k, v)
+        for module, k, v in saved:
+            setattr(module, k, v)
 
 
 def _apply(case: Case) -> None:
-    D.MAX_IDX_BYTES = case.settings.get("MAX_IDX_BYTES", FUZZ_IDX_LIMIT)
-    D.MAX_DOWNLOAD_BYTES = case.settings.get("MAX_DOWNLOAD_BYTES", FUZZ_DOWNLOAD_LIMIT)
-    D.CIFAR10_RECORDS_PER_FILE = case.settings.get("CIFAR10_RECORDS_PER_FILE")
+    data_settings.MAX_IDX_BYTES = case.settings.get("MAX_IDX_BYTES", FUZZ_IDX_LIMIT)
+    data_settings.MAX_DOWNLOAD_BYTES = case.settings.get("MAX_DOWNLOAD_BYTES", FUZZ_DOWNLOAD_LIMIT)
+    data_settings.CIFAR10_RECORDS_PER_FILE = case.settings.get("CIFAR10_RECORDS_PER_FILE")
 
 
 def read(case: Case, path: Path) -> Any:
     """The reader of the case's kind, on ``path``."""
     if case.kind in ("idx", "gzip"):
-        return D.read_idx(path)
+        return idx.read_idx(path)
     if case.kind == "cifar":
         if case.reader == "archive":
-            return D._parse_cifar_blobs(D._read_cifar_archive(path))
-        return D._parse_cifar(D._read_cifar_file(path), path)
+            return cifar._parse_cifar_blobs(cifar._read_cifar_archive(path))
+        return cifar._parse_cifar(cifar._read_cifar_file(path), path)
     return C.read_checkpoint(path)
 
 

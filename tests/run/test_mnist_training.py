@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import lenet
-from lenet.data.datasets import load_mnist
+from lenet.data import load_mnist
 from lenet.engine.inputs import preprocess
 from lenet.run.training import RECIPES, Recipe, train
 

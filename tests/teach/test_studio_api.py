@@ -22,7 +22,7 @@ import pytest
 
 import lenet
 from lenet import cli
-from lenet.data.datasets import load_mnist
+from lenet.data import load_mnist
 from lenet.engine.inputs import preprocess
 from lenet.run.checkpoint import read_checkpoint
 from lenet.run.recipes import RECIPES

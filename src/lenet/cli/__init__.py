@@ -474,7 +474,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--distort-strength",
         type=float,
         metavar="S",
-        help="with --distort: the ranges of lenet.data.datasets.DISTORTION_RANGES (shift 2 px, "
+        help="with --distort: the ranges of lenet.data.distortions.DISTORTION_RANGES (shift 2 px, "
         "scale and squeeze 15 %%, shear 0.3) times S (default 0.5)",
     )
     train.add_argument("--mu", type=float, help="SDLM: eps_k = eta / (mu + h_kk); paper 0.02")

@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from .. import paper
-from ..data.datasets import DISTORTION_RANGES
+from ..data.distortions import DISTORTION_RANGES
 from ..engine import checks
 from ..engine.inputs import PREPROCESSING
 from ..engine.layers import ACTIVATIONS, DEFAULT_INIT, INITIALISATIONS, SUBSAMPLING_MODES
@@ -44,7 +44,7 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {cls.name: cls for cls in (SDLM, SGD, R
 
 #: The networks a recipe can train: the paper's LeNet-5, or the modern variant.
 MODELS = ("paper", "modern")
-#: The datasets a recipe can name; lenet.data.datasets reads "name" with load_name (- becomes _).
+#: The datasets a recipe can name; lenet.data reads "name" with load_name (- becomes _).
 DATASETS = ("mnist", "fashion-mnist", "cifar10")
 
 
@@ -66,8 +66,8 @@ class Recipe:
     passes: int = paper.PASSES  # passes over the training set (epochs)
     distort: bool = False
     distort_copies: int = 0  # 0: new distortions every pass; n: n copies made once (the paper: 9)
-    # the ranges of lenet.data.datasets.DISTORTION_RANGES times this: half, chosen on the validation
-    # split (docs/results.md)
+    # the ranges of lenet.data.distortions.DISTORTION_RANGES times this: half, chosen on the
+    # validation split (docs/results.md)
     distort_strength: float = 0.5
     seed: int = 0
     curvature_patterns: int = paper.CURVATURE_PATTERNS  # SDLM only: h_kk's patterns per pass

@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from ..data import datasets
-from ..data.datasets import DistortedCopies, distort, distortion_ranges
+from .. import data
+from ..data.distortions import DistortedCopies, distort, distortion_ranges
 from ..engine.fused import FusedTrainer, NotFusable
 from ..engine.inputs import Preprocessed
 from ..engine.losses import DEFAULT_J, LOSSES, Loss, check_loss, loss_for
@@ -591,12 +591,12 @@ def load_data(
 ) -> tuple[tuple[Preprocessed, np.ndarray], tuple[Preprocessed, np.ndarray]]:
     """(train, test) pairs of images (N, C, H, W) and labels, as the recipe's dataset and
     preprocessing say (files from `root`, else recipe.data, else the usual search; see
-    lenet.data.datasets). Both image sets are ``Preprocessed``: their pixels, made into the
+    lenet.data.files). Both image sets are ``Preprocessed``: their pixels, made into the
     recipe's float32 input a batch at a time (so a run holds 55 MB of MNIST instead of 287 MB;
     ``np.asarray`` gives the array)."""
     if recipe.dataset not in DATASETS:
         raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {recipe.dataset!r}")
-    loader = getattr(datasets, "load_" + recipe.dataset.replace("-", "_"))
+    loader = getattr(data, "load_" + recipe.dataset.replace("-", "_"))
     root = root if root is not None else recipe.data
     (x_train, y_train), (x_test, y_test) = loader(root=root, download=download)
     return (

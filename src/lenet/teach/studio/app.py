@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ...data.datasets import DatasetNotFoundError, load_mnist
+from ...data import DatasetNotFoundError, load_mnist
 from ...engine.inputs import preprocess
 from ...engine.network import LeNet5, Network, build_network, network_config
 from ...engine.trace import Trace

@@ -1,4 +1,5 @@
-"""lenet.data.datasets.distort and affine_transform: the random planar affine maps of Section III.C.
+"""lenet.data.distortions: distort, distort_by, affine_transform and DistortedCopies, the
+random planar affine maps of Section III.C.
 
 The geometry follows the documented formula (coordinates centred on the image centre, x to
 the right, y down): x' = scale * squeeze * (x + shear * y) + tx, y' = scale * y / squeeze + ty.
@@ -9,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lenet.data import datasets as D
+from lenet.data import distortions as D
 from lenet.engine import inputs
 
 from conftest import DTYPE_IDS, DTYPES
