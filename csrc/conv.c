@@ -16,11 +16,6 @@
 
 #include "tiles.h"
 
-/* A kernel that covers its whole unpadded input, with every map connected (C5 on a 5x5 S4),
- * makes a 1x1 output: the convolution is then exactly a full connection of the in_maps*k*k
- * inputs, with the same weight layout. The dense kernels run it without per-pixel loops. */
-#define LENET_CONV_IS_DENSE (!table && pad == 0 && h == k && w == k)
-
 /* Multiply-adds of a convolution loop, to decide whether it is worth a second thread: k*k per
  * output value and connected (output map, input map) pair. C3's Table I connects 60 of its 96
  * pairs, which keeps one image's C3 (150,000 multiply-adds) on one thread. */
@@ -360,7 +355,7 @@ void LENET_FN(lenet_conv_forward)(const real *in, const real *weight, const real
                                   const unsigned char *table, int n, int in_maps, int h, int w,
                                   int out_maps, int k, int pad, real *out)
 {
-    if (LENET_CONV_IS_DENSE) {
+    if (lenet_conv_is_dense(table, h, w, k, pad)) { /* a full connection: no per-pixel loops */
         LENET_FN(lenet_dense_forward)(in, weight, bias, n, in_maps * k * k, out_maps, out);
         return;
     }
@@ -439,7 +434,7 @@ void LENET_FN(lenet_conv_backward_input)(const real *d_out, const real *weight,
                                          const unsigned char *table, int n, int in_maps, int h,
                                          int w, int out_maps, int k, int pad, real *d_in)
 {
-    if (LENET_CONV_IS_DENSE) {
+    if (lenet_conv_is_dense(table, h, w, k, pad)) { /* a full connection: no per-pixel loops */
         LENET_FN(lenet_dense_backward_input)(d_out, weight, n, in_maps * k * k, out_maps, d_in);
         return;
     }
@@ -527,7 +522,7 @@ void LENET_FN(lenet_conv_backward_params)(const real *in, const real *d_out,
                                           int w, int out_maps, int k, int pad, real *d_weight,
                                           real *d_bias)
 {
-    if (LENET_CONV_IS_DENSE) {
+    if (lenet_conv_is_dense(table, h, w, k, pad)) { /* a full connection: no per-pixel loops */
         LENET_FN(lenet_dense_backward_params)(in, d_out, n, in_maps * k * k, out_maps, d_weight,
                                               d_bias);
         return;
@@ -668,7 +663,6 @@ void LENET_FN(lenet_conv_backward_params)(const real *in, const real *d_out,
     }
 }
 
-#undef LENET_CONV_IS_DENSE
 #undef LENET_CONV_WIDE_FITS
 #undef LENET_TAP
 #undef LENET_STACK_MAX

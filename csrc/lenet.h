@@ -102,6 +102,15 @@ enum lenet_subsampling {
     LENET_SUBSAMPLE_MAX = 2      /* max of the 2x2 window                                */
 };
 
+/* A convolution whose kernels cover its whole unpadded input, with every map connected (C5 on
+ * a 5x5 S4), makes a 1x1 output: it is then exactly a full connection of the in_maps*k*k
+ * inputs, with the same weight layout. conv.c runs it with the dense kernels, and network.c
+ * counts it among the dense layers (SDLM's update at batch size 1). */
+static inline int lenet_conv_is_dense(const unsigned char *table, int h, int w, int k, int pad)
+{
+    return !table && pad == 0 && h == k && w == k;
+}
+
 /* A network for network.c: a list of layers, each one of the kernels above plus a squashing
  * function. Shapes are one sample's (no batch axis). A full connection or RBF layer has
  * in_maps = its input features, h = w = 1, and out_maps = its outputs, ho = wo = 1. */
@@ -130,11 +139,11 @@ enum lenet_optimizer_kind { LENET_OPT_SDLM = 0, LENET_OPT_SGD = 1, LENET_OPT_RMS
 /* An optimiser's settings and state for the fused loop; the arrays are twins of the parameter
  * buffer, of the network's type. SDLM: state1 = step sizes eps_k. SGD: state1 = velocity,
  * beta1 = momentum. RMSprop: state1 = mean square, beta1 = rho. Adam: state1 = mean,
- * state2 = mean square. `step` counts updates (Adam's t); each update adds one. */
+ * state2 = mean square. `updates` counts them (Adam's t); each update adds one. */
 struct lenet_optimizer {
     int kind;
     double lr, beta1, beta2, eps;
-    long long step;
+    long long updates;
     void *state1, *state2;
     const void *mask; /* 1 trainable, 0 fixed */
 };
@@ -402,7 +411,7 @@ void LENET_FN(lenet_rmsprop_update)(real *params, const real *grads, real *mean_
 void LENET_FN(lenet_adam_update)(real *params, const real *grads, real *mean, real *mean_square,
                                  const real *mask, double lr, double beta1, double beta2,
                                  double eps, long long step, ptrdiff_t count);
-/* The update opt->kind names, with opt's settings and state; adds one to opt->step first. */
+/* The update opt->kind names, with opt's settings and state; adds one to opt->updates first. */
 void LENET_FN(lenet_optimizer_update)(struct lenet_optimizer *opt, real *params,
                                       const real *grads, ptrdiff_t count);
 

@@ -31,12 +31,12 @@ static ptrdiff_t LENET_FN(out_size)(const struct lenet_layer *l)
 }
 
 /* A layer whose weights form one matrix over its whole input: a full connection, or a
- * convolution whose kernels cover its unpadded input with every map connected (C5). */
+ * convolution with a 1x1 output (C5, lenet_conv_is_dense). */
 static int LENET_FN(is_dense)(const struct lenet_layer *l)
 {
     return l->kind == LENET_LAYER_DENSE ||
-           (l->kind == LENET_LAYER_CONV && !l->table && l->pad == 0 && l->h == l->k &&
-            l->w == l->k);
+           (l->kind == LENET_LAYER_CONV &&
+            lenet_conv_is_dense(l->table, l->h, l->w, l->k, l->pad));
 }
 
 /* Workspace layout for a batch of n: the input batch, then per layer its weighted sums a and
@@ -103,9 +103,6 @@ static void LENET_FN(layer_forward)(const struct lenet_layer *l, const real *par
         LENET_FN(lenet_activation_forward)(l->activation, a, n * LENET_FN(out_size)(l), y);
 }
 
-/* Given d_y, the gradient of the layer's states y: writes the parameter gradients and, when
- * d_in is not NULL, the gradient of the layer's input. d_a is scratch (may be d_y for an
- * identity layer). */
 /* The gradient of the layer's weighted sums a from that of its states y: d_a, written there
  * through the squashing function, or d_y itself for an identity layer. */
 static const real *LENET_FN(squash_backward)(const struct lenet_layer *l, const real *a,
@@ -117,6 +114,9 @@ static const real *LENET_FN(squash_backward)(const struct lenet_layer *l, const 
     return d_a;
 }
 
+/* Given d_y, the gradient of the layer's states y: writes the parameter gradients and, when
+ * d_in is not NULL, the gradient of the layer's input. d_a is scratch (may be d_y for an
+ * identity layer). */
 static void LENET_FN(layer_backward)(const struct lenet_layer *l, const real *params,
                                      real *grads, const real *in, const real *a, const real *y,
                                      int n, const real *d_y, real *d_a, real *d_in)
@@ -256,7 +256,7 @@ static void LENET_FN(sdlm_update_rest)(const struct lenet_layer *layers, int n_l
 {
     const real *eps = (const real *)opt->state1;
     ptrdiff_t from = 0;
-    opt->step += 1;
+    opt->updates += 1;
     /* the layers' parameters lie in layer order in the flat buffer, weights before biases */
     for (int l = 0; l < n_layers; l++) {
         if (!LENET_FN(is_dense)(&layers[l])) continue; /* (a dense layer has weights) */

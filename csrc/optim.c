@@ -71,11 +71,11 @@ void LENET_FN(lenet_adam_update)(real *restrict params, const real *restrict gra
     }
 }
 
-/* The update `opt` names; counts it in opt->step first (Adam's t starts at 1). */
+/* The update `opt` names; counts it in opt->updates first (Adam's t starts at 1). */
 void LENET_FN(lenet_optimizer_update)(struct lenet_optimizer *opt, real *params,
                                       const real *grads, ptrdiff_t count)
 {
-    opt->step += 1;
+    opt->updates += 1;
     switch (opt->kind) {
     case LENET_OPT_SDLM:
         LENET_FN(lenet_sdlm_update)(params, grads, (const real *)opt->state1, count);
@@ -92,7 +92,7 @@ void LENET_FN(lenet_optimizer_update)(struct lenet_optimizer *opt, real *params,
     default:
         LENET_FN(lenet_adam_update)(params, grads, (real *)opt->state1, (real *)opt->state2,
                                     (const real *)opt->mask, opt->lr, opt->beta1, opt->beta2,
-                                    opt->eps, opt->step, count);
+                                    opt->eps, opt->updates, count);
     }
 }
 

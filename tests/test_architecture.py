@@ -160,7 +160,7 @@ def test_one_owner_per_concept():
     """Each concept is defined in the module named after it."""
     import lenet
     from lenet.data import cifar, distortions, files, idx, mnist
-    from lenet.engine import checks, inputs, losses, network, sdlm
+    from lenet.engine import checks, inputs, lenet5, losses, network, sdlm
     from lenet.run import recipes, runs
 
     owners = {
@@ -168,7 +168,8 @@ def test_one_owner_per_concept():
         losses: ["LOSSES", "DEFAULT_J", "Loss", "loss_for", "check_loss", "softmax"],
         recipes: ["Recipe", "RECIPES", "OPTIMIZERS", "make_optimizer"],
         sdlm: ["SDLM", "estimate_curvature", "backward_second"],
-        network: ["build_network", "network_config", "MODELS"],
+        lenet5: ["LeNet5", "build_network", "network_config", "check_network_config", "MODELS"],
+        network: ["Network", "InputWarning"],
         runs: ["RunFolder"],
         checks: ["whole_number", "real_number", "labels"],
         inputs: ["PREPROCESSING", "Preprocessed", "preprocess"],

@@ -34,7 +34,8 @@ from .engine import losses, optim, sdlm
 from .engine.gradcheck import gradcheck
 from .engine.inputs import preprocess
 from .engine.layers import Convolution, FullConnection, Layer, RBFOutput, Subsampling
-from .engine.network import InputWarning, LeNet5, Network
+from .engine.lenet5 import LeNet5
+from .engine.network import InputWarning, Network
 from .engine.threads import get_num_threads, openmp_enabled, set_num_threads
 from .paper import rbf_prototypes
 from .run.archive import CheckpointError

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 import lenet
 from lenet.data import DatasetError, cifar, idx
 from lenet.data import settings as data_settings
-from lenet.engine import network as M
+from lenet.engine import lenet5 as M
 from lenet.run import archive
 from lenet.run import checkpoint as C
 

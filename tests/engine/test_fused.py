@@ -220,11 +220,11 @@ def test_update_kernels_match_the_numpy_reference(dtype, rng):
         "atol": 1e-7 if dtype == np.float32 else 1e-15,
     }
 
-    def step(kind, p, state1, state2=None, step=0, **settings):
+    def step(kind, p, state1, state2=None, updates=0, **settings):
         return _core.optimizer_step(
             {
                 "kind": kind,
-                "step": step,
+                "updates": updates,
                 "mask": mask,
                 "state1": state1,
                 "state2": state2,
@@ -246,7 +246,7 @@ def test_update_kernels_match_the_numpy_reference(dtype, rng):
     for got, want in zip((p, v), R.rmsprop_update(w, g, s1, mask, 0.01, 0.9, 1e-7)):
         np.testing.assert_allclose(got, want, **tol)
     p, m, v = w.copy(), s1.copy(), s2.copy()
-    assert step("adam", p, m, v, step=6, lr=0.01, beta1=0.9, beta2=0.999, eps=1e-8) == 7
+    assert step("adam", p, m, v, updates=6, lr=0.01, beta1=0.9, beta2=0.999, eps=1e-8) == 7
     for got, want in zip((p, m, v), R.adam_update(w, g, s1, s2, mask, 0.01, 0.9, 0.999, 1e-8, 7)):
         np.testing.assert_allclose(got, want, **tol)
     assert np.array_equal(p[mask == 0], w[mask == 0])  # fixed values never move
@@ -391,7 +391,8 @@ def test_bad_input_is_refused_with_the_argument_named(rng):
 
 
 @pytest.mark.parametrize(
-    "kind, in_shape, k", [("convolution", (32768, 2, 2), 2), ("full connection", (65536, 1, 1), 0)]
+    "kind, in_shape, k",
+    [(_core.LAYER_CONVOLUTION, (32768, 2, 2), 2), (_core.LAYER_FULL_CONNECTION, (65536, 1, 1), 0)],
 )
 def test_a_layer_of_2_to_the_32_weights_needs_room_for_them(kind, in_shape, k):
     """32768 x 32768 x 2 x 2 (and 65536 x 65536) weights: 2**32, which wrapped to 0 when the
@@ -414,6 +415,27 @@ def test_a_layer_of_2_to_the_32_weights_needs_room_for_them(kind, in_shape, k):
     ]
     with pytest.raises(ValueError, match="weight offset .* room for 4294967296 values"):
         _core.network_plan(spec, np.zeros(in_shape[0], np.float32))
+
+
+def test_layers_describe_themselves_by_the_core_codes():
+    """A layer's description gives its kind as the code of C's enum lenet_layer_kind, taken
+    from the enum itself; anything else in its place (the kind's name, a bool, another number)
+    is refused."""
+    codes = (
+        _core.LAYER_CONVOLUTION,
+        _core.LAYER_SUBSAMPLING,
+        _core.LAYER_FULL_CONNECTION,
+        _core.LAYER_RBF,
+    )
+    assert len(set(codes)) == 4 and all(type(c) is int for c in codes)
+    net = lenet.LeNet5()
+    spec = [dict(d) for d in fused.layer_spec(net)]
+    C, S = _core.LAYER_CONVOLUTION, _core.LAYER_SUBSAMPLING
+    assert [d["kind"] for d in spec] == [C, S, C, S, C, _core.LAYER_FULL_CONNECTION, codes[3]]
+    for junk in ("convolution", True, np.float64(0.0), max(codes) + 1, -1):
+        spec[0]["kind"] = junk
+        with pytest.raises(ValueError, match=r"spec\[0\] kind must be one of the layer codes"):
+            _core.network_plan(spec, net.parameters)
 
 
 def test_networks_with_unknown_layers_fall_back(rng):

@@ -215,9 +215,9 @@ def test_network_forward_and_train(data, dtype, variant, n, batch, count, vals, 
     if broken is not None:
         np.testing.assert_array_equal(net.parameters, start)  # refused before any step
         return
-    steps, loss_sum, errors, diverged, step = _core.network_train(**args)
+    steps, loss_sum, errors, diverged, updates = _core.network_train(**args)
     planned = -(-order.size // batch)
-    assert step == steps  # one update per step, from 0
+    assert updates == steps  # one update per step, from 0
     if diverged:  # a step's loss was not finite: it stopped before that step's update
         assert steps < planned
     else:

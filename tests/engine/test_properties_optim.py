@@ -66,7 +66,7 @@ def ref_update(kind, params, grads, opt):
         opt["beta1"],
         opt["beta2"],
         opt["eps"],
-        opt["step"] + 1,
+        opt["updates"] + 1,
     )
     return w, {"state1": m, "state2": v}
 
@@ -82,7 +82,7 @@ def ref_update(kind, params, grads, opt):
         [None] * 6
         + [
             "lr",
-            "step",
+            "updates",
             "buffer dtype",
             "buffer shape",
             "buffer layout",
@@ -99,7 +99,7 @@ def test_optimizer_step(data, kind, size, dtype, vals, broken):
     opt = {
         "kind": kind,
         "lr": data.draw(st.floats(1e-4, 1.0)),
-        "step": data.draw(st.integers(0, 10**6)),
+        "updates": data.draw(st.integers(0, 10**6)),
     }
     for name, (lo, hi) in settings_.items():
         # (no values that float32 rounds to 0, where the float64 reference would not: times
@@ -119,9 +119,9 @@ def test_optimizer_step(data, kind, size, dtype, vals, broken):
         if broken == "lr":
             opt["lr"] = data.draw(st.sampled_from([0.0, -1.0, np.nan, np.inf, "0.1", True]))
             raises(ERRORS, "lr must be", _core.optimizer_step, opt, params, grads)
-        elif broken == "step":
-            opt["step"] = data.draw(st.sampled_from([-1, 2**62, 2**63, 10**30, 1.0, True]))
-            raises(ValueError, "step must be a count", _core.optimizer_step, opt, params, grads)
+        elif broken == "updates":
+            opt["updates"] = data.draw(st.sampled_from([-1, 2**62, 2**63, 10**30, 1.0, True]))
+            raises(ValueError, "updates must be a count", _core.optimizer_step, opt, params, grads)
         elif broken == "buffer dtype":
             opt[name] = opt[name].astype(F64 if dtype == F32 else F32)
             raises(TypeError, f"{name} must have dtype", _core.optimizer_step, opt, params, grads)
@@ -158,7 +158,7 @@ def test_optimizer_step(data, kind, size, dtype, vals, broken):
         return
     want, state = quiet(ref_update, kind, start, grads, {**opt, **before})
     fl = flags(start, grads, *before.values())
-    assert _core.optimizer_step(opt, params, grads) == opt["step"] + 1
+    assert _core.optimizer_step(opt, params, grads) == opt["updates"] + 1
     check(params, want.astype(dtype), dtype, f"{kind} params", **fl)
     for name, value in state.items():
         check(opt[name], value.astype(dtype), dtype, f"{kind} {name}", **fl)
@@ -168,20 +168,20 @@ def test_optimizer_step(data, kind, size, dtype, vals, broken):
 
 
 def test_optimizer_step_count_is_bounded():
-    """A step count past a long long raised OverflowError; at its limit, adding one in C would
-    overflow. Refused from 2**62 on."""
+    """An update count past a long long raised OverflowError; at its limit, adding one in C
+    would overflow. Refused from 2**62 on."""
     params, grads = np.zeros(3), np.ones(3)
     opt = {"kind": "sgd", "lr": 0.1, "state1": np.zeros(3), "mask": np.ones(3)}
-    for step in (2**62, 2**63, 10**30):
+    for updates in (2**62, 2**63, 10**30):
         raises(
             ValueError,
-            "step must be a count of updates from 0 to 2\\*\\*62 - 1",
+            "updates must be a count from 0 to 2\\*\\*62 - 1",
             _core.optimizer_step,
-            {**opt, "step": step},
+            {**opt, "updates": updates},
             params,
             grads,
         )
-    assert _core.optimizer_step({**opt, "step": 2**62 - 2}, params, grads) == 2**62 - 1
+    assert _core.optimizer_step({**opt, "updates": 2**62 - 2}, params, grads) == 2**62 - 1
 
 
 def test_optimizer_descriptions_with_unknown_keys_are_refused():

@@ -337,7 +337,7 @@ def test_only_networks_a_config_describes_are_checkpointed(tmp_path):
     history = train(custom, tiny_data(8), recipe=Recipe(passes=1), progress=False, echo=None)
     assert len(history) == 1  # without a run folder it trains
     for net in (lenet.LeNet5(), lenet.LeNet5.modern(input_size=32, activation="relu")):
-        rebuilt = lenet.engine.network.build_network(lenet.engine.network.network_config(net))
+        rebuilt = lenet.engine.lenet5.build_network(lenet.engine.lenet5.network_config(net))
         assert rebuilt.variant == net.variant and rebuilt.summary() == net.summary()
 
 

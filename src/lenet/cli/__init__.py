@@ -16,8 +16,8 @@ from .._version import __version__
 from ..engine import checks
 from ..engine.inputs import PREPROCESSING
 from ..engine.layers import SUBSAMPLING_MODES, RBFOutput
+from ..engine.lenet5 import build_network
 from ..engine.losses import LOSSES
-from ..engine.network import build_network
 from ..engine.threads import set_num_threads
 from ..paper import TEST_ERROR
 from ..run.checkpoint import read_checkpoint

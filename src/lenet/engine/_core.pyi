@@ -1,4 +1,5 @@
-"""Type stubs of lenet._core, the checked binding to the C kernels (src/lenet/_core.pyx).
+"""Type stubs of lenet.engine._core, the checked binding to the C kernels
+(src/lenet/engine/_core.pyx and the .pxi files it includes).
 
 Arrays go in as anything NumPy reads (converted and checked by the binding) and come out as
 NumPy arrays of the working dtype, float32 or float64.
@@ -14,7 +15,11 @@ Array = np.ndarray[Any, Any]
 ACTIVATIONS: tuple[str, ...]
 SUBSAMPLING_MODES: tuple[str, ...]
 OPTIMIZER_KINDS: tuple[str, ...]
-LAYER_KINDS: tuple[str, ...]
+# the codes of the C enum lenet_layer_kind: a layer description's "kind"
+LAYER_CONVOLUTION: int
+LAYER_SUBSAMPLING: int
+LAYER_FULL_CONNECTION: int
+LAYER_RBF: int
 LOSS_KINDS: tuple[str, ...]
 MAX_LAYERS: int
 FORWARD_CHUNK: int
@@ -106,7 +111,7 @@ def network_train(
     loss_sum: float = ...,
     lut: ArrayLike | None = ...,
     pad: int = ...,
-) -> tuple[int, float, int, bool, int]: ...
+) -> tuple[int, float, int, bool, int]: ...  # (steps, loss_sum, errors, diverged, updates)
 def network_workspace(
     spec: list[dict[str, Any]] | object, params: Array, batch_size: int
 ) -> Array: ...

@@ -156,7 +156,7 @@ class FusedTrainer:
                     f"{self.net.dtype.name}: use images.astype({self.net.dtype.name!r})"
                 )
             values, lut, pad = images.pixels, images.lut, images.pad
-        steps, loss_sum, errors, diverged, step = _core.network_train(
+        steps, loss_sum, errors, diverged, updates = _core.network_train(
             self._plan,
             self.net.parameters,
             self.net.gradients,
@@ -172,5 +172,5 @@ class FusedTrainer:
             lut,
             pad,
         )
-        self.optimizer.updates = step
+        self.optimizer.updates = updates
         return steps, loss_sum, errors, diverged

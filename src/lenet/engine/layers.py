@@ -356,13 +356,15 @@ class Layer:
     def _spec(
         self,
         base: type,
+        code: int,
         offset: int,
         in_shape: tuple[int, ...],
         out_shape: tuple[int, ...],
         **fields: Any,
     ) -> dict[str, Any] | None:
-        """core_spec's dict for a layer computed as class ``base`` computes, with the offsets
-        of its parameters; None when the layer's class changes how ``base`` computes."""
+        """core_spec's dict for a layer computed as class ``base`` computes, by the C core's
+        layer kind ``code``, with the offsets of its parameters; None when the layer's class
+        changes how ``base`` computes."""
         if any(getattr(type(self), m) is not getattr(base, m) for m in ("_forward", "_backward")):
             return None
         offsets: dict[str, int] = {}
@@ -370,7 +372,7 @@ class Layer:
             offsets[name] = offset
             offset += math.prod(shape)
         spec: dict[str, Any] = {
-            "kind": self.kind,
+            "kind": code,
             "activation": self.activation,
             "mode": "paper",
             "in_shape": tuple(in_shape),
@@ -576,6 +578,7 @@ class Convolution(Layer):
         shape = self._placed("core_spec")
         return self._spec(
             Convolution,
+            _core.LAYER_CONVOLUTION,
             offset,
             shape,
             self.output_shape(shape),
@@ -710,7 +713,14 @@ class Subsampling(Layer):
 
     def core_spec(self, offset: int) -> dict[str, Any] | None:
         shape = self._placed("core_spec")
-        return self._spec(Subsampling, offset, shape, self.output_shape(shape), mode=self.mode)
+        return self._spec(
+            Subsampling,
+            _core.LAYER_SUBSAMPLING,
+            offset,
+            shape,
+            self.output_shape(shape),
+            mode=self.mode,
+        )
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         c, h, w = input_shape
@@ -790,7 +800,11 @@ class FullConnection(Layer):
     def core_spec(self, offset: int) -> dict[str, Any] | None:
         # the core sees a vector of features as (features, 1, 1) maps
         return self._spec(
-            FullConnection, offset, (self.in_features, 1, 1), (self.out_features, 1, 1)
+            FullConnection,
+            _core.LAYER_FULL_CONNECTION,
+            offset,
+            (self.in_features, 1, 1),
+            (self.out_features, 1, 1),
         )
 
     def init_parameters(self, rng: np.random.Generator, scheme: str = DEFAULT_INIT) -> None:
@@ -893,7 +907,12 @@ class RBFOutput(Layer):
     def core_spec(self, offset: int) -> dict[str, Any] | None:
         classes, features = self._prototypes.shape
         return self._spec(
-            RBFOutput, offset, (features, 1, 1), (classes, 1, 1), prototypes=self._prototypes
+            RBFOutput,
+            _core.LAYER_RBF,
+            offset,
+            (features, 1, 1),
+            (classes, 1, 1),
+            prototypes=self._prototypes,
         )
 
     def connections(self, input_shape: tuple[int, ...]) -> int:

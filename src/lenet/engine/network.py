@@ -1,12 +1,9 @@
-"""LeNet-5, built as the paper's Figure 2 draws it: C1, S2, C3, S4, C5, F6, output.
-
-``LeNet5()`` is the network of Section II.B: a 32x32 input, the squashing function
-f(a) = 1.7159 tanh(2a/3) after every layer up to F6, trainable subsampling, C3 wired by
-Table I, and Euclidean RBF output units with fixed +-1 prototypes. ``LeNet5.modern()`` is the
-common modern variant (swish, max pooling, full C3, a linear output for softmax).
+"""A network: a stack of layers applied in order, with one flat buffer for all their
+parameters.
 
 All trainable parameters of a network live in one flat array, ``net.parameters``, with its
-twin ``net.gradients``; every layer's ``params``/``grads`` are views into them.
+twin ``net.gradients``; every layer's ``params``/``grads`` are views into them. The paper's
+LeNet-5 and its modern variant, built from these layers, are in ``lenet5.py``.
 """
 
 from __future__ import annotations
@@ -23,22 +20,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from ..paper import INPUT_RANGE as PAPER_INPUT_RANGE
 from ..paper import INPUT_SHAPE as PAPER_INPUT_SHAPE
-from ..paper import LAYER_COUNTS, connection_table_i
+from ..paper import LAYER_COUNTS
 from . import _core, display, fused, sdlm
-from .checks import is_whole_number
 from .layers import (
-    ACTIVATIONS,
-    DEFAULT_INIT,
-    SUBSAMPLING_MODES,
-    Convolution,
-    FullConnection,
     Layer,
     RBFOutput,
-    Subsampling,
-    _check_choice,
-    _positive_int,
     check_dtype,
 )
 from .losses import loss_for, softmax
@@ -582,202 +569,3 @@ class Network:
     def __repr__(self) -> str:
         names = ", ".join(layer.name for layer in self.layers)
         return f"{type(self).__name__}({names}; dtype={self.dtype})"
-
-
-class LeNet5(Network):
-    """The paper's LeNet-5 (Section II.B, Figure 2), initialised as in Appendix A.
-
-    ====== ================================================== ============
-    layer  unit                                               output
-    ====== ================================================== ============
-    C1     5x5 convolution, squashing                         6 @ 28x28
-    S2     2x2 sum x coefficient + bias, squashing            6 @ 14x14
-    C3     5x5 convolution wired by Table I, squashing        16 @ 10x10
-    S4     2x2 sum x coefficient + bias, squashing            16 @ 5x5
-    C5     5x5 convolution on all 16 maps, squashing          120 @ 1x1
-    F6     full connection, squashing                         84
-    output Euclidean RBF units, fixed +-1 prototypes           10 penalties
-    ====== ================================================== ============
-
-    Squashing is f(a) = 1.7159 tanh(2a/3) (Appendix A). Input: (N, 1, 32, 32) images (MNIST
-    digits padded from 28x28, background -0.1 and ink 1.175, Section III.A; see
-    ``lenet.preprocess``). Weights and biases are drawn from ``seed``, uniformly from
-    +-2.4/sqrt(F_i), F_i the fan-in of the unit, as the paper recipe does (``init="lecun98"``
-    is Appendix A's formula to the letter, +-2.4/F_i, with which SDLM does not train: see
-    ``lenet.engine.layers.INITIALISATIONS`` and docs/results.md). ``forward`` returns the RBF
-    penalties
-    (N, 10); the smallest wins.
-    """
-
-    variant = "paper"
-    input_range: tuple[float, float] | None = PAPER_INPUT_RANGE
-
-    def __init__(
-        self, seed: int = 0, dtype: DTypeLike = np.float32, init: str = DEFAULT_INIT
-    ) -> None:
-        dt = check_dtype(dtype)
-        layers = [
-            Convolution(1, 6, 5, name="C1", dtype=dt),
-            Subsampling(6, "paper", name="S2", dtype=dt),
-            Convolution(6, 16, 5, connection_table=connection_table_i(), name="C3", dtype=dt),
-            Subsampling(16, "paper", name="S4", dtype=dt),
-            Convolution(16, 120, 5, name="C5", dtype=dt),
-            FullConnection(120, 84, name="F6", dtype=dt),
-            RBFOutput(name="output", dtype=dt),
-        ]
-        super().__init__(layers, PAPER_INPUT_SHAPE, dt)
-        self.seed = seed
-        self.init_parameters(seed, init)
-
-    @classmethod
-    def modern(
-        cls,
-        in_channels: int = 1,
-        input_size: int = 28,
-        seed: int = 0,
-        dtype: DTypeLike = np.float32,
-        activation: str = "swish",
-        pooling: str = "max",
-    ) -> LeNet5:
-        """The common modern variant (the seed's Keras model; see the paper notes).
-
-        C1 5x5 convolution ('same' on 28x28 input, 'valid' on 32x32), S2 max pooling, C3 full
-        5x5 convolution, S4 max pooling, C5 the 400 -> 120 layer as a 5x5 convolution, F6
-        120 -> 84, ``output`` a linear full connection 84 -> 10 whose logits go to softmax
-        cross-entropy. Swish everywhere up to F6; Glorot-uniform weights, zero biases.
-        61,706 parameters for 1x28x28 input, 62,006 for 3x32x32.
-        """
-        in_channels = _positive_int("in_channels", in_channels)
-        _check_choice("pooling", pooling, SUBSAMPLING_MODES)
-        _check_choice("activation", activation, ACTIVATIONS)
-        if isinstance(input_size, bool) or input_size not in (28, 32):
-            raise ValueError(
-                f"input_size must be 28 ('same' C1) or 32 ('valid' C1), got {input_size!r}"
-            )
-        dt = check_dtype(dtype)
-        pad = 2 if input_size == 28 else 0
-        pool_activation = "identity" if pooling in ("max", "average") else activation
-        layers = [
-            Convolution(in_channels, 6, 5, padding=pad, activation=activation, name="C1", dtype=dt),
-            Subsampling(6, pooling, activation=pool_activation, name="S2", dtype=dt),
-            Convolution(6, 16, 5, activation=activation, name="C3", dtype=dt),
-            Subsampling(16, pooling, activation=pool_activation, name="S4", dtype=dt),
-            Convolution(16, 120, 5, activation=activation, name="C5", dtype=dt),
-            FullConnection(120, 84, activation=activation, name="F6", dtype=dt),
-            FullConnection(84, 10, activation="identity", name="output", dtype=dt),
-        ]
-        net = cls.__new__(cls)
-        Network.__init__(net, layers, (in_channels, input_size, input_size), dt)
-        net.variant = "modern"
-        net.input_range = None  # raw pixels (the seed's recipe) or 0..1: no range to check
-        net.seed = seed
-        net.init_parameters(seed, "glorot")
-        return net
-
-    def init_parameters(self, rng: int | np.random.Generator, scheme: str = DEFAULT_INIT) -> None:
-        """Draw every layer's parameters afresh, as each layer's ``init_parameters(rng,
-        scheme)`` does (see layers.INITIALISATIONS), from ``rng``: a generator, or a seed."""
-        rng = np.random.default_rng(rng)
-        for layer in self.layers:
-            layer.init_parameters(rng, scheme)
-
-
-# ---- networks built from configs (checkpoints, recipes) -------------------------------------
-
-#: The networks a config can name.
-MODELS = ("paper", "modern")
-_DTYPES = ("float32", "float64")
-
-
-def check_network_config(config: Mapping) -> dict:
-    """The checked architecture settings of a config (ValueError saying which one is wrong)."""
-    if not isinstance(config, Mapping):
-        raise ValueError(
-            f"the config must be a mapping (a JSON object), not {type(config).__name__}"
-        )
-    model = config.get("model", "paper")
-    if not isinstance(model, str) or model not in MODELS:
-        raise ValueError(
-            f"the config's model must be one of {', '.join(map(repr, MODELS))}, got {model!r}"
-        )
-    dtype = config.get("dtype", "float32")
-    if isinstance(dtype, str):
-        ok = dtype in _DTYPES
-    else:  # np.float32, np.dtype("float64"), ... from Python code (JSON only has strings)
-        try:
-            ok = isinstance(dtype, (type, np.dtype)) and np.dtype(dtype).name in _DTYPES
-        except TypeError:
-            ok = False
-    if not ok:
-        raise ValueError(f"the config's dtype must be 'float32' or 'float64', got {dtype!r}")
-    seed = config.get("seed", 0)
-    if not is_whole_number(seed) or seed < 0:
-        raise ValueError(f"the config's seed must be a non-negative integer, got {seed!r}")
-    settings: dict[str, Any] = {"model": model, "dtype": np.dtype(dtype), "seed": int(seed)}
-    if model == "paper":
-        init = config.get("init", "lecun98")
-        if not isinstance(init, str):
-            raise ValueError(f"the config's init must be a string, got {init!r}")
-        settings["init"] = init
-        return settings
-    in_channels = config.get("in_channels", 1)
-    if not is_whole_number(in_channels) or in_channels < 1:
-        raise ValueError(
-            f"the config's in_channels must be a positive integer, got {in_channels!r}"
-        )
-    input_size = config.get("input_size", 28)
-    if not is_whole_number(input_size) or input_size not in (28, 32):
-        raise ValueError(f"the config's input_size must be 28 or 32, got {input_size!r}")
-    for key, default in (("activation", "swish"), ("pooling", "max")):
-        value = config.get(key, default)
-        if not isinstance(value, str):
-            raise ValueError(f"the config's {key} must be a string, got {value!r}")
-        settings[key] = value
-    settings.update(in_channels=int(in_channels), input_size=int(input_size))
-    return settings
-
-
-def build_network(config: Mapping) -> LeNet5:
-    """The (freshly initialised) network that a checkpoint's config describes.
-
-    ``config``: ``model`` ("paper", the default, or "modern"), ``dtype`` ("float32", the
-    default, or "float64"), ``seed``; for the paper network ``init``; for the modern one
-    ``in_channels``, ``input_size``, ``activation``, ``pooling``. Other keys are ignored.
-    Raises ValueError when a setting is not one of these.
-    """
-    return network_from(check_network_config(config))
-
-
-def network_from(s: dict) -> LeNet5:
-    """The network of settings checked by ``check_network_config``."""
-    if s["model"] == "paper":
-        return LeNet5(seed=s["seed"], dtype=s["dtype"], init=s["init"])
-    return LeNet5.modern(
-        in_channels=s["in_channels"],
-        input_size=s["input_size"],
-        seed=s["seed"],
-        dtype=s["dtype"],
-        activation=s["activation"],
-        pooling=s["pooling"],
-    )
-
-
-def network_config(net: Network) -> dict:
-    """What build_network needs to rebuild `net`'s architecture. Only LeNet5() and
-    LeNet5.modern() can be rebuilt from a config: another network is refused (ValueError)."""
-    if net.variant not in MODELS:
-        raise ValueError(
-            f"only lenet.LeNet5() and LeNet5.modern() networks can be described "
-            f"by a config (and saved in a checkpoint); this one is a custom "
-            f"{type(net).__name__} of layers "
-            f"{', '.join(layer.name for layer in net.layers)}"
-        )
-    config: dict[str, Any] = {"model": net.variant, "dtype": str(net.dtype)}
-    if config["model"] == "modern":
-        c, h, _ = net.input_shape
-        first, pooling = net.layers[0], net.layers[1]
-        assert isinstance(pooling, Subsampling)  # the modern variant's S2
-        config.update(
-            in_channels=c, input_size=h, activation=first.activation, pooling=pooling.mode
-        )
-    return config

@@ -66,10 +66,10 @@ class Optimizer:
 
     def core_state(self) -> dict:
         """This optimiser as the C core's update takes it: kind (the optimiser's name), lr,
-        step (the updates so far), mask, the state arrays as state1/state2, and the settings of
+        updates (the count so far), mask, the state arrays as state1/state2, and the settings of
         ``core_settings``. The Python optimisers and the fused path (lenet.engine.fused) both pass
         this to the same C update, so they update with the same bits."""
-        state = {"kind": self.name, "lr": self.lr, "step": self.updates, "mask": self._mask}
+        state = {"kind": self.name, "lr": self.lr, "updates": self.updates, "mask": self._mask}
         state.update(zip(("state1", "state2"), (getattr(self, n) for n in self.state_arrays)))
         state.update((slot, getattr(self, attr)) for slot, attr in self.core_settings.items())
         return state

@@ -31,7 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..engine.network import LeNet5, Network, check_network_config, network_config, network_from
+from ..engine.lenet5 import LeNet5, check_network_config, network_config, network_from
+from ..engine.network import Network
 from .archive import (
     META_CONFIG,
     META_PROGRESS,

@@ -94,7 +94,7 @@ class Recipe:
         return {k: v for k, v in asdict(self).items() if self.applies(k)}
 
     def network_config(self, image_shape: tuple[int, ...]) -> dict[str, Any]:
-        """The config (``lenet.engine.network.build_network``) of the network this recipe trains on
+        """The config (``lenet.engine.lenet5.build_network``) of the network this recipe trains on
         images of shape (C, H, W): the modern variant is sized to the images."""
         config: dict[str, Any] = {"model": self.model, "seed": self.seed}
         if self.model == "paper":

@@ -33,8 +33,9 @@ from .. import data
 from ..data.distortions import DistortedCopies, distort, distortion_ranges
 from ..engine.fused import FusedTrainer, NotFusable
 from ..engine.inputs import Preprocessed
+from ..engine.lenet5 import build_network, network_config
 from ..engine.losses import DEFAULT_J, LOSSES, Loss, check_loss, loss_for
-from ..engine.network import Network, build_network, network_config
+from ..engine.network import Network
 from ..engine.optim import Optimizer
 from ..engine.sdlm import SDLM
 from .evaluation import evaluate

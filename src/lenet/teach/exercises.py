@@ -38,7 +38,8 @@ import numpy as np
 
 from ..engine import _core, losses, optim, sdlm
 from ..engine.layers import Convolution, FullConnection, Layer, RBFOutput, Subsampling
-from ..engine.network import LeNet5, Network
+from ..engine.lenet5 import LeNet5
+from ..engine.network import Network
 from ..paper import INPUT_SHAPE as PAPER_INPUT_SHAPE
 from ..paper import SQUASH_A, SQUASH_S, connection_table_i, rbf_prototypes
 

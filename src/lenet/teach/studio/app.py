@@ -24,7 +24,8 @@ import numpy as np
 
 from ...data import DatasetNotFoundError, load_mnist
 from ...engine.inputs import preprocess
-from ...engine.network import LeNet5, Network, build_network, network_config
+from ...engine.lenet5 import LeNet5, build_network, network_config
+from ...engine.network import Network
 from ...engine.trace import Trace
 from ...run.evaluation import evaluate
 from ...run.recipes import RECIPES
