@@ -268,7 +268,7 @@ def test_copies_start_without_hooks():
         (
             "C1",
             [
-                "1.7159 tanh(2a/3)",
+                "1.7159 tanh(2/3 x a)",
                 "(N, 1, 32, 32)",
                 "(N, 6, 28, 28)",
                 "weight (6, 1, 5, 5): 150",
