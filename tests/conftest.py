@@ -26,6 +26,7 @@ from hypothesis import settings
 
 import lenet
 from lenet import reference as R
+from lenet.engine.layers import Convolution, FullConnection, RBFOutput, Subsampling
 from lenet.paper import DIGIT_BITMAPS, parse_bitmap
 
 # the fixtures of the tests of lenet.data (tests/data/), made known to every test module here
@@ -180,3 +181,42 @@ class StopAfter:
     def requested(self):
         self.looks += 1
         return self.looks > self.k
+
+
+# ---- one small random case of each kind of layer (test_layers.py, test_sdlm.py) --------------
+
+#: The kinds of layer, with the settings that change how they compute.
+LAYER_CASES = [
+    "convolution",
+    "convolution, table, padded",
+    "subsampling",
+    "average pooling",
+    "max pooling",
+    "full connection",
+    "linear full connection",
+    "rbf output",
+]
+
+
+def layer_case(case: str, seed: int = 0, dtype=np.float64):
+    """(layer, x): a small layer of the kind ``case`` names, its parameters drawn from ``seed``,
+    and a batch of 2 inputs for it (standard normal)."""
+    rng = np.random.default_rng(seed)
+    if case == "convolution":
+        layer, shape = Convolution(2, 3, 3, activation="swish", dtype=dtype, name="C"), (2, 5, 4)
+    elif case == "convolution, table, padded":
+        table = rng.random((4, 3)) < 0.5
+        table[:, 0], table[0] = True, [True, False, True]  # every map fed, not every pair
+        layer = Convolution(3, 4, 3, 1, table, dtype=dtype, name="C")
+        shape = (3, 5, 6)
+    elif case in ("subsampling", "average pooling", "max pooling"):
+        mode = {"subsampling": "paper", "average pooling": "average", "max pooling": "max"}[case]
+        activation = {"paper": "scaled_tanh", "average": "sigmoid", "max": "identity"}[mode]
+        layer, shape = Subsampling(3, mode, activation, dtype, name="S"), (3, 6, 4)
+    elif case in ("full connection", "linear full connection"):
+        activation = "scaled_tanh" if case == "full connection" else "identity"
+        layer, shape = FullConnection(12, 5, activation, dtype, name="F"), (3, 2, 2)
+    else:
+        layer, shape = RBFOutput(np.sign(rng.standard_normal((4, 6))), dtype), (6,)
+    layer.init_parameters(rng, "lecun98-sqrt")
+    return layer, rng.standard_normal((2, *shape)).astype(dtype)

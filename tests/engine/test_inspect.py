@@ -1,9 +1,9 @@
-"""Looking inside a network: trace with gradients, forward and backward hooks, explain()."""
+"""Looking inside a network: trace with gradients, and the layers' hooks at work in a network and
+in training (the hooks themselves, and explain(), are in test_layers.py)."""
 
 from __future__ import annotations
 
 import copy
-import pickle
 
 import numpy as np
 import pytest
@@ -197,37 +197,6 @@ def test_backward_hooks_see_the_gradients():
     assert not net.C3.has_hooks and not net.output.has_hooks  # the with-blocks removed them
 
 
-def test_hook_arrays_are_read_only_and_hooks_must_return_none():
-    net = lenet.LeNet5()
-    x = paper_digits(np.float32)[:1]
-
-    def scribble(layer, x, y):
-        y[...] = 0
-
-    with net.C1.register_forward_hook(scribble):
-        with pytest.raises(ValueError, match="read-only"):
-            net.forward(x)
-    with net.S2.register_forward_hook(lambda layer, x, y: y * 2):
-        with pytest.raises(TypeError, match="hooks watch and must return None"):
-            net.forward(x)
-    with pytest.raises(TypeError, match="hook must be callable"):
-        net.C1.register_forward_hook("print")
-
-
-def test_a_hook_may_remove_itself():
-    net = lenet.LeNet5()
-    calls = []
-
-    def once(layer, x, y):
-        calls.append(layer.name)
-        handle.remove()
-
-    handle = net.F6.register_forward_hook(once)
-    net.forward(paper_digits(np.float32)[:1])
-    net.forward(paper_digits(np.float32)[:1])
-    assert calls == ["F6"]
-
-
 def test_hooks_run_inside_training_and_inference():
     """A hooked network trains layer by layer (the fused C path would skip the hooks), to the
     same bits as the fused path."""
@@ -248,86 +217,3 @@ def test_hooks_run_inside_training_and_inference():
     before = len(forward_calls)
     hooked.infer(x)
     assert len(forward_calls) == before + 1
-
-
-def test_copies_start_without_hooks():
-    net = lenet.LeNet5()
-    net.C1.register_forward_hook(lambda layer, x, y: None)
-    for other in (copy.deepcopy(net), pickle.loads(pickle.dumps(net))):
-        assert not other.C1.has_hooks
-        other.forward(paper_digits(np.float32)[:1])
-    assert net.C1.has_hooks
-
-
-# ---- explain -------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "name,must_have",
-    [
-        (
-            "C1",
-            [
-                "1.7159 tanh(2a/3)",
-                "(N, 1, 32, 32)",
-                "(N, 6, 28, 28)",
-                "weight (6, 1, 5, 5): 150",
-                "122,304",
-                "Section II.B (C1)",
-            ],
-        ),
-        (
-            "S2",
-            [
-                "coefficient[m]",
-                "(N, 6, 14, 14)",
-                "coefficient (6): 6",
-                "5,880",
-                "Section II.B (S2)",
-            ],
-        ),
-        (
-            "C3",
-            [
-                "connection table",
-                "(N, 16, 10, 10)",
-                "1,500 trainable (900 fixed at 0",
-                "151,600",
-                "Table I",
-            ],
-        ),
-        ("S4", ["(N, 16, 5, 5)", "2,000", "Section II.B (S4)"]),
-        ("C5", ["(N, 120, 1, 1)", "48,000", "Section II.B (C5)"]),
-        ("F6", ["sum_i weight[o,i]", "(N, 84)", "weight (84, 120): 10,080", "Appendix A"]),
-        (
-            "output",
-            [
-                "prototypes[i,j])^2",
-                "(N, 10)",
-                "none trainable",
-                "Figure 3",
-                "equations (8) and (9)",
-            ],
-        ),
-    ],
-)
-def test_explain_states_formula_shapes_parameters_and_place(name, must_have):
-    text = getattr(lenet.LeNet5(), name).explain()
-    for piece in must_have:
-        assert piece in text, f"{piece!r} missing from\n{text}"
-    assert "not as the paper builds it" not in text
-
-
-def test_explain_names_the_modern_variants_departures():
-    net = lenet.LeNet5.modern()
-    assert "max pooling" in net.S2.explain()
-    assert "swish squashing" in net.C1.explain() and "padding 2" in net.C1.explain()
-    assert "not Table I" in net.C3.explain()
-    assert "RBF units" in net.output.explain()
-    assert net.explain().count("\n\n") == len(net.layers) - 1
-
-
-def test_explain_for_a_layer_outside_a_network():
-    text = lenet.Convolution(3, 4, 3).explain()
-    assert "input (N, 3, H, W) -> output (N, 4, H-2, W-2)" in text
-    assert "weight (4, 3, 3, 3): 108 trainable" in text

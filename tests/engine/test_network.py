@@ -178,12 +178,6 @@ def test_table_i_is_the_papers():
     assert table[15].all()
 
 
-def test_connection_table_is_read_only():
-    net = lenet.LeNet5()
-    with pytest.raises(ValueError):
-        net.C3.connection_table[0, 5] = True
-
-
 def test_c3_unconnected_weights_are_zero_stay_zero_and_get_no_gradient(rng):
     net = lenet.LeNet5(seed=5, dtype=np.float64, init="lecun98")
     gaps = ~_paper_table()

@@ -276,7 +276,7 @@ WRONG = [
     (
         "c3_forward",
         lambda x, w, b, t: np.tanh(_correlate(x, w, t) + _maps(b)),
-        "match tanh(a): the squashing function is f(a) = 1.7159 tanh(2a/3)",
+        "match tanh(a): the squashing function is f(a) = 1.7159 tanh(2/3 x a)",
     ),
     ("rbf_output", lambda x, p: np.sqrt(rbf_output(x, p)), "Euclidean distance"),
     ("rbf_output", lambda x, p: x @ p.T, "dot products"),

@@ -16,24 +16,24 @@ The estimate is a back-propagation of second derivatives with the off-diagonal t
 * through a weighted sum a_i = sum_j w_ij x_j: d2E/dx_j2 = sum_i w_ij^2 d2E/da_i2 for the
   input, and d2E/dw_ij2 = sum over the connections sharing w_ij of x_j^2 d2E/da_i2.
 
-The last two run the layers' own backward kernels, fed with squared weights and inputs
-(``backward_second``, one rule per kind of layer). ``estimate_curvature(net, x, labels)``
-runs the whole pass and averages over the patterns; ``SDLM`` is the optimiser; its update is
-the C core's (csrc/optim.c, ``lenet_sdlm_update``), shared with the fused training loop.
+The last two run the layers' own backward kernels, fed with squared weights and inputs: each
+kind of layer has its rule (``Layer.backward_second``, in lenet.engine.layers).
+``estimate_curvature(net, x, labels)`` runs the whole pass and averages over the patterns;
+``SDLM`` is the optimiser; its update is the C core's (csrc/optim.c, ``lenet_sdlm_update``),
+shared with the fused training loop.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import paper
-from . import _core, checks
+from . import checks
 from .checks import positive
-from .layers import Convolution, FullConnection, Layer, RBFOutput, Subsampling
+from .layers import Layer, RBFOutput
 from .losses import softmax
 from .optim import Optimizer
 
@@ -50,95 +50,12 @@ def paper_schedule(lr: float | None = None) -> tuple[float, ...]:
     return tuple(scale * eta for eta in paper.ETA_SCHEDULE)
 
 
-# ---- the second-derivative pass, one rule per kind of layer --------------------------------
-
-
-def _x(layer: Layer) -> np.ndarray:
-    """The input of the layer's last forward (backward_second checked there was one)."""
-    assert layer.x is not None
-    return layer.x
-
-
-def _convolution(layer: Convolution, h_a: np.ndarray) -> np.ndarray:
-    table = None if layer.connection_table.all() else layer.connection_table
-    hx, _, _ = _core.conv_backward(
-        np.square(_x(layer)),
-        np.square(layer.params["weight"]),
-        h_a,
-        table,
-        layer.padding,
-        d_weight=layer.curvature["weight"],
-        d_bias=layer.curvature["bias"],
-    )
-    return hx
-
-
-def _subsampling(layer: Subsampling, h_a: np.ndarray) -> np.ndarray:
-    if layer.mode == "max":  # the window's winner alone sees the unit: h goes to it
-        hx, _, _ = _core.subsample_backward(_x(layer), h_a, None, "max")
-        return hx
-    if layer.mode == "average":  # a = sum of x / 4: each input's weight squared is 1/16
-        hx, _, _ = _core.subsample_backward(_x(layer), h_a, np.full(layer.maps, 1 / 16), "paper")
-        return hx
-    hx, _, _ = _core.subsample_backward(
-        np.square(_x(layer)),
-        h_a,
-        np.square(layer.params["coefficient"]),
-        "paper",
-        d_coefficient=layer.curvature["coefficient"],
-        d_bias=layer.curvature["bias"],
-    )
-    return hx
-
-
-def _full_connection(layer: FullConnection, h_a: np.ndarray) -> np.ndarray:
-    x = _x(layer).reshape(len(_x(layer)), layer.in_features)
-    hx, _, _ = _core.dense_backward(
-        np.square(x),
-        np.square(layer.params["weight"]),
-        h_a,
-        d_weight=layer.curvature["weight"],
-        d_bias=layer.curvature["bias"],
-    )
-    return hx.reshape(_x(layer).shape)
-
-
-def _rbf_output(layer: RBFOutput, h_a: np.ndarray) -> np.ndarray:
-    # d2 y_i / dx_j2 = 2 for every prototype i: each F6 state gets 2 x (sum of h over the
-    # classes). With h = 1 on the correct class (equation (8)) that is the paper's 2.
-    return np.repeat(2 * h_a.sum(axis=1, keepdims=True), _x(layer).shape[1], axis=1)
-
-
-#: The rule of each kind of layer (a subclass takes its base class's).
-RULES: dict[type, Callable[..., np.ndarray]] = {
-    Convolution: _convolution,
-    Subsampling: _subsampling,
-    FullConnection: _full_connection,
-    RBFOutput: _rbf_output,
-}
-
-
 def backward_second(layer: Layer, h_y: ArrayLike) -> np.ndarray:
     """Back-propagate diagonal second derivatives through ``layer`` (Appendix C, Gauss-Newton):
     given h_y = d2E/dy2 for the batch of its last forward, return d2E/dx2 for its input, and
-    write d2E/dw2 for each parameter, summed over the batch, into ``layer.curvature``."""
-    where = f"{layer.name}.backward_second"
-    if layer.y is None:
-        raise RuntimeError(f"{where}: call forward first")
-    rule = next((RULES[cls] for cls in type(layer).__mro__ if cls in RULES), None)
-    if rule is None:
-        raise TypeError(
-            f"{where}: SDLM has no second-derivative rule for a "
-            f"{type(layer).__name__} (add one to lenet.sdlm.RULES)"
-        )
-    h = layer._prepare(h_y, "h_y", where)
-    if h.shape != layer.y.shape:
-        raise ValueError(
-            f"{where}: h_y must have the forward output's shape {layer.y.shape}, got {h.shape}"
-        )
-    if layer.activation != "identity":
-        h = h * np.square(_core.activation_derivative(layer._cached(layer.a), layer.activation))
-    return rule(layer, h)
+    write d2E/dw2 for each parameter, summed over the batch, into ``layer.curvature``. The
+    rule is the layer's own (``Layer.backward_second``, each kind's ``_backward_second``)."""
+    return layer.backward_second(h_y)
 
 
 def estimate_curvature(net: Network, x: ArrayLike, labels: ArrayLike) -> np.ndarray:
@@ -161,7 +78,7 @@ def estimate_curvature(net: Network, x: ArrayLike, labels: ArrayLike) -> np.ndar
         p = softmax(out)
         h = (p * (1 - p)).astype(net.dtype)
     for layer in reversed(net.layers):
-        h = backward_second(layer, h)
+        h = layer.backward_second(h)
         layer.release_cache()  # the patterns' activations are needed no more
     net.curvature /= n
     return net.curvature

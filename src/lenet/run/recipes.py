@@ -34,7 +34,13 @@ from .. import paper
 from ..data.distortions import DISTORTION_RANGES
 from ..engine import checks
 from ..engine.inputs import PREPROCESSING
-from ..engine.layers import ACTIVATIONS, DEFAULT_INIT, INITIALISATIONS, SUBSAMPLING_MODES
+from ..engine.layers import (
+    ACTIVATIONS,
+    DEFAULT_INIT,
+    INITIALISATIONS,
+    SQUASHING,
+    SUBSAMPLING_MODES,
+)
 from ..engine.losses import DEFAULT_J, LOSSES
 from ..engine.optim import SGD, Adam, Optimizer, RMSprop
 from ..engine.sdlm import SDLM, paper_schedule
@@ -112,7 +118,11 @@ class Recipe:
 #: Settings that apply only to some runs: setting -> (the setting it depends on, the values of
 #: that setting under which it applies, what holds otherwise).
 _APPLIES_WHEN: dict[str, tuple[str, tuple[Any, ...], str]] = {
-    "activation": ("model", ("modern",), "the paper's LeNet-5 squashes with 1.7159 tanh(2a/3)"),
+    "activation": (
+        "model",
+        ("modern",),
+        f"the paper's LeNet-5 squashes with {SQUASHING['scaled_tanh'].written()}",
+    ),
     "pooling": ("model", ("modern",), "the paper's LeNet-5 subsamples by trainable 2x2 sums"),
     "init": ("model", ("paper",), "the modern variant starts from Glorot-uniform weights"),
     "mu": ("optimizer", ("sdlm",), "mu is SDLM's damping, eps_k = eta / (mu + h_kk)"),

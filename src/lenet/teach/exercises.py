@@ -37,7 +37,14 @@ from typing import Any
 import numpy as np
 
 from ..engine import _core, losses, optim, sdlm
-from ..engine.layers import Convolution, FullConnection, Layer, RBFOutput, Subsampling
+from ..engine.layers import (
+    SQUASHING,
+    Convolution,
+    FullConnection,
+    Layer,
+    RBFOutput,
+    Subsampling,
+)
 from ..engine.lenet5 import LeNet5
 from ..engine.network import Network
 from ..paper import INPUT_SHAPE as PAPER_INPUT_SHAPE
@@ -58,6 +65,9 @@ ATOL = 1e-8
 #: and fails; when its values agree with the engine's to its own precision,
 #: |actual - expected| <= rtol * max |expected| with the rtol below, the hint says so.
 LOW_PRECISION_RTOL = MappingProxyType({np.dtype(np.float32): 1e-4, np.dtype(np.float16): 1e-2})
+
+#: The paper's squashing function as the hints write it (from the engine's one table).
+_PAPER_F = SQUASHING["scaled_tanh"].formula()
 
 F64 = np.float64
 Case = dict  # argument name -> value, in the order the learner's function takes them
@@ -328,8 +338,8 @@ def s2_forward(x, coefficient, bias):
     raise NotImplementedError("s2_forward")
 ''',
     hint="for each map m and each non-overlapping 2x2 window (stride 2): add the four inputs, "
-    "multiply by coefficient[m], add bias[m], then squash with f(a) = 1.7159 "
-    "tanh(2a/3). Window (r, c) covers rows 2r, 2r+1 and columns 2c, 2c+1.",
+    f"multiply by coefficient[m], add bias[m], then squash with {_PAPER_F}. Window (r, c) "
+    "covers rows 2r, 2r+1 and columns 2c, 2c+1.",
     mistakes=(
         Mistake(
             "your values match f(sum + bias): the window sum is multiplied by the map's "
@@ -367,7 +377,7 @@ def s2_forward(x, coefficient, bias):
             lambda c: {"y": _f(_s2_sums(c, bias=c["coefficient"] * c["bias"]))},
         ),
         Mistake(
-            "your values match tanh(a): the squashing function is f(a) = 1.7159 tanh(2a/3).",
+            f"your values match tanh(a): the squashing function is {_PAPER_F}.",
             lambda c: {"y": _tanh(_s2_sums(c))},
         ),
     ),
@@ -607,7 +617,7 @@ def c3_forward(x, weight, bias, connection_table):
             lambda c: {"y": _f(_c3_sums(c, bias=np.zeros(16)))},
         ),
         Mistake(
-            "your values match tanh(a): the squashing function is f(a) = 1.7159 tanh(2a/3).",
+            f"your values match tanh(a): the squashing function is {_PAPER_F}.",
             lambda c: {"y": _tanh(_c3_sums(c))},
         ),
     ),

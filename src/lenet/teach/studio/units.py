@@ -1,46 +1,24 @@
 """One unit of a layer, computed by hand from a trace: the numbers that go into its weighted
 sum, the sum, the bias and the squashing, beside the value the engine computed.
 
-The arithmetic here is the layer's formula written out in NumPy on the states a trace keeps
-(``net.trace(x, pre_activations=True)``), so that a learner sees where each number of a map
-comes from:
-
-* a convolution unit (C1, C3, C5; Section II.B): for each input map it is connected to (for
-  C3, Table I's), the 5x5 window under the unit, the kernel, their products and their sum;
-  then ``a = bias + sum of those sums`` and ``y = f(a)``;
-* a subsampling unit (S2, S4): the 2x2 window, its sum, ``a = coefficient * sum + bias`` and
-  ``y = f(a)``; with max pooling (the modern variant), the window's largest value;
-* a full-connection unit (F6): the 120 inputs, the unit's weights, their products, their
-  sum, the bias, ``y = f(a)``;
-* a Euclidean RBF unit (output, Section II.B): ``y_i = sum_j (x_j - w_ij)^2`` term by term.
+The arithmetic is the layer's own (``Layer.unit_by_hand``: each kind writes its formula out in
+NumPy, in its file of lenet.engine.layers); this module finds the layer and its input in a
+trace (``net.trace(x, pre_activations=True)``), checks the unit asked for, and puts the
+engine's values beside the hand-made ones, so that a learner sees where each number of a map
+comes from.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from ...engine.layers import Convolution, FullConnection, Layer, RBFOutput, Subsampling
+from ...engine.layers import SQUASHING, Layer
 from ...engine.network import Network
 from ...engine.trace import Trace
-from ...paper import SQUASH_A, SQUASH_S
 
-__all__ = ["SQUASHING", "UnitError", "compute_unit", "squashing_formula"]
-
-#: The squashing functions as the page writes them ({a}: the weighted sum), and in NumPy.
-SQUASHING: dict[str, tuple[str, Callable[[Any], Any]]] = {
-    "scaled_tanh": (
-        f"{SQUASH_A} tanh(2/3 x {{a}})",
-        lambda a: SQUASH_A * np.tanh(SQUASH_S * a),
-    ),
-    "tanh": ("tanh({a})", np.tanh),
-    "sigmoid": ("1 / (1 + exp(-{a}))", lambda a: 1.0 / (1.0 + np.exp(-a))),
-    "relu": ("max(0, {a})", lambda a: np.maximum(a, 0.0)),
-    "swish": ("{a} / (1 + exp(-{a}))", lambda a: a / (1.0 + np.exp(-a))),
-    "identity": ("{a}", lambda a: a),
-}
+__all__ = ["UnitError", "compute_unit", "squashing_formula"]
 
 
 class UnitError(ValueError):
@@ -72,86 +50,7 @@ def squashing_formula(activation: str) -> str:
     """The squashing function as the page writes it: "f(a) = 1.7159 tanh(2/3 x a)"."""
     if activation == "identity":
         return "no squashing"
-    return "f(a) = " + SQUASHING[activation][0].format(a="a")
-
-
-def _squash(layer: Layer, a: float) -> tuple[str, str, float]:
-    """The squashing function as a formula in a, with the number filled in, and f(a)."""
-    text, fn = SQUASHING[layer.activation]
-    return text.format(a="a"), text.format(a=f"{a:.4f}"), float(fn(np.float64(a)))
-
-
-def _rounded(arr: np.ndarray) -> list:
-    return np.round(np.asarray(arr, dtype=np.float64), 6).tolist()
-
-
-def _convolution(layer: Convolution, x: np.ndarray, m: int, r: int, c: int) -> dict:
-    k = layer.kernel_size
-    if layer.padding:
-        p = layer.padding
-        x = np.pad(x, ((0, 0), (p, p), (p, p)))
-    weight = np.asarray(layer.params["weight"], dtype=np.float64)
-    groups: list[dict[str, Any]] = []
-    for j in np.flatnonzero(layer.connection_table[m]):
-        window = x[j, r : r + k, c : c + k]
-        products = weight[m, j] * window
-        groups.append(
-            {
-                "input_map": int(j),
-                "window": _rounded(window),
-                "kernel": _rounded(weight[m, j]),
-                "products": _rounded(products),
-                "sum": float(products.sum()),
-            }
-        )
-    bias = float(layer.params["bias"][m])
-    total = float(sum(float(g["sum"]) for g in groups))
-    return {"groups": groups, "bias": bias, "a": bias + total}
-
-
-def _subsampling(layer: Subsampling, x: np.ndarray, m: int, r: int, c: int) -> dict:
-    window = x[m, 2 * r : 2 * r + 2, 2 * c : 2 * c + 2]
-    if layer.mode == "max":
-        return {"window": _rounded(window), "a": float(window.max())}
-    total = float(window.sum())
-    if layer.mode == "average":
-        total /= window.size
-    coefficient = float(layer.params["coefficient"][m]) if "coefficient" in layer.params else 1.0
-    bias = float(layer.params["bias"][m]) if "bias" in layer.params else 0.0
-    return {
-        "window": _rounded(window),
-        "window_sum": total,
-        "coefficient": coefficient,
-        "bias": bias,
-        "a": coefficient * total + bias,
-    }
-
-
-def _full(layer: FullConnection, x: np.ndarray, i: int) -> dict:
-    inputs = x.reshape(-1)
-    weights = np.asarray(layer.params["weight"][i], dtype=np.float64)
-    products = weights * inputs
-    bias = float(layer.params["bias"][i])
-    return {
-        "inputs": _rounded(inputs),
-        "weights": _rounded(weights),
-        "products": _rounded(products),
-        "sum": float(products.sum()),
-        "bias": bias,
-        "a": float(products.sum()) + bias,
-    }
-
-
-def _rbf(layer: RBFOutput, x: np.ndarray, i: int) -> dict:
-    inputs = x.reshape(-1)
-    prototype = np.asarray(layer.prototypes[i], dtype=np.float64)
-    terms = (inputs - prototype) ** 2
-    return {
-        "inputs": _rounded(inputs),
-        "prototype": _rounded(prototype),
-        "terms": _rounded(terms),
-        "a": float(terms.sum()),
-    }
+    return SQUASHING[activation].formula()
 
 
 def compute_unit(net: Network, trace: Trace, layer_name: str, index: Any) -> dict[str, Any]:
@@ -166,30 +65,13 @@ def compute_unit(net: Network, trace: Trace, layer_name: str, index: Any) -> dic
     shape = trace[layer_name].shape[1:]
     unit = _index(layer, shape, index)
     x = _input_of(net, trace, layer)
-    if isinstance(layer, Convolution):
-        work = _convolution(layer, x, *unit)
-        kind = "convolution"
-    elif isinstance(layer, Subsampling):
-        work = _subsampling(layer, x, *unit)
-        kind = "subsampling"
-    elif isinstance(layer, RBFOutput):
-        work = _rbf(layer, x, unit[0])
-        kind = "rbf"
-    elif isinstance(layer, FullConnection):
-        work = _full(layer, x, unit[0])
-        kind = "full connection"
-    else:  # pragma: no cover - every layer kind of lenet is above
-        raise UnitError(f"cannot compute a unit of a {type(layer).__name__}")
-    squashing, filled, y = _squash(layer, work["a"])
+    work = layer.unit_by_hand(x, unit)
     return {
         "layer": layer_name,
-        "kind": kind,
+        "kind": work.pop("kind"),
         "unit": list(unit),
         "formula": layer.explain(),
         **work,
-        "squashing": squashing,
-        "squashing_filled": filled,
-        "y": y,
         "engine": {
             "a": float(trace[layer_name + ".a"][0][unit]),
             "y": float(trace[layer_name][0][unit]),
