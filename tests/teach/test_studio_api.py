@@ -26,7 +26,7 @@ from lenet.data.datasets import load_mnist
 from lenet.engine.inputs import preprocess
 from lenet.run.checkpoint import read_checkpoint
 from lenet.run.recipes import RECIPES
-from lenet.teach.studio import MAX_BODY, Studio, StudioServer
+from lenet.teach.studio import MAX_BODY, RECIPE_OF, Studio, StudioServer
 from lenet.teach.studio.units import compute_unit
 
 from conftest import HAVE_MNIST, MNIST, MNIST_SKIP_REASON
@@ -98,7 +98,7 @@ def test_infer_answers_what_the_engine_computes(server, model):
     result = answer["results"][model]
     net = server.studio.nets[model]
     centred = np.array(answer["steps"]["centred"], np.uint8)
-    x = preprocess(centred[None], "paper" if model == "paper" else "unit")
+    x = preprocess(centred[None], RECIPES[RECIPE_OF[model]].preprocessing)  # as it trains
     engine = net.trace(x)
     for layer in net.layers:  # the states come rounded to four decimals, as the page draws them
         shown = result["layers"][layer.name]["states"]
