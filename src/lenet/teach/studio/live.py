@@ -213,8 +213,8 @@ class LiveTraining:
             self.seen += trained
             self.rate = trained / seconds if seconds > 0 else 0.0
             self.last_pattern = self.run.last_pattern
-            if self._budget is not None:
-                self._budget = max(0, self._budget - trained)
+            if self._budget is not None:  # a step ends at the end of its pass at the latest
+                self._budget = 0 if self.run.pass_done else max(0, self._budget - trained)
             self._point(trained, self.run.running)
         if self.run.pass_done:  # its record, the checkpoint and the log line
             self.run.end_pass()
