@@ -16,7 +16,7 @@ import pytest
 import lenet
 from lenet.cli import main
 
-from conftest import DATASETS, MNIST, needs_mnist
+from conftest import DATASETS, MNIST, needs_mnist, tiny_data
 
 
 def run_cli(*args, timeout=300, env=None, **kwargs):
@@ -213,31 +213,6 @@ def test_not_found_messages_name_the_options(tmp_path):
     assert _created(tmp_path) == []  # no empty run folder, no empty cache folder
 
 
-def test_evaluate_says_what_is_not_a_run(tmp_path):
-    folder = tmp_path / "not-a-run"
-    folder.mkdir()
-    done = run_cli("evaluate", str(folder))
-    assert done.returncode == 2
-    assert (
-        done.stderr.strip() == f"lenet evaluate: error: {folder} is not a run folder: no "
-        f"checkpoint.npz"
-    )
-    done = run_cli("evaluate", str(tmp_path / "missing"))
-    assert done.returncode == 2 and "Errno" not in done.stderr
-    assert f"{tmp_path / 'missing'}: no such checkpoint file or run folder" in done.stderr
-    foreign = tmp_path / "foreign.npz"
-    np.savez(foreign, weights=np.zeros(3))
-    done = run_cli("evaluate", str(foreign))
-    assert done.returncode == 2 and "is not a lenet checkpoint" in done.stderr
-    with pytest.raises(lenet.CheckpointError, match="is not a lenet checkpoint"):
-        lenet.load_checkpoint(foreign)
-    assert issubclass(lenet.CheckpointError, ValueError)
-    # public where a user looks for it: lenet, lenet.run.checkpoint, and the module that raises it
-    assert lenet.CheckpointError is lenet.run.checkpoint.CheckpointError
-    assert lenet.CheckpointError.__module__ == "lenet.run.archive"
-    assert not lenet.CheckpointError.__name__.startswith("_")
-
-
 @needs_mnist
 def test_a_run_that_fails_leaves_no_run_folder(tmp_path):
     """A run that diverges in its first pass (ReLU with an absurd learning rate) fails with
@@ -358,3 +333,51 @@ def test_resume_refuses_changed_options(tmp_path, capsys):
     assert "already holds a run" in capsys.readouterr().err
     assert main(["train", "--resume", str(out), "--epochs", "2", "--quiet"]) == 0
     assert len((out / "log.jsonl").read_text().splitlines()) == 2
+
+
+def _run_told_another_preprocessing(folder, config_says):
+    """A run folder whose checkpoint's config names another preprocessing than the one its
+    network was trained on (its identity): what the studio used to write."""
+    recipe = lenet.Recipe(passes=1, optimizer="sgd", lr=0.01, limit=8)
+    lenet.train(lenet.LeNet5(), tiny_data(8), recipe=recipe, out=folder, progress=False, echo=None)
+    state = lenet.run.checkpoint.read_checkpoint(folder)
+    lenet.save_checkpoint(
+        folder / "checkpoint.npz",
+        state["net"],
+        state["optimizer"],
+        {**state["config"], "preprocessing": config_says},
+        state["progress"],
+    )
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+@pytest.mark.parametrize("command", [["evaluate"], ["train", "--resume"]])
+def test_other_preprocessing_than_the_runs_is_refused_naming_both(tmp_path, capsys, command):
+    folder = tmp_path / "run"
+    before = _run_told_another_preprocessing(folder, "raw")
+    assert main([*command, str(folder), "--offline"]) == 2
+    out = capsys.readouterr()
+    assert out.err.startswith(f"lenet {command[0]}: error: {folder}: cannot ")
+    assert "preprocessing 'raw'" in out.err and "trained on preprocessing 'paper'" in out.err
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # nothing written
+
+
+def test_help_and_train_do_not_load_the_studios_server():
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from lenet.cli import main\n"
+            "for argv in (['--help'], ['train', '--passes', '0']):\n"
+            "    try:\n"
+            "        main(argv)\n"
+            "    except SystemExit:\n"
+            "        pass\n"
+            "assert 'http.server' not in sys.modules, 'http.server was imported'\n"
+            "assert 'lenet.teach.studio' not in sys.modules, 'the studio was imported'\n",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr

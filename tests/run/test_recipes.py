@@ -42,7 +42,9 @@ def test_the_default_recipe_is_the_papers():
 
 def test_train_without_a_recipe_uses_the_papers(monkeypatch):
     seen = []
-    monkeypatch.setattr(lenet.run.training, "_passes", lambda run: seen.append(run.recipe) or [])
+    monkeypatch.setattr(
+        lenet.run.training, "_passes", lambda run, interrupt: seen.append(run.recipe) or []
+    )
     lenet.train(lenet.LeNet5(), tiny_data(8), progress=False, echo=None)
     assert seen == [RECIPES["paper"]]
 

@@ -26,7 +26,7 @@ from lenet.data import load_mnist
 from lenet.engine.inputs import preprocess
 from lenet.run.checkpoint import read_checkpoint
 from lenet.run.recipes import RECIPES
-from lenet.teach.studio import MAX_BODY, Studio, StudioServer
+from lenet.teach.studio import MAX_BODY, RECIPE_OF, Studio, StudioServer
 from lenet.teach.studio.units import compute_unit
 
 from conftest import HAVE_MNIST, MNIST, MNIST_SKIP_REASON
@@ -98,7 +98,7 @@ def test_infer_answers_what_the_engine_computes(server, model):
     result = answer["results"][model]
     net = server.studio.nets[model]
     centred = np.array(answer["steps"]["centred"], np.uint8)
-    x = preprocess(centred[None], "paper" if model == "paper" else "unit")
+    x = preprocess(centred[None], RECIPES[RECIPE_OF[model]].preprocessing)  # as it trains
     engine = net.trace(x)
     for layer in net.layers:  # the states come rounded to four decimals, as the page draws them
         shown = result["layers"][layer.name]["states"]
@@ -406,3 +406,42 @@ def test_the_modern_network_trains_with_the_seeds_recipe_a_batch_a_step(server):
     assert not np.array_equal(server.studio.nets["modern"].parameters, before)
     assert call(url, "GET", "/api/train?model=paper")[1]["state"] == "idle"  # the other is apart
     call(url, "POST", "/api/train", {"model": "modern", "action": "stop"})
+
+
+@needs_mnist
+@pytest.mark.parametrize("model", ["paper", "modern"])
+def test_a_run_trained_in_the_studio_evaluates_to_the_error_it_showed(server, model):
+    """A pass of the studio's training (its recipe's preprocessing, recorded in config.json and
+    in the checkpoint) gives a run folder that `lenet evaluate` scores as the studio did; its
+    records have the keys of lenet.train's."""
+    url, recipe = server.url, RECIPES[RECIPE_OF[model]]
+    status, s = call(
+        url, "POST", "/api/train", {"model": model, "action": "step", "amount": "pass"}
+    )
+    assert status == 200 and s["seen"] == TRAIN_LIMIT and len(s["history"]) == 1, s
+    shown = s["history"][0]["test_error"]
+    s = call(url, "POST", "/api/train", {"model": model, "action": "stop"})[1]
+    run = Path(s["checkpoint"]).parent
+    config = json.loads((run / "config.json").read_text())
+    assert config["preprocessing"] == recipe.preprocessing
+    assert read_checkpoint(run)["progress"]["run"]["preprocessing"] == recipe.preprocessing
+    done = subprocess.run(
+        [sys.executable, "-m", "lenet.cli", "evaluate", str(run), "--data", str(MNIST)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"({round(shown * 10000)} of 10000 mnist test images)" in done.stdout, (shown, done)
+    (xtr, ytr), _ = load_mnist(MNIST)
+    twin = lenet.LeNet5(seed=3) if model == "paper" else lenet.LeNet5.modern(seed=0)
+    history = lenet.train(
+        twin,
+        (preprocess(xtr, recipe.preprocessing), ytr),
+        None,
+        replace(recipe, passes=1, limit=TRAIN_LIMIT),
+        progress=False,
+        echo=None,
+    )
+    assert s["history"][0].keys() == history[0].keys()
+    np.testing.assert_array_equal(server.studio.nets[model].parameters, twin.parameters)

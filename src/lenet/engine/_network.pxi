@@ -206,7 +206,7 @@ def network_forward(spec, params, x, batch_size=256, lut=None, pad=0):
 
     With ``lut`` (256 values of the parameters' dtype), ``x`` holds uint8 pixels
     (N, maps, h, w), each made into input as it is gathered: pixel p gives lut[p], with ``pad``
-    values lut[0] around each map (lenet.datasets.Preprocessed), the same bits as converting
+    values lut[0] around each map (lenet.engine.inputs.Preprocessed), the same bits as converting
     them first."""
     params = _params_buffer("params", params)
     dtype = params.dtype
@@ -275,7 +275,7 @@ def network_train(spec, params, grads, optimizer, images, labels, order, batch_s
 
     With ``lut`` (256 values of the parameters' dtype), ``images`` are uint8 pixels
     (N, maps, h, w), each made into input as it is gathered: pixel p gives lut[p], with ``pad``
-    values lut[0] around each map (lenet.datasets.Preprocessed).
+    values lut[0] around each map (lenet.engine.inputs.Preprocessed).
 
     ``optimizer`` describes the optimiser (a dict, see lenet.optim.Optimizer.core_state).
     Returns (steps, loss_sum, errors, diverged, updates): steps done, `loss_sum` plus the sum

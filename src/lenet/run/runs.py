@@ -13,7 +13,12 @@ Before training starts the folder is checked to be writable and to have room for
 checkpoints and the log; a run that fails before its first checkpoint removes what it wrote
 (and the folders it made), so no folder without a checkpoint is left behind. Resuming reads the
 checkpoint, checks its progress record and that the run is the same one (images, batch size,
-seed, distortions, optimiser, loss), and goes on from where it stopped.
+seed, preprocessing, distortions, optimiser, loss), before anything is made or written, and goes
+on from where it stopped.
+
+A network is fed only the inputs it was trained on: the run's preprocessing (its identity, in
+the checkpoint) is checked against the recipe's by a resumed run here and by ``lenet evaluate``
+(``check_preprocessing``), each refusal naming both schemes.
 """
 
 from __future__ import annotations
@@ -35,7 +40,13 @@ if TYPE_CHECKING:  # for the type checker only
     from ..engine.optim import Optimizer
     from .recipes import Recipe
 
-__all__ = ["Progress", "RunFolder", "check_output_folder"]
+__all__ = [
+    "Progress",
+    "RunFolder",
+    "check_output_folder",
+    "check_preprocessing",
+    "run_preprocessing",
+]
 
 
 @dataclass
@@ -99,6 +110,7 @@ class RunFolder:
             "images": images,
             "batch_size": recipe.batch_size,
             "seed": recipe.seed,
+            "preprocessing": recipe.preprocessing,
             "distort": recipe.distort,
             "optimizer": recipe.optimizer,
             "loss": recipe.loss,
@@ -117,12 +129,13 @@ class RunFolder:
             raise ValueError(
                 f"{self.path} already holds a run: resume it, or choose another folder"
             )
+        state = self._resumable() if resume else None  # checked before anything is written
         self._made = [f for f in (self.path, *self.path.parents) if not f.exists()]
         # room for the new checkpoint beside the old one, and the log, with a margin
         check_output_folder(self.path, 3 * self._checkpoint_bytes() + 2**20)
         progress = Progress()
-        if resume:
-            progress = self._resume()
+        if state is not None:
+            progress = self._resume(state)
         _write_atomically(
             self.path / "config.json", json.dumps(self.recipe.config(), indent=2) + "\n"
         )
@@ -133,9 +146,14 @@ class RunFolder:
         state = sum(np.asarray(v).nbytes for v in self.optimizer.state_dict().values())
         return int(self.net.parameters.nbytes + state) + 65536  # + the zip and JSON overhead
 
-    def _resume(self) -> Progress:
+    def _resumable(self) -> dict[str, Any]:
+        """The checkpoint to resume from, its progress record checked, and the run it holds
+        checked to be this one (else the bits, or the network's inputs, would differ)."""
         state = read_checkpoint(self.checkpoint_path)
         p = _checked_progress(state["progress"], self.checkpoint_path)
+        check_preprocessing(
+            self.path, run_preprocessing(state), self.recipe.preprocessing, "cannot resume it"
+        )
         saved = p.get("run", {})
         changed = [k for k in self.identity if k in saved and saved[k] != self.identity[k]]
         if changed:
@@ -143,6 +161,10 @@ class RunFolder:
                 f"cannot resume {self.path} with a different "
                 + ", ".join(f"{k} ({saved[k]} then, {self.identity[k]} now)" for k in changed)
             )
+        return {**state, "progress": p}
+
+    def _resume(self, state: dict[str, Any]) -> Progress:
+        p = state["progress"]
         self.net.load_state_dict(state["net"].state_dict())
         self.optimizer.load_state_dict(state["optimizer"])
         progress = Progress(p["epoch"], p["step"], p["partial"], p["history"])
@@ -190,6 +212,25 @@ class RunFolder:
                 folder.rmdir()  # only when empty: nothing of the user's is ever removed
             except OSError:
                 break
+
+
+def run_preprocessing(state: dict[str, Any]) -> str | None:
+    """The preprocessing a checkpoint's network was trained on (``read_checkpoint``'s
+    answer): its run's identity, or for runs written before the identity held it, its config."""
+    run = state["progress"].get("run")
+    scheme = run.get("preprocessing") if isinstance(run, dict) else None
+    return scheme if scheme is not None else state["config"].get("preprocessing")
+
+
+def check_preprocessing(
+    where: str | os.PathLike, trained: str | None, given: str, doing: str
+) -> None:
+    """Refuse to feed a run's network other inputs than it was trained on, naming both."""
+    if trained is not None and trained != given:
+        raise ValueError(
+            f"{where}: {doing} with preprocessing {given!r}: its network was trained on "
+            f"preprocessing {trained!r}, and other inputs would give other answers"
+        )
 
 
 def _checked_progress(p: dict, path: Path) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ...data import DatasetNotFoundError, load_mnist
-from ...engine.inputs import preprocess
+from ...engine.inputs import Preprocessed, preprocess
 from ...engine.lenet5 import LeNet5, build_network, network_config
 from ...engine.network import Network
 from ...engine.trace import Trace
@@ -38,8 +38,9 @@ __all__ = ["RECIPE_OF", "RequestError", "Studio"]
 
 #: the two networks side by side (lenet.run.recipes.MODELS), and the recipe each trains with
 RECIPE_OF = {"paper": "paper", "modern": "seed"}
-#: how each network's input is made from a 28x28 field (lenet.engine.inputs.preprocess)
-INPUT_SCHEME = {"paper": "paper", "modern": "unit"}
+#: how each network's input is made from a 28x28 field (lenet.engine.inputs.preprocess): its
+#: recipe's preprocessing, the one it trains on and its run folder records
+INPUT_SCHEME = {model: RECIPES[name].preprocessing for model, name in RECIPE_OF.items()}
 
 
 class RequestError(Exception):
@@ -356,16 +357,15 @@ class Studio:
         with self._training_lock:
             if model not in self._training:
                 xtr, ytr, xte, yte = self.data()
-                scheme = INPUT_SCHEME[model]
                 recipe = replace(RECIPES[RECIPE_OF[model]], limit=self.train_limit)
-                n = len(xtr) if self.train_limit is None else self.train_limit
+                scheme = recipe.preprocessing  # the recipe's: what its run folder records
                 stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
                 out = (self.out or Path("runs")) / f"studio-{model}-{stamp}"
                 self._training[model] = LiveTraining(
                     self.nets[model],
                     recipe,
-                    (preprocess(xtr[:n], scheme), ytr[:n]),
-                    (preprocess(xte, scheme), yte),
+                    (Preprocessed(xtr, scheme), ytr),
+                    (Preprocessed(xte, scheme), yte),
                     out,
                     on_chunk=lambda net: self._publish(model, net),
                 )

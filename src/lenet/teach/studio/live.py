@@ -1,16 +1,18 @@
 """Training driven from the page: start, pause, step (one pattern, 100, a pass), stop.
 
-The steps run in a background thread through the fused path (``lenet.engine.fused.FusedTrainer``),
-a chunk of patterns per call, with the GIL released: the server keeps answering the page
-meanwhile. Each pass is the one ``lenet train`` makes with the same recipe: the same order of
-the patterns and, for SDLM, the same curvature patterns (``training.begin_pass``), so the
-weights after a pass are the same bits as ``lenet.train``'s.
+The page's commands drive one ``lenet.run.session.TrainingRun``, the run object that
+``lenet.train`` drives too: the same steps, the same records, the same run folder. Here is
+only what is about the page: a background thread advances the run a chunk of patterns at a
+time (the fused path releases the GIL, so the server keeps answering the page meanwhile); the
+commands set how many patterns it trains before pausing; after every chunk the trained weights
+are copied into the studio's view of the network (the ``on_chunk`` callback), so the page's
+drawings go through the network as it is being trained without touching the buffers the
+trainer writes; and the points of the running loss and error curves are kept.
 
-After every chunk the trained weights are copied into the studio's view of the network (the
-``on_chunk`` callback), so the page's drawings go through the network as it is being trained
-without touching the buffers the trainer writes. After every pass, and on ``stop``, the run
-is written as a run folder (``config.json``, ``log.jsonl``, ``checkpoint.npz``) that
-``lenet evaluate`` reads and ``lenet train --resume`` continues.
+Each pass is the one ``lenet train`` makes with the same recipe, so the weights after a pass
+are the same bits as ``lenet.train``'s. After every pass, and on ``stop``, the run folder
+(``config.json``, ``log.jsonl``, ``checkpoint.npz``) is written; ``lenet evaluate`` reads it and
+``lenet train --resume`` continues it.
 """
 
 from __future__ import annotations
@@ -23,14 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from ...engine.fused import FusedTrainer
+from ...engine.inputs import Preprocessed
 from ...engine.network import Network
 from ...engine.sdlm import SDLM
 from ...engine.threads import get_num_threads, set_num_threads
-from ...run.evaluation import evaluate
-from ...run.recipes import Recipe, make_optimizer
-from ...run.runs import Progress, RunFolder
-from ...run.training import begin_pass, recipe_loss
+from ...run.recipes import Recipe
+from ...run.session import TrainingRun
 
 __all__ = ["CHUNK", "STEPS", "TRAINING_THREADS", "LiveTraining"]
 
@@ -50,40 +50,33 @@ POINT_EVERY = 500
 
 
 class LiveTraining:
-    """One network trained by one recipe in a background thread, driven by commands."""
+    """One network trained by one recipe in a background thread, driven by commands.
+
+    ``train_data`` and ``test_data`` are (images, labels), the images preprocessed as the
+    recipe says (``Preprocessed`` pixels, say); the recipe's ``limit`` applies."""
 
     def __init__(
         self,
         net: Network,
         recipe: Recipe,
-        train_data: tuple[np.ndarray, np.ndarray],
-        test_data: tuple[np.ndarray, np.ndarray] | None,
+        train_data: tuple[np.ndarray | Preprocessed, np.ndarray],
+        test_data: tuple[np.ndarray | Preprocessed, np.ndarray] | None,
         out: Path,
         on_chunk: Callable[[Network], None] = lambda net: None,
     ) -> None:
-        if recipe.distort:
-            raise ValueError("the studio trains without distortions (recipe.distort=False)")
         self.net, self.recipe, self.out = net, recipe, Path(out)
-        self.x = np.ascontiguousarray(train_data[0], dtype=net.dtype)
-        self.y = np.asarray(train_data[1], dtype=np.int64)
-        self.test = test_data
-        self.optimizer = make_optimizer(net, recipe)
-        self.trainer = FusedTrainer(
-            net, self.optimizer, recipe.batch_size, recipe_loss(net, recipe)
-        )
+        self.run = TrainingRun(net, train_data, test_data, recipe, out=self.out, fused=True)
         self.on_chunk = on_chunk
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._budget: int | None = 0  # patterns to train before pausing; None: until paused
         self._closing = False
-        self._folder: RunFolder | None = None
         self._saved_at = -1  # patterns seen when the checkpoint was last written
-        # the figures the page shows, all under _cond
+        self._histogram_pass = -1  # the pass the step sizes' histogram was made in
+        # the figures the page shows, copied from the run under _cond
         self.state = "idle"  # idle, running, paused, stopped, failed
         self.message = ""
         self.epoch, self.step = 0, 0  # the pass (from 0) and its next step
-        self.order: np.ndarray | None = None
-        self.running = {"loss": 0.0, "errors": 0, "seen": 0}
         self.seen = 0  # patterns trained in all
         self.curve: list[dict[str, float]] = []
         self.history: list[dict[str, Any]] = []
@@ -91,6 +84,15 @@ class LiveTraining:
         self.rate = 0.0  # patterns per second over the last chunk
         self.last_pattern: int | None = None
         self.checkpoint: str | None = None
+
+    @property
+    def x(self) -> np.ndarray | Preprocessed:
+        """The images trained on."""
+        return self.run.x
+
+    @property
+    def y(self) -> np.ndarray:
+        return self.run.y
 
     # ---- commands, from the server's threads --------------------------------------------------
 
@@ -102,7 +104,7 @@ class LiveTraining:
                 raise ValueError(f"training failed: {self.message}")
             if action == "start":
                 self._budget = None
-            elif action == "pause":
+            elif action in ("pause", "stop"):
                 self._budget = 0
             elif action == "step":
                 if amount not in STEPS:
@@ -112,8 +114,6 @@ class LiveTraining:
                 batch = self.recipe.batch_size  # whole steps: at least one, of `batch` patterns
                 wanted = STEPS[amount] or self._left_in_pass()
                 self._budget = max(batch, wanted // batch * batch)
-            elif action == "stop":
-                self._budget = 0
             else:
                 raise ValueError(f"action must be one of start, pause, step, stop, got {action!r}")
             self._ensure_thread()
@@ -129,7 +129,8 @@ class LiveTraining:
                 self.state = "stopped"
 
     def close(self) -> None:
-        """End the thread (the server stops): the run is saved if it trained since last."""
+        """End the thread (the server stops): the run is saved if it trained since last, and
+        a run folder that never got a checkpoint is removed."""
         with self._cond:
             self._closing, self._budget = True, 0
             self._cond.notify_all()
@@ -137,22 +138,22 @@ class LiveTraining:
             self._thread.join(timeout=60)
         if self.seen and self._saved_at != self.seen and self.state != "failed":
             self.save()
+        self.run.discard_if_unsaved()
 
     def status(self) -> dict[str, Any]:
         with self._cond:
-            steps = self._steps_per_pass()
             return {
                 "state": self.state,
                 "message": self.message,
                 "model": self.net.variant,
                 "optimizer": self.recipe.optimizer,
-                "loss": self.trainer.loss.name,
+                "loss": self.run.loss.name,
                 "batch_size": self.recipe.batch_size,
                 "pass": self.epoch + 1,
                 "passes": self.recipe.passes,
                 "step": self.step,
-                "steps_per_pass": steps,
-                "images": len(self.x),
+                "steps_per_pass": self.run.steps_per_pass,
+                "images": len(self.run.x),
                 "seen": self.seen,
                 "images_per_second": self.rate,
                 "curve": list(self.curve),
@@ -171,11 +172,8 @@ class LiveTraining:
             self._thread.daemon = True
             self._thread.start()
 
-    def _steps_per_pass(self) -> int:
-        return -(-len(self.x) // self.recipe.batch_size)
-
     def _left_in_pass(self) -> int:
-        return (self._steps_per_pass() - self.step) * self.recipe.batch_size
+        return (self.run.steps_per_pass - self.step) * self.recipe.batch_size
 
     def _loop(self) -> None:
         try:
@@ -194,17 +192,61 @@ class LiveTraining:
                 self.state, self.message = "failed", f"{type(failed).__name__}: {failed}"
                 self._cond.notify_all()
 
-    def _start_pass(self) -> None:
-        self.order = begin_pass(self.optimizer, self.recipe, self.x, self.y, self.epoch)
-        if isinstance(self.optimizer, SDLM):
-            self.step_size_histogram = self._histogram()
+    def _chunk(self, patterns: int) -> None:
+        """Advance the run by `patterns` patterns (whole steps) of the current pass, publish
+        the weights and the figures, and end the pass when its last step is done."""
+        epoch = self.run.epoch
+        started = time.perf_counter()
+        threads = get_num_threads()
+        set_num_threads(TRAINING_THREADS)
+        try:
+            trained = self.run.advance(patterns)
+        finally:
+            set_num_threads(threads)
+        seconds = time.perf_counter() - started
+        if isinstance(self.run.optimizer, SDLM) and self._histogram_pass != epoch:
+            self.step_size_histogram = self._histogram()  # eps_k is set for the whole pass
+            self._histogram_pass = epoch
+        self.on_chunk(self.net)
+        with self._cond:
+            self.step = self.run.step
+            self.seen += trained
+            self.rate = trained / seconds if seconds > 0 else 0.0
+            self.last_pattern = self.run.last_pattern
+            if self._budget is not None:  # a step ends at the end of its pass at the latest
+                self._budget = 0 if self.run.pass_done else max(0, self._budget - trained)
+            self._point(trained, self.run.running)
+        if self.run.pass_done:  # its record, the checkpoint and the log line
+            self.run.end_pass()
+            with self._cond:
+                self.epoch, self.step = self.run.epoch, self.run.step
+                self.history = list(self.run.history)
+                self._saved_at = self.seen
+                self.checkpoint = str(self.run.folder.checkpoint_path) if self.run.folder else None
+
+    def _point(self, trained: int, running: dict[str, Any]) -> None:
+        """A point of the running curves every POINT_EVERY patterns and when a command is
+        done (under _cond)."""
+        every = max(POINT_EVERY, self.recipe.batch_size)
+        if self.seen // every != (self.seen - trained) // every or self._budget == 0:
+            seen = max(running["seen"], 1)
+            self.curve.append(
+                {
+                    "seen": self.seen,
+                    "loss": running["loss"] / seen,
+                    "error": running["errors"] / seen,
+                }
+            )
+            if len(self.curve) > MAX_POINTS:
+                self.curve = self.curve[::2]
 
     def _histogram(self) -> dict[str, Any]:
         """log10 of SDLM's step sizes eps_k = eta / (mu + h_kk), counted per layer over its
         trainable parameters, in bins of a quarter decade from 1e-8 to 1."""
-        assert isinstance(self.optimizer, SDLM)
+        optimizer = self.run.optimizer
+        assert isinstance(optimizer, SDLM)
         edges = np.linspace(-8.0, 0.0, 33)
-        sizes, mask = self.optimizer.step_sizes, self.net.parameter_mask
+        sizes, mask = optimizer.step_sizes, self.net.parameter_mask
         layers = {}
         for name, (start, stop) in self.net.parameter_offsets.items():
             trainable = sizes[start:stop][mask[start:stop]]
@@ -215,90 +257,18 @@ class LiveTraining:
         return {
             "log10_edges": edges.tolist(),
             "layers": layers,
-            "eta": self.optimizer.lr,
-            "mu": self.optimizer.mu,
+            "eta": optimizer.lr,
+            "mu": optimizer.mu,
             "min": float(rates.min()),
             "max": float(rates.max()),
         }
 
-    def _chunk(self, patterns: int) -> None:
-        """Train `patterns` patterns (whole steps) of the current pass, then publish."""
-        batch = self.recipe.batch_size
-        if self.step == 0 and self.order is None:
-            self._start_pass()
-        assert self.order is not None
-        steps = min(max(1, patterns // batch), self._steps_per_pass() - self.step)
-        lo, hi = self.step * batch, min((self.step + steps) * batch, len(self.x))
-        positions = self.order[lo:hi]
-        started = time.perf_counter()
-        threads = get_num_threads()
-        set_num_threads(TRAINING_THREADS)
-        try:
-            done, loss_sum, errors, diverged = self.trainer.run(self.x, self.y, positions)
-        finally:
-            set_num_threads(threads)
-        seconds = time.perf_counter() - started
-        if diverged:
-            raise FloatingPointError(
-                f"the loss stopped being finite in pass {self.epoch + 1}, "
-                f"step {self.step + done + 1}"
-            )
-        self.on_chunk(self.net)
-        with self._cond:
-            trained = min(done * batch, hi - lo)
-            self.step += done
-            self.seen += trained
-            self.running["loss"] += loss_sum
-            self.running["errors"] += errors
-            self.running["seen"] += trained
-            self.rate = trained / seconds if seconds > 0 else 0.0
-            self.last_pattern = int(positions[trained - 1]) if trained else None
-            if self._budget is not None:
-                self._budget = max(0, self._budget - trained)
-            every = max(POINT_EVERY, batch)
-            if self.seen // every != (self.seen - trained) // every or self._budget == 0:
-                seen = max(self.running["seen"], 1)
-                self.curve.append(
-                    {
-                        "seen": self.seen,
-                        "loss": self.running["loss"] / seen,
-                        "error": self.running["errors"] / seen,
-                    }
-                )
-                if len(self.curve) > MAX_POINTS:
-                    self.curve = self.curve[::2]
-        if self.step >= self._steps_per_pass():
-            self._end_pass()
-
-    def _end_pass(self) -> None:
-        seen = max(self.running["seen"], 1)
-        record: dict[str, Any] = {
-            "pass": self.epoch + 1,
-            "lr": self.optimizer.lr,
-            "train_loss": self.running["loss"] / seen,
-            "running_train_error": self.running["errors"] / seen,
-            "test_error": evaluate(self.net, *self.test)["error"] if self.test else None,
-        }
-        with self._cond:
-            self.history.append(record)
-            self.epoch, self.step, self.order = self.epoch + 1, 0, None
-            self.running = {"loss": 0.0, "errors": 0, "seen": 0}
-        self.save(record)
-
     # ---- the run folder -------------------------------------------------------------------------
 
-    def save(self, record: dict[str, Any] | None = None) -> str:
-        """Write the checkpoint of the run as it stands (and the pass's record to the log)."""
+    def save(self) -> str:
+        """Write the checkpoint of the run as it stands."""
         with self._cond:
-            if self._folder is None:
-                self._folder = RunFolder(
-                    self.out, self.net, self.optimizer, self.recipe, len(self.x)
-                )
-                self._folder.start(resume=False)
-            progress = Progress(self.epoch, self.step, dict(self.running), list(self.history))
-            self._folder.save(progress)
-            if record is not None:
-                self._folder.log(record)
+            path = self.run.save()
             self._saved_at = self.seen
-            self.checkpoint = str(self._folder.checkpoint_path)
+            self.checkpoint = str(path)
             return self.checkpoint

@@ -1,0 +1,78 @@
+"""``lenet studio``: the LeNet-5 studio in the browser (its server is imported only here,
+when the command runs)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..run.checkpoint import read_checkpoint
+from .common import check_data_folder
+
+
+def add_parser(commands: Any) -> None:
+    serve = commands.add_parser(
+        "studio",
+        help="the LeNet-5 studio in the browser: draw a digit, watch the network read it, "
+        "train it live",
+        description="Serve the LeNet-5 studio on this machine (127.0.0.1) and open it in the "
+        "browser: draw a digit and see every layer's maps, one unit computed with its numbers, "
+        "the gradients of the loss, the kernels as Table I, and train the network live "
+        "(docs/studio.md). Without RUN it starts from fresh, untrained networks. Ctrl-C stops it.",
+    )
+    serve.add_argument(
+        "run_path", nargs="?", metavar="RUN_OR_CHECKPOINT", help="a run folder or a checkpoint.npz"
+    )
+    serve.add_argument(
+        "--model",
+        choices=("paper", "modern"),
+        help="the network to show and train first (default: the run's, else paper)",
+    )
+    serve.add_argument(
+        "--port", type=int, default=0, help="the port to listen on (default: a free one)"
+    )
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="the address to listen on (default 127.0.0.1, this machine only; another "
+        "address lets other machines use the studio, with no password: a warning says so)",
+    )
+    serve.add_argument(
+        "--no-browser", action="store_true", help="print the address, do not open a browser"
+    )
+    serve.add_argument("--data", metavar="DIR", help="folder holding the MNIST files")
+    serve.add_argument(
+        "--out",
+        metavar="DIR",
+        help="where live training writes its run folder, studio-MODEL-DATE-TIME (default runs/)",
+    )
+    serve.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not 0 <= args.port <= 65535:
+        raise ValueError(f"--port must be 0 (any free port) to 65535, got {args.port}")
+    check_data_folder(args)
+    net, model = None, args.model or "paper"
+    if args.run_path is not None:
+        state = read_checkpoint(args.run_path)
+        net = state["net"]
+        if args.model is not None and net.variant != args.model:
+            raise ValueError(
+                f"{args.run_path} holds the {net.variant!r} network, not the {args.model!r} one "
+                f"given with --model"
+            )
+        model = net.variant
+    from ..teach import studio  # start-up: the HTTP server loads only for this command
+
+    studio.serve(
+        net,
+        model=model,
+        host=args.host,
+        port=args.port,
+        open_browser=not args.no_browser,
+        data=args.data,
+        out=args.out,
+        source=None if args.run_path is None else f"loaded from {args.run_path}",
+    )
+    return 0

@@ -1,0 +1,42 @@
+"""``lenet summary``: the network's layers, parameters and connections."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..engine.lenet5 import build_network
+
+
+def add_parser(commands: Any) -> None:
+    summary = commands.add_parser(
+        "summary",
+        help="show the network's layers, parameters and connections (the paper's figures)",
+    )
+    summary.add_argument(
+        "--model",
+        choices=("paper", "modern"),
+        default="paper",
+        help="the paper's LeNet-5 (default) or the modern variant",
+    )
+    summary.add_argument(
+        "--in-channels", type=int, default=1, help="modern variant: input channels (default 1)"
+    )
+    summary.add_argument(
+        "--input-size",
+        type=int,
+        choices=(28, 32),
+        default=28,
+        help="modern variant: input size (default 28)",
+    )
+    summary.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    summary.add_argument("--seed", type=int, default=0)
+    summary.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = {"model": args.model, "seed": args.seed, "dtype": args.dtype}
+    if args.model == "modern":
+        config.update(in_channels=args.in_channels, input_size=args.input_size)
+    print(build_network(config).summary())
+    return 0
