@@ -30,7 +30,7 @@ from conftest import DATASETS, HAVE_MNIST, MNIST_SKIP_REASON
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 #: the exercises' pages, which ship inside the package and are part of the docs
-EXERCISE_PAGES = ROOT / "src" / "lenet" / "teach" / "exercise_pages"
+EXERCISE_PAGES = ROOT / "src" / "lenet" / "teach" / "exercises"
 PAGES = sorted(DOCS.rglob("*.md")) + sorted(EXERCISE_PAGES.glob("*.md"))
 PAGE_IDS = [str(p.relative_to(ROOT)) for p in PAGES]
 BLOCK = re.compile(r"^```([\w+-]*)[^\n]*\n(.*?)^```", re.M | re.S)

@@ -91,11 +91,16 @@ def test_the_extension_carries_no_debug_information():
 
 def test_the_exercise_pages_are_package_data():
     """The pages lenet.teach.exercises.describe returns ship inside the package, one per
-    exercise."""
+    exercise, each beside its exercise's module; the wheel's package data names them."""
     import lenet.teach.exercises
 
-    pages = Path(lenet.teach.exercises.__file__).parent / lenet.teach.exercises.PAGES
-    assert sorted(p.stem for p in pages.glob("*.md")) == sorted(lenet.teach.exercises.names())
+    folder = Path(lenet.teach.exercises.__file__).parent
+    names = sorted(lenet.teach.exercises.names())
+    assert sorted(p.stem for p in folder.glob("*.md")) == names
+    assert all((folder / f"{name}.py").is_file() for name in names)
+    config = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    assert '"lenet.teach.exercises" = ["*.md"]' in config
+    assert '"lenet.teach.exercises",' in config  # the subpackage itself is in the wheel
 
 
 def test_the_studio_page_is_package_data():

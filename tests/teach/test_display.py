@@ -249,7 +249,7 @@ def test_without_matplotlib_the_trace_is_drawn_with_characters(monkeypatch):
     def missing():
         raise ImportError("lenet's pictures need matplotlib, which is not installed")
 
-    monkeypatch.setattr(viz, "require_matplotlib", missing)
+    monkeypatch.setattr(viz.figure, "require_matplotlib", missing)  # where the figures ask
     net = lenet.LeNet5()
     trace = net.trace(digits(1), label=3)
     page = Page(trace._repr_html_())

@@ -1,7 +1,8 @@
 """lenet.teach.exercises: every checker accepts a correct NumPy solution, rejects plausible
 wrong ones
 with the hint that names the mistake, and reports bad results and exceptions without raising;
-every exercise has its page in the package (lenet/teach/exercise_pages/), whose Python blocks run.
+every exercise has its page in the package, beside its module (lenet/teach/exercises/NAME.md),
+whose Python blocks run.
 
 The solutions below are plain NumPy, written from the paper's formulas; they do not call the
 engine (lenet.engine._core, the layer classes) or lenet.reference.
@@ -17,8 +18,8 @@ import pytest
 
 import lenet.teach.exercises as ex
 
-#: the exercises' pages, as the installed package holds them
-PAGES = Path(ex.__file__).resolve().parent / ex.PAGES
+#: the exercises' pages, as the installed package holds them: NAME.md beside NAME.py
+PAGES = Path(ex.__file__).resolve().parent
 #: the docs' index of the exercises
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "exercises"
 A, S = 1.7159, 2.0 / 3.0
@@ -735,13 +736,15 @@ def test_page_task_does_not_point_at_the_answer(name):
 def test_training_step_page_names_the_initialisation_the_checker_uses():
     import inspect
 
-    assert 'init="lecun98-sqrt"' in inspect.getsource(ex._training_case)
+    from lenet.teach.exercises import training_step
+
+    assert 'init="lecun98-sqrt"' in inspect.getsource(training_step._training_case)
     assert '`lenet.LeNet5(init="lecun98-sqrt")` does' in (PAGES / "training_step.md").read_text()
 
 
 def test_index_links_every_page_in_order():
     index = (DOCS / "README.md").read_text()
-    links = re.findall(r"\]\(\.\./\.\./src/lenet/teach/exercise_pages/(\w+)\.md\)", index)
+    links = re.findall(r"\]\(\.\./\.\./src/lenet/teach/exercises/(\w+)\.md\)", index)
     assert links == list(ex.names())
     namespace = {}
     for block in _python_blocks(DOCS / "README.md"):

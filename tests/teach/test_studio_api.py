@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -24,8 +25,10 @@ import lenet
 from lenet import cli
 from lenet.data import load_mnist
 from lenet.engine.inputs import preprocess
+from lenet.paper import INPUT_RANGE
 from lenet.run.checkpoint import read_checkpoint
 from lenet.run.recipes import RECIPES
+from lenet.teach import viz
 from lenet.teach.studio import MAX_BODY, RECIPE_OF, Studio, StudioServer
 from lenet.teach.studio.units import compute_unit
 
@@ -445,3 +448,36 @@ def test_a_run_trained_in_the_studio_evaluates_to_the_error_it_showed(server, mo
     )
     assert s["history"][0].keys() == history[0].keys()
     np.testing.assert_array_equal(server.studio.nets[model].parameters, twin.parameters)
+
+
+# ---- the page draws what the package says ---------------------------------------------------
+
+
+ASSETS = Path(lenet.__file__).parent / "teach" / "studio" / "assets"
+
+
+@pytest.mark.parametrize("model", ["paper", "modern"])
+def test_the_network_says_how_each_layer_is_laid_out_and_the_inputs_range(server, model):
+    status, answer = call(server.url, "GET", f"/api/network?model={model}")
+    assert status == 200
+    net = server.studio.views[model]
+    for layer, shape in zip(answer["layers"], net.output_shapes):
+        grid = viz.layer_grid(tuple(shape))
+        assert layer["grid"] == (None if grid is None else list(grid)), layer["name"]
+    grids = {layer["name"]: layer["grid"] for layer in answer["layers"]}
+    assert grids["F6"] == [12, 7] and grids["C5"] == [10, 12] and grids["C1"] is None
+    assert answer["input_range"] == list(INPUT_RANGE)
+
+
+def test_the_page_keeps_no_layout_or_input_range_of_its_own():
+    """studio.js lays a layer out in the grid /api/network sends and takes the input's range
+    from it: no table of columns (84 -> 7, 120 -> 12, ...), no grid of a fixed width, and
+    the range's numbers nowhere in the page."""
+    script = (ASSETS / "studio.js").read_text()
+    page = (ASSETS / "index.html").read_text()
+    assert "gridOf(" in script and "input_range" in script
+    assert not re.search(r"\bgrid\([^()]*,\s*\d+\)", script)  # grid(values, 7)
+    assert not re.search(r"===\s*(84|120|10)\b", script)  # n === 84 ? 7 : ...
+    assert not re.search(r"Math\.ceil\(Math\.sqrt", script)  # a near-square grid of its own
+    for number in ("1.175", "1.275", "-0.1", "0.1 "):
+        assert number not in script and number not in page, number

@@ -25,7 +25,9 @@ import pytest
 import lenet
 from lenet.data import load_mnist
 from lenet.engine.inputs import preprocess
+from lenet.paper import INPUT_RANGE
 from lenet.run.checkpoint import load_checkpoint
+from lenet.teach import viz
 from lenet.teach.studio import Studio, StudioServer
 
 from conftest import HAVE_MNIST, MNIST, MNIST_SKIP_REASON
@@ -285,3 +287,24 @@ def test_live_training_seen_from_two_tabs_then_stopped_and_loaded(browser, studi
     loaded = load_checkpoint(checkpoint)
     np.testing.assert_array_equal(loaded.parameters, studio.studio.nets["paper"].parameters)
     print(f"live training with the page open: {rate:,.0f} patterns/s")
+
+
+def test_each_layer_is_drawn_in_the_grid_the_package_gives(browser, studio):
+    """The canvases of C5, F6 and the output, of both networks, and F6 beside its prototypes,
+    are as many cells wide and tall as lenet.teach.viz.layer_grid says; the input's range on
+    the page is lenet.paper's."""
+    draw_one(browser)
+    for model, attribute in (("paper", "data-layer"), ("modern", "data-modern-layer")):
+        net = studio.studio.views[model]
+        for layer, shape in zip(net.layers, net.output_shapes):
+            grid = viz.layer_grid(tuple(shape))
+            if grid is None:
+                continue
+            canvas = find(browser, f'[{attribute}="{layer.name}"] canvas')
+            drawn = (int(canvas.get_attribute("height")), int(canvas.get_attribute("width")))
+            assert drawn == grid, (model, layer.name)
+    for canvas in browser.find_elements(By.CSS_SELECTOR, "#f6 canvas"):  # F6, its prototypes
+        assert (int(canvas.get_attribute("height")), int(canvas.get_attribute("width"))) == (12, 7)
+    background, ink = INPUT_RANGE
+    assert f"32x32 input, {background:g} .. {ink:g}" in find(browser, '[data-step="input"]').text
+    assert f"background {background:g}, ink {ink:g}" in find(browser, "#steps-card").text

@@ -27,9 +27,10 @@ from ...engine.inputs import Preprocessed, preprocess
 from ...engine.lenet5 import LeNet5, build_network, network_config
 from ...engine.network import Network
 from ...engine.trace import Trace
+from ...paper import INPUT_RANGE
 from ...run.evaluation import evaluate
 from ...run.recipes import RECIPES
-from ..viz import state_limit
+from ..viz import layer_grid, state_limit
 from .drawing import DrawingError, check_input, normalise
 from .live import LiveTraining
 from .units import UnitError, compute_unit, squashing_formula
@@ -174,7 +175,10 @@ class Studio:
             rows = len(image)
             if rows == 32 and all(isinstance(r, list) and len(r) == 32 for r in image):
                 x = check_input(image)  # already the paper's input
-                pixels = np.clip(np.rint((x[2:30, 2:30] + 0.1) / 1.275 * 255), 0, 255)
+                background, ink = INPUT_RANGE  # back to the grey levels 0..255 it was made from
+                pixels = np.clip(
+                    np.rint((x[2:30, 2:30] - background) / (ink - background) * 255), 0, 255
+                )
                 steps = {"centred": pixels.astype(np.uint8), "input": x}
             else:
                 steps = normalise(image)
@@ -232,6 +236,8 @@ class Studio:
                     "kind": type(layer).__name__,
                     "activation": layer.activation,
                     "shape": list(shape),
+                    # the grid its units are drawn in (None: map by map), as lenet.teach.viz does
+                    "grid": layer_grid(tuple(shape)),
                     "explain": layer.explain(),
                 }
                 for layer, shape in zip(net.layers, net.output_shapes)
@@ -240,6 +246,7 @@ class Studio:
             answer["connection_table"] = _named(net, "C3").connection_table.astype(int).tolist()
             if model == "paper":
                 answer["prototypes"] = _named(net, "output").prototypes.astype(int).tolist()
+        answer["input_range"] = list(INPUT_RANGE)  # (background, ink) of the paper's input
         answer["source"] = self.sources[model]
         answer["models"] = list(RECIPE_OF)
         answer["primary"] = self.model

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ...engine.inputs import preprocess
+from ...paper import INPUT_RANGE as PAPER_INPUT_RANGE
 
 __all__ = ["BOX", "FIELD", "INK_THRESHOLD", "MAX_SIDE", "DrawingError", "check_input", "normalise"]
 
@@ -31,9 +32,10 @@ BOX, FIELD = 20, 28
 INK_THRESHOLD = 8
 #: the largest side of a drawing accepted (the studio's canvas sends 112 x 112)
 MAX_SIDE = 512
-#: the input's range: the paper's preprocessing maps 0..255 to -0.1..1.175; a 32x32 input
-#: given directly must stay within this (with room for rounding)
-INPUT_RANGE = (-0.1 - 1e-3, 1.175 + 1e-3)
+#: the input's range: the paper's preprocessing maps 0..255 to background .. ink
+#: (lenet.paper.INPUT_RANGE); a 32x32 input given directly must stay within it (with room for
+#: rounding)
+INPUT_RANGE = (PAPER_INPUT_RANGE[0] - 1e-3, PAPER_INPUT_RANGE[1] + 1e-3)
 
 
 class DrawingError(ValueError):
@@ -113,14 +115,16 @@ def normalise(drawing: Any, scheme: str = "paper") -> dict[str, np.ndarray]:
 
 
 def check_input(value: Any) -> np.ndarray:
-    """A 32x32 input already preprocessed the paper's way (-0.1 .. 1.175), as float64."""
+    """A 32x32 input already preprocessed the paper's way (``lenet.paper.INPUT_RANGE``), as
+    float64."""
     arr = _pixels(value, "image")
     if arr.shape != (32, 32):
         raise DrawingError(f"a preprocessed input must be 32x32, got {arr.shape[0]}x{arr.shape[1]}")
     lo, hi = INPUT_RANGE
     if arr.min() < lo or arr.max() > hi:
         raise DrawingError(
-            f"a preprocessed input's values must lie in -0.1 .. 1.175 (the paper's "
-            f"preprocessing), got {arr.min():.4g} .. {arr.max():.4g}"
+            f"a preprocessed input's values must lie in {PAPER_INPUT_RANGE[0]:g} .. "
+            f"{PAPER_INPUT_RANGE[1]:g} (the paper's preprocessing), got {arr.min():.4g} .. "
+            f"{arr.max():.4g}"
         )
     return arr

@@ -81,7 +81,21 @@ function grid(values, cols) {  // a vector as rows of `cols` (the last row padde
   return rows;
 }
 
-function vectorColumns(n) { return n === 84 ? 7 : n === 120 ? 12 : n === 10 ? 10 : Math.ceil(Math.sqrt(n)); }
+// the grid [rows, columns] a layer's units are drawn in, as the server describes the network
+// (lenet.teach.viz.layer_grid: F6's 84 as the 12x7 bitmap, C5's 120 as 10x12, the outputs in
+// a row); null for a layer drawn map by map
+function gridOf(model, name) {
+  const layer = state.network[model].layers.find((l) => l.name === name);
+  return layer ? layer.grid : null;
+}
+
+function inputGridOf(model, name) {  // the grid of the layer before `name`, whose states it reads
+  const layers = state.network[model].layers;
+  return layers[layers.findIndex((l) => l.name === name) - 1].grid;
+}
+
+// the paper's input: [background, ink] (lenet.paper.INPUT_RANGE)
+const inputRange = () => state.network.paper.input_range;
 
 function figure(canvas, caption) {
   const f = document.createElement("figure");
@@ -135,13 +149,13 @@ function layerPanel(name, layer, model, attribute) {
     });
   } else {
     const flat = flatten(layer);
-    const cols = vectorColumns(flat.length), cell = cellScale(name);
+    const [rows, cols] = gridOf(model, name), cell = cellScale(name);
     const canvas = picture(grid(flat, cols), cell, (v) => diverging(v, limit), `${name}: ${flat.length} units`);
     canvas.addEventListener("click", (event) => {
       const i = Math.floor(event.offsetY / cell) * cols + Math.floor(event.offsetX / cell);
       if (i < flat.length) computeUnit(model, name, [i]);
     });
-    maps.appendChild(figure(canvas, name === "F6" ? "as the 7x12 bitmap" : `as ${Math.ceil(flat.length / cols)}x${cols}`));
+    maps.appendChild(figure(canvas, name === "F6" ? "as the 7x12 bitmap" : `as ${rows}x${cols}`));
   }
   panel.appendChild(maps);
   return panel;
@@ -164,7 +178,7 @@ function renderLayers(container, result, model, attribute) {
     const canvases = panel.querySelectorAll("canvas");
     const colour = (v) => diverging(v, limit);
     if (isMaps(layer.shape)) layer.states.forEach((map, m) => paint(canvases[m], map, mapScale(layer.shape), colour));
-    else { const flat = flatten(layer); paint(canvases[0], grid(flat, vectorColumns(flat.length)), cellScale(name), colour); }
+    else paint(canvases[0], grid(flatten(layer), gridOf(model, name)[1]), cellScale(name), colour);
   }
 }
 
@@ -197,10 +211,11 @@ function renderAnswer(result) {
   f6.replaceChildren();
   const x = result.layers.F6.states;
   const limit = result.layers.F6.range[1];
-  f6.appendChild(figure(picture(grid(x, 7), 9, (v) => diverging(v, limit)), `F6 states (±${limit})`));
+  const cols = gridOf("paper", "F6")[1];  // the 7 columns of the RBF prototypes' bitmaps
+  f6.appendChild(figure(picture(grid(x, cols), 9, (v) => diverging(v, limit)), `F6 states (±${limit})`));
   for (const k of result.nearest) {
     const proto = state.network.paper.prototypes[k];
-    f6.appendChild(figure(picture(grid(proto, 7), 9, (v) => diverging(v, 1)), `prototype ${k}: y = ${fmt(result.penalties[k], 1)}`));
+    f6.appendChild(figure(picture(grid(proto, cols), 9, (v) => diverging(v, 1)), `prototype ${k}: y = ${fmt(result.penalties[k], 1)}`));
   }
 }
 
@@ -211,7 +226,7 @@ function renderSteps(steps) {
     ["box", "the ink's bounding box", 0, 255, 2],
     ["resized", "scaled to fit 20x20", 0, 255, 5],
     ["centred", "28x28, centred by mass", 0, 255, 4],
-    ["input", "32x32 input, -0.1 .. 1.175", -0.1, 1.175, 4],
+    ["input", `32x32 input, ${inputRange()[0]} .. ${inputRange()[1]}`, ...inputRange(), 4],
   ];
   for (const [key, caption, lo, hi, scale] of items) {
     if (!steps[key]) continue;
@@ -370,17 +385,17 @@ function renderUnit(u, model) {
     sumText = u.window_sum === undefined ? `a = max of the window = ${fmt(u.a)}`
       : `a = coefficient x (window sum) + bias = ${fmt(u.coefficient)} x ${fmt(u.window_sum)} + ${fmt(u.bias)} = ${fmt(u.a)}`;
   } else if (u.kind === "full connection") {
-    const row = el("div", undefined, "group");
-    row.appendChild(numbers(grid(u.inputs, 12), "inputs x_j"));
-    row.appendChild(numbers(grid(u.weights, 12), "weights w_j"));
-    row.appendChild(numbers(grid(u.products, 12), "products w_j x_j"));
+    const row = el("div", undefined, "group"), cols = inputGridOf(model, u.layer)[1];
+    row.appendChild(numbers(grid(u.inputs, cols), "inputs x_j"));
+    row.appendChild(numbers(grid(u.weights, cols), "weights w_j"));
+    row.appendChild(numbers(grid(u.products, cols), "products w_j x_j"));
     box.appendChild(row);
     sumText = `a = sum of the products + bias = ${fmt(u.sum)} + ${fmt(u.bias)} = ${fmt(u.a)}`;
   } else {
-    const row = el("div", undefined, "group");
-    row.appendChild(numbers(grid(u.inputs, 7), "F6 states x_j"));
-    row.appendChild(numbers(grid(u.prototype, 7), "prototype w_ij"));
-    row.appendChild(numbers(grid(u.terms, 7), "(x_j - w_ij)^2"));
+    const row = el("div", undefined, "group"), cols = inputGridOf(model, u.layer)[1];
+    row.appendChild(numbers(grid(u.inputs, cols), "F6 states x_j"));
+    row.appendChild(numbers(grid(u.prototype, cols), "prototype w_ij"));
+    row.appendChild(numbers(grid(u.terms, cols), "(x_j - w_ij)^2"));
     box.appendChild(row);
     sumText = `y_${u.unit[0]} = sum of the 84 terms = ${fmt(u.a)}`;
   }
@@ -437,12 +452,12 @@ async function backward(label) {
         holder.appendChild(el("h3", title));
         const maps = el("div", undefined, "maps");
         const shape = g.shape;
-        const colour = limit === null ? (v) => ink(v, -0.1, 1.175) : (v) => diverging(v, limit);
+        const colour = limit === null ? (v) => ink(v, ...inputRange()) : (v) => diverging(v, limit);
         if (shape.length === 3 && shape[1] * shape[2] > 1) {
           rows.forEach((m) => maps.appendChild(picture(m, shape[1] >= 20 ? 2 : 5, colour)));
         } else {
           const flat = shape.length === 3 ? rows.map((m) => m[0][0]) : rows;
-          maps.appendChild(picture(grid(flat, vectorColumns(flat.length)), 8, colour));
+          maps.appendChild(picture(grid(flat, gridOf(b.model, name)[1]), 8, colour));
         }
         holder.appendChild(maps);
         pair.appendChild(holder);
@@ -656,6 +671,9 @@ async function main() {
     state.network.paper = await api("GET", "/api/network?model=paper");
     state.network.modern = await api("GET", "/api/network?model=modern");
     const info = state.network.paper;
+    const [background, inked] = info.input_range;  // the page's text on the paper's input
+    const said = { background, ink: inked, span: +(inked - background).toPrecision(12) };
+    document.querySelectorAll("[data-input]").forEach((e) => { e.textContent = String(said[e.dataset.input]); });
     $("network-info").textContent = `the paper's network: ${info.source}; the modern network: ${state.network.modern.source}`;
     for (const m of info.models) {
       const option = el("option", m === "paper" ? "train the paper's network (SDLM)" : "train the modern network (the seed's recipe)");

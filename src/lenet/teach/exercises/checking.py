@@ -1,0 +1,119 @@
+"""``check``: run the learner's function on an exercise's random cases and compare each
+result with the engine's."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .compare import _as_array, _kind, _mismatch, _unpack, _Wrong
+from .exercise import Case, Exercise
+from .registry import _exercise
+from .report import _describe_case, _diagnose, _exception_report, _not_yet_message, _values_report
+
+
+def check(
+    name: str, fn: Callable[..., Any], *, cases: int = 5, seed: int = 0, verbose: bool = True
+) -> bool:
+    """Run ``fn`` on ``cases`` random cases of exercise ``name`` and compare it with the engine.
+
+    Inputs:
+    - name: the exercise (see ``names()``)
+    - fn: the learner's function, called with the arguments of the exercise's starter
+      signature (NumPy arrays in float64; copies, so it may change them)
+    - cases: how many random cases to try (shapes and batch sizes vary between cases)
+    - seed: the cases are a function of the seed alone
+    - verbose: print "name: pass (5 cases)", or a report on the first failing case: its
+      inputs, the output that is wrong, its worst elements (expected and actual), and a hint
+
+    Returns True if every case passes. A function that raises NotImplementedError (the starter
+    as handed out) is reported as "not implemented yet". A wrong type or shape, NaN, or another
+    exception raised by ``fn`` is a failure, reported and never raised. So is a result outside
+    the tolerance because it is in float32 or float16; when its values are right to that
+    precision (``LOW_PRECISION_RTOL``), the hint says to compute in float64.
+    """
+    ex = _exercise(name)
+    if not callable(fn):
+        raise TypeError(f"fn must be a function, got {_kind(fn)}")
+    if isinstance(cases, bool) or not isinstance(cases, (int, np.integer)) or cases < 1:
+        raise ValueError(f"cases must be a positive integer, got {cases!r}")
+    for i in range(int(cases)):
+        case = ex.make_case(np.random.default_rng((int(seed), i)), i)
+        try:
+            report = _run_case(ex, fn, case)
+        except _NotYet:
+            if verbose:
+                print(_not_yet_message(ex, fn))
+            return False
+        if report is not None:
+            if verbose:
+                print(
+                    f"{ex.name}: FAIL on case {i + 1} of {cases}\n"
+                    f"  inputs: {_describe_case(case)}\n{report}"
+                )
+            return False
+    if verbose:
+        print(f"{ex.name}: pass ({cases} case{'s' if cases != 1 else ''})")
+    return True
+
+
+class _NotYet(Exception):
+    """The learner's function raised NotImplementedError: the starter, not yet written."""
+
+
+def _copy(value: Any) -> Any:
+    """A private copy of an argument, so that the learner's function cannot change the case."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    return value
+
+
+def _run_case(ex: Exercise, fn: Callable[..., Any], case: Case) -> str | None:
+    """None if fn passes the case, else the lines of the report (without the header)."""
+    try:
+        result = fn(*(_copy(v) for v in case.values()))
+    except NotImplementedError:
+        raise _NotYet from None
+    except Exception as exc:
+        return _exception_report(exc)
+    if result is None:
+        return "  your function returned None: did you forget `return`?"
+    expected = ex.solve(case)
+    base = ex.baseline(case) if ex.baseline else None
+    shapes = dict(ex.outputs)
+    try:
+        given = ex.unpack(result, list(expected)) if ex.unpack else _unpack(ex, result)
+        actual, dtypes = {}, {}
+        for k in expected:
+            if given[k] is None:
+                raise _Wrong(f"{k} is None: did you forget to compute it, or to return it?")
+            actual[k], dtypes[k] = _as_array(given[k], k, expected[k].shape, shapes[k])
+    except _Wrong as refused:
+        return f"  {refused}"
+    wrong: dict[str, tuple] = {}
+    for output, exp in expected.items():
+        b = None if base is None else base[output]
+        bad, err, atol = _mismatch(actual[output], exp, b)
+        if bad.any():
+            wrong[output] = (bad, err, atol, b)
+    if not wrong:
+        return None
+    output = next(iter(wrong))  # the first wrong one, in the order the outputs are compared
+    bad, err, atol, b = wrong[output]
+    exp = expected[output]
+    hint = _diagnose(ex, case, output, actual[output], exp, b, dtypes[output])
+    report = (
+        _values_report(output, actual[output], exp, bad, err, atol, b, ex.axes.get(output))
+        + f"\n  hint: {hint}"
+    )
+    if len(expected) > 1:
+        right = [k for k in expected if k not in wrong]
+        report = (
+            f"  right: {', '.join(right) if right else 'none'}; wrong: "
+            f"{', '.join(wrong)}\n" + report
+        )
+    return report

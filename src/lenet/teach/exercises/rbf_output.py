@@ -1,0 +1,90 @@
+"""The Euclidean RBF output units (Section II.B): their cases and the engine's layer (shared
+with ``rbf_backward``), and the known mistakes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...engine import _core
+from ...engine.layers import RBFOutput
+from ...paper import rbf_prototypes
+from .exercise import F64, Case, Exercise, Mistake, _states
+
+_RBF_SHAPES = [(10, 84), (10, 84), (3, 5), (10, 84), (7, 12)]
+
+
+def _rbf_case(rng: np.random.Generator, i: int, backward: bool = False) -> Case:
+    classes, features = _RBF_SHAPES[i % len(_RBF_SHAPES)]
+    n = int(rng.integers(1, 5))
+    prototypes = (
+        rbf_prototypes(F64) if i == 0 else rng.choice([-1.0, 1.0], (classes, features))
+    )  # +-1 components, as the paper's
+    case = {"x": rng.uniform(-1.7159, 1.7159, (n, features)), "prototypes": prototypes}
+    if backward:
+        case["dy"] = rng.standard_normal((n, classes))
+    return case
+
+
+def _rbf_layer(c: Case) -> RBFOutput:
+    layer = RBFOutput(prototypes=c["prototypes"], dtype=F64)
+    layer.forward(c["x"])
+    return layer
+
+
+EXERCISE = Exercise(
+    name="rbf_output",
+    title="The Euclidean RBF output units",
+    section="Section II.B",
+    summary="y_i = sum_j (x_j - w_ij)^2: each class's penalty, the squared distance from the "
+    "F6 states to the class's prototype.",
+    outputs=(("y", "(N, classes)"),),
+    axes={"y": ("n", "class")},
+    make_case=_rbf_case,
+    solve=lambda c: {"y": _states(_rbf_layer(c))},
+    starter='''\
+import numpy as np
+
+
+def rbf_output(x, prototypes):
+    """The Euclidean RBF output units of LeNet-5 (Section II.B).
+
+    Inputs:
+    - x: the F6 states, shape (N, features); features = 84 in LeNet-5
+    - prototypes: each class's fixed parameter vector, shape (classes, features);
+      (10, 84) in LeNet-5, components -1 or +1
+
+    Returns:
+    - y: the penalties, shape (N, classes)
+    """
+    raise NotImplementedError("rbf_output")
+''',
+    hint="y[n, i] = sum over j of (x[n, j] - prototypes[i, j])^2, for every sample n and "
+    "class i; broadcasting x[:, None, :] against prototypes[None, :, :] gives all the "
+    "differences at once.",
+    mistakes=(
+        Mistake(
+            "your values are the Euclidean distance: the penalty is its square, "
+            "sum_j (x_j - w_ij)^2, with no square root.",
+            lambda c: {"y": np.sqrt(_states(_rbf_layer(c)))},
+        ),
+        Mistake(
+            "your values match sum_j (x_j - w_ij) without squaring: each difference is "
+            "squared before the sum.",
+            lambda c: {"y": c["x"].sum(axis=1)[:, None] - c["prototypes"].sum(axis=1)[None, :]},
+        ),
+        Mistake(
+            "your values are a mean over the features: the penalty is a sum.",
+            lambda c: {"y": _rbf_layer(c).y / c["x"].shape[1]},
+        ),
+        Mistake(
+            "your values are the dot products x . w_i: the RBF unit computes a squared "
+            "distance, not a similarity.",
+            lambda c: {
+                "y": _core.dense_forward(
+                    c["x"], c["prototypes"], np.zeros(c["prototypes"].shape[0])
+                )
+            },
+        ),
+    ),
+)

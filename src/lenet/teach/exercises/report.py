@@ -1,0 +1,137 @@
+"""What ``check`` prints about a failing case: its inputs, the worst wrong values, and the
+hint (a known mistake the result matches, else the exercise's own)."""
+
+from __future__ import annotations
+
+import os
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .compare import LOW_PRECISION_RTOL, RTOL, _close
+from .exercise import F64, Case, Exercise
+
+
+def _not_yet_message(ex: Exercise, fn: Callable[..., Any]) -> str:
+    own = getattr(fn, "__name__", ex.name)
+    return (
+        f"{ex.name}: not implemented yet: {own} raises NotImplementedError. Replace the "
+        f"`raise NotImplementedError` line with your code (describe({ex.name!r}) has the "
+        f"formulas and shapes), then run the check again."
+    )
+
+
+def _describe_case(case: Case) -> str:
+    parts = []
+    for key, value in case.items():
+        if isinstance(value, dict):
+            parts.append(f"{key} (dict of {len(value)} arrays)")
+        elif isinstance(value, np.ndarray) and value.dtype.kind in "iu" and value.size <= 10:
+            parts.append(f"{key} {value.tolist()}")
+        elif isinstance(value, np.ndarray):
+            parts.append(f"{key} {value.shape}")
+        elif isinstance(value, float):
+            parts.append(f"{key} {value:.6g}")
+        else:
+            parts.append(f"{key} {value!r}")
+    return ", ".join(parts)
+
+
+def _index_text(index: tuple[int, ...], axes: tuple[str, ...] | None) -> str:
+    """An element's index, with the axis names when known: "n=1, map=13, r=9, c=3"."""
+    if axes is None or len(axes) != len(index):
+        return str(index)
+    return ", ".join(f"{name}={i}" for name, i in zip(axes, index))
+
+
+def _exception_report(exc: Exception) -> str:
+    last = traceback.format_exception_only(type(exc), exc)[-1].strip()
+    frames = traceback.extract_tb(exc.__traceback__)[1:]  # [0] is the call in _run_case
+    # the innermost line of the learner's code, not of NumPy's internals
+    own = [f for f in frames if f"{os.sep}numpy{os.sep}" not in f.filename] or frames
+    where = f"\n    at line {own[-1].lineno} of {own[-1].name} ({own[-1].filename})" if own else ""
+    return f"  your function raised {last}{where}"
+
+
+def _values_report(
+    output: str,
+    actual: np.ndarray,
+    expected: np.ndarray,
+    bad: np.ndarray,
+    err: np.ndarray,
+    atol: float,
+    base: np.ndarray | None,
+    axes: tuple[str, ...] | None = None,
+) -> str:
+    what = f"{output} (compared by its change from the old value)" if base is not None else output
+    lines = [
+        f"  {what}: {int(bad.sum())} of {bad.size} values wrong "
+        f"(tolerance: rtol {RTOL:g}, atol {atol:.3g})"
+    ]
+    if actual.ndim == 0:
+        lines.append(f"    expected {expected.item():.10g}, got {actual.item():.10g}")
+        return "\n".join(lines)
+    worst = np.unravel_index(
+        np.argmax(np.where(bad, np.nan_to_num(err, nan=np.inf), -1.0)), bad.shape
+    )
+    others = [tuple(int(i) for i in idx) for idx in np.argwhere(bad)[:4]]
+    shown = [tuple(int(i) for i in worst)] + [i for i in others if i != tuple(worst)][:3]
+    width = max(len(_index_text(i, axes)) for i in shown) + 2
+    if base is not None:  # what is compared: the changes, expected and actual
+        expected, actual = expected - base, actual - base
+        lines.append(f"    {'index'.ljust(width)}{'expected change':>18}  {'your change':>18}")
+    else:
+        lines.append(f"    {'index'.ljust(width)}{'expected':>18}  {'actual':>18}")
+    for n, idx in enumerate(shown):
+        mark = "   <- worst" if n == 0 else ""
+        lines.append(
+            f"    {_index_text(idx, axes).ljust(width)}{expected[idx]:>18.10g}  "
+            f"{actual[idx]:>18.10g}{mark}"
+        )
+    return "\n".join(lines)
+
+
+def _diagnose(
+    ex: Exercise,
+    case: Case,
+    output: str,
+    actual: np.ndarray,
+    expected: np.ndarray,
+    base: np.ndarray | None,
+    dtype: np.dtype | None = None,
+) -> str:
+    """The hint for a wrong output: that it is right to its lower precision (``dtype``, the
+    dtype the learner returned it in), else the hint of the first known mistake whose result
+    matches the learner's, else the exercise's own diagnosis or its generic hint. For a
+    lower-precision result, the mistakes are matched to that precision, and the hint adds
+    that the checker compares in float64."""
+    rtol = LOW_PRECISION_RTOL.get(np.dtype(dtype)) if dtype is not None else None
+    if rtol is not None:
+        if _close(actual, expected, rtol=rtol):
+            return (
+                f"your values are right to {dtype} precision; compute in float64 (the "
+                f"checker compares in float64)"
+            )
+        also = (
+            f" Your values are also {dtype}: compute in float64 (the checker compares in float64)."
+        )
+    else:
+        also = ""
+    for mistake in ex.mistakes:
+        try:
+            wrong = mistake.result(case).get(output)
+        except Exception:  # a mistake that cannot be computed for this case does not apply
+            continue
+        if wrong is None:
+            continue
+        wrong = np.asarray(wrong, F64)
+        # the mistake must give something else than the right answer, and match the learner's
+        if _close(actual, wrong, base, rtol) and not _close(wrong, expected, base, rtol):
+            return mistake.hint + also
+    if ex.explain is not None:
+        hint = ex.explain(case, output, actual)
+        if hint:
+            return hint + also
+    return ex.hint + also

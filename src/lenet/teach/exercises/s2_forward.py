@@ -1,0 +1,122 @@
+"""S2's subsampling, forward (Section II.B): its cases and the engine's layer (shared with
+``s2_backward``), and the known mistakes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ...engine import _core
+from ...engine.layers import Subsampling
+from .exercise import F64, MAPS, PAPER_F, Case, Exercise, Mistake, _f, _states, _tanh
+
+_S2_SHAPES = [(6, 28, 28), (16, 10, 10), (3, 4, 6), (1, 2, 2), (5, 8, 4)]
+
+
+def _s2_case(rng: np.random.Generator, i: int, backward: bool = False) -> Case:
+    maps, h, w = _S2_SHAPES[i % len(_S2_SHAPES)]
+    n = int(rng.integers(1, 4))
+    case = {
+        # S2 reads C1's states, which f keeps within +-1.7159
+        "x": rng.uniform(-1.7159, 1.7159, (n, maps, h, w)),
+        "coefficient": rng.uniform(-0.8, 0.8, maps),
+        "bias": rng.uniform(-0.5, 0.5, maps),
+    }
+    if backward:
+        case["dy"] = rng.standard_normal((n, maps, h // 2, w // 2))
+    return case
+
+
+def _s2_layer(c: Case) -> Subsampling:
+    """The engine's S2 layer with the case's parameters, after a forward pass on x."""
+    layer = Subsampling(c["x"].shape[1], "paper", dtype=F64, name="S2")
+    layer.params["coefficient"][...] = c["coefficient"]
+    layer.params["bias"][...] = c["bias"]
+    layer.forward(c["x"])
+    return layer
+
+
+def _s2_sums(c: Case, coefficient: Any = None, bias: Any = None, mode: str = "paper") -> np.ndarray:
+    """The engine's weighted sums a, with the given coefficient and bias (the case's if None)."""
+    coefficient = c["coefficient"] if coefficient is None else coefficient
+    bias = c["bias"] if bias is None else bias
+    return _core.subsample_forward(c["x"], coefficient, bias, mode)
+
+
+def _per_map(v: np.ndarray) -> np.ndarray:
+    return v[None, :, None, None]
+
+
+EXERCISE = Exercise(
+    name="s2_forward",
+    title="S2 subsampling, forward",
+    section="Section II.B",
+    summary="a = coefficient * (sum of each non-overlapping 2x2 window) + bias, per map; y = f(a).",
+    outputs=(("y", "(N, maps, H/2, W/2)"),),
+    axes={"y": MAPS},
+    make_case=_s2_case,
+    solve=lambda c: {"y": _states(_s2_layer(c))},
+    starter='''\
+import numpy as np
+
+
+def s2_forward(x, coefficient, bias):
+    """Forward pass of a subsampling layer, S2 or S4 (Section II.B).
+
+    Inputs:
+    - x: input maps, shape (N, maps, H, W), H and W even
+    - coefficient: one trainable coefficient per map, shape (maps,)
+    - bias: one trainable bias per map, shape (maps,)
+
+    Returns:
+    - y: the states y = f(a), shape (N, maps, H // 2, W // 2)
+    """
+    raise NotImplementedError("s2_forward")
+''',
+    hint="for each map m and each non-overlapping 2x2 window (stride 2): add the four inputs, "
+    f"multiply by coefficient[m], add bias[m], then squash with {PAPER_F}. Window (r, c) "
+    "covers rows 2r, 2r+1 and columns 2c, 2c+1.",
+    mistakes=(
+        Mistake(
+            "your values match f(sum + bias): the window sum is multiplied by the map's "
+            "trainable coefficient.",
+            lambda c: {"y": _f(_s2_sums(c, coefficient=np.ones_like(c["coefficient"])))},
+        ),
+        Mistake(
+            "your values match the window's mean: the paper adds the four inputs, it does "
+            "not average them (a factor 4).",
+            lambda c: {"y": _f(_s2_sums(c, coefficient=c["coefficient"] / 4))},
+        ),
+        Mistake(
+            "your values match max pooling: the paper's unit adds the four inputs, "
+            "it does not take their maximum.",
+            lambda c: {
+                "y": _f(_per_map(c["coefficient"]) * _s2_sums(c, mode="max") + _per_map(c["bias"]))
+            },
+        ),
+        Mistake(
+            "your values match plain max pooling: the paper's unit is "
+            "f(coefficient * (sum of the window) + bias).",
+            lambda c: {"y": _s2_sums(c, mode="max")},
+        ),
+        Mistake(
+            "your values are the weighted sums a: the layer's states are y = f(a), squashed.",
+            lambda c: {"y": _s2_sums(c)},
+        ),
+        Mistake(
+            "your values match f(coefficient * sum): the map's bias is missing.",
+            lambda c: {"y": _f(_s2_sums(c, bias=np.zeros_like(c["bias"])))},
+        ),
+        Mistake(
+            "your values match f(coefficient * (sum + bias)): the bias is added after "
+            "the multiplication, not before.",
+            lambda c: {"y": _f(_s2_sums(c, bias=c["coefficient"] * c["bias"]))},
+        ),
+        Mistake(
+            f"your values match tanh(a): the squashing function is {PAPER_F}.",
+            lambda c: {"y": _tanh(_s2_sums(c))},
+        ),
+    ),
+)

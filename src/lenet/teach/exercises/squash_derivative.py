@@ -1,0 +1,61 @@
+"""The slope f'(a) of the squashing function (Section II.B, Appendix A): the cases are
+``squash``'s.
+"""
+
+from __future__ import annotations
+
+from ...engine import _core
+from ...paper import SQUASH_A, SQUASH_S
+from .exercise import Exercise, Mistake, _f, _slope
+from .squash import _squash_case
+
+EXERCISE = Exercise(
+    name="squash_derivative",
+    title="The slope of the squashing function",
+    section="Section II.B, Appendix A",
+    summary="f'(a) for f(a) = A tanh(S a), element-wise.",
+    outputs=(("slope", "the shape of a"),),
+    make_case=_squash_case,
+    solve=lambda c: {"slope": _slope(c["a"])},
+    starter='''\
+import numpy as np
+
+
+def squash_derivative(a):
+    """The slope f'(a) of the squashing function f(a) = A tanh(S a) (Appendix A).
+
+    Inputs:
+    - a: weighted sums, a NumPy array of any shape
+
+    Returns:
+    - slope: f'(a), an array of the same shape as a
+    """
+    raise NotImplementedError("squash_derivative")
+''',
+    hint="differentiate f(a) = A tanh(S a) with the chain rule, using "
+    "d tanh(u)/du = 1 - tanh(u)^2; f'(0) should be A S = 1.1439.",
+    mistakes=(
+        Mistake(
+            "this is A (1 - tanh(S a)^2): the chain rule brings out the inner slope S as well.",
+            lambda c: {"slope": SQUASH_A * _core.activation_derivative(SQUASH_S * c["a"], "tanh")},
+        ),
+        Mistake(
+            "this is 1 - f(a)^2: 1 - tanh(u)^2 is the slope of plain tanh, but f has the "
+            "amplitude A outside the tanh and the slope S inside it.",
+            lambda c: {"slope": 1 - _f(c["a"]) ** 2},
+        ),
+        Mistake(
+            "this is A S (1 - tanh(a)^2): the tanh inside the slope is still of S a.",
+            lambda c: {"slope": SQUASH_A * SQUASH_S * _core.activation_derivative(c["a"], "tanh")},
+        ),
+        Mistake(
+            "this is S (1 - tanh(S a)^2): the amplitude A multiplies the slope too.",
+            lambda c: {"slope": SQUASH_S * _core.activation_derivative(SQUASH_S * c["a"], "tanh")},
+        ),
+        Mistake(
+            "this is 1 - tanh(S a)^2: both A and the chain rule's S are missing.",
+            lambda c: {"slope": _core.activation_derivative(SQUASH_S * c["a"], "tanh")},
+        ),
+        Mistake("this is f(a) itself, not its slope.", lambda c: {"slope": _f(c["a"])}),
+    ),
+)
