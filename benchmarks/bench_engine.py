@@ -17,7 +17,7 @@ import argparse
 import numpy as np
 
 import lenet
-from lenet import reference as ref
+from lenet import reference_network as ref
 
 from machine import describe, median_seconds
 

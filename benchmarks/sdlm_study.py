@@ -10,9 +10,10 @@ compared on a validation split, with the measurements that explain them.
 
 Every run trains on training images 0 .. 49,999 and measures the validation error on images
 50,000 .. 59,999 after each pass: the choices are made there. The test set is scored only
-with --test, for a configuration already chosen, by ``lenet.reference.network_forward`` (plain
-NumPy, no code shared with the training path) on the checkpoint the run saved; --score does
-the same for the checkpoints of ``lenet train`` runs trained on all 60,000 images.
+with --test, for a configuration already chosen, by
+``lenet.reference_network.network_forward`` (plain NumPy, no code shared with the training
+path) on the checkpoint the run saved; --score does the same for the checkpoints of
+``lenet train`` runs trained on all 60,000 images.
 
 Before each pass the run records, on SDLM's own curvature patterns, for each layer: the
 quantiles of h_kk and of the step sizes eps_k = eta / (mu + h_kk) over its trainable
@@ -41,7 +42,7 @@ import numpy as np
 import lenet
 from lenet.data import load_mnist, preprocess
 from lenet.engine.sdlm import SDLM
-from lenet.reference import network_forward
+from lenet.reference_network import network_forward
 from lenet.teach import viz
 
 HERE = Path(__file__).resolve().parent

@@ -25,7 +25,7 @@ import pytest
 from hypothesis import settings
 
 import lenet
-from lenet import reference as R
+from lenet import reference_network
 from lenet.engine.layers import Convolution, FullConnection, RBFOutput, Subsampling
 from lenet.paper import DIGIT_BITMAPS, parse_bitmap
 
@@ -157,8 +157,10 @@ def paper_digits(dtype=np.float64) -> np.ndarray:
 
 # ---- a whole network computed with lenet.reference only --------------------------------------
 
-reference_forward = R.network_forward  # [(layer input, a, y) for every layer], float64
-reference_backward = R.network_backward  # (dx, {"C1.weight": grad, ...}), float64
+reference_forward = (
+    reference_network.network_forward
+)  # [(layer input, a, y) for every layer], float64
+reference_backward = reference_network.network_backward  # (dx, {"C1.weight": grad, ...}), float64
 
 
 class StopAfter:

@@ -38,6 +38,7 @@ def _tiered(tmp_path: Path) -> Path:
     (package / "__init__.py").write_text("from .cli import thing\n")  # the facade: any tier
     (package / "paper.py").write_text("A = 1\n")
     (package / "reference.py").write_text("from .paper import A\n")
+    (package / "reference_network.py").write_text("from .reference import A\n")
     return package
 
 
@@ -49,6 +50,7 @@ def _tiered(tmp_path: Path) -> Path:
         ("run/thing.py", "from ..cli import thing", "(run) imports pkg.cli.thing (cli)"),
         ("paper.py", "from .engine import thing", "pkg.paper (beside the tiers) imports"),
         ("engine/thing.py", "from .. import reference", "the oracle is not for the package"),
+        ("run/thing.py", "from ..reference_network import x", "the oracle is not for the package"),
         # hidden inside a function, with a reason given: still up the tiers
         ("teach/thing.py", "def f():\n    from ..cli import thing  # start-up: later", "(teach)"),
     ],
@@ -149,7 +151,8 @@ def test_production_code_does_not_import_the_numpy_oracle():
     users = [
         str(p.relative_to(PACKAGE))
         for p in PACKAGE.rglob("*.py")
-        if p.relative_to(PACKAGE) not in (Path("__init__.py"), Path("reference.py"))
+        if p.relative_to(PACKAGE)
+        not in (Path("__init__.py"), Path("reference.py"), Path("reference_network.py"))
         and "reference" in _imports(p)
     ]
     assert users == []
@@ -206,3 +209,29 @@ def test_the_architecture_page_draws_the_graph_as_it_is():
     modules = {str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")}
     for module in modules:  # every module has its line in the table of files
         assert f"`{module}`" in page or f"/{module}`" in page, module
+
+
+#: what a reader can hold whole
+MAX_FILE_LINES = 700
+MAX_FUNCTION_LINES = 80
+
+
+def test_every_source_file_can_be_read_whole():
+    sources = [*PACKAGE.rglob("*.py"), *PACKAGE.rglob("*.pyx"), *PACKAGE.rglob("*.pxi")]
+    long = {
+        str(p.relative_to(PACKAGE)): n
+        for p in sources
+        if (n := len(p.read_text().splitlines())) > MAX_FILE_LINES
+    }
+    assert long == {}, f"over {MAX_FILE_LINES} lines: {long}"
+
+
+def test_every_function_can_be_read_whole():
+    long = {}
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                n = node.end_lineno - node.lineno + 1
+                if n > MAX_FUNCTION_LINES:
+                    long[f"{path.relative_to(PACKAGE)}:{node.lineno} {node.name}"] = n
+    assert long == {}, f"over {MAX_FUNCTION_LINES} lines: {long}"

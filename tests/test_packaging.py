@@ -51,13 +51,15 @@ standalone = types.ModuleType("standalone")
 standalone.__path__ = [{folder!r}]
 sys.modules["standalone"] = standalone
 import standalone.reference as ref
+import standalone.reference_network as refnet
 import numpy as np
 x = np.ones((1, 1, 6, 6))
 a = ref.conv_forward(x, np.ones((2, 1, 3, 3)), np.zeros(2))
 assert a.shape == (1, 2, 4, 4) and (a == 9).all()
 assert ref.connection_table_i().sum() == 60
 assert sorted(m for m in sys.modules if m.startswith("standalone.")) == \
-    ["standalone.paper", "standalone.reference"]
+    ["standalone.paper", "standalone.reference", "standalone.reference_network"]
+assert callable(refnet.network_forward) and callable(refnet.network_backward)
 assert not any(m == "lenet" or m.startswith("lenet.") for m in sys.modules)
 print("ok")
 """

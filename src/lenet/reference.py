@@ -39,8 +39,8 @@ loss      equation (8) or equation (9)                         ``loss_*``
 update    SDLM (Appendix C), SGD, RMSprop, Adam                ``*_update``
 ========  ===================================================  ============================
 
-``network_forward`` and ``network_backward`` run a whole lenet network (its layer objects'
-parameters) through these functions, layer by layer: an oracle for the C core's passes.
+``lenet.reference_network`` runs a whole lenet network (its layer objects' parameters)
+through these functions, layer by layer: an oracle for the C core's passes.
 
 Every layer's weighted sum ``a`` is passed through a squashing function ``x = f(a)``
 (``activation_*``); the paper's is ``f(a) = A tanh(S a)`` with ``A = 1.7159`` and
@@ -49,8 +49,6 @@ this module needs NumPy alone.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -75,8 +73,6 @@ __all__ = [
     "loss_rbf_discriminative",
     "loss_rbf_penalty",
     "loss_softmax_cross_entropy",
-    "network_backward",
-    "network_forward",
     "rbf_backward",
     "rbf_forward",
     "rmsprop_update",
@@ -87,9 +83,7 @@ __all__ = [
     "subsample_forward",
 ]
 
-# ---------------------------------------------------------------------------------------
-# Precision helpers
-# ---------------------------------------------------------------------------------------
+# ---- Precision helpers --------------------------------------------------------------------------
 
 
 def _result_dtype(*arrays: np.ndarray) -> np.dtype:
@@ -103,9 +97,7 @@ def _f64(array: ArrayLike) -> np.ndarray:
     return np.asarray(array, dtype=np.float64)
 
 
-# ---------------------------------------------------------------------------------------
-# Squashing functions, x = f(a)  (Section II.B, Appendix A)
-# ---------------------------------------------------------------------------------------
+# ---- Squashing functions, x = f(a)  (Section II.B, Appendix A) ----------------------------------
 
 #: The activation kinds, in the order of the C enum ``lenet_activation``.
 ACTIVATIONS: tuple[str, ...] = ("identity", "scaled_tanh", "tanh", "sigmoid", "relu", "swish")
@@ -207,9 +199,7 @@ def activation_backward(a: ArrayLike, d_x: ArrayLike, kind: str) -> np.ndarray:
     return d_a.astype(dtype, copy=False)
 
 
-# ---------------------------------------------------------------------------------------
-# Convolution: layers C1, C3, C5  (Section II.B, Table I)
-# ---------------------------------------------------------------------------------------
+# ---- Convolution: layers C1, C3, C5  (Section II.B, Table I) ------------------------------------
 
 
 def _connected(connection_table: ArrayLike | None, out_maps: int, in_maps: int) -> np.ndarray:
@@ -322,9 +312,7 @@ def conv_backward(
     )
 
 
-# ---------------------------------------------------------------------------------------
-# Subsampling: layers S2, S4  (Section II.B)
-# ---------------------------------------------------------------------------------------
+# ---- Subsampling: layers S2, S4  (Section II.B) -------------------------------------------------
 
 #: Subsampling modes, in the order of the C enum ``lenet_subsampling``: the paper's
 #: trainable sum ("paper"), and two modern variants ("average", "max").
@@ -453,9 +441,7 @@ def subsample_backward(
     return d_x, d_coefficient.astype(dtype, copy=False), d_bias.astype(dtype, copy=False)
 
 
-# ---------------------------------------------------------------------------------------
-# Full connection: layer F6  (Section II.B)
-# ---------------------------------------------------------------------------------------
+# ---- Full connection: layer F6  (Section II.B) --------------------------------------------------
 
 
 def dense_forward(x: ArrayLike, weight: ArrayLike, bias: ArrayLike) -> np.ndarray:
@@ -495,9 +481,7 @@ def dense_backward(
     )
 
 
-# ---------------------------------------------------------------------------------------
-# Euclidean RBF output units  (Section II.B)
-# ---------------------------------------------------------------------------------------
+# ---- Euclidean RBF output units  (Section II.B) -------------------------------------------------
 
 
 def rbf_forward(x: ArrayLike, prototypes: ArrayLike) -> np.ndarray:
@@ -532,9 +516,7 @@ def rbf_backward(x: ArrayLike, prototypes: ArrayLike, d_y: ArrayLike) -> np.ndar
     return d_x.astype(dtype, copy=False)
 
 
-# ---------------------------------------------------------------------------------------
-# Losses  (Section II.C, equations (8) and (9))
-# ---------------------------------------------------------------------------------------
+# ---- Losses  (Section II.C, equations (8) and (9)) ----------------------------------------------
 
 
 def _one_hot(labels: ArrayLike, classes: int) -> tuple[np.ndarray, np.ndarray]:
@@ -633,62 +615,6 @@ def loss_softmax_cross_entropy(logits: ArrayLike, labels: ArrayLike) -> tuple[fl
     probabilities = np.exp(z - log_normaliser[:, None])
     grad = (probabilities - one_hot) / n
     return loss, grad.astype(dtype, copy=False)
-
-
-# ---------------------------------------------------------------------------------------
-# A whole network, layer by layer, in float64
-# ---------------------------------------------------------------------------------------
-
-
-def _layer_forward(layer: Any, x: np.ndarray) -> np.ndarray:
-    """The weighted sums a of one lenet layer object (by its ``kind``) for the input x."""
-    p = layer.params
-    if layer.kind == "convolution":
-        return conv_forward(x, p["weight"], p["bias"], layer.connection_table, layer.padding)
-    if layer.kind == "subsampling":
-        return subsample_forward(x, p.get("coefficient"), p.get("bias"), layer.mode)
-    if layer.kind == "full connection":
-        return dense_forward(x.reshape(x.shape[0], layer.in_features), p["weight"], p["bias"])
-    if layer.kind == "euclidean rbf":
-        return rbf_forward(x, layer.prototypes)
-    raise TypeError(f"no reference for layer {layer.name} of kind {layer.kind!r}")
-
-
-def network_forward(net: Any, x: ArrayLike) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """[(layer input, a, y = f(a)) for every layer of ``net``], in float64."""
-    cache, out = [], _f64(x)
-    for layer in net.layers:
-        a = _layer_forward(layer, out)
-        y = activation_forward(a, layer.activation)
-        cache.append((out, a, y))
-        out = y
-    return cache
-
-
-def network_backward(net: Any, x: ArrayLike, dout: ArrayLike) -> tuple[np.ndarray, dict]:
-    """(dE/dx, {"C1.weight": dE/dw, ...}) for ``net`` at x, given dout = dE/d(output)."""
-    cache = network_forward(net, x)
-    grads, d = {}, _f64(dout)
-    for layer, (inp, a, _) in zip(reversed(net.layers), reversed(cache)):
-        da = activation_backward(a, d, layer.activation)
-        p, name = layer.params, layer.name
-        if layer.kind == "convolution":
-            d, grads[name + ".weight"], grads[name + ".bias"] = conv_backward(
-                inp, p["weight"], da, layer.connection_table, layer.padding
-            )
-        elif layer.kind == "subsampling":
-            d, gc, gb = subsample_backward(inp, da, p.get("coefficient"), layer.mode)
-            if layer.mode == "paper":
-                assert gc is not None and gb is not None
-                grads[name + ".coefficient"], grads[name + ".bias"] = gc, gb
-        elif layer.kind == "full connection":
-            d, grads[name + ".weight"], grads[name + ".bias"] = dense_backward(
-                inp.reshape(inp.shape[0], layer.in_features), p["weight"], da
-            )
-            d = d.reshape(inp.shape)
-        else:
-            d = rbf_backward(inp, layer.prototypes, da)
-    return d, grads
 
 
 # ---------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from lenet.engine import _core, fused, inputs
 from lenet.engine.losses import Loss
 from lenet.engine.optim import SGD, Adam, RMSprop
 from lenet.engine.sdlm import SDLM
+from lenet.reference_network import network_backward, network_forward
 from lenet.run.training import Recipe, TrainingDiverged, loss_and_grad, train
 
 from conftest import StopAfter, tiny_data
@@ -200,8 +201,8 @@ def test_one_fused_step_matches_the_numpy_reference(rng):
     net = lenet.LeNet5(seed=4, dtype=np.float64)
     x, y = paper_images(rng, 3, np.float64), rng.integers(0, 10, 3)
     params = {k: v.copy() for k, v in net.state_dict().items()}
-    loss, dout = R.loss_rbf_penalty(R.network_forward(net, x)[-1][2], y)
-    _, grads = R.network_backward(net, x, dout)
+    loss, dout = R.loss_rbf_penalty(network_forward(net, x)[-1][2], y)
+    _, grads = network_backward(net, x, dout)
     _, loss_sum, _, _ = fused.FusedTrainer(net, SGD(net, lr=0.1), 3).run(x, y, np.arange(3))
     assert loss_sum == pytest.approx(3 * loss, rel=1e-12)
     for name, value in net.state_dict().items():

@@ -111,6 +111,52 @@ def test_infer_answers_what_the_engine_computes(server, model):
     np.testing.assert_allclose(answer["steps"]["input"], preprocess(centred[None])[0, 0], atol=1e-5)
 
 
+@pytest.mark.parametrize("recipe", ["modern", "seed"])
+def test_a_loaded_network_is_fed_as_its_recipe_prepared_its_training(tmp_path, recipe):
+    """The modern network trained by the modern recipe (pixels 0..1) and by the seed recipe
+    (0..255): the studio reads a drawing as each was trained, and trains it on with it."""
+    trained_with = RECIPES[recipe]
+    net = lenet.LeNet5.modern(seed=1)
+    studio = Studio(net, out=tmp_path, recipe=trained_with)
+    with StudioServer(studio).start() as running:
+        status, answer = call(
+            running.url, "POST", "/api/infer", {"image": stroke_drawing(), "models": ["modern"]}
+        )
+    assert status == 200
+    centred = np.array(answer["steps"]["centred"], np.uint8)
+    x = preprocess(centred[None], trained_with.preprocessing)
+    shown = answer["results"]["modern"]["layers"]["output"]["states"]
+    np.testing.assert_allclose(shown, net.forward(x)[0], atol=5.1e-5)
+    assert studio.recipes["modern"] is trained_with
+    with pytest.raises(ValueError, match="recipe= is the recipe the network given"):
+        Studio(lenet.LeNet5(seed=0), recipe=trained_with)  # a paper network, a modern recipe
+
+
+def test_lenet_studio_refuses_a_run_whose_preprocessing_disagrees(tmp_path, capsys):
+    """A run whose config and training record name other preprocessing is not shown."""
+    net = lenet.LeNet5.modern(seed=0)
+    run = tmp_path / "run"
+    lenet.train(
+        net,
+        (np.zeros((4, 1, 28, 28), np.float32), np.arange(4)),
+        None,
+        replace(RECIPES["modern"], passes=1, batch_size=4),
+        out=run,
+        progress=False,
+        echo=None,
+    )
+    config = json.loads((run / "config.json").read_text())
+    assert config["preprocessing"] == "unit"
+    state = read_checkpoint(run)
+    state["config"] = {**state["config"], "preprocessing": "raw"}
+    lenet.run.checkpoint.save_checkpoint(
+        run / "checkpoint.npz", state["net"], config=state["config"], progress=state["progress"]
+    )
+    assert cli.main(["studio", "--no-browser", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert "'raw'" in err and "'unit'" in err, err
+
+
 def test_a_32x32_input_is_taken_as_it_is(server):
     x = np.full((32, 32), -0.1)
     x[8:24, 14:18] = 1.175

@@ -7,6 +7,8 @@ import argparse
 from typing import Any
 
 from ..run.checkpoint import read_checkpoint
+from ..run.recipes import Recipe, recipe_from_config
+from ..run.runs import check_preprocessing, run_preprocessing
 from .common import check_data_folder
 
 
@@ -53,10 +55,11 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise ValueError(f"--port must be 0 (any free port) to 65535, got {args.port}")
     check_data_folder(args)
-    net, model = None, args.model or "paper"
+    net, model, recipe = None, args.model or "paper", None
     if args.run_path is not None:
         state = read_checkpoint(args.run_path)
         net = state["net"]
+        recipe = _trained_with(args.run_path, state)
         if args.model is not None and net.variant != args.model:
             raise ValueError(
                 f"{args.run_path} holds the {net.variant!r} network, not the {args.model!r} one "
@@ -74,5 +77,14 @@ def run(args: argparse.Namespace) -> int:
         data=args.data,
         out=args.out,
         source=None if args.run_path is None else f"loaded from {args.run_path}",
+        recipe=recipe,
     )
     return 0
+
+
+def _trained_with(where: str, state: dict[str, Any]) -> Recipe:
+    """The run's recipe, whose preprocessing the studio feeds its network with (refused when
+    its config and its run's identity disagree)."""
+    recipe = recipe_from_config(state["config"])
+    check_preprocessing(where, run_preprocessing(state), recipe.preprocessing, "cannot show it")
+    return recipe

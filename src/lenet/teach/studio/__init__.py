@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ...engine.network import Network
+from ...run.recipes import Recipe
 from .app import RECIPE_OF, RequestError, Studio
 from .server import MAX_BODY, StudioServer, is_loopback
 
@@ -48,10 +49,21 @@ def start(
     out: str | Path | None = None,
     train_limit: int | None = None,
     source: str | None = None,
+    recipe: Recipe | None = None,
 ) -> StudioServer:
     """A studio serving from a background thread; ``close()`` it (or use ``with``).
-    ``train_limit`` trains on the first images of the training set only."""
-    studio = Studio(net, model=model, data=data, out=out, train_limit=train_limit, source=source)
+    ``train_limit`` trains on the first images of the training set only; ``recipe`` is the
+    one `net` was trained with (its preprocessing makes the network's input; default: the
+    studio's recipe for its model)."""
+    studio = Studio(
+        net,
+        model=model,
+        data=data,
+        out=out,
+        train_limit=train_limit,
+        source=source,
+        recipe=recipe,
+    )
     return StudioServer(studio, host, port).start()
 
 
@@ -65,6 +77,7 @@ def serve(
     data: str | Path | None = None,
     out: str | Path | None = None,
     source: str | None = None,
+    recipe: Recipe | None = None,
     echo: Any = print,
 ) -> None:
     """Serve the studio for `net` (else a fresh network of `model`) until Ctrl-C.
@@ -72,9 +85,10 @@ def serve(
     The address is printed; the default browser opens it unless ``open_browser=False``. Port 0
     takes a free port. ``host`` other than 127.0.0.1 makes the page reachable from other
     machines, with no password: a warning says so. Training writes its run folder in `out`
-    (default ``runs/``), as ``studio-<model>-<date>-<time>``.
+    (default ``runs/``), as ``studio-<model>-<date>-<time>``. ``recipe`` is the one `net` was
+    trained with (as ``start``'s).
     """
-    studio = Studio(net, model=model, data=data, out=out, source=source)
+    studio = Studio(net, model=model, data=data, out=out, source=source, recipe=recipe)
     server = StudioServer(studio, host, port)
     if not is_loopback(host):
         print(

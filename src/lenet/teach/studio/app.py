@@ -29,7 +29,7 @@ from ...engine.network import Network
 from ...engine.trace import Trace
 from ...paper import INPUT_RANGE
 from ...run.evaluation import evaluate
-from ...run.recipes import RECIPES
+from ...run.recipes import RECIPES, Recipe
 from ..viz import layer_grid, state_limit
 from .drawing import DrawingError, check_input, normalise
 from .live import LiveTraining
@@ -39,9 +39,6 @@ __all__ = ["RECIPE_OF", "RequestError", "Studio"]
 
 #: the two networks side by side (lenet.run.recipes.MODELS), and the recipe each trains with
 RECIPE_OF = {"paper": "paper", "modern": "seed"}
-#: how each network's input is made from a 28x28 field (lenet.engine.inputs.preprocess): its
-#: recipe's preprocessing, the one it trains on and its run folder records
-INPUT_SCHEME = {model: RECIPES[name].preprocessing for model, name in RECIPE_OF.items()}
 
 
 class RequestError(Exception):
@@ -96,6 +93,7 @@ class Studio:
         out: str | Path | None = None,
         train_limit: int | None = None,
         source: str | None = None,
+        recipe: Recipe | None = None,
     ) -> None:
         if model not in RECIPE_OF:
             raise ValueError(f"model must be one of {', '.join(RECIPE_OF)}, got {model!r}")
@@ -113,6 +111,16 @@ class Studio:
                     f"other inputs (its layers' outputs: {net.output_shapes})"
                 )
             nets[model] = net
+        #: each network's recipe: how its input is made from a 28x28 field (its preprocessing,
+        #: the one it trained on) and how the page trains it; a loaded run's own recipe
+        self.recipes = {name: RECIPES[RECIPE_OF[name]] for name in nets}
+        if recipe is not None:
+            if net is None or recipe.model != net.variant:
+                raise ValueError(
+                    "recipe= is the recipe the network given was trained with: give the "
+                    f"network too, of its model ({recipe.model!r})"
+                )
+            self.recipes[model] = recipe
         self.model = model
         self.nets = nets
         self.sources = {name: "a fresh network (untrained)" for name in nets}
@@ -184,12 +192,13 @@ class Studio:
                 steps = normalise(image)
         except DrawingError as bad:
             raise RequestError(400, str(bad)) from None
-        centred = steps["centred"]
-        return {
-            "steps": steps,
-            "paper": np.asarray(steps["input"], np.float64)[None, None],
-            "modern": preprocess(centred[None], INPUT_SCHEME["modern"], np.float64),
-        }
+        inputs: dict[str, Any] = {"steps": steps}
+        for name, recipe in self.recipes.items():  # each network's input, as it trained
+            if recipe.preprocessing == "paper":  # the drawing's own 32x32 input, unrounded
+                inputs[name] = np.asarray(steps["input"], np.float64)[None, None]
+            else:
+                inputs[name] = preprocess(steps["centred"][None], recipe.preprocessing, np.float64)
+        return inputs
 
     def _trace(self, model: str, x: np.ndarray, label: int | None = None) -> tuple[Network, Trace]:
         view = self.views[model]
@@ -347,7 +356,9 @@ class Studio:
         cached = self._misclassified.get(model)
         if cached is None or cached[0] != version:
             with self.locks[model]:
-                result = evaluate(self.views[model], preprocess(xte, INPUT_SCHEME[model]), yte)
+                result = evaluate(
+                    self.views[model], preprocess(xte, self.recipes[model].preprocessing), yte
+                )
             cached = (version, np.flatnonzero(result["predicted"] != yte))
             self._misclassified[model] = cached
         return cached[1]
@@ -364,7 +375,7 @@ class Studio:
         with self._training_lock:
             if model not in self._training:
                 xtr, ytr, xte, yte = self.data()
-                recipe = replace(RECIPES[RECIPE_OF[model]], limit=self.train_limit)
+                recipe = replace(self.recipes[model], limit=self.train_limit)
                 scheme = recipe.preprocessing  # the recipe's: what its run folder records
                 stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
                 out = (self.out or Path("runs")) / f"studio-{model}-{stamp}"
