@@ -6,6 +6,7 @@ functions take a handful of positional parameters."""
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -234,4 +235,30 @@ def test_every_function_can_be_read_whole():
                 n = node.end_lineno - node.lineno + 1
                 if n > MAX_FUNCTION_LINES:
                     long[f"{path.relative_to(PACKAGE)}:{node.lineno} {node.name}"] = n
+    assert long == {}, f"over {MAX_FUNCTION_LINES} lines: {long}"
+
+
+def _cython_functions(path: Path) -> dict[str, int]:
+    """A .pyx/.pxi file's top-level functions and their lengths: from the ``def``/``cdef``
+    line to the last indented line before the next top-level statement."""
+    lines = path.read_text().splitlines()
+    found, start, name = {}, None, ""
+    for number, line in enumerate([*lines, "end"]):
+        if line and not line[0].isspace() and not line.startswith("#"):
+            if start is not None:
+                end = number
+                while end > start and not lines[end - 1].strip():
+                    end -= 1
+                found[f"{path.name}:{start + 1} {name}"] = end - start
+            head = re.match(r"(?:c?p?def)\s+(?:[\w\[\]*, ]+\s+)?(\w+)\s*\(", line)
+            start, name = (number, head.group(1)) if head else (None, "")
+    return found
+
+
+def test_every_binding_function_can_be_read_whole():
+    found = {}
+    for path in [*PACKAGE.rglob("*.pyx"), *PACKAGE.rglob("*.pxi")]:
+        found.update(_cython_functions(path))
+    assert len(found) > 40  # the binding's functions were found
+    long = {where: n for where, n in found.items() if n > MAX_FUNCTION_LINES}
     assert long == {}, f"over {MAX_FUNCTION_LINES} lines: {long}"
