@@ -141,7 +141,7 @@ class BuildExt(build_ext):
                 return compile_flags, link_flags
         self.warn(
             "lenet: no working OpenMP found for this compiler; "
-            "building the C core serially (one thread)"
+            "building the C core serially (one thread); see docs/install.md"
         )
         return [], []
 

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -35,6 +36,35 @@ def test_summary_prints_the_paper_table(capsys):
     assert main(["summary"]) == 0
     out = capsys.readouterr().out
     assert "60,000" in out and "340,908" in out
+    # its last line says so exactly when the build is serial
+    last = out.rstrip().splitlines()[-1]
+    assert last.startswith("lenet was built without OpenMP") == (not lenet.openmp_enabled())
+
+
+def test_a_serial_build_says_so_in_summary_and_in_trains_header(tmp_path, capsys, monkeypatch):
+    """A serial build faked (tests/engine/test_serial_build.py), so that an OpenMP build
+    shows the lines too; training itself is left out."""
+    from lenet.cli import train as train_command
+    from lenet.engine import threads
+
+    monkeypatch.setattr(threads, "openmp_enabled", lambda: False)
+    note = threads.serial_build_note()
+    assert note is not None
+    assert main(["summary"]) == 0
+    assert capsys.readouterr().out.rstrip().splitlines()[-1] == note
+    monkeypatch.setattr(train_command, "load_data", lambda *a, **k: (tiny_data(), tiny_data()))
+    monkeypatch.setattr(train_command, "train", lambda *a, **k: [])
+    before = lenet.get_num_threads()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert main(["train", "--out", str(tmp_path / "run"), "--threads", "2"]) == 0
+    finally:
+        monkeypatch.undo()  # the real build again, which takes its thread count back quietly
+        lenet.set_num_threads(before)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("training paper LeNet-5 on mnist") and lines[1] == note
+    assert not [w for w in caught if "OpenMP" in str(w.message)]  # said once, in the header
 
 
 @needs_mnist
@@ -59,6 +89,7 @@ def test_train_then_evaluate(tmp_path, capsys):
     assert code == 0
     printed = capsys.readouterr().out
     assert "pass  1" in printed and "pass  2" in printed and "test error" in printed
+    assert ("without OpenMP" in printed) == (not lenet.openmp_enabled())
     assert len((out / "log.jsonl").read_text().splitlines()) == 2
     with np.load(out / "checkpoint.npz", allow_pickle=False) as saved:
         assert saved["C3.weight"].shape == (16, 6, 5, 5)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..engine import threads
 from ..engine.lenet5 import build_network
 
 
@@ -39,4 +40,7 @@ def run(args: argparse.Namespace) -> int:
     if args.model == "modern":
         config.update(in_channels=args.in_channels, input_size=args.input_size)
     print(build_network(config).summary())
+    note = threads.serial_build_note()
+    if note is not None:  # where a learner looks first after installing
+        print(f"\n{note}")
     return 0

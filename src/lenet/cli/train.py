@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import argparse
 import time
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ..engine import checks
+from ..engine import checks, threads
 from ..engine.inputs import PREPROCESSING
 from ..engine.layers import SUBSAMPLING_MODES
 from ..engine.losses import LOSSES
-from ..engine.threads import set_num_threads
 from ..run.checkpoint import read_checkpoint
 from ..run.recipes import (
     DATASETS,
@@ -276,7 +276,9 @@ def run(args: argparse.Namespace) -> int:
         # a name only: the folder is made when training starts (lenet.run.runs)
         out = Path(args.out) if args.out else _new_run_folder(name)
     if args.threads is not None:  # results do not depend on it, so it is not part of the recipe
-        set_num_threads(args.threads)
+        with warnings.catch_warnings():  # a serial build: the header below says so
+            warnings.simplefilter("ignore", RuntimeWarning)
+            threads.set_num_threads(args.threads)
     train_data, test_data = load_data(recipe, args.data, download=not args.offline)
     if recipe.model == "paper" and train_data[0].shape[1:] != (1, 32, 32):
         raise ValueError(
@@ -301,6 +303,9 @@ def run(args: argparse.Namespace) -> int:
         f"pass{'es' if recipe.passes != 1 else ''}"
         f"{', distorted' if recipe.distort else ''}; output in {out}"
     )
+    note = threads.serial_build_note()
+    if note is not None:
+        print(note)
     history = train(
         net,
         train_data,
