@@ -179,10 +179,11 @@ LENET_INLINE real LENET_FN(slope_from_state)(int kind, real a, real y)
         }                                                                                     \
         break;
 
-LENET_DISPATCH static void LENET_FN(activation_run)(int kind, int mode, const real *restrict a,
-                                                   const real *restrict y,
-                                                   const real *restrict d_x, ptrdiff_t count,
-                                                   real *restrict out)
+LENET_DISPATCH static void LENET_FN(activation_run)(int kind, int mode,
+                                                    const real *LENET_RESTRICT a,
+                                                   const real *LENET_RESTRICT y,
+                                                   const real *LENET_RESTRICT d_x, ptrdiff_t count,
+                                                   real *LENET_RESTRICT out)
 {
     switch (kind) {
         LENET_ACT_LOOP(LENET_SCALED_TANH)

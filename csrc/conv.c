@@ -224,7 +224,8 @@ static int LENET_FN(group_size)(int sums, int terms, ptrdiff_t pairs)
  * many images and summed across lanes once at the end. Positions past the last whole vector are
  * added one by one to `tail`. */
 #define LENET_GRAD_TILE 24
-LENET_INLINE void LENET_FN(grad_rows)(const real *const *d, const real *restrict x, int stride,
+LENET_INLINE void LENET_FN(grad_rows)(const real *const *d, const real *LENET_RESTRICT x,
+                                      int stride,
                                       int len, int k, int u0, int rows, int G, int level,
                                       real *const *part, real *const *tail)
 {
@@ -268,7 +269,7 @@ LENET_INLINE void LENET_FN(grad_rows)(const real *const *d, const real *restrict
 /* One image's contribution to the kernels of G output maps (G is 1 to 4, with G * k at most
  * LENET_GRAD_TILE) on one input map x, into their vector partial sums part[g] (k*k taps x L
  * lanes) and tail[g] (k*k). */
-LENET_INLINE void LENET_FN(grad_wide_at)(const real *const *d, const real *restrict x,
+LENET_INLINE void LENET_FN(grad_wide_at)(const real *const *d, const real *LENET_RESTRICT x,
                                          int stride, int len, int k, int G, real *const *part,
                                          real *const *tail, int level)
 {
@@ -306,7 +307,7 @@ LENET_INLINE void LENET_FN(grad_wide_at)(const real *const *d, const real *restr
         }
 }
 LENET_TILES(grad_wide,
-            (const real *const *d, const real *restrict x, int stride, int len, int k, int G,
+            (const real *const *d, const real *LENET_RESTRICT x, int stride, int len, int k, int G,
              real *const *part, real *const *tail),
             (d, x, stride, len, k, G, part, tail))
 

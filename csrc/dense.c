@@ -24,8 +24,9 @@
 #define LENET_TILE_OUT 4
 #define LENET_TILE_IN 2
 /* The end of one output's sum: its L partial sums, the inputs left over, the bias. */
-static inline real LENET_FN(dense_finish)(const real *part, const real *restrict wr,
-                                          const real *restrict x, int body, int f_in, real bias)
+static inline real LENET_FN(dense_finish)(const real *part, const real *LENET_RESTRICT wr,
+                                          const real *LENET_RESTRICT x, int body, int f_in,
+                                          real bias)
 {
     real r = LENET_FN(lane_sum)(part);
     for (int i = body; i < f_in; i++) r += wr[i] * x[i];
@@ -34,9 +35,11 @@ static inline real LENET_FN(dense_finish)(const real *part, const real *restrict
 
 /* out[b, o0 .. o0+no-1] for the samples b = b0 and, when `two`, b0 + 1 (a constant once inlined):
  * the 4 weight rows w0..w3 (rows past f_out repeat row o0, and what they give is dropped). */
-LENET_INLINE void LENET_FN(dense_tile)(const real *restrict in, const real *restrict weight,
-                                            const real *restrict bias, int f_in, int f_out,
-                                            int b0, int two, int o0, int no, real *restrict out)
+LENET_INLINE void LENET_FN(dense_tile)(const real *LENET_RESTRICT in,
+                                       const real *LENET_RESTRICT weight,
+                                            const real *LENET_RESTRICT bias, int f_in, int f_out,
+                                            int b0, int two, int o0, int no,
+                                            real *LENET_RESTRICT out)
 {
     const int body = f_in - f_in % LENET_LANES;
     const real *w[LENET_TILE_OUT];
@@ -81,10 +84,10 @@ LENET_INLINE void LENET_FN(dense_tile)(const real *restrict in, const real *rest
 }
 
 /* All outputs of samples b0 .. b0+nb-1 (nb is 1 or LENET_TILE_IN). */
-LENET_DISPATCH static void LENET_FN(dense_rows)(const real *restrict in,
-                                               const real *restrict weight,
-                                               const real *restrict bias, int f_in, int f_out,
-                                               int b0, int nb, real *restrict out)
+LENET_DISPATCH static void LENET_FN(dense_rows)(const real *LENET_RESTRICT in,
+                                               const real *LENET_RESTRICT weight,
+                                               const real *LENET_RESTRICT bias, int f_in, int f_out,
+                                               int b0, int nb, real *LENET_RESTRICT out)
 {
     for (int o = 0; o < f_out; o += LENET_TILE_OUT) {
         const int no = f_out - o < LENET_TILE_OUT ? f_out - o : LENET_TILE_OUT;
@@ -136,9 +139,10 @@ LENET_INLINE real LENET_FN(weight_sum)(const real *in, const real *d_out, int n,
 }
 
 /* d_in[b0 .. b0+S-1][i0 .. i0+C*L-1] = sum over o of d_out[b][o] * weight[o][i]. */
-LENET_INLINE void LENET_FN(input_tile)(const real *restrict d_out, const real *restrict weight,
+LENET_INLINE void LENET_FN(input_tile)(const real *LENET_RESTRICT d_out,
+                                       const real *LENET_RESTRICT weight,
                                        int f_in, int f_out, int b0, int S, int i0, int C,
-                                       int level, real *restrict d_in)
+                                       int level, real *LENET_RESTRICT d_in)
 {
 #if LENET_VECTOR_TILES
     LENET_FN(vec) acc[16];
@@ -166,9 +170,11 @@ LENET_INLINE void LENET_FN(input_tile)(const real *restrict d_out, const real *r
 
 /* d_in of the samples b0 .. b0+nb-1 (nb <= 4): tiles of 4 samples (or one) x 2 vectors (4 with
  * AVX-512's registers), then the columns left over. */
-LENET_INLINE void LENET_FN(dense_input_rows_at)(const real *restrict d_out,
-                                                const real *restrict weight, int f_in, int f_out,
-                                                int b0, int nb, real *restrict d_in, int level)
+LENET_INLINE void LENET_FN(dense_input_rows_at)(const real *LENET_RESTRICT d_out,
+                                                const real *LENET_RESTRICT weight, int f_in,
+                                                int f_out,
+                                                int b0, int nb, real *LENET_RESTRICT d_in,
+                                                int level)
 {
     const int C = level == 2 ? 4 : 2, width = C * LENET_LANES;
     const int body = f_in - f_in % LENET_LANES;
@@ -189,8 +195,9 @@ LENET_INLINE void LENET_FN(dense_input_rows_at)(const real *restrict d_out,
                 LENET_FN(input_sum)(d_out, weight, f_in, f_out, b0 + s, c);
 }
 LENET_TILES(dense_input_rows,
-            (const real *restrict d_out, const real *restrict weight, int f_in, int f_out,
-             int b0, int nb, real *restrict d_in),
+            (const real *LENET_RESTRICT d_out, const real *LENET_RESTRICT weight, int f_in,
+            int f_out,
+             int b0, int nb, real *LENET_RESTRICT d_in),
             (d_out, weight, f_in, f_out, b0, nb, d_in))
 
 void LENET_FN(lenet_dense_backward_input)(const real *d_out, const real *weight, int n,
@@ -204,9 +211,10 @@ void LENET_FN(lenet_dense_backward_input)(const real *d_out, const real *weight,
 }
 
 /* d_weight[o0 .. o0+R-1][i0 .. i0+C*L-1] = sum over b from 0 to n-1 of d_out[b][o] in[b][i]. */
-LENET_INLINE void LENET_FN(weight_tile)(const real *restrict in, const real *restrict d_out,
+LENET_INLINE void LENET_FN(weight_tile)(const real *LENET_RESTRICT in,
+                                        const real *LENET_RESTRICT d_out,
                                         int n, int f_in, int f_out, int o0, int R, int i0, int C,
-                                        int level, real *restrict d_weight)
+                                        int level, real *LENET_RESTRICT d_weight)
 {
 #if LENET_VECTOR_TILES
     LENET_FN(vec) acc[16];
@@ -235,10 +243,11 @@ LENET_INLINE void LENET_FN(weight_tile)(const real *restrict in, const real *res
 
 /* Rows o0 .. o0+nr-1 (nr <= 4) of d_weight, and their d_bias: tiles of 4 rows (or one) x 2
  * vectors (4 with AVX-512's registers), then the columns left over. */
-LENET_INLINE void LENET_FN(dense_weight_rows_at)(const real *restrict in,
-                                                 const real *restrict d_out, int n, int f_in,
+LENET_INLINE void LENET_FN(dense_weight_rows_at)(const real *LENET_RESTRICT in,
+                                                 const real *LENET_RESTRICT d_out, int n, int f_in,
                                                  int f_out, int o0, int nr,
-                                                 real *restrict d_weight, real *restrict d_bias,
+                                                 real *LENET_RESTRICT d_weight,
+                                                 real *LENET_RESTRICT d_bias,
                                                  int level)
 {
     const int C = level == 2 ? 4 : 2, width = C * LENET_LANES;
@@ -266,8 +275,9 @@ LENET_INLINE void LENET_FN(dense_weight_rows_at)(const real *restrict in,
     }
 }
 LENET_TILES(dense_weight_rows,
-            (const real *restrict in, const real *restrict d_out, int n, int f_in, int f_out,
-             int o0, int nr, real *restrict d_weight, real *restrict d_bias),
+            (const real *LENET_RESTRICT in, const real *LENET_RESTRICT d_out, int n, int f_in,
+            int f_out,
+             int o0, int nr, real *LENET_RESTRICT d_weight, real *LENET_RESTRICT d_bias),
             (in, d_out, n, f_in, f_out, o0, nr, d_weight, d_bias))
 
 void LENET_FN(lenet_dense_backward_params)(const real *in, const real *d_out, int n, int f_in,
@@ -288,11 +298,15 @@ void LENET_FN(lenet_dense_backward_params)(const real *in, const real *d_out, in
  * weights is read once for the input gradient, its gradient row written, and the row updated by
  * lenet_sdlm_update while it is in cache. Every value is computed as the separate kernels compute
  * it (the same operations in the same order), so the bits are theirs. */
-LENET_INLINE void LENET_FN(dense_sdlm_one_at)(const real *restrict x, const real *restrict d,
-                                              int f_in, int f_out, real *restrict weight,
-                                              real *restrict bias, real *restrict d_weight,
-                                              real *restrict d_bias, const real *restrict eps_w,
-                                              const real *restrict eps_b, real *restrict d_in,
+LENET_INLINE void LENET_FN(dense_sdlm_one_at)(const real *LENET_RESTRICT x,
+                                              const real *LENET_RESTRICT d,
+                                              int f_in, int f_out, real *LENET_RESTRICT weight,
+                                              real *LENET_RESTRICT bias,
+                                              real *LENET_RESTRICT d_weight,
+                                              real *LENET_RESTRICT d_bias,
+                                              const real *LENET_RESTRICT eps_w,
+                                              const real *LENET_RESTRICT eps_b,
+                                              real *LENET_RESTRICT d_in,
                                               int level)
 {
     (void)level; /* one copy per instruction set: the sums round as the tiles' do */
@@ -316,10 +330,11 @@ LENET_INLINE void LENET_FN(dense_sdlm_one_at)(const real *restrict x, const real
     LENET_FN(lenet_sdlm_update)(bias, d_bias, eps_b, f_out);
 }
 LENET_TILES(dense_sdlm_one,
-            (const real *restrict x, const real *restrict d, int f_in, int f_out,
-             real *restrict weight, real *restrict bias, real *restrict d_weight,
-             real *restrict d_bias, const real *restrict eps_w, const real *restrict eps_b,
-             real *restrict d_in),
+            (const real *LENET_RESTRICT x, const real *LENET_RESTRICT d, int f_in, int f_out,
+             real *LENET_RESTRICT weight, real *LENET_RESTRICT bias, real *LENET_RESTRICT d_weight,
+             real *LENET_RESTRICT d_bias, const real *LENET_RESTRICT eps_w,
+             const real *LENET_RESTRICT eps_b,
+             real *LENET_RESTRICT d_in),
             (x, d, f_in, f_out, weight, bias, d_weight, d_bias, eps_w, eps_b, d_in))
 
 void LENET_FN(lenet_dense_backward_sdlm_one)(const real *in, const real *d_out, int f_in,

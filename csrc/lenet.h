@@ -171,8 +171,23 @@ struct lenet_images {
  * elements) even where it has branches. A serial build turns all of these into nothing. */
 #if defined(LENET_KERNEL_SOURCE) || defined(LENET_TEMPLATE)
 int lenet_threads_for(ptrdiff_t work);
-#ifdef _OPENMP
+/* MSVC has no `restrict` in C before /std:c11, and its own spelling of _Pragma. */
+#ifdef _MSC_VER
+#define LENET_RESTRICT __restrict
+#define LENET_PRAGMA(...) __pragma(__VA_ARGS__)
+#else
+#define LENET_RESTRICT restrict
 #define LENET_PRAGMA(...) _Pragma(#__VA_ARGS__)
+#endif
+/* Floating-point contraction is off for the whole core (setup.py: -ffp-contract=off, MSVC's
+ * /fp:precise), so a * b + c rounds twice under every compiler and the fused path gives the
+ * per-layer path's bits. The pragma says it again for clang, whose default fuses within an
+ * expression. GCC on x86-64 alone keeps its own default (-ffp-contract=fast): the AVX2/FMA
+ * versions of its hot loops (LENET_DISPATCH, LENET_TILES) fuse there, and their bits are kept. */
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+#ifdef _OPENMP
 /* Each thread of the loop flushes denormals for its share and then restores its own mode
  * (see lenet_denormals_off): the one-pass `for` around the loop does it. */
 #define LENET_THREAD_FP_MODE \
@@ -185,9 +200,19 @@ int lenet_threads_for(ptrdiff_t work);
 #define LENET_PARALLEL_FOR_2(work) \
     LENET_PRAGMA(omp parallel num_threads(lenet_threads_for(work))) \
     LENET_THREAD_FP_MODE \
-    LENET_PRAGMA(omp for collapse(2) schedule(static) nowait)
+    LENET_PRAGMA(omp for LENET_COLLAPSE_2 schedule(static) nowait)
+#ifdef _MSC_VER
+/* MSVC's OpenMP 2.0 has neither collapse nor simd: the outer loop alone is shared out (each
+ * output is still computed by one thread, so the bits stay the same for any thread count),
+ * and the sums run in the plain loop's order. */
+#define LENET_COLLAPSE_2
+#define LENET_SIMD_SUM(...)
+#define LENET_SIMD
+#else
+#define LENET_COLLAPSE_2 collapse(2)
 #define LENET_SIMD_SUM(...) LENET_PRAGMA(omp simd reduction(+ : __VA_ARGS__))
 #define LENET_SIMD LENET_PRAGMA(omp simd)
+#endif
 #else
 #define LENET_PARALLEL_FOR(work)
 #define LENET_PARALLEL_FOR_2(work)
@@ -238,6 +263,8 @@ int lenet_threads_for(ptrdiff_t work);
  * loops scalar). */
 #if defined(__GNUC__) || defined(__clang__)
 #define LENET_INLINE static inline __attribute__((always_inline))
+#elif defined(_MSC_VER)
+#define LENET_INLINE static __forceinline
 #else
 #define LENET_INLINE static inline
 #endif

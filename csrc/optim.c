@@ -17,16 +17,17 @@
 #else /* the kernels, over `real` */
 
 LENET_DISPATCH
-void LENET_FN(lenet_sdlm_update)(real *restrict params, const real *restrict grads,
-                                 const real *restrict step_sizes, ptrdiff_t count)
+void LENET_FN(lenet_sdlm_update)(real *LENET_RESTRICT params, const real *LENET_RESTRICT grads,
+                                 const real *LENET_RESTRICT step_sizes, ptrdiff_t count)
 {
     /* SDLM's step sizes are already zero where the mask is (lenet.optim.SDLM.start_pass). */
     for (ptrdiff_t p = 0; p < count; p++) params[p] -= step_sizes[p] * grads[p];
 }
 
 LENET_DISPATCH
-void LENET_FN(lenet_sgd_update)(real *restrict params, const real *restrict grads,
-                                real *restrict velocity, const real *restrict mask, double lr,
+void LENET_FN(lenet_sgd_update)(real *LENET_RESTRICT params, const real *LENET_RESTRICT grads,
+                                real *LENET_RESTRICT velocity, const real *LENET_RESTRICT mask,
+                                double lr,
                                 double momentum, ptrdiff_t count)
 {
     const real m = (real)momentum, r = (real)lr;
@@ -38,8 +39,9 @@ void LENET_FN(lenet_sgd_update)(real *restrict params, const real *restrict grad
 }
 
 LENET_DISPATCH
-void LENET_FN(lenet_rmsprop_update)(real *restrict params, const real *restrict grads,
-                                    real *restrict mean_square, const real *restrict mask,
+void LENET_FN(lenet_rmsprop_update)(real *LENET_RESTRICT params, const real *LENET_RESTRICT grads,
+                                    real *LENET_RESTRICT mean_square,
+                                    const real *LENET_RESTRICT mask,
                                     double lr, double rho, double eps, ptrdiff_t count)
 {
     const real r = (real)rho, keep = (real)(1.0 - rho), rate = (real)lr, e = (real)eps;
@@ -52,9 +54,9 @@ void LENET_FN(lenet_rmsprop_update)(real *restrict params, const real *restrict 
 }
 
 LENET_DISPATCH
-void LENET_FN(lenet_adam_update)(real *restrict params, const real *restrict grads,
-                                 real *restrict mean, real *restrict mean_square,
-                                 const real *restrict mask, double lr, double beta1,
+void LENET_FN(lenet_adam_update)(real *LENET_RESTRICT params, const real *LENET_RESTRICT grads,
+                                 real *LENET_RESTRICT mean, real *LENET_RESTRICT mean_square,
+                                 const real *LENET_RESTRICT mask, double lr, double beta1,
                                  double beta2, double eps, long long step, ptrdiff_t count)
 {
     /* The bias corrections 1 - beta^t in double: beta2^t stays far from 1 for long. */

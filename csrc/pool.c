@@ -30,10 +30,11 @@ LENET_INLINE real LENET_FN(max2)(real p, real q)
 /* One row of windows of max pooling, backward: all of dy[ox] to the first largest input of
  * window ox (row-major), zero to its other three. Written with selects, not branches: which
  * input wins is data, and mispredicted branches cost more than the rest of the loop. */
-LENET_DISPATCH static void LENET_FN(max_backward_row)(const real *restrict x0,
-                                                     const real *restrict x1,
-                                                     const real *restrict dy, int wo,
-                                                     real *restrict d0, real *restrict d1)
+LENET_DISPATCH static void LENET_FN(max_backward_row)(const real *LENET_RESTRICT x0,
+                                                     const real *LENET_RESTRICT x1,
+                                                     const real *LENET_RESTRICT dy, int wo,
+                                                     real *LENET_RESTRICT d0,
+                                                     real *LENET_RESTRICT d1)
 {
     for (int ox = 0; ox < wo; ox++) {
         const real v0 = x0[2 * ox], v1 = x0[2 * ox + 1], v2 = x1[2 * ox], v3 = x1[2 * ox + 1];

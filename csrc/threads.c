@@ -13,7 +13,8 @@
 #include <omp.h>
 #endif
 
-#if defined(__SSE__) || defined(__x86_64__)
+/* (MSVC defines neither __SSE__ nor __x86_64__, but _M_X64 or _M_IX86; it has these intrinsics.) */
+#if defined(__SSE__) || defined(__x86_64__) || defined(_M_X64) || defined(_M_IX86)
 #include <xmmintrin.h>
 #define LENET_HAVE_MXCSR 1
 /* The MXCSR bit that flushes denormal results to zero (FTZ). Not DAZ, which would also read
@@ -66,7 +67,9 @@ int lenet_max_threads(void)
      * abort when it cannot create them; allow some oversubscription, within OpenMP's limit. */
     int limit = 4 * omp_get_num_procs();
     if (limit < 8) limit = 8;
+#ifndef _MSC_VER /* OpenMP 3.0; MSVC's runtime (2.0) has no thread limit to ask */
     if (omp_get_thread_limit() < limit) limit = omp_get_thread_limit();
+#endif
     return limit;
 #else
     return 4096; /* a serial build accepts any sensible count and runs on one thread */

@@ -53,8 +53,10 @@ typedef real LENET_FN(uvec) __attribute__((vector_size(32), aligned(sizeof(real)
  * multiply-adds would otherwise be folded back into each of them as a memory operand, a load
  * each: the loads, not the multiply-adds, then set the pace (measured: 10 cycles instead of 6 for
  * ten multiply-adds sharing five shifted loads). An empty asm statement that "changes" v; it
- * emits no instruction. */
-#if LENET_VECTOR_TILES && (defined(__x86_64__) || defined(__i386__))
+ * emits no instruction. GCC accepts it for any x86 build (it splits v into SSE registers
+ * otherwise); clang only where AVX is enabled, where v fits one register. */
+#if LENET_VECTOR_TILES && (defined(__x86_64__) || defined(__i386__)) && \
+    ((defined(__GNUC__) && !defined(__clang__)) || defined(__AVX__))
 #define LENET_KEEP(v) __asm__("" : "+x"(v))
 #else
 #define LENET_KEEP(v) ((void)0)
