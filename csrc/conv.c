@@ -29,8 +29,9 @@ static ptrdiff_t LENET_FN(connected_pairs)(const unsigned char *table, int in_ma
     return pairs;
 }
 
-static ptrdiff_t LENET_FN(conv_work)(const unsigned char *table, int n, int in_maps, int out_maps,
-                                     ptrdiff_t out_size, int k)
+/* inline: a serial build, whose LENET_PARALLEL_FOR drops its argument, never calls it */
+static inline ptrdiff_t LENET_FN(conv_work)(const unsigned char *table, int n, int in_maps,
+                                            int out_maps, ptrdiff_t out_size, int k)
 {
     return (ptrdiff_t)n * LENET_FN(connected_pairs)(table, in_maps, out_maps) * out_size * k * k;
 }
