@@ -115,6 +115,22 @@ def test_the_studio_page_is_package_data():
     assert '"lenet.teach.studio" = ["assets/*.html", "assets/*.js", "assets/*.css"]' in config
 
 
+def test_the_shipped_networks_are_package_data():
+    """The trained networks (lenet.pretrained) ship inside the package: the wheel's package data
+    and the sdist's manifest name each file there, and the wheel's smoke test loads them."""
+    from lenet.run import pretrained
+
+    root = Path(__file__).resolve().parents[1]
+    config = (root / "pyproject.toml").read_text()
+    manifest = (root / "MANIFEST.in").read_text()
+    assert 'lenet = ["py.typed", "pretrained/*.npz", "pretrained/pretrained.json"]' in config
+    assert "include src/lenet/pretrained/*.npz src/lenet/pretrained/pretrained.json" in manifest
+    for model in pretrained.PRETRAINED:
+        assert pretrained.shipped(model).path.parent == pretrained.FOLDER
+        assert pretrained.shipped(model).path.suffix == ".npz"
+    assert "lenet.pretrained(model)" in (root / ".ci" / "wheel").read_text()
+
+
 def test_the_release_wheels_are_tested_like_the_ci_wheel():
     """cibuildwheel's test command (pyproject.toml) runs the smoke subset .ci/wheel runs."""
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+

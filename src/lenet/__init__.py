@@ -8,8 +8,9 @@
 
 The layers carry the paper's names (``net.C1`` ... ``net.output``); ``lenet.reference`` holds
 plain NumPy versions of every C kernel, and ``lenet.gradcheck`` checks any backward pass.
-``lenet.studio.serve(net)`` shows a network in the browser (``lenet studio`` on the command
-line); the studio loads on first use.
+``lenet.pretrained("paper")`` (or ``"modern"``) is a network shipped trained, made by
+``lenet train`` (docs/results.md). ``lenet.studio.serve(net)`` shows a network in the browser
+(``lenet studio`` on the command line); the studio loads on first use.
 
 The package stands in tiers whose imports point down only: ``lenet.engine`` (the C core's
 binding, the layers, networks, losses, optimisers, SDLM, inputs), ``lenet.data`` (finding and
@@ -40,6 +41,7 @@ from .engine.threads import get_num_threads, openmp_enabled, set_num_threads
 from .paper import rbf_prototypes
 from .run.archive import CheckpointError
 from .run.checkpoint import load_checkpoint, save_checkpoint
+from .run.pretrained import pretrained
 from .run.recipes import RECIPES, Recipe
 from .run.training import evaluate, train
 from .teach import notebook as _notebook  # noqa: F401  (a trace's pictures in a notebook)
@@ -66,6 +68,7 @@ __all__ = [
     "optim",
     "paper",
     "preprocess",
+    "pretrained",
     "rbf_prototypes",
     "reference",
     "save_checkpoint",

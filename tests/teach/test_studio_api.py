@@ -27,6 +27,7 @@ from lenet.data import load_mnist
 from lenet.engine.inputs import preprocess
 from lenet.paper import INPUT_RANGE
 from lenet.run.checkpoint import read_checkpoint
+from lenet.run.pretrained import shipped
 from lenet.run.recipes import RECIPES
 from lenet.teach import viz
 from lenet.teach.studio import MAX_BODY, RECIPE_OF, Studio, StudioServer
@@ -382,6 +383,38 @@ def test_without_mnist_the_data_calls_say_how_to_get_it(tmp_path):
         assert call(running.url, "POST", "/api/infer", {"image": stroke_drawing()})[0] == 200
 
 
+def test_without_a_network_it_shows_the_shipped_trained_ones_unless_asked(tmp_path):
+    studio = Studio(out=tmp_path)
+    for model in RECIPE_OF:
+        record = shipped(model)
+        shown = studio.nets[model].parameters
+        np.testing.assert_array_equal(shown, lenet.pretrained(model).parameters)
+        assert studio.sources[model] == record.describe()
+        assert studio.sources[model].startswith(f"shipped, trained by `{record.command}`")
+        assert studio.recipes[model] == record.recipe == RECIPES[RECIPE_OF[model]]
+    fresh = Studio(out=tmp_path, untrained=True)
+    np.testing.assert_array_equal(fresh.nets["paper"].parameters, lenet.LeNet5(seed=0).parameters)
+    modern = lenet.LeNet5.modern(seed=0).parameters
+    np.testing.assert_array_equal(fresh.nets["modern"].parameters, modern)
+    assert fresh.sources == dict.fromkeys(RECIPE_OF, "a fresh network (untrained)")
+    beside = Studio(lenet.LeNet5(seed=1), out=tmp_path)  # the other network: the shipped one
+    assert beside.sources == {"paper": "the network given", "modern": shipped("modern").describe()}
+
+
+@pytest.mark.parametrize("untrained", [False, True])
+def test_lenet_studio_opens_on_the_shipped_networks_or_fresh_ones(monkeypatch, untrained):
+    served = []
+    monkeypatch.setattr(StudioServer, "serve_forever", lambda self: served.append(self.studio))
+    argv = ["studio", "--no-browser"] + (["--untrained"] if untrained else [])
+    assert cli.main(argv) == 0
+    (studio,) = served
+    for model in RECIPE_OF:
+        expected = lenet.pretrained(model)
+        same = np.array_equal(studio.nets[model].parameters, expected.parameters)
+        assert same != untrained
+        assert studio.sources[model].startswith("a fresh" if untrained else "shipped, trained by")
+
+
 def test_another_address_than_loopback_warns(capsys, monkeypatch):
     monkeypatch.setattr(StudioServer, "serve_forever", lambda self: None)
     lenet.studio.serve(host="0.0.0.0", port=0, open_browser=False)
@@ -417,7 +450,9 @@ def test_lenet_studio_starts_prints_its_address_and_stops_on_ctrl_c(tmp_path):
         line = process.stdout.readline()
         assert line.startswith("LeNet-5 studio at http://127.0.0.1:"), line
         url = line.split()[3]
-        assert call(url, "GET", "/api/network")[1]["model"] == "paper"
+        network = call(url, "GET", "/api/network")[1]
+        assert network["model"] == "paper"
+        assert network["source"] == shipped("paper").describe()  # the shipped network, trained
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=30)
         assert process.returncode == 0, err
@@ -483,7 +518,8 @@ def test_a_run_trained_in_the_studio_evaluates_to_the_error_it_showed(server, mo
     assert done.returncode == 0, done.stderr
     assert f"({round(shown * 10000)} of 10000 mnist test images)" in done.stdout, (shown, done)
     (xtr, ytr), _ = load_mnist(MNIST)
-    twin = lenet.LeNet5(seed=3) if model == "paper" else lenet.LeNet5.modern(seed=0)
+    # the fixture's paper network, given; beside it the shipped modern one, trained on
+    twin = lenet.LeNet5(seed=3) if model == "paper" else lenet.pretrained("modern")
     history = lenet.train(
         twin,
         (preprocess(xtr, recipe.preprocessing), ytr),

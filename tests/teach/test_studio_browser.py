@@ -16,17 +16,15 @@ import os
 import re
 import shutil
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-import lenet
 from lenet.data import load_mnist
-from lenet.engine.inputs import preprocess
 from lenet.paper import INPUT_RANGE
 from lenet.run.checkpoint import load_checkpoint
+from lenet.run.pretrained import shipped
 from lenet.teach import viz
 from lenet.teach.studio import Studio, StudioServer
 
@@ -80,13 +78,10 @@ def mnist():
 
 @pytest.fixture(scope="module")
 def studio(mnist, tmp_path_factory):
-    """A studio on a network trained for one pass (so that the pictures mean something)."""
-    (xtr, ytr), _ = mnist
-    net = lenet.LeNet5(seed=0)
-    recipe = replace(lenet.RECIPES["paper"], passes=1)
-    lenet.train(net, (preprocess(xtr), ytr), None, recipe, progress=False, echo=None)
+    """A studio on the shipped, trained networks (so that the pictures mean something), as
+    `lenet studio` opens."""
     out = tmp_path_factory.mktemp("studio-runs")
-    server = StudioServer(Studio(net, data=MNIST, out=out, train_limit=6000)).start()
+    server = StudioServer(Studio(data=MNIST, out=out, train_limit=6000)).start()
     yield server
     server.close()
 
@@ -169,6 +164,16 @@ def test_a_stroke_is_read_as_the_engine_reads_it(browser, studio):
     assert [s.get_attribute("data-step") for s in steps] == ["box", "resized", "centred", "input"]
     assert all(t < 1000 for t in times)
     print(f"stroke to updated page: {sorted(times)} ms")
+
+
+def test_the_page_says_it_shows_the_shipped_networks(browser, studio):
+    """Without a run, the page names where each network comes from: shipped, the command that
+    trained it, its test error."""
+    info = find(browser, "#network-info").text
+    for model in ("paper", "modern"):
+        record = shipped(model)
+        assert f"shipped, trained by `{record.command}`" in info
+        assert f"test error {100 * record.test_error:.2f} %" in info
 
 
 def test_a_c3_unit_shows_its_sum_as_the_engine_computes_it(browser, studio):

@@ -20,7 +20,9 @@ def add_parser(commands: Any) -> None:
         description="Serve the LeNet-5 studio on this machine (127.0.0.1) and open it in the "
         "browser: draw a digit and see every layer's maps, one unit computed with its numbers, "
         "the gradients of the loss, the kernels as Table I, and train the network live "
-        "(docs/studio.md). Without RUN it starts from fresh, untrained networks. Ctrl-C stops it.",
+        "(docs/studio.md). Without RUN it shows the networks shipped with lenet, trained (lenet "
+        "train --recipe paper, and --recipe seed for the modern one); --untrained starts from "
+        "fresh ones. Ctrl-C stops it.",
     )
     serve.add_argument(
         "run_path", nargs="?", metavar="RUN_OR_CHECKPOINT", help="a run folder or a checkpoint.npz"
@@ -41,6 +43,12 @@ def add_parser(commands: Any) -> None:
     )
     serve.add_argument(
         "--no-browser", action="store_true", help="print the address, do not open a browser"
+    )
+    serve.add_argument(
+        "--untrained",
+        action="store_true",
+        help="fresh, untrained networks instead of the shipped, trained ones (beside RUN's: "
+        "the other network)",
     )
     serve.add_argument("--data", metavar="DIR", help="folder holding the MNIST files")
     serve.add_argument(
@@ -78,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         out=args.out,
         source=None if args.run_path is None else f"loaded from {args.run_path}",
         recipe=recipe,
+        untrained=args.untrained,
     )
     return 0
 

@@ -50,11 +50,13 @@ def start(
     train_limit: int | None = None,
     source: str | None = None,
     recipe: Recipe | None = None,
+    untrained: bool = False,
 ) -> StudioServer:
     """A studio serving from a background thread; ``close()`` it (or use ``with``).
     ``train_limit`` trains on the first images of the training set only; ``recipe`` is the
     one `net` was trained with (its preprocessing makes the network's input; default: the
-    studio's recipe for its model)."""
+    studio's recipe for its model). Without `net`, or beside it, the studio shows the shipped,
+    trained networks (``lenet.pretrained``); ``untrained=True`` gives fresh ones instead."""
     studio = Studio(
         net,
         model=model,
@@ -63,6 +65,7 @@ def start(
         train_limit=train_limit,
         source=source,
         recipe=recipe,
+        untrained=untrained,
     )
     return StudioServer(studio, host, port).start()
 
@@ -78,9 +81,11 @@ def serve(
     out: str | Path | None = None,
     source: str | None = None,
     recipe: Recipe | None = None,
+    untrained: bool = False,
     echo: Any = print,
 ) -> None:
-    """Serve the studio for `net` (else a fresh network of `model`) until Ctrl-C.
+    """Serve the studio for `net` (else the shipped, trained network of `model`, or a fresh
+    one with ``untrained=True``) until Ctrl-C.
 
     The address is printed; the default browser opens it unless ``open_browser=False``. Port 0
     takes a free port. ``host`` other than 127.0.0.1 makes the page reachable from other
@@ -88,7 +93,9 @@ def serve(
     (default ``runs/``), as ``studio-<model>-<date>-<time>``. ``recipe`` is the one `net` was
     trained with (as ``start``'s).
     """
-    studio = Studio(net, model=model, data=data, out=out, source=source, recipe=recipe)
+    studio = Studio(
+        net, model=model, data=data, out=out, source=source, recipe=recipe, untrained=untrained
+    )
     server = StudioServer(studio, host, port)
     if not is_loopback(host):
         print(
@@ -115,7 +122,7 @@ def show(
     """The studio inside a notebook: an IFrame of the page, served from a background thread.
 
     The server lives until ``frame.server.close()`` (or the kernel ends); ``options`` are
-    ``start``'s (``model``, ``port``, ``data``, ``out``, ``train_limit``)."""
+    ``start``'s (``model``, ``port``, ``data``, ``out``, ``train_limit``, ``untrained``)."""
     from IPython.display import IFrame  # optional: only inside a notebook
 
     server = start(net, **options)

@@ -1,7 +1,8 @@
 """What the studio's page asks for, answered as JSON-ready dicts: the server (``server.py``)
 routes requests here and sends the answers.
 
-A ``Studio`` holds the paper's network and the modern one (one of them perhaps loaded from a
+A ``Studio`` holds the paper's network and the modern one (the shipped, trained ones of
+``lenet.run.pretrained``, or fresh ones with ``untrained=True``; one of them perhaps loaded from a
 run), the MNIST data (read when first needed), and the live training of each. Every answer
 is computed on the studio's own copy of a network, under its lock, so the page's requests
 never touch the buffers a running training writes; after each chunk of training the weights
@@ -29,6 +30,7 @@ from ...engine.network import Network
 from ...engine.trace import Trace
 from ...paper import INPUT_RANGE
 from ...run.evaluation import evaluate
+from ...run.pretrained import PRETRAINED, pretrained, shipped
 from ...run.recipes import RECIPES, Recipe
 from ..viz import layer_grid, state_limit
 from .drawing import DrawingError, check_input, normalise
@@ -37,8 +39,9 @@ from .units import UnitError, compute_unit, squashing_formula
 
 __all__ = ["RECIPE_OF", "RequestError", "Studio"]
 
-#: the two networks side by side (lenet.run.recipes.MODELS), and the recipe each trains with
-RECIPE_OF = {"paper": "paper", "modern": "seed"}
+#: the two networks side by side (lenet.run.recipes.MODELS), and the recipe each trains with:
+#: the one its shipped network was trained by
+RECIPE_OF = dict(PRETRAINED)
 
 
 class RequestError(Exception):
@@ -94,10 +97,16 @@ class Studio:
         train_limit: int | None = None,
         source: str | None = None,
         recipe: Recipe | None = None,
+        untrained: bool = False,
     ) -> None:
         if model not in RECIPE_OF:
             raise ValueError(f"model must be one of {', '.join(RECIPE_OF)}, got {model!r}")
-        nets: dict[str, Network] = {"paper": LeNet5(seed=0), "modern": LeNet5.modern(seed=0)}
+        # the shipped, trained networks (lenet.run.pretrained), or fresh ones when asked
+        nets: dict[str, Network] = (
+            {"paper": LeNet5(seed=0), "modern": LeNet5.modern(seed=0)}
+            if untrained
+            else {name: pretrained(name) for name in RECIPE_OF}
+        )
         if net is not None:
             if net.variant not in RECIPE_OF:
                 raise ValueError(
@@ -123,7 +132,10 @@ class Studio:
             self.recipes[model] = recipe
         self.model = model
         self.nets = nets
-        self.sources = {name: "a fresh network (untrained)" for name in nets}
+        self.sources = {
+            name: "a fresh network (untrained)" if untrained else shipped(name).describe()
+            for name in nets
+        }
         if net is not None:
             self.sources[model] = source or "the network given"
         # the page's copies, one lock each: training writes the originals

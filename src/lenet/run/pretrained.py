@@ -1,0 +1,165 @@
+"""Trained networks that ship with the package, so that nothing opens on an untrained one unless
+asked (docs/results.md, "The shipped networks").
+
+    >>> import lenet
+    >>> net = lenet.pretrained("paper")                  # LeNet-5, trained by the paper's recipe
+    >>> lenet.run.pretrained.shipped("paper").recipe == lenet.RECIPES["paper"]
+    True
+
+``pretrained("paper")`` is LeNet-5 trained by ``lenet train --recipe paper``; ``"modern"`` is the
+modern variant trained by ``--recipe seed`` (the recipe the studio trains it with). Each is a
+checkpoint (``lenet.run.checkpoint``'s format: float32 parameters under their state_dict keys,
+``meta/config`` with the network and its recipe, ``meta/progress`` with the run's history) with
+no optimiser state, in the package's ``pretrained/`` folder. ``pretrained.json`` beside them says
+of each: the file, the recipe, the exact command that made it, the lenet version and the date of
+the commit it was trained at, its errors out of the 10,000 MNIST test images, and the seconds its
+passes took. ``shipped(model)`` reads that record; ``ship`` writes both from a finished run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._version import __version__
+from ..engine.network import Network
+from .checkpoint import read_checkpoint, save_checkpoint
+from .evaluation import evaluate
+from .recipes import RECIPES, Recipe, recipe_from_config
+from .training import load_data
+
+__all__ = ["PRETRAINED", "Shipped", "pretrained", "ship", "shipped"]
+
+#: the shipped networks: model -> the recipe (lenet.run.recipes.RECIPES) it was trained with
+PRETRAINED = {"paper": "paper", "modern": "seed"}
+
+#: where the package keeps them
+FOLDER = Path(__file__).resolve().parents[1] / "pretrained"
+RECORD = "pretrained.json"
+
+
+@dataclass(frozen=True)
+class Shipped:
+    """What ``pretrained.json`` says of one shipped network."""
+
+    model: str
+    path: Path  # its checkpoint file
+    recipe: Recipe  # the recipe it was trained with: its preprocessing makes the input
+    command: str  # the exact `lenet train` command that made it
+    version: str  # lenet's version then
+    commit_date: str  # the date of the commit it was trained at (YYYY-MM-DD)
+    test_errors: int  # misclassified MNIST test images
+    test_images: int
+    training_seconds: float  # the passes' time, as the run's log records it
+
+    @property
+    def test_error(self) -> float:
+        return self.test_errors / self.test_images
+
+    def describe(self) -> str:
+        """One line for a page or a printout: which network, how it was made, its error."""
+        return (
+            f"shipped, trained by `{self.command}`, test error {100 * self.test_error:.2f} % "
+            f"({self.test_errors} of {self.test_images})"
+        )
+
+
+def _known(model: str) -> str:
+    if model not in PRETRAINED:
+        known = ", ".join(repr(name) for name in PRETRAINED)
+        raise ValueError(f"no shipped network is called {model!r}: the known ones are {known}")
+    return model
+
+
+def shipped(model: str = "paper", folder: str | os.PathLike | None = None) -> Shipped:
+    """What is recorded of the shipped network ``model`` ("paper" or "modern")."""
+    _known(model)
+    folder = Path(folder) if folder is not None else FOLDER
+    record = json.loads((folder / RECORD).read_text())[model]
+    return Shipped(
+        model=model,
+        path=folder / record["file"],
+        recipe=RECIPES[record["recipe"]],
+        command=record["command"],
+        version=record["version"],
+        commit_date=record["commit_date"],
+        test_errors=int(record["test_errors"]),
+        test_images=int(record["test_images"]),
+        training_seconds=float(record["training_seconds"]),
+    )
+
+
+def pretrained(model: str = "paper") -> Network:
+    """The shipped network ``model``, trained: "paper" (LeNet-5, the paper's recipe) or "modern"
+    (the modern variant, the seed's recipe). Its input is made as ``shipped(model).recipe``'s
+    preprocessing says. A ValueError names the known ones for any other name."""
+    return read_checkpoint(shipped(model).path)["net"]
+
+
+def command_for(model: str) -> str:
+    """The command that trains the shipped network ``model``."""
+    return f"lenet train --recipe {PRETRAINED[_known(model)]} --out runs/pretrained-{model}"
+
+
+def _commit_date() -> str:
+    """The date of the checkout's last commit (shipping is done from a git checkout)."""
+    root = Path(__file__).resolve().parents[3]
+    out = subprocess.run(
+        ["git", "-C", str(root), "log", "-1", "--format=%cs"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.strip()
+
+
+def ship(
+    run: str | os.PathLike,
+    model: str,
+    *,
+    data: str | os.PathLike | None = None,
+    folder: str | os.PathLike | None = None,
+) -> dict[str, Any]:
+    """Write the finished run ``run`` (made by ``command_for(model)``) as the shipped network
+    ``model``: its checkpoint without optimiser state or the data folder's path, and its record
+    in ``pretrained.json``, the test error measured here on the MNIST test set (read from
+    ``data``, else searched). Returns the record."""
+    state = read_checkpoint(run)
+    config = {**state["config"], "data": None}  # where the data lay is no part of the network
+    recipe, name = recipe_from_config(config), PRETRAINED[_known(model)]
+    if recipe != RECIPES[name]:
+        raise ValueError(f"{run} was not trained by `{command_for(model)}`: its recipe is {recipe}")
+    progress = state["progress"]
+    history = [r for r in progress.get("history", []) if not r.get("interrupted")]
+    if len(history) != recipe.passes or progress.get("step", 0) != 0:
+        raise ValueError(f"{run} has not finished its {recipe.passes} passes")
+    net = state["net"]
+    _, (x_test, y_test) = load_data(recipe, root=data, download=False)
+    predicted = evaluate(net, x_test, y_test)["predicted"]
+    folder = Path(folder) if folder is not None else FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    kept = {k: progress[k] for k in ("epoch", "step", "seed", "run") if k in progress}
+    save_checkpoint(
+        folder / f"{model}.npz", net, None, recipe.config(), {**kept, "history": history}
+    )
+    record = {
+        "file": f"{model}.npz",
+        "recipe": name,
+        "command": command_for(model),
+        "version": __version__,
+        "commit_date": _commit_date(),
+        "test_errors": int(np.sum(predicted != y_test)),
+        "test_images": len(y_test),
+        "training_seconds": round(sum(float(r["seconds"]) for r in history), 1),
+    }
+    path = folder / RECORD
+    records = json.loads(path.read_text()) if path.exists() else {}
+    records[model] = record
+    path.write_text(json.dumps(records, indent=2, sort_keys=True) + "\n")
+    return record

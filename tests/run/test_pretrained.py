@@ -1,0 +1,101 @@
+"""The trained networks shipped in the package (lenet.run.pretrained): each loads, is what its
+record says, and scores on the 10,000 MNIST test images exactly the errors the record states,
+with the engine at every thread count and with the NumPy reference (lenet.reference_network).
+
+That the stated command makes these very weights is too slow to check here (3 and 5 minutes of
+training): docs/results.md, "The shipped networks", says how to check it by hand."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+import lenet
+from lenet.data import load_mnist
+from lenet.engine.inputs import preprocess
+from lenet.reference_network import network_forward
+from lenet.run import pretrained as shipping
+from lenet.run.archive import read_archive
+from lenet.run.evaluation import evaluate
+from lenet.run.recipes import RECIPES
+
+from conftest import MNIST, needs_mnist
+
+MODELS = ("paper", "modern")
+
+
+@pytest.fixture(scope="module")
+def test_set():
+    (_, _), (x, y) = load_mnist(root=MNIST, download=False)
+    return x, y.astype(np.int64)
+
+
+def test_the_known_networks_and_a_clear_refusal_of_others():
+    assert tuple(shipping.PRETRAINED) == MODELS
+    assert shipping.PRETRAINED == {"paper": "paper", "modern": "seed"}
+    for bad in ("lenet5", "Paper", ""):
+        with pytest.raises(ValueError, match="the known ones are 'paper', 'modern'"):
+            lenet.pretrained(bad)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_each_is_what_its_record_says(model):
+    record = shipping.shipped(model)
+    net = lenet.pretrained(model)
+    assert net.variant == model and net.dtype == np.float32
+    assert np.isfinite(net.parameters).all()
+    assert record.recipe is RECIPES[shipping.PRETRAINED[model]]
+    assert record.command == shipping.command_for(model)
+    assert record.command.startswith(f"lenet train --recipe {shipping.PRETRAINED[model]} ")
+    assert record.version == lenet.__version__
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d", record.commit_date)
+    assert record.test_images == 10_000 and 0 < record.test_errors < 500
+    assert record.training_seconds > 0
+    assert f"{100 * record.test_error:.2f} %" in record.describe()
+    # a checkpoint without optimiser state, and without the path the data were read from
+    parts = read_archive(record.path)
+    assert parts["optimizer"] == {}
+    assert parts["config"]["data"] is None and parts["config"]["dtype"] == "float32"
+    assert len(parts["progress"]["history"]) == record.recipe.passes
+    # a fresh copy each call: changing one leaves the shipped weights alone
+    net.parameters[...] = 0
+    assert np.any(lenet.pretrained(model).parameters != 0)
+
+
+def test_they_are_small_package_data():
+    files = sorted(p.name for p in shipping.FOLDER.iterdir())
+    assert files == ["modern.npz", "paper.npz", "pretrained.json"]
+    assert sum(p.stat().st_size for p in shipping.FOLDER.iterdir()) < 1_000_000
+    records = json.loads((shipping.FOLDER / shipping.RECORD).read_text())
+    assert sorted(records) == sorted(MODELS)
+
+
+@needs_mnist
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_the_stated_test_error_is_measured_exactly(test_set, model, n_threads, threads):
+    """Evaluation is deterministic: the same count at any thread count, not one image off."""
+    x, y = test_set
+    record = shipping.shipped(model)
+    lenet.set_num_threads(n_threads)
+    result = evaluate(lenet.pretrained(model), preprocess(x, record.recipe.preprocessing), y)
+    assert int(np.sum(result["predicted"] != y)) == record.test_errors
+
+
+@needs_mnist
+@pytest.mark.parametrize("model", MODELS)
+def test_the_numpy_reference_gives_the_same_answers(test_set, model):
+    """The NumPy twins, in float64, answer as the engine does for every test image."""
+    x, y = test_set
+    record, net = shipping.shipped(model), lenet.pretrained(model)
+    inputs = preprocess(x, record.recipe.preprocessing)
+    engine = evaluate(net, inputs, y)["predicted"]
+    out = np.concatenate(
+        [network_forward(net, inputs[i : i + 500])[-1][2] for i in range(0, len(y), 500)]
+    )
+    answers = np.argmin(out, axis=1) if model == "paper" else np.argmax(out, axis=1)
+    assert np.array_equal(answers, engine)
+    assert int(np.sum(answers != y)) == record.test_errors
