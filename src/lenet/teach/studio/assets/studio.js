@@ -5,6 +5,7 @@
 const state = {
   network: {}, drawing: null, input: null, latest: null, label: null, pending: false, dirty: false,
   strokeStart: 0, version: -1, lastRefresh: 0, camera: null, trainModel: "paper",
+  zoom: 1, shown: {}, source: "your drawing",  // zoom: 1.5 in lecture mode
 };
 const $ = (id) => document.getElementById(id);
 
@@ -32,11 +33,19 @@ function showError(message) {
 
 // ---- colours and pictures -------------------------------------------------------------------
 
-function diverging(v, limit) {  // blue < 0 < red, white at 0
+// blue < 0 < orange, white at 0: told apart with any of the common colour blindnesses (blue
+// against red is not, for some); the same two colours mark the bars and the curves
+const NEGATIVE = [33, 102, 172], POSITIVE = [179, 88, 6];
+const css = ([r, g, b]) => `rgb(${r}, ${g}, ${b})`;
+const mix = (rgb, t) => rgb.map((x) => 255 - t * (255 - x));
+
+function diverging(v, limit) {
   const t = Math.max(-1, Math.min(1, limit > 0 ? v / limit : 0));
-  if (t >= 0) return [255 - t * (255 - 178), 255 - t * (255 - 24), 255 - t * (255 - 43)];
-  const s = -t;
-  return [255 - s * (255 - 33), 255 - s * (255 - 102), 255 - s * (255 - 172)];
+  return t >= 0 ? mix(POSITIVE, t) : mix(NEGATIVE, -t);
+}
+
+function fromZero(v, limit) {  // penalties, never negative: white at 0, darker as they grow
+  return mix(POSITIVE, Math.max(0, Math.min(1, limit > 0 ? v / limit : 0)));
 }
 
 function ink(v, lo, hi) {  // the digit as printed: dark ink on white
@@ -45,14 +54,12 @@ function ink(v, lo, hi) {  // the digit as printed: dark ink on white
   return [g, g, g];
 }
 
-// a 2-D array drawn pixel by pixel into `canvas`, shown `scale` times larger; blank (null)
-// cells stay light
+// a 2-D array drawn pixel by pixel into `canvas`, shown `scale` times larger (CSS keeps it
+// pixelated: one square per unit); blank (null) cells stay light
 function paint(canvas, rows, scale, colour) {
   const h = rows.length, w = rows[0].length;
-  if (canvas.width !== w || canvas.height !== h) {
-    canvas.width = w; canvas.height = h;
-    canvas.style.width = `${w * scale}px`; canvas.style.height = `${h * scale}px`;
-  }
+  if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
+  canvas.style.width = `${w * scale}px`; canvas.style.height = `${h * scale}px`;
   const ctx = canvas.getContext("2d");
   const image = ctx.createImageData(w, h);
   for (let r = 0; r < h; r++) for (let c = 0; c < w; c++) {
@@ -65,9 +72,9 @@ function paint(canvas, rows, scale, colour) {
   return canvas;
 }
 
-function picture(rows, scale, colour, title) {
+function picture(rows, scale, colour, title) {  // the title is also its text alternative
   const canvas = paint(document.createElement("canvas"), rows, scale, colour);
-  if (title) canvas.title = title;
+  if (title) { canvas.setAttribute("role", "img"); canvas.setAttribute("aria-label", title); }
   return canvas;
 }
 
@@ -94,6 +101,8 @@ function inputGridOf(model, name) {  // the grid of the layer before `name`, who
   return layers[layers.findIndex((l) => l.name === name) - 1].grid;
 }
 
+const isPenalties = (model, name) => state.network[model].layers.find((l) => l.name === name).kind === "RBFOutput";
+
 // the paper's input: [background, ink] (lenet.paper.INPUT_RANGE)
 const inputRange = () => state.network.paper.input_range;
 
@@ -118,45 +127,119 @@ function el(tag, text, cls) {
 const fmt = (v, d = 4) => (v === null || v === undefined ? "" : Number(v).toFixed(d));
 const shapeText = (shape) => (shape.length === 3 ? `${shape[0]} @ ${shape[1]}x${shape[2]}` : `${shape[0]}`);
 
-// ---- one layer's maps: a panel per layer, each unit clickable ----------------------------------
-
-function layerTitle(name, layer) {
-  const limit = Math.max(Math.abs(layer.range[0]), Math.abs(layer.range[1]));
-  return { limit, text: `${name}  ${shapeText(layer.shape)}  ·  ${layer.squashing}  ·  colour scale ${fmt(-limit, 4)} .. ${fmt(limit, 4)}` };
+function announce(id, text) {  // a live region speaks only when its text changes
+  if ($(id).textContent !== text) $(id).textContent = text;
 }
 
+// ---- one layer's maps: a panel per layer; each unit can be clicked, or reached from the keyboard --
+
+// a layer's colour: penalties from 0 (they are never negative), anything else on a symmetric
+// scale around 0
+function scaleOf(model, name, layer) {
+  const limit = Math.max(Math.abs(layer.range[0]), Math.abs(layer.range[1]));
+  if (isPenalties(model, name)) {
+    return { limit, colour: (v) => fromZero(v, limit), text: `penalties, colour scale 0 .. ${fmt(limit, 4)} (white 0)` };
+  }
+  return { limit, colour: (v) => diverging(v, limit), text: `colour scale ${fmt(-limit, 4)} .. ${fmt(limit, 4)}` };
+}
+
+const layerTitle = (model, name, layer) => `${name}  ${shapeText(layer.shape)}  ·  ${layer.squashing}  ·  ${scaleOf(model, name, layer).text}`;
 const isMaps = (shape) => shape.length === 3 && shape[1] * shape[2] > 1;
 const flatten = (layer) => (layer.shape.length === 3 ? layer.states.map((m) => m[0][0]) : layer.states);
-const mapScale = (shape) => (shape[1] >= 20 ? 3 : 6);
-const cellScale = (name) => (name === "output" ? 22 : 10);
+// about 84 px for a big map, 60 for C3's, 30 for S4's, larger in lecture mode
+const mapScale = (shape) => Math.max(1, Math.round((shape[1] >= 14 ? 84 : shape[1] >= 8 ? 60 : 30) * state.zoom / shape[1]));
+const cellScale = (name) => Math.round((name === "output" ? 22 : 10) * state.zoom);
+
+// the unit under the cursor of a map's canvas: [map, row, column], or [i] in a layer of units
+function unitAt(canvas) {
+  const r = Number(canvas.dataset.r), c = Number(canvas.dataset.c);
+  if (canvas.dataset.map !== undefined) return [Number(canvas.dataset.map), r, c];
+  const i = r * canvas.width + c;
+  return i < Number(canvas.dataset.units) ? [i] : null;
+}
+
+// the text alternative of a map: its layer, shape and scale, and the unit under the cursor
+function describe(canvas) {
+  const { model, layer: name } = canvas.dataset;
+  const layer = state.shown[model][name], unit = unitAt(canvas);
+  const where = canvas.dataset.map !== undefined
+    ? `map ${canvas.dataset.map} of ${layer.shape[0]}, ${canvas.height} by ${canvas.width} units`
+    : `${canvas.dataset.units} units drawn as ${canvas.height} by ${canvas.width}`;
+  const value = unit === null ? "" : `; unit ${unit.join(", ")}: ${fmt(unit.length === 3 ? layer.states[unit[0]][unit[1]][unit[2]] : flatten(layer)[unit[0]], 3)}`;
+  canvas.setAttribute("aria-label", `${model === "paper" ? "the paper's" : "the modern"} network, ${name}, ${where}, ${scaleOf(model, name, layer).text}${value}. Arrow keys move, Enter shows its computation.`);
+}
+
+function placeCursor(canvas) {
+  const cursor = canvas.nextElementSibling, cell = canvas.clientWidth / canvas.width;
+  cursor.style.left = `${canvas.offsetLeft + canvas.clientLeft + Number(canvas.dataset.c) * cell}px`;
+  cursor.style.top = `${canvas.offsetTop + canvas.clientTop + Number(canvas.dataset.r) * cell}px`;
+  cursor.style.width = cursor.style.height = `${cell}px`;
+}
+
+// one tab stop per layer (the map last visited); the arrows move the cursor within a map and on
+// into the next, Home/End go to the first/last map, Enter or Space compute the unit
+function moveCursor(canvas, r, c, focus) {
+  const all = [...canvas.closest(".maps").querySelectorAll("canvas")];
+  all.forEach((x) => { x.tabIndex = x === canvas ? 0 : -1; });
+  canvas.dataset.r = Math.max(0, Math.min(canvas.height - 1, r));
+  canvas.dataset.c = Math.max(0, Math.min(canvas.width - 1, c));
+  describe(canvas);
+  if (focus) canvas.focus();
+  placeCursor(canvas);
+}
+
+function unitKeys(event) {
+  const canvas = event.target, all = [...canvas.closest(".maps").querySelectorAll("canvas")];
+  const m = all.indexOf(canvas), r = Number(canvas.dataset.r), c = Number(canvas.dataset.c);
+  const go = (k, row, col) => moveCursor(all[k], row, col, true);
+  const moves = {
+    ArrowUp: () => go(m, r - 1, c), ArrowDown: () => go(m, r + 1, c),
+    ArrowLeft: () => (c > 0 || m === 0 ? go(m, r, c - 1) : go(m - 1, r, all[m - 1].width - 1)),
+    ArrowRight: () => (c < canvas.width - 1 || m === all.length - 1 ? go(m, r, c + 1) : go(m + 1, r, 0)),
+    Home: () => go(0, r, c), End: () => go(all.length - 1, r, c),
+    Enter: () => computeUnit(canvas.dataset.model, canvas.dataset.layer, unitAt(canvas), true),
+  };
+  moves[" "] = moves.Enter;
+  if (!moves[event.key]) return;
+  event.preventDefault();
+  moves[event.key]();
+}
+
+function unitCanvas(canvas, model, name, extra) {
+  const { caption, ...where } = extra;
+  Object.assign(canvas.dataset, { model, layer: name, r: 0, c: 0 }, where);
+  canvas.tabIndex = -1;
+  canvas.setAttribute("role", "button");
+  canvas.addEventListener("keydown", unitKeys);
+  canvas.addEventListener("click", (event) => {
+    const r = Math.floor((event.offsetY * canvas.height) / canvas.clientHeight);
+    const c = Math.floor((event.offsetX * canvas.width) / canvas.clientWidth);
+    moveCursor(canvas, r, c, false);
+    const unit = unitAt(canvas);
+    if (unit) computeUnit(model, name, unit, false);
+  });
+  const f = figure(canvas, caption);
+  f.insertBefore(el("span", undefined, "cursor"), canvas.nextSibling);
+  return f;
+}
 
 function layerPanel(name, layer, model, attribute) {
-  const panel = el("div", undefined, "layer");
+  const panel = el("div", undefined, isMaps(layer.shape) ? "layer" : "layer vector");
   panel.setAttribute(attribute, name);
-  const { limit, text } = layerTitle(name, layer);
-  panel.appendChild(el("h3", text));
+  panel.appendChild(el("h3", layerTitle(model, name, layer)));
   const maps = el("div", undefined, "maps");
+  const { colour } = scaleOf(model, name, layer);
   if (isMaps(layer.shape)) {
-    const scale = mapScale(layer.shape);
     layer.states.forEach((map, m) => {
-      const canvas = picture(map, scale, (v) => diverging(v, limit), `${name} map ${m}`);
-      canvas.dataset.map = m;
-      canvas.addEventListener("click", (event) => {
-        const r = Math.floor(event.offsetY / scale), c = Math.floor(event.offsetX / scale);
-        computeUnit(model, name, [m, r, c]);
-      });
-      maps.appendChild(figure(canvas, `${m}`));
+      const canvas = paint(document.createElement("canvas"), map, mapScale(layer.shape), colour);
+      maps.appendChild(unitCanvas(canvas, model, name, { map: m, caption: `${m}` }));
     });
   } else {
-    const flat = flatten(layer);
-    const [rows, cols] = gridOf(model, name), cell = cellScale(name);
-    const canvas = picture(grid(flat, cols), cell, (v) => diverging(v, limit), `${name}: ${flat.length} units`);
-    canvas.addEventListener("click", (event) => {
-      const i = Math.floor(event.offsetY / cell) * cols + Math.floor(event.offsetX / cell);
-      if (i < flat.length) computeUnit(model, name, [i]);
-    });
-    maps.appendChild(figure(canvas, name === "F6" ? "as the 7x12 bitmap" : `as ${rows}x${cols}`));
+    const flat = flatten(layer), [rows, cols] = gridOf(model, name);
+    const canvas = paint(document.createElement("canvas"), grid(flat, cols), cellScale(name), colour);
+    maps.appendChild(unitCanvas(canvas, model, name, { units: flat.length, caption: name === "F6" ? "as the 7x12 bitmap" : `as ${rows}x${cols}` }));
   }
+  maps.querySelector("canvas").tabIndex = 0;
   panel.appendChild(maps);
   return panel;
 }
@@ -164,77 +247,113 @@ function layerPanel(name, layer, model, attribute) {
 // the panels are made once; later drawings repaint their canvases in place (a stroke's
 // update then costs no new elements, no layout)
 function renderLayers(container, result, model, attribute) {
-  const key = Object.entries(result.layers).map(([n, l]) => `${n}:${l.shape.join("x")}`).join("|");
+  state.shown[model] = result.layers;
+  const key = `${state.zoom}|` + Object.entries(result.layers).map(([n, l]) => `${n}:${l.shape.join("x")}`).join("|");
   if (container.dataset.key !== key) {
     container.replaceChildren();
     for (const [name, layer] of Object.entries(result.layers)) container.appendChild(layerPanel(name, layer, model, attribute));
     container.dataset.key = key;
-    return;
+  } else {
+    for (const [name, layer] of Object.entries(result.layers)) {
+      const panel = container.querySelector(`[${attribute}="${name}"]`);
+      panel.querySelector("h3").textContent = layerTitle(model, name, layer);
+      const canvases = panel.querySelectorAll("canvas"), { colour } = scaleOf(model, name, layer);
+      if (isMaps(layer.shape)) layer.states.forEach((map, m) => paint(canvases[m], map, mapScale(layer.shape), colour));
+      else paint(canvases[0], grid(flatten(layer), gridOf(model, name)[1]), cellScale(name), colour);
+    }
   }
-  for (const [name, layer] of Object.entries(result.layers)) {
-    const panel = container.querySelector(`[${attribute}="${name}"]`);
-    const { limit, text } = layerTitle(name, layer);
-    panel.querySelector("h3").textContent = text;
-    const canvases = panel.querySelectorAll("canvas");
-    const colour = (v) => diverging(v, limit);
-    if (isMaps(layer.shape)) layer.states.forEach((map, m) => paint(canvases[m], map, mapScale(layer.shape), colour));
-    else paint(canvases[0], grid(flatten(layer), gridOf(model, name)[1]), cellScale(name), colour);
-  }
+  container.querySelectorAll("canvas").forEach(describe);
 }
 
 // ---- the answer ---------------------------------------------------------------------------
 
+// one bar per class, from 0 (penalties are never negative; other outputs get their signed
+// range); the answer's row banded, outlined and named, so it shows however short its bar
 function bars(canvas, values, label, smallestWins, caption) {
   const ctx = canvas.getContext("2d");
   const W = canvas.width, H = canvas.height;
   ctx.clearRect(0, 0, W, H);
   const best = smallestWins ? values.indexOf(Math.min(...values)) : values.indexOf(Math.max(...values));
-  const top = Math.max(...values.map(Math.abs)) || 1;
-  const left = 24, width = W - left - 60, rowH = (H - 24) / values.length;
-  ctx.font = "11px sans-serif";
+  const lo = Math.min(0, ...values), hi = Math.max(0, ...values), span = hi - lo || 1;
+  const k = Number(canvas.dataset.zoom || 1);  // larger type on a larger canvas (lecture mode)
+  const left = 22 * k, width = W - left - 110 * k, rowH = (H - 22 * k) / values.length;
+  const X = (v) => left + ((v - lo) / span) * width;
+  const font = (px, bold) => `${bold ? "bold " : ""}${Math.round(px * k)}px sans-serif`;
   values.forEach((v, i) => {
-    const y = 4 + i * rowH;
-    ctx.fillStyle = i === best ? "#b2182b" : i === label ? "#2166ac" : "#999";
-    ctx.fillRect(left, y, (Math.abs(v) / top) * width, rowH - 3);
+    const y = 3 + i * rowH, x0 = Math.min(X(0), X(v)), w = Math.max(Math.abs(X(v) - X(0)), 2);
+    if (i === best) { ctx.fillStyle = "#fde6cf"; ctx.fillRect(0, y - 1, W, rowH - 1); }
+    ctx.fillStyle = i === best ? css(POSITIVE) : i === label ? css(NEGATIVE) : "#8c8c8c";
+    ctx.fillRect(x0, y, w, rowH - 3);
+    if (i === best) { ctx.strokeStyle = "#111"; ctx.lineWidth = 2; ctx.strokeRect(x0, y, w, rowH - 3); }
     ctx.fillStyle = "#222";
-    ctx.fillText(String(i), 6, y + rowH - 5);
-    ctx.fillText(fmt(v, 2), left + (Math.abs(v) / top) * width + 4, y + rowH - 5);
+    ctx.font = font(i === best ? 12 : 11, i === best);
+    const marks = [i === best ? "the answer" : "", i === label ? "label" : ""].filter(Boolean).join(", ");
+    ctx.fillText(String(i), 6 * k, y + rowH - 5 * k);
+    ctx.fillText(fmt(v, 2) + (marks ? `  ◀ ${marks}` : ""), Math.max(X(0), X(v)) + 5 * k, y + rowH - 5 * k);
   });
-  ctx.fillStyle = "#555";
-  ctx.fillText(caption, left, H - 6);
+  ctx.strokeStyle = "#555"; ctx.lineWidth = 1;
+  ctx.beginPath(); ctx.moveTo(X(0), 2); ctx.lineTo(X(0), H - 20 * k); ctx.stroke();
+  ctx.font = font(11); ctx.fillStyle = "#444";
+  ctx.fillText(caption, left, H - 6 * k);
+  canvas.setAttribute("aria-label", `${caption}: ${values.map((v, i) => `${i}: ${fmt(v, 2)}`).join(", ")}; the answer ${best}`);
 }
 
-function renderAnswer(result) {
+// unsure when the two smallest penalties are closer than the network's rejection threshold
+// (an optional field of its description); null when it has none
+function unsureOf(penalties) {
+  const threshold = state.network.paper.threshold;
+  if (typeof threshold !== "number") return null;
+  const [first, second] = [...penalties].sort((a, b) => a - b);
+  return { unsure: second - first < threshold, gap: second - first, threshold };
+}
+
+function renderAnswer(result, modern) {
   $("prediction").textContent = String(result.prediction);
-  bars($("penalties"), result.penalties, null, true, `penalty y_i, 0 .. ${fmt(Math.max(...result.penalties), 1)} (red: the smallest, the answer)`);
-  const f6 = $("f6");
-  f6.replaceChildren();
-  const x = result.layers.F6.states;
-  const limit = result.layers.F6.range[1];
-  const cols = gridOf("paper", "F6")[1];  // the 7 columns of the RBF prototypes' bitmaps
-  f6.appendChild(figure(picture(grid(x, cols), 9, (v) => diverging(v, limit)), `F6 states (±${limit})`));
-  for (const k of result.nearest) {
-    const proto = state.network.paper.prototypes[k];
-    f6.appendChild(figure(picture(grid(proto, cols), 9, (v) => diverging(v, 1)), `prototype ${k}: y = ${fmt(result.penalties[k], 1)}`));
+  const doubt = unsureOf(result.penalties);
+  $("unsure").hidden = !(doubt && doubt.unsure);
+  if (doubt) $("unsure").textContent = `unsure: the two smallest penalties differ by ${fmt(doubt.gap, 2)}, less than ${fmt(doubt.threshold, 2)}`;
+  $("prediction-modern").textContent = String(modern.prediction);
+  announce("announce", `${state.source}: the paper's network reads ${result.prediction}${doubt && doubt.unsure ? ", unsure" : ""}; the modern network reads ${modern.prediction}.`);
+  const canvas = $("penalties");
+  canvas.dataset.values = JSON.stringify(result.penalties);  // the hook tests read
+  if (Number(canvas.dataset.zoom) !== state.zoom) {
+    canvas.dataset.zoom = state.zoom; canvas.width = Math.round(290 * state.zoom); canvas.height = Math.round(176 * state.zoom);
   }
+  bars(canvas, result.penalties, null, true, `penalty y_i, from 0 to ${fmt(Math.max(...result.penalties), 1)}`);
+  renderF6(result);
+}
+
+// F6's states beside the nearest classes' prototypes, on one colour scale (the wider of the
+// two: F6's squashing range), so an F6 that is a prototype looks like it
+function renderF6(result) {
+  const f6 = $("f6"), protos = state.network.paper.prototypes;
+  const limit = Math.max(result.layers.F6.range[1], ...protos.flat().map(Math.abs));
+  const cols = gridOf("paper", "F6")[1], scale = Math.round(8 * state.zoom);  // the prototypes' 7 columns
+  const colour = (v) => diverging(v, limit);
+  f6.replaceChildren(figure(picture(grid(result.layers.F6.states, cols), scale, colour, "F6 states as the 7x12 bitmap"), "F6 states"));
+  for (const k of result.nearest) {
+    f6.appendChild(figure(picture(grid(protos[k], cols), scale, colour, `prototype of class ${k}, penalty ${fmt(result.penalties[k], 1)}`), `prototype ${k}: y = ${fmt(result.penalties[k], 1)}`));
+  }
+  $("f6-scale").textContent = `One colour scale for F6 and the prototypes: ${fmt(-limit, 4)} .. ${fmt(limit, 4)}, blue negative, white 0, orange positive; one square per unit.`;
 }
 
 function renderSteps(steps) {
   const box = $("steps");
   box.replaceChildren();
   const items = [
-    ["box", "the ink's bounding box", 0, 255, 2],
-    ["resized", "scaled to fit 20x20", 0, 255, 5],
-    ["centred", "28x28, centred by mass", 0, 255, 4],
-    ["input", `32x32 input, ${inputRange()[0]} .. ${inputRange()[1]}`, ...inputRange(), 4],
+    ["box", "the ink's bounding box", 0, 255, 0],
+    ["resized", "scaled to fit 20x20", 0, 255, 3],
+    ["centred", "28x28, centred by mass", 0, 255, 2],
+    ["input", `32x32 input, ${inputRange()[0]} .. ${inputRange()[1]}`, ...inputRange(), 2],
   ];
   for (const [key, caption, lo, hi, scale] of items) {
     if (!steps[key]) continue;
     const rows = steps[key];
     const div = el("div", undefined, "step");
     div.dataset.step = key;
-    const s = key === "box" ? Math.max(1, Math.min(3, Math.floor(110 / Math.max(rows.length, rows[0].length)))) : scale;
-    div.appendChild(picture(rows, s, (v) => ink(v, lo, hi)));
+    const side = Math.max(rows.length, rows[0].length);
+    const s = Math.round((key === "box" ? Math.max(1, Math.min(3, Math.floor(56 / side))) : scale) * state.zoom);
+    div.appendChild(picture(rows, s, (v) => ink(v, lo, hi), caption));
     div.appendChild(el("div", `${caption} (${rows.length}x${rows[0].length})`));
     box.appendChild(div);
   }
@@ -271,10 +390,14 @@ function padPixels() {  // the drawing at 112x112, ink 255 on 0, as the server w
   return inked ? rows : null;
 }
 
+// a pointer's place in the pad's own 280x280 pixels (lecture mode shows the pad larger)
+const onPad = (event) => [(event.offsetX * pad.width) / pad.clientWidth, (event.offsetY * pad.height) / pad.clientHeight];
+
 let last = null;
 pad.addEventListener("pointerdown", (event) => {
+  if (state.testImage && !state.camera) newDrawing();  // drawing over a test image: a drawing now
   pad.setPointerCapture(event.pointerId);
-  last = [event.offsetX, event.offsetY];
+  last = onPad(event);
   state.strokeStart = performance.now();
   stroke(event);
 });
@@ -288,10 +411,11 @@ function stroke(event) {
   padCtx.lineWidth = 18;
   padCtx.lineCap = padCtx.lineJoin = "round";
   padCtx.beginPath();
+  const [x, y] = onPad(event);
   padCtx.moveTo(last[0], last[1]);
-  padCtx.lineTo(event.offsetX, event.offsetY);
+  padCtx.lineTo(x, y);
   padCtx.stroke();
-  last = [event.offsetX, event.offsetY];
+  last = [x, y];
   state.drawing = "pad";
   requestInfer(performance.now());
 }
@@ -325,11 +449,9 @@ async function infer() {
     state.latest = answer;
     state.input = answer.steps.input;
     renderSteps(answer.steps);
-    const paper = answer.results.paper;
-    renderAnswer(paper);
+    const { paper, modern } = answer.results;
+    renderAnswer(paper, modern);
     renderLayers($("layers"), paper, "paper", "data-layer");
-    const modern = answer.results.modern;
-    $("prediction-modern").textContent = String(modern.prediction);
     renderLayers($("modern"), modern, "modern", "data-modern-layer");
     state.version = paper.version;
     $("latency").textContent = `${Math.round(performance.now() - started)} ms`;
@@ -355,11 +477,13 @@ function numbers(rows, caption, digits = 3) {
   return table;
 }
 
-async function computeUnit(model, layer, unit) {
-  if (!state.input) return;
+// from the keyboard, the unit's a and y are also spoken: its numbers are further down the page
+async function computeUnit(model, layer, unit, speak) {
+  if (!state.input || !unit) return;
   try {
     const u = await api("POST", "/api/unit", { image: state.input, model, layer, unit });
     renderUnit(u, model);
+    if (speak) announce("unit-announce", `${layer} unit ${unit.join(", ")}: a = ${fmt(u.a)}, y = ${fmt(u.y)}; its computation is under the maps.`);
   } catch (error) { showError(error.message); }
 }
 
@@ -411,7 +535,7 @@ function renderUnit(u, model) {
 function renderKernelGrid(container, c1, c3, table, caption) {
   container.appendChild(el("h3", `${caption}C1 (±${c1.scale.toPrecision(3)})`));
   const row = el("div", undefined, "maps");
-  c1.values.forEach((k, m) => row.appendChild(figure(picture(k[0], 6, (v) => diverging(v, 1)), `${m}`)));
+  c1.values.forEach((k, m) => row.appendChild(figure(picture(k[0], 6, (v) => diverging(v, 1), `${caption}C1 kernel ${m}`), `${m}`)));
   container.appendChild(row);
   container.appendChild(el("h3", `${caption}C3 laid out as Table I (±${c3.scale.toPrecision(3)}): rows S2 maps, columns C3 maps`));
   const t = el("table", undefined, "table1");
@@ -432,9 +556,17 @@ function renderKernelGrid(container, c1, c3, table, caption) {
   container.appendChild(t);
 }
 
-async function backward(label) {
+function chooseLabel(label) {  // null: none chosen, no gradients shown
   state.label = label;
-  document.querySelectorAll("#labels button").forEach((b, i) => b.classList.toggle("chosen", i === label));
+  document.querySelectorAll("#labels button").forEach((b, i) => {
+    b.classList.toggle("chosen", i === label);
+    b.setAttribute("aria-pressed", String(i === label));
+  });
+  if (label === null) { $("loss").textContent = ""; $("gradients").replaceChildren(); }
+}
+
+async function backward(label) {
+  chooseLabel(label);
   if (!state.input) return;
   try {
     const b = await api("POST", "/api/backward", { image: state.input, label });
@@ -454,10 +586,10 @@ async function backward(label) {
         const shape = g.shape;
         const colour = limit === null ? (v) => ink(v, ...inputRange()) : (v) => diverging(v, limit);
         if (shape.length === 3 && shape[1] * shape[2] > 1) {
-          rows.forEach((m) => maps.appendChild(picture(m, shape[1] >= 20 ? 2 : 5, colour)));
+          rows.forEach((m, k) => maps.appendChild(picture(m, shape[1] >= 20 ? 2 : 5, colour, `${title}, map ${k}`)));
         } else {
           const flat = shape.length === 3 ? rows.map((m) => m[0][0]) : rows;
-          maps.appendChild(picture(grid(flat, gridOf(b.model, name)[1]), 8, colour));
+          maps.appendChild(picture(grid(flat, gridOf(b.model, name)[1]), 8, colour, title));
         }
         holder.appendChild(maps);
         pair.appendChild(holder);
@@ -492,18 +624,21 @@ function plotCurve(canvas, curve) {
   const maxLoss = Math.max(...curve.map((p) => p.loss)) || 1;
   const maxErr = Math.max(...curve.map((p) => p.error), 0.01);
   const X = (s) => L + (s / maxSeen) * (W - L - R);
-  const line = (key, top, colour) => {
-    ctx.strokeStyle = colour; ctx.beginPath();
+  const line = (key, top, colour, dash) => {
+    ctx.strokeStyle = colour; ctx.setLineDash(dash); ctx.beginPath();
     curve.forEach((p, i) => {
       const y = T + (1 - p[key] / top) * (H - T - B);
       if (i === 0) ctx.moveTo(X(p.seen), y); else ctx.lineTo(X(p.seen), y);
     });
     ctx.stroke();
+    ctx.setLineDash([]);
   };
-  line("loss", maxLoss, "#b2182b");
-  line("error", maxErr, "#2166ac");
-  ctx.fillStyle = "#b2182b"; ctx.fillText(`loss ${fmt(maxLoss, 2)}`, 2, T + 10); ctx.fillText("0", L - 12, H - B);
-  ctx.fillStyle = "#2166ac"; ctx.fillText(`${fmt(100 * maxErr, 1)} %`, W - R + 3, T + 10); ctx.fillText("error", W - R + 3, T + 24);
+  line("loss", maxLoss, css(POSITIVE), []);
+  line("error", maxErr, css(NEGATIVE), [5, 3]);  // dashed: told apart by more than colour
+  ctx.fillStyle = css(POSITIVE); ctx.fillText(`loss ${fmt(maxLoss, 2)}`, 2, T + 10); ctx.fillText("0", L - 12, H - B);
+  ctx.fillStyle = css(NEGATIVE); ctx.fillText(`${fmt(100 * maxErr, 1)} %`, W - R + 3, T + 10); ctx.fillText("error", W - R + 3, T + 24); ctx.fillText("(dashed)", W - R + 3, T + 38);
+  const now = curve[curve.length - 1];
+  canvas.setAttribute("aria-label", `after ${now.seen} patterns: running loss ${fmt(now.loss, 3)}, error ${fmt(100 * now.error, 2)} %`);
   ctx.fillStyle = "#444"; ctx.fillText(maxSeen.toLocaleString(), W - R - 40, H - B + 12);
 }
 
@@ -544,7 +679,7 @@ async function pollTraining() {
     $("train-status").dataset.seen = s.seen;
     plotCurve($("train-curve"), s.curve);
     plotSteps($("train-steps"), s.step_sizes);
-    if (s.current) bars($("train-current"), s.current.output, s.current.label, state.trainModel === "paper", `label ${s.current.label} (blue), the answer red`);
+    if (s.current) bars($("train-current"), s.current.output, s.current.label, state.trainModel === "paper", `label ${s.current.label}`);
     const now = performance.now();
     if (s.version !== undefined && s.version !== state.seenVersion && now - state.lastRefresh > 1000 && state.trainModel === "paper") {
       state.seenVersion = s.version; state.lastRefresh = now;
@@ -616,7 +751,7 @@ async function toggleCamera() {
     state.camera.getTracks().forEach((t) => t.stop());
     state.camera = null; clearInterval(state.cameraTimer);
     $("video").hidden = true;
-    $("camera").classList.remove("chosen"); state.testImage = null;
+    $("camera").setAttribute("aria-pressed", "false"); newDrawing();
     return;
   }
   try {
@@ -625,7 +760,8 @@ async function toggleCamera() {
     video.srcObject = state.camera;
     video.hidden = false;
     await video.play();  // frames are drawn only once it plays
-    $("camera").classList.add("chosen");
+    $("camera").setAttribute("aria-pressed", "true");
+    newDrawing("the camera");
     state.cameraTimer = setInterval(cameraFrame, 250);
   } catch (error) { showError(`the camera is not available: ${error.message}`); }
 }
@@ -641,8 +777,58 @@ async function testImage(pick) {
     $("test-info").textContent = `test image ${t.index}, label ${t.label}`;
     showDigit(t.image);
     state.testImage = t.image;
+    state.source = `test image ${t.index}, label ${t.label}`;
+    chooseLabel(Number.isInteger(t.label) ? t.label : null);  // its gradients follow its answer
     requestInfer(performance.now());
   } catch (error) { showError(error.message); }
+}
+
+// a drawing (or the camera) instead of a test image: no label is known, so none stays chosen
+function newDrawing(source = "your drawing") {
+  state.testImage = null;
+  state.source = source;
+  $("test-info").textContent = "";
+  chooseLabel(null);
+}
+
+// ---- lecture mode, the tabs of the maps ----------------------------------------------------------
+
+function setLecture(on) {  // large type, a large pad, larger maps: for a projector
+  document.body.classList.toggle("lecture", on);
+  $("lecture").setAttribute("aria-pressed", String(on));
+  state.zoom = on ? 1.5 : 1;
+  const url = new URL(window.location.href);
+  if (on) url.searchParams.set("lecture", "1"); else url.searchParams.delete("lecture");
+  window.history.replaceState(null, "", url);
+  if (state.latest) {  // rebuilt at the new size
+    renderSteps(state.latest.steps);
+    renderAnswer(state.latest.results.paper, state.latest.results.modern);
+    renderLayers($("layers"), state.latest.results.paper, "paper", "data-layer");
+    renderLayers($("modern"), state.latest.results.modern, "modern", "data-modern-layer");
+  }
+}
+
+function showTab(tab) {
+  const tabs = [$("tab-paper"), $("tab-modern")];
+  for (const t of tabs) {
+    const chosen = t === tab;
+    t.setAttribute("aria-selected", String(chosen));
+    t.tabIndex = chosen ? 0 : -1;
+    $(t.getAttribute("aria-controls")).hidden = !chosen;
+  }
+  // the modern panel's maps are placed once it is visible: place their cursors again
+  document.querySelectorAll("#modern .maps canvas[tabindex='0']").forEach(placeCursor);
+}
+
+function tabKeys(event) {
+  const tabs = [$("tab-paper"), $("tab-modern")];
+  const i = tabs.indexOf(event.target);
+  const next = { ArrowRight: 1, ArrowLeft: -1, Home: -i, End: tabs.length - 1 - i }[event.key];
+  if (next === undefined) return;
+  event.preventDefault();
+  const tab = tabs[(i + next + tabs.length) % tabs.length];
+  showTab(tab);
+  tab.focus();
 }
 
 // ---- start ----------------------------------------------------------------------------------------
@@ -651,16 +837,23 @@ async function main() {
   clearPad();
   for (let k = 0; k < 10; k++) {
     const b = el("button", String(k));
+    b.type = "button";
+    b.setAttribute("aria-pressed", "false");
     b.dataset.testid = `label-${k}`;
     b.addEventListener("click", () => backward(k));
     $("labels").appendChild(b);
   }
-  $("clear").addEventListener("click", () => { clearPad(); state.testImage = null; $("test-info").textContent = ""; });
+  $("clear").addEventListener("click", () => { clearPad(); newDrawing(); });
   $("camera").addEventListener("click", toggleCamera);
-  $("test-show").addEventListener("click", () => testImage("index"));
+  $("test-form").addEventListener("submit", (event) => { event.preventDefault(); testImage("index"); });
   $("test-random").addEventListener("click", () => testImage("random"));
   $("test-wrong").addEventListener("click", () => testImage("misclassified"));
-  pad.addEventListener("pointerdown", () => { if (!state.camera) state.testImage = null; });
+  $("lecture").addEventListener("click", () => setLecture(!document.body.classList.contains("lecture")));
+  if (new URLSearchParams(window.location.search).get("lecture") === "1") setLecture(true);
+  for (const tab of [$("tab-paper"), $("tab-modern")]) {
+    tab.addEventListener("click", () => showTab(tab));
+    tab.addEventListener("keydown", tabKeys);
+  }
   $("train-start").addEventListener("click", () => trainCommand("start"));
   $("train-pause").addEventListener("click", () => trainCommand("pause"));
   $("train-step-1").addEventListener("click", () => trainCommand("step", "1"));
@@ -675,6 +868,7 @@ async function main() {
     const said = { background, ink: inked, span: +(inked - background).toPrecision(12) };
     document.querySelectorAll("[data-input]").forEach((e) => { e.textContent = String(said[e.dataset.input]); });
     $("network-info").textContent = `the paper's network: ${info.source}; the modern network: ${state.network.modern.source}`;
+    $("modern-source").textContent = `(${state.network.modern.source})`;
     for (const m of info.models) {
       const option = el("option", m === "paper" ? "train the paper's network (SDLM)" : "train the modern network (the seed's recipe)");
       option.value = m; $("train-model").appendChild(option);
