@@ -83,13 +83,17 @@ def stroke_drawing(seed: int = 0) -> list:
 
 def test_it_listens_on_loopback_only_and_serves_its_page(server):
     assert server.host == "127.0.0.1" and server.url.startswith("http://127.0.0.1:")
-    for path, kind in (("/", "text/html"), ("/studio.js", "javascript"), ("/studio.css", "css")):
+    served = [("/", "text/html"), ("/studio.css", "css")]
+    served += [("/studio.js", "javascript"), ("/controls.js", "javascript")]
+    for path, kind in served:
         with urllib.request.urlopen(server.url.rstrip("/") + path) as response:
             assert kind in response.headers["Content-Type"]
             assert response.read()
     page = urllib.request.urlopen(server.url).read().decode()
     for hook in ('data-testid="draw"', 'data-testid="prediction"', 'data-testid="train-status"'):
         assert hook in page
+    for script in ("studio.js", "controls.js"):  # every script the page loads is served
+        assert f'<script src="{script}"></script>' in page
     assert "http://" not in page and "https://" not in page  # nothing fetched from elsewhere
 
 
@@ -552,10 +556,10 @@ def test_the_network_says_how_each_layer_is_laid_out_and_the_inputs_range(server
 
 
 def test_the_page_keeps_no_layout_or_input_range_of_its_own():
-    """studio.js lays a layer out in the grid /api/network sends and takes the input's range
-    from it: no table of columns (84 -> 7, 120 -> 12, ...), no grid of a fixed width, and
+    """The page's scripts lay a layer out in the grid /api/network sends and take the input's
+    range from it: no table of columns (84 -> 7, 120 -> 12, ...), no grid of a fixed width, and
     the range's numbers nowhere in the page."""
-    script = (ASSETS / "studio.js").read_text()
+    script = (ASSETS / "studio.js").read_text() + (ASSETS / "controls.js").read_text()
     page = (ASSETS / "index.html").read_text()
     assert "gridOf(" in script and "input_range" in script
     assert not re.search(r"\bgrid\([^()]*,\s*\d+\)", script)  # grid(values, 7)

@@ -3,7 +3,9 @@ Chromium and chromedriver, as Debian packages them; Selenium's own driver downlo
 used). A stroke drawn with pointer events, the prediction checked against the engine on the
 same preprocessed input, every layer's panel, one C3 unit's sum, the backward pass, the
 camera (Chromium's fake camera playing a file made from a test digit), live training seen
-from two tabs, stopped and its checkpoint loaded; and the screenshot in docs/studio.md.
+from two tabs, stopped and its checkpoint loaded; the first screen at 1280x800, the keyboard,
+the live region, the hooks, lecture mode and axe-core's accessibility rules; and the
+screenshot in docs/studio.md.
 
 The screenshot is written to build/screenshots/studio.png; with LENET_DOCS_SCREENSHOT=1 also
 to docs/images/studio.png, the picture the docs show. Without Chromium the tests skip, unless
@@ -12,10 +14,12 @@ LENET_REQUIRE_BROWSER=1 (CI sets it), when they fail.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -32,11 +36,14 @@ from conftest import HAVE_MNIST, MNIST, MNIST_SKIP_REASON
 
 if os.environ.get("LENET_REQUIRE_BROWSER") == "1":
     import selenium.webdriver as webdriver
+    from axe_selenium_python import Axe
 else:
     webdriver = pytest.importorskip("selenium.webdriver")
+    Axe = pytest.importorskip("axe_selenium_python").Axe
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -145,6 +152,28 @@ def draw_one(driver) -> int:
     return int(latency.split()[0])
 
 
+def show_test_image(driver, index: int, *, keyboard: bool = False) -> None:
+    """Test image `index` on the pad (typed and submitted with Enter when `keyboard`), once
+    the page has read it."""
+    box = find(driver, '[data-testid="test-index"]')
+    box.clear()
+    if keyboard:
+        box.send_keys(str(index), Keys.ENTER)
+    else:
+        box.send_keys(str(index))
+        find(driver, '[data-testid="test-show"]').click()
+    WebDriverWait(driver, WAIT).until(
+        lambda d: f"test image {index}," in find(d, '[data-testid="announce"]').text
+    )
+    WebDriverWait(driver, WAIT).until(lambda d: d.execute_script("return !state.pending"))
+
+
+def screen(driver, width: int, height: int) -> None:
+    """The page's viewport exactly width x height (the window's own frame left out)."""
+    metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+
+
 def page_input(driver) -> np.ndarray:
     return np.array(driver.execute_script("return state.input"), np.float32)[None, None]
 
@@ -225,7 +254,7 @@ def test_the_screenshot_for_the_docs(browser, studio):
     WebDriverWait(browser, WAIT).until(
         lambda d: find(d, "#unit").get_attribute("data-layer") == "C3"
     )
-    browser.set_window_size(1400, 2300)  # the drawing, its steps, the answer, the maps, a unit
+    screen(browser, 1280, 800)  # the first screen: the drawing, its answer, the maps
     browser.execute_script("window.scrollTo(0, 0)")
     time.sleep(0.5)
     out = ROOT / "build" / "screenshots" / "studio.png"
@@ -234,7 +263,7 @@ def test_the_screenshot_for_the_docs(browser, studio):
     assert out.read_bytes().startswith(b"\x89PNG") and layers.is_displayed()
     if os.environ.get("LENET_DOCS_SCREENSHOT") == "1":
         shutil.copyfile(out, ROOT / "docs" / "images" / "studio.png")
-    browser.set_window_size(1400, 1000)
+    browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
 def test_the_camera_reads_a_digit_held_up_to_it(browser, studio):
@@ -313,3 +342,189 @@ def test_each_layer_is_drawn_in_the_grid_the_package_gives(browser, studio):
     background, ink = INPUT_RANGE
     assert f"32x32 input, {background:g} .. {ink:g}" in find(browser, '[data-step="input"]').text
     assert f"background {background:g}, ink {ink:g}" in find(browser, "#steps-card").text
+
+
+# ---- the first screen, the keyboard, the live region, the hooks, accessibility -----------------
+
+
+def test_the_pad_the_answer_and_the_c1_maps_fill_the_first_screen(browser):
+    """At 1280x800 the pad, the answer, the penalties and every C1 map are within the first
+    800 px, with nothing wider than the window; the modern network's maps wait behind a tab."""
+    show_test_image(browser, 1)
+    screen(browser, 1280, 800)
+    try:
+        browser.execute_script("window.scrollTo(0, 0)")
+        boxes = browser.execute_script(
+            """const shown = '[data-testid=draw], [data-testid=prediction], '
+                + '[data-testid=penalties], [data-layer=C1] canvas';
+            return [...document.querySelectorAll(shown)].map((e) => {
+                const r = e.getBoundingClientRect();
+                return [e.id || e.dataset.layer, r.bottom, r.right]; })"""
+        )
+        assert len(boxes) == 3 + 6
+        for name, bottom, right in boxes:
+            assert bottom <= 800 and right <= 1280, (name, bottom, right)
+        assert browser.execute_script("return document.documentElement.scrollWidth") <= 1280
+        assert not find(browser, "#modern").is_displayed()
+        find(browser, '[data-testid="tab-modern"]').click()
+        assert find(browser, '[data-modern-layer="C1"]').is_displayed()
+        assert not find(browser, '[data-layer="C1"]').is_displayed()
+        find(browser, "#tab-paper").click()
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_a_unit_is_reached_and_computed_from_the_keyboard(browser, studio):
+    """Tab from the test image's box reaches a C1 map (one tab stop per layer), with a visible
+    focus outline and a text alternative; Enter computes the unit under the cursor, the arrow
+    keys move it, and its a is the engine's."""
+    show_test_image(browser, 2)
+    find(browser, '[data-testid="test-index"]').click()
+    for _ in range(30):
+        ActionChains(browser).send_keys(Keys.TAB).perform()
+        if browser.execute_script("return document.activeElement.dataset.layer === 'C1'"):
+            break
+    focused = browser.switch_to.active_element
+    assert focused.get_attribute("data-layer") == "C1" and focused.tag_name == "canvas"
+    assert browser.execute_script(
+        "return getComputedStyle(document.activeElement).outlineStyle"
+    ) not in ("none", "")
+    label = focused.get_attribute("aria-label")
+    assert "C1, map 0 of 6, 28 by 28 units, colour scale -1.7159 .. 1.7159" in label
+    trace = studio.studio.nets["paper"].trace(page_input(browser), pre_activations=True)
+    for keys, unit in (
+        ([Keys.ENTER], (0, 0, 0)),
+        ([Keys.ARROW_DOWN, Keys.ARROW_RIGHT, " "], (0, 1, 1)),
+    ):
+        ActionChains(browser).send_keys(*keys).perform()
+        text = f"C1 unit [{unit[0]},{unit[1]},{unit[2]}]"
+        WebDriverWait(browser, WAIT).until(lambda d, text=text: text in find(d, "#unit").text)
+        shown = float(
+            re.search(r"the engine computed a = (-?\d+\.\d+)", find(browser, "#unit").text).group(1)
+        )
+        assert abs(shown - float(trace["C1.a"][(0, *unit)])) <= 1e-4
+        spoken = find(browser, '[data-testid="unit-announce"]').get_attribute("textContent")
+        assert spoken.startswith(f"C1 unit {unit[0]}, {unit[1]}, {unit[2]}: a = ")
+    # the right edge of a map leads into the next map, which becomes the layer's tab stop
+    ActionChains(browser).send_keys(*[Keys.ARROW_RIGHT] * 27).perform()
+    focused = browser.switch_to.active_element
+    assert focused.get_attribute("data-map") == "1" and focused.get_attribute("tabindex") == "0"
+    assert "unit 1, 1, 0:" in focused.get_attribute("aria-label")
+
+
+def test_the_answer_is_announced_and_the_label_follows_the_test_image(browser, studio, mnist):
+    """The live region says what the page reads; a test image chooses its own label for the
+    backward pass; a new drawing chooses none."""
+    _, (_, yte) = mnist
+    for index in (3, 4):
+        show_test_image(browser, index, keyboard=True)  # typed and sent with Enter: no pad
+        x = page_input(browser)
+        paper = int(np.argmin(studio.studio.nets["paper"].forward(x)[0]))
+        modern = find(browser, '[data-testid="prediction-modern"]').text
+        said = find(browser, '[data-testid="announce"]')
+        assert said.get_attribute("aria-live") == "polite"
+        assert said.text == (
+            f"test image {index}, label {yte[index]}: the paper's network reads {paper}; "
+            f"the modern network reads {modern}."
+        )
+        WebDriverWait(browser, WAIT).until(
+            lambda d, y=yte[index]: f"for label {y}" in find(d, '[data-testid="loss"]').text
+        )
+        chosen = find(browser, f'[data-testid="label-{yte[index]}"]')
+        assert chosen.get_attribute("aria-pressed") == "true"
+    draw_one(browser)  # Clear, then a stroke: a drawing, whose label nobody knows
+    assert find(browser, '[data-testid="loss"]').text == ""
+    assert not browser.find_elements(By.CSS_SELECTOR, '#labels [aria-pressed="true"]')
+    assert find(browser, '[data-testid="announce"]').text.startswith("your drawing: ")
+
+
+def test_the_penalties_hook_holds_the_apis_penalties(browser, studio):
+    show_test_image(browser, 5)
+    shown = json.loads(find(browser, '[data-testid="penalties"]').get_attribute("data-values"))
+    image = browser.execute_script("return state.testImage")
+    request = urllib.request.Request(
+        studio.url.rstrip("/") + "/api/infer",
+        data=json.dumps({"image": image, "models": ["paper"]}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=WAIT) as response:
+        answer = json.loads(response.read())
+    assert shown == answer["results"]["paper"]["penalties"]
+    assert len(shown) == 10 and min(shown) >= 0
+    assert find(browser, '[data-testid="prediction"]').text == str(int(np.argmin(shown)))
+
+
+def test_f6_and_the_prototypes_share_one_scale_and_the_penalties_start_at_0(browser):
+    """An F6 equal to a prototype is drawn with the prototype's very pixels, unsmoothed; the
+    output row's darkest cell is the largest penalty, its lightest the smallest; an optional
+    rejection threshold shows 'unsure', and without one nothing is said."""
+    show_test_image(browser, 6)
+    same = browser.execute_script(
+        """const r = state.latest.results.paper, p = state.network.paper.prototypes;
+        const k = r.nearest[0];
+        renderF6({...r, layers: {...r.layers, F6: {...r.layers.F6, states: p[k]}}});
+        const [f6, proto] = [...document.querySelectorAll('#f6 canvas')].map((c) =>
+            Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data));
+        return [f6.join() === proto.join(), new Set(f6).size > 2,
+                getComputedStyle(document.querySelector('#f6 canvas')).imageRendering];"""
+    )
+    assert same == [True, True, "pixelated"]
+    output = find(browser, '[data-layer="output"]')
+    assert "penalties, colour scale 0 .. " in output.text
+    lightness = browser.execute_script(
+        """const c = document.querySelector('[data-layer=output] canvas');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, 1).data;
+        return [...Array(c.width).keys()].map((i) => d[4 * i] + d[4 * i + 1] + d[4 * i + 2]);"""
+    )
+    penalties = json.loads(find(browser, '[data-testid="penalties"]').get_attribute("data-values"))
+    assert int(np.argmax(lightness)) == int(np.argmin(penalties))
+    assert int(np.argmin(lightness)) == int(np.argmax(penalties))
+    unsure = find(browser, '[data-testid="unsure"]')
+    assert not unsure.is_displayed()  # the network description has no threshold: nothing said
+    for threshold, shown in ((1e9, True), (0, False)):
+        browser.execute_script(f"state.network.paper.threshold = {threshold}")
+        show_test_image(browser, 6 + shown)
+        assert unsure.is_displayed() == shown
+        assert ("unsure" in find(browser, '[data-testid="announce"]').text) == shown
+    browser.execute_script("delete state.network.paper.threshold")
+
+
+def axe_violations(driver) -> list[str]:
+    """axe-core's serious and critical findings on the page as it is, one line each."""
+    axe = Axe(driver)
+    axe.inject()
+    found = axe.run()["violations"]
+    return [
+        f"{v['impact']}: {v['id']} ({v['help']}) at {[n['target'] for n in v['nodes']]}"
+        for v in found
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def test_axe_core_finds_no_serious_or_critical_violation(browser, studio):
+    """axe-core (axe-selenium-python's copy) on the page after a drawing is read, with a unit
+    computed and the gradients shown, then in lecture mode (?lecture=1) with a test image."""
+    draw_one(browser)
+    find(browser, '[data-testid="label-1"]').click()
+    WebDriverWait(browser, WAIT).until(lambda d: "label 1" in find(d, '[data-testid="loss"]').text)
+    in_view(browser, find(browser, '[data-layer="C3"] canvas')).click()
+    WebDriverWait(browser, WAIT).until(lambda d: find(d, "#unit").get_attribute("data-layer"))
+    assert axe_violations(browser) == []
+    browser.get(studio.url.rstrip("/") + "/?lecture=1")
+    try:
+        WebDriverWait(browser, WAIT).until(
+            lambda d: d.execute_script("return document.body.dataset.ready")
+        )
+        assert find(browser, '[data-testid="lecture"]').get_attribute("aria-pressed") == "true"
+        show_test_image(browser, 8)
+        pad = find(browser, '[data-testid="draw"]')
+        assert pad.size["width"] >= 400  # the large pad
+        assert axe_violations(browser) == []
+        find(browser, '[data-testid="lecture"]').click()  # and off again, from the toggle
+        assert "lecture" not in browser.current_url and pad.size["width"] < 300
+    finally:
+        browser.get(studio.url)
+        WebDriverWait(browser, WAIT).until(
+            lambda d: d.execute_script("return document.body.dataset.ready")
+        )

@@ -34,6 +34,7 @@ TIMEOUT = 20.0
 ASSETS = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/studio.js": ("studio.js", "text/javascript; charset=utf-8"),
+    "/controls.js": ("controls.js", "text/javascript; charset=utf-8"),
     "/studio.css": ("studio.css", "text/css; charset=utf-8"),
 }
 

@@ -1,10 +1,12 @@
 // LeNet-5 studio: the page. Everything is drawn on canvases from the JSON the server answers
-// (docs/studio.md lists the calls); nothing is fetched from anywhere else.
+// (docs/studio.md lists the calls); nothing is fetched from anywhere else. This file draws the
+// network and its answer; controls.js (loaded after it) holds the other controls and starts.
 "use strict";
 
 const state = {
   network: {}, drawing: null, input: null, latest: null, label: null, pending: false, dirty: false,
   strokeStart: 0, version: -1, lastRefresh: 0, camera: null, trainModel: "paper",
+  zoom: 1, shown: {}, source: "your drawing",  // zoom: 1.5 in lecture mode
 };
 const $ = (id) => document.getElementById(id);
 
@@ -32,11 +34,19 @@ function showError(message) {
 
 // ---- colours and pictures -------------------------------------------------------------------
 
-function diverging(v, limit) {  // blue < 0 < red, white at 0
+// blue < 0 < orange, white at 0: told apart with any of the common colour blindnesses (blue
+// against red is not, for some); the same two colours mark the bars and the curves
+const NEGATIVE = [33, 102, 172], POSITIVE = [179, 88, 6];
+const css = ([r, g, b]) => `rgb(${r}, ${g}, ${b})`;
+const mix = (rgb, t) => rgb.map((x) => 255 - t * (255 - x));
+
+function diverging(v, limit) {
   const t = Math.max(-1, Math.min(1, limit > 0 ? v / limit : 0));
-  if (t >= 0) return [255 - t * (255 - 178), 255 - t * (255 - 24), 255 - t * (255 - 43)];
-  const s = -t;
-  return [255 - s * (255 - 33), 255 - s * (255 - 102), 255 - s * (255 - 172)];
+  return t >= 0 ? mix(POSITIVE, t) : mix(NEGATIVE, -t);
+}
+
+function fromZero(v, limit) {  // penalties, never negative: white at 0, darker as they grow
+  return mix(POSITIVE, Math.max(0, Math.min(1, limit > 0 ? v / limit : 0)));
 }
 
 function ink(v, lo, hi) {  // the digit as printed: dark ink on white
@@ -45,14 +55,12 @@ function ink(v, lo, hi) {  // the digit as printed: dark ink on white
   return [g, g, g];
 }
 
-// a 2-D array drawn pixel by pixel into `canvas`, shown `scale` times larger; blank (null)
-// cells stay light
+// a 2-D array drawn pixel by pixel into `canvas`, shown `scale` times larger (CSS keeps it
+// pixelated: one square per unit); blank (null) cells stay light
 function paint(canvas, rows, scale, colour) {
   const h = rows.length, w = rows[0].length;
-  if (canvas.width !== w || canvas.height !== h) {
-    canvas.width = w; canvas.height = h;
-    canvas.style.width = `${w * scale}px`; canvas.style.height = `${h * scale}px`;
-  }
+  if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
+  canvas.style.width = `${w * scale}px`; canvas.style.height = `${h * scale}px`;
   const ctx = canvas.getContext("2d");
   const image = ctx.createImageData(w, h);
   for (let r = 0; r < h; r++) for (let c = 0; c < w; c++) {
@@ -65,9 +73,9 @@ function paint(canvas, rows, scale, colour) {
   return canvas;
 }
 
-function picture(rows, scale, colour, title) {
+function picture(rows, scale, colour, title) {  // the title is also its text alternative
   const canvas = paint(document.createElement("canvas"), rows, scale, colour);
-  if (title) canvas.title = title;
+  if (title) { canvas.setAttribute("role", "img"); canvas.setAttribute("aria-label", title); }
   return canvas;
 }
 
@@ -94,6 +102,8 @@ function inputGridOf(model, name) {  // the grid of the layer before `name`, who
   return layers[layers.findIndex((l) => l.name === name) - 1].grid;
 }
 
+const isPenalties = (model, name) => state.network[model].layers.find((l) => l.name === name).kind === "RBFOutput";
+
 // the paper's input: [background, ink] (lenet.paper.INPUT_RANGE)
 const inputRange = () => state.network.paper.input_range;
 
@@ -118,45 +128,119 @@ function el(tag, text, cls) {
 const fmt = (v, d = 4) => (v === null || v === undefined ? "" : Number(v).toFixed(d));
 const shapeText = (shape) => (shape.length === 3 ? `${shape[0]} @ ${shape[1]}x${shape[2]}` : `${shape[0]}`);
 
-// ---- one layer's maps: a panel per layer, each unit clickable ----------------------------------
-
-function layerTitle(name, layer) {
-  const limit = Math.max(Math.abs(layer.range[0]), Math.abs(layer.range[1]));
-  return { limit, text: `${name}  ${shapeText(layer.shape)}  ·  ${layer.squashing}  ·  colour scale ${fmt(-limit, 4)} .. ${fmt(limit, 4)}` };
+function announce(id, text) {  // a live region speaks only when its text changes
+  if ($(id).textContent !== text) $(id).textContent = text;
 }
 
+// ---- one layer's maps: a panel per layer; each unit can be clicked, or reached from the keyboard --
+
+// a layer's colour: penalties from 0 (they are never negative), anything else on a symmetric
+// scale around 0
+function scaleOf(model, name, layer) {
+  const limit = Math.max(Math.abs(layer.range[0]), Math.abs(layer.range[1]));
+  if (isPenalties(model, name)) {
+    return { limit, colour: (v) => fromZero(v, limit), text: `penalties, colour scale 0 .. ${fmt(limit, 4)} (white 0)` };
+  }
+  return { limit, colour: (v) => diverging(v, limit), text: `colour scale ${fmt(-limit, 4)} .. ${fmt(limit, 4)}` };
+}
+
+const layerTitle = (model, name, layer) => `${name}  ${shapeText(layer.shape)}  ·  ${layer.squashing}  ·  ${scaleOf(model, name, layer).text}`;
 const isMaps = (shape) => shape.length === 3 && shape[1] * shape[2] > 1;
 const flatten = (layer) => (layer.shape.length === 3 ? layer.states.map((m) => m[0][0]) : layer.states);
-const mapScale = (shape) => (shape[1] >= 20 ? 3 : 6);
-const cellScale = (name) => (name === "output" ? 22 : 10);
+// about 84 px for a big map, 60 for C3's, 30 for S4's, larger in lecture mode
+const mapScale = (shape) => Math.max(1, Math.round((shape[1] >= 14 ? 84 : shape[1] >= 8 ? 60 : 30) * state.zoom / shape[1]));
+const cellScale = (name) => Math.round((name === "output" ? 22 : 10) * state.zoom);
+
+// the unit under the cursor of a map's canvas: [map, row, column], or [i] in a layer of units
+function unitAt(canvas) {
+  const r = Number(canvas.dataset.r), c = Number(canvas.dataset.c);
+  if (canvas.dataset.map !== undefined) return [Number(canvas.dataset.map), r, c];
+  const i = r * canvas.width + c;
+  return i < Number(canvas.dataset.units) ? [i] : null;
+}
+
+// the text alternative of a map: its layer, shape and scale, and the unit under the cursor
+function describe(canvas) {
+  const { model, layer: name } = canvas.dataset;
+  const layer = state.shown[model][name], unit = unitAt(canvas);
+  const where = canvas.dataset.map !== undefined
+    ? `map ${canvas.dataset.map} of ${layer.shape[0]}, ${canvas.height} by ${canvas.width} units`
+    : `${canvas.dataset.units} units drawn as ${canvas.height} by ${canvas.width}`;
+  const value = unit === null ? "" : `; unit ${unit.join(", ")}: ${fmt(unit.length === 3 ? layer.states[unit[0]][unit[1]][unit[2]] : flatten(layer)[unit[0]], 3)}`;
+  canvas.setAttribute("aria-label", `${model === "paper" ? "the paper's" : "the modern"} network, ${name}, ${where}, ${scaleOf(model, name, layer).text}${value}. Arrow keys move, Enter shows its computation.`);
+}
+
+function placeCursor(canvas) {
+  const cursor = canvas.nextElementSibling, cell = canvas.clientWidth / canvas.width;
+  cursor.style.left = `${canvas.offsetLeft + canvas.clientLeft + Number(canvas.dataset.c) * cell}px`;
+  cursor.style.top = `${canvas.offsetTop + canvas.clientTop + Number(canvas.dataset.r) * cell}px`;
+  cursor.style.width = cursor.style.height = `${cell}px`;
+}
+
+// one tab stop per layer (the map last visited); the arrows move the cursor within a map and on
+// into the next, Home/End go to the first/last map, Enter or Space compute the unit
+function moveCursor(canvas, r, c, focus) {
+  const all = [...canvas.closest(".maps").querySelectorAll("canvas")];
+  all.forEach((x) => { x.tabIndex = x === canvas ? 0 : -1; });
+  canvas.dataset.r = Math.max(0, Math.min(canvas.height - 1, r));
+  canvas.dataset.c = Math.max(0, Math.min(canvas.width - 1, c));
+  describe(canvas);
+  if (focus) canvas.focus();
+  placeCursor(canvas);
+}
+
+function unitKeys(event) {
+  const canvas = event.target, all = [...canvas.closest(".maps").querySelectorAll("canvas")];
+  const m = all.indexOf(canvas), r = Number(canvas.dataset.r), c = Number(canvas.dataset.c);
+  const go = (k, row, col) => moveCursor(all[k], row, col, true);
+  const moves = {
+    ArrowUp: () => go(m, r - 1, c), ArrowDown: () => go(m, r + 1, c),
+    ArrowLeft: () => (c > 0 || m === 0 ? go(m, r, c - 1) : go(m - 1, r, all[m - 1].width - 1)),
+    ArrowRight: () => (c < canvas.width - 1 || m === all.length - 1 ? go(m, r, c + 1) : go(m + 1, r, 0)),
+    Home: () => go(0, r, c), End: () => go(all.length - 1, r, c),
+    Enter: () => computeUnit(canvas.dataset.model, canvas.dataset.layer, unitAt(canvas), true),
+  };
+  moves[" "] = moves.Enter;
+  if (!moves[event.key]) return;
+  event.preventDefault();
+  moves[event.key]();
+}
+
+function unitCanvas(canvas, model, name, extra) {
+  const { caption, ...where } = extra;
+  Object.assign(canvas.dataset, { model, layer: name, r: 0, c: 0 }, where);
+  canvas.tabIndex = -1;
+  canvas.setAttribute("role", "button");
+  canvas.addEventListener("keydown", unitKeys);
+  canvas.addEventListener("click", (event) => {
+    const r = Math.floor((event.offsetY * canvas.height) / canvas.clientHeight);
+    const c = Math.floor((event.offsetX * canvas.width) / canvas.clientWidth);
+    moveCursor(canvas, r, c, false);
+    const unit = unitAt(canvas);
+    if (unit) computeUnit(model, name, unit, false);
+  });
+  const f = figure(canvas, caption);
+  f.insertBefore(el("span", undefined, "cursor"), canvas.nextSibling);
+  return f;
+}
 
 function layerPanel(name, layer, model, attribute) {
-  const panel = el("div", undefined, "layer");
+  const panel = el("div", undefined, isMaps(layer.shape) ? "layer" : "layer vector");
   panel.setAttribute(attribute, name);
-  const { limit, text } = layerTitle(name, layer);
-  panel.appendChild(el("h3", text));
+  panel.appendChild(el("h3", layerTitle(model, name, layer)));
   const maps = el("div", undefined, "maps");
+  const { colour } = scaleOf(model, name, layer);
   if (isMaps(layer.shape)) {
-    const scale = mapScale(layer.shape);
     layer.states.forEach((map, m) => {
-      const canvas = picture(map, scale, (v) => diverging(v, limit), `${name} map ${m}`);
-      canvas.dataset.map = m;
-      canvas.addEventListener("click", (event) => {
-        const r = Math.floor(event.offsetY / scale), c = Math.floor(event.offsetX / scale);
-        computeUnit(model, name, [m, r, c]);
-      });
-      maps.appendChild(figure(canvas, `${m}`));
+      const canvas = paint(document.createElement("canvas"), map, mapScale(layer.shape), colour);
+      maps.appendChild(unitCanvas(canvas, model, name, { map: m, caption: `${m}` }));
     });
   } else {
-    const flat = flatten(layer);
-    const [rows, cols] = gridOf(model, name), cell = cellScale(name);
-    const canvas = picture(grid(flat, cols), cell, (v) => diverging(v, limit), `${name}: ${flat.length} units`);
-    canvas.addEventListener("click", (event) => {
-      const i = Math.floor(event.offsetY / cell) * cols + Math.floor(event.offsetX / cell);
-      if (i < flat.length) computeUnit(model, name, [i]);
-    });
-    maps.appendChild(figure(canvas, name === "F6" ? "as the 7x12 bitmap" : `as ${rows}x${cols}`));
+    const flat = flatten(layer), [rows, cols] = gridOf(model, name);
+    const canvas = paint(document.createElement("canvas"), grid(flat, cols), cellScale(name), colour);
+    maps.appendChild(unitCanvas(canvas, model, name, { units: flat.length, caption: name === "F6" ? "as the 7x12 bitmap" : `as ${rows}x${cols}` }));
   }
+  maps.querySelector("canvas").tabIndex = 0;
   panel.appendChild(maps);
   return panel;
 }
@@ -164,77 +248,113 @@ function layerPanel(name, layer, model, attribute) {
 // the panels are made once; later drawings repaint their canvases in place (a stroke's
 // update then costs no new elements, no layout)
 function renderLayers(container, result, model, attribute) {
-  const key = Object.entries(result.layers).map(([n, l]) => `${n}:${l.shape.join("x")}`).join("|");
+  state.shown[model] = result.layers;
+  const key = `${state.zoom}|` + Object.entries(result.layers).map(([n, l]) => `${n}:${l.shape.join("x")}`).join("|");
   if (container.dataset.key !== key) {
     container.replaceChildren();
     for (const [name, layer] of Object.entries(result.layers)) container.appendChild(layerPanel(name, layer, model, attribute));
     container.dataset.key = key;
-    return;
+  } else {
+    for (const [name, layer] of Object.entries(result.layers)) {
+      const panel = container.querySelector(`[${attribute}="${name}"]`);
+      panel.querySelector("h3").textContent = layerTitle(model, name, layer);
+      const canvases = panel.querySelectorAll("canvas"), { colour } = scaleOf(model, name, layer);
+      if (isMaps(layer.shape)) layer.states.forEach((map, m) => paint(canvases[m], map, mapScale(layer.shape), colour));
+      else paint(canvases[0], grid(flatten(layer), gridOf(model, name)[1]), cellScale(name), colour);
+    }
   }
-  for (const [name, layer] of Object.entries(result.layers)) {
-    const panel = container.querySelector(`[${attribute}="${name}"]`);
-    const { limit, text } = layerTitle(name, layer);
-    panel.querySelector("h3").textContent = text;
-    const canvases = panel.querySelectorAll("canvas");
-    const colour = (v) => diverging(v, limit);
-    if (isMaps(layer.shape)) layer.states.forEach((map, m) => paint(canvases[m], map, mapScale(layer.shape), colour));
-    else paint(canvases[0], grid(flatten(layer), gridOf(model, name)[1]), cellScale(name), colour);
-  }
+  container.querySelectorAll("canvas").forEach(describe);
 }
 
 // ---- the answer ---------------------------------------------------------------------------
 
+// one bar per class, from 0 (penalties are never negative; other outputs get their signed
+// range); the answer's row banded, outlined and named, so it shows however short its bar
 function bars(canvas, values, label, smallestWins, caption) {
   const ctx = canvas.getContext("2d");
   const W = canvas.width, H = canvas.height;
   ctx.clearRect(0, 0, W, H);
   const best = smallestWins ? values.indexOf(Math.min(...values)) : values.indexOf(Math.max(...values));
-  const top = Math.max(...values.map(Math.abs)) || 1;
-  const left = 24, width = W - left - 60, rowH = (H - 24) / values.length;
-  ctx.font = "11px sans-serif";
+  const lo = Math.min(0, ...values), hi = Math.max(0, ...values), span = hi - lo || 1;
+  const k = Number(canvas.dataset.zoom || 1);  // larger type on a larger canvas (lecture mode)
+  const left = 22 * k, width = W - left - 110 * k, rowH = (H - 22 * k) / values.length;
+  const X = (v) => left + ((v - lo) / span) * width;
+  const font = (px, bold) => `${bold ? "bold " : ""}${Math.round(px * k)}px sans-serif`;
   values.forEach((v, i) => {
-    const y = 4 + i * rowH;
-    ctx.fillStyle = i === best ? "#b2182b" : i === label ? "#2166ac" : "#999";
-    ctx.fillRect(left, y, (Math.abs(v) / top) * width, rowH - 3);
+    const y = 3 + i * rowH, x0 = Math.min(X(0), X(v)), w = Math.max(Math.abs(X(v) - X(0)), 2);
+    if (i === best) { ctx.fillStyle = "#fde6cf"; ctx.fillRect(0, y - 1, W, rowH - 1); }
+    ctx.fillStyle = i === best ? css(POSITIVE) : i === label ? css(NEGATIVE) : "#8c8c8c";
+    ctx.fillRect(x0, y, w, rowH - 3);
+    if (i === best) { ctx.strokeStyle = "#111"; ctx.lineWidth = 2; ctx.strokeRect(x0, y, w, rowH - 3); }
     ctx.fillStyle = "#222";
-    ctx.fillText(String(i), 6, y + rowH - 5);
-    ctx.fillText(fmt(v, 2), left + (Math.abs(v) / top) * width + 4, y + rowH - 5);
+    ctx.font = font(i === best ? 12 : 11, i === best);
+    const marks = [i === best ? "the answer" : "", i === label ? "label" : ""].filter(Boolean).join(", ");
+    ctx.fillText(String(i), 6 * k, y + rowH - 5 * k);
+    ctx.fillText(fmt(v, 2) + (marks ? `  ◀ ${marks}` : ""), Math.max(X(0), X(v)) + 5 * k, y + rowH - 5 * k);
   });
-  ctx.fillStyle = "#555";
-  ctx.fillText(caption, left, H - 6);
+  ctx.strokeStyle = "#555"; ctx.lineWidth = 1;
+  ctx.beginPath(); ctx.moveTo(X(0), 2); ctx.lineTo(X(0), H - 20 * k); ctx.stroke();
+  ctx.font = font(11); ctx.fillStyle = "#444";
+  ctx.fillText(caption, left, H - 6 * k);
+  canvas.setAttribute("aria-label", `${caption}: ${values.map((v, i) => `${i}: ${fmt(v, 2)}`).join(", ")}; the answer ${best}`);
 }
 
-function renderAnswer(result) {
+// unsure when the two smallest penalties are closer than the network's rejection threshold
+// (an optional field of its description); null when it has none
+function unsureOf(penalties) {
+  const threshold = state.network.paper.threshold;
+  if (typeof threshold !== "number") return null;
+  const [first, second] = [...penalties].sort((a, b) => a - b);
+  return { unsure: second - first < threshold, gap: second - first, threshold };
+}
+
+function renderAnswer(result, modern) {
   $("prediction").textContent = String(result.prediction);
-  bars($("penalties"), result.penalties, null, true, `penalty y_i, 0 .. ${fmt(Math.max(...result.penalties), 1)} (red: the smallest, the answer)`);
-  const f6 = $("f6");
-  f6.replaceChildren();
-  const x = result.layers.F6.states;
-  const limit = result.layers.F6.range[1];
-  const cols = gridOf("paper", "F6")[1];  // the 7 columns of the RBF prototypes' bitmaps
-  f6.appendChild(figure(picture(grid(x, cols), 9, (v) => diverging(v, limit)), `F6 states (±${limit})`));
-  for (const k of result.nearest) {
-    const proto = state.network.paper.prototypes[k];
-    f6.appendChild(figure(picture(grid(proto, cols), 9, (v) => diverging(v, 1)), `prototype ${k}: y = ${fmt(result.penalties[k], 1)}`));
+  const doubt = unsureOf(result.penalties);
+  $("unsure").hidden = !(doubt && doubt.unsure);
+  if (doubt) $("unsure").textContent = `unsure: the two smallest penalties differ by ${fmt(doubt.gap, 2)}, less than ${fmt(doubt.threshold, 2)}`;
+  $("prediction-modern").textContent = String(modern.prediction);
+  announce("announce", `${state.source}: the paper's network reads ${result.prediction}${doubt && doubt.unsure ? ", unsure" : ""}; the modern network reads ${modern.prediction}.`);
+  const canvas = $("penalties");
+  canvas.dataset.values = JSON.stringify(result.penalties);  // the hook tests read
+  if (Number(canvas.dataset.zoom) !== state.zoom) {
+    canvas.dataset.zoom = state.zoom; canvas.width = Math.round(290 * state.zoom); canvas.height = Math.round(176 * state.zoom);
   }
+  bars(canvas, result.penalties, null, true, `penalty y_i, from 0 to ${fmt(Math.max(...result.penalties), 1)}`);
+  renderF6(result);
+}
+
+// F6's states beside the nearest classes' prototypes, on one colour scale (the wider of the
+// two: F6's squashing range), so an F6 that is a prototype looks like it
+function renderF6(result) {
+  const f6 = $("f6"), protos = state.network.paper.prototypes;
+  const limit = Math.max(result.layers.F6.range[1], ...protos.flat().map(Math.abs));
+  const cols = gridOf("paper", "F6")[1], scale = Math.round(8 * state.zoom);  // the prototypes' 7 columns
+  const colour = (v) => diverging(v, limit);
+  f6.replaceChildren(figure(picture(grid(result.layers.F6.states, cols), scale, colour, "F6 states as the 7x12 bitmap"), "F6 states"));
+  for (const k of result.nearest) {
+    f6.appendChild(figure(picture(grid(protos[k], cols), scale, colour, `prototype of class ${k}, penalty ${fmt(result.penalties[k], 1)}`), `prototype ${k}: y = ${fmt(result.penalties[k], 1)}`));
+  }
+  $("f6-scale").textContent = `One colour scale for F6 and the prototypes: ${fmt(-limit, 4)} .. ${fmt(limit, 4)}, blue negative, white 0, orange positive; one square per unit.`;
 }
 
 function renderSteps(steps) {
   const box = $("steps");
   box.replaceChildren();
   const items = [
-    ["box", "the ink's bounding box", 0, 255, 2],
-    ["resized", "scaled to fit 20x20", 0, 255, 5],
-    ["centred", "28x28, centred by mass", 0, 255, 4],
-    ["input", `32x32 input, ${inputRange()[0]} .. ${inputRange()[1]}`, ...inputRange(), 4],
+    ["box", "the ink's bounding box", 0, 255, 0],
+    ["resized", "scaled to fit 20x20", 0, 255, 3],
+    ["centred", "28x28, centred by mass", 0, 255, 2],
+    ["input", `32x32 input, ${inputRange()[0]} .. ${inputRange()[1]}`, ...inputRange(), 2],
   ];
   for (const [key, caption, lo, hi, scale] of items) {
     if (!steps[key]) continue;
     const rows = steps[key];
     const div = el("div", undefined, "step");
     div.dataset.step = key;
-    const s = key === "box" ? Math.max(1, Math.min(3, Math.floor(110 / Math.max(rows.length, rows[0].length)))) : scale;
-    div.appendChild(picture(rows, s, (v) => ink(v, lo, hi)));
+    const side = Math.max(rows.length, rows[0].length);
+    const s = Math.round((key === "box" ? Math.max(1, Math.min(3, Math.floor(56 / side))) : scale) * state.zoom);
+    div.appendChild(picture(rows, s, (v) => ink(v, lo, hi), caption));
     div.appendChild(el("div", `${caption} (${rows.length}x${rows[0].length})`));
     box.appendChild(div);
   }
@@ -271,10 +391,14 @@ function padPixels() {  // the drawing at 112x112, ink 255 on 0, as the server w
   return inked ? rows : null;
 }
 
+// a pointer's place in the pad's own 280x280 pixels (lecture mode shows the pad larger)
+const onPad = (event) => [(event.offsetX * pad.width) / pad.clientWidth, (event.offsetY * pad.height) / pad.clientHeight];
+
 let last = null;
 pad.addEventListener("pointerdown", (event) => {
+  if (state.testImage && !state.camera) newDrawing();  // drawing over a test image: a drawing now
   pad.setPointerCapture(event.pointerId);
-  last = [event.offsetX, event.offsetY];
+  last = onPad(event);
   state.strokeStart = performance.now();
   stroke(event);
 });
@@ -288,10 +412,11 @@ function stroke(event) {
   padCtx.lineWidth = 18;
   padCtx.lineCap = padCtx.lineJoin = "round";
   padCtx.beginPath();
+  const [x, y] = onPad(event);
   padCtx.moveTo(last[0], last[1]);
-  padCtx.lineTo(event.offsetX, event.offsetY);
+  padCtx.lineTo(x, y);
   padCtx.stroke();
-  last = [event.offsetX, event.offsetY];
+  last = [x, y];
   state.drawing = "pad";
   requestInfer(performance.now());
 }
@@ -325,11 +450,9 @@ async function infer() {
     state.latest = answer;
     state.input = answer.steps.input;
     renderSteps(answer.steps);
-    const paper = answer.results.paper;
-    renderAnswer(paper);
+    const { paper, modern } = answer.results;
+    renderAnswer(paper, modern);
     renderLayers($("layers"), paper, "paper", "data-layer");
-    const modern = answer.results.modern;
-    $("prediction-modern").textContent = String(modern.prediction);
     renderLayers($("modern"), modern, "modern", "data-modern-layer");
     state.version = paper.version;
     $("latency").textContent = `${Math.round(performance.now() - started)} ms`;
@@ -355,11 +478,13 @@ function numbers(rows, caption, digits = 3) {
   return table;
 }
 
-async function computeUnit(model, layer, unit) {
-  if (!state.input) return;
+// from the keyboard, the unit's a and y are also spoken: its numbers are further down the page
+async function computeUnit(model, layer, unit, speak) {
+  if (!state.input || !unit) return;
   try {
     const u = await api("POST", "/api/unit", { image: state.input, model, layer, unit });
     renderUnit(u, model);
+    if (speak) announce("unit-announce", `${layer} unit ${unit.join(", ")}: a = ${fmt(u.a)}, y = ${fmt(u.y)}; its computation is under the maps.`);
   } catch (error) { showError(error.message); }
 }
 
@@ -411,7 +536,7 @@ function renderUnit(u, model) {
 function renderKernelGrid(container, c1, c3, table, caption) {
   container.appendChild(el("h3", `${caption}C1 (±${c1.scale.toPrecision(3)})`));
   const row = el("div", undefined, "maps");
-  c1.values.forEach((k, m) => row.appendChild(figure(picture(k[0], 6, (v) => diverging(v, 1)), `${m}`)));
+  c1.values.forEach((k, m) => row.appendChild(figure(picture(k[0], 6, (v) => diverging(v, 1), `${caption}C1 kernel ${m}`), `${m}`)));
   container.appendChild(row);
   container.appendChild(el("h3", `${caption}C3 laid out as Table I (±${c3.scale.toPrecision(3)}): rows S2 maps, columns C3 maps`));
   const t = el("table", undefined, "table1");
@@ -432,9 +557,17 @@ function renderKernelGrid(container, c1, c3, table, caption) {
   container.appendChild(t);
 }
 
-async function backward(label) {
+function chooseLabel(label) {  // null: none chosen, no gradients shown
   state.label = label;
-  document.querySelectorAll("#labels button").forEach((b, i) => b.classList.toggle("chosen", i === label));
+  document.querySelectorAll("#labels button").forEach((b, i) => {
+    b.classList.toggle("chosen", i === label);
+    b.setAttribute("aria-pressed", String(i === label));
+  });
+  if (label === null) { $("loss").textContent = ""; $("gradients").replaceChildren(); }
+}
+
+async function backward(label) {
+  chooseLabel(label);
   if (!state.input) return;
   try {
     const b = await api("POST", "/api/backward", { image: state.input, label });
@@ -454,10 +587,10 @@ async function backward(label) {
         const shape = g.shape;
         const colour = limit === null ? (v) => ink(v, ...inputRange()) : (v) => diverging(v, limit);
         if (shape.length === 3 && shape[1] * shape[2] > 1) {
-          rows.forEach((m) => maps.appendChild(picture(m, shape[1] >= 20 ? 2 : 5, colour)));
+          rows.forEach((m, k) => maps.appendChild(picture(m, shape[1] >= 20 ? 2 : 5, colour, `${title}, map ${k}`)));
         } else {
           const flat = shape.length === 3 ? rows.map((m) => m[0][0]) : rows;
-          maps.appendChild(picture(grid(flat, gridOf(b.model, name)[1]), 8, colour));
+          maps.appendChild(picture(grid(flat, gridOf(b.model, name)[1]), 8, colour, title));
         }
         holder.appendChild(maps);
         pair.appendChild(holder);
@@ -467,224 +600,3 @@ async function backward(label) {
     renderKernelGrid(box, b.kernel_gradients.C1, b.kernel_gradients.C3, b.connection_table, "dE/dW of ");
   } catch (error) { showError(error.message); }
 }
-
-// ---- kernels and training ------------------------------------------------------------------------
-
-async function refreshKernels() {
-  try {
-    const k = await api("GET", `/api/kernels?model=paper`);
-    const box = $("kernels");
-    box.replaceChildren();
-    renderKernelGrid(box, k.C1, k.C3, k.connection_table, "");
-    box.dataset.version = k.version;
-  } catch (error) { showError(error.message); }
-}
-
-function plotCurve(canvas, curve) {
-  const ctx = canvas.getContext("2d");
-  const W = canvas.width, H = canvas.height, L = 44, R = 44, T = 10, B = 30;
-  ctx.clearRect(0, 0, W, H);
-  ctx.strokeStyle = "#999"; ctx.strokeRect(L, T, W - L - R, H - T - B);
-  ctx.font = "11px sans-serif"; ctx.fillStyle = "#444";
-  ctx.fillText("patterns trained", W / 2 - 40, H - 6);
-  if (curve.length === 0) { ctx.fillText("no training yet", L + 10, T + 20); return; }
-  const maxSeen = curve[curve.length - 1].seen || 1;
-  const maxLoss = Math.max(...curve.map((p) => p.loss)) || 1;
-  const maxErr = Math.max(...curve.map((p) => p.error), 0.01);
-  const X = (s) => L + (s / maxSeen) * (W - L - R);
-  const line = (key, top, colour) => {
-    ctx.strokeStyle = colour; ctx.beginPath();
-    curve.forEach((p, i) => {
-      const y = T + (1 - p[key] / top) * (H - T - B);
-      if (i === 0) ctx.moveTo(X(p.seen), y); else ctx.lineTo(X(p.seen), y);
-    });
-    ctx.stroke();
-  };
-  line("loss", maxLoss, "#b2182b");
-  line("error", maxErr, "#2166ac");
-  ctx.fillStyle = "#b2182b"; ctx.fillText(`loss ${fmt(maxLoss, 2)}`, 2, T + 10); ctx.fillText("0", L - 12, H - B);
-  ctx.fillStyle = "#2166ac"; ctx.fillText(`${fmt(100 * maxErr, 1)} %`, W - R + 3, T + 10); ctx.fillText("error", W - R + 3, T + 24);
-  ctx.fillStyle = "#444"; ctx.fillText(maxSeen.toLocaleString(), W - R - 40, H - B + 12);
-}
-
-function plotSteps(canvas, hist) {
-  const ctx = canvas.getContext("2d");
-  const W = canvas.width, H = canvas.height, L = 40, T = 10, B = 30, R = 70;
-  ctx.clearRect(0, 0, W, H);
-  ctx.font = "11px sans-serif"; ctx.fillStyle = "#444";
-  if (!hist) { ctx.fillText("SDLM sets them at the start of each pass (paper recipe only)", 6, 20); return; }
-  ctx.strokeStyle = "#999"; ctx.strokeRect(L, T, W - L - R, H - T - B);
-  const edges = hist.log10_edges, n = edges.length - 1;
-  const colours = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d"];
-  const top = Math.max(1, ...Object.values(hist.layers).flat());
-  Object.entries(hist.layers).forEach(([name, counts], j) => {
-    ctx.strokeStyle = colours[j % colours.length]; ctx.beginPath();
-    counts.forEach((c, i) => {
-      const x = L + ((i + 0.5) / n) * (W - L - R), y = T + (1 - Math.sqrt(c / top)) * (H - T - B);
-      if (i === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
-    });
-    ctx.stroke();
-    ctx.fillStyle = colours[j % colours.length]; ctx.fillText(name, W - R + 6, T + 12 + 13 * j);
-  });
-  ctx.fillStyle = "#444";
-  ctx.fillText(`log10 eps_k: ${edges[0]} .. ${edges[n]}   (eta ${hist.eta}, mu ${hist.mu})`, L, H - 6);
-  ctx.fillText("count (sqrt)", 2, T + 10);
-}
-
-async function pollTraining() {
-  try {
-    const s = await api("GET", `/api/train?model=${state.trainModel}`);
-    const text = s.state === "idle" ? `not started (${state.trainModel}: ${state.trainModel === "paper" ? "the paper's recipe, SDLM, one pattern per update" : "the seed's recipe"})`
-      : `${s.state} · pass ${s.pass} of ${s.passes} · ${s.step.toLocaleString()} of ${s.steps_per_pass.toLocaleString()} steps · ${s.seen.toLocaleString()} patterns in all · ${Math.round(s.images_per_second).toLocaleString()} patterns/s`
-        + (s.curve.length ? ` · running loss ${fmt(s.curve[s.curve.length - 1].loss, 3)}, error ${fmt(100 * s.curve[s.curve.length - 1].error, 2)} %` : "")
-        + (s.history.length && s.history[s.history.length - 1].test_error !== null ? ` · test error after pass ${s.history.length}: ${fmt(100 * s.history[s.history.length - 1].test_error, 2)} %` : "")
-        + (s.checkpoint ? ` · checkpoint: ${s.checkpoint}` : "") + (s.message ? ` · ${s.message}` : "");
-    $("train-status").textContent = text;
-    $("train-status").dataset.state = s.state;
-    $("train-status").dataset.seen = s.seen;
-    plotCurve($("train-curve"), s.curve);
-    plotSteps($("train-steps"), s.step_sizes);
-    if (s.current) bars($("train-current"), s.current.output, s.current.label, state.trainModel === "paper", `label ${s.current.label} (blue), the answer red`);
-    const now = performance.now();
-    if (s.version !== undefined && s.version !== state.seenVersion && now - state.lastRefresh > 1000 && state.trainModel === "paper") {
-      state.seenVersion = s.version; state.lastRefresh = now;
-      refreshKernels();
-      if (state.input) requestInfer(now);
-    }
-  } catch (error) { showError(error.message); }
-  setTimeout(pollTraining, 600);
-}
-
-async function trainCommand(action, amount) {
-  try {
-    await api("POST", "/api/train", { model: state.trainModel, action, amount });
-  } catch (error) { showError(error.message); }
-}
-
-// ---- camera: a digit held up to it, thresholded, read live -----------------------------------------
-
-function otsu(gray) {
-  const hist = new Array(256).fill(0);
-  gray.forEach((g) => hist[g]++);
-  const total = gray.length;
-  let sum = 0; for (let i = 0; i < 256; i++) sum += i * hist[i];
-  let sumB = 0, wB = 0, best = 0, threshold = 127;
-  for (let t = 0; t < 256; t++) {
-    wB += hist[t]; if (!wB) continue;
-    const wF = total - wB; if (!wF) break;
-    sumB += t * hist[t];
-    const between = wB * wF * (sumB / wB - (sum - sumB) / wF) ** 2;
-    if (between > best) { best = between; threshold = t; }
-  }
-  return threshold;
-}
-
-function cameraFrame() {
-  const video = $("video");
-  if (!state.camera || video.readyState < 2) return;
-  const side = Math.min(video.videoWidth, video.videoHeight);
-  const small = document.createElement("canvas");
-  small.width = small.height = 112;
-  const ctx = small.getContext("2d");
-  ctx.drawImage(video, (video.videoWidth - side) / 2, (video.videoHeight - side) / 2, side, side, 0, 0, 112, 112);
-  const data = ctx.getImageData(0, 0, 112, 112).data;
-  const gray = [];
-  for (let i = 0; i < data.length; i += 4) gray.push(Math.round(0.299 * data[i] + 0.587 * data[i + 1] + 0.114 * data[i + 2]));
-  const t = otsu(gray);
-  const rows = [];
-  let inked = 0;
-  for (let r = 0; r < 112; r++) {
-    const row = [];
-    for (let c = 0; c < 112; c++) { const v = gray[r * 112 + c] <= t ? 255 : 0; inked += v > 0; row.push(v); }
-    rows.push(row);
-  }
-  // the thresholded frame on the pad, so the learner sees what is read
-  const image = padCtx.createImageData(280, 280);
-  for (let r = 0; r < 280; r++) for (let c = 0; c < 280; c++) {
-    const g = 255 - rows[Math.floor(r * 112 / 280)][Math.floor(c * 112 / 280)];
-    const i = 4 * (r * 280 + c); image.data[i] = image.data[i + 1] = image.data[i + 2] = g; image.data[i + 3] = 255;
-  }
-  padCtx.putImageData(image, 0, 0);
-  if (inked > 0.4 * 112 * 112) { $("test-info").textContent = "camera: too much ink, hold a digit on plain paper closer"; return; }
-  $("test-info").textContent = `camera: dark pixels below grey ${t} read as ink`;
-  state.testImage = rows;
-  requestInfer(performance.now());
-}
-
-async function toggleCamera() {
-  if (state.camera) {
-    state.camera.getTracks().forEach((t) => t.stop());
-    state.camera = null; clearInterval(state.cameraTimer);
-    $("video").hidden = true;
-    $("camera").classList.remove("chosen"); state.testImage = null;
-    return;
-  }
-  try {
-    state.camera = await navigator.mediaDevices.getUserMedia({ video: true });
-    const video = $("video");
-    video.srcObject = state.camera;
-    video.hidden = false;
-    await video.play();  // frames are drawn only once it plays
-    $("camera").classList.add("chosen");
-    state.cameraTimer = setInterval(cameraFrame, 250);
-  } catch (error) { showError(`the camera is not available: ${error.message}`); }
-}
-
-// ---- test images -----------------------------------------------------------------------------------
-
-async function testImage(pick) {
-  try {
-    const body = { pick, model: "paper" };
-    if (pick === "index") body.index = Number($("test-index").value);
-    const t = await api("POST", "/api/test-image", body);
-    $("test-index").value = t.index;
-    $("test-info").textContent = `test image ${t.index}, label ${t.label}`;
-    showDigit(t.image);
-    state.testImage = t.image;
-    requestInfer(performance.now());
-  } catch (error) { showError(error.message); }
-}
-
-// ---- start ----------------------------------------------------------------------------------------
-
-async function main() {
-  clearPad();
-  for (let k = 0; k < 10; k++) {
-    const b = el("button", String(k));
-    b.dataset.testid = `label-${k}`;
-    b.addEventListener("click", () => backward(k));
-    $("labels").appendChild(b);
-  }
-  $("clear").addEventListener("click", () => { clearPad(); state.testImage = null; $("test-info").textContent = ""; });
-  $("camera").addEventListener("click", toggleCamera);
-  $("test-show").addEventListener("click", () => testImage("index"));
-  $("test-random").addEventListener("click", () => testImage("random"));
-  $("test-wrong").addEventListener("click", () => testImage("misclassified"));
-  pad.addEventListener("pointerdown", () => { if (!state.camera) state.testImage = null; });
-  $("train-start").addEventListener("click", () => trainCommand("start"));
-  $("train-pause").addEventListener("click", () => trainCommand("pause"));
-  $("train-step-1").addEventListener("click", () => trainCommand("step", "1"));
-  $("train-step-100").addEventListener("click", () => trainCommand("step", "100"));
-  $("train-step-pass").addEventListener("click", () => trainCommand("step", "pass"));
-  $("train-stop").addEventListener("click", () => trainCommand("stop"));
-  try {
-    state.network.paper = await api("GET", "/api/network?model=paper");
-    state.network.modern = await api("GET", "/api/network?model=modern");
-    const info = state.network.paper;
-    const [background, inked] = info.input_range;  // the page's text on the paper's input
-    const said = { background, ink: inked, span: +(inked - background).toPrecision(12) };
-    document.querySelectorAll("[data-input]").forEach((e) => { e.textContent = String(said[e.dataset.input]); });
-    $("network-info").textContent = `the paper's network: ${info.source}; the modern network: ${state.network.modern.source}`;
-    for (const m of info.models) {
-      const option = el("option", m === "paper" ? "train the paper's network (SDLM)" : "train the modern network (the seed's recipe)");
-      option.value = m; $("train-model").appendChild(option);
-    }
-    $("train-model").value = info.primary; state.trainModel = info.primary;
-    $("train-model").addEventListener("change", () => { state.trainModel = $("train-model").value; });
-  } catch (error) { showError(error.message); }
-  refreshKernels();
-  pollTraining();
-  document.body.dataset.ready = "1";
-}
-
-main();
