@@ -438,6 +438,9 @@ void LENET_FN(lenet_rmsprop_update)(real *params, const real *grads, real *mean_
 void LENET_FN(lenet_adam_update)(real *params, const real *grads, real *mean, real *mean_square,
                                  const real *mask, double lr, double beta1, double beta2,
                                  double eps, long long step, ptrdiff_t count);
+/* SDLM's step sizes for a pass: step_sizes[k] = lr / (mu + curvature[k]) * mask[k]. */
+void LENET_FN(lenet_sdlm_step_sizes)(const real *curvature, const real *mask, double lr,
+                                     double mu, ptrdiff_t count, real *step_sizes);
 /* The update opt->kind names, with opt's settings and state; adds one to opt->updates first. */
 void LENET_FN(lenet_optimizer_update)(struct lenet_optimizer *opt, real *params,
                                       const real *grads, ptrdiff_t count);
@@ -468,5 +471,37 @@ ptrdiff_t LENET_FN(lenet_network_train)(const struct lenet_layer *layers, int n_
                                         const long long *order, ptrdiff_t count, int batch,
                                         real *workspace, int *batch_labels, double *loss_sum,
                                         long long *errors, int *diverged);
+
+/* Looking inside a network (the studio's numbers; lenet.engine.fused). The workspace is carved
+ * as the training loop carves it for a batch of n: lenet_network_layout writes where, in values
+ * from its start, layer l's input x_at[l] (x_at[n_layers]: the output) and its weighted sums
+ * a_at[l] lie (an identity layer's sums are its states: a_at[l] = x_at[l + 1]). */
+void LENET_FN(lenet_network_layout)(const struct lenet_layer *layers, int n_layers, int n,
+                                    ptrdiff_t *x_at, ptrdiff_t *a_at);
+/* Forward of the n samples from `first` of `images`, every layer's sums and states kept in the
+ * workspace (lenet_network_forward leaves the last layer's in `out` only). */
+void LENET_FN(lenet_network_trace)(const struct lenet_layer *layers, int n_layers,
+                                   const real *params, const struct lenet_images *images,
+                                   ptrdiff_t first, int n, real *workspace);
+/* The trace, the loss (as lenet_network_train computes it) for `labels` (n), and the backward
+ * pass, with no update: returns the loss; `grads` gets dE/d(parameters), and d_workspace (laid
+ * out as the workspace) dE/dx where the workspace holds x and dE/da where it holds a. */
+double LENET_FN(lenet_network_gradients)(const struct lenet_layer *layers, int n_layers,
+                                         const real *params, real *grads, int loss, double j,
+                                         const struct lenet_images *images, ptrdiff_t first,
+                                         int n, const int *labels, real *workspace,
+                                         real *d_workspace);
+/* SDLM's Gauss-Newton pass (Appendix C; lenet.engine.sdlm.estimate_curvature, the same
+ * operations in the same order): after the trace, d2E/dy2 at the output is h_out (n, classes)
+ * or, when h_out is NULL, the rule's own (1 on the correct class for RBF penalties, p (1 - p)
+ * for logits); back through each layer h_a = h_y f'(a)^2, then the layer's backward kernels fed
+ * with squared inputs and weights. `curvature` (n_params) gets the mean over the n patterns of
+ * d2E/dw2. h_workspace is laid out as the workspace (d2E/dx2, d2E/da2, scratch), and
+ * squared_params is scratch of n_params values. */
+void LENET_FN(lenet_network_curvature)(const struct lenet_layer *layers, int n_layers,
+                                       const real *params, const struct lenet_images *images,
+                                       ptrdiff_t first, int n, const int *labels,
+                                       const real *h_out, real *workspace, real *h_workspace,
+                                       real *squared_params, real *curvature, ptrdiff_t n_params);
 
 #endif /* LENET_DECLARE_KERNELS */

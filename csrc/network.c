@@ -54,28 +54,53 @@ ptrdiff_t LENET_FN(lenet_network_workspace)(const struct lenet_layer *layers, in
     return n * (total + 2 * largest);
 }
 
-/* Pointers into the workspace: x[l] is layer l's input (x[n_layers] the output), a[l] its sums. */
-static void LENET_FN(carve)(const struct lenet_layer *layers, int n_layers, int n,
-                            real *workspace, real **x, real **a, real **grad0, real **grad1)
+/* Where carve puts things, in values from the workspace's start: x_at[l] layer l's input
+ * (x_at[n_layers] the output), a_at[l] its sums (x_at[l + 1] for an identity layer), *g_at the
+ * two gradient buffers (the second n * largest values after the first). */
+static void LENET_FN(carve_offsets)(const struct lenet_layer *layers, int n_layers, int n,
+                                    ptrdiff_t *x_at, ptrdiff_t *a_at, ptrdiff_t *g_at,
+                                    ptrdiff_t *largest_out)
 {
     ptrdiff_t largest = LENET_FN(in_size)(&layers[0]);
-    real *p = workspace;
-    x[0] = p;
+    ptrdiff_t p = 0;
+    x_at[0] = p;
     p += n * LENET_FN(in_size)(&layers[0]);
     for (int l = 0; l < n_layers; l++) {
         const ptrdiff_t s = LENET_FN(out_size)(&layers[l]);
-        a[l] = p;
+        a_at[l] = p;
         p += n * s;
         if (layers[l].activation == LENET_IDENTITY) {
-            x[l + 1] = a[l];
+            x_at[l + 1] = a_at[l];
         } else {
-            x[l + 1] = p;
+            x_at[l + 1] = p;
             p += n * s;
         }
         if (s > largest) largest = s;
     }
-    *grad0 = p;
-    *grad1 = p + n * largest;
+    *g_at = p;
+    *largest_out = largest;
+}
+
+/* Pointers into the workspace: x[l] is layer l's input (x[n_layers] the output), a[l] its sums. */
+static void LENET_FN(carve)(const struct lenet_layer *layers, int n_layers, int n,
+                            real *workspace, real **x, real **a, real **grad0, real **grad1)
+{
+    ptrdiff_t x_at[LENET_MAX_LAYERS + 1], a_at[LENET_MAX_LAYERS], g_at, largest;
+    LENET_FN(carve_offsets)(layers, n_layers, n, x_at, a_at, &g_at, &largest);
+    for (int l = 0; l < n_layers; l++) {
+        x[l] = workspace + x_at[l];
+        a[l] = workspace + a_at[l];
+    }
+    x[n_layers] = workspace + x_at[n_layers];
+    *grad0 = workspace + g_at;
+    *grad1 = workspace + g_at + n * largest;
+}
+
+void LENET_FN(lenet_network_layout)(const struct lenet_layer *layers, int n_layers, int n,
+                                    ptrdiff_t *x_at, ptrdiff_t *a_at)
+{
+    ptrdiff_t g_at, largest;
+    LENET_FN(carve_offsets)(layers, n_layers, n, x_at, a_at, &g_at, &largest);
 }
 
 static void LENET_FN(layer_forward)(const struct lenet_layer *l, const real *params,
@@ -346,6 +371,172 @@ ptrdiff_t LENET_FN(lenet_network_train)(const struct lenet_layer *layers, int n_
         }
     }
     return step;
+}
+
+/* ---- Looking inside: every layer's values, gradients and SDLM's curvature ---------------- */
+
+/* The n samples from `first` of `images` through every layer, each layer's sums and states kept
+ * in the workspace where lenet_network_layout says (the last layer's too). */
+static void LENET_FN(trace_into)(const struct lenet_layer *layers, int n_layers,
+                                 const real *params, const struct lenet_images *images,
+                                 ptrdiff_t first, int n, real **x, real **a)
+{
+    const ptrdiff_t in_size = LENET_FN(in_size)(&layers[0]);
+    for (int b = 0; b < n; b++) LENET_FN(gather)(images, first + b, in_size, x[0] + b * in_size);
+    for (int l = 0; l < n_layers; l++)
+        LENET_FN(layer_forward)(&layers[l], params, x[l], n, a[l], x[l + 1]);
+}
+
+void LENET_FN(lenet_network_trace)(const struct lenet_layer *layers, int n_layers,
+                                   const real *params, const struct lenet_images *images,
+                                   ptrdiff_t first, int n, real *workspace)
+{
+    real *x[LENET_MAX_LAYERS + 1], *a[LENET_MAX_LAYERS], *g0, *g1;
+    LENET_FN(carve)(layers, n_layers, n, workspace, x, a, &g0, &g1);
+    LENET_FN(trace_into)(layers, n_layers, params, images, first, n, x, a);
+}
+
+double LENET_FN(lenet_network_gradients)(const struct lenet_layer *layers, int n_layers,
+                                         const real *params, real *grads, int loss, double j,
+                                         const struct lenet_images *images, ptrdiff_t first,
+                                         int n, const int *labels, real *workspace,
+                                         real *d_workspace)
+{
+    real *x[LENET_MAX_LAYERS + 1], *a[LENET_MAX_LAYERS], *g0, *g1;
+    real *dx[LENET_MAX_LAYERS + 1], *da[LENET_MAX_LAYERS];
+    LENET_FN(carve)(layers, n_layers, n, workspace, x, a, &g0, &g1);
+    LENET_FN(carve)(layers, n_layers, n, d_workspace, dx, da, &g0, &g1);
+    LENET_FN(trace_into)(layers, n_layers, params, images, first, n, x, a);
+    const double e = LENET_FN(loss)(loss, j, x[n_layers], labels, n,
+                                    layers[n_layers - 1].out_maps, dx[n_layers]);
+    /* the same kernels as the training loop's backward pass, each gradient kept in its place
+     * (an identity layer's dE/da is its dE/dy); the first layer's input gradient too */
+    for (int l = n_layers - 1; l >= 0; l--)
+        LENET_FN(layer_backward)(&layers[l], params, grads, x[l], a[l], x[l + 1], n,
+                                 dx[l + 1], da[l], dx[l]);
+    return e;
+}
+
+/* d2E/dy2 at the output (the rule of lenet.engine.sdlm.estimate_curvature): for RBF penalties
+ * 1 on the correct class; for logits the softmax's p (1 - p), in double. */
+static void LENET_FN(output_curvature)(const struct lenet_layer *last, const real *out,
+                                       const int *labels, int n, real *h)
+{
+    const int classes = last->out_maps;
+    for (int b = 0; b < n; b++) {
+        const real *o = out + (ptrdiff_t)b * classes;
+        real *hb = h + (ptrdiff_t)b * classes;
+        if (last->kind == LENET_LAYER_RBF) {
+            for (int c = 0; c < classes; c++) hb[c] = c == labels[b] ? 1 : 0;
+            continue;
+        }
+        double top = o[0], z = 0;
+        for (int c = 1; c < classes; c++) top = o[c] > top ? o[c] : top;
+        for (int c = 0; c < classes; c++) z += exp((double)o[c] - top);
+        for (int c = 0; c < classes; c++) {
+            const double p = exp((double)o[c] - top) / z;
+            hb[c] = (real)(p * (1 - p));
+        }
+    }
+}
+
+static void LENET_FN(squares)(const real *v, ptrdiff_t count, real *out)
+{
+    for (ptrdiff_t p = 0; p < count; p++) out[p] = v[p] * v[p];
+}
+
+/* One layer of the second-derivative pass: from h_a = d2E/da2, the layer's backward kernels fed
+ * with squared inputs and weights write d2E/dw2 into curvature and, when h_in is not NULL,
+ * d2E/dx2 into h_in (each kind's _backward_second in lenet.engine.layers). sq_in holds the
+ * layer's input size, sq_w the squared parameters' buffer, coef the layer's maps. */
+static void LENET_FN(layer_backward_second)(const struct lenet_layer *l, const real *params,
+                                            const real *in, int n, const real *h_a,
+                                            real *curvature, real *sq_in, real *sq_w,
+                                            real *coef, real *h_in)
+{
+    const ptrdiff_t in_count = n * LENET_FN(in_size)(l);
+    /* the weights: (out, in, k, k) of a convolution, (out, in) of a full connection, one
+     * coefficient per map of a subsampling */
+    const ptrdiff_t w_count = l->kind == LENET_LAYER_SUBSAMPLE ? l->in_maps
+                              : l->kind == LENET_LAYER_CONV
+                                  ? (ptrdiff_t)l->out_maps * l->in_maps * l->k * l->k
+                                  : (ptrdiff_t)l->out_maps * LENET_FN(in_size)(l);
+    real *w2 = l->weight >= 0 ? sq_w + l->weight : NULL;
+    if (w2) LENET_FN(squares)(params + l->weight, w_count, w2);
+    if (l->kind != LENET_LAYER_RBF && !(l->kind == LENET_LAYER_SUBSAMPLE && l->mode != LENET_SUBSAMPLE_PAPER))
+        LENET_FN(squares)(in, in_count, sq_in);
+    real *c_w = l->weight >= 0 ? curvature + l->weight : NULL;
+    real *c_b = l->bias >= 0 ? curvature + l->bias : NULL;
+    switch (l->kind) {
+    case LENET_LAYER_CONV:
+        LENET_FN(lenet_conv_backward_params)(sq_in, h_a, l->table, n, l->in_maps, l->h, l->w,
+                                             l->out_maps, l->k, l->pad, c_w, c_b);
+        if (h_in)
+            LENET_FN(lenet_conv_backward_input)(h_a, w2, l->table, n, l->in_maps, l->h, l->w,
+                                                l->out_maps, l->k, l->pad, h_in);
+        break;
+    case LENET_LAYER_SUBSAMPLE:
+        if (l->mode == LENET_SUBSAMPLE_PAPER) {
+            LENET_FN(lenet_subsample_backward_params)(sq_in, h_a, n, l->in_maps, l->h, l->w,
+                                                      c_w, c_b);
+            if (h_in)
+                LENET_FN(lenet_subsample_backward_input)(sq_in, h_a, w2, l->mode, n, l->in_maps,
+                                                         l->h, l->w, h_in);
+        } else if (h_in && l->mode == LENET_SUBSAMPLE_MAX) { /* h goes to the window's winner */
+            LENET_FN(lenet_subsample_backward_input)(in, h_a, NULL, l->mode, n, l->in_maps, l->h,
+                                                     l->w, h_in);
+        } else if (h_in) { /* average: each input's weight is 1/4, squared 1/16 */
+            for (int m = 0; m < l->in_maps; m++) coef[m] = (real)(1.0 / 16);
+            LENET_FN(lenet_subsample_backward_input)(in, h_a, coef, LENET_SUBSAMPLE_PAPER, n,
+                                                     l->in_maps, l->h, l->w, h_in);
+        }
+        break;
+    case LENET_LAYER_DENSE:
+        LENET_FN(lenet_dense_backward_params)(sq_in, h_a, n, l->in_maps, l->out_maps, c_w, c_b);
+        if (h_in)
+            LENET_FN(lenet_dense_backward_input)(h_a, w2, n, l->in_maps, l->out_maps, h_in);
+        break;
+    default: /* d2 y_i / dx_j2 = 2 for every prototype i: each input gets 2 (sum of h) */
+        if (h_in)
+            for (int b = 0; b < n; b++) {
+                real s = 0;
+                for (int c = 0; c < l->out_maps; c++) s += h_a[(ptrdiff_t)b * l->out_maps + c];
+                for (int f = 0; f < l->in_maps; f++) h_in[(ptrdiff_t)b * l->in_maps + f] = 2 * s;
+            }
+    }
+}
+
+void LENET_FN(lenet_network_curvature)(const struct lenet_layer *layers, int n_layers,
+                                       const real *params, const struct lenet_images *images,
+                                       ptrdiff_t first, int n, const int *labels,
+                                       const real *h_out, real *workspace, real *h_workspace,
+                                       real *squared_params, real *curvature, ptrdiff_t n_params)
+{
+    real *x[LENET_MAX_LAYERS + 1], *a[LENET_MAX_LAYERS], *g0, *g1;
+    real *hx[LENET_MAX_LAYERS + 1], *ha[LENET_MAX_LAYERS], *sq_in, *coef;
+    LENET_FN(carve)(layers, n_layers, n, workspace, x, a, &g0, &g1);
+    LENET_FN(carve)(layers, n_layers, n, h_workspace, hx, ha, &sq_in, &coef);
+    LENET_FN(trace_into)(layers, n_layers, params, images, first, n, x, a);
+    const struct lenet_layer *last = &layers[n_layers - 1];
+    const ptrdiff_t out_count = (ptrdiff_t)n * last->out_maps;
+    if (h_out)
+        for (ptrdiff_t p = 0; p < out_count; p++) hx[n_layers][p] = h_out[p];
+    else
+        LENET_FN(output_curvature)(last, x[n_layers], labels, n, hx[n_layers]);
+    for (int l = n_layers - 1; l >= 0; l--) {
+        const struct lenet_layer *ly = &layers[l];
+        const real *h_a = hx[l + 1];
+        if (ly->activation != LENET_IDENTITY) { /* d2E/da2 = f'(a)^2 d2E/dy2 */
+            const ptrdiff_t count = n * LENET_FN(out_size)(ly);
+            LENET_FN(lenet_activation_derivative)(ly->activation, a[l], count, ha[l]);
+            for (ptrdiff_t p = 0; p < count; p++) ha[l][p] = hx[l + 1][p] * (ha[l][p] * ha[l][p]);
+            h_a = ha[l];
+        }
+        LENET_FN(layer_backward_second)(ly, params, x[l], n, h_a, curvature, sq_in,
+                                        squared_params, coef, l > 0 ? hx[l] : NULL);
+    }
+    /* the mean over the patterns */
+    for (ptrdiff_t p = 0; p < n_params; p++) curvature[p] = curvature[p] / (real)n;
 }
 
 #endif

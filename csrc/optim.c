@@ -73,6 +73,16 @@ void LENET_FN(lenet_adam_update)(real *LENET_RESTRICT params, const real *LENET_
     }
 }
 
+/* SDLM's step sizes (Appendix C, lenet.engine.sdlm.SDLM.start_pass): eps_k = eta / (mu + h_kk),
+ * zero where the mask is, in the network's type (eta and mu rounded to it first, as NumPy
+ * does with a Python number and a float32 array). */
+void LENET_FN(lenet_sdlm_step_sizes)(const real *curvature, const real *mask, double lr, double mu,
+                                     ptrdiff_t count, real *step_sizes)
+{
+    const real eta = (real)lr, m = (real)mu;
+    for (ptrdiff_t p = 0; p < count; p++) step_sizes[p] = eta / (m + curvature[p]) * mask[p];
+}
+
 /* The update `opt` names; counts it in opt->updates first (Adam's t starts at 1). */
 void LENET_FN(lenet_optimizer_update)(struct lenet_optimizer *opt, real *params,
                                       const real *grads, ptrdiff_t count)

@@ -112,7 +112,25 @@ def test_the_studio_page_is_package_data():
     for name, _ in server.ASSETS.values():
         assert server._asset(name)  # read through importlib.resources, as the server does
     config = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
-    assert '"lenet.teach.studio" = ["assets/*.html", "assets/*.js", "assets/*.css"]' in config
+    assert (
+        '"lenet.teach.studio" = ["assets/*.html", "assets/*.js", "assets/*.css", "assets/*.wasm"]'
+        in config
+    )
+
+
+def test_the_webassembly_core_ships_in_the_wheel_and_the_sdist():
+    """The committed module and its binding are package data (a wheel carries them) and in
+    the sdist, with what rebuilds the module (wasm/), so a source install without emscripten
+    still has them."""
+    from importlib import resources
+
+    assets = resources.files("lenet.teach.studio") / "assets"
+    module = (assets / "lenet-core.wasm").read_bytes()
+    assert module[:4] == b"\0asm"  # a WebAssembly module
+    assert (assets / "lenet-core.js").read_text().startswith("/*")
+    manifest = (Path(__file__).resolve().parents[1] / "MANIFEST.in").read_text()
+    assert "recursive-include src/lenet/teach/studio/assets *.html *.js *.css *.wasm" in manifest
+    assert "recursive-include wasm *.c *.sh" in manifest
 
 
 def test_the_shipped_networks_are_package_data():

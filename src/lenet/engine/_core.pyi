@@ -115,3 +115,37 @@ def network_train(
 def network_workspace(
     spec: list[dict[str, Any]] | object, params: Array, batch_size: int
 ) -> Array: ...
+def network_layout(
+    spec: list[dict[str, Any]] | object, params: Array, n: int
+) -> tuple[tuple[int, ...], tuple[int, ...]]: ...  # (x_at, a_at)
+def network_trace(
+    spec: list[dict[str, Any]] | object,
+    params: Array,
+    x: ArrayLike,
+    lut: ArrayLike | None = ...,
+    pad: int = ...,
+) -> Array: ...
+def network_gradients(
+    spec: list[dict[str, Any]] | object,
+    params: Array,
+    grads: Array,
+    x: ArrayLike,
+    labels: ArrayLike,
+    loss: str = ...,
+    j: float = ...,
+    lut: ArrayLike | None = ...,
+    pad: int = ...,
+) -> tuple[float, Array, Array]: ...  # (loss, workspace, d_workspace)
+def network_curvature(
+    spec: list[dict[str, Any]] | object,
+    params: Array,
+    curvature: Array,
+    x: ArrayLike,
+    labels: ArrayLike,
+    h_out: ArrayLike | None = ...,
+    lut: ArrayLike | None = ...,
+    pad: int = ...,
+) -> Array: ...
+def sdlm_step_sizes(
+    curvature: Array, mask: Array, lr: float, mu: float, step_sizes: Array
+) -> Array: ...

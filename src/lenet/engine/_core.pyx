@@ -124,6 +124,15 @@ cdef extern from "lenet.h" nogil:
     void lenet_network_forward_f64(const lenet_layer *layers, int n_layers, const double *params, const double *inp, int n, double *workspace, double *out)
     void lenet_network_forward_images_f32(const lenet_layer *layers, int n_layers, const float *params, const lenet_images *images, Py_ssize_t first, int n, float *workspace, float *out)
     void lenet_network_forward_images_f64(const lenet_layer *layers, int n_layers, const double *params, const lenet_images *images, Py_ssize_t first, int n, double *workspace, double *out)
+    void lenet_network_layout_f32(const lenet_layer *layers, int n_layers, int n, Py_ssize_t *x_at, Py_ssize_t *a_at)
+    void lenet_network_trace_f32(const lenet_layer *layers, int n_layers, const float *params, const lenet_images *images, Py_ssize_t first, int n, float *workspace)
+    void lenet_network_trace_f64(const lenet_layer *layers, int n_layers, const double *params, const lenet_images *images, Py_ssize_t first, int n, double *workspace)
+    double lenet_network_gradients_f32(const lenet_layer *layers, int n_layers, const float *params, float *grads, int loss, double j, const lenet_images *images, Py_ssize_t first, int n, const int *labels, float *workspace, float *d_workspace)
+    double lenet_network_gradients_f64(const lenet_layer *layers, int n_layers, const double *params, double *grads, int loss, double j, const lenet_images *images, Py_ssize_t first, int n, const int *labels, double *workspace, double *d_workspace)
+    void lenet_network_curvature_f32(const lenet_layer *layers, int n_layers, const float *params, const lenet_images *images, Py_ssize_t first, int n, const int *labels, const float *h_out, float *workspace, float *h_workspace, float *squared_params, float *curvature, Py_ssize_t n_params)
+    void lenet_network_curvature_f64(const lenet_layer *layers, int n_layers, const double *params, const lenet_images *images, Py_ssize_t first, int n, const int *labels, const double *h_out, double *workspace, double *h_workspace, double *squared_params, double *curvature, Py_ssize_t n_params)
+    void lenet_sdlm_step_sizes_f32(const float *curvature, const float *mask, double lr, double mu, Py_ssize_t count, float *step_sizes)
+    void lenet_sdlm_step_sizes_f64(const double *curvature, const double *mask, double lr, double mu, Py_ssize_t count, double *step_sizes)
     Py_ssize_t lenet_network_train_f32(const lenet_layer *layers, int n_layers, float *params, float *grads, Py_ssize_t n_params, lenet_optimizer *opt, int loss, double j, const lenet_images *images, const int *labels, const long long *order, Py_ssize_t count, int batch, float *workspace, int *batch_labels, double *loss_sum, long long *errors, int *diverged)
     Py_ssize_t lenet_network_train_f64(const lenet_layer *layers, int n_layers, double *params, double *grads, Py_ssize_t n_params, lenet_optimizer *opt, int loss, double j, const lenet_images *images, const int *labels, const long long *order, Py_ssize_t count, int batch, double *workspace, int *batch_labels, double *loss_sum, long long *errors, int *diverged)
 
@@ -349,3 +358,4 @@ include "_rbf.pxi"
 include "_loss.pxi"
 include "_optim.pxi"
 include "_network.pxi"
+include "_trace.pxi"

@@ -104,6 +104,70 @@ def forward(net: Network, x: ArrayLike, batch_size: int = 256) -> np.ndarray:
     return _core.network_forward(plan, net.parameters, batch, batch_size)
 
 
+def _source(net: Network, x: ArrayLike | Preprocessed) -> dict:
+    """x as the C core's calls take it: float values, or Preprocessed pixels with lut and pad."""
+    if isinstance(x, Preprocessed):
+        pixels = x if x.dtype == net.dtype else x.astype(net.dtype)
+        return {"x": pixels.pixels, "lut": pixels.lut, "pad": pixels.pad}
+    return {"x": net.layers[0]._prepare(net._batch(x), "x", "fused")}
+
+
+def _per_layer(net: Network, work: np.ndarray, n: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(a, y) of each layer, shaped (n, *out_shape), from a workspace of a batch of n."""
+    x_at, a_at = _core.network_layout(_cached(net)[1], net.parameters, n)
+    out = []
+    for l, d in enumerate(layer_spec(net)):
+        size = n * int(np.prod(d["out_shape"]))
+        shape = (n, *d["out_shape"])
+        a = work[a_at[l] : a_at[l] + size].reshape(shape)
+        y = work[x_at[l + 1] : x_at[l + 1] + size].reshape(shape)
+        out.append((a, y))
+    return out
+
+
+def trace(net: Network, x: ArrayLike | Preprocessed) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Every layer's weighted sums and states (a, y) for the batch x, in one call (what the
+    layers' caches hold after ``net.forward(x)``, the same bits; a fully connected layer's
+    (n, features, 1, 1) as the C core keeps it)."""
+    src = _source(net, x)
+    work = _core.network_trace(_cached(net)[1], net.parameters, **src)
+    return _per_layer(net, work, len(src["x"]))
+
+
+def gradients(
+    net: Network, x: ArrayLike | Preprocessed, labels: ArrayLike, loss: Loss | None = None
+) -> tuple[float, list[tuple[np.ndarray, np.ndarray]]]:
+    """Forward, the loss, backward, no update: returns (loss, [(dE/da, dE/dy) per layer]) and
+    leaves dE/d(parameters) in ``net.gradients``."""
+    loss = loss_for(net) if loss is None else loss
+    src = _source(net, x)
+    e, _, d_work = _core.network_gradients(
+        _cached(net)[1],
+        net.parameters,
+        net.gradients,
+        labels=labels,
+        loss=loss.name,
+        j=loss.j,
+        **src,
+    )
+    return e, _per_layer(net, d_work, len(src["x"]))
+
+
+def curvature(
+    net: Network, x: ArrayLike | Preprocessed, labels: ArrayLike, h_out: np.ndarray | None = None
+) -> np.ndarray:
+    """SDLM's curvature estimate in one call (lenet_network_curvature), written into
+    ``net.curvature`` and returned: lenet.engine.sdlm.estimate_curvature uses it."""
+    return _core.network_curvature(
+        _cached(net)[1],
+        net.parameters,
+        net.curvature,
+        labels=labels,
+        h_out=h_out,
+        **_source(net, x),
+    )
+
+
 class FusedTrainer:
     """Training steps of `net` by `optimizer`, run in C.
 

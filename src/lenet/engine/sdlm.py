@@ -31,7 +31,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import paper
-from . import checks
+from . import _core, checks, fused
 from .checks import positive
 from .layers import Layer, RBFOutput
 from .losses import softmax
@@ -66,6 +66,15 @@ def estimate_curvature(net: Network, x: ArrayLike, labels: ArrayLike) -> np.ndar
     ``curvature`` dict holds views), which is returned. The layers' caches are released on
     the way back (a ``net.backward`` afterwards needs a new ``net.forward``).
     """
+    # in one C call when the core has every layer (an RBF layer last, if any: the core sums
+    # its h over the classes in plain order, which equals NumPy's when one class carries h)
+    if fused.supports(net) and not any(isinstance(l, RBFOutput) for l in net.layers[:-1]):
+        return _fused_curvature(net, x, labels)
+    return _layer_curvature(net, x, labels)
+
+
+def _layer_curvature(net: Network, x: ArrayLike, labels: ArrayLike) -> np.ndarray:
+    """estimate_curvature layer by layer, each layer's rule (``Layer.backward_second``)."""
     out = net.forward(x)
     n, classes = out.shape
     labels = checks.labels("labels", labels, n, classes)
@@ -81,6 +90,27 @@ def estimate_curvature(net: Network, x: ArrayLike, labels: ArrayLike) -> np.ndar
         h = layer.backward_second(h)
         layer.release_cache()  # the patterns' activations are needed no more
     net.curvature /= n
+    return net.curvature
+
+
+def _fused_curvature(net: Network, x: ArrayLike, labels: ArrayLike) -> np.ndarray:
+    """estimate_curvature in one call into the C core (lenet_network_curvature): the same
+    kernels and elementwise operations in the same order, so the same bits. For logits the
+    output's p (1 - p) is computed here, with NumPy's softmax, as the layer-by-layer pass does;
+    for RBF penalties the core writes 1 on the correct class."""
+    batch = net.layers[0]._prepare(net._batch(x), "x", "estimate_curvature")
+    n = batch.shape[0]
+    if n == 0:
+        raise ValueError("x must hold at least one pattern to estimate the curvature from")
+    classes = fused.layer_spec(net)[-1]["out_shape"][0]
+    labels = checks.labels("labels", labels, n, classes)
+    h_out = None
+    if not isinstance(net.layers[-1], RBFOutput):
+        p = softmax(fused.forward(net, batch))
+        h_out = (p * (1 - p)).astype(net.dtype)
+    fused.curvature(net, batch, labels, h_out)
+    for layer in net.layers:  # as the layer-by-layer pass leaves them
+        layer.release_cache()
     return net.curvature
 
 
@@ -116,8 +146,8 @@ class SDLM(Optimizer):
             raise ValueError("SDLM needs patterns (images, labels) to estimate the curvature on")
         self.lr = self.schedule[min(index, len(self.schedule) - 1)]
         h = estimate_curvature(self.net, *patterns)
-        np.divide(self.lr, self.mu + h, out=self.step_sizes)
-        self.step_sizes *= self._mask
+        # eps_k = eta / (mu + h_kk) * mask, in C (lenet_sdlm_step_sizes; the page's too)
+        _core.sdlm_step_sizes(h, self._mask, self.lr, self.mu, self.step_sizes)
 
     def effective_rates(self) -> tuple[float, float]:
         """Smallest and largest eps_k over the trainable parameters (the paper reports about

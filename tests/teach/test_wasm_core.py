@@ -1,0 +1,153 @@
+"""The C core compiled to WebAssembly (src/lenet/teach/studio/assets/lenet-core.wasm), run by
+its JavaScript binding (lenet-core.js) under Node, against the native engine.
+
+Python writes a case (a network's description from bundle.describe, MNIST pixels, labels),
+Node runs it on the committed module (wasm_runner.js), and the native extension runs the same
+case in a subprocess with LENET_CPU_LEVEL=0 and one thread (wasm_native.py). What holds, as
+measured: the same answer for every one of the 10,000 test images, and every number within
+float32 (float64) rounding -- not always equal bits, because the native build's dispatched
+loops use FMA on a CPU that has it, its RBF sums are vectorised in another order, and it
+flushes denormals to zero (see docs/studio.md). Without Node the tests skip, unless
+LENET_REQUIRE_BROWSER=1 (CI sets it), when they fail.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import lenet
+from lenet.engine.lenet5 import LeNet5
+from lenet.run.recipes import RECIPES
+from lenet.teach.studio.bundle import describe, encode
+
+from conftest import DATASETS, HAVE_MNIST, MNIST_SKIP_REASON
+
+NODE = shutil.which("node") or shutil.which("nodejs")
+if os.environ.get("LENET_REQUIRE_BROWSER") == "1" and NODE is None:
+    raise RuntimeError("LENET_REQUIRE_BROWSER=1 but Node (node) is not installed")
+pytestmark = [
+    pytest.mark.skipif(NODE is None, reason="needs Node (apt-get install nodejs)"),
+    pytest.mark.skipif(not HAVE_MNIST, reason=MNIST_SKIP_REASON),
+]
+
+HERE = Path(__file__).resolve().parent
+ASSETS = Path(lenet.__file__).resolve().parent / "teach" / "studio" / "assets"
+#: the largest difference allowed, relative to the largest value: a few units in the last place
+ROUNDING = {"float32": 1e-5, "float64": 1e-13}
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    from lenet.data import load_mnist
+
+    return load_mnist(DATASETS, download=False)
+
+
+def _labels(y):
+    return encode(np.asarray(y, np.int32))
+
+
+def run_case(tmp_path, model, dtype, ops):
+    """Run `ops` in Node on the module and natively; returns (wasm results, native results)."""
+    net = LeNet5(dtype=np.float32) if model == "paper" else LeNet5.modern(dtype=np.float32)
+    recipe = RECIPES["paper" if model == "paper" else "seed"]
+    case = {
+        "binding": str(ASSETS / "lenet-core.js"),
+        "module": str(ASSETS / "lenet-core.wasm"),
+        "description": describe(net, recipe),
+        "dtype": dtype,
+        "model": model,
+        "ops": ops,
+    }
+    (tmp_path / "case.json").write_text(json.dumps(case))
+    subprocess.run(
+        [NODE, str(HERE / "wasm_runner.js"), "case.json", "wasm.json"], cwd=tmp_path, check=True
+    )
+    env = dict(
+        os.environ,
+        LENET_CPU_LEVEL="0",
+        OMP_NUM_THREADS="1",
+        PYTHONPATH=str(Path(lenet.__file__).resolve().parents[1]),
+    )
+    subprocess.run(
+        [sys.executable, str(HERE / "wasm_native.py"), "case.json", "native.json"],
+        cwd=tmp_path,
+        check=True,
+        env=env,
+    )
+    load = lambda name: json.loads((tmp_path / name).read_text())  # noqa: E731
+    return load("wasm.json"), load("native.json")
+
+
+def values(text, dtype):
+    return np.frombuffer(base64.b64decode(text), dtype)
+
+
+def assert_rounding(wasm, native, dtype, what):
+    a, b = values(wasm, dtype), values(native, dtype)
+    assert a.shape == b.shape, what
+    scale = float(np.abs(b).max()) or 1.0
+    worst = float(np.abs(a.astype(np.float64) - b).max()) / scale
+    assert worst <= ROUNDING[dtype], f"{what}: largest difference {worst:.3g} of the largest value"
+
+
+@pytest.mark.parametrize("model", ["paper", "modern"])
+def test_every_test_image_gets_the_native_answer(tmp_path, mnist, model):
+    (_, _), (x, _) = mnist
+    wasm, native = run_case(tmp_path, model, "float32", [{"op": "forward", "pixels": encode(x)}])
+    a, b = (values(r["out"], np.float32).reshape(len(x), 10) for r in (wasm[0], native[0]))
+    best = np.argmin if model == "paper" else np.argmax
+    assert np.array_equal(best(a, axis=1), best(b, axis=1))
+    assert_rounding(wasm[0]["out"], native[0]["out"], "float32", "penalties/logits")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("model", ["paper", "modern"])
+def test_trace_gradients_curvature_and_training_match_the_native_engine(
+    tmp_path, mnist, model, dtype
+):
+    (xt, yt), (x, y) = mnist
+    steps = 300
+    ops = [
+        {"op": "trace", "pixels": encode(x[:50])},
+        {"op": "gradients", "pixels": encode(x[:8]), "labels": _labels(y[:8])},
+        {"op": "curvature", "pixels": encode(xt[:100]), "labels": _labels(yt[:100]),
+         "lr": 5e-4, "mu": 0.5},
+        {"op": "train", "pixels": encode(xt[:steps]), "labels": _labels(yt[:steps]),
+         "order": _labels(np.arange(steps)), "batch": 1, "patterns": encode(xt[1000:1100]),
+         "pattern_labels": _labels(yt[1000:1100]), "lr": 5e-4, "mu": 0.5},
+    ]  # fmt: skip
+    if model == "modern":
+        # SDLM at batch size 1 on the modern network's raw 0..255 pixels (not its recipe)
+        # amplifies last-place differences: measured 14% apart after 300 steps (3.5% after 30)
+        # against a native build with FMA, equal bits against one without; left out here
+        ops.pop()
+    wasm, native = run_case(tmp_path, model, dtype, ops)
+    for i, (w, n) in enumerate(zip(wasm[0]["layers"], native[0]["layers"])):
+        assert_rounding(w["a"], n["a"], dtype, f"layer {i} sums")
+        assert_rounding(w["y"], n["y"], dtype, f"layer {i} states")
+    assert wasm[1]["loss"] == pytest.approx(native[1]["loss"], rel=ROUNDING[dtype])
+    assert_rounding(wasm[1]["grads"], native[1]["grads"], dtype, "parameter gradients")
+    for i, (w, n) in enumerate(zip(wasm[1]["layers"], native[1]["layers"])):
+        assert_rounding(w["da"], n["da"], dtype, f"layer {i} dE/da")
+        assert_rounding(w["dy"], n["dy"], dtype, f"layer {i} dE/dy")
+    assert_rounding(wasm[2]["curvature"], native[2]["curvature"], dtype, "curvature")
+    assert_rounding(wasm[2]["steps"], native[2]["steps"], dtype, "step sizes")
+    # (not the errors counted on the way: an untrained modern network's logits are nearly
+    # tied, and a last-place difference can flip its answer to a pattern)
+    if model == "modern":
+        return
+    for key in ("steps", "updates"):
+        assert wasm[3][key] == native[3][key], key
+    assert_rounding(
+        wasm[3]["params"], native[3]["params"], dtype, f"parameters after {steps} steps"
+    )
