@@ -23,6 +23,9 @@ LAYER_RBF: int
 LOSS_KINDS: tuple[str, ...]
 MAX_LAYERS: int
 FORWARD_CHUNK: int
+# csrc/drawing.c's bounds: the largest side of a drawing, of a field
+DRAWING_MAX_SIDE: int
+DRAWING_MAX_FIELD: int
 
 def value_range(arr: Array) -> tuple[float, float, bool]: ...
 def openmp_enabled() -> bool: ...
@@ -115,3 +118,6 @@ def network_train(
 def network_workspace(
     spec: list[dict[str, Any]] | object, params: Array, batch_size: int
 ) -> Array: ...
+def drawing_to_field(
+    drawn: ArrayLike, threshold: int = ..., box: int = ..., field: int = ...
+) -> tuple[Array, tuple[int, int, int, int], Array] | None: ...  # (centred, box, resized)
