@@ -104,9 +104,10 @@ int lenet_cpu_level(void);
  * out of range, box_side outside 1 .. field, field above LENET_DRAWING_MAX_FIELD, a negative
  * threshold), LENET_DRAWING_BAD_VALUE (a pixel outside 0 .. 255, or NaN), LENET_DRAWING_EMPTY
  * (no pixel above the threshold). Pointers and ints only, for the page's WebAssembly binding as
- * much as for Cython. Serial, no allocation (about 14 KB of stack), not one of the kernels'
- * float/double pairs: the drawing is float64 (as NumPy's reference computes), the result the
- * same bytes on every build. */
+ * much as for Cython. Serial, no allocation (about 5 KB of stack), double only (not one of the
+ * kernels' float/double pairs). Exact for whole grey levels (drawing.c says how): a grey level
+ * of exactly x.5, a centre of mass exactly between two pixels, rounds to even; the result is
+ * the same bytes on every build, any drawing. */
 #define LENET_DRAWING_MAX_SIDE 512
 #define LENET_DRAWING_MAX_FIELD 64
 enum lenet_drawing_status {
