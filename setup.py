@@ -41,6 +41,7 @@ C_SOURCES = [
     "optim.c",
     "network.c",
     "threads.c",
+    "drawing.c",
 ]
 
 # LENET_SANITIZE=1: every out-of-bounds access and undefined behaviour (with a float converted

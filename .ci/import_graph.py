@@ -38,7 +38,7 @@ def _set_root(folder: Path) -> None:
 #: the tiers, lowest first; each may import only its own and those before it
 TIERS = ("engine", "data", "run", "teach", "cli")
 #: beside the tiers, imported by none of them (the tests' oracle and reading material)
-ORACLE = ("reference", "reference_network")
+ORACLE = ("reference", "reference_network", "reference_drawing")
 
 #: the words a comment must hold to justify an import inside a function
 REASONS = ("optional:", "start-up:")

@@ -15,6 +15,8 @@
  *   network.c     a whole network per call: inference, and the fused training loop
  *   threads.c     how many OpenMP threads the kernels use, their floating-point mode, and
  *                 the instruction set their register tiles run on
+ *   drawing.c     a drawing made as MNIST's digits were (its box, resampled, centred): the
+ *                 one step before the network that is not a layer
  *   tiles.h       the vector types of the register tiles (included by the kernel sources)
  *
  * Conventions, the same for every kernel:
@@ -80,6 +82,43 @@ int lenet_cpu_level(void);
 #else
 #define LENET_HAS_LEVELS 0
 #endif
+
+/* ---- A drawing made MNIST-like (drawing.c) -------------------------------------------
+ * Section III.A: MNIST's digits were size-normalised to fit a 20x20 box keeping their aspect
+ * ratio, then centred in a 28x28 field by their centre of mass. The same for a drawing:
+ *   `drawn`    rows x cols grey levels, 0 (background) .. 255 (ink), row after row;
+ *              field <= rows, cols <= LENET_DRAWING_MAX_SIDE;
+ *   the box    the smallest rectangle holding every pixel above `threshold` (>= 0), written to
+ *              box_out as {top, left, bottom, right}, bottom and right one past the last ink;
+ *   `resized`  that box resampled by area averaging (each output pixel the mean of the input
+ *              under it, partly covered pixels weighted by the part covered), its longer side
+ *              box_side pixels, the other box_side * side / longer rounded half to even, at
+ *              least 1; *resized_rows x *resized_cols values clipped to 0 .. 255, row after row
+ *              (the caller provides box_side * box_side doubles);
+ *   `centred`  field x field bytes: zero, with the resized box rounded (half to even) placed at
+ *              the whole pixel nearest to putting its centre of mass on the field's centre
+ *              (field - 1) / 2, inside the field.
+ * MNIST's values are box_side 20, field 28; lenet.teach.studio.drawing uses threshold 8. The
+ * network's input is then the paper's preprocessing of `centred` (lenet.engine.inputs).
+ * Returns LENET_DRAWING_OK, or without writing anything: LENET_DRAWING_BAD_ARGUMENT (a size
+ * out of range, box_side outside 1 .. field, field above LENET_DRAWING_MAX_FIELD, a negative
+ * threshold), LENET_DRAWING_BAD_VALUE (a pixel outside 0 .. 255, or NaN), LENET_DRAWING_EMPTY
+ * (no pixel above the threshold). Pointers and ints only, for the page's WebAssembly binding as
+ * much as for Cython. Serial, no allocation (about 5 KB of stack), double only (not one of the
+ * kernels' float/double pairs). Exact for whole grey levels (drawing.c says how): a grey level
+ * of exactly x.5, a centre of mass exactly between two pixels, rounds to even; the result is
+ * the same bytes on every build, any drawing. */
+#define LENET_DRAWING_MAX_SIDE 512
+#define LENET_DRAWING_MAX_FIELD 64
+enum lenet_drawing_status {
+    LENET_DRAWING_OK = 0,
+    LENET_DRAWING_BAD_ARGUMENT = 1,
+    LENET_DRAWING_BAD_VALUE = 2,
+    LENET_DRAWING_EMPTY = 3
+};
+int lenet_drawing_to_field(const double *drawn, int rows, int cols, int threshold, int box_side,
+                           int field, unsigned char *centred, int *box_out, double *resized,
+                           int *resized_rows, int *resized_cols);
 
 /* ---- Names shared by the kernels ------------------------------------------------------ */
 

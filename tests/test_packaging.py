@@ -35,9 +35,10 @@ def test_public_names():
 
 
 def test_reference_needs_no_compiled_extension(tmp_path):
-    """lenet/reference.py runs with NumPy alone, and so does lenet/paper.py, the paper's
-    constants it builds on: load the two from the package's folder as a package of their own in
-    a fresh interpreter in which importing lenet (and so lenet.engine._core) fails."""
+    """lenet/reference.py runs with NumPy alone, and so do reference_network.py and
+    reference_drawing.py beside it, and lenet/paper.py, the paper's constants they build on:
+    load them from the package's folder as a package of their own in a fresh interpreter in
+    which importing lenet (and so lenet.engine._core) fails."""
     folder = os.path.dirname(os.path.abspath(lenet.reference.__file__))
     script = f"""
 import importlib.abc, sys, types
@@ -52,14 +53,18 @@ standalone.__path__ = [{folder!r}]
 sys.modules["standalone"] = standalone
 import standalone.reference as ref
 import standalone.reference_network as refnet
+import standalone.reference_drawing as refdraw
 import numpy as np
 x = np.ones((1, 1, 6, 6))
 a = ref.conv_forward(x, np.ones((2, 1, 3, 3)), np.zeros(2))
 assert a.shape == (1, 2, 4, 4) and (a == 9).all()
 assert ref.connection_table_i().sum() == 60
 assert sorted(m for m in sys.modules if m.startswith("standalone.")) == \
-    ["standalone.paper", "standalone.reference", "standalone.reference_network"]
+    ["standalone.paper", "standalone.reference", "standalone.reference_drawing",
+     "standalone.reference_network"]
 assert callable(refnet.network_forward) and callable(refnet.network_backward)
+dot = np.zeros((30, 30)); dot[3, 4] = 255
+assert (refdraw.drawing_to_field(dot)[0] == refdraw.drawing_to_field_exact(dot)[0]).all()
 assert not any(m == "lenet" or m.startswith("lenet.") for m in sys.modules)
 print("ok")
 """

@@ -18,7 +18,7 @@ for node in tree.body:
 PY
 )
 [ "${#sources[@]}" -gt 0 ] || { echo "wasm/build.sh: no C_SOURCES found in setup.py" >&2; exit 1; }
-exports=_malloc,_free,_lenet_abi
+exports=_malloc,_free,_lenet_abi,_lenet_drawing_to_field
 for fn in network_workspace network_layout network_forward network_forward_images network_trace \
     network_gradients network_curvature network_train sdlm_step_sizes; do
     exports="$exports,_lenet_${fn}_f32,_lenet_${fn}_f64"

@@ -56,8 +56,8 @@ def _labels(y):
     return encode(np.asarray(y, np.int32))
 
 
-def run_case(tmp_path, model, dtype, ops):
-    """Run `ops` in Node on the module and natively; returns (wasm results, native results)."""
+def run_node(tmp_path, model, dtype, ops):
+    """Run `ops` in Node on the module; returns its results."""
     net = LeNet5(dtype=np.float32) if model == "paper" else LeNet5.modern(dtype=np.float32)
     recipe = RECIPES["paper" if model == "paper" else "seed"]
     case = {
@@ -72,6 +72,12 @@ def run_case(tmp_path, model, dtype, ops):
     subprocess.run(
         [NODE, str(HERE / "wasm_runner.js"), "case.json", "wasm.json"], cwd=tmp_path, check=True
     )
+    return json.loads((tmp_path / "wasm.json").read_text())
+
+
+def run_case(tmp_path, model, dtype, ops):
+    """Run `ops` in Node on the module and natively; returns (wasm results, native results)."""
+    wasm = run_node(tmp_path, model, dtype, ops)
     env = dict(
         os.environ,
         LENET_CPU_LEVEL="0",
@@ -84,8 +90,7 @@ def run_case(tmp_path, model, dtype, ops):
         check=True,
         env=env,
     )
-    load = lambda name: json.loads((tmp_path / name).read_text())  # noqa: E731
-    return load("wasm.json"), load("native.json")
+    return wasm, json.loads((tmp_path / "native.json").read_text())
 
 
 def values(text, dtype):
@@ -151,3 +156,47 @@ def test_trace_gradients_curvature_and_training_match_the_native_engine(
     assert_rounding(
         wasm[3]["params"], native[3]["params"], dtype, f"parameters after {steps} steps"
     )
+
+
+def _drawings(x):
+    """Drawings as the page sends them (whole grey levels, 112x112 and other sizes): MNIST test
+    digits scaled up, thin strokes, a dot, a wide and a tall box, noise, and an empty pad."""
+    rng = np.random.default_rng(7)
+    out = [np.kron(d, np.ones((4, 4))) for d in x[:40]]  # 112x112, as the pad sends
+    out += [np.kron(d, np.ones((k, k)))[: 28 * k - 3, :] for k, d in zip((2, 3, 5), x[40:43])]
+    for _ in range(20):  # one random straight stroke, 1 to 6 pixels thick
+        d = np.zeros((int(rng.integers(28, 200)), int(rng.integers(28, 200))))
+        r0, r1 = sorted(rng.integers(0, d.shape[0], 2))
+        c0, c1 = sorted(rng.integers(0, d.shape[1], 2))
+        t = int(rng.integers(1, 7))
+        for s in np.linspace(0, 1, 200):
+            r, c = int(r0 + s * (r1 - r0)), int(c0 + s * (c1 - c0))
+            d[r : r + t, c : c + t] = rng.integers(9, 256)
+        out.append(d)
+    dot, wide, tall = np.zeros((112, 112)), np.zeros((112, 112)), np.zeros((112, 112))
+    dot[50, 60], wide[50:53, 5:100], tall[5:100, 50:53] = 255, 200, 120
+    out += [dot, wide, tall, rng.integers(0, 256, (64, 90)).astype(float), np.zeros((112, 112))]
+    return out
+
+
+def test_a_drawing_is_made_mnist_like_as_the_native_core_makes_it(tmp_path, mnist):
+    from lenet.engine import _core
+
+    drawings = _drawings(mnist[1][0])
+    ops = [
+        {"op": "drawing", "drawn": encode(d.astype(np.float64)), "rows": d.shape[0],
+         "cols": d.shape[1]}
+        for d in drawings
+    ]  # fmt: skip
+    wasm = run_node(tmp_path, "paper", "float32", ops)
+    for i, (d, w) in enumerate(zip(drawings, wasm)):
+        native = _core.drawing_to_field(d)
+        if native is None:
+            assert w.get("empty"), f"drawing {i}: native finds no ink, the module does"
+            continue
+        centred, box, resized = native
+        assert not w.get("empty"), f"drawing {i}: the module finds no ink"
+        assert values(w["centred"], np.uint8).tobytes() == centred.tobytes(), f"drawing {i}"
+        assert tuple(w["box"]) == box, f"drawing {i}"
+        assert tuple(w["shape"]) == resized.shape, f"drawing {i}"
+        assert values(w["resized"], np.float64).tobytes() == resized.tobytes(), f"drawing {i}"

@@ -47,6 +47,15 @@ const results = c.ops.map((op) => {
         r = { ...res, params: b64(net.getParameters()), updates: opt.updates };
         break;
     }
+    case "drawing": {
+        // MNIST's normalisation of a drawing (lenet_drawing_to_field), no network involved
+        const drawn = Buffer.from(op.drawn, "base64");
+        const f = core.drawingToField(new Float64Array(drawn.buffer, drawn.byteOffset, drawn.length / 8),
+                                      op.rows, op.cols);
+        r = f === null ? { empty: true }
+            : { centred: b64(f.centred), box: f.box, resized: b64(f.resized), shape: f.resizedShape };
+        break;
+    }
     default:
         throw new Error("unknown op " + op.op);
     }

@@ -23,6 +23,9 @@ LAYER_RBF: int
 LOSS_KINDS: tuple[str, ...]
 MAX_LAYERS: int
 FORWARD_CHUNK: int
+# csrc/drawing.c's bounds: the largest side of a drawing, of a field
+DRAWING_MAX_SIDE: int
+DRAWING_MAX_FIELD: int
 
 def value_range(arr: Array) -> tuple[float, float, bool]: ...
 def openmp_enabled() -> bool: ...
@@ -149,3 +152,6 @@ def network_curvature(
 def sdlm_step_sizes(
     curvature: Array, mask: Array, lr: float, mu: float, step_sizes: Array
 ) -> Array: ...
+def drawing_to_field(
+    drawn: ArrayLike, threshold: int = ..., box: int = ..., field: int = ...
+) -> tuple[Array, tuple[int, int, int, int], Array] | None: ...  # (centred, box, resized)

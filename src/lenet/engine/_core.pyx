@@ -136,6 +136,12 @@ cdef extern from "lenet.h" nogil:
     Py_ssize_t lenet_network_train_f32(const lenet_layer *layers, int n_layers, float *params, float *grads, Py_ssize_t n_params, lenet_optimizer *opt, int loss, double j, const lenet_images *images, const int *labels, const long long *order, Py_ssize_t count, int batch, float *workspace, int *batch_labels, double *loss_sum, long long *errors, int *diverged)
     Py_ssize_t lenet_network_train_f64(const lenet_layer *layers, int n_layers, double *params, double *grads, Py_ssize_t n_params, lenet_optimizer *opt, int loss, double j, const lenet_images *images, const int *labels, const long long *order, Py_ssize_t count, int batch, double *workspace, int *batch_labels, double *loss_sum, long long *errors, int *diverged)
 
+    enum: LENET_DRAWING_MAX_SIDE
+    enum: LENET_DRAWING_MAX_FIELD
+    enum lenet_drawing_status:
+        LENET_DRAWING_OK, LENET_DRAWING_BAD_ARGUMENT, LENET_DRAWING_BAD_VALUE, LENET_DRAWING_EMPTY
+    int lenet_drawing_to_field(const double *drawn, int rows, int cols, int threshold, int box_side, int field, unsigned char *centred, int *box_out, double *resized, int *resized_rows, int *resized_cols)
+
 
 ACTIVATIONS = ("identity", "scaled_tanh", "tanh", "sigmoid", "relu", "swish")
 SUBSAMPLING_MODES = ("paper", "average", "max")
@@ -359,3 +365,4 @@ include "_loss.pxi"
 include "_optim.pxi"
 include "_network.pxi"
 include "_trace.pxi"
+include "_drawing.pxi"

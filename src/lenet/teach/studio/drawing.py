@@ -13,6 +13,12 @@ studio's canvas or a camera frame takes the same steps, and each is kept for the
 * ``centred``: the 28x28 field (uint8) with the resized box placed so that its centre of
   mass falls on the field's centre (the nearest whole-pixel position, inside the field);
 * ``input``: the network's input, ``lenet.engine.inputs.preprocess(centred, scheme)``.
+
+The box, the resampling and the centring are the C core's ``lenet_drawing_to_field``
+(``csrc/drawing.c``), the one implementation the page calls too, through WebAssembly. For whole
+grey levels (what a canvas sends) it computes them exactly: a grey level of exactly x.5, or a
+centre of mass exactly between two pixels, rounds half to even. ``lenet.reference_drawing`` holds
+its NumPy oracle.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ...engine._core import DRAWING_MAX_SIDE, drawing_to_field
 from ...engine.inputs import preprocess
 from ...paper import INPUT_RANGE as PAPER_INPUT_RANGE
 
@@ -30,8 +37,9 @@ __all__ = ["BOX", "FIELD", "INK_THRESHOLD", "MAX_SIDE", "DrawingError", "check_i
 BOX, FIELD = 20, 28
 #: a pixel counts as ink above this grey level (of 255) when the bounding box is found
 INK_THRESHOLD = 8
-#: the largest side of a drawing accepted (the studio's canvas sends 112 x 112)
-MAX_SIDE = 512
+#: the largest side of a drawing accepted (the studio's canvas sends 112 x 112): the C core's
+#: bound, 512
+MAX_SIDE = DRAWING_MAX_SIDE
 #: the input's range: the paper's preprocessing maps 0..255 to background .. ink
 #: (lenet.paper.INPUT_RANGE); a 32x32 input given directly must stay within it (with room for
 #: rounding)
@@ -59,20 +67,6 @@ def _pixels(value: Any, what: str) -> np.ndarray:
     return arr
 
 
-def _area_matrix(n_in: int, n_out: int) -> np.ndarray:
-    """(n_out, n_in): output pixel i averages the input pixels under [i, i + 1) * n_in / n_out,
-    each weighted by how much of it lies there (area averaging, the anti-aliasing)."""
-    edges = np.arange(n_out + 1) * (n_in / n_out)
-    lo, hi = edges[:-1, None], edges[1:, None]
-    j = np.arange(n_in)[None, :]
-    overlap = np.clip(np.minimum(hi, j + 1) - np.maximum(lo, j), 0.0, None)
-    return overlap / overlap.sum(axis=1, keepdims=True)
-
-
-def _resample(image: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    return _area_matrix(image.shape[0], rows) @ image @ _area_matrix(image.shape[1], cols).T
-
-
 def normalise(drawing: Any, scheme: str = "paper") -> dict[str, np.ndarray]:
     """The steps from a drawing (rows of grey levels, ink 255 on background 0) to the
     network's input (see the module's docstring); raises DrawingError for an empty drawing,
@@ -88,26 +82,13 @@ def normalise(drawing: Any, scheme: str = "paper") -> dict[str, np.ndarray]:
         raise DrawingError(
             f"a drawing's pixels must be grey levels 0..255, got {drawn.min():g} .. {drawn.max():g}"
         )
-    ink = np.argwhere(drawn > INK_THRESHOLD)
-    if len(ink) == 0:
+    steps = drawing_to_field(drawn, INK_THRESHOLD, BOX, FIELD)
+    if steps is None:
         raise DrawingError("the drawing is empty: draw a digit first")
-    (top, left), (bottom, right) = ink.min(axis=0), ink.max(axis=0) + 1
-    box = drawn[top:bottom, left:right]
-    longer = max(box.shape)
-    size = [max(1, round(BOX * side / longer)) for side in box.shape]
-    resized = np.clip(_resample(box, *size), 0, 255)
-
-    mass = resized.sum()
-    r_com = (resized.sum(axis=1) @ np.arange(size[0])) / mass
-    c_com = (resized.sum(axis=0) @ np.arange(size[1])) / mass
-    centre = (FIELD - 1) / 2
-    r0 = int(np.clip(round(centre - r_com), 0, FIELD - size[0]))
-    c0 = int(np.clip(round(centre - c_com), 0, FIELD - size[1]))
-    centred = np.zeros((FIELD, FIELD), np.uint8)
-    centred[r0 : r0 + size[0], c0 : c0 + size[1]] = np.rint(resized).astype(np.uint8)
+    centred, (top, left, bottom, right), resized = steps
     return {
         "drawn": drawn,
-        "box": box,
+        "box": drawn[top:bottom, left:right],
         "resized": resized,
         "centred": centred,
         "input": preprocess(centred[None], scheme)[0, 0],

@@ -114,6 +114,43 @@
             return f;
         }
 
+        // MNIST's normalisation of a drawing (csrc/drawing.c, lenet_drawing_to_field; Python's
+        // lenet.engine._core.drawing_to_field): `drawn` holds rows x cols grey levels 0 .. 255
+        // (ink 255). Returns {centred: Uint8Array field*field, box: [top, left, bottom, right],
+        // resized: Float64Array, resizedShape: [rows, cols]}, or null when nothing is inked.
+        drawingToField(drawn, rows, cols, { threshold = 8, box = 20, field = 28 } = {}) {
+            const maxSide = 512, maxField = 64; // LENET_DRAWING_MAX_SIDE, _MAX_FIELD (lenet.h)
+            checkInteger("field", field, 1, maxField);
+            checkInteger("box", box, 1, field);
+            checkInteger("threshold", threshold, 0, 2 ** 31 - 1);
+            checkInteger("rows", rows, field, maxSide);
+            checkInteger("cols", cols, field, maxSide);
+            if (!drawn || drawn.length !== rows * cols)
+                fail(`drawn must hold rows x cols = ${rows * cols} grey levels, got ${drawn ? drawn.length : drawn}`);
+            const e = this.exports;
+            const input = this.copyIn(Float64Array.from(drawn));
+            const centred = this.alloc(field * field);
+            const resized = this.alloc(8 * box * box);
+            const ints = this.alloc(4 * 6); // the box's four corners, then the resized shape
+            try {
+                const status = e.lenet_drawing_to_field(input, rows, cols, threshold, box, field,
+                                                        centred, ints, resized, ints + 16, ints + 20);
+                if (status === 3) return null; // LENET_DRAWING_EMPTY
+                if (status === 2) fail("drawn must hold grey levels 0 .. 255");
+                if (status !== 0) fail(`lenet_drawing_to_field refused its arguments (status ${status})`);
+                const corners = Array.from(this.view(Int32Array, ints, 6));
+                const shape = corners.slice(4);
+                return {
+                    centred: this.view(Uint8Array, centred, field * field).slice(),
+                    box: corners.slice(0, 4),
+                    resized: this.view(Float64Array, resized, shape[0] * shape[1]).slice(),
+                    resizedShape: shape,
+                };
+            } finally {
+                for (const ptr of [input, centred, resized, ints]) e.free(ptr);
+            }
+        }
+
         // A network from its description (bundle.describe), computing in dtype.
         network(description, dtype = "float32") {
             return new Network(this, description, dtype);
