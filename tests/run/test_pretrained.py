@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -99,3 +100,20 @@ def test_the_numpy_reference_gives_the_same_answers(test_set, model):
     answers = np.argmin(out, axis=1) if model == "paper" else np.argmax(out, axis=1)
     assert np.array_equal(answers, engine)
     assert int(np.sum(answers != y)) == record.test_errors
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("model", ["paper", "modern"])
+def test_the_pages_quote_the_recorded_test_error(model):
+    # the README, the results and the studio's page state the shipped errors: the recorded
+    # ones, which test_the_stated_test_error_is_measured_exactly checks against the build
+    record = shipping.shipped(model)
+    percent = f"{100 * record.test_errors / record.test_images:.2f} %"
+    for page in ("README.md", "docs/results.md") + (
+        ("docs/studio.md",) if model == "paper" else ()
+    ):
+        text = (ROOT / page).read_text(encoding="utf-8")
+        assert percent in text, f"{page} does not state the shipped {model} network's {percent}"
+        assert record.command.split(" --out")[0] in text.replace("`", ""), page
