@@ -149,3 +149,57 @@ def test_rmsprop_batches_in_the_module_follow_the_native_training(tmp_path, mnis
     assert wasm["lossSum"] == pytest.approx(native["lossSum"], rel=0.02)
     assert abs(wasm["errors"] - native["errors"]) <= 0.02 * 2048
     assert largest_difference(wasm["params"], native["params"]) < 0.15
+
+
+def test_the_worker_steps_pauses_ends_a_pass_and_stops(tmp_path, mnist):
+    """The worker's commands under Node (its Driver, with the messages it posts): a step of
+    100, one of 1, the rest of the pass, then stop; its shuffle is seeded and its own."""
+    (xt, yt), (x, y) = mnist
+    case = make_case(xt, yt, "paper", 600, 0, 0)
+    del case["settings"]["orders"], case["settings"]["samples"]  # the worker's own draws
+    case["settings"]["passes"] = 2
+    case["test_pixels"], case["test_labels"] = (
+        encode(x[:300]),
+        encode(np.asarray(y[:300], np.int32)),
+    )
+    case["commands"] = [
+        {"command": "step", "amount": "100"},
+        {"command": "step", "amount": "1"},
+        {"command": "step", "amount": "pass"},
+        {"command": "stop"},
+    ]
+    (tmp_path / "case.json").write_text(json.dumps(case))
+    subprocess.run(
+        [NODE, str(HERE / "wasm_trainer_driver.js"), "case.json", "out.json"],
+        cwd=tmp_path,
+        check=True,
+        timeout=300,
+    )
+    out = json.loads((tmp_path / "out.json").read_text())
+    messages = out["messages"]
+    assert messages[0]["type"] == "ready" and messages[0]["status"]["seen"] == 0
+    quiet = [
+        m["status"]
+        for m in messages
+        if m["type"] == "progress" and m["status"]["state"] != "running"
+    ]
+    assert [s["seen"] for s in quiet] == [100, 101, 600]
+    assert quiet[0]["step"] == 100 and quiet[1]["step"] == 101
+    assert quiet[2]["pass"] == 2 and quiet[2]["step"] == 0  # the pass ended
+    params = [m for m in messages if m["type"] == "parameters"]
+    assert params and all(m["parameters"] == 60900 and m["transfer"] == 1 for m in params)
+    (done,) = [m for m in messages if m["type"] == "pass"]
+    record = done["record"]
+    assert record["pass"] == 1 and 0 <= record["test_error"] < 0.9  # 600 patterns learn a bit
+    assert record["effective_lr_min"] > 0 and record["lr"] == 5e-4
+    assert quiet[0]["step_sizes"]["layers"]["C1"] and quiet[0]["last_output"] is not None
+    assert len(quiet[0]["curve"]) >= 1
+    stopped = messages[-1]
+    assert stopped["type"] == "stopped" and stopped["status"]["state"] == "stopped"
+    assert (
+        stopped["checkpoint"]["pass"] == 1 and stopped["checkpoint"]["optimizer"]["updates"] == 600
+    )
+    draws = out["draws"]
+    assert draws["order"] == draws["again"] != draws["next"]
+    assert sorted(draws["order"]) == list(range(1000))
+    assert len(set(draws["sample"])) == 500
