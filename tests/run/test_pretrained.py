@@ -7,6 +7,7 @@ training): docs/results.md, "The shipped networks", says how to check it by hand
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from pathlib import Path
@@ -22,6 +23,7 @@ from lenet.run import pretrained as shipping
 from lenet.run.archive import read_archive
 from lenet.run.evaluation import evaluate
 from lenet.run.recipes import RECIPES
+from lenet.run.rejection import rule_of, unsure
 
 from conftest import MNIST, needs_mnist
 
@@ -117,3 +119,78 @@ def test_the_pages_quote_the_recorded_test_error(model):
         text = (ROOT / page).read_text(encoding="utf-8")
         assert percent in text, f"{page} does not state the shipped {model} network's {percent}"
         assert record.command.split(" --out")[0] in text.replace("`", ""), page
+
+
+def _rejection_script():
+    """benchmarks/rejection.py, which chose the thresholds: its noise and its figures."""
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "rejection.py"
+    spec = importlib.util.spec_from_file_location("rejection_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_each_says_when_it_is_unsure(model):
+    """The record's rejection: the rule that fits the network's outputs, a threshold chosen on
+    the twin's 10,000 validation images for the stated target, which it keeps to."""
+    record, net = shipping.shipped(model), lenet.pretrained(model)
+    rejection = record.rejection
+    assert rejection is not None and rejection.rule == rule_of(net)
+    assert rejection.threshold > 0 and rejection.threshold == round(rejection.threshold, 2)
+    assert rejection.twin == _rejection_script().twin_command(model)
+    assert rejection.twin.startswith(f"{record.command.split(' --out')[0]} --limit 50000 ")
+    validation = rejection.validation
+    assert validation["images"] == 10_000
+    assert 0 < validation["rejected"] <= rejection.most_rejected * validation["images"]
+    assert validation["errors_accepted"] < validation["errors"]
+    outputs = net.infer(np.zeros((2, *net.input_shape), np.float32))
+    assert np.array_equal(
+        rejection.unsure(outputs), unsure(outputs, rejection.threshold, rule_of(net))
+    )
+
+
+@needs_mnist
+@pytest.mark.parametrize("model", MODELS)
+def test_its_stated_rejection_on_the_test_set_is_measured_exactly(test_set, model):
+    x, y = test_set
+    record, net = shipping.shipped(model), lenet.pretrained(model)
+    out = net.infer(preprocess(x, record.recipe.preprocessing))
+    rejected = record.rejection.unsure(out)
+    wrong = net.classify(out) != y
+    assert record.rejection.test == {
+        "images": 10_000,
+        "errors": record.test_errors,
+        "rejected": int(np.sum(rejected)),
+        "errors_accepted": int(np.sum(wrong & ~rejected)),
+    }
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_its_stated_judgement_of_noise_is_measured_exactly(model):
+    script, record = _rejection_script(), shipping.shipped(model)
+    judged = script.judge_noise(lenet.pretrained(model), record.recipe, record.rejection.threshold)
+    assert record.rejection.noise == judged
+    assert judged["blank"] == [1, 1] and judged["uniform"][1] == judged["stroke"][1] == 1000
+
+
+def test_the_studio_docs_quote_the_thresholds_and_how_they_were_chosen():
+    """docs/studio.md, "When the network is unsure", states each threshold, its target, its
+    validation figures and its test figures as pretrained.json has them."""
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "studio.md").read_text()
+    section = docs.split("## When the network is unsure", 1)[1].split("\n## ", 1)[0]
+    assert "python benchmarks/rejection.py --data" in section
+    for model in MODELS:
+        r = shipping.shipped(model).rejection
+        v, t = r.validation, r.test
+        assert f"`{r.twin}`" in section
+        assert f"{r.threshold:.2f}" in section, model
+        assert f"{100 * r.most_rejected:g} %" in section
+        for figures in (v, t):  # a row of the trade-off table, as the section writes it
+            kept = figures["images"] - figures["rejected"]
+            share = 100 * figures["rejected"] / figures["images"]
+            error = 100 * figures["errors_accepted"] / kept
+            quoted = f"{figures['rejected']} ({share:.2f} %) | {figures['errors_accepted']} | "
+            assert f"{quoted}{error:.2f} %" in section, (model, quoted)
+        for kind, (flagged, images) in r.noise.items():
+            assert f"{flagged} of {images}" in section, (model, kind)

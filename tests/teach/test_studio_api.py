@@ -405,6 +405,24 @@ def test_without_a_network_it_shows_the_shipped_trained_ones_unless_asked(tmp_pa
     assert beside.sources == {"paper": "the network given", "modern": shipped("modern").describe()}
 
 
+def test_a_shipped_network_comes_with_its_rejection_threshold_and_no_other_does(tmp_path):
+    """The page says "unsure" from the network answer's `threshold`: the shipped networks' own
+    (pretrained.json), and none for a fresh network or one given, for which it was not
+    chosen."""
+    studio = Studio(out=tmp_path)
+    for model in RECIPE_OF:
+        rejection = shipped(model).rejection
+        answer = studio.network({"model": model})
+        assert answer["threshold"] == rejection.threshold > 0
+        assert answer["threshold_rule"] == rejection.rule
+    assert studio.network({"model": "paper"})["threshold_rule"] == "penalty-gap"  # the page's
+    fresh = Studio(out=tmp_path, untrained=True)
+    assert all("threshold" not in fresh.network({"model": m}) for m in RECIPE_OF)
+    beside = Studio(lenet.LeNet5(seed=1), out=tmp_path)
+    assert "threshold" not in beside.network({"model": "paper"})
+    assert beside.network({"model": "modern"})["threshold"] == shipped("modern").rejection.threshold
+
+
 @pytest.mark.parametrize("untrained", [False, True])
 def test_lenet_studio_opens_on_the_shipped_networks_or_fresh_ones(monkeypatch, untrained):
     served = []

@@ -481,13 +481,21 @@ def test_f6_and_the_prototypes_share_one_scale_and_the_penalties_start_at_0(brow
     assert int(np.argmax(lightness)) == int(np.argmin(penalties))
     assert int(np.argmin(lightness)) == int(np.argmax(penalties))
     unsure = find(browser, '[data-testid="unsure"]')
-    assert not unsure.is_displayed()  # the network description has no threshold: nothing said
+    # the shipped network's own threshold (pretrained.json): test image 6 is read far above it
+    shipped_threshold = shipped("paper").rejection.threshold
+    assert browser.execute_script("return state.network.paper.threshold") == shipped_threshold
+    assert not unsure.is_displayed()
+    show_test_image(browser, 247)  # a 4 read as 6, the two smallest penalties 7.81 apart
+    assert unsure.is_displayed() and f"less than {shipped_threshold:.2f}" in unsure.text
     for threshold, shown in ((1e9, True), (0, False)):
         browser.execute_script(f"state.network.paper.threshold = {threshold}")
         show_test_image(browser, 6 + shown)
         assert unsure.is_displayed() == shown
         assert ("unsure" in find(browser, '[data-testid="announce"]').text) == shown
-    browser.execute_script("delete state.network.paper.threshold")
+    browser.execute_script("delete state.network.paper.threshold")  # and without one: nothing
+    show_test_image(browser, 247)
+    assert not unsure.is_displayed()
+    browser.execute_script(f"state.network.paper.threshold = {shipped_threshold}")
 
 
 def axe_violations(driver) -> list[str]:

@@ -7,7 +7,17 @@ import numpy as np
 import pytest
 
 from lenet.engine.inputs import preprocess
-from lenet.teach.studio.drawing import BOX, FIELD, MAX_SIDE, DrawingError, check_input, normalise
+from lenet.teach.studio.drawing import (
+    BOX,
+    FIELD,
+    MAX_SIDE,
+    PAD,
+    PEN,
+    DrawingError,
+    check_input,
+    normalise,
+    stroke,
+)
 
 
 def blob(size, top, left, height, width, value=255.0):
@@ -85,3 +95,21 @@ def test_a_preprocessed_input_is_checked():
         check_input(np.zeros((28, 28)).tolist())
     with pytest.raises(DrawingError, match=r"-0\.1 \.\. 1\.175 .*got -0\.1 \.\. 255"):
         check_input(np.where(np.eye(32) > 0, 255.0, -0.1).tolist())
+
+
+def test_a_stroke_is_the_pages_pen_on_its_pad():
+    """A straight stroke as the page sends it: 112x112, the pen 7.2 pixels wide (18 of the pad's
+    280), round ends, grey edges; made MNIST-like, a horizontal one is a 20-pixel bar."""
+    line = stroke((56.0, 20.0), (56.0, 90.0))
+    assert line.shape == (PAD, PAD) and line.dtype == np.uint8 and PEN == 7.2
+    inked_rows = np.flatnonzero(line.max(axis=1))
+    assert inked_rows.tolist() == list(range(52, 60))  # 56 +- 3.6: rows 52 .. 59, edges grey
+    assert line[56, 20:91].min() == 255 and 0 < line[52, 50] < 255
+    columns = np.flatnonzero(line.max(axis=0))
+    assert columns[0] == 16 and columns[-1] == 93  # the round ends reach 3.6 beyond
+    assert line[52, 16] == 0  # a round end, not a square one
+    assert np.array_equal(line, stroke((56.0, 90.0), (56.0, 20.0)))  # either direction
+    dot = stroke((30.0, 30.0), (30.0, 30.0))  # a tap: a round dot
+    assert 0 < np.count_nonzero(dot) < 8 * 8 and dot[30, 30] == 255
+    centred = normalise(line)["centred"]
+    assert np.count_nonzero(centred.max(axis=0)) == BOX

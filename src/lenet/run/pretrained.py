@@ -13,7 +13,16 @@ checkpoint (``lenet.run.checkpoint``'s format: float32 parameters under their st
 no optimiser state, in the package's ``pretrained/`` folder. ``pretrained.json`` beside them says
 of each: the file, the recipe, the exact command that made it, the lenet version and the date of
 the commit it was trained at, its errors out of the 10,000 MNIST test images, and the seconds its
-passes took. ``shipped(model)`` reads that record; ``ship`` writes both from a finished run.
+passes took, and when its answer is unsure (``rejection``: a rule of ``lenet.run.rejection`` and
+its threshold, chosen on a validation split by ``benchmarks/rejection.py``; docs/studio.md,
+"When the network is unsure"). ``shipped(model)`` reads that record; ``ship`` writes both from
+a finished run, keeping the record's ``rejection``.
+
+    >>> rejection = lenet.run.pretrained.shipped("paper").rejection
+    >>> rejection.rule
+    'penalty-gap'
+    >>> rejection.unsure([[0.4, 50.0, 61.0, 70.0], [6.0, 7.5, 30.0, 41.0]]).tolist()
+    [False, True]
 """
 
 from __future__ import annotations
@@ -32,9 +41,10 @@ from ..engine.network import Network
 from .checkpoint import read_checkpoint, save_checkpoint
 from .evaluation import evaluate
 from .recipes import RECIPES, Recipe, recipe_from_config
+from .rejection import unsure
 from .training import load_data
 
-__all__ = ["PRETRAINED", "Shipped", "pretrained", "ship", "shipped"]
+__all__ = ["PRETRAINED", "Rejection", "Shipped", "pretrained", "ship", "shipped"]
 
 #: the shipped networks: model -> the recipe (lenet.run.recipes.RECIPES) it was trained with
 PRETRAINED = {"paper": "paper", "modern": "seed"}
@@ -42,6 +52,29 @@ PRETRAINED = {"paper": "paper", "modern": "seed"}
 #: where the package keeps them
 FOLDER = Path(__file__).resolve().parents[1] / "pretrained"
 RECORD = "pretrained.json"
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """When a shipped network's answer is unsure: its margin (``lenet.run.rejection.margin``
+    under ``rule``) is below ``threshold``. The threshold was chosen on a twin of the network,
+    trained by the same recipe on the first 50,000 training images only (``twin``), as the
+    largest that rejects at most the share ``most_rejected`` of the 10,000 held out; the
+    shipped network saw all 60,000, so it cannot be chosen on them."""
+
+    rule: str  # lenet.run.rejection.RULES
+    threshold: float
+    most_rejected: float  # the target: reject at most this share of the validation digits
+    twin: str  # the command that trained the twin the threshold was chosen on
+    # the twin on training images 50,000 .. 59,999: images, errors, rejected, errors_accepted
+    validation: dict[str, int]
+    # the shipped network on the 10,000 test images, measured once the threshold was chosen
+    test: dict[str, int]
+    noise: dict[str, list[int]]  # kind of noise -> [flagged unsure, images], shipped network
+
+    def unsure(self, outputs: Any) -> np.ndarray:
+        """True where the answer for ``outputs`` (penalties or logits) is unsure."""
+        return unsure(outputs, self.threshold, self.rule)
 
 
 @dataclass(frozen=True)
@@ -57,6 +90,7 @@ class Shipped:
     test_errors: int  # misclassified MNIST test images
     test_images: int
     training_seconds: float  # the passes' time, as the run's log records it
+    rejection: Rejection | None = None  # when its answer is unsure, if that was chosen
 
     @property
     def test_error(self) -> float:
@@ -92,6 +126,7 @@ def shipped(model: str = "paper", folder: str | os.PathLike | None = None) -> Sh
         test_errors=int(record["test_errors"]),
         test_images=int(record["test_images"]),
         training_seconds=float(record["training_seconds"]),
+        rejection=Rejection(**record["rejection"]) if "rejection" in record else None,
     )
 
 
@@ -160,6 +195,8 @@ def ship(
     }
     path = folder / RECORD
     records = json.loads(path.read_text()) if path.exists() else {}
+    if "rejection" in records.get(model, {}):  # chosen on a twin: the same for a remade network
+        record["rejection"] = records[model]["rejection"]
     records[model] = record
     path.write_text(json.dumps(records, indent=2, sort_keys=True) + "\n")
     return record

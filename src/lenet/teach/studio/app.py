@@ -136,8 +136,11 @@ class Studio:
             name: "a fresh network (untrained)" if untrained else shipped(name).describe()
             for name in nets
         }
+        #: the rejection rule of each network that is a shipped one (lenet.run.pretrained)
+        self.rejections = {name: None if untrained else shipped(name).rejection for name in nets}
         if net is not None:
             self.sources[model] = source or "the network given"
+            self.rejections[model] = None  # chosen for the shipped weights, not these
         # the page's copies, one lock each: training writes the originals
         self.views = {name: self._copy(n) for name, n in nets.items()}
         self.locks = {name: threading.Lock() for name in nets}
@@ -269,6 +272,9 @@ class Studio:
                 answer["prototypes"] = _named(net, "output").prototypes.astype(int).tolist()
         answer["input_range"] = list(INPUT_RANGE)  # (background, ink) of the paper's input
         answer["source"] = self.sources[model]
+        rejection = self.rejections[model]
+        if rejection is not None:  # the page says "unsure" when the margin is below it
+            answer["threshold"], answer["threshold_rule"] = rejection.threshold, rejection.rule
         answer["models"] = list(RECIPE_OF)
         answer["primary"] = self.model
         return answer

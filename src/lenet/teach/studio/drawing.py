@@ -31,7 +31,18 @@ from ...engine._core import DRAWING_MAX_SIDE, drawing_to_field
 from ...engine.inputs import preprocess
 from ...paper import INPUT_RANGE as PAPER_INPUT_RANGE
 
-__all__ = ["BOX", "FIELD", "INK_THRESHOLD", "MAX_SIDE", "DrawingError", "check_input", "normalise"]
+__all__ = [
+    "BOX",
+    "FIELD",
+    "INK_THRESHOLD",
+    "MAX_SIDE",
+    "PAD",
+    "PEN",
+    "DrawingError",
+    "check_input",
+    "normalise",
+    "stroke",
+]
 
 #: MNIST's box for the digit, and its field (Section III.A)
 BOX, FIELD = 20, 28
@@ -40,6 +51,8 @@ INK_THRESHOLD = 8
 #: the largest side of a drawing accepted (the studio's canvas sends 112 x 112): the C core's
 #: bound, 512
 MAX_SIDE = DRAWING_MAX_SIDE
+#: the page's pad as it sends it (112 x 112) and its pen's width there (18 of its 280 pixels)
+PAD, PEN = 112, 18 * 112 / 280
 #: the input's range: the paper's preprocessing maps 0..255 to background .. ink
 #: (lenet.paper.INPUT_RANGE); a 32x32 input given directly must stay within it (with room for
 #: rounding)
@@ -109,3 +122,18 @@ def check_input(value: Any) -> np.ndarray:
             f"{arr.max():.4g}"
         )
     return arr
+
+
+def stroke(start: tuple[float, float], end: tuple[float, float], side: int = PAD) -> np.ndarray:
+    """A straight stroke of the page's pen from ``start`` to ``end`` ((row, column) in pixels)
+    on an empty pad of ``side`` x ``side``, as the page sends it: ink 255 on background 0,
+    round ends, the edges grey (each pixel is the share of its 4x4 sample points under the
+    pen)."""
+    (r0, c0), (r1, c1) = start, end
+    points = (np.arange(4 * side) + 0.5) / 4  # sample points, 4 per pixel each way
+    r, c = points[:, None], points[None, :]
+    dr, dc = r1 - r0, c1 - c0
+    length2 = dr * dr + dc * dc
+    along = np.clip(((r - r0) * dr + (c - c0) * dc) / length2, 0, 1) if length2 else 0.0
+    under = np.hypot(r - (r0 + along * dr), c - (c0 + along * dc)) <= PEN / 2
+    return np.rint(255 * under.reshape(side, 4, side, 4).mean(axis=(1, 3))).astype(np.uint8)
