@@ -6,6 +6,12 @@ shapes, connection tables and prototypes, the flat parameters (float32, base64),
 preprocessing (the 256-value table ``lut`` and the padding of ``lenet.engine.inputs.Preprocessed``),
 the loss the recipe trains with, and what an optimiser needs (the mask of trainable values).
 Python owns every rule; the JavaScript binding only carries these numbers into the module.
+
+``studio_bundle`` is the studio page's one source of data (``assets/engine.js`` reads it, inline
+as ``window.LENET_BUNDLE`` or as ``bundle.json``): per network (``network_entry``) its
+description and what the page writes about it (Python's texts, grids and colour-scale limits,
+how the page trains it), and where the MNIST images are (``data_entry``; the files are
+``pack_images``'s).
 """
 
 from __future__ import annotations
