@@ -1,11 +1,13 @@
 """The studio's page in a real browser: headless Chromium driven by Selenium (the system's
 Chromium and chromedriver, as Debian packages them; Selenium's own driver download is not
-used). A stroke drawn with pointer events, the prediction checked against the engine on the
-same preprocessed input, every layer's panel, one C3 unit's sum, the backward pass, the
-camera (Chromium's fake camera playing a file made from a test digit), live training seen
-from two tabs, stopped and its checkpoint loaded; the first screen at 1280x800, the keyboard,
-the live region, the hooks, lecture mode and axe-core's accessibility rules; and the
-screenshot in docs/studio.md.
+used). The page computes in WebAssembly: a stroke drawn with pointer events is read with no
+request but its preprocessing's, the prediction checked against the native engine on the same
+input, every layer's panel, one C3 unit's sum, the backward pass, the camera (Chromium's fake
+camera playing a file made from a test digit), the 10,000 test images' penalties against the
+native engine's, live training in the page (the page responsive meanwhile), stopped and its
+checkpoint read by `lenet evaluate`; the first screen at 1280x800, the keyboard, the live
+region, the hooks, lecture mode and axe-core's accessibility rules; and the screenshot in
+docs/studio.md.
 
 The screenshot is written to build/screenshots/studio.png; with LENET_DOCS_SCREENSHOT=1 also
 to docs/images/studio.png, the picture the docs show. Without Chromium the tests skip, unless
@@ -14,23 +16,26 @@ LENET_REQUIRE_BROWSER=1 (CI sets it), when they fail.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
 import shutil
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from lenet import cli
 from lenet.data import load_mnist
+from lenet.engine.inputs import preprocess
 from lenet.paper import INPUT_RANGE
 from lenet.run.checkpoint import load_checkpoint
 from lenet.run.pretrained import shipped
 from lenet.teach import viz
 from lenet.teach.studio import Studio, StudioServer
+from lenet.teach.studio.drawing import normalise
 
 from conftest import HAVE_MNIST, MNIST, MNIST_SKIP_REASON
 
@@ -179,7 +184,14 @@ def page_input(driver) -> np.ndarray:
 
 
 def test_a_stroke_is_read_as_the_engine_reads_it(browser, studio):
+    before = len(studio.requests)
     times = [draw_one(browser) for _ in range(3)]
+    asked = {path for _, path in studio.requests[before:]}
+    assert not {path for path in asked if path.startswith("/api/")}  # the page computes it all
+    # the drawing made MNIST-like in the module: the native core's field, byte for byte
+    drawn = browser.execute_script("return padPixels()")
+    field = browser.execute_script("return state.latest.steps.centred")
+    assert np.array_equal(np.array(field, np.uint8), normalise(drawn)["centred"])
     x = page_input(browser)
     assert x.shape == (1, 1, 32, 32)
     penalties = studio.studio.nets["paper"].forward(x)[0]
@@ -281,11 +293,35 @@ def test_the_camera_reads_a_digit_held_up_to_it(browser, studio):
     assert prediction == 7  # test image 0, a 7, through the camera, thresholded and centred
 
 
-def test_live_training_seen_from_two_tabs_then_stopped_and_loaded(browser, studio):
-    first = browser.current_window_handle
+LAG = """const done = arguments[arguments.length - 1];
+let worst = 0, last = performance.now();
+const tick = () => {
+    const now = performance.now(); worst = Math.max(worst, now - last); last = now; };
+const timer = setInterval(tick, 10);
+setTimeout(() => { clearInterval(timer); done(worst); }, 2000);"""
+
+
+def test_live_training_in_the_page_then_stopped_and_evaluated(browser, studio, capsys):
+    """Training runs in the page (no server-side training): the count grows, the curve and the
+    kernels follow, the page answers within a frame or two meanwhile; Stop sends the weights,
+    which the server writes as a run folder that `lenet evaluate` reads."""
+    try:
+        trained(browser, studio, capsys)
+    finally:  # the page's own network trained: the tests after this one want the shipped one
+        browser.get(studio.url)
+        WebDriverWait(browser, WAIT).until(
+            lambda d: d.execute_script("return document.body.dataset.ready")
+        )
+
+
+def trained(browser, studio, capsys) -> None:
     find(browser, '[data-testid="train-start"]').click()
     status = lambda d: find(d, '[data-testid="train-status"]')  # noqa: E731
     WebDriverWait(browser, WAIT).until(lambda d: int(status(d).get_attribute("data-seen") or 0) > 0)
+    seen = int(status(browser).get_attribute("data-seen"))
+    browser.set_script_timeout(WAIT)
+    worst = browser.execute_async_script(LAG)  # the longest the page's thread was busy
+    assert int(status(browser).get_attribute("data-seen")) > seen
     curve = browser.execute_script(
         "return document.querySelector('[data-testid=train-curve]').toDataURL()"
     )
@@ -299,28 +335,25 @@ def test_live_training_seen_from_two_tabs_then_stopped_and_loaded(browser, studi
             and find(d, '[data-testid="kernels"]').get_attribute("data-version") != kernels
         )
     )
-    browser.switch_to.new_window("tab")
-    try:
-        browser.get(studio.url)
-        WebDriverWait(browser, WAIT).until(
-            lambda d: status(d).get_attribute("data-state") == "running"
-        )
-        seen_here = int(status(browser).get_attribute("data-seen"))
-        assert seen_here > 0
-        find(browser, '[data-testid="train-stop"]').click()
-        WebDriverWait(browser, WAIT).until(
-            lambda d: status(d).get_attribute("data-state") == "stopped"
-        )
-    finally:
-        browser.close()
-        browser.switch_to.window(first)
+    find(browser, '[data-testid="train-stop"]').click()
     WebDriverWait(browser, WAIT).until(lambda d: status(d).get_attribute("data-state") == "stopped")
     text = status(browser).text
     rate = float(re.search(r"([\d,]+) patterns/s", text).group(1).replace(",", ""))
     checkpoint = Path(re.search(r"checkpoint: (\S+)", text).group(1))
     loaded = load_checkpoint(checkpoint)
-    np.testing.assert_array_equal(loaded.parameters, studio.studio.nets["paper"].parameters)
-    print(f"live training with the page open: {rate:,.0f} patterns/s")
+    shown = browser.execute_script(
+        """const p = engine.nets.paper.getParameters();
+        const b = new Uint8Array(p.buffer); let s = "";
+        for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
+        return btoa(s);"""
+    )
+    page = np.frombuffer(base64.b64decode(shown), np.float32)
+    np.testing.assert_array_equal(loaded.parameters.astype(np.float32), page)
+    assert cli.main(["evaluate", str(checkpoint.parent), "--data", str(MNIST)]) == 0
+    assert "test error" in capsys.readouterr().out
+    assert not [p for _, p in studio.requests if p in ("/api/train", "/api/infer")]
+    assert worst < 250, f"the page's thread was busy for {worst:.0f} ms at once"
+    print(f"live training in the page: {rate:,.0f} patterns/s; the page busy <= {worst:.0f} ms")
 
 
 def test_each_layer_is_drawn_in_the_grid_the_package_gives(browser, studio):
@@ -329,7 +362,7 @@ def test_each_layer_is_drawn_in_the_grid_the_package_gives(browser, studio):
     the page is lenet.paper's."""
     draw_one(browser)
     for model, attribute in (("paper", "data-layer"), ("modern", "data-modern-layer")):
-        net = studio.studio.views[model]
+        net = studio.studio.nets[model]
         for layer, shape in zip(net.layers, net.output_shapes):
             grid = viz.layer_grid(tuple(shape))
             if grid is None:
@@ -438,21 +471,43 @@ def test_the_answer_is_announced_and_the_label_follows_the_test_image(browser, s
     assert find(browser, '[data-testid="announce"]').text.startswith("your drawing: ")
 
 
-def test_the_penalties_hook_holds_the_apis_penalties(browser, studio):
-    show_test_image(browser, 5)
-    shown = json.loads(find(browser, '[data-testid="penalties"]').get_attribute("data-values"))
-    image = browser.execute_script("return state.testImage")
-    request = urllib.request.Request(
-        studio.url.rstrip("/") + "/api/infer",
-        data=json.dumps({"image": image, "models": ["paper"]}).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
+def test_the_penalties_hook_holds_the_native_engines_penalties(browser, studio, mnist):
+    """The penalties the page shows for test images are the native engine's within float32
+    rounding, with the same answer."""
+    _, (xte, _) = mnist
+    net = studio.studio.nets["paper"]
+    for index in (5, 11):
+        show_test_image(browser, index)
+        shown = json.loads(find(browser, '[data-testid="penalties"]').get_attribute("data-values"))
+        native = net.forward(preprocess(xte[index : index + 1]))[0]
+        np.testing.assert_allclose(shown, native, rtol=0, atol=1e-5 * float(np.abs(native).max()))
+        assert len(shown) == 10 and min(shown) >= 0
+        assert find(browser, '[data-testid="prediction"]').text == str(int(np.argmin(native)))
+
+
+def test_every_test_image_gets_the_native_answer_in_the_page(browser, studio, mnist):
+    """The page's module on all 10,000 test images, against the native engine: the same answer
+    for each, every penalty within a few units in the last place (float32)."""
+    _, (xte, _) = mnist
+    browser.set_script_timeout(WAIT)
+    out = browser.execute_async_script(
+        """const done = arguments[arguments.length - 1];
+        engine.set("test").then((t) => {
+            const o = engine.predict("paper", t).out, b = new Uint8Array(o.buffer);
+            let s = "";
+            for (let i = 0; i < b.length; i += 0x8000)
+                s += String.fromCharCode.apply(null, b.subarray(i, i + 0x8000));
+            done(btoa(s));
+        }).catch((e) => done(String(e)));"""
     )
-    with urllib.request.urlopen(request, timeout=WAIT) as response:
-        answer = json.loads(response.read())
-    assert shown == answer["results"]["paper"]["penalties"]
-    assert len(shown) == 10 and min(shown) >= 0
-    assert find(browser, '[data-testid="prediction"]').text == str(int(np.argmin(shown)))
+    page = np.frombuffer(base64.b64decode(out), np.float32).reshape(len(xte), 10)
+    native = studio.studio.nets["paper"].forward(preprocess(xte))
+    assert np.array_equal(page.argmin(axis=1), native.argmin(axis=1))
+    worst = float(np.abs(page - native).max() / np.abs(native).max())
+    assert worst <= 1e-5
+    spacing = np.spacing(np.abs(native).astype(np.float32))
+    ulps = float((np.abs(page - native) / spacing).max())
+    print(f"10,000 test images: the same answer on all; largest difference {ulps:.0f} ulp")
 
 
 def test_f6_and_the_prototypes_share_one_scale_and_the_penalties_start_at_0(browser):

@@ -4,6 +4,7 @@ when the command runs)."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from ..run.checkpoint import read_checkpoint
@@ -54,7 +55,8 @@ def add_parser(commands: Any) -> None:
     serve.add_argument(
         "--out",
         metavar="DIR",
-        help="where live training writes its run folder, studio-MODEL-DATE-TIME (default runs/)",
+        help="where the page's training writes its run folder, studio-MODEL-DATE-TIME (default "
+        "runs/); a loaded run is continued in its own folder",
     )
     serve.set_defaults(run=run)
 
@@ -63,10 +65,12 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise ValueError(f"--port must be 0 (any free port) to 65535, got {args.port}")
     check_data_folder(args)
-    net, model, recipe = None, args.model or "paper", None
+    net, model, recipe, folder, progress = None, args.model or "paper", None, None, None
     if args.run_path is not None:
         state = read_checkpoint(args.run_path)
-        net = state["net"]
+        net, progress = state["net"], state["progress"]
+        where = Path(args.run_path)
+        folder = where.parent if where.is_file() else where  # the page's training goes on here
         recipe = _trained_with(args.run_path, state)
         if args.model is not None and net.variant != args.model:
             raise ValueError(
@@ -87,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
         source=None if args.run_path is None else f"loaded from {args.run_path}",
         recipe=recipe,
         untrained=args.untrained,
+        run=folder,
+        progress=progress,
     )
     return 0
 

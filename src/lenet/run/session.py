@@ -3,8 +3,8 @@
 ``TrainingRun(net, train_data, test_data, recipe, out=...)`` holds everything a run needs:
 the network and its optimiser, the steps (``lenet.run.steps``: fused in C or layer by layer),
 the images, where the run stands (pass, step, the running sums of the pass, the records of
-finished passes) and its folder (``lenet.run.runs``). Whoever drives it, ``lenet.train`` (the
-command line and notebooks) or the studio's page, calls the same methods:
+finished passes) and its folder (``lenet.run.runs``). ``lenet.train`` (the command line and
+notebooks) drives it with these methods:
 
 * ``advance(patterns)``: train the next steps of the current pass (whole steps, up to the end
   of the pass); the first call of a pass begins it (its order of the patterns and, for SDLM,

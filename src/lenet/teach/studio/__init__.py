@@ -6,14 +6,16 @@
     lenet.studio.serve(net)        # serves the page, opens the browser; Ctrl-C stops it
     lenet.studio.show(net)         # in a notebook: the page in an IFrame, served from a thread
 
-One page (``assets/``, no build step, nothing fetched from the internet) shows a drawing's
+One page (``assets/``, no build step, nothing fetched from the internet) computes in the C core
+compiled to WebAssembly (``lenet-core.wasm``, ``engine.js``) and shows a drawing's
 preprocessing (Section III.A), every layer's maps (Section II.B, Figure 2), F6's states as the
 7x12 bitmap beside the nearest RBF prototypes (Figure 3), the ten penalties; one unit of any
 layer computed with its numbers; the gradients of the loss (equation 8 or 9) layer by layer;
-the kernels laid out as Table I; live training with the paper's recipe (SDLM, Section III.C,
-Appendix C) or the seed's; the modern network on the same drawing; and a camera. The pieces:
-``drawing`` (MNIST's normalisation of a drawing), ``units`` (one unit by hand), ``live``
-(the training thread), ``app`` (the answers), ``server`` (HTTP). docs/studio.md has the API.
+the kernels laid out as Table I; live training in the page with the paper's recipe (SDLM,
+Section III.C, Appendix C) or the seed's; the modern network on the same drawing; and a camera.
+The pieces: ``bundle`` (the networks and data the page boots from), ``drawing`` (MNIST's
+normalisation of a drawing), ``units`` (one unit by hand, in Python), ``app`` (what only the
+server does: MNIST from disk, checkpoints), ``server`` (HTTP). docs/studio.md has the API.
 """
 
 from __future__ import annotations
@@ -82,6 +84,8 @@ def serve(
     source: str | None = None,
     recipe: Recipe | None = None,
     untrained: bool = False,
+    run: str | Path | None = None,
+    progress: dict[str, Any] | None = None,
     echo: Any = print,
 ) -> None:
     """Serve the studio for `net` (else the shipped, trained network of `model`, or a fresh
@@ -90,11 +94,21 @@ def serve(
     The address is printed; the default browser opens it unless ``open_browser=False``. Port 0
     takes a free port. ``host`` other than 127.0.0.1 makes the page reachable from other
     machines, with no password: a warning says so. Training writes its run folder in `out`
-    (default ``runs/``), as ``studio-<model>-<date>-<time>``. ``recipe`` is the one `net` was
-    trained with (as ``start``'s).
+    (default ``runs/``), as ``studio-<model>-<date>-<time>``, or, for a network loaded from a
+    run (``run``, its folder, and ``progress``, its checkpoint's), in that run's folder.
+    ``recipe`` is the one `net` was trained with (as ``start``'s). Ctrl-C says where the last
+    checkpoint went.
     """
     studio = Studio(
-        net, model=model, data=data, out=out, source=source, recipe=recipe, untrained=untrained
+        net,
+        model=model,
+        data=data,
+        out=out,
+        source=source,
+        recipe=recipe,
+        untrained=untrained,
+        run=run,
+        progress=progress,
     )
     server = StudioServer(studio, host, port)
     if not is_loopback(host):
@@ -111,7 +125,11 @@ def serve(
         server.serve_forever()
     except KeyboardInterrupt:
         if echo:
-            echo("studio stopped")
+            last = studio.last_checkpoint
+            echo(
+                "studio stopped; "
+                + (f"the last checkpoint: {last}" if last else "no checkpoint was written")
+            )
     finally:
         server.close()
 
@@ -119,7 +137,8 @@ def serve(
 def show(
     net: Network | None = None, *, width: int = 1200, height: int = 900, **options: Any
 ) -> Any:
-    """The studio inside a notebook: an IFrame of the page, served from a background thread.
+    """The studio inside a notebook: an IFrame of the page, served from a background thread
+    (the page computes in WebAssembly; the server gives it its networks and data).
 
     The server lives until ``frame.server.close()`` (or the kernel ends); ``options`` are
     ``start``'s (``model``, ``port``, ``data``, ``out``, ``train_limit``, ``untrained``)."""

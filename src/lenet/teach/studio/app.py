@@ -1,47 +1,46 @@
-"""What the studio's page asks for, answered as JSON-ready dicts: the server (``server.py``)
-routes requests here and sends the answers.
+"""What only the server can do for the studio's page: the bundle (every network the page shows,
+described for the C core in WebAssembly), MNIST read from disk, a drawing's preprocessing
+(until the C core owns it), and the page's trained weights written as a run folder. The page
+computes everything else itself (``assets/engine.js``); the server (``server.py``) routes
+requests here and sends the answers.
 
 A ``Studio`` holds the paper's network and the modern one (the shipped, trained ones of
 ``lenet.run.pretrained``, or fresh ones with ``untrained=True``; one of them perhaps loaded from a
-run), the MNIST data (read when first needed), and the live training of each. Every answer
-is computed on the studio's own copy of a network, under its lock, so the page's requests
-never touch the buffers a running training writes; after each chunk of training the weights
-are copied into that copy.
-
-Every request's fields are checked here; a field missing or wrong raises ``RequestError``
-with the HTTP status to answer (4xx) and a message naming the field.
+run, which the page's training then continues in its own folder), and the MNIST data (read when
+first asked for). Every request's fields are checked here; a field missing or wrong raises
+``RequestError`` with the HTTP status to answer (4xx) and a message naming the field.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime
 import threading
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ...data import DatasetNotFoundError, load_mnist
-from ...engine.inputs import Preprocessed, preprocess
 from ...engine.lenet5 import LeNet5, build_network, network_config
 from ...engine.network import Network
-from ...engine.trace import Trace
-from ...paper import INPUT_RANGE
-from ...run.evaluation import evaluate
 from ...run.pretrained import PRETRAINED, pretrained, shipped
-from ...run.recipes import RECIPES, Recipe
-from ..viz import layer_grid, state_limit
-from .drawing import DrawingError, check_input, normalise
-from .live import LiveTraining
-from .units import UnitError, compute_unit, squashing_formula
+from ...run.recipes import RECIPES, Recipe, make_optimizer
+from ...run.runs import Progress, RunFolder
+from .bundle import data_entry, network_entry, pack_images, studio_bundle
+from .drawing import DrawingError, normalise
 
-__all__ = ["RECIPE_OF", "RequestError", "Studio"]
+__all__ = ["DATA_FILES", "RECIPE_OF", "RequestError", "Studio"]
 
 #: the two networks side by side (lenet.run.recipes.MODELS), and the recipe each trains with:
 #: the one its shipped network was trained by
 RECIPE_OF = dict(PRETRAINED)
+#: the data files the page reads, by the name it asks for: (set, count of images)
+DATA_FILES = {"mnist-test.bin.gz": "test", "mnist-train.bin.gz": "train"}
+#: the MNIST test images the page evaluates on
+TEST_IMAGES = 10_000
 
 
 class RequestError(Exception):
@@ -67,25 +66,34 @@ def _field(
     return value
 
 
-def _states(arr: np.ndarray) -> list:
-    return np.round(np.asarray(arr, dtype=np.float64), 4).tolist()
+def _decoded(text: Any, name: str, count: int) -> np.ndarray:
+    """`count` float32 values sent as base64 (little-endian), checked to be finite."""
+    if not isinstance(text, str):
+        raise RequestError(400, f"{name} must be base64 text, got {type(text).__name__}")
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise RequestError(400, f"{name} is not base64") from None
+    if len(raw) != 4 * count:
+        raise RequestError(400, f"{name} must hold {count} float32 values, got {len(raw)} bytes")
+    values = np.frombuffer(raw, "<f4")
+    if not np.all(np.isfinite(values)):
+        raise RequestError(400, f"{name} holds values that are not finite")
+    return values
 
 
-def _scaled(arr: np.ndarray) -> dict[str, Any]:
-    """An array of any magnitude (gradients): its largest |value| and the values over it."""
-    arr = np.asarray(arr, dtype=np.float64)
-    scale = float(np.max(np.abs(arr))) if arr.size else 0.0
-    values = arr / scale if scale > 0 else arr
-    return {"scale": scale, "values": np.round(values, 5).tolist()}
-
-
-def _named(net: Network, name: str) -> Any:
-    """The layer called `name` (C1 ... output): a network has each as an attribute."""
-    return getattr(net, name)
+def _whole(body: Mapping[str, Any], name: str, low: int, high: int) -> int:
+    value = _field(body, name, int)
+    if not low <= value <= high:
+        raise RequestError(400, f"{name} must be {low}..{high}, got {value}")
+    return int(value)
 
 
 class Studio:
-    """The page's networks, data and training (see the module's docstring)."""
+    """The page's networks and data, and its checkpoints (see the module's docstring).
+
+    ``run`` is the folder of the run `net` was loaded from and ``progress`` its checkpoint's
+    progress record: the page's training continues that run there, from where it stopped."""
 
     def __init__(
         self,
@@ -98,6 +106,8 @@ class Studio:
         source: str | None = None,
         recipe: Recipe | None = None,
         untrained: bool = False,
+        run: str | Path | None = None,
+        progress: dict[str, Any] | None = None,
     ) -> None:
         if model not in RECIPE_OF:
             raise ValueError(f"model must be one of {', '.join(RECIPE_OF)}, got {model!r}")
@@ -130,6 +140,8 @@ class Studio:
                     f"network too, of its model ({recipe.model!r})"
                 )
             self.recipes[model] = recipe
+        if run is not None and net is None:
+            raise ValueError("run= is the folder the network given was loaded from: give it too")
         self.model = model
         self.nets = nets
         self.sources = {
@@ -141,296 +153,196 @@ class Studio:
         if net is not None:
             self.sources[model] = source or "the network given"
             self.rejections[model] = None  # chosen for the shipped weights, not these
-        # the page's copies, one lock each: training writes the originals
-        self.views = {name: self._copy(n) for name, n in nets.items()}
-        self.locks = {name: threading.Lock() for name in nets}
         self.data_root = None if data is None else Path(data)
         self.out = Path(out) if out is not None else None
         self.train_limit = train_limit
+        self.progress: dict[str, dict[str, Any] | None] = {model: progress} if run else {}
+        #: where each network's checkpoints go: a loaded run's own folder, else made when the
+        #: page first saves (studio-MODEL-DATE-TIME under `out`)
+        self.folders: dict[str, Path] = {model: Path(run)} if run is not None else {}
+        self._logged = {model: len((progress or {}).get("history", []))} if run else {}
+        self.last_checkpoint: Path | None = None
         self._data: tuple | None = None
-        self._data_lock = threading.Lock()
-        self._misclassified: dict[str, tuple[int, np.ndarray]] = {}
-        self._training: dict[str, LiveTraining] = {}
-        self._training_lock = threading.Lock()
-        self._versions = {name: 0 for name in nets}  # bumped when a view's weights change
-
-    @staticmethod
-    def _copy(net: Network) -> Network:
-        copy = build_network(network_config(net))
-        copy.load_state_dict(net.state_dict())
-        return copy
+        self._missing: str | None = None
+        self._files: dict[str, bytes] = {}
+        self._bundle: dict[str, Any] | None = None
+        self._lock = threading.RLock()  # data_file reads data() under it
 
     def close(self) -> None:
-        for training in list(self._training.values()):
-            training.close()
+        """Nothing runs on the server's side: the page trains."""
 
-    # ---- helpers ------------------------------------------------------------------------------
+    # ---- the data ---------------------------------------------------------------------------
 
-    def _model(self, body: Mapping[str, Any]) -> str:
-        model = _field(body, "model", str, self.model)
-        if model not in RECIPE_OF:
-            raise RequestError(400, f"model must be one of {', '.join(RECIPE_OF)}, got {model!r}")
-        return model
-
-    def data(self) -> tuple:
-        """(train uint8, train labels, test uint8, test labels), read once."""
-        with self._data_lock:
-            if self._data is None:
+    def data(self) -> tuple | None:
+        """(train uint8, train labels, test uint8, test labels), read once; None (and
+        ``missing`` says why) when MNIST is not on this machine."""
+        with self._lock:
+            if self._data is None and self._missing is None:
                 try:
                     (xtr, ytr), (xte, yte) = load_mnist(
                         root=self.data_root, download=self.data_root is None
                     )
+                    self._data = (xtr, ytr, xte, yte)
                 except DatasetNotFoundError as missing:
-                    raise RequestError(
-                        503,
+                    self._missing = (
                         "MNIST is not on this machine, so there are no test images and no "
                         "training: put its four files in a folder named mnist and start "
                         "lenet studio with --data FOLDER (or set LENET_DATA). "
-                        + str(missing).splitlines()[0],
-                    ) from None
-                self._data = (xtr, ytr, xte, yte)
+                        + str(missing).splitlines()[0]
+                    )
             return self._data
 
-    def _inputs(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        """The request's image: its preprocessing steps and each network's input."""
-        image = _field(body, "image", list)
-        try:
-            rows = len(image)
-            if rows == 32 and all(isinstance(r, list) and len(r) == 32 for r in image):
-                x = check_input(image)  # already the paper's input
-                background, ink = INPUT_RANGE  # back to the grey levels 0..255 it was made from
-                pixels = np.clip(
-                    np.rint((x[2:30, 2:30] - background) / (ink - background) * 255), 0, 255
-                )
-                steps = {"centred": pixels.astype(np.uint8), "input": x}
-            else:
-                steps = normalise(image)
-        except DrawingError as bad:
-            raise RequestError(400, str(bad)) from None
-        inputs: dict[str, Any] = {"steps": steps}
-        for name, recipe in self.recipes.items():  # each network's input, as it trained
-            if recipe.preprocessing == "paper":  # the drawing's own 32x32 input, unrounded
-                inputs[name] = np.asarray(steps["input"], np.float64)[None, None]
-            else:
-                inputs[name] = preprocess(steps["centred"][None], recipe.preprocessing, np.float64)
-        return inputs
+    def train_count(self, model: str) -> int:
+        """The training images the page trains `model` on: a loaded run's own count, else the
+        first ``train_limit`` (all without one)."""
+        data = self.data()
+        available = 0 if data is None else len(data[0])
+        run = (self.progress.get(model) or {}).get("run", {})
+        wanted = run.get("images") or self.train_limit or available
+        return min(int(wanted), available)
 
-    def _trace(self, model: str, x: np.ndarray, label: int | None = None) -> tuple[Network, Trace]:
-        view = self.views[model]
-        with self.locks[model]:
-            trace = view.trace(x.astype(view.dtype), label=label, pre_activations=True)
-        return view, trace
-
-    def _forward(self, model: str, x: np.ndarray) -> dict[str, Any]:
-        net, trace = self._trace(model, x)
-        layers = {}
-        for layer in net.layers:
-            states = trace[layer.name][0]
-            limit = state_limit(states, layer.activation)  # the scale lenet.teach.viz draws with
-            layers[layer.name] = {
-                "shape": list(states.shape),
-                "states": _states(states),
-                "range": [-limit, limit],
-                "activation": layer.activation,
-                "squashing": squashing_formula(layer.activation),
-            }
-        out = np.asarray(trace[net.layers[-1].name][0], np.float64)
-        answer: dict[str, Any] = {"model": model, "layers": layers}
-        if model == "paper":
-            answer["penalties"] = out.tolist()
-            answer["prediction"] = int(np.argmin(out))
-            answer["nearest"] = np.argsort(out)[:3].tolist()
-        else:
-            p = np.exp(out - out.max())
-            answer["logits"] = out.tolist()
-            answer["probabilities"] = (p / p.sum()).tolist()
-            answer["prediction"] = int(np.argmax(out))
-        answer["version"] = self._versions[model]
-        return answer
+    def data_file(self, name: str) -> bytes:
+        """One of ``DATA_FILES``, packed (``bundle.pack_images``) once and kept."""
+        which = DATA_FILES[name]
+        data = self.data()
+        if data is None:
+            raise RequestError(503, self._missing or "no MNIST")
+        with self._lock:
+            if name not in self._files:
+                xtr, ytr, xte, yte = data
+                if which == "test":
+                    images, labels = xte[:TEST_IMAGES], yte[:TEST_IMAGES]
+                else:
+                    n = max(self.train_count(m) for m in self.nets)
+                    images, labels = xtr[:n], ytr[:n]
+                self._files[name] = pack_images(images, labels)
+            return self._files[name]
 
     # ---- the API ------------------------------------------------------------------------------
 
-    def network(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        model = self._model(body)
-        net = self.views[model]
-        with self.locks[model]:
-            layers = [
-                {
-                    "name": layer.name,
-                    "kind": type(layer).__name__,
-                    "activation": layer.activation,
-                    "shape": list(shape),
-                    # the grid its units are drawn in (None: map by map), as lenet.teach.viz does
-                    "grid": layer_grid(tuple(shape)),
-                    "explain": layer.explain(),
-                }
-                for layer, shape in zip(net.layers, net.output_shapes)
-            ]
-            answer: dict[str, Any] = {"model": model, "variant": net.variant, "layers": layers}
-            answer["connection_table"] = _named(net, "C3").connection_table.astype(int).tolist()
-            if model == "paper":
-                answer["prototypes"] = _named(net, "output").prototypes.astype(int).tolist()
-        answer["input_range"] = list(INPUT_RANGE)  # (background, ink) of the paper's input
-        answer["source"] = self.sources[model]
-        rejection = self.rejections[model]
-        if rejection is not None:  # the page says "unsure" when the margin is below it
-            answer["threshold"], answer["threshold_rule"] = rejection.threshold, rejection.rule
-        answer["models"] = list(RECIPE_OF)
-        answer["primary"] = self.model
-        return answer
+    def bundle(self, body: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The page's networks and where its data is (``bundle.studio_bundle``)."""
+        if self._bundle is None:
+            networks = {}
+            for name, net in self.nets.items():
+                rejection = self.rejections[name]  # the page says "unsure" below its threshold
+                networks[name] = network_entry(
+                    net,
+                    self.recipes[name],
+                    source=self.sources[name],
+                    threshold=None if rejection is None else rejection.threshold,
+                    progress=self._page_progress(name),
+                )
+                if rejection is not None:
+                    networks[name]["threshold_rule"] = rejection.rule
+            data = self.data()
+            sets = {}
+            if data is not None:
+                sets["test"] = (min(TEST_IMAGES, len(data[2])), "mnist-test.bin.gz")
+                sets["train"] = (max(self.train_count(m) for m in self.nets), "mnist-train.bin.gz")
+            entry = data_entry(sets, self._missing)
+            for name in self.nets:  # how many of the training images each network trains on
+                networks[name]["training"]["images"] = self.train_count(name)
+            self._bundle = studio_bundle(networks, self.model, entry)
+        return self._bundle
 
-    def infer(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        """Every layer's states, the output and the prediction, for one or both networks."""
-        models = _field(body, "models", list, [self._model(body)])
-        if not models or any(m not in RECIPE_OF for m in models):
-            raise RequestError(
-                400, f"models must be a list of {', '.join(RECIPE_OF)}, got {models!r}"
-            )
-        inputs = self._inputs(body)
-        steps = inputs["steps"]
+    def _page_progress(self, model: str) -> dict[str, Any] | None:
+        p = self.progress.get(model)
+        if not p:
+            return None
         return {
-            "steps": {
-                name: (np.asarray(v).tolist() if name == "centred" else _states(v))
-                for name, v in steps.items()
-                if name != "drawn"
-            },
-            "results": {m: self._forward(m, inputs[m]) for m in dict.fromkeys(models)},
+            "epoch": int(p["epoch"]),
+            "step": int(p["step"]),
+            "running": p.get("partial") or {"loss": 0.0, "errors": 0, "seen": 0},
+            "history": list(p.get("history", [])),
+            "folder": str(self.folders[model]),
         }
 
-    def unit(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        model = self._model(body)
-        layer = _field(body, "layer", str)
-        index = _field(body, "unit", list)
-        inputs = self._inputs(body)
-        net, trace = self._trace(model, inputs[model])
+    def prepare(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """A drawing made MNIST-like (``drawing.normalise``): the ink's box, resized, and the
+        28x28 field, centred."""
         try:
-            return compute_unit(net, trace, layer, index)
-        except UnitError as bad:
+            steps = normalise(_field(body, "image", list))
+        except DrawingError as bad:
             raise RequestError(400, str(bad)) from None
-
-    def backward(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        model = self._model(body)
-        label = _field(body, "label", int)
-        if not 0 <= label <= 9:
-            raise RequestError(400, f"label must be a digit 0..9, got {label}")
-        inputs = self._inputs(body)
-        net, trace = self._trace(model, inputs[model], label)
-        kernels = {
-            name: _scaled(trace.parameter_gradients[f"{name}.weight"][:, :, :, :])
-            for name in ("C1", "C3")
-        }
         return {
-            "model": model,
-            "label": label,
-            "loss": float(trace.loss) if trace.loss is not None else None,
-            "loss_name": trace.loss_name,
-            "equation": {"penalty": "(8)", "discriminative": "(9)"}.get(trace.loss_name or "", ""),
-            "state_gradients": {
-                name: {"shape": list(g.shape[1:]), **_scaled(g[0])}
-                for name, g in trace.state_gradients.items()
-            },
-            "kernel_gradients": kernels,
-            "connection_table": _named(net, "C3").connection_table.astype(int).tolist(),
+            "box": np.round(steps["box"], 4).tolist(),
+            "resized": np.round(steps["resized"], 4).tolist(),
+            "centred": steps["centred"].astype(int).tolist(),
         }
 
-    def kernels(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        model = self._model(body)
-        net = self.views[model]
-        with self.locks[model]:
-            return {
-                "model": model,
-                "version": self._versions[model],
-                "C1": _scaled(_named(net, "C1").params["weight"]),
-                "C3": _scaled(_named(net, "C3").params["weight"]),
-                "connection_table": _named(net, "C3").connection_table.astype(int).tolist(),
-            }
-
-    def test_image(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        """A test digit by index, at random, or among those the network gets wrong."""
-        _, _, xte, yte = self.data()
-        pick = _field(body, "pick", str, "index")
-        rng = np.random.default_rng()
-        if pick == "index":
-            index = _field(body, "index", int)
-            if not 0 <= index < len(xte):
-                raise RequestError(400, f"index must be 0..{len(xte) - 1}, got {index}")
-        elif pick == "random":
-            index = int(rng.integers(len(xte)))
-        elif pick == "misclassified":
-            model = self._model(body)
-            wrong = self._wrong(model)
-            if wrong.size == 0:
-                raise RequestError(409, "the network classifies every test digit correctly")
-            index = int(rng.choice(wrong))
-        else:
-            raise RequestError(
-                400, f"pick must be one of index, random, misclassified, got {pick!r}"
-            )
-        return {"index": index, "label": int(yte[index]), "image": xte[index].tolist()}
-
-    def _wrong(self, model: str) -> np.ndarray:
-        _, _, xte, yte = self.data()
-        version = self._versions[model]
-        cached = self._misclassified.get(model)
-        if cached is None or cached[0] != version:
-            with self.locks[model]:
-                result = evaluate(
-                    self.views[model], preprocess(xte, self.recipes[model].preprocessing), yte
-                )
-            cached = (version, np.flatnonzero(result["predicted"] != yte))
-            self._misclassified[model] = cached
-        return cached[1]
-
-    # ---- training -----------------------------------------------------------------------------
-
-    def _publish(self, model: str, net: Network) -> None:
-        """Copy the trained weights into the page's copy (after each chunk)."""
-        with self.locks[model]:
-            self.views[model].parameters[...] = net.parameters
-            self._versions[model] += 1
-
-    def _live(self, model: str) -> LiveTraining:
-        with self._training_lock:
-            if model not in self._training:
-                xtr, ytr, xte, yte = self.data()
-                recipe = replace(self.recipes[model], limit=self.train_limit)
-                scheme = recipe.preprocessing  # the recipe's: what its run folder records
-                stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-                out = (self.out or Path("runs")) / f"studio-{model}-{stamp}"
-                self._training[model] = LiveTraining(
-                    self.nets[model],
-                    recipe,
-                    (Preprocessed(xtr, scheme), ytr),
-                    (Preprocessed(xte, scheme), yte),
-                    out,
-                    on_chunk=lambda net: self._publish(model, net),
-                )
-            return self._training[model]
-
-    def train(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        model = self._model(body)
-        action = _field(body, "action", str)
-        amount = _field(body, "amount", str, None)
-        live = self._live(model)
+    def checkpoint(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """The page's trained weights and how far its training got, written as the run's
+        checkpoint (``lenet.run.runs.RunFolder``): ``lenet evaluate`` reads it and ``lenet train
+        --resume`` continues it. Answers the checkpoint's path."""
+        model = _field(body, "model", str)
+        if model not in self.nets:
+            raise RequestError(400, f"model must be one of {', '.join(self.nets)}, got {model!r}")
+        recipe, images = self.recipes[model], self.train_count(model)
+        if images == 0:
+            raise RequestError(409, self._missing or "no training images")
+        net = build_network(network_config(self.nets[model]))
+        net.parameters[...] = _decoded(body.get("parameters"), "parameters", net.parameters.size)
+        steps = -(-images // recipe.batch_size)
+        progress = Progress(
+            _whole(body, "epoch", 0, recipe.passes),
+            _whole(body, "step", 0, steps),
+            self._running(body),
+            self._history(body),
+        )
+        optimizer = make_optimizer(net, recipe)
+        state = _field(body, "optimizer", dict)
         try:
-            live.command(action, amount)
+            optimizer.load_state_dict(
+                {
+                    "lr": float(_field(state, "lr", (int, float))),
+                    "updates": _field(state, "updates", int),
+                    **{
+                        name: _decoded(state.get(slot), f"optimizer {slot}", net.parameters.size)
+                        for name, slot in zip(optimizer.state_arrays, ("state1", "state2"))
+                    },
+                }
+            )
         except ValueError as bad:
-            raise RequestError(400 if "must be" in str(bad) else 409, str(bad)) from None
-        return self.train_status(body)
+            raise RequestError(400, f"optimizer: {bad}") from None
+        with self._lock:
+            return self._write(model, net, optimizer, images, progress)
 
-    def train_status(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        model = self._model(body)
-        live = self._training.get(model)
-        if live is None:
-            return {"state": "idle", "model": model, "seen": 0, "curve": [], "history": []}
-        status = live.status()
-        status["version"] = self._versions[model]
-        if status["last_pattern"] is not None:  # the digit just trained: its penalties now
-            with self.locks[model]:
-                x = live.x[status["last_pattern"]][None]
-                out = self.views[model].forward(x.astype(self.views[model].dtype))[0]
-            status["current"] = {
-                "label": int(live.y[status["last_pattern"]]),
-                "output": np.asarray(out, np.float64).round(4).tolist(),
-            }
-        return status
+    def _write(
+        self, model: str, net: Network, optimizer: Any, images: int, progress: Progress
+    ) -> dict[str, Any]:
+        folder_path = self.folders.get(model)
+        new = folder_path is None
+        if folder_path is None:
+            stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+            folder_path = (self.out or Path("runs")) / f"studio-{model}-{stamp}"
+        folder = RunFolder(folder_path, net, optimizer, self.recipes[model], images)
+        try:
+            if new:
+                folder.start(resume=False)  # checked, config.json written
+                self.folders[model] = folder_path
+            folder.save(progress)
+        except (OSError, ValueError) as failed:
+            raise RequestError(409, f"the checkpoint was not written: {failed}") from None
+        logged = self._logged.get(model, 0)
+        for record in progress.history[logged:]:  # the passes finished since the last save
+            folder.log(record)
+        self._logged[model] = max(logged, len(progress.history))
+        self.last_checkpoint = folder.checkpoint_path
+        return {"checkpoint": str(folder.checkpoint_path), "folder": str(folder_path)}
+
+    @staticmethod
+    def _running(body: Mapping[str, Any]) -> dict[str, Any]:
+        running = _field(body, "running", dict)
+        loss = _field(running, "loss", (int, float))
+        errors, seen = _field(running, "errors", int), _field(running, "seen", int)
+        if not np.isfinite(loss) or loss < 0 or not 0 <= errors <= seen:
+            raise RequestError(400, "running must hold loss >= 0 and 0 <= errors <= seen")
+        return {"loss": float(loss), "errors": int(errors), "seen": int(seen)}
+
+    @staticmethod
+    def _history(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+        history = _field(body, "history", list)
+        if not all(isinstance(r, dict) and isinstance(r.get("pass"), int) for r in history):
+            raise RequestError(400, "history must be a list of records, each with its pass")
+        return history

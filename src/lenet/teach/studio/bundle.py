@@ -6,22 +6,43 @@ shapes, connection tables and prototypes, the flat parameters (float32, base64),
 preprocessing (the 256-value table ``lut`` and the padding of ``lenet.engine.inputs.Preprocessed``),
 the loss the recipe trains with, and what an optimiser needs (the mask of trainable values).
 Python owns every rule; the JavaScript binding only carries these numbers into the module.
+
+``studio_bundle`` is the studio page's one source of data (``assets/engine.js`` reads it, inline
+as ``window.LENET_BUNDLE`` or as ``bundle.json``): per network (``network_entry``) its
+description and what the page writes about it (Python's texts, grids and colour-scale limits,
+how the page trains it), and where the MNIST images are (``data_entry``; the files are
+``pack_images``'s).
 """
 
 from __future__ import annotations
 
 import base64
+import gzip
 from typing import Any
 
 import numpy as np
 
 from ...engine import _core, fused
 from ...engine.inputs import Preprocessed
+from ...engine.layers import SQUASHING
 from ...engine.losses import loss_for
 from ...engine.network import Network
-from ...run.recipes import Recipe
+from ...engine.sdlm import SDLM
+from ...paper import INPUT_RANGE
+from ...run.recipes import Recipe, make_optimizer
+from ..viz import layer_grid, state_limit
+from .units import squashing_formula
 
-__all__ = ["FORMAT", "describe", "encode"]
+__all__ = [
+    "BUNDLE_FORMAT",
+    "FORMAT",
+    "data_entry",
+    "describe",
+    "encode",
+    "network_entry",
+    "pack_images",
+    "studio_bundle",
+]
 
 #: The version of the description's layout; lenet-core.js reads this one.
 FORMAT = 1
@@ -90,3 +111,137 @@ def describe(net: Network, recipe: Recipe) -> dict[str, Any]:
         "j": float(loss.j),
         "optimizer": {"kind": recipe.optimizer, "mu": recipe.mu, "lr": recipe.lr},
     }
+
+
+# ---- the page's bundle: every network it shows and the data it reads -------------------------
+
+#: The version of the bundle's layout; engine.js reads this one.
+BUNDLE_FORMAT = 1
+#: MNIST images travel as one file per set: the labels (n bytes), then the 28x28 pixels
+#: (n x 784 bytes), gzip-compressed.
+SIDE = 28
+
+
+def _fixed_limit(activation: str) -> float | None:
+    """The colour scale's half-range of a layer when it does not depend on the states (the
+    paper's squashing: +-1.7159), else None: the page takes the states' largest magnitude, as
+    ``lenet.teach.viz.state_limit`` does."""
+    small, large = (state_limit(np.array([v]), activation) for v in (1e-3, 1e3))
+    return small if small == large else None
+
+
+def _grid(shape: tuple[int, ...]) -> list[int] | None:
+    grid = layer_grid(shape)
+    return None if grid is None else list(grid)
+
+
+def _layers(net: Network) -> list[dict[str, Any]]:
+    """What the page writes about each layer: Python's texts and rules, as data."""
+    return [
+        {
+            "name": layer.name,
+            "kind": type(layer).__name__,
+            "activation": layer.activation,
+            "shape": [int(v) for v in shape],
+            "grid": _grid(tuple(shape)),
+            "explain": layer.explain(),
+            "squashing": squashing_formula(layer.activation),
+            # f written for a number: "{a}" stands for the weighted sum (Squashing.written)
+            "squashing_template": SQUASHING[layer.activation].written("{a}"),
+            "range_limit": _fixed_limit(layer.activation),
+        }
+        for layer, shape in zip(net.layers, net.output_shapes)
+    ]
+
+
+def _training(net: Network, recipe: Recipe, progress: dict[str, Any] | None) -> dict[str, Any]:
+    """How the page trains the network: the recipe's optimiser with its settings, the learning
+    rate of every pass (SDLM: the paper's schedule), and where a loaded run stopped."""
+    optimizer = make_optimizer(net, recipe)
+    schedule = []
+    for p in range(recipe.passes):
+        if recipe.optimizer == "sdlm":
+            assert isinstance(optimizer, SDLM)
+            schedule.append(float(optimizer.schedule[min(p, len(optimizer.schedule) - 1)]))
+        else:
+            optimizer.start_pass(p)
+            schedule.append(float(optimizer.lr))
+    core = optimizer.core_state()
+    return {
+        "optimizer": recipe.optimizer,
+        "settings": {k: float(core[k]) for k in ("beta1", "beta2", "eps") if k in core},
+        "loss": recipe.loss,
+        "batch_size": recipe.batch_size,
+        "passes": recipe.passes,
+        "schedule": schedule,
+        "mu": recipe.mu,
+        "curvature_patterns": recipe.curvature_patterns,
+        "seed": recipe.seed,
+        "progress": progress,
+    }
+
+
+def network_entry(
+    net: Network,
+    recipe: Recipe,
+    *,
+    source: str,
+    threshold: float | None = None,
+    progress: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One network for the page: its description for lenet-core.js, and what the page says
+    about it (where it came from, each layer's texts and grid, C3's table, the prototypes)."""
+    description = describe(net, recipe)
+    entry: dict[str, Any] = {
+        "variant": net.variant,
+        "source": source,
+        "description": description,
+        "layers": _layers(net),
+        "output": description["output"],
+        # the equation of the paper that defines the loss, as the page names it
+        "loss_equation": {"penalty": "(8)", "discriminative": "(9)"}.get(description["loss"], ""),
+        "connection_table": net.C3.connection_table.astype(int).tolist(),  # type: ignore[attr-defined]
+        "training": _training(net, recipe, progress),
+    }
+    if description["output"] == "penalties":
+        entry["prototypes"] = net.layers[-1].prototypes.astype(int).tolist()  # type: ignore[attr-defined]
+    if threshold is not None:
+        entry["threshold"] = float(threshold)
+    return entry
+
+
+def studio_bundle(
+    networks: dict[str, dict[str, Any]], primary: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    """The page's one source of data: ``networks`` (model -> ``network_entry``), the network
+    shown and trained first, and ``data`` (``data_entry``)."""
+    return {
+        "format": BUNDLE_FORMAT,
+        "models": list(networks),
+        "primary": primary,
+        "input_range": list(INPUT_RANGE),  # (background, ink) of the paper's input
+        "networks": networks,
+        "data": data,
+    }
+
+
+def pack_images(images: np.ndarray, labels: np.ndarray) -> bytes:
+    """MNIST images (n, 28, 28) uint8 and their labels as one gzip-compressed file: the n
+    labels, then the pixels."""
+    images = np.ascontiguousarray(images, np.uint8).reshape(len(images), -1)
+    if images.shape[1] != SIDE * SIDE or len(labels) != len(images):
+        raise ValueError(f"images must be (n, {SIDE}, {SIDE}) with n labels")
+    raw = np.asarray(labels, np.uint8).tobytes() + images.tobytes()
+    return gzip.compress(raw, compresslevel=6, mtime=0)
+
+
+def data_entry(
+    sets: dict[str, tuple[int, str]] | None = None, missing: str | None = None
+) -> dict[str, Any]:
+    """Where the page finds its images: per set ("test", "train") its count and its file
+    (a URL relative to the page, or ``base64:`` and the file's bytes, inline); ``missing``
+    says why there are none."""
+    entry: dict[str, Any] = {"missing": missing}
+    for name, (count, where) in (sets or {}).items():
+        entry[name] = {"count": int(count), "url": where, "pixels": [SIDE, SIDE]}
+    return entry

@@ -1,8 +1,10 @@
-"""The studio's HTTP server: the page, its two assets, and the JSON API (docs/studio.md).
+"""The studio's HTTP server: the page and its assets, the bundle and the MNIST files the page
+reads, and the two calls only a server can answer (docs/studio.md): a drawing's preprocessing
+and writing a checkpoint. The page computes everything else in WebAssembly.
 
-It is the standard library's ``ThreadingHTTPServer``: one learner's page makes a few requests
-a second, each answered in milliseconds, so a thread per request is plenty, and it adds no
-dependency. It binds to 127.0.0.1 unless told otherwise, serves only the files it ships (the
+It is the standard library's ``ThreadingHTTPServer``: one learner's page makes a few requests,
+so a thread per request is plenty, and it adds no dependency. It binds to 127.0.0.1 unless
+told otherwise, serves only the files it ships (the
 client never names a path on disk), reads at most ``MAX_BODY`` bytes of a request, waits at
 most ``TIMEOUT`` seconds for a slow client, and answers what it cannot use with a 4xx and a
 JSON ``{"error": message}``, then goes on serving.
@@ -10,6 +12,7 @@ JSON ``{"error": message}``, then goes on serving.
 
 from __future__ import annotations
 
+import collections
 import functools
 import ipaddress
 import json
@@ -21,7 +24,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from .app import RequestError, Studio
+from .app import DATA_FILES, RequestError, Studio
 
 __all__ = ["MAX_BODY", "TIMEOUT", "StudioServer", "is_loopback"]
 
@@ -29,25 +32,25 @@ __all__ = ["MAX_BODY", "TIMEOUT", "StudioServer", "is_loopback"]
 MAX_BODY = 4 * 2**20
 #: seconds a connection may stay silent before the server drops it
 TIMEOUT = 20.0
+#: requests remembered (``StudioServer.requests``)
+REQUESTS_KEPT = 1000
 
 #: the files the page is made of: URL path -> (file in lenet/teach/studio/assets, content type)
 ASSETS = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/studio.js": ("studio.js", "text/javascript; charset=utf-8"),
     "/controls.js": ("controls.js", "text/javascript; charset=utf-8"),
+    "/engine.js": ("engine.js", "text/javascript; charset=utf-8"),
+    "/lenet-core.js": ("lenet-core.js", "text/javascript; charset=utf-8"),
+    "/lenet-core.wasm": ("lenet-core.wasm", "application/wasm"),
     "/studio.css": ("studio.css", "text/css; charset=utf-8"),
 }
 
 #: the JSON API: (method, path) -> the Studio method that answers it
 ROUTES = {
-    ("GET", "/api/network"): "network",
-    ("GET", "/api/kernels"): "kernels",
-    ("GET", "/api/train"): "train_status",
-    ("POST", "/api/infer"): "infer",
-    ("POST", "/api/unit"): "unit",
-    ("POST", "/api/backward"): "backward",
-    ("POST", "/api/test-image"): "test_image",
-    ("POST", "/api/train"): "train",
+    ("GET", "/bundle.json"): "bundle",
+    ("POST", "/api/prepare"): "prepare",
+    ("POST", "/api/checkpoint"): "checkpoint",
 }
 
 
@@ -60,7 +63,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-@functools.cache  # three small files, read once
+@functools.cache  # a few small files, read once
 def _asset(name: str) -> bytes:
     return resources.files("lenet.teach.studio").joinpath("assets").joinpath(name).read_bytes()
 
@@ -122,14 +125,19 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self, method: str) -> None:
         url = urlsplit(self.path)
+        self.server.requests.append((method, url.path))
         try:
             if method in ("GET", "HEAD") and url.path in ASSETS:
                 name, content_type = ASSETS[url.path]
                 self._send(200, _asset(name), content_type)
                 return
+            if method in ("GET", "HEAD") and url.path.lstrip("/") in DATA_FILES:
+                data = self.server.studio.data_file(url.path.lstrip("/"))
+                self._send(200, data, "application/gzip")
+                return
             route = ROUTES.get((method if method != "HEAD" else "GET", url.path))
             if route is None:
-                known = {p for _, p in ROUTES} | set(ASSETS)
+                known = {p for _, p in ROUTES} | set(ASSETS) | {"/" + n for n in DATA_FILES}
                 if url.path in known:
                     raise RequestError(405, f"{method} is not answered at {url.path}")
                 raise RequestError(404, f"no such page or API call: {url.path}")
@@ -176,12 +184,14 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     studio: Studio
+    #: the latest requests, (method, path): what the page asked of the server
+    requests: collections.deque[tuple[str, str]]
 
 
 class StudioServer:
     """A running studio: ``url``, ``serve_forever()`` (blocks until ``close()`` or Ctrl-C),
-    or ``start()`` to serve from a background thread; ``close()`` stops it, ends the
-    training threads (saving what they trained) and frees the port."""
+    or ``start()`` to serve from a background thread; ``close()`` stops it and frees the
+    port."""
 
     def __init__(self, studio: Studio, host: str = "127.0.0.1", port: int = 0) -> None:
         if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
@@ -189,9 +199,15 @@ class StudioServer:
         self.studio = studio
         self._httpd = _Server((host, port), _Handler)
         self._httpd.studio = studio
+        self._httpd.requests = collections.deque(maxlen=REQUESTS_KEPT)
         self.host, self.port = host, self._httpd.server_address[1]
         self._thread: threading.Thread | None = None
         self._closed = False
+
+    @property
+    def requests(self) -> list[tuple[str, str]]:
+        """The latest requests served, (method, path), oldest first."""
+        return list(self._httpd.requests)
 
     @property
     def url(self) -> str:

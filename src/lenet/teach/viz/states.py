@@ -54,7 +54,7 @@ def is_maps(shape: tuple[int, ...]) -> bool:
 def layer_grid(shape: tuple[int, ...]) -> tuple[int, int] | None:
     """The grid (rows, columns) a layer of this output shape is drawn in, its units row-major;
     None for a layer of maps, each drawn as the map it is (``is_maps``). The studio's page
-    draws with it too (``/api/network`` sends it for every layer)."""
+    draws with it too (its bundle carries it for every layer)."""
     return None if is_maps(shape) else grid_shape(math.prod(shape))
 
 

@@ -1,13 +1,13 @@
 // LeNet-5 studio: the page's controls beside the drawing (training, the camera, test images,
-// lecture mode, the tabs of the maps), and the page's start. Loaded after studio.js, whose
+// lecture mode, the tabs of the maps), and the page's start (the engine booted from the bundle). Loaded after studio.js, whose
 // state and drawing functions it uses.
 "use strict";
 
 // ---- kernels and training ------------------------------------------------------------------------
 
-async function refreshKernels() {
+function refreshKernels() {
   try {
-    const k = await api("GET", `/api/kernels?model=paper`);
+    const k = engine.kernels("paper");
     const box = $("kernels");
     box.replaceChildren();
     renderKernelGrid(box, k.C1, k.C3, k.connection_table, "");
@@ -69,9 +69,9 @@ function plotSteps(canvas, hist) {
   ctx.fillText("count (sqrt)", 2, T + 10);
 }
 
-async function pollTraining() {
+function pollTraining() {
   try {
-    const s = await api("GET", `/api/train?model=${state.trainModel}`);
+    const s = engine.trainer(state.trainModel).status();
     const text = s.state === "idle" ? `not started (${state.trainModel}: ${state.trainModel === "paper" ? "the paper's recipe, SDLM, one pattern per update" : "the seed's recipe"})`
       : `${s.state} · pass ${s.pass} of ${s.passes} · ${s.step.toLocaleString()} of ${s.steps_per_pass.toLocaleString()} steps · ${s.seen.toLocaleString()} patterns in all · ${Math.round(s.images_per_second).toLocaleString()} patterns/s`
         + (s.curve.length ? ` · running loss ${fmt(s.curve[s.curve.length - 1].loss, 3)}, error ${fmt(100 * s.curve[s.curve.length - 1].error, 2)} %` : "")
@@ -95,7 +95,10 @@ async function pollTraining() {
 
 async function trainCommand(action, amount) {
   try {
-    await api("POST", "/api/train", { model: state.trainModel, action, amount });
+    if (!engine.bundle.data.train) throw new Error(engine.bundle.data.missing || "no training images");
+    await engine.trainer(state.trainModel)[action](amount);
+    const s = engine.trainer(state.trainModel).status();
+    if (s.state === "failed") showError(s.message);
   } catch (error) { showError(error.message); }
 }
 
@@ -145,14 +148,14 @@ function cameraFrame() {
   padCtx.putImageData(image, 0, 0);
   if (inked > 0.4 * 112 * 112) { $("test-info").textContent = "camera: too much ink, hold a digit on plain paper closer"; return; }
   $("test-info").textContent = `camera: dark pixels below grey ${t} read as ink`;
-  state.testImage = rows;
+  state.cameraRows = rows;
   requestInfer(performance.now());
 }
 
 async function toggleCamera() {
   if (state.camera) {
     state.camera.getTracks().forEach((t) => t.stop());
-    state.camera = null; clearInterval(state.cameraTimer);
+    state.camera = null; state.cameraRows = null; clearInterval(state.cameraTimer);
     $("video").hidden = true;
     $("camera").setAttribute("aria-pressed", "false"); newDrawing();
     return;
@@ -173,13 +176,12 @@ async function toggleCamera() {
 
 async function testImage(pick) {
   try {
-    const body = { pick, model: "paper" };
-    if (pick === "index") body.index = Number($("test-index").value);
-    const t = await api("POST", "/api/test-image", body);
+    const t = await engine.testImage(pick, Number($("test-index").value), "paper");
     $("test-index").value = t.index;
     $("test-info").textContent = `test image ${t.index}, label ${t.label}`;
     showDigit(t.image);
     state.testImage = t.image;
+    state.testPixels = t.pixels;
     state.source = `test image ${t.index}, label ${t.label}`;
     chooseLabel(Number.isInteger(t.label) ? t.label : null);  // its gradients follow its answer
     requestInfer(performance.now());
@@ -188,7 +190,7 @@ async function testImage(pick) {
 
 // a drawing (or the camera) instead of a test image: no label is known, so none stays chosen
 function newDrawing(source = "your drawing") {
-  state.testImage = null;
+  state.testImage = null; state.testPixels = null;
   state.source = source;
   $("test-info").textContent = "";
   chooseLabel(null);
@@ -264,8 +266,10 @@ async function main() {
   $("train-step-pass").addEventListener("click", () => trainCommand("step", "pass"));
   $("train-stop").addEventListener("click", () => trainCommand("stop"));
   try {
-    state.network.paper = await api("GET", "/api/network?model=paper");
-    state.network.modern = await api("GET", "/api/network?model=modern");
+    engine = await StudioEngine.boot();
+    state.network.paper = engine.network("paper");
+    state.network.modern = engine.network("modern");
+    if (!engine.bundle.data.test) $("test-info").textContent = engine.bundle.data.missing;
     const info = state.network.paper;
     const [background, inked] = info.input_range;  // the page's text on the paper's input
     const said = { background, ink: inked, span: +(inked - background).toPrecision(12) };
@@ -278,7 +282,7 @@ async function main() {
     }
     $("train-model").value = info.primary; state.trainModel = info.primary;
     $("train-model").addEventListener("change", () => { state.trainModel = $("train-model").value; });
-  } catch (error) { showError(error.message); }
+  } catch (error) { showError(error.message); return; }
   refreshKernels();
   pollTraining();
   document.body.dataset.ready = "1";

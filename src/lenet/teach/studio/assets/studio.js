@@ -1,6 +1,7 @@
-// LeNet-5 studio: the page. Everything is drawn on canvases from the JSON the server answers
-// (docs/studio.md lists the calls); nothing is fetched from anywhere else. This file draws the
-// network and its answer; controls.js (loaded after it) holds the other controls and starts.
+// LeNet-5 studio: the page. Everything is drawn on canvases from what the engine answers
+// (engine.js: the C core in WebAssembly, the shapes docs/studio.md lists); nothing is fetched
+// from anywhere else. This file draws the network and its answer; controls.js (loaded after it)
+// holds the other controls and starts.
 "use strict";
 
 const state = {
@@ -10,19 +11,9 @@ const state = {
 };
 const $ = (id) => document.getElementById(id);
 
-// ---- talking to the server ---------------------------------------------------------------
+// ---- the engine: the C core in WebAssembly (engine.js), booted by controls.js -------------------
 
-async function api(method, path, body) {
-  const options = { method, headers: {} };
-  if (body !== undefined) {
-    options.body = JSON.stringify(body);
-    options.headers["Content-Type"] = "application/json";
-  }
-  const response = await fetch(path, options);
-  const answer = await response.json().catch(() => ({ error: `${response.status} ${response.statusText}` }));
-  if (!response.ok) throw new Error(answer.error || `${response.status}`);
-  return answer;
-}
+let engine = null;
 
 function showError(message) {
   const box = $("error");
@@ -371,7 +362,7 @@ function clearPad() {
   state.drawing = null;
 }
 
-function padPixels() {  // the drawing at 112x112, ink 255 on 0, as the server wants it
+function padPixels() {  // the drawing at 112x112, ink 255 on 0, as the preprocessing wants it
   const small = document.createElement("canvas");
   small.width = small.height = 112;
   const ctx = small.getContext("2d");
@@ -440,13 +431,23 @@ function requestInfer(started) {
   infer();
 }
 
+// the field the networks read: a test digit's own 28x28 pixels, else the drawing (the pad or
+// the camera's frame) made MNIST-like (StudioEngine.prepareDrawing)
+async function fieldOf() {
+  if (state.testImage) return { centred: state.testPixels, steps: { centred: state.testImage } };
+  const rows = state.cameraRows || padPixels();
+  if (!rows) return null;
+  const prepared = await StudioEngine.prepareDrawing(rows);
+  return { centred: prepared.centred, steps: { box: prepared.box, resized: prepared.resized, centred: prepared.centredRows } };
+}
+
 async function infer() {
-  const image = state.testImage || padPixels();
-  if (!image) return;
   state.pending = true; state.dirty = false;
   const started = state.requested || performance.now();
   try {
-    const answer = await api("POST", "/api/infer", { image, models: ["paper", "modern"] });
+    const field = await fieldOf();
+    if (!field) return;
+    const answer = engine.infer(field.centred, field.steps);
     state.latest = answer;
     state.input = answer.steps.input;
     renderSteps(answer.steps);
@@ -479,10 +480,10 @@ function numbers(rows, caption, digits = 3) {
 }
 
 // from the keyboard, the unit's a and y are also spoken: its numbers are further down the page
-async function computeUnit(model, layer, unit, speak) {
+function computeUnit(model, layer, unit, speak) {
   if (!state.input || !unit) return;
   try {
-    const u = await api("POST", "/api/unit", { image: state.input, model, layer, unit });
+    const u = engine.unit(model, layer, unit);
     renderUnit(u, model);
     if (speak) announce("unit-announce", `${layer} unit ${unit.join(", ")}: a = ${fmt(u.a)}, y = ${fmt(u.y)}; its computation is under the maps.`);
   } catch (error) { showError(error.message); }
@@ -566,11 +567,11 @@ function chooseLabel(label) {  // null: none chosen, no gradients shown
   if (label === null) { $("loss").textContent = ""; $("gradients").replaceChildren(); }
 }
 
-async function backward(label) {
+function backward(label) {
   chooseLabel(label);
   if (!state.input) return;
   try {
-    const b = await api("POST", "/api/backward", { image: state.input, label });
+    const b = engine.backward("paper", label);
     $("loss").textContent = `loss ${b.equation} (${b.loss_name}): E = ${fmt(b.loss)} for label ${label}`;
     const box = $("gradients");
     box.replaceChildren();
