@@ -104,13 +104,15 @@ def test_train_then_evaluate(tmp_path, capsys):
 @needs_mnist
 def test_ctrl_c_writes_a_checkpoint_and_resume_finishes(tmp_path):
     out = tmp_path / "run"
-    # enough images that the pass is still running when the signal comes a second after start
+    # enough steps that the pass is still running when the signal comes a second after start:
+    # one pattern a step (about 3,000 a second on one thread), not SGD's default batch, which
+    # on an idle machine finished the 40,000 patterns before the signal
     args = [
         "train",
         "--data",
         str(MNIST),
         "--limit",
-        "40000",
+        "20000",
         "--epochs",
         "1",
         "--out",
@@ -119,6 +121,8 @@ def test_ctrl_c_writes_a_checkpoint_and_resume_finishes(tmp_path):
         "sgd",
         "--lr",
         "0.001",
+        "--batch-size",
+        "1",
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
@@ -137,7 +141,7 @@ def test_ctrl_c_writes_a_checkpoint_and_resume_finishes(tmp_path):
     assert "interrupted" in stdout and "--resume" in stdout
     assert "SIGINT: stopping at the next step boundary" in stderr
     state = lenet.run.checkpoint.read_checkpoint(out)
-    assert state["progress"]["epoch"] == 0 and 0 < state["progress"]["step"] < 40000
+    assert state["progress"]["epoch"] == 0 and 0 < state["progress"]["step"] < 20000
     done = run_cli("train", "--resume", str(out), "--quiet", "--offline")  # data from the run
     assert done.returncode == 0, done.stderr
     assert lenet.run.checkpoint.read_checkpoint(out)["progress"]["epoch"] == 1
