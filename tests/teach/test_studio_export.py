@@ -196,7 +196,7 @@ def test_a_notebook_cell_shows_the_studio_as_html(tmp_path, monkeypatch):
 
 
 @needs_browser
-def test_the_export_works_from_a_plain_static_server(static_server, driver, tmp_path):
+def test_the_export_works_from_a_plain_static_server(static_server, driver, tmp_path, capsys):
     url, log = static_server
     booted(driver, url)
     reads_a_stroke_and_a_test_image(driver)
@@ -212,7 +212,8 @@ def test_the_export_works_from_a_plain_static_server(static_server, driver, tmp_
     WebDriverWait(driver, WAIT).until(lambda d: list(driver.downloads.glob("lenet-studio-*.json")))
     time.sleep(0.5)  # the download's last bytes
     (download,) = driver.downloads.glob("lenet-studio-paper-*.json")
-    folder = publish.import_checkpoint(download, tmp_path / "runs")
+    assert cli.main(["studio", "--import", str(download), "--out", str(tmp_path / "runs")]) == 0
+    (folder,) = (tmp_path / "runs").glob("studio-paper-*")
     shown = driver.execute_script(
         """const b = new Uint8Array(engine.nets.paper.getParameters().buffer); let s = "";
         for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
