@@ -366,16 +366,18 @@ def test_lenet_studio_starts_prints_its_address_and_where_the_checkpoint_went(tm
             process.wait()
 
 
-def test_show_embeds_the_page_served_from_a_thread():
-    pytest.importorskip("IPython")
-    frame = lenet.studio.show(lenet.LeNet5(seed=1), width=800, height=600)
+def test_show_is_the_page_inline_and_start_serves_it_from_a_thread():
+    shown = lenet.studio.show(lenet.LeNet5(seed=1), test_images=10, train_images=10)
+    assert shown._repr_html_().startswith("<iframe srcdoc=")
+    assert "http://127.0.0.1" not in shown.html  # no URL to a local server
+    server = lenet.studio.start(lenet.LeNet5(seed=1))
     try:
-        assert frame.src == frame.server.url and frame.src.startswith("http://127.0.0.1:")
-        assert 'width="800"' in frame._repr_html_()
-        bundle = call(frame.src, "GET", "/bundle.json")[1]
+        assert server.url.startswith("http://127.0.0.1:")
+        bundle = call(server.url, "GET", "/bundle.json")[1]
         assert bundle["networks"]["paper"]["source"] == "the network given"
+        assert "server" not in bundle  # a server is there: the page saves through it
     finally:
-        frame.server.close()
+        server.close()
 
 
 ASSETS = Path(lenet.__file__).parent / "teach" / "studio" / "assets"

@@ -58,6 +58,28 @@ def add_parser(commands: Any) -> None:
         help="where the page's training writes its run folder, studio-MODEL-DATE-TIME (default "
         "runs/); a loaded run is continued in its own folder",
     )
+    serve.add_argument(
+        "--export",
+        metavar="DIR",
+        help="write the studio as a static site into DIR instead of serving it: the page, its "
+        "module, the networks (RUN's beside the other shipped one), MNIST's 10,000 test images "
+        "and --train-images training images; any static file server serves it (GitHub Pages, "
+        "python -m http.server), with no lenet server; at most 20 MB",
+    )
+    serve.add_argument(
+        "--train-images",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="with --export: the training images the exported page trains on (default 10000)",
+    )
+    serve.add_argument(
+        "--import",
+        dest="import_file",
+        metavar="FILE",
+        help="write the weights a page with no server downloaded (lenet-studio-*.json) as a "
+        "run folder in --out (default runs/), which lenet evaluate and lenet train --resume read",
+    )
     serve.set_defaults(run=run)
 
 
@@ -65,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise ValueError(f"--port must be 0 (any free port) to 65535, got {args.port}")
     check_data_folder(args)
+    if args.import_file is not None or args.export is not None:
+        return _publish(args)
     net, model, recipe, folder, progress = None, args.model or "paper", None, None, None
     if args.run_path is not None:
         state = read_checkpoint(args.run_path)
@@ -93,6 +117,32 @@ def run(args: argparse.Namespace) -> int:
         untrained=args.untrained,
         run=folder,
         progress=progress,
+    )
+    return 0
+
+
+def _publish(args: argparse.Namespace) -> int:
+    """--import (the page's download made a run folder) or --export (the static site)."""
+    from ..teach.studio import publish  # start-up: loads only for these options
+
+    if args.import_file is not None:
+        if args.export is not None or args.run_path is not None:
+            raise ValueError("--import takes only the downloaded file (and --out)")
+        folder = publish.import_checkpoint(args.import_file, args.out)
+        print(f"the page's weights written as the run folder {folder}")
+        print(f"  lenet evaluate {folder}")
+        return 0
+    written = publish.export(
+        args.export,
+        args.run_path,
+        train_images=args.train_images,
+        model=args.model or "paper",
+        data=args.data,
+        untrained=args.untrained,
+    )
+    print(
+        f"the studio exported to {written['folder']}: {written['bytes'] / 1e6:.1f} MB in "
+        f"{len(written['files'])} files; try it with: python -m http.server -d {written['folder']}"
     )
     return 0
 

@@ -4,7 +4,9 @@
 
     import lenet
     lenet.studio.serve(net)        # serves the page, opens the browser; Ctrl-C stops it
-    lenet.studio.show(net)         # in a notebook: the page in an IFrame, served from a thread
+    lenet.studio.show(net)         # in a notebook: the page inline, one HTML output
+    lenet.studio.export("site")    # a static site: any static file server, no lenet server
+    lenet.studio.start(net)        # a server from a background thread (server.url, close())
 
 One page (``assets/``, no build step, nothing fetched from the internet) computes in the C core
 compiled to WebAssembly (``lenet-core.wasm``, ``engine.js``) and shows a drawing's
@@ -15,7 +17,9 @@ the kernels laid out as Table I; live training in the page with the paper's reci
 Section III.C, Appendix C) or the seed's; the modern network on the same drawing; and a camera.
 The pieces: ``bundle`` (the networks and data the page boots from), ``drawing`` (MNIST's
 normalisation of a drawing), ``units`` (one unit by hand, in Python), ``app`` (what only the
-server does: MNIST from disk, checkpoints), ``server`` (HTTP). docs/studio.md has the API.
+server does: MNIST from disk, checkpoints), ``server`` (HTTP), ``publish`` (the page with no
+server: the static site, the notebook's output, the downloaded weights made a run folder).
+docs/studio.md has the API.
 """
 
 from __future__ import annotations
@@ -27,14 +31,20 @@ from typing import Any
 from ...engine.network import Network
 from ...run.recipes import Recipe
 from .app import RECIPE_OF, RequestError, Studio
+from .publish import ExportTooLarge, StudioPage, export, import_checkpoint, page
 from .server import MAX_BODY, StudioServer, is_loopback
 
 __all__ = [
     "MAX_BODY",
     "RECIPE_OF",
+    "ExportTooLarge",
     "RequestError",
     "Studio",
+    "StudioPage",
     "StudioServer",
+    "export",
+    "import_checkpoint",
+    "page",
     "serve",
     "show",
     "start",
@@ -135,16 +145,20 @@ def serve(
 
 
 def show(
-    net: Network | None = None, *, width: int = 1200, height: int = 900, **options: Any
-) -> Any:
-    """The studio inside a notebook: an IFrame of the page, served from a background thread
-    (the page computes in WebAssembly; the server gives it its networks and data).
-
-    The server lives until ``frame.server.close()`` (or the kernel ends); ``options`` are
-    ``start``'s (``model``, ``port``, ``data``, ``out``, ``train_limit``, ``untrained``)."""
-    from IPython.display import IFrame  # optional: only inside a notebook
-
-    server = start(net, **options)
-    frame: Any = IFrame(server.url, width=width, height=height)
-    frame.server = server
-    return frame
+    net_or_run: Network | str | Path | None = None,
+    *,
+    test_images: int = 300,
+    train_images: int = 1000,
+    height: int = 900,
+    **options: Any,
+) -> StudioPage:
+    """The studio inside a notebook: ONE self-contained HTML output (``_repr_html_``: an
+    ``<iframe srcdoc=...>``) holding the page, the module, the networks and the first
+    `test_images` test and `train_images` training images; no server, no URL (``publish.page``).
+    ``net_or_run``: a Network, a run folder or a checkpoint, or None (the shipped networks).
+    Training in it downloads its weights on "Stop and save" (``lenet studio --import``).
+    ``options`` are ``Studio``'s (``model``, ``data``, ``untrained``). The page served from a
+    thread instead: ``start(net)`` and an IFrame of its ``url``."""
+    return page(
+        net_or_run, test_images=test_images, train_images=train_images, height=height, **options
+    )

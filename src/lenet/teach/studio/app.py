@@ -32,7 +32,7 @@ from ...run.runs import Progress, RunFolder
 from .bundle import data_entry, network_entry, pack_images, studio_bundle
 from .drawing import DrawingError, normalise
 
-__all__ = ["DATA_FILES", "RECIPE_OF", "RequestError", "Studio"]
+__all__ = ["DATA_FILES", "RECIPE_OF", "RequestError", "Studio", "restore"]
 
 #: the two networks side by side (lenet.run.recipes.MODELS), and the recipe each trains with:
 #: the one its shipped network was trained by
@@ -281,30 +281,7 @@ class Studio:
         recipe, images = self.recipes[model], self.train_count(model)
         if images == 0:
             raise RequestError(409, self._missing or "no training images")
-        net = build_network(network_config(self.nets[model]))
-        net.parameters[...] = _decoded(body.get("parameters"), "parameters", net.parameters.size)
-        steps = -(-images // recipe.batch_size)
-        progress = Progress(
-            _whole(body, "epoch", 0, recipe.passes),
-            _whole(body, "step", 0, steps),
-            self._running(body),
-            self._history(body),
-        )
-        optimizer = make_optimizer(net, recipe)
-        state = _field(body, "optimizer", dict)
-        try:
-            optimizer.load_state_dict(
-                {
-                    "lr": float(_field(state, "lr", (int, float))),
-                    "updates": _field(state, "updates", int),
-                    **{
-                        name: _decoded(state.get(slot), f"optimizer {slot}", net.parameters.size)
-                        for name, slot in zip(optimizer.state_arrays, ("state1", "state2"))
-                    },
-                }
-            )
-        except ValueError as bad:
-            raise RequestError(400, f"optimizer: {bad}") from None
+        net, optimizer, progress = restore(body, self.nets[model], recipe, images)
         with self._lock:
             return self._write(model, net, optimizer, images, progress)
 
@@ -346,3 +323,36 @@ class Studio:
         if not all(isinstance(r, dict) and isinstance(r.get("pass"), int) for r in history):
             raise RequestError(400, "history must be a list of records, each with its pass")
         return history
+
+
+def restore(
+    body: Mapping[str, Any], like: Network, recipe: Recipe, images: int
+) -> tuple[Network, Any, Progress]:
+    """The page's checkpoint (``body``: its weights, where its training stands, its optimiser's
+    state), checked, as a network of `like`'s architecture, `recipe`'s optimiser and the
+    progress of a run on `images` training images."""
+    net = build_network(network_config(like))
+    net.parameters[...] = _decoded(body.get("parameters"), "parameters", net.parameters.size)
+    steps = -(-images // recipe.batch_size)
+    progress = Progress(
+        _whole(body, "epoch", 0, recipe.passes),
+        _whole(body, "step", 0, steps),
+        Studio._running(body),
+        Studio._history(body),
+    )
+    optimizer = make_optimizer(net, recipe)
+    state = _field(body, "optimizer", dict)
+    try:
+        optimizer.load_state_dict(
+            {
+                "lr": float(_field(state, "lr", (int, float))),
+                "updates": _field(state, "updates", int),
+                **{
+                    name: _decoded(state.get(slot), f"optimizer {slot}", net.parameters.size)
+                    for name, slot in zip(optimizer.state_arrays, ("state1", "state2"))
+                },
+            }
+        )
+    except ValueError as bad:
+        raise RequestError(400, f"optimizer: {bad}") from None
+    return net, optimizer, progress

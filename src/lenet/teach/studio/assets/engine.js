@@ -19,6 +19,7 @@
   // the bytes at `url` (relative to the page, or a data: URL inline), gunzipped when it ends
   // in .gz or is gzip inline
   async function fetchBytes(url) {
+    if (url.startsWith("data:")) return inlineBytes(url);
     const response = await fetch(url);
     if (!response.ok) {
       const text = await response.text();
@@ -35,6 +36,19 @@
     return new Uint8Array(await response.arrayBuffer());
   }
 
+  // a data: URL's bytes (base64), gunzipped when its type is application/gzip: decoded here
+  // rather than fetched, so that a page inline in a notebook asks nothing of the network
+  async function inlineBytes(url) {
+    const comma = url.indexOf(","), head = url.slice(5, comma);
+    if (!/;base64$/.test(head)) throw new Error(`an inline file must be base64, not ${head}`);
+    const bytes = decode(url.slice(comma + 1), Uint8Array);
+    if (!head.startsWith("application/gzip")) return bytes;
+    if (typeof DecompressionStream === "undefined")
+      throw new Error("this browser cannot decompress the MNIST files (no DecompressionStream)");
+    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    return new Uint8Array(await new Response(stream).arrayBuffer());
+  }
+
   async function loadBundle() {
     if (root.LENET_BUNDLE) return root.LENET_BUNDLE;  // inline (a notebook's output)
     const response = await fetch("bundle.json");
@@ -46,7 +60,7 @@
     const bundle = await loadBundle();
     if (bundle.format !== BUNDLE_FORMAT)
       throw new Error(`the bundle's format is ${bundle.format}; this page reads ${BUNDLE_FORMAT}`);
-    const core = await root.LenetCore.load(await fetch(bundle.module || "lenet-core.wasm"));
+    const core = await root.LenetCore.load(await fetchBytes(bundle.module || "lenet-core.wasm"));
     bootedCore = core;
     return new Engine(core, bundle);
   }
@@ -478,7 +492,7 @@
     async stop() {
       this.budget = 0;
       if (this.loop) await this.loop;
-      await this.save();
+      await this.save(true);
       this.state = "stopped";
     }
 
@@ -608,9 +622,14 @@
       return { log10_edges: edges, layers, eta: lr, mu: this.recipe.mu, min: lo, max: hi };
     }
 
-    // ---- the checkpoint, written by the server --------------------------------------------
-    async save() {
+    // ---- the checkpoint, written by the server (or downloaded, with none) -------------------
+    // `final`: Stop and save pressed. A page with no server behind it (an export, a notebook:
+    // the bundle's "server" is false) downloads the same JSON on Stop only, with what `lenet
+    // studio --import` needs to make it a run folder (the bundle's "run" of the network).
+    async save(final = false) {
       if (!this.opt) return;
+      const offline = this.engine.bundle.server === false;
+      if (offline && !final) return;
       const b64 = (typed) => {
         const bytes = new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
         let s = "";
@@ -623,6 +642,7 @@
         step: this.step_, running: this.running, history: this.history,
         optimizer: { lr: this.lr(), updates: this.opt.updates, state1: b64(state1), state2: b64(state2) },
       };
+      if (offline) return this.download(body);
       try {
         const response = await fetch("api/checkpoint", {
           method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
@@ -634,6 +654,23 @@
       } catch (error) {
         this.message = `the checkpoint was not written: ${error.message}`;
       }
+    }
+
+    // the checkpoint as a file the browser saves (lenet studio --import FILE reads it)
+    download(body) {
+      const e = this.engine.entries[this.model];
+      const file = { format: "lenet-studio-checkpoint", ...body, run: e.run || null };
+      const name = `lenet-studio-${this.model}-pass${this.epoch}-step${this.step_}.json`;
+      const link = document.createElement("a");
+      link.href = URL.createObjectURL(new Blob([JSON.stringify(file)], { type: "application/json" }));
+      link.download = name;
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(link.href), 60000);
+      this.checkpoint = null;
+      this.message = `no server here: the weights were downloaded as ${name} (lenet studio --import ${name} makes it a run folder)`;
+      this.downloaded = name;
     }
 
     // what the page shows, in the shape lenet studio's training status had
