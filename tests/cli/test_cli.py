@@ -131,6 +131,9 @@ def test_ctrl_c_writes_a_checkpoint_and_resume_finishes(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # as in a terminal: a test run started in the background ignores SIGINT, which its
+        # children would inherit (and lenet train keeps ignoring, as a background job should)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     first = proc.stdout.readline()  # printed once the data are loaded, as training starts
     assert first.startswith("training"), (first, proc.stderr.read() if proc.poll() else "")
