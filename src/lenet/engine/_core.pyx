@@ -44,6 +44,8 @@ cdef extern from "lenet.h" nogil:
     void lenet_set_num_threads(int n)
     int lenet_get_num_threads()
     int lenet_flushes_denormals()
+    # 1 where the hot loops are also compiled for AVX2/FMA (and AVX-512) CPUs (a macro)
+    int LENET_HAS_LEVELS
     unsigned int lenet_denormals_off()
     void lenet_denormals_restore(unsigned int saved)
 

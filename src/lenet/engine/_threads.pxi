@@ -11,6 +11,15 @@ def flushes_denormals() -> bool:
     return bool(lenet_flushes_denormals())
 
 
+def dispatched() -> bool:
+    """True when the hot loops are also compiled for AVX2/FMA (and AVX-512) CPUs and the version
+    is picked at load time (gcc on x86-64 Linux: LENET_DISPATCH, LENET_TILES in lenet.h); False
+    in a build of the portable version alone (LENET_NO_DISPATCH=1, other compilers and CPUs).
+    LENET_CPU_LEVEL=0 caps the tiles only: the LENET_DISPATCH functions (squashing, full
+    connection rows, optimisers) still use FMA on a CPU that has it."""
+    return bool(LENET_HAS_LEVELS)
+
+
 def max_threads() -> int:
     """The largest count set_num_threads accepts: 4x the cores (at least 8), within OpenMP's
     limit; 4096 in a serial build, which accepts any count and runs on one thread."""
