@@ -501,10 +501,13 @@
         this.ready = { resolve, reject };
         this.worker.onmessage = (event) => this.receive(event.data);
         this.worker.onerror = (event) => this.failed(event.message || "the training worker did not start");
-        this.worker.postMessage({
+        const message = {
           command: "init", description: e.description, wasm: this.engine.moduleBytes.slice(),
           train: copy(train, images), test: test && copy(test, test.count), settings: this.settings,
-        });
+        };
+        const copies = [message.wasm, message.train.pixels, message.train.labels];
+        if (test) copies.push(message.test.pixels, message.test.labels);
+        this.worker.postMessage(message, copies.map((a) => a.buffer));  // moved, not cloned
       });
     }
 
