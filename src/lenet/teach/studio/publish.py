@@ -3,7 +3,7 @@ output for a notebook (``page``, which ``show`` displays), and the page's downlo
 made a run folder (``import_checkpoint``).
 
 Both carry the same page (``assets/``) and a bundle (``bundle.studio_bundle``) that says
-``"server": false``: the page then asks for no ``/api/`` call, trains in the browser as ever,
+``"server": false``: the page then asks for no ``/api/`` call, trains in its Web Worker as ever,
 and "Stop and save" downloads the weights as JSON (the body the server's ``/api/checkpoint``
 takes, with the network's config, its recipe and the count of training images beside it),
 which ``lenet studio --import FILE`` writes as a run folder that ``lenet evaluate`` and ``lenet
