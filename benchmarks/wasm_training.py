@@ -39,8 +39,7 @@ import lenet
 from lenet.data import load_mnist
 from lenet.engine.lenet5 import LeNet5
 from lenet.run.recipes import RECIPES
-from lenet.teach.studio.bundle import describe, encode
-from lenet.teach.studio.trainer import settings
+from lenet.teach.studio.bundle import describe, encode, training_settings
 
 from machine import describe as machine
 
@@ -86,7 +85,7 @@ def make_case(xt, yt, recipe_name: str, images: int) -> dict:
     recipe = RECIPES[recipe_name]
     net = (LeNet5 if recipe.model == "paper" else LeNet5.modern)(dtype=np.float32, seed=0)
     rng = np.random.default_rng(0)
-    s = settings(net, recipe)
+    s = training_settings(net, recipe)
     s["orders"] = [encode(rng.permutation(images).astype(np.int32))]
     s["samples"] = [encode(rng.choice(images, 500, replace=False).astype(np.int32))]
     return {

@@ -33,7 +33,7 @@ from lenet.run.pretrained import shipped
 from lenet.run.recipes import RECIPES
 from lenet.teach import viz
 from lenet.teach.studio import MAX_BODY, RECIPE_OF, Studio, StudioServer
-from lenet.teach.studio.bundle import describe, encode
+from lenet.teach.studio.bundle import describe, encode, training_settings
 from lenet.teach.studio.drawing import normalise
 from lenet.teach.studio.server import ROUTES
 from lenet.teach.studio.units import compute_unit
@@ -93,6 +93,7 @@ def test_it_listens_on_loopback_only_and_serves_its_page(server):
     served = [("/", "text/html"), ("/studio.css", "css"), ("/lenet-core.wasm", "application/wasm")]
     served += [(f"/{js}", "javascript") for js in ("studio.js", "controls.js", "engine.js")]
     served += [("/lenet-core.js", "javascript"), ("/bundle.json", "application/json")]
+    served += [("/trainer.js", "javascript")]  # the training worker's script, read by the page
     for path, kind in served:
         with urllib.request.urlopen(server.url.rstrip("/") + path) as response:
             assert kind in response.headers["Content-Type"]
@@ -131,8 +132,12 @@ def test_the_bundle_describes_each_network_for_the_module(server, model):
     grids = {layer["name"]: layer["grid"] for layer in entry["layers"]}
     assert grids["F6"] == [12, 7] and grids["C5"] == [10, 12] and grids["C1"] is None
     assert bundle["input_range"] == list(INPUT_RANGE)
-    assert entry["training"]["batch_size"] == RECIPES[RECIPE_OF[model]].batch_size
-    assert entry["training"]["progress"] is None
+    # the training worker's settings, as training_settings writes them (their one writer)
+    training = dict(entry["training"])
+    assert training.pop("images") == server.studio.train_count(model)
+    assert training == training_settings(net, RECIPES[RECIPE_OF[model]])
+    assert entry["training"]["batch"] == RECIPES[RECIPE_OF[model]].batch_size
+    assert "start" not in entry["training"]
     if model == "paper":
         assert entry["training"]["schedule"][:3] == [5e-4, 5e-4, 2e-4]  # the paper's eta
         assert entry["prototypes"] == net.output.prototypes.astype(int).tolist()
@@ -161,7 +166,7 @@ def test_a_loaded_network_is_described_with_the_recipe_it_trained_with(tmp_path,
     studio = Studio(net, out=tmp_path, recipe=trained_with)
     modern = studio.bundle()["networks"]["modern"]
     assert modern["description"]["input"]["preprocessing"] == trained_with.preprocessing
-    assert modern["training"]["optimizer"] == trained_with.optimizer
+    assert modern["training"]["optimizer"]["kind"] == trained_with.optimizer
     assert studio.recipes["modern"] is trained_with
     with pytest.raises(ValueError, match="recipe= is the recipe the network given"):
         Studio(lenet.LeNet5(seed=0), recipe=trained_with)  # a paper network, a modern recipe
@@ -308,12 +313,12 @@ def test_a_loaded_run_continues_in_its_own_folder_where_it_stopped(tmp_path):
     studio = Studio(
         state["net"], data=MNIST, out=tmp_path / "elsewhere", run=run, progress=state["progress"]
     )
-    progress = studio.bundle()["networks"]["paper"]["training"]["progress"]
-    assert progress["epoch"] == 1 and progress["step"] == 0 and len(progress["history"]) == 1
-    assert progress["folder"] == str(run)
-    schedule = studio.bundle()["networks"]["paper"]["training"]["schedule"]
-    assert schedule[progress["epoch"]] == 5e-4  # pass 2's eta, where the page goes on
-    body = page_checkpoint(net, epoch=2, history=progress["history"] + [{"pass": 2}])
+    training = studio.bundle()["networks"]["paper"]["training"]
+    start = training["start"]  # where the page's worker goes on
+    assert start["pass"] == 1 and start["step"] == 0 and len(start["history"]) == 1
+    assert training["folder"] == str(run)
+    assert training["schedule"][start["pass"]] == 5e-4  # pass 2's eta, where the page goes on
+    body = page_checkpoint(net, epoch=2, history=start["history"] + [{"pass": 2}])
     with StudioServer(studio).start() as running:
         status, answer = call(running.url, "POST", "/api/checkpoint", body)
     assert status == 200, answer

@@ -22,17 +22,20 @@ import os
 import re
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import lenet
 from lenet import cli
 from lenet.data import load_mnist
 from lenet.engine.inputs import preprocess
 from lenet.paper import INPUT_RANGE
-from lenet.run.checkpoint import load_checkpoint
+from lenet.run.checkpoint import load_checkpoint, read_checkpoint
 from lenet.run.pretrained import shipped
+from lenet.run.recipes import RECIPES
 from lenet.teach import viz
 from lenet.teach.studio import Studio, StudioServer
 from lenet.teach.studio.drawing import normalise
@@ -66,6 +69,7 @@ pytestmark = [
     pytest.mark.skipif(not HAVE_MNIST, reason=MNIST_SKIP_REASON),
 ]
 CAMERA_DIGIT = 0  # test image 0, a 7, held up to the fake camera
+STUDIO_URL: list[str] = []
 WAIT = 60
 
 
@@ -116,6 +120,7 @@ def browser(studio, mnist, tmp_path_factory):
     ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    STUDIO_URL[:] = [studio.url]  # where a test that leaves the page comes back to
     try:
         driver.get(studio.url)
         WebDriverWait(driver, WAIT).until(
@@ -301,10 +306,29 @@ const timer = setInterval(tick, 10);
 setTimeout(() => { clearInterval(timer); done(worst); }, 2000);"""
 
 
+SHOW_TEST_IMAGE = """const [index, done] = arguments;
+const hook = document.querySelector('[data-testid=penalties]');
+document.querySelector('[data-testid=test-index]').value = String(index);
+const started = performance.now();
+new MutationObserver((_, seen) => { seen.disconnect(); done(performance.now() - started); })
+    .observe(hook, {attributes: true, attributeFilter: ['data-values']});
+document.querySelector('[data-testid=test-show]').click();"""
+
+
+def answer_times(browser) -> tuple[list[int], list[float]]:
+    """The page's stroke-to-page times of three strokes, and the milliseconds from a click on
+    "show" to the test image's penalties on the page, for three test images."""
+    strokes = [draw_one(browser) for _ in range(3)]
+    browser.set_script_timeout(WAIT)
+    shown = [browser.execute_async_script(SHOW_TEST_IMAGE, i) for i in (11, 12, 13)]
+    return strokes, shown
+
+
 def test_live_training_in_the_page_then_stopped_and_evaluated(browser, studio, capsys):
-    """Training runs in the page (no server-side training): the count grows, the curve and the
-    kernels follow, the page answers within a frame or two meanwhile; Stop sends the weights,
-    which the server writes as a run folder that `lenet evaluate` reads."""
+    """Training runs in a Web Worker (no server-side training, none on the page's thread): the
+    count grows, the curve and the kernels follow, the page answers a stroke and a test image
+    meanwhile within a bound; Stop sends the weights, which the server writes as a run folder
+    that `lenet evaluate` reads."""
     try:
         trained(browser, studio, capsys)
     finally:  # the page's own network trained: the tests after this one want the shipped one
@@ -315,12 +339,15 @@ def test_live_training_in_the_page_then_stopped_and_evaluated(browser, studio, c
 
 
 def trained(browser, studio, capsys) -> None:
+    idle = answer_times(browser)
     find(browser, '[data-testid="train-start"]').click()
     status = lambda d: find(d, '[data-testid="train-status"]')  # noqa: E731
     WebDriverWait(browser, WAIT).until(lambda d: int(status(d).get_attribute("data-seen") or 0) > 0)
+    assert browser.execute_script("return engine.trainer('paper').worker instanceof Worker")
     seen = int(status(browser).get_attribute("data-seen"))
     browser.set_script_timeout(WAIT)
     worst = browser.execute_async_script(LAG)  # the longest the page's thread was busy
+    busy = answer_times(browser)  # the page's answers while the worker trains
     assert int(status(browser).get_attribute("data-seen")) > seen
     curve = browser.execute_script(
         "return document.querySelector('[data-testid=train-curve]').toDataURL()"
@@ -340,6 +367,7 @@ def trained(browser, studio, capsys) -> None:
     text = status(browser).text
     rate = float(re.search(r"([\d,]+) patterns/s", text).group(1).replace(",", ""))
     checkpoint = Path(re.search(r"checkpoint: (\S+)", text).group(1))
+    assert checkpoint.is_file() and checkpoint.parent.parent == studio.studio.out
     loaded = load_checkpoint(checkpoint)
     shown = browser.execute_script(
         """const p = engine.nets.paper.getParameters();
@@ -353,7 +381,60 @@ def trained(browser, studio, capsys) -> None:
     assert "test error" in capsys.readouterr().out
     assert not [p for _, p in studio.requests if p in ("/api/train", "/api/infer")]
     assert worst < 250, f"the page's thread was busy for {worst:.0f} ms at once"
-    print(f"live training in the page: {rate:,.0f} patterns/s; the page busy <= {worst:.0f} ms")
+    strokes, shown = busy
+    assert max(strokes) < 250 and max(shown) < 250, f"while training: {busy}"
+    print(f"live training in the worker: {rate:,.0f} patterns/s; the page busy <= {worst:.0f} ms")
+    print(f"stroke to page (ms), idle {idle[0]}, training {strokes}")
+    print(f"test image to penalties (ms), idle {fmt(idle[1])}, training {fmt(shown)}")
+
+
+def fmt(times: list[float]) -> list[int]:
+    return [round(t) for t in times]
+
+
+def test_training_a_loaded_run_goes_on_where_it_stopped_in_its_folder(browser, mnist, tmp_path):
+    """A run trained one pass natively, opened as `lenet studio RUN` opens it: the page's worker
+    starts at pass 2 with pass 2's eta, and its checkpoint replaces the run's own in its folder."""
+    (xtr, ytr), _ = mnist
+    run, recipe = tmp_path / "run", replace(RECIPES["paper"], passes=3, limit=600)
+    lenet.train(
+        lenet.LeNet5(seed=2), (preprocess(xtr), ytr), None, replace(recipe, passes=1),
+        out=run, progress=False, echo=None,
+    )  # fmt: skip
+    state = read_checkpoint(run)
+    studio = Studio(state["net"], data=MNIST, out=tmp_path / "elsewhere", run=run,
+                    progress=state["progress"], recipe=recipe)  # fmt: skip
+    status = lambda d: find(d, '[data-testid="train-status"]')  # noqa: E731
+    with StudioServer(studio).start() as server:
+        try:
+            browser.get(server.url)
+            WebDriverWait(browser, WAIT).until(
+                lambda d: d.execute_script("return document.body.dataset.ready")
+            )
+            find(browser, '[data-testid="train-step-100"]').click()
+            WebDriverWait(browser, WAIT).until(
+                lambda d: status(d).get_attribute("data-seen") == "100"
+            )
+            assert "pass 2 of 3 · 100 of 600 steps" in status(browser).text
+            shown = browser.execute_script("return engine.trainer('paper').status()")
+            assert [r["pass"] for r in shown["history"]] == [1]  # the run's own pass 1
+            assert (
+                shown["step_sizes"]["eta"]
+                == studio.bundle()["networks"]["paper"]["training"]["schedule"][1]
+            )  # SDLM's eta of pass 2
+            find(browser, '[data-testid="train-stop"]').click()
+            WebDriverWait(browser, WAIT).until(
+                lambda d: status(d).get_attribute("data-state") == "stopped"
+            )
+            assert f"checkpoint: {run / 'checkpoint.npz'}" in status(browser).text
+        finally:
+            browser.get(STUDIO_URL[0])
+            WebDriverWait(browser, WAIT).until(
+                lambda d: d.execute_script("return document.body.dataset.ready")
+            )
+    progress = read_checkpoint(run)["progress"]
+    assert (progress["epoch"], progress["step"]) == (1, 100)
+    assert not (tmp_path / "elsewhere").exists()
 
 
 def test_each_layer_is_drawn_in_the_grid_the_package_gives(browser, studio):

@@ -2,10 +2,11 @@
 `python -m http.server` (a subprocess on 127.0.0.1, always ended), and the notebook output of
 `lenet.studio.show()` opened from a file; both in headless Chromium (the helpers of
 test_studio_browser.py). The page boots, reads a stroke and a test image as the native engine
-does, trains, and asks for no /api/ call; "Stop and save" downloads the weights, which
-`lenet studio --import` makes a run folder. The sizes: the export under 20 MB (a larger one
-refused before anything is written), the notebook output under 5 MB; a notebook cell
-`lenet.studio.show()` executed by nbclient gives one text/html output.
+does, trains in a Web Worker (in the notebook output too, made from the inline text), and asks
+for no /api/ call; "Stop and save" downloads the weights, which `lenet studio --import` makes a
+run folder. The export opened from file:// says to serve it. The sizes: the export under 20 MB
+(a larger one refused before anything is written), the notebook output under 5 MB; a notebook
+cell `lenet.studio.show()` executed by nbclient gives one text/html output.
 """
 
 from __future__ import annotations
@@ -121,6 +122,16 @@ def booted(browser, url: str) -> None:
     assert find(browser, '[data-testid="error"]').get_attribute("hidden") is not None
 
 
+def trains_in_a_worker(browser) -> None:
+    """Start pressed: the count of patterns trained grows, trained by a Web Worker."""
+    find(browser, '[data-testid="train-start"]').click()
+    status = lambda d: find(d, '[data-testid="train-status"]')  # noqa: E731
+    WebDriverWait(browser, WAIT).until(lambda d: int(status(d).get_attribute("data-seen") or 0) > 0)
+    seen = int(status(browser).get_attribute("data-seen"))
+    WebDriverWait(browser, WAIT).until(lambda d: int(status(d).get_attribute("data-seen")) > seen)
+    assert browser.execute_script("return engine.trainer('paper').worker instanceof Worker")
+
+
 def reads_a_stroke_and_a_test_image(browser) -> None:
     """A stroke and test image 5: the penalties hook holds the native engine's penalties for
     the page's input within float32 rounding, and the same answer."""
@@ -153,7 +164,7 @@ def test_the_export_is_a_static_site_under_20_mb(site):
 
 
 def test_a_too_large_export_is_refused_before_anything_is_written(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(publish, "EXPORT_LIMIT", 3_000_000)
+    monkeypatch.setattr(publish, "EXPORT_LIMIT", 3_200_000)
     out = tmp_path / "site"
     assert cli.main(["studio", "--export", str(out), "--data", str(MNIST)]) != 0
     assert "over the limit of 3 MB" in capsys.readouterr().err
@@ -163,7 +174,7 @@ def test_a_too_large_export_is_refused_before_anything_is_written(tmp_path, monk
         cli.main(["studio", "--export", str(out), "--data", str(MNIST), "--train-images", "500"])
         == 0
     )
-    assert "MB in 10 files" in capsys.readouterr().out
+    assert "MB in 11 files" in capsys.readouterr().out
 
 
 def test_the_notebook_output_is_one_html_document_under_5_mb():
@@ -202,9 +213,7 @@ def test_the_export_works_from_a_plain_static_server(static_server, driver, tmp_
     reads_a_stroke_and_a_test_image(driver)
     find(driver, '[data-testid="train-start"]').click()
     status = lambda d: find(d, '[data-testid="train-status"]')  # noqa: E731
-    WebDriverWait(driver, WAIT).until(lambda d: int(status(d).get_attribute("data-seen") or 0) > 0)
-    seen = int(status(driver).get_attribute("data-seen"))
-    WebDriverWait(driver, WAIT).until(lambda d: int(status(d).get_attribute("data-seen")) > seen)
+    trains_in_a_worker(driver)
     # Stop and save, with no server: the weights are downloaded, and made a run folder
     find(driver, '[data-testid="train-stop"]').click()
     WebDriverWait(driver, WAIT).until(lambda d: status(d).get_attribute("data-state") == "stopped")
@@ -224,6 +233,7 @@ def test_the_export_works_from_a_plain_static_server(static_server, driver, tmp_
     assert cli.main(["evaluate", str(folder), "--data", str(MNIST)]) == 0
     requests = log.read_text()
     assert "GET /bundle.json" in requests and "GET /mnist-train.bin.gz" in requests
+    assert "GET /trainer.js" in requests  # the worker's text, fetched beside the page
     assert "/api/" not in requests
 
 
@@ -243,8 +253,25 @@ def test_the_notebook_output_works_from_a_file_with_no_server(driver, tmp_path):
         assert find(driver, '[data-testid="error"]').get_attribute("hidden") is not None
         reads_a_stroke_and_a_test_image(driver)
         assert "test image 5," in find(driver, '[data-testid="announce"]').text
+        trains_in_a_worker(driver)  # made from the inline text: the output has no URL
+        find(driver, '[data-testid="train-pause"]').click()
+        WebDriverWait(driver, WAIT).until(
+            lambda d: (
+                find(d, '[data-testid="train-status"]').get_attribute("data-state") == "paused"
+            )
+        )
     finally:
         driver.switch_to.default_content()
+
+
+@needs_browser
+def test_the_export_opened_from_a_folder_says_to_serve_it(site, driver):
+    """A browser fetches nothing beside a page opened from file://: the page says so, and how
+    to serve the folder, rather than "Failed to fetch"."""
+    driver.get((site / "index.html").as_uri())
+    error = find(driver, '[data-testid="error"]')
+    WebDriverWait(driver, WAIT).until(lambda d: error.get_attribute("hidden") is None)
+    assert "python -m http.server" in error.text and "file://" in error.text
 
 
 def test_import_refuses_a_file_that_is_not_a_download(tmp_path):

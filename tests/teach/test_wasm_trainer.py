@@ -2,9 +2,9 @@
 committed module, against the native engine training the same patterns in the same order.
 
 Python writes a case: a network's description (bundle.describe), the worker's settings
-(lenet.teach.studio.trainer.settings) with the order of the pass and SDLM's curvature patterns
-given, MNIST training pixels and labels. Node trains it with trainer.js's Training
-(wasm_trainer_runner.js), a chunk at a time as the worker does; the native extension trains it
+(bundle.training_settings) with the order of the pass and SDLM's curvature patterns given, MNIST
+training pixels and labels. Node trains it with trainer.js's Training (wasm_trainer_runner.js),
+a chunk at a time as the worker does; the native extension trains it
 as `lenet train` does (the recipe's optimiser, the fused C loop; wasm_trainer_native.py) in a
 subprocess with LENET_CPU_LEVEL=0 and one thread. What holds, as measured: see each test.
 Without Node the tests skip, unless LENET_REQUIRE_BROWSER=1 (CI sets it), when they fail.
@@ -26,8 +26,7 @@ import pytest
 import lenet
 from lenet.engine.lenet5 import LeNet5
 from lenet.run.recipes import RECIPES
-from lenet.teach.studio.bundle import describe, encode
-from lenet.teach.studio.trainer import settings
+from lenet.teach.studio.bundle import describe, encode, training_settings
 
 from conftest import DATASETS, HAVE_MNIST, MNIST_SKIP_REASON
 
@@ -55,7 +54,7 @@ def make_case(xt, yt, recipe_name, images, patterns, chunk, seed=0):
     recipe = RECIPES[recipe_name]
     net = (LeNet5 if recipe.model == "paper" else LeNet5.modern)(dtype=np.float32, seed=seed)
     rng = np.random.default_rng(seed)
-    s = settings(net, recipe)
+    s = training_settings(net, recipe)
     s["orders"] = [encode(rng.permutation(images).astype(np.int32))]
     s["samples"] = [encode(rng.choice(images, 500, replace=False).astype(np.int32))]
     return {

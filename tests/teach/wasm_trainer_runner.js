@@ -2,7 +2,7 @@
 // benchmarks/wasm_training.py:
 //     node wasm_trainer_runner.js CASE.json OUT.json
 // CASE holds the assets folder, a network's description (bundle.describe), the worker's settings
-// (lenet.teach.studio.trainer.settings, with the orders and curvature samples to use), the
+// (lenet.teach.studio.bundle.training_settings, with the orders and curvature samples to use), the
 // training pixels and labels (base64), how many patterns to train and in chunks of how many,
 // and `repeats` (timed runs from the same start, for the benchmark); OUT gets the parameters,
 // the optimiser's update count, the running sums and each run's seconds.

@@ -243,6 +243,8 @@ class Studio:
             entry = data_entry(sets, self._missing)
             for name in self.nets:  # how many of the training images each network trains on
                 networks[name]["training"]["images"] = self.train_count(name)
+                if self.progress.get(name):  # a loaded run: its checkpoints go to its folder
+                    networks[name]["training"]["folder"] = str(self.folders[name])
             self._bundle = studio_bundle(networks, self.model, entry)
         return self._bundle
 
@@ -255,7 +257,6 @@ class Studio:
             "step": int(p["step"]),
             "running": p.get("partial") or {"loss": 0.0, "errors": 0, "seen": 0},
             "history": list(p.get("history", [])),
-            "folder": str(self.folders[model]),
         }
 
     def prepare(self, body: Mapping[str, Any]) -> dict[str, Any]:

@@ -10,8 +10,8 @@ Python owns every rule; the JavaScript binding only carries these numbers into t
 ``studio_bundle`` is the studio page's one source of data (``assets/engine.js`` reads it, inline
 as ``window.LENET_BUNDLE`` or as ``bundle.json``): per network (``network_entry``) its
 description and what the page writes about it (Python's texts, grids and colour-scale limits,
-how the page trains it), and where the MNIST images are (``data_entry``; the files are
-``pack_images``'s).
+how the page trains it: ``training_settings``, what the page's training worker takes), and
+where the MNIST images are (``data_entry``; the files are ``pack_images``'s).
 """
 
 from __future__ import annotations
@@ -27,9 +27,11 @@ from ...engine.inputs import Preprocessed
 from ...engine.layers import SQUASHING
 from ...engine.losses import loss_for
 from ...engine.network import Network
+from ...engine.optim import Optimizer
 from ...engine.sdlm import SDLM
 from ...paper import INPUT_RANGE
 from ...run.recipes import Recipe, make_optimizer
+from ...run.session import recipe_loss
 from ..viz import layer_grid, state_limit
 from .units import squashing_formula
 
@@ -42,6 +44,7 @@ __all__ = [
     "network_entry",
     "pack_images",
     "studio_bundle",
+    "training_settings",
 ]
 
 #: The version of the description's layout; lenet-core.js reads this one.
@@ -154,31 +157,61 @@ def _layers(net: Network) -> list[dict[str, Any]]:
     ]
 
 
-def _training(net: Network, recipe: Recipe, progress: dict[str, Any] | None) -> dict[str, Any]:
-    """How the page trains the network: the recipe's optimiser with its settings, the learning
-    rate of every pass (SDLM: the paper's schedule), and where a loaded run stopped."""
-    optimizer = make_optimizer(net, recipe)
-    schedule = []
-    for p in range(recipe.passes):
-        if recipe.optimizer == "sdlm":
-            assert isinstance(optimizer, SDLM)
-            schedule.append(float(optimizer.schedule[min(p, len(optimizer.schedule) - 1)]))
-        else:
-            optimizer.start_pass(p)
-            schedule.append(float(optimizer.lr))
-    core = optimizer.core_state()
-    return {
-        "optimizer": recipe.optimizer,
-        "settings": {k: float(core[k]) for k in ("beta1", "beta2", "eps") if k in core},
-        "loss": recipe.loss,
-        "batch_size": recipe.batch_size,
+def training_settings(
+    net: Network,
+    recipe: Recipe,
+    *,
+    start: dict[str, Any] | None = None,
+    optimizer: Optimizer | None = None,
+) -> dict[str, Any]:
+    """How the page's worker (``assets/trainer.js``) trains ``net`` by ``recipe``: the passes,
+    the batch, the loss, the optimiser with the values its C update uses
+    (``Optimizer.core_state``), SDLM's schedule of eta, mu and curvature patterns, each layer's
+    parameters (for the histogram of step sizes). The one place these are written: the bundle
+    carries them and the tests and benchmarks give them to the worker.
+
+    ``start`` ({epoch, step, running, history}, a run's progress) makes the worker go on from
+    pass ``epoch`` (from 0) at ``step``; ``optimizer`` (its state loaded) also gives it that
+    state and update count, else a fresh optimiser's are used (SDLM: step sizes measured anew
+    at the pass)."""
+    opt = optimizer if optimizer is not None else make_optimizer(net, recipe)
+    core = opt.core_state()
+    loss = recipe_loss(net, recipe)
+    out: dict[str, Any] = {
+        "model": net.variant,
         "passes": recipe.passes,
-        "schedule": schedule,
-        "mu": recipe.mu,
-        "curvature_patterns": recipe.curvature_patterns,
+        "batch": recipe.batch_size,
         "seed": recipe.seed,
-        "progress": progress,
+        "loss": loss.name,
+        "j": float(loss.j),
+        "optimizer": {
+            "kind": opt.name,
+            "lr": float(opt.base_lr),
+            "lrDecay": float(opt.lr_decay),
+            **{k: float(core[k]) for k in ("beta1", "beta2", "eps") if k in core},
+        },
+        "layers": {name: [int(a), int(b)] for name, (a, b) in net.parameter_offsets.items()},
     }
+    if isinstance(opt, SDLM):
+        out.update(
+            schedule=[float(v) for v in opt.schedule],
+            mu=float(opt.mu),
+            curvaturePatterns=recipe.curvature_patterns,
+        )
+    if start is not None or optimizer is not None:
+        at = start or {}
+        out["start"] = {
+            "pass": int(at.get("epoch", 0)),
+            "step": int(at.get("step", 0)),
+            "running": dict(at["running"]) if at.get("running") else None,
+            "history": list(at.get("history") or []),
+        }
+        if optimizer is not None:
+            out["start"]["updates"] = int(opt.updates)
+            out["start"]["state"] = [
+                encode(getattr(opt, name).astype(np.float32)) for name in opt.state_arrays
+            ]
+    return out
 
 
 def network_entry(
@@ -189,8 +222,10 @@ def network_entry(
     threshold: float | None = None,
     progress: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One network for the page: its description for lenet-core.js, and what the page says
-    about it (where it came from, each layer's texts and grid, C3's table, the prototypes)."""
+    """One network for the page: its description for lenet-core.js, what the page says about
+    it (where it came from, each layer's texts and grid, C3's table, the prototypes), and how
+    its worker trains it (``training_settings``; from ``progress``, {epoch, step, running,
+    history}, when it continues a run)."""
     description = describe(net, recipe)
     entry: dict[str, Any] = {
         "variant": net.variant,
@@ -201,7 +236,7 @@ def network_entry(
         # the equation of the paper that defines the loss, as the page names it
         "loss_equation": {"penalty": "(8)", "discriminative": "(9)"}.get(description["loss"], ""),
         "connection_table": net.C3.connection_table.astype(int).tolist(),  # type: ignore[attr-defined]
-        "training": _training(net, recipe, progress),
+        "training": training_settings(net, recipe, start=progress),
     }
     if description["output"] == "penalties":
         entry["prototypes"] = net.layers[-1].prototypes.astype(int).tolist()  # type: ignore[attr-defined]

@@ -3,7 +3,7 @@ output for a notebook (``page``, which ``show`` displays), and the page's downlo
 made a run folder (``import_checkpoint``).
 
 Both carry the same page (``assets/``) and a bundle (``bundle.studio_bundle``) that says
-``"server": false``: the page then asks for no ``/api/`` call, trains in the browser as ever,
+``"server": false``: the page then asks for no ``/api/`` call, trains in its Web Worker as ever,
 and "Stop and save" downloads the weights as JSON (the body the server's ``/api/checkpoint``
 takes, with the network's config, its recipe and the count of training images beside it),
 which ``lenet studio --import FILE`` writes as a run folder that ``lenet evaluate`` and ``lenet
@@ -46,6 +46,8 @@ EXPORT_LIMIT = 20 * 10**6
 PAGE_LIMIT = 5 * 10**6
 #: the files of the page, in the order index.html loads its scripts
 ASSETS = ("index.html", "studio.css", "lenet-core.js", "engine.js", "studio.js", "controls.js")
+#: the training worker's script: the page reads its text (beside it, or inline) into a Blob
+WORKER = "trainer.js"
 MODULE = "lenet-core.wasm"
 #: what the page's download says it is
 CHECKPOINT_FORMAT = "lenet-studio-checkpoint"
@@ -131,7 +133,7 @@ def export(
     sets = _sets(studio, TEST_IMAGES, train_images)
     if not sets:
         raise ValueError(studio._missing or "MNIST is not on this machine")
-    files = {name: _asset(name) for name in ASSETS}
+    files = {name: _asset(name) for name in (*ASSETS, WORKER)}
     files[MODULE] = _asset(MODULE)
     entries = {}
     for name, (images, labels) in sets.items():
@@ -171,25 +173,31 @@ def _data_url(kind: str, data: bytes) -> str:
     return f"data:{kind};base64,{base64.b64encode(data).decode()}"
 
 
-def _script(text: str) -> str:
-    """Text safe inside <script>: no "</" that could end it early."""
-    return "<script>\n" + text.replace("</", "<\\/") + "\n</script>"
+def _script(text: str, name: str, kind: str = "") -> str:
+    """Text safe inside <script>: no "</" that could end it early (in JavaScript "<\\/" is
+    "</" wherever it may stand). ``data-asset`` names the file, for the page to find its text
+    (the training worker is made from it); a ``kind`` of "text/plain" keeps the page from
+    running it."""
+    kind = f' type="{kind}"' if kind else ""
+    return f'<script{kind} data-asset="{name}">\n' + text.replace("</", "<\\/") + "\n</script>"
 
 
 def inline_document(bundle: dict[str, Any]) -> str:
-    """index.html with its stylesheet, its scripts and `bundle` (window.LENET_BUNDLE) inline:
-    one file that needs nothing else."""
+    """index.html with its stylesheet, its scripts, the training worker's script (not run in
+    the page) and `bundle` (window.LENET_BUNDLE) inline: one file that needs nothing else."""
     doc = _asset("index.html").decode()
     css = _asset("studio.css").decode()
     doc = doc.replace('<link rel="stylesheet" href="studio.css">', "<style>\n" + css + "\n</style>")
     data = json.dumps(bundle, separators=(",", ":"))
-    scripts = [_script(f"window.LENET_BUNDLE = {data};")]
+    scripts = [_script(f"window.LENET_BUNDLE = {data};", "bundle")]
     for name in ASSETS[2:]:
         tag = f'<script src="{name}"></script>'
         if tag not in doc:
             raise RuntimeError(f"index.html no longer loads {name} as {tag}")
         doc = doc.replace(tag, "")
-        scripts.append(_script(_asset(name).decode()))
+        scripts.append(_script(_asset(name).decode(), name))
+    # the worker's script: its text for the worker, not run in the page
+    scripts.append(_script(_asset(WORKER).decode(), WORKER, "text/plain"))
     return doc.replace("</body>", "\n".join(scripts) + "\n</body>")
 
 

@@ -42,6 +42,7 @@ ASSETS = {
     "/controls.js": ("controls.js", "text/javascript; charset=utf-8"),
     "/engine.js": ("engine.js", "text/javascript; charset=utf-8"),
     "/lenet-core.js": ("lenet-core.js", "text/javascript; charset=utf-8"),
+    "/trainer.js": ("trainer.js", "text/javascript; charset=utf-8"),  # the training worker's
     "/lenet-core.wasm": ("lenet-core.wasm", "application/wasm"),
     "/studio.css": ("studio.css", "text/css; charset=utf-8"),
 }

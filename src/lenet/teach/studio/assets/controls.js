@@ -9,8 +9,10 @@ function refreshKernels() {
   try {
     const k = engine.kernels("paper");
     const box = $("kernels");
-    box.replaceChildren();
-    renderKernelGrid(box, k.C1, k.C3, k.connection_table, "");
+    if (!repaintKernelGrid(box, k.C1, k.C3, k.connection_table, "")) {
+      box.replaceChildren();
+      renderKernelGrid(box, k.C1, k.C3, k.connection_table, "");
+    }
     box.dataset.version = k.version;
   } catch (error) { showError(error.message); }
 }
@@ -87,7 +89,8 @@ function pollTraining() {
     if (s.version !== undefined && s.version !== state.seenVersion && now - state.lastRefresh > 1000 && state.trainModel === "paper") {
       state.seenVersion = s.version; state.lastRefresh = now;
       refreshKernels();
-      if (state.input) requestInfer(now);
+      // the maps in a task of their own: the page's thread is never busy with both at once
+      if (state.input) setTimeout(() => requestInfer(performance.now()), 0);
     }
   } catch (error) { showError(error.message); }
   setTimeout(pollTraining, 600);

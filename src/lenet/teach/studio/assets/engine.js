@@ -49,8 +49,12 @@
     return new Uint8Array(await new Response(stream).arrayBuffer());
   }
 
+  // the page opened from a folder (file://): the browser fetches nothing beside it
+  const FROM_FILE = "this page reads its files with fetch(), which a browser refuses for a page opened from a folder (file://): serve the folder, for example with python -m http.server -d FOLDER, and open the address it prints";
+
   async function loadBundle() {
     if (root.LENET_BUNDLE) return root.LENET_BUNDLE;  // inline (a notebook's output)
+    if (root.location && root.location.protocol === "file:") throw new Error(FROM_FILE);
     const response = await fetch("bundle.json");
     if (!response.ok) throw new Error(`bundle.json: ${response.status} ${response.statusText}`);
     return response.json();
@@ -60,9 +64,12 @@
     const bundle = await loadBundle();
     if (bundle.format !== BUNDLE_FORMAT)
       throw new Error(`the bundle's format is ${bundle.format}; this page reads ${BUNDLE_FORMAT}`);
-    const core = await root.LenetCore.load(await fetchBytes(bundle.module || "lenet-core.wasm"));
+    const bytes = await fetchBytes(bundle.module || "lenet-core.wasm");
+    const core = await root.LenetCore.load(bytes);
     bootedCore = core;
-    return new Engine(core, bundle);
+    const engine = new Engine(core, bundle);
+    engine.moduleBytes = bytes;  // the training worker's copy of the module
+    return engine;
   }
 
   // ---- small helpers -----------------------------------------------------------------------
@@ -91,28 +98,6 @@
     const scale = maxAbs(values), v = Float64Array.from(values);
     if (scale > 0) for (let i = 0; i < v.length; i++) v[i] /= scale;
     return { scale, values: nest(v, shape) };
-  }
-
-  // a small seeded generator (mulberry32): the page's own pattern order and curvature draws
-  function generator(seed) {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
-
-  function permutation(n, random) {
-    const order = new Int32Array(n);
-    for (let i = 0; i < n; i++) order[i] = i;
-    for (let i = n - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
-      [order[i], order[j]] = [order[j], order[i]];
-    }
-    return order;
   }
 
   // ---- the engine ----------------------------------------------------------------------------
@@ -389,22 +374,9 @@
       return c.wrong;
     }
 
-    // the network's error on a set, a slice of images at a time with the page's turn between
-    // slices (a pass's end measures it while the page stays responsive)
-    async error(model, set, slice = 500) {
-      let wrong = 0;
-      for (let lo = 0; lo < set.count; lo += slice) {
-        const n = Math.min(slice, set.count - lo);
-        const sub = { ...set, count: n, images: set.images.subarray(lo * set.size, (lo + n) * set.size) };
-        wrong += this.predict(model, sub).best.filter((b, i) => b !== set.labels[lo + i]).length;
-        await new Promise((resolve) => setTimeout(resolve, 0));
-      }
-      return wrong / set.count;
-    }
-
     trainer(model) {
       this.checkModel(model);
-      if (!this.trainers[model]) this.trainers[model] = new root.StudioTrainer(this, model);
+      if (!this.trainers[model]) this.trainers[model] = new root.StudioTraining(this, model);
       return this.trainers[model];
     }
   }
@@ -429,220 +401,157 @@
     return { box, resized, centred: f.centred, centredRows };
   }
 
-  root.StudioEngine = { boot, Engine, prepareDrawing, fetchBytes, nest, generator, permutation, product };
+  root.StudioEngine = { boot, Engine, prepareDrawing, fetchBytes, nest, product };
 })(typeof self !== "undefined" ? self : this);
 
-// ---- training in the page -----------------------------------------------------------------------
-// SEAM: this Trainer runs on the page's own thread, a chunk of patterns at a time with a
-// setTimeout between chunks so the page stays responsive. The Web Worker (trainer.js) replaces
-// this implementation with the same interface: start(), pause(), step(amount), stop(), status().
-// Each pass is the recipe's (its optimiser, loss, batch size and learning rate of that pass;
-// SDLM's step sizes from h_kk on `curvature_patterns` patterns at the pass's start), in the
-// page's own random order; after each pass and on stop the weights and how far the training got
-// are sent to the server (POST /api/checkpoint), which writes the run folder.
-(function (root) {
-  const { generator, permutation } = root.StudioEngine;
-  const STEPS = { 1: 1, 100: 100, pass: null };  // what one press of "step" trains
-  const CHUNK_MS = 40;       // about this long per call into the module, then the page runs
-  const POINT_EVERY = 500;   // patterns between two points of the running curves
-  const MAX_POINTS = 600;
 
-  class Trainer {
+// ---- training in the page: a proxy for the Web Worker -------------------------------------------
+// The training runs in a Web Worker (trainer.js: its messages are described at its top), so the
+// page's thread only draws. The worker is made from a Blob of lenet-core.js and trainer.js,
+// their text read from the page's inline scripts (a notebook's output) or fetched beside it
+// (served by lenet studio or a static server): a worker from a URL would not start in a
+// notebook's output, which has none. It gets the module's bytes, the network's description, the
+// training and test images and the settings of the bundle (bundle.training_settings). Its
+// parameters are copied into the page's network after each chunk, so the maps and kernels follow
+// the training. After each pass and on stop the page sends the checkpoint to the server (POST
+// /api/checkpoint), which writes the run folder; a page with no server downloads it on stop.
+(function (root) {
+  const STEPS = ["1", "100", "pass"];  // what one press of "step" trains (trainer.js's STEPS)
+  const SOURCES = ["lenet-core.js", "trainer.js"];
+  let workerURL = null;
+
+  async function scriptText(name) {
+    const inline = root.document && root.document.querySelector(`script[data-asset="${name}"]`);
+    if (inline) return inline.textContent;
+    const response = await fetch(name);
+    if (!response.ok) throw new Error(`${name}: ${response.status} ${response.statusText}`);
+    return response.text();
+  }
+
+  async function makeWorker() {
+    if (!workerURL) {
+      const texts = await Promise.all(SOURCES.map(scriptText));
+      workerURL = URL.createObjectURL(new Blob([texts.join("\n;\n")], { type: "text/javascript" }));
+    }
+    return new Worker(workerURL);
+  }
+
+  function base64(typed) {
+    const bytes = new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
+    let s = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+    return btoa(s);
+  }
+
+  class Training {
     constructor(engine, model) {
-      const e = engine.entries[model];
       this.engine = engine;
       this.model = model;
-      this.net = engine.nets[model];
-      this.recipe = e.training;
-      this.description = e.description;
-      const p = this.recipe.progress;  // a loaded run: it goes on where it stopped
-      this.epoch = p ? p.epoch : 0;
-      this.step_ = p ? p.step : 0;
-      this.running = p ? { ...p.running } : { loss: 0, errors: 0, seen: 0 };
-      this.history = p ? p.history.slice() : [];
-      this.folder = p ? p.folder : null;
-      this.state = "idle";
+      this.settings = engine.entries[model].training;
+      this.worker = null;
+      this.booting = null;   // the worker's start: a promise, settled by "ready" or "error"
+      this.latest = null;    // the worker's last status
+      this.failure = null;
       this.message = "";
-      this.seen = 0;
-      this.curve = [];
-      this.rate = 0;
-      this.budget = 0;  // patterns to train before pausing; null: until paused
       this.checkpoint = null;
-      this.histogram = null;
-      this.lastPattern = null;
-      this.order = null;
+      this.folder = this.settings.folder || null;  // a loaded run's own folder
+      this.saving = Promise.resolve();
+      this.stopping = false;  // stopped, its checkpoint still being saved
     }
 
-    get batch() { return this.recipe.batch_size; }
+    // ---- commands ----------------------------------------------------------------------------
+    async start() { return this.send({ command: "run" }); }
 
-    get stepsPerPass() { return Math.ceil(this.recipe.images / this.batch); }
-
-    // ---- commands ------------------------------------------------------------------------
-    async start() { this.budget = null; return this.run(); }
-
-    pause() { this.budget = 0; }
+    async pause() { if (this.worker) return this.send({ command: "pause" }); }
 
     async step(amount = "1") {
-      if (!(amount in STEPS)) throw new Error(`amount must be one of 1, 100, pass for a step, got ${amount}`);
-      const wanted = STEPS[amount] || (this.stepsPerPass - this.step_) * this.batch;
-      this.budget = Math.max(this.batch, Math.floor(wanted / this.batch) * this.batch);
-      return this.run();
+      if (!STEPS.includes(String(amount))) throw new Error(`amount must be one of ${STEPS.join(", ")} for a step, got ${amount}`);
+      return this.send({ command: "step", amount: String(amount) });
     }
 
     async stop() {
-      this.budget = 0;
-      if (this.loop) await this.loop;
-      await this.save(true);
-      this.state = "stopped";
+      if (!this.worker) return;  // nothing trained, nothing to save
+      await this.send({ command: "stop" });
     }
 
-    // ---- the loop --------------------------------------------------------------------------
-    async run() {
-      if (this.state === "failed") throw new Error(`training failed: ${this.message}`);
-      if (this.loop) return this.loop;
-      this.loop = (async () => {
-        try {
-          await this.prepare();
-          while (this.budget !== 0) {
-            this.state = "running";
-            this.chunk();
-            if (this.step_ >= this.stepsPerPass) await this.endPass();
-            await new Promise((resolve) => setTimeout(resolve, 0));  // the page's turn
-          }
-          this.state = "paused";
-        } catch (error) {
-          this.state = "failed";
-          this.message = error.message;
-        } finally {
-          this.loop = null;
-        }
-      })();
-      return this.loop;
+    async send(message) {
+      if (this.failure) throw new Error(`training failed: ${this.failure}`);
+      await this.boot();
+      this.worker.postMessage(message);
     }
 
-    async prepare() {
-      if (this.images) return;
-      const set = await this.engine.set("train");
-      const n = Math.min(this.recipe.images, set.count);
-      this.set = { ...set, count: n, images: set.images.subarray(0, n * set.size), labels: set.labels.subarray(0, n) };
-      this.labels = Array.from(this.set.labels);
-      this.images = this.net.pixels(this.set.images);
-      this.opt = this.net.optimizer({ kind: this.recipe.optimizer, lr: this.lr(), ...this.recipe.settings, stepSizes: this.recipe.optimizer === "sdlm" ? new Float32Array(this.net.nParams) : undefined });
-      this.test = await this.engine.set("test").catch(() => null);
+    // ---- the worker --------------------------------------------------------------------------
+    boot() {
+      if (!this.booting) {  // a start that failed (no images yet, say) is tried again
+        this.booting = this.init();
+        this.booting.catch(() => { if (!this.failure) this.booting = null; });
+      }
+      return this.booting;
     }
 
-    lr() { return this.recipe.schedule[Math.min(this.epoch, this.recipe.schedule.length - 1)]; }
-
-    // the pass's order and, for SDLM, its step sizes from h_kk on patterns drawn for it
-    beginPass() {
-      const random = generator(this.recipe.seed * 1000003 + this.epoch);
-      const n = this.set.count;
-      this.order = permutation(n, random);
-      const lr = this.lr(), core = this.engine.core;
-      new Float64Array(core.memory, this.opt.struct + root.LenetCore.LAYOUT["optimizer.lr"], 1)[0] = lr;
-      if (this.recipe.optimizer !== "sdlm") return;
-      const k = Math.min(this.recipe.curvature_patterns, n), pick = permutation(n, random).subarray(0, k);
-      const pixels = new Uint8Array(k * this.set.size), labels = [];
-      pick.forEach((i, j) => { pixels.set(this.set.images.subarray(i * this.set.size, (i + 1) * this.set.size), j * this.set.size); labels.push(this.labels[i]); });
-      const patterns = this.net.pixels(pixels);
-      try {
-        const eps = this.net.stepSizes(this.net.curvature(patterns, labels), lr, this.recipe.mu);
-        this.opt.setStepSizes(eps);
-        this.histogram = this.stepHistogram(eps, lr);
-      } finally { patterns.free(); }
+    async init() {
+      const e = this.engine.entries[this.model];
+      const train = await this.engine.set("train");
+      const images = Math.min(this.settings.images || Infinity, train.count);
+      const test = await this.engine.set("test").catch(() => null);
+      const copy = (set, n) => ({ pixels: set.images.slice(0, n * set.size), labels: Int32Array.from(set.labels.subarray(0, n)) });
+      if (this.worker) this.worker.terminate();
+      this.worker = await makeWorker();
+      return new Promise((resolve, reject) => {
+        this.ready = { resolve, reject };
+        this.worker.onmessage = (event) => this.receive(event.data);
+        this.worker.onerror = (event) => this.failed(event.message || "the training worker did not start");
+        const message = {
+          command: "init", description: e.description, wasm: this.engine.moduleBytes.slice(),
+          train: copy(train, images), test: test && copy(test, test.count), settings: this.settings,
+        };
+        const copies = [message.wasm, message.train.pixels, message.train.labels];
+        if (test) copies.push(message.test.pixels, message.test.labels);
+        this.worker.postMessage(message, copies.map((a) => a.buffer));  // moved, not cloned
+      });
     }
 
-    chunk() {
-      if (this.order === null) this.beginPass();
-      const per = Math.max(this.batch, Math.round((this.rate || 2000) * CHUNK_MS / 1000 / this.batch) * this.batch);
-      let patterns = Math.min(per, (this.stepsPerPass - this.step_) * this.batch);
-      if (this.budget !== null) patterns = Math.min(patterns, this.budget);
-      const first = this.step_ * this.batch;
-      const order = this.order.subarray(first, Math.min(first + patterns, this.set.count));
-      const started = performance.now();
-      const r = this.net.train(this.images, this.labels, order, this.opt,
-        { batch: this.batch, loss: this.description.loss, j: this.description.j });
-      const seconds = (performance.now() - started) / 1000;
-      if (r.diverged) throw new Error(`the loss stopped being finite in pass ${this.epoch + 1}`);
-      const trained = Math.min(r.steps * this.batch, order.length);
-      this.step_ += r.steps;
-      this.seen += trained;
-      this.rate = seconds > 0 ? trained / seconds : this.rate;
-      this.running.loss += r.lossSum;
-      this.running.errors += r.errors;
-      this.running.seen += trained;
-      this.lastPattern = order[trained - 1];
-      if (this.budget !== null) this.budget = Math.max(0, this.budget - trained);
+    receive(m) {
+      if (m.type === "ready") { this.latest = m.status; this.ready.resolve(); }
+      else if (m.type === "progress") this.latest = m.status;
+      else if (m.type === "parameters") this.adopt(m.parameters);
+      else if (m.type === "pass") this.save(m.checkpoint, false);
+      else if (m.type === "stopped") {
+        this.latest = m.status;
+        this.stopping = true;
+        this.adopt(m.checkpoint.parameters);
+        this.save(m.checkpoint, true).then(() => { this.stopping = false; });
+      } else if (m.type === "error") this.failed(m.message);
+    }
+
+    failed(message) {
+      this.failure = message;
+      if (this.ready) this.ready.reject(new Error(message));
+    }
+
+    // the worker's parameters become the page's network's (the maps follow the training)
+    adopt(parameters) {
+      this.engine.nets[this.model].setParameters(parameters);
       this.engine.changed(this.model);
-      this.point(trained);
     }
 
-    point(trained) {
-      const every = Math.max(POINT_EVERY, this.batch);
-      if (Math.floor(this.seen / every) === Math.floor((this.seen - trained) / every) && this.budget !== 0) return;
-      const seen = Math.max(this.running.seen, 1);
-      this.curve.push({ seen: this.seen, loss: this.running.loss / seen, error: this.running.errors / seen });
-      if (this.curve.length > MAX_POINTS) this.curve = this.curve.filter((_, i) => i % 2 === 0);
-    }
-
-    // the pass's record (the keys of lenet.train's), then the checkpoint
-    async endPass() {
-      const seen = Math.max(this.running.seen, 1);
-      this.history.push({
-        pass: this.epoch + 1, lr: this.lr(), train_loss: this.running.loss / seen,
-        running_train_error: this.running.errors / seen,
-        train_error: await this.engine.error(this.model, this.set),
-        test_error: this.test ? await this.engine.error(this.model, this.test) : null,
-      });
-      this.epoch += 1;
-      this.step_ = 0;
-      this.running = { loss: 0, errors: 0, seen: 0 };
-      this.order = null;
-      if (this.epoch >= this.recipe.passes) this.budget = 0;
-      await this.save();
-    }
-
-    stepHistogram(eps, lr) {
-      const edges = Array.from({ length: 33 }, (_, i) => -8 + i * 0.25), layers = {};
-      const mask = this.net.values(this.net.mask, this.net.nParams);
-      const starts = this.description.layers.map((d) => [d.name, [d.weight, d.bias].filter((v) => v !== null)])
-        .filter(([, o]) => o.length).map(([name, o]) => [name, Math.min(...o)]);
-      let lo = Infinity, hi = 0;
-      starts.forEach(([name, start], i) => {
-        const stop = i + 1 < starts.length ? starts[i + 1][1] : this.net.nParams, counts = new Array(32).fill(0);
-        let any = false;
-        for (let k = start; k < stop; k++) {
-          if (!mask[k]) continue;
-          any = true; lo = Math.min(lo, eps[k]); hi = Math.max(hi, eps[k]);
-          const b = Math.floor((Math.log10(Math.max(eps[k], 1e-30)) + 8) * 4);
-          if (b >= 0 && b < 32) counts[b] += 1; else if (b === 32) counts[31] += 1;
-        }
-        if (any) layers[name] = counts;
-      });
-      return { log10_edges: edges, layers, eta: lr, mu: this.recipe.mu, min: lo, max: hi };
-    }
-
-    // ---- the checkpoint, written by the server (or downloaded, with none) -------------------
+    // ---- the checkpoint, written by the server (or downloaded, with none) ---------------------
     // `final`: Stop and save pressed. A page with no server behind it (an export, a notebook:
-    // the bundle's "server" is false) downloads the same JSON on Stop only, with what `lenet
+    // the bundle's "server" is false) downloads the same JSON on stop only, with what `lenet
     // studio --import` needs to make it a run folder (the bundle's "run" of the network).
-    async save(final = false) {
-      if (!this.opt) return;
+    save(c, final) {
       const offline = this.engine.bundle.server === false;
-      if (offline && !final) return;
-      const b64 = (typed) => {
-        const bytes = new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
-        let s = "";
-        for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
-        return btoa(s);
-      };
-      const [state1, state2] = this.opt.state();
+      if (offline && !final) return this.saving;
       const body = {
-        model: this.model, parameters: b64(this.net.getParameters()), epoch: this.epoch,
-        step: this.step_, running: this.running, history: this.history,
-        optimizer: { lr: this.lr(), updates: this.opt.updates, state1: b64(state1), state2: b64(state2) },
+        model: this.model, parameters: base64(c.parameters), epoch: c.pass, step: c.step,
+        running: c.running, history: c.history,
+        optimizer: { lr: c.optimizer.lr, updates: c.optimizer.updates, state1: base64(c.optimizer.state1), state2: base64(c.optimizer.state2) },
       };
-      if (offline) return this.download(body);
+      this.saving = this.saving.then(() => (offline ? this.download(body) : this.post(body)));
+      return this.saving;
+    }
+
+    async post(body) {
       try {
         const response = await fetch("api/checkpoint", {
           method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
@@ -651,6 +560,7 @@
         if (!response.ok) throw new Error(answer.error || `${response.status}`);
         this.checkpoint = answer.checkpoint;
         this.folder = answer.folder;
+        this.message = "";
       } catch (error) {
         this.message = `the checkpoint was not written: ${error.message}`;
       }
@@ -660,7 +570,7 @@
     download(body) {
       const e = this.engine.entries[this.model];
       const file = { format: "lenet-studio-checkpoint", ...body, run: e.run || null };
-      const name = `lenet-studio-${this.model}-pass${this.epoch}-step${this.step_}.json`;
+      const name = `lenet-studio-${this.model}-pass${body.epoch}-step${body.step}.json`;
       const link = document.createElement("a");
       link.href = URL.createObjectURL(new Blob([JSON.stringify(file)], { type: "application/json" }));
       link.download = name;
@@ -670,26 +580,26 @@
       setTimeout(() => URL.revokeObjectURL(link.href), 60000);
       this.checkpoint = null;
       this.message = `no server here: the weights were downloaded as ${name} (lenet studio --import ${name} makes it a run folder)`;
-      this.downloaded = name;
     }
 
-    // what the page shows, in the shape lenet studio's training status had
+    // what the page shows: the worker's status (trainer.js's status()), with where the
+    // checkpoint went and the version of the page's weights
     status() {
-      const s = {
-        state: this.state, model: this.model, optimizer: this.recipe.optimizer, loss: this.description.loss,
-        batch_size: this.batch, pass: this.epoch + 1, passes: this.recipe.passes, step: this.step_,
-        steps_per_pass: this.stepsPerPass, images: this.recipe.images, seen: this.seen,
-        images_per_second: this.rate, curve: this.curve.slice(), history: this.history.slice(),
-        step_sizes: this.histogram, last_pattern: this.lastPattern, checkpoint: this.checkpoint,
-        out: this.folder, message: this.message, version: this.engine.versions[this.model],
+      const s = this.latest ? { ...this.latest } : {
+        state: "idle", model: this.model, pass: 1, passes: this.settings.passes, step: 0,
+        steps_per_pass: 0, seen: 0, images_per_second: 0, curve: [], history: [],
+        step_sizes: null, last_pattern: null, message: "",
       };
-      if (this.lastPattern !== null && this.images) {
-        const out = this.net.forward(this.images, this.lastPattern, 1);
-        s.current = { label: this.labels[this.lastPattern], output: Array.from(out) };
-      }
+      if (this.failure) s.state = "failed";
+      else if (this.stopping) s.state = "saving";
+      s.message = [this.failure || s.message, this.message].filter(Boolean).join(" · ");
+      if (s.last_output) s.current = { label: s.last_label, output: s.last_output };
+      s.checkpoint = this.checkpoint;
+      s.out = this.folder;
+      s.version = this.engine.versions[this.model];
       return s;
     }
   }
 
-  root.StudioTrainer = Trainer;
+  root.StudioTraining = Training;
 })(typeof self !== "undefined" ? self : this);

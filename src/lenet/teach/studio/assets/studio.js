@@ -534,12 +534,32 @@ function renderUnit(u, model) {
 
 // ---- backward ------------------------------------------------------------------------------
 
+function kernelTitles(c1, c3, caption) {
+  return [`${caption}C1 (±${c1.scale.toPrecision(3)})`,
+    `${caption}C3 laid out as Table I (±${c3.scale.toPrecision(3)}): rows S2 maps, columns C3 maps`];
+}
+
+// the grid drawn again in place, as renderLayers does (training redraws it every second: no
+// new elements, no layout); false when there is none to repaint
+function repaintKernelGrid(container, c1, c3, table, caption) {
+  const canvases = container.querySelectorAll("canvas"), titles = container.querySelectorAll("h3");
+  const connected = table.flat().filter(Boolean).length;
+  if (titles.length !== 2 || canvases.length !== c1.values.length + connected) return false;
+  kernelTitles(c1, c3, caption).forEach((t, i) => { titles[i].textContent = t; });
+  let at = 0;
+  c1.values.forEach((k) => paint(canvases[at++], k[0], 6, (v) => diverging(v, 1)));
+  for (let i = 0; i < 6; i++) for (let o = 0; o < 16; o++)
+    if (table[o][i]) paint(canvases[at++], c3.values[o][i], 4, (v) => diverging(v, 1));
+  return true;
+}
+
 function renderKernelGrid(container, c1, c3, table, caption) {
-  container.appendChild(el("h3", `${caption}C1 (±${c1.scale.toPrecision(3)})`));
+  const [c1Title, c3Title] = kernelTitles(c1, c3, caption);
+  container.appendChild(el("h3", c1Title));
   const row = el("div", undefined, "maps");
   c1.values.forEach((k, m) => row.appendChild(figure(picture(k[0], 6, (v) => diverging(v, 1), `${caption}C1 kernel ${m}`), `${m}`)));
   container.appendChild(row);
-  container.appendChild(el("h3", `${caption}C3 laid out as Table I (±${c3.scale.toPrecision(3)}): rows S2 maps, columns C3 maps`));
+  container.appendChild(el("h3", c3Title));
   const t = el("table", undefined, "table1");
   const head = document.createElement("tr");
   head.appendChild(el("th", ""));
@@ -573,31 +593,39 @@ function backward(label) {
   try {
     const b = engine.backward("paper", label);
     $("loss").textContent = `loss ${b.equation} (${b.loss_name}): E = ${fmt(b.loss)} for label ${label}`;
-    const box = $("gradients");
-    box.replaceChildren();
-    for (const [name, g] of Object.entries(b.state_gradients)) {
-      const pair = el("div", undefined, "pair");
+    const box = $("gradients"), names = Object.keys(b.state_gradients);
+    // made once, then repainted in place (training redraws them every second)
+    const fresh = box.querySelectorAll(":scope > .pair").length !== names.length;
+    if (fresh) box.replaceChildren();
+    names.forEach((name, p) => {
+      const g = b.state_gradients[name];
+      const pair = fresh ? box.appendChild(el("div", undefined, "pair")) : box.children[p];
       pair.dataset.gradLayer = name;
       const layer = name === "input" ? null : state.latest.results.paper.layers[name];
       const stateRows = name === "input" ? [state.input] : layer.states;
       const both = [[stateRows, name === "input" ? null : layer.range[1], `${name}`], [g.values, 1, `dE/d${name} (±${g.scale.toPrecision(3)})`]];
-      for (const [rows, limit, title] of both) {
-        const holder = el("div");
-        holder.appendChild(el("h3", title));
-        const maps = el("div", undefined, "maps");
-        const shape = g.shape;
+      both.forEach(([rows, limit, title], h) => {
+        const shape = g.shape, maps = shape.length === 3 && shape[1] * shape[2] > 1;
         const colour = limit === null ? (v) => ink(v, ...inputRange()) : (v) => diverging(v, limit);
-        if (shape.length === 3 && shape[1] * shape[2] > 1) {
-          rows.forEach((m, k) => maps.appendChild(picture(m, shape[1] >= 20 ? 2 : 5, colour, `${title}, map ${k}`)));
-        } else {
-          const flat = shape.length === 3 ? rows.map((m) => m[0][0]) : rows;
-          maps.appendChild(picture(grid(flat, gridOf(b.model, name)[1]), 8, colour, title));
+        const pictures = maps ? rows.map((m, k) => [m, shape[1] >= 20 ? 2 : 5, `${title}, map ${k}`])
+          : [[grid(shape.length === 3 ? rows.map((m) => m[0][0]) : rows, gridOf(b.model, name)[1]), 8, title]];
+        if (fresh) {
+          const holder = pair.appendChild(el("div")), drawn = el("div", undefined, "maps");
+          holder.appendChild(el("h3", title));
+          pictures.forEach(([v, scale, alt]) => drawn.appendChild(picture(v, scale, colour, alt)));
+          holder.appendChild(drawn);
+          return;
         }
-        holder.appendChild(maps);
-        pair.appendChild(holder);
-      }
-      box.appendChild(pair);
+        const holder = pair.children[h], canvases = holder.querySelectorAll("canvas");
+        holder.querySelector("h3").textContent = title;
+        pictures.forEach(([v, scale, alt], k) => { paint(canvases[k], v, scale, colour).setAttribute("aria-label", alt); });
+      });
+    });
+    const kernels = fresh ? box.appendChild(el("div")) : box.lastElementChild;
+    const k = b.kernel_gradients;
+    if (fresh || !repaintKernelGrid(kernels, k.C1, k.C3, b.connection_table, "dE/dW of ")) {
+      kernels.replaceChildren();
+      renderKernelGrid(kernels, k.C1, k.C3, b.connection_table, "dE/dW of ");
     }
-    renderKernelGrid(box, b.kernel_gradients.C1, b.kernel_gradients.C3, b.connection_table, "dE/dW of ");
   } catch (error) { showError(error.message); }
 }

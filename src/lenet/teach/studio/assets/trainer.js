@@ -128,8 +128,8 @@
     /*
      * new Training(core, description, train, test, settings): `core` from LenetCore.load,
      * `description` from lenet.teach.studio.bundle.describe, train and test {pixels: Uint8Array
-     * (n x 28 x 28), labels} (test may be null), settings (lenet.teach.studio.trainer.settings
-     * writes them from a recipe):
+     * (n x 28 x 28), labels} (test may be null), settings (written from a recipe by
+     * lenet.teach.studio.bundle.training_settings; the page's bundle carries them):
      *   passes, batch, seed, loss, j
      *   optimizer: {kind: "sdlm" | "sgd" | "rmsprop" | "adam", lr, beta1, beta2, eps, lrDecay}
      *   schedule (SDLM: eta per pass, the last kept after), mu, curvaturePatterns
@@ -456,7 +456,7 @@
         }
     }
 
-    // float32 values from base64 (what lenet.teach.studio.trainer writes)
+    // float32 values from base64 (what lenet.teach.studio.bundle writes)
     function fromBase64(text) {
         const s = atob(text), bytes = new Uint8Array(s.length);
         for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
