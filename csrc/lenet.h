@@ -207,7 +207,8 @@ struct lenet_images {
  * LENET_SIMD_SUM(s, ...) lets the compiler vectorise the sums into s, ... in the next loop: it
  * then adds in a fixed interleaved order (the same on every run and thread count, though not the
  * textbook left-to-right order). LENET_SIMD asks it to vectorise the next loop (of independent
- * elements) even where it has branches. A serial build turns all of these into nothing. */
+ * elements) even where it has branches. A serial build turns all of these into nothing, but for
+ * WebAssembly's LENET_SIMD (below). */
 #if defined(LENET_KERNEL_SOURCE) || defined(LENET_TEMPLATE)
 int lenet_threads_for(ptrdiff_t work);
 /* MSVC has no `restrict` in C before /std:c11, and its own spelling of _Pragma. */
