@@ -5,7 +5,8 @@ every exercise has its page in the package, beside its module (lenet/teach/exerc
 whose Python blocks run.
 
 The solutions below are plain NumPy, written from the paper's formulas; they do not call the
-engine (lenet.engine._core, the layer classes) or lenet.reference.
+engine (lenet.engine._core, the layer classes) or lenet.reference. Those of the modern
+network's exercises, and their wrong ones, are in modern_solutions.py beside this file.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import numpy as np
 import pytest
 
 import lenet.teach.exercises as ex
+
+import modern_solutions
 
 #: the exercises' pages, as the installed package holds them: NAME.md beside NAME.py
 PAGES = Path(ex.__file__).resolve().parent
@@ -164,6 +167,7 @@ SOLUTIONS = {
     "loss9_gradient": loss9_gradient,
     "sdlm_second_derivatives": sdlm_second_derivatives,
     "training_step": make_training_step(),
+    **modern_solutions.SOLUTIONS,
 }
 
 
@@ -293,6 +297,7 @@ WRONG = [
     ("training_step", make_training_step(mask_c3=False), "unconnected weights"),
     ("training_step", make_training_step(sign=-1.0), "uphill"),
     ("training_step", _training_step_unchanged, "your parameters did not change"),
+    *modern_solutions.WRONG,
 ]
 
 
@@ -721,6 +726,8 @@ ANSWERS = {
     "loss9_gradient": ["rbf_discriminative"],
     "sdlm_second_derivatives": ["backward_second"],
     "training_step": ["optim.SGD", ".backward("],
+    "maxpool_backward": ["subsample_backward", "Subsampling("],
+    "softmax_cross_entropy_gradient": ["losses.softmax", "reference."],
 }
 
 

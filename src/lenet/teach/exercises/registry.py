@@ -1,5 +1,6 @@
 """The exercises in the order the docs present them, and what each says of itself: its
-name, its summary, its starter code and its page (``NAME.md`` beside ``NAME.py``)."""
+name, its summary, its starter code and its page (``NAME.md`` beside ``NAME.py``). The paper's
+network first, then the modern network's own pieces (``GROUPS``)."""
 
 from __future__ import annotations
 
@@ -10,35 +11,46 @@ from types import MappingProxyType
 from . import (
     c3_forward,
     loss9_gradient,
+    maxpool_backward,
     rbf_backward,
     rbf_output,
     s2_backward,
     s2_forward,
     sdlm_second_derivatives,
+    softmax_cross_entropy_gradient,
     squash,
     squash_derivative,
     training_step,
 )
 from .exercise import Exercise
 
-_ALL = tuple(
-    module.EXERCISE
-    for module in (
-        squash,
-        squash_derivative,
-        s2_forward,
-        s2_backward,
-        c3_forward,
-        rbf_output,
-        rbf_backward,
-        loss9_gradient,
-        sdlm_second_derivatives,
-        training_step,
-    )
+#: LeNet-5 as the paper describes it (Sections II.B, II.C, Appendix C)
+_PAPER = (
+    squash,
+    squash_derivative,
+    s2_forward,
+    s2_backward,
+    c3_forward,
+    rbf_output,
+    rbf_backward,
+    loss9_gradient,
+    sdlm_second_derivatives,
+    training_step,
 )
+#: the modern network's pieces that the paper's has not: max pooling, softmax cross-entropy
+_MODERN = (maxpool_backward, softmax_cross_entropy_gradient)
 
 #: name -> Exercise, in the order the docs present them
-EXERCISES: Mapping[str, Exercise] = MappingProxyType({ex.name: ex for ex in _ALL})
+EXERCISES: Mapping[str, Exercise] = MappingProxyType(
+    {module.EXERCISE.name: module.EXERCISE for module in _PAPER + _MODERN}
+)
+#: group -> the names of its exercises, in order: "paper", then "modern"
+GROUPS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "paper": tuple(module.EXERCISE.name for module in _PAPER),
+        "modern": tuple(module.EXERCISE.name for module in _MODERN),
+    }
+)
 
 
 def names() -> tuple[str, ...]:
