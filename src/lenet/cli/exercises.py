@@ -96,11 +96,13 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def table_text(graded: Grade) -> str:
-    """The table ``check`` prints: a row per exercise (score / max, the message's first
-    line), the total, and what went wrong outside the exercises."""
+    """The table ``check`` prints: a row per exercise (score / max, the first sentence of the
+    message's first line), the total, and what went wrong outside the exercises."""
     rows = [("exercise", "score", "result")]
     for r in graded.results:
-        rows.append((r.name, f"{r.score} / {r.max_score}", r.message.splitlines()[0]))
+        first = r.message.splitlines()[0].removeprefix(f"{r.name}: ")
+        first = first.split(". ", 1)[0] + ("." if ". " in first else "")  # its first sentence
+        rows.append((r.name, f"{r.score} / {r.max_score}", first))
     rows.append(("total", f"{graded.score} / {graded.max_score}", ""))
     name_width = max(len(row[0]) for row in rows)
     score_width = max(len(row[1]) for row in rows)
