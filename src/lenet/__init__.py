@@ -10,7 +10,9 @@ The layers carry the paper's names (``net.C1`` ... ``net.output``); ``lenet.refe
 plain NumPy versions of every C kernel, and ``lenet.gradcheck`` checks any backward pass.
 ``lenet.pretrained("paper")`` (or ``"modern"``) is a network shipped trained, made by
 ``lenet train`` (docs/results.md). ``lenet.studio.serve(net)`` shows a network in the browser
-(``lenet studio`` on the command line); the studio loads on first use.
+(``lenet studio`` on the command line); the studio loads on first use. ``lenet.exercises`` is
+``lenet.teach.exercises`` by a shorter name (``lenet.exercises.check(name, fn)``), loaded on
+first use too.
 
 The package stands in tiers whose imports point down only: ``lenet.engine`` (the C core's
 binding, the layers, networks, losses, optimisers, SDLM, inputs), ``lenet.data`` (finding and
@@ -60,6 +62,7 @@ __all__ = [
     "Recipe",
     "Subsampling",
     "evaluate",
+    "exercises",
     "get_num_threads",
     "gradcheck",
     "load_checkpoint",
@@ -82,10 +85,16 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """``lenet.studio`` loads on first use: it brings an HTTP server that most uses never need."""
+    """``lenet.studio`` loads on first use: it brings an HTTP server that most uses never need.
+    ``lenet.exercises`` too: the exercises' cases and pages, for a course only."""
     if name == "studio":
         from .teach import studio  # start-up: the studio and its server load on first use
 
         globals()["studio"] = studio
         return studio
+    if name == "exercises":
+        from .teach import exercises  # start-up: the exercises load on first use
+
+        globals()["exercises"] = exercises
+        return exercises
     raise AttributeError(f"module 'lenet' has no attribute {name!r}")

@@ -24,19 +24,21 @@ computes what those mistakes give (mostly by feeding the engine the mistaken inp
 the one the learner's result matches; a softmax that overflows gets a hint of its own. A result
 in float32 is compared in float64 like any other, so it passes only where float32's rounding
 stays within the tolerance (RTOL, ATOL; docs/exercises/README.md lists which exercises that
-is); when it fails but its values are right to that precision, the hint says so.
+is); when it fails but its values are right to that precision, the hint says so. It returns
+a ``CheckResult``: true when every case passes, with the points scored and the message.
 
 The package holds one module per exercise (``squash.py`` ... ``training_step.py``,
 ``maxpool_backward.py``, ``softmax_cross_entropy_gradient.py``: its starter, its cases, the
 engine's answer, its known mistakes and hints) and the machinery they share:
 ``exercise.py`` (what an exercise is), ``registry.py`` (their order, ``names``, ``starter``,
 ``summary``, ``describe``), ``checking.py`` (``check``), ``compare.py`` (the tolerances) and
-``report.py`` (what a failing case prints).
+``report.py`` (what a failing case prints); ``grading.py`` grades a learner's whole file in a
+process of its own (``lenet exercises check FILE``).
 """
 
 from __future__ import annotations
 
-from .checking import check
+from .checking import CheckResult, check
 from .compare import ATOL, LOW_PRECISION_RTOL, RTOL
 from .exercise import Exercise, Mistake
 from .registry import EXERCISES, GROUPS, describe, names, starter, summary
@@ -47,6 +49,7 @@ __all__ = [
     "GROUPS",
     "LOW_PRECISION_RTOL",
     "RTOL",
+    "CheckResult",
     "Exercise",
     "Mistake",
     "check",

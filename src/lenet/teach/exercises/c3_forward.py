@@ -86,6 +86,7 @@ EXERCISE = Exercise(
     section="Section II.B, Table I",
     summary="5x5 convolution from 6 S2 maps to 16 C3 maps, each C3 map reading only the S2 maps "
     "its row of Table I names; y = f(a).",
+    points=3,
     outputs=(("y", "(N, 16, H-4, W-4)"),),
     axes={"y": MAPS},
     make_case=_c3_case,

@@ -4,6 +4,7 @@ result with the engine's."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -14,9 +15,37 @@ from .registry import _exercise
 from .report import _describe_case, _diagnose, _exception_report, _not_yet_message, _values_report
 
 
+@dataclass(frozen=True)
+class CheckResult:
+    """What ``check`` found: true when every case passed, false otherwise.
+
+    - name: the exercise
+    - score, max_score: the points it earns, ``max_score`` (the exercise's ``points``) when
+      every case passes and 0 otherwise (all or nothing: docs/exercises/README.md says why)
+    - passed, cases: how many of the cases passed, of how many tried
+    - message: what ``check`` prints (a pass, "not implemented yet", or the first failing case)
+    """
+
+    name: str
+    score: int
+    max_score: int
+    passed: int
+    cases: int
+    message: str
+
+    def __bool__(self) -> bool:
+        return self.cases > 0 and self.passed == self.cases
+
+    def __repr__(self) -> str:  # short: a notebook shows it under the printed message
+        return (
+            f"<CheckResult {self.name}: {self.score}/{self.max_score} points, "
+            f"{self.passed} of {self.cases} cases passed>"
+        )
+
+
 def check(
     name: str, fn: Callable[..., Any], *, cases: int = 5, seed: int = 0, verbose: bool = True
-) -> bool:
+) -> CheckResult:
     """Run ``fn`` on ``cases`` random cases of exercise ``name`` and compare it with the engine.
 
     Inputs:
@@ -28,35 +57,42 @@ def check(
     - verbose: print "name: pass (5 cases)", or a report on the first failing case: its
       inputs, the output that is wrong, its worst elements (expected and actual), and a hint
 
-    Returns True if every case passes. A function that raises NotImplementedError (the starter
-    as handed out) is reported as "not implemented yet". A wrong type or shape, NaN, or another
-    exception raised by ``fn`` is a failure, reported and never raised. So is a result outside
-    the tolerance because it is in float32 or float16; when its values are right to that
-    precision (``LOW_PRECISION_RTOL``), the hint says to compute in float64.
+    Returns a ``CheckResult``, true if every case passes (``ok = check(...)``, ``if check(...)``
+    and ``assert check(...)`` read it so), with the score, the cases passed and the message. A
+    function that raises NotImplementedError (the starter as handed out) is reported as "not
+    implemented yet". A wrong type or shape, NaN, or another exception raised by ``fn`` is a
+    failure, reported and never raised. So is a result outside the tolerance because it is in
+    float32 or float16; when its values are right to that precision (``LOW_PRECISION_RTOL``),
+    the hint says to compute in float64. The cases after the first failing one still run, to
+    count those that pass; the message reports the first.
     """
     ex = _exercise(name)
     if not callable(fn):
         raise TypeError(f"fn must be a function, got {_kind(fn)}")
     if isinstance(cases, bool) or not isinstance(cases, (int, np.integer)) or cases < 1:
         raise ValueError(f"cases must be a positive integer, got {cases!r}")
-    for i in range(int(cases)):
+    cases = int(cases)
+    passed, message = 0, None
+    for i in range(cases):
         case = ex.make_case(np.random.default_rng((int(seed), i)), i)
         try:
             report = _run_case(ex, fn, case)
-        except _NotYet:
-            if verbose:
-                print(_not_yet_message(ex, fn))
-            return False
-        if report is not None:
-            if verbose:
-                print(
-                    f"{ex.name}: FAIL on case {i + 1} of {cases}\n"
-                    f"  inputs: {_describe_case(case)}\n{report}"
-                )
-            return False
+        except _NotYet:  # the starter, or a function left unfinished: the rest is not tried
+            message = message or _not_yet_message(ex, fn)
+            break
+        if report is None:
+            passed += 1
+        elif message is None:  # the first failing case is the one reported
+            message = (
+                f"{ex.name}: FAIL on case {i + 1} of {cases}\n"
+                f"  inputs: {_describe_case(case)}\n{report}"
+            )
+    if message is None:
+        message = f"{ex.name}: pass ({cases} case{'s' if cases != 1 else ''})"
     if verbose:
-        print(f"{ex.name}: pass ({cases} case{'s' if cases != 1 else ''})")
-    return True
+        print(message)
+    score = ex.points if passed == cases else 0
+    return CheckResult(ex.name, score, ex.points, passed, cases, message)
 
 
 class _NotYet(Exception):

@@ -36,6 +36,7 @@ class Exercise:
     """One exercise: its cases, its ground truth (the engine), and its known mistakes.
 
     - name, title, section: how the docs and the reports name it (section of the paper)
+    - points: what a right answer scores in a gradebook (all or nothing; see ``check``)
     - summary: one sentence, what to implement
     - outputs: (name, shape in words) of each returned value, in the order returned
     - make_case(rng, i): the i-th random case, a dict of the function's arguments in order
@@ -58,6 +59,7 @@ class Exercise:
     title: str
     section: str
     summary: str
+    points: int
     outputs: tuple[tuple[str, str], ...]
     make_case: Callable[[np.random.Generator, int], Case]
     solve: Callable[[Case], Outputs]

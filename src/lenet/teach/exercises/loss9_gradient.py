@@ -45,6 +45,7 @@ EXERCISE = Exercise(
     title="Loss (9) and its gradient",
     section="Section II.C, equation (9)",
     summary="E = (1/N) sum_n (y[n, D_n] + log(e^-j + sum_i e^-y[n, i])) and dE/dy.",
+    points=3,
     outputs=(("E", "a number"), ("dy", "(N, classes)")),
     axes={"dy": ("n", "class")},
     make_case=_loss9_case,

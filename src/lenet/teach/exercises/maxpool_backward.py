@@ -101,6 +101,7 @@ EXERCISE = Exercise(
     name="maxpool_backward",
     title="Max pooling, backward",
     section="modern variant, not in the paper",
+    points=3,
     summary="Given dE/dy of 2x2 stride-2 max pooling, dE/dx: each window's dy goes to its "
     "largest input (the first of them in row-major order on a tie), 0 to the others.",
     outputs=(("dx", "(N, maps, H, W)"),),

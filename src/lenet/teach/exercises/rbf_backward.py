@@ -20,6 +20,7 @@ EXERCISE = Exercise(
     title="The gradient of the RBF output units",
     section="Section II.B",
     summary="Given dE/dy, dE/dx_j = sum_i 2 (x_j - w_ij) dE/dy_i (the prototypes are fixed).",
+    points=2,
     outputs=(("dx", "(N, features)"),),
     axes={"dx": ("n", "j")},
     make_case=lambda rng, i: _rbf_case(rng, i, backward=True),

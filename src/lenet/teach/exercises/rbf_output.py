@@ -38,6 +38,7 @@ EXERCISE = Exercise(
     section="Section II.B",
     summary="y_i = sum_j (x_j - w_ij)^2: each class's penalty, the squared distance from the "
     "F6 states to the class's prototype.",
+    points=2,
     outputs=(("y", "(N, classes)"),),
     axes={"y": ("n", "class")},
     make_case=_rbf_case,

@@ -49,6 +49,7 @@ EXERCISE = Exercise(
     section="Section II.B",
     summary="Given dE/dy, the gradients of the subsampling unit with respect to x, the "
     "coefficients and the biases, through the squashing function.",
+    points=3,
     outputs=(("dx", "(N, maps, H, W)"), ("dcoefficient", "(maps,)"), ("dbias", "(maps,)")),
     axes={"dx": MAPS, "dcoefficient": ("map",), "dbias": ("map",)},
     make_case=lambda rng, i: _s2_case(rng, i, backward=True),

@@ -54,6 +54,7 @@ EXERCISE = Exercise(
     title="S2 subsampling, forward",
     section="Section II.B",
     summary="a = coefficient * (sum of each non-overlapping 2x2 window) + bias, per map; y = f(a).",
+    points=2,
     outputs=(("y", "(N, maps, H/2, W/2)"),),
     axes={"y": MAPS},
     make_case=_s2_case,

@@ -76,6 +76,7 @@ EXERCISE = Exercise(
     section="Appendix C",
     summary="Back-propagate diagonal second derivatives (Gauss-Newton) through a full "
     "connection like F6: d2E/da2, d2E/dx2, d2E/dw2 and d2E/db2.",
+    points=3,
     outputs=(("h_x", "(N, in)"), ("h_weight", "(out, in)"), ("h_bias", "(out,)")),
     axes={"h_x": ("n", "i"), "h_weight": ("o", "i"), "h_bias": ("o",)},
     make_case=_sdlm_case,

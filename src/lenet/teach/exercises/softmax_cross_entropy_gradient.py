@@ -93,6 +93,7 @@ EXERCISE = Exercise(
     name="softmax_cross_entropy_gradient",
     title="Softmax cross-entropy and its gradient",
     section="modern variant, not in the paper",
+    points=3,
     summary="E = (1/N) sum_n (log sum_i e^z[n, i] - z[n, label_n]) on logits z, and dE/dz = "
     "(softmax(z) - one-hot of the labels) / N.",
     outputs=(("E", "a number"), ("dz", "(N, classes)")),

@@ -23,6 +23,7 @@ EXERCISE = Exercise(
     title="The squashing function",
     section="Section II.B, Appendix A",
     summary="f(a) = A tanh(S a), A = 1.7159, S = 2/3, element-wise.",
+    points=1,
     outputs=(("x", "the shape of a"),),
     make_case=_squash_case,
     solve=lambda c: {"x": _f(c["a"])},

@@ -14,6 +14,7 @@ EXERCISE = Exercise(
     title="The slope of the squashing function",
     section="Section II.B, Appendix A",
     summary="f'(a) for f(a) = A tanh(S a), element-wise.",
+    points=1,
     outputs=(("slope", "the shape of a"),),
     make_case=_squash_case,
     solve=lambda c: {"slope": _slope(c["a"])},

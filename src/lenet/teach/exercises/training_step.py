@@ -144,6 +144,7 @@ EXERCISE = Exercise(
     section="Sections II.B and II.C, Appendix C",
     summary="Forward one image through LeNet-5, take loss (8), back-propagate, and return the "
     "parameters after one gradient-descent step w <- w - lr dE/dw.",
+    points=5,
     outputs=tuple((k, _TRAINING_SHAPES[k]) for k in _TRAINING_KEYS),
     axes=_TRAINING_AXES,
     make_case=_training_case,
