@@ -97,7 +97,8 @@ def run_check(args: argparse.Namespace) -> int:
 
 def table_text(graded: Grade) -> str:
     """The table ``check`` prints: a row per exercise (score / max, the first sentence of the
-    message's first line), the total, and what went wrong outside the exercises."""
+    message's first line), the total, each failing exercise's whole report (with its hint),
+    and what went wrong outside the exercises."""
     rows = [("exercise", "score", "result")]
     for r in graded.results:
         first = r.message.splitlines()[0].removeprefix(f"{r.name}: ")
@@ -111,6 +112,11 @@ def table_text(graded: Grade) -> str:
         if i == len(rows) - 1:
             lines.append("-" * (name_width + score_width + 2))
         lines.append(f"{name.ljust(name_width)}  {score.rjust(score_width)}  {message}".rstrip())
+    # a failing exercise's whole report (the case, the worst values, the hint), so the learner
+    # sees why without --json
+    for r in graded.results:
+        if r.message.startswith(f"{r.name}: FAIL"):
+            lines += ["", r.message.rstrip()]
     lines += [f"note: {problem}" for problem in graded.problems]
     if graded.printed:
         lines.append(
