@@ -124,6 +124,9 @@ def test_the_front_pages_state_the_departures():
         assert f"{_written(literal.init)}" in first, page
         assert f"mu is {RECIPE.mu:g} rather than {paper.MU:g}" in first, page
         assert f"in {numbers[len(departures)]} places" in first, page
+    readme = normal((ROOT / "README.md").read_text())
+    assert f"one pattern per update, {RECIPE.passes} passes" in readme
+    assert RECIPE.batch_size == 1 and RECIPE.optimizer == "sdlm" and RECIPE.loss == "penalty"
 
 
 @pytest.mark.parametrize("where, text", texts(), ids=[w for w, _ in texts()])
@@ -157,15 +160,17 @@ def test_the_distortion_ranges_stated_are_the_code_s():
                 assert float(value) == DISTORTION_RANGES[name], f"{where}: {name} {value}"
                 found[name] += 1
     assert all(found.values()), found
-    shares = {"half": 0.5, "a quarter": 0.25, "all": 1.0}
+    shares = {"half": 0.5, "a quarter": 0.25}
     stated = [
-        (where, share)
+        (where, sentence, share)
         for where, text in texts()
-        for share in re.findall(r"`--distort` (?:now )?uses (half|a quarter|all)", normal(text))
+        for sentence in sentences(text)
+        if "`--distort`" in sentence and not HISTORY.search(sentence)
+        for share in re.findall(r"\b(half|a quarter)(?: of)? (?:our|the|them)\b", sentence)
     ]
-    assert stated
-    for where, share in stated:
-        assert shares[share] == RECIPE.distort_strength, where
+    assert len(stated) >= 3, stated
+    for where, sentence, share in stated:
+        assert shares[share] == RECIPE.distort_strength, f"{where}: {sentence}"
 
 
 @needs_mnist
