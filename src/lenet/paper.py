@@ -116,10 +116,10 @@ def connection_table_i() -> np.ndarray:
 # Each output unit i of LeNet-5 holds a fixed vector of 84 components, each -1 or +1: a
 # stylised image of digit i drawn on a 7x12 bitmap (7 columns, 12 rows; 84 = 7 x 12, the size
 # of F6). The unit's output is the squared Euclidean distance between the F6 states and this
-# bitmap, so the network learns to make F6 "draw" the digit it sees. The paper prints the
-# bitmaps as pictures, not numbers; the ones below are drawn in the same spirit, with ink (#)
-# = +1 and background (.) = -1. The values +-1 lie inside the range of the squashing function
-# (+-1.7159), so F6 can reach them without saturating.
+# bitmap, so training pulls F6's states towards the bitmap of the digit's class. The paper
+# prints the bitmaps as pictures, not numbers; the ones below are drawn in the same spirit,
+# with ink (#) = +1 and background (.) = -1. The values +-1 lie inside the range of the
+# squashing function (+-1.7159), so F6 can reach them without saturating.
 
 BITMAP_ROWS = 12
 BITMAP_COLUMNS = 7

@@ -37,7 +37,7 @@ from .network import Network
 
 
 class LeNet5(Network):
-    """The paper's LeNet-5 (Section II.B, Figure 2), initialised as in Appendix A.
+    """The paper's LeNet-5 (Section II.B, Figure 2), initialised as the paper recipe starts it.
 
     ====== ================================================== ============
     layer  unit                                               output
@@ -54,11 +54,10 @@ class LeNet5(Network):
     Squashing is f(a) = 1.7159 tanh(2a/3) (Appendix A). Input: (N, 1, 32, 32) images (MNIST
     digits padded from 28x28, background -0.1 and ink 1.175, Section III.A; see
     ``lenet.preprocess``). Weights and biases are drawn from ``seed``, uniformly from
-    +-2.4/sqrt(F_i), F_i the fan-in of the unit, as the paper recipe does (``init="lecun98"``
+    +-1/sqrt(F_i), F_i the fan-in of the unit, as the paper recipe does (``init="lecun98"``
     is Appendix A's formula to the letter, +-2.4/F_i, with which SDLM does not train: see
     ``lenet.engine.layers.INITIALISATIONS`` and docs/results.md). ``forward`` returns the RBF
-    penalties
-    (N, 10); the smallest wins.
+    penalties (N, 10); the smallest wins.
     """
 
     variant = "paper"

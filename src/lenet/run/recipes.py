@@ -10,7 +10,7 @@
 
 * ``"paper"`` (the default, and ``Recipe()``): LeNet-5 with its RBF output, loss (8), SDLM with
   the paper's eta schedule, one pattern per update, 20 passes, with two departures chosen on a
-  validation split (docs/results.md): weights uniform in +-2.4/sqrt(F_i), and mu = 0.5.
+  validation split (docs/results.md): weights uniform in +-1/sqrt(F_i), and mu = 0.5.
 * ``"literal"``: the paper's text to the letter (+-2.4/F_i, mu = 0.02). It does not train here:
   its error stays at chance (about 90 %) for all 20 passes, with finite losses, so the run ends
   normally (docs/results.md says why).

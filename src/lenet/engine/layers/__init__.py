@@ -32,6 +32,7 @@ hooks and what it says to a learner, ``squashing.py`` the squashing functions.
 
 from .base import (
     DEFAULT_INIT,
+    INIT_RANGES,
     INITIALISATIONS,
     Layer,
     check_choice,
@@ -53,6 +54,7 @@ _check_choice, _positive_int = check_choice, positive_int
 __all__ = [
     "ACTIVATIONS",
     "DEFAULT_INIT",
+    "INIT_RANGES",
     "INITIALISATIONS",
     "PAPER_PLACES",
     "SQUASHING",

@@ -29,6 +29,14 @@ INITIALISATIONS = ("lecun98", "lecun98-sqrt", "eblearn", "glorot")
 #: and on the test set (docs/results.md; the literal Appendix A reading, "lecun98", sits at
 #: chance).
 DEFAULT_INIT = "eblearn"
+#: Each scheme's range as the docs and notebooks write it (a test evaluates each against
+#: ``lecun_limit``, and the statements of the default start against ``DEFAULT_INIT``).
+INIT_RANGES = {
+    "lecun98": f"±{INIT_LIMIT:g}/F_i",
+    "lecun98-sqrt": f"±{INIT_LIMIT:g}/sqrt(F_i)",
+    "eblearn": "±1/sqrt(F_i)",
+    "glorot": "±sqrt(6/(F_i + F_o))",
+}
 
 
 def lecun_limit(fan_in: np.ndarray | int, scheme: str) -> Any:
