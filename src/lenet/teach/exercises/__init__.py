@@ -32,6 +32,7 @@ its cases, the engine's answer, its known mistakes and hints) and the machinery 
 
 from __future__ import annotations
 
+from ..._guard import WriteItYourself
 from .checking import check
 from .compare import ATOL, LOW_PRECISION_RTOL, RTOL
 from .exercise import Exercise, Mistake
@@ -44,6 +45,7 @@ __all__ = [
     "RTOL",
     "Exercise",
     "Mistake",
+    "WriteItYourself",
     "check",
     "describe",
     "names",
