@@ -51,7 +51,7 @@ def module_name(path: Path) -> str:
 
 def modules() -> dict[str, Path]:
     found = {module_name(p): p for p in sorted(ROOT.rglob("*.py"))}
-    for pyx in sorted(ROOT.rglob("*.pyx")):  # the binding imports nothing of the package
+    for pyx in sorted(ROOT.rglob("*.pyx")):  # the binding: its Python-level imports count
         found.setdefault(module_name(pyx), pyx)
     return found
 
@@ -68,9 +68,12 @@ def _resolve(current: str, is_package: bool, node: ast.ImportFrom) -> str:
 
 def imports(name: str, path: Path, known: dict[str, Path]):
     """(target module, line, inside a function?, justified?) for every import of the package."""
-    if path.suffix != ".py":
-        return
     source = path.read_text()
+    if path.suffix != ".py":  # the binding: its Python imports, each on a line of its own
+        source = "\n".join(
+            line if line.startswith(("import ", "from ")) and " cimport " not in line else ""
+            for line in source.splitlines()
+        )
     lines = source.splitlines()
     tree = ast.parse(source, str(path))
     is_package = path.name == "__init__.py"

@@ -53,6 +53,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._guard import guarded
 from .paper import SQUASH_A, SQUASH_S, TABLE_I, connection_table_i
 
 __all__ = [
@@ -682,3 +683,12 @@ def adam_update(
     m_hat, v_hat = m / (1 - beta1**step), v / (1 - beta2**step)
     w = _f64(params) - lr * m_hat * _f64(mask) / (np.sqrt(v_hat) + eps)
     return w.astype(params.dtype), m.astype(params.dtype), v.astype(params.dtype)
+
+
+# ---- The honest checks (lenet._guard) -----------------------------------------------------------
+# Each kernel's twin refuses to run while an exercise's check blocks that kernel: wrapped once,
+# here at import, so that a name imported from this module meets the guard too.
+for _name in __all__:
+    if _name != "connection_table_i" and callable(globals()[_name]):
+        globals()[_name] = guarded(_name)(globals()[_name])
+del _name

@@ -9,6 +9,7 @@ def _activation_args(a, kind):
 
 def activation_forward(a, kind):
     """x = f(a) element-wise, for any shape; kind is one of ACTIVATIONS."""
+    _guard_check("activation_forward")
     cdef int code
     code, dtype, a = _activation_args(a, kind)
     x = np.empty(a.shape, dtype=dtype)
@@ -18,6 +19,7 @@ def activation_forward(a, kind):
 
 def activation_derivative(a, kind):
     """The slope f'(a) element-wise, for any shape."""
+    _guard_check("activation_derivative")
     cdef int code
     code, dtype, a = _activation_args(a, kind)
     s = np.empty(a.shape, dtype=dtype)
@@ -28,6 +30,7 @@ def activation_derivative(a, kind):
 def activation_backward(a, d_x, kind, y=None):
     """d_a = d_x * f'(a); d_x has a's shape. With y = f(a), the states of the forward pass,
     the tanh kinds and swish read their slope off y (csrc/lenet.h)."""
+    _guard_check("activation_backward")
     cdef int code
     code, dtype, a = _activation_args(a, kind)
     d_x = _as_array("d_x", d_x, dtype, a.ndim, "(the shape of a)")

@@ -34,6 +34,7 @@ def conv_forward(x, weight, bias, connection_table=None, padding=0):
     connection_table (out_maps, in_maps) (nonzero = connected). Returns (N, out_maps, Ho, Wo)
     with Ho = H + 2 padding - k + 1.
     """
+    _guard_check("conv_forward")
     dtype, x, weight, pad, out_shape = _conv_args(x, weight, padding)
     bias = _as_array("bias", bias, dtype, 1, "(out_maps,)")
     _expect_shape("bias", bias, (weight.shape[0],), "(out_maps,)")
@@ -70,6 +71,7 @@ def conv_backward(x, weight, d_out, connection_table=None, padding=0, *, need_in
     no gradient for the image). d_weight and d_bias, when given, are written in place;
     unconnected pairs of the connection table get exact zeros.
     """
+    _guard_check("conv_backward")
     dtype, x, weight, pad, out_shape = _conv_args(x, weight, padding)
     d_out = _as_array("d_out", d_out, dtype, 4, "(N, out_maps, Ho, Wo)")
     _expect_shape("d_out", d_out, out_shape, "(the forward output's shape)")

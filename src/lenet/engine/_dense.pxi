@@ -13,6 +13,7 @@ def _dense_args(x, weight):
 
 def dense_forward(x, weight, bias):
     """Full connection a = x weight^T + bias: x (N, F_in), weight (F_out, F_in) -> (N, F_out)."""
+    _guard_check("dense_forward")
     dtype, x, weight = _dense_args(x, weight)
     bias = _as_array("bias", bias, dtype, 1, "(out_features,)")
     _expect_shape("bias", bias, (weight.shape[0],), "(out_features,)")
@@ -39,6 +40,7 @@ def _run_dense_forward(real[::1] typed, out, x, weight, bias):
 
 def dense_backward(x, weight, d_out, *, need_input_grad=True, d_weight=None, d_bias=None):
     """Gradients of the full connection: returns (d_x, d_weight, d_bias)."""
+    _guard_check("dense_backward")
     dtype, x, weight = _dense_args(x, weight)
     d_out = _as_array("d_out", d_out, dtype, 2, "(N, out_features)")
     _expect_shape("d_out", d_out, (x.shape[0], weight.shape[0]), "(the forward output's shape)")

@@ -43,6 +43,7 @@ def _run_loss(real[::1] typed, grad, out, labels, int which, double j):
 
 def loss_rbf_penalty(out, labels):
     """Equation (8): mean penalty of the correct class. Returns (loss, d loss / d out)."""
+    _guard_check("loss_rbf_penalty")
     return _loss(LENET_LOSS_PENALTY, out, labels, 0.0)
 
 
@@ -57,9 +58,11 @@ def _rubbish_constant(j):
 
 def loss_rbf_discriminative(out, labels, j):
     """Equation (9) with rubbish-class constant j > 0. Returns (loss, d loss / d out)."""
+    _guard_check("loss_rbf_discriminative")
     return _loss(LENET_LOSS_DISCRIMINATIVE, out, labels, _rubbish_constant(j))
 
 
 def loss_softmax_cross_entropy(out, labels):
     """Softmax cross-entropy on logits. Returns (loss, d loss / d out)."""
+    _guard_check("loss_softmax_cross_entropy")
     return _loss(LENET_LOSS_CROSS_ENTROPY, out, labels, 0.0)

@@ -208,6 +208,7 @@ def network_forward(spec, params, x, batch_size=256, lut=None, pad=0):
     (N, maps, h, w), each made into input as it is gathered: pixel p gives lut[p], with ``pad``
     values lut[0] around each map (lenet.engine.inputs.Preprocessed), the same bits as converting
     them first."""
+    _guard_check("network_forward")
     params = _params_buffer("params", params)
     dtype = params.dtype
     cdef _Plan plan = _plan_for(spec, params)
@@ -283,6 +284,7 @@ def network_train(spec, params, grads, optimizer, images, labels, order, batch_s
     a loss stopped being finite (the steps stop before its update), and the optimiser's new
     count of updates (Optimizer.updates).
     """
+    _guard_check("network_train")
     params = _params_buffer("params", params)
     dtype = params.dtype
     cdef Py_ssize_t size = params.shape[0]

@@ -104,6 +104,7 @@ cdef object _fill_optimizer(lenet_optimizer *opt, optimizer, params, grads):
 def optimizer_step(optimizer, params, grads) -> int:
     """One update of params, in place, from grads, by the optimiser `optimizer` describes (a
     dict, see lenet.optim.Optimizer.core_state). Returns the new update count."""
+    _guard_check("optimizer_step")
     params = _params_buffer("params", params)
     cdef Py_ssize_t size = params.shape[0]
     grads = _flat_buffer("grads", grads, params.dtype, size)

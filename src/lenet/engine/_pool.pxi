@@ -24,6 +24,7 @@ def subsample_forward(x, coefficient=None, bias=None, mode="paper"):
     mode "paper": coefficient[c] * (sum of the window) + bias[c] (Section II.B);
     "average": mean of the window; "max": its largest value.
     """
+    _guard_check("subsample_forward")
     cdef int code
     code, dtype, x = _subsample_args(x, mode)
     maps = x.shape[1]
@@ -62,6 +63,7 @@ def subsample_backward(x, d_out, coefficient=None, mode="paper", *, d_coefficien
     are written in place. In max mode the whole gradient goes to the window's first largest
     input.
     """
+    _guard_check("subsample_backward")
     cdef int code
     code, dtype, x = _subsample_args(x, mode)
     maps = x.shape[1]

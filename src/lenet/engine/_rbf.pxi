@@ -13,6 +13,7 @@ def _rbf_args(x, prototypes):
 
 def rbf_forward(x, prototypes):
     """Penalties y[n,i] = sum_j (x[n,j] - prototypes[i,j])^2: x (N, F) -> (N, classes)."""
+    _guard_check("rbf_forward")
     dtype, x, prototypes = _rbf_args(x, prototypes)
     out = np.empty((x.shape[0], prototypes.shape[0]), dtype=dtype)
     _run_rbf(_flat(out), out, x, prototypes, None)
@@ -21,6 +22,7 @@ def rbf_forward(x, prototypes):
 
 def rbf_backward(x, prototypes, d_out):
     """d_x[n,j] = sum_i 2 (x[n,j] - prototypes[i,j]) d_out[n,i]."""
+    _guard_check("rbf_backward")
     dtype, x, prototypes = _rbf_args(x, prototypes)
     d_out = _as_array("d_out", d_out, dtype, 2, "(N, classes)")
     _expect_shape("d_out", d_out, (x.shape[0], prototypes.shape[0]), "(the forward output's shape)")

@@ -39,6 +39,7 @@ def network_trace(spec, params, x, lut=None, pad=0):
     """Forward of the samples x (N <= 65536, or uint8 pixels with lut and pad, as
     network_forward takes them) with every layer's sums and states kept: returns the workspace,
     laid out as network_layout(spec, params, N) says."""
+    _guard_check("network_trace")
     params = _params_buffer("params", params)
     cdef _Plan plan = _plan_for(spec, params)
     cdef _Images source = _source(plan, x, lut, pad, params.dtype)
@@ -66,6 +67,7 @@ def network_gradients(spec, params, grads, x, labels, loss="penalty", j=1.0, lut
     returns (loss, workspace, d_workspace). grads gets dE/d(parameters); d_workspace, laid out
     as the workspace (network_layout), dE/dx where it holds each layer's input and dE/da where
     it holds its sums."""
+    _guard_check("network_gradients")
     params = _params_buffer("params", params)
     dtype = params.dtype
     grads = _flat_buffer("grads", grads, dtype, params.shape[0])
@@ -112,6 +114,7 @@ def network_curvature(spec, params, curvature, x, labels, h_out=None, lut=None, 
     """SDLM's Gauss-Newton pass (csrc/lenet.h, lenet_network_curvature) on the samples x with
     their labels: writes into curvature the mean over them of d2E/dw2 for every parameter.
     h_out (N, classes), when given, is d2E/dy2 at the output; otherwise the C core's rule."""
+    _guard_check("network_curvature")
     params = _params_buffer("params", params)
     dtype = params.dtype
     curvature = _flat_buffer("curvature", curvature, dtype, params.shape[0])
@@ -156,6 +159,7 @@ def _run_network_curvature(real[::1] work, h_work, squares, _Plan plan, params, 
 def sdlm_step_sizes(curvature, mask, lr, mu, step_sizes):
     """SDLM's step sizes (lenet_sdlm_step_sizes): step_sizes = lr / (mu + curvature) * mask,
     in the buffers' dtype, written in place and returned."""
+    _guard_check("sdlm_step_sizes")
     curvature = _params_buffer("curvature", curvature)
     dtype, size = curvature.dtype, curvature.shape[0]
     mask = _flat_buffer("mask", mask, dtype, size)

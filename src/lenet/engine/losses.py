@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .._guard import guarded
 from . import _core, checks
 from .layers import RBFOutput
 
@@ -57,6 +58,7 @@ def softmax_cross_entropy(logits: ArrayLike, labels: ArrayLike) -> tuple[float, 
     return _core.loss_softmax_cross_entropy(logits, labels)
 
 
+@guarded("softmax")
 def softmax(logits: ArrayLike) -> np.ndarray:
     """Softmax along the last axis, in float64: p[..., i] = exp(z_i) / sum_k exp(z_k), computed
     as exp(z_i - max z) / sum_k exp(z_k - max z) so that it never overflows."""

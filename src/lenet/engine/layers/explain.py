@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..._guard import guarded
 from .. import display
 from .squashing import SQUASHING
 
@@ -132,6 +133,7 @@ class Explained:
         return "\n".join(lines)
 
     # -- one unit by hand (the studio) -----------------------------------------------------------
+    @guarded("unit_by_hand")  # any layer's unit: out of reach in every check
     def unit_by_hand(self, x: np.ndarray, index: tuple[int, ...]) -> dict[str, Any]:
         """The unit ``index`` of this layer's output for one sample's input ``x``, computed by
         hand in float64: the numbers of its weighted sum (the kind's ``_sum_by_hand``: its

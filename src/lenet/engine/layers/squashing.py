@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._guard import guarded
 from ...paper import SQUASH_A, SQUASH_S
 from .. import _core
 
@@ -28,6 +29,11 @@ class Squashing:
     template: str
     function: Callable[[Any], Any]
     note: str = ""
+
+    def __post_init__(self) -> None:
+        # the function is an exercise's answer (squash): it refuses to run under its check
+        guard = guarded("activation_forward", "lenet.engine.layers.SQUASHING[...].function")
+        object.__setattr__(self, "function", guard(self.function))
 
     def written(self, a: str = "a") -> str:
         """f written for the weighted sum ``a`` (a name, or a number already formatted)."""

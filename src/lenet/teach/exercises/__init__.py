@@ -38,6 +38,7 @@ process of its own (``lenet exercises check FILE``).
 
 from __future__ import annotations
 
+from ..._guard import WriteItYourself
 from .checking import CheckResult, check
 from .compare import ATOL, LOW_PRECISION_RTOL, RTOL
 from .exercise import Exercise, Mistake
@@ -52,6 +53,7 @@ __all__ = [
     "CheckResult",
     "Exercise",
     "Mistake",
+    "WriteItYourself",
     "check",
     "describe",
     "names",

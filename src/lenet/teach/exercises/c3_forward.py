@@ -82,6 +82,7 @@ def _c3_connections(c: Case, output: str, actual: np.ndarray) -> str | None:
 
 EXERCISE = Exercise(
     name="c3_forward",
+    answer=("conv_forward",),
     title="C3 convolution with the connection table",
     section="Section II.B, Table I",
     summary="5x5 convolution from 6 S2 maps to 16 C3 maps, each C3 map reading only the S2 maps "

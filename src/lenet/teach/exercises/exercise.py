@@ -53,6 +53,10 @@ class Exercise:
       value, or a tuple of values in the order of ``outputs``)
     - axes: output name -> the names of its axes, for the reports ("n=1, map=13, r=9, c=3");
       outputs without an entry (any shape) show plain indices
+    - answer: the names of lenet's kernels that compute this exercise's outputs ("*" for
+      every one): while the learner's function runs under ``check`` they refuse to run
+      (``lenet._guard``: their C function, their ``lenet.reference`` twin, and the layers and
+      networks that reach them), and so do the whole-network runs in every check
     """
 
     name: str
@@ -71,6 +75,7 @@ class Exercise:
     baseline: Callable[[Case], Outputs] | None = None
     returns_dict: bool = False
     axes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    answer: tuple[str, ...] = ()
 
 
 #: One notation everywhere (explain(), the tutorial, the pages, lenet.h): n the pattern of the

@@ -42,6 +42,7 @@ def _loss9_without_correct(c: Case) -> Outputs:
 
 EXERCISE = Exercise(
     name="loss9_gradient",
+    answer=("loss_rbf_discriminative", "loss_softmax_cross_entropy", "softmax"),
     title="Loss (9) and its gradient",
     section="Section II.C, equation (9)",
     summary="E = (1/N) sum_n (y[n, D_n] + log(e^-j + sum_i e^-y[n, i])) and dE/dy.",

@@ -99,6 +99,7 @@ MAXPOOL_TIES = (
 
 EXERCISE = Exercise(
     name="maxpool_backward",
+    answer=("subsample_backward",),
     title="Max pooling, backward",
     section="modern variant, not in the paper",
     points=3,

@@ -17,6 +17,7 @@ def _rbf_backward_solve(c: Case) -> Outputs:
 
 EXERCISE = Exercise(
     name="rbf_backward",
+    answer=("rbf_backward",),
     title="The gradient of the RBF output units",
     section="Section II.B",
     summary="Given dE/dy, dE/dx_j = sum_i 2 (x_j - w_ij) dE/dy_i (the prototypes are fixed).",

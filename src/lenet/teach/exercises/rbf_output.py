@@ -34,6 +34,7 @@ def _rbf_layer(c: Case) -> RBFOutput:
 
 EXERCISE = Exercise(
     name="rbf_output",
+    answer=("rbf_forward",),
     title="The Euclidean RBF output units",
     section="Section II.B",
     summary="y_i = sum_j (x_j - w_ij)^2: each class's penalty, the squared distance from the "

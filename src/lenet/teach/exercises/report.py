@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._guard import WriteItYourself
 from .compare import LOW_PRECISION_RTOL, RTOL, _close
 from .exercise import F64, Case, Exercise
 
@@ -53,6 +54,11 @@ def _exception_report(exc: Exception) -> str:
     own = [f for f in frames if f"{os.sep}numpy{os.sep}" not in f.filename] or frames
     where = f"\n    at line {own[-1].lineno} of {own[-1].name} ({own[-1].filename})" if own else ""
     return f"  your function raised {last}{where}"
+
+
+def _refusal_report(refusal: WriteItYourself) -> str:
+    """The failure of a function that called lenet's own answer to the exercise."""
+    return f"  {refusal}"
 
 
 def _values_report(

@@ -45,6 +45,7 @@ def _s2_backward_batch_mean(c: Case) -> Outputs:
 
 EXERCISE = Exercise(
     name="s2_backward",
+    answer=("subsample_backward",),
     title="S2 subsampling, backward",
     section="Section II.B",
     summary="Given dE/dy, the gradients of the subsampling unit with respect to x, the "

@@ -51,6 +51,7 @@ def _per_map(v: np.ndarray) -> np.ndarray:
 
 EXERCISE = Exercise(
     name="s2_forward",
+    answer=("subsample_forward",),
     title="S2 subsampling, forward",
     section="Section II.B",
     summary="a = coefficient * (sum of each non-overlapping 2x2 window) + bias, per map; y = f(a).",

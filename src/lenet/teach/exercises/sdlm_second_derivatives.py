@@ -72,6 +72,7 @@ def _sdlm_batch_mean(c: Case) -> Outputs:
 
 EXERCISE = Exercise(
     name="sdlm_second_derivatives",
+    answer=("dense_backward", "conv_backward"),
     title="The second-derivative pass of SDLM, for one layer",
     section="Appendix C",
     summary="Back-propagate diagonal second derivatives (Gauss-Newton) through a full "

@@ -91,6 +91,7 @@ def _ce_explain(c: Case, output: str, actual: np.ndarray) -> str | None:
 
 EXERCISE = Exercise(
     name="softmax_cross_entropy_gradient",
+    answer=("loss_softmax_cross_entropy", "softmax"),
     title="Softmax cross-entropy and its gradient",
     section="modern variant, not in the paper",
     points=3,

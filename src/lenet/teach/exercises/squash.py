@@ -20,6 +20,7 @@ def _squash_case(rng: np.random.Generator, i: int) -> Case:
 
 EXERCISE = Exercise(
     name="squash",
+    answer=("activation_forward",),
     title="The squashing function",
     section="Section II.B, Appendix A",
     summary="f(a) = A tanh(S a), A = 1.7159, S = 2/3, element-wise.",

@@ -11,6 +11,7 @@ from .squash import _squash_case
 
 EXERCISE = Exercise(
     name="squash_derivative",
+    answer=("activation_derivative", "activation_backward"),
     title="The slope of the squashing function",
     section="Section II.B, Appendix A",
     summary="f'(a) for f(a) = A tanh(S a), element-wise.",

@@ -140,6 +140,7 @@ def _training_old_parameters(c: Case) -> Outputs:
 
 EXERCISE = Exercise(
     name="training_step",
+    answer=("*",),
     title="One training step by hand",
     section="Sections II.B and II.C, Appendix C",
     summary="Forward one image through LeNet-5, take loss (8), back-propagate, and return the "
