@@ -119,7 +119,7 @@ def test_every_exercise_names_its_answer_and_has_a_cheat():
 @pytest.mark.parametrize("name", list(CHEATS))
 def test_an_answer_calling_lenet_fails_with_the_refusal(name, capsys):
     cheat, function = CHEATS[name]
-    assert ex.check(name, cheat) is False
+    assert not ex.check(name, cheat)
     out = capsys.readouterr().out
     assert f"{name}: FAIL on case 1" in out
     assert "write this one yourself" in out
@@ -133,7 +133,7 @@ def test_the_issues_example_through_the_module_attribute(capsys):
     def s2_forward(x, coefficient, bias):
         return 1.7159 * np.tanh(2 / 3 * lenet.reference.subsample_forward(x, coefficient, bias))
 
-    assert ex.check("s2_forward", s2_forward) is False
+    assert not ex.check("s2_forward", s2_forward)
     assert "lenet.reference.subsample_forward" in capsys.readouterr().out
 
 
@@ -144,7 +144,7 @@ def test_a_caught_refusal_still_fails(capsys):
         except Exception:
             return 1.7159 * np.tanh(2 / 3 * a)
 
-    assert ex.check("squash", sneaky) is False
+    assert not ex.check("squash", sneaky)
     assert "write this one yourself" in capsys.readouterr().out
 
 
@@ -155,12 +155,12 @@ def test_a_whole_network_is_out_of_reach_in_every_check(capsys):
         net = Network([RBFOutput(prototypes=prototypes, dtype=F64)], (x.shape[1], 1, 1), F64)
         return net.infer(x.reshape(len(x), -1, 1, 1))
 
-    assert ex.check("rbf_output", rbf_by_network) is False
+    assert not ex.check("rbf_output", rbf_by_network)
     assert "lenet.engine._core.network_forward" in capsys.readouterr().out
 
 
 def test_the_squashing_table_is_out_of_reach_in_squash(capsys):
-    assert ex.check("squash", SQUASHING["scaled_tanh"].function) is False
+    assert not ex.check("squash", SQUASHING["scaled_tanh"].function)
     assert "SQUASHING" in capsys.readouterr().out
 
 
@@ -174,7 +174,7 @@ def test_other_exercises_functions_stay_usable(capsys):
         a = coefficient[None, :, None, None] * sums + bias[None, :, None, None]
         return lenet.reference.activation_forward(a, "scaled_tanh")
 
-    assert ex.check("s2_forward", s2_forward) is True, capsys.readouterr().out
+    assert ex.check("s2_forward", s2_forward), capsys.readouterr().out
 
 
 def test_outside_a_check_nothing_is_blocked():
