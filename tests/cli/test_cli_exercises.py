@@ -3,7 +3,6 @@ Gradescope's results.json), the time limit, and the arguments refused."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -165,13 +164,22 @@ def test_an_action_is_required(capsys):
     assert stopped.value.code == 2 and "ACTION" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("lenet.teach.exercises.nbgrader") is not None,
-    reason="the nbgrader export is there: its own tests run it",
-)
-def test_export_says_when_the_nbgrader_export_is_not_available(tmp_path, capsys):
-    assert main(["exercises", "export", "--nbgrader", str(tmp_path / "course")]) == 2
-    assert "not available" in capsys.readouterr().err
+def test_export_writes_an_nbgrader_course(tmp_path, capsys):
+    course = tmp_path / "course"
+    assert main(["exercises", "export", "--nbgrader", str(course)]) == 0
+    assert (course / "nbgrader_config.py").is_file()
+    notebooks = sorted(p.relative_to(course).as_posix() for p in course.glob("source/*/*.ipynb"))
+    assert "source/09-exercises-modern/09-exercises-modern.ipynb" in notebooks
+    assert len(notebooks) == 6, notebooks
+
+
+def test_export_refuses_a_file_for_the_course_folder(tmp_path, capsys):
+    file = tmp_path / "course.txt"
+    file.write_text("not a folder")
+    assert main(["exercises", "export", "--nbgrader", str(file)]) == 2
+    err = capsys.readouterr().err
+    assert "--nbgrader" in err and str(file) in err and "file" in err
+    assert file.read_text() == "not a folder"
 
 
 def test_the_docs_show_the_table_as_it_is(tmp_path, capsys, monkeypatch):

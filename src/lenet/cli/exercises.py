@@ -127,11 +127,16 @@ def table_text(graded: Grade) -> str:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    try:
-        # optional: the nbgrader export is a module of its own, absent from some versions
-        from ..teach.exercises.nbgrader import export_nbgrader
-    except ImportError:
-        print("lenet exercises export: the nbgrader export is not available", file=sys.stderr)
+    from ..teach.exercises.nbgrader import export_nbgrader  # start-up: only this command needs it
+
+    folder = Path(args.nbgrader)
+    if folder.exists() and not folder.is_dir():
+        print(
+            f"lenet exercises export: --nbgrader expects a folder (new, or a course to update), "
+            f"got {args.nbgrader}, which is a file",
+            file=sys.stderr,
+        )
         return 2
-    export_nbgrader(Path(args.nbgrader))
+    export_nbgrader(folder)
+    print(f"the exercises exported as an nbgrader course to {args.nbgrader}")
     return 0
