@@ -26,7 +26,7 @@ def _c3_case(rng: np.random.Generator, i: int) -> Case:
     else:  # another table, so that a Table I written into the code is caught
         table = rng.random((16, 6)) < 0.5
         table[np.arange(16), rng.integers(0, 6, 16)] = True  # every C3 map reads some map
-    # every other C3 map has large kernels: its weighted sums reach |a| = 40, saturated
+    # every other C3 map has large kernels: its weighted sums reach |a| = 30 and more, saturated
     scale = np.where(np.arange(16) % 2 == i % 2, 5.0, 1.0)[:, None, None, None]
     return {
         "x": rng.uniform(-1.7159, 1.7159, (n, 6, h, w)),

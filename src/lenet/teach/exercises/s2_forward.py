@@ -21,7 +21,7 @@ def _s2_case(rng: np.random.Generator, i: int, backward: bool = False) -> Case:
     maps, h, w = _S2_SHAPES[i % len(_S2_SHAPES)]
     n = 1 if i % len(_S2_SHAPES) == 2 else int(rng.integers(1, 4))
     # every other map (in turn, so that a single map has both kinds) has a large coefficient
-    # and bias: its weighted sums reach |a| = 40, deep in f's saturation
+    # and bias: its weighted sums reach |a| = 30 and more, deep in f's saturation
     large = (np.arange(maps) + i) % 2 == 1
     case = {
         # S2 reads C1's states, which f keeps within +-1.7159

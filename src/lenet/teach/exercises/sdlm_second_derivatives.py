@@ -18,7 +18,7 @@ def _sdlm_case(rng: np.random.Generator, i: int) -> Case:
     fan_in, out = _SDLM_SHAPES[i % len(_SDLM_SHAPES)]
     n = 1 if i % len(_SDLM_SHAPES) == 2 else int(rng.integers(1, 4))
     # +-2.4/sqrt(fan_in) keeps a in f's working range; every other unit (in turn) has
-    # weights four times larger, which saturate it (|a| up to 15, where f'(a)^2 is tiny)
+    # weights four times larger, which saturate it (|a| of 15 and more, where f'(a)^2 is tiny)
     limit = 2.4 / np.sqrt(fan_in) * np.where((np.arange(out) + i) % 2 == 1, 4.0, 1.0)
     return {
         "x": rng.uniform(-1.7159, 1.7159, (n, fan_in)),
