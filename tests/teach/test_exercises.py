@@ -111,8 +111,15 @@ def sdlm_second_derivatives(x, weight, bias, h_y):
     return h_a @ weight**2, h_a.T @ x**2, h_a.sum(axis=0)
 
 
-def make_training_step(rbf_factor=2.0, mask_c3=True, sign=1.0):
-    """A training step by hand; the arguments switch on known mistakes for the tests."""
+def make_training_step(rbf_factor=2.0, mask_c3=True, sign=1.0, squash_derivative=squash_derivative):
+    """A training step by hand; the arguments switch on known mistakes for the tests (and
+    ``squash_derivative`` is the slope it uses)."""
+
+    def s2_backward_with(x, coefficient, bias, dy):
+        s = _window_sum(x)
+        da = dy * squash_derivative(_maps(coefficient) * s + _maps(bias))
+        dx = np.repeat(np.repeat(_maps(coefficient) * da, 2, axis=2), 2, axis=3)
+        return dx, (da * s).sum(axis=(0, 2, 3)), da.sum(axis=(0, 2, 3))
 
     def training_step(params, image, label, lr, prototypes, connection_table):
         p = params
@@ -139,14 +146,14 @@ def make_training_step(rbf_factor=2.0, mask_c3=True, sign=1.0):
         dy4, g["C5.weight"], g["C5.bias"] = _correlate_backward(
             y4, p["C5.weight"], da5, np.ones((120, 16), bool)
         )
-        dy3, g["S4.coefficient"], g["S4.bias"] = s2_backward(
+        dy3, g["S4.coefficient"], g["S4.bias"] = s2_backward_with(
             y3, p["S4.coefficient"], p["S4.bias"], dy4
         )
         da3 = dy3 * squash_derivative(a3)
         dy2, g["C3.weight"], g["C3.bias"] = _correlate_backward(
             y2, p["C3.weight"], da3, table if mask_c3 else np.ones((16, 6), bool)
         )
-        dy1, g["S2.coefficient"], g["S2.bias"] = s2_backward(
+        dy1, g["S2.coefficient"], g["S2.bias"] = s2_backward_with(
             y1, p["S2.coefficient"], p["S2.bias"], dy2
         )
         da1 = dy1 * squash_derivative(a1)

@@ -14,21 +14,24 @@ from ...paper import connection_table_i
 from .compare import _close
 from .exercise import F64, MAPS, PAPER_F, Case, Exercise, Mistake, Outputs, _f, _tanh
 
-_C3_SIZES = [(14, 14), (14, 14), (9, 11), (14, 14), (6, 5)]
+# (H, W) of the S2 maps: LeNet-5's 14x14, then odd and non-square ones, down to a 1x4 output
+_C3_SIZES = [(14, 14), (14, 14), (9, 11), (14, 14), (5, 8)]
 
 
 def _c3_case(rng: np.random.Generator, i: int) -> Case:
     h, w = _C3_SIZES[i % len(_C3_SIZES)]
-    n = int(rng.integers(1, 4))
+    n = 1 if i % len(_C3_SIZES) == 2 else int(rng.integers(1, 4))
     if i < 2:
         table = connection_table_i()
     else:  # another table, so that a Table I written into the code is caught
         table = rng.random((16, 6)) < 0.5
         table[np.arange(16), rng.integers(0, 6, 16)] = True  # every C3 map reads some map
+    # every other C3 map has large kernels: its weighted sums reach |a| = 30 and more, saturated
+    scale = np.where(np.arange(16) % 2 == i % 2, 5.0, 1.0)[:, None, None, None]
     return {
         "x": rng.uniform(-1.7159, 1.7159, (n, 6, h, w)),
         # nonzero weights for the unconnected pairs too: they must have no effect
-        "weight": rng.uniform(-0.3, 0.3, (16, 6, 5, 5)),
+        "weight": scale * rng.uniform(-0.3, 0.3, (16, 6, 5, 5)),
         "bias": rng.uniform(-0.3, 0.3, 16),
         "connection_table": table,
     }
@@ -117,6 +120,13 @@ def c3_forward(x, weight, bias, connection_table):
     "ky, kx in 0..4, of weight[o, i, ky, kx] * x[n, i, r + ky, c + kx]; then y = f(a). "
     "The kernel is not flipped (a cross-correlation, as the engine computes it).",
     mistakes=(
+        Mistake(
+            "your function ignores connection_table: its values match Table I typed into your "
+            "code, and this case's table is another (the checker also gives other tables of "
+            "the same shape). Read the wiring from the argument: C3 map o reads S2 map i "
+            "exactly when connection_table[o, i] is True.",
+            lambda c: {"y": _f(_c3_sums(c, table=connection_table_i()))},
+        ),
         Mistake(
             "your values match a convolution that ignores the connection table: every C3 "
             "map must read only the S2 maps that connection_table[o] marks True (the "

@@ -116,8 +116,19 @@ def _copy(value: Any) -> Any:
     return value
 
 
+def _widened(value: Any) -> Any:
+    """A case's float32 arrays in float64 (exactly), for the engine and the known mistakes."""
+    if isinstance(value, np.ndarray) and value.dtype == np.float32:
+        return value.astype(np.float64)
+    if isinstance(value, dict):
+        return {k: _widened(v) for k, v in value.items()}
+    return value
+
+
 def _run_case(ex: Exercise, fn: Callable[..., Any], case: Case) -> str | None:
-    """None if fn passes the case, else the lines of the report (without the header)."""
+    """None if fn passes the case, else the lines of the report (without the header). The
+    learner's function gets the case as drawn (a few cases are in float32), the engine and
+    the known mistakes its float64 copy."""
     try:  # lenet's own answer is out of reach while fn runs, and only then (lenet._guard)
         with blocking(ex.name, ex.answer) as refused:
             result = fn(*(_copy(v) for v in case.values()))
@@ -129,6 +140,7 @@ def _run_case(ex: Exercise, fn: Callable[..., Any], case: Case) -> str | None:
         return _refusal_report(refused[0])
     if result is None:
         return "  your function returned None: did you forget `return`?"
+    case = _widened(case)
     expected = ex.solve(case)
     base = ex.baseline(case) if ex.baseline else None
     shapes = dict(ex.outputs)

@@ -15,6 +15,20 @@ from .exercise import F64, MAPS, Case, Exercise, Mistake, Outputs
 _SHAPES = [(6, 28, 28), (16, 10, 10), (3, 5, 7), (1, 2, 2), (4, 9, 4)]
 
 
+def _near_ties(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
+    """x with every other window's four inputs within a few float32 ulps of one another (a
+    relative 1e-7, values that float32 holds exactly): an exact tie or a largest input by 1 to
+    3 ulps, which only an exact comparison tells apart (np.isclose does not)."""
+    ho, wo = x.shape[2] // 2, x.shape[3] // 2
+    x = x.copy()
+    covered = x[:, :, : 2 * ho, : 2 * wo]  # a view: the windows' inputs
+    top_left = covered[:, :, 0::2, 0::2].astype(np.float32)
+    ulps = rng.integers(-3, 4, covered.shape) * _up(np.spacing(np.abs(top_left)).astype(F64))
+    close = _up(top_left.astype(F64)) + ulps
+    covered[...] = np.where(_up(rng.random(top_left.shape) < 0.5), close, covered)
+    return x
+
+
 def _maxpool_case(rng: np.random.Generator, i: int) -> Case:
     maps, h, w = _SHAPES[i % len(_SHAPES)]
     n = 1 if i % len(_SHAPES) == 3 else int(rng.integers(1, 4))
@@ -22,11 +36,14 @@ def _maxpool_case(rng: np.random.Generator, i: int) -> Case:
     kind = i % len(_SHAPES)
     if kind == 0:  # states after a ReLU: a window of four zeros is a four-way tie
         x = np.maximum(rng.standard_normal(shape), 0.0)
-    elif kind == 4:  # distinct values: no ties
-        x = rng.uniform(-2.0, 2.0, shape)
+    elif kind == 4:  # distinct values, of every size, half of them within ulps of a tie
+        x = _near_ties(rng, rng.uniform(-2.0, 2.0, shape) * 10.0 ** rng.integers(-3, 7, shape))
     else:  # a few levels, as in an image's flat regions: ties of every kind
         x = rng.integers(-2, 3, shape).astype(F64)
-    return {"x": x, "dy": rng.standard_normal((n, maps, h // 2, w // 2))}
+    case = {"x": x, "dy": rng.standard_normal((n, maps, h // 2, w // 2))}
+    if kind == 2:  # float32, which max pooling's backward pass gets exactly right
+        case = {k: v.astype(np.float32) for k, v in case.items()}
+    return case
 
 
 def _maxpool_solve(c: Case) -> Outputs:

@@ -11,16 +11,26 @@ from ...engine.layers import RBFOutput
 from ...paper import rbf_prototypes
 from .exercise import F64, Case, Exercise, Mistake, _states
 
-_RBF_SHAPES = [(10, 84), (10, 84), (3, 5), (10, 84), (7, 12)]
+# (classes, features): LeNet-5's, then small ones, a single feature and a single class
+_RBF_SHAPES = [(10, 84), (10, 84), (3, 5), (4, 1), (1, 12)]
 
 
 def _rbf_case(rng: np.random.Generator, i: int, backward: bool = False) -> Case:
+    """The i-th case: F6 states anywhere in (-A, A), saturated ones too; a batch of one in
+    every fifth case from the third. For the forward pass, float32 in every fifth from the
+    fourth, which the RBF units in float32 still get right to the tolerance (their gradient in
+    float32 does not: ``rbf_backward``'s cases are all float64)."""
     classes, features = _RBF_SHAPES[i % len(_RBF_SHAPES)]
-    n = int(rng.integers(1, 5))
+    n = 1 if i % 5 == 2 else int(rng.integers(1, 5))
     prototypes = (
         rbf_prototypes(F64) if i == 0 else rng.choice([-1.0, 1.0], (classes, features))
     )  # +-1 components, as the paper's
-    case = {"x": rng.uniform(-1.7159, 1.7159, (n, features)), "prototypes": prototypes}
+    x = rng.uniform(-1.7159, 1.7159, (n, features))
+    saturated = rng.random(x.shape) < 0.25  # states of saturated F6 units, near +-A
+    x[saturated] = np.sign(x[saturated]) * rng.uniform(1.71, 1.7159, int(saturated.sum()))
+    case = {"x": x, "prototypes": prototypes}
+    if i % 5 == 3 and not backward:
+        case = {k: v.astype(np.float32) for k, v in case.items()}
     if backward:
         case["dy"] = rng.standard_normal((n, classes))
     return case

@@ -31,6 +31,8 @@ def _describe_case(case: Case) -> str:
             parts.append(f"{key} (dict of {len(value)} arrays)")
         elif isinstance(value, np.ndarray) and value.dtype.kind in "iu" and value.size <= 10:
             parts.append(f"{key} {value.tolist()}")
+        elif isinstance(value, np.ndarray) and value.dtype in (np.float32, np.float16):
+            parts.append(f"{key} {value.shape} {value.dtype}")
         elif isinstance(value, np.ndarray):
             parts.append(f"{key} {value.shape}")
         elif isinstance(value, float):

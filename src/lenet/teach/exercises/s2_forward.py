@@ -12,17 +12,26 @@ from ...engine import _core
 from ...engine.layers import Subsampling
 from .exercise import F64, MAPS, PAPER_F, Case, Exercise, Mistake, _f, _states, _tanh
 
-_S2_SHAPES = [(6, 28, 28), (16, 10, 10), (3, 4, 6), (1, 2, 2), (5, 8, 4)]
+# (maps, H, W): LeNet-5's S2 and S4, then odd and 1-sized maps (3x5, 1x1, 1x4 windows),
+# non-square, an odd count of maps and a single map
+_S2_SHAPES = [(6, 28, 28), (16, 10, 10), (3, 6, 10), (1, 2, 2), (5, 2, 8)]
 
 
 def _s2_case(rng: np.random.Generator, i: int, backward: bool = False) -> Case:
     maps, h, w = _S2_SHAPES[i % len(_S2_SHAPES)]
-    n = int(rng.integers(1, 4))
+    n = 1 if i % len(_S2_SHAPES) == 2 else int(rng.integers(1, 4))
+    # every other map (in turn, so that a single map has both kinds) has a large coefficient
+    # and bias: its weighted sums reach |a| = 30 and more, deep in f's saturation
+    large = (np.arange(maps) + i) % 2 == 1
     case = {
         # S2 reads C1's states, which f keeps within +-1.7159
         "x": rng.uniform(-1.7159, 1.7159, (n, maps, h, w)),
-        "coefficient": rng.uniform(-0.8, 0.8, maps),
-        "bias": rng.uniform(-0.5, 0.5, maps),
+        "coefficient": np.where(
+            large,
+            rng.choice([-1.0, 1.0], maps) * rng.uniform(2.5, 6.0, maps),
+            rng.uniform(-0.8, 0.8, maps),
+        ),
+        "bias": np.where(large, rng.uniform(-3.0, 3.0, maps), rng.uniform(-0.5, 0.5, maps)),
     }
     if backward:
         case["dy"] = rng.standard_normal((n, maps, h // 2, w // 2))

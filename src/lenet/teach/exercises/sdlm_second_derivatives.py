@@ -10,17 +10,20 @@ from ...engine import _core, sdlm
 from ...engine.layers import FullConnection
 from .exercise import F64, Case, Exercise, Mistake, Outputs, _f, _slope
 
-_SDLM_SHAPES = [(120, 84), (5, 3), (12, 7), (120, 84), (1, 4)]
+# (in, out): F6's, then small ones, a single output unit and a single input
+_SDLM_SHAPES = [(120, 84), (5, 3), (12, 1), (120, 84), (1, 4)]
 
 
 def _sdlm_case(rng: np.random.Generator, i: int) -> Case:
     fan_in, out = _SDLM_SHAPES[i % len(_SDLM_SHAPES)]
-    n = int(rng.integers(1, 4))
-    limit = 2.4 / np.sqrt(fan_in)  # keeps a in f's working range
+    n = 1 if i % len(_SDLM_SHAPES) == 2 else int(rng.integers(1, 4))
+    # +-2.4/sqrt(fan_in) keeps a in f's working range; every other unit (in turn) has
+    # weights four times larger, which saturate it (|a| of 15 and more, where f'(a)^2 is tiny)
+    limit = 2.4 / np.sqrt(fan_in) * np.where((np.arange(out) + i) % 2 == 1, 4.0, 1.0)
     return {
         "x": rng.uniform(-1.7159, 1.7159, (n, fan_in)),
-        "weight": rng.uniform(-limit, limit, (out, fan_in)),
-        "bias": rng.uniform(-limit, limit, out),
+        "weight": rng.uniform(-1.0, 1.0, (out, fan_in)) * limit[:, None],
+        "bias": rng.uniform(-1.0, 1.0, out) * limit,
         # second derivatives of a Gauss-Newton pass are never negative (2 at the RBF output)
         "h_y": rng.uniform(0.0, 2.0, (n, out)),
     }

@@ -18,8 +18,11 @@ def _ce_case(rng: np.random.Generator, i: int) -> Case:
     classes = _CLASSES[kind]
     n = 1 if kind == 1 else int(rng.integers(2, 7))
     shape = (n, classes)
-    if kind == 2:  # e^z overflows to inf (beyond z = 709.78), the softmax is spread out
-        z = 1000.0 + rng.normal(0.0, 2.0, shape)
+    if kind == 2:  # e^z overflows to inf (beyond z = 709.78), the softmax is spread out;
+        # rows far apart (+1000, 0, -1000), so that only each row's own largest logit shifts
+        # every row into range
+        offsets = rng.permutation(np.resize([1000.0, -1000.0, 0.0], n))
+        z = offsets[:, None] + rng.normal(0.0, 2.0, shape)
     elif kind == 3:  # both: overflow, and the label's probability below the smallest double
         z = rng.uniform(-800.0, 800.0, shape)
     elif kind == 4:  # e^z underflows to 0 (below z = -745.13): a plain softmax is 0 / 0
