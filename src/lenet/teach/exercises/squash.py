@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..._i18n import N_
 from ...paper import SQUASH_A, SQUASH_S
 from .exercise import Case, Exercise, Mistake, _f, _sigmoid, _tanh
 
@@ -25,7 +26,7 @@ EXERCISE = Exercise(
     section="Section II.B, Appendix A",
     summary="f(a) = A tanh(S a), A = 1.7159, S = 2/3, element-wise.",
     points=1,
-    outputs=(("x", "the shape of a"),),
+    outputs=(("x", N_("the shape of a")),),
     make_case=_squash_case,
     solve=lambda c: {"x": _f(c["a"])},
     starter='''\
@@ -43,29 +44,35 @@ def squash(a):
     """
     raise NotImplementedError("squash")
 ''',
-    hint="f(a) = A tanh(S a) with A = 1.7159 and S = 2/3 (Appendix A); check that f(1) = 1 "
-    "and f(-1) = -1.",
+    hint=N_(
+        "f(a) = A tanh(S a) with A = 1.7159 and S = 2/3 (Appendix A); check that f(1) = 1 "
+        "and f(-1) = -1."
+    ),
     mistakes=(
         Mistake(
-            "this is plain tanh(a): the paper scales it, f(a) = A tanh(S a), with "
-            "A = 1.7159 outside and S = 2/3 inside.",
+            N_(
+                "this is plain tanh(a): the paper scales it, f(a) = A tanh(S a), with "
+                "A = 1.7159 outside and S = 2/3 inside."
+            ),
             lambda c: {"x": _tanh(c["a"])},
         ),
         Mistake(
-            "this is tanh(S a) without the amplitude: multiply by A = 1.7159.",
+            N_("this is tanh(S a) without the amplitude: multiply by A = 1.7159."),
             lambda c: {"x": _tanh(SQUASH_S * c["a"])},
         ),
         Mistake(
-            "this is A tanh(a) without the slope: the argument is S a, S = 2/3.",
+            N_("this is A tanh(a) without the slope: the argument is S a, S = 2/3."),
             lambda c: {"x": SQUASH_A * _tanh(c["a"])},
         ),
         Mistake(
-            "this is A tanh(3a/2): S is 2/3, not 3/2.",
+            N_("this is A tanh(3a/2): S is 2/3, not 3/2."),
             lambda c: {"x": SQUASH_A * _tanh(1.5 * c["a"])},
         ),
         Mistake(
-            "this is 2A sigmoid(S a) - A: the identity is A tanh(S a) = 2A sigmoid(2 S a) "
-            "- A, with a factor 2 inside the sigmoid.",
+            N_(
+                "this is 2A sigmoid(S a) - A: the identity is A tanh(S a) = 2A sigmoid(2 S a) "
+                "- A, with a factor 2 inside the sigmoid."
+            ),
             lambda c: {"x": 2 * SQUASH_A * _sigmoid(SQUASH_S * c["a"]) - SQUASH_A},
         ),
     ),
