@@ -62,6 +62,13 @@ def language() -> str:
     return DEFAULT
 
 
+def chosen() -> str | None:
+    """The language ``LENET_LANG`` names, when lenet has it; else None. The studio's page
+    takes it (else the browser's languages choose)."""
+    lang = _code(os.environ.get("LENET_LANG", ""))
+    return lang if lang in LANGUAGES else None
+
+
 def parse_po(text: str) -> dict[str, str]:
     """A ``.po`` catalogue's messages, msgid -> msgstr (the header entry, msgid "", left out;
     an empty msgstr too: the message is not translated yet). Only what lenet's catalogues use:
