@@ -32,6 +32,10 @@ from lenet.paper import DIGIT_BITMAPS, parse_bitmap
 # the fixtures of the tests of lenet.data (tests/data/), made known to every test module here
 from dataset_files import dataset_sandbox, mirror_server  # noqa: F401
 
+# The tests read lenet's messages in English, whatever the machine's locale says
+# (tests/test_messages.py sets the language it tests; grading subprocesses inherit this).
+os.environ["LENET_LANG"] = "en"
+
 # No example database on disk (nothing is written outside the test run), no per-example deadline
 # (the first call of a kernel may wake OpenMP threads).
 settings.register_profile("lenet", database=None, deadline=None)

@@ -60,8 +60,8 @@ a = ref.conv_forward(x, np.ones((2, 1, 3, 3)), np.zeros(2))
 assert a.shape == (1, 2, 4, 4) and (a == 9).all()
 assert ref.connection_table_i().sum() == 60
 assert sorted(m for m in sys.modules if m.startswith("standalone.")) == \
-    ["standalone.paper", "standalone.reference", "standalone.reference_drawing",
-     "standalone.reference_network"]
+    ["standalone._guard", "standalone._i18n", "standalone.paper", "standalone.reference",
+     "standalone.reference_drawing", "standalone.reference_network"]
 assert callable(refnet.network_forward) and callable(refnet.network_backward)
 dot = np.zeros((30, 30)); dot[3, 4] = 255
 assert (refdraw.drawing_to_field(dot)[0] == refdraw.drawing_to_field_exact(dot)[0]).all()
@@ -110,6 +110,16 @@ def test_the_exercise_pages_are_package_data():
     assert '"lenet.teach.exercises",' in config  # the subpackage itself is in the wheel
 
 
+def test_the_message_catalogues_are_package_data():
+    """The translations of lenet's messages (lenet._i18n) ship inside the package: the wheel's
+    package data and the sdist's manifest name them, and the wheel's smoke test reads one."""
+    root = Path(__file__).resolve().parents[1]
+    config = (root / "pyproject.toml").read_text()
+    assert '"locale/*/LC_MESSAGES/*.po"]' in config
+    assert "recursive-include src/lenet/locale *.po" in (root / "MANIFEST.in").read_text()
+    assert '_i18n.translation("ko")' in (root / ".ci" / "wheel").read_text()
+
+
 def test_the_studio_page_is_package_data():
     """The studio's page ships inside the package, and a wheel built from here carries it."""
     from lenet.teach.studio import server
@@ -146,7 +156,7 @@ def test_the_shipped_networks_are_package_data():
     root = Path(__file__).resolve().parents[1]
     config = (root / "pyproject.toml").read_text()
     manifest = (root / "MANIFEST.in").read_text()
-    assert 'lenet = ["py.typed", "pretrained/*.npz", "pretrained/pretrained.json"]' in config
+    assert 'lenet = ["py.typed", "pretrained/*.npz", "pretrained/pretrained.json",' in config
     assert "include src/lenet/pretrained/*.npz src/lenet/pretrained/pretrained.json" in manifest
     for model in pretrained.PRETRAINED:
         assert pretrained.shipped(model).path.parent == pretrained.FOLDER

@@ -21,8 +21,8 @@ Cost: outside a check ``BLOCKED`` is empty. A guarded Python function tests it f
 path's loops in C test nothing: only its Python entries (``network_train`` once per run of
 steps) do, once per call.
 
-This module imports nothing of the package, so that the oracle (``lenet.reference``), the
-engine and the binding can all consult it.
+This module imports nothing of the package but ``lenet._i18n`` (which imports nothing of it),
+so that the oracle (``lenet.reference``), the engine and the binding can all consult it.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ import functools
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
+
+from ._i18n import _
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -63,10 +65,14 @@ class WriteItYourself(RuntimeError):
     def __init__(self, exercise: str, function: str) -> None:
         self.exercise, self.function = exercise, function
         super().__init__(
-            f"your function called {function}, which computes lenet's own answer to the "
-            f"exercise {exercise!r}: write this one yourself (in NumPy). While a check runs, "
-            f"lenet's functions for that exercise are out of reach, however they are reached "
-            f"(lenet.reference, the engine's kernels, the layers and networks that call them)."
+            _(
+                "your function called {function}, which computes lenet's own answer to the "
+                "exercise {exercise}: write this one yourself (in NumPy). While a check runs, "
+                "lenet's functions for that exercise are out of reach, however they are reached "
+                "(lenet.reference, the engine's kernels, the layers and networks that call them).",
+                function=function,
+                exercise=repr(exercise),
+            )
         )
 
 

@@ -672,3 +672,58 @@ def test_axe_core_finds_no_serious_or_critical_violation(browser, studio):
         WebDriverWait(browser, WAIT).until(
             lambda d: d.execute_script("return document.body.dataset.ready")
         )
+
+
+def test_the_page_in_korean_and_back_in_english(browser, studio):
+    """?lang=ko: the page's words in Korean (its texts, labels, live region and the status
+    line), <html lang="ko">, the hooks as they were; then the page without it, in English as
+    index.html writes it (this Chromium's language is English)."""
+    from test_studio_i18n import texts_in_html
+
+    static = (
+        "return [...document.querySelectorAll('[data-i18n]')]"
+        ".map(e => [e.dataset.i18n, e.textContent])"
+    )
+    browser.get(studio.url.rstrip("/") + "/?lang=ko")
+    try:
+        WebDriverWait(browser, WAIT).until(
+            lambda d: d.execute_script("return document.body.dataset.ready")
+        )
+        assert browser.execute_script("return document.documentElement.lang") == "ko"
+        assert browser.title == "LeNet-5 스튜디오"
+        assert find(browser, "#draw-title").text == "그리기"
+        assert find(browser, '[data-testid="train-start"]').text == "시작"
+        assert (
+            find(browser, '[data-testid="draw"]')
+            .get_attribute("aria-label")
+            .startswith("그리기 판")
+        )
+        for key, text in browser.execute_script(static):
+            assert re.search("[\uac00-\ud7a3]", text) or key in ("page.title",), (key, text)
+        WebDriverWait(browser, WAIT).until(
+            lambda d: find(d, '[data-testid="train-status"]').text.startswith("시작 전 (")
+        )
+        box = find(browser, '[data-testid="test-index"]')
+        box.clear()
+        box.send_keys("3")
+        find(browser, '[data-testid="test-show"]').click()
+        WebDriverWait(browser, WAIT).until(
+            lambda d: "테스트 이미지 3," in find(d, '[data-testid="announce"]').text
+        )
+        assert "논문의 네트워크는" in find(browser, '[data-testid="announce"]').text
+        assert "레이블" in find(browser, '[data-testid="loss"]').text
+        c1 = find(browser, '[data-layer="C1"] canvas').get_attribute("aria-label")
+        assert c1.startswith("논문의 네트워크, C1, 맵 6개 중 0번")
+    finally:
+        browser.get(studio.url)
+        WebDriverWait(browser, WAIT).until(
+            lambda d: d.execute_script("return document.body.dataset.ready")
+        )
+    assert browser.execute_script("return document.documentElement.lang") == "en"
+    assert browser.title == "LeNet-5 studio"
+    english = texts_in_html()
+    for key, text in browser.execute_script(static):
+        if key != "train.notstarted":  # the status line, which the page writes as it trains
+            assert " ".join(text.split()) == english[key], key
+    label = find(browser, '[data-testid="draw"]').get_attribute("aria-label")
+    assert label == english["draw.pad.label"]

@@ -174,7 +174,7 @@ def test_a_too_large_export_is_refused_before_anything_is_written(tmp_path, monk
         cli.main(["studio", "--export", str(out), "--data", str(MNIST), "--train-images", "500"])
         == 0
     )
-    assert "MB in 11 files" in capsys.readouterr().out
+    assert "MB in 12 files" in capsys.readouterr().out
 
 
 def test_the_notebook_output_is_one_html_document_under_5_mb():

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .._i18n import _, columns, pad
 from ..teach.exercises.grading import TIMEOUT, Grade, grade, gradescope
 from ..teach.exercises.registry import EXERCISES, describe
 
@@ -63,12 +64,16 @@ def add_parser(commands: Any) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    rows = [("name", "title", "section", "points")]
+    rows = [(_("name"), _("title"), _("section"), _("points"))]
     rows += [(ex.name, ex.title, ex.section, str(ex.points)) for ex in EXERCISES.values()]
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    widths = [max(columns(row[i]) for row in rows) for i in range(3)]
     for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + f"  {row[3]:>6}")
-    print(f"total: {sum(ex.points for ex in EXERCISES.values())} points")
+        print(
+            "  ".join(pad(cell, w, left=True) for cell, w in zip(row, widths))
+            + "  "
+            + pad(row[3], 6)
+        )
+    print(_("total: {points} points", points=sum(ex.points for ex in EXERCISES.values())))
     return 0
 
 
@@ -91,7 +96,7 @@ def run_check(args: argparse.Namespace) -> int:
             sys.stdout.write(text)
         else:
             Path(args.json).write_text(text, "utf-8")
-            print(f"wrote {args.json}", file=table)
+            print(_("wrote {file}", file=args.json), file=table)
     return 0
 
 
@@ -99,29 +104,32 @@ def table_text(graded: Grade) -> str:
     """The table ``check`` prints: a row per exercise (score / max, the first sentence of the
     message's first line), the total, each failing exercise's whole report (with its hint),
     and what went wrong outside the exercises."""
-    rows = [("exercise", "score", "result")]
+    rows = [(_("exercise"), _("score"), _("result"))]
     for r in graded.results:
         first = r.message.splitlines()[0].removeprefix(f"{r.name}: ")
         first = first.split(". ", 1)[0] + ("." if ". " in first else "")  # its first sentence
         rows.append((r.name, f"{r.score} / {r.max_score}", first))
-    rows.append(("total", f"{graded.score} / {graded.max_score}", ""))
-    name_width = max(len(row[0]) for row in rows)
-    score_width = max(len(row[1]) for row in rows)
+    rows.append((_("total"), f"{graded.score} / {graded.max_score}", ""))
+    name_width = max(columns(row[0]) for row in rows)
+    score_width = max(columns(row[1]) for row in rows)
     lines = [f"{graded.path.name}:"]
     for i, (name, score, message) in enumerate(rows):
         if i == len(rows) - 1:
             lines.append("-" * (name_width + score_width + 2))
-        lines.append(f"{name.ljust(name_width)}  {score.rjust(score_width)}  {message}".rstrip())
-    # a failing exercise's whole report (the case, the worst values, the hint), so the learner
-    # sees why without --json
+        line = f"{pad(name, name_width, left=True)}  {pad(score, score_width)}  {message}"
+        lines.append(line.rstrip())
+    # a failing case's whole report (the case, the worst values, the hint: the message's lines
+    # after the first), so the learner sees why without --json
     for r in graded.results:
-        if r.message.startswith(f"{r.name}: FAIL"):
+        if not r and len(r.message.splitlines()) > 1:
             lines += ["", r.message.rstrip()]
-    lines += [f"note: {problem}" for problem in graded.problems]
+    lines += [_("note: {problem}", problem=problem) for problem in graded.problems]
     if graded.printed:
         lines.append(
-            "note: printed while checked, kept out of this table (--json has it): "
-            + ", ".join(graded.printed)
+            _(
+                "note: printed while checked, kept out of this table (--json has it): {names}",
+                names=", ".join(graded.printed),
+            )
         )
     return "\n".join(lines)
 

@@ -80,6 +80,12 @@ def add_parser(commands: Any) -> None:
         help="write the weights a page with no server downloaded (lenet-studio-*.json) as a "
         "run folder in --out (default runs/), which lenet evaluate and lenet train --resume read",
     )
+    serve.add_argument(
+        "--lang",
+        choices=("en", "ko"),
+        help="the page's language, English or Korean (default: LENET_LANG's, else the "
+        "browser's; a page's address may also say ?lang=ko)",
+    )
     serve.set_defaults(run=run)
 
 
@@ -117,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
         untrained=args.untrained,
         run=folder,
         progress=progress,
+        lang=args.lang,
     )
     return 0
 
@@ -139,6 +146,7 @@ def _publish(args: argparse.Namespace) -> int:
         model=args.model or "paper",
         data=args.data,
         untrained=args.untrained,
+        lang=args.lang,
     )
     print(
         f"the studio exported to {written['folder']}: {written['bytes'] / 1e6:.1f} MB in "

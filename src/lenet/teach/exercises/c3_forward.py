@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._i18n import N_, _
 from ...engine import _core
 from ...engine.layers import Convolution
 from ...paper import connection_table_i
@@ -52,7 +53,7 @@ def _c3_solve(c: Case) -> Outputs:
 
 
 def _maps(row: np.ndarray) -> str:
-    return " ".join(str(i) for i in np.flatnonzero(row)) or "none"
+    return " ".join(str(i) for i in np.flatnonzero(row)) or _("none")
 
 
 def _c3_connections(c: Case, output: str, actual: np.ndarray) -> str | None:
@@ -73,11 +74,19 @@ def _c3_connections(c: Case, output: str, actual: np.ndarray) -> str | None:
                 )
             )[:, 0]
             if _close(actual[:, o], states):
-                what = "is missing" if table[o, i] else "should not be read"
-                return (
-                    f"C3 map {o} should read S2 maps {_maps(table[o])}; your values match "
-                    f"reading {_maps(row)}: S2 map {i} {what}. connection_table[o, i] is "
-                    f"True exactly when C3 map o reads S2 map i."
+                what = (
+                    _("S2 map {i} is missing", i=i)
+                    if table[o, i]
+                    else _("S2 map {i} should not be read", i=i)
+                )
+                return _(
+                    "C3 map {o} should read S2 maps {maps}; your values match reading "
+                    "{read}: {what}. connection_table[o, i] is True exactly when C3 map o "
+                    "reads S2 map i.",
+                    o=o,
+                    maps=_maps(table[o]),
+                    read=_maps(row),
+                    what=what,
                 )
         return None
     return None
@@ -116,43 +125,53 @@ def c3_forward(x, weight, bias, connection_table):
     """
     raise NotImplementedError("c3_forward")
 ''',
-    hint="a[n, o, r, c] = bias[o] + the sum, over the S2 maps i that C3 map o reads and over "
-    "ky, kx in 0..4, of weight[o, i, ky, kx] * x[n, i, r + ky, c + kx]; then y = f(a). "
-    "The kernel is not flipped (a cross-correlation, as the engine computes it).",
+    hint=N_(
+        "a[n, o, r, c] = bias[o] + the sum, over the S2 maps i that C3 map o reads and over "
+        "ky, kx in 0..4, of weight[o, i, ky, kx] * x[n, i, r + ky, c + kx]; then y = f(a). "
+        "The kernel is not flipped (a cross-correlation, as the engine computes it)."
+    ),
     mistakes=(
         Mistake(
-            "your function ignores connection_table: its values match Table I typed into your "
-            "code, and this case's table is another (the checker also gives other tables of "
-            "the same shape). Read the wiring from the argument: C3 map o reads S2 map i "
-            "exactly when connection_table[o, i] is True.",
+            N_(
+                "your function ignores connection_table: its values match Table I typed into "
+                "your code, and this case's table is another (the checker also gives other "
+                "tables of the same shape). Read the wiring from the argument: C3 map o reads "
+                "S2 map i exactly when connection_table[o, i] is True."
+            ),
             lambda c: {"y": _f(_c3_sums(c, table=connection_table_i()))},
         ),
         Mistake(
-            "your values match a convolution that ignores the connection table: every C3 "
-            "map must read only the S2 maps that connection_table[o] marks True (the "
-            "other kernels hold values here that are not part of the network).",
+            N_(
+                "your values match a convolution that ignores the connection table: every C3 "
+                "map must read only the S2 maps that connection_table[o] marks True (the "
+                "other kernels hold values here that are not part of the network)."
+            ),
             lambda c: {"y": _f(_c3_sums(c, table=None))},
         ),
         Mistake(
-            "your values match a flipped kernel (the textbook convolution): the engine "
-            "correlates, weight[o, i, ky, kx] multiplies x[n, i, r + ky, c + kx].",
+            N_(
+                "your values match a flipped kernel (the textbook convolution): the engine "
+                "correlates, weight[o, i, ky, kx] multiplies x[n, i, r + ky, c + kx]."
+            ),
             lambda c: {"y": _f(_c3_sums(c, weight=c["weight"][:, :, ::-1, ::-1]))},
         ),
         Mistake(
-            "your values match a transposed kernel: weight[o, i, ky, kx] has the row "
-            "offset ky before the column offset kx; it multiplies x[n, i, r + ky, c + kx].",
+            N_(
+                "your values match a transposed kernel: weight[o, i, ky, kx] has the row "
+                "offset ky before the column offset kx; it multiplies x[n, i, r + ky, c + kx]."
+            ),
             lambda c: {"y": _f(_c3_sums(c, weight=c["weight"].transpose(0, 1, 3, 2)))},
         ),
         Mistake(
-            "your values are the weighted sums a: C3's states are y = f(a), squashed.",
+            N_("your values are the weighted sums a: C3's states are y = f(a), squashed."),
             lambda c: {"y": _c3_sums(c)},
         ),
         Mistake(
-            "your values match f(a) without the bias: each C3 map adds its bias[o].",
+            N_("your values match f(a) without the bias: each C3 map adds its bias[o]."),
             lambda c: {"y": _f(_c3_sums(c, bias=np.zeros(16)))},
         ),
         Mistake(
-            f"your values match tanh(a): the squashing function is {PAPER_F}.",
+            N_("your values match tanh(a): the squashing function is {f}.", f=PAPER_F),
             lambda c: {"y": _tanh(_c3_sums(c))},
         ),
     ),

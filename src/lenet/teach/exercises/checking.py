@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..._guard import blocking
+from ..._i18n import _
 from .compare import _as_array, _kind, _mismatch, _unpack, _Wrong
 from .exercise import Case, Exercise
 from .registry import _exercise
@@ -92,11 +93,17 @@ def check(
             passed += 1
         elif message is None:  # the first failing case is the one reported
             message = (
-                f"{ex.name}: FAIL on case {i + 1} of {cases}\n"
-                f"  inputs: {_describe_case(case)}\n{report}"
+                _("{name}: FAIL on case {case} of {count}", name=ex.name, case=i + 1, count=cases)
+                + "\n  "
+                + _("inputs: {inputs}", inputs=_describe_case(case))
+                + f"\n{report}"
             )
     if message is None:
-        message = f"{ex.name}: pass ({cases} case{'s' if cases != 1 else ''})"
+        message = (
+            _("{name}: pass ({count} cases)", name=ex.name, count=cases)
+            if cases != 1
+            else _("{name}: pass (1 case)", name=ex.name)
+        )
     if verbose:
         print(message)
     score = ex.points if passed == cases else 0
@@ -139,7 +146,7 @@ def _run_case(ex: Exercise, fn: Callable[..., Any], case: Case) -> str | None:
     if refused:  # fn caught the refusal: whatever it returned, it reached for lenet's answer
         return _refusal_report(refused[0])
     if result is None:
-        return "  your function returned None: did you forget `return`?"
+        return "  " + _("your function returned None: did you forget `return`?")
     case = _widened(case)
     expected = ex.solve(case)
     base = ex.baseline(case) if ex.baseline else None
@@ -149,7 +156,9 @@ def _run_case(ex: Exercise, fn: Callable[..., Any], case: Case) -> str | None:
         actual, dtypes = {}, {}
         for k in expected:
             if given[k] is None:
-                raise _Wrong(f"{k} is None: did you forget to compute it, or to return it?")
+                raise _Wrong(
+                    _("{output} is None: did you forget to compute it, or to return it?", output=k)
+                )
             actual[k], dtypes[k] = _as_array(given[k], k, expected[k].shape, shapes[k])
     except _Wrong as refused:
         return f"  {refused}"
@@ -167,12 +176,19 @@ def _run_case(ex: Exercise, fn: Callable[..., Any], case: Case) -> str | None:
     hint = _diagnose(ex, case, output, actual[output], exp, b, dtypes[output])
     report = (
         _values_report(output, actual[output], exp, bad, err, atol, b, ex.axes.get(output))
-        + f"\n  hint: {hint}"
+        + "\n  "
+        + _("hint: {hint}", hint=hint)
     )
     if len(expected) > 1:
         right = [k for k in expected if k not in wrong]
         report = (
-            f"  right: {', '.join(right) if right else 'none'}; wrong: "
-            f"{', '.join(wrong)}\n" + report
+            "  "
+            + _(
+                "right: {right}; wrong: {wrong}",
+                right=", ".join(right) if right else _("none"),
+                wrong=", ".join(wrong),
+            )
+            + "\n"
+            + report
         )
     return report

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._i18n import Text, _
 from .exercise import F64, Exercise
 
 #: Tolerances of the comparison: |actual - expected| <= ATOL * scale + RTOL * |expected|
@@ -28,9 +29,11 @@ class _Wrong(Exception):
 
 def _kind(value: Any) -> str:
     if isinstance(value, np.ndarray):
-        return f"an array of shape {value.shape} and dtype {value.dtype}"
+        return _(
+            "an array of shape {shape} and dtype {dtype}", shape=value.shape, dtype=value.dtype
+        )
     if isinstance(value, (tuple, list)):
-        return f"a {type(value).__name__} of {len(value)} values"
+        return _("a {kind} of {count} values", kind=type(value).__name__, count=len(value))
     return (
         f"{type(value).__name__} {value!r}"
         if value is None or np.isscalar(value)
@@ -38,13 +41,17 @@ def _kind(value: Any) -> str:
     )
 
 
-def _expected_shape(shape: tuple[int, ...], words: str) -> str:
+def _expected_shape(shape: tuple[int, ...], words: Text) -> str:
     """The expected shape, with its meaning in words when these say more than the shape."""
-    return str(shape) if words == str(shape) else f"{shape}, that is {words}"
+    return (
+        str(shape)
+        if words == str(shape)
+        else _("{shape}, that is {words}", shape=shape, words=words)
+    )
 
 
 def _as_array(
-    value: Any, output: str, shape: tuple[int, ...], words: str
+    value: Any, output: str, shape: tuple[int, ...], words: Text
 ) -> tuple[np.ndarray, np.dtype]:
     """The learner's value for one output as float64 of the expected shape, and the dtype it
     was returned in; or _Wrong."""
@@ -54,15 +61,26 @@ def _as_array(
         arr = None
     if arr is None or arr.dtype.kind not in "fiub":
         raise _Wrong(
-            f"{output} should be a NumPy array of numbers, shape "
-            f"{_expected_shape(shape, words)}; got {_kind(value)}"
+            _(
+                "{output} should be a NumPy array of numbers, shape {shape}; got {value}",
+                output=output,
+                shape=_expected_shape(shape, words),
+                value=_kind(value),
+            )
         )
     dtype = arr.dtype
     arr = arr.astype(F64)
     if shape == () and arr.size == 1:  # a number: a float, a 0-d or a 1-element array
         arr = arr.reshape(())
     if arr.shape != shape:
-        raise _Wrong(f"{output} has shape {arr.shape}; expected {_expected_shape(shape, words)}")
+        raise _Wrong(
+            _(
+                "{output} has shape {shape}; expected {expected}",
+                output=output,
+                shape=arr.shape,
+                expected=_expected_shape(shape, words),
+            )
+        )
     return arr, dtype
 
 
@@ -108,6 +126,11 @@ def _unpack(ex: Exercise, result: Any) -> dict:
         return {names_[0]: result}
     if not isinstance(result, (tuple, list)) or len(result) != len(names_):
         raise _Wrong(
-            f"expected a tuple of {len(names_)} values ({', '.join(names_)}); got {_kind(result)}"
+            _(
+                "expected a tuple of {count} values ({names}); got {value}",
+                count=len(names_),
+                names=", ".join(names_),
+                value=_kind(result),
+            )
         )
     return dict(zip(names_, result))

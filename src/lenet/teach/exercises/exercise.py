@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._i18n import Text
 from ...engine import _core
 from ...engine.layers import SQUASHING, Layer
 
@@ -24,10 +25,11 @@ class Mistake:
     """A known wrong variant of an exercise.
 
     ``result(case)`` computes what a function making the mistake returns, for the outputs the
-    mistake changes (a dict name -> array); ``hint`` says what went wrong and how to fix it.
+    mistake changes (a dict name -> array); ``hint`` says what went wrong and how to fix it
+    (``N_("...")``: translated when shown, ``lenet._i18n``).
     """
 
-    hint: str
+    hint: Text
     result: Callable[[Case], Outputs]
 
 
@@ -64,11 +66,11 @@ class Exercise:
     section: str
     summary: str
     points: int
-    outputs: tuple[tuple[str, str], ...]
+    outputs: tuple[tuple[str, Text], ...]
     make_case: Callable[[np.random.Generator, int], Case]
     solve: Callable[[Case], Outputs]
     starter: str
-    hint: str
+    hint: Text
     mistakes: tuple[Mistake, ...] = ()
     explain: Callable[[Case, str, np.ndarray], str | None] | None = None
     unpack: Callable[[Any, list[str]], dict] | None = None

@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..._i18n import _
 from .checking import CheckResult, check
 from .registry import EXERCISES, _exercise
 
@@ -87,23 +88,25 @@ def read_cells(path: Path) -> list[Cell]:
     every exercise itself. IPython's ``%magic`` and ``!shell`` lines are left out."""
     path = Path(path)
     if path.is_dir():
-        raise ValueError(f"{path} is a folder: give a .py or .ipynb file")
+        raise ValueError(_("{path} is a folder: give a .py or .ipynb file", path=path))
     if path.suffix not in (".py", ".ipynb"):
-        raise ValueError(f"{path}: a .py file or a notebook (.ipynb) is graded")
+        raise ValueError(_("{path}: a .py file or a notebook (.ipynb) is graded", path=path))
     try:
         text = path.read_text("utf-8")
     except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: no such file") from None
+        raise FileNotFoundError(_("{path}: no such file", path=path)) from None
     except OSError as exc:
-        raise OSError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+        raise OSError(
+            _("{path}: cannot read it ({error})", path=path, error=exc.strerror or exc)
+        ) from None
     except UnicodeDecodeError:
-        raise ValueError(f"{path}: not UTF-8 text") from None
+        raise ValueError(_("{path}: not UTF-8 text", path=path)) from None
     if path.suffix == ".py":
         return [Cell(path.name, text)]
     try:
         cells = json.loads(text)["cells"]
     except (ValueError, KeyError, TypeError):
-        raise ValueError(f"{path}: not a notebook (no JSON with cells)") from None
+        raise ValueError(_("{path}: not a notebook (no JSON with cells)", path=path)) from None
     code: list[Cell] = []
     for cell in (c for c in cells if isinstance(c, dict) and c.get("cell_type") == "code"):
         source = cell.get("source", "")
@@ -111,11 +114,11 @@ def read_cells(path: Path) -> list[Cell]:
         lines = [f"# {ln}" if ln.lstrip()[:1] in ("%", "!") else ln for ln in source.split("\n")]
         metadata = cell.get("metadata", {})
         skipped = (
-            "a check cell: the grader checks the exercise"
+            _("a check cell: the grader checks the exercise")
             if "check" in metadata.get("tags", [])
             else None
         )
-        label = f"cell {len(code) + 1}"
+        label = _("cell {number}", number=len(code) + 1)
         code.append(Cell(label, "\n".join(lines), skipped, metadata.get("exercise")))
     return code
 
@@ -138,7 +141,9 @@ def grade(
         names = [n for n in EXERCISES if n in own] or list(EXERCISES)
     names = [_exercise(n).name for n in names]
     if timeout <= 0:
-        raise ValueError(f"the time limit must be positive, got {timeout:g} s")
+        raise ValueError(
+            _("the time limit must be positive, got {seconds} s", seconds=f"{timeout:g}")
+        )
     started = time.monotonic()
     done: dict[str, CheckResult] = {}
     printed: dict[str, str] = {}
@@ -150,24 +155,22 @@ def grade(
         step, stopped = _run(order, timeout, done, printed, ran)
         if step is None:  # the process ended outside any step: nothing more can be done
             if len(done) < len(names):
-                raise RuntimeError(f"the grading process failed ({stopped or 'ended early'})")
+                why = stopped or _("ended early")
+                raise RuntimeError(_("the grading process failed ({why})", why=why))
             break
         kind, key = step
-        what = (
-            f"timed out (over {timeout:g} s) and was stopped"
-            if stopped == "timeout"
-            else (f"ended the grading process ({stopped})")
-        )
         if kind == "cell":
-            problems[int(key)] = f"{cells[int(key)].label} {what}; the cells after it ran"
+            problems[int(key)] = _stopped_cell(cells[int(key)].label, stopped, timeout)
         else:
             ex = _exercise(str(key))
-            message = f"{ex.name}: {function_name(ex.name)} {what} while it was checked"
-            if stopped == "timeout":
-                message += " (does it loop forever?)"
+            message = _stopped_check(ex.name, stopped, timeout)
             done[ex.name] = CheckResult(ex.name, 0, ex.points, 0, cases, message)
     problems.update(
-        {i: f"{cells[i].label} raised {info['error']}" for i, info in ran.items() if info["error"]}
+        {
+            i: _("{cell} raised {error}", cell=cells[i].label, error=info["error"])
+            for i, info in ran.items()
+            if info["error"]
+        }
     )
     return Grade(
         path,
@@ -176,6 +179,37 @@ def grade(
         [problems[i] for i in sorted(problems)],
         [{"cell": cells[i].label, **ran[i]} for i in sorted(ran)],
         time.monotonic() - started,
+    )
+
+
+def _stopped_cell(label: str, stopped: str, timeout: float) -> str:
+    """What happened to a cell that timed out or ended the grading process."""
+    if stopped == "timeout":
+        return _(
+            "{cell} timed out (over {seconds} s) and was stopped; the cells after it ran",
+            cell=label,
+            seconds=f"{timeout:g}",
+        )
+    return _(
+        "{cell} ended the grading process ({why}); the cells after it ran", cell=label, why=stopped
+    )
+
+
+def _stopped_check(name: str, stopped: str, timeout: float) -> str:
+    """The message of an exercise whose check timed out or ended the grading process."""
+    if stopped == "timeout":
+        return _(
+            "{name}: {function} timed out (over {seconds} s) and was stopped while it was "
+            "checked (does it loop forever?)",
+            name=name,
+            function=function_name(name),
+            seconds=f"{timeout:g}",
+        )
+    return _(
+        "{name}: {function} ended the grading process ({why}) while it was checked",
+        name=name,
+        function=function_name(name),
+        why=stopped,
     )
 
 
@@ -273,14 +307,20 @@ def _check(
     ex, own = _exercise(name), function_name(name)
     fn = namespace.get(own)
     if not callable(fn):
-        message = f"{name}: no function {own}() in {filename}: define it as the starter does"
+        message = _(
+            "{name}: no function {function}() in {file}: define it as the starter does",
+            name=name,
+            function=own,
+            file=filename,
+        )
         return CheckResult(name, 0, ex.points, 0, cases, message), ""
     found: list[CheckResult] = []
     error, text = _capture(
         lambda: found.append(check(name, fn, cases=cases, seed=seed, verbose=False))
     )
     if error is not None:  # SystemExit and the like, which check lets through
-        return CheckResult(name, 0, ex.points, 0, cases, f"{name}: {own} raised {error}"), text
+        message = _("{name}: {function} raised {error}", name=name, function=own, error=error)
+        return CheckResult(name, 0, ex.points, 0, cases, message), text
     return found[0], text
 
 
@@ -310,7 +350,7 @@ def gradescope(result: Grade) -> dict:
     for number, r in enumerate(result.results, 1):
         output = r.message
         if result.printed.get(r.name):
-            output += f"\n\nprinted while it was checked:\n{result.printed[r.name]}"
+            output += "\n\n" + _("printed while it was checked:") + f"\n{result.printed[r.name]}"
         tests.append(
             {
                 "name": r.name,
@@ -321,7 +361,14 @@ def gradescope(result: Grade) -> dict:
                 "output": output,
             }
         )
-    lines = [f"{result.path.name}: {result.score} of {result.max_score} points"]
+    lines = [
+        _(
+            "{file}: {score} of {max_score} points",
+            file=result.path.name,
+            score=result.score,
+            max_score=result.max_score,
+        )
+    ]
     return {
         "score": result.score,
         "execution_time": round(result.seconds, 2),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..._i18n import N_
 from ...engine import losses
 from .exercise import F64, Case, Exercise, Mistake, Outputs
 
@@ -59,7 +60,7 @@ EXERCISE = Exercise(
     section="Section II.C, equation (9)",
     summary="E = (1/N) sum_n (y[n, D_n] + log(e^-j + sum_i e^-y[n, i])) and dE/dy.",
     points=3,
-    outputs=(("E", "a number"), ("dy", "(N, classes)")),
+    outputs=(("E", N_("a number")), ("dy", "(N, classes)")),
     axes={"dy": ("n", "class")},
     make_case=_loss9_case,
     solve=lambda c: _loss9(**c),
@@ -81,32 +82,42 @@ def loss9_gradient(y, labels, j):
     """
     raise NotImplementedError("loss9_gradient")
 ''',
-    hint="E is the batch mean of y[n, D_n] + log(e^-j + sum_i e^-y[n, i]); its gradient is "
-    "dE/dy[n, i] = ([i = D_n] - e^-y[n, i] / (e^-j + sum_k e^-y[n, k])) / N.",
+    hint=N_(
+        "E is the batch mean of y[n, D_n] + log(e^-j + sum_i e^-y[n, i]); its gradient is "
+        "dE/dy[n, i] = ([i = D_n] - e^-y[n, i] / (e^-j + sum_k e^-y[n, k])) / N."
+    ),
     mistakes=(
         Mistake(
-            "your values are N times too large: E is the mean over the batch (1/P in "
-            "equation (9)), and so is its gradient.",
+            N_(
+                "your values are N times too large: E is the mean over the batch (1/P in "
+                "equation (9)), and so is its gradient."
+            ),
             lambda c: {k: v * c["y"].shape[0] for k, v in _loss9(**c).items()},
         ),
         Mistake(
-            "your values match the loss without the constant term e^-j: equation (9)'s "
-            "log is of e^-j + sum_i e^-y_i.",
+            N_(
+                "your values match the loss without the constant term e^-j: equation (9)'s "
+                "log is of e^-j + sum_i e^-y_i."
+            ),
             lambda c: _loss9(c["y"], c["labels"], 1e6),
         ),  # e^-1e6 is exactly 0
         Mistake(
-            "your values match e^+j instead of e^-j in the log.",
+            N_("your values match e^+j instead of e^-j in the log."),
             # log(e^j + sum e^-y) = (2j + y) rewritten: the engine's loss at y + 2j
             lambda c: _loss9(c["y"] + 2 * c["j"], c["labels"], c["j"]),
         ),
         Mistake(
-            "your gradient has the wrong sign on its second term: d/dy_i of "
-            "log(e^-j + sum_k e^-y_k) is -e^-y_i / (e^-j + sum_k e^-y_k).",
+            N_(
+                "your gradient has the wrong sign on its second term: d/dy_i of "
+                "log(e^-j + sum_k e^-y_k) is -e^-y_i / (e^-j + sum_k e^-y_k)."
+            ),
             lambda c: {"dy": 2 * _one_hot(c) / c["y"].shape[0] - _loss9(**c)["dy"]},
         ),
         Mistake(
-            "your values miss the correct class's penalty y[n, D_n]: equation (9) is "
-            "equation (8)'s penalty plus the log term.",
+            N_(
+                "your values miss the correct class's penalty y[n, D_n]: equation (9) is "
+                "equation (8)'s penalty plus the log term."
+            ),
             _loss9_without_correct,
         ),
     ),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..._i18n import N_
 from ...engine import _core
 from ...engine.layers import Subsampling
 from .exercise import F64, MAPS, Case, Exercise, Mistake, Outputs
@@ -109,7 +110,7 @@ def _to_top_left(c: Case) -> Outputs:
 
 
 #: the engine's rule for a tie (csrc/pool.c), as the hints say it
-MAXPOOL_TIES = (
+MAXPOOL_TIES = N_(
     "all of dy goes to the first of the tied inputs in row-major order (top-left, top-right, "
     "bottom-left, bottom-right), the one np.argmax picks"
 )
@@ -147,48 +148,71 @@ def maxpool_backward(x, dy):
     """
     raise NotImplementedError("maxpool_backward")
 ''',
-    hint="dx is 0 except at each window's largest input, which receives the window's dy; "
-    f"on a tie, {MAXPOOL_TIES}; an odd last row or column is in no window and gets 0.",
+    hint=N_(
+        "dx is 0 except at each window's largest input, which receives the window's dy; "
+        "on a tie, {ties}; an odd last row or column is in no window and gets 0.",
+        ties=MAXPOOL_TIES,
+    ),
     mistakes=(
         Mistake(
-            "your values match dy copied to all four inputs of each window: only the window's "
-            "largest input reached the output, so it alone gets dy; the other three get 0.",
+            N_(
+                "your values match dy copied to all four inputs of each window: only the window's "
+                "largest input reached the output, so it alone gets dy; the other three get 0."
+            ),
             lambda c: _placed(c, _up(c["dy"])),
         ),
         Mistake(
-            "your values match average pooling's backward, dy / 4 to each input: max pooling "
-            "gives all of dy to the window's largest input and 0 to the other three.",
+            N_(
+                "your values match average pooling's backward, dy / 4 to each input: max pooling "
+                "gives all of dy to the window's largest input and 0 to the other three."
+            ),
             lambda c: {"dx": _engine_dx(c["x"], c["dy"], "average")},
         ),
         Mistake(
-            "your values match dy given to the top-left input of every window: it goes to the "
-            "window's largest input, wherever that is in the window.",
+            N_(
+                "your values match dy given to the top-left input of every window: it goes to the "
+                "window's largest input, wherever that is in the window."
+            ),
             _to_top_left,
         ),
         Mistake(
-            "your values match dy given to the window's smallest input: it goes to the largest "
-            "(argmax, not argmin).",
+            N_(
+                "your values match dy given to the window's smallest input: it goes to the largest "
+                "(argmax, not argmin)."
+            ),
             lambda c: {"dx": _engine_dx(-c["x"], c["dy"])},
         ),
         Mistake(
-            "on a tie, your values give dy to every input equal to the window's maximum, so "
-            f"the window passes on more than its dy: {MAXPOOL_TIES}.",
+            N_(
+                "on a tie, your values give dy to every input equal to the window's maximum, so "
+                "the window passes on more than its dy: {ties}.",
+                ties=MAXPOOL_TIES,
+            ),
             lambda c: _to_every_maximum(c, share=False),
         ),
         Mistake(
-            "on a tie, your values share dy among the inputs equal to the window's maximum: "
-            f"{MAXPOOL_TIES}, and the others get 0.",
+            N_(
+                "on a tie, your values share dy among the inputs equal to the window's maximum: "
+                "{ties}, and the others get 0.",
+                ties=MAXPOOL_TIES,
+            ),
             lambda c: _to_every_maximum(c, share=True),
         ),
         Mistake(
-            "on a tie, your values give dy to the last largest input: "
-            f"{MAXPOOL_TIES}. A loop that updates its best on >= keeps the last; update on >.",
+            N_(
+                "on a tie, your values give dy to the last largest input: {ties}. A loop that "
+                "updates its best on >= keeps the last; update on >.",
+                ties=MAXPOOL_TIES,
+            ),
             _to_last_maximum,
         ),
         Mistake(
-            "on a tie, your values give dy to the first largest input in column order "
-            f"(top-left, bottom-left, top-right, ...): {MAXPOOL_TIES}. Check the order of "
-            "the axes where you lay a window's four inputs out in a row.",
+            N_(
+                "on a tie, your values give dy to the first largest input in column order "
+                "(top-left, bottom-left, top-right, ...): {ties}. Check the order of the axes "
+                "where you lay a window's four inputs out in a row.",
+                ties=MAXPOOL_TIES,
+            ),
             _first_in_column_order,
         ),
     ),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..._i18n import N_
 from ...engine import _core
 from .exercise import Case, Exercise, Mistake, Outputs
 from .rbf_output import _rbf_case, _rbf_layer
@@ -46,22 +47,30 @@ def rbf_backward(x, prototypes, dy):
     """
     raise NotImplementedError("rbf_backward")
 ''',
-    hint="dy_i/dx_j = 2 (x_j - w_ij); every class's penalty depends on every x_j, so dE/dx_j "
-    "sums 2 (x_j - w_ij) dE/dy_i over the classes i.",
+    hint=N_(
+        "dy_i/dx_j = 2 (x_j - w_ij); every class's penalty depends on every x_j, so dE/dx_j "
+        "sums 2 (x_j - w_ij) dE/dy_i over the classes i."
+    ),
     mistakes=(
         Mistake(
-            "your values are half the gradient: the derivative of (x_j - w_ij)^2 is "
-            "2 (x_j - w_ij); the factor 2 is missing.",
+            N_(
+                "your values are half the gradient: the derivative of (x_j - w_ij)^2 is "
+                "2 (x_j - w_ij); the factor 2 is missing."
+            ),
             lambda c: {"dx": _rbf_backward_solve(c)["dx"] / 2},
         ),
         Mistake(
-            "your values have the wrong sign: the derivative of (x_j - w_ij)^2 with "
-            "respect to x_j is 2 (x_j - w_ij), not 2 (w_ij - x_j).",
+            N_(
+                "your values have the wrong sign: the derivative of (x_j - w_ij)^2 with "
+                "respect to x_j is 2 (x_j - w_ij), not 2 (w_ij - x_j)."
+            ),
             lambda c: {"dx": -_rbf_backward_solve(c)["dx"]},
         ),
         Mistake(
-            "your values ignore dy: each class's term 2 (x_j - w_ij) is weighted by "
-            "dE/dy_i (the chain rule).",
+            N_(
+                "your values ignore dy: each class's term 2 (x_j - w_ij) is weighted by "
+                "dE/dy_i (the chain rule)."
+            ),
             lambda c: {"dx": _core.rbf_backward(c["x"], c["prototypes"], np.ones_like(c["dy"]))},
         ),
     ),

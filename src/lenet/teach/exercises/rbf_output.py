@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..._i18n import N_
 from ...engine import _core
 from ...engine.layers import RBFOutput
 from ...paper import rbf_prototypes
@@ -71,27 +72,35 @@ def rbf_output(x, prototypes):
     """
     raise NotImplementedError("rbf_output")
 ''',
-    hint="y[n, i] = sum over j of (x[n, j] - prototypes[i, j])^2, for every sample n and "
-    "class i; broadcasting x[:, None, :] against prototypes[None, :, :] gives all the "
-    "differences at once.",
+    hint=N_(
+        "y[n, i] = sum over j of (x[n, j] - prototypes[i, j])^2, for every sample n and "
+        "class i; broadcasting x[:, None, :] against prototypes[None, :, :] gives all the "
+        "differences at once."
+    ),
     mistakes=(
         Mistake(
-            "your values are the Euclidean distance: the penalty is its square, "
-            "sum_j (x_j - w_ij)^2, with no square root.",
+            N_(
+                "your values are the Euclidean distance: the penalty is its square, "
+                "sum_j (x_j - w_ij)^2, with no square root."
+            ),
             lambda c: {"y": np.sqrt(_states(_rbf_layer(c)))},
         ),
         Mistake(
-            "your values match sum_j (x_j - w_ij) without squaring: each difference is "
-            "squared before the sum.",
+            N_(
+                "your values match sum_j (x_j - w_ij) without squaring: each difference is "
+                "squared before the sum."
+            ),
             lambda c: {"y": c["x"].sum(axis=1)[:, None] - c["prototypes"].sum(axis=1)[None, :]},
         ),
         Mistake(
-            "your values are a mean over the features: the penalty is a sum.",
+            N_("your values are a mean over the features: the penalty is a sum."),
             lambda c: {"y": _rbf_layer(c).y / c["x"].shape[1]},
         ),
         Mistake(
-            "your values are the dot products x . w_i: the RBF unit computes a squared "
-            "distance, not a similarity.",
+            N_(
+                "your values are the dot products x . w_i: the RBF unit computes a squared "
+                "distance, not a similarity."
+            ),
             lambda c: {
                 "y": _core.dense_forward(
                     c["x"], c["prototypes"], np.zeros(c["prototypes"].shape[0])

@@ -11,16 +11,20 @@ from typing import Any
 import numpy as np
 
 from ..._guard import WriteItYourself
+from ..._i18n import _, pad
 from .compare import LOW_PRECISION_RTOL, RTOL, _close
 from .exercise import F64, Case, Exercise
 
 
 def _not_yet_message(ex: Exercise, fn: Callable[..., Any]) -> str:
     own = getattr(fn, "__name__", ex.name)
-    return (
-        f"{ex.name}: not implemented yet: {own} raises NotImplementedError. Replace the "
-        f"`raise NotImplementedError` line with your code (describe({ex.name!r}) has the "
-        f"formulas and shapes), then run the check again."
+    return _(
+        "{name}: not implemented yet: {function} raises NotImplementedError. Replace the "
+        "`raise NotImplementedError` line with your code (describe({quoted}) has the "
+        "formulas and shapes), then run the check again.",
+        name=ex.name,
+        function=own,
+        quoted=repr(ex.name),
     )
 
 
@@ -28,7 +32,7 @@ def _describe_case(case: Case) -> str:
     parts = []
     for key, value in case.items():
         if isinstance(value, dict):
-            parts.append(f"{key} (dict of {len(value)} arrays)")
+            parts.append(_("{key} (dict of {count} arrays)", key=key, count=len(value)))
         elif isinstance(value, np.ndarray) and value.dtype.kind in "iu" and value.size <= 10:
             parts.append(f"{key} {value.tolist()}")
         elif isinstance(value, np.ndarray) and value.dtype in (np.float32, np.float16):
@@ -54,8 +58,18 @@ def _exception_report(exc: Exception) -> str:
     frames = traceback.extract_tb(exc.__traceback__)[1:]  # [0] is the call in _run_case
     # the innermost line of the learner's code, not of NumPy's internals
     own = [f for f in frames if f"{os.sep}numpy{os.sep}" not in f.filename] or frames
-    where = f"\n    at line {own[-1].lineno} of {own[-1].name} ({own[-1].filename})" if own else ""
-    return f"  your function raised {last}{where}"
+    where = (
+        "\n    "
+        + _(
+            "at line {line} of {function} ({file})",
+            line=own[-1].lineno,
+            function=own[-1].name,
+            file=own[-1].filename,
+        )
+        if own
+        else ""
+    )
+    return "  " + _("your function raised {error}", error=last) + where
 
 
 def _refusal_report(refusal: WriteItYourself) -> str:
@@ -73,27 +87,47 @@ def _values_report(
     base: np.ndarray | None,
     axes: tuple[str, ...] | None = None,
 ) -> str:
-    what = f"{output} (compared by its change from the old value)" if base is not None else output
+    what = (
+        _("{output} (compared by its change from the old value)", output=output)
+        if base is not None
+        else output
+    )
     lines = [
-        f"  {what}: {int(bad.sum())} of {bad.size} values wrong "
-        f"(tolerance: rtol {RTOL:g}, atol {atol:.3g})"
+        "  "
+        + _(
+            "{output}: {wrong} of {count} values wrong (tolerance: rtol {rtol}, atol {atol})",
+            output=what,
+            wrong=int(bad.sum()),
+            count=bad.size,
+            rtol=f"{RTOL:g}",
+            atol=f"{atol:.3g}",
+        )
     ]
     if actual.ndim == 0:
-        lines.append(f"    expected {expected.item():.10g}, got {actual.item():.10g}")
+        lines.append(
+            "    "
+            + _(
+                "expected {expected}, got {actual}",
+                expected=f"{expected.item():.10g}",
+                actual=f"{actual.item():.10g}",
+            )
+        )
         return "\n".join(lines)
     worst = np.unravel_index(
         np.argmax(np.where(bad, np.nan_to_num(err, nan=np.inf), -1.0)), bad.shape
     )
     others = [tuple(int(i) for i in idx) for idx in np.argwhere(bad)[:4]]
     shown = [tuple(int(i) for i in worst)] + [i for i in others if i != tuple(worst)][:3]
+    index = _("index")
     width = max(len(_index_text(i, axes)) for i in shown) + 2
     if base is not None:  # what is compared: the changes, expected and actual
         expected, actual = expected - base, actual - base
-        lines.append(f"    {'index'.ljust(width)}{'expected change':>18}  {'your change':>18}")
+        left, right = _("expected change"), _("your change")
     else:
-        lines.append(f"    {'index'.ljust(width)}{'expected':>18}  {'actual':>18}")
+        left, right = _("expected"), _("actual")
+    lines.append(f"    {pad(index, width, left=True)}{pad(left, 18)}  {pad(right, 18)}")
     for n, idx in enumerate(shown):
-        mark = "   <- worst" if n == 0 else ""
+        mark = "   " + _("<- worst") if n == 0 else ""
         lines.append(
             f"    {_index_text(idx, axes).ljust(width)}{expected[idx]:>18.10g}  "
             f"{actual[idx]:>18.10g}{mark}"
@@ -118,12 +152,14 @@ def _diagnose(
     rtol = LOW_PRECISION_RTOL.get(np.dtype(dtype)) if dtype is not None else None
     if rtol is not None:
         if _close(actual, expected, rtol=rtol):
-            return (
-                f"your values are right to {dtype} precision; compute in float64 (the "
-                f"checker compares in float64)"
+            return _(
+                "your values are right to {dtype} precision; compute in float64 (the "
+                "checker compares in float64)",
+                dtype=dtype,
             )
-        also = (
-            f" Your values are also {dtype}: compute in float64 (the checker compares in float64)."
+        also = " " + _(
+            "Your values are also {dtype}: compute in float64 (the checker compares in float64).",
+            dtype=dtype,
         )
     else:
         also = ""
@@ -137,9 +173,9 @@ def _diagnose(
         wrong = np.asarray(wrong, F64)
         # the mistake must give something else than the right answer, and match the learner's
         if _close(actual, wrong, base, rtol) and not _close(wrong, expected, base, rtol):
-            return mistake.hint + also
+            return str(mistake.hint) + also
     if ex.explain is not None:
         hint = ex.explain(case, output, actual)
         if hint:
             return hint + also
-    return ex.hint + also
+    return str(ex.hint) + also

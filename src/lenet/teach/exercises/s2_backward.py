@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._i18n import N_
 from ...engine import _core
 from .exercise import MAPS, Case, Exercise, Mistake, Outputs, _f, _slope
 from .s2_forward import _s2_case, _s2_layer, _s2_sums
@@ -78,28 +79,38 @@ def s2_backward(x, coefficient, bias, dy):
     """
     raise NotImplementedError("s2_backward")
 ''',
-    hint="recompute a in the forward way, then da = dy * f'(a); each of a window's four inputs "
-    "gets coefficient[m] * da, dcoefficient[m] sums da * (window sum) and dbias[m] sums "
-    "da, over the batch and all positions.",
+    hint=N_(
+        "recompute a in the forward way, then da = dy * f'(a); each of a window's four inputs "
+        "gets coefficient[m] * da, dcoefficient[m] sums da * (window sum) and dbias[m] sums "
+        "da, over the batch and all positions."
+    ),
     mistakes=(
         Mistake(
-            "your values match a gradient without the squashing function's slope: "
-            "da = dy * f'(a) comes first, and everything else is built from da.",
+            N_(
+                "your values match a gradient without the squashing function's slope: "
+                "da = dy * f'(a) comes first, and everything else is built from da."
+            ),
             lambda c: _s2_backward_with(c, c["dy"]),
         ),
         Mistake(
-            "your values match da = dy * f'(y): the slope is taken at the weighted sum "
-            "a, not at the state y = f(a).",
+            N_(
+                "your values match da = dy * f'(y): the slope is taken at the weighted sum "
+                "a, not at the state y = f(a)."
+            ),
             lambda c: _s2_backward_with(c, c["dy"] * _slope(_f(_s2_sums(c)))),
         ),
         Mistake(
-            "your values match da = dy * (1 - y^2), the slope of plain tanh; for "
-            "f(a) = A tanh(S a), f'(a) = A S (1 - tanh(S a)^2).",
+            N_(
+                "your values match da = dy * (1 - y^2), the slope of plain tanh; for "
+                "f(a) = A tanh(S a), f'(a) = A S (1 - tanh(S a)^2)."
+            ),
             lambda c: _s2_backward_with(c, c["dy"] * (1 - _f(_s2_sums(c)) ** 2)),
         ),
         Mistake(
-            "your dx misses the coefficient: each input of the window contributed "
-            "coefficient[m] * x to a, so it receives coefficient[m] * da.",
+            N_(
+                "your dx misses the coefficient: each input of the window contributed "
+                "coefficient[m] * x to a, so it receives coefficient[m] * da."
+            ),
             lambda c: {
                 "dx": _s2_backward_with(
                     c, c["dy"] * _slope(_s2_sums(c)), np.ones_like(c["coefficient"])
@@ -107,13 +118,17 @@ def s2_backward(x, coefficient, bias, dy):
             },
         ),
         Mistake(
-            "your values match a unit that averages its window: the paper adds the four "
-            "inputs (no factor 1/4, in the forward pass or the backward).",
+            N_(
+                "your values match a unit that averages its window: the paper adds the four "
+                "inputs (no factor 1/4, in the forward pass or the backward)."
+            ),
             _s2_backward_averaged,
         ),
         Mistake(
-            "your values are averaged over the batch: the parameter gradients are sums "
-            "over the batch (and over the positions of the map).",
+            N_(
+                "your values are averaged over the batch: the parameter gradients are sums "
+                "over the batch (and over the positions of the map)."
+            ),
             _s2_backward_batch_mean,
         ),
     ),

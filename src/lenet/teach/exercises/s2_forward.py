@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._i18n import N_
 from ...engine import _core
 from ...engine.layers import Subsampling
 from .exercise import F64, MAPS, PAPER_F, Case, Exercise, Mistake, _f, _states, _tanh
@@ -86,47 +87,60 @@ def s2_forward(x, coefficient, bias):
     """
     raise NotImplementedError("s2_forward")
 ''',
-    hint="for each map m and each non-overlapping 2x2 window (stride 2): add the four inputs, "
-    f"multiply by coefficient[m], add bias[m], then squash with {PAPER_F}. Window (r, c) "
-    "covers rows 2r, 2r+1 and columns 2c, 2c+1.",
+    hint=N_(
+        "for each map m and each non-overlapping 2x2 window (stride 2): add the four inputs, "
+        "multiply by coefficient[m], add bias[m], then squash with {f}. Window (r, c) "
+        "covers rows 2r, 2r+1 and columns 2c, 2c+1.",
+        f=PAPER_F,
+    ),
     mistakes=(
         Mistake(
-            "your values match f(sum + bias): the window sum is multiplied by the map's "
-            "trainable coefficient.",
+            N_(
+                "your values match f(sum + bias): the window sum is multiplied by the map's "
+                "trainable coefficient."
+            ),
             lambda c: {"y": _f(_s2_sums(c, coefficient=np.ones_like(c["coefficient"])))},
         ),
         Mistake(
-            "your values match the window's mean: the paper adds the four inputs, it does "
-            "not average them (a factor 4).",
+            N_(
+                "your values match the window's mean: the paper adds the four inputs, it does "
+                "not average them (a factor 4)."
+            ),
             lambda c: {"y": _f(_s2_sums(c, coefficient=c["coefficient"] / 4))},
         ),
         Mistake(
-            "your values match max pooling: the paper's unit adds the four inputs, "
-            "it does not take their maximum.",
+            N_(
+                "your values match max pooling: the paper's unit adds the four inputs, "
+                "it does not take their maximum."
+            ),
             lambda c: {
                 "y": _f(_per_map(c["coefficient"]) * _s2_sums(c, mode="max") + _per_map(c["bias"]))
             },
         ),
         Mistake(
-            "your values match plain max pooling: the paper's unit is "
-            "f(coefficient * (sum of the window) + bias).",
+            N_(
+                "your values match plain max pooling: the paper's unit is "
+                "f(coefficient * (sum of the window) + bias)."
+            ),
             lambda c: {"y": _s2_sums(c, mode="max")},
         ),
         Mistake(
-            "your values are the weighted sums a: the layer's states are y = f(a), squashed.",
+            N_("your values are the weighted sums a: the layer's states are y = f(a), squashed."),
             lambda c: {"y": _s2_sums(c)},
         ),
         Mistake(
-            "your values match f(coefficient * sum): the map's bias is missing.",
+            N_("your values match f(coefficient * sum): the map's bias is missing."),
             lambda c: {"y": _f(_s2_sums(c, bias=np.zeros_like(c["bias"])))},
         ),
         Mistake(
-            "your values match f(coefficient * (sum + bias)): the bias is added after "
-            "the multiplication, not before.",
+            N_(
+                "your values match f(coefficient * (sum + bias)): the bias is added after "
+                "the multiplication, not before."
+            ),
             lambda c: {"y": _f(_s2_sums(c, bias=c["coefficient"] * c["bias"]))},
         ),
         Mistake(
-            f"your values match tanh(a): the squashing function is {PAPER_F}.",
+            N_("your values match tanh(a): the squashing function is {f}.", f=PAPER_F),
             lambda c: {"y": _tanh(_s2_sums(c))},
         ),
     ),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..._i18n import N_
 from ...engine import _core, sdlm
 from ...engine.layers import FullConnection
 from .exercise import F64, Case, Exercise, Mistake, Outputs, _f, _slope
@@ -108,48 +109,66 @@ def sdlm_second_derivatives(x, weight, bias, h_y):
     """
     raise NotImplementedError("sdlm_second_derivatives")
 ''',
-    hint="the rules are back-propagation's with squares: h_a = f'(a)^2 h_y; "
-    "h_x[n, i] = sum_k weight[k, i]^2 h_a[n, k]; h_weight[k, i] = sum_n x[n, i]^2 "
-    "h_a[n, k]; h_bias[k] = sum_n h_a[n, k].",
+    hint=N_(
+        "the rules are back-propagation's with squares: h_a = f'(a)^2 h_y; "
+        "h_x[n, i] = sum_k weight[k, i]^2 h_a[n, k]; h_weight[k, i] = sum_n x[n, i]^2 "
+        "h_a[n, k]; h_bias[k] = sum_n h_a[n, k]."
+    ),
     mistakes=(
         Mistake(
-            "your values match h_a = f'(a) h_y: the Gauss-Newton rule multiplies by the "
-            "square of the slope, f'(a)^2.",
+            N_(
+                "your values match h_a = f'(a) h_y: the Gauss-Newton rule multiplies by the "
+                "square of the slope, f'(a)^2."
+            ),
             lambda c: _sdlm_with(c, _sdlm_h_a(c, power=1)),
         ),
         Mistake(
-            "your values match h_a = h_y: the squared slope f'(a)^2 of the squashing "
-            "function is missing.",
+            N_(
+                "your values match h_a = h_y: the squared slope f'(a)^2 of the squashing "
+                "function is missing."
+            ),
             lambda c: _sdlm_with(c, c["h_y"]),
         ),
         Mistake(
-            "your values match h_a = f'(y)^2 h_y: the slope is taken at the weighted sum "
-            "a, not at the state y = f(a).",
+            N_(
+                "your values match h_a = f'(y)^2 h_y: the slope is taken at the weighted sum "
+                "a, not at the state y = f(a)."
+            ),
             lambda c: _sdlm_with(c, c["h_y"] * _slope(_sdlm_states(c)) ** 2),
         ),
         Mistake(
-            "your values match h_a = (1 - y^2)^2 h_y, with the slope of plain tanh; for "
-            "f(a) = A tanh(S a), f'(a) = A S (1 - tanh(S a)^2).",
+            N_(
+                "your values match h_a = (1 - y^2)^2 h_y, with the slope of plain tanh; for "
+                "f(a) = A tanh(S a), f'(a) = A S (1 - tanh(S a)^2)."
+            ),
             lambda c: _sdlm_with(c, c["h_y"] * (1 - _sdlm_states(c) ** 2) ** 2),
         ),
         Mistake(
-            "your values match back-propagation without squares: the second derivatives "
-            "go through the squared weights and squared inputs.",
+            N_(
+                "your values match back-propagation without squares: the second derivatives "
+                "go through the squared weights and squared inputs."
+            ),
             lambda c: _sdlm_with(c, _sdlm_h_a(c, power=1), False, False),
         ),
         Mistake(
-            "your h_x uses the weights, not their squares: "
-            "h_x[n, i] = sum_k weight[k, i]^2 h_a[n, k].",
+            N_(
+                "your h_x uses the weights, not their squares: "
+                "h_x[n, i] = sum_k weight[k, i]^2 h_a[n, k]."
+            ),
             lambda c: {"h_x": _sdlm_with(c, _sdlm_h_a(c), square_w=False)["h_x"]},
         ),
         Mistake(
-            "your h_weight uses the inputs, not their squares: "
-            "h_weight[k, i] = sum_n x[n, i]^2 h_a[n, k].",
+            N_(
+                "your h_weight uses the inputs, not their squares: "
+                "h_weight[k, i] = sum_n x[n, i]^2 h_a[n, k]."
+            ),
             lambda c: {"h_weight": _sdlm_with(c, _sdlm_h_a(c), square_x=False)["h_weight"]},
         ),
         Mistake(
-            "your values are averaged over the batch: here h_weight and h_bias are sums "
-            "over the batch (the network divides by the number of patterns later).",
+            N_(
+                "your values are averaged over the batch: here h_weight and h_bias are sums "
+                "over the batch (the network divides by the number of patterns later)."
+            ),
             _sdlm_batch_mean,
         ),
     ),

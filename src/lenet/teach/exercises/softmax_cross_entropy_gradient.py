@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..._i18n import N_, _
 from ...engine import losses
 from .exercise import F64, Case, Exercise, Mistake, Outputs
 
@@ -74,21 +75,25 @@ def _ce_explain(c: Case, output: str, actual: np.ndarray) -> str | None:
     if np.all(np.isfinite(actual)):
         return None
     top = float(np.abs(c["z"]).max())
-    shift = (
+    shift = _(
         "subtract each row's largest logit m first: softmax(z) = softmax(z - m), and "
         "log sum_k e^z_k = m + log sum_k e^(z_k - m)"
     )
     if output == "E":
-        return (
-            f"your E is {actual.item()} for logits up to |z| = {top:.0f}: log(sum e^z) "
-            "overflows when e^z does (beyond z = 709.78), and -log p[label] is inf when "
-            "p[label] underflows to 0. Compute E = log sum_k e^z_k - z[label] with the "
-            f"log-sum-exp: {shift}."
+        return _(
+            "your E is {value} for logits up to |z| = {top}: log(sum e^z) overflows when e^z "
+            "does (beyond z = 709.78), and -log p[label] is inf when p[label] underflows to "
+            "0. Compute E = log sum_k e^z_k - z[label] with the log-sum-exp: {shift}.",
+            value=actual.item(),
+            top=f"{top:.0f}",
+            shift=shift,
         )
-    return (
-        f"your dz holds inf or NaN for logits up to |z| = {top:.0f}: e^z overflows to inf "
-        "beyond z = 709.78 and underflows to 0 below -745.13, so exp(z) / sum(exp(z)) gives "
-        f"inf / inf or 0 / 0. The softmax is the same for z and z - m: {shift}."
+    return _(
+        "your dz holds inf or NaN for logits up to |z| = {top}: e^z overflows to inf beyond "
+        "z = 709.78 and underflows to 0 below -745.13, so exp(z) / sum(exp(z)) gives inf / inf "
+        "or 0 / 0. The softmax is the same for z and z - m: {shift}.",
+        top=f"{top:.0f}",
+        shift=shift,
     )
 
 
@@ -100,7 +105,7 @@ EXERCISE = Exercise(
     points=3,
     summary="E = (1/N) sum_n (log sum_i e^z[n, i] - z[n, label_n]) on logits z, and dE/dz = "
     "(softmax(z) - one-hot of the labels) / N.",
-    outputs=(("E", "a number"), ("dz", "(N, classes)")),
+    outputs=(("E", N_("a number")), ("dz", "(N, classes)")),
     axes={"dz": ("n", "class")},
     make_case=_ce_case,
     solve=lambda c: _ce(**c),
@@ -121,47 +126,64 @@ def softmax_cross_entropy_gradient(z, labels):
     """
     raise NotImplementedError("softmax_cross_entropy_gradient")
 ''',
-    hint="p = softmax of each row of z, computed from z - (the row's max); E is the batch mean "
-    "of log sum_k e^z[n, k] - z[n, label_n]; dE/dz = (p - one-hot of the labels) / N.",
+    hint=N_(
+        "p = softmax of each row of z, computed from z - (the row's max); E is the batch mean "
+        "of log sum_k e^z[n, k] - z[n, label_n]; dE/dz = (p - one-hot of the labels) / N."
+    ),
     mistakes=(
         Mistake(
-            "your values are N times too large: E is the mean over the batch, and so is its "
-            "gradient (the 1/N carries into dz).",
+            N_(
+                "your values are N times too large: E is the mean over the batch, and so is its "
+                "gradient (the 1/N carries into dz)."
+            ),
             lambda c: {k: v * c["z"].shape[0] for k, v in _ce(**c).items()},
         ),
         Mistake(
-            "your dz matches softmax(z) / N: the one-hot of the label is missing, "
-            "dE/dz = (softmax(z) - one-hot) / N.",
+            N_(
+                "your dz matches softmax(z) / N: the one-hot of the label is missing, "
+                "dE/dz = (softmax(z) - one-hot) / N."
+            ),
             lambda c: {"dz": _p(c) / c["z"].shape[0]},
         ),
         Mistake(
-            "your dz has the wrong sign: dE/dz = (softmax(z) - one-hot) / N, positive for the "
-            "wrong classes (raising their logits raises the loss).",
+            N_(
+                "your dz has the wrong sign: dE/dz = (softmax(z) - one-hot) / N, positive for the "
+                "wrong classes (raising their logits raises the loss)."
+            ),
             lambda c: {"dz": -_ce(**c)["dz"]},
         ),
         Mistake(
-            "your dz is 0 for every class but the label: that is the diagonal of softmax's "
-            "Jacobian alone, dp_i/dz_i = p_i (1 - p_i). Each p_i depends on every logit, "
-            "dp_i/dz_k = -p_i p_k for k != i; with them, dE/dz = (softmax(z) - one-hot) / N.",
+            N_(
+                "your dz is 0 for every class but the label: that is the diagonal of softmax's "
+                "Jacobian alone, dp_i/dz_i = p_i (1 - p_i). Each p_i depends on every logit, "
+                "dp_i/dz_k = -p_i p_k for k != i; with them, dE/dz = (softmax(z) - one-hot) / N."
+            ),
             lambda c: {"dz": _one_hot(c) * (_p(c) - 1) / c["z"].shape[0]},
         ),
         Mistake(
-            "your dz matches the gradient of -p[label], of the softmax alone: the loss is "
-            "-log p[label], and the log's 1/p[label] cancels the p[label] in front, "
-            "dE/dz = (softmax(z) - one-hot) / N.",
+            N_(
+                "your dz matches the gradient of -p[label], of the softmax alone: the loss is "
+                "-log p[label], and the log's 1/p[label] cancels the p[label] in front, "
+                "dE/dz = (softmax(z) - one-hot) / N."
+            ),
             _of_the_softmax_alone,
         ),
         Mistake(
-            "your values match a softmax taken over the batch (axis 0): each pattern's softmax "
-            "runs over its own classes, along axis 1 (keepdims=True keeps the shapes aligned).",
+            N_(
+                "your values match a softmax taken over the batch (axis 0): each pattern's softmax "
+                "runs over its own classes, along axis 1 (keepdims=True keeps the shapes aligned)."
+            ),
             _over_the_batch,
         ),
         Mistake(
-            "your E misses the label's logit: -log softmax(z)[label] = log sum_k e^z_k - z[label].",
+            N_(
+                "your E misses the label's logit: "
+                "-log softmax(z)[label] = log sum_k e^z_k - z[label]."
+            ),
             lambda c: {"E": _ce(**c)["E"] + (c["z"] * _one_hot(c)).sum(axis=1).mean()},
         ),
         Mistake(
-            "your E has the wrong sign: the loss is -log p[label], which is >= 0.",
+            N_("your E has the wrong sign: the loss is -log p[label], which is >= 0."),
             lambda c: {"E": -_ce(**c)["E"]},
         ),
     ),

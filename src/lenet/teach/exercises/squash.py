@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..._i18n import N_, Message, _
 from ...paper import SQUASH_A, SQUASH_S
 from .compare import _close, _mismatch
 from .exercise import F64, Case, Exercise, Mistake, _f, _sigmoid, _tanh
@@ -49,16 +50,22 @@ _S_TYPED = (SQUASH_S, 0.6667, 0.667, 0.67, 0.66667, 0.6666, 0.666, 0.66, 0.7, 0.
 _AS_TYPED = (1.1439, 1.144, 1.14, 1.1, 1.14393)
 
 
-def _off(name: str, right: str, typed: float, exact: float) -> str:
-    return f"{name} is {right}; {typed:g} is off by {abs(typed - exact):.1e}"
+def _off(name: str, right: str | Message, typed: float, exact: float) -> Message:
+    return N_(
+        "{name} is {right}; {typed} is off by {error}",
+        name=name,
+        right=right,
+        typed=f"{typed:g}",
+        error=f"{abs(typed - exact):.1e}",
+    )
 
 
-def _s_part(s: float) -> list[str]:
-    return [] if s == SQUASH_S else [_off("S", "2/3 exactly (write 2 / 3)", s, SQUASH_S)]
+def _s_part(s: float) -> list[Message]:
+    return [] if s == SQUASH_S else [_off("S", N_("2/3 exactly (write 2 / 3)"), s, SQUASH_S)]
 
 
-def _a_part(a: float) -> list[str]:
-    return [] if a == SQUASH_A else [_off("A", "1.7159 (Appendix A)", a, SQUASH_A)]
+def _a_part(a: float) -> list[Message]:
+    return [] if a == SQUASH_A else [_off("A", N_("1.7159 (Appendix A)"), a, SQUASH_A)]
 
 
 def _shown(s: float) -> str:
@@ -93,21 +100,22 @@ def _typed_constants(
     actual: np.ndarray,
     formula: Callable[[float, float], np.ndarray],
     words: str,
-    typed: list[tuple[float, float, str, list[str]]],
+    typed: list[tuple[float, float, str, list[Message]]],
 ) -> str | None:
     """The hint for values that match ``formula(gain, s)`` with a constant typed in rounded
     (S = 0.6667, A = 1.716, A S = 1.1439 ...); ``words`` writes the formula with {g} and {s}."""
     for gain, s, shown, wrong in typed:
         if _close(actual, np.asarray(formula(gain, s), F64)):
-            return (
-                f"your values match {words.format(g=shown, s=_shown(s))}: {'; '.join(wrong)}. "
-                f"The checker compares to a relative 1e-06, far below the error of a rounded "
-                f"constant."
+            return _(
+                "your values match {formula}: {wrong}. The checker compares to a relative "
+                "1e-06, far below the error of a rounded constant.",
+                formula=words.format(g=shown, s=_shown(s)),
+                wrong="; ".join(str(w) for w in wrong),
             )
     return None
 
 
-def _by_size_of_a(c: Case, actual: np.ndarray, expected: np.ndarray, rule: str) -> str | None:
+def _by_size_of_a(c: Case, actual: np.ndarray, expected: np.ndarray, rule: Message) -> str | None:
     """Values that are NaN or inf for large |a|, or right only for the smaller |a|: the hint
     names the |a| from which they go wrong, with the ``rule`` that holds for every a."""
     size = np.abs(np.asarray(c["a"], F64))
@@ -116,19 +124,23 @@ def _by_size_of_a(c: Case, actual: np.ndarray, expected: np.ndarray, rule: str) 
         return None
     first = float(size[bad].min())
     if not np.all(np.isfinite(actual[bad])):
-        return (
-            "your values hold NaN or inf (the first at |a| = "
-            f"{float(size[~np.isfinite(actual)].min()):.4g}): an exponential such as e^(2 S a) "
-            "overflows to inf for large |a| (from |a| = 532 in float64, 66.5 in float32), and "
-            "inf / inf is NaN. np.tanh(S a) stays finite "
-            f"for every a; {rule}."
+        return _(
+            "your values hold NaN or inf (the first at |a| = {first}): an exponential such as "
+            "e^(2 S a) overflows to inf for large |a| (from |a| = 532 in float64, 66.5 in "
+            "float32), and inf / inf is NaN. np.tanh(S a) stays finite for every a; {rule}.",
+            first=f"{float(size[~np.isfinite(actual)].min()):.4g}",
+            rule=rule,
         )
     below = size[size < first]
     if below.size == 0 or below.max() < 1.0:
         return None
-    return (
-        f"your values are right for every |a| below {float(below.max()):.4g} and "
-        f"wrong for {int(bad.sum())} values from |a| = {first:.4g} on: {rule}."
+    return _(
+        "your values are right for every |a| below {below} and wrong for {count} values from "
+        "|a| = {first} on: {rule}.",
+        below=f"{float(below.max()):.4g}",
+        count=int(bad.sum()),
+        first=f"{first:.4g}",
+        rule=rule,
     )
 
 
@@ -140,7 +152,7 @@ def _squash_explain(c: Case, output: str, actual: np.ndarray) -> str | None:
         c,
         actual,
         _f(a),
-        "f(a) = A tanh(S a) holds for every a, and f approaches +-A without reaching it",
+        N_("f(a) = A tanh(S a) holds for every a, and f approaches +-A without reaching it"),
     )
 
 
@@ -151,7 +163,7 @@ EXERCISE = Exercise(
     section="Section II.B, Appendix A",
     summary="f(a) = A tanh(S a), A = 1.7159, S = 2/3, element-wise.",
     points=1,
-    outputs=(("x", "the shape of a"),),
+    outputs=(("x", N_("the shape of a")),),
     make_case=lambda rng, i: _squash_case(rng, i, float32=True),
     solve=lambda c: {"x": _f(c["a"])},
     starter='''\
@@ -169,29 +181,35 @@ def squash(a):
     """
     raise NotImplementedError("squash")
 ''',
-    hint="f(a) = A tanh(S a) with A = 1.7159 and S = 2/3 (Appendix A); check that f(1) = 1 "
-    "and f(-1) = -1.",
+    hint=N_(
+        "f(a) = A tanh(S a) with A = 1.7159 and S = 2/3 (Appendix A); check that f(1) = 1 "
+        "and f(-1) = -1."
+    ),
     mistakes=(
         Mistake(
-            "this is plain tanh(a): the paper scales it, f(a) = A tanh(S a), with "
-            "A = 1.7159 outside and S = 2/3 inside.",
+            N_(
+                "this is plain tanh(a): the paper scales it, f(a) = A tanh(S a), with "
+                "A = 1.7159 outside and S = 2/3 inside."
+            ),
             lambda c: {"x": _tanh(c["a"])},
         ),
         Mistake(
-            "this is tanh(S a) without the amplitude: multiply by A = 1.7159.",
+            N_("this is tanh(S a) without the amplitude: multiply by A = 1.7159."),
             lambda c: {"x": _tanh(SQUASH_S * c["a"])},
         ),
         Mistake(
-            "this is A tanh(a) without the slope: the argument is S a, S = 2/3.",
+            N_("this is A tanh(a) without the slope: the argument is S a, S = 2/3."),
             lambda c: {"x": SQUASH_A * _tanh(c["a"])},
         ),
         Mistake(
-            "this is A tanh(3a/2): S is 2/3, not 3/2.",
+            N_("this is A tanh(3a/2): S is 2/3, not 3/2."),
             lambda c: {"x": SQUASH_A * _tanh(1.5 * c["a"])},
         ),
         Mistake(
-            "this is 2A sigmoid(S a) - A: the identity is A tanh(S a) = 2A sigmoid(2 S a) "
-            "- A, with a factor 2 inside the sigmoid.",
+            N_(
+                "this is 2A sigmoid(S a) - A: the identity is A tanh(S a) = 2A sigmoid(2 S a) "
+                "- A, with a factor 2 inside the sigmoid."
+            ),
             lambda c: {"x": 2 * SQUASH_A * _sigmoid(SQUASH_S * c["a"]) - SQUASH_A},
         ),
     ),

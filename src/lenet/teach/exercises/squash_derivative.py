@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..._i18n import N_
 from ...engine import _core
 from ...paper import SQUASH_A, SQUASH_S
 from .exercise import F64, Case, Exercise, Mistake, _f, _slope
@@ -20,8 +21,10 @@ def _slope_explain(c: Case, output: str, actual: np.ndarray) -> str | None:
         c,
         actual,
         _slope(a),
-        "f'(a) = A S (1 - tanh(S a)^2) for every a: it falls fast as |a| grows but is not 0 "
-        "(f'(6) = 0.0015, f'(12) = 5.1e-7)",
+        N_(
+            "f'(a) = A S (1 - tanh(S a)^2) for every a: it falls fast as |a| grows but is not 0 "
+            "(f'(6) = 0.0015, f'(12) = 5.1e-7)"
+        ),
     )
 
 
@@ -32,7 +35,7 @@ EXERCISE = Exercise(
     section="Section II.B, Appendix A",
     summary="f'(a) for f(a) = A tanh(S a), element-wise.",
     points=1,
-    outputs=(("slope", "the shape of a"),),
+    outputs=(("slope", N_("the shape of a")),),
     make_case=_squash_case,
     solve=lambda c: {"slope": _slope(c["a"])},
     starter='''\
@@ -50,31 +53,35 @@ def squash_derivative(a):
     """
     raise NotImplementedError("squash_derivative")
 ''',
-    hint="differentiate f(a) = A tanh(S a) with the chain rule, using "
-    "d tanh(u)/du = 1 - tanh(u)^2; f'(0) should be A S = 1.1439333 (with S = 2/3 exactly).",
+    hint=N_(
+        "differentiate f(a) = A tanh(S a) with the chain rule, using "
+        "d tanh(u)/du = 1 - tanh(u)^2; f'(0) should be A S = 1.1439333 (with S = 2/3 exactly)."
+    ),
     mistakes=(
         Mistake(
-            "this is A (1 - tanh(S a)^2): the chain rule brings out the inner slope S as well.",
+            N_("this is A (1 - tanh(S a)^2): the chain rule brings out the inner slope S as well."),
             lambda c: {"slope": SQUASH_A * _core.activation_derivative(SQUASH_S * c["a"], "tanh")},
         ),
         Mistake(
-            "this is 1 - f(a)^2: 1 - tanh(u)^2 is the slope of plain tanh, but f has the "
-            "amplitude A outside the tanh and the slope S inside it.",
+            N_(
+                "this is 1 - f(a)^2: 1 - tanh(u)^2 is the slope of plain tanh, but f has the "
+                "amplitude A outside the tanh and the slope S inside it."
+            ),
             lambda c: {"slope": 1 - _f(c["a"]) ** 2},
         ),
         Mistake(
-            "this is A S (1 - tanh(a)^2): the tanh inside the slope is still of S a.",
+            N_("this is A S (1 - tanh(a)^2): the tanh inside the slope is still of S a."),
             lambda c: {"slope": SQUASH_A * SQUASH_S * _core.activation_derivative(c["a"], "tanh")},
         ),
         Mistake(
-            "this is S (1 - tanh(S a)^2): the amplitude A multiplies the slope too.",
+            N_("this is S (1 - tanh(S a)^2): the amplitude A multiplies the slope too."),
             lambda c: {"slope": SQUASH_S * _core.activation_derivative(SQUASH_S * c["a"], "tanh")},
         ),
         Mistake(
-            "this is 1 - tanh(S a)^2: both A and the chain rule's S are missing.",
+            N_("this is 1 - tanh(S a)^2: both A and the chain rule's S are missing."),
             lambda c: {"slope": _core.activation_derivative(SQUASH_S * c["a"], "tanh")},
         ),
-        Mistake("this is f(a) itself, not its slope.", lambda c: {"slope": _f(c["a"])}),
+        Mistake(N_("this is f(a) itself, not its slope."), lambda c: {"slope": _f(c["a"])}),
     ),
     explain=_slope_explain,
 )

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._i18n import N_, _
 from ...engine import losses, optim
 from ...engine.layers import Convolution, FullConnection, RBFOutput, Subsampling
 from ...engine.lenet5 import LeNet5
@@ -61,7 +62,7 @@ def _training_solve(c: Case, full_c3: bool = False, grad_scale: float = 1.0) -> 
     net = _paper_network(full_c3)
     net.load_state_dict(c["params"])
     out = net.forward(c["image"][None])
-    _, d_out = losses.rbf_penalty(out, np.array([c["label"]]))
+    d_out = losses.rbf_penalty(out, np.array([c["label"]]))[1]
     net.backward(d_out * grad_scale)
     optim.SGD(net, lr=c["lr"]).step()
     new = net.state_dict()
@@ -120,16 +121,19 @@ _TRAINING_AXES = {
 def _unpack_parameters(result: Any, names: list[str]) -> dict:
     if not isinstance(result, Mapping):
         raise _Wrong(
-            f"expected a dict of the new parameters (keys like 'C1.weight'), got {_kind(result)}"
+            _(
+                "expected a dict of the new parameters (keys like 'C1.weight'), got {value}",
+                value=_kind(result),
+            )
         )
     missing = [k for k in reversed(names) if k not in result]
     extra = [str(k) for k in result if k not in names]
     if missing or extra:
         raise _Wrong(
-            "the dict's keys differ from the parameters' keys: "
-            + (f"missing {missing}" if missing else "")
+            _("the dict's keys differ from the parameters' keys: ")
+            + (_("missing {keys}", keys=missing) if missing else "")
             + ("; " if missing and extra else "")
-            + (f"unexpected {extra}" if extra else "")
+            + (_("unexpected {keys}", keys=extra) if extra else "")
         )
     return {k: result[k] for k in names}
 
@@ -185,30 +189,38 @@ def training_step(params, image, label, lr, prototypes, connection_table):
     """
     raise NotImplementedError("training_step")
 ''',
-    hint="build it from the earlier exercises and check each piece on its own first "
-    "(c3_forward, s2_forward, s2_backward, rbf_output, rbf_backward). The parameters are "
-    "compared from the output down, F6 first, so the first wrong one is nearest to "
-    "where your backward pass first goes wrong; if F6 is already wrong, check the "
-    "forward pass and the loss's gradient dE/dy = 1 for the label's class, 0 elsewhere.",
+    hint=N_(
+        "build it from the earlier exercises and check each piece on its own first "
+        "(c3_forward, s2_forward, s2_backward, rbf_output, rbf_backward). The parameters are "
+        "compared from the output down, F6 first, so the first wrong one is nearest to "
+        "where your backward pass first goes wrong; if F6 is already wrong, check the "
+        "forward pass and the loss's gradient dE/dy = 1 for the label's class, 0 elsewhere."
+    ),
     mistakes=(
         Mistake(
-            "your parameters did not change: did you apply w <- w - lr * dE/dw and "
-            "return the new values?",
+            N_(
+                "your parameters did not change: did you apply w <- w - lr * dE/dw and "
+                "return the new values?"
+            ),
             _training_old_parameters,
         ),
         Mistake(
-            "your step is half the right one: the RBF penalty's derivative is "
-            "2 (x_j - w_ij), and the factor 2 is missing.",
+            N_(
+                "your step is half the right one: the RBF penalty's derivative is "
+                "2 (x_j - w_ij), and the factor 2 is missing."
+            ),
             lambda c: _training_solve(c, grad_scale=0.5),
         ),
         Mistake(
-            "your step goes uphill: gradient descent subtracts, w <- w - lr * dE/dw.",
+            N_("your step goes uphill: gradient descent subtracts, w <- w - lr * dE/dw."),
             _training_step_ascent,
         ),
         Mistake(
-            "your step moves C3's unconnected weights: Table I's gaps are not part of "
-            "the network, their gradient is 0 and they must stay 0 (use the connection "
-            "table in C3's backward pass too).",
+            N_(
+                "your step moves C3's unconnected weights: Table I's gaps are not part of "
+                "the network, their gradient is 0 and they must stay 0 (use the connection "
+                "table in C3's backward pass too)."
+            ),
             lambda c: {"C3.weight": _training_solve(c, full_c3=True)["C3.weight"]},
         ),
     ),

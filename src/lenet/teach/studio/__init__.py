@@ -63,12 +63,14 @@ def start(
     source: str | None = None,
     recipe: Recipe | None = None,
     untrained: bool = False,
+    lang: str | None = None,
 ) -> StudioServer:
     """A studio serving from a background thread; ``close()`` it (or use ``with``).
     ``train_limit`` trains on the first images of the training set only; ``recipe`` is the
     one `net` was trained with (its preprocessing makes the network's input; default: the
     studio's recipe for its model). Without `net`, or beside it, the studio shows the shipped,
-    trained networks (``lenet.pretrained``); ``untrained=True`` gives fresh ones instead."""
+    trained networks (``lenet.pretrained``); ``untrained=True`` gives fresh ones instead.
+    ``lang`` ("en", "ko") is the page's language (default: LENET_LANG's, else the browser's)."""
     studio = Studio(
         net,
         model=model,
@@ -78,6 +80,7 @@ def start(
         source=source,
         recipe=recipe,
         untrained=untrained,
+        lang=lang,
     )
     return StudioServer(studio, host, port).start()
 
@@ -97,6 +100,7 @@ def serve(
     run: str | Path | None = None,
     progress: dict[str, Any] | None = None,
     echo: Any = print,
+    lang: str | None = None,
 ) -> None:
     """Serve the studio for `net` (else the shipped, trained network of `model`, or a fresh
     one with ``untrained=True``) until Ctrl-C.
@@ -106,8 +110,8 @@ def serve(
     machines, with no password: a warning says so. Training writes its run folder in `out`
     (default ``runs/``), as ``studio-<model>-<date>-<time>``, or, for a network loaded from a
     run (``run``, its folder, and ``progress``, its checkpoint's), in that run's folder.
-    ``recipe`` is the one `net` was trained with (as ``start``'s). Ctrl-C says where the last
-    checkpoint went.
+    ``recipe`` is the one `net` was trained with (as ``start``'s); ``lang`` the page's language
+    (as ``start``'s). Ctrl-C says where the last checkpoint went.
     """
     studio = Studio(
         net,
@@ -119,6 +123,7 @@ def serve(
         untrained=untrained,
         run=run,
         progress=progress,
+        lang=lang,
     )
     server = StudioServer(studio, host, port)
     if not is_loopback(host):
@@ -157,8 +162,8 @@ def show(
     `test_images` test and `train_images` training images; no server, no URL (``publish.page``).
     ``net_or_run``: a Network, a run folder or a checkpoint, or None (the shipped networks).
     Training in it downloads its weights on "Stop and save" (``lenet studio --import``).
-    ``options`` are ``Studio``'s (``model``, ``data``, ``untrained``). The page served from a
-    thread instead: ``start(net)`` and an IFrame of its ``url``."""
+    ``options`` are ``Studio``'s (``model``, ``data``, ``untrained``, ``lang``). The page
+    served from a thread instead: ``start(net)`` and an IFrame of its ``url``."""
     return page(
         net_or_run, test_images=test_images, train_images=train_images, height=height, **options
     )

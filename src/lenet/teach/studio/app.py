@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._i18n import LANGUAGES, chosen
 from ...data import DatasetNotFoundError, load_mnist
 from ...engine.lenet5 import LeNet5, build_network, network_config
 from ...engine.network import Network
@@ -108,9 +109,14 @@ class Studio:
         untrained: bool = False,
         run: str | Path | None = None,
         progress: dict[str, Any] | None = None,
+        lang: str | None = None,
     ) -> None:
         if model not in RECIPE_OF:
             raise ValueError(f"model must be one of {', '.join(RECIPE_OF)}, got {model!r}")
+        if lang is not None and lang not in LANGUAGES:
+            raise ValueError(f"lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
+        #: the page's language: lang, else LENET_LANG's, else None (the browser's choose)
+        self.lang = lang or chosen()
         # the shipped, trained networks (lenet.run.pretrained), or fresh ones when asked
         nets: dict[str, Network] = (
             {"paper": LeNet5(seed=0), "modern": LeNet5.modern(seed=0)}
@@ -245,7 +251,7 @@ class Studio:
                 networks[name]["training"]["images"] = self.train_count(name)
                 if self.progress.get(name):  # a loaded run: its checkpoints go to its folder
                     networks[name]["training"]["folder"] = str(self.folders[name])
-            self._bundle = studio_bundle(networks, self.model, entry)
+            self._bundle = studio_bundle(networks, self.model, entry, self.lang)
         return self._bundle
 
     def _page_progress(self, model: str) -> dict[str, Any] | None:

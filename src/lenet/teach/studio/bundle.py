@@ -246,10 +246,14 @@ def network_entry(
 
 
 def studio_bundle(
-    networks: dict[str, dict[str, Any]], primary: str, data: dict[str, Any]
+    networks: dict[str, dict[str, Any]],
+    primary: str,
+    data: dict[str, Any],
+    lang: str | None = None,
 ) -> dict[str, Any]:
     """The page's one source of data: ``networks`` (model -> ``network_entry``), the network
-    shown and trained first, and ``data`` (``data_entry``)."""
+    shown and trained first, ``data`` (``data_entry``) and the page's language (``lang``, "en"
+    or "ko"; None: the browser's languages choose, or the page's address, ``?lang=ko``)."""
     return {
         "format": BUNDLE_FORMAT,
         "models": list(networks),
@@ -257,6 +261,7 @@ def studio_bundle(
         "input_range": list(INPUT_RANGE),  # (background, ink) of the paper's input
         "networks": networks,
         "data": data,
+        "lang": lang,
     }
 
 

@@ -45,7 +45,15 @@ __all__ = [
 EXPORT_LIMIT = 20 * 10**6
 PAGE_LIMIT = 5 * 10**6
 #: the files of the page, in the order index.html loads its scripts
-ASSETS = ("index.html", "studio.css", "lenet-core.js", "engine.js", "studio.js", "controls.js")
+ASSETS = (
+    "index.html",
+    "studio.css",
+    "i18n.js",
+    "lenet-core.js",
+    "engine.js",
+    "studio.js",
+    "controls.js",
+)
 #: the training worker's script: the page reads its text (beside it, or inline) into a Blob
 WORKER = "trainer.js"
 MODULE = "lenet-core.wasm"

@@ -38,6 +38,7 @@ REQUESTS_KEPT = 1000
 #: the files the page is made of: URL path -> (file in lenet/teach/studio/assets, content type)
 ASSETS = {
     "/": ("index.html", "text/html; charset=utf-8"),
+    "/i18n.js": ("i18n.js", "text/javascript; charset=utf-8"),
     "/studio.js": ("studio.js", "text/javascript; charset=utf-8"),
     "/controls.js": ("controls.js", "text/javascript; charset=utf-8"),
     "/engine.js": ("engine.js", "text/javascript; charset=utf-8"),

@@ -9,9 +9,9 @@ function refreshKernels() {
   try {
     const k = engine.kernels("paper");
     const box = $("kernels");
-    if (!repaintKernelGrid(box, k.C1, k.C3, k.connection_table, "")) {
+    if (!repaintKernelGrid(box, k.C1, k.C3, k.connection_table, false)) {
       box.replaceChildren();
-      renderKernelGrid(box, k.C1, k.C3, k.connection_table, "");
+      renderKernelGrid(box, k.C1, k.C3, k.connection_table, false);
     }
     box.dataset.version = k.version;
   } catch (error) { showError(error.message); }
@@ -23,8 +23,8 @@ function plotCurve(canvas, curve) {
   ctx.clearRect(0, 0, W, H);
   ctx.strokeStyle = "#999"; ctx.strokeRect(L, T, W - L - R, H - T - B);
   ctx.font = "11px sans-serif"; ctx.fillStyle = "#444";
-  ctx.fillText("patterns trained", W / 2 - 40, H - 6);
-  if (curve.length === 0) { ctx.fillText("no training yet", L + 10, T + 20); return; }
+  ctx.fillText(_t("curve.seen"), W / 2 - 40, H - 6);
+  if (curve.length === 0) { ctx.fillText(_t("curve.empty"), L + 10, T + 20); return; }
   const maxSeen = curve[curve.length - 1].seen || 1;
   const maxLoss = Math.max(...curve.map((p) => p.loss)) || 1;
   const maxErr = Math.max(...curve.map((p) => p.error), 0.01);
@@ -40,10 +40,10 @@ function plotCurve(canvas, curve) {
   };
   line("loss", maxLoss, css(POSITIVE), []);
   line("error", maxErr, css(NEGATIVE), [5, 3]);  // dashed: told apart by more than colour
-  ctx.fillStyle = css(POSITIVE); ctx.fillText(`loss ${fmt(maxLoss, 2)}`, 2, T + 10); ctx.fillText("0", L - 12, H - B);
-  ctx.fillStyle = css(NEGATIVE); ctx.fillText(`${fmt(100 * maxErr, 1)} %`, W - R + 3, T + 10); ctx.fillText("error", W - R + 3, T + 24); ctx.fillText("(dashed)", W - R + 3, T + 38);
+  ctx.fillStyle = css(POSITIVE); ctx.fillText(_t("curve.loss", { loss: fmt(maxLoss, 2) }), 2, T + 10); ctx.fillText("0", L - 12, H - B);
+  ctx.fillStyle = css(NEGATIVE); ctx.fillText(`${fmt(100 * maxErr, 1)} %`, W - R + 3, T + 10); ctx.fillText(_t("curve.error"), W - R + 3, T + 24); ctx.fillText(_t("curve.dashed"), W - R + 3, T + 38);
   const now = curve[curve.length - 1];
-  canvas.setAttribute("aria-label", `after ${now.seen} patterns: running loss ${fmt(now.loss, 3)}, error ${fmt(100 * now.error, 2)} %`);
+  canvas.setAttribute("aria-label", _t("curve.alt", { seen: now.seen, loss: fmt(now.loss, 3), error: fmt(100 * now.error, 2) }));
   ctx.fillStyle = "#444"; ctx.fillText(maxSeen.toLocaleString(), W - R - 40, H - B + 12);
 }
 
@@ -52,7 +52,7 @@ function plotSteps(canvas, hist) {
   const W = canvas.width, H = canvas.height, L = 40, T = 10, B = 30, R = 70;
   ctx.clearRect(0, 0, W, H);
   ctx.font = "11px sans-serif"; ctx.fillStyle = "#444";
-  if (!hist) { ctx.fillText("SDLM sets them at the start of each pass (paper recipe only)", 6, 20); return; }
+  if (!hist) { ctx.fillText(_t("steps.none"), 6, 20); return; }
   ctx.strokeStyle = "#999"; ctx.strokeRect(L, T, W - L - R, H - T - B);
   const edges = hist.log10_edges, n = edges.length - 1;
   const colours = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d"];
@@ -68,23 +68,29 @@ function plotSteps(canvas, hist) {
   });
   ctx.fillStyle = "#444";
   ctx.fillText(`log10 eps_k: ${edges[0]} .. ${edges[n]}   (eta ${hist.eta}, mu ${hist.mu})`, L, H - 6);
-  ctx.fillText("count (sqrt)", 2, T + 10);
+  ctx.fillText(_t("steps.count"), 2, T + 10);
+}
+
+// a trainer's state as the page says it (the states are the trainer's words: docs/studio-training.md)
+function stateName(name) {
+  const names = { running: _t("state.running"), paused: _t("state.paused"), stopped: _t("state.stopped"), finished: _t("state.finished"), failed: _t("state.failed"), saving: _t("state.saving") };
+  return names[name] || name;
 }
 
 function pollTraining() {
   try {
     const s = engine.trainer(state.trainModel).status();
-    const text = s.state === "idle" ? `not started (${state.trainModel}: ${state.trainModel === "paper" ? "the paper's recipe, SDLM, one pattern per update" : "the seed's recipe"})`
-      : `${s.state} · pass ${s.pass} of ${s.passes} · ${s.step.toLocaleString()} of ${s.steps_per_pass.toLocaleString()} steps · ${s.seen.toLocaleString()} patterns in all · ${Math.round(s.images_per_second).toLocaleString()} patterns/s`
-        + (s.curve.length ? ` · running loss ${fmt(s.curve[s.curve.length - 1].loss, 3)}, error ${fmt(100 * s.curve[s.curve.length - 1].error, 2)} %` : "")
-        + (s.history.length && s.history[s.history.length - 1].test_error !== null ? ` · test error after pass ${s.history.length}: ${fmt(100 * s.history[s.history.length - 1].test_error, 2)} %` : "")
-        + (s.checkpoint ? ` · checkpoint: ${s.checkpoint}` : "") + (s.message ? ` · ${s.message}` : "");
+    const text = s.state === "idle" ? _t("status.idle", { model: state.trainModel, recipe: state.trainModel === "paper" ? _t("recipe.paper") : _t("recipe.seed") })
+      : _t("status", { state: stateName(s.state), pass: s.pass, passes: s.passes, step: s.step.toLocaleString(), steps: s.steps_per_pass.toLocaleString(), seen: s.seen.toLocaleString(), rate: Math.round(s.images_per_second).toLocaleString() })
+        + (s.curve.length ? _t("status.running", { loss: fmt(s.curve[s.curve.length - 1].loss, 3), error: fmt(100 * s.curve[s.curve.length - 1].error, 2) }) : "")
+        + (s.history.length && s.history[s.history.length - 1].test_error !== null ? _t("status.test", { pass: s.history.length, error: fmt(100 * s.history[s.history.length - 1].test_error, 2) }) : "")
+        + (s.checkpoint ? _t("status.checkpoint", { path: s.checkpoint }) : "") + (s.message ? ` · ${s.message}` : "");
     $("train-status").textContent = text;
     $("train-status").dataset.state = s.state;
     $("train-status").dataset.seen = s.seen;
     plotCurve($("train-curve"), s.curve);
     plotSteps($("train-steps"), s.step_sizes);
-    if (s.current) bars($("train-current"), s.current.output, s.current.label, state.trainModel === "paper", `label ${s.current.label}`);
+    if (s.current) bars($("train-current"), s.current.output, s.current.label, state.trainModel === "paper", _t("bars.label.n", { label: s.current.label }));
     const now = performance.now();
     if (s.version !== undefined && s.version !== state.seenVersion && now - state.lastRefresh > 1000 && state.trainModel === "paper") {
       state.seenVersion = s.version; state.lastRefresh = now;
@@ -98,7 +104,7 @@ function pollTraining() {
 
 async function trainCommand(action, amount) {
   try {
-    if (!engine.bundle.data.train) throw new Error(engine.bundle.data.missing || "no training images");
+    if (!engine.bundle.data.train) throw new Error(engine.bundle.data.missing || _t("error.notrain"));
     await engine.trainer(state.trainModel)[action](amount);
     const s = engine.trainer(state.trainModel).status();
     if (s.state === "failed") showError(s.message);
@@ -149,8 +155,8 @@ function cameraFrame() {
     const i = 4 * (r * 280 + c); image.data[i] = image.data[i + 1] = image.data[i + 2] = g; image.data[i + 3] = 255;
   }
   padCtx.putImageData(image, 0, 0);
-  if (inked > 0.4 * 112 * 112) { $("test-info").textContent = "camera: too much ink, hold a digit on plain paper closer"; return; }
-  $("test-info").textContent = `camera: dark pixels below grey ${t} read as ink`;
+  if (inked > 0.4 * 112 * 112) { $("test-info").textContent = _t("camera.ink"); return; }
+  $("test-info").textContent = _t("camera.threshold", { grey: t });
   state.cameraRows = rows;
   requestInfer(performance.now());
 }
@@ -170,9 +176,9 @@ async function toggleCamera() {
     video.hidden = false;
     await video.play();  // frames are drawn only once it plays
     $("camera").setAttribute("aria-pressed", "true");
-    newDrawing("the camera");
+    newDrawing(_t("source.camera"));
     state.cameraTimer = setInterval(cameraFrame, 250);
-  } catch (error) { showError(`the camera is not available: ${error.message}`); }
+  } catch (error) { showError(_t("error.camera", { error: error.message })); }
 }
 
 // ---- test images -----------------------------------------------------------------------------------
@@ -181,18 +187,18 @@ async function testImage(pick) {
   try {
     const t = await engine.testImage(pick, Number($("test-index").value), "paper");
     $("test-index").value = t.index;
-    $("test-info").textContent = `test image ${t.index}, label ${t.label}`;
+    $("test-info").textContent = _t("source.test", { index: t.index, label: t.label });
     showDigit(t.image);
     state.testImage = t.image;
     state.testPixels = t.pixels;
-    state.source = `test image ${t.index}, label ${t.label}`;
+    state.source = _t("source.test", { index: t.index, label: t.label });
     chooseLabel(Number.isInteger(t.label) ? t.label : null);  // its gradients follow its answer
     requestInfer(performance.now());
   } catch (error) { showError(error.message); }
 }
 
 // a drawing (or the camera) instead of a test image: no label is known, so none stays chosen
-function newDrawing(source = "your drawing") {
+function newDrawing(source = _t("source.drawing")) {
   state.testImage = null; state.testPixels = null;
   state.source = source;
   $("test-info").textContent = "";
@@ -270,6 +276,7 @@ async function main() {
   $("train-stop").addEventListener("click", () => trainCommand("stop"));
   try {
     engine = await StudioEngine.boot();
+    I18N.follow(engine.bundle.lang);  // `lenet studio --lang` (or LENET_LANG), unless the URL says
     state.network.paper = engine.network("paper");
     state.network.modern = engine.network("modern");
     if (!engine.bundle.data.test) $("test-info").textContent = engine.bundle.data.missing;
@@ -277,10 +284,10 @@ async function main() {
     const [background, inked] = info.input_range;  // the page's text on the paper's input
     const said = { background, ink: inked, span: +(inked - background).toPrecision(12) };
     document.querySelectorAll("[data-input]").forEach((e) => { e.textContent = String(said[e.dataset.input]); });
-    $("network-info").textContent = `the paper's network: ${info.source}; the modern network: ${state.network.modern.source}`;
+    $("network-info").textContent = _t("network.info", { paper: info.source, modern: state.network.modern.source });
     $("modern-source").textContent = `(${state.network.modern.source})`;
     for (const m of info.models) {
-      const option = el("option", m === "paper" ? "train the paper's network (SDLM)" : "train the modern network (the seed's recipe)");
+      const option = el("option", m === "paper" ? _t("train.paper") : _t("train.modern"));
       option.value = m; $("train-model").appendChild(option);
     }
     $("train-model").value = info.primary; state.trainModel = info.primary;

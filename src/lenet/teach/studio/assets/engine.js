@@ -13,6 +13,9 @@
   const BUNDLE_FORMAT = 1;
   const KIND = { conv: 0, subsample: 1, dense: 2, rbf: 3 };
   const MODES = ["paper", "average", "max"];  // lenet.engine._core.SUBSAMPLING_MODES
+  // what a learner reads, in the page's language (i18n.js, loaded before); the errors only a
+  // programmer meets stay in English
+  const _t = root._t;
 
   // ---- reading the bundle and its files --------------------------------------------------
 
@@ -29,7 +32,7 @@
     }
     if (/\.gz$/.test(url) || url.startsWith("data:application/gzip")) {
       if (typeof DecompressionStream === "undefined")
-        throw new Error("this browser cannot decompress the MNIST files (no DecompressionStream)");
+        throw new Error(_t("error.decompress"));
       const stream = response.body.pipeThrough(new DecompressionStream("gzip"));
       return new Uint8Array(await new Response(stream).arrayBuffer());
     }
@@ -44,17 +47,16 @@
     const bytes = decode(url.slice(comma + 1), Uint8Array);
     if (!head.startsWith("application/gzip")) return bytes;
     if (typeof DecompressionStream === "undefined")
-      throw new Error("this browser cannot decompress the MNIST files (no DecompressionStream)");
+      throw new Error(_t("error.decompress"));
     const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
     return new Uint8Array(await new Response(stream).arrayBuffer());
   }
 
   // the page opened from a folder (file://): the browser fetches nothing beside it
-  const FROM_FILE = "this page reads its files with fetch(), which a browser refuses for a page opened from a folder (file://): serve the folder, for example with python -m http.server -d FOLDER, and open the address it prints";
 
   async function loadBundle() {
     if (root.LENET_BUNDLE) return root.LENET_BUNDLE;  // inline (a notebook's output)
-    if (root.location && root.location.protocol === "file:") throw new Error(FROM_FILE);
+    if (root.location && root.location.protocol === "file:") throw new Error(_t("error.file"));
     const response = await fetch("bundle.json");
     if (!response.ok) throw new Error(`bundle.json: ${response.status} ${response.statusText}`);
     return response.json();
@@ -231,7 +233,7 @@
     // ---- one unit by hand (as each layer kind's _sum_by_hand, in lenet.engine.layers) -------
     unit(model, layerName, index) {
       const e = this.entries[this.checkModel(model)], last = this.cache[model].last;
-      if (!last) throw new Error("draw a digit first");
+      if (!last) throw new Error(_t("error.draw"));
       const names = e.layers.map((l) => l.name), l = names.indexOf(layerName);
       if (l < 0) throw new Error(`layer must be one of ${names.join(", ")}, got ${layerName}`);
       const info = e.layers[l], d = e.description.layers[l], shape = info.shape;
@@ -306,7 +308,7 @@
     // ---- the backward pass ------------------------------------------------------------------
     backward(model, label) {
       const e = this.entries[this.checkModel(model)], last = this.cache[model].last, net = this.nets[model];
-      if (!last) throw new Error("draw a digit first");
+      if (!last) throw new Error(_t("error.draw"));
       if (!Number.isInteger(label) || label < 0 || label >= net.classes) throw new Error(`label must be a digit 0..${net.classes - 1}, got ${label}`);
       const images = net.pixels(last.centred);
       let g;
@@ -346,10 +348,10 @@
       if (pick === "random") index = Math.floor(Math.random() * t.count);
       else if (pick === "misclassified") {
         const wrong = this.wrong(model, t);
-        if (!wrong.length) throw new Error("the network classifies every test digit correctly");
+        if (!wrong.length) throw new Error(_t("error.nowrong"));
         index = wrong[Math.floor(Math.random() * wrong.length)];
       } else if (pick !== "index") throw new Error(`pick must be one of index, random, misclassified, got ${pick}`);
-      if (!Number.isInteger(index) || index < 0 || index >= t.count) throw new Error(`index must be 0..${t.count - 1}, got ${index}`);
+      if (!Number.isInteger(index) || index < 0 || index >= t.count) throw new Error(_t("error.index", { last: t.count - 1, index }));
       const pixels = t.images.subarray(index * t.size, (index + 1) * t.size);
       return { index, label: t.labels[index], image: nest(pixels, [28, 28]), pixels: Uint8Array.from(pixels) };
     }
@@ -387,12 +389,12 @@
   let bootedCore = null;
   const round4 = (v) => Math.round(v * 1e4) / 1e4;
   async function prepareDrawing(rows) {
-    if (!bootedCore) throw new Error("the engine has not started yet");
+    if (!bootedCore) throw new Error(_t("error.notstarted"));
     const h = rows.length, w = h ? rows[0].length : 0;
     if (h < 28 || w < 28 || h > 512 || w > 512 || rows.some((r) => r.length !== w))
       throw new Error(`a drawing must be 28x28 to 512x512 pixels, got ${h}x${w}`);
     const f = bootedCore.drawingToField(rows.flat(), h, w);
-    if (f === null) throw new Error("the drawing is empty: draw a digit first");
+    if (f === null) throw new Error(_t("error.empty"));
     const [top, left, bottom, right] = f.box;
     const box = rows.slice(top, bottom).map((r) => r.slice(left, right).map(round4));
     const [rr, rc] = f.resizedShape;
@@ -475,7 +477,7 @@
     }
 
     async send(message) {
-      if (this.failure) throw new Error(`training failed: ${this.failure}`);
+      if (this.failure) throw new Error(_t("error.training", { message: this.failure }));
       await this.boot();
       this.worker.postMessage(message);
     }
@@ -500,7 +502,7 @@
       return new Promise((resolve, reject) => {
         this.ready = { resolve, reject };
         this.worker.onmessage = (event) => this.receive(event.data);
-        this.worker.onerror = (event) => this.failed(event.message || "the training worker did not start");
+        this.worker.onerror = (event) => this.failed(event.message || _t("error.worker"));
         const message = {
           command: "init", description: e.description, wasm: this.engine.moduleBytes.slice(),
           train: copy(train, images), test: test && copy(test, test.count), settings: this.settings,
@@ -562,7 +564,7 @@
         this.folder = answer.folder;
         this.message = "";
       } catch (error) {
-        this.message = `the checkpoint was not written: ${error.message}`;
+        this.message = _t("error.checkpoint", { error: error.message });
       }
     }
 
@@ -579,7 +581,7 @@
       link.remove();
       setTimeout(() => URL.revokeObjectURL(link.href), 60000);
       this.checkpoint = null;
-      this.message = `no server here: the weights were downloaded as ${name} (lenet studio --import ${name} makes it a run folder)`;
+      this.message = _t("download", { name });
     }
 
     // what the page shows: the worker's status (trainer.js's status()), with where the

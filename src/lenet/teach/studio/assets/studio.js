@@ -7,7 +7,7 @@
 const state = {
   network: {}, drawing: null, input: null, latest: null, label: null, pending: false, dirty: false,
   strokeStart: 0, version: -1, lastRefresh: 0, camera: null, trainModel: "paper",
-  zoom: 1, shown: {}, source: "your drawing",  // zoom: 1.5 in lecture mode
+  zoom: 1, shown: {}, source: "",  // zoom: 1.5 in lecture mode; source: what is read (a drawing if "")
 };
 const $ = (id) => document.getElementById(id);
 
@@ -130,9 +130,9 @@ function announce(id, text) {  // a live region speaks only when its text change
 function scaleOf(model, name, layer) {
   const limit = Math.max(Math.abs(layer.range[0]), Math.abs(layer.range[1]));
   if (isPenalties(model, name)) {
-    return { limit, colour: (v) => fromZero(v, limit), text: `penalties, colour scale 0 .. ${fmt(limit, 4)} (white 0)` };
+    return { limit, colour: (v) => fromZero(v, limit), text: _t("scale.penalties", { limit: fmt(limit, 4) }) };
   }
-  return { limit, colour: (v) => diverging(v, limit), text: `colour scale ${fmt(-limit, 4)} .. ${fmt(limit, 4)}` };
+  return { limit, colour: (v) => diverging(v, limit), text: _t("scale.colour", { low: fmt(-limit, 4), high: fmt(limit, 4) }) };
 }
 
 const layerTitle = (model, name, layer) => `${name}  ${shapeText(layer.shape)}  ·  ${layer.squashing}  ·  ${scaleOf(model, name, layer).text}`;
@@ -155,11 +155,13 @@ function describe(canvas) {
   const { model, layer: name } = canvas.dataset;
   const layer = state.shown[model][name], unit = unitAt(canvas);
   const where = canvas.dataset.map !== undefined
-    ? `map ${canvas.dataset.map} of ${layer.shape[0]}, ${canvas.height} by ${canvas.width} units`
-    : `${canvas.dataset.units} units drawn as ${canvas.height} by ${canvas.width}`;
-  const value = unit === null ? "" : `; unit ${unit.join(", ")}: ${fmt(unit.length === 3 ? layer.states[unit[0]][unit[1]][unit[2]] : flatten(layer)[unit[0]], 3)}`;
-  canvas.setAttribute("aria-label", `${model === "paper" ? "the paper's" : "the modern"} network, ${name}, ${where}, ${scaleOf(model, name, layer).text}${value}. Arrow keys move, Enter shows its computation.`);
+    ? _t("map.where", { map: canvas.dataset.map, maps: layer.shape[0], rows: canvas.height, cols: canvas.width })
+    : _t("map.units", { units: canvas.dataset.units, rows: canvas.height, cols: canvas.width });
+  const value = unit === null ? "" : _t("map.unit", { unit: unit.join(", "), value: fmt(unit.length === 3 ? layer.states[unit[0]][unit[1]][unit[2]] : flatten(layer)[unit[0]], 3) });
+  canvas.setAttribute("aria-label", _t("map.label", { network: networkName(model), name, where, scale: scaleOf(model, name, layer).text, value }));
 }
+
+const networkName = (model) => (model === "paper" ? _t("network.paper") : _t("network.modern"));
 
 function placeCursor(canvas) {
   const cursor = canvas.nextElementSibling, cell = canvas.clientWidth / canvas.width;
@@ -229,7 +231,7 @@ function layerPanel(name, layer, model, attribute) {
   } else {
     const flat = flatten(layer), [rows, cols] = gridOf(model, name);
     const canvas = paint(document.createElement("canvas"), grid(flat, cols), cellScale(name), colour);
-    maps.appendChild(unitCanvas(canvas, model, name, { units: flat.length, caption: name === "F6" ? "as the 7x12 bitmap" : `as ${rows}x${cols}` }));
+    maps.appendChild(unitCanvas(canvas, model, name, { units: flat.length, caption: name === "F6" ? _t("grid.f6") : _t("grid.as", { rows, cols }) }));
   }
   maps.querySelector("canvas").tabIndex = 0;
   panel.appendChild(maps);
@@ -279,7 +281,7 @@ function bars(canvas, values, label, smallestWins, caption) {
     if (i === best) { ctx.strokeStyle = "#111"; ctx.lineWidth = 2; ctx.strokeRect(x0, y, w, rowH - 3); }
     ctx.fillStyle = "#222";
     ctx.font = font(i === best ? 12 : 11, i === best);
-    const marks = [i === best ? "the answer" : "", i === label ? "label" : ""].filter(Boolean).join(", ");
+    const marks = [i === best ? _t("bars.answer") : "", i === label ? _t("bars.label") : ""].filter(Boolean).join(", ");
     ctx.fillText(String(i), 6 * k, y + rowH - 5 * k);
     ctx.fillText(fmt(v, 2) + (marks ? `  ◀ ${marks}` : ""), Math.max(X(0), X(v)) + 5 * k, y + rowH - 5 * k);
   });
@@ -287,7 +289,7 @@ function bars(canvas, values, label, smallestWins, caption) {
   ctx.beginPath(); ctx.moveTo(X(0), 2); ctx.lineTo(X(0), H - 20 * k); ctx.stroke();
   ctx.font = font(11); ctx.fillStyle = "#444";
   ctx.fillText(caption, left, H - 6 * k);
-  canvas.setAttribute("aria-label", `${caption}: ${values.map((v, i) => `${i}: ${fmt(v, 2)}`).join(", ")}; the answer ${best}`);
+  canvas.setAttribute("aria-label", _t("bars.alt", { caption, values: values.map((v, i) => `${i}: ${fmt(v, 2)}`).join(", "), best }));
 }
 
 // unsure when the two smallest penalties are closer than the network's rejection threshold
@@ -303,15 +305,16 @@ function renderAnswer(result, modern) {
   $("prediction").textContent = String(result.prediction);
   const doubt = unsureOf(result.penalties);
   $("unsure").hidden = !(doubt && doubt.unsure);
-  if (doubt) $("unsure").textContent = `unsure: the two smallest penalties differ by ${fmt(doubt.gap, 2)}, less than ${fmt(doubt.threshold, 2)}`;
+  if (doubt) $("unsure").textContent = _t("answer.unsure.why", { gap: fmt(doubt.gap, 2), threshold: fmt(doubt.threshold, 2) });
   $("prediction-modern").textContent = String(modern.prediction);
-  announce("announce", `${state.source}: the paper's network reads ${result.prediction}${doubt && doubt.unsure ? ", unsure" : ""}; the modern network reads ${modern.prediction}.`);
+  const read = { source: state.source || _t("source.drawing"), paper: result.prediction, modern: modern.prediction };
+  announce("announce", doubt && doubt.unsure ? _t("announce.unsure", read) : _t("announce", read));
   const canvas = $("penalties");
   canvas.dataset.values = JSON.stringify(result.penalties);  // the hook tests read
   if (Number(canvas.dataset.zoom) !== state.zoom) {
     canvas.dataset.zoom = state.zoom; canvas.width = Math.round(290 * state.zoom); canvas.height = Math.round(176 * state.zoom);
   }
-  bars(canvas, result.penalties, null, true, `penalty y_i, from 0 to ${fmt(Math.max(...result.penalties), 1)}`);
+  bars(canvas, result.penalties, null, true, _t("bars.penalties", { top: fmt(Math.max(...result.penalties), 1) }));
   renderF6(result);
 }
 
@@ -322,21 +325,22 @@ function renderF6(result) {
   const limit = Math.max(result.layers.F6.range[1], ...protos.flat().map(Math.abs));
   const cols = gridOf("paper", "F6")[1], scale = Math.round(8 * state.zoom);  // the prototypes' 7 columns
   const colour = (v) => diverging(v, limit);
-  f6.replaceChildren(figure(picture(grid(result.layers.F6.states, cols), scale, colour, "F6 states as the 7x12 bitmap"), "F6 states"));
+  f6.replaceChildren(figure(picture(grid(result.layers.F6.states, cols), scale, colour, _t("f6.alt")), _t("f6.caption")));
   for (const k of result.nearest) {
-    f6.appendChild(figure(picture(grid(protos[k], cols), scale, colour, `prototype of class ${k}, penalty ${fmt(result.penalties[k], 1)}`), `prototype ${k}: y = ${fmt(result.penalties[k], 1)}`));
+    const y = fmt(result.penalties[k], 1);
+    f6.appendChild(figure(picture(grid(protos[k], cols), scale, colour, _t("f6.prototype.alt", { k, y })), _t("f6.prototype", { k, y })));
   }
-  $("f6-scale").textContent = `One colour scale for F6 and the prototypes: ${fmt(-limit, 4)} .. ${fmt(limit, 4)}, blue negative, white 0, orange positive; one square per unit.`;
+  $("f6-scale").textContent = _t("f6.scale", { low: fmt(-limit, 4), high: fmt(limit, 4) });
 }
 
 function renderSteps(steps) {
   const box = $("steps");
   box.replaceChildren();
   const items = [
-    ["box", "the ink's bounding box", 0, 255, 0],
-    ["resized", "scaled to fit 20x20", 0, 255, 3],
-    ["centred", "28x28, centred by mass", 0, 255, 2],
-    ["input", `32x32 input, ${inputRange()[0]} .. ${inputRange()[1]}`, ...inputRange(), 2],
+    ["box", _t("steps.box"), 0, 255, 0],
+    ["resized", _t("steps.resized"), 0, 255, 3],
+    ["centred", _t("steps.centred"), 0, 255, 2],
+    ["input", _t("steps.input", { low: inputRange()[0], high: inputRange()[1] }), ...inputRange(), 2],
   ];
   for (const [key, caption, lo, hi, scale] of items) {
     if (!steps[key]) continue;
@@ -485,7 +489,7 @@ function computeUnit(model, layer, unit, speak) {
   try {
     const u = engine.unit(model, layer, unit);
     renderUnit(u, model);
-    if (speak) announce("unit-announce", `${layer} unit ${unit.join(", ")}: a = ${fmt(u.a)}, y = ${fmt(u.y)}; its computation is under the maps.`);
+    if (speak) announce("unit-announce", _t("unit.spoken", { layer, unit: unit.join(", "), a: fmt(u.a), y: fmt(u.y) }));
   } catch (error) { showError(error.message); }
 }
 
@@ -493,59 +497,62 @@ function renderUnit(u, model) {
   const box = $("unit");
   box.replaceChildren();
   box.dataset.layer = u.layer;
-  box.appendChild(el("h3", `${model === "paper" ? "the paper's" : "the modern"} network, ${u.layer} unit ${JSON.stringify(u.unit)} (${u.kind})`));
+  const kinds = { convolution: _t("kind.convolution"), subsampling: _t("kind.subsampling"), "full connection": _t("kind.full"), rbf: _t("kind.rbf") };
+  box.appendChild(el("h3", _t("unit.heading", { network: networkName(model), layer: u.layer, unit: JSON.stringify(u.unit), kind: kinds[u.kind] || u.kind })));
   box.appendChild(el("pre", u.formula, "formula"));
   let sumText = "";
   if (u.kind === "convolution") {
     for (const g of u.groups) {
       const row = el("div", undefined, "group");
-      row.appendChild(numbers(g.window, `input map ${g.input_map}: the 5x5 window`));
-      row.appendChild(numbers(g.kernel, "x kernel"));
-      row.appendChild(numbers(g.products, `= products, sum ${fmt(g.sum)}`));
+      row.appendChild(numbers(g.window, _t("unit.window5", { map: g.input_map })));
+      row.appendChild(numbers(g.kernel, _t("unit.kernel")));
+      row.appendChild(numbers(g.products, _t("unit.products", { sum: fmt(g.sum) })));
       box.appendChild(row);
     }
     sumText = `a = bias + ${u.groups.map((g) => `(${fmt(g.sum)})`).join(" + ")} = ${fmt(u.bias)} + ${fmt(u.groups.reduce((s, g) => s + g.sum, 0))} = ${fmt(u.a)}`;
-    if (u.groups.length < 6 && u.layer === "C3") box.appendChild(el("p", `Table I connects this map to S2 maps ${u.groups.map((g) => g.input_map).join(", ")} only.`, "note"));
+    if (u.groups.length < 6 && u.layer === "C3") box.appendChild(el("p", _t("unit.table1", { maps: u.groups.map((g) => g.input_map).join(", ") }), "note"));
   } else if (u.kind === "subsampling") {
-    box.appendChild(numbers(u.window, "the 2x2 window"));
-    sumText = u.window_sum === undefined ? `a = max of the window = ${fmt(u.a)}`
-      : `a = coefficient x (window sum) + bias = ${fmt(u.coefficient)} x ${fmt(u.window_sum)} + ${fmt(u.bias)} = ${fmt(u.a)}`;
+    box.appendChild(numbers(u.window, _t("unit.window2")));
+    sumText = u.window_sum === undefined ? _t("unit.max", { a: fmt(u.a) })
+      : _t("unit.subsample", { coefficient: fmt(u.coefficient), sum: fmt(u.window_sum), bias: fmt(u.bias), a: fmt(u.a) });
   } else if (u.kind === "full connection") {
     const row = el("div", undefined, "group"), cols = inputGridOf(model, u.layer)[1];
-    row.appendChild(numbers(grid(u.inputs, cols), "inputs x_j"));
-    row.appendChild(numbers(grid(u.weights, cols), "weights w_j"));
-    row.appendChild(numbers(grid(u.products, cols), "products w_j x_j"));
+    row.appendChild(numbers(grid(u.inputs, cols), _t("unit.inputs")));
+    row.appendChild(numbers(grid(u.weights, cols), _t("unit.weights")));
+    row.appendChild(numbers(grid(u.products, cols), _t("unit.products.full")));
     box.appendChild(row);
-    sumText = `a = sum of the products + bias = ${fmt(u.sum)} + ${fmt(u.bias)} = ${fmt(u.a)}`;
+    sumText = _t("unit.full", { sum: fmt(u.sum), bias: fmt(u.bias), a: fmt(u.a) });
   } else {
     const row = el("div", undefined, "group"), cols = inputGridOf(model, u.layer)[1];
-    row.appendChild(numbers(grid(u.inputs, cols), "F6 states x_j"));
-    row.appendChild(numbers(grid(u.prototype, cols), "prototype w_ij"));
+    row.appendChild(numbers(grid(u.inputs, cols), _t("unit.f6")));
+    row.appendChild(numbers(grid(u.prototype, cols), _t("unit.prototype")));
     row.appendChild(numbers(grid(u.terms, cols), "(x_j - w_ij)^2"));
     box.appendChild(row);
-    sumText = `y_${u.unit[0]} = sum of the 84 terms = ${fmt(u.a)}`;
+    sumText = _t("unit.rbf", { i: u.unit[0], count: u.inputs.length, a: fmt(u.a) });
   }
   box.appendChild(el("p", sumText, "sum"));
   if (u.kind !== "rbf") box.appendChild(el("p", `y = f(a) = ${u.squashing_filled} = ${fmt(u.y)}`, "sum"));
-  const engine = el("p", `the engine computed a = ${fmt(u.engine.a)}, y = ${fmt(u.engine.y)}`, "sum");
+  const engine = el("p", _t("unit.engine", { a: fmt(u.engine.a), y: fmt(u.engine.y) }), "sum");
   engine.dataset.testid = "unit-engine";
   box.appendChild(engine);
 }
 
 // ---- backward ------------------------------------------------------------------------------
 
-function kernelTitles(c1, c3, caption) {
-  return [`${caption}C1 (±${c1.scale.toPrecision(3)})`,
-    `${caption}C3 laid out as Table I (±${c3.scale.toPrecision(3)}): rows S2 maps, columns C3 maps`];
+// the kernels' titles; `gradient`: of their gradients dE/dW
+function kernelTitles(c1, c3, gradient) {
+  const scale = (k) => ({ scale: k.scale.toPrecision(3) });
+  return gradient ? [_t("kernels.grad.c1", scale(c1)), _t("kernels.grad.c3", scale(c3))]
+    : [_t("kernels.c1", scale(c1)), _t("kernels.c3", scale(c3))];
 }
 
 // the grid drawn again in place, as renderLayers does (training redraws it every second: no
 // new elements, no layout); false when there is none to repaint
-function repaintKernelGrid(container, c1, c3, table, caption) {
+function repaintKernelGrid(container, c1, c3, table, gradient) {
   const canvases = container.querySelectorAll("canvas"), titles = container.querySelectorAll("h3");
   const connected = table.flat().filter(Boolean).length;
   if (titles.length !== 2 || canvases.length !== c1.values.length + connected) return false;
-  kernelTitles(c1, c3, caption).forEach((t, i) => { titles[i].textContent = t; });
+  kernelTitles(c1, c3, gradient).forEach((t, i) => { titles[i].textContent = t; });
   let at = 0;
   c1.values.forEach((k) => paint(canvases[at++], k[0], 6, (v) => diverging(v, 1)));
   for (let i = 0; i < 6; i++) for (let o = 0; o < 16; o++)
@@ -553,11 +560,11 @@ function repaintKernelGrid(container, c1, c3, table, caption) {
   return true;
 }
 
-function renderKernelGrid(container, c1, c3, table, caption) {
-  const [c1Title, c3Title] = kernelTitles(c1, c3, caption);
+function renderKernelGrid(container, c1, c3, table, gradient) {
+  const [c1Title, c3Title] = kernelTitles(c1, c3, gradient);
   container.appendChild(el("h3", c1Title));
   const row = el("div", undefined, "maps");
-  c1.values.forEach((k, m) => row.appendChild(figure(picture(k[0], 6, (v) => diverging(v, 1), `${caption}C1 kernel ${m}`), `${m}`)));
+  c1.values.forEach((k, m) => row.appendChild(figure(picture(k[0], 6, (v) => diverging(v, 1), gradient ? _t("kernels.grad.c1.alt", { m }) : _t("kernels.c1.alt", { m })), `${m}`)));
   container.appendChild(row);
   container.appendChild(el("h3", c3Title));
   const t = el("table", undefined, "table1");
@@ -592,7 +599,7 @@ function backward(label) {
   if (!state.input) return;
   try {
     const b = engine.backward("paper", label);
-    $("loss").textContent = `loss ${b.equation} (${b.loss_name}): E = ${fmt(b.loss)} for label ${label}`;
+    $("loss").textContent = _t("loss", { equation: b.equation, name: b.loss_name, loss: fmt(b.loss), label });
     const box = $("gradients"), names = Object.keys(b.state_gradients);
     // made once, then repainted in place (training redraws them every second)
     const fresh = box.querySelectorAll(":scope > .pair").length !== names.length;
@@ -607,7 +614,7 @@ function backward(label) {
       both.forEach(([rows, limit, title], h) => {
         const shape = g.shape, maps = shape.length === 3 && shape[1] * shape[2] > 1;
         const colour = limit === null ? (v) => ink(v, ...inputRange()) : (v) => diverging(v, limit);
-        const pictures = maps ? rows.map((m, k) => [m, shape[1] >= 20 ? 2 : 5, `${title}, map ${k}`])
+        const pictures = maps ? rows.map((m, k) => [m, shape[1] >= 20 ? 2 : 5, _t("grad.map", { title, k })])
           : [[grid(shape.length === 3 ? rows.map((m) => m[0][0]) : rows, gridOf(b.model, name)[1]), 8, title]];
         if (fresh) {
           const holder = pair.appendChild(el("div")), drawn = el("div", undefined, "maps");
@@ -623,9 +630,9 @@ function backward(label) {
     });
     const kernels = fresh ? box.appendChild(el("div")) : box.lastElementChild;
     const k = b.kernel_gradients;
-    if (fresh || !repaintKernelGrid(kernels, k.C1, k.C3, b.connection_table, "dE/dW of ")) {
+    if (fresh || !repaintKernelGrid(kernels, k.C1, k.C3, b.connection_table, true)) {
       kernels.replaceChildren();
-      renderKernelGrid(kernels, k.C1, k.C3, b.connection_table, "dE/dW of ");
+      renderKernelGrid(kernels, k.C1, k.C3, b.connection_table, true);
     }
   } catch (error) { showError(error.message); }
 }
