@@ -310,13 +310,19 @@ LENET_INLINE void LENET_FN(dense_sdlm_one_at)(const real *LENET_RESTRICT x,
                                               int level)
 {
     (void)level; /* one copy per instruction set: the sums round as the tiles' do */
-    if (d_in)
-        for (int i = 0; i < f_in; i++) d_in[i] = 0;
+    /* the columns past the last whole vector as dense_input_rows sums them (input_sum), from
+     * the weights before any update; the others row by row below */
+    const int body = f_in - f_in % LENET_LANES;
+    if (d_in) {
+        for (int i = 0; i < body; i++) d_in[i] = 0;
+        for (int i = body; i < f_in; i++)
+            d_in[i] = LENET_FN(input_sum)(d, weight, f_in, f_out, 0, i);
+    }
     for (int o = 0; o < f_out; o++) {
         real *w = weight + (ptrdiff_t)o * f_in, *g = d_weight + (ptrdiff_t)o * f_in;
         const real dy = d[o];
         if (d_in) /* with the row's weights before their update */
-            for (int i = 0; i < f_in; i++) d_in[i] += dy * w[i];
+            for (int i = 0; i < body; i++) d_in[i] += dy * w[i];
         for (int i = 0; i < f_in; i++) {
             real s = 0; /* as weight_tile: a sum over the batch, from zero */
             s += dy * x[i];

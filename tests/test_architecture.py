@@ -164,7 +164,7 @@ def test_one_owner_per_concept():
     """Each concept is defined in the module named after it."""
     import lenet
     from lenet.data import cifar, distortions, files, idx, mnist
-    from lenet.engine import checks, inputs, lenet5, losses, network, sdlm
+    from lenet.engine import checks, family, inputs, lenet5, losses, network, sdlm
     from lenet.run import recipes, runs
 
     owners = {
@@ -174,9 +174,10 @@ def test_one_owner_per_concept():
         sdlm: ["SDLM", "estimate_curvature", "backward_second"],
         lenet5: ["LeNet5", "build_network", "network_config", "check_network_config", "MODELS"],
         network: ["Network", "InputWarning"],
+        family: ["LeNet1", "LeNet4", "FullyConnected", "FAMILY", "place_code"],
         runs: ["RunFolder"],
         checks: ["whole_number", "real_number", "labels"],
-        inputs: ["PREPROCESSING", "Preprocessed", "preprocess"],
+        inputs: ["PREPROCESSING", "Preprocessed", "preprocess", "shrink_digits"],
         files: ["DatasetError", "DatasetNotFoundError", "data_dirs", "not_found"],
         idx: ["read_idx", "parse_idx", "check_sha256", "check_file_md5"],
         mnist: ["load_mnist", "load_fashion_mnist"],

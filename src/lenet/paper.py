@@ -13,7 +13,10 @@ LeCun, Bottou, Bengio and Haffner, "Gradient-Based Learning Applied to Document 
   ``rbf_prototypes``;
 * the training method (Section III.C, Appendix C): the eta schedule ``ETA_SCHEDULE``, SDLM's
   ``MU`` and the ``CURVATURE_PATTERNS`` its curvature is estimated on, ``PASSES``;
-* the results (Section III.C): ``TEST_ERROR`` without and with distortions.
+* the results (Section III.C): ``TEST_ERROR`` without and with distortions;
+* the other networks of Figure 9: LeNet-1's H3 table ``LENET1_H3`` and its 16x16 digits,
+  LeNet-4's S2 pairs and our reading of its C3 (``LENET4_S2_SOURCES``, ``LENET4_C3``), the
+  figures' errors, multiply-adds and sizes (``FIGURE9``), boosting's cost (``BOOSTING_COST``).
 
 This module needs NumPy alone (``lenet.reference`` builds on it and so stands on its own too).
 Where lenet's default recipe departs from these facts, ``lenet.run.recipes`` says so.
@@ -26,21 +29,30 @@ from numpy.typing import DTypeLike
 
 __all__ = [
     "BITMAP_COLUMNS",
+    "BOOSTING_COST",
     "BITMAP_ROWS",
     "CURVATURE_PATTERNS",
     "DIGIT_BITMAPS",
     "ETA_SCHEDULE",
+    "FIGURE9",
+    "FIGURE9_NAMES",
     "INIT_LIMIT",
     "INPUT_RANGE",
     "INPUT_SHAPE",
     "LAYER_COUNTS",
+    "LENET1_DIGIT_SIZE",
+    "LENET1_H3",
+    "LENET4_C3",
+    "LENET4_S2_SOURCES",
     "MNIST_PADDING",
     "MU",
     "PASSES",
+    "REJECTION_FOR_HALF_PERCENT",
     "SQUASH_A",
     "SQUASH_S",
     "TABLE_I",
     "TEST_ERROR",
+    "connection_table",
     "connection_table_i",
     "parse_bitmap",
     "rbf_prototypes",
@@ -311,3 +323,68 @@ MU = 0.02
 CURVATURE_PATTERNS = 500
 #: The test error on MNIST: without distortions, and with the 540,000 distorted copies.
 TEST_ERROR = {False: 0.0095, True: 0.008}
+
+
+# ---- the other networks of Figure 9 (Section III.C; Figures 9, 11 and 12) -------------------
+#
+# Where the paper is silent or inconsistent, lenet.engine.family states the reading taken.
+
+#: LeNet-1's H3 (LeCun et al. 1990, read by Section III.C.7): the H2 maps (0-3) each of the 12
+#: H3 maps reads. Two almost independent modules: maps 0-5 read H2 maps 0 and 1, maps 6-11
+#: read H2 maps 2 and 3; in each module one map reads only the first map, one only the second,
+#: and four read both (20 of 48 links).
+LENET1_H3: tuple[tuple[int, ...], ...] = (
+    (0,), (0, 1), (0, 1), (1,), (0, 1), (0, 1),
+    (2,), (2, 3), (2, 3), (3,), (2, 3), (2, 3),
+)  # fmt: skip
+#: LeNet-1's digits: down-sampled to 16x16 pixels and centred in a 28x28 input field.
+LENET1_DIGIT_SIZE = 16
+#: LeNet-4's S2: "8 subsampling maps connected in pairs to each first-layer feature map":
+#: the C1 map (0-3) each of the 8 S2 maps reads.
+LENET4_S2_SOURCES = (0, 0, 1, 1, 2, 2, 3, 3)
+#: LeNet-4's C3: the paper gives no table. Ours: each of the 16 maps reads 3 of the 8 S2 maps
+#: (the reading whose connections match Figure 11), maps 0-7 three neighbours (j, j+1, j+2)
+#: as Table I's first columns do, maps 8-15 three spread ones (j, j+2, j+5), modulo 8; each S2
+#: map feeds 6 C3 maps, and each C3 map reads the S2 maps of at least two C1 maps.
+LENET4_C3: tuple[tuple[int, ...], ...] = tuple(
+    tuple(sorted({j % 8, (j + 1) % 8, (j + 2) % 8})) for j in range(8)
+) + tuple(tuple(sorted({j % 8, (j + 2) % 8, (j + 5) % 8})) for j in range(8))
+
+
+def connection_table(reads: tuple[tuple[int, ...], ...], in_maps: int) -> np.ndarray:
+    """A table like ``LENET1_H3`` (per output map, the input maps it reads) as a bool array
+    (out_maps, in_maps), [out, in] True if connected; a new array on every call."""
+    table = np.zeros((len(reads), in_maps), dtype=bool)
+    for out_map, in_maps_read in enumerate(reads):
+        table[out_map, list(in_maps_read)] = True
+    return table
+
+
+#: Figure 9's neural networks: test error on MNIST (%), without and with distortions (None
+#: where the figure has no such row), Figure 11's multiply-adds per recognition and Figure
+#: 12's memory in variables (both in thousands, as the figures print them; None where the
+#: paper gives no figure). FIGURE9_NAMES gives the paper's label of each.
+FIGURE9: dict[str, dict[str, float | None]] = {
+    "fc-300": {"error": 4.7, "distorted": 3.6, "multiply_adds": None, "variables": None},
+    "fc-1000": {"error": 4.5, "distorted": 3.8, "multiply_adds": None, "variables": 795.01},
+    "fc-300-100": {"error": 3.05, "distorted": 2.5, "multiply_adds": None, "variables": 266.61},
+    "fc-500-150": {"error": 2.95, "distorted": 2.45, "multiply_adds": None, "variables": 469.0},
+    "lenet1": {"error": 1.7, "distorted": None, "multiply_adds": 100.0, "variables": 3.0},
+    "lenet4": {"error": 1.1, "distorted": None, "multiply_adds": 260.0, "variables": 17.0},
+    "boosted-lenet4": {"error": 0.7, "distorted": None, "multiply_adds": 460.0, "variables": None},
+    "paper": {"error": 0.95, "distorted": 0.8, "multiply_adds": None, "variables": None},
+}
+FIGURE9_NAMES = {
+    "fc-300": "28x28-300-10",
+    "fc-1000": "28x28-1000-10",
+    "fc-300-100": "28x28-300-100-10",
+    "fc-500-150": "28x28-500-150-10",
+    "lenet1": "LeNet-1",
+    "lenet4": "LeNet-4",
+    "boosted-lenet4": "Boosted LeNet-4",
+    "paper": "LeNet-5",
+}
+#: Boosted LeNet-4's average cost against one LeNet-4 (Section III.C: about 1.75).
+BOOSTING_COST = 1.75
+#: Figure 10: the rejection needed for 0.5 % error (%).
+REJECTION_FOR_HALF_PERCENT = {"boosted-lenet4": 0.5, "lenet4": 1.8, "lenet1": 3.7}

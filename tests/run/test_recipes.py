@@ -63,7 +63,7 @@ def test_train_without_a_recipe_uses_the_papers(monkeypatch):
         ("mu", -0.1, "mu must be a number > 0"),
         ("momentum", 1.0, r"momentum must be a number in \[0, 1\)"),
         ("limit", 0, "limit must be a whole number >= 1"),
-        ("model", "resnet", "model must be one of 'paper', 'modern', got 'resnet'"),
+        ("model", "resnet", "model must be one of 'paper', 'modern', 'lenet1', .*, got 'resnet'"),
         ("optimizer", "lbfgs", "optimizer must be one of"),
         ("loss", "hinge", "loss must be one of"),
         ("dataset", "svhn", "dataset must be one of"),
@@ -192,3 +192,13 @@ def test_the_old_name_of_passes_still_works_with_a_warning():
     assert replace(recipe, passes=4).passes == 4  # replace goes by the fields' names
     # a config written when the setting was called epochs
     assert recipe_from_config({"model": "paper", "epochs": 7}).passes == 7
+
+
+@pytest.mark.parametrize("model", ["lenet1", "lenet4", "fc-300", "fc-500-150"])
+def test_figure_9_networks_have_the_papers_method_on_their_own_input(model):
+    recipe = RECIPES[model]
+    assert (recipe.optimizer, recipe.batch_size, recipe.loss) == ("sdlm", 1, "penalty")
+    assert recipe.init == RECIPES["paper"].init and recipe.mu == RECIPES["paper"].mu
+    assert recipe.network_config((1, 28, 28))["model"] == model
+    with pytest.raises(ValueError, match=f"the {model} network reads MNIST digits prepared by"):
+        Recipe(model=model, preprocessing="raw")

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from ..engine import threads
-from ..engine.lenet5 import build_network
+from ..engine.lenet5 import MODELS, build_network
 
 
 def add_parser(commands: Any) -> None:
@@ -16,9 +16,10 @@ def add_parser(commands: Any) -> None:
     )
     summary.add_argument(
         "--model",
-        choices=("paper", "modern"),
+        choices=MODELS,
         default="paper",
-        help="the paper's LeNet-5 (default) or the modern variant",
+        help="the paper's LeNet-5 (default), the modern variant, or another network of "
+        "Figure 9 (lenet1, lenet4, fc-300, fc-1000, fc-300-100, fc-500-150)",
     )
     summary.add_argument(
         "--in-channels", type=int, default=1, help="modern variant: input channels (default 1)"

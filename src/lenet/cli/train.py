@@ -13,9 +13,11 @@ from ..engine import checks, threads
 from ..engine.inputs import PREPROCESSING
 from ..engine.layers import SUBSAMPLING_MODES
 from ..engine.losses import LOSSES
+from ..paper import FIGURE9_NAMES
 from ..run.checkpoint import read_checkpoint
 from ..run.recipes import (
     DATASETS,
+    MODELS,
     OPTIMIZERS,
     RECIPES,
     Recipe,
@@ -70,7 +72,8 @@ def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "train",
         help="train a network (no options: the paper's recipe, Section III.C)",
-        description="Train LeNet-5. With no options: the paper's recipe (RBF output, loss (8), "
+        description="Train LeNet-5 (or, with --model, another network of the paper's Figure "
+        "9). With no options: the paper's recipe (RBF output, loss (8), "
         "SDLM, one pattern per update, 20 passes on MNIST). Data are read from "
         "--data, $LENET_DATA or the user cache, or downloaded.",
     )
@@ -90,7 +93,13 @@ def _add_recipe_options(train: argparse.ArgumentParser) -> None:
         "batch 32, 10 epochs) or modern (ReLU, Adam, batch 64); the options "
         "below override it",
     )
-    train.add_argument("--model", choices=("paper", "modern"))
+    train.add_argument(
+        "--model",
+        choices=MODELS,
+        help="paper (LeNet-5, the default), modern, or another network of the paper's "
+        "Figure 9: lenet1, lenet4, fc-300, fc-1000, fc-300-100, fc-500-150 (each with its own "
+        "recipe: the paper's method on its own input)",
+    )
     train.add_argument("--dataset", choices=DATASETS)
     train.add_argument("--preprocessing", choices=PREPROCESSING)
     train.add_argument("--optimizer", choices=tuple(OPTIMIZERS))
@@ -210,7 +219,7 @@ def _train_recipe(args: argparse.Namespace) -> tuple[str, Recipe]:
     model = chosen.get("model")
     if model is not None and model != RECIPES[name].model and not args.recipe_given:
         # --model alone: start from that model's own recipe
-        name = "seed" if model == "modern" else "paper"
+        name = "seed" if model == "modern" else model
     elif model is not None and model != RECIPES[name].model:
         raise ValueError(
             f"--model {model} does not fit --recipe {name}, which trains the "
@@ -296,7 +305,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         net = network_for(recipe, train_data[0].shape[1:])
     print(
-        f"training {recipe.model} LeNet-5 on {recipe.dataset}"
+        f"training {_network_name(recipe.model)} on {recipe.dataset}"
         + (f" (recipe {name})" if name else "")
         + f": {recipe.optimizer}, loss "
         f"{recipe.loss}, batch {recipe.batch_size}, {recipe.passes} "
@@ -324,6 +333,13 @@ def run(args: argparse.Namespace) -> int:
             f"checkpoint {out / 'checkpoint.npz'}"
         )
     return 0
+
+
+def _network_name(model: str) -> str:
+    """How the start of a run names its network: "paper LeNet-5", "LeNet-1", "28x28-300-10"."""
+    if model in ("paper", "modern"):
+        return f"{model} LeNet-5"
+    return FIGURE9_NAMES.get(model, model)
 
 
 def _new_run_folder(name: str) -> Path:

@@ -2,7 +2,9 @@
 
 ``preprocess(images, scheme)`` turns uint8 images into float network input: ``"paper"``
 (Section III.A: 28x28 padded to 32x32, background -0.1, ink 1.175), ``"raw"`` (0..255) or
-``"unit"`` (0..1); ``Preprocessed(images, scheme)`` gives the same values a batch at a time,
+``"unit"`` (0..1), and for the other networks of Figure 9 ``"paper-28"`` (the paper's scaling,
+not padded) and ``"lenet1"`` (LeNet-1's digits, down-sampled to 16x16 and centred in 28x28);
+``Preprocessed(images, scheme)`` gives the same values a batch at a time,
 keeping only the pixels (a quarter of the memory of float32 input). The fused path reads a
 ``Preprocessed`` set's pixels and its table (``lut``) directly.
 """
@@ -14,9 +16,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike
 
-__all__ = ["PREPROCESSING", "Preprocessed", "preprocess"]
+from ..paper import LENET1_DIGIT_SIZE
 
-PREPROCESSING = ("paper", "raw", "unit")
+__all__ = ["PREPROCESSING", "Preprocessed", "preprocess", "shrink_digits"]
+
+PREPROCESSING = ("paper", "raw", "unit", "paper-28", "lenet1")
+
+#: LeNet-1's digits are 16 pixels where MNIST's are 20 (Section III.C.7)
+_LENET1_SCALE = LENET1_DIGIT_SIZE / 20
 
 
 def preprocess(
@@ -35,6 +42,9 @@ def preprocess(
       and standard deviation 0.35.
     * ``"raw"``: p as a float, 0..255, no padding.
     * ``"unit"``: p / 255, 0..1, no padding.
+    * ``"paper-28"``: the paper's scaling, no padding (the fully connected nets' 28x28 input).
+    * ``"lenet1"``: the paper's scaling of the digit shrunk by 16/20 about the image's centre
+      (``shrink_digits``): MNIST's 20x20 digits become LeNet-1's 16x16, centred in 28x28.
 
     ``Preprocessed(images, scheme, dtype)`` gives the same values without making them all at
     once: a training set held that way takes a quarter of the memory.
@@ -60,8 +70,14 @@ class Preprocessed:
     """
 
     def __init__(
-        self, images: np.ndarray, scheme: str = "paper", dtype: DTypeLike = np.float32
+        self,
+        images: np.ndarray,
+        scheme: str = "paper",
+        dtype: DTypeLike = np.float32,
+        *,
+        shrunk: bool = False,
     ) -> None:
+        # shrunk: the pixels of a "lenet1" set are already LeNet-1's (a slice of one, a copy)
         if scheme not in PREPROCESSING:
             raise ValueError(
                 f"unknown preprocessing scheme={scheme!r}; choose one of {', '.join(PREPROCESSING)}"
@@ -78,6 +94,9 @@ class Preprocessed:
             images = images[:, None]
         elif images.ndim != 4:
             raise ValueError(f"images must be (N, H, W) or (N, C, H, W), not shape {images.shape}")
+        if scheme == "lenet1" and not shrunk:
+            images = shrink_digits(images)
+        #: the pixels the input is made of (for "lenet1", the shrunk digits)
         self.pixels: np.ndarray = np.ascontiguousarray(images)
         self.scheme, self.dtype = scheme, dt
         p = np.arange(256, dtype=np.float64)
@@ -116,11 +135,11 @@ class Preprocessed:
 
     def astype(self, dtype: DTypeLike) -> Preprocessed:
         """The same images, as input of another float dtype (no copy of the pixels)."""
-        return Preprocessed(self.pixels, self.scheme, dtype)
+        return Preprocessed(self.pixels, self.scheme, dtype, shrunk=True)
 
     def __getitem__(self, index: Any) -> Any:
         if isinstance(index, slice):
-            return Preprocessed(self.pixels[index], self.scheme, self.dtype)
+            return Preprocessed(self.pixels[index], self.scheme, self.dtype, shrunk=True)
         picked = self.pixels[index]
         if picked.ndim == 3:  # one image
             return self._values(picked[None])[0]
@@ -142,3 +161,34 @@ class Preprocessed:
         for lo in range(0, n, 4096):
             out[lo : lo + 4096, :, pad : pad + h, pad : pad + w] = self.lut[pixels[lo : lo + 4096]]
         return out
+
+
+def _shrink_matrix(size: int, scale: float) -> np.ndarray:
+    """(size, size): row i averages the source pixels under output pixel i of an image
+    shrunk by ``scale`` about its centre, each weighted by the length it covers (area
+    averaging, applied along rows and then columns)."""
+    centre = size / 2
+    matrix = np.zeros((size, size))
+    for i in range(size):
+        lo, hi = (i - centre) / scale + centre, (i + 1 - centre) / scale + centre
+        for k in range(max(0, int(np.floor(lo))), min(size, int(np.ceil(hi)))):
+            matrix[i, k] = max(0.0, min(hi, k + 1) - max(lo, k))
+        matrix[i] /= hi - lo  # source pixels outside the image count as background
+    return matrix
+
+
+def shrink_digits(images: np.ndarray) -> np.ndarray:
+    """uint8 (N, C, 28, 28) MNIST digits -> LeNet-1's: each image shrunk by 16/20 about its
+    centre by area averaging, rounded to uint8 (MNIST's digit, 20 pixels in a 28x28 field,
+    becomes 16 pixels in the same field, still centred). Other sizes raise ValueError."""
+    if images.shape[2:] != (28, 28):
+        raise ValueError(
+            f"LeNet-1's preprocessing takes 28x28 MNIST digits, got images of "
+            f"{images.shape[2]}x{images.shape[3]}"
+        )
+    r = _shrink_matrix(28, _LENET1_SCALE)
+    out = np.empty_like(images)
+    for lo in range(0, len(images), 4096):  # float64 a chunk at a time
+        x = images[lo : lo + 4096].astype(np.float64)
+        out[lo : lo + 4096] = np.rint(r @ x @ r.T).clip(0, 255)
+    return out

@@ -21,6 +21,7 @@ from ..paper import INPUT_RANGE as PAPER_INPUT_RANGE
 from ..paper import INPUT_SHAPE as PAPER_INPUT_SHAPE
 from ..paper import connection_table_i
 from .checks import is_whole_number
+from .family import FAMILY, family_network
 from .layers import (
     ACTIVATIONS,
     DEFAULT_INIT,
@@ -135,8 +136,8 @@ class LeNet5(Network):
 
 # ---- networks built from configs (checkpoints, recipes) -------------------------------------
 
-#: The networks a config can name.
-MODELS = ("paper", "modern")
+#: The networks a config can name: LeNet-5, its modern variant, and the rest of Figure 9.
+MODELS = ("paper", "modern", *FAMILY)
 _DTYPES = ("float32", "float64")
 
 
@@ -165,7 +166,7 @@ def check_network_config(config: Mapping) -> dict:
     if not is_whole_number(seed) or seed < 0:
         raise ValueError(f"the config's seed must be a non-negative integer, got {seed!r}")
     settings: dict[str, Any] = {"model": model, "dtype": np.dtype(dtype), "seed": int(seed)}
-    if model == "paper":
+    if model != "modern":  # LeNet-5 and the rest of Figure 9: the paper's kind of start
         init = config.get("init", "lecun98")
         if not isinstance(init, str):
             raise ValueError(f"the config's init must be a string, got {init!r}")
@@ -188,21 +189,24 @@ def check_network_config(config: Mapping) -> dict:
     return settings
 
 
-def build_network(config: Mapping) -> LeNet5:
+def build_network(config: Mapping) -> Network:
     """The (freshly initialised) network that a checkpoint's config describes.
 
-    ``config``: ``model`` ("paper", the default, or "modern"), ``dtype`` ("float32", the
-    default, or "float64"), ``seed``; for the paper network ``init``; for the modern one
+    ``config``: ``model`` ("paper", the default, "modern", or one of Figure 9's other networks,
+    ``lenet.engine.family.FAMILY``), ``dtype`` ("float32", the default, or "float64"),
+    ``seed``; for the paper network and Figure 9's ``init``; for the modern one
     ``in_channels``, ``input_size``, ``activation``, ``pooling``. Other keys are ignored.
     Raises ValueError when a setting is not one of these.
     """
     return network_from(check_network_config(config))
 
 
-def network_from(s: dict) -> LeNet5:
+def network_from(s: dict) -> Network:
     """The network of settings checked by ``check_network_config``."""
     if s["model"] == "paper":
         return LeNet5(seed=s["seed"], dtype=s["dtype"], init=s["init"])
+    if s["model"] in FAMILY:
+        return family_network(s["model"], seed=s["seed"], dtype=s["dtype"], init=s["init"])
     return LeNet5.modern(
         in_channels=s["in_channels"],
         input_size=s["input_size"],
@@ -214,11 +218,12 @@ def network_from(s: dict) -> LeNet5:
 
 
 def network_config(net: Network) -> dict:
-    """What build_network needs to rebuild `net`'s architecture. Only LeNet5() and
-    LeNet5.modern() can be rebuilt from a config: another network is refused (ValueError)."""
+    """What build_network needs to rebuild `net`'s architecture. Only LeNet5(),
+    LeNet5.modern() and the networks of lenet.engine.family can be rebuilt from a config:
+    another network is refused (ValueError)."""
     if net.variant not in MODELS:
         raise ValueError(
-            f"only lenet.LeNet5() and LeNet5.modern() networks can be described "
+            f"only lenet.LeNet5(), LeNet5.modern() and Figure 9's networks can be described "
             f"by a config (and saved in a checkpoint); this one is a custom "
             f"{type(net).__name__} of layers "
             f"{', '.join(layer.name for layer in net.layers)}"

@@ -33,6 +33,7 @@ from typing import Any
 from .. import paper
 from ..data.distortions import DISTORTION_RANGES
 from ..engine import checks
+from ..engine.family import FAMILY, INPUTS
 from ..engine.inputs import PREPROCESSING
 from ..engine.layers import (
     ACTIVATIONS,
@@ -48,8 +49,11 @@ from ..engine.sdlm import SDLM, paper_schedule
 #: The optimisers a recipe can name.
 OPTIMIZERS: dict[str, type[Optimizer]] = {cls.name: cls for cls in (SDLM, SGD, RMSprop, Adam)}
 
-#: The networks a recipe can train: the paper's LeNet-5, or the modern variant.
-MODELS = ("paper", "modern")
+#: The networks a recipe can train: the paper's LeNet-5, the modern variant, and the other
+#: networks of Figure 9 (lenet.engine.family), each with its own recipe in RECIPES.
+MODELS = ("paper", "modern", *FAMILY)
+#: The networks trained by the paper's method (RBF-type output, the paper's kind of start).
+PAPER_MODELS = ("paper", *FAMILY)
 #: The datasets a recipe can name; lenet.data reads "name" with load_name (- becomes _).
 DATASETS = ("mnist", "fashion-mnist", "cifar10")
 
@@ -59,7 +63,7 @@ class Recipe:
     """Everything that defines a training run besides the data. ``Recipe()`` is the paper's
     recipe, ``RECIPES["paper"]``; see the module's docstring for the others."""
 
-    model: str = "paper"  # "paper" LeNet-5 or the "modern" variant
+    model: str = "paper"  # "paper" LeNet-5, the "modern" variant, or one of Figure 9's (MODELS)
     activation: str = "swish"  # modern variant only
     pooling: str = "max"  # modern variant only
     dataset: str = "mnist"
@@ -103,7 +107,7 @@ class Recipe:
         """The config (``lenet.engine.lenet5.build_network``) of the network this recipe trains on
         images of shape (C, H, W): the modern variant is sized to the images."""
         config: dict[str, Any] = {"model": self.model, "seed": self.seed}
-        if self.model == "paper":
+        if self.model in PAPER_MODELS:
             config["init"] = self.init
         else:
             config.update(
@@ -124,7 +128,7 @@ _APPLIES_WHEN: dict[str, tuple[str, tuple[Any, ...], str]] = {
         f"the paper's LeNet-5 squashes with {SQUASHING['scaled_tanh'].written()}",
     ),
     "pooling": ("model", ("modern",), "the paper's LeNet-5 subsamples by trainable 2x2 sums"),
-    "init": ("model", ("paper",), "the modern variant starts from Glorot-uniform weights"),
+    "init": ("model", PAPER_MODELS, "the modern variant starts from Glorot-uniform weights"),
     "mu": ("optimizer", ("sdlm",), "mu is SDLM's damping, eps_k = eta / (mu + h_kk)"),
     "curvature_patterns": ("optimizer", ("sdlm",), "only SDLM estimates curvature"),
     "momentum": ("optimizer", ("sgd",), "only SGD has a momentum here"),
@@ -195,7 +199,8 @@ def check_settings(
         checks.whole_number(spell("limit"), v["limit"], 1)
     if v["data"] is not None and not isinstance(v["data"], str):
         raise ValueError(f"{spell('data')} must be a folder's path (a string), got {v['data']!r}")
-    rbf = v["model"] == "paper"
+    _check_model_input(v, spell)
+    rbf = v["model"] in PAPER_MODELS
     if rbf == (v["loss"] == "cross-entropy"):
         fits = "penalty (8) or discriminative (9)" if rbf else "cross-entropy"
         out = "RBF penalties" if rbf else "logits"
@@ -214,6 +219,20 @@ def check_settings(
                 f"{' or '.join(map(str, values_needed))}, and here it is {v[depends]} "
                 f"({why}): leave {spell(setting)} out"
             )
+
+
+def _check_model_input(v: Mapping[str, Any], spell: Callable[[str], str]) -> None:
+    """Figure 9's networks read one input each (28x28 or 32x32, LeNet-1's 16x16 digits): the
+    recipe's preprocessing must be the network's own."""
+    if v["model"] not in FAMILY:
+        return
+    own = INPUTS[v["model"]]
+    if v["preprocessing"] != own or v["dataset"] != "mnist":
+        raise ValueError(
+            f"the {v['model']} network reads MNIST digits prepared by preprocessing {own!r}; "
+            f"got {spell('dataset')} {v['dataset']} with {spell('preprocessing')} "
+            f"{v['preprocessing']}: leave them out"
+        )
 
 
 def without_inapplicable(values: Mapping[str, Any], keep: Iterable[str] = ()) -> dict[str, Any]:
@@ -315,12 +334,16 @@ RECIPES: dict[str, Recipe] = {
         passes=20,
         lr_decay=0.8,
     ),
+    # Figure 9's other networks, each by the paper's method as LeNet-5 is trained here (the
+    # defaults of Recipe), on its own input
+    **{model: Recipe(model=model, preprocessing=INPUTS[model]) for model in FAMILY},
 }
 
 __all__ = [
     "DATASETS",
     "DEFAULT_INIT",
     "MODELS",
+    "PAPER_MODELS",
     "RECIPES",
     "Recipe",
     "check_settings",
