@@ -209,6 +209,17 @@ LENET_INLINE void LENET_FN(group_sums_g)(const real *const *src, const real *con
             acc[g][p] = LENET_FN(one_sum)(src, wts, terms, k, flip, stride, G, g, p);
 }
 
+/* The tile of a single map, 4 to 6 vectors: whichever covers len with the fewest vectors. */
+static inline int LENET_FN(single_vectors)(int len)
+{
+    int nv = 6, best = -1;
+    for (int t = 6; t >= 4; t--) { /* vectors computed with tiles of t */
+        const int tile = t * LENET_LANES, cost = (len + tile - 1) / tile * t;
+        if (best < 0 || cost < best) nv = t, best = cost;
+    }
+    return nv;
+}
+
 /* Tiles of G maps x nv vectors for each group size G the kernels use: nv * G accumulators, up
  * to 8 with AVX's 16 registers (level 1), 16 with AVX-512's 32 (level 2). Single maps read
  * their kernels in place, turned (flip) for the input gradient, in tiles of 4 to 6 vectors,
@@ -230,12 +241,8 @@ LENET_INLINE void LENET_FN(group_sums_at)(const real *const *src, const real *co
 {
     /* reals in a tile's vector, and tile vectors in a vector of LENET_LANES */
     const int vl = LENET_VL(level), per = LENET_LANES / vl;
-    int nv = 6, best = -1;
-    for (int t = 6; t >= 4; t--) { /* vectors computed with tiles of t */
-        const int tile = t * LENET_LANES, cost = (len + tile - 1) / tile * t;
-        if (best < 0 || cost < best) nv = t, best = cost;
-    }
     if (LENET_HALVES(level)) { /* SSE: the maps of a group one by one (see group_block_h) */
+        const int nv = LENET_FN(single_vectors)(len);
         if (flip) { LENET_SINGLE_CASES(G, 1) }
         LENET_SINGLE_CASES(G, 0)
     }
@@ -253,6 +260,7 @@ LENET_INLINE void LENET_FN(group_sums_at)(const real *const *src, const real *co
     if (G == 4) { LENET_GROUP_CASE(4, 2, 0) }
     if (G == 3) { LENET_GROUP_CASE(3, 3, 0) }
     if (G == 2) { LENET_GROUP_CASE(2, 4, 0) }
+    const int nv = LENET_FN(single_vectors)(len);
     if (flip) { LENET_SINGLE_CASES(1, 1) }
     LENET_SINGLE_CASES(1, 0)
 }
