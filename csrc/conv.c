@@ -138,26 +138,70 @@ LENET_INLINE void LENET_FN(group_block)(const real *const *src, const real *cons
 #endif
 }
 
-/* The same sums for every position p < len: whole tiles of nv vectors, the last one ending at
- * len (it may overlap the one before: those positions are computed again, to the same bits);
- * maps shorter than a tile by single vectors, the last one ending at len, or one by one. */
+#if LENET_HALF_TILES
+/* group_block on nv half vectors (LENET_HALVES), map by map: with SSE's two-operand
+ * instructions a loaded vector serving several maps costs a copy for each, and keeping G maps'
+ * sums, weights and inputs spilled out of the 16 registers (measured: the modern net's C3 1.9x
+ * slower in groups of 4 maps x 2 half vectors). One map's nv sums, its weight and the loaded
+ * input fit them. */
+LENET_INLINE void LENET_FN(group_block_h)(const real *const *src, const real *const *wts,
+                                          int terms, int k, int flip, int stride, int G, int p0,
+                                          int nv, real *const *acc)
+{
+    const int hl = LENET_LANES / 2;
+    for (int g = 0; g < G; g++) {
+        LENET_FN(hvec) a[LENET_CONV_TILE];
+        for (int r = 0; r < nv; r++) a[r] = LENET_HSPLAT(0);
+        for (int j = 0; j < terms; j++) {
+            for (int u = 0; u < k; u++) {
+                const real *row = src[j] + p0 + (ptrdiff_t)u * stride;
+                for (int v = 0; v < k; v++) {
+                    const LENET_FN(hvec) w = LENET_HSPLAT(wts[j][LENET_TAP(u, v) * G + g]);
+                    for (int r = 0; r < nv; r++) a[r] += w * LENET_HLOAD(row + v + r * hl);
+                }
+            }
+        }
+        for (int r = 0; r < nv; r++) LENET_HSTORE(acc[g] + p0 + r * hl, a[r]);
+    }
+}
+#endif
+
+/* One tile of nv vectors of vl reals (LENET_VL) from p0. */
+LENET_INLINE void LENET_FN(group_tile)(const real *const *src, const real *const *wts,
+                                       int terms, int k, int flip, int stride, int G, int p0,
+                                       int nv, int vl, int level, real *const *acc)
+{
+#if LENET_HALF_TILES
+    if (vl < LENET_LANES) {
+        LENET_FN(group_block_h)(src, wts, terms, k, flip, stride, G, p0, nv, acc);
+        return;
+    }
+#endif
+    (void)vl;
+    LENET_FN(group_block)(src, wts, terms, k, flip, stride, G, p0, nv, level, acc);
+}
+
+/* The same sums for every position p < len: whole tiles of nv vectors of vl reals, the last one
+ * ending at len (it may overlap the one before: those positions are computed again, to the same
+ * bits); maps shorter than a tile by single vectors, the last one ending at len, or one by
+ * one. */
 LENET_INLINE void LENET_FN(group_sums_g)(const real *const *src, const real *const *wts,
                                          int terms, int k, int flip, int stride, int G, int nv,
-                                         int level, int len, real *const *acc)
+                                         int vl, int level, int len, real *const *acc)
 {
-    const int tile = nv * LENET_LANES;
+    const int tile = nv * vl;
     if (len >= tile) {
         for (int p = 0;; p += tile) {
             const int at = p + tile <= len ? p : len - tile;
-            LENET_FN(group_block)(src, wts, terms, k, flip, stride, G, at, nv, level, acc);
+            LENET_FN(group_tile)(src, wts, terms, k, flip, stride, G, at, nv, vl, level, acc);
             if (at + tile >= len) return;
         }
     }
-    if (len >= LENET_LANES) {
-        for (int p = 0;; p += LENET_LANES) {
-            const int at = p + LENET_LANES <= len ? p : len - LENET_LANES;
-            LENET_FN(group_block)(src, wts, terms, k, flip, stride, G, at, 1, level, acc);
-            if (at + LENET_LANES >= len) return;
+    if (len >= vl) {
+        for (int p = 0;; p += vl) {
+            const int at = p + vl <= len ? p : len - vl;
+            LENET_FN(group_tile)(src, wts, terms, k, flip, stride, G, at, 1, vl, level, acc);
+            if (at + vl >= len) return;
         }
     }
     for (int g = 0; g < G; g++)
@@ -165,24 +209,43 @@ LENET_INLINE void LENET_FN(group_sums_g)(const real *const *src, const real *con
             acc[g][p] = LENET_FN(one_sum)(src, wts, terms, k, flip, stride, G, g, p);
 }
 
+/* The tile of a single map, 4 to 6 vectors: whichever covers len with the fewest vectors. */
+static inline int LENET_FN(single_vectors)(int len)
+{
+    int nv = 6, best = -1;
+    for (int t = 6; t >= 4; t--) { /* vectors computed with tiles of t */
+        const int tile = t * LENET_LANES, cost = (len + tile - 1) / tile * t;
+        if (best < 0 || cost < best) nv = t, best = cost;
+    }
+    return nv;
+}
+
 /* Tiles of G maps x nv vectors for each group size G the kernels use: nv * G accumulators, up
- * to 8 with AVX's 16 registers (level 0 and 1), 16 with AVX-512's 32 (level 2). Single maps read
+ * to 8 with AVX's 16 registers (level 1), 16 with AVX-512's 32 (level 2). Single maps read
  * their kernels in place, turned (flip) for the input gradient, in tiles of 4 to 6 vectors,
- * whichever covers len with the fewest vectors. */
+ * whichever covers len with the fewest vectors; at level 0 on x86-64 every map goes alone so, in
+ * twice as many half vectors. */
 #define LENET_GROUP_CASE(G, NV, FLIP) \
     if (k == 5) \
-        LENET_FN(group_sums_g)(src, wts, terms, 5, FLIP, stride, G, NV, level, len, acc); \
+        LENET_FN(group_sums_g)(src, wts, terms, 5, FLIP, stride, G, NV, vl, level, len, acc); \
     else \
-        LENET_FN(group_sums_g)(src, wts, terms, k, FLIP, stride, G, NV, level, len, acc); \
+        LENET_FN(group_sums_g)(src, wts, terms, k, FLIP, stride, G, NV, vl, level, len, acc); \
     return;
-#define LENET_SINGLE_CASES(FLIP) \
-    if (nv == 4) { LENET_GROUP_CASE(1, 4, FLIP) } \
-    if (nv == 5) { LENET_GROUP_CASE(1, 5, FLIP) } \
-    LENET_GROUP_CASE(1, 6, FLIP)
+#define LENET_SINGLE_CASES(GG, FLIP) \
+    if (nv == 4) { LENET_GROUP_CASE(GG, 4 * per, FLIP) } \
+    if (nv == 5) { LENET_GROUP_CASE(GG, 5 * per, FLIP) } \
+    LENET_GROUP_CASE(GG, 6 * per, FLIP)
 LENET_INLINE void LENET_FN(group_sums_at)(const real *const *src, const real *const *wts,
                                           int terms, int k, int flip, int stride, int G, int len,
                                           real *const *acc, int level)
 {
+    /* reals in a tile's vector, and tile vectors in a vector of LENET_LANES */
+    const int vl = LENET_VL(level), per = LENET_LANES / vl;
+    if (LENET_HALVES(level)) { /* SSE: the maps of a group one by one (see group_block_h) */
+        const int nv = LENET_FN(single_vectors)(len);
+        if (flip) { LENET_SINGLE_CASES(G, 1) }
+        LENET_SINGLE_CASES(G, 0)
+    }
 #ifdef __wasm__
     /* WebAssembly: a vector here is two SIMD128 registers, and the engines allocate about 14 of
      * them: 4 maps x 2 vectors (16 registers) spilled; 4 x 1 runs about 1.15x faster (C3 in
@@ -197,13 +260,9 @@ LENET_INLINE void LENET_FN(group_sums_at)(const real *const *src, const real *co
     if (G == 4) { LENET_GROUP_CASE(4, 2, 0) }
     if (G == 3) { LENET_GROUP_CASE(3, 3, 0) }
     if (G == 2) { LENET_GROUP_CASE(2, 4, 0) }
-    int nv = 6, best = -1;
-    for (int t = 6; t >= 4; t--) { /* vectors computed with tiles of t */
-        const int tile = t * LENET_LANES, cost = (len + tile - 1) / tile * t;
-        if (best < 0 || cost < best) nv = t, best = cost;
-    }
-    if (flip) { LENET_SINGLE_CASES(1) }
-    LENET_SINGLE_CASES(0)
+    const int nv = LENET_FN(single_vectors)(len);
+    if (flip) { LENET_SINGLE_CASES(1, 1) }
+    LENET_SINGLE_CASES(1, 0)
 }
 #undef LENET_SINGLE_CASES
 #undef LENET_GROUP_CASE
@@ -231,6 +290,37 @@ static int LENET_FN(group_size)(int sums, int terms, ptrdiff_t pairs)
  * many images and summed across lanes once at the end. Positions past the last whole vector are
  * added one by one to `tail`. */
 #define LENET_GRAD_TILE 24
+#if LENET_HALF_TILES
+/* grad_rows' vector part on half vectors (LENET_HALVES), each half of the lanes in a pass of its
+ * own: G * rows * k sums, G output gradients, a loaded vector and a product in SSE's 16
+ * registers (10 + 2 + 2 for two maps and a kernel row of 5). */
+LENET_INLINE void LENET_FN(grad_rows_h)(const real *const *d, const real *LENET_RESTRICT x,
+                                        int stride, int body, int k, int u0, int rows, int G,
+                                        real *const *part)
+{
+    const int hl = LENET_LANES / 2, taps = rows * k;
+    for (int h = 0; h < LENET_LANES; h += hl) {
+        LENET_FN(hvec) a[LENET_GRAD_TILE];
+        for (int t = 0; t < G * taps; t++) a[t] = LENET_HSPLAT(0);
+        for (int p = h; p < body; p += LENET_LANES) {
+            LENET_FN(hvec) dg[4];
+            for (int g = 0; g < G; g++) dg[g] = LENET_HLOAD(d[g] + p);
+            for (int r = 0; r < rows; r++) {
+                const real *row = x + p + (ptrdiff_t)(u0 + r) * stride;
+                for (int v = 0; v < k; v++) {
+                    const LENET_FN(hvec) xv = LENET_HLOAD(row + v);
+                    for (int g = 0; g < G; g++) a[g * taps + r * k + v] += dg[g] * xv;
+                }
+            }
+        }
+        for (int g = 0; g < G; g++)
+            for (int t = 0; t < taps; t++) {
+                real *pt = part[g] + (ptrdiff_t)(u0 * k + t) * LENET_LANES + h;
+                LENET_HSTORE(pt, LENET_HLOAD(pt) + a[g * taps + t]);
+            }
+    }
+}
+#endif
 LENET_INLINE void LENET_FN(grad_rows)(const real *const *d, const real *LENET_RESTRICT x,
                                       int stride,
                                       int len, int k, int u0, int rows, int G, int level,
@@ -238,25 +328,32 @@ LENET_INLINE void LENET_FN(grad_rows)(const real *const *d, const real *LENET_RE
 {
     const int body = len - len % LENET_LANES, taps = rows * k;
 #if LENET_VECTOR_TILES
-    LENET_FN(vec) a[LENET_GRAD_TILE];
-    for (int t = 0; t < G * taps; t++) a[t] = LENET_VSPLAT(0);
-    for (int p = 0; p < body; p += LENET_LANES) {
-        LENET_FN(vec) dg[4];
-        for (int g = 0; g < G; g++) dg[g] = LENET_VLOAD(d[g] + p);
-        for (int r = 0; r < rows; r++) {
-            const real *row = x + p + (ptrdiff_t)(u0 + r) * stride;
-            for (int v = 0; v < k; v++) {
-                LENET_FN(vec) xv = LENET_VLOAD(row + v);
-                if (G > 1 && level > 0) LENET_KEEP(xv);
-                for (int g = 0; g < G; g++) a[g * taps + r * k + v] += dg[g] * xv;
+#if LENET_HALF_TILES
+    if (LENET_HALVES(level))
+        LENET_FN(grad_rows_h)(d, x, stride, body, k, u0, rows, G, part);
+    else
+#endif
+    {
+        LENET_FN(vec) a[LENET_GRAD_TILE];
+        for (int t = 0; t < G * taps; t++) a[t] = LENET_VSPLAT(0);
+        for (int p = 0; p < body; p += LENET_LANES) {
+            LENET_FN(vec) dg[4];
+            for (int g = 0; g < G; g++) dg[g] = LENET_VLOAD(d[g] + p);
+            for (int r = 0; r < rows; r++) {
+                const real *row = x + p + (ptrdiff_t)(u0 + r) * stride;
+                for (int v = 0; v < k; v++) {
+                    LENET_FN(vec) xv = LENET_VLOAD(row + v);
+                    if (G > 1 && level > 0) LENET_KEEP(xv);
+                    for (int g = 0; g < G; g++) a[g * taps + r * k + v] += dg[g] * xv;
+                }
             }
         }
+        for (int g = 0; g < G; g++)
+            for (int t = 0; t < taps; t++) {
+                real *pt = part[g] + (ptrdiff_t)(u0 * k + t) * LENET_LANES;
+                LENET_VSTORE(pt, LENET_VLOAD(pt) + a[g * taps + t]);
+            }
     }
-    for (int g = 0; g < G; g++)
-        for (int t = 0; t < taps; t++) {
-            real *pt = part[g] + (ptrdiff_t)(u0 * k + t) * LENET_LANES;
-            LENET_VSTORE(pt, LENET_VLOAD(pt) + a[g * taps + t]);
-        }
 #else
     for (int g = 0; g < G; g++)
         for (int t = 0; t < taps; t++) {

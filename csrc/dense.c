@@ -144,6 +144,25 @@ LENET_INLINE void LENET_FN(input_tile)(const real *LENET_RESTRICT d_out,
                                        int f_in, int f_out, int b0, int S, int i0, int C,
                                        int level, real *LENET_RESTRICT d_in)
 {
+#if LENET_HALF_TILES
+    if (LENET_HALVES(level)) { /* C half vectors */
+        const int hl = LENET_LANES / 2;
+        LENET_FN(hvec) acc[16];
+        for (int t = 0; t < S * C; t++) acc[t] = LENET_HSPLAT(0);
+        for (int o = 0; o < f_out; o++) {
+            const real *wr = weight + (ptrdiff_t)o * f_in + i0;
+            for (int c = 0; c < C; c++) {
+                const LENET_FN(hvec) w = LENET_HLOAD(wr + c * hl);
+                for (int s = 0; s < S; s++)
+                    acc[s * C + c] += LENET_HSPLAT(d_out[(ptrdiff_t)(b0 + s) * f_out + o]) * w;
+            }
+        }
+        for (int s = 0; s < S; s++)
+            for (int c = 0; c < C; c++)
+                LENET_HSTORE(d_in + (ptrdiff_t)(b0 + s) * f_in + i0 + c * hl, acc[s * C + c]);
+        return;
+    }
+#endif
 #if LENET_VECTOR_TILES
     LENET_FN(vec) acc[16];
     for (int t = 0; t < S * C; t++) acc[t] = LENET_VSPLAT(0);
@@ -176,8 +195,8 @@ LENET_INLINE void LENET_FN(dense_input_rows_at)(const real *LENET_RESTRICT d_out
                                                 int b0, int nb, real *LENET_RESTRICT d_in,
                                                 int level)
 {
-    const int C = level == 2 ? 4 : 2, width = C * LENET_LANES;
-    const int body = f_in - f_in % LENET_LANES;
+    const int vl = LENET_VL(level), C = level == 2 ? 4 : 2, width = C * vl;
+    const int body = f_in - f_in % vl;
     int i = 0;
     for (; i + width <= body; i += width) {
         if (nb == 4)
@@ -186,7 +205,7 @@ LENET_INLINE void LENET_FN(dense_input_rows_at)(const real *LENET_RESTRICT d_out
             for (int s = 0; s < nb; s++)
                 LENET_FN(input_tile)(d_out, weight, f_in, f_out, b0 + s, 1, i, C, level, d_in);
     }
-    for (; i < body; i += LENET_LANES)
+    for (; i < body; i += vl)
         for (int s = 0; s < nb; s++)
             LENET_FN(input_tile)(d_out, weight, f_in, f_out, b0 + s, 1, i, 1, level, d_in);
     for (int s = 0; s < nb; s++)
@@ -216,6 +235,26 @@ LENET_INLINE void LENET_FN(weight_tile)(const real *LENET_RESTRICT in,
                                         int n, int f_in, int f_out, int o0, int R, int i0, int C,
                                         int level, real *LENET_RESTRICT d_weight)
 {
+#if LENET_HALF_TILES
+    if (LENET_HALVES(level)) { /* C half vectors */
+        const int hl = LENET_LANES / 2;
+        LENET_FN(hvec) acc[16];
+        for (int t = 0; t < R * C; t++) acc[t] = LENET_HSPLAT(0);
+        for (int b = 0; b < n; b++) {
+            const real *x = in + (ptrdiff_t)b * f_in + i0;
+            const real *g = d_out + (ptrdiff_t)b * f_out + o0;
+            for (int c = 0; c < C; c++) {
+                const LENET_FN(hvec) xv = LENET_HLOAD(x + c * hl);
+                for (int r = 0; r < R; r++) acc[r * C + c] += LENET_HSPLAT(g[r]) * xv;
+            }
+        }
+        for (int r = 0; r < R; r++)
+            for (int c = 0; c < C; c++)
+                LENET_HSTORE(d_weight + (ptrdiff_t)(o0 + r) * f_in + i0 + c * hl,
+                             acc[r * C + c]);
+        return;
+    }
+#endif
 #if LENET_VECTOR_TILES
     LENET_FN(vec) acc[16];
     for (int t = 0; t < R * C; t++) acc[t] = LENET_VSPLAT(0);
@@ -250,8 +289,8 @@ LENET_INLINE void LENET_FN(dense_weight_rows_at)(const real *LENET_RESTRICT in,
                                                  real *LENET_RESTRICT d_bias,
                                                  int level)
 {
-    const int C = level == 2 ? 4 : 2, width = C * LENET_LANES;
-    const int body = f_in - f_in % LENET_LANES;
+    const int vl = LENET_VL(level), C = level == 2 ? 4 : 2, width = C * vl;
+    const int body = f_in - f_in % vl;
     int i = 0;
     for (; i + width <= body; i += width) {
         if (nr == 4)
@@ -261,7 +300,7 @@ LENET_INLINE void LENET_FN(dense_weight_rows_at)(const real *LENET_RESTRICT in,
                 LENET_FN(weight_tile)(in, d_out, n, f_in, f_out, o0 + r, 1, i, C, level,
                                       d_weight);
     }
-    for (; i < body; i += LENET_LANES)
+    for (; i < body; i += vl)
         for (int r = 0; r < nr; r++)
             LENET_FN(weight_tile)(in, d_out, n, f_in, f_out, o0 + r, 1, i, 1, level, d_weight);
     for (int r = 0; r < nr; r++) {

@@ -128,14 +128,10 @@ def test_every_test_image_gets_the_native_answer(tmp_path, mnist, model):
     assert_rounding(wasm[0]["out"], native[0]["out"], "float32", "penalties/logits")
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("model", ["paper", "modern"])
-def test_trace_gradients_curvature_and_training_match_the_native_engine(
-    tmp_path, mnist, model, dtype
-):
+def _ops_after_forward(mnist, steps):
+    """The trace, gradients, SDLM curvature and `steps` SDLM training steps both tests compare."""
     (xt, yt), (x, y) = mnist
-    steps = 300
-    ops = [
+    return [
         {"op": "trace", "pixels": encode(x[:50])},
         {"op": "gradients", "pixels": encode(x[:8]), "labels": _labels(y[:8])},
         {"op": "curvature", "pixels": encode(xt[:100]), "labels": _labels(yt[:100]),
@@ -144,6 +140,16 @@ def test_trace_gradients_curvature_and_training_match_the_native_engine(
          "order": _labels(np.arange(steps)), "batch": 1, "patterns": encode(xt[1000:1100]),
          "pattern_labels": _labels(yt[1000:1100]), "lr": 5e-4, "mu": 0.5},
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("model", ["paper", "modern"])
+def test_trace_gradients_curvature_and_training_match_the_native_engine(
+    tmp_path, mnist, model, dtype
+):
+    (xt, yt), (x, y) = mnist
+    steps = 300
+    ops = _ops_after_forward(mnist, steps)
     if model == "modern":
         # SDLM at batch size 1 on the modern network's raw 0..255 pixels (not its recipe)
         # amplifies last-place differences: measured 14% apart after 300 steps (3.5% after 30)
@@ -202,16 +208,7 @@ def test_float32_is_the_portable_native_build_bit_for_bit(tmp_path, mnist, model
     same bits throughout (its RBF sums are added in one written-out order, csrc/rbf.c)."""
     (xt, yt), (x, y) = mnist
     steps = 300
-    ops = [
-        {"op": "forward", "pixels": encode(x)},
-        {"op": "trace", "pixels": encode(x[:50])},
-        {"op": "gradients", "pixels": encode(x[:8]), "labels": _labels(y[:8])},
-        {"op": "curvature", "pixels": encode(xt[:100]), "labels": _labels(yt[:100]),
-         "lr": 5e-4, "mu": 0.5},
-        {"op": "train", "pixels": encode(xt[:steps]), "labels": _labels(yt[:steps]),
-         "order": _labels(np.arange(steps)), "batch": 1, "patterns": encode(xt[1000:1100]),
-         "pattern_labels": _labels(yt[1000:1100]), "lr": 5e-4, "mu": 0.5},
-    ]  # fmt: skip
+    ops = [{"op": "forward", "pixels": encode(x)}, *_ops_after_forward(mnist, steps)]
     wasm, native = run_case(tmp_path, model, "float32", ops)
     assert_bits(wasm[0]["out"], native[0]["out"], "the 10,000 test images' outputs")
     for i, (w, n) in enumerate(zip(wasm[1]["layers"], native[1]["layers"], strict=True)):
