@@ -1,0 +1,144 @@
+"""The choices for Figure 9's other networks, made on a validation split: the step size of the
+paper's method (SDLM's first eta, the schedule scaled to it, and its damping mu) per network.
+
+    python benchmarks/family_validation.py --models lenet1 fc-300 --lr 5e-4 1e-3 2e-3 --mu 0.5
+    python benchmarks/family_validation.py --report
+
+Each run trains on training images 0 .. 49,999 with the network's recipe (``lenet.RECIPES``),
+the given lr and mu, and measures the error on images 50,000 .. 59,999 after every pass; the
+test set is not read. Each finished run is one JSON line in --results (default
+benchmarks/results/family_validation.jsonl), stamped with the lenet version and commit;
+runs already there are skipped, so the script resumes where it stopped. Runs go to --jobs
+processes, one thread each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import multiprocessing
+import statistics
+import subprocess
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import lenet
+from lenet.data import load_mnist
+from lenet.engine.inputs import Preprocessed
+from lenet.run.training import network_for
+
+HERE = Path(__file__).resolve().parent
+VALIDATION = 10_000  # the last images of the training set
+
+
+def stamp() -> dict:
+    """The version and commit the runs measure ("-dirty" when the checkout had changes)."""
+
+    def git(*words: str) -> str:
+        return subprocess.run(
+            ["git", *words], cwd=HERE, capture_output=True, text=True, check=False
+        ).stdout.strip()
+
+    commit = git("rev-parse", "HEAD") or "unknown"
+    if git("status", "--porcelain", "--untracked-files=no"):
+        commit += "-dirty"
+    return {"lenet_version": lenet.__version__, "commit": commit}
+
+
+def one_run(job: tuple[str, float, float, int, int, str | None]) -> dict:
+    model, lr, mu, seed, passes, data = job
+    lenet.set_num_threads(1)
+    recipe = replace(lenet.RECIPES[model], lr=lr, mu=mu, seed=seed, passes=passes)
+    (x, y), _ = load_mnist(data)
+    split = len(x) - VALIDATION
+    images = Preprocessed(x, recipe.preprocessing)
+    net = network_for(recipe, images.shape[1:])
+    started = time.perf_counter()
+    history = lenet.train(
+        net,
+        (images[:split], y[:split].astype("int64")),
+        (images[split:], y[split:].astype("int64")),
+        recipe,
+        progress=False,
+        echo=None,
+    )
+    return {
+        "study": "family-validation",
+        "model": model,
+        "lr": lr,
+        "mu": mu,
+        "seed": seed,
+        "passes": passes,
+        "validation_error": [r["test_error"] for r in history],
+        "train_error": [r["train_error"] for r in history],
+        "seconds": round(time.perf_counter() - started, 1),
+        **stamp(),
+    }
+
+
+def _done(results: Path) -> list[dict]:
+    if not results.exists():
+        return []
+    return [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
+
+
+def report(results: Path) -> str:
+    """Per network and (lr, mu): the validation error after the last pass, mean over seeds."""
+    rows: dict[tuple, list[float]] = {}
+    for r in _done(results):
+        rows.setdefault((r["model"], r["lr"], r["mu"], r["passes"]), []).append(
+            r["validation_error"][-1]
+        )
+    lines = [
+        "| network | first eta | mu | passes | seeds | validation error (mean) | range |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for (model, lr, mu, passes), errors in sorted(rows.items()):
+        lines.append(
+            f"| {model} | {lr:g} | {mu:g} | {passes} | {len(errors)} | "
+            f"{100 * statistics.mean(errors):.2f} % | "
+            f"{100 * min(errors):.2f}-{100 * max(errors):.2f} % |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=["lenet1", "fc-300"])
+    parser.add_argument("--lr", nargs="+", type=float, default=[5e-4, 1e-3, 2e-3])
+    parser.add_argument("--mu", nargs="+", type=float, default=[0.5])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--passes", type=int, default=20)
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--data", default=None, help="folder holding mnist/")
+    parser.add_argument(
+        "--results", type=Path, default=HERE / "results" / "family_validation.jsonl"
+    )
+    parser.add_argument("--report", action="store_true", help="print the table and stop")
+    args = parser.parse_args()
+    if args.report:
+        print(report(args.results))
+        return
+    done = {(r["model"], r["lr"], r["mu"], r["seed"], r["passes"]) for r in _done(args.results)}
+    jobs = [
+        (m, lr, mu, s, args.passes, args.data)
+        for m, lr, mu, s in itertools.product(args.models, args.lr, args.mu, args.seeds)
+        if (m, lr, mu, s, args.passes) not in done
+    ]
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
+        for record in pool.imap_unordered(one_run, jobs):
+            with args.results.open("a") as f:
+                f.write(json.dumps(record) + "\n")
+            print(
+                f"{record['model']} lr {record['lr']:g} mu {record['mu']:g} seed "
+                f"{record['seed']}: validation error {100 * record['validation_error'][-1]:.2f} %"
+                f" ({record['seconds']:.0f} s)",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
