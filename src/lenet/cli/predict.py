@@ -297,10 +297,10 @@ def text(result: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    named: list[tuple[str, int | None, np.ndarray]] = []
-    for file in args.images:  # every file read before the network: a bad one says so first
-        named.extend(read_images(file))
     loaded = load_network(args.network)
+    named: list[tuple[str, int | None, np.ndarray]] = []
+    for file in args.images:  # every file read before any answer: a bad one stops them all
+        named.extend(read_images(file))
     result = answers(loaded, named)
     print(json.dumps(result, indent=2) if args.json else text(result))
     return 0
