@@ -7,9 +7,10 @@ Layout of ``checkpoint.npz`` (read it with ``np.load(path)``, no pickle needed):
 * ``optimizer/<name>``: the optimiser's state (step sizes, moments, step count, ...).
 * ``meta/config``: JSON text: how to rebuild the network and continue training (model, dtype,
   recipe settings), and ``preprocessing``: the scheme that makes the network's input from raw
-  pixels (``Network.preprocessing``; a training run's is its recipe's). Reading restores it;
-  a file without it (saved without a recipe, before the network knew its input) gets the
-  run's, else the model's default.
+  pixels (a recipe's when the config has one: the input the network was trained on, which a
+  training run sets as ``Network.preprocessing`` too; else the network's own). Reading
+  restores it as ``Network.preprocessing``; a file without it (written before the network
+  knew its input) gets the run's, else the model's default.
 * ``meta/progress``: JSON text: the pass and step reached, the seed, the running sums of the
   interrupted pass, the history so far.
 
@@ -60,14 +61,8 @@ def save_checkpoint(
         arrays[OPTIMIZER_PREFIX + key] = np.asarray(value)
     # the network's own description last: a recipe's fields must not overwrite it
     described = {**(config or {}), **network_config(net)}
-    if net.preprocessing is not None:
-        given = described.get("preprocessing", net.preprocessing)
-        if given != net.preprocessing:
-            raise ValueError(
-                f"the config's preprocessing is {given!r} but the network reads "
-                f"{net.preprocessing!r} (net.preprocessing): a checkpoint records one"
-            )
-        described["preprocessing"] = net.preprocessing
+    if net.preprocessing is not None:  # a recipe's, when given, is what the net was trained on
+        described.setdefault("preprocessing", net.preprocessing)
     arrays[META_CONFIG] = np.array(json.dumps(described))
     arrays[META_PROGRESS] = np.array(json.dumps(progress or {}))
     for stale in path.parent.glob(path.name + ".*.tmp"):  # left by a killed writer
