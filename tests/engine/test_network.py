@@ -575,7 +575,7 @@ def test_unprepared_images_get_a_warning_naming_preprocess(rng, call):
     net = lenet.LeNet5(seed=1)
     pixels = rng.integers(0, 256, (3, 1, 32, 32)).astype(np.uint8)
     cases = [(pixels.astype(np.float32), "0 .. 255")]
-    if not call.startswith("predict"):  # predict prepares uint8 pixels itself (test_predict.py)
+    if not call.startswith("predict"):  # predict prepares uint8 pixels (test_predict.py)
         cases.insert(0, (pixels, "uint8 values"))
     for x, words in cases:
         with pytest.warns(lenet.InputWarning, match=words) as caught:
