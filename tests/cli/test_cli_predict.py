@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -201,7 +202,7 @@ def test_bad_input_says_what_is_wrong_with_exit_code_2(tmp_path, capsys, make, w
     code, out, err = _predict(capsys, "paper", path)
     assert code == 2 and out == ""
     assert err.startswith("lenet predict: error: ")
-    assert __import__("re").search(words, err), err
+    assert re.search(words, err), err
 
 
 def test_bad_input_gives_no_traceback_from_the_command_line(tmp_path):
