@@ -1,5 +1,6 @@
-"""The ``lenet`` command line: ``summary``, ``train``, ``evaluate``, ``inspect``, ``figures``,
-``studio``, ``exercises``, one module each (``add_parser`` adds its subcommand, ``run`` runs it)."""
+"""The ``lenet`` command line: ``summary``, ``train``, ``evaluate``, ``predict``, ``inspect``,
+``figures``, ``studio``, ``exercises``, one module each (``add_parser`` adds its subcommand,
+``run`` runs it)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ import sys
 
 from .._version import __version__
 from ..run.session import TrainingDiverged
-from . import evaluate, exercises, figures, inspect, studio, summary, train
+from . import evaluate, exercises, figures, inspect, predict, studio, summary, train
 from .common import MissingExtra
 
 #: the commands, in the order `lenet --help` lists them
-COMMANDS = (summary, train, evaluate, inspect, figures, studio, exercises)
+COMMANDS = (summary, train, evaluate, predict, inspect, figures, studio, exercises)
 
 
 def build_parser() -> argparse.ArgumentParser:

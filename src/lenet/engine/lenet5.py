@@ -58,14 +58,20 @@ class LeNet5(Network):
     +-1/sqrt(F_i), F_i the fan-in of the unit, as the paper recipe does (``init="lecun98"``
     is Appendix A's formula to the letter, +-2.4/F_i, with which SDLM does not train: see
     ``lenet.engine.layers.INITIALISATIONS`` and docs/results.md). ``forward`` returns the RBF
-    penalties (N, 10); the smallest wins.
+    penalties (N, 10); the smallest wins. ``predict`` takes MNIST's raw uint8 digits too,
+    prepared by ``preprocessing`` (``net.preprocessing``: the paper's, unless told).
     """
 
     variant = "paper"
     input_range: tuple[float, float] | None = PAPER_INPUT_RANGE
+    preprocessing: str | None = "paper"
 
     def __init__(
-        self, seed: int = 0, dtype: DTypeLike = np.float32, init: str = DEFAULT_INIT
+        self,
+        seed: int = 0,
+        dtype: DTypeLike = np.float32,
+        init: str = DEFAULT_INIT,
+        preprocessing: str = "paper",
     ) -> None:
         dt = check_dtype(dtype)
         layers = [
@@ -77,7 +83,7 @@ class LeNet5(Network):
             FullConnection(120, 84, name="F6", dtype=dt),
             RBFOutput(name="output", dtype=dt),
         ]
-        super().__init__(layers, PAPER_INPUT_SHAPE, dt)
+        super().__init__(layers, PAPER_INPUT_SHAPE, dt, preprocessing)
         self.seed = seed
         self.init_parameters(seed, init)
 
@@ -90,6 +96,7 @@ class LeNet5(Network):
         dtype: DTypeLike = np.float32,
         activation: str = "swish",
         pooling: str = "max",
+        preprocessing: str = "raw",
     ) -> LeNet5:
         """The common modern variant (the seed's Keras model; see the paper notes).
 
@@ -97,7 +104,9 @@ class LeNet5(Network):
         5x5 convolution, S4 max pooling, C5 the 400 -> 120 layer as a 5x5 convolution, F6
         120 -> 84, ``output`` a linear full connection 84 -> 10 whose logits go to softmax
         cross-entropy. Swish everywhere up to F6; Glorot-uniform weights, zero biases.
-        61,706 parameters for 1x28x28 input, 62,006 for 3x32x32.
+        61,706 parameters for 1x28x28 input, 62,006 for 3x32x32. ``preprocessing`` is the
+        scheme its input is made by (``net.preprocessing``, which ``predict`` applies to raw
+        pixels): the seed recipe's raw pixels unless told.
         """
         in_channels = _positive_int("in_channels", in_channels)
         _check_choice("pooling", pooling, SUBSAMPLING_MODES)
@@ -119,7 +128,7 @@ class LeNet5(Network):
             FullConnection(84, 10, activation="identity", name="output", dtype=dt),
         ]
         net = cls.__new__(cls)
-        Network.__init__(net, layers, (in_channels, input_size, input_size), dt)
+        Network.__init__(net, layers, (in_channels, input_size, input_size), dt, preprocessing)
         net.variant = "modern"
         net.input_range = None  # raw pixels (the seed's recipe) or 0..1: no range to check
         net.seed = seed

@@ -23,6 +23,7 @@ from numpy.typing import ArrayLike, DTypeLike
 from ..paper import INPUT_SHAPE as PAPER_INPUT_SHAPE
 from ..paper import LAYER_COUNTS
 from . import _core, display, fused, sdlm
+from .inputs import PREPROCESSING, preprocess
 from .layers import (
     Layer,
     RBFOutput,
@@ -33,6 +34,16 @@ from .trace import Trace
 
 #: Inputs beyond +-FAR_OUTSIDE are far outside the paper's range (0..255 pixels, say).
 FAR_OUTSIDE = 10.0
+
+
+def check_preprocessing(scheme: Any) -> str:
+    """``scheme`` if it names a preprocessing scheme (``lenet.engine.inputs.PREPROCESSING``),
+    else a ValueError naming the known ones."""
+    if not isinstance(scheme, str) or scheme not in PREPROCESSING:
+        raise ValueError(
+            f"preprocessing must be one of {', '.join(map(repr, PREPROCESSING))}, got {scheme!r}"
+        )
+    return scheme
 
 
 class InputWarning(UserWarning):
@@ -64,6 +75,7 @@ _NETWORK_ATTRIBUTES = frozenset(
         "variant",
         "seed",
         "input_range",
+        "preprocessing",
     }
 )
 
@@ -82,11 +94,22 @@ class Network:
     #: (low, high) of the images the network expects, when known (the paper's network:
     #: -0.1 .. 1.175); inputs far outside it get an InputWarning
     input_range: tuple[float, float] | None = None
+    #: the preprocessing scheme (lenet.engine.inputs.PREPROCESSING) that makes this network's
+    #: input from raw pixels, which ``predict`` applies to uint8 images; None: unknown (a custom
+    #: stack of layers, unless given). A training run sets it from its recipe, a checkpoint
+    #: records it.
+    preprocessing: str | None = None
 
     def __init__(
-        self, layers: list[Layer], input_shape: tuple[int, int, int], dtype: DTypeLike = np.float32
+        self,
+        layers: list[Layer],
+        input_shape: tuple[int, int, int],
+        dtype: DTypeLike = np.float32,
+        preprocessing: str | None = None,
     ) -> None:
         self.dtype = check_dtype(dtype)
+        if preprocessing is not None:  # else the class's own (a subclass may name one)
+            self.preprocessing = check_preprocessing(preprocessing)
         self.input_shape = tuple(int(s) for s in input_shape)
         self.layers: tuple[Layer, ...] = tuple(layers)
         names = [layer.name for layer in self.layers]
@@ -380,9 +403,81 @@ class Network:
                     )
         return "every layer's outputs are finite; the loss itself overflowed"
 
-    def predict(self, x: ArrayLike) -> np.ndarray:
-        """Predicted classes (N,): the smallest RBF penalty, or the largest logit."""
-        return self.classify(self.infer(x))
+    def predict(self, images: ArrayLike) -> np.ndarray:
+        """Predicted classes (N,): the smallest RBF penalty, or the largest logit.
+
+        ``images`` are either raw pixels or prepared input, told apart by their dtype:
+
+        * uint8: raw images as MNIST stores them, (N, 28, 28) or one (28, 28) (for a network
+          of C channels, (N, C, H, W) or one (C, H, W)), made into the network's input by
+          ``preprocess(images, net.preprocessing)``: the network's own preprocessing, so a
+          network trained on the paper's input and one trained on raw pixels both take MNIST's
+          digits as they are. A ValueError when the network does not know its preprocessing
+          (``net.preprocessing`` is None) or the images do not become its input's shape.
+        * floats: input already prepared, (N, C, H, W) or one image, used as it is (as
+          ``forward`` takes it).
+
+        Other dtypes (int64 pixels, say) are refused with a TypeError: convert them to uint8.
+        """
+        return self.classify(self._outputs(images))
+
+    def _outputs(self, images: ArrayLike) -> np.ndarray:
+        """``infer``'s outputs for ``predict``'s input: uint8 pixels through the network's
+        preprocessing, float input as it is (see ``predict``)."""
+        arr = images if isinstance(images, np.ndarray) else np.asarray(images)
+        if arr.dtype == np.uint8:
+            x = self.prepare(arr)
+            with warnings.catch_warnings():  # made by its own preprocessing: prepared, whatever
+                warnings.simplefilter("ignore", InputWarning)  # its range (a paper net on raw)
+                return self.infer(x)
+        if arr.dtype.kind in "iub":
+            raise TypeError(
+                f"images must be raw pixels as uint8 (0..255) or prepared floating-point "
+                f"input, got dtype {arr.dtype}: convert pixels with np.asarray(images, np.uint8)"
+            )
+        return self.infer(arr)
+
+    def prepare(self, images: ArrayLike) -> np.ndarray:
+        """Raw uint8 images (N, H, W) or one (H, W) (or (N, C, H, W), one (C, H, W)) made into
+        this network's input (N, C, H', W') by its own preprocessing (``net.preprocessing``):
+        what ``predict`` does before it runs the network."""
+        arr = np.asarray(images)
+        if self.preprocessing is None:
+            raise ValueError(
+                "this network does not know its preprocessing (net.preprocessing is None: a "
+                "custom stack of layers), so it cannot read raw pixels: set net.preprocessing "
+                f"to one of {', '.join(map(repr, PREPROCESSING))}, or give prepared float "
+                "input (N, C, H, W)"
+            )
+        scheme = check_preprocessing(self.preprocessing)
+        if arr.dtype != np.uint8:
+            raise TypeError(f"images must be raw pixels as uint8 (0..255), got dtype {arr.dtype}")
+        c = self.input_shape[0]
+        one = arr.ndim == (2 if c == 1 else 3)
+        batch = arr[None] if one else arr
+        if c == 1 and batch.ndim == 3:
+            batch = batch[:, None]
+        shaped = batch.ndim == 4 and batch.shape[1] == c
+        x = preprocess(batch, scheme, self.dtype) if shaped else None
+        if x is None or x.shape[1:] != self.input_shape:
+            raise ValueError(
+                f"images must be raw {self._raw_shapes()} uint8 for this network (its "
+                f"preprocessing {scheme!r} makes them its input "
+                f"{' x '.join(map(str, self.input_shape))}), got shape {arr.shape}"
+            )
+        return x
+
+    def _raw_shapes(self) -> str:
+        """The shapes of raw images that this network's preprocessing makes its input: MNIST's
+        28x28 when they fit, else the input's own size."""
+        c, h, w = self.input_shape
+        for rh, rw in ((28, 28), (h, w)):
+            probe = np.zeros((1, c, rh, rw), np.uint8)
+            if preprocess(probe, check_preprocessing(self.preprocessing)).shape[1:] == (c, h, w):
+                break
+        if c == 1:
+            return f"(N, {rh}, {rw}) or ({rh}, {rw})"
+        return f"(N, {c}, {rh}, {rw}) or ({c}, {rh}, {rw})"
 
     def classify(self, out: np.ndarray) -> np.ndarray:
         """The classes (N,) that the network's outputs `out` (N, classes) name: the smallest RBF
@@ -391,10 +486,12 @@ class Network:
             return np.argmin(out, axis=1)
         return np.argmax(out, axis=1)
 
-    def predict_proba(self, x: ArrayLike) -> np.ndarray:
+    def predict_proba(self, images: ArrayLike) -> np.ndarray:
         """Class probabilities (N, 10): softmax of the logits; for RBF penalties y, softmax(-y)
-        (the posterior that equation (9) implies, without its rubbish class)."""
-        out = self.infer(x).astype(np.float64)
+        (the posterior that equation (9) implies, without its rubbish class). ``images`` as
+        ``predict`` takes them: raw uint8 pixels (through the network's preprocessing) or
+        prepared float input."""
+        out = self._outputs(images).astype(np.float64)
         return softmax(-out if isinstance(self.layers[-1], RBFOutput) else out)
 
     # -- parameters -----------------------------------------------------------------------------

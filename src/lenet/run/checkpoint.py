@@ -6,7 +6,11 @@ Layout of ``checkpoint.npz`` (read it with ``np.load(path)``, no pickle needed):
   so other tools can read the weights directly.
 * ``optimizer/<name>``: the optimiser's state (step sizes, moments, step count, ...).
 * ``meta/config``: JSON text: how to rebuild the network and continue training (model, dtype,
-  recipe settings).
+  recipe settings), and ``preprocessing``: the scheme that makes the network's input from raw
+  pixels (a recipe's when the config has one: the input the network was trained on, which a
+  training run sets as ``Network.preprocessing`` too; else the network's own). Reading
+  restores it as ``Network.preprocessing``; a file without it (written before the network
+  knew its input) gets the run's, else the model's default.
 * ``meta/progress``: JSON text: the pass and step reached, the seed, the running sums of the
   interrupted pass, the history so far.
 
@@ -32,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from ..engine.lenet5 import LeNet5, check_network_config, network_config, network_from
-from ..engine.network import Network
+from ..engine.network import Network, check_preprocessing
 from .archive import (
     META_CONFIG,
     META_PROGRESS,
@@ -56,7 +60,10 @@ def save_checkpoint(
     for key, value in (optimizer_state or {}).items():
         arrays[OPTIMIZER_PREFIX + key] = np.asarray(value)
     # the network's own description last: a recipe's fields must not overwrite it
-    arrays[META_CONFIG] = np.array(json.dumps({**(config or {}), **network_config(net)}))
+    described = {**(config or {}), **network_config(net)}
+    if net.preprocessing is not None:  # a recipe's, when given, is what the net was trained on
+        described.setdefault("preprocessing", net.preprocessing)
+    arrays[META_CONFIG] = np.array(json.dumps(described))
     arrays[META_PROGRESS] = np.array(json.dumps(progress or {}))
     for stale in path.parent.glob(path.name + ".*.tmp"):  # left by a killed writer
         stale.unlink(missing_ok=True)
@@ -122,12 +129,28 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
         raise CheckpointError(
             f"{path}: the weights do not fit the network it describes: {exc}"
         ) from None
+    net.preprocessing = _recorded_preprocessing(path, config, parts["progress"], net)
     return {
         "net": net,
         "optimizer": parts["optimizer"],
         "config": config,
         "progress": parts["progress"],
     }
+
+
+def _recorded_preprocessing(path: Path, config: dict, progress: dict, net: Network) -> str | None:
+    """The network's preprocessing as the checkpoint records it: its config's, else (written
+    before the network knew it) its run's, else the model's default (``net``'s as built)."""
+    run = progress.get("run")
+    scheme = config.get("preprocessing")
+    if scheme is None and isinstance(run, dict):
+        scheme = run.get("preprocessing")
+    if scheme is None:
+        return net.preprocessing
+    try:
+        return check_preprocessing(scheme)
+    except ValueError as exc:
+        raise CheckpointError(f"{path}: {META_CONFIG}: {exc}") from None
 
 
 def load_checkpoint(path: str | os.PathLike) -> LeNet5:

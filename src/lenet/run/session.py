@@ -86,7 +86,9 @@ class TrainingRun:
     """One network trained by one recipe (see the module's docstring).
 
     ``train_data`` = (images (N, C, H, W), labels (N,)); the images may be ``Preprocessed``
-    pixels, which must then be preprocessed as the recipe says. With ``out`` the run has a
+    pixels, which must then be preprocessed as the recipe says; the network's
+    ``preprocessing`` becomes the recipe's (``net.predict`` prepares raw digits so, and its
+    checkpoints record it). With ``out`` the run has a
     folder, checked (and, with ``resume``, read: the run goes on from its checkpoint) here,
     before any step. ``echo`` prints each pass's line; ``bar`` shows a progress bar while a
     call of ``advance`` runs."""
@@ -110,6 +112,7 @@ class TrainingRun:
             raise TypeError(f"recipe must be a lenet Recipe, got {type(recipe).__name__}")
         recipe.check()  # its fields may have been changed since it was made
         x, self.y = _training_data(net, train_data, recipe, out)
+        net.preprocessing = recipe.preprocessing  # the input it learns: predict makes it so
         self.net, self.recipe, self.test = net, recipe, test_data
         self.loss = recipe_loss(net, recipe)
         self.optimizer = optimizer or make_optimizer(net, recipe)
