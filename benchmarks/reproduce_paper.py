@@ -106,7 +106,7 @@ def record_run(
         "name": name,
         "seed": recipe.seed,
         "passes": len(history),
-        "cut_short": len(history) < recipe.passes,
+        "cut_short": len(history) < RUNS[key][1].passes,  # --epochs or a stop
         "images": images,
         "test_error": last["test_error"],
         "train_error": last["train_error"],
