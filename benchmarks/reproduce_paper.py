@@ -6,32 +6,44 @@ Runs, one after the other, each into its own folder under --out (default runs/re
   b  distort   the same with random affine distortions of the training images
   c  seed      the seed's Keras run: modern net, raw pixels, RMSprop, batch 32, 10 epochs
   d  modern    a strong modern recipe: ReLU, max pooling, Adam, batch 64
+  e  literal   the paper's text to the letter (Appendix A's start, mu 0.02): it stays at chance
 
-    python benchmarks/reproduce_paper.py [--only a c] [--data DIR] [--epochs N] [--out DIR]
+    python benchmarks/reproduce_paper.py [--only c d] [--data DIR] [--epochs N] [--out DIR]
+    python benchmarks/reproduce_paper.py --pages      # the pages' figures from the results files
 
 Each run's per-pass figures are in its log.jsonl; a summary of all runs goes to
-OUT/summary.json. A run folder that already holds a checkpoint is resumed, not restarted, so the
-script can be stopped and started again.
+OUT/summary.json, and each finished run on the whole training set is appended, stamped with the
+lenet version and commit, to benchmarks/results/reproduce.jsonl (--results), which the pages'
+tables of (c), (d) and (e) are made from. LeNet-5's figures on the pages, (a) and (b), come
+from the Figure 9 study (benchmarks/figure9_study.py: five seeds each, scored by the NumPy
+reference); (a) and (b) stay here for a single run's per-pass log. A run folder that already
+holds a checkpoint is resumed, not restarted, so the script can be stopped and started again.
+
+--pages rewrites the generated blocks of README.md and docs/results.md from the results files
+(benchmarks/pages.py; `python benchmarks/pages.py --check` only checks them).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
 import lenet
-from lenet.run.training import RECIPES, load_data, network_for, train
+from lenet.run.training import RECIPES, Recipe, load_data, network_for, train
 
 from machine import describe
+from pages import RESULTS, checkout_stamp, read_jsonl, write_pages
 
 RUNS = {
     "a": ("paper", RECIPES["paper"]),
     "b": ("distort", replace(RECIPES["paper"], distort=True)),
     "c": ("seed", RECIPES["seed"]),
     "d": ("modern", RECIPES["modern"]),
+    "e": ("literal", RECIPES["literal"]),
 }
 
 PUBLISHED = {
@@ -39,6 +51,7 @@ PUBLISHED = {
     "b": "paper: 0.8 % test error with distortions",
     "c": "seed: 96.78 % training accuracy after epoch 1, 98.72 % after epoch 10",
     "d": "target: >= 99.2 % test accuracy",
+    "e": "chance: 90 % test error",
 }
 
 
@@ -75,6 +88,40 @@ def report(out: Path) -> str:
     return "\n".join(lines)
 
 
+def record_run(
+    path: Path, key: str, name: str, recipe: Recipe, history: list[dict], images: int
+) -> None:
+    """Append the finished run to the results file, stamped; once per run and commit."""
+    stamp = checkout_stamp()
+    if any(
+        r.get("name") == name and r.get("commit") == stamp["commit"] and r["seed"] == recipe.seed
+        for r in read_jsonl(path)
+    ):
+        return
+    keep = ("pass", "lr", "train_loss", "running_train_error", "train_error", "test_error")
+    last = history[-1]
+    record = {
+        "study": "reproduce",
+        "run": key,
+        "name": name,
+        "seed": recipe.seed,
+        "passes": len(history),
+        "cut_short": len(history) < RUNS[key][1].passes,  # --epochs or a stop
+        "images": images,
+        "test_error": last["test_error"],
+        "train_error": last["train_error"],
+        "running_train_error": last["running_train_error"],
+        "train_seconds": sum(h.get("seconds", 0) for h in history),
+        "history": [{k: h[k] for k in keep} | {"seconds": h.get("seconds", 0)} for h in history],
+        **stamp,
+        "cpu": describe(),
+        "command": "python benchmarks/reproduce_paper.py " + " ".join(sys.argv[1:]),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        f.write(json.dumps(record) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="+", choices=tuple(RUNS), default=list(RUNS))
@@ -90,7 +137,22 @@ def main() -> None:
         action="store_true",
         help="only print Markdown tables of the runs already in --out",
     )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=RESULTS / "reproduce.jsonl",
+        help="where each finished run's stamped record is appended",
+    )
+    parser.add_argument(
+        "--pages",
+        action="store_true",
+        help="only rewrite the generated blocks of README.md and docs/results.md",
+    )
     args = parser.parse_args()
+    if args.pages:
+        changed = write_pages()
+        print("rewrote " + ", ".join(changed) if changed else "the pages are up to date")
+        return
     if args.report:
         print(report(Path(args.out)))
         return
@@ -103,7 +165,7 @@ def main() -> None:
     for key in args.only:
         name, recipe = RUNS[key]
         if args.epochs is not None:
-            recipe = replace(recipe, epochs=args.epochs)
+            recipe = replace(recipe, passes=args.epochs)
         folder = out / f"{key}-{name}"
         train_data, test_data = load_data(recipe, args.data)
         net = network_for(recipe, train_data[0].shape[1:])
@@ -135,6 +197,8 @@ def main() -> None:
         }
         out.mkdir(parents=True, exist_ok=True)
         summary_path.write_text(json.dumps(summary, indent=2) + "\n")
+        if history:
+            record_run(args.results, key, name, recipe, history, len(train_data[1]))
         last = history[-1] if history else {}
         print(
             f"== {key}: test error {100 * last.get('test_error', float('nan')):.2f}% "

@@ -23,7 +23,9 @@ flat part). So a blow-up can be traced to the layer and the pass where it starts
 
 The runs go to parallel processes, one thread each (--jobs, default 2: one per core); each
 finished run is appended as one JSON line to --results, and runs already there are skipped,
-so a study stopped at any point resumes where it left off. Checkpoints go to --runs.
+so a study stopped at any point resumes where it left off. Checkpoints go to --runs. Each
+record is stamped with the lenet version and the commit of the checkout (the first ones, made
+before records were stamped, carry no stamp).
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ from lenet.data import load_mnist, preprocess
 from lenet.engine.sdlm import SDLM
 from lenet.reference_network import network_forward
 from lenet.teach import viz
+
+from machine import describe
+from pages import checkout_stamp
 
 HERE = Path(__file__).resolve().parent
 VALIDATION = 10_000  # the last images of the training set
@@ -212,6 +217,8 @@ def _train(name: str, seed: int, passes: int, data: str, runs: str) -> dict:
         "diagnostics": optimizer.records,
         "seconds": time.perf_counter() - started,
         "checkpoint": checkpoint.name,
+        **checkout_stamp(),  # the records before these stamps were kept carry none
+        "cpu": describe(),
     }
 
 

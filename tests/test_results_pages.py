@@ -1,0 +1,139 @@
+"""The pages state only figures the results files hold (benchmarks/pages.py).
+
+The README's and docs/results.md's generated blocks must be what
+``python benchmarks/reproduce_paper.py --pages`` makes from the results files as committed, and
+no page may quote, outside those blocks, a test error that no results file holds unless the
+clause names the paper or the seed as its source."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import pages  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def results() -> pages.Results:
+    return pages.Results(ROOT)
+
+
+@pytest.mark.parametrize("page", pages.GENERATED)
+def test_the_generated_blocks_are_what_the_results_files_give(page, results):
+    text = (ROOT / page).read_text(encoding="utf-8")
+    assert pages.BLOCK.search(text), f"{page} has no generated block"
+    assert pages.render(text, results) == text, (
+        f"{page}: run `python benchmarks/reproduce_paper.py --pages`"
+    )
+
+
+def test_the_readme_and_results_page_have_their_blocks():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    results_page = (ROOT / "docs/results.md").read_text(encoding="utf-8")
+    assert "<!-- results: headline -->" in readme
+    for name in ("summary", "figure9", "shipped"):
+        assert f"<!-- results: {name} -->" in results_page
+
+
+@pytest.mark.parametrize("page", pages.checked_pages(ROOT), ids=lambda p: p.name)
+def test_the_page_quotes_no_test_error_a_results_file_does_not_hold(page, results):
+    text = page.read_text(encoding="utf-8")
+    assert pages.unheld_figures(text, results) == []
+
+
+def test_a_planted_stale_figure_is_found(results):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert pages.unheld_figures(readme, results) == []
+    stale = readme + "\nThe recipe measured 0.98 % test error over three seeds.\n"
+    found = pages.unheld_figures(stale, results)
+    assert [figure for _, figure, _ in found] == ["0.98 %"]
+    # in a table row whose header speaks of the test set, too
+    row = "\n| run | test error |\n| --- | ---: |\n| (a) | 0.98 % |\n"
+    assert [f for _, f, _ in pages.unheld_figures(readme + row, results)] == ["0.98 %"]
+    # a figure marked as the paper's, one a results file holds (the shipped network's 107
+    # errors), and one in a code block pass
+    fine = (
+        readme
+        + "\nIt reaches 1.07 % test error; the paper: 0.95 % test error.\n"
+        + "\n```text\ntest error 4.73 %\n```\n"
+    )
+    assert pages.unheld_figures(fine, results) == []
+    # "seed 0" is a random seed, and "the paper's recipe" is lenet's: neither is a source
+    unmarked = readme + "\nThe paper's recipe, seed 0, 20 passes: 1.05 % test error.\n"
+    assert [f for _, f, _ in pages.unheld_figures(unmarked, results)] == ["1.05 %"]
+
+
+def test_a_planted_figure_in_a_block_is_found(results):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    planted = readme.replace("<!-- /results -->", "LeNet-5: 0.83 % test error.\n<!-- /results -->")
+    assert planted != readme and pages.render(planted, results) != planted
+    assert pages.render(planted, results) == readme
+
+
+def _tree(tmp_path: Path, figure9: list[dict]) -> Path:
+    """A repository's results files: the shipped networks', and `figure9` as the study's."""
+    (tmp_path / "benchmarks" / "results").mkdir(parents=True)
+    (tmp_path / "src" / "lenet" / "pretrained").mkdir(parents=True)
+    shutil.copy(pages.SHIPPED, tmp_path / "src" / "lenet" / "pretrained" / "pretrained.json")
+    lines = "".join(json.dumps(r) + "\n" for r in figure9)
+    (tmp_path / "benchmarks" / "results" / "figure9.jsonl").write_text(lines)
+    return tmp_path
+
+
+def _record(network: str, seed: int, distort: bool, errors: int, images: int = 60_000) -> dict:
+    return {
+        "study": "figure9",
+        "network": network,
+        "seed": seed,
+        "distort": distort,
+        "passes": 20,
+        "images": images,
+        "test_errors": errors,
+        "test_error": errors / 10_000,
+        "train_error": 0.005,
+        "train_seconds": 240.0,
+        "parameters": 60_000,
+        "multiply_adds": 341_000,
+        "lenet_version": "9.9.9",
+        "commit": "0123456789abcdef",
+        "date": "2027-01-02",
+        "cpu": "a CPU",
+        "command": "python benchmarks/figure9_study.py",
+    }
+
+
+def test_without_records_the_blocks_say_not_measured_yet(tmp_path):
+    res = pages.Results(_tree(tmp_path, []))
+    assert "not measured yet" in pages.headline(res)
+    table = pages.figure9(res)
+    body = table.splitlines()[2:]
+    assert len(body) == 9 and all("not measured yet" in row for row in body)
+
+
+def test_with_records_the_blocks_give_mean_range_and_stamp(tmp_path):
+    records = [
+        _record("paper", 0, False, 107),
+        _record("paper", 1, False, 100),
+        _record("paper", 2, False, 106),
+        _record("paper", 0, True, 90),
+        _record("lenet1", 0, False, 170),
+        _record("lenet1", 1, False, 9999, images=2_000),  # a quick run: not on the pages
+    ]
+    res = pages.Results(_tree(tmp_path, records))
+    headline = pages.headline(res)
+    assert "**1.04 % (1.00 .. 1.07)**, seeds 0, 1, 2" in headline
+    assert "**0.90 %**, seeds 0" in headline
+    assert "lenet 9.9.9, commit 0123456789 (2027-01-02)" in headline
+    rows = {row.split(" | ")[0]: row for row in pages.figure9(res).splitlines()[2:]}
+    assert "| 1.70 % | 0 | 60,000 | 341K (100K) | 4.0 |" in rows["| LeNet-1"]
+    assert "not measured yet" in rows["| LeNet-4"]
+    # the figures the records hold may be quoted outside the blocks
+    assert pages.unheld_figures("LeNet-5 reached 1.06 % test error.", res) == []
+    assert pages.unheld_figures("LeNet-5 reached 1.05 % test error.", res) != []
