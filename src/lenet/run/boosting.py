@@ -96,10 +96,10 @@ class BoostingSettings:
             if getattr(self, name) is not None:
                 checks.whole_number(spell(name), getattr(self, name), 1)
 
-    def recipe(self, k: int, images: int) -> Recipe:
+    def recipe(self, k: int, images: int, data: str | None = None) -> Recipe:
         """The recipe of net ``k`` (1, 2, 3): the model's own, from seed + k - 1; net 1 on
-        the first ``images`` training images."""
-        changes: dict[str, Any] = {"seed": self.seed + k - 1}
+        the first ``images`` training images; ``data``: the folder the data were read from."""
+        changes: dict[str, Any] = {"seed": self.seed + k - 1, "data": data}
         if self.passes is not None:
             changes["passes"] = self.passes
         if k == 1:
@@ -289,6 +289,9 @@ def train_boosted(
     out = Path(out)
     settings = _settings(out, settings, resume)
     say = echo or (lambda text: None)
+    if data is None and resume:  # the folder it was read from, as a run's recipe records it
+        data = json.loads((out / BOOSTING_FILE).read_text()).get("data")
+    data = str(Path(data).expanduser().resolve()) if data is not None else None
     train_set, test_set = training.load_data(RECIPES[settings.model], data, download)
     x, y = train_set
     images = settings.images if settings.images is not None else len(x) - settings.validation
@@ -297,7 +300,7 @@ def train_boosted(
             f"images ({images:,}) and validation ({settings.validation:,}) must fit, apart, in "
             f"the {len(x):,} training images"
         )
-    record = _start_record(out, settings, images, resume)
+    record = _start_record(out, settings, images, resume, data)
     pool_x, pool_y = x[:images], y[:images]
     stream = CandidateStream(pool_x, settings.seed, record["distortion_ranges"])
     budget, patterns = record["candidates"], settings.patterns
@@ -312,7 +315,7 @@ def train_boosted(
         else:
             index, rounds = _patterns(out, k, record, nets, stream, pool_y, patterns, bar, say)
             pairs = (stream.images(index, rounds), pool_y[index])
-        net = _train_net(out, k, settings.recipe(k, images), pairs, test_set, progress, echo)
+        net = _train_net(out, k, settings.recipe(k, images, data), pairs, test_set, progress, echo)
         if net is None:
             return {**record, "interrupted": True}
         nets.append(net)
@@ -370,7 +373,9 @@ def _settings(out: Path, given: BoostingSettings | None, resume: bool) -> Boosti
     return settings
 
 
-def _start_record(out: Path, settings: BoostingSettings, images: int, resume: bool) -> dict:
+def _start_record(
+    out: Path, settings: BoostingSettings, images: int, resume: bool, data: str | None
+) -> dict:
     if resume:
         return json.loads((out / BOOSTING_FILE).read_text())
     recipe = RECIPES[settings.model]
@@ -380,6 +385,7 @@ def _start_record(out: Path, settings: BoostingSettings, images: int, resume: bo
         "candidates": settings.candidates or 10 * images,
         "preprocessing": recipe.preprocessing,
         "distortion_ranges": distortion_ranges(recipe.distort_strength),
+        "data": data,
         "threshold": None,
     }
     out.mkdir(parents=True, exist_ok=True)
