@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
+from ..paper import BOOSTING_COST
+from ..run.boosted import NET_FOLDERS, BoostedNetwork, is_boosted_run
 from ..run.evaluation import evaluate
 from .common import add_data_options, checkpoint_data
 
@@ -13,14 +16,24 @@ def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "evaluate", help="test error, per-class error and confusion matrix of a checkpoint"
     )
-    parser.add_argument("checkpoint", help="a checkpoint.npz, or a run folder holding one")
+    parser.add_argument(
+        "checkpoint",
+        help="a checkpoint.npz, a run folder holding one, or a boosted run's folder "
+        "(lenet train --model boosted-lenet4)",
+    )
     add_data_options(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    boosted = None
+    if is_boosted_run(args.checkpoint):  # its test set is its first net's
+        boosted = BoostedNetwork.load(args.checkpoint)
+        folder, args.checkpoint = args.checkpoint, str(Path(args.checkpoint) / NET_FOLDERS[0])
     state, recipe, (x_test, y_test) = checkpoint_data(args, doing="cannot evaluate it")
-    result = evaluate(state["net"], x_test, y_test)
+    if boosted is not None:
+        args.checkpoint = folder
+    result = evaluate(boosted or state["net"], x_test, y_test)
     print(
         f"{args.checkpoint}: test error {100 * result['error']:.2f}% "
         f"({int(round(result['error'] * len(y_test)))} of {len(y_test)} {recipe.dataset} test "
@@ -30,6 +43,12 @@ def run(args: argparse.Namespace) -> int:
         "per-class error: "
         + "  ".join(f"{c}: {100 * e:.2f}%" for c, e in enumerate(result["per_class_error"]))
     )
+    if boosted is not None:
+        print(
+            f"nets 2 and 3 run where net 1's penalty gap is below {boosted.threshold:g}: "
+            f"average cost {boosted.cost(x_test):.2f} x one net (the paper: about "
+            f"{BOOSTING_COST})"
+        )
     confusion = result["confusion"]
     width = max(4, len(str(confusion.max())) + 1)
     print("confusion matrix (rows: true class, columns: predicted)")

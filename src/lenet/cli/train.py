@@ -14,6 +14,7 @@ from ..engine.inputs import PREPROCESSING
 from ..engine.layers import SUBSAMPLING_MODES
 from ..engine.losses import LOSSES
 from ..paper import FIGURE9_NAMES
+from ..run.boosting import BOOSTED, BoostingSettings, train_boosted
 from ..run.checkpoint import read_checkpoint
 from ..run.recipes import (
     DATASETS,
@@ -95,11 +96,13 @@ def _add_recipe_options(train: argparse.ArgumentParser) -> None:
     )
     train.add_argument(
         "--model",
-        choices=MODELS,
+        choices=(*MODELS, *BOOSTED),
         help="paper (LeNet-5, the default), modern, or another network of the paper's "
         "Figure 9: lenet1, lenet4, fc-300, fc-1000, fc-300-100, fc-500-150 (each with its own "
-        "recipe: the paper's method on its own input)",
+        "recipe: the paper's method on its own input), or boosted-lenet4 (three LeNet-4s, "
+        "docs/figure9.md)",
     )
+    _add_boosting_options(train)
     train.add_argument("--dataset", choices=DATASETS)
     train.add_argument("--preprocessing", choices=PREPROCESSING)
     train.add_argument("--optimizer", choices=tuple(OPTIMIZERS))
@@ -141,6 +144,29 @@ def _add_recipe_options(train: argparse.ArgumentParser) -> None:
         "--lr-decay", type=float, help="not SDLM: pass p (from 0) uses lr * LR_DECAY**p (default 1)"
     )
     train.add_argument("--seed", type=int)
+
+
+def _add_boosting_options(train: argparse.ArgumentParser) -> None:
+    group = train.add_argument_group("boosted-lenet4 only")
+    group.add_argument(
+        "--patterns", type=int, metavar="N", help="patterns nets 2 and 3 train on (10000)"
+    )
+    group.add_argument(
+        "--candidates",
+        type=int,
+        metavar="N",
+        help="the most candidates each filter examines (10 x the training images)",
+    )
+    group.add_argument(
+        "--validation",
+        type=int,
+        metavar="N",
+        help="the last N training images choose the threshold; no net trains on them (10000)",
+    )
+
+
+#: what `lenet train --model boosted-lenet4` takes besides the run's own options
+_BOOSTING_OPTIONS = ("seed", "passes", "limit", "patterns", "candidates", "validation")
 
 
 def _add_distortion_options(train: argparse.ArgumentParser) -> None:
@@ -275,8 +301,55 @@ def _resumed(args: argparse.Namespace) -> tuple[Path, dict, Recipe]:
     return out, state, recipe
 
 
+def _boosted(args: argparse.Namespace) -> int:
+    """`lenet train --model boosted-lenet4`: the three nets of lenet.run.boosting."""
+    resume = args.resume is not None
+    others = [k for k in _RECIPE_OPTIONS if getattr(args, k) is not None]
+    others = [k for k in others if k not in (*_BOOSTING_OPTIONS, "model")]
+    if args.recipe_given or others:
+        raise ValueError(
+            f"--model {args.model} trains its nets by the {BOOSTED[args.model]} recipe: "
+            + ", ".join(option(k) for k in others or ["recipe"])
+            + " cannot be given with it"
+        )
+    chosen = {k: getattr(args, k) for k in _BOOSTING_OPTIONS if getattr(args, k) is not None}
+    if resume and chosen:
+        raise ValueError(
+            "--resume continues a boosted run as it was started; "
+            + ", ".join(option(k) for k in chosen)
+            + " cannot be given with it"
+        )
+    if "limit" in chosen:
+        chosen["images"] = chosen.pop("limit")
+    settings = BoostingSettings(model=BOOSTED[args.model], **chosen)
+    spelled = {"images": "--limit", "model": "--model"}
+    settings.check(lambda name: spelled.get(name, option(name)))
+    if args.resume and args.out and Path(args.resume) != Path(args.out):
+        raise ValueError(f"--resume {args.resume} and --out {args.out} name two folders")
+    out = Path(args.resume or args.out) if resume or args.out else _new_run_folder(args.model)
+    if args.threads is not None:
+        threads.set_num_threads(args.threads)
+    print(f"training {FIGURE9_NAMES[args.model]}: three nets in {out}")
+    record = train_boosted(
+        out,
+        None if resume else settings,
+        resume=resume,
+        data=args.data,
+        download=not args.offline,
+        progress=not args.quiet,
+    )
+    return 130 if record.get("interrupted") else 0
+
+
 def run(args: argparse.Namespace) -> int:
     _check_train_options(args)
+    boosting = [k for k in ("patterns", "candidates", "validation") if getattr(args, k) is not None]
+    if args.model in BOOSTED:
+        return _boosted(args)
+    if boosting:
+        raise ValueError(
+            f"{option(boosting[0])} applies only to --model {', '.join(BOOSTED)}: leave it out"
+        )
     state, name = None, None
     if args.resume is not None:
         out, state, recipe = _resumed(args)

@@ -11,16 +11,21 @@ from ..engine import checks
 if TYPE_CHECKING:  # for the type checker only
     from ..engine.inputs import Preprocessed
     from ..engine.network import Network
+    from .boosted import BoostedNetwork
 
 __all__ = ["evaluate"]
 
 
 def evaluate(
-    net: Network, x: np.ndarray | Preprocessed, y: np.ndarray, batch_size: int = 1000
+    net: Network | BoostedNetwork,
+    x: np.ndarray | Preprocessed,
+    y: np.ndarray,
+    batch_size: int = 1000,
 ) -> dict:
     """Error rate, per-class error and confusion matrix (rows: true class) of net on (x, y).
 
-    x may be ``Preprocessed`` pixels: each batch of them is made into input as it is read."""
+    net may be a boosted run's combined network (``lenet.run.boosted``). x may be
+    ``Preprocessed`` pixels: each batch of them is made into input as it is read."""
     out = (
         np.concatenate(
             [net.infer(x[i : i + batch_size], batch_size) for i in range(0, len(x), batch_size)]

@@ -1,0 +1,65 @@
+"""`lenet train --model boosted-lenet4` and `lenet evaluate` of its folder, on a tiny budget
+(LeNet-1 standing in for LeNet-4 until LeNet-4 builds), and its options checked by name."""
+
+from __future__ import annotations
+
+import pytest
+
+from lenet.cli import main
+from lenet.engine.family import family_network
+from lenet.run import boosting
+
+from conftest import DATASETS, needs_mnist
+
+TINY = ["--limit", "1500", "--validation", "500", "--patterns", "200", "--candidates", "5000"]
+TINY += ["--passes", "1", "--quiet", "--data", str(DATASETS)]
+
+
+def lenet4_builds() -> bool:
+    try:
+        family_network("lenet4")
+    except TypeError:  # until Subsampling takes sources
+        return False
+    return True
+
+
+@needs_mnist
+@pytest.mark.parametrize("model", ["lenet1", "lenet4"])
+def test_train_then_evaluate_a_boosted_run(tmp_path, capsys, monkeypatch, model):
+    if model == "lenet4" and not lenet4_builds():
+        pytest.skip("LeNet-4 needs Subsampling(..., sources=...)")
+    monkeypatch.setitem(boosting.BOOSTED, "boosted-lenet4", model)
+    out = tmp_path / "run"
+    assert main(["train", "--model", "boosted-lenet4", "--out", str(out), *TINY]) == 0
+    printed = capsys.readouterr().out
+    assert "net 2's patterns: 100 net 1 gets wrong and 100 it gets right" in printed
+    assert "boosted: threshold" in printed and (out / "net3" / "checkpoint.npz").exists()
+    assert main(["evaluate", str(out), "--data", str(DATASETS)]) == 0
+    printed = capsys.readouterr().out
+    assert "test error" in printed and "average cost" in printed
+    assert main(["evaluate", str(out / "net2"), "--data", str(DATASETS)]) == 0  # a normal run
+    # resuming a finished run trains nothing more and says the same
+    assert main(["train", "--model", "boosted-lenet4", "--resume", str(out), "--quiet"]) == 0
+
+
+@pytest.mark.parametrize(
+    "words, message",
+    [
+        (["--model", "boosted-lenet4", "--lr", "0.1"], "--lr cannot be given with it"),
+        (["--model", "boosted-lenet4", "--recipe", "paper"], "recipe cannot be given"),
+        (["--model", "boosted-lenet4", "--patterns", "1"], "--patterns must be a whole number"),
+        (["--model", "boosted-lenet4", "--limit", "0"], "--limit must be a whole number >= 1"),
+        (["--patterns", "10"], "--patterns applies only to --model boosted-lenet4"),
+        (["--model", "lenet1", "--validation", "10"], "--validation applies only to"),
+        (["--model", "boosted-lenet4", "--resume", "x", "--seed", "1"], "--seed cannot be given"),
+    ],
+)
+def test_bad_options_are_named(capsys, words, message):
+    assert main(["train", *words]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_evaluate_refuses_an_unfinished_boosted_run(tmp_path, capsys):
+    (tmp_path / "boosting.json").write_text('{"threshold": null}')
+    assert main(["evaluate", str(tmp_path)]) == 2
+    assert "is not finished" in capsys.readouterr().err
