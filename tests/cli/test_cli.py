@@ -195,8 +195,23 @@ def _created(tmp_path):
         (["--limit", "0"], "--limit must be a whole number >= 1"),
         (["--lr", "-1"], "--lr must be a number > 0"),
         (["--threads", "0"], "--threads must be a whole number >= 1"),
-        (["--activation", "relu"], "--activation applies only when --model is modern"),
-        (["--pooling", "average"], "--pooling applies only when --model is modern"),
+        (
+            ["--model", "lenet1", "--activation", "relu"],
+            "--activation applies only when --model is paper or modern",
+        ),
+        (
+            ["--model", "fc-300", "--pooling", "average"],
+            "--pooling applies only when --model is paper or modern",
+        ),
+        (
+            ["--model", "lenet1", "--c3", "full"],
+            "--c3 applies only when --model is paper or modern",
+        ),
+        (["--output", "linear"], "--loss penalty does not fit --output linear"),
+        (
+            ["--output", "rbf", "--loss", "cross-entropy"],
+            "--loss cross-entropy does not fit --output rbf",
+        ),
         (["--model", "modern", "--init", "lecun98"], "--init applies only when --model is paper"),
         (["--optimizer", "adam", "--mu", "0.1"], "--mu applies only when --optimizer is sdlm"),
         (["--momentum", "0.9"], "--momentum applies only when --optimizer is sgd"),

@@ -25,6 +25,7 @@ SHAPES = {
 for _shape, _out in SHAPES.items():  # Figure 9's others: not padded; LeNet-1 takes 28x28 only
     _out["paper-28"] = _out["raw"]
     _out["lenet1"] = _out["raw"] if _shape[-2:] == (28, 28) else None
+    _out["raw-32"] = _out["paper"]  # padded as the paper's input
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
@@ -61,6 +62,16 @@ def test_preprocess_paper_values(dtype):
     # 32x32 input: the same mapping, no padding
     big = inputs.preprocess(np.full((1, 3, 32, 32), 255, np.uint8), "paper", dtype)
     assert np.all(big == dtype(1.175))
+
+
+def test_raw_32_is_raw_pixels_padded_with_background():
+    x = np.random.default_rng(2).integers(0, 256, (3, 28, 28), dtype=np.uint8)
+    out = inputs.preprocess(x, "raw-32")
+    assert out.shape == (3, 1, 32, 32)
+    np.testing.assert_array_equal(out[:, :, 2:30, 2:30], inputs.preprocess(x, "raw"))
+    border = np.ones((32, 32), bool)
+    border[2:30, 2:30] = False
+    assert np.all(out[:, 0][:, border] == 0.0)
 
 
 @pytest.mark.parametrize("scheme, lo, hi", [("raw", 0.0, 255.0), ("unit", 0.0, 1.0)])

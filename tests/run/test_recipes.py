@@ -89,8 +89,10 @@ def test_bad_settings_are_refused_naming_them(setting, value, words):
 @pytest.mark.parametrize(
     "changes, setting",
     [
-        (dict(activation="relu"), "activation"),
-        (dict(pooling="average"), "pooling"),
+        (dict(model="fc-300", preprocessing="paper-28", activation="relu"), "activation"),
+        (dict(model="lenet1", preprocessing="lenet1", pooling="average"), "pooling"),
+        (dict(model="lenet1", preprocessing="lenet1", c3="full"), "c3"),
+        (dict(model="fc-300", preprocessing="paper-28", output="linear"), "output"),
         (dict(model="modern", loss="cross-entropy", init="lecun98"), "init"),
         (dict(optimizer="adam", mu=0.1), "mu"),
         (dict(optimizer="adam", curvature_patterns=10), "curvature_patterns"),
@@ -161,9 +163,11 @@ def test_check_settings_spells_names_as_the_caller_does():
     values = {**asdict(Recipe()), "passes": 0}
     with pytest.raises(ValueError, match="^--passes must be"):
         check_settings(values, spell=lambda f: "--" + f.replace("_", "-"))
-    values = {**asdict(Recipe()), "activation": "swish"}  # the default, but given by the user
+    values = {**asdict(RECIPES["lenet1"]), "activation": None}  # the default, but given
     check_settings(values)
-    with pytest.raises(ValueError, match="^--activation applies only when --model is modern"):
+    with pytest.raises(
+        ValueError, match="^--activation applies only when --model is paper or modern"
+    ):
         check_settings(values, spell=lambda f: "--" + f, given=["activation"])
     assert (
         without_inapplicable({**asdict(Recipe()), "mu": 0.1, "optimizer": "adam"})["mu"]

@@ -12,6 +12,7 @@ from typing import Any
 from ..engine import checks, threads
 from ..engine.inputs import PREPROCESSING
 from ..engine.layers import SUBSAMPLING_MODES
+from ..engine.lenet5 import C3_WIRINGS, OUTPUTS
 from ..engine.losses import LOSSES
 from ..paper import FIGURE9_NAMES
 from ..run.boosting import BOOSTED, BoostingSettings, train_boosted
@@ -47,6 +48,8 @@ _RECIPE_OPTIONS = (
     "seed",
     "activation",
     "pooling",
+    "c3",
+    "output",
     "preprocessing",
     "mu",
     "init",
@@ -112,12 +115,7 @@ def _add_recipe_options(train: argparse.ArgumentParser) -> None:
         help="penalty: equation (8); discriminative: equation (9); cross-entropy",
     )
     train.add_argument("--j", type=float, help="the constant j of equation (9)")
-    train.add_argument(
-        "--activation",
-        choices=("scaled_tanh", "tanh", "sigmoid", "relu", "swish"),
-        help="modern variant: squashing function",
-    )
-    train.add_argument("--pooling", choices=SUBSAMPLING_MODES, help="modern variant: subsampling")
+    _add_part_options(train)
     train.add_argument("--batch-size", type=int)
     train.add_argument(
         "--passes",
@@ -135,9 +133,10 @@ def _add_recipe_options(train: argparse.ArgumentParser) -> None:
     train.add_argument("--mu", type=float, help="SDLM: eps_k = eta / (mu + h_kk); paper 0.02")
     train.add_argument(
         "--init",
-        choices=("lecun98", "lecun98-sqrt", "eblearn"),
-        help="paper model: uniform +-2.4/F_i (Appendix A), +-2.4/sqrt(F_i) or +-1/sqrt(F_i) "
-        "(EBLearn's MNIST demonstration)",
+        choices=("lecun98", "lecun98-sqrt", "eblearn", "glorot"),
+        help="paper model: uniform +-2.4/F_i (Appendix A), +-2.4/sqrt(F_i), +-1/sqrt(F_i) "
+        "(EBLearn's MNIST demonstration, the default) or glorot (Keras's: "
+        "+-sqrt(6/(F_i + F_o)), zero biases)",
     )
     train.add_argument("--momentum", type=float, help="SGD's momentum (default 0)")
     train.add_argument(
@@ -167,6 +166,32 @@ def _add_boosting_options(train: argparse.ArgumentParser) -> None:
 
 #: what `lenet train --model boosted-lenet4` takes besides the run's own options
 _BOOSTING_OPTIONS = ("seed", "passes", "limit", "patterns", "candidates", "validation")
+
+
+def _add_part_options(train: argparse.ArgumentParser) -> None:
+    """LeNet-5's parts, for the paper's network and the modern one (default: the model's own;
+    benchmarks/road_study.py changes them one at a time)."""
+    train.add_argument(
+        "--activation",
+        choices=("scaled_tanh", "tanh", "sigmoid", "relu", "swish"),
+        help="LeNet-5's squashing function (paper: scaled_tanh, modern: swish)",
+    )
+    train.add_argument(
+        "--pooling",
+        choices=SUBSAMPLING_MODES,
+        help="LeNet-5's S2 and S4: paper (trainable 2x2 sums), max or average (modern: max)",
+    )
+    train.add_argument(
+        "--c3",
+        choices=C3_WIRINGS,
+        help="LeNet-5's C3: table (wired by Table I, the paper's) or full (every S2 map, modern)",
+    )
+    train.add_argument(
+        "--output",
+        choices=OUTPUTS,
+        help="LeNet-5's output: rbf (penalties, loss (8) or (9); the paper's) or linear "
+        "(logits for --loss cross-entropy; modern)",
+    )
 
 
 def _add_distortion_options(train: argparse.ArgumentParser) -> None:
@@ -362,9 +387,10 @@ def run(args: argparse.Namespace) -> int:
             warnings.simplefilter("ignore", RuntimeWarning)
             threads.set_num_threads(args.threads)
     train_data, test_data = load_data(recipe, args.data, download=not args.offline)
-    if recipe.model == "paper" and train_data[0].shape[1:] != (1, 32, 32):
+    if recipe.model == "paper" and train_data[0].shape[1:] not in ((1, 32, 32), (1, 28, 28)):
         raise ValueError(
-            f"the paper's LeNet-5 takes 1 x 32 x 32 images, but {recipe.dataset} with "
+            f"the paper's LeNet-5 takes 1 x 32 x 32 images (or 1 x 28 x 28, C1 then padding "
+            f"them, 'same'), but {recipe.dataset} with "
             f"'{recipe.preprocessing}' preprocessing gives "
             f"{' x '.join(map(str, train_data[0].shape[1:]))}: use --model modern"
             + (" (or --preprocessing paper)" if recipe.dataset != "cifar10" else "")

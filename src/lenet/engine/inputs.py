@@ -2,8 +2,9 @@
 
 ``preprocess(images, scheme)`` turns uint8 images into float network input: ``"paper"``
 (Section III.A: 28x28 padded to 32x32, background -0.1, ink 1.175), ``"raw"`` (0..255) or
-``"unit"`` (0..1), and for the other networks of Figure 9 ``"paper-28"`` (the paper's scaling,
-not padded) and ``"lenet1"`` (LeNet-1's digits, down-sampled to 16x16 and centred in 28x28);
+``"unit"`` (0..1), ``"raw-32"`` (0..255 padded to 32x32, the paper's network on raw pixels),
+and for the other networks of Figure 9 ``"paper-28"`` (the paper's scaling, not padded) and
+``"lenet1"`` (LeNet-1's digits, down-sampled to 16x16 and centred in 28x28);
 ``Preprocessed(images, scheme)`` gives the same values a batch at a time,
 keeping only the pixels (a quarter of the memory of float32 input). The fused path reads a
 ``Preprocessed`` set's pixels and its table (``lut``) directly.
@@ -20,7 +21,7 @@ from ..paper import LENET1_DIGIT_SIZE
 
 __all__ = ["PREPROCESSING", "Preprocessed", "preprocess", "shrink_digits"]
 
-PREPROCESSING = ("paper", "raw", "unit", "paper-28", "lenet1")
+PREPROCESSING = ("paper", "raw", "unit", "paper-28", "lenet1", "raw-32")
 
 #: LeNet-1's digits are 16 pixels where MNIST's are 20 (Section III.C.7)
 _LENET1_SCALE = LENET1_DIGIT_SIZE / 20
@@ -42,6 +43,8 @@ def preprocess(
       and standard deviation 0.35.
     * ``"raw"``: p as a float, 0..255, no padding.
     * ``"unit"``: p / 255, 0..1, no padding.
+    * ``"raw-32"``: p as a float, 28x28 images padded to 32x32 with 2 background pixels (0)
+      on each side: the paper's 32x32 input on raw pixels (the road from 1998 to today).
     * ``"paper-28"``: the paper's scaling, no padding (the fully connected nets' 28x28 input).
     * ``"lenet1"``: the paper's scaling of the digit shrunk by 16/20 about the image's centre
       (``shrink_digits``): MNIST's 20x20 digits become LeNet-1's 16x16, centred in 28x28.
@@ -100,7 +103,7 @@ class Preprocessed:
         self.pixels: np.ndarray = np.ascontiguousarray(images)
         self.scheme, self.dtype = scheme, dt
         p = np.arange(256, dtype=np.float64)
-        if scheme == "raw":
+        if scheme in ("raw", "raw-32"):
             values = p
         elif scheme == "unit":
             values = p / 255.0
@@ -109,7 +112,7 @@ class Preprocessed:
         #: the input value of each pixel value 0..255; padding takes lut[0], the background's
         self.lut: np.ndarray = values.astype(dt)
         #: background pixels added on each side (the paper's 28x28 -> 32x32)
-        self.pad = 2 if scheme == "paper" and images.shape[2:] == (28, 28) else 0
+        self.pad = 2 if scheme in ("paper", "raw-32") and images.shape[2:] == (28, 28) else 0
 
     @property
     def shape(self) -> tuple[int, int, int, int]:

@@ -17,6 +17,10 @@
 * ``"seed"``: the modern variant as the seed's Keras run trained it.
 * ``"modern"``: a strong modern recipe.
 
+LeNet-5's parts (``activation``, ``pooling``, ``c3``, ``output``; None: the model's own, see
+``lenet.engine.lenet5.CHOICES``) can be chosen for the paper's network and the modern one
+alike, one at a time: ``ROAD`` walks from the first to the second in eight such changes.
+
 A ``Recipe`` checks its values when it is made: each setting must be of the right kind and
 range, and a setting that does not apply to the run (``activation`` for the paper's network,
 ``mu`` without SDLM, ...) must keep its default; ``config()`` holds only the settings that
@@ -42,6 +46,7 @@ from ..engine.layers import (
     SQUASHING,
     SUBSAMPLING_MODES,
 )
+from ..engine.lenet5 import C3_WIRINGS, CHOICES, OUTPUTS
 from ..engine.losses import DEFAULT_J, LOSSES
 from ..engine.optim import SGD, Adam, Optimizer, RMSprop
 from ..engine.sdlm import SDLM, paper_schedule
@@ -54,6 +59,8 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {cls.name: cls for cls in (SDLM, SGD, R
 MODELS = ("paper", "modern", *FAMILY)
 #: The networks trained by the paper's method (RBF-type output, the paper's kind of start).
 PAPER_MODELS = ("paper", *FAMILY)
+#: The networks whose parts (activation, pooling, c3, output) a recipe can choose: LeNet-5's two.
+LENET5_MODELS = ("paper", "modern")
 #: The datasets a recipe can name; lenet.data reads "name" with load_name (- becomes _).
 DATASETS = ("mnist", "fashion-mnist", "cifar10")
 
@@ -64,8 +71,11 @@ class Recipe:
     recipe, ``RECIPES["paper"]``; see the module's docstring for the others."""
 
     model: str = "paper"  # "paper" LeNet-5, the "modern" variant, or one of Figure 9's (MODELS)
-    activation: str = "swish"  # modern variant only
-    pooling: str = "max"  # modern variant only
+    # LeNet-5's parts (paper and modern models), None: the model's own (lenet5.CHOICES)
+    activation: str | None = None  # the squashing function (ACTIVATIONS)
+    pooling: str | None = None  # S2 and S4 (SUBSAMPLING_MODES)
+    c3: str | None = None  # "table": wired by Table I; "full": every S2 map
+    output: str | None = None  # "rbf": penalties, loss (8) or (9); "linear": logits
     dataset: str = "mnist"
     preprocessing: str = "paper"  # see lenet.engine.inputs.preprocess
     optimizer: str = "sdlm"
@@ -100,8 +110,24 @@ class Recipe:
         return _not_applying(setting, asdict(self)) is None
 
     def config(self) -> dict[str, Any]:
-        """The settings that apply to this run, as a JSON-ready dict (``config.json``)."""
-        return {k: v for k, v in asdict(self).items() if self.applies(k)}
+        """The settings that apply to this run, as a JSON-ready dict (``config.json``); a
+        LeNet-5 part left to its model (None) is not recorded."""
+        values = asdict(self)
+        if self.model == "paper" and any(values[k] is not None for k in CHOICES):
+            # all four parts, so that a reader tells this file from the older ones that
+            # recorded activation and pooling where they did not apply (recipe_from_config)
+            values.update({k: self.part(k) for k in CHOICES})
+        return {
+            k: v for k, v in values.items() if self.applies(k) and not (k in CHOICES and v is None)
+        }
+
+    def part(self, name: str) -> str:
+        """The LeNet-5 part ``name`` (a key of lenet5.CHOICES) this recipe's network has: the
+        one chosen, else its model's own (Figure 9's other networks: the paper's)."""
+        chosen = getattr(self, name)
+        if chosen is not None:
+            return str(chosen)
+        return CHOICES[name][1 if self.model == "modern" else 0]
 
     def network_config(self, image_shape: tuple[int, ...]) -> dict[str, Any]:
         """The config (``lenet.engine.lenet5.build_network``) of the network this recipe trains on
@@ -109,25 +135,27 @@ class Recipe:
         config: dict[str, Any] = {"model": self.model, "seed": self.seed}
         if self.model in PAPER_MODELS:
             config["init"] = self.init
-        else:
-            config.update(
-                in_channels=int(image_shape[0]),
-                input_size=int(image_shape[1]),
-                activation=self.activation,
-                pooling=self.pooling,
-            )
+        if self.model == "modern":
+            config["in_channels"] = int(image_shape[0])
+        if self.model in LENET5_MODELS:
+            config["input_size"] = int(image_shape[1])
+            config.update({k: self.part(k) for k in CHOICES})
         return config
 
 
 #: Settings that apply only to some runs: setting -> (the setting it depends on, the values of
 #: that setting under which it applies, what holds otherwise).
 _APPLIES_WHEN: dict[str, tuple[str, tuple[Any, ...], str]] = {
-    "activation": (
-        "model",
-        ("modern",),
-        f"the paper's LeNet-5 squashes with {SQUASHING['scaled_tanh'].written()}",
-    ),
-    "pooling": ("model", ("modern",), "the paper's LeNet-5 subsamples by trainable 2x2 sums"),
+    **{
+        part: (
+            "model",
+            LENET5_MODELS,
+            f"Figure 9's other networks keep the paper's parts (squashing with "
+            f"{SQUASHING['scaled_tanh'].written()}, trainable subsampling, their own tables, "
+            f"squashed outputs)",
+        )
+        for part in CHOICES
+    },
     "init": ("model", PAPER_MODELS, "the modern variant starts from Glorot-uniform weights"),
     "mu": ("optimizer", ("sdlm",), "mu is SDLM's damping, eps_k = eta / (mu + h_kk)"),
     "curvature_patterns": ("optimizer", ("sdlm",), "only SDLM estimates curvature"),
@@ -168,8 +196,14 @@ def check_settings(
     default. Raises ValueError for the first problem found."""
     v = values
     checks.one_of(spell("model"), v["model"], MODELS)
-    checks.one_of(spell("activation"), v["activation"], ACTIVATIONS)
-    checks.one_of(spell("pooling"), v["pooling"], SUBSAMPLING_MODES)
+    for part, choices in (
+        ("activation", ACTIVATIONS),
+        ("pooling", SUBSAMPLING_MODES),
+        ("c3", C3_WIRINGS),
+        ("output", OUTPUTS),
+    ):
+        if v[part] is not None:
+            checks.one_of(spell(part), v[part], choices)
     checks.one_of(spell("dataset"), v["dataset"], DATASETS)
     checks.one_of(spell("preprocessing"), v["preprocessing"], PREPROCESSING)
     checks.one_of(spell("optimizer"), v["optimizer"], OPTIMIZERS)
@@ -200,14 +234,7 @@ def check_settings(
     if v["data"] is not None and not isinstance(v["data"], str):
         raise ValueError(f"{spell('data')} must be a folder's path (a string), got {v['data']!r}")
     _check_model_input(v, spell)
-    rbf = v["model"] in PAPER_MODELS
-    if rbf == (v["loss"] == "cross-entropy"):
-        fits = "penalty (8) or discriminative (9)" if rbf else "cross-entropy"
-        out = "RBF penalties" if rbf else "logits"
-        raise ValueError(
-            f"{spell('loss')} {v['loss']} does not fit the {v['model']} model, "
-            f"whose output gives {out}: use {fits}"
-        )
+    _check_loss_fits_output(v, spell)
     given = set(given)
     for setting, rule in _APPLIES_WHEN.items():
         if _not_applying(setting, v) is None:
@@ -219,6 +246,24 @@ def check_settings(
                 f"{' or '.join(map(str, values_needed))}, and here it is {v[depends]} "
                 f"({why}): leave {spell(setting)} out"
             )
+
+
+def _check_loss_fits_output(v: Mapping[str, Any], spell: Callable[[str], str]) -> None:
+    """Loss (8) and (9) read RBF penalties, cross-entropy reads logits: the loss must fit the
+    network's output, the one chosen (named as typed) or its model's own."""
+    output = v["output"] if v["model"] in LENET5_MODELS else None
+    if output is None:
+        output = CHOICES["output"][1 if v["model"] == "modern" else 0]
+    rbf = output == "rbf"
+    if rbf == (v["loss"] == "cross-entropy"):
+        fits = "penalty (8) or discriminative (9)" if rbf else "cross-entropy"
+        out = "RBF penalties" if rbf else "logits"
+        whose = (
+            f"the {v['model']} model, whose output gives {out}"
+            if v["output"] is None or v["model"] not in LENET5_MODELS
+            else f"{spell('output')} {output}, whose units give {out}"
+        )
+        raise ValueError(f"{spell('loss')} {v['loss']} does not fit {whose}: use {fits}")
 
 
 def _check_model_input(v: Mapping[str, Any], spell: Callable[[str], str]) -> None:
@@ -272,6 +317,12 @@ def recipe_from_config(config: Mapping[str, Any]) -> Recipe:
         known["passes"] = config["epochs"]
     if known.get("distort") and "distort_strength" not in config:  # before the ranges were halved
         known["distort_strength"] = 1.0
+    if known.get("model", "paper") == "paper":
+        for part, (own, _) in CHOICES.items():
+            # older files recorded activation and pooling where they did not apply; a file
+            # choosing the paper network's parts records all four, c3 among them
+            if config.get("c3") is None or known.get(part) == own:
+                known.pop(part, None)
     return Recipe(**without_inapplicable({**_DEFAULTS, **known}))
 
 
@@ -316,6 +367,8 @@ RECIPES: dict[str, Recipe] = {
     # the seed's Keras run: modern net on raw pixels, RMSprop, batch 32, 10 epochs
     "seed": Recipe(
         model="modern",
+        activation="swish",
+        pooling="max",
         preprocessing="raw",
         optimizer="rmsprop",
         loss="cross-entropy",
@@ -327,6 +380,7 @@ RECIPES: dict[str, Recipe] = {
     "modern": Recipe(
         model="modern",
         activation="relu",
+        pooling="max",
         preprocessing="unit",
         optimizer="adam",
         loss="cross-entropy",
@@ -339,8 +393,56 @@ RECIPES: dict[str, Recipe] = {
     **{model: Recipe(model=model, preprocessing=INPUTS[model]) for model in FAMILY},
 }
 
+#: The road from the paper's LeNet-5 (row 0, ``lenet train``) to the seed's network and recipe
+#: (row 8): (what the row changes, the options of ``lenet train`` that make the change). Each
+#: row keeps the changes above it; ``road_recipe(row)`` is the whole recipe of a row.
+ROAD: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("the paper's LeNet-5 as `lenet train` trains it", {}),
+    ("Glorot-uniform initialisation, zero biases", {"init": "glorot"}),
+    ("swish for the squashing function", {"activation": "swish"}),
+    ("max pooling for trainable subsampling", {"pooling": "max"}),
+    ("full connection in C3 for Table I", {"c3": "full"}),
+    (
+        "a linear output with softmax cross-entropy for RBF units with loss (8)",
+        {"output": "linear", "loss": "cross-entropy"},
+    ),
+    (
+        "RMSprop at batch 32 for SDLM at batch 1 (the seed's 10 passes and learning rate)",
+        {"optimizer": "rmsprop", "batch_size": 32, "passes": 10},
+    ),
+    ("raw pixels (0..255) for the paper's input scaling", {"preprocessing": "raw-32"}),
+    ("28x28 input with a 'same' C1 for 32x32 padded input", {"preprocessing": "raw"}),
+)
+
+
+def road_changes(row: int) -> dict[str, Any]:
+    """The settings that row ``row`` of ``ROAD`` (0 .. 8) changes from the paper's recipe: its
+    own change and every change above it."""
+    if isinstance(row, bool) or not isinstance(row, int) or not 0 <= row < len(ROAD):
+        raise ValueError(f"row must be a whole number 0 .. {len(ROAD) - 1}, got {row!r}")
+    changes: dict[str, Any] = {}
+    for _, change in ROAD[: row + 1]:
+        changes.update(change)
+    return changes
+
+
+def road_options(row: int) -> list[str]:
+    """The options of ``lenet train`` that train row ``row`` of ``ROAD`` (row 0: none)."""
+    words: list[str] = []
+    for key, value in road_changes(row).items():
+        words += ["--" + key.replace("_", "-"), str(value)]
+    return words
+
+
+def road_recipe(row: int, **settings: Any) -> Recipe:
+    """The recipe of row ``row`` of ``ROAD``, with ``settings`` (seed, passes, limit, ...)."""
+    return recipe_with(RECIPES["paper"], **{**road_changes(row), **settings})
+
+
 __all__ = [
     "DATASETS",
+    "LENET5_MODELS",
+    "ROAD",
     "DEFAULT_INIT",
     "MODELS",
     "PAPER_MODELS",
@@ -349,5 +451,8 @@ __all__ = [
     "check_settings",
     "recipe_from_config",
     "recipe_with",
+    "road_changes",
+    "road_options",
+    "road_recipe",
     "without_inapplicable",
 ]

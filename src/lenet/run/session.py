@@ -33,13 +33,13 @@ import numpy as np
 
 from ..data.distortions import DistortedCopies, distort, distortion_ranges
 from ..engine.inputs import Preprocessed
-from ..engine.lenet5 import network_config
+from ..engine.lenet5 import CHOICES, lenet5_choices, network_config
 from ..engine.losses import Loss, check_loss, loss_for
 from ..engine.network import Network
 from ..engine.optim import Optimizer
 from ..engine.sdlm import SDLM
 from .evaluation import evaluate
-from .recipes import Recipe, make_optimizer
+from .recipes import LENET5_MODELS, Recipe, make_optimizer
 from .runs import Progress, RunFolder
 from .steps import Fused, make_steps, no_steps
 
@@ -312,6 +312,19 @@ class TrainingRun:
         )
 
 
+def _check_parts(net: Network, recipe: Recipe) -> None:
+    """A LeNet-5's parts that the recipe names must be the network's (the run would record
+    one network and train another); a part the recipe leaves to the model (None) is the
+    network's, whatever it is."""
+    have = lenet5_choices(net)
+    for part in CHOICES:
+        if getattr(recipe, part) is not None and have[part] != recipe.part(part):
+            raise ValueError(
+                f"the recipe's {part} is {recipe.part(part)!r} but the network's is "
+                f"{have[part]!r}: set Recipe({part}={have[part]!r}, ...)"
+            )
+
+
 def _training_data(
     net: Network,
     train_data: tuple[np.ndarray | Preprocessed, np.ndarray],
@@ -328,6 +341,8 @@ def _training_data(
             f"the recipe is for the {recipe.model!r} model but the network is the "
             f"{net.variant!r} one: set Recipe(model={net.variant!r}, ...)"
         )
+    if net.variant in LENET5_MODELS:
+        _check_parts(net, recipe)
     if isinstance(x, Preprocessed) and x.scheme != recipe.preprocessing:
         raise ValueError(
             f"the images are preprocessed as {x.scheme!r} but the recipe's preprocessing is "

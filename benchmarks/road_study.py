@@ -1,0 +1,220 @@
+"""The road from 1998 to today: the paper's LeNet-5 changed, one part at a time, into the
+network and recipe of the seed's Keras run, each row trained with several seeds.
+
+    python benchmarks/road_study.py                       # rows 0..8, 3 seeds, 2 processes
+    python benchmarks/road_study.py --rows 0 5 --seeds 0  # some of them
+    python benchmarks/road_study.py --limit 2000 --passes 1 --results /tmp/road.jsonl  # quick
+    python benchmarks/road_study.py --report              # the table, as Markdown
+
+Row r is ``lenet train`` with the options of ``lenet.run.recipes.road_options(r)`` (each row
+keeps the changes above it; ``ROAD`` says what each changes): row 0 is the paper's recipe, row
+8 the seed's network and recipe. Every run trains on the 60,000 training images (or the first
+--limit) and is scored once, at the end, on the 10,000 test images by
+``lenet.reference_network.network_forward`` (plain NumPy in float64, no code shared with the
+training path). No choice is made here: the study measures rows fixed beforehand.
+
+The runs go to parallel processes, one thread each (--jobs, default 2); each finished run is
+appended as one JSON line to --results (default benchmarks/results/road.jsonl), and runs already
+there are skipped, so a study stopped at any point resumes where it left off. A record:
+study, row, change, seed, passes, images, test_errors (images wrong), test_error (their
+share), train_seconds, parameters (trainable), lenet_version, commit, date, cpu, command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import multiprocessing
+import statistics
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import lenet
+from lenet.data import load_mnist, preprocess
+from lenet.reference_network import network_forward
+from lenet.run.recipes import ROAD, road_options, road_recipe
+from lenet.run.training import load_data, network_for
+
+from machine import cpu_name
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results" / "road.jsonl"
+
+
+def commit() -> str:
+    """The commit of the working tree the study runs from ("unknown" outside a git clone)."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=HERE,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else "unknown"
+
+
+def command(row: int, seed: int, passes: int | None, limit: int | None) -> str:
+    """The ``lenet train`` command that trains the same run."""
+    words = ["lenet", "train", *road_options(row)]
+    if passes is not None:  # a quick run: every row gets these passes
+        if "--passes" in words:
+            at = words.index("--passes")
+            del words[at : at + 2]
+        words += ["--passes", str(passes)]
+    if limit is not None:
+        words += ["--limit", str(limit)]
+    return " ".join([*words, "--seed", str(seed)])
+
+
+def reference_errors(net: Any, x: np.ndarray, y: np.ndarray) -> int:
+    """How many of the images ``net`` gets wrong, by the NumPy reference: the smallest RBF
+    penalty, or the largest logit, is the answer."""
+    rbf = net.layers[-1].kind == "euclidean rbf"
+    wrong = 0
+    for lo in range(0, len(x), 500):
+        out = network_forward(net, x[lo : lo + 500])[-1][2]
+        answer = out.argmin(axis=1) if rbf else out.argmax(axis=1)
+        wrong += int(np.sum(answer != y[lo : lo + 500]))
+    return wrong
+
+
+def one_run(job: tuple[int, int, int | None, int | None, str | None, str]) -> dict:
+    """Train row ``row`` with ``seed`` and score it; a run that fails is recorded with its
+    error (a diverged run is a result too), and the study goes on."""
+    row, seed, passes, limit, data, version = job
+    record: dict[str, Any] = {"study": "road", "row": row, "change": ROAD[row][0], "seed": seed}
+    try:
+        record.update(_train(row, seed, passes, limit, data))
+    except Exception as failed:
+        record["error"] = f"{type(failed).__name__}: {failed}"
+    record.update(
+        lenet_version=lenet.__version__,
+        commit=version,
+        date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        cpu=cpu_name(),
+        command=command(row, seed, passes, limit),
+    )
+    return record
+
+
+def _train(row: int, seed: int, passes: int | None, limit: int | None, data: str | None) -> dict:
+    lenet.set_num_threads(1)
+    settings: dict[str, Any] = {"seed": seed, "limit": limit}
+    if passes is not None:
+        settings["passes"] = passes
+    recipe = road_recipe(row, **settings)
+    train_data, _ = load_data(recipe, data, download=False)
+    net = network_for(recipe, train_data[0].shape[1:])
+    started = time.perf_counter()
+    lenet.train(net, train_data, None, recipe, progress=False, echo=None)
+    seconds = time.perf_counter() - started
+    (_, _), (xte, yte) = load_mnist(data, download=False)
+    x = preprocess(xte, recipe.preprocessing, dtype="float64")
+    wrong = reference_errors(net, x, yte)
+    return {
+        "passes": recipe.passes,
+        "images": len(train_data[1]) if limit is None else min(limit, len(train_data[1])),
+        "test_errors": wrong,
+        "test_error": wrong / len(yte),
+        "train_seconds": round(seconds, 1),
+        "parameters": int(net.parameter_mask.sum()),
+    }
+
+
+def read_records(results: Path) -> list[dict]:
+    """The records of a results file (none when it does not exist)."""
+    if not results.exists():
+        return []
+    return [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
+
+
+def road_table(records: list[dict]) -> str:
+    """The road as a Markdown table: per row its change, the test error's mean and range over
+    the seeds, the parameters and the minutes a run trained, stamped with the version and
+    commit measured. Rows without a record say "not measured yet"; only the runs of the most
+    passes and images of a row count (a quick check does not mix with the full study)."""
+    done = [r for r in records if r.get("study") == "road" and "error" not in r]
+    lines = [
+        "| row | change | seeds | test error, mean (min .. max) | parameters | minutes per run |",
+        "| ---: | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for row, (change, _) in enumerate(ROAD):
+        runs = [r for r in done if r["row"] == row]
+        if runs:
+            biggest = max((r["images"], r["passes"]) for r in runs)
+            runs = [r for r in runs if (r["images"], r["passes"]) == biggest]
+        if not runs:
+            lines.append(f"| {row} | {change} | 0 | not measured yet | | |")
+            continue
+        errors = [100 * r["test_error"] for r in runs]
+        minutes = statistics.mean(r["train_seconds"] for r in runs) / 60
+        lines.append(
+            f"| {row} | {change} | {len(runs)} | {statistics.mean(errors):.2f} % "
+            f"({min(errors):.2f} .. {max(errors):.2f}) | {runs[0]['parameters']:,} | "
+            f"{minutes:.1f} |"
+        )
+    stamps = sorted({(r["lenet_version"], r["commit"]) for r in done})
+    measured = "; ".join(f"lenet {v} at {c}" for v, c in stamps) or "nothing yet"
+    sizes = sorted({(r["images"], r["passes"]) for r in done})
+    budget = "; ".join(f"{i:,} images, {p} pass{'es' if p != 1 else ''}" for i, p in sizes)
+    lines.append("")
+    lines.append(f"Measured with {measured}" + (f" ({budget})." if budget else "."))
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", nargs="+", type=int, default=list(range(len(ROAD))))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--passes", type=int, help="every row this many passes (quick check)")
+    parser.add_argument("--limit", type=int, help="train on the first LIMIT images (quick)")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--data", help="folder holding MNIST (default: where lenet looks)")
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--report", action="store_true", help="print the table and stop")
+    args = parser.parse_args()
+    for row in args.rows:
+        if not 0 <= row < len(ROAD):
+            parser.error(f"--rows: {row} is not a row 0 .. {len(ROAD) - 1}")
+    if args.report:
+        print(road_table(read_records(args.results)))
+        return
+    images = args.limit if args.limit is not None else 60_000
+    done = set()
+    for r in read_records(args.results):
+        if "error" not in r:  # a failed run is tried again
+            done.add((r["row"], r["seed"], r["images"], r["passes"]))
+    version = commit()
+    jobs = [
+        (row, seed, args.passes, args.limit, args.data, version)
+        for seed in args.seeds
+        for row in args.rows
+        if (row, seed, images, args.passes or road_recipe(row).passes) not in done
+    ]
+    print(f"{len(jobs)} runs to make ({len(done)} done already), {args.jobs} at a time")
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
+        for record in pool.imap_unordered(one_run, jobs):
+            with open(args.results, "a") as f:
+                f.write(json.dumps(record) + "\n")
+            what = f"row {record['row']} seed {record['seed']}"
+            if "error" in record:
+                print(f"{what}: {record['error']}", flush=True)
+            else:
+                print(
+                    f"{what}: test error {100 * record['test_error']:.2f} %, "
+                    f"{record['train_seconds']:.0f} s",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()
