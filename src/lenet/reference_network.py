@@ -1,18 +1,39 @@
 """A whole lenet network through the NumPy twins of ``lenet.reference``, layer by layer, in
 float64: the oracle for the C core's forward and backward passes of a network (the tests
-compare ``Network.forward``, ``Network.backward`` and the fused path with it).
+compare ``Network.forward``, ``Network.backward`` and the fused path with it), and the
+independent scorer of Figure 9's networks.
 
-Like ``lenet.reference`` it needs NumPy alone, and no module of the package imports it. It
-reads a network's layers by their ``kind`` and parameters only.
+* ``network_forward(net, x)``, ``network_backward(net, x, dout)`` read a network's layer
+  objects by their ``kind`` and parameters only.
+* ``figure9_forward(model, state, x)`` needs no network object at all: it runs one of Figure
+  9's networks (``ARCHITECTURES``) from its parameters alone (a state dict, as a checkpoint
+  holds them) and ``lenet.paper``'s tables; ``reference_input(images, scheme)`` makes its
+  input from MNIST's uint8 digits as the paper describes it, and ``checkpoint_penalties(path,
+  images)`` reads a checkpoint with ``np.load`` and does both. So a test error measured with
+  them shares no code with the training path (benchmarks/figure9_study.py scores that way).
+
+Like ``lenet.reference`` it needs NumPy alone, and no module of the package imports it.
 """
 
 from __future__ import annotations
 
+import json
+import os
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .paper import (
+    LENET1_DIGIT_SIZE,
+    LENET1_H3,
+    LENET4_C3,
+    LENET4_S2_SOURCES,
+    MNIST_PADDING,
+    TABLE_I,
+    connection_table,
+    rbf_prototypes,
+)
 from .reference import (
     _f64,
     activation_backward,
@@ -27,7 +48,14 @@ from .reference import (
     subsample_forward,
 )
 
-__all__ = ["network_backward", "network_forward"]
+__all__ = [
+    "ARCHITECTURES",
+    "checkpoint_penalties",
+    "figure9_forward",
+    "network_backward",
+    "network_forward",
+    "reference_input",
+]
 
 
 def _layer_forward(layer: Any, x: np.ndarray) -> np.ndarray:
@@ -79,3 +107,163 @@ def network_backward(net: Any, x: ArrayLike, dout: ArrayLike) -> tuple[np.ndarra
         else:
             d = rbf_backward(inp, layer.prototypes, da)
     return d, grads
+
+
+# ---- Figure 9's networks from their parameters alone -----------------------------------------
+
+# the layers of a Figure 9 network: "conv" (5x5 convolution), "sub" (2x2 windows summed, times
+# a coefficient, plus a bias), "full" (full connection), each squashed; "rbf" (squared distances
+# to fixed prototypes: LeNet-5's bitmaps, or for the others their +-1 place codes, "code")
+_CODE = ("code", "rbf")
+_FC = ("output", "full")
+#: model -> (the input scheme it reads, its layers (name, kind) in order), as Section II.B
+#: (LeNet-5), Section III.C.7 (LeNet-1) and Figure 9 (LeNet-4, the fully connected nets) say
+ARCHITECTURES: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
+    "paper": (
+        "paper",
+        (("C1", "conv"), ("S2", "sub"), ("C3", "conv"), ("S4", "sub"), ("C5", "conv"),
+         ("F6", "full"), ("output", "rbf")),
+    ),
+    "lenet1": (
+        "lenet1",
+        (("H1", "conv"), ("H2", "sub"), ("H3", "conv"), ("H4", "sub"), _FC, _CODE),
+    ),
+    "lenet4": (
+        "paper",
+        (("C1", "conv"), ("S2", "sub"), ("C3", "conv"), ("S4", "sub"), ("F5", "full"), _FC,
+         _CODE),
+    ),
+    "fc-300": ("paper-28", (("H1", "full"), _FC, _CODE)),
+    "fc-1000": ("paper-28", (("H1", "full"), _FC, _CODE)),
+    "fc-300-100": ("paper-28", (("H1", "full"), ("H2", "full"), _FC, _CODE)),
+    "fc-500-150": ("paper-28", (("H1", "full"), ("H2", "full"), _FC, _CODE)),
+}  # fmt: skip
+#: (model, layer) -> the input maps each output map reads, where a layer is not fully wired
+_TABLES = {("paper", "C3"): TABLE_I, ("lenet1", "H3"): LENET1_H3, ("lenet4", "C3"): LENET4_C3}
+#: (model, layer) -> the input map each output map of a subsampling layer reads (LeNet-4's S2:
+#: two maps per C1 map); the windows of map m are those of input map sources[m]
+_SOURCES = {("lenet4", "S2"): LENET4_S2_SOURCES}
+
+
+#: each kind of layer's parameters
+_PARAMS = {
+    "conv": ("weight", "bias"),
+    "sub": ("coefficient", "bias"),
+    "full": ("weight", "bias"),
+    "rbf": (),
+}
+
+
+def _check_model(model: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    if model not in ARCHITECTURES:
+        raise ValueError(f"no reference for model {model!r}; known: {', '.join(ARCHITECTURES)}")
+    return ARCHITECTURES[model]
+
+
+def _param(state: Any, key: str) -> np.ndarray:
+    if key not in state:
+        raise ValueError(f"the parameters hold no {key!r}")
+    return _f64(state[key])
+
+
+def figure9_forward(model: str, state: Any, x: ArrayLike) -> np.ndarray:
+    """The output penalties (N, 10) of Figure 9's network ``model`` (a key of
+    ``ARCHITECTURES``) with parameters ``state`` ({"C1.weight": ..., as a checkpoint holds
+    them}) for the input x (N, 1, H, W) made by ``reference_input``; the smallest wins.
+
+    The wiring comes from ``lenet.paper`` (Table I, LeNet-1's H3, LeNet-4's S2 pairs and C3),
+    every size from the parameters' shapes; every unit but the RBF ones is squashed by
+    f(a) = 1.7159 tanh(2a/3). Computed in float64."""
+    _, layers = _check_model(model)
+    names = {f"{name}.{p}" for name, kind in layers for p in _PARAMS[kind]}
+    extra = sorted(set(state) - names)
+    if extra:
+        raise ValueError(f"the parameters of {model} hold keys it has no use for: {extra}")
+    out = _f64(x)
+    for name, kind in layers:
+        if kind == "rbf":  # LeNet-5's bitmaps; the others' +1/-1 place codes
+            prototypes = rbf_prototypes() if model == "paper" else 2.0 * np.eye(10) - 1.0
+            return rbf_forward(out.reshape(len(out), -1), prototypes)
+        if kind == "conv":
+            w = _param(state, name + ".weight")
+            reads = _TABLES.get((model, name))
+            table = None if reads is None else connection_table(reads, w.shape[1])
+            a = conv_forward(out, w, _param(state, name + ".bias"), table)
+        elif kind == "sub":
+            sources = _SOURCES.get((model, name))
+            windows = out if sources is None else out[:, list(sources)]
+            coefficient, bias = _param(state, name + ".coefficient"), _param(state, name + ".bias")
+            a = subsample_forward(windows, coefficient, bias, "paper")
+        else:
+            w = _param(state, name + ".weight")
+            a = dense_forward(out.reshape(len(out), -1), w, _param(state, name + ".bias"))
+        out = activation_forward(a, "scaled_tanh")
+    raise AssertionError(f"{model}'s layers end in no RBF units")
+
+
+def _shrink_weights(size: int = 28) -> np.ndarray:
+    """(size, size) whole numbers: [i, k] is 4 x the length of source pixel k that output pixel
+    i covers when the image shrinks by LENET1_DIGIT_SIZE / 20 = 4/5 about its centre (MNIST's
+    digits fill 20 of 28 pixels). Output pixel i covers the source interval from
+    1.25 (i - c) + c to 1.25 (i + 1 - c) + c, c = size / 2: in quarter pixels from 5i - c to
+    5i + 5 - c, whole numbers; so the shrunk image is exact in integers, and its values (each
+    a multiple of 1/25 of a pixel value) round without a tie."""
+    assert LENET1_DIGIT_SIZE * 5 == 20 * 4 and size % 2 == 0  # the quarter-pixel grid
+    weights = np.zeros((size, size), dtype=np.int64)
+    for i in range(size):
+        lo, hi = 5 * i - size // 2, 5 * i + 5 - size // 2
+        for k in range(size):
+            weights[i, k] = max(0, min(hi, 4 * k + 4) - max(lo, 4 * k))
+    return weights
+
+
+def reference_input(images: ArrayLike, scheme: str) -> np.ndarray:
+    """MNIST's uint8 digits (N, 28, 28) -> float64 network input (N, 1, H, W), as the paper
+    describes it (Section III.A): pixel p -> -0.1 + 1.275 p / 255 (background -0.1, ink
+    1.175), and
+
+    * ``"paper"``: padded by 2 background pixels to 32x32 (LeNet-5, LeNet-4);
+    * ``"paper-28"``: 28x28 as it is (the fully connected nets);
+    * ``"lenet1"``: the digit down-sampled to 16x16 and centred in 28x28 (LeNet-1): each
+      pixel the average of the source pixels under it, weighted by the area it covers, then
+      rounded to a whole pixel value.
+    """
+    p = np.asarray(images)
+    if p.dtype != np.uint8 or p.ndim != 3 or p.shape[1:] != (28, 28):
+        raise ValueError(f"images must be uint8 (N, 28, 28), got {p.dtype} {p.shape}")
+    if scheme not in ("paper", "paper-28", "lenet1"):
+        raise ValueError(f"no reference for the input scheme {scheme!r}")
+    if scheme == "lenet1":
+        a = _shrink_weights(28)
+        total = a @ p.astype(np.int64) @ a.T  # 25 x the value
+        p = (2 * total + 25) // 50  # rounded to the nearest whole value (never a tie)
+    x = -0.1 + 1.275 * p.astype(np.float64) / 255.0
+    if scheme == "paper":
+        x = np.pad(x, ((0, 0), (MNIST_PADDING,) * 2, (MNIST_PADDING,) * 2), constant_values=-0.1)
+    return x[:, None]
+
+
+def checkpoint_penalties(path: str | os.PathLike, images: ArrayLike) -> tuple[str, np.ndarray]:
+    """(model, penalties (N, 10)) of the network a lenet checkpoint holds, for MNIST's uint8
+    digits ``images`` (N, 28, 28): the file read by ``np.load`` (its parameters and its
+    config's model and preprocessing), the input made by ``reference_input``, the network run
+    by ``figure9_forward``, 500 images at a time."""
+    file = os.fspath(path)
+    if os.path.isdir(file):
+        file = os.path.join(file, "checkpoint.npz")
+    with np.load(file, allow_pickle=False) as archive:
+        config = json.loads(str(archive["meta/config"]))
+        state = {k: archive[k] for k in archive.files if "/" not in k}
+    model = config.get("model", "paper")
+    scheme, _ = _check_model(model)
+    if config.get("preprocessing", scheme) != scheme:
+        raise ValueError(
+            f"{file}: its {model} network was trained on preprocessing "
+            f"{config['preprocessing']!r}, the reference makes {scheme!r}"
+        )
+    images = np.asarray(images)
+    out = [
+        figure9_forward(model, state, reference_input(images[lo : lo + 500], scheme))
+        for lo in range(0, len(images), 500)
+    ]
+    return model, np.concatenate(out) if out else np.zeros((0, 10))

@@ -1,4 +1,5 @@
-"""``lenet figures``: all the pictures of a checkpoint as PNG files."""
+"""``lenet figures``: all the pictures of a checkpoint as PNG files, and Figure 9 from the
+study's results."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from ..engine.layers import RBFOutput
 from ..paper import TEST_ERROR
 from ..run.evaluation import evaluate
+from ..run.figure9 import read_results, summarize
 from ..teach import viz
 from .common import (
     TUTORIAL_IMAGE,
@@ -28,11 +30,27 @@ def add_parser(commands: Any) -> None:
         description="Write the pictures of a checkpoint into DIR: one digit's feature maps "
         "(Figure 2), the C1 and C3 kernels (C3 as Table I), the RBF prototypes "
         "(Figure 3), the training curves (Figure 5), the misclassified test digits "
-        "(Figure 8) and the confusion matrix. Needs matplotlib: "
+        "(Figure 8) and the confusion matrix; with --figure9, Figure 9 (each network's "
+        "test error beside the paper's) from the results of benchmarks/figure9_study.py. "
+        "Needs matplotlib: "
         'pip install ".[plot]" in a checkout, pip install "lenet[plot]" from a package '
         "index.",
     )
-    figures.add_argument("checkpoint", help="a checkpoint.npz, or a run folder holding one")
+    figures.add_argument(
+        "checkpoint", nargs="?", help="a checkpoint.npz, or a run folder holding one"
+    )
+    figures.add_argument(
+        "--figure9",
+        action="store_true",
+        help="also (or, without a checkpoint, only) write figure9.png: lenet's test error per "
+        "network of the paper's Figure 9, mean and range over its seeds, beside the paper's",
+    )
+    figures.add_argument(
+        "--results",
+        metavar="FILE",
+        help="with --figure9: the study's results (default: benchmarks/results/figure9.jsonl "
+        "of the checkout lenet runs from)",
+    )
     figures.add_argument(
         "--out", metavar="DIR", required=True, help="folder for the PNG files (created if missing)"
     )
@@ -54,12 +72,38 @@ def add_parser(commands: Any) -> None:
     figures.set_defaults(run=run)
 
 
+#: the study's results in a checkout of lenet (not part of an installed package)
+CHECKOUT_RESULTS = Path(__file__).resolve().parents[3] / "benchmarks" / "results" / "figure9.jsonl"
+
+
+def results_file(given: str | None) -> Path:
+    """The results file --figure9 draws from: --results, else the checkout's."""
+    if given is not None:
+        return Path(given)
+    if CHECKOUT_RESULTS.is_file():
+        return CHECKOUT_RESULTS
+    raise ValueError(
+        "--figure9 needs the Figure 9 study's results: give --results FILE, the "
+        "benchmarks/results/figure9.jsonl of a checkout of lenet (written by python "
+        "benchmarks/figure9_study.py)"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     check_picture_options(args)
+    figure9 = args.figure9 or args.results is not None
+    if args.checkpoint is None and not figure9:
+        raise ValueError("give a checkpoint (or a run folder), or --figure9")
+    rows = summarize(read_results(results_file(args.results))) if figure9 else None
     need_extra(viz.require_matplotlib)  # before any data are loaded
+    out = Path(args.out)
+    if rows is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        print(viz.save_png(viz.figure9(rows), out / "figure9.png"))
+    if args.checkpoint is None:
+        return 0
     state, recipe, (x, y) = checkpoint_data(args, doing="cannot draw it")
     net, i = state["net"], check_index(args.index, y, recipe.dataset, "test")
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
     def write(fig: Any, name: str) -> None:

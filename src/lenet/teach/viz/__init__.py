@@ -25,7 +25,9 @@ with matplotlib's Agg renderer whatever backend is configured:
   step sizes that a pass starts from (Appendix C);
 * ``misclassified(images, labels, predicted)``: the test digits the network gets wrong, each
   titled "true->predicted" (Figure 8);
-* ``confusion_matrix(confusion)``: counts of (true, predicted) classes.
+* ``confusion_matrix(confusion)``: counts of (true, predicted) classes;
+* ``figure9(rows)``: the test error of each network of Figure 9, lenet's seeds beside the
+  paper's bars (from the study's results, ``lenet.run.figure9.summarize``).
 
 For a terminal without a display, ``as_text`` draws any 2-D array with characters and
 ``feature_maps_text`` (``trace_text`` for a trace) prints a digit and small versions of its
@@ -56,7 +58,7 @@ from .figure import (
     save_png,
 )
 from .maps import feature_maps, trace_figure, trace_gradients
-from .results import confusion_matrix, misclassified
+from .results import confusion_matrix, figure9, misclassified
 from .states import grid_shape, layer_grid, state_limit
 from .text import RAMP, as_text, feature_maps_text, trace_text
 from .weights import kernels, prototypes
@@ -69,6 +71,7 @@ __all__ = [
     "STATE_CMAP",
     "as_text",
     "confusion_matrix",
+    "figure9",
     "curvature_by_pass",
     "feature_maps",
     "feature_maps_text",

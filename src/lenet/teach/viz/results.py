@@ -1,5 +1,6 @@
 """What a trained network gets wrong: the misclassified digits of Figure 8 (``misclassified``)
-and the counts of (true, predicted) classes (``confusion_matrix``).
+and the counts of (true, predicted) classes (``confusion_matrix``); and how the networks of
+Figure 9 compare with the paper's (``figure9``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ...run.figure9 import Row, stamp
 from .figure import INK_CMAP, _bare, _figure, _show
 
 if TYPE_CHECKING:
@@ -130,4 +132,49 @@ def confusion_matrix(confusion: ArrayLike) -> Figure:
         f"{errors:,} errors in {total:,}" + (f" ({100 * errors / total:.2f} %)" if total else ""),
         fontsize=12,
     )
+    return fig
+
+
+def figure9(rows: list[Row]) -> Figure:
+    """The paper's Figure 9 beside lenet's: for each network (``lenet.run.figure9.summarize``'s
+    rows), the paper's test error and lenet's mean over its seeds, the range (lowest to
+    highest seed) drawn as an error bar, each bar labelled with its value. The title says what
+    measured them (the lenet versions and commits, the seeds per network). Bars are labelled
+    "paper:NAME" and "lenet:NAME" (``patch.get_label()``) for programs."""
+    if not rows:
+        raise ValueError("no runs to draw: the results hold no scored run of Figure 9's study")
+    fig = _figure(max(6.5, 1.05 * len(rows) + 2.0), 4.8)
+    ax = fig.subplots()
+    ax.set_label("figure9")
+    at = np.arange(len(rows), dtype=np.float64)
+    width = 0.38
+    for i, row in enumerate(rows):
+        if row.paper_error is not None:
+            bar = ax.bar(at[i] - width / 2, row.paper_error, width, color="0.72")[0]
+            bar.set_label(f"paper:{row.name}")
+            ax.annotate(f"{row.paper_error:g}", (at[i] - width / 2, row.paper_error),
+                        ha="center", va="bottom", fontsize=8, xytext=(0, 2),
+                        textcoords="offset points")  # fmt: skip
+        below, above = row.mean - row.low, row.high - row.mean
+        bar = ax.bar(at[i] + width / 2, row.mean, width, color="tab:blue",
+                     yerr=[[below], [above]], capsize=3, ecolor="black")[0]  # fmt: skip
+        bar.set_label(f"lenet:{row.name}")
+        ax.annotate(f"{row.mean:.2f}", (at[i] + width / 2, row.high), ha="center",
+                    va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")  # fmt: skip
+    from matplotlib.patches import Patch
+
+    ax.legend(
+        handles=[
+            Patch(color="0.72", label="the paper (Figure 9)"),
+            Patch(color="tab:blue", label="lenet: mean over seeds, bar from lowest to highest"),
+        ],
+        loc="upper right",
+        fontsize=9,
+    )
+    ax.set_xticks(at, [row.name for row in rows], rotation=30, ha="right", fontsize=9)
+    ax.set_xlabel("network (Figure 9)")
+    ax.set_ylabel("test error on MNIST's 10,000 test images (%)")
+    top = max(max(r.high for r in rows), max((r.paper_error or 0.0) for r in rows))
+    ax.set_ylim(0, 1.4 * top)  # room for the legend above the bars
+    ax.set_title(f"Figure 9 reproduced: test error per network\n{stamp(rows)}", fontsize=11)
     return fig

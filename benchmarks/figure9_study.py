@@ -1,0 +1,351 @@
+"""The Figure 9 study: every network of the paper's Figure 9 trained by `lenet train` with
+several seeds on the 60,000 training images, each scored once on the 10,000 test images by
+an independent NumPy scorer.
+
+    python benchmarks/figure9_study.py                    # every network, its seeds, 2 at a time
+    python benchmarks/figure9_study.py --networks lenet1 fc-300 --seeds 0
+    python benchmarks/figure9_study.py --networks lenet1 fc-300 --passes 1 --limit 2000 \\
+        --runs /tmp/runs --results /tmp/figure9.jsonl    # a quick version (CI)
+    python benchmarks/figure9_study.py --report           # Figure 9's table, as Markdown
+
+Each run is exactly `lenet train --model M --seed S --threads 1 --out RUNS/<name>-<seed>`
+(LeNet-5: no --model; `paper-distort`: --distort), run as that command, so its folder is a
+normal run folder (`lenet evaluate`, `lenet figures`, `--resume` work on it). A folder that
+already holds the run finished (all its passes in log.jsonl) is only scored; an unfinished one
+is resumed (`lenet train --resume`), unless it changed in the last --busy-minutes (then
+another process is taken to be training it, and it is left alone); so the study resumes
+after any stop, and adopts run folders made by the same command outside it. The runs go to
+--jobs processes (default 2), one thread each.
+
+Scoring: the checkpoint's parameters, read with np.load, go through
+``lenet.reference_network.checkpoint_penalties``: the input made from MNIST's uint8 digits by
+NumPy as the paper describes it, the network run layer by layer by ``lenet.reference``'s
+kernels from ``lenet.paper``'s tables, nothing of the training path. Each scored run is
+appended as one JSON line to --results (fields: ``lenet.run.figure9``), and a run already
+there is not scored again (unless --rescore). ``figure9_table(records)`` makes the Markdown
+table of --report; `lenet figures --figure9` draws it.
+
+Boosted LeNet-4 joins with one entry of NETWORKS once `lenet train` trains it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import fcntl
+import json
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # machine.py beside this script
+
+import lenet  # noqa: E402
+from lenet.data import load_mnist  # noqa: E402
+from lenet.engine.lenet5 import build_network  # noqa: E402
+from lenet.paper import PASSES  # noqa: E402
+from lenet.reference_network import checkpoint_penalties  # noqa: E402
+from lenet.run.figure9 import MNIST_TRAINING_IMAGES, Row, read_results, stamp, summarize  # noqa: E402
+
+from machine import describe as describe_cpu  # noqa: E402
+
+RESULTS = HERE / "results" / "figure9.jsonl"
+
+
+@dataclass(frozen=True)
+class Network:
+    """One bar of Figure 9: the `lenet train` options that make it and how many seeds."""
+
+    model: str
+    options: tuple[str, ...]  #: beside --seed, --threads and --out
+    seeds: int
+    distort: bool = False
+    #: other names its run folders may have: <alias>-<seed>
+    aliases: tuple[str, ...] = ()
+
+
+#: name (its run folders are <name>-<seed>) -> the network
+NETWORKS: dict[str, Network] = {
+    "fc-300": Network("fc-300", ("--model", "fc-300"), 3),
+    "fc-1000": Network("fc-1000", ("--model", "fc-1000"), 3),
+    "fc-300-100": Network("fc-300-100", ("--model", "fc-300-100"), 3),
+    "fc-500-150": Network("fc-500-150", ("--model", "fc-500-150"), 3),
+    "lenet1": Network("lenet1", ("--model", "lenet1"), 3),
+    "lenet4": Network("lenet4", ("--model", "lenet4"), 3),
+    "paper": Network("paper", (), 5),
+    "paper-distort": Network("paper", ("--distort",), 5, distort=True, aliases=("distort",)),
+}
+
+
+# ---- one run ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    seed: int
+    folder: Path
+    passes: int
+    limit: int | None
+    data: str | None
+    busy_minutes: float
+
+    @property
+    def images(self) -> int:
+        return min(self.limit, MNIST_TRAINING_IMAGES) if self.limit else MNIST_TRAINING_IMAGES
+
+    def key(self) -> tuple:
+        net = NETWORKS[self.name]
+        return (net.model, net.distort, self.seed, self.passes, self.images)
+
+
+def train_command(job: Job) -> list[str]:
+    """The `lenet train` command of a new run (as the record names it)."""
+    command = ["lenet", "train", *NETWORKS[job.name].options, "--seed", str(job.seed)]
+    if job.passes != PASSES:
+        command += ["--passes", str(job.passes)]
+    if job.limit:
+        command += ["--limit", str(job.limit)]
+    return [*command, "--threads", "1", "--out", str(job.folder)]
+
+
+def _log(folder: Path) -> list[dict]:
+    path = folder / "log.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _check_adopted(job: Job) -> None:
+    """A folder made before: it must hold the run this job asks for."""
+    config = json.loads((job.folder / "config.json").read_text())
+    net = NETWORKS[job.name]
+    wanted = {"model": net.model, "seed": job.seed, "distort": net.distort, "limit": job.limit}
+    wrong = {k: config.get(k) for k, v in wanted.items() if config.get(k) != v}
+    if wrong:
+        raise ValueError(f"{job.folder} holds another run: {wrong}, the study wants {wanted}")
+
+
+def _train(job: Job) -> str | None:
+    """Bring the run to its passes; returns why it was left alone, or None when it is done."""
+    started = (job.folder / "checkpoint.npz").exists()
+    if started:
+        _check_adopted(job)
+        done = len(_log(job.folder))
+        if done > job.passes:
+            return f"{job.folder} holds {done} passes, more than --passes {job.passes}"
+        if done == job.passes:
+            return None
+        changed = max(p.stat().st_mtime for p in job.folder.iterdir())
+        if time.time() - changed < 60 * job.busy_minutes:
+            return f"{job.folder} changed {time.time() - changed:.0f} s ago: left to its trainer"
+        command = ["lenet", "train", "--resume", str(job.folder), "--threads", "1"]
+        command += ["--passes", str(job.passes)]
+    else:
+        command = train_command(job)
+    command += ["--quiet"] + (["--data", job.data] if job.data else [])
+    made = subprocess.run(
+        [sys.executable, "-m", "lenet.cli", *command[1:]], capture_output=True, text=True
+    )
+    if made.returncode != 0:
+        raise RuntimeError(f"{shlex.join(command)} failed: {made.stderr.strip()[-2000:]}")
+    return None
+
+
+def run_job(job: Job, test_images: np.ndarray, test_labels: np.ndarray) -> dict:
+    """Train (or resume) one run and score it: its record, or {"skipped": why}."""
+    left = _train(job)
+    if left is not None:
+        return {"skipped": left}
+    log = _log(job.folder)
+    model, penalties = checkpoint_penalties(job.folder, test_images)
+    errors = int(np.sum(penalties.argmin(axis=1) != test_labels))
+    with np.load(job.folder / "checkpoint.npz", allow_pickle=False) as archive:
+        progress = json.loads(str(archive["meta/progress"]))
+    layers = build_network({"model": model}).describe()
+    net = NETWORKS[job.name]
+    return {
+        "study": "figure9",
+        "network": net.model,
+        "seed": job.seed,
+        "distort": net.distort,
+        "passes": len(log),
+        "images": progress["run"]["images"],
+        "test_errors": errors,
+        "test_error": errors / len(test_labels),
+        "train_error": log[-1]["train_error"],
+        "train_seconds": round(sum(r["seconds"] for r in log), 1),
+        "parameters": sum(r["parameters"] for r in layers),
+        # the connections of the network; the family's "code" layer is its loss
+        "multiply_adds": sum(r["connections"] for r in layers if r["name"] != "code"),
+        "lenet_version": lenet.__version__,
+        "commit": checkout_commit(),
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "cpu": describe_cpu(),
+        "command": shlex.join(train_command(job)),
+    }
+
+
+def checkout_commit() -> str:
+    """git rev-parse HEAD of the checkout lenet is imported from, "-dirty" when tracked files
+    differ from it; "unknown" outside a git checkout."""
+    where = Path(lenet.__file__).resolve().parent
+
+    def git(*words: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(where), *words], capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    try:
+        head = git("rev-parse", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("-dirty" if dirty else "")
+
+
+# ---- the study -------------------------------------------------------------------------------
+
+
+def run_folder(runs: Path, name: str, seed: int) -> Path:
+    """RUNS/<name>-<seed>, or a folder of the network's other name that holds a run."""
+    for other in NETWORKS[name].aliases:
+        folder = runs / f"{other}-{seed}"
+        if not (runs / f"{name}-{seed}").exists() and (folder / "checkpoint.npz").exists():
+            return folder
+    return runs / f"{name}-{seed}"
+
+
+def plan(args: argparse.Namespace) -> list[Job]:
+    """The runs to make or score: those not in the results yet (all with --rescore)."""
+    done = set()
+    if args.results.exists() and not args.rescore:
+        for r in read_results(args.results):
+            if "test_errors" in r:
+                done.add((r["network"], r["distort"], r["seed"], r["passes"], r["images"]))
+    jobs = []
+    for name in args.networks:
+        for seed in args.seeds if args.seeds is not None else range(NETWORKS[name].seeds):
+            job = Job(
+                name,
+                seed,
+                run_folder(args.runs, name, seed),
+                args.passes,
+                args.limit,
+                args.data,
+                args.busy_minutes,
+            )
+            if job.key() not in done:
+                jobs.append(job)
+    return jobs
+
+
+def study(args: argparse.Namespace) -> int:
+    """Run the planned jobs, --jobs at a time; append each record. 1 if a run failed."""
+    args.runs.mkdir(parents=True, exist_ok=True)
+    lock = open(args.runs / ".figure9-study.lock", "w")  # noqa: SIM115 (held to the end)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"another figure9_study.py is working in {args.runs}", file=sys.stderr)
+        return 1
+    jobs = plan(args)
+    print(f"{len(jobs)} runs to make or score, {args.jobs} at a time", flush=True)
+    _, (x, y) = load_mnist(args.data, download=False)
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    failed = 0
+    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+        futures = {pool.submit(run_job, job, x, y): job for job in jobs}
+        for future in concurrent.futures.as_completed(futures):
+            job = futures[future]
+            try:
+                record = future.result()
+            except Exception as exc:  # one failed run: say so, the others go on
+                print(f"{job.name} seed {job.seed}: {exc}", flush=True)
+                failed += 1
+                continue
+            if "skipped" in record:
+                print(f"{job.name} seed {job.seed}: {record['skipped']}", flush=True)
+                continue
+            with open(args.results, "a") as f:
+                f.write(json.dumps(record) + "\n")
+            print(
+                f"{job.name} seed {job.seed}: test error {100 * record['test_error']:.2f} % "
+                f"({record['test_errors']} of 10,000), {record['passes']} pass(es) in "
+                f"{record['train_seconds'] / 60:.1f} min",
+                flush=True,
+            )
+    return 1 if failed else 0
+
+
+# ---- the table -------------------------------------------------------------------------------
+
+
+def _thousands(value: float | None) -> str:
+    return "" if value is None else f" ({value:g} thousand)"
+
+
+def _table_row(row: Row) -> str:
+    paper = "" if row.paper_error is None else f"{row.paper_error:g} %"
+    measured = f"{row.mean:.2f} % ({row.low:.2f}-{row.high:.2f})"
+    return (
+        f"| {row.name} | {paper} | {measured} | {len(row.seeds)} "
+        f"| {row.parameters:,}{_thousands(row.paper_variables)} "
+        f"| {row.multiply_adds:,}{_thousands(row.paper_multiply_adds)} "
+        f"| {row.train_seconds / 60:.1f} |"
+    )
+
+
+def figure9_table(records: list[dict]) -> str:
+    """Figure 9's table as Markdown, from the study's records: per network the paper's test
+    error, lenet's mean and range over its seeds, the seeds, parameters against Figure 12's
+    memory and multiply-adds against Figure 11's (in brackets, where the paper gives them),
+    the mean minutes to train; stamped with the versions and commits that measured it."""
+    rows = summarize(records)
+    lines = [
+        "| network | paper | lenet: mean (min-max) | seeds | parameters (Figure 12) "
+        "| multiply-adds (Figure 11) | minutes to train |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        *map(_table_row, rows),
+        "",
+        f"*Measured with {stamp(rows)}; test error on the 10,000 test images, scored by "
+        f"`lenet.reference_network`; `python benchmarks/figure9_study.py --report`.*",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--networks", nargs="+", choices=tuple(NETWORKS), default=list(NETWORKS))
+    parser.add_argument(
+        "--seeds", nargs="+", type=int, help="default: 0..2, 0..4 for LeNet-5 and distorted"
+    )
+    parser.add_argument("--passes", type=int, default=PASSES)
+    parser.add_argument("--limit", type=int, help="train on the first N images (a quick run)")
+    parser.add_argument("--jobs", type=int, default=2, help="runs at a time, one thread each")
+    parser.add_argument("--data", help="folder holding mnist/ (default: where lenet looks)")
+    parser.add_argument("--runs", type=Path, default=Path("runs") / "figure9")
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--rescore", action="store_true", help="score runs already recorded")
+    parser.add_argument(
+        "--busy-minutes",
+        type=float,
+        default=10.0,
+        help="leave an unfinished run alone if its folder changed this recently (default 10)",
+    )
+    parser.add_argument("--report", action="store_true", help="print the table and stop")
+    args = parser.parse_args(argv)
+    if args.report:
+        print(figure9_table(read_results(args.results)))
+        return 0
+    return study(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
