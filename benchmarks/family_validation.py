@@ -44,7 +44,7 @@ def stamp() -> dict:
     commit = git("rev-parse", "HEAD") or "unknown"
     if git("status", "--porcelain", "--untracked-files=no"):
         commit += "-dirty"
-    return {"lenet_version": lenet.__version__, "commit": commit}
+    return {"lenet_version": lenet.__version__, "commit": commit, "date": time.strftime("%Y-%m-%d")}
 
 
 def one_run(job: tuple[str, float, float, int, int, str | None]) -> dict:

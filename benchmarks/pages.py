@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 SHIPPED = ROOT / "src" / "lenet" / "pretrained" / "pretrained.json"
 #: The pages whose blocks are generated, and every page whose test errors are checked.
-GENERATED = ("README.md", "docs/results.md")
+GENERATED = ("README.md", "docs/results.md", "docs/figure9.md")
 CHECKED = ("README.md", "docs/*.md", "docs/exercises/*.md")
 #: A run counts on the pages only if it trained on the whole training set.
 FULL = 60_000
@@ -99,7 +99,10 @@ def build(records: list[Record]) -> str:
     by_commit: dict[tuple[str, str], list[str]] = {}
     for version, commit, date in builds:
         by_commit.setdefault((version, commit), []).append(date)
-    return "; ".join(f"lenet {v}, commit {c} ({max(dates)})" for (v, c), dates in by_commit.items())
+    return "; ".join(
+        f"lenet {v}, commit {c}" + (f" ({max(dates)})" if max(dates) else "")
+        for (v, c), dates in by_commit.items()
+    )
 
 
 def spread(fractions: list[float]) -> str:
@@ -226,6 +229,29 @@ def figure9(res: Results) -> str:
                 f"{runs[0]['multiply_adds'] / 1000:.0f}K ({said}) | {minutes:.1f} | "
                 f"{build(runs)} |"
             )
+    return "\n".join(lines)
+
+
+def family_validation(res: Results) -> str:
+    """docs/figure9.md: the step sizes tried for Figure 9's other networks, on the validation
+    split (benchmarks/family_validation.py)."""
+    runs = res.records("family_validation.jsonl")
+    if not runs:
+        return NOT_YET
+    groups: dict[tuple, list[Record]] = {}
+    for r in runs:
+        groups.setdefault((r["model"], r["lr"], r["mu"], r["passes"]), []).append(r)
+    lines = [
+        "| network | first eta | mu | passes | seeds | validation error, mean (min .. max) "
+        "| measured with |",
+        "| --- | ---: | ---: | ---: | --- | ---: | --- |",
+    ]
+    for (model, lr, mu, passes_), group in sorted(groups.items()):
+        errors = [r["validation_error"][-1] for r in group]
+        lines.append(
+            f"| {model} | {lr:g} | {mu:g} | {passes_} | {_seeds(group)} | {spread(errors)} | "
+            f"{build(group)} |"
+        )
     return "\n".join(lines)
 
 
@@ -384,6 +410,7 @@ BLOCKS: dict[str, Callable[[Results], str]] = {
     "summary": summary,
     "figure9": figure9,
     "shipped": shipped,
+    "family-validation": family_validation,
     "sdlm": sdlm,
     "sdlm-start": sdlm_start,
     "sdlm-distort": sdlm_distort,
