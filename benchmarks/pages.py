@@ -11,8 +11,9 @@ version and commit measured it, from the records' own stamps; a network or run w
 says "not measured yet" instead of an older figure.
 
 The results files: ``benchmarks/results/*.jsonl`` (one JSON object per run: figure9.jsonl the
-Figure 9 study, reproduce.jsonl the runs of reproduce_paper.py, sdlm_study.jsonl the SDLM
-study) and ``src/lenet/pretrained/pretrained.json`` (the shipped networks).
+Figure 9 study, road.jsonl the road from 1998 to today, reproduce.jsonl the runs of
+reproduce_paper.py, sdlm_study.jsonl the SDLM study) and ``src/lenet/pretrained/pretrained.json``
+(the shipped networks).
 
 Outside the blocks a page may quote a test error only if a results file holds it at the
 precision written, or if the clause it stands in names its source: the paper or the seed (the
@@ -255,6 +256,14 @@ def family_validation(res: Results) -> str:
     return "\n".join(lines)
 
 
+def road(res: Results) -> str:
+    """docs/results.md: the road from 1998 to today, made by the study's own ``road_table`` from
+    its runs on the whole training set (a row without one says "not measured yet")."""
+    from road_study import road_table
+
+    return road_table([r for r in res.records("road.jsonl") if r.get("images") == FULL])
+
+
 def shipped(res: Results) -> str:
     """docs/results.md: the networks shipped inside the package, from pretrained.json."""
     lines = [
@@ -409,6 +418,7 @@ BLOCKS: dict[str, Callable[[Results], str]] = {
     "headline": headline,
     "summary": summary,
     "figure9": figure9,
+    "road": road,
     "shipped": shipped,
     "family-validation": family_validation,
     "sdlm": sdlm,

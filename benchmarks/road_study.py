@@ -136,21 +136,34 @@ def read_records(results: Path) -> list[dict]:
     return [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
 
 
+def road_runs(records: list[dict]) -> dict[int, list[dict]]:
+    """The runs that count for each row of ``ROAD`` (an empty list for a row not measured):
+    the road's records without an error, and of a row only those of its most images and
+    passes (a quick check does not mix with the full study)."""
+    done = [r for r in records if r.get("study") == "road" and "error" not in r]
+    counted = {}
+    for row in range(len(ROAD)):
+        runs = [r for r in done if r["row"] == row]
+        if runs:
+            biggest = max((r["images"], r["passes"]) for r in runs)
+            runs = [r for r in runs if (r["images"], r["passes"]) == biggest]
+        counted[row] = runs
+    return counted
+
+
 def road_table(records: list[dict]) -> str:
     """The road as a Markdown table: per row its change, the test error's mean and range over
     the seeds, the parameters and the minutes a run trained, stamped with the version and
     commit measured. Rows without a record say "not measured yet"; only the runs of the most
-    passes and images of a row count (a quick check does not mix with the full study)."""
-    done = [r for r in records if r.get("study") == "road" and "error" not in r]
+    passes and images of a row count (``road_runs``)."""
+    counted = road_runs(records)
+    done = [r for runs in counted.values() for r in runs]
     lines = [
         "| row | change | seeds | test error, mean (min .. max) | parameters | minutes per run |",
         "| ---: | --- | ---: | ---: | ---: | ---: |",
     ]
     for row, (change, _) in enumerate(ROAD):
-        runs = [r for r in done if r["row"] == row]
-        if runs:
-            biggest = max((r["images"], r["passes"]) for r in runs)
-            runs = [r for r in runs if (r["images"], r["passes"]) == biggest]
+        runs = counted[row]
         if not runs:
             lines.append(f"| {row} | {change} | 0 | not measured yet | | |")
             continue

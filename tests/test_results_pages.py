@@ -38,7 +38,7 @@ def test_the_readme_and_results_page_have_their_blocks():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     results_page = (ROOT / "docs/results.md").read_text(encoding="utf-8")
     assert "<!-- results: headline -->" in readme
-    for name in ("summary", "figure9", "shipped"):
+    for name in ("summary", "figure9", "road", "shipped"):
         assert f"<!-- results: {name} -->" in results_page
 
 
@@ -137,3 +137,38 @@ def test_with_records_the_blocks_give_mean_range_and_stamp(tmp_path):
     # the figures the records hold may be quoted outside the blocks
     assert pages.unheld_figures("LeNet-5 reached 1.06 % test error.", res) == []
     assert pages.unheld_figures("LeNet-5 reached 1.05 % test error.", res) != []
+
+
+def _road(row: int, seed: int, errors: int, images: int = 60_000) -> dict:
+    return {
+        **_record("paper", seed, False, errors, images),
+        "study": "road",
+        "row": row,
+        "change": "a change",
+        "train_seconds": 300.0,
+        "commit": "abc1234",
+    }
+
+
+def test_the_road_block_is_the_studys_table_of_whole_runs(tmp_path):
+    import road_study
+
+    tree = _tree(tmp_path, [])
+    assert "not measured yet" in pages.road(pages.Results(tree))
+    body = pages.road(pages.Results(tree)).splitlines()[2:-2]
+    assert len(body) == len(road_study.ROAD) and all("not measured yet" in r for r in body)
+    records = [
+        _road(0, 0, 107),
+        _road(0, 1, 100),
+        _road(0, 2, 106),
+        _road(1, 0, 9000, images=2_000),  # a quick run: not on the pages
+    ]
+    lines = "".join(json.dumps(r) + "\n" for r in records)
+    (tree / "benchmarks" / "results" / "road.jsonl").write_text(lines)
+    block = pages.road(pages.Results(tree))
+    rows = block.splitlines()[2:-2]
+    assert "| 3 | 1.04 % (1.00 .. 1.07) | 60,000 | 5.0 |" in rows[0]
+    assert all("not measured yet" in row for row in rows[1:])
+    assert "lenet 9.9.9 at abc1234" in block and "90.00" not in block
+    # the road's figures may be quoted outside the blocks, the quick run's too (a file holds it)
+    assert pages.unheld_figures("Row 0 reached 1.06 % test error.", pages.Results(tree)) == []
