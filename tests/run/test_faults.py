@@ -188,7 +188,7 @@ def _exploding_recipe() -> Recipe:
 def test_divergence_names_pass_step_and_layer_and_keeps_the_last_good_checkpoint(tmp_path, fused):
     x = paper_digits(np.float32)
     data = (x, np.arange(10))
-    net = lenet.LeNet5.modern(input_size=32, seed=0)
+    net = lenet.LeNet5.modern(input_size=32, seed=0, activation="relu")
     with pytest.raises(TrainingDiverged) as caught:
         lenet.train(
             net,
@@ -206,7 +206,7 @@ def test_divergence_names_pass_step_and_layer_and_keeps_the_last_good_checkpoint
     assert "last good checkpoint, written after pass 1" in message
     state = ckpt.read_checkpoint(tmp_path / "checkpoint.npz")
     assert state["progress"]["epoch"] == 1 and np.all(np.isfinite(state["net"].parameters))
-    reference = lenet.LeNet5.modern(input_size=32, seed=0)
+    reference = lenet.LeNet5.modern(input_size=32, seed=0, activation="relu")
     lenet.train(
         reference,
         data,

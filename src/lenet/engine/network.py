@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
+from ..paper import INPUT_RANGE as PAPER_INPUT_RANGE
 from ..paper import INPUT_SHAPE as PAPER_INPUT_SHAPE
 from ..paper import LAYER_COUNTS
 from . import _core, display, fused, sdlm
@@ -34,6 +35,10 @@ from .trace import Trace
 
 #: Inputs beyond +-FAR_OUTSIDE are far outside the paper's range (0..255 pixels, say).
 FAR_OUTSIDE = 10.0
+
+
+#: The preprocessing schemes with the paper's scaling (background -0.1, ink 1.175).
+PAPER_SCALED = ("paper", "paper-28", "lenet1")
 
 
 def check_preprocessing(scheme: Any) -> str:
@@ -99,6 +104,12 @@ class Network:
     #: stack of layers, unless given). A training run sets it from its recipe, a checkpoint
     #: records it.
     preprocessing: str | None = None
+
+    def use_preprocessing(self, scheme: str) -> None:
+        """Make ``scheme`` the network's input (``preprocessing``), and what it checks images
+        against: the paper's range for the schemes with the paper's scaling, none otherwise."""
+        self.preprocessing = check_preprocessing(scheme)
+        self.input_range = PAPER_INPUT_RANGE if scheme in PAPER_SCALED else None
 
     def __init__(
         self,

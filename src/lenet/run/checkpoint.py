@@ -129,7 +129,9 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
         raise CheckpointError(
             f"{path}: the weights do not fit the network it describes: {exc}"
         ) from None
-    net.preprocessing = _recorded_preprocessing(path, config, parts["progress"], net)
+    scheme = _recorded_preprocessing(path, config, parts["progress"], net)
+    if scheme is not None:
+        net.use_preprocessing(scheme)
     return {
         "net": net,
         "optimizer": parts["optimizer"],

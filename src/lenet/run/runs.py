@@ -105,7 +105,7 @@ class RunFolder:
     ) -> None:
         self.path = Path(path)
         self.net, self.optimizer, self.recipe = net, optimizer, recipe
-        net.preprocessing = recipe.preprocessing  # what it is trained on: its checkpoint says so
+        net.use_preprocessing(recipe.preprocessing)  # what it is trained on: its checkpoint says so
         #: what must not change between a run and its resumption (else the bits would differ)
         self.identity = {
             "images": images,

@@ -112,7 +112,7 @@ class TrainingRun:
             raise TypeError(f"recipe must be a lenet Recipe, got {type(recipe).__name__}")
         recipe.check()  # its fields may have been changed since it was made
         x, self.y = _training_data(net, train_data, recipe, out)
-        net.preprocessing = recipe.preprocessing  # the input it learns: predict makes it so
+        net.use_preprocessing(recipe.preprocessing)  # the input it learns: predict makes it so
         self.net, self.recipe, self.test = net, recipe, test_data
         self.loss = recipe_loss(net, recipe)
         self.optimizer = optimizer or make_optimizer(net, recipe)

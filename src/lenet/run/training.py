@@ -192,8 +192,11 @@ def _passes(run: TrainingRun, interrupt: StopOnInterrupt) -> list[dict]:
 
 
 def network_for(recipe: Recipe, image_shape: tuple[int, int, int]) -> Network:
-    """A freshly initialised network for the recipe and images of shape (C, H, W)."""
-    return build_network(recipe.network_config(image_shape))
+    """A freshly initialised network for the recipe and images of shape (C, H, W), reading
+    the recipe's preprocessing."""
+    net = build_network(recipe.network_config(image_shape))
+    net.use_preprocessing(recipe.preprocessing)
+    return net
 
 
 def load_data(
