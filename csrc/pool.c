@@ -98,8 +98,8 @@ void LENET_FN(lenet_subsample_forward)(const real *in, const real *coefficient,
  * the first output map that reads x, with zeros for the rows and columns no window reads) or
  * added (add 1: a later one; the map's second reader in LeNet-4's S2). scale is the window's
  * weight (paper, average). */
-static void LENET_FN(spread_back)(const real *x, const real *dy, real scale, int mode, int h,
-                                  int w, int add, real *dx)
+LENET_INLINE void LENET_FN(spread_back)(const real *x, const real *dy, real scale, int mode,
+                                        int h, int w, int add, real *dx)
 {
     const int ho = h / 2, wo = w / 2;
     /* rows and columns the forward pass dropped (odd sizes) get no gradient */
@@ -158,9 +158,15 @@ void LENET_FN(lenet_subsample_backward_input)(const real *in, const real *d_out,
         for (int i = 0; i < in_maps; i++) {
             const real *x = in + ((ptrdiff_t)b * in_maps + i) * in_size;
             real *dx = d_in + ((ptrdiff_t)b * in_maps + i) * in_size;
+            if (!table) { /* map i read by output map i alone (LeNet-5): written, add 0 */
+                const real *dy = d_out + ((ptrdiff_t)b * out_maps + i) * out_size;
+                const real scale = mode == LENET_SUBSAMPLE_PAPER ? coefficient[i] : (real)0.25;
+                LENET_FN(spread_back)(x, dy, scale, mode, h, w, 0, dx);
+                continue;
+            }
             int readers = 0;
-            for (int m = table ? 0 : i; m < (table ? out_maps : i + 1); m++) {
-                if (table && !table[(ptrdiff_t)m * in_maps + i]) continue;
+            for (int m = 0; m < out_maps; m++) {
+                if (!table[(ptrdiff_t)m * in_maps + i]) continue;
                 const real *dy = d_out + ((ptrdiff_t)b * out_maps + m) * out_size;
                 const real scale = mode == LENET_SUBSAMPLE_PAPER ? coefficient[m] : (real)0.25;
                 LENET_FN(spread_back)(x, dy, scale, mode, h, w, readers > 0, dx);
