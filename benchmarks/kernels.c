@@ -100,10 +100,10 @@ int main(int argc, char **argv)
         /* the paper's net, layer by layer: forward, then backward */
         TIME("C1 forward", n, calls, lenet_conv_forward_f32(x0, w1, b1, NULL, n, 1, 32, 32, 6, 5, 0, a1));
         TIME("C1 squashing", n, calls, lenet_activation_forward_f32(LENET_SCALED_TANH, a1, (ptrdiff_t)n * 4704, y1));
-        TIME("S2 forward", n, calls, lenet_subsample_forward_f32(y1, c2, b2, LENET_SUBSAMPLE_PAPER, n, 6, 28, 28, a2));
+        TIME("S2 forward", n, calls, lenet_subsample_forward_f32(y1, c2, b2, NULL, LENET_SUBSAMPLE_PAPER, n, 6, 28, 28, 6, a2));
         TIME("S2 squashing", n, calls, lenet_activation_forward_f32(LENET_SCALED_TANH, a2, (ptrdiff_t)n * 1176, y2));
         TIME("C3 forward (Table I)", n, calls, lenet_conv_forward_f32(y2, w3, b3, table_i, n, 6, 14, 14, 16, 5, 0, a3));
-        TIME("S4 forward", n, calls, lenet_subsample_forward_f32(a3, c2, b2, LENET_SUBSAMPLE_PAPER, n, 16, 10, 10, a4));
+        TIME("S4 forward", n, calls, lenet_subsample_forward_f32(a3, c2, b2, NULL, LENET_SUBSAMPLE_PAPER, n, 16, 10, 10, 16, a4));
         TIME("C5 forward", n, calls, lenet_conv_forward_f32(a4, w5, b5, NULL, n, 16, 5, 5, 120, 5, 0, a5));
         TIME("F6 forward", n, calls, lenet_dense_forward_f32(a5, w6, b6, n, 120, 84, a6));
         TIME("F6 backward, input", n, calls, lenet_dense_backward_input_f32(g6, w6, n, 120, 84, g5));
@@ -112,8 +112,8 @@ int main(int argc, char **argv)
         TIME("C5 backward, weights", n, calls, lenet_conv_backward_params_f32(a4, g5, NULL, n, 16, 5, 5, 120, 5, 0, dw, db));
         TIME("C3 backward, input", n, calls, lenet_conv_backward_input_f32(g3, w3, table_i, n, 6, 14, 14, 16, 5, 0, g2));
         TIME("C3 backward, weights", n, calls, lenet_conv_backward_params_f32(y2, g3, table_i, n, 6, 14, 14, 16, 5, 0, dw, db));
-        TIME("S2 backward, input", n, calls, lenet_subsample_backward_input_f32(y1, g2, c2, LENET_SUBSAMPLE_PAPER, n, 6, 28, 28, g1));
-        TIME("S2 backward, parameters", n, calls, lenet_subsample_backward_params_f32(y1, g2, n, 6, 28, 28, dw, db));
+        TIME("S2 backward, input", n, calls, lenet_subsample_backward_input_f32(y1, g2, c2, NULL, LENET_SUBSAMPLE_PAPER, n, 6, 28, 28, 6, g1));
+        TIME("S2 backward, parameters", n, calls, lenet_subsample_backward_params_f32(y1, g2, NULL, n, 6, 28, 28, 6, dw, db));
         TIME("C1 squashing, backward", n, calls, lenet_activation_backward_f32(LENET_SCALED_TANH, a1, y1, g1, (ptrdiff_t)n * 4704, g1));
         TIME("C1 backward, weights", n, calls, lenet_conv_backward_params_f32(x0, g1, NULL, n, 1, 32, 32, 6, 5, 0, dw, db));
         if (n == 1)
@@ -128,11 +128,11 @@ int main(int argc, char **argv)
         /* the modern net's own kernels */
         TIME("modern C1 forward (pad 2)", n, calls, lenet_conv_forward_f32(x0, w1, b1, NULL, n, 1, 28, 28, 6, 5, 2, a1));
         TIME("modern C1 swish", n, calls, lenet_activation_forward_f32(LENET_SWISH, a1, (ptrdiff_t)n * 4704, y1));
-        TIME("modern S2 max pooling", n, calls, lenet_subsample_forward_f32(y1, NULL, NULL, LENET_SUBSAMPLE_MAX, n, 6, 28, 28, a2));
+        TIME("modern S2 max pooling", n, calls, lenet_subsample_forward_f32(y1, NULL, NULL, NULL, LENET_SUBSAMPLE_MAX, n, 6, 28, 28, 6, a2));
         TIME("modern C3 forward (full)", n, calls, lenet_conv_forward_f32(y2, w3, b3, NULL, n, 6, 14, 14, 16, 5, 0, a3));
         TIME("modern C3 backward, input", n, calls, lenet_conv_backward_input_f32(g3, w3, NULL, n, 6, 14, 14, 16, 5, 0, g2));
         TIME("modern C3 backward, weights", n, calls, lenet_conv_backward_params_f32(y2, g3, NULL, n, 6, 14, 14, 16, 5, 0, dw, db));
-        TIME("modern S2 max pooling, back", n, calls, lenet_subsample_backward_input_f32(y1, g2, NULL, LENET_SUBSAMPLE_MAX, n, 6, 28, 28, g1));
+        TIME("modern S2 max pooling, back", n, calls, lenet_subsample_backward_input_f32(y1, g2, NULL, NULL, LENET_SUBSAMPLE_MAX, n, 6, 28, 28, 6, g1));
         TIME("modern C1 swish, backward", n, calls, lenet_activation_backward_f32(LENET_SWISH, a1, y1, g1, (ptrdiff_t)n * 4704, g1));
         TIME("modern C1 backward, weights", n, calls, lenet_conv_backward_params_f32(x0, g1, NULL, n, 1, 28, 28, 6, 5, 2, dw, db));
         float *all[] = {x0, w1, b1, a1, y1, g1, c2, b2, a2, y2, g2, w3, b3, a3, g3, a4, g4, w5, b5,

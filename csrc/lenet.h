@@ -155,7 +155,7 @@ static inline int lenet_conv_is_dense(const unsigned char *table, int h, int w, 
  * in_maps = its input features, h = w = 1, and out_maps = its outputs, ho = wo = 1. */
 enum lenet_layer_kind {
     LENET_LAYER_CONV = 0,      /* conv.c                                                    */
-    LENET_LAYER_SUBSAMPLE = 1, /* pool.c; `weight` is the coefficient                       */
+    LENET_LAYER_SUBSAMPLE = 1, /* pool.c; `weight` is the coefficient, `table` the sources   */
     LENET_LAYER_DENSE = 2,     /* dense.c                                                   */
     LENET_LAYER_RBF = 3        /* rbf.c; fixed prototypes, no trainable parameters          */
 };
@@ -165,7 +165,8 @@ struct lenet_layer {
     int in_maps, h, w;          /* input of one sample                                       */
     int out_maps, ho, wo;       /* output of one sample                                      */
     int k, pad;                 /* convolution kernel size and zero padding                  */
-    const unsigned char *table; /* convolution: NULL or the (out_maps, in_maps) connections   */
+    const unsigned char *table; /* NULL or the (out_maps, in_maps) connections: a convolution's
+                                 * (Table I), a subsampling's sources (one per row, pool.c) */
     ptrdiff_t weight, bias;     /* offsets into the flat parameter buffer; -1 for none       */
     const void *prototypes;     /* RBF: (out_maps, in_maps) values of the network's type     */
 };
@@ -394,24 +395,35 @@ void LENET_FN(lenet_conv_backward_params)(const real *in, const real *d_out,
                                           real *d_bias);
 
 /* ---- Subsampling (pool.c): S2, S4 -------------------------------------------------------
- * Non-overlapping 2x2 windows, stride 2: out (N, C, H/2, W/2) (an odd last row or column is
- * dropped, as in PyTorch and Keras). The paper's unit (Section II.B), for map m:
- *   a[n,m,r,c] = coefficient[m] * (in[n,m,2r,2c] + in[n,m,2r,2c+1] + in[n,m,2r+1,2c]
- *                                  + in[n,m,2r+1,2c+1]) + bias[m].
- * (The argument `c` of these functions is the number of maps.)
- * `coefficient` and `bias` are read only in LENET_SUBSAMPLE_PAPER mode (else may be NULL). */
+ * Non-overlapping 2x2 windows, stride 2: out (N, out_maps, H/2, W/2) (an odd last row or column
+ * is dropped, as in PyTorch and Keras). The paper's unit (Section II.B), for output map m
+ * reading input map i = src(m):
+ *   a[n,m,r,c] = coefficient[m] * (in[n,i,2r,2c] + in[n,i,2r,2c+1] + in[n,i,2r+1,2c]
+ *                                  + in[n,i,2r+1,2c+1]) + bias[m].
+ * `table` NULL: one output map per input map, src(m) = m (out_maps = in_maps; LeNet-5's S2,
+ * S4). Else (out_maps, in_maps) bytes with exactly one nonzero per row, which marks src(m):
+ * several output maps may read one input map, each with its own coefficient and bias
+ * (LeNet-4's S2, "8 subsampling maps connected in pairs to each first-layer feature map").
+ * It is the connection table of struct lenet_layer, one connection per output map.
+ * `coefficient` and `bias` (out_maps) are read only in LENET_SUBSAMPLE_PAPER mode (else may
+ * be NULL). */
 void LENET_FN(lenet_subsample_forward)(const real *in, const real *coefficient,
-                                       const real *bias, int mode, int n, int c, int h, int w,
-                                       real *out);
+                                       const real *bias, const unsigned char *table, int mode,
+                                       int n, int in_maps, int h, int w, int out_maps, real *out);
 /* d_in: paper mode coefficient[m] * d_out on all four window inputs; average 1/4 d_out;
- * max: all of d_out to the window's first largest input, zero elsewhere. Rows and columns
- * dropped by the forward pass get zero. */
+ * max: all of d_out to the window's first largest input, zero elsewhere. An input map read by
+ * several output maps gets the sum of their contributions, added in the order of m; one read
+ * by none, and rows and columns dropped by the forward pass, get zero. */
 void LENET_FN(lenet_subsample_backward_input)(const real *in, const real *d_out,
-                                              const real *coefficient, int mode, int n, int c,
-                                              int h, int w, real *d_in);
-/* Paper mode only: d_coefficient[m] = sum_n,r,c d_out * window sum, d_bias[m] = sum d_out. */
-void LENET_FN(lenet_subsample_backward_params)(const real *in, const real *d_out, int n, int c,
-                                               int h, int w, real *d_coefficient,
+                                              const real *coefficient,
+                                              const unsigned char *table, int mode, int n,
+                                              int in_maps, int h, int w, int out_maps,
+                                              real *d_in);
+/* Paper mode only: d_coefficient[m] = sum_n,r,c d_out[n,m,r,c] * (window sum of map src(m)),
+ * d_bias[m] = sum d_out[n,m,r,c]. */
+void LENET_FN(lenet_subsample_backward_params)(const real *in, const real *d_out,
+                                               const unsigned char *table, int n, int in_maps,
+                                               int h, int w, int out_maps, real *d_coefficient,
                                                real *d_bias);
 
 /* ---- Full connection (dense.c): F6 ------------------------------------------------------

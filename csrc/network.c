@@ -114,8 +114,8 @@ static void LENET_FN(layer_forward)(const struct lenet_layer *l, const real *par
                                      l->out_maps, l->k, l->pad, a);
         break;
     case LENET_LAYER_SUBSAMPLE:
-        LENET_FN(lenet_subsample_forward)(in, weight, bias, l->mode, n, l->in_maps, l->h, l->w,
-                                          a);
+        LENET_FN(lenet_subsample_forward)(in, weight, bias, l->table, l->mode, n, l->in_maps,
+                                          l->h, l->w, l->out_maps, a);
         break;
     case LENET_LAYER_DENSE:
         LENET_FN(lenet_dense_forward)(in, weight, bias, n, l->in_maps, l->out_maps, a);
@@ -160,11 +160,11 @@ static void LENET_FN(layer_backward)(const struct lenet_layer *l, const real *pa
         break;
     case LENET_LAYER_SUBSAMPLE:
         if (d_in)
-            LENET_FN(lenet_subsample_backward_input)(in, d_y, weight, l->mode, n, l->in_maps,
-                                                     l->h, l->w, d_in);
+            LENET_FN(lenet_subsample_backward_input)(in, d_y, weight, l->table, l->mode, n,
+                                                     l->in_maps, l->h, l->w, l->out_maps, d_in);
         if (l->mode == LENET_SUBSAMPLE_PAPER)
-            LENET_FN(lenet_subsample_backward_params)(in, d_y, n, l->in_maps, l->h, l->w,
-                                                      d_weight, d_bias);
+            LENET_FN(lenet_subsample_backward_params)(in, d_y, l->table, n, l->in_maps, l->h,
+                                                      l->w, l->out_maps, d_weight, d_bias);
         break;
     case LENET_LAYER_DENSE:
         if (d_in)
@@ -448,7 +448,7 @@ static void LENET_FN(squares)(const real *v, ptrdiff_t count, real *out)
 /* One layer of the second-derivative pass: from h_a = d2E/da2, the layer's backward kernels fed
  * with squared inputs and weights write d2E/dw2 into curvature and, when h_in is not NULL,
  * d2E/dx2 into h_in (each kind's _backward_second in lenet.engine.layers). sq_in holds the
- * layer's input size, sq_w the squared parameters' buffer, coef the layer's maps. */
+ * layer's input size, sq_w the squared parameters' buffer, coef the layer's output maps. */
 static void LENET_FN(layer_backward_second)(const struct lenet_layer *l, const real *params,
                                             const real *in, int n, const real *h_a,
                                             real *curvature, real *sq_in, real *sq_w,
@@ -456,8 +456,8 @@ static void LENET_FN(layer_backward_second)(const struct lenet_layer *l, const r
 {
     const ptrdiff_t in_count = n * LENET_FN(in_size)(l);
     /* the weights: (out, in, k, k) of a convolution, (out, in) of a full connection, one
-     * coefficient per map of a subsampling */
-    const ptrdiff_t w_count = l->kind == LENET_LAYER_SUBSAMPLE ? l->in_maps
+     * coefficient per output map of a subsampling */
+    const ptrdiff_t w_count = l->kind == LENET_LAYER_SUBSAMPLE ? l->out_maps
                               : l->kind == LENET_LAYER_CONV
                                   ? (ptrdiff_t)l->out_maps * l->in_maps * l->k * l->k
                                   : (ptrdiff_t)l->out_maps * LENET_FN(in_size)(l);
@@ -477,18 +477,20 @@ static void LENET_FN(layer_backward_second)(const struct lenet_layer *l, const r
         break;
     case LENET_LAYER_SUBSAMPLE:
         if (l->mode == LENET_SUBSAMPLE_PAPER) {
-            LENET_FN(lenet_subsample_backward_params)(sq_in, h_a, n, l->in_maps, l->h, l->w,
-                                                      c_w, c_b);
+            LENET_FN(lenet_subsample_backward_params)(sq_in, h_a, l->table, n, l->in_maps, l->h,
+                                                      l->w, l->out_maps, c_w, c_b);
             if (h_in)
-                LENET_FN(lenet_subsample_backward_input)(sq_in, h_a, w2, l->mode, n, l->in_maps,
-                                                         l->h, l->w, h_in);
+                LENET_FN(lenet_subsample_backward_input)(sq_in, h_a, w2, l->table, l->mode, n,
+                                                         l->in_maps, l->h, l->w, l->out_maps,
+                                                         h_in);
         } else if (h_in && l->mode == LENET_SUBSAMPLE_MAX) { /* h goes to the window's winner */
-            LENET_FN(lenet_subsample_backward_input)(in, h_a, NULL, l->mode, n, l->in_maps, l->h,
-                                                     l->w, h_in);
+            LENET_FN(lenet_subsample_backward_input)(in, h_a, NULL, l->table, l->mode, n,
+                                                     l->in_maps, l->h, l->w, l->out_maps, h_in);
         } else if (h_in) { /* average: each input's weight is 1/4, squared 1/16 */
-            for (int m = 0; m < l->in_maps; m++) coef[m] = (real)(1.0 / 16);
-            LENET_FN(lenet_subsample_backward_input)(in, h_a, coef, LENET_SUBSAMPLE_PAPER, n,
-                                                     l->in_maps, l->h, l->w, h_in);
+            for (int m = 0; m < l->out_maps; m++) coef[m] = (real)(1.0 / 16);
+            LENET_FN(lenet_subsample_backward_input)(in, h_a, coef, l->table,
+                                                     LENET_SUBSAMPLE_PAPER, n, l->in_maps, l->h,
+                                                     l->w, l->out_maps, h_in);
         }
         break;
     case LENET_LAYER_DENSE:

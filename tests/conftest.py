@@ -198,10 +198,17 @@ LAYER_CASES = [
     "subsampling",
     "average pooling",
     "max pooling",
+    "subsampling, sources",
+    "average pooling, sources",
+    "max pooling, sources",
     "full connection",
     "linear full connection",
     "rbf output",
 ]
+
+#: The input map each output map reads in the layer cases with sources: of the 3 input maps one
+#: is read three times, one once, one not at all (LeNet-4's S2 reads each of its 4 maps twice).
+CASE_SOURCES = (2, 0, 2, 2)
 
 
 def layer_case(case: str, seed: int = 0, dtype=np.float64):
@@ -215,10 +222,13 @@ def layer_case(case: str, seed: int = 0, dtype=np.float64):
         table[:, 0], table[0] = True, [True, False, True]  # every map fed, not every pair
         layer = Convolution(3, 4, 3, 1, table, dtype=dtype, name="C")
         shape = (3, 5, 6)
-    elif case in ("subsampling", "average pooling", "max pooling"):
-        mode = {"subsampling": "paper", "average pooling": "average", "max pooling": "max"}[case]
+    elif case.removesuffix(", sources") in ("subsampling", "average pooling", "max pooling"):
+        kind = case.removesuffix(", sources")
+        mode = {"subsampling": "paper", "average pooling": "average", "max pooling": "max"}[kind]
         activation = {"paper": "scaled_tanh", "average": "sigmoid", "max": "identity"}[mode]
-        layer, shape = Subsampling(3, mode, activation, dtype, name="S"), (3, 6, 4)
+        sources = CASE_SOURCES if case.endswith("sources") else None
+        layer = Subsampling(3, mode, activation, dtype, name="S", sources=sources)
+        shape = (3, 6, 4)
     elif case in ("full connection", "linear full connection"):
         activation = "scaled_tanh" if case == "full connection" else "identity"
         layer, shape = FullConnection(12, 5, activation, dtype, name="F"), (3, 2, 2)

@@ -329,11 +329,8 @@ def _check_mode(mode: str) -> None:
 
 
 def _window_inputs(x: np.ndarray) -> list[np.ndarray]:
-    """The four inputs of every 2x2 window, each (N, C, H//2, W//2), in ``_WINDOW`` order.
-
-    Element [n, m, r, c] of the list entry for offset (dr, dc) is x[n, m, 2r+dr, 2c+dc];
-    an odd last row or column of x belongs to no window.
-    """
+    """The four inputs of every 2x2 window, each (N, C, H//2, W//2), in ``_WINDOW`` order: the
+    entry for (dr, dc) holds x[n, m, 2r+dr, 2c+dc]; an odd last row or column is in no window."""
     ho, wo = x.shape[2] // 2, x.shape[3] // 2
     return [x[:, :, dy : 2 * ho : 2, dx : 2 * wo : 2] for dy, dx in _WINDOW]
 
@@ -343,6 +340,7 @@ def subsample_forward(
     coefficient: ArrayLike | None = None,
     bias: ArrayLike | None = None,
     mode: str = "paper",
+    sources: ArrayLike | None = None,
 ) -> np.ndarray:
     """Subsampling over non-overlapping 2x2 windows, stride 2 (S2, S4 of Section II.B).
 
@@ -356,9 +354,11 @@ def subsample_forward(
 
     Shapes: x (N, C, H, W); coefficient and bias (C,), read only in "paper" mode (and
     required there); result a (N, C, H//2, W//2) -- an odd last row or column is dropped.
+    ``sources`` (LeNet-4's S2): output map m reads input map sources[m] in place of map m:
+    the formulas above applied to x[:, sources], with C = len(sources).
     """
     _check_mode(mode)
-    x = np.asarray(x)
+    x = np.asarray(x) if sources is None else np.asarray(x)[:, np.asarray(sources, np.intp)]
     if mode == "paper":
         if coefficient is None or bias is None:
             raise ValueError("coefficient and bias are required in 'paper' mode")
@@ -386,6 +386,7 @@ def subsample_backward(
     d_a: ArrayLike,
     coefficient: ArrayLike | None = None,
     mode: str = "paper",
+    sources: ArrayLike | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Gradients of ``subsample_forward``. Returns (d_x, d_coefficient, d_bias).
 
@@ -402,10 +403,12 @@ def subsample_backward(
         d_bias[m]        = sum_n,r,c d_a[n,m,r,c]
 
     Shapes: x (N, C, H, W), d_a (N, C, H//2, W//2), coefficient (C,) (paper mode only);
-    d_x like x, d_coefficient and d_bias (C,).
+    d_x like x, d_coefficient and d_bias (C,). With ``sources`` (see ``subsample_forward``)
+    the same for x[:, sources], and input map i gets the sum of the d_x of its readers.
     """
     _check_mode(mode)
-    x, d_a = np.asarray(x), np.asarray(d_a)
+    x_in, d_a = np.asarray(x), np.asarray(d_a)
+    x = x_in if sources is None else x_in[:, np.asarray(sources, np.intp)]
     if mode == "paper":
         if coefficient is None:
             raise ValueError("coefficient is required in 'paper' mode")
@@ -420,8 +423,7 @@ def subsample_backward(
     # The error each of the four window inputs receives, in _WINDOW order.
     if mode == "paper":
         assert coefficient is not None  # the paper's mode needs it
-        share = _f64(coefficient)[None, :, None, None] * d_a
-        d_inputs = [share] * 4
+        d_inputs = [_f64(coefficient)[None, :, None, None] * d_a] * 4
     elif mode == "average":
         d_inputs = [d_a / 4.0] * 4
     else:
@@ -429,9 +431,11 @@ def subsample_backward(
         winner = np.argmax(np.stack(inputs, axis=-1), axis=-1)  # (N, C, Ho, Wo), in 0..3
         d_inputs = [np.where(winner == i, d_a, 0.0) for i in range(4)]
 
-    d_x = np.zeros_like(x)  # dropped rows/columns keep their zero gradient
+    d_x = np.zeros(x_in.shape)  # dropped rows/columns, and maps no one reads, keep a zero
+    reads = range(x.shape[1]) if sources is None else np.asarray(sources, np.intp)
     for (dy, dx), d_input in zip(_WINDOW, d_inputs):
-        d_x[:, :, dy : 2 * ho : 2, dx : 2 * wo : 2] = d_input
+        for m, i in enumerate(reads):  # output map m's share, added into the map it reads
+            d_x[:, i, dy : 2 * ho : 2, dx : 2 * wo : 2] += d_input[:, m]
     d_x = d_x.astype(dtype, copy=False)
 
     if mode != "paper":

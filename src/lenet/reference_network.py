@@ -64,7 +64,8 @@ def _layer_forward(layer: Any, x: np.ndarray) -> np.ndarray:
     if layer.kind == "convolution":
         return conv_forward(x, p["weight"], p["bias"], layer.connection_table, layer.padding)
     if layer.kind == "subsampling":
-        return subsample_forward(x, p.get("coefficient"), p.get("bias"), layer.mode)
+        sources = getattr(layer, "sources", None)
+        return subsample_forward(x, p.get("coefficient"), p.get("bias"), layer.mode, sources)
     if layer.kind == "full connection":
         return dense_forward(x.reshape(x.shape[0], layer.in_features), p["weight"], p["bias"])
     if layer.kind == "euclidean rbf":
@@ -95,7 +96,8 @@ def network_backward(net: Any, x: ArrayLike, dout: ArrayLike) -> tuple[np.ndarra
                 inp, p["weight"], da, layer.connection_table, layer.padding
             )
         elif layer.kind == "subsampling":
-            d, gc, gb = subsample_backward(inp, da, p.get("coefficient"), layer.mode)
+            sources = getattr(layer, "sources", None)
+            d, gc, gb = subsample_backward(inp, da, p.get("coefficient"), layer.mode, sources)
             if layer.mode == "paper":
                 assert gc is not None and gb is not None
                 grads[name + ".coefficient"], grads[name + ".bias"] = gc, gb

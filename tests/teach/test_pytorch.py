@@ -286,3 +286,34 @@ def test_without_torch_the_error_says_how_to_install_it():
     assert len(lines) == 2
     for line in lines:
         assert "need PyTorch, which is not installed" in line and "pip install torch" in line
+
+
+@pytest.mark.parametrize("mode", ["paper", "average", "max"])
+def test_subsampling_maps_that_read_a_chosen_map_agree(mode):
+    """LeNet-4's S2 (sources (0, 0, 1, 1, 2, 2, 3, 3)): the twin gathers the maps it reads, and
+    autograd adds the two gradients of each map, as the C core does."""
+    rng = np.random.default_rng(7)
+    net = lenet.Network(
+        [
+            lenet.Convolution(1, 4, 3, name="conv", dtype=np.float64),
+            lenet.Subsampling(
+                4, mode, name="pool", dtype=np.float64, sources=(0, 0, 1, 1, 2, 2, 3, 3)
+            ),
+            lenet.FullConnection(8 * 3 * 3, 3, name="dense", dtype=np.float64),
+        ],
+        (1, 8, 8),
+        np.float64,
+    )
+    for layer in net.layers:
+        layer.init_parameters(rng)
+    x = rng.standard_normal((4, 1, 8, 8))
+    module = lenet.to_torch(net)
+    out = net.forward(x)
+    tout = module(torch.from_numpy(x))
+    np.testing.assert_allclose(tout.detach().numpy(), out, rtol=1e-12, atol=1e-12)
+    w = rng.standard_normal(out.shape)
+    (tout * torch.from_numpy(w)).sum().backward()
+    net.backward(w)
+    grads = net.grad_dict()
+    for key, p in module.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), grads[key], rtol=1e-10, atol=1e-12, err_msg=key)

@@ -27,10 +27,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from wasm_native import build
 
 import lenet
 from lenet.engine import _core
-from lenet.engine.lenet5 import LeNet5
 from lenet.run.recipes import RECIPES
 from lenet.teach.studio.bundle import describe, encode
 
@@ -71,8 +71,8 @@ def _labels(y):
 
 def run_node(tmp_path, model, dtype, ops):
     """Run `ops` in Node on the module; returns its results."""
-    net = LeNet5(dtype=np.float32) if model == "paper" else LeNet5.modern(dtype=np.float32)
-    recipe = RECIPES["paper" if model == "paper" else "seed"]
+    net = build(model, np.float32)  # "pairs": S2's maps read C1's in pairs (sources)
+    recipe = RECIPES["seed" if model == "modern" else "paper"]
     case = {
         "binding": str(ASSETS / "lenet-core.js"),
         "module": str(ASSETS / "lenet-core.wasm"),
@@ -143,7 +143,7 @@ def _ops_after_forward(mnist, steps):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("model", ["paper", "modern"])
+@pytest.mark.parametrize("model", ["paper", "modern", "pairs"])
 def test_trace_gradients_curvature_and_training_match_the_native_engine(
     tmp_path, mnist, model, dtype
 ):
@@ -195,7 +195,7 @@ def assert_bits(wasm, native, what, below=FLT_MIN):
     reason="needs the native build of the portable path alone (LENET_NO_DISPATCH=1): the loops "
     "a dispatching build picks at load time use FMA where the CPU has it",
 )
-@pytest.mark.parametrize("model", ["paper", "modern"])
+@pytest.mark.parametrize("model", ["paper", "modern", "pairs"])
 def test_float32_is_the_portable_native_build_bit_for_bit(tmp_path, mnist, model):
     """Everything the page computes in float32 is the native engine's bits: the penalties
     (logits) of all 10,000 test images, every layer's sums and states, the loss, the gradients,

@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 
+import lenet
 from lenet.engine import _core, fused, sdlm
 from lenet.engine.inputs import Preprocessed
 from lenet.engine.lenet5 import LeNet5
@@ -25,10 +26,39 @@ def ints(text):
     return np.frombuffer(base64.b64decode(text), np.int32)
 
 
+def build(model, dtype):
+    """The network a case names: LeNet-5 ("paper"), its modern variant ("modern"), or "pairs":
+    LeNet-5 with 4 C1 maps, an S2 of 8 maps reading them in pairs (Subsampling's sources) and a
+    C3 reading those 8 through a table (for the paper's preprocessing, 32x32)."""
+    if model == "paper":
+        return LeNet5(dtype=dtype)
+    if model == "modern":
+        return LeNet5.modern(dtype=dtype)
+    rng = np.random.default_rng(0)
+    table = rng.random((16, 8)) < 0.4
+    table[np.arange(16), np.arange(16) % 8] = True
+    net = lenet.Network(
+        [
+            lenet.Convolution(1, 4, 5, name="C1", dtype=dtype),
+            lenet.Subsampling(4, name="S2", dtype=dtype, sources=(0, 0, 1, 1, 2, 2, 3, 3)),
+            lenet.Convolution(8, 16, 5, connection_table=table, name="C3", dtype=dtype),
+            lenet.Subsampling(16, name="S4", dtype=dtype),
+            lenet.Convolution(16, 120, 5, name="C5", dtype=dtype),
+            lenet.FullConnection(120, 84, name="F6", dtype=dtype),
+            lenet.RBFOutput(name="output", dtype=dtype),
+        ],
+        input_shape=(1, 32, 32),
+        dtype=dtype,
+    )
+    for layer in net.layers:
+        layer.init_parameters(rng)
+    return net
+
+
 def network(case):
     d = case["description"]
     dt = np.dtype(case["dtype"])
-    net = LeNet5(dtype=dt) if case["model"] == "paper" else LeNet5.modern(dtype=dt)
+    net = build(case["model"], dt)
     net.parameters[:] = np.frombuffer(base64.b64decode(d["parameters"]), np.float32)
     return net, d["input"]["preprocessing"], d["input"]["pixels"]
 

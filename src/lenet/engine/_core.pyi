@@ -5,6 +5,7 @@ Arrays go in as anything NumPy reads (converted and checked by the binding) and 
 NumPy arrays of the working dtype, float32 or float64.
 """
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -52,17 +53,20 @@ def conv_backward(
     d_weight: Array | None = ...,
     d_bias: Array | None = ...,
 ) -> tuple[Any, Array, Array]: ...  # d_x is None without need_input_grad
+def sources_table(sources: Sequence[int] | None, in_maps: int) -> Any: ...  # uint8 or None
 def subsample_forward(
     x: ArrayLike,
     coefficient: ArrayLike | None = ...,
     bias: ArrayLike | None = ...,
     mode: str = ...,
+    sources: Sequence[int] | None = ...,
 ) -> Array: ...
 def subsample_backward(
     x: ArrayLike,
     d_out: ArrayLike,
     coefficient: ArrayLike | None = ...,
     mode: str = ...,
+    sources: Sequence[int] | None = ...,
     *,
     d_coefficient: Array | None = ...,
     d_bias: Array | None = ...,

@@ -56,12 +56,12 @@ cdef extern from "lenet.h" nogil:
     void lenet_conv_backward_params_f32(const float *inp, const float *d_out, const unsigned char *table, int n, int in_maps, int h, int w, int out_maps, int k, int pad, float *d_weight, float *d_bias)
     void lenet_conv_backward_params_f64(const double *inp, const double *d_out, const unsigned char *table, int n, int in_maps, int h, int w, int out_maps, int k, int pad, double *d_weight, double *d_bias)
 
-    void lenet_subsample_forward_f32(const float *inp, const float *coefficient, const float *bias, int mode, int n, int c, int h, int w, float *out)
-    void lenet_subsample_forward_f64(const double *inp, const double *coefficient, const double *bias, int mode, int n, int c, int h, int w, double *out)
-    void lenet_subsample_backward_input_f32(const float *inp, const float *d_out, const float *coefficient, int mode, int n, int c, int h, int w, float *d_in)
-    void lenet_subsample_backward_input_f64(const double *inp, const double *d_out, const double *coefficient, int mode, int n, int c, int h, int w, double *d_in)
-    void lenet_subsample_backward_params_f32(const float *inp, const float *d_out, int n, int c, int h, int w, float *d_coefficient, float *d_bias)
-    void lenet_subsample_backward_params_f64(const double *inp, const double *d_out, int n, int c, int h, int w, double *d_coefficient, double *d_bias)
+    void lenet_subsample_forward_f32(const float *inp, const float *coefficient, const float *bias, const unsigned char *table, int mode, int n, int in_maps, int h, int w, int out_maps, float *out)
+    void lenet_subsample_forward_f64(const double *inp, const double *coefficient, const double *bias, const unsigned char *table, int mode, int n, int in_maps, int h, int w, int out_maps, double *out)
+    void lenet_subsample_backward_input_f32(const float *inp, const float *d_out, const float *coefficient, const unsigned char *table, int mode, int n, int in_maps, int h, int w, int out_maps, float *d_in)
+    void lenet_subsample_backward_input_f64(const double *inp, const double *d_out, const double *coefficient, const unsigned char *table, int mode, int n, int in_maps, int h, int w, int out_maps, double *d_in)
+    void lenet_subsample_backward_params_f32(const float *inp, const float *d_out, const unsigned char *table, int n, int in_maps, int h, int w, int out_maps, float *d_coefficient, float *d_bias)
+    void lenet_subsample_backward_params_f64(const double *inp, const double *d_out, const unsigned char *table, int n, int in_maps, int h, int w, int out_maps, double *d_coefficient, double *d_bias)
 
     void lenet_dense_forward_f32(const float *inp, const float *weight, const float *bias, int n, int f_in, int f_out, float *out)
     void lenet_dense_forward_f64(const double *inp, const double *weight, const double *bias, int n, int f_in, int f_out, double *out)

@@ -102,15 +102,19 @@ cdef object _plan_layer(_Plan plan, int i, d, previous):
     if previous is not None and math.prod(previous) != math.prod(ins):
         raise ValueError(f"{where}: in_shape {ins} does not hold the {previous} values of the "
                          f"layer before")
-    counts = _parameter_counts(where, l.kind, l.mode, ins, outs, l.k, l.pad)
+    counts = _parameter_counts(where, l.kind, l.mode, ins, outs, l.k, l.pad,
+                               d["table"] is not None)
     for key, count in zip(("weight", "bias"), counts):
         _check_offset(where, key, d[key], count, plan.n_params)
     l.weight = -1 if d["weight"] is None else int(d["weight"])
     l.bias = -1 if d["bias"] is None else int(d["bias"])
     table = _table(d["table"], l.out_maps, l.in_maps, where + " table") \
-        if l.kind == LENET_LAYER_CONV else None
-    if d["table"] is not None and l.kind != LENET_LAYER_CONV:
-        raise ValueError(f"{where}: only a convolution has a connection table")
+        if l.kind in (LENET_LAYER_CONV, LENET_LAYER_SUBSAMPLE) else None
+    if d["table"] is not None and table is None:
+        raise ValueError(f"{where}: only a convolution or a subsampling has a connection table")
+    if l.kind == LENET_LAYER_SUBSAMPLE and table is not None and (table.sum(axis=1) != 1).any():
+        raise ValueError(f"{where}: a subsampling's table (its sources) must connect each "
+                         f"output map to exactly one input map")
     plan.keep.append(table)
     l.table = <unsigned char *>_ptr(table)
     protos = None
@@ -126,8 +130,9 @@ cdef object _plan_layer(_Plan plan, int i, d, previous):
     return outs
 
 
-def _parameter_counts(where, int kind, int mode, ins, outs, k, pad):
-    """(weights, biases) of a layer of this kind and shapes, checked to fit each other.
+def _parameter_counts(where, int kind, int mode, ins, outs, k, pad, bint table=False):
+    """(weights, biases) of a layer of this kind and shapes, checked to fit each other (a
+    subsampling with a table, its sources, has a map count of its own).
 
     Sizes are Python integers here: in C ints (l.h, l.k, ...) large maps or kernels would
     overflow, and a weight count wrapped to 0 would pass the offsets' checks."""
@@ -139,10 +144,11 @@ def _parameter_counts(where, int kind, int mode, ins, outs, k, pad):
                              f"cannot give {outs}")
         return outs[0] * ins[0] * k * k, outs[0]
     if kind == LENET_LAYER_SUBSAMPLE:
-        if outs != (ins[0], ins[1] // 2, ins[2] // 2):
+        maps = outs[0] if table else ins[0]
+        if outs != (maps, ins[1] // 2, ins[2] // 2):
             raise ValueError(f"{where}: 2x2 subsampling of {ins} gives "
-                             f"{(ins[0], ins[1] // 2, ins[2] // 2)}, not {outs}")
-        return (ins[0], ins[0]) if mode == LENET_SUBSAMPLE_PAPER else (0, 0)
+                             f"{(maps, ins[1] // 2, ins[2] // 2)}, not {outs}")
+        return (maps, maps) if mode == LENET_SUBSAMPLE_PAPER else (0, 0)
     what = "a full connection's" if kind == LENET_LAYER_DENSE else "an RBF layer's"
     if ins[1:] != (1, 1) or outs[1:] != (1, 1):
         raise ValueError(f"{where}: {what} shapes must be (features, 1, 1)")

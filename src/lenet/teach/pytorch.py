@@ -90,17 +90,21 @@ class Conv(nn.Module):
 
 class Subsample(nn.Module):
     """S2, S4. "paper": a = coefficient[m] * (sum of the 2x2 window) + bias[m], y = f(a);
-    "max" / "average": plain 2x2 pooling (then f, the identity in the modern variant)."""
+    "max" / "average": plain 2x2 pooling (then f, the identity in the modern variant). With
+    the layer's sources, output map m reads input map sources[m]."""
 
     def __init__(self, layer: Subsampling) -> None:
         super().__init__()
         self.mode = layer.mode
+        self.sources = None if layer.sources is None else list(layer.sources)
         self.act = ACTIVATIONS[layer.activation]
         if self.mode == "paper":
             self.coefficient = nn.Parameter(_tensor(layer.params["coefficient"]))
             self.bias = nn.Parameter(_tensor(layer.params["bias"]))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.sources is not None:  # each output map's input map (a gather: autograd adds)
+            x = x[:, self.sources]
         if self.mode == "max":
             a = F.max_pool2d(x, 2)
         elif self.mode == "average":

@@ -1,8 +1,10 @@
-"""The subsampling layer: S2 and S4 of LeNet-5 (Section II.B), or average/max pooling; its
-kernels are csrc/pool.c, its NumPy twin ``lenet.reference.subsample_forward``."""
+"""The subsampling layer: S2 and S4 of LeNet-5 (Section II.B), or average/max pooling, and
+maps that read a chosen map (LeNet-4's S2, Figure 9); its kernels are csrc/pool.c, its NumPy
+twin ``lenet.reference.subsample_forward``."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -26,6 +28,12 @@ class Subsampling(Layer):
     Shapes: input (N, maps, H, W); output (N, maps, H//2, W//2). Parameters (paper mode only):
     ``coefficient`` (maps,), ``bias`` (maps,). Backward needs the cached input (for the window
     sums, or to find each window's maximum) and the weighted sums.
+
+    ``sources``: the input map each output map reads, one index per output map, so that an
+    input map may feed several output maps, each with its own coefficient and bias (LeNet-4's
+    S2: "8 subsampling maps connected in pairs to each first-layer feature map", sources
+    (0, 0, 1, 1, 2, 2, 3, 3)). The output then has len(sources) maps, and m above reads map
+    sources[m]; an input map's gradient is the sum of its readers'. None: map m reads map m.
     """
 
     kind = "subsampling"
@@ -37,15 +45,24 @@ class Subsampling(Layer):
         activation: str = "scaled_tanh",
         dtype: DTypeLike = np.float32,
         name: str = "pool",
+        sources: Sequence[int] | None = None,
     ) -> None:
         self.maps = positive_int("maps", maps)
         self.mode = check_choice("mode", mode, SUBSAMPLING_MODES)
+        # checked here, before anything is made: ints from 0 to maps - 1, at least one
+        table = _core.sources_table(sources, self.maps)
+        self._table_for_core = table
+        self.sources: tuple[int, ...] | None = (
+            None if table is None else tuple(int(i) for i in table.argmax(axis=1))
+        )
+        #: the maps of the output: one per input map, or one per source
+        self.out_maps = self.maps if self.sources is None else len(self.sources)
         super().__init__(name, activation, dtype)
 
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
         if self.mode != "paper":
             return {}
-        return {"coefficient": (self.maps,), "bias": (self.maps,)}
+        return {"coefficient": (self.out_maps,), "bias": (self.out_maps,)}
 
     def init_parameters(self, rng: np.random.Generator, scheme: str = DEFAULT_INIT) -> None:
         """Coefficient and bias uniform in +-2.4/F_i with fan-in F_i = 4 (Appendix A), or
@@ -65,26 +82,34 @@ class Subsampling(Layer):
             shape,
             self.output_shape(shape),
             mode=self.mode,
+            table=self._table_for_core,  # the sources, one connection per output map
         )
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         c, h, w = input_shape
-        return (c, h // 2, w // 2)
+        return (c if self.sources is None else self.out_maps, h // 2, w // 2)
 
     def connections(self, input_shape: tuple[int, ...]) -> int:
         c, h, w = self.output_shape(input_shape)
         return c * h * w * (5 if self.mode == "paper" else 4)  # 4 inputs (+ bias)
 
     def formula(self) -> str:
+        i = "m" if self.sources is None else "s"
+        indent = "\n" + " " * 13
+        which = "" if self.sources is None else f",{indent}s = sources[m], sources = {self.sources}"
         if self.mode == "paper":
             return (
-                "a[n,m,r,c] = coefficient[m] * (x[n,m,2r,2c] + x[n,m,2r,2c+1] + x[n,m,2r+1,2c]"
-                "\n             + x[n,m,2r+1,2c+1]) + bias[m];   y = f(a)"
+                f"a[n,m,r,c] = coefficient[m] * (x[n,{i},2r,2c] + x[n,{i},2r,2c+1] + "
+                f"x[n,{i},2r+1,2c]\n             + x[n,{i},2r+1,2c+1]) + bias[m]{which};"
+                "   y = f(a)"
             )
-        return f"a[n,m,r,c] = {self.mode} of x[n,m,2r:2r+2,2c:2c+2] (a 2x2 window);   y = f(a)"
+        return (
+            f"a[n,m,r,c] = {self.mode} of x[n,{i},2r:2r+2,2c:2c+2] (a 2x2 window){which};"
+            "   y = f(a)"
+        )
 
     def _shape_text(self) -> str:
-        return f"input (N, {self.maps}, H, W) -> output (N, {self.maps}, H/2, W/2)"
+        return f"input (N, {self.maps}, H, W) -> output (N, {self.out_maps}, H/2, W/2)"
 
     def _departures(self) -> list[str]:
         more = [f"{self.mode} pooling"] if self.mode != "paper" else []
@@ -98,7 +123,7 @@ class Subsampling(Layer):
                 f"{x.shape[1]} (shape {x.shape})"
             )
         return _core.subsample_forward(
-            x, self.params.get("coefficient"), self.params.get("bias"), self.mode
+            x, self.params.get("coefficient"), self.params.get("bias"), self.mode, self.sources
         )
 
     def _backward(self, da: np.ndarray) -> np.ndarray:
@@ -107,24 +132,27 @@ class Subsampling(Layer):
             da,
             self.params.get("coefficient"),
             self.mode,
+            self.sources,
             d_coefficient=self.grads.get("coefficient"),
             d_bias=self.grads.get("bias"),
         )
         return dx
 
     def _backward_second(self, h_a: np.ndarray) -> np.ndarray:
-        x = self._cached(self._x)
+        x, sources = self._cached(self._x), self.sources
         if self.mode == "max":  # the window's winner alone sees the unit: h goes to it
-            hx, _, _ = _core.subsample_backward(x, h_a, None, "max")
+            hx, _, _ = _core.subsample_backward(x, h_a, None, "max", sources)
             return hx
         if self.mode == "average":  # a = sum of x / 4: each input's weight squared is 1/16
-            hx, _, _ = _core.subsample_backward(x, h_a, np.full(self.maps, 1 / 16), "paper")
+            sixteenth = np.full(self.out_maps, 1 / 16)
+            hx, _, _ = _core.subsample_backward(x, h_a, sixteenth, "paper", sources)
             return hx
         hx, _, _ = _core.subsample_backward(
             np.square(x),
             h_a,
             np.square(self.params["coefficient"]),
             "paper",
+            sources,
             d_coefficient=self.curvature["coefficient"],
             d_bias=self.curvature["bias"],
         )
@@ -132,9 +160,12 @@ class Subsampling(Layer):
 
     def _sum_by_hand(self, x: np.ndarray, index: tuple[int, ...]) -> dict[str, Any]:
         m, r, c = index
-        window = x[m, 2 * r : 2 * r + 2, 2 * c : 2 * c + 2]
+        # the input map the unit reads (named when it is not the unit's own map number)
+        read = {} if self.sources is None else {"input_map": self.sources[m]}
+        window = x[read.get("input_map", m), 2 * r : 2 * r + 2, 2 * c : 2 * c + 2]
         if self.mode == "max":
-            return {"kind": "subsampling", "window": rounded(window), "a": float(window.max())}
+            top = float(window.max())
+            return {"kind": "subsampling", **read, "window": rounded(window), "a": top}
         total = float(window.sum())
         if self.mode == "average":
             total /= window.size
@@ -142,6 +173,7 @@ class Subsampling(Layer):
         bias = float(self.params["bias"][m]) if "bias" in self.params else 0.0
         return {
             "kind": "subsampling",
+            **read,
             "window": rounded(window),
             "window_sum": total,
             "coefficient": coefficient,

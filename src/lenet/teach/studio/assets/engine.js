@@ -284,14 +284,17 @@
       }
       if (d.kind === KIND.subsample) {
         const [m, r, c] = unit, window = [];
-        for (let dy = 0; dy < 2; dy++) window.push([0, 1].map((dx) => x[(m * h + 2 * r + dy) * w + 2 * c + dx]));
+        // the map the unit reads: its own, or the one its row of the table (the sources) marks
+        const read = d.table === null ? {} : { input_map: decode(d.table, Uint8Array).subarray(m * im, (m + 1) * im).indexOf(1) };
+        const j = d.table === null ? m : read.input_map;
+        for (let dy = 0; dy < 2; dy++) window.push([0, 1].map((dx) => x[(j * h + 2 * r + dy) * w + 2 * c + dx]));
         const all = window.flat();
-        if (MODES[d.mode] === "max") return { kind: "subsampling", window, a: Math.max(...all) };
+        if (MODES[d.mode] === "max") return { kind: "subsampling", ...read, window, a: Math.max(...all) };
         let total = all.reduce((a, b) => a + b, 0);
         if (MODES[d.mode] === "average") total /= all.length;
         const coefficient = d.weight === null ? 1 : p[d.weight + m];
         const bias = d.bias === null ? 0 : p[d.bias + m];
-        return { kind: "subsampling", window, window_sum: total, coefficient, bias, a: coefficient * total + bias };
+        return { kind: "subsampling", ...read, window, window_sum: total, coefficient, bias, a: coefficient * total + bias };
       }
       const [i] = unit, n = im * h * w, inputs = Array.from(x.subarray(0, n));
       if (d.kind === KIND.dense) {
