@@ -25,7 +25,17 @@ appended as one JSON line to --results (fields: ``lenet.run.figure9``), and a ru
 there is not scored again (unless --rescore). ``figure9_table(records)`` makes the Markdown
 table of --report; `lenet figures --figure9` draws it.
 
-Boosted LeNet-4 joins with one entry of NETWORKS once `lenet train` trains it.
+Boosted LeNet-4 (`boosted-lenet4`) is `lenet train --model boosted-lenet4 --seed S --threads 1
+--out RUNS/boosted-lenet4-<seed>`: a boosted run folder (net1/, net2/, net3/, boosting.json;
+``lenet.run.boosting``), adopted when finished (its threshold recorded), resumed with `lenet
+train --model boosted-lenet4 --resume` otherwise; --patterns, --candidates and --validation
+give its filters a smaller budget (a quick version). It is scored by
+``lenet.reference_network.boosted_answer``: each net's penalties from its checkpoint, combined
+in the scorer by the threshold boosting.json records. Its record adds ``cost`` (against one
+net, on the test images), ``threshold``, ``net1_test_errors`` (net 1 alone) and ``boosting``
+(the run's settings); its ``parameters`` are the three nets', its ``multiply_adds`` one net's
+times the average cost (as Figure 11 counts them), its ``train_seconds`` the three nets'
+passes (the filters' time left out), its ``train_error`` net 1's.
 """
 
 from __future__ import annotations
@@ -50,7 +60,9 @@ import lenet  # noqa: E402
 from lenet.data import load_mnist  # noqa: E402
 from lenet.engine.lenet5 import build_network  # noqa: E402
 from lenet.paper import PASSES  # noqa: E402
-from lenet.reference_network import checkpoint_penalties  # noqa: E402
+from lenet.reference_network import boosted_answer, checkpoint_penalties  # noqa: E402
+from lenet.run.boosted import BOOSTING_FILE, NET_FOLDERS  # noqa: E402
+from lenet.run.boosting import BOOSTED, BoostingSettings  # noqa: E402
 from lenet.run.figure9 import MNIST_TRAINING_IMAGES, Row, read_results, stamp, summarize  # noqa: E402
 
 from machine import describe as describe_cpu  # noqa: E402
@@ -69,6 +81,11 @@ class Network:
     #: other names its run folders may have: <alias>-<seed>
     aliases: tuple[str, ...] = ()
 
+    @property
+    def boosted(self) -> bool:
+        """A boosted network (``lenet.run.boosting``): three nets in one run folder."""
+        return self.model in BOOSTED
+
 
 #: name (its run folders are <name>-<seed>) -> the network
 NETWORKS: dict[str, Network] = {
@@ -78,6 +95,7 @@ NETWORKS: dict[str, Network] = {
     "fc-500-150": Network("fc-500-150", ("--model", "fc-500-150"), 3),
     "lenet1": Network("lenet1", ("--model", "lenet1"), 3),
     "lenet4": Network("lenet4", ("--model", "lenet4"), 3),
+    "boosted-lenet4": Network("boosted-lenet4", ("--model", "boosted-lenet4"), 3),
     "paper": Network("paper", (), 5),
     "paper-distort": Network("paper", ("--distort",), 5, distort=True, aliases=("distort",)),
 }
@@ -95,14 +113,36 @@ class Job:
     limit: int | None
     data: str | None
     busy_minutes: float
+    #: a boosted run's filter budget and validation split: ((option, value), ...), those given
+    boosting: tuple[tuple[str, int], ...] = ()
 
     @property
     def images(self) -> int:
         return min(self.limit, MNIST_TRAINING_IMAGES) if self.limit else MNIST_TRAINING_IMAGES
 
+    @property
+    def boosted(self) -> bool:
+        return NETWORKS[self.name].boosted
+
+    def settings(self) -> BoostingSettings:
+        """A boosted job's settings, as its `lenet train` command makes them."""
+        net = NETWORKS[self.name]
+        passes = None if self.passes == PASSES else self.passes
+        chosen = dict(self.boosting)
+        return BoostingSettings(BOOSTED[net.model], self.seed, self.limit, passes=passes, **chosen)
+
     def key(self) -> tuple:
         net = NETWORKS[self.name]
-        return (net.model, net.distort, self.seed, self.passes, self.images)
+        key = (net.model, net.distort, self.seed, self.passes, self.images)
+        return key + _boosting_key(self.settings().__dict__) if self.boosted else key
+
+
+#: what tells two boosted runs of the same network, seed, passes and images apart
+BOOSTING_KEYS = ("patterns", "candidates", "validation")
+
+
+def _boosting_key(settings: dict) -> tuple:
+    return tuple(settings[k] for k in BOOSTING_KEYS)
 
 
 def train_command(job: Job) -> list[str]:
@@ -112,6 +152,8 @@ def train_command(job: Job) -> list[str]:
         command += ["--passes", str(job.passes)]
     if job.limit:
         command += ["--limit", str(job.limit)]
+    if job.boosted:
+        command += [word for name, value in job.boosting for word in (f"--{name}", str(value))]
     return [*command, "--threads", "1", "--out", str(job.folder)]
 
 
@@ -124,6 +166,13 @@ def _log(folder: Path) -> list[dict]:
 
 def _check_adopted(job: Job) -> None:
     """A folder made before: it must hold the run this job asks for."""
+    if job.boosted:
+        settings = json.loads((job.folder / BOOSTING_FILE).read_text())["settings"]
+        wanted = job.settings().__dict__
+        if settings != wanted:
+            wrong = {k: v for k, v in settings.items() if wanted.get(k) != v}
+            raise ValueError(f"{job.folder} holds another run: {wrong}, the study wants {wanted}")
+        return
     config = json.loads((job.folder / "config.json").read_text())
     net = NETWORKS[job.name]
     wanted = {"model": net.model, "seed": job.seed, "distort": net.distort, "limit": job.limit}
@@ -132,8 +181,43 @@ def _check_adopted(job: Job) -> None:
         raise ValueError(f"{job.folder} holds another run: {wrong}, the study wants {wanted}")
 
 
+def _busy(job: Job) -> str | None:
+    """Why an unfinished run is left alone: its folder (or a net's in it) changed in the last
+    --busy-minutes, so another process is taken to be training it."""
+    changed = max(p.stat().st_mtime for p in [job.folder, *job.folder.rglob("*")])
+    if time.time() - changed < 60 * job.busy_minutes:
+        return f"{job.folder} changed {time.time() - changed:.0f} s ago: left to its trainer"
+    return None
+
+
+def _train_boosted(job: Job) -> str | None:
+    """_train for a boosted run: finished when boosting.json records its threshold."""
+    command = train_command(job)
+    if (job.folder / BOOSTING_FILE).exists():
+        _check_adopted(job)
+        if json.loads((job.folder / BOOSTING_FILE).read_text())["threshold"] is not None:
+            return None
+        busy = _busy(job)
+        if busy is not None:
+            return busy
+        command = ["lenet", "train", "--model", job.name, "--resume", str(job.folder)]
+        command += ["--threads", "1"]
+    return _run_lenet(command, job)
+
+
+def _run_lenet(command: list[str], job: Job) -> None:
+    command += ["--quiet"] + (["--data", job.data] if job.data else [])
+    made = subprocess.run(
+        [sys.executable, "-m", "lenet.cli", *command[1:]], capture_output=True, text=True
+    )
+    if made.returncode != 0:
+        raise RuntimeError(f"{shlex.join(command)} failed: {made.stderr.strip()[-2000:]}")
+
+
 def _train(job: Job) -> str | None:
     """Bring the run to its passes; returns why it was left alone, or None when it is done."""
+    if job.boosted:
+        return _train_boosted(job)
     started = (job.folder / "checkpoint.npz").exists()
     if started:
         _check_adopted(job)
@@ -142,20 +226,14 @@ def _train(job: Job) -> str | None:
             return f"{job.folder} holds {done} passes, more than --passes {job.passes}"
         if done == job.passes:
             return None
-        changed = max(p.stat().st_mtime for p in job.folder.iterdir())
-        if time.time() - changed < 60 * job.busy_minutes:
-            return f"{job.folder} changed {time.time() - changed:.0f} s ago: left to its trainer"
+        busy = _busy(job)
+        if busy is not None:
+            return busy
         command = ["lenet", "train", "--resume", str(job.folder), "--threads", "1"]
         command += ["--passes", str(job.passes)]
     else:
         command = train_command(job)
-    command += ["--quiet"] + (["--data", job.data] if job.data else [])
-    made = subprocess.run(
-        [sys.executable, "-m", "lenet.cli", *command[1:]], capture_output=True, text=True
-    )
-    if made.returncode != 0:
-        raise RuntimeError(f"{shlex.join(command)} failed: {made.stderr.strip()[-2000:]}")
-    return None
+    return _run_lenet(command, job)
 
 
 def run_job(job: Job, test_images: np.ndarray, test_labels: np.ndarray) -> dict:
@@ -163,27 +241,72 @@ def run_job(job: Job, test_images: np.ndarray, test_labels: np.ndarray) -> dict:
     left = _train(job)
     if left is not None:
         return {"skipped": left}
+    if job.boosted:
+        return _record(job, len(test_labels), **score_boosted(job.folder, test_images, test_labels))
     log = _log(job.folder)
     model, penalties = checkpoint_penalties(job.folder, test_images)
     errors = int(np.sum(penalties.argmin(axis=1) != test_labels))
     with np.load(job.folder / "checkpoint.npz", allow_pickle=False) as archive:
         progress = json.loads(str(archive["meta/progress"]))
+    parameters, connections = _size(model)
+    return _record(
+        job,
+        len(test_labels),
+        images=progress["run"]["images"],
+        test_errors=errors,
+        train_error=log[-1]["train_error"],
+        train_seconds=round(sum(r["seconds"] for r in log), 1),
+        parameters=parameters,
+        multiply_adds=connections,
+        passes=len(log),
+    )
+
+
+def _size(model: str) -> tuple[int, int]:
+    """(parameters, connections) of one network: the family's "code" layer is its loss."""
     layers = build_network({"model": model}).describe()
+    parameters = sum(r["parameters"] for r in layers)
+    return parameters, sum(r["connections"] for r in layers if r["name"] != "code")
+
+
+def score_boosted(folder: Path, test_images: np.ndarray, test_labels: np.ndarray) -> dict:
+    """A finished boosted run's fields of its record (``lenet.reference_network.
+    boosted_answer``): the combined answer's errors and cost on the test images, the three
+    nets' parameters, one net's connections times the cost (Figure 11's count)."""
+    scored = boosted_answer(folder, test_images)
+    logs = [_log(folder / name) for name in NET_FOLDERS]
+    if len({len(log) for log in logs}) != 1:
+        raise ValueError(f"{folder}: its nets trained for {[len(log) for log in logs]} passes")
+    parameters, connections = _size(scored["model"])
+    settings = json.loads((folder / BOOSTING_FILE).read_text())["settings"]
+    return {
+        "test_errors": int(np.sum(scored["classes"] != test_labels)),
+        "train_error": logs[0][-1]["train_error"],
+        "train_seconds": round(sum(r["seconds"] for log in logs for r in log), 1),
+        "parameters": 3 * parameters,
+        "multiply_adds": round(scored["cost"] * connections),
+        "passes": len(logs[0]),
+        "cost": scored["cost"],
+        "threshold": scored["threshold"],
+        "net1_test_errors": int(np.sum(scored["net1"].argmin(axis=1) != test_labels)),
+        "boosting": settings,
+    }
+
+
+def _record(job: Job, tested: int, test_errors: int, **fields: object) -> dict:
+    """The study's record of a run scored on ``tested`` test images: ``fields`` measured, the
+    rest from the job."""
     net = NETWORKS[job.name]
     return {
         "study": "figure9",
         "network": net.model,
         "seed": job.seed,
         "distort": net.distort,
-        "passes": len(log),
-        "images": progress["run"]["images"],
-        "test_errors": errors,
-        "test_error": errors / len(test_labels),
-        "train_error": log[-1]["train_error"],
-        "train_seconds": round(sum(r["seconds"] for r in log), 1),
-        "parameters": sum(r["parameters"] for r in layers),
-        # the connections of the network; the family's "code" layer is its loss
-        "multiply_adds": sum(r["connections"] for r in layers if r["name"] != "code"),
+        "passes": fields.pop("passes"),
+        "images": fields.pop("images", job.images),
+        "test_errors": test_errors,
+        "test_error": test_errors / tested,
+        **fields,
         "lenet_version": lenet.__version__,
         "commit": checkout_commit(),
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -228,7 +351,8 @@ def plan(args: argparse.Namespace) -> list[Job]:
     if args.results.exists() and not args.rescore:
         for r in read_results(args.results):
             if "test_errors" in r:
-                done.add((r["network"], r["distort"], r["seed"], r["passes"], r["images"]))
+                key = (r["network"], r["distort"], r["seed"], r["passes"], r["images"])
+                done.add(key + _boosting_key(r["boosting"]) if "boosting" in r else key)
     jobs = []
     for name in args.networks:
         for seed in args.seeds if args.seeds is not None else range(NETWORKS[name].seeds):
@@ -240,6 +364,7 @@ def plan(args: argparse.Namespace) -> list[Job]:
                 args.limit,
                 args.data,
                 args.busy_minutes,
+                tuple((k, getattr(args, k)) for k in BOOSTING_KEYS if getattr(args, k) is not None),
             )
             if job.key() not in done:
                 jobs.append(job)
@@ -294,11 +419,12 @@ def _thousands(value: float | None) -> str:
 def _table_row(row: Row) -> str:
     paper = "" if row.paper_error is None else f"{row.paper_error:g} %"
     measured = f"{row.mean:.2f} % ({row.low:.2f}-{row.high:.2f})"
+    cost = "1" if row.cost is None else f"{row.cost:.2f} ({row.paper_cost:g})"
     return (
         f"| {row.name} | {paper} | {measured} | {len(row.seeds)} "
         f"| {row.parameters:,}{_thousands(row.paper_variables)} "
         f"| {row.multiply_adds:,}{_thousands(row.paper_multiply_adds)} "
-        f"| {row.train_seconds / 60:.1f} |"
+        f"| {cost} | {row.train_seconds / 60:.1f} |"
     )
 
 
@@ -306,21 +432,30 @@ def figure9_table(records: list[dict]) -> str:
     """Figure 9's table as Markdown, from the study's records: per network the paper's test
     error, lenet's mean and range over its seeds, the seeds, parameters against Figure 12's
     memory and multiply-adds against Figure 11's (in brackets, where the paper gives them),
-    the mean minutes to train; stamped with the versions and commits that measured it."""
+    the cost of an answer against one net (boosted LeNet-4's mean over the seeds, the paper's
+    in brackets), the mean minutes to train; stamped with the versions and commits that
+    measured it."""
     rows = summarize(records)
     lines = [
         "| network | paper | lenet: mean (min-max) | seeds | parameters (Figure 12) "
-        "| multiply-adds (Figure 11) | minutes to train |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| multiply-adds (Figure 11) | cost against one net | minutes to train |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         *map(_table_row, rows),
         "",
         f"*Measured with {stamp(rows)}; test error on the 10,000 test images, scored by "
         f"`lenet.reference_network`; `python benchmarks/figure9_study.py --report`.*",
     ]
+    if any(row.cost is not None for row in rows):
+        lines[-1:-1] = [
+            "*Boosted LeNet-4 runs nets 2 and 3 only where net 1 is unsure: its cost is the "
+            "average over the test images against one LeNet-4, its multiply-adds one LeNet-4's "
+            "times that cost (as Figure 11 counts them), its parameters the three nets'.*",
+            "",
+        ]
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--networks", nargs="+", choices=tuple(NETWORKS), default=list(NETWORKS))
     parser.add_argument(
@@ -328,6 +463,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--passes", type=int, default=PASSES)
     parser.add_argument("--limit", type=int, help="train on the first N images (a quick run)")
+    for name, default in (("patterns", "10000"), ("candidates", "10 x the images")):
+        parser.add_argument(
+            f"--{name}", type=int, help=f"boosted-lenet4: lenet train --{name} (default {default})"
+        )
+    parser.add_argument(
+        "--validation", type=int, help="boosted-lenet4: lenet train --validation (default 10000)"
+    )
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time, one thread each")
     parser.add_argument("--data", help="folder holding mnist/ (default: where lenet looks)")
     parser.add_argument("--runs", type=Path, default=Path("runs") / "figure9")
@@ -340,7 +482,11 @@ def main(argv: list[str] | None = None) -> int:
         help="leave an unfinished run alone if its folder changed this recently (default 10)",
     )
     parser.add_argument("--report", action="store_true", help="print the table and stop")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     if args.report:
         print(figure9_table(read_results(args.results)))
         return 0

@@ -205,13 +205,16 @@ REPRODUCED = (
 
 
 def figure9(res: Results) -> str:
-    """docs/results.md: Figure 9, every network, with lenet's measurements beside the paper's."""
-    from lenet.paper import FIGURE9, FIGURE9_NAMES
+    """docs/results.md: Figure 9, every network, with lenet's measurements beside the paper's:
+    parameters beside Figure 12's memory, multiply-adds beside Figure 11's, boosted LeNet-4's
+    cost against one net beside the paper's."""
+    from lenet.paper import BOOSTING_COST, FIGURE9, FIGURE9_NAMES
 
     lines = [
         "| network | the paper's test error | lenet: test error, mean (min .. max) | seeds "
-        "| parameters | multiply-adds (the paper's) | minutes to train, mean | measured with |",
-        "| --- | ---: | ---: | --- | ---: | ---: | ---: | --- |",
+        "| parameters (the paper's) | multiply-adds (the paper's) "
+        "| cost against one net (the paper's) | minutes to train, mean | measured with |",
+        "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- |",
     ]
     for model, paper in FIGURE9.items():
         for distort in (False, True) if model == "paper" else (False,):
@@ -219,18 +222,31 @@ def figure9(res: Results) -> str:
             name = FIGURE9_NAMES[model] + (", distortions" if distort else "")
             ours = paper["distorted" if distort else "error"]
             theirs = f"{ours} %" if ours is not None else ""
-            said = f"{paper['multiply_adds']:.0f}K" if paper["multiply_adds"] else "none given"
+            said = {k: _thousands(paper[k]) for k in ("variables", "multiply_adds")}
+            boosted = model == "boosted-lenet4"
+            cost = f"({BOOSTING_COST:g})" if boosted else "1"
             if not runs:
-                lines.append(f"| {name} | {theirs} | {NOT_YET} | | | ({said}) | | |")
+                lines.append(
+                    f"| {name} | {theirs} | {NOT_YET} | | ({said['variables']}) "
+                    f"| ({said['multiply_adds']}) |{f' {cost} ' if boosted else ' '}| | |"
+                )
                 continue
+            if boosted:
+                cost = f"{statistics.mean(r['cost'] for r in runs):.2f} {cost}"
             minutes = statistics.mean(r["train_seconds"] for r in runs) / 60
+            multiply_adds = statistics.mean(r["multiply_adds"] for r in runs)
             lines.append(
                 f"| {name} | {theirs} | {spread([r['test_error'] for r in runs])} | "
-                f"{_seeds(runs)} | {runs[0]['parameters']:,} | "
-                f"{runs[0]['multiply_adds'] / 1000:.0f}K ({said}) | {minutes:.1f} | "
-                f"{build(runs)} |"
+                f"{_seeds(runs)} | {runs[0]['parameters']:,} ({said['variables']}) | "
+                f"{multiply_adds / 1000:.0f}K ({said['multiply_adds']}) | {cost} | "
+                f"{minutes:.1f} | {build(runs)} |"
             )
     return "\n".join(lines)
+
+
+def _thousands(value: float | None) -> str:
+    """One of the paper's figures in thousands, as the table prints it: "17K", "none given"."""
+    return "none given" if value is None else f"{value:.0f}K"
 
 
 def family_validation(res: Results) -> str:

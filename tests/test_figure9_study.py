@@ -153,3 +153,70 @@ def test_the_study_on_a_tiny_budget(tmp_path):
     assert len(records) == 3 and records[-1]["passes"] == 2
     log = (tmp_path / "runs" / "fc-300-0" / "log.jsonl").read_text().splitlines()
     assert [json.loads(line)["pass"] for line in log] == [1, 2]
+
+
+def test_the_boosted_row_gives_its_cost_against_one_net():
+    boosted = [
+        record("boosted-lenet4", s, 70 + s, cost=c, multiply_adds=m)
+        for s, c, m in ((0, 1.5, 400_000), (1, 1.7, 440_000))
+    ]
+    table = _script().figure9_table(made_up_records() + boosted)
+    rows = {line.split(" | ")[0][2:]: line for line in table.splitlines() if line.startswith("| ")}
+    # multiply-adds and cost: the mean over the seeds, the paper's in brackets
+    assert "| 420,000 (460 thousand) | 1.60 (1.75) | 15.0 |" in rows["Boosted LeNet-4"]
+    assert rows["LeNet-1"].endswith("| 1 | 20.0 |")  # one net: cost 1
+    assert "times that cost (as Figure 11 counts them)" in table
+
+
+def _boosted_job(tmp_path, **changes):
+    study = _script()
+    fields = dict(
+        name="boosted-lenet4",
+        seed=1,
+        folder=tmp_path / "boosted-lenet4-1",
+        passes=1,
+        limit=2000,
+        data=None,
+        busy_minutes=10.0,
+        boosting=(("patterns", 200),),
+    )
+    return study.Job(**{**fields, **changes})
+
+
+def test_a_boosted_job_is_its_lenet_train_command_and_adopts_only_its_own_run(tmp_path):
+    study = _script()
+    job = _boosted_job(tmp_path)
+    assert study.train_command(job) == [
+        "lenet", "train", "--model", "boosted-lenet4", "--seed", "1", "--passes", "1",
+        "--limit", "2000", "--patterns", "200", "--threads", "1", "--out", str(job.folder),
+    ]  # fmt: skip
+    # the folder's settings are what that command records (lenet.run.boosting)
+    settings = {"model": "lenet4", "seed": 1, "images": 2000, "validation": 10_000,
+                "patterns": 200, "candidates": None, "passes": 1}  # fmt: skip
+    assert job.settings().__dict__ == settings
+    assert job.key() == ("boosted-lenet4", False, 1, 1, 2000, 200, None, 10_000)
+    job.folder.mkdir()
+    (job.folder / "boosting.json").write_text(json.dumps({"settings": settings}))
+    study._check_adopted(job)
+    other = _boosted_job(tmp_path, boosting=(("patterns", 300),))
+    with pytest.raises(ValueError, match=r"holds another run: \{'patterns': 200\}"):
+        study._check_adopted(other)
+    with pytest.raises(ValueError, match="holds another run"):
+        study._check_adopted(_boosted_job(tmp_path, passes=20))  # passes: the recipe's
+
+
+def test_a_boosted_run_recorded_is_not_made_again_but_one_of_another_budget_is(tmp_path):
+    study = _script()
+    job = _boosted_job(tmp_path)
+    results = tmp_path / "results.jsonl"
+    settings = job.settings().__dict__
+    done = record("boosted-lenet4", 1, 90, passes=1, images=2000, boosting=settings)
+    results.write_text(json.dumps(done) + "\n")
+
+    def planned(*words):
+        words = ("--networks", "boosted-lenet4", "--seeds", "1", "--passes", "1", "--limit",
+                 "2000", "--runs", str(tmp_path), "--results", str(results), *words)  # fmt: skip
+        return study.plan(study.parse_args(list(words)))
+
+    assert planned("--patterns", "200") == []
+    assert [j.boosting for j in planned("--patterns", "300")] == [(("patterns", 300),)]

@@ -132,11 +132,27 @@ def test_with_records_the_blocks_give_mean_range_and_stamp(tmp_path):
     assert "**0.90 %**, seeds 0" in headline
     assert "lenet 9.9.9, commit 0123456789 (2027-01-02)" in headline
     rows = {row.split(" | ")[0]: row for row in pages.figure9(res).splitlines()[2:]}
-    assert "| 1.70 % | 0 | 60,000 | 341K (100K) | 4.0 |" in rows["| LeNet-1"]
+    # parameters beside Figure 12's memory, multiply-adds beside Figure 11's, one net's cost
+    assert "| 1.70 % | 0 | 60,000 (3K) | 341K (100K) | 1 | 4.0 |" in rows["| LeNet-1"]
     assert "not measured yet" in rows["| LeNet-4"]
     # the figures the records hold may be quoted outside the blocks
     assert pages.unheld_figures("LeNet-5 reached 1.06 % test error.", res) == []
     assert pages.unheld_figures("LeNet-5 reached 1.05 % test error.", res) != []
+
+
+def test_the_boosted_row_gives_its_cost_against_the_papers(tmp_path):
+    res = pages.Results(_tree(tmp_path, []))
+    rows = {row.split(" | ")[0]: row for row in pages.figure9(res).splitlines()[2:]}
+    assert "| (none given) | (460K) | (1.75) | | |" in rows["| Boosted LeNet-4"]
+    boosted = [
+        {**_record("boosted-lenet4", seed, False, 70 + 2 * seed), "cost": c, "multiply_adds": m}
+        for seed, c, m in ((0, 1.5, 390_000), (1, 1.7, 440_000))
+    ]
+    res = pages.Results(_tree(tmp_path / "measured", boosted))
+    rows = {row.split(" | ")[0]: row for row in pages.figure9(res).splitlines()[2:]}
+    # the mean over the seeds: cost 1.6, multiply-adds 415K
+    assert "| 0.71 % (0.70 .. 0.72) | 0, 1 |" in rows["| Boosted LeNet-4"]
+    assert "| 415K (460K) | 1.60 (1.75) | 4.0 |" in rows["| Boosted LeNet-4"]
 
 
 def _road(row: int, seed: int, errors: int, images: int = 60_000) -> dict:

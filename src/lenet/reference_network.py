@@ -11,6 +11,9 @@ independent scorer of Figure 9's networks.
   input from MNIST's uint8 digits as the paper describes it, and ``checkpoint_penalties(path,
   images)`` reads a checkpoint with ``np.load`` and does both. So a test error measured with
   them shares no code with the training path (benchmarks/figure9_study.py scores that way).
+* ``boosted_answer(folder, images)`` scores a boosted run folder (``lenet train --model
+  boosted-lenet4``) the same way: each of its three nets by ``checkpoint_penalties``, combined
+  by the rule and threshold its ``boosting.json`` records.
 
 Like ``lenet.reference`` it needs NumPy alone, and no module of the package imports it.
 """
@@ -50,10 +53,12 @@ from .reference import (
 
 __all__ = [
     "ARCHITECTURES",
+    "boosted_answer",
     "checkpoint_penalties",
     "figure9_forward",
     "network_backward",
     "network_forward",
+    "penalty_gap",
     "reference_input",
 ]
 
@@ -269,3 +274,47 @@ def checkpoint_penalties(path: str | os.PathLike, images: ArrayLike) -> tuple[st
         for lo in range(0, len(images), 500)
     ]
     return model, np.concatenate(out) if out else np.zeros((0, 10))
+
+
+# ---- boosted LeNet-4 from its run folder ------------------------------------------------------
+
+
+def penalty_gap(penalties: ArrayLike) -> np.ndarray:
+    """(N,) the second smallest penalty minus the smallest, per row: how sure the answer is."""
+    p = np.partition(_f64(penalties), 1, axis=1)
+    return p[:, 1] - p[:, 0]
+
+
+def boosted_answer(folder: str | os.PathLike, images: ArrayLike) -> dict[str, Any]:
+    """A boosted run folder's answers for MNIST's uint8 digits ``images`` (N, 28, 28), as the
+    paper combines three nets: net 1's penalties on every image; where their gap (second
+    smallest minus smallest) reaches the threshold ``boosting.json`` records, net 1's answer
+    stands, elsewhere the answer is the smallest sum of the three nets' penalties (nets 2 and 3
+    run on those images only). Each net is read from its folder (``net1/``, ``net2/``,
+    ``net3/``) by ``checkpoint_penalties``. Returns {"model": the nets' model, "threshold",
+    "classes" (N,), "full" (N,) bool: where all three ran, "net1": net 1's penalties (N, 10),
+    "cost": 1 + 2 x the share of ``full``, against one net}."""
+    with open(os.path.join(folder, "boosting.json")) as f:
+        threshold = json.load(f).get("threshold")
+    if threshold is None:
+        raise ValueError(f"{folder}: the boosted run is not finished (no threshold recorded)")
+    images = np.asarray(images)
+    model, net1 = checkpoint_penalties(os.path.join(folder, "net1"), images)
+    full = penalty_gap(net1) < threshold if len(net1) else np.zeros(0, bool)
+    summed = net1[full].copy()
+    for name in ("net2", "net3"):
+        other, penalties = checkpoint_penalties(os.path.join(folder, name), images[full])
+        if other != model:
+            raise ValueError(f"{folder}: net 1 is a {model}, {name} a {other}")
+        summed += penalties
+    classes = np.argmin(net1, axis=1)
+    classes[full] = np.argmin(summed, axis=1)
+    cost = 1.0 + 2.0 * float(np.mean(full)) if len(full) else 1.0
+    return {
+        "model": model,
+        "threshold": float(threshold),
+        "classes": classes,
+        "full": full,
+        "net1": net1,
+        "cost": cost,
+    }

@@ -63,3 +63,19 @@ def test_evaluate_refuses_an_unfinished_boosted_run(tmp_path, capsys):
     (tmp_path / "boosting.json").write_text('{"threshold": null}')
     assert main(["evaluate", str(tmp_path)]) == 2
     assert "is not finished" in capsys.readouterr().err
+
+
+def test_summary_of_boosted_lenet4_is_one_lenet4_and_what_three_make(capsys):
+    assert main(["summary", "--model", "boosted-lenet4"]) == 0
+    out = capsys.readouterr().out
+    assert main(["summary", "--model", "lenet4"]) == 0
+    one = capsys.readouterr().out
+    table = one.split("\n\n")[0].rstrip()  # one LeNet-4's table (a serial build's note after it)
+    assert out.startswith(table + "\n\nBoosted LeNet-4: three LeNet-4s like the one above")
+    assert "152,094 parameters (3 x 50,698)" in out  # docs/figure9.md's 50,698, three times
+    assert "half of them it gets wrong" in out and "on which nets 1 and 2 disagree" in out
+    assert "the smallest sum of the three nets' penalties" in out
+    # the paper's 1.75 times one LeNet-4's 262,306 connections (the code layer, its loss, not
+    # counted): Figure 11's 460 thousand
+    assert "1.75, 459,036 multiply-adds against one net's 262,306" in out
+    assert "Figure 11: 460 thousand" in out

@@ -7,6 +7,9 @@ from typing import Any
 
 from ..engine import threads
 from ..engine.lenet5 import MODELS, build_network
+from ..paper import FIGURE9_NAMES
+from ..run.boosted import boosted_summary
+from ..run.boosting import BOOSTED
 
 
 def add_parser(commands: Any) -> None:
@@ -16,10 +19,10 @@ def add_parser(commands: Any) -> None:
     )
     summary.add_argument(
         "--model",
-        choices=MODELS,
+        choices=(*MODELS, *BOOSTED),
         default="paper",
         help="the paper's LeNet-5 (default), the modern variant, or another network of "
-        "Figure 9 (lenet1, lenet4, fc-300, fc-1000, fc-300-100, fc-500-150)",
+        "Figure 9 (lenet1, lenet4, boosted-lenet4, fc-300, fc-1000, fc-300-100, fc-500-150)",
     )
     summary.add_argument(
         "--in-channels", type=int, default=1, help="modern variant: input channels (default 1)"
@@ -37,10 +40,15 @@ def add_parser(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = {"model": args.model, "seed": args.seed, "dtype": args.dtype}
+    model = BOOSTED.get(args.model, args.model)  # a boosted network: one of its three nets
+    config = {"model": model, "seed": args.seed, "dtype": args.dtype}
     if args.model == "modern":
         config.update(in_channels=args.in_channels, input_size=args.input_size)
-    print(build_network(config).summary())
+    net = build_network(config)
+    if args.model in BOOSTED:
+        print(boosted_summary(net, FIGURE9_NAMES[args.model]))
+    else:
+        print(net.summary())
     note = threads.serial_build_note()
     if note is not None:  # where a learner looks first after installing
         print(f"\n{note}")

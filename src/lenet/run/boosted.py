@@ -35,10 +35,11 @@ from numpy.typing import ArrayLike
 from ..engine.inputs import preprocess
 from ..engine.layers import RBFOutput
 from ..engine.network import Network
+from ..paper import BOOSTING_COST, FIGURE9, FIGURE9_NAMES
 from .checkpoint import read_checkpoint
 from .rejection import margin
 
-__all__ = ["BOOSTING_FILE", "BoostedNetwork", "is_boosted_run"]
+__all__ = ["BOOSTING_FILE", "BoostedNetwork", "boosted_summary", "is_boosted_run"]
 
 #: the file of a boosted run folder that says what was done and chosen (lenet.run.boosting)
 BOOSTING_FILE = "boosting.json"
@@ -135,3 +136,34 @@ class BoostedNetwork:
 def cost_of(full: np.ndarray) -> float:
     """The cost against one net of answering with nets 2 and 3 run where ``full`` is True."""
     return 1.0 + 2.0 * float(np.mean(full)) if len(full) else 1.0
+
+
+def boosted_summary(net: Network, name: str = "Boosted LeNet-4") -> str:
+    """``lenet summary --model boosted-lenet4``: the summary of one of the three nets (``net``)
+    and what the boosted network makes of three of them: its parameters, how the nets are
+    trained and combined, and its cost against one net (at the paper's 1.75, in multiply-adds:
+    one net's connections, its loss layer left out, times the cost, as Figure 11 counts)."""
+    rows = net.describe()
+    parameters = sum(r["parameters"] for r in rows)
+    connections = sum(r["connections"] for r in rows if r["kind"] != "euclidean rbf")
+    one = FIGURE9_NAMES.get(net.variant, type(net).__name__)
+    paper = FIGURE9.get("boosted-lenet4", {}).get("multiply_adds") if one == "LeNet-4" else None
+    said = "" if paper is None else f"; Figure 11: {paper:g} thousand"
+    return "\n".join(
+        [
+            net.summary(),
+            "",
+            f"{name}: three {one}s like the one above, {3 * parameters:,} parameters "
+            f"(3 x {parameters:,}).",
+            f"  net 1: trained as `lenet train --model {net.variant}` trains one;",
+            "  net 2: on patterns net 1 filters, half of them it gets wrong, half right;",
+            "  net 3: on new patterns on which nets 1 and 2 disagree.",
+            "  answer: the smallest sum of the three nets' penalties; nets 2 and 3 run only",
+            "  where net 1's penalty gap (second smallest minus smallest) is below a threshold",
+            "  chosen on the validation split.",
+            "  cost against one net: 1 + 2 x the share of digits below the threshold; at the",
+            f"  paper's {BOOSTING_COST:g}, {round(BOOSTING_COST * connections):,} multiply-adds "
+            f"against one net's {connections:,}",
+            f"  (its connections but the loss layer's{said}).",
+        ]
+    )

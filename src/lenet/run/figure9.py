@@ -4,9 +4,12 @@
 and appends one record per run to ``benchmarks/results/figure9.jsonl``: ``network`` (the
 model), ``seed``, ``distort``, ``passes``, ``images``, ``test_errors`` (of 10,000),
 ``test_error``, ``train_error``, ``train_seconds``, ``parameters``, ``multiply_adds``,
-``lenet_version``, ``commit``, ``date``, ``cpu``, ``command``. ``read_results`` reads such a
-file, ``summarize`` makes one ``Row`` per network (its seeds' mean and range beside the
-paper's figures): the study's Markdown table and ``lenet figures --figure9`` are drawn from it.
+``lenet_version``, ``commit``, ``date``, ``cpu``, ``command``; boosted LeNet-4's add ``cost``
+(against one net: 1 + 2 x the share of test images on which nets 2 and 3 ran), ``threshold``,
+``net1_test_errors`` and ``boosting`` (its settings), its ``parameters`` being the three nets'
+and its ``multiply_adds`` one net's times the cost. ``read_results`` reads such a file,
+``summarize`` makes one ``Row`` per network (its seeds' mean and range beside the paper's
+figures): the study's Markdown table and ``lenet figures --figure9`` are drawn from it.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..paper import FIGURE9, FIGURE9_NAMES, PASSES
+from ..paper import BOOSTING_COST, FIGURE9, FIGURE9_NAMES, PASSES
 
 __all__ = ["MNIST_TRAINING_IMAGES", "Row", "read_results", "stamp", "summarize"]
 
@@ -36,12 +39,16 @@ class Row:
     errors: tuple[float, ...]  #: each seed's test error (%), by seed
     seeds: tuple[int, ...]
     parameters: int
-    multiply_adds: int
+    multiply_adds: int  #: the mean over the seeds
     paper_multiply_adds: float | None  #: Figure 11, thousands
     paper_variables: float | None  #: Figure 12, thousands
     train_seconds: float  #: the mean over the seeds
     versions: tuple[str, ...]  #: lenet versions the records were measured with
     commits: tuple[str, ...]
+    #: a boosted network's average cost against one net, the mean over the seeds (None: one net)
+    cost: float | None = None
+    #: the paper's (``lenet.paper.BOOSTING_COST``) where ``cost`` is given
+    paper_cost: float | None = None
 
     @property
     def mean(self) -> float:
@@ -93,6 +100,7 @@ def summarize(records: list[dict]) -> list[Row]:
         network, distort, passes, images = key
         by_seed = [runs[key][s] for s in sorted(runs[key])]
         paper = FIGURE9.get(network, {})
+        costs = [r["cost"] for r in by_seed if "cost" in r]
         name = FIGURE9_NAMES.get(network, network) + (" [dist]" if distort else "")
         if passes != PASSES or images != MNIST_TRAINING_IMAGES:
             name += f" ({passes} pass{'es' if passes != 1 else ''}, {images:,} images)"
@@ -105,12 +113,15 @@ def summarize(records: list[dict]) -> list[Row]:
                 errors=tuple(100 * r["test_errors"] / 10_000 for r in by_seed),
                 seeds=tuple(r["seed"] for r in by_seed),
                 parameters=by_seed[-1]["parameters"],
-                multiply_adds=by_seed[-1]["multiply_adds"],
+                # boosted LeNet-4's vary with its cost: their mean
+                multiply_adds=round(statistics.mean(r["multiply_adds"] for r in by_seed)),
                 paper_multiply_adds=paper.get("multiply_adds"),
                 paper_variables=paper.get("variables"),
                 train_seconds=statistics.mean(r["train_seconds"] for r in by_seed),
                 versions=tuple(sorted({str(r["lenet_version"]) for r in by_seed})),
                 commits=tuple(sorted({str(r["commit"]) for r in by_seed})),
+                cost=statistics.mean(costs) if costs else None,
+                paper_cost=BOOSTING_COST if costs else None,
             )
         )
     return rows

@@ -135,12 +135,20 @@ def confusion_matrix(confusion: ArrayLike) -> Figure:
     return fig
 
 
+def _tick(row: Row) -> str:
+    """A network's label under its bars: its name, and a boosted one's cost against one net."""
+    if row.cost is None:
+        return row.name
+    return f"{row.name}\ncost {row.cost:.2f} x one net (paper {row.paper_cost:g})"
+
+
 def figure9(rows: list[Row]) -> Figure:
     """The paper's Figure 9 beside lenet's: for each network (``lenet.run.figure9.summarize``'s
     rows), the paper's test error and lenet's mean over its seeds, the range (lowest to
     highest seed) drawn as an error bar, each bar labelled with its value. The title says what
     measured them (the lenet versions and commits, the seeds per network). Bars are labelled
-    "paper:NAME" and "lenet:NAME" (``patch.get_label()``) for programs."""
+    "paper:NAME" and "lenet:NAME" (``patch.get_label()``) for programs. A boosted network's
+    label gives its average cost against one net beside the paper's."""
     if not rows:
         raise ValueError("no runs to draw: the results hold no scored run of Figure 9's study")
     fig = _figure(max(6.5, 1.05 * len(rows) + 2.0), 4.8)
@@ -171,7 +179,7 @@ def figure9(rows: list[Row]) -> Figure:
         loc="upper right",
         fontsize=9,
     )
-    ax.set_xticks(at, [row.name for row in rows], rotation=30, ha="right", fontsize=9)
+    ax.set_xticks(at, [_tick(row) for row in rows], rotation=30, ha="right", fontsize=9)
     ax.set_xlabel("network (Figure 9)")
     ax.set_ylabel("test error on MNIST's 10,000 test images (%)")
     top = max(max(r.high for r in rows), max((r.paper_error or 0.0) for r in rows))
