@@ -404,7 +404,7 @@ def test_the_page_keeps_no_layout_or_input_range_of_its_own():
 
 def test_lenet_studio_refuses_a_run_whose_preprocessing_disagrees(tmp_path, capsys):
     """A run whose config and training record name other preprocessing is not shown."""
-    net = lenet.LeNet5.modern(seed=0)
+    net = lenet.LeNet5.modern(seed=0, activation="relu")
     run = tmp_path / "run"
     lenet.train(
         net,
