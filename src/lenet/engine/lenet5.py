@@ -265,7 +265,9 @@ def check_network_config(config: Mapping) -> dict:
         raise ValueError(f"the config's input_size must be 28 or 32, got {input_size!r}")
     settings["input_size"] = int(input_size)
     for key, (paper_choice, modern_choice) in CHOICES.items():
-        value = config.get(key, paper_choice if model == "paper" else modern_choice)
+        value = config.get(key)
+        if value is None:  # not recorded, or left to the model (a Recipe's None)
+            value = paper_choice if model == "paper" else modern_choice
         if legacy:
             value = paper_choice
         if not isinstance(value, str):
