@@ -66,8 +66,13 @@ def test_a_planted_stale_figure_is_found(results):
     )
     assert pages.unheld_figures(fine, results) == []
     # "seed 0" is a random seed, and "the paper's recipe" is lenet's: neither is a source
-    unmarked = readme + "\nThe paper's recipe, seed 0, 20 passes: 1.05 % test error.\n"
-    assert [f for _, f, _ in pages.unheld_figures(unmarked, results)] == ["1.05 %"]
+    # (with a figure no results file holds: the first of these the files do not)
+    for figure in ("1.05", "1.17", "1.29", "1.41", "9.87"):
+        unmarked = readme + f"\nThe paper's recipe, seed 0, 20 passes: {figure} % test error.\n"
+        found = [f for _, f, _ in pages.unheld_figures(unmarked, results)]
+        if found:
+            break
+    assert found == [f"{figure} %"]
 
 
 def test_a_planted_figure_in_a_block_is_found(results):
