@@ -393,7 +393,7 @@ def test_huge_in_channels_is_refused_before_building(tmp_path, channels):
         ("input_size", "28"),
         ("input_size", 30),
         ("activation", ["relu"]),
-        ("pooling", None),
+        ("pooling", 3),  # (None is the model's own: a Recipe leaves it so)
     ],
 )
 def test_modern_config_of_the_wrong_type_is_refused(tmp_path, field, value):

@@ -49,9 +49,9 @@ def _run(tmp_path, monkeypatch, records: list[dict] | None):
         results.parent.mkdir()
         results.write_text("".join(json.dumps(r) + "\n" for r in records))
     monkeypatch.setenv("LENET_ROAD_RESULTS", str(results))
-    work = tmp_path / "work"
-    work.mkdir()
-    notebook = run(PATH, work, monkeypatch)
+    # run from the notebooks folder of the clone, as a learner opens it (it reads the road
+    # study's code from the clone's benchmarks/, wherever lenet is installed)
+    notebook = run(PATH, PATH.parent, monkeypatch)
     assert errors(notebook) == []
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     shown = [output for cell in code for output in cell.outputs]
