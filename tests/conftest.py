@@ -28,6 +28,7 @@ import lenet
 from lenet import reference_network
 from lenet.engine.layers import Convolution, FullConnection, RBFOutput, Subsampling
 from lenet.paper import DIGIT_BITMAPS, parse_bitmap
+from lenet.run.boosting import BoostingSettings, train_boosted
 
 # the fixtures of the tests of lenet.data (tests/data/), made known to every test module here
 from dataset_files import dataset_sandbox, mirror_server  # noqa: F401
@@ -236,3 +237,24 @@ def layer_case(case: str, seed: int = 0, dtype=np.float64):
         layer, shape = RBFOutput(np.sign(rng.standard_normal((4, 6))), dtype), (6,)
     layer.init_parameters(rng, "lecun98-sqrt")
     return layer, rng.standard_normal((2, *shape)).astype(dtype)
+
+
+# ---- boosting on a tiny budget (tests/run/test_boosting.py, test_boosted_reference.py) --------
+
+#: a pass on 1,500 images per net, 200 patterns for nets 2 and 3, LeNet-1 standing in for LeNet-4
+BOOSTING_TINY = BoostingSettings(
+    model="lenet1", images=1500, validation=500, patterns=200, candidates=5000, passes=1
+)
+
+
+def run_boosted(out, settings=BOOSTING_TINY, resume=False):
+    """Train (or resume) a boosted run into ``out`` on the shared MNIST, quietly."""
+    return train_boosted(out, settings, resume=resume, data=DATASETS, progress=False, echo=None)
+
+
+@pytest.fixture(scope="session")
+def boosted_run(tmp_path_factory):
+    """(folder, record) of one tiny boosted run, made once for every test that reads it (a
+    test that trains or resumes makes its own folder)."""
+    out = tmp_path_factory.mktemp("boosted") / "run"
+    return out, run_boosted(out)

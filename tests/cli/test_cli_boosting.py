@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from lenet.cli import main
-from lenet.engine.family import family_network
 from lenet.run import boosting
 
 from conftest import DATASETS, needs_mnist
@@ -15,19 +14,9 @@ TINY = ["--limit", "1500", "--validation", "500", "--patterns", "200", "--candid
 TINY += ["--passes", "1", "--quiet", "--data", str(DATASETS)]
 
 
-def lenet4_builds() -> bool:
-    try:
-        family_network("lenet4")
-    except TypeError:  # until Subsampling takes sources
-        return False
-    return True
-
-
 @needs_mnist
 @pytest.mark.parametrize("model", ["lenet1", "lenet4"])
 def test_train_then_evaluate_a_boosted_run(tmp_path, capsys, monkeypatch, model):
-    if model == "lenet4" and not lenet4_builds():
-        pytest.skip("LeNet-4 needs Subsampling(..., sources=...)")
     monkeypatch.setitem(boosting.BOOSTED, "boosted-lenet4", model)
     out = tmp_path / "run"
     assert main(["train", "--model", "boosted-lenet4", "--out", str(out), *TINY]) == 0

@@ -4,14 +4,11 @@ engine's preprocessing, the same penalties within float32 rounding, the same cla
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 import pytest
 
 from lenet.data import load_mnist
 from lenet.engine.inputs import preprocess
-from lenet.engine.layers import Subsampling
 from lenet.engine.lenet5 import build_network
 from lenet.reference_network import (
     ARCHITECTURES,
@@ -24,16 +21,12 @@ from lenet.run.checkpoint import save_checkpoint
 from conftest import MNIST, needs_mnist
 
 MODELS = ["paper", "lenet1", "lenet4", "fc-300", "fc-1000", "fc-300-100", "fc-500-150"]
-#: LeNet-4's S2 reads C1's maps in pairs: the engine builds it once Subsampling takes sources
-HAS_SOURCES = "sources" in inspect.signature(Subsampling).parameters
 
 
 def _engine_network(model: str, seed: int = 3):
     """An untrained network whose outputs differ from digit to digit: started in
     +-2.4/sqrt(F_i) (after one short pass from the default start, several of them still answer
     one class for every digit, which would leave the classes untested)."""
-    if model == "lenet4" and not HAS_SOURCES:
-        pytest.skip("LeNet-4 needs Subsampling(..., sources=...)")
     return build_network({"model": model, "seed": seed, "init": "lecun98-sqrt"})
 
 

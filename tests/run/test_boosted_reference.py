@@ -8,7 +8,6 @@ import json
 
 import numpy as np
 import pytest
-from test_boosting import run
 from test_figure9_study import _script
 
 from lenet.data import load_mnist
@@ -20,13 +19,6 @@ from lenet.run.rejection import margin
 from conftest import MNIST, needs_mnist
 
 pytestmark = needs_mnist
-
-
-@pytest.fixture(scope="module")
-def boosted_run(tmp_path_factory):
-    """The boosting tests' tiny run (their settings, TINY), made once for this module."""
-    out = tmp_path_factory.mktemp("boosted") / "run"
-    return out, run(out)
 
 
 @pytest.fixture(scope="module")

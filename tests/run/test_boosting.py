@@ -18,23 +18,11 @@ from lenet.run.boosting import BoostingSettings, CandidateStream, choose_thresho
 from lenet.run.checkpoint import read_checkpoint
 from lenet.run.rejection import margin
 
-from conftest import DATASETS, MNIST, StopAfter, needs_mnist
+from conftest import BOOSTING_TINY as TINY
+from conftest import MNIST, StopAfter, needs_mnist
+from conftest import run_boosted as run
 
 pytestmark = needs_mnist
-
-TINY = BoostingSettings(
-    model="lenet1", images=1500, validation=500, patterns=200, candidates=5000, passes=1
-)
-
-
-def run(out, settings=TINY, resume=False):
-    return train_boosted(out, settings, resume=resume, data=DATASETS, progress=False, echo=None)
-
-
-@pytest.fixture(scope="module")
-def boosted_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("boosted") / "run"
-    return out, run(out)
 
 
 @pytest.fixture(scope="module")
@@ -217,9 +205,6 @@ def test_a_folder_holding_a_run_is_resumed_not_overwritten(boosted_run, tmp_path
 
 
 def test_boosted_lenet4_builds_from_three_lenet4s():
-    try:
-        nets = [family_network("lenet4", seed=s) for s in range(3)]
-    except TypeError:
-        pytest.skip("LeNet-4 needs Subsampling(..., sources=...)")
+    nets = [family_network("lenet4", seed=s) for s in range(3)]
     boosted = BoostedNetwork(nets, 1.0, "paper")
     assert boosted.infer(np.zeros((2, 1, 32, 32), np.float32)).shape == (2, 10)

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -55,6 +54,7 @@ from . import training
 from .boosted import BOOSTING_FILE, NET_FOLDERS, BoostedNetwork, cost_of, is_boosted_run
 from .recipes import RECIPES, Recipe, recipe_with
 from .rejection import margin
+from .session import progress_bar
 
 __all__ = [
     "BOOSTED",
@@ -255,11 +255,11 @@ def _validation_record(nets: list[Network], x: Any, y: np.ndarray) -> tuple[floa
     """The threshold chosen on the validation images (x, y), and what it gives there."""
     outs = [np.asarray(net.infer(x, 256), np.float64) for net in nets]
     m = margin(outs[0], "penalty-gap")
-    wrong_alone = np.argmin(outs[0], axis=1) != y
-    wrong_full = np.argmin(outs[0] + outs[1] + outs[2], axis=1) != y
+    alone, all_three = np.argmin(outs[0], axis=1), np.argmin(outs[0] + outs[1] + outs[2], axis=1)
+    wrong_alone, wrong_full = alone != y, all_three != y
     t = choose_threshold(m, wrong_alone, wrong_full)
     full = m < t
-    answer = np.where(full, np.argmin(outs[0] + outs[1] + outs[2], axis=1), np.argmin(outs[0], 1))
+    answer = np.where(full, all_three, alone)
     return t, {
         "images": len(y),
         "error_net1": float(np.mean(wrong_alone)),
@@ -306,7 +306,7 @@ def train_boosted(
     budget, patterns = record["candidates"], settings.patterns
 
     def bar(what: str) -> Any:
-        return _filter_bar(budget, what, progress)
+        return progress_bar(budget, what, progress)
 
     nets: list[Network] = []
     for k in (1, 2, 3):
@@ -328,24 +328,6 @@ def train_boosted(
     boosted = BoostedNetwork(nets, record["threshold"], record["preprocessing"])
     say(_summary(boosted, record, test_set))
     return record
-
-
-def _filter_bar(total: int, what: str, enabled: bool) -> Any:
-    """A progress bar over a filter's candidates, as training shows its passes."""
-    if not enabled:
-        return None
-    from tqdm import tqdm  # optional: lenet runs without it when no bar is asked for
-
-    return tqdm(
-        total=total,
-        desc=what,
-        unit="img",
-        leave=False,
-        dynamic_ncols=True,
-        file=sys.stderr,
-        mininterval=0.5,
-        disable=None,
-    )
 
 
 def _settings(out: Path, given: BoostingSettings | None, resume: bool) -> BoostingSettings:

@@ -169,7 +169,9 @@ class TrainingRun:
             self.order = begin_pass(
                 self.optimizer, self.recipe, self.x, self.y, self.epoch, first == 0
             )
-        bar = _progress_bar(n, min(first * batch, n), self.epoch, self.recipe.passes, self.bar)
+        bar = progress_bar(
+            n, f"pass {self.epoch + 1}/{self.recipe.passes}", self.bar, min(first * batch, n)
+        )
         try:
             while self.step < last:
                 if stop is not None and stop():
@@ -393,7 +395,9 @@ def pass_generator(seed: int, epoch: int, *more: int) -> np.random.Generator:
 # ---- what the learner sees ---------------------------------------------------------------------
 
 
-def _progress_bar(total: int, initial: int, index: int, passes: int, enabled: bool) -> Any:
+def progress_bar(total: int, desc: str, enabled: bool, initial: int = 0) -> Any:
+    """A tqdm bar over ``total`` images (None when not ``enabled``): a pass's, or a filter's
+    candidates (lenet.run.boosting)."""
     if not enabled:
         return None
     from tqdm import tqdm  # optional: lenet runs without it when no bar is asked for
@@ -402,7 +406,7 @@ def _progress_bar(total: int, initial: int, index: int, passes: int, enabled: bo
     return tqdm(
         total=total,
         initial=initial,
-        desc=f"pass {index + 1}/{passes}",
+        desc=desc,
         unit="img",
         leave=False,
         dynamic_ncols=True,
