@@ -117,10 +117,7 @@ def connection_table_i() -> np.ndarray:
     Rows are the C3 maps: the paper draws Table I the other way round (rows the S2 maps), so
     this is its transpose. A new array is built on every call, so callers may modify it.
     """
-    table = np.zeros((16, 6), dtype=bool)
-    for c3_map, s2_maps in enumerate(TABLE_I):
-        table[c3_map, list(s2_maps)] = True
-    return table
+    return connection_table(TABLE_I, 6)
 
 
 # ---- the RBF output units' prototypes (Section II.B, Figure 3) -----------------------------

@@ -431,11 +431,12 @@ def subsample_backward(
         winner = np.argmax(np.stack(inputs, axis=-1), axis=-1)  # (N, C, Ho, Wo), in 0..3
         d_inputs = [np.where(winner == i, d_a, 0.0) for i in range(4)]
 
-    d_x = np.zeros(x_in.shape)  # dropped rows/columns, and maps no one reads, keep a zero
-    reads = range(x.shape[1]) if sources is None else np.asarray(sources, np.intp)
+    d_x = d_maps = np.zeros(x.shape)  # dropped rows/columns keep their zero gradient
     for (dy, dx), d_input in zip(_WINDOW, d_inputs):
-        for m, i in enumerate(reads):  # output map m's share, added into the map it reads
-            d_x[:, i, dy : 2 * ho : 2, dx : 2 * wo : 2] += d_input[:, m]
+        d_maps[:, :, dy : 2 * ho : 2, dx : 2 * wo : 2] = d_input
+    if sources is not None:  # each output map's share added, in order, into the map it reads
+        d_x = np.zeros(x_in.shape)
+        np.add.at(d_x.swapaxes(0, 1), np.asarray(sources, np.intp), d_maps.swapaxes(0, 1))
     d_x = d_x.astype(dtype, copy=False)
 
     if mode != "paper":

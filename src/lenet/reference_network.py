@@ -20,6 +20,7 @@ Like ``lenet.reference`` it needs NumPy alone, and no module of the package impo
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from typing import Any
@@ -148,7 +149,7 @@ ARCHITECTURES: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
 #: (model, layer) -> the input maps each output map reads, where a layer is not fully wired
 _TABLES = {("paper", "C3"): TABLE_I, ("lenet1", "H3"): LENET1_H3, ("lenet4", "C3"): LENET4_C3}
 #: (model, layer) -> the input map each output map of a subsampling layer reads (LeNet-4's S2:
-#: two maps per C1 map); the windows of map m are those of input map sources[m]
+#: two maps per C1 map)
 _SOURCES = {("lenet4", "S2"): LENET4_S2_SOURCES}
 
 
@@ -197,10 +198,8 @@ def figure9_forward(model: str, state: Any, x: ArrayLike) -> np.ndarray:
             table = None if reads is None else connection_table(reads, w.shape[1])
             a = conv_forward(out, w, _param(state, name + ".bias"), table)
         elif kind == "sub":
-            sources = _SOURCES.get((model, name))
-            windows = out if sources is None else out[:, list(sources)]
             coefficient, bias = _param(state, name + ".coefficient"), _param(state, name + ".bias")
-            a = subsample_forward(windows, coefficient, bias, "paper")
+            a = subsample_forward(out, coefficient, bias, "paper", _SOURCES.get((model, name)))
         else:
             w = _param(state, name + ".weight")
             a = dense_forward(out.reshape(len(out), -1), w, _param(state, name + ".bias"))
@@ -208,6 +207,7 @@ def figure9_forward(model: str, state: Any, x: ArrayLike) -> np.ndarray:
     raise AssertionError(f"{model}'s layers end in no RBF units")
 
 
+@functools.cache  # made once: reference_input is called a chunk at a time
 def _shrink_weights(size: int = 28) -> np.ndarray:
     """(size, size) whole numbers: [i, k] is 4 x the length of source pixel k that output pixel
     i covers when the image shrinks by LENET1_DIGIT_SIZE / 20 = 4/5 about its centre (MNIST's

@@ -81,7 +81,7 @@ def test_the_combined_answer_is_the_smallest_summed_penalty(boosted_run, train_i
     nets = nets_of(out)
     x = np.asarray(train_images[0][50000:50300])
     summed = sum(np.asarray(net.infer(x), np.float64) for net in nets)
-    always = BoostedNetwork(nets, float("inf"), "lenet1")
+    always = BoostedNetwork(nets, float("inf"))
     outputs, full = always.answer(x)
     assert full.all() and np.array_equal(outputs, summed)
     assert np.array_equal(always.predict(x), np.argmin(summed, axis=1))
@@ -101,7 +101,7 @@ def test_nets_2_and_3_run_only_where_net1_is_unsure(boosted_run, train_images):
         net.infer = lambda images, batch=256, infer=infer: (
             seen.append(images.copy()) or infer(images, batch)
         )
-    boosted = BoostedNetwork(nets, threshold, "lenet1")
+    boosted = BoostedNetwork(nets, threshold)
     outputs, full = boosted.answer(x)
     unsure = m < threshold
     assert 0 < unsure.sum() < len(x) and np.array_equal(full, unsure)
@@ -110,7 +110,7 @@ def test_nets_2_and_3_run_only_where_net1_is_unsure(boosted_run, train_images):
     assert np.array_equal(np.argmin(outputs[sure], 1), nets[0].predict(x[sure]))
     assert boosted.cost(x) == 1 + 2 * unsure.mean()
     seen.clear()
-    BoostedNetwork(nets, 0.0, "lenet1").answer(x)
+    BoostedNetwork(nets, 0.0).answer(x)
     assert seen == []  # never unsure: nets 2 and 3 never run
 
 
@@ -206,5 +206,5 @@ def test_a_folder_holding_a_run_is_resumed_not_overwritten(boosted_run, tmp_path
 
 def test_boosted_lenet4_builds_from_three_lenet4s():
     nets = [family_network("lenet4", seed=s) for s in range(3)]
-    boosted = BoostedNetwork(nets, 1.0, "paper")
+    boosted = BoostedNetwork(nets, 1.0)
     assert boosted.infer(np.zeros((2, 1, 32, 32), np.float32)).shape == (2, 10)

@@ -49,14 +49,19 @@ def check_data_folder(args: argparse.Namespace) -> None:
 
 
 def checkpoint_data(
-    args: argparse.Namespace, split: str = "test", doing: str = "cannot read it"
+    args: argparse.Namespace,
+    split: str = "test",
+    doing: str = "cannot read it",
+    path: str | Path | None = None,
 ) -> tuple[dict, Recipe, tuple[np.ndarray, np.ndarray]]:
-    """(state, recipe, (images, labels)): a checkpoint and the `split` of the dataset its
-    recipe names, preprocessed as it was trained (refused, naming both, when the recipe's
-    preprocessing is not the one its run trained on)."""
-    state = read_checkpoint(args.checkpoint)
+    """(state, recipe, (images, labels)): a checkpoint (``path``, by default
+    ``args.checkpoint``) and the `split` of the dataset its recipe names, preprocessed as it
+    was trained (refused, naming both, when the recipe's preprocessing is not the one its run
+    trained on)."""
+    path = args.checkpoint if path is None else path
+    state = read_checkpoint(path)
     recipe = recipe_from_config(state["config"])
-    check_preprocessing(args.checkpoint, run_preprocessing(state), recipe.preprocessing, doing)
+    check_preprocessing(path, run_preprocessing(state), recipe.preprocessing, doing)
     train_data, test_data = load_data(recipe, args.data, download=not args.offline)
     images, labels = test_data if split == "test" else train_data
     return state, recipe, (np.asarray(images), labels)

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from ..paper import BOOSTING_COST
-from ..run.boosted import NET_FOLDERS, BoostedNetwork, is_boosted_run
-from ..run.evaluation import evaluate
+from ..run.boosted import NET_FOLDERS, BoostedNetwork, cost_of, is_boosted_run
+from ..run.evaluation import evaluate, score
 from .common import add_data_options, checkpoint_data
 
 
@@ -26,14 +26,14 @@ def add_parser(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    boosted = None
-    if is_boosted_run(args.checkpoint):  # its test set is its first net's
-        boosted = BoostedNetwork.load(args.checkpoint)
-        folder, args.checkpoint = args.checkpoint, str(Path(args.checkpoint) / NET_FOLDERS[0])
-    state, recipe, (x_test, y_test) = checkpoint_data(args, doing="cannot evaluate it")
-    if boosted is not None:
-        args.checkpoint = folder
-    result = evaluate(boosted or state["net"], x_test, y_test)
+    boosted = BoostedNetwork.load(args.checkpoint) if is_boosted_run(args.checkpoint) else None
+    first = Path(args.checkpoint) / NET_FOLDERS[0] if boosted else None  # its test set is net 1's
+    state, recipe, (x_test, y_test) = checkpoint_data(args, doing="cannot evaluate it", path=first)
+    if boosted is not None:  # one pass: the answers and where nets 2 and 3 ran
+        outputs, full = boosted.answer(x_test)
+        result = score(boosted.classify(outputs), y_test, outputs.shape[1])
+    else:
+        result = evaluate(state["net"], x_test, y_test)
     print(
         f"{args.checkpoint}: test error {100 * result['error']:.2f}% "
         f"({int(round(result['error'] * len(y_test)))} of {len(y_test)} {recipe.dataset} test "
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     if boosted is not None:
         print(
             f"nets 2 and 3 run where net 1's penalty gap is below {boosted.threshold:g}: "
-            f"average cost {boosted.cost(x_test):.2f} x one net (the paper: about "
+            f"average cost {cost_of(full):.2f} x one net (the paper: about "
             f"{BOOSTING_COST})"
         )
     confusion = result["confusion"]

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from ..engine._core import DRAWING_MAX_SIDE as MAX_SIDE  # the largest drawing the core takes
 from ..engine.layers import RBFOutput
 from ..engine.losses import softmax
 from ..engine.network import Network
@@ -43,8 +44,9 @@ from ..run.pretrained import PRETRAINED, Rejection, shipped
 from ..run.rejection import RULES, margin
 from .common import MissingExtra
 
-#: MNIST's field, and the largest drawing the studio's C core takes (``DRAWING_MAX_SIDE``)
-FIELD, MAX_SIDE = 28, 512
+#: MNIST's field (the studio's drawing.FIELD; that module is imported for drawings only)
+FIELD = 28
+
 #: the installation that brings Pillow
 PILLOW_HINT = "pip install 'lenet[images]' (or pip install Pillow)"
 
@@ -242,7 +244,11 @@ def answers(loaded: Loaded, named: list[tuple[str, int | None, np.ndarray]]) -> 
     rbf = isinstance(net.layers[-1], RBFOutput)
     scores = out if rbf else softmax(out)
     classes = net.classify(out)
-    unsure = rejection.unsure(out) if rejection is not None else None
+    margins: np.ndarray | None = None
+    unsure: np.ndarray | None = None
+    if rejection is not None:  # the rule's margins, and below its threshold: unsure
+        margins = margin(out, rejection.rule)
+        unsure = margins < rejection.threshold
     rule = None
     if rejection is not None:
         rule = {
@@ -258,7 +264,7 @@ def answers(loaded: Loaded, named: list[tuple[str, int | None, np.ndarray]]) -> 
                 "index": index,
                 "answer": int(classes[i]),
                 ("penalties" if rbf else "probabilities"): [float(v) for v in scores[i]],
-                "margin": float(margin(out[i], rejection.rule)) if rejection is not None else None,
+                "margin": float(margins[i]) if margins is not None else None,
                 "unsure": bool(unsure[i]) if unsure is not None else None,
             }
         )

@@ -11,8 +11,7 @@ from typing import Any
 
 from ..engine import checks, threads
 from ..engine.inputs import PREPROCESSING
-from ..engine.layers import SUBSAMPLING_MODES
-from ..engine.lenet5 import C3_WIRINGS, OUTPUTS
+from ..engine.lenet5 import PART_VALUES
 from ..engine.losses import LOSSES
 from ..paper import FIGURE9_NAMES
 from ..run.boosting import BOOSTED, BoostingSettings, train_boosted
@@ -173,22 +172,22 @@ def _add_part_options(train: argparse.ArgumentParser) -> None:
     benchmarks/road_study.py changes them one at a time)."""
     train.add_argument(
         "--activation",
-        choices=("scaled_tanh", "tanh", "sigmoid", "relu", "swish"),
+        choices=PART_VALUES["activation"],
         help="LeNet-5's squashing function (paper: scaled_tanh, modern: swish)",
     )
     train.add_argument(
         "--pooling",
-        choices=SUBSAMPLING_MODES,
+        choices=PART_VALUES["pooling"],
         help="LeNet-5's S2 and S4: paper (trainable 2x2 sums), max or average (modern: max)",
     )
     train.add_argument(
         "--c3",
-        choices=C3_WIRINGS,
+        choices=PART_VALUES["c3"],
         help="LeNet-5's C3: table (wired by Table I, the paper's) or full (every S2 map, modern)",
     )
     train.add_argument(
         "--output",
-        choices=OUTPUTS,
+        choices=PART_VALUES["output"],
         help="LeNet-5's output: rbf (penalties, loss (8) or (9); the paper's) or linear "
         "(logits for --loss cross-entropy; modern)",
     )

@@ -62,9 +62,7 @@ class _Family(Network):
         layers = [*layers, RBFOutput(place_code(10, dt), name="code", dtype=dt)]
         super().__init__(layers, shape, dt)
         self.seed = seed
-        rng = np.random.default_rng(seed)
-        for layer in self.layers:
-            layer.init_parameters(rng, init)
+        self.init_parameters(seed, init)
 
 
 class LeNet1(_Family):

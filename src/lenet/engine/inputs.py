@@ -21,7 +21,19 @@ from ..paper import LENET1_DIGIT_SIZE
 
 __all__ = ["PREPROCESSING", "Preprocessed", "preprocess", "shrink_digits"]
 
-PREPROCESSING = ("paper", "raw", "unit", "paper-28", "lenet1", "raw-32")
+#: each scheme -> (its scaling of pixel p: "paper" -0.1 + 1.275 p / 255, "raw" p, "unit"
+#: p / 255; whether 28x28 digits are padded to 32x32)
+SCHEMES: dict[str, tuple[str, bool]] = {
+    "paper": ("paper", True),
+    "raw": ("raw", False),
+    "unit": ("unit", False),
+    "paper-28": ("paper", False),
+    "lenet1": ("paper", False),
+    "raw-32": ("raw", True),
+}
+PREPROCESSING = tuple(SCHEMES)
+#: the schemes with the paper's scaling (background -0.1, ink 1.175)
+PAPER_SCALED = tuple(name for name, (scaling, _) in SCHEMES.items() if scaling == "paper")
 
 #: LeNet-1's digits are 16 pixels where MNIST's are 20 (Section III.C.7)
 _LENET1_SCALE = LENET1_DIGIT_SIZE / 20
@@ -103,16 +115,17 @@ class Preprocessed:
         self.pixels: np.ndarray = np.ascontiguousarray(images)
         self.scheme, self.dtype = scheme, dt
         p = np.arange(256, dtype=np.float64)
-        if scheme in ("raw", "raw-32"):
+        scaling, padded = SCHEMES[scheme]
+        if scaling == "raw":
             values = p
-        elif scheme == "unit":
+        elif scaling == "unit":
             values = p / 255.0
         else:  # -0.1 + 1.275 p / 255 as one exact fraction, so each value is correctly rounded
             values = (1275.0 * p - 25500.0) / 255000.0  # (background exactly -0.1, ink 1.175)
         #: the input value of each pixel value 0..255; padding takes lut[0], the background's
         self.lut: np.ndarray = values.astype(dt)
         #: background pixels added on each side (the paper's 28x28 -> 32x32)
-        self.pad = 2 if scheme in ("paper", "raw-32") and images.shape[2:] == (28, 28) else 0
+        self.pad = 2 if padded and images.shape[2:] == (28, 28) else 0
 
     @property
     def shape(self) -> tuple[int, int, int, int]:

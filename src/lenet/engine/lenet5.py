@@ -50,13 +50,12 @@ CHOICES: dict[str, tuple[str, str]] = {
     "c3": ("table", "full"),
     "output": ("rbf", "linear"),
 }
-C3_WIRINGS = ("table", "full")
-OUTPUTS = ("rbf", "linear")
-_CHOICE_VALUES = {
+#: every value each part can take
+PART_VALUES: dict[str, tuple[str, ...]] = {
     "activation": ACTIVATIONS,
     "pooling": SUBSAMPLING_MODES,
-    "c3": C3_WIRINGS,
-    "output": OUTPUTS,
+    "c3": CHOICES["c3"],
+    "output": CHOICES["output"],
 }
 
 
@@ -72,9 +71,9 @@ def lenet5_layers(
     """LeNet-5's seven layers with the parts chosen (see ``CHOICES``). C1 pads by 2 ('same')
     on 28x28 input, not on 32x32; max and average pooling are not squashed (no trainable
     coefficient to scale them), the paper's trainable subsampling is."""
-    for name, value in (("activation", activation), ("pooling", pooling), ("c3", c3)):
-        _check_choice(name, value, _CHOICE_VALUES[name])
-    _check_choice("output", output, OUTPUTS)
+    parts = {"activation": activation, "pooling": pooling, "c3": c3, "output": output}
+    for name, value in parts.items():
+        _check_choice(name, value, PART_VALUES[name])
     if isinstance(input_size, bool) or input_size not in (28, 32):
         raise ValueError(
             f"input_size must be 28 ('same' C1) or 32 ('valid' C1), got {input_size!r}"
@@ -200,13 +199,6 @@ class LeNet5(Network):
         net.seed = seed
         net.init_parameters(seed, "glorot")
         return net
-
-    def init_parameters(self, rng: int | np.random.Generator, scheme: str = DEFAULT_INIT) -> None:
-        """Draw every layer's parameters afresh, as each layer's ``init_parameters(rng,
-        scheme)`` does (see layers.INITIALISATIONS), from ``rng``: a generator, or a seed."""
-        rng = np.random.default_rng(rng)
-        for layer in self.layers:
-            layer.init_parameters(rng, scheme)
 
 
 # ---- networks built from configs (checkpoints, recipes) -------------------------------------

@@ -24,21 +24,13 @@ from ..paper import INPUT_RANGE as PAPER_INPUT_RANGE
 from ..paper import INPUT_SHAPE as PAPER_INPUT_SHAPE
 from ..paper import LAYER_COUNTS
 from . import _core, display, fused, sdlm
-from .inputs import PREPROCESSING, preprocess
-from .layers import (
-    Layer,
-    RBFOutput,
-    check_dtype,
-)
+from .inputs import PAPER_SCALED, PREPROCESSING, preprocess
+from .layers import DEFAULT_INIT, Layer, RBFOutput, check_dtype
 from .losses import loss_for, softmax
 from .trace import Trace
 
 #: Inputs beyond +-FAR_OUTSIDE are far outside the paper's range (0..255 pixels, say).
 FAR_OUTSIDE = 10.0
-
-
-#: The preprocessing schemes with the paper's scaling (background -0.1, ink 1.175).
-PAPER_SCALED = ("paper", "paper-28", "lenet1")
 
 
 def check_preprocessing(scheme: Any) -> str:
@@ -104,6 +96,13 @@ class Network:
     #: stack of layers, unless given). A training run sets it from its recipe, a checkpoint
     #: records it.
     preprocessing: str | None = None
+
+    def init_parameters(self, rng: int | np.random.Generator, scheme: str = DEFAULT_INIT) -> None:
+        """Draw every layer's parameters afresh, as each layer's ``init_parameters(rng,
+        scheme)`` does (see layers.INITIALISATIONS), from ``rng``: a generator, or a seed."""
+        rng = np.random.default_rng(rng)
+        for layer in self.layers:
+            layer.init_parameters(rng, scheme)
 
     def use_preprocessing(self, scheme: str) -> None:
         """Make ``scheme`` the network's input (``preprocessing``), and what it checks images

@@ -4,7 +4,7 @@ the second and third run only when the first is unsure.
     >>> import numpy as np
     >>> from lenet.engine.family import family_network
     >>> nets = [family_network("fc-300", seed=s, dtype=np.float64) for s in range(3)]
-    >>> boosted = BoostedNetwork(nets, threshold=0.5, preprocessing="paper-28")
+    >>> boosted = BoostedNetwork(nets, threshold=0.5)
     >>> x = np.zeros((4, 1, 28, 28))
     >>> outputs, full = boosted.answer(x)
     >>> outputs.shape, full.shape
@@ -32,7 +32,6 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..engine.inputs import preprocess
 from ..engine.layers import RBFOutput
 from ..engine.network import Network
 from ..paper import BOOSTING_COST, FIGURE9, FIGURE9_NAMES
@@ -56,12 +55,9 @@ class BoostedNetwork:
     """Three networks with RBF penalties, combined by adding them (see the module's docstring).
 
     ``nets``: the three networks (same input, same dtype); ``threshold``: the margin of net 1's
-    answer at and above which nets 2 and 3 are not run (0: never run; ``inf``: always run);
-    ``preprocessing``: the scheme (``lenet.engine.inputs``) their input is made by."""
+    answer at and above which nets 2 and 3 are not run (0: never run; ``inf``: always run)."""
 
-    def __init__(
-        self, nets: Sequence[Network], threshold: float, preprocessing: str = "paper"
-    ) -> None:
+    def __init__(self, nets: Sequence[Network], threshold: float) -> None:
         if len(nets) != 3:
             raise ValueError(f"a boosted network combines 3 networks, got {len(nets)}")
         for net in nets:
@@ -73,9 +69,13 @@ class BoostedNetwork:
             raise ValueError(f"threshold must be a number >= 0, got {threshold!r}")
         self.nets = list(nets)
         self.threshold = float(threshold)
-        self.preprocessing = preprocessing
         self.dtype = nets[0].dtype
         self.input_shape = nets[0].input_shape
+
+    @property
+    def preprocessing(self) -> str | None:
+        """The scheme (``lenet.engine.inputs``) the nets' input is made by: net 1's."""
+        return self.nets[0].preprocessing
 
     @classmethod
     def load(cls, folder: str | os.PathLike) -> BoostedNetwork:
@@ -89,7 +89,7 @@ class BoostedNetwork:
                 f"{folder}: the boosted run is not finished (continue it with --resume {folder})"
             )
         nets = [read_checkpoint(folder / name)["net"] for name in NET_FOLDERS]
-        return cls(nets, record["threshold"], record["preprocessing"])
+        return cls(nets, record["threshold"])
 
     def answer(self, x: ArrayLike, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
         """(outputs (N, 10), full (N,)): ``full`` marks the images on which net 1 was unsure
@@ -97,7 +97,7 @@ class BoostedNetwork:
         others' are net 1's penalties alone (the answer is the smallest either way)."""
         x = np.asarray(x, dtype=self.dtype)
         out = np.asarray(self.nets[0].infer(x, batch_size), dtype=np.float64)
-        full = margin(out, "penalty-gap") < self.threshold if len(out) else np.zeros(0, bool)
+        full = self._unsure(out)
         if np.any(full):
             unsure = x[full]
             for net in self.nets[1:]:  # only where net 1 is unsure
@@ -117,14 +117,17 @@ class BoostedNetwork:
         images are first made into input by the nets' ``preprocessing``."""
         x = np.asarray(x)
         if x.dtype == np.uint8:
-            x = preprocess(x, self.preprocessing, self.dtype)
+            x = self.nets[0].prepare(x)
         return self.classify(self.infer(x))
 
     def cost(self, x: ArrayLike, batch_size: int = 256) -> float:
         """The average cost of answering for the images ``x`` against that of one net:
         1 + 2 x (the share on which net 1 is unsure). Runs net 1 alone."""
-        out = self.nets[0].infer(np.asarray(x, dtype=self.dtype), batch_size)
-        return cost_of(margin(out, "penalty-gap") < self.threshold)
+        return cost_of(self._unsure(self.nets[0].infer(np.asarray(x, self.dtype), batch_size)))
+
+    def _unsure(self, out: np.ndarray) -> np.ndarray:
+        """Where net 1's outputs ``out`` leave it unsure: nets 2 and 3 are run there."""
+        return margin(out, "penalty-gap") < self.threshold
 
     def __repr__(self) -> str:
         return (

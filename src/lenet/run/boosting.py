@@ -54,7 +54,8 @@ from . import training
 from .boosted import BOOSTING_FILE, NET_FOLDERS, BoostedNetwork, cost_of, is_boosted_run
 from .recipes import RECIPES, Recipe, recipe_with
 from .rejection import margin
-from .session import progress_bar
+from .runs import write_atomically
+from .session import pass_generator, progress_bar
 
 __all__ = [
     "BOOSTED",
@@ -121,7 +122,7 @@ class CandidateStream:
     def round(self, r: int) -> tuple[np.ndarray, np.ndarray]:
         """(order (n,), draws (n, 5)) of round r, from the seed and r alone."""
         if self._round is None or self._round[0] != r:
-            rng = np.random.default_rng([self.seed, STREAM_KEY, r])
+            rng = pass_generator(self.seed, STREAM_KEY, r)
             order = rng.permutation(self.n)
             self._round = (r, order, rng.uniform(-1.0, 1.0, size=(self.n, 5)))
         return self._round[1], self._round[2]
@@ -287,10 +288,11 @@ def train_boosted(
     ``settings``, if given, must be the same). Returns ``boosting.json``'s record, with
     ``"interrupted": True`` when Ctrl-C stopped a net's training (its checkpoint written)."""
     out = Path(out)
-    settings = _settings(out, settings, resume)
+    saved = _saved_record(out) if resume else None
+    settings = _settings(out, settings, saved)
     say = echo or (lambda text: None)
-    if data is None and resume:  # the folder it was read from, as a run's recipe records it
-        data = json.loads((out / BOOSTING_FILE).read_text()).get("data")
+    if data is None and saved is not None:  # the folder it was read from, as recorded
+        data = saved.get("data")
     data = str(Path(data).expanduser().resolve()) if data is not None else None
     train_set, test_set = training.load_data(RECIPES[settings.model], data, download)
     x, y = train_set
@@ -300,7 +302,7 @@ def train_boosted(
             f"images ({images:,}) and validation ({settings.validation:,}) must fit, apart, in "
             f"the {len(x):,} training images"
         )
-    record = _start_record(out, settings, images, resume, data)
+    record = saved if saved is not None else _start_record(out, settings, images, data)
     pool_x, pool_y = x[:images], y[:images]
     stream = CandidateStream(pool_x, settings.seed, record["distortion_ranges"])
     budget, patterns = record["candidates"], settings.patterns
@@ -325,14 +327,22 @@ def train_boosted(
         )
         record.update(threshold=t, validation=val)
         _write_record(out, record)
-    boosted = BoostedNetwork(nets, record["threshold"], record["preprocessing"])
+    boosted = BoostedNetwork(nets, record["threshold"])
     say(_summary(boosted, record, test_set))
     return record
 
 
-def _settings(out: Path, given: BoostingSettings | None, resume: bool) -> BoostingSettings:
-    """The run's settings: ``given`` (checked) for a new run, the folder's for a resumed one."""
-    if not resume:
+def _saved_record(out: Path) -> dict:
+    """``boosting.json`` of the run to resume in ``out``."""
+    if not is_boosted_run(out):
+        raise ValueError(f"cannot resume {out}: it holds no boosted run ({BOOSTING_FILE})")
+    return json.loads((out / BOOSTING_FILE).read_text())
+
+
+def _settings(out: Path, given: BoostingSettings | None, saved: dict | None) -> BoostingSettings:
+    """The run's settings: ``given`` (checked) for a new run, the ``saved`` record's for a
+    resumed one."""
+    if saved is None:
         if is_boosted_run(out) or any((out / name).exists() for name in NET_FOLDERS):
             raise ValueError(
                 f"{out} already holds a boosted run: continue it with --resume {out}, or "
@@ -341,9 +351,7 @@ def _settings(out: Path, given: BoostingSettings | None, resume: bool) -> Boosti
         settings = given or BoostingSettings()
         settings.check()
         return settings
-    if not is_boosted_run(out):
-        raise ValueError(f"cannot resume {out}: it holds no boosted run ({BOOSTING_FILE})")
-    settings = BoostingSettings(**json.loads((out / BOOSTING_FILE).read_text())["settings"])
+    settings = BoostingSettings(**saved["settings"])
     if given is not None and given != settings:
         changed = [k for k, v in asdict(given).items() if v != getattr(settings, k)]
         raise ValueError(
@@ -355,11 +363,8 @@ def _settings(out: Path, given: BoostingSettings | None, resume: bool) -> Boosti
     return settings
 
 
-def _start_record(
-    out: Path, settings: BoostingSettings, images: int, resume: bool, data: str | None
-) -> dict:
-    if resume:
-        return json.loads((out / BOOSTING_FILE).read_text())
+def _start_record(out: Path, settings: BoostingSettings, images: int, data: str | None) -> dict:
+    """A new run's record, written to ``out``."""
     recipe = RECIPES[settings.model]
     record = {
         "settings": asdict(settings),
@@ -376,9 +381,7 @@ def _start_record(
 
 
 def _write_record(out: Path, record: dict) -> None:
-    tmp = out / (BOOSTING_FILE + ".tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    os.replace(tmp, out / BOOSTING_FILE)
+    write_atomically(out / BOOSTING_FILE, json.dumps(record, indent=2) + "\n")
 
 
 def _patterns(

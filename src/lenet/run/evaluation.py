@@ -33,8 +33,12 @@ def evaluate(
         if len(x)
         else np.zeros((0, 10))
     )
-    predicted, classes = net.classify(out), out.shape[1]
-    y = checks.labels("y", y, len(x), classes)
+    return score(net.classify(out), y, out.shape[1])
+
+
+def score(predicted: np.ndarray, y: np.ndarray, classes: int = 10) -> dict:
+    """``evaluate``'s figures for the classes a network ``predicted`` (N,) of labels y."""
+    y = checks.labels("y", y, len(predicted), classes)
     confusion = np.zeros((classes, classes), np.int64)
     np.add.at(confusion, (y, predicted), 1)
     counts = confusion.sum(axis=1)

@@ -40,13 +40,11 @@ from ..engine import checks
 from ..engine.family import FAMILY, INPUTS
 from ..engine.inputs import PREPROCESSING
 from ..engine.layers import (
-    ACTIVATIONS,
     DEFAULT_INIT,
     INITIALISATIONS,
     SQUASHING,
-    SUBSAMPLING_MODES,
 )
-from ..engine.lenet5 import C3_WIRINGS, CHOICES, OUTPUTS
+from ..engine.lenet5 import CHOICES, PART_VALUES
 from ..engine.losses import DEFAULT_J, LOSSES
 from ..engine.optim import SGD, Adam, Optimizer, RMSprop
 from ..engine.sdlm import SDLM, paper_schedule
@@ -124,10 +122,7 @@ class Recipe:
     def part(self, name: str) -> str:
         """The LeNet-5 part ``name`` (a key of lenet5.CHOICES) this recipe's network has: the
         one chosen, else its model's own (Figure 9's other networks: the paper's)."""
-        chosen = getattr(self, name)
-        if chosen is not None:
-            return str(chosen)
-        return CHOICES[name][1 if self.model == "modern" else 0]
+        return _part(asdict(self), name)
 
     def network_config(self, image_shape: tuple[int, ...]) -> dict[str, Any]:
         """The config (``lenet.engine.lenet5.build_network``) of the network this recipe trains on
@@ -196,12 +191,7 @@ def check_settings(
     default. Raises ValueError for the first problem found."""
     v = values
     checks.one_of(spell("model"), v["model"], MODELS)
-    for part, choices in (
-        ("activation", ACTIVATIONS),
-        ("pooling", SUBSAMPLING_MODES),
-        ("c3", C3_WIRINGS),
-        ("output", OUTPUTS),
-    ):
+    for part, choices in PART_VALUES.items():
         if v[part] is not None:
             checks.one_of(spell(part), v[part], choices)
     checks.one_of(spell("dataset"), v["dataset"], DATASETS)
@@ -248,12 +238,18 @@ def check_settings(
             )
 
 
+def _part(values: Mapping[str, Any], name: str) -> str:
+    """The LeNet-5 part ``name`` of the recipe ``values``: the one chosen, else its model's."""
+    chosen = values[name]
+    if chosen is not None:
+        return str(chosen)
+    return CHOICES[name][1 if values["model"] == "modern" else 0]
+
+
 def _check_loss_fits_output(v: Mapping[str, Any], spell: Callable[[str], str]) -> None:
     """Loss (8) and (9) read RBF penalties, cross-entropy reads logits: the loss must fit the
     network's output, the one chosen (named as typed) or its model's own."""
-    output = v["output"] if v["model"] in LENET5_MODELS else None
-    if output is None:
-        output = CHOICES["output"][1 if v["model"] == "modern" else 0]
+    output = _part(v, "output") if v["model"] in LENET5_MODELS else "rbf"
     rbf = output == "rbf"
     if rbf == (v["loss"] == "cross-entropy"):
         fits = "penalty (8) or discriminative (9)" if rbf else "cross-entropy"

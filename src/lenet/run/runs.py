@@ -82,7 +82,7 @@ def check_output_folder(out: Path, needed: int = 0) -> None:
         )
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str) -> None:
     """Write a small text file so that a crash leaves the old version or the new, whole."""
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w") as f:
@@ -137,7 +137,7 @@ class RunFolder:
         progress = Progress()
         if state is not None:
             progress = self._resume(state)
-        _write_atomically(
+        write_atomically(
             self.path / "config.json", json.dumps(self.recipe.config(), indent=2) + "\n"
         )
         return progress
@@ -195,7 +195,7 @@ class RunFolder:
 
     def _write_log(self, history: list[dict]) -> None:
         """log.jsonl with one line per finished pass, replaced atomically."""
-        _write_atomically(
+        write_atomically(
             self.path / "log.jsonl",
             "".join(json.dumps(r) + "\n" for r in history if not r.get("interrupted")),
         )
