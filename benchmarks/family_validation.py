@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import multiprocessing
-import statistics
-import subprocess
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -29,22 +26,9 @@ from lenet.data import load_mnist
 from lenet.engine.inputs import Preprocessed
 from lenet.run.training import network_for
 
-HERE = Path(__file__).resolve().parent
+from records import NOT_YET, RESULTS, append, build, read_jsonl, seeds, spread, stamp
+
 VALIDATION = 10_000  # the last images of the training set
-
-
-def stamp() -> dict:
-    """The version and commit the runs measure ("-dirty" when the checkout had changes)."""
-
-    def git(*words: str) -> str:
-        return subprocess.run(
-            ["git", *words], cwd=HERE, capture_output=True, text=True, check=False
-        ).stdout.strip()
-
-    commit = git("rev-parse", "HEAD") or "unknown"
-    if git("status", "--porcelain", "--untracked-files=no"):
-        commit += "-dirty"
-    return {"lenet_version": lenet.__version__, "commit": commit, "date": time.strftime("%Y-%m-%d")}
 
 
 def one_run(job: tuple[str, float, float, int, int, str | None]) -> dict:
@@ -78,28 +62,26 @@ def one_run(job: tuple[str, float, float, int, int, str | None]) -> dict:
     }
 
 
-def _done(results: Path) -> list[dict]:
-    if not results.exists():
-        return []
-    return [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
-
-
-def report(results: Path) -> str:
-    """Per network and (lr, mu): the validation error after the last pass, mean over seeds."""
-    rows: dict[tuple, list[float]] = {}
-    for r in _done(results):
-        rows.setdefault((r["model"], r["lr"], r["mu"], r["passes"]), []).append(
-            r["validation_error"][-1]
-        )
+def validation_table(records: list[dict]) -> str:
+    """Per network and (lr, mu, passes): the validation error after the last pass, mean and
+    range over the seeds, and the builds that measured it ("not measured yet" without
+    records)."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in records:
+        if "error" not in r:
+            groups.setdefault((r["model"], r["lr"], r["mu"], r["passes"]), []).append(r)
+    if not groups:
+        return NOT_YET
     lines = [
-        "| network | first eta | mu | passes | seeds | validation error (mean) | range |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| network | first eta | mu | passes | seeds | validation error, mean (min .. max) "
+        "| measured with |",
+        "| --- | ---: | ---: | ---: | --- | ---: | --- |",
     ]
-    for (model, lr, mu, passes), errors in sorted(rows.items()):
+    for (model, lr, mu, passes), group in sorted(groups.items()):
+        errors = [r["validation_error"][-1] for r in group]
         lines.append(
-            f"| {model} | {lr:g} | {mu:g} | {passes} | {len(errors)} | "
-            f"{100 * statistics.mean(errors):.2f} % | "
-            f"{100 * min(errors):.2f}-{100 * max(errors):.2f} % |"
+            f"| {model} | {lr:g} | {mu:g} | {passes} | {seeds(group)} | {spread(errors)} | "
+            f"{build(group)} |"
         )
     return "\n".join(lines)
 
@@ -113,25 +95,23 @@ def main() -> None:
     parser.add_argument("--passes", type=int, default=20)
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--data", default=None, help="folder holding mnist/")
-    parser.add_argument(
-        "--results", type=Path, default=HERE / "results" / "family_validation.jsonl"
-    )
+    parser.add_argument("--results", type=Path, default=RESULTS / "family_validation.jsonl")
     parser.add_argument("--report", action="store_true", help="print the table and stop")
     args = parser.parse_args()
     if args.report:
-        print(report(args.results))
+        print(validation_table(read_jsonl(args.results)))
         return
-    done = {(r["model"], r["lr"], r["mu"], r["seed"], r["passes"]) for r in _done(args.results)}
+    done = {
+        (r["model"], r["lr"], r["mu"], r["seed"], r["passes"]) for r in read_jsonl(args.results)
+    }
     jobs = [
         (m, lr, mu, s, args.passes, args.data)
         for m, lr, mu, s in itertools.product(args.models, args.lr, args.mu, args.seeds)
         if (m, lr, mu, s, args.passes) not in done
     ]
-    args.results.parent.mkdir(parents=True, exist_ok=True)
     with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
         for record in pool.imap_unordered(one_run, jobs):
-            with args.results.open("a") as f:
-                f.write(json.dumps(record) + "\n")
+            append(args.results, record)
             print(
                 f"{record['model']} lr {record['lr']:g} mu {record['mu']:g} seed "
                 f"{record['seed']}: validation error {100 * record['validation_error'][-1]:.2f} %"

@@ -54,9 +54,8 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))  # machine.py beside this script
+sys.path.insert(0, str(HERE))  # records.py beside this script
 
-import lenet  # noqa: E402
 from lenet.data import load_mnist  # noqa: E402
 from lenet.engine.lenet5 import build_network  # noqa: E402
 from lenet.paper import PASSES  # noqa: E402
@@ -65,9 +64,9 @@ from lenet.run.boosted import BOOSTING_FILE, NET_FOLDERS  # noqa: E402
 from lenet.run.boosting import BOOSTED, BoostingSettings  # noqa: E402
 from lenet.run.figure9 import MNIST_TRAINING_IMAGES, Row, read_results, stamp, summarize  # noqa: E402
 
-from machine import describe as describe_cpu  # noqa: E402
+import records  # noqa: E402
 
-RESULTS = HERE / "results" / "figure9.jsonl"
+RESULTS = records.RESULTS / "figure9.jsonl"
 
 
 @dataclass(frozen=True)
@@ -133,16 +132,21 @@ class Job:
 
     def key(self) -> tuple:
         net = NETWORKS[self.name]
-        key = (net.model, net.distort, self.seed, self.passes, self.images)
-        return key + _boosting_key(self.settings().__dict__) if self.boosted else key
+        boosting = self.settings().__dict__ if self.boosted else None
+        return _key(net.model, net.distort, self.seed, self.passes, self.images, boosting)
 
 
 #: what tells two boosted runs of the same network, seed, passes and images apart
 BOOSTING_KEYS = ("patterns", "candidates", "validation")
 
 
-def _boosting_key(settings: dict) -> tuple:
-    return tuple(settings[k] for k in BOOSTING_KEYS)
+def _key(
+    model: str, distort: bool, seed: int, passes: int, images: int, boosting: dict | None
+) -> tuple:
+    """What tells a run apart: of a job (``Job.key``) and of a record (``plan``) alike;
+    a boosted run's settings (``boosting``) add their filter budget."""
+    key = (model, distort, seed, passes, images)
+    return key if boosting is None else key + tuple(boosting[k] for k in BOOSTING_KEYS)
 
 
 def train_command(job: Job) -> list[str]:
@@ -158,16 +162,20 @@ def train_command(job: Job) -> list[str]:
 
 
 def _log(folder: Path) -> list[dict]:
-    path = folder / "log.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return records.read_jsonl(folder / "log.jsonl")
 
 
-def _check_adopted(job: Job) -> None:
-    """A folder made before: it must hold the run this job asks for."""
+def _boosting(folder: Path) -> dict | None:
+    """A boosted run folder's boosting.json (None before the run began)."""
+    path = folder / BOOSTING_FILE
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _check_adopted(job: Job, boosting: dict | None = None) -> None:
+    """A folder made before: it must hold the run this job asks for (a boosted one: by the
+    settings its ``boosting`` records, read from the folder if not given)."""
     if job.boosted:
-        settings = json.loads((job.folder / BOOSTING_FILE).read_text())["settings"]
+        settings = (boosting or json.loads((job.folder / BOOSTING_FILE).read_text()))["settings"]
         wanted = job.settings().__dict__
         if settings != wanted:
             wrong = {k: v for k, v in settings.items() if wanted.get(k) != v}
@@ -193,9 +201,10 @@ def _busy(job: Job) -> str | None:
 def _train_boosted(job: Job) -> str | None:
     """_train for a boosted run: finished when boosting.json records its threshold."""
     command = train_command(job)
-    if (job.folder / BOOSTING_FILE).exists():
-        _check_adopted(job)
-        if json.loads((job.folder / BOOSTING_FILE).read_text())["threshold"] is not None:
+    boosting = _boosting(job.folder)
+    if boosting is not None:
+        _check_adopted(job, boosting)
+        if boosting["threshold"] is not None:
             return None
         busy = _busy(job)
         if busy is not None:
@@ -246,13 +255,10 @@ def run_job(job: Job, test_images: np.ndarray, test_labels: np.ndarray) -> dict:
     log = _log(job.folder)
     model, penalties = checkpoint_penalties(job.folder, test_images)
     errors = int(np.sum(penalties.argmin(axis=1) != test_labels))
-    with np.load(job.folder / "checkpoint.npz", allow_pickle=False) as archive:
-        progress = json.loads(str(archive["meta/progress"]))
     parameters, connections = _size(model)
     return _record(
         job,
         len(test_labels),
-        images=progress["run"]["images"],
         test_errors=errors,
         train_error=log[-1]["train_error"],
         train_seconds=round(sum(r["seconds"] for r in log), 1),
@@ -303,34 +309,13 @@ def _record(job: Job, tested: int, test_errors: int, **fields: object) -> dict:
         "seed": job.seed,
         "distort": net.distort,
         "passes": fields.pop("passes"),
-        "images": fields.pop("images", job.images),
+        "images": job.images,
         "test_errors": test_errors,
         "test_error": test_errors / tested,
         **fields,
-        "lenet_version": lenet.__version__,
-        "commit": checkout_commit(),
-        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "cpu": describe_cpu(),
+        **records.stamp(),
         "command": shlex.join(train_command(job)),
     }
-
-
-def checkout_commit() -> str:
-    """git rev-parse HEAD of the checkout lenet is imported from, "-dirty" when tracked files
-    differ from it; "unknown" outside a git checkout."""
-    where = Path(lenet.__file__).resolve().parent
-
-    def git(*words: str) -> str:
-        return subprocess.run(
-            ["git", "-C", str(where), *words], capture_output=True, text=True, check=True
-        ).stdout.strip()
-
-    try:
-        head = git("rev-parse", "HEAD")
-        dirty = git("status", "--porcelain", "--untracked-files=no")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + ("-dirty" if dirty else "")
 
 
 # ---- the study -------------------------------------------------------------------------------
@@ -349,10 +334,10 @@ def plan(args: argparse.Namespace) -> list[Job]:
     """The runs to make or score: those not in the results yet (all with --rescore)."""
     done = set()
     if args.results.exists() and not args.rescore:
-        for r in read_results(args.results):
+        for r in records.read_jsonl(args.results):
             if "test_errors" in r:
-                key = (r["network"], r["distort"], r["seed"], r["passes"], r["images"])
-                done.add(key + _boosting_key(r["boosting"]) if "boosting" in r else key)
+                run = (r["network"], r["distort"], r["seed"], r["passes"], r["images"])
+                done.add(_key(*run, r.get("boosting")))
     jobs = []
     for name in args.networks:
         for seed in args.seeds if args.seeds is not None else range(NETWORKS[name].seeds):
@@ -383,7 +368,6 @@ def study(args: argparse.Namespace) -> int:
     jobs = plan(args)
     print(f"{len(jobs)} runs to make or score, {args.jobs} at a time", flush=True)
     _, (x, y) = load_mnist(args.data, download=False)
-    args.results.parent.mkdir(parents=True, exist_ok=True)
     failed = 0
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
         futures = {pool.submit(run_job, job, x, y): job for job in jobs}
@@ -398,8 +382,7 @@ def study(args: argparse.Namespace) -> int:
             if "skipped" in record:
                 print(f"{job.name} seed {job.seed}: {record['skipped']}", flush=True)
                 continue
-            with open(args.results, "a") as f:
-                f.write(json.dumps(record) + "\n")
+            records.append(args.results, record)
             print(
                 f"{job.name} seed {job.seed}: test error {100 * record['test_error']:.2f} % "
                 f"({record['test_errors']} of 10,000), {record['passes']} pass(es) in "
@@ -412,8 +395,14 @@ def study(args: argparse.Namespace) -> int:
 # ---- the table -------------------------------------------------------------------------------
 
 
-def _thousands(value: float | None) -> str:
-    return "" if value is None else f" ({value:g} thousand)"
+def thousands(value: float, exact: bool = False) -> str:
+    """A figure in thousands as Figure 9's tables print it: rounded, "17K" (the pages), or
+    as the paper gives it, "795.01 thousand" (--report)."""
+    return f"{value:g} thousand" if exact else f"{value:.0f}K"
+
+
+def _paper(value: float | None) -> str:
+    return "" if value is None else f" ({thousands(value, exact=True)})"
 
 
 def _table_row(row: Row) -> str:
@@ -422,8 +411,8 @@ def _table_row(row: Row) -> str:
     cost = "1" if row.cost is None else f"{row.cost:.2f} ({row.paper_cost:g})"
     return (
         f"| {row.name} | {paper} | {measured} | {len(row.seeds)} "
-        f"| {row.parameters:,}{_thousands(row.paper_variables)} "
-        f"| {row.multiply_adds:,}{_thousands(row.paper_multiply_adds)} "
+        f"| {row.parameters:,}{_paper(row.paper_variables)} "
+        f"| {row.multiply_adds:,}{_paper(row.paper_multiply_adds)} "
         f"| {cost} | {row.train_seconds / 60:.1f} |"
     )
 

@@ -13,7 +13,9 @@ says "not measured yet" instead of an older figure.
 The results files: ``benchmarks/results/*.jsonl`` (one JSON object per run: figure9.jsonl the
 Figure 9 study, road.jsonl the road from 1998 to today, reproduce.jsonl the runs of
 reproduce_paper.py, sdlm_study.jsonl the SDLM study) and ``src/lenet/pretrained/pretrained.json``
-(the shipped networks).
+(the shipped networks). ``records.py`` reads them; a study's table on a page is the one its
+own --report prints (the road's, the family validation's, the SDLM study's), made by the same
+function.
 
 Outside the blocks a page may quote a test error only if a results file holds it at the
 precision written, or if the clause it stands in names its source: the paper or the seed (the
@@ -26,106 +28,59 @@ import argparse
 import json
 import re
 import statistics
-import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # the studies' scripts beside this one, whose tables it shows
+
+from lenet.run.figure9 import MNIST_TRAINING_IMAGES, Row, summarize  # noqa: E402
+
+from records import (  # noqa: E402
+    NOT_YET,
+    RESULTS,
+    ROOT,
+    Record,
+    build,
+    build_of,
+    mean_range,
+    read_jsonl,
+    spread,
+)
+
 SHIPPED = ROOT / "src" / "lenet" / "pretrained" / "pretrained.json"
 #: The pages whose blocks are generated, and every page whose test errors are checked.
 GENERATED = ("README.md", "docs/results.md", "docs/figure9.md")
 CHECKED = ("README.md", "docs/*.md", "docs/exercises/*.md")
-#: A run counts on the pages only if it trained on the whole training set.
-FULL = 60_000
-NOT_YET = "not measured yet"
-
-Record = dict[str, Any]
 
 
 # ---- the results files ------------------------------------------------------------------
-
-
-def read_jsonl(path: Path) -> list[Record]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 class Results:
     """Every results file of the repository under `root`, read once."""
 
     def __init__(self, root: Path = ROOT) -> None:
-        results = root / "benchmarks" / "results"
-        self.files = {p.name: read_jsonl(p) for p in sorted(results.glob("*.jsonl"))}
-        shipped = root / "src" / "lenet" / "pretrained" / "pretrained.json"
-        self.shipped: dict[str, Record] = json.loads(shipped.read_text())
+        where = root / RESULTS.relative_to(ROOT)
+        self.files = {p.name: read_jsonl(p) for p in sorted(where.glob("*.jsonl"))}
+        self.shipped: dict[str, Record] = json.loads((root / SHIPPED.relative_to(ROOT)).read_text())
 
     def records(self, name: str) -> list[Record]:
         return [r for r in self.files.get(name, []) if "error" not in r]
 
-
-def checkout_stamp(cwd: Path = ROOT) -> Record:
-    """What a new record is stamped with: lenet's version, the commit of the checkout
-    (with "-dirty" if it had changes), the day."""
-    sys.path.insert(0, str(cwd / "src"))
-    from lenet._version import __version__
-
-    def git(*args: str) -> str:
-        try:
-            done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
-        except OSError:
-            return ""
-        return done.stdout.strip() if done.returncode == 0 else ""
-
-    commit = git("rev-parse", "HEAD") or "unknown"
-    if git("status", "--porcelain", "--untracked-files=no"):
-        commit += "-dirty"
-    return {"lenet_version": __version__, "commit": commit, "date": time.strftime("%Y-%m-%d")}
-
-
-def build(records: list[Record]) -> str:
-    """Which builds measured `records`: "lenet V, commit C (date)", one per distinct build."""
-    builds = sorted(
-        {
-            (r.get("lenet_version", "?"), r.get("commit", "?")[:10], r.get("date", ""))
-            for r in records
-        }
-    )
-    if any(v == "?" for v, _, _ in builds):
-        return "an earlier build (unstamped records)"
-    by_commit: dict[tuple[str, str], list[str]] = {}
-    for version, commit, date in builds:
-        by_commit.setdefault((version, commit), []).append(date)
-    return "; ".join(
-        f"lenet {v}, commit {c}" + (f" ({max(dates)})" if max(dates) else "")
-        for (v, c), dates in by_commit.items()
-    )
-
-
-def spread(fractions: list[float]) -> str:
-    """A mean in percent with its range: "1.04 % (1.00 .. 1.07)"."""
-    values = [100 * f for f in fractions]
-    if len(values) == 1:
-        return f"{values[0]:.2f} %"
-    return f"{statistics.mean(values):.2f} % ({min(values):.2f} .. {max(values):.2f})"
-
-
-def _seeds(runs: list[Record]) -> str:
-    return ", ".join(str(r["seed"]) for r in sorted(runs, key=lambda r: r["seed"]))
-
-
-def figure9_runs(res: Results, network: str, distort: bool) -> list[Record]:
-    return [
-        r
-        for r in res.records("figure9.jsonl")
-        if r.get("network") == network
-        and bool(r.get("distort")) == distort
-        and r.get("images") == FULL
-    ]
+    def figure9(self) -> dict[tuple[str, bool], Row]:
+        """(network, distorted) -> its row of the Figure 9 study (``summarize``), of the runs
+        on the whole training set (a network not measured so has none); of the most passes
+        where the runs differ in them."""
+        rows: dict[tuple[str, bool], Row] = {}
+        whole = [
+            r for r in self.records("figure9.jsonl") if r.get("images") == MNIST_TRAINING_IMAGES
+        ]
+        for row in summarize(whole):  # the most passes first
+            rows.setdefault((row.network, row.distort), row)
+        return rows
 
 
 def reproduce_run(res: Results, name: str) -> Record | None:
@@ -133,7 +88,9 @@ def reproduce_run(res: Results, name: str) -> Record | None:
     runs = [
         r
         for r in res.records("reproduce.jsonl")
-        if r.get("name") == name and r.get("images") == FULL and not r.get("cut_short")
+        if r.get("name") == name
+        and r.get("images") == MNIST_TRAINING_IMAGES
+        and not r.get("cut_short")
     ]
     return runs[-1] if runs else None
 
@@ -141,20 +98,31 @@ def reproduce_run(res: Results, name: str) -> Record | None:
 # ---- the blocks -------------------------------------------------------------------------
 
 
-def headline(res: Results) -> str:
-    """README: LeNet-5's test error without and with distortions, from the Figure 9 study."""
+def _lenet5(res: Results, distort: bool) -> tuple[str, str, Row | None]:
+    """LeNet-5's run (a), or (b) with distortions: its command, the paper's test error
+    ("0.95 %"), and its row of the Figure 9 study (None: not measured yet)."""
     from lenet.paper import TEST_ERROR
 
+    command = "lenet train --distort" if distort else "lenet train"
+    return command, f"{100 * TEST_ERROR[distort]:.2g} %", res.figure9().get(("paper", distort))
+
+
+def _seeds(row: Row) -> str:
+    return ", ".join(map(str, row.seeds))
+
+
+def headline(res: Results) -> str:
+    """README: LeNet-5's test error without and with distortions, from the Figure 9 study."""
     parts, measured = [], []
-    for distort, command in ((False, "lenet train"), (True, "lenet train --distort")):
-        runs = figure9_runs(res, "paper", distort)
-        paper = f"the paper: {100 * TEST_ERROR[distort]:.2g} %"
-        measured += runs
-        if runs:
-            errors = [r["test_error"] for r in runs]
-            parts.append(f"`{command}`: **{spread(errors)}**, seeds {_seeds(runs)} ({paper})")
-        else:
-            parts.append(f"`{command}`: **{NOT_YET}** ({paper})")
+    for distort in (False, True):
+        command, paper, row = _lenet5(res, distort)
+        if row is None:
+            parts.append(f"`{command}`: **{NOT_YET}** (the paper: {paper})")
+            continue
+        measured += row.builds
+        parts.append(
+            f"`{command}`: **{mean_range(row.errors)}**, seeds {_seeds(row)} (the paper: {paper})"
+        )
     text = f"LeNet-5's test error by {parts[0]}; by {parts[1]}."
     if not measured:
         return (
@@ -164,26 +132,22 @@ def headline(res: Results) -> str:
     return (
         f"{text} The mean over the seeds, the smallest and largest in brackets; each run "
         "trained on the 60,000 and scored once on the 10,000 test images by the NumPy "
-        f"reference, by `benchmarks/figure9_study.py`, with {build(measured)}."
+        f"reference, by `benchmarks/figure9_study.py`, with {build_of(measured)}."
     )
 
 
 def summary(res: Results) -> str:
     """docs/results.md: the test error of each run against the paper's or the seed's."""
-    from lenet.paper import TEST_ERROR
-
     lines = [
         "| run | command | test error | the paper's or the seed's | measured with |",
         "| --- | --- | ---: | --- | --- |",
     ]
     for key, distort in (("a", False), ("b", True)):
-        runs = figure9_runs(res, "paper", distort)
-        command = "lenet train --distort" if distort else "lenet train"
-        error = f"{spread([r['test_error'] for r in runs])}, seeds {_seeds(runs)}" if runs else ""
-        paper = f"paper: {100 * TEST_ERROR[distort]:.2g} %"
+        command, paper, row = _lenet5(res, distort)
+        error = f"{mean_range(row.errors)}, seeds {_seeds(row)}" if row else NOT_YET
         lines.append(
-            f"| ({key}) LeNet-5 | `{command}` | {error or NOT_YET} | {paper} | "
-            f"{build(runs) if runs else ''} |"
+            f"| ({key}) LeNet-5 | `{command}` | {error} | paper: {paper} | "
+            f"{build_of(row.builds) if row else ''} |"
         )
     for key, name, command, target in REPRODUCED:
         run = reproduce_run(res, name)
@@ -208,6 +172,8 @@ def figure9(res: Results) -> str:
     """docs/results.md: Figure 9, every network, with lenet's measurements beside the paper's:
     parameters beside Figure 12's memory, multiply-adds beside Figure 11's, boosted LeNet-4's
     cost against one net beside the paper's."""
+    from figure9_study import thousands
+
     from lenet.paper import BOOSTING_COST, FIGURE9, FIGURE9_NAMES
 
     lines = [
@@ -216,60 +182,42 @@ def figure9(res: Results) -> str:
         "| cost against one net (the paper's) | minutes to train, mean | measured with |",
         "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- |",
     ]
+    rows = res.figure9()
     for model, paper in FIGURE9.items():
+        said = {
+            k: "none given" if paper[k] is None else thousands(paper[k])
+            for k in ("variables", "multiply_adds")
+        }
+        boosted = model == "boosted-lenet4"
         for distort in (False, True) if model == "paper" else (False,):
-            runs = figure9_runs(res, model, distort)
             name = FIGURE9_NAMES[model] + (", distortions" if distort else "")
             ours = paper["distorted" if distort else "error"]
             theirs = f"{ours} %" if ours is not None else ""
-            said = {k: _thousands(paper[k]) for k in ("variables", "multiply_adds")}
-            boosted = model == "boosted-lenet4"
             cost = f"({BOOSTING_COST:g})" if boosted else "1"
-            if not runs:
+            row = rows.get((model, distort))
+            if row is None:
                 lines.append(
                     f"| {name} | {theirs} | {NOT_YET} | | ({said['variables']}) "
                     f"| ({said['multiply_adds']}) |{f' {cost} ' if boosted else ' '}| | |"
                 )
                 continue
-            if boosted:
-                cost = f"{statistics.mean(r['cost'] for r in runs):.2f} {cost}"
-            minutes = statistics.mean(r["train_seconds"] for r in runs) / 60
-            multiply_adds = statistics.mean(r["multiply_adds"] for r in runs)
+            if row.cost is not None:
+                cost = f"{row.cost:.2f} {cost}"
             lines.append(
-                f"| {name} | {theirs} | {spread([r['test_error'] for r in runs])} | "
-                f"{_seeds(runs)} | {runs[0]['parameters']:,} ({said['variables']}) | "
-                f"{multiply_adds / 1000:.0f}K ({said['multiply_adds']}) | {cost} | "
-                f"{minutes:.1f} | {build(runs)} |"
+                f"| {name} | {theirs} | {mean_range(row.errors)} | {_seeds(row)} | "
+                f"{row.parameters:,} ({said['variables']}) | "
+                f"{thousands(row.multiply_adds / 1000)} ({said['multiply_adds']}) | {cost} | "
+                f"{row.train_seconds / 60:.1f} | {build_of(row.builds)} |"
             )
     return "\n".join(lines)
-
-
-def _thousands(value: float | None) -> str:
-    """One of the paper's figures in thousands, as the table prints it: "17K", "none given"."""
-    return "none given" if value is None else f"{value:.0f}K"
 
 
 def family_validation(res: Results) -> str:
     """docs/figure9.md: the step sizes tried for Figure 9's other networks, on the validation
     split (benchmarks/family_validation.py)."""
-    runs = res.records("family_validation.jsonl")
-    if not runs:
-        return NOT_YET
-    groups: dict[tuple, list[Record]] = {}
-    for r in runs:
-        groups.setdefault((r["model"], r["lr"], r["mu"], r["passes"]), []).append(r)
-    lines = [
-        "| network | first eta | mu | passes | seeds | validation error, mean (min .. max) "
-        "| measured with |",
-        "| --- | ---: | ---: | ---: | --- | ---: | --- |",
-    ]
-    for (model, lr, mu, passes_), group in sorted(groups.items()):
-        errors = [r["validation_error"][-1] for r in group]
-        lines.append(
-            f"| {model} | {lr:g} | {mu:g} | {passes_} | {_seeds(group)} | {spread(errors)} | "
-            f"{build(group)} |"
-        )
-    return "\n".join(lines)
+    from family_validation import validation_table
+
+    return validation_table(res.records("family_validation.jsonl"))
 
 
 def road(res: Results) -> str:
@@ -277,7 +225,8 @@ def road(res: Results) -> str:
     its runs on the whole training set (a row without one says "not measured yet")."""
     from road_study import road_table
 
-    return road_table([r for r in res.records("road.jsonl") if r.get("images") == FULL])
+    whole = [r for r in res.records("road.jsonl") if r.get("images") == MNIST_TRAINING_IMAGES]
+    return road_table(whole)
 
 
 def shipped(res: Results) -> str:
@@ -304,48 +253,18 @@ def shipped(res: Results) -> str:
     return "\n".join(lines)
 
 
-def _sdlm_table(res: Results, names: list[str]) -> str:
-    from sdlm_study import CONFIGS
-
-    lines = [
-        "| configuration | passes | seeds | validation error, mean (min .. max) "
-        "| best pass, mean |",
-        "| --- | ---: | --- | ---: | ---: |",
-    ]
-    runs = [r for r in res.records("sdlm_study.jsonl") if r["config"] in names]
-    for name in names:
-        mine = [r for r in runs if r["config"] == name]
-        if not mine:
-            lines.append(f"| {name}: {CONFIGS[name][0]} | | | {NOT_YET} | |")
-            continue
-        best = statistics.mean(100 * min(r["validation_error"]) for r in mine)
-        lines.append(
-            f"| {name}: {CONFIGS[name][0]} | {mine[0]['passes']} | {_seeds(mine)} | "
-            f"{spread([r['validation_error'][-1] for r in mine])} | {best:.2f} % |"
-        )
-    return "\n".join(lines) + f"\n\nMeasured with {build(runs)}."
-
-
-SDLM_DISTORT = [
-    "eblearn-mu0.5",
-    "eb-distort",
-    "eb-distort-mild",
-    "eb-copies9",
-    "eb-copies9-mild",
-    "eb-distort-quarter",
-    "eb-distort-mild-mu1",
-]
-
-
 def sdlm(res: Results) -> str:
     """docs/results.md: the SDLM study's configurations without distortions."""
-    names = sorted({r["config"] for r in res.records("sdlm_study.jsonl")} - set(SDLM_DISTORT))
-    return _sdlm_table(res, sorted(names + ["eblearn-mu0.5"]))
+    from sdlm_study import sdlm_tables
+
+    return sdlm_tables(res.records("sdlm_study.jsonl"))[0]
 
 
 def sdlm_distort(res: Results) -> str:
     """docs/results.md: the SDLM study's distortions, from EBLearn's start."""
-    return _sdlm_table(res, SDLM_DISTORT)
+    from sdlm_study import sdlm_tables
+
+    return sdlm_tables(res.records("sdlm_study.jsonl"))[1]
 
 
 def sdlm_start(res: Results) -> str:
@@ -404,20 +323,12 @@ def passes(key: str, name: str) -> Callable[[Results], str]:
     """docs/results.md: one run of reproduce_paper.py, pass by pass, from its record."""
 
     def table(res: Results) -> str:
+        from reproduce_paper import history_table
+
         run = reproduce_run(res, name)
         if run is None:
             return f"{NOT_YET}: `python benchmarks/reproduce_paper.py --only {key}` measures it."
-        lines = [
-            "| pass | lr | train loss (running) | running train error | train error "
-            "| test error | seconds |",
-            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-        ]
-        for h in run["history"]:
-            lines.append(
-                f"| {h['pass']} | {h['lr']:.2g} | {h['train_loss']:.4f} | "
-                f"{100 * h['running_train_error']:.2f} % | {100 * h['train_error']:.2f} % | "
-                f"{100 * h['test_error']:.2f} % | {h['seconds']:.0f} |"
-            )
+        lines = history_table(run["history"])
         minutes = run["train_seconds"] / 60
         lines += [
             "",
@@ -463,7 +374,6 @@ def render(text: str, res: Results) -> str:
 
 def write_pages(root: Path = ROOT) -> list[str]:
     """Rewrite the generated blocks of the pages under `root`; returns the pages changed."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     res, changed = Results(root), []
     for page in GENERATED:
         path = root / page
@@ -587,7 +497,6 @@ def checked_pages(root: Path = ROOT) -> list[Path]:
 
 def check(root: Path = ROOT) -> list[str]:
     """What is wrong with the pages under `root`: stale blocks, unheld test errors."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     res, problems = Results(root), []
     for page in GENERATED:
         text = (root / page).read_text(encoding="utf-8")

@@ -36,7 +36,8 @@ import lenet
 from lenet.run.training import RECIPES, Recipe, load_data, network_for, train
 
 from machine import describe
-from pages import RESULTS, checkout_stamp, read_jsonl, write_pages
+from pages import write_pages
+from records import RESULTS, append, read_jsonl, stamp
 
 RUNS = {
     "a": ("paper", RECIPES["paper"]),
@@ -62,22 +63,15 @@ def report(out: Path) -> str:
         log = out / f"{key}-{name}" / "log.jsonl"
         if not log.exists():
             continue
-        records = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+        records = read_jsonl(log)
         config = json.loads((out / f"{key}-{name}" / "config.json").read_text())
         lines += [
             f"### ({key}) {name}",
             "",
             "recipe: " + ", ".join(f"{k}={v}" for k, v in config.items()),
             "",
-            "| pass | lr | train loss | running train error | train error | test error | seconds |",
-            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            *history_table(records),
         ]
-        for r in records:
-            lines.append(
-                f"| {r['pass']} | {r['lr']:.2g} | {r['train_loss']:.4f} | "
-                f"{100 * r['running_train_error']:.2f} % | {100 * r['train_error']:.2f} % | "
-                f"{100 * r['test_error']:.2f} % | {r['seconds']:.0f} |"
-            )
         total = sum(r["seconds"] for r in records)
         lines += [
             "",
@@ -88,13 +82,29 @@ def report(out: Path) -> str:
     return "\n".join(lines)
 
 
+def history_table(history: list[dict]) -> list[str]:
+    """A run's passes as the lines of a Markdown table (its log, or its record's history)."""
+    lines = [
+        "| pass | lr | train loss (running) | running train error | train error "
+        "| test error | seconds |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for h in history:
+        lines.append(
+            f"| {h['pass']} | {h['lr']:.2g} | {h['train_loss']:.4f} | "
+            f"{100 * h['running_train_error']:.2f} % | {100 * h['train_error']:.2f} % | "
+            f"{100 * h['test_error']:.2f} % | {h['seconds']:.0f} |"
+        )
+    return lines
+
+
 def record_run(
     path: Path, key: str, name: str, recipe: Recipe, history: list[dict], images: int
 ) -> None:
     """Append the finished run to the results file, stamped; once per run and commit."""
-    stamp = checkout_stamp()
+    stamped = stamp()
     if any(
-        r.get("name") == name and r.get("commit") == stamp["commit"] and r["seed"] == recipe.seed
+        r.get("name") == name and r.get("commit") == stamped["commit"] and r["seed"] == recipe.seed
         for r in read_jsonl(path)
     ):
         return
@@ -113,13 +123,10 @@ def record_run(
         "running_train_error": last["running_train_error"],
         "train_seconds": sum(h.get("seconds", 0) for h in history),
         "history": [{k: h[k] for k in keep} | {"seconds": h.get("seconds", 0)} for h in history],
-        **stamp,
-        "cpu": describe(),
+        **stamped,
         "command": "python benchmarks/reproduce_paper.py " + " ".join(sys.argv[1:]),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as f:
-        f.write(json.dumps(record) + "\n")
+    append(path, record)
 
 
 def main() -> None:

@@ -23,42 +23,23 @@ share), train_seconds, parameters (trainable), lenet_version, commit, date, cpu,
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import multiprocessing
 import statistics
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 import lenet
 from lenet.data import load_mnist, preprocess
-from lenet.reference_network import network_forward
+from lenet.reference_network import network_errors
+from lenet.run.figure9 import MNIST_TRAINING_IMAGES
 from lenet.run.recipes import ROAD, road_options, road_recipe
 from lenet.run.training import load_data, network_for
 
-from machine import cpu_name
+from records import append, read_jsonl, stamp
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "road.jsonl"
-
-
-def commit() -> str:
-    """The commit of the working tree the study runs from ("unknown" outside a git clone)."""
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=HERE,
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else "unknown"
 
 
 def command(row: int, seed: int, passes: int | None, limit: int | None) -> str:
@@ -74,34 +55,16 @@ def command(row: int, seed: int, passes: int | None, limit: int | None) -> str:
     return " ".join([*words, "--seed", str(seed)])
 
 
-def reference_errors(net: Any, x: np.ndarray, y: np.ndarray) -> int:
-    """How many of the images ``net`` gets wrong, by the NumPy reference: the smallest RBF
-    penalty, or the largest logit, is the answer."""
-    rbf = net.layers[-1].kind == "euclidean rbf"
-    wrong = 0
-    for lo in range(0, len(x), 500):
-        out = network_forward(net, x[lo : lo + 500])[-1][2]
-        answer = out.argmin(axis=1) if rbf else out.argmax(axis=1)
-        wrong += int(np.sum(answer != y[lo : lo + 500]))
-    return wrong
-
-
-def one_run(job: tuple[int, int, int | None, int | None, str | None, str]) -> dict:
+def one_run(job: tuple[int, int, int | None, int | None, str | None]) -> dict:
     """Train row ``row`` with ``seed`` and score it; a run that fails is recorded with its
     error (a diverged run is a result too), and the study goes on."""
-    row, seed, passes, limit, data, version = job
+    row, seed, passes, limit, data = job
     record: dict[str, Any] = {"study": "road", "row": row, "change": ROAD[row][0], "seed": seed}
     try:
         record.update(_train(row, seed, passes, limit, data))
     except Exception as failed:
         record["error"] = f"{type(failed).__name__}: {failed}"
-    record.update(
-        lenet_version=lenet.__version__,
-        commit=version,
-        date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        cpu=cpu_name(),
-        command=command(row, seed, passes, limit),
-    )
+    record.update(stamp(), command=command(row, seed, passes, limit))
     return record
 
 
@@ -118,10 +81,10 @@ def _train(row: int, seed: int, passes: int | None, limit: int | None, data: str
     seconds = time.perf_counter() - started
     (_, _), (xte, yte) = load_mnist(data, download=False)
     x = preprocess(xte, recipe.preprocessing, dtype="float64")
-    wrong = reference_errors(net, x, yte)
+    wrong = network_errors(net, x, yte)
     return {
         "passes": recipe.passes,
-        "images": len(train_data[1]) if limit is None else min(limit, len(train_data[1])),
+        "images": images(limit),
         "test_errors": wrong,
         "test_error": wrong / len(yte),
         "train_seconds": round(seconds, 1),
@@ -129,11 +92,9 @@ def _train(row: int, seed: int, passes: int | None, limit: int | None, data: str
     }
 
 
-def read_records(results: Path) -> list[dict]:
-    """The records of a results file (none when it does not exist)."""
-    if not results.exists():
-        return []
-    return [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
+def images(limit: int | None) -> int:
+    """The training images of a run given --limit (a record's "images")."""
+    return MNIST_TRAINING_IMAGES if limit is None else min(limit, MNIST_TRAINING_IMAGES)
 
 
 def road_runs(records: list[dict]) -> dict[int, list[dict]]:
@@ -198,26 +159,22 @@ def main() -> None:
         if not 0 <= row < len(ROAD):
             parser.error(f"--rows: {row} is not a row 0 .. {len(ROAD) - 1}")
     if args.report:
-        print(road_table(read_records(args.results)))
+        print(road_table(read_jsonl(args.results)))
         return
-    images = args.limit if args.limit is not None else 60_000
     done = set()
-    for r in read_records(args.results):
+    for r in read_jsonl(args.results):
         if "error" not in r:  # a failed run is tried again
             done.add((r["row"], r["seed"], r["images"], r["passes"]))
-    version = commit()
     jobs = [
-        (row, seed, args.passes, args.limit, args.data, version)
+        (row, seed, args.passes, args.limit, args.data)
         for seed in args.seeds
         for row in args.rows
-        if (row, seed, images, args.passes or road_recipe(row).passes) not in done
+        if (row, seed, images(args.limit), args.passes or road_recipe(row).passes) not in done
     ]
     print(f"{len(jobs)} runs to make ({len(done)} done already), {args.jobs} at a time")
-    args.results.parent.mkdir(parents=True, exist_ok=True)
     with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
         for record in pool.imap_unordered(one_run, jobs):
-            with open(args.results, "a") as f:
-                f.write(json.dumps(record) + "\n")
+            append(args.results, record)
             what = f"row {record['row']} seed {record['seed']}"
             if "error" in record:
                 print(f"{what}: {record['error']}", flush=True)

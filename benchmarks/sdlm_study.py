@@ -11,7 +11,7 @@ compared on a validation split, with the measurements that explain them.
 Every run trains on training images 0 .. 49,999 and measures the validation error on images
 50,000 .. 59,999 after each pass: the choices are made there. The test set is scored only
 with --test, for a configuration already chosen, by
-``lenet.reference_network.network_forward`` (plain NumPy, no code shared with the training
+``lenet.reference_network.network_errors`` (plain NumPy, no code shared with the training
 path) on the checkpoint the run saved; --score does the same for the checkpoints of
 ``lenet train`` runs trained on all 60,000 images.
 
@@ -31,7 +31,6 @@ before records were stamped, carry no stamp).
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import statistics
 import time
@@ -44,11 +43,10 @@ import numpy as np
 import lenet
 from lenet.data import load_mnist, preprocess
 from lenet.engine.sdlm import SDLM
-from lenet.reference_network import network_forward
+from lenet.reference_network import network_errors
 from lenet.teach import viz
 
-from machine import describe
-from pages import checkout_stamp
+from records import NOT_YET, append, build, read_jsonl, seeds, spread, stamp
 
 HERE = Path(__file__).resolve().parent
 VALIDATION = 10_000  # the last images of the training set
@@ -217,47 +215,61 @@ def _train(name: str, seed: int, passes: int, data: str, runs: str) -> dict:
         "diagnostics": optimizer.records,
         "seconds": time.perf_counter() - started,
         "checkpoint": checkpoint.name,
-        **checkout_stamp(),  # the records before these stamps were kept carry none
-        "cpu": describe(),
+        **stamp(),  # the records before these stamps were kept carry none
     }
 
 
-def _done(results: Path) -> list[dict]:
-    if not results.exists():
-        return []
-    return [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
+#: The configurations with distortions, from EBLearn's start (the first has none): the second
+#: table of --report and of docs/results.md; the first has the others.
+DISTORTED = [
+    "eblearn-mu0.5",
+    "eb-distort",
+    "eb-distort-mild",
+    "eb-copies9",
+    "eb-copies9-mild",
+    "eb-distort-quarter",
+    "eb-distort-mild-mu1",
+]
 
 
-def report(results: Path) -> str:
-    """One row per configuration: validation error after the last pass, mean and spread."""
-    rows: dict[tuple[str, int], list[dict]] = {}
-    for r in _done(results):
-        if "error" not in r:
-            rows.setdefault((r["config"], r["passes"]), []).append(r)
+def sdlm_table(records: list[dict], names: list[str]) -> str:
+    """The configurations `names`, one row each: validation error after the last pass (mean
+    and range over the seeds) and at the best pass; "not measured yet" for one without
+    records; stamped with the builds that measured them."""
     lines = [
         "| configuration | passes | seeds | validation error, mean (min .. max) "
         "| best pass, mean |",
         "| --- | ---: | --- | ---: | ---: |",
     ]
-    for (name, passes), runs in sorted(rows.items()):
-        final = [100 * r["validation_error"][-1] for r in runs]
-        best = [100 * min(r["validation_error"]) for r in runs]
-        seeds = ", ".join(str(r["seed"]) for r in sorted(runs, key=lambda r: r["seed"]))
+    runs = [r for r in records if r["config"] in names and "error" not in r]
+    for name in names:
+        mine = [r for r in runs if r["config"] == name]
+        if not mine:
+            lines.append(f"| {name}: {CONFIGS[name][0]} | | | {NOT_YET} | |")
+            continue
+        best = statistics.mean(100 * min(r["validation_error"]) for r in mine)
         lines.append(
-            f"| {name}: {CONFIGS[name][0]} | {passes} | {seeds} | {statistics.mean(final):.2f} % "
-            f"({min(final):.2f} .. {max(final):.2f}) | {statistics.mean(best):.2f} % |"
+            f"| {name}: {CONFIGS[name][0]} | {mine[0]['passes']} | {seeds(mine)} | "
+            f"{spread([r['validation_error'][-1] for r in mine])} | {best:.2f} % |"
         )
-    return "\n".join(lines)
+    return "\n".join(lines) + f"\n\nMeasured with {build(runs)}."
+
+
+def sdlm_tables(records: list[dict]) -> tuple[str, str]:
+    """The study's two tables: the configurations without distortions (and EBLearn's start,
+    where the distortions begin), and ``DISTORTED``."""
+    names = {r["config"] for r in records if "error" not in r} - set(DISTORTED)
+    return sdlm_table(records, sorted([*names, DISTORTED[0]])), sdlm_table(records, DISTORTED)
+
+
+def report(results: Path) -> str:
+    """The study's two tables, as docs/results.md shows them."""
+    return "\n\n".join(sdlm_tables(read_jsonl(results)))
 
 
 def reference_test_error(checkpoint: Path, x: np.ndarray, y: np.ndarray) -> float:
     """The share of test images `checkpoint` gets wrong, by the NumPy reference."""
-    net = lenet.load_checkpoint(checkpoint)
-    wrong = 0
-    for lo in range(0, len(x), 500):
-        out = network_forward(net, x[lo : lo + 500])[-1][2]
-        wrong += int(np.sum(out.argmin(axis=1) != y[lo : lo + 500]))
-    return wrong / len(x)
+    return network_errors(lenet.load_checkpoint(checkpoint), x, y) / len(x)
 
 
 def _test_set(data: str | None) -> tuple[np.ndarray, np.ndarray]:
@@ -269,7 +281,7 @@ def test_error(results: Path, runs: Path, name: str, data: str | None) -> str:
     """The test error of each seed's checkpoint of `name`, by the NumPy reference."""
     x, y = _test_set(data)
     lines = []
-    for r in _done(results):
+    for r in read_jsonl(results):
         if r["config"] != name or "error" in r:
             continue
         error = reference_test_error(runs / r["checkpoint"], x, y)
@@ -315,7 +327,7 @@ def main() -> None:
         name, seed, png = args.figure
         (run,) = [
             r
-            for r in _done(args.results)
+            for r in read_jsonl(args.results)
             if r["config"] == name and r["seed"] == int(seed) and r["passes"] == args.passes
         ]
         title = f"{name} ({CONFIGS[name][0]}), seed {seed}: sdlm_study.py --figure {name} {seed}"
@@ -328,7 +340,7 @@ def main() -> None:
     if args.test:
         print(test_error(args.results, args.runs, args.test, args.data))
         return
-    done = {(r["config"], r["seed"], r["passes"]) for r in _done(args.results)}
+    done = {(r["config"], r["seed"], r["passes"]) for r in read_jsonl(args.results)}
     jobs = [
         (name, seed, args.passes, args.data, str(args.runs))
         for seed in args.seeds
@@ -336,11 +348,9 @@ def main() -> None:
         if (name, seed, args.passes) not in done
     ]
     print(f"{len(jobs)} runs to make ({len(done)} done already), {args.jobs} at a time")
-    args.results.parent.mkdir(parents=True, exist_ok=True)
     with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
         for record in pool.imap_unordered(one_run, jobs):
-            with open(args.results, "a") as f:
-                f.write(json.dumps(record) + "\n")
+            append(args.results, record)
             if "error" in record:
                 print(f"{record['config']} seed {record['seed']}: {record['error']}", flush=True)
                 continue

@@ -11,6 +11,8 @@ independent scorer of Figure 9's networks.
   input from MNIST's uint8 digits as the paper describes it, and ``checkpoint_penalties(path,
   images)`` reads a checkpoint with ``np.load`` and does both. So a test error measured with
   them shares no code with the training path (benchmarks/figure9_study.py scores that way).
+* ``network_errors(net, x, labels)`` counts a network object's wrong answers by
+  ``network_forward``, 500 images at a time (the scorer of the road and SDLM studies).
 * ``boosted_answer(folder, images)`` scores a boosted run folder (``lenet train --model
   boosted-lenet4``) the same way: each of its three nets by ``checkpoint_penalties``, combined
   by the rule and threshold its ``boosting.json`` records.
@@ -58,6 +60,7 @@ __all__ = [
     "checkpoint_penalties",
     "figure9_forward",
     "network_backward",
+    "network_errors",
     "network_forward",
     "penalty_gap",
     "reference_input",
@@ -274,6 +277,20 @@ def checkpoint_penalties(path: str | os.PathLike, images: ArrayLike) -> tuple[st
         for lo in range(0, len(images), 500)
     ]
     return model, np.concatenate(out) if out else np.zeros((0, 10))
+
+
+def network_errors(net: Any, x: ArrayLike, labels: ArrayLike) -> int:
+    """How many of the inputs x (prepared as ``net`` reads them) ``net`` answers wrongly, by
+    ``network_forward``, 500 at a time: the answer is the smallest penalty of an RBF output,
+    the largest output otherwise."""
+    rbf = net.layers[-1].kind == "euclidean rbf"
+    x, labels = np.asarray(x), np.asarray(labels)
+    wrong = 0
+    for lo in range(0, len(labels), 500):
+        out = network_forward(net, x[lo : lo + 500])[-1][2]
+        answer = out.argmin(axis=1) if rbf else out.argmax(axis=1)
+        wrong += int(np.sum(answer != labels[lo : lo + 500]))
+    return wrong
 
 
 # ---- boosted LeNet-4 from its run folder ------------------------------------------------------

@@ -14,6 +14,7 @@ from lenet.reference_network import (
     ARCHITECTURES,
     checkpoint_penalties,
     figure9_forward,
+    network_errors,
     reference_input,
 )
 from lenet.run.checkpoint import save_checkpoint
@@ -80,6 +81,18 @@ def test_the_reference_forward_is_the_engines(model, tmp_path):
     save_checkpoint(tmp_path / "checkpoint.npz", net, config={"preprocessing": scheme})
     read_model, penalties = checkpoint_penalties(tmp_path, x)
     assert read_model == model and np.array_equal(penalties, ours)
+
+
+@pytest.mark.parametrize("model", ["fc-300", "modern"])
+def test_network_errors_counts_the_wrong_answers_as_the_engine_classifies(model):
+    """An RBF output answers by its smallest penalty, another by its largest output; 600
+    inputs, so the count runs over two batches of 500."""
+    net = _engine_network(model)
+    x = np.random.default_rng(7).uniform(-0.1, 1.175, (600, *net.input_shape))
+    labels = net.classify(net.infer(x.astype(np.float32)))
+    wrong = np.arange(3, 600, 16)  # 38 labels changed, in both batches
+    labels[wrong] = (labels[wrong] + 1) % 10
+    assert network_errors(net, x, labels) == len(wrong)
 
 
 def test_the_scorer_refuses_what_it_does_not_know(tmp_path):

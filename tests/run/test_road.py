@@ -127,12 +127,14 @@ def test_the_study_writes_complete_records_and_resumes(tmp_path, monkeypatch, ca
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     import road_study
 
+    from records import read_jsonl
+
     results = tmp_path / "road.jsonl"
     argv = ["road_study.py", "--data", str(DATASETS), "--limit", "300", "--passes", "1"]
     argv += ["--rows", "8", "--seeds", "0", "--jobs", "1", "--results", str(results)]
     monkeypatch.setattr(sys, "argv", argv)
     road_study.main()
-    (record,) = road_study.read_records(results)
+    (record,) = read_jsonl(results)
     assert set(record) == {
         "study", "row", "change", "seed", "passes", "images", "test_errors", "test_error",
         "train_seconds", "parameters", "lenet_version", "commit", "date", "cpu", "command",
@@ -142,8 +144,8 @@ def test_the_study_writes_complete_records_and_resumes(tmp_path, monkeypatch, ca
     assert record["parameters"] == 61_706 and record["change"] == ROAD[8][0]
     assert record["command"].startswith("lenet train --init glorot")
     road_study.main()  # done already: nothing is trained again
-    assert len(road_study.read_records(results)) == 1
+    assert len(read_jsonl(results)) == 1
     assert "0 runs to make (1 done already)" in capsys.readouterr().out
-    table = road_study.road_table(road_study.read_records(results))
+    table = road_study.road_table(read_jsonl(results))
     assert "| 8 |" in table and table.count("not measured yet") == len(ROAD) - 1
     assert f"lenet {lenet.__version__} at {record['commit']}" in table

@@ -49,6 +49,8 @@ class Row:
     cost: float | None = None
     #: the paper's (``lenet.paper.BOOSTING_COST``) where ``cost`` is given
     paper_cost: float | None = None
+    #: (lenet version, commit, date) of each seed's record, as stamped
+    builds: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def mean(self) -> float:
@@ -122,6 +124,10 @@ def summarize(records: list[dict]) -> list[Row]:
                 commits=tuple(sorted({str(r["commit"]) for r in by_seed})),
                 cost=statistics.mean(costs) if costs else None,
                 paper_cost=BOOSTING_COST if costs else None,
+                builds=tuple(
+                    (str(r["lenet_version"]), str(r["commit"]), str(r.get("date", "")))
+                    for r in by_seed
+                ),
             )
         )
     return rows
@@ -130,9 +136,7 @@ def summarize(records: list[dict]) -> list[Row]:
 def stamp(rows: list[Row]) -> str:
     """What measured the rows: "lenet 0.1.0, commit 093bb16c; 3-5 seeds per network"."""
     versions = sorted({v for row in rows for v in row.versions})
-    commits = sorted(
-        {c[:8] + ("-dirty" if c.endswith("-dirty") else "") for row in rows for c in row.commits}
-    )
+    commits = sorted({_short(c) for row in rows for c in row.commits})
     counts = sorted({len(row.seeds) for row in rows})
     seeds = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
     return (
