@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -258,3 +259,36 @@ def boosted_run(tmp_path_factory):
     test that trains or resumes makes its own folder)."""
     out = tmp_path_factory.mktemp("boosted") / "run"
     return out, run_boosted(out)
+
+
+# ---- made-up records of the results files (benchmarks/results/*.jsonl) -----------------------
+
+
+def figure9_record(network: str, seed: int, errors: int, **fields) -> dict:
+    """A made-up record of the Figure 9 study (``errors`` of the 10,000 test images wrong);
+    ``fields`` change the others."""
+    return {
+        "study": "figure9",
+        "network": network,
+        "seed": seed,
+        "distort": False,
+        "passes": 20,
+        "images": 60_000,
+        "test_errors": errors,
+        "test_error": errors / 10_000,
+        "train_error": 0.01,
+        "train_seconds": 100.0,
+        "parameters": 1000,
+        "multiply_adds": 2000,
+        "lenet_version": "0.1.0",
+        "commit": "0123456789abcdef0123456789abcdef01234567",
+        "date": "2026-01-01T00:00:00Z",
+        "cpu": "a CPU",
+        "command": "lenet train",
+        **fields,
+    }
+
+
+def write_jsonl(path: Path, records: list[dict], end: str = "") -> None:
+    """``records`` as a results file: one JSON object per line (then ``end``)."""
+    path.write_text("".join(json.dumps(r) + "\n" for r in records) + end)

@@ -13,7 +13,7 @@ import pytest
 
 from lenet.run.figure9 import read_results, summarize
 
-from conftest import DATASETS, needs_mnist
+from conftest import DATASETS, figure9_record, needs_mnist, write_jsonl
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "figure9_study.py"
 #: every field of a record (lenet.run.figure9)
@@ -35,26 +35,18 @@ def _script():
 
 
 def record(network, seed, errors, distort=False, passes=20, images=60_000, **changes):
-    return {
-        "study": "figure9",
-        "network": network,
-        "seed": seed,
-        "distort": distort,
-        "passes": passes,
-        "images": images,
-        "test_errors": errors,
-        "test_error": errors / 10_000,
-        "train_error": 0.01,
-        "train_seconds": 600.0 * (seed + 1),
-        "parameters": 1000,
-        "multiply_adds": 2000,
-        "lenet_version": "0.1.0",
-        "commit": "0123456789abcdef0123456789abcdef01234567",
-        "date": "2026-01-01T00:00:00Z",
-        "cpu": "a CPU, 2 logical cores",
-        "command": f"lenet train --model {network} --seed {seed} --threads 1 --out runs/x",
+    return figure9_record(
+        network,
+        seed,
+        errors,
+        distort=distort,
+        passes=passes,
+        images=images,
+        train_seconds=600.0 * (seed + 1),
+        cpu="a CPU, 2 logical cores",
+        command=f"lenet train --model {network} --seed {seed} --threads 1 --out runs/x",
         **changes,
-    }
+    )
 
 
 def made_up_records():
@@ -97,7 +89,7 @@ def test_the_table_has_every_network_with_its_mean_and_range():
 
 def test_a_results_file_reads_back_and_a_bad_line_is_named(tmp_path):
     path = tmp_path / "results.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in made_up_records()) + "\n")
+    write_jsonl(path, made_up_records(), end="\n")
     rows = summarize(read_results(path))
     assert [len(r.seeds) for r in rows] == [3, 3, 1, 5, 5]
     path.write_text(json.dumps(record("paper", 0, 100)) + "\nnot json\n")

@@ -7,7 +7,6 @@ clause names the paper or the seed as its source."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import pages  # noqa: E402
+from conftest import figure9_record, write_jsonl  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -87,31 +87,26 @@ def _tree(tmp_path: Path, figure9: list[dict]) -> Path:
     (tmp_path / "benchmarks" / "results").mkdir(parents=True)
     (tmp_path / "src" / "lenet" / "pretrained").mkdir(parents=True)
     shutil.copy(pages.SHIPPED, tmp_path / "src" / "lenet" / "pretrained" / "pretrained.json")
-    lines = "".join(json.dumps(r) + "\n" for r in figure9)
-    (tmp_path / "benchmarks" / "results" / "figure9.jsonl").write_text(lines)
+    write_jsonl(tmp_path / "benchmarks" / "results" / "figure9.jsonl", figure9)
     return tmp_path
 
 
 def _record(network: str, seed: int, distort: bool, errors: int, images: int = 60_000) -> dict:
-    return {
-        "study": "figure9",
-        "network": network,
-        "seed": seed,
-        "distort": distort,
-        "passes": 20,
-        "images": images,
-        "test_errors": errors,
-        "test_error": errors / 10_000,
-        "train_error": 0.005,
-        "train_seconds": 240.0,
-        "parameters": 60_000,
-        "multiply_adds": 341_000,
-        "lenet_version": "9.9.9",
-        "commit": "0123456789abcdef",
-        "date": "2027-01-02",
-        "cpu": "a CPU",
-        "command": "python benchmarks/figure9_study.py",
-    }
+    return figure9_record(
+        network,
+        seed,
+        errors,
+        distort=distort,
+        images=images,
+        train_error=0.005,
+        train_seconds=240.0,
+        parameters=60_000,
+        multiply_adds=341_000,
+        lenet_version="9.9.9",
+        commit="0123456789abcdef",
+        date="2027-01-02",
+        command="python benchmarks/figure9_study.py",
+    )
 
 
 def test_without_records_the_blocks_say_not_measured_yet(tmp_path):
@@ -184,8 +179,7 @@ def test_the_road_block_is_the_studys_table_of_whole_runs(tmp_path):
         _road(0, 2, 106),
         _road(1, 0, 9000, images=2_000),  # a quick run: not on the pages
     ]
-    lines = "".join(json.dumps(r) + "\n" for r in records)
-    (tree / "benchmarks" / "results" / "road.jsonl").write_text(lines)
+    write_jsonl(tree / "benchmarks" / "results" / "road.jsonl", records)
     block = pages.road(pages.Results(tree))
     rows = block.splitlines()[2:-2]
     assert "| 3 | 1.04 % (1.00 .. 1.07) | 60,000 | 5.0 |" in rows[0]

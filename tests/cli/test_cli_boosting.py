@@ -8,10 +8,11 @@ import pytest
 from lenet.cli import main
 from lenet.run import boosting
 
-from conftest import DATASETS, needs_mnist
+from conftest import BOOSTING_TINY, DATASETS, needs_mnist
 
-TINY = ["--limit", "1500", "--validation", "500", "--patterns", "200", "--candidates", "5000"]
-TINY += ["--passes", "1", "--quiet", "--data", str(DATASETS)]
+TINY = [f"--{k}={getattr(BOOSTING_TINY, k)}" for k in ("validation", "patterns", "candidates")]
+TINY += [f"--limit={BOOSTING_TINY.images}", f"--passes={BOOSTING_TINY.passes}", "--quiet"]
+TINY += ["--data", str(DATASETS)]
 
 
 @needs_mnist

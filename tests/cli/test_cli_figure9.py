@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 pytest.importorskip("matplotlib")
@@ -15,29 +13,14 @@ from lenet.cli import (
 from lenet.run.figure9 import read_results, summarize  # noqa: E402
 from lenet.teach import viz  # noqa: E402
 
+from conftest import figure9_record, write_jsonl  # noqa: E402
+
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def _record(network, seed, errors, distort=False):
-    return {
-        "study": "figure9",
-        "network": network,
-        "seed": seed,
-        "distort": distort,
-        "passes": 20,
-        "images": 60_000,
-        "test_errors": errors,
-        "test_error": errors / 10_000,
-        "train_error": 0.01,
-        "train_seconds": 100.0,
-        "parameters": 1000,
-        "multiply_adds": 2000,
-        "lenet_version": "0.1.0",
-        "commit": "0123456789abcdef0123456789abcdef01234567-dirty",
-        "date": "2026-01-01T00:00:00Z",
-        "cpu": "a CPU",
-        "command": "lenet train",
-    }
+    commit = "0123456789abcdef0123456789abcdef01234567-dirty"
+    return figure9_record(network, seed, errors, distort=distort, commit=commit)
 
 
 @pytest.fixture
@@ -47,7 +30,7 @@ def results(tmp_path):
     records += [_record("paper", s, 100 + 2 * s, distort=True) for s in range(5)]
     records += [{**_record("boosted-lenet4", s, 80), "cost": 1.6 + s / 10} for s in range(3)]
     path = tmp_path / "figure9.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    write_jsonl(path, records)
     return path
 
 

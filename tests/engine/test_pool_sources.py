@@ -22,7 +22,7 @@ from lenet.reference_network import network_backward, network_forward
 from conftest import DTYPE_IDS, DTYPES, assert_close
 
 MODES = ["paper", "average", "max"]
-PAIRS = (0, 0, 1, 1, 2, 2, 3, 3)  # LeNet-4's S2
+PAIRS = lenet.paper.LENET4_S2_SOURCES  # LeNet-4's S2
 
 
 def _case(rng, n, in_maps, h, w, sources, dtype):

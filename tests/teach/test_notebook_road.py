@@ -7,7 +7,6 @@ runs point it at a file in a temporary folder. It needs no MNIST."""
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
@@ -15,6 +14,8 @@ from test_notebooks import NOTEBOOKS, errors, run, text_of
 
 import lenet
 from lenet.run.recipes import ROAD
+
+from conftest import write_jsonl
 
 nbformat = pytest.importorskip("nbformat")
 pytest.importorskip("nbclient")
@@ -47,7 +48,7 @@ def _run(tmp_path, monkeypatch, records: list[dict] | None):
     results = tmp_path / "results" / "road.jsonl"
     if records is not None:
         results.parent.mkdir()
-        results.write_text("".join(json.dumps(r) + "\n" for r in records))
+        write_jsonl(results, records)
     monkeypatch.setenv("LENET_ROAD_RESULTS", str(results))
     # run from the notebooks folder of the clone, as a learner opens it (it reads the road
     # study's code from the clone's benchmarks/, wherever lenet is installed)

@@ -297,7 +297,7 @@ def test_subsampling_maps_that_read_a_chosen_map_agree(mode):
         [
             lenet.Convolution(1, 4, 3, name="conv", dtype=np.float64),
             lenet.Subsampling(
-                4, mode, name="pool", dtype=np.float64, sources=(0, 0, 1, 1, 2, 2, 3, 3)
+                4, mode, name="pool", dtype=np.float64, sources=lenet.paper.LENET4_S2_SOURCES
             ),
             lenet.FullConnection(8 * 3 * 3, 3, name="dense", dtype=np.float64),
         ],

@@ -40,7 +40,7 @@ def build(model, dtype):
     net = lenet.Network(
         [
             lenet.Convolution(1, 4, 5, name="C1", dtype=dtype),
-            lenet.Subsampling(4, name="S2", dtype=dtype, sources=(0, 0, 1, 1, 2, 2, 3, 3)),
+            lenet.Subsampling(4, name="S2", dtype=dtype, sources=lenet.paper.LENET4_S2_SOURCES),
             lenet.Convolution(8, 16, 5, connection_table=table, name="C3", dtype=dtype),
             lenet.Subsampling(16, name="S4", dtype=dtype),
             lenet.Convolution(16, 120, 5, name="C5", dtype=dtype),
