@@ -9,7 +9,7 @@ an independent NumPy scorer.
     python benchmarks/figure9_study.py --report           # Figure 9's table, as Markdown
 
 Each run is exactly `lenet train --model M --seed S --threads 1 --out RUNS/<name>-<seed>`
-(LeNet-5: no --model; `paper-distort`: --distort), run as that command, so its folder is a
+(LeNet-5: no --model; a `-distort` network adds --distort), run as that command, so its folder is a
 normal run folder (`lenet evaluate`, `lenet figures`, `--resume` work on it). A folder that
 already holds the run finished (all its passes in log.jsonl) is only scored; an unfinished one
 is resumed (`lenet train --resume`), unless it changed in the last --busy-minutes (then
@@ -98,6 +98,13 @@ NETWORKS: dict[str, Network] = {
     "paper": Network("paper", (), 5),
     "paper-distort": Network("paper", ("--distort",), 5, distort=True, aliases=("distort",)),
 }
+#: the fully connected nets trained on distorted images too (Figure 9's "[dist]" bars)
+NETWORKS.update(
+    {
+        f"{model}-distort": Network(model, ("--model", model, "--distort"), 3, distort=True)
+        for model in ("fc-300", "fc-1000", "fc-300-100", "fc-500-150")
+    }
+)
 
 
 # ---- one run ---------------------------------------------------------------------------------
@@ -448,7 +455,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--networks", nargs="+", choices=tuple(NETWORKS), default=list(NETWORKS))
     parser.add_argument(
-        "--seeds", nargs="+", type=int, help="default: 0..2, 0..4 for LeNet-5 and distorted"
+        "--seeds", nargs="+", type=int, help="default: 0..2, 0..4 for LeNet-5 (and distorted)"
     )
     parser.add_argument("--passes", type=int, default=PASSES)
     parser.add_argument("--limit", type=int, help="train on the first N images (a quick run)")

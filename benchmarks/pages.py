@@ -267,6 +267,13 @@ def sdlm_distort(res: Results) -> str:
     return sdlm_tables(res.records("sdlm_study.jsonl"))[1]
 
 
+def sdlm_ideas(res: Results) -> str:
+    """docs/results.md: the ideas tried from (b)'s recipe, on the validation split."""
+    from sdlm_study import ideas_table
+
+    return ideas_table(res.records("sdlm_study.jsonl"))
+
+
 def sdlm_start(res: Results) -> str:
     """docs/results.md: why EBLearn's start helps, C5 before each pass, means of the seeds."""
     lines = [
@@ -351,6 +358,7 @@ BLOCKS: dict[str, Callable[[Results], str]] = {
     "sdlm": sdlm,
     "sdlm-start": sdlm_start,
     "sdlm-distort": sdlm_distort,
+    "sdlm-ideas": sdlm_ideas,
     "sdlm-passes": sdlm_passes,
     "passes-seed": passes("c", "seed"),
     "passes-modern": passes("d", "modern"),

@@ -36,7 +36,7 @@ from lenet.run.figure9 import MNIST_TRAINING_IMAGES
 from lenet.run.recipes import ROAD, road_options, road_recipe
 from lenet.run.training import load_data, network_for
 
-from records import append, read_jsonl, stamp
+from records import append, mean_range, read_jsonl, stamp
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "road.jsonl"
@@ -131,8 +131,8 @@ def road_table(records: list[dict]) -> str:
         errors = [100 * r["test_error"] for r in runs]
         minutes = statistics.mean(r["train_seconds"] for r in runs) / 60
         lines.append(
-            f"| {row} | {change} | {len(runs)} | {statistics.mean(errors):.2f} % "
-            f"({min(errors):.2f} .. {max(errors):.2f}) | {runs[0]['parameters']:,} | "
+            f"| {row} | {change} | {len(runs)} | {mean_range(errors)} | "
+            f"{runs[0]['parameters']:,} | "
             f"{minutes:.1f} |"
         )
     stamps = sorted({(r["lenet_version"], r["commit"]) for r in done})

@@ -34,6 +34,7 @@ import argparse
 import multiprocessing
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -42,11 +43,13 @@ import numpy as np
 
 import lenet
 from lenet.data import load_mnist, preprocess
-from lenet.engine.sdlm import SDLM
+from lenet.data.distortions import DistortedCopies, distortion_ranges
+from lenet.engine.sdlm import SDLM, estimate_curvature
 from lenet.reference_network import network_errors
+from lenet.run.session import COPIES_KEY, TrainingRun, pass_generator
 from lenet.teach import viz
 
-from records import NOT_YET, append, build, read_jsonl, seeds, spread, stamp
+from records import NOT_YET, append, build, mean_range, read_jsonl, seeds, spread, stamp
 
 HERE = Path(__file__).resolve().parent
 VALIDATION = 10_000  # the last images of the training set
@@ -58,7 +61,11 @@ STUDY_BASE = replace(lenet.RECIPES["paper"], init="lecun98-sqrt")
 
 #: name -> (what it changes, Recipe fields, study-only settings). The study-only settings are
 #: SDLM variants tried here before any becomes a recipe field: "h_floor" (h_kk never below it),
-#: "mu_per_layer" (layer -> mu), "dtype".
+#: "mu_per_layer" (layer -> mu), "dtype", "passes" (instead of --passes), "h_every" (h_kk
+#: estimated again every that many patterns, on fresh curvature patterns, and averaged with the
+#: estimate before: a running estimate), "all_copies" (a pass shows every version of the fixed
+#: distorted set, not one per image: the paper's 20 passes read as over all 600,000 patterns).
+MILD = {"init": "eblearn", "distort": True, "distort_strength": 0.5}  # lenet train --distort
 CONFIGS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "default": (
         "the default before this study: +-2.4/sqrt(F_i), mu 0.5, loss (8)",
@@ -119,6 +126,22 @@ CONFIGS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
         {"init": "eblearn", "distort": True, "distort_copies": 9, "distort_strength": 0.5},
         {},
     ),
+    # the ideas left open after the distortions, each from the default since (eb-distort-mild)
+    "eb-distort-mild-30": (
+        "eb-distort-mild, 30 passes: 10 more at the smallest eta",
+        MILD,
+        {"passes": 30},
+    ),
+    "eb-distort-mild-running-h": (
+        "eb-distort-mild, h_kk re-estimated every 5,000 patterns, a running mean",
+        MILD,
+        {"h_every": 5000},
+    ),
+    "eb-copies9-mild-all": (
+        "eb-copies9-mild, each pass over all 500,000 (the 9 copies and the originals)",
+        {**MILD, "distort_copies": 9},
+        {"all_copies": True},
+    ),
 }
 DEFAULT_GRID = list(CONFIGS)
 
@@ -134,14 +157,31 @@ class StudiedSDLM(SDLM):
             start, stop = net.parameter_offsets[layer]
             self.mu_vector[start:stop] = value
         self.records: list[dict] = []
+        self.running_h: np.ndarray | None = None  # with refresh: the running estimate
 
     def start_pass(self, index: int, patterns: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         super().start_pass(index, patterns)  # eta, and h_kk into net.curvature
-        h = np.maximum(self.net.curvature, self.h_floor)
-        np.divide(self.lr, self.mu_vector + h, out=self.step_sizes)
-        self.step_sizes *= self._mask
+        h = self._set_steps(self.net.curvature)
         assert patterns is not None
         self.records.append(self._measure(index, patterns[0], h))
+
+    def refresh(self, patterns: tuple[np.ndarray, np.ndarray]) -> None:
+        """h_kk estimated again, inside a pass: from now on (start_pass included) the step
+        sizes follow the mean of each new estimate and the running one before it."""
+        if self.running_h is None:
+            self.running_h = self.net.curvature.copy()  # the estimate the pass began with
+        self._set_steps(estimate_curvature(self.net, *patterns))
+
+    def _set_steps(self, estimate: np.ndarray) -> np.ndarray:
+        """eps_k = eta / (mu_k + h_kk) from a new estimate of h_kk (averaged into the running
+        one, once ``refresh`` started it); returns the h_kk used."""
+        if self.running_h is not None:
+            self.running_h = 0.5 * (self.running_h + estimate)
+            estimate = self.running_h
+        h = np.maximum(estimate, self.h_floor)
+        np.divide(self.lr, self.mu_vector + h, out=self.step_sizes)
+        self.step_sizes *= self._mask
+        return h
 
     def _measure(self, index: int, x: np.ndarray, h: np.ndarray) -> dict:
         trace = self.net.trace(x)
@@ -189,20 +229,17 @@ def _train(name: str, seed: int, passes: int, data: str, runs: str) -> dict:
     (xtr, ytr), _ = load_mnist(data)
     x = preprocess(xtr, dtype=dtype)
     split = len(x) - VALIDATION
+    train = (x[:split], ytr[:split])
+    if study.get("all_copies"):  # every version of every image in each pass, shuffled
+        train = all_versions(recipe, *train)
+        recipe = replace(recipe, distort=False, distort_copies=0)
     # (the first grid's two "eblearn" configurations, before the library had init="eblearn",
     # drew the +-2.4/sqrt(F_i) start and scaled it by 1/2.4: the same distribution)
     net = lenet.LeNet5(seed=seed, dtype=dtype, init=recipe.init)
     optimizer = StudiedSDLM(net, recipe.mu, study.get("h_floor", 0.0), study.get("mu_per_layer"))
     started = time.perf_counter()
-    history = lenet.train(
-        net,
-        (x[:split], ytr[:split]),
-        (x[split:], ytr[split:]),
-        recipe,
-        optimizer=optimizer,
-        progress=False,
-        echo=None,
-    )
+    run = TrainingRun(net, train, (x[split:], ytr[split:]), recipe, optimizer=optimizer)
+    history = run_passes(run, optimizer, study.get("h_every"))
     checkpoint = Path(runs) / f"{name}-seed{seed}-{passes}.npz"
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
     lenet.save_checkpoint(checkpoint, net, config={"study": name, "seed": seed})
@@ -219,6 +256,42 @@ def _train(name: str, seed: int, passes: int, data: str, runs: str) -> dict:
     }
 
 
+def run_passes(run: TrainingRun, optimizer: StudiedSDLM, every: int | None) -> list[dict]:
+    """The run's passes, as ``lenet.train`` makes them; with ``every``, h_kk is estimated
+    again after every ``every`` patterns of a pass (``StudiedSDLM.refresh``) on as many
+    training patterns as a pass's estimate, drawn from the seed alone. Returns the history."""
+    draws = pass_generator(run.recipe.seed, REFRESH_KEY)
+    n, patterns = len(run.x), run.recipe.curvature_patterns
+    while run.epoch < run.recipe.passes:
+        while not run.pass_done:
+            run.advance(every)  # None: the whole pass
+            if every and not run.pass_done:
+                sample = draws.choice(n, min(patterns, n), replace=False)
+                optimizer.refresh((run.x[sample], run.y[sample]))
+        run.end_pass()
+    return run.history
+
+
+#: the random numbers of the running estimate's curvature patterns (beside a pass's and the
+#: fixed distorted set's, ``COPIES_KEY``)
+REFRESH_KEY = COPIES_KEY - 1
+
+
+def all_versions(recipe: Any, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The fixed distorted set of ``lenet train --distort --distort-copies C`` (the same
+    copies, from the seed), whole: every image's original and C copies, (C + 1) N images."""
+    copies = DistortedCopies(
+        len(x),
+        recipe.distort_copies,
+        pass_generator(recipe.seed, COPIES_KEY),
+        distortion_ranges(recipe.distort_strength),
+    )
+    every = np.arange(len(x))
+    # pass e shows each image's version (first + e) mod (C + 1): C + 1 passes show them all
+    versions = [copies.images(x, every, e) for e in range(recipe.distort_copies + 1)]
+    return np.concatenate(versions), np.tile(y, recipe.distort_copies + 1)
+
+
 #: The configurations with distortions, from EBLearn's start (the first has none): the second
 #: table of --report and of docs/results.md; the first has the others.
 DISTORTED = [
@@ -232,39 +305,74 @@ DISTORTED = [
 ]
 
 
-def sdlm_table(records: list[dict], names: list[str]) -> str:
-    """The configurations `names`, one row each: validation error after the last pass (mean
-    and range over the seeds) and at the best pass; "not measured yet" for one without
-    records; stamped with the builds that measured them."""
+#: A table's columns after the configuration, passes and seeds: (header, the cell from the runs)
+Columns = list[tuple[str, Callable[[list[dict]], str]]]
+#: validation error after the last pass (mean and range over the seeds), and at the best pass
+LAST_AND_BEST: Columns = [
+    ("validation error, mean (min .. max)", lambda runs: after_pass(runs, -1)),
+    ("best pass, mean", lambda runs: f"{best_pass(runs):.2f} %"),
+]
+
+
+def best_pass(runs: list[dict]) -> float:
+    """The mean over the runs of their lowest validation error, in percent."""
+    return statistics.mean(100 * min(r["validation_error"]) for r in runs)
+
+
+def after_pass(runs: list[dict], index: int) -> str:
+    """The validation error after pass ``index`` (from 0; -1 the last), mean and range."""
+    return spread([r["validation_error"][index] for r in runs])
+
+
+def sdlm_table(records: list[dict], names: list[str], columns: Columns = LAST_AND_BEST) -> str:
+    """The configurations `names`, one row each, with ``columns``; "not measured yet" for one
+    without records; stamped with the builds that measured them."""
     lines = [
-        "| configuration | passes | seeds | validation error, mean (min .. max) "
-        "| best pass, mean |",
-        "| --- | ---: | --- | ---: | ---: |",
+        "| configuration | passes | seeds | " + " | ".join(h for h, _ in columns) + " |",
+        "| --- | ---: | --- |" + " ---: |" * len(columns),
     ]
     runs = [r for r in records if r["config"] in names and "error" not in r]
     for name in names:
         mine = [r for r in runs if r["config"] == name]
         if not mine:
-            lines.append(f"| {name}: {CONFIGS[name][0]} | | | {NOT_YET} | |")
+            lines.append(
+                f"| {name}: {CONFIGS[name][0]} | | | {NOT_YET} |" + " |" * (len(columns) - 1)
+            )
             continue
-        best = statistics.mean(100 * min(r["validation_error"]) for r in mine)
+        cells = " | ".join(cell(mine) for _, cell in columns)
         lines.append(
-            f"| {name}: {CONFIGS[name][0]} | {mine[0]['passes']} | {seeds(mine)} | "
-            f"{spread([r['validation_error'][-1] for r in mine])} | {best:.2f} % |"
+            f"| {name}: {CONFIGS[name][0]} | {mine[0]['passes']} | {seeds(mine)} | {cells} |"
         )
-    return "\n".join(lines) + f"\n\nMeasured with {build(runs)}."
+    return "\n".join(lines) + (f"\n\nMeasured with {build(runs)}." if runs else "")
 
 
 def sdlm_tables(records: list[dict]) -> tuple[str, str]:
-    """The study's two tables: the configurations without distortions (and EBLearn's start,
-    where the distortions begin), and ``DISTORTED``."""
-    names = {r["config"] for r in records if "error" not in r} - set(DISTORTED)
+    """The study's first two tables: the configurations without distortions (and EBLearn's
+    start, where the distortions begin), and ``DISTORTED``."""
+    names = {r["config"] for r in records if "error" not in r} - set(DISTORTED) - set(IDEAS)
     return sdlm_table(records, sorted([*names, DISTORTED[0]])), sdlm_table(records, DISTORTED)
 
 
+#: The ideas tried from the default recipe with distortions (eb-distort-mild): the third table.
+IDEAS = ["eb-distort-mild-30", "eb-distort-mild-running-h", "eb-copies9-mild-all"]
+
+
+def ideas_table(records: list[dict]) -> str:
+    """The ideas, one row each: the validation error after pass 20 and after the last pass.
+    A 30-pass run's first 20 passes are the 20-pass run's (the schedule repeats its last eta;
+    nothing else knows the number of passes), so its pass 20 is eb-distort-mild at the same
+    build: the row the others are compared with."""
+    columns: Columns = [
+        ("validation error after pass 20", lambda runs: after_pass(runs, 19)),
+        ("after the last pass", lambda runs: after_pass(runs, -1)),
+    ]
+    return sdlm_table(records, IDEAS, columns)
+
+
 def report(results: Path) -> str:
-    """The study's two tables, as docs/results.md shows them."""
-    return "\n\n".join(sdlm_tables(read_jsonl(results)))
+    """The study's three tables, as docs/results.md shows them."""
+    records = read_jsonl(results)
+    return "\n\n".join([*sdlm_tables(records), ideas_table(records)])
 
 
 def reference_test_error(checkpoint: Path, x: np.ndarray, y: np.ndarray) -> float:
@@ -298,10 +406,7 @@ def score(checkpoints: list[Path], data: str | None) -> str:
         file = path / "checkpoint.npz" if path.is_dir() else path
         errors.append(100 * reference_test_error(file, x, y))
         print(f"{path}: test error {errors[-1]:.2f} %", flush=True)
-    return (
-        f"mean {statistics.mean(errors):.2f} % ({min(errors):.2f} .. {max(errors):.2f}) "
-        f"over {len(errors)} checkpoints"
-    )
+    return f"mean {mean_range(errors)} over {len(errors)} checkpoints"
 
 
 def main() -> None:
@@ -342,11 +447,11 @@ def main() -> None:
         return
     done = {(r["config"], r["seed"], r["passes"]) for r in read_jsonl(args.results)}
     jobs = [
-        (name, seed, args.passes, args.data, str(args.runs))
+        (name, seed, CONFIGS[name][2].get("passes", args.passes), args.data, str(args.runs))
         for seed in args.seeds
         for name in args.configs
-        if (name, seed, args.passes) not in done
     ]
+    jobs = [job for job in jobs if job[:3] not in done]
     print(f"{len(jobs)} runs to make ({len(done)} done already), {args.jobs} at a time")
     with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
         for record in pool.imap_unordered(one_run, jobs):
