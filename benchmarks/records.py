@@ -47,8 +47,9 @@ def append(path: str | os.PathLike, record: Record) -> None:
 
 
 def commit() -> str:
-    """git rev-parse HEAD of this checkout, "-dirty" when tracked files differ from it;
-    "unknown" outside a git checkout."""
+    """git rev-parse HEAD of this checkout, "-dirty" when tracked files differ from it (the
+    results files aside: a study appends to them as it runs); "unknown" outside a git
+    checkout."""
 
     def git(*words: str) -> str:
         return subprocess.run(
@@ -57,7 +58,8 @@ def commit() -> str:
 
     try:
         head = git("rev-parse", "HEAD")
-        dirty = git("status", "--porcelain", "--untracked-files=no")
+        aside = ":!" + str(RESULTS.relative_to(ROOT))
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", ".", aside)
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head + ("-dirty" if dirty else "")
