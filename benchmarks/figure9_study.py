@@ -9,13 +9,13 @@ an independent NumPy scorer.
     python benchmarks/figure9_study.py --report           # Figure 9's table, as Markdown
 
 Each run is exactly `lenet train --model M --seed S --threads 1 --out RUNS/<name>-<seed>`
-(LeNet-5: no --model; a `-distort` network adds --distort), run as that command, so its folder is a
-normal run folder (`lenet evaluate`, `lenet figures`, `--resume` work on it). A folder that
-already holds the run finished (all its passes in log.jsonl) is only scored; an unfinished one
-is resumed (`lenet train --resume`), unless it changed in the last --busy-minutes (then
-another process is taken to be training it, and it is left alone); so the study resumes
-after any stop, and adopts run folders made by the same command outside it. The runs go to
---jobs processes (default 2), one thread each.
+(LeNet-5: no --model; a `-distort` network adds --distort), run as that command, so its
+folder is a normal run folder (`lenet evaluate`, `lenet figures`, `--resume` work on it). A
+folder that already holds the run finished (all its passes in log.jsonl) is only scored; an
+unfinished one is resumed (`lenet train --resume`), unless it changed in the last
+--busy-minutes (then another process is taken to be training it, and it is left alone); so
+the study resumes after any stop, and adopts run folders made by the same command outside it.
+The runs go to --jobs processes (default 2), one thread each.
 
 Scoring: the checkpoint's parameters, read with np.load, go through
 ``lenet.reference_network.checkpoint_penalties``: the input made from MNIST's uint8 digits by

@@ -28,7 +28,7 @@ def recipe(**changes):
     return replace(sdlm_study.STUDY_BASE, seed=3, curvature_patterns=20, **changes)
 
 
-def run(passes: int, n: int = 120, every: int | None = None, **changes):
+def run(passes: int, n: int = 120, **changes):
     net = lenet.LeNet5(seed=3, init="eblearn")
     optimizer = sdlm_study.StudiedSDLM(net, 0.5, 0.0, None)
     training = TrainingRun(net, images(n), images(30, 1), recipe(passes=passes, **changes),
@@ -80,7 +80,7 @@ def test_more_passes_begin_as_fewer(distort):
 
 @pytest.mark.parametrize("every, refreshes", [(50, 2), (40, 2), (7, 17)])
 def test_running_h_refreshes_inside_each_pass(every, refreshes, monkeypatch):
-    training, optimizer = run(1, every=None)
+    training, optimizer = run(1)
     calls = []
     refresh = optimizer.refresh
     monkeypatch.setattr(optimizer, "refresh", lambda p: (calls.append(len(p[0])), refresh(p)))
