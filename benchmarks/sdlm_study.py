@@ -64,7 +64,9 @@ STUDY_BASE = replace(lenet.RECIPES["paper"], init="lecun98-sqrt")
 #: "mu_per_layer" (layer -> mu), "dtype", "passes" (instead of --passes), "h_every" (h_kk
 #: estimated again every that many patterns, on fresh curvature patterns, and averaged with the
 #: estimate before: a running estimate), "all_copies" (a pass shows every version of the fixed
-#: distorted set, not one per image: the paper's 20 passes read as over all 600,000 patterns).
+#: distorted set, not one per image: the paper's 20 passes read as over all 600,000 patterns),
+#: "repeat" (a pass shows every image that many times, each time newly distorted: the control
+#: of "all_copies", as many updates without a fixed set).
 MILD = {"init": "eblearn", "distort": True, "distort_strength": 0.5}  # lenet train --distort
 CONFIGS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "default": (
@@ -141,6 +143,12 @@ CONFIGS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
         "eb-copies9-mild, each pass over all 500,000 (the 9 copies and the originals)",
         {**MILD, "distort_copies": 9},
         {"all_copies": True},
+    ),
+    # its control: as many updates, on new distortions (the originals distorted too)
+    "eb-distort-mild-x10": (
+        "eb-distort-mild, each pass over every image 10 times, new distortions each time",
+        MILD,
+        {"repeat": 10},
     ),
 }
 DEFAULT_GRID = list(CONFIGS)
@@ -233,6 +241,8 @@ def _train(name: str, seed: int, passes: int, data: str, runs: str) -> dict:
     if study.get("all_copies"):  # every version of every image in each pass, shuffled
         train = all_versions(recipe, *train)
         recipe = replace(recipe, distort=False, distort_copies=0)
+    if study.get("repeat"):  # the distortions differ at each showing: a pass distorts anew
+        train = (np.concatenate([train[0]] * study["repeat"]), np.tile(train[1], study["repeat"]))
     # (the first grid's two "eblearn" configurations, before the library had init="eblearn",
     # drew the +-2.4/sqrt(F_i) start and scaled it by 1/2.4: the same distribution)
     net = lenet.LeNet5(seed=seed, dtype=dtype, init=recipe.init)
@@ -354,7 +364,12 @@ def sdlm_tables(records: list[dict]) -> tuple[str, str]:
 
 
 #: The ideas tried from the default recipe with distortions (eb-distort-mild): the third table.
-IDEAS = ["eb-distort-mild-30", "eb-distort-mild-running-h", "eb-copies9-mild-all"]
+IDEAS = [
+    "eb-distort-mild-30",
+    "eb-distort-mild-running-h",
+    "eb-copies9-mild-all",
+    "eb-distort-mild-x10",
+]
 
 
 def ideas_table(records: list[dict]) -> str:
