@@ -79,6 +79,8 @@ class Network:
     distort: bool = False
     #: other names its run folders may have: <alias>-<seed>
     aliases: tuple[str, ...] = ()
+    #: every version of the fixed distorted set in each pass (--distort-all)
+    distort_all: bool = False
 
     @property
     def boosted(self) -> bool:
@@ -97,6 +99,15 @@ NETWORKS: dict[str, Network] = {
     "boosted-lenet4": Network("boosted-lenet4", ("--model", "boosted-lenet4"), 3),
     "paper": Network("paper", (), 5),
     "paper-distort": Network("paper", ("--distort",), 5, distort=True, aliases=("distort",)),
+    # the paper's 20 passes over its whole enlarged set (chosen on the validation split:
+    # sdlm_study.py's eb-copies9-mild-all); ten times a pass's patterns
+    "paper-distort-all": Network(
+        "paper",
+        ("--distort", "--distort-copies", "9", "--distort-all"),
+        5,
+        distort=True,
+        distort_all=True,
+    ),
 }
 #: the fully connected nets trained on distorted images too (Figure 9's "[dist]" bars)
 NETWORKS.update(
@@ -140,7 +151,8 @@ class Job:
     def key(self) -> tuple:
         net = NETWORKS[self.name]
         boosting = self.settings().__dict__ if self.boosted else None
-        return _key(net.model, net.distort, self.seed, self.passes, self.images, boosting)
+        run = (net.model, net.distort, net.distort_all, self.seed, self.passes, self.images)
+        return _key(*run, boosting)
 
 
 #: what tells two boosted runs of the same network, seed, passes and images apart
@@ -148,11 +160,17 @@ BOOSTING_KEYS = ("patterns", "candidates", "validation")
 
 
 def _key(
-    model: str, distort: bool, seed: int, passes: int, images: int, boosting: dict | None
+    model: str,
+    distort: bool,
+    distort_all: bool,
+    seed: int,
+    passes: int,
+    images: int,
+    boosting: dict | None,
 ) -> tuple:
     """What tells a run apart: of a job (``Job.key``) and of a record (``plan``) alike;
     a boosted run's settings (``boosting``) add their filter budget."""
-    key = (model, distort, seed, passes, images)
+    key = (model, distort, distort_all, seed, passes, images)
     return key if boosting is None else key + tuple(boosting[k] for k in BOOSTING_KEYS)
 
 
@@ -190,7 +208,14 @@ def _check_adopted(job: Job, boosting: dict | None = None) -> None:
         return
     config = json.loads((job.folder / "config.json").read_text())
     net = NETWORKS[job.name]
-    wanted = {"model": net.model, "seed": job.seed, "distort": net.distort, "limit": job.limit}
+    wanted = {
+        "model": net.model,
+        "seed": job.seed,
+        "distort": net.distort,
+        "limit": job.limit,
+        "distort_all": net.distort_all,
+    }
+    config.setdefault("distort_all", False)  # recorded only where it applies
     wrong = {k: config.get(k) for k, v in wanted.items() if config.get(k) != v}
     if wrong:
         raise ValueError(f"{job.folder} holds another run: {wrong}, the study wants {wanted}")
@@ -315,6 +340,7 @@ def _record(job: Job, tested: int, test_errors: int, **fields: object) -> dict:
         "network": net.model,
         "seed": job.seed,
         "distort": net.distort,
+        "distort_all": net.distort_all,
         "passes": fields.pop("passes"),
         "images": job.images,
         "test_errors": test_errors,
@@ -343,7 +369,8 @@ def plan(args: argparse.Namespace) -> list[Job]:
     if args.results.exists() and not args.rescore:
         for r in records.read_jsonl(args.results):
             if "test_errors" in r:
-                run = (r["network"], r["distort"], r["seed"], r["passes"], r["images"])
+                every = r.get("distort_all", False)
+                run = (r["network"], r["distort"], every, r["seed"], r["passes"], r["images"])
                 done.add(_key(*run, r.get("boosting")))
     jobs = []
     for name in args.networks:

@@ -289,17 +289,15 @@ REFRESH_KEY = COPIES_KEY - 1
 
 def all_versions(recipe: Any, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The fixed distorted set of ``lenet train --distort --distort-copies C`` (the same
-    copies, from the seed), whole: every image's original and C copies, (C + 1) N images."""
+    copies, from the seed), whole: every image's original and C copies, (C + 1) N images, as
+    ``lenet train --distort-all`` trains on them."""
     copies = DistortedCopies(
         len(x),
         recipe.distort_copies,
         pass_generator(recipe.seed, COPIES_KEY),
         distortion_ranges(recipe.distort_strength),
     )
-    every = np.arange(len(x))
-    # pass e shows each image's version (first + e) mod (C + 1): C + 1 passes show them all
-    versions = [copies.images(x, every, e) for e in range(recipe.distort_copies + 1)]
-    return np.concatenate(versions), np.tile(y, recipe.distort_copies + 1)
+    return copies.every_version(x), np.tile(y, recipe.distort_copies + 1)
 
 
 #: The configurations with distortions, from EBLearn's start (the first has none): the second

@@ -18,9 +18,9 @@ from conftest import DATASETS, figure9_record, needs_mnist, write_jsonl
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "figure9_study.py"
 #: every field of a record (lenet.run.figure9)
 FIELDS = {
-    "study", "network", "seed", "distort", "passes", "images", "test_errors", "test_error",
-    "train_error", "train_seconds", "parameters", "multiply_adds", "lenet_version", "commit",
-    "date", "cpu", "command",
+    "study", "network", "seed", "distort", "distort_all", "passes", "images", "test_errors",
+    "test_error", "train_error", "train_seconds", "parameters", "multiply_adds",
+    "lenet_version", "commit", "date", "cpu", "command",
 }  # fmt: skip
 
 
@@ -186,7 +186,7 @@ def test_a_boosted_job_is_its_lenet_train_command_and_adopts_only_its_own_run(tm
     settings = {"model": "lenet4", "seed": 1, "images": 2000, "validation": 10_000,
                 "patterns": 200, "candidates": None, "passes": 1}  # fmt: skip
     assert job.settings().__dict__ == settings
-    assert job.key() == ("boosted-lenet4", False, 1, 1, 2000, 200, None, 10_000)
+    assert job.key() == ("boosted-lenet4", False, False, 1, 1, 2000, 200, None, 10_000)
     job.folder.mkdir()
     (job.folder / "boosting.json").write_text(json.dumps({"settings": settings}))
     study._check_adopted(job)

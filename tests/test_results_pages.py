@@ -116,7 +116,8 @@ def test_without_records_the_blocks_say_not_measured_yet(tmp_path):
     assert "not measured yet" in pages.headline(res)
     table = pages.figure9(res)
     body = table.splitlines()[2:]
-    assert len(body) == 9 and all("not measured yet" in row for row in body)
+    # one row per network, LeNet-5's three: without distortions, with, every version each pass
+    assert len(body) == 7 + len(pages.LENET5_ROWS) and all("not measured yet" in r for r in body)
 
 
 def test_with_records_the_blocks_give_mean_range_and_stamp(tmp_path):
@@ -125,6 +126,8 @@ def test_with_records_the_blocks_give_mean_range_and_stamp(tmp_path):
         _record("paper", 1, False, 100),
         _record("paper", 2, False, 106),
         _record("paper", 0, True, 90),
+        {**_record("paper", 0, True, 75), "distort_all": True},  # its own row, not the headline's
+        {**_record("paper", 1, True, 71), "distort_all": True},
         _record("lenet1", 0, False, 170),
         _record("lenet1", 1, False, 9999, images=2_000),  # a quick run: not on the pages
     ]
@@ -137,6 +140,11 @@ def test_with_records_the_blocks_give_mean_range_and_stamp(tmp_path):
     # parameters beside Figure 12's memory, multiply-adds beside Figure 11's, one net's cost
     assert "| 1.70 % | 0 | 60,000 (3K) | 341K (100K) | 1 | 4.0 |" in rows["| LeNet-1"]
     assert "not measured yet" in rows["| LeNet-4"]
+    every = rows[
+        "| LeNet-5, distortions, every version each pass (`--distort-copies 9 --distort-all`)"
+    ]
+    assert "| 0.8 % | 0.73 % (0.71 .. 0.75) | 0, 1 |" in every
+    assert "| 0.8 % | 0.90 % | 0 |" in rows["| LeNet-5, distortions"]
     # the figures the records hold may be quoted outside the blocks
     assert pages.unheld_figures("LeNet-5 reached 1.06 % test error.", res) == []
     assert pages.unheld_figures("LeNet-5 reached 1.05 % test error.", res) != []

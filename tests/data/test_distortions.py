@@ -379,6 +379,20 @@ def test_fixed_copies_are_the_same_images_whenever_shown(digits32):
             assert not np.array_equal(images[i], digits32[i])
 
 
+@pytest.mark.parametrize("copies", [1, 4])
+def test_every_version_is_what_the_passes_show_in_turn(digits32, copies):
+    n = len(digits32)
+    pool = D.DistortedCopies(n, copies, np.random.default_rng(6), D.distortion_ranges(0.5))
+    whole = pool.every_version(digits32)
+    assert whole.shape == ((copies + 1) * n, *digits32.shape[1:]) and whole.dtype == digits32.dtype
+    for epoch in range(copies + 1):  # block e: what pass e shows of each image
+        block = whole[epoch * n : (epoch + 1) * n]
+        assert np.array_equal(block, pool.images(digits32, np.arange(n), epoch))
+    # each image once untouched, and its copies all different from it
+    assert all(sum(np.array_equal(whole[k * n + i], digits32[i]) for k in range(copies + 1)) == 1
+               for i in range(n))  # fmt: skip
+
+
 def test_about_one_original_in_copies_plus_one_per_pass():
     n, copies = 60_000, 9
     pool = D.DistortedCopies(n, copies, np.random.default_rng(0))

@@ -70,6 +70,7 @@ def test_train_without_a_recipe_uses_the_papers(monkeypatch):
         ("preprocessing", "zca", "preprocessing must be one of"),
         ("init", "he", "init must be one of"),
         ("distort", "yes", "distort must be True or False"),
+        ("distort_all", 1, "distort_all must be True or False, got 1"),
         ("distort_copies", -1, "distort_copies must be a whole number >= 0, got -1"),
         ("distort_copies", 2.5, "distort_copies must be a whole number"),
         ("distort_strength", 0, "distort_strength must be a number in"),
@@ -100,6 +101,7 @@ def test_bad_settings_are_refused_naming_them(setting, value, words):
         (dict(lr_decay=0.5), "lr_decay"),
         (dict(j=10.0), "j"),
         (dict(distort_copies=9), "distort_copies"),
+        (dict(distort_all=True), "distort_all"),
         (dict(distort_strength=1.0), "distort_strength"),
     ],
 )

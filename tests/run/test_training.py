@@ -13,8 +13,9 @@ import pytest
 
 import lenet
 import lenet.run.training as train_module
+from lenet.data.distortions import DistortedCopies, distortion_ranges
 from lenet.run.checkpoint import read_checkpoint
-from lenet.run.session import TrainingRun
+from lenet.run.session import COPIES_KEY, TrainingRun, pass_generator
 from lenet.run.training import Recipe, network_for, train
 
 from conftest import StopAfter, tiny_data
@@ -80,6 +81,9 @@ RESUMED = {
     **RECIPES,
     "paper-sdlm-distorted": replace(RECIPES["paper-sdlm"], distort=True),
     "paper-sdlm-fixed-copies": replace(RECIPES["paper-sdlm"], distort=True, distort_copies=3),
+    "paper-sdlm-all-copies": replace(
+        RECIPES["paper-sdlm"], distort=True, distort_copies=2, distort_all=True
+    ),
 }
 
 
@@ -203,6 +207,29 @@ def test_the_fixed_set_and_the_strength_change_what_is_shown():
     fresh, fixed, full = trained(), trained(distort_copies=9), trained(distort_strength=1.0)
     assert np.array_equal(fixed, trained(distort_copies=9))
     assert not np.array_equal(fresh, fixed) and not np.array_equal(fresh, full)
+
+
+@pytest.mark.parametrize("copies", [1, 3])
+@pytest.mark.parametrize("fused", [False, True])
+def test_distort_all_trains_on_the_whole_enlarged_set(tmp_path, copies, fused):
+    """With distort_all a pass is over every version of every image: the bits of a run without
+    distortions on the enlarged set made beforehand; the train error stays the originals'."""
+    (x, y), test = tiny_data(), tiny_data(16, seed=1)
+    recipe = replace(RECIPES["paper-sdlm"], distort=True, distort_copies=copies, distort_all=True)
+    net = make_net(recipe)
+    history = train(net, (x, y), test, recipe, out=tmp_path, progress=False, echo=None, fused=fused)
+    made = DistortedCopies(len(x), copies, pass_generator(0, COPIES_KEY), distortion_ranges(0.5))
+    whole = (made.every_version(x), np.tile(y, copies + 1))
+    plain = make_net(RECIPES["paper-sdlm"])
+    train(plain, whole, test, RECIPES["paper-sdlm"], progress=False, echo=None, fused=fused)
+    assert np.array_equal(net.parameters, plain.parameters)
+    assert read_checkpoint(tmp_path)["progress"]["step"] == 0  # the passes ended
+    assert history[-1]["train_error"] == lenet.evaluate(net, x, y)["error"]
+
+
+def test_distort_all_needs_the_fixed_set():
+    with pytest.raises(ValueError, match="distort_all shows every version .* at least 1, got 0"):
+        Recipe(distort=True, distort_all=True)
 
 
 @pytest.mark.parametrize("name", list(RECIPES))

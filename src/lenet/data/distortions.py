@@ -279,3 +279,15 @@ class DistortedCopies:
             draws = self.draws[version[copied] - 1, indices[copied]]
             out[copied] = _distorted_by(out[copied], draws, self.ranges, None)
         return out
+
+    def every_version(self, x: np.ndarray) -> np.ndarray:
+        """The whole enlarged set, made at once: (copies + 1) N images, the versions pass e
+        shows of every image in block e (so block 0 holds about one original in copies + 1).
+        Memory: MNIST's 60,000 with 9 copies take 2.5 GB in float32."""
+        n = len(x)
+        every = np.arange(n)
+        first = self.images(x, every[:1], 0)  # the dtype and shape of the images made
+        out = np.empty(((self.copies + 1) * n, *first.shape[1:]), first.dtype)
+        for e in range(self.copies + 1):
+            out[e * n : (e + 1) * n] = self.images(x, every, e)
+        return out

@@ -4,7 +4,8 @@
 and appends one record per run to ``benchmarks/results/figure9.jsonl``: ``network`` (the
 model), ``seed``, ``distort``, ``passes``, ``images``, ``test_errors`` (of 10,000),
 ``test_error``, ``train_error``, ``train_seconds``, ``parameters``, ``multiply_adds``,
-``lenet_version``, ``commit``, ``date``, ``cpu``, ``command``; boosted LeNet-4's add ``cost``
+``lenet_version``, ``commit``, ``date``, ``cpu``, ``command`` (and ``distort_all``: true for a
+run of ``--distort-all``); boosted LeNet-4's add ``cost``
 (against one net: 1 + 2 x the share of test images on which nets 2 and 3 ran), ``threshold``,
 ``net1_test_errors`` and ``boosting`` (its settings), its ``parameters`` being the three nets'
 and its ``multiply_adds`` one net's times the cost. ``read_results`` reads such a file,
@@ -51,6 +52,8 @@ class Row:
     paper_cost: float | None = None
     #: (lenet version, commit, date) of each seed's record, as stamped
     builds: tuple[tuple[str, str, str], ...] = ()
+    #: trained with every version of the fixed distorted set in each pass (--distort-all)
+    distort_all: bool = False
 
     @property
     def mean(self) -> float:
@@ -89,21 +92,24 @@ def _order(network: str) -> int:
 
 
 def summarize(records: list[dict]) -> list[Row]:
-    """One Row per (network, distorted, passes, training images) of the study's records, in
+    """One Row per (network, distorted, distort_all, passes, training images) of the records, in
     Figure 9's order; a run scored twice (--rescore) counts once, by its last record."""
     runs: dict[tuple, dict[int, dict]] = {}
     for r in records:
         if r.get("study", "figure9") != "figure9" or "test_errors" not in r:
             continue
-        key = (r["network"], bool(r.get("distort")), r["passes"], r["images"])
+        every = bool(r.get("distort_all"))
+        key = (r["network"], bool(r.get("distort")), every, r["passes"], r["images"])
         runs.setdefault(key, {})[r["seed"]] = r
     rows = []
-    for key in sorted(runs, key=lambda k: (_order(k[0]), k[1], -k[3], -k[2])):
-        network, distort, passes, images = key
+    for key in sorted(runs, key=lambda k: (_order(k[0]), k[1], k[2], -k[4], -k[3])):
+        network, distort, every, passes, images = key
         by_seed = [runs[key][s] for s in sorted(runs[key])]
         paper = FIGURE9.get(network, {})
         costs = [r["cost"] for r in by_seed if "cost" in r]
-        name = FIGURE9_NAMES.get(network, network) + (" [dist]" if distort else "")
+        # [dist, every version]: the fixed set's every version in each pass (--distort-all)
+        label = (" [dist, every version]" if every else " [dist]") if distort else ""
+        name = FIGURE9_NAMES.get(network, network) + label
         if passes != PASSES or images != MNIST_TRAINING_IMAGES:
             name += f" ({passes} pass{'es' if passes != 1 else ''}, {images:,} images)"
         rows.append(
@@ -128,6 +134,7 @@ def summarize(records: list[dict]) -> list[Row]:
                     (str(r["lenet_version"]), str(r["commit"]), str(r.get("date", "")))
                     for r in by_seed
                 ),
+                distort_all=every,
             )
         )
     return rows

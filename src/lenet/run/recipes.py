@@ -84,6 +84,9 @@ class Recipe:
     passes: int = paper.PASSES  # passes over the training set (epochs)
     distort: bool = False
     distort_copies: int = 0  # 0: new distortions every pass; n: n copies made once (the paper: 9)
+    # with distort_copies: each pass shows every version of every image, (copies + 1) N
+    # patterns, not one version of each (chosen on the validation split: docs/results.md)
+    distort_all: bool = False
     # the ranges of lenet.data.distortions.DISTORTION_RANGES times this: half, chosen on the
     # validation split (docs/results.md)
     distort_strength: float = 0.5
@@ -162,6 +165,7 @@ _APPLIES_WHEN: dict[str, tuple[str, tuple[Any, ...], str]] = {
     ),
     "j": ("loss", ("discriminative",), "j is the constant of loss (9)"),
     "distort_copies": ("distort", (True,), "the images are not distorted"),
+    "distort_all": ("distort", (True,), "the images are not distorted"),
     "distort_strength": ("distort", (True,), "the images are not distorted"),
 }
 
@@ -205,6 +209,12 @@ def check_settings(
     checks.whole_number(spell("passes"), v["passes"], 1)
     checks.flag(spell("distort"), v["distort"])
     checks.whole_number(spell("distort_copies"), v["distort_copies"], 0)
+    checks.flag(spell("distort_all"), v["distort_all"])
+    if v["distort"] and v["distort_all"] and v["distort_copies"] == 0:
+        raise ValueError(
+            f"{spell('distort_all')} shows every version of the fixed distorted set, so it "
+            f"needs {spell('distort_copies')} of at least 1, got 0"
+        )
     checks.real_number(  # so that a scale or squeeze factor 1 - strength * range stays > 0
         spell("distort_strength"),
         v["distort_strength"],

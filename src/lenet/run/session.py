@@ -124,8 +124,12 @@ class TrainingRun:
         self.x = x
         if resume and out is None:
             raise ValueError("resume needs out: the folder holding the run's checkpoint")
+        # distort_all: each pass shows every version of the fixed distorted set
+        versions = recipe.distort_copies + 1 if recipe.distort and recipe.distort_all else 1
         self.folder = (
-            RunFolder(out, net, self.optimizer, recipe, len(x)) if out is not None else None
+            RunFolder(out, net, self.optimizer, recipe, versions * len(x))
+            if out is not None
+            else None
         )
         start = self.folder.start(resume) if self.folder is not None else Progress()
         self.epoch, self.step, self.running, self.history = (
@@ -140,6 +144,14 @@ class TrainingRun:
         if recipe.distort and recipe.distort_copies:  # made from the seed alone, as a pass's
             rng = pass_generator(recipe.seed, COPIES_KEY)
             self.copies = DistortedCopies(len(x), recipe.distort_copies, rng, self.ranges)
+        self.measured = (self.x, self.y)  # the images whose train error a pass records
+        self.distorting = recipe.distort  # whether a pass distorts the images it shows
+        if self.copies is not None and recipe.distort_all:  # a pass over the whole set
+            if echo:
+                echo(f"making the enlarged set: {versions * len(x):,} images")
+            self.x = self.copies.every_version(self.x)
+            self.y = np.tile(self.y, versions)
+            self.copies, self.distorting = None, False
         self.order: np.ndarray | None = None  # the pass's order of the patterns, once begun
         self.last_pattern: int | None = None  # the index of the pattern trained last
         self._distorted: tuple[int, Any, np.ndarray] | None = None  # (chunk, images, labels)
@@ -193,7 +205,7 @@ class TrainingRun:
         lo = index * chunk
         chunk_end = min(self.steps_per_pass, (index + 1) * chunk // batch)
         end = min(last, self.steps.steps_until(step, chunk_end))
-        if self.recipe.distort:  # this chunk's images, distorted, in the pass's order
+        if self.distorting:  # this chunk's images, distorted, in the pass's order
             if self._distorted is None or self._distorted[0] != index:
                 images = self._distort(self.order[lo : lo + chunk], index)
                 self._distorted = (index, images, self.y[self.order[lo : lo + len(images)]])
@@ -241,7 +253,7 @@ class TrainingRun:
             "lr": self.optimizer.lr,
             "train_loss": self.running["loss"] / seen,
             "running_train_error": self.running["errors"] / seen,
-            "train_error": evaluate(self.net, self.x, self.y)["error"],
+            "train_error": evaluate(self.net, *self.measured)["error"],
             "test_error": evaluate(self.net, *self.test)["error"] if self.test else None,
             "seconds": self._seconds + time.perf_counter() - started,
         }
