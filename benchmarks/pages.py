@@ -98,14 +98,22 @@ def reproduce_run(res: Results, name: str) -> Record | None:
 # ---- the blocks -------------------------------------------------------------------------
 
 
-def _lenet5(res: Results, distort: bool) -> tuple[str, str, Row | None]:
-    """LeNet-5's run (a), or (b) with distortions: its command, the paper's test error
-    ("0.95 %"), and its row of the Figure 9 study (None: not measured yet)."""
+#: LeNet-5's runs of the Figure 9 study on the pages: (distorted, distort_all) -> the command
+LENET5_RUNS = {
+    (False, False): "lenet train",
+    (True, False): "lenet train --distort",
+    (True, True): "lenet train --distort --distort-copies 9 --distort-all",
+}
+
+
+def _lenet5(res: Results, distort: bool, every: bool = False) -> tuple[str, str, Row | None]:
+    """LeNet-5's run (a), (b) with distortions, or (f) with every version of the fixed
+    distorted set each pass: its command, the paper's test error ("0.95 %"), and its row of the
+    Figure 9 study (None: not measured yet)."""
     from lenet.paper import TEST_ERROR
 
-    command = "lenet train --distort" if distort else "lenet train"
-    row = res.figure9().get(("paper", distort, False))
-    return command, f"{100 * TEST_ERROR[distort]:.2g} %", row
+    row = res.figure9().get(("paper", distort, every))
+    return LENET5_RUNS[distort, every], f"{100 * TEST_ERROR[distort]:.2g} %", row
 
 
 def _seeds(row: Row) -> str:
@@ -115,8 +123,8 @@ def _seeds(row: Row) -> str:
 def headline(res: Results) -> str:
     """README: LeNet-5's test error without and with distortions, from the Figure 9 study."""
     parts, measured = [], []
-    for distort in (False, True):
-        command, paper, row = _lenet5(res, distort)
+    for distort, every in LENET5_RUNS:
+        command, paper, row = _lenet5(res, distort, every)
         if row is None:
             parts.append(f"`{command}`: **{NOT_YET}** (the paper: {paper})")
             continue
@@ -124,7 +132,7 @@ def headline(res: Results) -> str:
         parts.append(
             f"`{command}`: **{mean_range(row.errors)}**, seeds {_seeds(row)} (the paper: {paper})"
         )
-    text = f"LeNet-5's test error by {parts[0]}; by {parts[1]}."
+    text = f"LeNet-5's test error by {parts[0]}; by {parts[1]}; by {parts[2]}."
     if not measured:
         return (
             f"{text} The Figure 9 study (`benchmarks/figure9_study.py`) measures them into "
@@ -143,13 +151,15 @@ def summary(res: Results) -> str:
         "| run | command | test error | the paper's or the seed's | measured with |",
         "| --- | --- | ---: | --- | --- |",
     ]
-    for key, distort in (("a", False), ("b", True)):
-        command, paper, row = _lenet5(res, distort)
+    lenet5 = []
+    for key, (distort, every) in zip("abf", LENET5_RUNS):
+        command, paper, row = _lenet5(res, distort, every)
         error = f"{mean_range(row.errors)}, seeds {_seeds(row)}" if row else NOT_YET
-        lines.append(
+        lenet5.append(
             f"| ({key}) LeNet-5 | `{command}` | {error} | paper: {paper} | "
             f"{build_of(row.builds) if row else ''} |"
         )
+    lines += lenet5[:2]
     for key, name, command, target in REPRODUCED:
         run = reproduce_run(res, name)
         error = f"{100 * run['test_error']:.2f} %, seed {run['seed']}" if run else NOT_YET
@@ -158,7 +168,7 @@ def summary(res: Results) -> str:
         lines.append(
             f"| ({key}) {name} | `{command}` | {error} | {target} | {build([run]) if run else ''} |"
         )
-    return "\n".join(lines)
+    return "\n".join(lines + lenet5[2:])
 
 
 #: The runs of reproduce_paper.py on the summary: key, name, command, what it is held to.
@@ -167,10 +177,6 @@ REPRODUCED = (
     ("d", "modern", "lenet train --recipe modern", "target: 99.2 % test accuracy"),
     ("e", "literal", "lenet train --recipe literal", "chance: 90 %"),
 )
-
-
-#: LeNet-5's rows of Figure 9's table: (distorted, every version of the fixed set each pass)
-LENET5_ROWS = ((False, False), (True, False), (True, True))
 
 
 def figure9(res: Results) -> str:
@@ -194,7 +200,7 @@ def figure9(res: Results) -> str:
             for k in ("variables", "multiply_adds")
         }
         boosted = model == "boosted-lenet4"
-        for distort, every in LENET5_ROWS if model == "paper" else ((False, False),):
+        for distort, every in LENET5_RUNS if model == "paper" else ((False, False),):
             name = FIGURE9_NAMES[model] + (", distortions" if distort else "")
             if every:
                 name += ", every version each pass (`--distort-copies 9 --distort-all`)"

@@ -117,7 +117,7 @@ def test_without_records_the_blocks_say_not_measured_yet(tmp_path):
     table = pages.figure9(res)
     body = table.splitlines()[2:]
     # one row per network, LeNet-5's three: without distortions, with, every version each pass
-    assert len(body) == 7 + len(pages.LENET5_ROWS) and all("not measured yet" in r for r in body)
+    assert len(body) == 7 + len(pages.LENET5_RUNS) and all("not measured yet" in r for r in body)
 
 
 def test_with_records_the_blocks_give_mean_range_and_stamp(tmp_path):
@@ -135,6 +135,12 @@ def test_with_records_the_blocks_give_mean_range_and_stamp(tmp_path):
     headline = pages.headline(res)
     assert "**1.04 % (1.00 .. 1.07)**, seeds 0, 1, 2" in headline
     assert "**0.90 %**, seeds 0" in headline
+    assert (
+        "`lenet train --distort --distort-copies 9 --distort-all`: **0.73 % (0.71 .. 0.75)**"
+        in (headline)
+    )
+    (f,) = [line for line in pages.summary(res).splitlines() if line.startswith("| (f) LeNet-5")]
+    assert "| 0.73 % (0.71 .. 0.75), seeds 0, 1 | paper: 0.8 % |" in f
     assert "lenet 9.9.9, commit 0123456789 (2027-01-02)" in headline
     rows = {row.split(" | ")[0]: row for row in pages.figure9(res).splitlines()[2:]}
     # parameters beside Figure 12's memory, multiply-adds beside Figure 11's, one net's cost
