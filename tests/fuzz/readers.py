@@ -711,8 +711,17 @@ def _find_all(data: bytes, sub: bytes) -> list[int]:
 
 
 def npz_bytes(arrays: dict, compressed: bool = False) -> bytes:
+    """The .npz of ``arrays``, the same bytes whenever made: np.savez stamps each member with
+    the clock (two seconds apart, two cases of the same seed would differ), so the members
+    are written again with one fixed date."""
+    made = io.BytesIO()
+    (np.savez_compressed if compressed else np.savez)(made, **arrays)
     out = io.BytesIO()
-    (np.savez_compressed if compressed else np.savez)(out, **arrays)
+    with zipfile.ZipFile(made) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type = info.compress_type
+            dst.writestr(fixed, src.read(info))
     return out.getvalue()
 
 
