@@ -441,7 +441,7 @@ def _paper(value: float | None) -> str:
 
 def _table_row(row: Row) -> str:
     paper = "" if row.paper_error is None else f"{row.paper_error:g} %"
-    measured = f"{row.mean:.2f} % ({row.low:.2f}-{row.high:.2f})"
+    measured = records.mean_range(row.errors)
     cost = "1" if row.cost is None else f"{row.cost:.2f} ({row.paper_cost:g})"
     return (
         f"| {row.name} | {paper} | {measured} | {len(row.seeds)} "
@@ -460,7 +460,7 @@ def figure9_table(records: list[dict]) -> str:
     measured it."""
     rows = summarize(records)
     lines = [
-        "| network | paper | lenet: mean (min-max) | seeds | parameters (Figure 12) "
+        "| network | paper | lenet: mean (min .. max) | seeds | parameters (Figure 12) "
         "| multiply-adds (Figure 11) | cost against one net | minutes to train |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         *map(_table_row, rows),

@@ -73,14 +73,14 @@ def test_the_table_has_every_network_with_its_mean_and_range():
         "LeNet-5 [dist]",
     ]  # Figure 9's order; a quick run says its budget
     # fc-300: seeds 0 (rescored 4.90), 1 (4.80), 2 (5.00)
-    assert "| 4.7 % | 4.90 % (4.80-5.00) | 3 |" in rows["28x28-300-10"]
+    assert "| 4.7 % | 4.90 % (4.80 .. 5.00) | 3 |" in rows["28x28-300-10"]
     assert (
-        "| 1.7 % | 1.80 % (1.70-1.90) | 3 | 1,000 (3 thousand) | 2,000 (100 thousand) |"
+        "| 1.7 % | 1.80 % (1.70 .. 1.90) | 3 | 1,000 (3 thousand) | 2,000 (100 thousand) |"
         in (rows["LeNet-1"])
     )
-    assert "| 0.95 % | 1.02 % (1.00-1.04) | 5 |" in rows["LeNet-5"]
-    assert "| 0.8 % | 0.84 % (0.80-0.88) | 5 |" in rows["LeNet-5 [dist]"]
-    assert "| 9.00 % (9.00-9.00) | 1 |" in rows["LeNet-4 (1 pass, 2,000 images)"]
+    assert "| 0.95 % | 1.02 % (1.00 .. 1.04) | 5 |" in rows["LeNet-5"]
+    assert "| 0.8 % | 0.84 % (0.80 .. 0.88) | 5 |" in rows["LeNet-5 [dist]"]
+    assert "| 9.00 % | 1 |" in rows["LeNet-4 (1 pass, 2,000 images)"]
     assert rows["LeNet-5"].endswith("| 30.0 |")  # minutes: the mean of 10, 20, ..., 50
     stamp = lines[-1]
     assert "lenet 0.1.0, 0.2.0" in stamp and "commits 01234567, feedbeef" in stamp
