@@ -87,7 +87,7 @@ def build(records: list[Record]) -> str:
 
 def build_of(stamps: Iterable[tuple[str, str, str]]) -> str:
     """``build`` of the (lenet version, commit, date) of each record."""
-    builds = sorted({(version, commit_[:10], date) for version, commit_, date in stamps})
+    builds = sorted({(version, short(commit_), date) for version, commit_, date in stamps})
     if any(v == "?" for v, _, _ in builds):
         return "an earlier build (unstamped records)"
     by_commit: dict[tuple[str, str], list[str]] = {}
@@ -97,6 +97,12 @@ def build_of(stamps: Iterable[tuple[str, str, str]]) -> str:
         f"lenet {v}, commit {c}" + (f" ({max(dates)})" if max(dates) else "")
         for (v, c), dates in by_commit.items()
     )
+
+
+def short(commit_: str) -> str:
+    """A commit as the tables show it: 10 hex digits, and "-dirty" when the checkout had
+    changes (then the commit alone did not make the figures)."""
+    return commit_[:10] + ("-dirty" if commit_.endswith("-dirty") else "")
 
 
 def spread(fractions: Sequence[float]) -> str:

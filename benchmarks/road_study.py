@@ -36,7 +36,7 @@ from lenet.run.figure9 import MNIST_TRAINING_IMAGES
 from lenet.run.recipes import ROAD, road_options, road_recipe
 from lenet.run.training import load_data, network_for
 
-from records import append, mean_range, read_jsonl, stamp
+from records import append, build, mean_range, read_jsonl, stamp
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "road.jsonl"
@@ -135,8 +135,7 @@ def road_table(records: list[dict]) -> str:
             f"{runs[0]['parameters']:,} | "
             f"{minutes:.1f} |"
         )
-    stamps = sorted({(r["lenet_version"], r["commit"]) for r in done})
-    measured = "; ".join(f"lenet {v} at {c}" for v, c in stamps) or "nothing yet"
+    measured = build(done) if done else "nothing yet"
     sizes = sorted({(r["images"], r["passes"]) for r in done})
     budget = "; ".join(f"{i:,} images, {p} pass{'es' if p != 1 else ''}" for i, p in sizes)
     lines.append("")

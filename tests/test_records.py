@@ -56,3 +56,19 @@ def test_changed_code_is_dirty(checkout, changed):
     with open(folder / changed, "a") as f:
         f.write("# changed\n")
     assert records.commit() == git(folder, "rev-parse", "HEAD") + "-dirty"
+
+
+@pytest.mark.parametrize("dirty", [False, True])
+def test_the_tables_keep_dirty(dirty):
+    """A table's stamp says "-dirty" where a record's commit does: the figures were not made
+    by the commit alone."""
+    import sys
+
+    sys.path.insert(0, str(RECORDS.parent))
+    try:
+        import records
+    finally:
+        sys.path.remove(str(RECORDS.parent))
+    commit = "0123456789abcdef" + ("-dirty" if dirty else "")
+    said = records.build_of([("0.1.0", commit, "2026-12-07")])
+    assert said == f"lenet 0.1.0, commit 0123456789{'-dirty' if dirty else ''} (2026-12-07)"

@@ -200,6 +200,6 @@ def test_the_road_block_is_the_studys_table_of_whole_runs(tmp_path):
     rows = block.splitlines()[2:-2]
     assert "| 3 | 1.04 % (1.00 .. 1.07) | 60,000 | 5.0 |" in rows[0]
     assert all("not measured yet" in row for row in rows[1:])
-    assert "lenet 9.9.9 at abc1234" in block and "90.00" not in block
+    assert "lenet 9.9.9, commit abc1234 (2027-01-02)" in block and "90.00" not in block
     # the road's figures may be quoted outside the blocks, the quick run's too (a file holds it)
     assert pages.unheld_figures("Row 0 reached 1.06 % test error.", pages.Results(tree)) == []

@@ -114,7 +114,7 @@ def test_with_results_the_table_chart_and_sentences_are_the_files(tmp_path, monk
     assert "| 1 | 1.50 % | 60,000 |" in table[5]  # one seed: no range
     for row in (4, 6, 7):
         assert "not measured yet" in table[row]
-    assert "lenet 9.9.9 at abc1234" in out
+    assert "lenet 9.9.9, commit abc1234 (2027-01-02" in out
     verdicts = {
         int(line.split()[2]): line for line in out.splitlines() if line.startswith("* row ")
     }
