@@ -213,9 +213,13 @@ def _check_adopted(job: Job, boosting: dict | None = None) -> None:
         "seed": job.seed,
         "distort": net.distort,
         "limit": job.limit,
+        "distort_copies": int(net.options[net.options.index("--distort-copies") + 1])
+        if "--distort-copies" in net.options
+        else 0,
         "distort_all": net.distort_all,
     }
-    config.setdefault("distort_all", False)  # recorded only where it applies
+    config.setdefault("distort_copies", 0)  # recorded only where they apply
+    config.setdefault("distort_all", False)
     wrong = {k: config.get(k) for k, v in wanted.items() if config.get(k) != v}
     if wrong:
         raise ValueError(f"{job.folder} holds another run: {wrong}, the study wants {wanted}")

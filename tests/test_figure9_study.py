@@ -212,3 +212,24 @@ def test_a_boosted_run_recorded_is_not_made_again_but_one_of_another_budget_is(t
 
     assert planned("--patterns", "200") == []
     assert [j.boosting for j in planned("--patterns", "300")] == [(("patterns", 300),)]
+
+
+@pytest.mark.parametrize(
+    "config, adopted",
+    [
+        ({"distort": True, "distort_copies": 9, "distort_all": True}, True),
+        ({"distort": True, "distort_copies": 4, "distort_all": True}, False),  # other copies
+        ({"distort": True, "distort_copies": 9}, False),  # one version a pass
+        ({"distort": True}, False),  # new distortions every pass
+    ],
+)
+def test_every_version_adopts_only_its_own_run(tmp_path, config, adopted):
+    study = _script()
+    job = _boosted_job(tmp_path, name="paper-distort-all", boosting=(), limit=None, passes=20)
+    job.folder.mkdir()
+    (job.folder / "config.json").write_text(json.dumps({"model": "paper", "seed": 1, **config}))
+    if adopted:
+        study._check_adopted(job)
+    else:
+        with pytest.raises(ValueError, match="holds another run"):
+            study._check_adopted(job)

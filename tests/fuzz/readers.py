@@ -718,10 +718,11 @@ def npz_bytes(arrays: dict, compressed: bool = False) -> bytes:
     (np.savez_compressed if compressed else np.savez)(made, **arrays)
     out = io.BytesIO()
     with zipfile.ZipFile(made) as src, zipfile.ZipFile(out, "w") as dst:
-        for info in src.infolist():
+        for info in src.infolist():  # as np.savez writes them (zip64 extras, attributes)
             fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
-            fixed.compress_type = info.compress_type
-            dst.writestr(fixed, src.read(info))
+            fixed.compress_type, fixed.external_attr = info.compress_type, info.external_attr
+            with dst.open(fixed, "w", force_zip64=True) as member:
+                member.write(src.read(info))
     return out.getvalue()
 
 

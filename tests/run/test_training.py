@@ -227,6 +227,32 @@ def test_distort_all_trains_on_the_whole_enlarged_set(tmp_path, copies, fused):
     assert history[-1]["train_error"] == lenet.evaluate(net, x, y)["error"]
 
 
+def test_a_failure_while_the_enlarged_set_is_made_leaves_no_folder(tmp_path, monkeypatch):
+    def interrupted(self, x):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(DistortedCopies, "every_version", interrupted)
+    recipe = replace(RECIPES["paper-sdlm"], distort=True, distort_copies=2, distort_all=True)
+    with pytest.raises(KeyboardInterrupt):
+        train(make_net(recipe), tiny_data(), None, recipe, out=tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("change", [dict(distort_all=False), dict(distort_copies=3)])
+def test_a_run_resumes_only_with_its_own_set(tmp_path, monkeypatch, change):
+    """The images a pass shows are part of the run: resuming with other copies, or one version
+    a pass instead of all, is refused by name (the images, counted, stay the originals)."""
+    recipe = replace(RECIPES["paper-sdlm"], distort=True, distort_copies=2, distort_all=True)
+    with monkeypatch.context() as m:
+        m.setattr(train_module, "StopOnInterrupt", StopAfter(2))
+        train(make_net(recipe), tiny_data(), None, recipe, out=tmp_path, progress=False, echo=None)
+    assert read_checkpoint(tmp_path)["progress"]["run"]["images"] == len(tiny_data()[0])
+    ((name, value),) = change.items()
+    with pytest.raises(ValueError, match=f"cannot resume .* different {name} "):
+        train(make_net(recipe), tiny_data(), None, replace(recipe, **change), out=tmp_path,
+              resume=True, progress=False, echo=None)  # fmt: skip
+
+
 def test_distort_all_needs_the_fixed_set():
     with pytest.raises(ValueError, match="distort_all shows every version .* at least 1, got 0"):
         Recipe(distort=True, distort_all=True)

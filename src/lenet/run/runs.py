@@ -113,6 +113,8 @@ class RunFolder:
             "seed": recipe.seed,
             "preprocessing": recipe.preprocessing,
             "distort": recipe.distort,
+            "distort_copies": recipe.distort_copies,  # (the checkpoints before: not checked)
+            "distort_all": recipe.distort_all,
             "optimizer": recipe.optimizer,
             "loss": recipe.loss,
         }

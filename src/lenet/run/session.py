@@ -124,12 +124,8 @@ class TrainingRun:
         self.x = x
         if resume and out is None:
             raise ValueError("resume needs out: the folder holding the run's checkpoint")
-        # distort_all: each pass shows every version of the fixed distorted set
-        versions = recipe.distort_copies + 1 if recipe.distort and recipe.distort_all else 1
         self.folder = (
-            RunFolder(out, net, self.optimizer, recipe, versions * len(x))
-            if out is not None
-            else None
+            RunFolder(out, net, self.optimizer, recipe, len(x)) if out is not None else None
         )
         start = self.folder.start(resume) if self.folder is not None else Progress()
         self.epoch, self.step, self.running, self.history = (
@@ -147,9 +143,14 @@ class TrainingRun:
         self.measured = (self.x, self.y)  # the images whose train error a pass records
         self.distorting = recipe.distort  # whether a pass distorts the images it shows
         if self.copies is not None and recipe.distort_all:  # a pass over the whole set
+            versions = recipe.distort_copies + 1
             if echo:
                 echo(f"making the enlarged set: {versions * len(x):,} images")
-            self.x = self.copies.every_version(self.x)
+            try:  # slow and large: a failure or Ctrl-C here leaves no folder behind
+                self.x = self.copies.every_version(self.x)
+            except BaseException:
+                self.discard_if_unsaved()
+                raise
             self.y = np.tile(self.y, versions)
             self.copies, self.distorting = None, False
         self.order: np.ndarray | None = None  # the pass's order of the patterns, once begun
