@@ -144,4 +144,4 @@ def test_the_study_writes_complete_records_and_resumes(tmp_path, monkeypatch, ca
     assert "0 runs to make (1 done already)" in capsys.readouterr().out
     table = road_study.road_table(read_jsonl(results))
     assert "| 8 |" in table and table.count("not measured yet") == len(ROAD) - 1
-    assert f"lenet {lenet.__version__} at {record['commit']}" in table
+    assert f"lenet {lenet.__version__}, commit {record['commit'][:10]}" in table
